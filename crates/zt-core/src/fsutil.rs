@@ -1,0 +1,97 @@
+//! Writing files so that a crash never leaves half of one: write a temporary file beside the
+//! target, fsync it, rename it over the target, and fsync the directory.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Atomically replaces `path` with `contents` (temp file + fsync + rename + directory fsync).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, contents, None)
+}
+
+/// Like [`write_atomic`], with Unix permission bits for the new file (e.g. `0o600` for keys).
+pub fn write_atomic_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zt-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))?;
+    if let Some(mode) = mode {
+        set_mode(tmp.as_file(), mode)?;
+    }
+    tmp.write_all(contents).map_err(|e| with_path(e, path))?;
+    tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
+    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
+    sync_dir(dir)
+}
+
+/// Creates `path` with `contents` only if nothing exists there yet (no overwrite, no race):
+/// the file is written and synced under a temporary name, then hard-linked into place, which
+/// fails if the target exists.
+pub fn create_new_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zt-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))?;
+    if let Some(mode) = mode {
+        set_mode(tmp.as_file(), mode)?;
+    }
+    tmp.write_all(contents).map_err(|e| with_path(e, path))?;
+    tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
+    tmp.persist_noclobber(path).map_err(|e| with_path(e.error, path))?;
+    sync_dir(dir)
+}
+
+/// Fsyncs a directory so that a rename inside it is durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let d = fs_err::File::open(dir)?;
+    d.sync_all().map_err(|e| with_path(e, dir))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+fn with_path(e: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{e} at `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_new_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.pem");
+        create_new_atomic(&p, b"one", Some(0o600)).unwrap();
+        let err = create_new_atomic(&p, b"two", Some(0o600)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(fs_err::read(&p).unwrap(), b"one");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs_err::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // No temporary file is left behind.
+        assert_eq!(fs_err::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn write_atomic_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        write_atomic(&p, b"a").unwrap();
+        write_atomic(&p, b"b").unwrap();
+        assert_eq!(fs_err::read(&p).unwrap(), b"b");
+    }
+}
