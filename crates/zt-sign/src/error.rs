@@ -31,6 +31,65 @@ pub enum Error {
     /// The signing backend failed.
     #[error("signing failed: {0}")]
     SigningFailed(String),
+    /// A bundle could not be read as a Sigstore bundle.
+    #[error("`{name}` is not a valid Sigstore bundle: {reason}")]
+    MalformedBundle {
+        /// The bundle's source.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A bundle's media type is not one zt reads.
+    #[error("`{name}` has unknown bundle media type `{media_type}`")]
+    UnknownMediaType {
+        /// The bundle's source.
+        name: String,
+        /// The media type it declares.
+        media_type: String,
+    },
+    /// The trusted root could not be used.
+    #[error("unusable trusted root: {0}")]
+    TrustedRoot(String),
+    /// A verification check failed.
+    #[error("{check} check failed: {reason}")]
+    Verification {
+        /// Which check: signature, certificate, transparency log, timestamp, …
+        check: &'static str,
+        /// The verifier's reason.
+        reason: String,
+    },
+    /// A `pkcs11:` URI is malformed.
+    #[error("invalid PKCS#11 URI `{uri}`: {reason}")]
+    Pkcs11Uri {
+        /// The URI, with any PIN hidden.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No PKCS#11 module was named or found.
+    #[error("no PKCS#11 module found")]
+    Pkcs11NoModule,
+    /// The named PKCS#11 module does not exist.
+    #[error("PKCS#11 module `{}` does not exist", .0.display())]
+    Pkcs11Module(PathBuf),
+    /// No PIN was given for the token.
+    #[error("no PIN for the PKCS#11 token")]
+    Pkcs11NoPin,
+    /// No token matches the URI.
+    #[error("no initialised PKCS#11 token labelled `{token}`")]
+    Pkcs11NoToken {
+        /// The token label asked for.
+        token: String,
+    },
+    /// No key object matches the URI.
+    #[error("the token holds no {what} matching the URI")]
+    Pkcs11NoKey {
+        /// Which half was looked for.
+        what: String,
+    },
+    /// The token or module reported an error.
+    #[error("PKCS#11: {0}")]
+    Pkcs11(String),
     /// Reading or writing a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -42,7 +101,9 @@ pub enum Error {
 impl Diagnostic for Error {
     fn outcome(&self) -> Outcome {
         match self {
-            Error::BadSignature | Error::MalformedSignature(_) => Outcome::Rejected,
+            Error::BadSignature | Error::MalformedSignature(_) | Error::Verification { .. } => {
+                Outcome::Rejected
+            }
             Error::Core(e) => e.outcome(),
             _ => Outcome::InputError,
         }
@@ -62,6 +123,41 @@ impl Diagnostic for Error {
             Error::KeyExists(_) => Some("choose another `--out` name, or move the old key away first".into()),
             Error::SigningFailed(_) => Some("check that the key or token is available and unlocked".into()),
             Error::Io(_) => Some("check that the path exists and is readable".into()),
+            Error::Pkcs11Uri { .. } => Some(
+                "write it as `pkcs11:token=LABEL;object=KEY?module-path=/path/to/module.so&pin-source=/path/to/pin` (RFC 7512)".into(),
+            ),
+            Error::Pkcs11NoModule | Error::Pkcs11Module(_) => Some(
+                "add `module-path=/path/to/module.so` to the URI or set `ZT_PKCS11_MODULE` (SoftHSM: `apt-get install softhsm2`)".into(),
+            ),
+            Error::Pkcs11NoPin => Some(
+                "add `pin-source=/path/to/pin-file` (or `pin-value=`) to the URI, or set `ZT_PKCS11_PIN`".into(),
+            ),
+            Error::Pkcs11NoToken { .. } => Some(
+                "list tokens with `softhsm2-util --show-slots` (or your HSM's tool) and fix `token=` in the URI".into(),
+            ),
+            Error::Pkcs11NoKey { .. } => Some(
+                "check `object=`/`id=` in the URI, or create the key with `zt key generate --out 'pkcs11:…'`".into(),
+            ),
+            Error::Pkcs11(_) => Some("check the token, its PIN and the module path".into()),
+            Error::MalformedBundle { .. } => Some(
+                "pass the bundle JSON that `zt sign`, `zt attest` or a Sigstore client wrote (`*.sigstore.json`)".into(),
+            ),
+            Error::UnknownMediaType { .. } => Some(format!(
+                "zt reads Sigstore bundles v0.1 to v0.3 (`{}`)",
+                crate::bundle::MEDIA_TYPE_V03
+            )),
+            Error::TrustedRoot(_) => Some(
+                "check the `--trusted-root` file: it must be a Sigstore `trusted_root.json`".into(),
+            ),
+            Error::Verification { check, .. } => Some(match *check {
+                "signature" => "the artifact or bundle changed after signing, or another key signed it: check both".into(),
+                "certificate identity" => "check `--certificate-identity` and `--certificate-oidc-issuer` against the signer you expect".into(),
+                "certificate" => "the signing certificate does not chain to the trusted root or was not valid at signing time: check `--trusted-root`".into(),
+                "transparency log" => "the bundle's log entry, inclusion proof or checkpoint does not verify: re-fetch the bundle from its producer".into(),
+                "timestamp" => "the bundle's timestamp does not verify against the trusted timestamp authorities: check `--trusted-root`".into(),
+                "artifact digest" => "the bundle is about a different artifact: check that you passed the file that was signed".into(),
+                _ => "the bundle's contents are inconsistent: re-fetch it from its producer".into(),
+            }),
             Error::Core(e) => e.help(),
         }
     }

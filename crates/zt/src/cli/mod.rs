@@ -4,8 +4,10 @@
 use clap::{Args, Parser, Subcommand};
 
 mod key;
+mod sign;
 
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
+pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -34,4 +36,11 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Generate and inspect signing keys.
     Key(KeyArgs),
+    /// Sign a file: write a Sigstore bundle with a signature over its SHA-256.
+    Sign(SignArgs),
+    /// Attest to a file: sign an in-toto statement about it in a DSSE envelope.
+    Attest(AttestArgs),
+    /// Verify an artifact against a Sigstore bundle, offline.
+    #[command(alias = "verify-bundle")]
+    Verify(VerifyArgs),
 }

@@ -7,6 +7,8 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 mod key;
+mod sign;
+mod verify;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,5 +32,8 @@ impl From<Status> for ExitCode {
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
         Command::Key(args) => key::run(args, printer),
+        Command::Sign(args) => sign::sign(args, printer),
+        Command::Attest(args) => sign::attest(args, printer),
+        Command::Verify(args) => verify::run(args, printer),
     }
 }

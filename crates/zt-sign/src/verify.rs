@@ -1,0 +1,212 @@
+//! Verifying Sigstore bundles offline: zt's own and public-good ones.
+//!
+//! Certificate chains, SCTs, Rekor entries, checkpoints and RFC 3161 timestamps are checked by
+//! the sigstore-rs verifier (`sigstore-verify`) running on zt's pure-Rust crypto provider; zt
+//! adds the trusted root (the public-good production root is embedded), the artifact input
+//! (a file, streamed, or a bare digest) and the reporting.
+
+use std::path::{Path, PathBuf};
+
+use sigstore_verify::types::{Sha256Hash, SignatureContent};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, Verifier};
+use zt_core::{Digest, DigestAlgorithm, Statement, b64};
+
+use crate::bundle::ParsedBundle;
+use crate::{Error, PublicKey};
+
+/// The Sigstore public-good production trusted root, embedded at build time.
+pub const PRODUCTION_TRUSTED_ROOT: &str = include_str!("../data/sigstore-production-trusted-root.json");
+
+/// What the bundle is checked against.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// A managed key: the bundle must be signed by this key.
+    Key(PublicKey),
+    /// A Fulcio certificate whose SAN equals `identity`, issued for `issuer`.
+    Certificate {
+        /// The expected subject alternative name (e-mail, URI).
+        identity: String,
+        /// The expected OIDC issuer URL.
+        issuer: String,
+    },
+}
+
+/// The artifact a bundle is about.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// A file, hashed by streaming.
+    File(PathBuf),
+    /// Only the digest is known.
+    Digest(Digest),
+}
+
+impl Artifact {
+    /// Reads `FILE_OR_DIGEST` as the CLI takes it: `sha256:<hex>` is a digest unless a file of
+    /// that name exists; anything else is a path.
+    pub fn from_arg(arg: &str) -> Result<Self, Error> {
+        if arg.starts_with("sha256:") && !Path::new(arg).exists() {
+            return Ok(Artifact::Digest(arg.parse()?));
+        }
+        let path = PathBuf::from(arg);
+        if !path.is_file() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("artifact `{arg}` is not a file (pass a path or `sha256:<hex>`)"),
+            )));
+        }
+        Ok(Artifact::File(path))
+    }
+}
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The artifact.
+    pub artifact: &'a Artifact,
+    /// The parsed bundle.
+    pub bundle: &'a ParsedBundle,
+    /// The signer to expect.
+    pub identity: &'a Identity,
+    /// A trusted root JSON replacing the embedded production root.
+    pub trusted_root: Option<&'a str>,
+    /// Accept a bundle with no transparency-log proof. Dangerous: nothing then shows that the
+    /// signature was ever made public.
+    pub insecure_ignore_tlog: bool,
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verified {
+    /// The bundle's media type.
+    pub media_type: String,
+    /// `message-signature` or `dsse`.
+    pub kind: &'static str,
+    /// The artifact's SHA-256.
+    pub artifact: Digest,
+    /// Who signed: the key id (hex SHA-256 of the SPKI) or the certificate identity.
+    pub signer: String,
+    /// The certificate's OIDC issuer, for keyless bundles.
+    pub issuer: Option<String>,
+    /// Whether the transparency-log proof was checked.
+    pub tlog_verified: bool,
+    /// The log's integrated time (Rekor v1), Unix seconds.
+    pub integrated_time: Option<i64>,
+    /// Verified RFC 3161 timestamps, Unix seconds.
+    pub timestamps: Vec<i64>,
+    /// The predicate type, for DSSE bundles.
+    pub predicate_type: Option<String>,
+    /// The in-toto statement, for DSSE bundles.
+    #[serde(skip)]
+    pub statement: Option<Statement>,
+}
+
+/// Verifies a bundle against an artifact and an expected signer.
+pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
+    crate::provider::install();
+    let root_json = req.trusted_root.unwrap_or(PRODUCTION_TRUSTED_ROOT);
+    let root = sigstore_verify::trust_root::TrustedRoot::from_json(root_json)
+        .map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let verifier = Verifier::new(&root).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let bundle = &req.bundle.bundle;
+
+    let (kind, statement) = match &bundle.content {
+        SignatureContent::MessageSignature(_) => ("message-signature", None),
+        SignatureContent::DsseEnvelope(env) => {
+            let statement = if env.payload_type == zt_core::statement::PAYLOAD_TYPE_INTOTO {
+                Statement::from_json(env.payload.as_bytes()).ok()
+            } else {
+                None
+            };
+            ("dsse", statement)
+        }
+        _ => {
+            return Err(Error::MalformedBundle {
+                name: "bundle".into(),
+                reason: "neither a message signature nor a DSSE envelope".into(),
+            });
+        }
+    };
+
+    let artifact_digest = match req.artifact {
+        Artifact::File(p) => Digest::of_file(DigestAlgorithm::Sha256, p)?,
+        Artifact::Digest(d) => d.clone(),
+    };
+    let hash = Sha256Hash::try_from(artifact_digest.bytes())
+        .map_err(|_| Error::Core(zt_core::Error::InvalidDigest {
+            value: artifact_digest.to_string(),
+            reason: "zt verifies SHA-256 artifact digests",
+        }))?;
+
+    let result = match req.identity {
+        Identity::Key(key) => {
+            let mut policy = PublicKeyVerificationPolicy::new(sigstore_verify::types::DerPublicKey::new(
+                key.to_spki_der(),
+            ));
+            if req.insecure_ignore_tlog {
+                policy = policy.skip_tlog_unsafe();
+            }
+            match (req.artifact, key) {
+                // Ed25519 message signatures cover the whole artifact: hand over its bytes.
+                (Artifact::File(p), PublicKey::Ed25519(_)) if kind == "message-signature" => {
+                    let bytes = fs_err::read(p)?;
+                    verifier.verify(bytes.as_slice(), bundle, &policy)
+                }
+                _ => verifier.verify(hash, bundle, &policy),
+            }
+        }
+        Identity::Certificate { identity, issuer } => {
+            let mut policy = VerificationPolicy::new(identity.as_str(), issuer.as_str());
+            if req.insecure_ignore_tlog {
+                policy = policy.skip_tlog_unsafe();
+            }
+            verifier.verify(hash, bundle, &policy)
+        }
+    }
+    .map_err(map_error)?;
+
+    let signer = match req.identity {
+        Identity::Key(key) => key.key_id(),
+        Identity::Certificate { .. } => result
+            .identity()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    };
+    Ok(Verified {
+        media_type: req.bundle.media_type.clone(),
+        kind,
+        artifact: artifact_digest,
+        signer,
+        issuer: result.issuer().map(str::to_string),
+        tlog_verified: result.tlog_verified(),
+        integrated_time: result.integrated_time().map(|t| t.as_second()),
+        timestamps: result.verified_timestamps().iter().map(|t| t.as_second()).collect(),
+        predicate_type: statement.as_ref().map(|s| s.predicate_type.clone()),
+        statement,
+    })
+}
+
+/// The base64 SHA-256 of a key's SPKI, as Sigstore writes `publicKey.hint`.
+pub fn key_hint(key: &PublicKey) -> String {
+    b64::encode(key.fingerprint().bytes())
+}
+
+fn map_error(e: sigstore_verify::Error) -> Error {
+    use sigstore_verify::Error as E;
+    let (check, reason) = match &e {
+        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => ("certificate identity", e.to_string()),
+        E::SignatureInvalid(_) | E::Crypto(_) => ("signature", e.to_string()),
+        E::ArtifactMismatch(_) => ("artifact digest", e.to_string()),
+        E::Certificate(_) => ("certificate", e.to_string()),
+        E::TransparencyLog(_) => ("transparency log", e.to_string()),
+        E::Timestamp(_) => ("timestamp", e.to_string()),
+        E::UnsupportedArtifact(_) => {
+            return Error::UnsupportedAlgorithm(e.to_string());
+        }
+        E::InvalidTrustRoot(_) | E::TrustRoot(_) | E::TrustedCertificate(_) => {
+            return Error::TrustedRoot(e.to_string());
+        }
+        E::ArtifactRead(io) => return Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        _ => ("bundle", e.to_string()),
+    };
+    Error::Verification { check, reason }
+}

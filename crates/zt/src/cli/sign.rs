@@ -1,0 +1,62 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// `zt sign`
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The artifact to sign.
+    pub(crate) file: PathBuf,
+    /// The signing key: a PKCS#8 PEM file or a `pkcs11:` URI (RFC 7512).
+    #[arg(long, env = "ZT_KEY")]
+    pub(crate) key: String,
+    /// Where to write the Sigstore bundle [default: FILE.sigstore.json].
+    #[arg(long)]
+    pub(crate) bundle: Option<PathBuf>,
+}
+
+/// `zt attest`
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The artifact the attestation is about (its digest becomes the statement's subject).
+    pub(crate) file: PathBuf,
+    /// The predicate type URI, e.g. `https://slsa.dev/provenance/v1`.
+    #[arg(long)]
+    pub(crate) predicate_type: String,
+    /// A JSON file holding the predicate object.
+    #[arg(long)]
+    pub(crate) predicate: PathBuf,
+    /// The signing key: a PKCS#8 PEM file or a `pkcs11:` URI (RFC 7512).
+    #[arg(long, env = "ZT_KEY")]
+    pub(crate) key: String,
+    /// Where to write the Sigstore bundle [default: FILE.intoto.sigstore.json].
+    #[arg(long)]
+    pub(crate) bundle: Option<PathBuf>,
+}
+
+/// `zt verify`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("signer").required(true).args(["key", "certificate_identity"])))]
+pub(crate) struct VerifyArgs {
+    /// The artifact: a file path, or `sha256:<hex>` when only the digest is known.
+    pub(crate) artifact: String,
+    /// The Sigstore bundle (v0.1 to v0.3).
+    #[arg(long)]
+    pub(crate) bundle: PathBuf,
+    /// Expect a signature by this public key (SPKI PEM) or `pkcs11:` URI.
+    #[arg(long, conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
+    pub(crate) key: Option<String>,
+    /// Expect a Fulcio certificate issued to this identity (e-mail or URI SAN).
+    #[arg(long, requires = "certificate_oidc_issuer")]
+    pub(crate) certificate_identity: Option<String>,
+    /// The OIDC issuer the certificate must name.
+    #[arg(long, requires = "certificate_identity")]
+    pub(crate) certificate_oidc_issuer: Option<String>,
+    /// A Sigstore `trusted_root.json` to use instead of the embedded public-good root.
+    #[arg(long)]
+    pub(crate) trusted_root: Option<PathBuf>,
+    /// Accept a bundle that carries no transparency-log proof (dangerous: nothing shows the
+    /// signature was ever made public).
+    #[arg(long)]
+    pub(crate) insecure_ignore_tlog: bool,
+}

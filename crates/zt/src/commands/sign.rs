@@ -1,0 +1,79 @@
+use std::path::{Path, PathBuf};
+
+use zt_core::{ResourceDescriptor, Statement};
+use zt_sign::bundle::{self, NewBundle};
+
+use crate::cli::{AttestArgs, SignArgs};
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError> {
+    let signer = zt_sign::load_signer(&args.key)?;
+    require_file(&args.file)?;
+    let new = bundle::sign_file(signer.as_ref(), &args.file)?;
+    let out = args
+        .bundle
+        .unwrap_or_else(|| with_suffix(&args.file, ".sigstore.json"));
+    write_bundle(&new, &out, &args.file, printer)
+}
+
+pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
+    let signer = zt_sign::load_signer(&args.key)?;
+    require_file(&args.file)?;
+    let text = fs_err::read(&args.predicate).map_err(zt_core::Error::from)?;
+    let predicate: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|source| zt_core::Error::Json {
+            what: args.predicate.display().to_string(),
+            source,
+        })?;
+    let digest = zt_core::Digest::of_file(zt_core::DigestAlgorithm::Sha256, &args.file)?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let statement = Statement::new(
+        vec![ResourceDescriptor::subject(name, &digest)],
+        args.predicate_type,
+        predicate,
+    );
+    let new = bundle::attest(signer.as_ref(), &statement)?;
+    let out = args
+        .bundle
+        .unwrap_or_else(|| with_suffix(&args.file, ".intoto.sigstore.json"));
+    write_bundle(&new, &out, &args.file, printer)
+}
+
+fn require_file(path: &Path) -> Result<(), CliError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(CliError::input(
+            format!("`{}` is not a file", path.display()),
+            "pass the path of the artifact to sign",
+        ))
+    }
+}
+
+fn write_bundle(new: &NewBundle, out: &Path, artifact: &Path, printer: &Printer) -> Result<Status, CliError> {
+    zt_core::fsutil::write_atomic(out, &bundle::to_bytes(&new.json)).map_err(zt_core::Error::from)?;
+    let subject = new.subjects.first().map(ToString::to_string).unwrap_or_default();
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "artifact": artifact,
+            "digest": subject,
+            "bundle": out,
+        }));
+    } else {
+        printer.out(format!("{subject}  {}", out.display()));
+        printer.info(format!("signed `{}`, bundle written to `{}`", artifact.display(), out.display()));
+    }
+    Ok(Status::Success)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}

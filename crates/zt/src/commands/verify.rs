@@ -1,0 +1,62 @@
+use zt_sign::verify::{Artifact, Identity, Request};
+
+use crate::cli::VerifyArgs;
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliError> {
+    let artifact = Artifact::from_arg(&args.artifact)?;
+    let bundle_bytes = fs_err::read(&args.bundle).map_err(zt_sign::Error::from)?;
+    let parsed = zt_sign::bundle::parse(&bundle_bytes, &args.bundle.display().to_string())?;
+    let identity = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(key), _, _) => Identity::Key(zt_sign::load_public_key(key)?),
+        (None, Some(identity), Some(issuer)) => Identity::Certificate {
+            identity: identity.clone(),
+            issuer: issuer.clone(),
+        },
+        _ => {
+            return Err(CliError::input(
+                "no expected signer given",
+                "pass `--key KEY.pub`, or `--certificate-identity` with `--certificate-oidc-issuer`",
+            ));
+        }
+    };
+    let trusted_root = match &args.trusted_root {
+        Some(p) => Some(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?),
+        None => None,
+    };
+    let verified = zt_sign::verify::verify(&Request {
+        artifact: &artifact,
+        bundle: &parsed,
+        identity: &identity,
+        trusted_root: trusted_root.as_deref(),
+        insecure_ignore_tlog: args.insecure_ignore_tlog,
+    })
+    .map_err(|e| CliError::from(e).context(format!("`{}` failed verification", args.bundle.display())))?;
+
+    if printer.json {
+        let mut value = serde_json::to_value(&verified).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("ok".into(), true.into());
+        }
+        printer.json(&value);
+    } else {
+        printer.out(format!("{} {} verified", printer.ok_mark(), verified.artifact));
+        let signer = match &verified.issuer {
+            Some(issuer) => format!("{} ({issuer})", verified.signer),
+            None => format!("key {}", verified.signer),
+        };
+        printer.info(format!("  signer     {signer}"));
+        if let Some(p) = &verified.predicate_type {
+            printer.info(format!("  statement  {p}"));
+        }
+        let log = if verified.tlog_verified {
+            "inclusion proof verified"
+        } else {
+            "not checked (--insecure-ignore-tlog)"
+        };
+        printer.info(format!("  log        {log}"));
+    }
+    Ok(Status::Success)
+}
