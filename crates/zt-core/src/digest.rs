@@ -154,7 +154,13 @@ impl FromStr for Digest {
                 reason: "hex digits must be lowercase",
             });
         }
-        Self::from_hex(algorithm, value)
+        Self::from_hex(algorithm, value).map_err(|e| match e {
+            Error::InvalidDigest { reason, .. } => Error::InvalidDigest {
+                value: shorten(s),
+                reason,
+            },
+            other => other,
+        })
     }
 }
 

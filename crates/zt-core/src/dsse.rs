@@ -64,7 +64,13 @@ impl Envelope {
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let wire: WireEnvelope =
             serde_json::from_slice(bytes).map_err(|e| Error::InvalidEnvelope(e.to_string()))?;
-        Self::from_parts(&wire.payload_type, &wire.payload, wire.signatures.iter().map(|s| (s.keyid.as_str(), s.sig.as_str())))
+        Self::from_parts(
+            &wire.payload_type,
+            &wire.payload,
+            wire.signatures
+                .iter()
+                .map(|s| (s.keyid.as_str(), s.sig.as_str())),
+        )
     }
 
     /// Builds an envelope from base64 fields as they appear in JSON.
@@ -136,7 +142,8 @@ mod tests {
     #[test]
     fn reads_both_base64_alphabets() {
         // payload bytes 0xfb 0xff chosen so the two alphabets differ.
-        let std = r#"{"payload":"+/8=","payloadType":"t","signatures":[{"keyid":"k","sig":"AQ=="}]}"#;
+        let std =
+            r#"{"payload":"+/8=","payloadType":"t","signatures":[{"keyid":"k","sig":"AQ=="}]}"#;
         let url = r#"{"payload":"-_8","payloadType":"t","signatures":[{"sig":"AQ"}]}"#;
         let a = Envelope::from_json(std.as_bytes()).unwrap();
         let b = Envelope::from_json(url.as_bytes()).unwrap();

@@ -41,7 +41,8 @@ pub fn create_new_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> std
     }
     tmp.write_all(contents).map_err(|e| with_path(e, path))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
-    tmp.persist_noclobber(path).map_err(|e| with_path(e.error, path))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| with_path(e.error, path))?;
     sync_dir(dir)
 }
 

@@ -144,7 +144,9 @@ impl Statement {
         if let Some(p) = &self.predicate
             && !p.is_object()
         {
-            return Err(Error::InvalidStatement("`predicate` must be a JSON object".into()));
+            return Err(Error::InvalidStatement(
+                "`predicate` must be a JSON object".into(),
+            ));
         }
         Ok(())
     }
@@ -208,7 +210,11 @@ mod tests {
         );
         let bytes = s.to_json();
         assert_eq!(Statement::from_json(&bytes).unwrap().to_json(), bytes);
-        assert!(String::from_utf8(bytes).unwrap().contains(r#"{"a":2,"b":1}"#));
+        assert!(
+            String::from_utf8(bytes)
+                .unwrap()
+                .contains(r#"{"a":2,"b":1}"#)
+        );
     }
 
     proptest! {

@@ -139,7 +139,8 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ParsedBundle, Error> {
         reason,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8 text".into()))?;
-    let json: Value = serde_json::from_str(text).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    let json: Value =
+        serde_json::from_str(text).map_err(|e| malformed(format!("not JSON: {e}")))?;
     let media_type = json
         .get("mediaType")
         .and_then(Value::as_str)
@@ -150,7 +151,8 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ParsedBundle, Error> {
             media_type: media_type.to_string(),
         });
     }
-    let bundle = sigstore_verify::types::Bundle::from_json(text).map_err(|e| malformed(e.to_string()))?;
+    let bundle =
+        sigstore_verify::types::Bundle::from_json(text).map_err(|e| malformed(e.to_string()))?;
     Ok(ParsedBundle {
         media_type: media_type.to_string(),
         json,
@@ -170,7 +172,10 @@ mod tests {
         let parsed = parse(&to_bytes(&b.json), "b.json").unwrap();
         assert_eq!(parsed.media_type, MEDIA_TYPE_V03);
         let statement = Statement::new(
-            vec![zt_core::ResourceDescriptor::subject("x", &Digest::sha256(b"x"))],
+            vec![zt_core::ResourceDescriptor::subject(
+                "x",
+                &Digest::sha256(b"x"),
+            )],
             zt_core::predicate::SLSA_PROVENANCE_V1,
             json!({}),
         );
@@ -181,9 +186,17 @@ mod tests {
 
     #[test]
     fn unknown_media_type_is_named() {
-        let err = parse(br#"{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=9"}"#, "b.json")
-            .unwrap_err();
+        let err = parse(
+            br#"{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=9"}"#,
+            "b.json",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("version=9"), "{err}");
-        assert!(parse(b"{", "b.json").unwrap_err().to_string().contains("b.json"));
+        assert!(
+            parse(b"{", "b.json")
+                .unwrap_err()
+                .to_string()
+                .contains("b.json")
+        );
     }
 }

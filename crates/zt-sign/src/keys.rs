@@ -12,7 +12,8 @@ use crate::Error;
 const OID_ED25519: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.101.112");
 const OID_EC_PUBLIC_KEY: pkcs8::ObjectIdentifier =
     pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P256: pkcs8::ObjectIdentifier =
+    pkcs8::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_P384: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// The kinds of key zt generates and signs with.
@@ -70,7 +71,12 @@ pub enum FileKey {
 impl std::fmt::Debug for FileKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print private key material.
-        write!(f, "FileKey({}, {})", self.key_type().name(), self.public_key().key_id())
+        write!(
+            f,
+            "FileKey({}, {})",
+            self.key_type().name(),
+            self.public_key().key_id()
+        )
     }
 }
 
@@ -113,30 +119,44 @@ impl FileKey {
             reason,
         };
         if pem.contains("ENCRYPTED PRIVATE KEY") {
-            return Err(bad("encrypted keys are not supported; decrypt it or use a PKCS#11 token".into()));
+            return Err(bad(
+                "encrypted keys are not supported; decrypt it or use a PKCS#11 token".into(),
+            ));
         }
         if pem.contains("PUBLIC KEY") && !pem.contains("PRIVATE KEY") {
-            return Err(bad("this is a public key; signing needs the private key".into()));
+            return Err(bad(
+                "this is a public key; signing needs the private key".into()
+            ));
         }
         let (label, der) = pkcs8::Document::from_pem(pem).map_err(|e| bad(pem_reason(e)))?;
         if label != "PRIVATE KEY" {
-            return Err(bad(format!("PEM label is `{label}`, expected `PRIVATE KEY`")));
+            return Err(bad(format!(
+                "PEM label is `{label}`, expected `PRIVATE KEY`"
+            )));
         }
-        let info = pkcs8::PrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let info =
+            pkcs8::PrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| bad(e.to_string()))?;
         match info.algorithm.oid {
             OID_ED25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der.as_bytes())
                 .map(FileKey::Ed25519)
                 .map_err(|e| bad(e.to_string())),
             OID_EC_PUBLIC_KEY => {
-                let curve = info.algorithm.parameters_oid().map_err(|e| bad(e.to_string()))?;
+                let curve = info
+                    .algorithm
+                    .parameters_oid()
+                    .map_err(|e| bad(e.to_string()))?;
                 if curve != OID_P256 {
-                    return Err(Error::UnsupportedAlgorithm(format!("ECDSA on curve {curve}")));
+                    return Err(Error::UnsupportedAlgorithm(format!(
+                        "ECDSA on curve {curve}"
+                    )));
                 }
                 p256::ecdsa::SigningKey::from_pkcs8_der(der.as_bytes())
                     .map(FileKey::P256)
                     .map_err(|e| bad(e.to_string()))
             }
-            other => Err(Error::UnsupportedAlgorithm(format!("key algorithm OID {other}"))),
+            other => Err(Error::UnsupportedAlgorithm(format!(
+                "key algorithm OID {other}"
+            ))),
         }
     }
 
@@ -201,16 +221,24 @@ impl PublicKey {
             OID_ED25519 => ed25519_dalek::VerifyingKey::from_public_key_der(der)
                 .map(PublicKey::Ed25519)
                 .map_err(|e| bad(e.to_string())),
-            OID_EC_PUBLIC_KEY => match spki.algorithm.parameters_oid().map_err(|e| bad(e.to_string()))? {
+            OID_EC_PUBLIC_KEY => match spki
+                .algorithm
+                .parameters_oid()
+                .map_err(|e| bad(e.to_string()))?
+            {
                 OID_P256 => p256::ecdsa::VerifyingKey::from_public_key_der(der)
                     .map(PublicKey::P256)
                     .map_err(|e| bad(e.to_string())),
                 OID_P384 => p384::ecdsa::VerifyingKey::from_public_key_der(der)
                     .map(PublicKey::P384)
                     .map_err(|e| bad(e.to_string())),
-                curve => Err(Error::UnsupportedAlgorithm(format!("ECDSA on curve {curve}"))),
+                curve => Err(Error::UnsupportedAlgorithm(format!(
+                    "ECDSA on curve {curve}"
+                ))),
             },
-            other => Err(Error::UnsupportedAlgorithm(format!("key algorithm OID {other}"))),
+            other => Err(Error::UnsupportedAlgorithm(format!(
+                "key algorithm OID {other}"
+            ))),
         }
     }
 
@@ -222,11 +250,15 @@ impl PublicKey {
             reason,
         };
         if pem.contains("PRIVATE KEY") {
-            return Err(bad("this is a private key; pass the public key (`.pub`) instead".into()));
+            return Err(bad(
+                "this is a private key; pass the public key (`.pub`) instead".into(),
+            ));
         }
         let (label, der) = spki::Document::from_pem(pem).map_err(|e| bad(pem_reason(e)))?;
         if label != "PUBLIC KEY" {
-            return Err(bad(format!("PEM label is `{label}`, expected `PUBLIC KEY`")));
+            return Err(bad(format!(
+                "PEM label is `{label}`, expected `PUBLIC KEY`"
+            )));
         }
         Self::from_spki_der(der.as_bytes()).map_err(|e| match e {
             Error::KeyFormat { reason, .. } => bad(reason),
@@ -294,7 +326,8 @@ impl PublicKey {
             PublicKey::Ed25519(k) => {
                 let sig = ed25519_dalek::Signature::from_slice(signature)
                     .map_err(|e| Error::MalformedSignature(e.to_string()))?;
-                k.verify_strict(message, &sig).map_err(|_| Error::BadSignature)
+                k.verify_strict(message, &sig)
+                    .map_err(|_| Error::BadSignature)
             }
             PublicKey::P256(_) => self.verify_digest(&sha2::Sha256::digest(message), signature),
             PublicKey::P384(_) => self.verify_digest(&sha2::Sha384::digest(message), signature),
@@ -312,12 +345,14 @@ impl PublicKey {
             PublicKey::P256(k) => {
                 let sig = p256::ecdsa::Signature::from_der(signature)
                     .map_err(|e| Error::MalformedSignature(e.to_string()))?;
-                k.verify_prehash(digest, &sig).map_err(|_| Error::BadSignature)
+                k.verify_prehash(digest, &sig)
+                    .map_err(|_| Error::BadSignature)
             }
             PublicKey::P384(k) => {
                 let sig = p384::ecdsa::Signature::from_der(signature)
                     .map_err(|e| Error::MalformedSignature(e.to_string()))?;
-                k.verify_prehash(digest, &sig).map_err(|_| Error::BadSignature)
+                k.verify_prehash(digest, &sig)
+                    .map_err(|_| Error::BadSignature)
             }
         }
     }
@@ -348,9 +383,11 @@ pub fn write_key_pair(key: &FileKey, out: &Path) -> Result<std::path::PathBuf, E
             Error::Io(e)
         }
     })?;
-    if let Err(e) =
-        zt_core::fsutil::create_new_atomic(&public_path, key.public_key().to_pem().as_bytes(), Some(0o644))
-    {
+    if let Err(e) = zt_core::fsutil::create_new_atomic(
+        &public_path,
+        key.public_key().to_pem().as_bytes(),
+        Some(0o644),
+    ) {
         // Leave nothing half-written: remove the private half we just created.
         let _ = fs_err::remove_file(out);
         return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -373,7 +410,8 @@ mod tests {
             let pem = key.to_pkcs8_pem().unwrap();
             let back = FileKey::from_pem(&pem, Path::new("k")).unwrap();
             assert_eq!(back.public_key(), key.public_key());
-            let pubkey = PublicKey::from_pem(&key.public_key().to_pem(), Path::new("k.pub")).unwrap();
+            let pubkey =
+                PublicKey::from_pem(&key.public_key().to_pem(), Path::new("k.pub")).unwrap();
             let sig = back.sign(b"msg").unwrap();
             pubkey.verify(b"msg", &sig).unwrap();
             assert!(pubkey.verify(b"msh", &sig).is_err());

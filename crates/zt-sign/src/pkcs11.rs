@@ -78,8 +78,11 @@ impl Pkcs11Uri {
             let (name, value) = attr
                 .split_once('=')
                 .ok_or_else(|| bad(format!("path attribute `{attr}` has no `=`")))?;
-            let bytes = pct_decode(value).ok_or_else(|| bad(format!("bad percent-encoding in `{name}`")))?;
-            let text = || String::from_utf8(bytes.clone()).map_err(|_| bad(format!("`{name}` is not UTF-8")));
+            let bytes = pct_decode(value)
+                .ok_or_else(|| bad(format!("bad percent-encoding in `{name}`")))?;
+            let text = || {
+                String::from_utf8(bytes.clone()).map_err(|_| bad(format!("`{name}` is not UTF-8")))
+            };
             match name {
                 "token" => out.token = Some(text()?),
                 "serial" => out.serial = Some(text()?),
@@ -87,15 +90,28 @@ impl Pkcs11Uri {
                 "id" => out.id = Some(bytes.clone()),
                 "type" => out.object_type = Some(text()?),
                 "slot-id" => {
-                    out.slot_id = Some(text()?.parse().map_err(|_| bad("`slot-id` is not a number".into()))?)
+                    out.slot_id = Some(
+                        text()?
+                            .parse()
+                            .map_err(|_| bad("`slot-id` is not a number".into()))?,
+                    )
                 }
-                "manufacturer" | "model" | "library-manufacturer" | "library-description"
-                | "library-version" | "slot-description" | "slot-manufacturer" => {}
+                "manufacturer"
+                | "model"
+                | "library-manufacturer"
+                | "library-description"
+                | "library-version"
+                | "slot-description"
+                | "slot-manufacturer" => {}
                 n if n.starts_with("x-") => {}
                 other => return Err(bad(format!("unknown path attribute `{other}`"))),
             }
         }
-        for attr in query.into_iter().flat_map(|q| q.split('&')).filter(|a| !a.is_empty()) {
+        for attr in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|a| !a.is_empty())
+        {
             let (name, value) = attr
                 .split_once('=')
                 .ok_or_else(|| bad(format!("query attribute `{attr}` has no `=`")))?;
@@ -170,7 +186,10 @@ fn redact_pin(uri: &str) -> String {
     match uri.find("pin-value=") {
         Some(start) => {
             let value_start = start + "pin-value=".len();
-            let end = uri[value_start..].find('&').map(|e| value_start + e).unwrap_or(uri.len());
+            let end = uri[value_start..]
+                .find('&')
+                .map(|e| value_start + e)
+                .unwrap_or(uri.len());
             format!("{}***{}", &uri[..value_start], &uri[end..])
         }
         None => uri.to_string(),
@@ -182,18 +201,29 @@ fn redact_pin(uri: &str) -> String {
 fn context(module: &Path) -> Result<Pkcs11, Error> {
     static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let map = CONTEXTS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = map.lock().map_err(|_| Error::Pkcs11("module table poisoned".into()))?;
+    let mut map = map
+        .lock()
+        .map_err(|_| Error::Pkcs11("module table poisoned".into()))?;
     if let Some(ctx) = map.get(module) {
         return Ok(ctx.clone());
     }
     if !module.exists() {
         return Err(Error::Pkcs11Module(module.to_path_buf()));
     }
-    let ctx = Pkcs11::new(module).map_err(|e| Error::Pkcs11(format!("loading `{}`: {e}", module.display())))?;
+    let ctx = Pkcs11::new(module)
+        .map_err(|e| Error::Pkcs11(format!("loading `{}`: {e}", module.display())))?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
-        Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(Error::Pkcs11(format!("initialising `{}`: {e}", module.display()))),
+        Err(cryptoki::error::Error::Pkcs11(
+            cryptoki::error::RvError::CryptokiAlreadyInitialized,
+            _,
+        )) => {}
+        Err(e) => {
+            return Err(Error::Pkcs11(format!(
+                "initialising `{}`: {e}",
+                module.display()
+            )));
+        }
     }
     map.insert(module.to_path_buf(), ctx.clone());
     Ok(ctx)
@@ -215,7 +245,11 @@ fn find_slot(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, Error> {
         if uri.token.as_deref().is_some_and(|t| info.label() != t) {
             continue;
         }
-        if uri.serial.as_deref().is_some_and(|s| info.serial_number() != s) {
+        if uri
+            .serial
+            .as_deref()
+            .is_some_and(|s| info.serial_number() != s)
+        {
             continue;
         }
         return Ok(slot);
@@ -247,20 +281,28 @@ fn open(uri: &Pkcs11Uri) -> Result<Session, Error> {
         Ok(()) => {}
         Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
         Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
-            return Err(Error::Pkcs11("the token refused the PIN (CKR_PIN_INCORRECT)".into()));
+            return Err(Error::Pkcs11(
+                "the token refused the PIN (CKR_PIN_INCORRECT)".into(),
+            ));
         }
         Err(e) => return Err(Error::Pkcs11(format!("logging in: {e}"))),
     }
     Ok(session)
 }
 
-fn one_object(session: &Session, template: &[Attribute], what: &str) -> Result<ObjectHandle, Error> {
+fn one_object(
+    session: &Session,
+    template: &[Attribute],
+    what: &str,
+) -> Result<ObjectHandle, Error> {
     let found = session
         .find_objects(template)
         .map_err(|e| Error::Pkcs11(format!("searching for the {what}: {e}")))?;
     match found.as_slice() {
         [one] => Ok(*one),
-        [] => Err(Error::Pkcs11NoKey { what: what.to_string() }),
+        [] => Err(Error::Pkcs11NoKey {
+            what: what.to_string(),
+        }),
         more => Err(Error::Pkcs11(format!(
             "{} objects match the {what}; add `id=` or `object=` to the URI to pick one",
             more.len()
@@ -274,14 +316,23 @@ fn unwrap_ec_point(point: &[u8], raw_len: usize) -> Option<&[u8]> {
         return Some(point);
     }
     match point {
-        [0x04, len, rest @ ..] if usize::from(*len) == raw_len && rest.len() == raw_len => Some(rest),
+        [0x04, len, rest @ ..] if usize::from(*len) == raw_len && rest.len() == raw_len => {
+            Some(rest)
+        }
         _ => None,
     }
 }
 
 fn read_public(session: &Session, handle: ObjectHandle) -> Result<(KeyType, PublicKey), Error> {
     let attrs = session
-        .get_attributes(handle, &[AttributeType::KeyType, AttributeType::EcParams, AttributeType::EcPoint])
+        .get_attributes(
+            handle,
+            &[
+                AttributeType::KeyType,
+                AttributeType::EcParams,
+                AttributeType::EcPoint,
+            ],
+        )
         .map_err(|e| Error::Pkcs11(format!("reading the public key: {e}")))?;
     let (mut key_type, mut params, mut point) = (None, None, None);
     for a in attrs {
@@ -292,9 +343,9 @@ fn read_public(session: &Session, handle: ObjectHandle) -> Result<(KeyType, Publ
             _ => {}
         }
     }
-    let (params, point) = params
-        .zip(point)
-        .ok_or_else(|| Error::UnsupportedAlgorithm("token key is not an EC or Ed25519 key".into()))?;
+    let (params, point) = params.zip(point).ok_or_else(|| {
+        Error::UnsupportedAlgorithm("token key is not an EC or Ed25519 key".into())
+    })?;
     let bad_point = || Error::Pkcs11("malformed CKA_EC_POINT".into());
     if key_type == Some(CkKeyType::EC) && params == EC_PARAMS_P256 {
         let sec1 = unwrap_ec_point(&point, 65).ok_or_else(bad_point)?;
@@ -325,7 +376,12 @@ pub struct Pkcs11Key {
 
 impl std::fmt::Debug for Pkcs11Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pkcs11Key({}, {})", self.key_type.name(), self.public.key_id())
+        write!(
+            f,
+            "Pkcs11Key({}, {})",
+            self.key_type.name(),
+            self.public.key_id()
+        )
     }
 }
 
@@ -334,8 +390,16 @@ impl Pkcs11Key {
     pub fn open(uri: &str) -> Result<Self, Error> {
         let parsed = Pkcs11Uri::parse(uri)?;
         let session = open(&parsed)?;
-        let private = one_object(&session, &key_template(&parsed, ObjectClass::PRIVATE_KEY), "private key")?;
-        let public_handle = one_object(&session, &key_template(&parsed, ObjectClass::PUBLIC_KEY), "public key")?;
+        let private = one_object(
+            &session,
+            &key_template(&parsed, ObjectClass::PRIVATE_KEY),
+            "private key",
+        )?;
+        let public_handle = one_object(
+            &session,
+            &key_template(&parsed, ObjectClass::PUBLIC_KEY),
+            "public key",
+        )?;
         let (key_type, public) = read_public(&session, public_handle)?;
         Ok(Self {
             session: Mutex::new(session),
@@ -372,7 +436,11 @@ impl Pkcs11Key {
         if let Some(id) = &parsed.id {
             common.push(Attribute::Id(id.clone()));
         }
-        let mut public_t = vec![Attribute::Token(true), Attribute::Verify(true), Attribute::EcParams(params.to_vec())];
+        let mut public_t = vec![
+            Attribute::Token(true),
+            Attribute::Verify(true),
+            Attribute::EcParams(params.to_vec()),
+        ];
         public_t.extend(common.iter().cloned());
         let mut private_t = vec![
             Attribute::Token(true),
@@ -406,8 +474,9 @@ impl Pkcs11Key {
 
     fn sign_digest_p256(&self, digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
         let raw = self.sign_raw(&Mechanism::Ecdsa, digest)?;
-        let sig = p256::ecdsa::Signature::from_slice(&raw)
-            .map_err(|e| Error::SigningFailed(format!("token returned a malformed ECDSA signature: {e}")))?;
+        let sig = p256::ecdsa::Signature::from_slice(&raw).map_err(|e| {
+            Error::SigningFailed(format!("token returned a malformed ECDSA signature: {e}"))
+        })?;
         // Tokens may return high-S signatures; both verify, but normalising keeps output canonical.
         let sig = sig.normalize_s().unwrap_or(sig);
         Ok(sig.to_der().as_bytes().to_vec())

@@ -71,15 +71,19 @@ fn verify_ecdsa_prehashed(
             let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(key)
                 .map_err(|e| CryptoError::InvalidKey(format!("P-256 public key: {e}")))?;
             let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| invalid(scheme))?;
-            vk.verify_prehash(prehash, &sig).map_err(|_| invalid(scheme))
+            vk.verify_prehash(prehash, &sig)
+                .map_err(|_| invalid(scheme))
         }
         SigningScheme::EcdsaP384Sha256 | SigningScheme::EcdsaP384Sha384 => {
             let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(key)
                 .map_err(|e| CryptoError::InvalidKey(format!("P-384 public key: {e}")))?;
             let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| invalid(scheme))?;
-            vk.verify_prehash(prehash, &sig).map_err(|_| invalid(scheme))
+            vk.verify_prehash(prehash, &sig)
+                .map_err(|_| invalid(scheme))
         }
-        _ => Err(CryptoError::UnsupportedAlgorithm(format!("{scheme:?} is not ECDSA"))),
+        _ => Err(CryptoError::UnsupportedAlgorithm(format!(
+            "{scheme:?} is not ECDSA"
+        ))),
     }
 }
 
@@ -100,13 +104,29 @@ fn verify_rsa_prehashed(
         )));
     }
     let result = match scheme {
-        SigningScheme::RsaPkcs1Sha256 => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), prehash, signature),
-        SigningScheme::RsaPkcs1Sha384 => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), prehash, signature),
-        SigningScheme::RsaPkcs1Sha512 => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), prehash, signature),
-        SigningScheme::RsaPssSha256 => pk.verify(rsa::Pss::new::<sha2::Sha256>(), prehash, signature),
-        SigningScheme::RsaPssSha384 => pk.verify(rsa::Pss::new::<sha2::Sha384>(), prehash, signature),
-        SigningScheme::RsaPssSha512 => pk.verify(rsa::Pss::new::<sha2::Sha512>(), prehash, signature),
-        _ => return Err(CryptoError::UnsupportedAlgorithm(format!("{scheme:?} is not RSA"))),
+        SigningScheme::RsaPkcs1Sha256 => {
+            pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), prehash, signature)
+        }
+        SigningScheme::RsaPkcs1Sha384 => {
+            pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), prehash, signature)
+        }
+        SigningScheme::RsaPkcs1Sha512 => {
+            pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), prehash, signature)
+        }
+        SigningScheme::RsaPssSha256 => {
+            pk.verify(rsa::Pss::new::<sha2::Sha256>(), prehash, signature)
+        }
+        SigningScheme::RsaPssSha384 => {
+            pk.verify(rsa::Pss::new::<sha2::Sha384>(), prehash, signature)
+        }
+        SigningScheme::RsaPssSha512 => {
+            pk.verify(rsa::Pss::new::<sha2::Sha512>(), prehash, signature)
+        }
+        _ => {
+            return Err(CryptoError::UnsupportedAlgorithm(format!(
+                "{scheme:?} is not RSA"
+            )));
+        }
     };
     result.map_err(|_| invalid(scheme))
 }
@@ -147,12 +167,16 @@ impl CryptoProvider for RustCryptoProvider {
                     .map_err(|_| CryptoError::InvalidKey("Ed25519 key is not 32 bytes".into()))?;
                 let vk = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
                     .map_err(|e| CryptoError::InvalidKey(format!("Ed25519 key: {e}")))?;
-                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| invalid(scheme))?;
+                let sig =
+                    ed25519_dalek::Signature::from_slice(signature).map_err(|_| invalid(scheme))?;
                 vk.verify_strict(data, &sig).map_err(|_| invalid(scheme))
             }
-            SigningScheme::MlDsa44 | SigningScheme::MlDsa65 | SigningScheme::MlDsa87 => Err(
-                CryptoError::UnsupportedAlgorithm(format!("{} is not supported by zt", scheme.name())),
-            ),
+            SigningScheme::MlDsa44 | SigningScheme::MlDsa65 | SigningScheme::MlDsa87 => {
+                Err(CryptoError::UnsupportedAlgorithm(format!(
+                    "{} is not supported by zt",
+                    scheme.name()
+                )))
+            }
             _ => {
                 let algorithm = scheme.hash_algorithm().ok_or_else(|| {
                     CryptoError::UnsupportedAlgorithm(format!("{scheme:?} has no hash"))
@@ -172,7 +196,9 @@ impl CryptoProvider for RustCryptoProvider {
         let expected = scheme
             .hash_algorithm()
             .ok_or_else(|| {
-                CryptoError::UnsupportedAlgorithm(format!("{scheme:?} does not support prehashed mode"))
+                CryptoError::UnsupportedAlgorithm(format!(
+                    "{scheme:?} does not support prehashed mode"
+                ))
             })?
             .digest_size();
         if prehash.len() != expected {
@@ -185,7 +211,9 @@ impl CryptoProvider for RustCryptoProvider {
             SigningScheme::EcdsaP256Sha256
             | SigningScheme::EcdsaP256Sha384
             | SigningScheme::EcdsaP384Sha256
-            | SigningScheme::EcdsaP384Sha384 => verify_ecdsa_prehashed(scheme, key, prehash, signature),
+            | SigningScheme::EcdsaP384Sha384 => {
+                verify_ecdsa_prehashed(scheme, key, prehash, signature)
+            }
             _ => verify_rsa_prehashed(scheme, key, prehash, signature),
         }
     }

@@ -15,7 +15,8 @@ use crate::bundle::ParsedBundle;
 use crate::{Error, PublicKey};
 
 /// The Sigstore public-good production trusted root, embedded at build time.
-pub const PRODUCTION_TRUSTED_ROOT: &str = include_str!("../data/sigstore-production-trusted-root.json");
+pub const PRODUCTION_TRUSTED_ROOT: &str =
+    include_str!("../data/sigstore-production-trusted-root.json");
 
 /// What the bundle is checked against.
 #[derive(Debug, Clone)]
@@ -131,17 +132,36 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         Artifact::File(p) => Digest::of_file(DigestAlgorithm::Sha256, p)?,
         Artifact::Digest(d) => d.clone(),
     };
-    let hash = Sha256Hash::try_from(artifact_digest.bytes())
-        .map_err(|_| Error::Core(zt_core::Error::InvalidDigest {
+    let hash = Sha256Hash::try_from(artifact_digest.bytes()).map_err(|_| {
+        Error::Core(zt_core::Error::InvalidDigest {
             value: artifact_digest.to_string(),
             reason: "zt verifies SHA-256 artifact digests",
-        }))?;
+        })
+    })?;
+
+    if req
+        .bundle
+        .bundle
+        .verification_material
+        .tlog_entries
+        .is_empty()
+    {
+        if !req.insecure_ignore_tlog {
+            return Err(Error::Verification {
+                check: "transparency log",
+                reason: "the bundle carries no transparency-log entry, so nothing shows the signature was made public".into(),
+            });
+        }
+        if let Identity::Key(key) = req.identity {
+            return verify_signature_only(req, key, kind, statement, artifact_digest);
+        }
+    }
 
     let result = match req.identity {
         Identity::Key(key) => {
-            let mut policy = PublicKeyVerificationPolicy::new(sigstore_verify::types::DerPublicKey::new(
-                key.to_spki_der(),
-            ));
+            let mut policy = PublicKeyVerificationPolicy::new(
+                sigstore_verify::types::DerPublicKey::new(key.to_spki_der()),
+            );
             if req.insecure_ignore_tlog {
                 policy = policy.skip_tlog_unsafe();
             }
@@ -166,10 +186,9 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
 
     let signer = match req.identity {
         Identity::Key(key) => key.key_id(),
-        Identity::Certificate { .. } => result
-            .identity()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+        Identity::Certificate { .. } => {
+            result.identity().map(|s| s.to_string()).unwrap_or_default()
+        }
     };
     Ok(Verified {
         media_type: req.bundle.media_type.clone(),
@@ -179,7 +198,88 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         issuer: result.issuer().map(str::to_string),
         tlog_verified: result.tlog_verified(),
         integrated_time: result.integrated_time().map(|t| t.as_second()),
-        timestamps: result.verified_timestamps().iter().map(|t| t.as_second()).collect(),
+        timestamps: result
+            .verified_timestamps()
+            .iter()
+            .map(|t| t.as_second())
+            .collect(),
+        predicate_type: statement.as_ref().map(|s| s.predicate_type.clone()),
+        statement,
+    })
+}
+
+/// Checks only the signature (and, for DSSE, that the statement names the artifact): the path
+/// `--insecure-ignore-tlog` takes for a bundle that was never logged.
+fn verify_signature_only(
+    req: &Request<'_>,
+    key: &PublicKey,
+    kind: &'static str,
+    statement: Option<Statement>,
+    artifact_digest: Digest,
+) -> Result<Verified, Error> {
+    let fail = |check: &'static str, reason: &str| Error::Verification {
+        check,
+        reason: reason.to_string(),
+    };
+    let json = &req.bundle.json;
+    if let Some(sig) = json.get("messageSignature") {
+        let signature = sig
+            .get("signature")
+            .and_then(serde_json::Value::as_str)
+            .and_then(b64::decode)
+            .ok_or_else(|| fail("bundle", "message signature is not base64"))?;
+        if let Some(claimed) = sig
+            .pointer("/messageDigest/digest")
+            .and_then(serde_json::Value::as_str)
+        {
+            if b64::decode(claimed).as_deref() != Some(artifact_digest.bytes()) {
+                return Err(fail(
+                    "artifact digest",
+                    "message digest in bundle does not match artifact hash",
+                ));
+            }
+        }
+        let checked = match (req.artifact, key) {
+            (Artifact::File(p), PublicKey::Ed25519(_)) => key.verify(&fs_err::read(p)?, &signature),
+            _ => key.verify_digest(artifact_digest.bytes(), &signature),
+        };
+        checked.map_err(|e| fail("signature", &e.to_string()))?;
+    } else {
+        let env = json
+            .get("dsseEnvelope")
+            .ok_or_else(|| fail("bundle", "neither a message signature nor a DSSE envelope"))?;
+        let envelope = zt_core::Envelope::from_json(env.to_string().as_bytes())
+            .map_err(|e| fail("bundle", &e.to_string()))?;
+        let pae = envelope.pae();
+        if !envelope
+            .signatures
+            .iter()
+            .any(|s| key.verify(&pae, &s.sig).is_ok())
+        {
+            return Err(fail(
+                "signature",
+                "no DSSE signature verifies with the given key",
+            ));
+        }
+        let about = statement
+            .as_ref()
+            .is_some_and(|s| s.is_about(&artifact_digest));
+        if !about {
+            return Err(fail(
+                "artifact digest",
+                "the statement's subjects do not include the artifact",
+            ));
+        }
+    }
+    Ok(Verified {
+        media_type: req.bundle.media_type.clone(),
+        kind,
+        artifact: artifact_digest,
+        signer: key.key_id(),
+        issuer: None,
+        tlog_verified: false,
+        integrated_time: None,
+        timestamps: Vec::new(),
         predicate_type: statement.as_ref().map(|s| s.predicate_type.clone()),
         statement,
     })
@@ -193,7 +293,9 @@ pub fn key_hint(key: &PublicKey) -> String {
 fn map_error(e: sigstore_verify::Error) -> Error {
     use sigstore_verify::Error as E;
     let (check, reason) = match &e {
-        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => ("certificate identity", e.to_string()),
+        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => {
+            ("certificate identity", e.to_string())
+        }
         E::SignatureInvalid(_) | E::Crypto(_) => ("signature", e.to_string()),
         E::ArtifactMismatch(_) => ("artifact digest", e.to_string()),
         E::Certificate(_) => ("certificate", e.to_string()),

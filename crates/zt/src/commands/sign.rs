@@ -56,9 +56,19 @@ fn require_file(path: &Path) -> Result<(), CliError> {
     }
 }
 
-fn write_bundle(new: &NewBundle, out: &Path, artifact: &Path, printer: &Printer) -> Result<Status, CliError> {
-    zt_core::fsutil::write_atomic(out, &bundle::to_bytes(&new.json)).map_err(zt_core::Error::from)?;
-    let subject = new.subjects.first().map(ToString::to_string).unwrap_or_default();
+fn write_bundle(
+    new: &NewBundle,
+    out: &Path,
+    artifact: &Path,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    zt_core::fsutil::write_atomic(out, &bundle::to_bytes(&new.json))
+        .map_err(zt_core::Error::from)?;
+    let subject = new
+        .subjects
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     if printer.json {
         printer.json(&serde_json::json!({
             "artifact": artifact,
@@ -67,7 +77,11 @@ fn write_bundle(new: &NewBundle, out: &Path, artifact: &Path, printer: &Printer)
         }));
     } else {
         printer.out(format!("{subject}  {}", out.display()));
-        printer.info(format!("signed `{}`, bundle written to `{}`", artifact.display(), out.display()));
+        printer.info(format!(
+            "signed `{}`, bundle written to `{}`",
+            artifact.display(),
+            out.display()
+        ));
     }
     Ok(Status::Success)
 }

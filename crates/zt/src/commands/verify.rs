@@ -9,7 +9,11 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
     let artifact = Artifact::from_arg(&args.artifact)?;
     let bundle_bytes = fs_err::read(&args.bundle).map_err(zt_sign::Error::from)?;
     let parsed = zt_sign::bundle::parse(&bundle_bytes, &args.bundle.display().to_string())?;
-    let identity = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
+    let identity = match (
+        &args.key,
+        &args.certificate_identity,
+        &args.certificate_oidc_issuer,
+    ) {
         (Some(key), _, _) => Identity::Key(zt_sign::load_public_key(key)?),
         (None, Some(identity), Some(issuer)) => Identity::Certificate {
             identity: identity.clone(),
@@ -33,7 +37,9 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         trusted_root: trusted_root.as_deref(),
         insecure_ignore_tlog: args.insecure_ignore_tlog,
     })
-    .map_err(|e| CliError::from(e).context(format!("`{}` failed verification", args.bundle.display())))?;
+    .map_err(|e| {
+        CliError::from(e).context(format!("`{}` failed verification", args.bundle.display()))
+    })?;
 
     if printer.json {
         let mut value = serde_json::to_value(&verified).unwrap_or_default();
@@ -42,7 +48,11 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         }
         printer.json(&value);
     } else {
-        printer.out(format!("{} {} verified", printer.ok_mark(), verified.artifact));
+        printer.out(format!(
+            "{} {} verified",
+            printer.ok_mark(),
+            verified.artifact
+        ));
         let signer = match &verified.issuer {
             Some(issuer) => format!("{} ({issuer})", verified.signer),
             None => format!("key {}", verified.signer),

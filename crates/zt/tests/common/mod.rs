@@ -1,0 +1,91 @@
+//! Shared helpers for end-to-end tests: run the real `zt` binary in a temp dir with a clean
+//! environment.
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `zt` binary under test.
+pub(crate) fn zt_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_zt"))
+}
+
+/// `../shared/testdata` relative to the repository root.
+pub(crate) fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata")
+        .join(rel)
+}
+
+/// A `zt` command in `dir` with a clean environment (HOME inside the temp dir, no colour).
+pub(crate) fn zt(dir: &Path) -> Command {
+    let mut c = Command::new(zt_bin());
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// Whether `unshare -n` works here (root, or user namespaces allowed): then tests that must
+/// run with no network run inside a fresh network namespace.
+pub(crate) fn can_unshare_net() -> bool {
+    let try_it = |args: &[&str]| {
+        Command::new("unshare")
+            .args(args)
+            .arg("true")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    try_it(&["-n"]) || try_it(&["-rn"])
+}
+
+/// Runs `zt ARGS` with no network at all (inside `unshare -n` / `unshare -rn`). Panics when
+/// CI=true and no network namespace can be made: CI must prove offline operation.
+pub(crate) fn zt_offline(dir: &Path, args: &[&str]) -> Output {
+    let flag = if Command::new("unshare")
+        .args(["-n", "true"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
+        Some("-n")
+    } else if Command::new("unshare")
+        .args(["-rn", "true"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
+        Some("-rn")
+    } else {
+        None
+    };
+    match flag {
+        Some(flag) => Command::new("unshare")
+            .arg(flag)
+            .arg(zt_bin())
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run unshare"),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run offline tests inside a network namespace, but `unshare -n` failed"
+            );
+            eprintln!("note: `unshare -n` unavailable; running with the network present");
+            zt(dir).args(args).output().expect("run zt")
+        }
+    }
+}
+
+/// stdout and stderr as text.
+pub(crate) fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,418 @@
+//! `zt key`, `zt sign`, `zt attest` and `zt verify` end to end, with file keys and with a
+//! SoftHSM2 token, and the bad inputs each must refuse cleanly.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{text, zt};
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = zt(dir).args(args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "zt {args:?}\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+fn fails(dir: &Path, args: &[&str], code: i32) -> String {
+    let out = zt(dir).args(args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "zt {args:?}\n{stdout}\n{stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains("\nhelp: "),
+        "every error says what to do next: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn key_generate_writes_a_private_and_a_public_key_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stdout = ok(
+        d,
+        &[
+            "key", "generate", "--type", "p256", "--out", "release", "--json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["type"], "p256");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs_err::metadata(d.join("release"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        fs_err::read_to_string(d.join("release"))
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    assert!(
+        fs_err::read_to_string(d.join("release.pub"))
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let before = fs_err::read(d.join("release")).unwrap();
+    let err = fails(d, &["key", "generate", "--out", "release"], 2);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(fs_err::read(d.join("release")).unwrap(), before);
+    // `key show` names the same key id for both halves.
+    let a = ok(d, &["key", "show", "release"]);
+    let b = ok(d, &["key", "show", "release.pub"]);
+    assert_eq!(a, b);
+    assert!(a.contains(json["key_id"].as_str().unwrap()));
+}
+
+#[test]
+fn sign_and_verify_round_trip_with_file_keys() {
+    for key_type in ["ed25519", "p256"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(d, &["key", "generate", "--type", key_type, "--out", "k"]);
+        fs_err::write(d.join("app.bin"), b"the artifact\n").unwrap();
+        ok(d, &["sign", "app.bin", "--key", "k"]);
+        assert!(d.join("app.bin.sigstore.json").exists());
+        let stdout = ok(
+            d,
+            &[
+                "verify",
+                "app.bin",
+                "--bundle",
+                "app.bin.sigstore.json",
+                "--key",
+                "k.pub",
+                "--insecure-ignore-tlog",
+                "--json",
+            ],
+        );
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(json["ok"], true);
+        assert_eq!(json["kind"], "message-signature");
+
+        // Another key's signature is rejected, and the reason names the signature.
+        ok(
+            d,
+            &["key", "generate", "--type", key_type, "--out", "other"],
+        );
+        let err = fails(
+            d,
+            &[
+                "verify",
+                "app.bin",
+                "--bundle",
+                "app.bin.sigstore.json",
+                "--key",
+                "other.pub",
+                "--insecure-ignore-tlog",
+            ],
+            1,
+        );
+        assert!(err.contains("signature check failed"), "{err}");
+
+        // One changed byte in the artifact is rejected.
+        fs_err::write(d.join("app.bin"), b"the artifacT\n").unwrap();
+        let err = fails(
+            d,
+            &[
+                "verify",
+                "app.bin",
+                "--bundle",
+                "app.bin.sigstore.json",
+                "--key",
+                "k.pub",
+                "--insecure-ignore-tlog",
+            ],
+            1,
+        );
+        assert!(err.contains("check failed"), "{err}");
+    }
+}
+
+#[test]
+fn attest_and_verify_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["key", "generate", "--type", "p256", "--out", "k"]);
+    fs_err::write(d.join("app.bin"), b"artifact").unwrap();
+    fs_err::write(
+        d.join("pred.json"),
+        br#"{"buildDefinition":{"buildType":"x"}}"#,
+    )
+    .unwrap();
+    ok(
+        d,
+        &[
+            "attest",
+            "app.bin",
+            "--predicate-type",
+            "https://slsa.dev/provenance/v1",
+            "--predicate",
+            "pred.json",
+            "--key",
+            "k",
+        ],
+    );
+    let stdout = ok(
+        d,
+        &[
+            "verify",
+            "app.bin",
+            "--bundle",
+            "app.bin.intoto.sigstore.json",
+            "--key",
+            "k.pub",
+            "--insecure-ignore-tlog",
+            "--json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["kind"], "dsse");
+    assert_eq!(json["predicate_type"], "https://slsa.dev/provenance/v1");
+    // The statement is about app.bin: another file is rejected even though the signature holds.
+    fs_err::write(d.join("other.bin"), b"other").unwrap();
+    let err = fails(
+        d,
+        &[
+            "verify",
+            "other.bin",
+            "--bundle",
+            "app.bin.intoto.sigstore.json",
+            "--key",
+            "k.pub",
+            "--insecure-ignore-tlog",
+        ],
+        1,
+    );
+    assert!(err.contains("check failed"), "{err}");
+}
+
+#[test]
+fn verify_requires_a_log_proof_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["key", "generate", "--out", "k"]);
+    fs_err::write(d.join("a"), b"a").unwrap();
+    ok(d, &["sign", "a", "--key", "k", "--bundle", "a.json"]);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join("a.json")).unwrap()).unwrap();
+    if bundle["verificationMaterial"]["tlogEntries"]
+        .as_array()
+        .is_some_and(|a| a.is_empty())
+    {
+        let err = fails(
+            d,
+            &["verify", "a", "--bundle", "a.json", "--key", "k.pub"],
+            1,
+        );
+        assert!(err.contains("log") || err.contains("inclusion"), "{err}");
+    }
+}
+
+#[test]
+fn bad_inputs_get_one_clear_error_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["key", "generate", "--type", "p256", "--out", "k"]);
+    fs_err::write(d.join("a"), b"a").unwrap();
+    ok(d, &["sign", "a", "--key", "k", "--bundle", "a.json"]);
+
+    // A missing artifact.
+    let err = fails(d, &["sign", "missing", "--key", "k"], 2);
+    assert!(err.contains("missing"), "{err}");
+    // A truncated private key.
+    let pem = fs_err::read_to_string(d.join("k")).unwrap();
+    fs_err::write(d.join("trunc"), &pem[..pem.len() / 2]).unwrap();
+    let err = fails(d, &["sign", "a", "--key", "trunc"], 2);
+    assert!(err.contains("trunc") && err.contains("truncated"), "{err}");
+    // A public key where a private key is needed.
+    let err = fails(d, &["sign", "a", "--key", "k.pub"], 2);
+    assert!(err.contains("public key"), "{err}");
+    // Not a key at all.
+    fs_err::write(d.join("junk.pem"), "hello").unwrap();
+    fails(
+        d,
+        &["verify", "a", "--bundle", "a.json", "--key", "junk.pem"],
+        2,
+    );
+    // A malformed bundle, and an unknown media type.
+    fs_err::write(d.join("bad.json"), "{\"mediaType\": ").unwrap();
+    let err = fails(
+        d,
+        &["verify", "a", "--bundle", "bad.json", "--key", "k.pub"],
+        2,
+    );
+    assert!(err.contains("bad.json"), "{err}");
+    let text = fs_err::read_to_string(d.join("a.json"))
+        .unwrap()
+        .replace("bundle.v0.3+json", "bundle.v9+json");
+    fs_err::write(d.join("v9.json"), text).unwrap();
+    let err = fails(
+        d,
+        &["verify", "a", "--bundle", "v9.json", "--key", "k.pub"],
+        2,
+    );
+    assert!(err.contains("unknown bundle media type"), "{err}");
+    // A missing bundle; a malformed digest.
+    fails(
+        d,
+        &["verify", "a", "--bundle", "nope.json", "--key", "k.pub"],
+        2,
+    );
+    let err = fails(
+        d,
+        &[
+            "verify",
+            "sha256:abc",
+            "--bundle",
+            "a.json",
+            "--key",
+            "k.pub",
+        ],
+        2,
+    );
+    assert!(err.contains("sha256:abc"), "{err}");
+    // No expected signer.
+    let out = zt(d)
+        .args(["verify", "a", "--bundle", "a.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A SoftHSM2 token in a temp dir: (SOFTHSM2_CONF path, URI prefix), or None when SoftHSM is
+/// not installed outside CI (CI installs it and must run this).
+fn softhsm(dir: &Path) -> Option<String> {
+    if Command::new("softhsm2-util")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have softhsm2 installed"
+        );
+        eprintln!("note: softhsm2-util not found; skipping the PKCS#11 test");
+        return None;
+    }
+    let tokens = dir.join("tokens");
+    fs_err::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    fs_err::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "zt-test",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    Some(conf.to_string_lossy().into_owned())
+}
+
+#[test]
+fn pkcs11_token_keys_sign_and_verify_with_the_exported_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Some(conf) = softhsm(d) else { return };
+    let run = |args: &[&str]| {
+        zt(d)
+            .env("SOFTHSM2_CONF", &conf)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let uri = "pkcs11:token=zt-test;object=release;id=%01?pin-value=1234";
+    let out = run(&["key", "generate", "--type", "p256", "--out", uri]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    // A second generate with the same label is refused: zt never replaces a key.
+    let out = run(&["key", "generate", "--type", "p256", "--out", uri]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+
+    let out = run(&["key", "show", uri, "--pem"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    fs_err::write(d.join("hsm.pub"), &out.stdout).unwrap();
+
+    fs_err::write(d.join("app.bin"), b"signed by the token").unwrap();
+    for (cmd, bundle) in [
+        ("sign", "app.bin.sigstore.json"),
+        ("attest", "app.bin.intoto.sigstore.json"),
+    ] {
+        let mut args = vec![cmd, "app.bin", "--key", uri];
+        if cmd == "attest" {
+            fs_err::write(d.join("p.json"), b"{}").unwrap();
+            args.extend([
+                "--predicate-type",
+                "https://example.com/p",
+                "--predicate",
+                "p.json",
+            ]);
+        }
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+        // Verified with the exported public key file, no token needed.
+        let out = zt(d)
+            .args([
+                "verify",
+                "app.bin",
+                "--bundle",
+                bundle,
+                "--key",
+                "hsm.pub",
+                "--insecure-ignore-tlog",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    }
+
+    // A wrong PIN is refused with the reason.
+    let out = run(&[
+        "sign",
+        "app.bin",
+        "--key",
+        "pkcs11:token=zt-test;object=release?pin-value=0000",
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("PIN"), "{stderr}");
+    assert!(
+        !stderr.contains("0000"),
+        "the PIN must not be echoed: {stderr}"
+    );
+    // An unknown token is named.
+    let out = run(&[
+        "sign",
+        "app.bin",
+        "--key",
+        "pkcs11:token=nope;object=release?pin-value=1234",
+    ]);
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("nope"), "{stderr}");
+}
