@@ -329,7 +329,7 @@ fn hash_arg(flag: &str, text: &str) -> Result<Hash, CliError> {
 fn proof_arg(text: Option<&str>) -> Result<Vec<Hash>, CliError> {
     match text {
         None => Ok(Vec::new()),
-        Some(t) if t.trim().is_empty() => Ok(Vec::new()),
+        // `--proof ""` is one empty hash, which no proof holds: rejected, not empty.
         Some(t) => t.split(',').map(|h| hash_arg("--proof", h.trim())).collect(),
     }
 }
