@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::tiles::{encode_bundle, encode_tile, entries_path, tile_path, tiles_at};
-use zt_tlog::{Checkpoint, Log, MemoryTree, NoteSigner, leaf_hash, verify_consistency, verify_inclusion};
+use zt_tlog::{
+    Checkpoint, Log, MemoryTree, NoteSigner, leaf_hash, verify_consistency, verify_inclusion,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -54,8 +56,11 @@ fn main() -> Result<()> {
                 next += n;
             }
             let secs = start.elapsed().as_secs_f64();
-            println!("append_batch: {total} entries in batches of {batch}: {secs:.2} s, {:.0} entries/s, {:.1} ms/batch",
-                total as f64 / secs, secs * 1000.0 / (total.div_ceil(batch)) as f64);
+            println!(
+                "append_batch: {total} entries in batches of {batch}: {secs:.2} s, {:.0} entries/s, {:.1} ms/batch",
+                total as f64 / secs,
+                secs * 1000.0 / (total.div_ceil(batch)) as f64
+            );
         }
         "concurrent" => {
             let (total, threads) = (arg(&args, 3)?, arg(&args, 4)?);
@@ -79,8 +84,10 @@ fn main() -> Result<()> {
             if log.size() != total {
                 return Err(format!("only {} of {total} entries landed", log.size()).into());
             }
-            println!("append (group commit): {total} entries from {threads} threads: {secs:.2} s, {:.0} entries/s",
-                total as f64 / secs);
+            println!(
+                "append (group commit): {total} entries from {threads} threads: {secs:.2} s, {:.0} entries/s",
+                total as f64 / secs
+            );
         }
         "build" => {
             let size = arg(&args, 3)?;
@@ -120,8 +127,11 @@ fn main() -> Result<()> {
             zt_core::fsutil::write_atomic(&dir.join("checkpoint"), signed.as_bytes())?;
             drop(tree);
             let log = Log::open(dir)?; // checks the partial tiles against the checkpoint
-            println!("build: {} leaves hashed in {hashed:.1} s, tiles written in {:.1} s",
-                log.size(), start.elapsed().as_secs_f64() - hashed);
+            println!(
+                "build: {} leaves hashed in {hashed:.1} s, tiles written in {:.1} s",
+                log.size(),
+                start.elapsed().as_secs_f64() - hashed
+            );
         }
         "prove" => {
             let count = arg(&args, 3)?;
@@ -155,7 +165,10 @@ fn main() -> Result<()> {
                 verify_consistency(old, size, &proof, &log.root_at(old)?, &root)?;
             }
             report(&format!("consistency proof to {size} leaves"), &mut times);
-            println!("open (reload right edge, check root): {:.0} µs", open.as_secs_f64() * 1e6);
+            println!(
+                "open (reload right edge, check root): {:.0} µs",
+                open.as_secs_f64() * 1e6
+            );
         }
         _ => return Err("usage: tlog-bench append|concurrent|build|prove DIR N [M]".into()),
     }
@@ -165,7 +178,17 @@ fn main() -> Result<()> {
 fn report(what: &str, times: &mut [f64]) {
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
-    let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
-    println!("{what}: mean {mean:.0} µs, p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} proofs, verified)",
-        pct(0.5), pct(0.99), pct(1.0), times.len());
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "{what}: mean {mean:.0} µs, p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} proofs, verified)",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        times.len()
+    );
 }

@@ -30,12 +30,19 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// A checkpoint without extension lines.
     pub fn new(origin: &str, size: u64, root: Hash) -> Self {
-        Self { origin: origin.into(), size, root, extensions: Vec::new() }
+        Self {
+            origin: origin.into(),
+            size,
+            root,
+            extensions: Vec::new(),
+        }
     }
 
     /// Parses a checkpoint body (the note text, ending in a newline).
     pub fn parse_body(text: &str) -> Result<Self, Error> {
-        let body = text.strip_suffix('\n').ok_or(Error::Checkpoint("no final newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(Error::Checkpoint("no final newline"))?;
         let mut lines = body.split('\n');
         let origin = lines.next().unwrap_or_default();
         if origin.is_empty() {
@@ -50,17 +57,29 @@ impl Checkpoint {
             .decode(root)
             .ok()
             .and_then(|r| Hash::try_from(r.as_slice()).ok())
-            .ok_or(Error::Checkpoint("the root hash is not 32 bytes of standard base64"))?;
+            .ok_or(Error::Checkpoint(
+                "the root hash is not 32 bytes of standard base64",
+            ))?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(Error::Checkpoint("an extension line is empty"));
         }
-        Ok(Self { origin: origin.into(), size, root, extensions })
+        Ok(Self {
+            origin: origin.into(),
+            size,
+            root,
+            extensions,
+        })
     }
 
     /// The note text: one line each for origin, size, root, then the extensions.
     pub fn to_body(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, STANDARD.encode(self.root));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            STANDARD.encode(self.root)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -113,7 +132,10 @@ mod tests {
         assert_eq!(cp.size, 20852163);
         assert_eq!(cp.to_body(), text);
         let with_ext = format!("{text}ext one\n");
-        assert_eq!(Checkpoint::parse_body(&with_ext).unwrap().extensions, vec!["ext one"]);
+        assert_eq!(
+            Checkpoint::parse_body(&with_ext).unwrap().extensions,
+            vec!["ext one"]
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ impl WitnessSigner {
     /// Cosigns a checkpoint note text at `timestamp` (POSIX seconds, at most 2^63 - 1).
     pub fn cosign(&self, checkpoint_text: &str, timestamp: u64) -> NoteSignature {
         let timestamp = timestamp.min(i64::MAX as u64);
-        let sig = self.key.sign(cosigned_message(checkpoint_text, timestamp).as_bytes());
+        let sig = self
+            .key
+            .sign(cosigned_message(checkpoint_text, timestamp).as_bytes());
         let mut signature = timestamp.to_be_bytes().to_vec();
         signature.extend_from_slice(&sig.to_bytes());
         NoteSignature {
@@ -60,7 +62,10 @@ pub fn verify_cosignature(
     checkpoint_text: &str,
     sig: &NoteSignature,
 ) -> Result<u64, NoteError> {
-    let bad = || NoteError::BadSignature { name: sig.name.clone(), key_id: sig.key_id };
+    let bad = || NoteError::BadSignature {
+        name: sig.name.clone(),
+        key_id: sig.key_id,
+    };
     if witness.sig_type() != TYPE_COSIGNATURE_V1 {
         return Err(NoteError::KeyType(witness.sig_type()));
     }
@@ -91,14 +96,21 @@ mod tests {
         let w = WitnessSigner::new("witness.example/w1", SigningKey::from_bytes(&[3; 32])).unwrap();
         let text = "example.com/log\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         let sig = w.cosign(text, 1_679_315_147);
-        assert_eq!(verify_cosignature(w.verifier(), text, &sig).unwrap(), 1_679_315_147);
+        assert_eq!(
+            verify_cosignature(w.verifier(), text, &sig).unwrap(),
+            1_679_315_147
+        );
         assert!(verify_cosignature(w.verifier(), &text.replace('1', "2"), &sig).is_err());
         let mut later = sig.clone();
         later.signature[7] ^= 1;
         assert!(verify_cosignature(w.verifier(), text, &later).is_err());
         // A type 0x01 key with the same name and key is a different key ID.
-        let plain = NoteVerifier::new(w.verifier().name(), TYPE_ED25519, *w.verifier().public_key())
-            .unwrap();
+        let plain = NoteVerifier::new(
+            w.verifier().name(),
+            TYPE_ED25519,
+            *w.verifier().public_key(),
+        )
+        .unwrap();
         assert_ne!(plain.key_id(), w.verifier().key_id());
         // The vkey round-trips with its type byte.
         let vkey = w.verifier().to_vkey();

@@ -26,7 +26,9 @@ pub enum Error {
         found: String,
     },
     /// Too few trusted witnesses cosigned the checkpoint.
-    #[error("the checkpoint has {valid} valid witness cosignatures; the trust policy needs {required}")]
+    #[error(
+        "the checkpoint has {valid} valid witness cosignatures; the trust policy needs {required}"
+    )]
     QuorumNotMet {
         /// Distinct trusted witnesses with a valid cosignature.
         valid: usize,
@@ -89,7 +91,9 @@ pub enum Error {
     #[error("the log was opened read-only: its signing key `{}` is missing", .0.display())]
     ReadOnly(PathBuf),
     /// A witness saw a checkpoint smaller than one it cosigned before.
-    #[error("rollback: the log's checkpoint has size {new_size}, below the size {old_size} already seen")]
+    #[error(
+        "rollback: the log's checkpoint has size {new_size}, below the size {old_size} already seen"
+    )]
     Rollback {
         /// The size seen before.
         old_size: u64,

@@ -29,8 +29,8 @@ use crate::merkle::{Hash, Prover, leaf_hash};
 use crate::note::{NoteSigner, NoteVerifier};
 use crate::proof_file::TlogProof;
 use crate::tiles::{
-    MAX_ENTRY_SIZE, TILE_WIDTH, TileReader, decode_bundle, decode_tile, encode_bundle,
-    encode_tile, entries_path, perfect_root, tile_path, tiles_at,
+    MAX_ENTRY_SIZE, TILE_WIDTH, TileReader, decode_bundle, decode_tile, encode_bundle, encode_tile,
+    entries_path, perfect_root, tile_path, tiles_at,
 };
 
 const CHECKPOINT: &str = "checkpoint";
@@ -49,7 +49,10 @@ pub struct LogOptions {
 
 impl Default for LogOptions {
     fn default() -> Self {
-        Self { max_batch: 4096, max_delay: Duration::ZERO }
+        Self {
+            max_batch: 4096,
+            max_delay: Duration::ZERO,
+        }
     }
 }
 
@@ -139,7 +142,10 @@ impl Log {
         let signer = if key_path.exists() {
             let signer = NoteSigner::parse(&fs_err::read_to_string(&key_path)?)?;
             if signer.verifier() != &verifier {
-                return Err(corrupt(&key_path, "the private key does not match `log.pub`"));
+                return Err(corrupt(
+                    &key_path,
+                    "the private key does not match `log.pub`",
+                ));
             }
             Some(signer)
         } else {
@@ -200,7 +206,10 @@ impl Log {
                 return result.map_err(Error::BatchFailed);
             }
             if q.committing {
-                q = self.wake.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
+                q = self
+                    .wake
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
             q.committing = true;
@@ -261,7 +270,10 @@ impl Log {
             next.bundle.push(entry.clone());
             if next.bundle.len() == TILE_WIDTH {
                 let index = (next.size >> 8) - 1;
-                files.write(&entries_path(index, TILE_WIDTH), &encode_bundle(&next.bundle))?;
+                files.write(
+                    &entries_path(index, TILE_WIDTH),
+                    &encode_bundle(&next.bundle),
+                )?;
                 next.bundle.clear();
             }
             let mut hash = leaf_hash(entry);
@@ -287,14 +299,21 @@ impl Log {
         for &level in &changed {
             let (full, width) = tiles_at(level, next.size);
             if width > 0 {
-                files.write(&tile_path(level, full, width), &encode_tile(&next.edge[usize::from(level)]))?;
+                files.write(
+                    &tile_path(level, full, width),
+                    &encode_tile(&next.edge[usize::from(level)]),
+                )?;
             }
         }
         if !next.bundle.is_empty() {
-            files.write(&entries_path(next.size >> 8, next.bundle.len()), &encode_bundle(&next.bundle))?;
+            files.write(
+                &entries_path(next.size >> 8, next.bundle.len()),
+                &encode_bundle(&next.bundle),
+            )?;
         }
         files.sync_dirs()?;
-        next.root = Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
+        next.root =
+            Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
         next.checkpoint = Checkpoint::new(self.origin(), next.size, next.root).sign(signer)?;
         zt_core::fsutil::write_atomic(&self.dir.join(CHECKPOINT), next.checkpoint.as_bytes())?;
         *state = next;
@@ -302,7 +321,10 @@ impl Log {
         // Partial tiles may go once their full tile is published (tlog-tiles, "Partial
         // Tiles"); failing to remove one is harmless.
         for (level, index) in completed {
-            let _ = fs_err::remove_dir_all(self.dir.join(format!("{}.p", tile_path(level, index, TILE_WIDTH))));
+            let _ = fs_err::remove_dir_all(
+                self.dir
+                    .join(format!("{}.p", tile_path(level, index, TILE_WIDTH))),
+            );
         }
         Ok(first)
     }
@@ -329,7 +351,10 @@ impl Log {
         let state = relock(&self.state);
         check_size(size2, state.size)?;
         if size1 > size2 {
-            return Err(Error::SizeOutOfRange { size: size1, log_size: size2 });
+            return Err(Error::SizeOutOfRange {
+                size: size1,
+                log_size: size2,
+            });
         }
         Prover::new(TileReader::new(&self.dir, state.size, &state.edge)).consistency(size1, size2)
     }
@@ -339,7 +364,10 @@ impl Log {
         use crate::merkle::NodeSource as _;
         let state = relock(&self.state);
         if index >= state.size {
-            return Err(Error::IndexOutOfRange { index, size: state.size });
+            return Err(Error::IndexOutOfRange {
+                index,
+                size: state.size,
+            });
         }
         TileReader::new(&self.dir, state.size, &state.edge).node(0, index)
     }
@@ -348,7 +376,10 @@ impl Log {
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, Error> {
         let state = relock(&self.state);
         if index >= state.size {
-            return Err(Error::IndexOutOfRange { index, size: state.size });
+            return Err(Error::IndexOutOfRange {
+                index,
+                size: state.size,
+            });
         }
         let (full, _) = tiles_at(0, state.size);
         let (n, offset) = (index >> 8, (index & 0xff) as usize);
@@ -373,7 +404,12 @@ impl Log {
             (s.size, s.checkpoint.clone())
         };
         let hashes = self.inclusion_proof(index, size)?;
-        Ok(TlogProof { extra, index, hashes, checkpoint })
+        Ok(TlogProof {
+            extra,
+            index,
+            hashes,
+            checkpoint,
+        })
     }
 }
 
@@ -392,16 +428,23 @@ fn check_size(size: u64, log_size: u64) -> Result<(), Error> {
 }
 
 fn corrupt(path: &Path, reason: &str) -> Error {
-    Error::Corrupt { path: path.to_path_buf(), reason: reason.into() }
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 fn lock(dir: &Path) -> Result<fs_err::File, Error> {
     fs_err::create_dir_all(dir.join("private"))?;
     let path = dir.join(LOCK);
-    let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
-    file.file().lock().map_err(|e| {
-        std::io::Error::new(e.kind(), format!("locking `{}`: {e}", path.display()))
-    })?;
+    let file = fs_err::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    file.file()
+        .lock()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("locking `{}`: {e}", path.display())))?;
     Ok(file)
 }
 
@@ -434,14 +477,26 @@ fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, E
             .ok_or_else(|| corrupt(&path, "the partial entry bundle is malformed"))?;
         let hashes: Vec<Hash> = bundle.iter().map(|e| leaf_hash(e)).collect();
         if edge.first() != Some(&hashes) {
-            return Err(corrupt(&path, "the entries do not hash to the level-0 tile"));
+            return Err(corrupt(
+                &path,
+                "the entries do not hash to the level-0 tile",
+            ));
         }
     }
     let root = Prover::new(TileReader::new(dir, cp.size, &edge)).root(cp.size)?;
     if root != cp.root {
-        return Err(corrupt(&dir.join(CHECKPOINT), "the tiles do not hash to the checkpoint's root"));
+        return Err(corrupt(
+            &dir.join(CHECKPOINT),
+            "the tiles do not hash to the checkpoint's root",
+        ));
     }
-    Ok(State { size: cp.size, root, checkpoint, edge, bundle })
+    Ok(State {
+        size: cp.size,
+        root,
+        checkpoint,
+        edge,
+        bundle,
+    })
 }
 
 /// Writes files durably (temp file, fsync, rename) and fsyncs their directories once.
@@ -452,7 +507,10 @@ struct DurableWriter<'a> {
 
 impl<'a> DurableWriter<'a> {
     fn new(root: &'a Path) -> Self {
-        Self { root, dirs: BTreeSet::new() }
+        Self {
+            root,
+            dirs: BTreeSet::new(),
+        }
     }
 
     fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), Error> {

@@ -71,7 +71,11 @@ pub enum ProofError {
         want: usize,
     },
     /// The proof hashes up to a different root than the one claimed.
-    #[error("the proof leads to root {}, not the claimed {}", zt_core::b64::encode(computed), zt_core::b64::encode(claimed))]
+    #[error(
+        "the proof leads to root {}, not the claimed {}",
+        zt_core::b64::encode(computed),
+        zt_core::b64::encode(claimed)
+    )]
     RootMismatch {
         /// The root the proof leads to.
         computed: Hash,
@@ -93,7 +97,10 @@ pub fn verify_inclusion(
     if &computed == root {
         Ok(())
     } else {
-        Err(ProofError::RootMismatch { computed, claimed: *root })
+        Err(ProofError::RootMismatch {
+            computed,
+            claimed: *root,
+        })
     }
 }
 
@@ -109,7 +116,10 @@ pub fn root_from_inclusion(
     }
     let want = inclusion_proof_len(index, size);
     if proof.len() != want {
-        return Err(ProofError::WrongLength { got: proof.len(), want });
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            want,
+        });
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf;
@@ -161,17 +171,26 @@ pub fn verify_consistency(
     }
     if size1 == size2 || size1 == 0 {
         if !proof.is_empty() {
-            return Err(ProofError::WrongLength { got: proof.len(), want: 0 });
+            return Err(ProofError::WrongLength {
+                got: proof.len(),
+                want: 0,
+            });
         }
         let want = if size1 == 0 { empty_root() } else { *root2 };
         if root1 != &want {
-            return Err(ProofError::RootMismatch { computed: want, claimed: *root1 });
+            return Err(ProofError::RootMismatch {
+                computed: want,
+                claimed: *root1,
+            });
         }
         return Ok(());
     }
     let want = consistency_proof_len(size1, size2);
     if proof.len() != want {
-        return Err(ProofError::WrongLength { got: proof.len(), want });
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            want,
+        });
     }
     // When size1 is a power of two its root is itself the first node of the proof.
     let mut hashes = proof.iter();
@@ -192,7 +211,10 @@ pub fn verify_consistency(
     let (mut fr, mut sr) = (first, first);
     for c in hashes {
         if snode == 0 {
-            return Err(ProofError::WrongLength { got: proof.len(), want });
+            return Err(ProofError::WrongLength {
+                got: proof.len(),
+                want,
+            });
         }
         if fnode & 1 == 1 || fnode == snode {
             fr = node_hash(c, &fr);
@@ -208,13 +230,22 @@ pub fn verify_consistency(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongLength { got: proof.len(), want });
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            want,
+        });
     }
     if &fr != root1 {
-        return Err(ProofError::RootMismatch { computed: fr, claimed: *root1 });
+        return Err(ProofError::RootMismatch {
+            computed: fr,
+            claimed: *root1,
+        });
     }
     if &sr != root2 {
-        return Err(ProofError::RootMismatch { computed: sr, claimed: *root2 });
+        return Err(ProofError::RootMismatch {
+            computed: sr,
+            claimed: *root2,
+        });
     }
     Ok(())
 }
@@ -252,7 +283,10 @@ pub struct Prover<S> {
 impl<S: NodeSource> Prover<S> {
     /// A prover reading from `source`.
     pub fn new(source: S) -> Self {
-        Self { source, memo: HashMap::new() }
+        Self {
+            source,
+            memo: HashMap::new(),
+        }
     }
 
     fn node(&mut self, level: u8, index: u64) -> Result<Hash, S::Error> {
@@ -453,7 +487,11 @@ mod tests {
     fn roots_match_the_rfc_definition() {
         let (t, leaves) = tree(70);
         for n in 0..=70u64 {
-            assert_eq!(t.prover().root(n).unwrap(), mth(&leaves[..n as usize]), "size {n}");
+            assert_eq!(
+                t.prover().root(n).unwrap(),
+                mth(&leaves[..n as usize]),
+                "size {n}"
+            );
         }
     }
 
@@ -478,7 +516,11 @@ mod tests {
             }
             for size1 in 0..=size {
                 let proof = p.consistency(size1, size).unwrap();
-                assert_eq!(proof.len(), consistency_proof_len(size1, size), "{size1}->{size}");
+                assert_eq!(
+                    proof.len(),
+                    consistency_proof_len(size1, size),
+                    "{size1}->{size}"
+                );
                 let root1 = p.root(size1).unwrap();
                 verify_consistency(size1, size, &proof, &root1, &root).unwrap();
             }

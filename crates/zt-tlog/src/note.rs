@@ -60,7 +60,12 @@ impl NoteVerifier {
             return Err(NoteError::KeyType(sig_type));
         }
         let id = key_id(name, sig_type, key.as_bytes());
-        Ok(Self { name: name.into(), sig_type, key, id })
+        Ok(Self {
+            name: name.into(),
+            sig_type,
+            key,
+            id,
+        })
     }
 
     /// Parses a verifier key: `<name>+<8 hex digit key ID>+base64(type ‖ public key)`. The
@@ -68,15 +73,23 @@ impl NoteVerifier {
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
         let vkey = vkey.trim();
         let bad = |why: &str| NoteError::VerifierKey(why.into());
-        let (name, rest) = vkey.split_once('+').ok_or_else(|| bad("expected `name+id+key`"))?;
-        let (id_hex, key_b64) = rest.split_once('+').ok_or_else(|| bad("expected `name+id+key`"))?;
+        let (name, rest) = vkey
+            .split_once('+')
+            .ok_or_else(|| bad("expected `name+id+key`"))?;
+        let (id_hex, key_b64) = rest
+            .split_once('+')
+            .ok_or_else(|| bad("expected `name+id+key`"))?;
         if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("the key ID is not 8 hex digits"));
         }
         let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad("the key ID is not hex"))?;
-        let raw = STANDARD.decode(key_b64).map_err(|_| bad("the key is not base64"))?;
+        let raw = STANDARD
+            .decode(key_b64)
+            .map_err(|_| bad("the key is not base64"))?;
         let (&sig_type, key) = raw.split_first().ok_or_else(|| bad("the key is empty"))?;
-        let key: [u8; 32] = key.try_into().map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 point"))?;
         let v = Self::new(name, sig_type, key)?;
         if v.id != id {
@@ -145,7 +158,11 @@ impl NoteSigner {
     /// A signer for `key` under `name`.
     pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
         let verifier = NoteVerifier::new(name, TYPE_ED25519, key.verifying_key())?;
-        Ok(Self { name: name.into(), key, verifier })
+        Ok(Self {
+            name: name.into(),
+            key,
+            verifier,
+        })
     }
 
     /// Parses a signer key as Go's `note` package writes it:
@@ -163,12 +180,16 @@ impl NoteSigner {
             return Err(bad("expected `PRIVATE+KEY+name+id+key`"));
         };
         let id = u32::from_str_radix(id_hex, 16).map_err(|_| bad("the key ID is not hex"))?;
-        let raw = STANDARD.decode(key_b64).map_err(|_| bad("the key is not base64"))?;
+        let raw = STANDARD
+            .decode(key_b64)
+            .map_err(|_| bad("the key is not base64"))?;
         let (&sig_type, seed) = raw.split_first().ok_or_else(|| bad("the key is empty"))?;
         if sig_type != TYPE_ED25519 {
             return Err(bad("only Ed25519 (type 0x01) signer keys are supported"));
         }
-        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("an Ed25519 seed is 32 bytes"))?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| bad("an Ed25519 seed is 32 bytes"))?;
         let signer = Self::new(name, SigningKey::from_bytes(&seed))?;
         if signer.verifier.id != id {
             return Err(bad("the key ID does not match the name and key"));
@@ -180,7 +201,12 @@ impl NoteSigner {
     pub fn to_skey(&self) -> String {
         let mut raw = vec![TYPE_ED25519];
         raw.extend_from_slice(self.key.as_bytes());
-        format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.verifier.id, STANDARD.encode(raw))
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.verifier.id,
+            STANDARD.encode(raw)
+        )
     }
 
     /// The key name.
@@ -237,7 +263,10 @@ impl Note {
     /// control characters other than newline, end in a newline, and have no blank line.
     pub fn new(text: &str) -> Result<Self, NoteError> {
         check_text(text)?;
-        Ok(Self { text: text.into(), signatures: Vec::new() })
+        Ok(Self {
+            text: text.into(),
+            signatures: Vec::new(),
+        })
     }
 
     /// Parses a signed note. Fails on any malformed signature line; does not verify.
@@ -256,7 +285,8 @@ impl Note {
         let (text, sigs) = (&msg[..=split], &msg[split + 2..]);
         check_text(text)?;
         let mut signatures = Vec::new();
-        for line in sigs.lines() {
+        // Split on "\n" only: a "\r" left in a line makes it malformed, as in Go's parser.
+        for line in sigs.strip_suffix('\n').unwrap_or(sigs).split('\n') {
             if signatures.len() == MAX_SIGNATURES {
                 return Err(NoteError::Malformed("more than 100 signatures"));
             }
@@ -265,7 +295,10 @@ impl Note {
         if signatures.is_empty() {
             return Err(NoteError::Malformed("the note has no signature lines"));
         }
-        Ok(Self { text: text.into(), signatures })
+        Ok(Self {
+            text: text.into(),
+            signatures,
+        })
     }
 
     /// The signed text (ending in a newline).
@@ -293,14 +326,20 @@ impl Note {
         let mut found = false;
         for sig in self.signatures.iter().filter(|s| verifier.matches(s)) {
             if !verifier.verify_raw(self.text.as_bytes(), &sig.signature) {
-                return Err(NoteError::BadSignature { name: sig.name.clone(), key_id: sig.key_id });
+                return Err(NoteError::BadSignature {
+                    name: sig.name.clone(),
+                    key_id: sig.key_id,
+                });
             }
             found = true;
         }
         if found {
             Ok(())
         } else {
-            Err(NoteError::Unsigned { name: verifier.name.clone(), key_id: verifier.id })
+            Err(NoteError::Unsigned {
+                name: verifier.name.clone(),
+                key_id: verifier.id,
+            })
         }
     }
 
@@ -318,25 +357,35 @@ impl Note {
 
 fn check_text(text: &str) -> Result<(), NoteError> {
     if !text.ends_with('\n') {
-        return Err(NoteError::Malformed("the note text does not end with a newline"));
+        return Err(NoteError::Malformed(
+            "the note text does not end with a newline",
+        ));
     }
     if text.contains("\n\n") || text.starts_with('\n') {
         return Err(NoteError::Malformed("the note text has a blank line"));
     }
-    if text.chars().any(|c| (c < '\u{20}' && c != '\n') || c == '\u{7f}') {
-        return Err(NoteError::Malformed("the note text has a control character"));
+    if text
+        .chars()
+        .any(|c| (c < '\u{20}' && c != '\n') || c == '\u{7f}')
+    {
+        return Err(NoteError::Malformed(
+            "the note text has a control character",
+        ));
     }
     Ok(())
 }
 
 fn parse_sig_line(line: &str) -> Result<NoteSignature, NoteError> {
-    let rest = line
-        .strip_prefix(SIG_PREFIX)
-        .ok_or(NoteError::Malformed("a signature line does not start with `— `"))?;
-    let (name, b64) =
-        rest.split_once(' ').ok_or(NoteError::Malformed("a signature line has no signature"))?;
+    let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
+        "a signature line does not start with `— `",
+    ))?;
+    let (name, b64) = rest
+        .split_once(' ')
+        .ok_or(NoteError::Malformed("a signature line has no signature"))?;
     if !is_valid_key_name(name) {
-        return Err(NoteError::Malformed("a signature line has an invalid key name"));
+        return Err(NoteError::Malformed(
+            "a signature line has an invalid key name",
+        ));
     }
     let raw = STANDARD
         .decode(b64)
@@ -346,7 +395,11 @@ fn parse_sig_line(line: &str) -> Result<NoteSignature, NoteError> {
     }
     let (id, sig) = raw.split_at(4);
     let key_id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
-    Ok(NoteSignature { name: name.into(), key_id, signature: sig.to_vec() })
+    Ok(NoteSignature {
+        name: name.into(),
+        key_id,
+        signature: sig.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -378,10 +431,16 @@ mod tests {
         let v = NoteVerifier::parse(GO_VKEY).unwrap();
         let tampered = GO_NOTE.replace("answer", "Answer");
         let note = Note::parse(tampered.as_bytes()).unwrap();
-        assert!(matches!(note.verify(&v), Err(NoteError::BadSignature { .. })));
+        assert!(matches!(
+            note.verify(&v),
+            Err(NoteError::BadSignature { .. })
+        ));
         let other = NoteSigner::new("Other", SigningKey::from_bytes(&[7; 32])).unwrap();
         let note = Note::parse(GO_NOTE.as_bytes()).unwrap();
-        assert!(matches!(note.verify(other.verifier()), Err(NoteError::Unsigned { .. })));
+        assert!(matches!(
+            note.verify(other.verifier()),
+            Err(NoteError::Unsigned { .. })
+        ));
     }
 
     #[test]
@@ -397,6 +456,7 @@ mod tests {
             "text\x01\n\n— PeterNeumann AAAAAAAA\n",
             "text\n\n— PeterNeumann AAAAAAAA",
             "text\n\n— PeterNeumann !!!!!!!!\n",
+            "text\n\n— PeterNeumann AAAAAAAA\r\n",
         ] {
             assert!(Note::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }

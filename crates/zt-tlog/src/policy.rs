@@ -44,7 +44,9 @@ impl TrustPolicy {
     ) -> Result<Self, Error> {
         let policy = |reason: String| Error::Policy { line: 0, reason };
         if log.sig_type() != TYPE_ED25519 {
-            return Err(policy("the log key must be an Ed25519 note key (type 0x01)".into()));
+            return Err(policy(
+                "the log key must be an Ed25519 note key (type 0x01)".into(),
+            ));
         }
         for (i, w) in witnesses.iter().enumerate() {
             if w.sig_type() != TYPE_COSIGNATURE_V1 {
@@ -53,7 +55,9 @@ impl TrustPolicy {
                     w.name()
                 )));
             }
-            if witnesses[..i].iter().any(|o| o.name() == w.name() || o.public_key() == w.public_key())
+            if witnesses[..i]
+                .iter()
+                .any(|o| o.name() == w.name() || o.public_key() == w.public_key())
             {
                 return Err(policy(format!("witness `{}` is listed twice", w.name())));
             }
@@ -64,7 +68,11 @@ impl TrustPolicy {
                 witnesses.len()
             )));
         }
-        Ok(Self { log, witnesses, quorum })
+        Ok(Self {
+            log,
+            witnesses,
+            quorum,
+        })
     }
 
     /// A policy trusting the log alone, with no witnesses.
@@ -78,7 +86,10 @@ impl TrustPolicy {
         let mut witnesses = Vec::new();
         let mut quorum = None;
         for (n, raw) in text.lines().enumerate() {
-            let at = |reason: String| Error::Policy { line: n + 1, reason };
+            let at = |reason: String| Error::Policy {
+                line: n + 1,
+                reason,
+            };
             let line = raw.split('#').next().unwrap_or_default().trim();
             if line.is_empty() {
                 continue;
@@ -92,7 +103,9 @@ impl TrustPolicy {
                     }
                     log = Some(NoteVerifier::parse(arg).map_err(|e| at(e.to_string()))?);
                 }
-                "witness" => witnesses.push(NoteVerifier::parse(arg).map_err(|e| at(e.to_string()))?),
+                "witness" => {
+                    witnesses.push(NoteVerifier::parse(arg).map_err(|e| at(e.to_string()))?)
+                }
                 "quorum" => {
                     if quorum.is_some() {
                         return Err(at("a second `quorum` line".into()));
@@ -103,8 +116,15 @@ impl TrustPolicy {
                 other => return Err(at(format!("unknown directive `{other}`"))),
             }
         }
-        let log = log.ok_or(Error::Policy { line: 0, reason: "no `log` line".into() })?;
-        let quorum = quorum.unwrap_or(if witnesses.is_empty() { 0 } else { witnesses.len() });
+        let log = log.ok_or(Error::Policy {
+            line: 0,
+            reason: "no `log` line".into(),
+        })?;
+        let quorum = quorum.unwrap_or(if witnesses.is_empty() {
+            0
+        } else {
+            witnesses.len()
+        });
         Self::new(log, witnesses, quorum)
     }
 
@@ -150,9 +170,16 @@ impl TrustPolicy {
             }
         }
         if valid.len() < self.quorum {
-            return Err(Error::QuorumNotMet { valid: valid.len(), required: self.quorum });
+            return Err(Error::QuorumNotMet {
+                valid: valid.len(),
+                required: self.quorum,
+            });
         }
-        Ok(VerifiedCheckpoint { checkpoint, note, witnesses: valid })
+        Ok(VerifiedCheckpoint {
+            checkpoint,
+            note,
+            witnesses: valid,
+        })
     }
 }
 
@@ -169,11 +196,16 @@ mod tests {
         let log = NoteSigner::new("example.com/log", SigningKey::from_bytes(&[1; 32])).unwrap();
         let ws = (0..3u8)
             .map(|i| {
-                WitnessSigner::new(&format!("w{i}.example"), SigningKey::from_bytes(&[10 + i; 32]))
-                    .unwrap()
+                WitnessSigner::new(
+                    &format!("w{i}.example"),
+                    SigningKey::from_bytes(&[10 + i; 32]),
+                )
+                .unwrap()
             })
             .collect();
-        let signed = Checkpoint::new("example.com/log", 0, empty_root()).sign(&log).unwrap();
+        let signed = Checkpoint::new("example.com/log", 0, empty_root())
+            .sign(&log)
+            .unwrap();
         (log, ws, signed)
     }
 
@@ -199,10 +231,16 @@ mod tests {
         let one = cosigned(&signed, &[&ws[0], stranger]);
         assert!(matches!(
             policy.verify_checkpoint(one.as_bytes()),
-            Err(Error::QuorumNotMet { valid: 1, required: 2 })
+            Err(Error::QuorumNotMet {
+                valid: 1,
+                required: 2
+            })
         ));
         let twice = cosigned(&signed, &[&ws[0], &ws[0], stranger]);
-        assert!(matches!(policy.verify_checkpoint(twice.as_bytes()), Err(Error::QuorumNotMet { .. })));
+        assert!(matches!(
+            policy.verify_checkpoint(twice.as_bytes()),
+            Err(Error::QuorumNotMet { .. })
+        ));
         let two = cosigned(&signed, &[stranger, &ws[1], &ws[0]]);
         let v = policy.verify_checkpoint(two.as_bytes()).unwrap();
         assert_eq!(v.witnesses, vec!["w0.example", "w1.example"]);

@@ -54,19 +54,28 @@ impl TlogProof {
         let mut line = next_line(&mut rest).ok_or(bad(2, "the file ends after the header"))?;
         let mut extra = None;
         if let Some(b64) = line.strip_prefix("extra ") {
-            extra = Some(STANDARD.decode(b64).map_err(|_| bad(2, "the extra data is not base64"))?);
+            extra = Some(
+                STANDARD
+                    .decode(b64)
+                    .map_err(|_| bad(2, "the extra data is not base64"))?,
+            );
             line = next_line(&mut rest).ok_or(bad(3, "the file ends before the index line"))?;
         }
         let index_line = if extra.is_some() { 3 } else { 2 };
         let index = line
             .strip_prefix("index ")
             .and_then(parse_decimal)
-            .ok_or(bad(index_line, "expected `index N` (decimal, no leading zeros)"))?;
+            .ok_or(bad(
+                index_line,
+                "expected `index N` (decimal, no leading zeros)",
+            ))?;
         let mut hashes = Vec::new();
         loop {
             let lineno = index_line + hashes.len() + 1;
-            let line = next_line(&mut rest)
-                .ok_or(bad(lineno, "the file ends before the blank line and checkpoint"))?;
+            let line = next_line(&mut rest).ok_or(bad(
+                lineno,
+                "the file ends before the blank line and checkpoint",
+            ))?;
             if line.is_empty() {
                 break;
             }
@@ -77,13 +86,24 @@ impl TlogProof {
                 .decode(&line)
                 .ok()
                 .and_then(|h| Hash::try_from(h.as_slice()).ok())
-                .ok_or(bad(lineno, "a proof hash is not 32 bytes of standard base64"))?;
+                .ok_or(bad(
+                    lineno,
+                    "a proof hash is not 32 bytes of standard base64",
+                ))?;
             hashes.push(h);
         }
         if rest.is_empty() {
-            return Err(bad(index_line + hashes.len() + 2, "no checkpoint after the blank line"));
+            return Err(bad(
+                index_line + hashes.len() + 2,
+                "no checkpoint after the blank line",
+            ));
         }
-        Ok(Self { extra, index, hashes, checkpoint: rest.to_owned() })
+        Ok(Self {
+            extra,
+            index,
+            hashes,
+            checkpoint: rest.to_owned(),
+        })
     }
 
     /// The file text.
@@ -104,7 +124,11 @@ impl TlogProof {
 
     /// Verifies the proof offline: the checkpoint against `policy` (log signature, origin,
     /// witness quorum) and the inclusion of `leaf_hash` at `index` under its root.
-    pub fn verify(&self, leaf_hash: &Hash, policy: &TrustPolicy) -> Result<VerifiedCheckpoint, Error> {
+    pub fn verify(
+        &self,
+        leaf_hash: &Hash,
+        policy: &TrustPolicy,
+    ) -> Result<VerifiedCheckpoint, Error> {
         let verified = policy.verify_checkpoint(self.checkpoint.as_bytes())?;
         let cp = &verified.checkpoint;
         verify_inclusion(leaf_hash, self.index, cp.size, &self.hashes, &cp.root)?;
@@ -121,10 +145,20 @@ mod tests {
     #[test]
     fn round_trips_with_and_without_extra() {
         for extra in [None, Some(b"ctx".to_vec()), Some(Vec::new())] {
-            let p = TlogProof { extra, index: 1, hashes: vec![[7; 32]], checkpoint: CP.into() };
+            let p = TlogProof {
+                extra,
+                index: 1,
+                hashes: vec![[7; 32]],
+                checkpoint: CP.into(),
+            };
             assert_eq!(TlogProof::parse(p.to_text().as_bytes()).unwrap(), p);
         }
-        let p = TlogProof { extra: None, index: 0, hashes: vec![], checkpoint: CP.into() };
+        let p = TlogProof {
+            extra: None,
+            index: 0,
+            hashes: vec![],
+            checkpoint: CP.into(),
+        };
         assert_eq!(TlogProof::parse(p.to_text().as_bytes()).unwrap(), p);
     }
 

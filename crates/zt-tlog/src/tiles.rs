@@ -45,7 +45,11 @@ pub fn entries_path(index: u64, width: usize) -> String {
 }
 
 fn with_width(base: String, width: usize) -> String {
-    if width >= TILE_WIDTH { base } else { format!("{base}.p/{width}") }
+    if width >= TILE_WIDTH {
+        base
+    } else {
+        format!("{base}.p/{width}")
+    }
 }
 
 /// The number of full tiles at `level` in a tree of `size` leaves, and the width of the
@@ -125,7 +129,12 @@ pub(crate) struct TileReader<'a> {
 
 impl<'a> TileReader<'a> {
     pub(crate) fn new(dir: &'a Path, size: u64, edge: &'a [Vec<Hash>]) -> Self {
-        Self { dir, size, edge, cache: HashMap::new() }
+        Self {
+            dir,
+            size,
+            edge,
+            cache: HashMap::new(),
+        }
     }
 
     fn tile(&mut self, level: u8, index: u64) -> Result<Rc<Vec<Hash>>, Error> {

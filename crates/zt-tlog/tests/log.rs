@@ -26,7 +26,10 @@ fn batches_across_tile_boundaries_match_the_reference_tree() {
     let mut next = 0u64;
     // Crosses the first full level-0 tile (256), several more, and a full level-1 tile
     // (65536) in one large batch.
-    for (round, batch) in [1u64, 2, 253, 1, 300, 255, 257, 65_536, 3].into_iter().enumerate() {
+    for (round, batch) in [1u64, 2, 253, 1, 300, 255, 257, 65_536, 3]
+        .into_iter()
+        .enumerate()
+    {
         let entries: Vec<Vec<u8>> = (next..next + batch).map(entry).collect();
         assert_eq!(log.append_batch(&entries).unwrap(), next);
         for e in &entries {
@@ -41,7 +44,9 @@ fn batches_across_tile_boundaries_match_the_reference_tree() {
         assert_eq!(log.size(), next);
         let root = log.root_at(next).unwrap();
         assert_eq!(root, reference.prover().root(next).unwrap());
-        let cp = Checkpoint::open(log.checkpoint().as_bytes(), log.verifier()).unwrap().0;
+        let cp = Checkpoint::open(log.checkpoint().as_bytes(), log.verifier())
+            .unwrap()
+            .0;
         assert_eq!((cp.size, cp.root), (next, root));
         for &(size, old_root) in &published {
             let proof = log.consistency_proof(size, next).unwrap();
@@ -66,7 +71,10 @@ fn batches_across_tile_boundaries_match_the_reference_tree() {
     assert!(!dir.join(format!("{}.p", tile_path(0, 0, 256))).exists());
     assert!(dir.join(entries_path(0, 256)).is_file());
     let size = log.size();
-    assert!(dir.join(tile_path(0, size >> 8, (size & 255) as usize)).is_file());
+    assert!(
+        dir.join(tile_path(0, size >> 8, (size & 255) as usize))
+            .is_file()
+    );
 }
 
 #[test]
@@ -100,7 +108,8 @@ fn concurrent_appends_share_batches_and_all_land() {
 fn proof_files_verify_under_a_witness_quorum() {
     let tmp = tempfile::tempdir().unwrap();
     let log = Log::init(&tmp.path().join("log"), key(), "example.com/log").unwrap();
-    log.append_batch(&(0..10).map(entry).collect::<Vec<_>>()).unwrap();
+    log.append_batch(&(0..10).map(entry).collect::<Vec<_>>())
+        .unwrap();
     let w1 = WitnessSigner::new("w1.example", SigningKey::from_bytes(&[1; 32])).unwrap();
     let w2 = WitnessSigner::new("w2.example", SigningKey::from_bytes(&[2; 32])).unwrap();
     let policy = TrustPolicy::new(
@@ -112,7 +121,10 @@ fn proof_files_verify_under_a_witness_quorum() {
     let mut proof = log.tlog_proof(4, Some(b"context".to_vec())).unwrap();
     assert!(matches!(
         proof.verify(&leaf_hash(&entry(4)), &policy),
-        Err(Error::QuorumNotMet { valid: 0, required: 2 })
+        Err(Error::QuorumNotMet {
+            valid: 0,
+            required: 2
+        })
     ));
     let mut note = zt_tlog::Note::parse(proof.checkpoint.as_bytes()).unwrap();
     let text = note.text().to_owned();
@@ -130,13 +142,29 @@ fn damage_and_misuse_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let log = Log::init(&dir, key(), "example.com/log").unwrap();
-    log.append_batch(&(0..5).map(entry).collect::<Vec<_>>()).unwrap();
-    assert!(matches!(log.append(&vec![0; 70_000]), Err(Error::EntryTooLarge { .. })));
-    assert!(matches!(log.inclusion_proof(5, 5), Err(Error::IndexOutOfRange { .. })));
-    assert!(matches!(log.inclusion_proof(0, 6), Err(Error::SizeOutOfRange { .. })));
+    log.append_batch(&(0..5).map(entry).collect::<Vec<_>>())
+        .unwrap();
+    assert!(matches!(
+        log.append(&vec![0; 70_000]),
+        Err(Error::EntryTooLarge { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(5, 5),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(0, 6),
+        Err(Error::SizeOutOfRange { .. })
+    ));
     drop(log);
-    assert!(matches!(Log::init(&dir, key(), "example.com/log"), Err(Error::AlreadyExists(_))));
-    assert!(matches!(Log::open(&tmp.path().join("none")), Err(Error::NotALog(_))));
+    assert!(matches!(
+        Log::init(&dir, key(), "example.com/log"),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        Log::open(&tmp.path().join("none")),
+        Err(Error::NotALog(_))
+    ));
     // A partial tile altered after the checkpoint was signed.
     let tile = dir.join(tile_path(0, 0, 5));
     let mut bytes = fs_err::read(&tile).unwrap();

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use zt_tlog::merkle::hash_from_slice;
 use zt_tlog::{Hash, verify_consistency, verify_inclusion};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/merkle");
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/merkle"
+);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

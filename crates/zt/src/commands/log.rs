@@ -57,34 +57,61 @@ pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> 
             }
             Ok(Status::Success)
         }
-        LogCommand::VerifyInclusion { leaf_hash, index, size, root, proof } => {
+        LogCommand::VerifyInclusion {
+            leaf_hash,
+            index,
+            size,
+            root,
+            proof,
+        } => {
             let leaf = hash_arg("--leaf-hash", &leaf_hash)?;
             let root = hash_arg("--root", &root)?;
             let proof = proof_arg(proof.as_deref())?;
             verify_inclusion(&leaf, index, size, &proof, &root).map_err(zt_tlog::Error::from)?;
-            report_valid(printer, json!({"valid": true, "index": index, "size": size}), || {
-                format!("inclusion proof valid: leaf {index} is in the tree of size {size}")
-            });
+            report_valid(
+                printer,
+                json!({"valid": true, "index": index, "size": size}),
+                || format!("inclusion proof valid: leaf {index} is in the tree of size {size}"),
+            );
             Ok(Status::Success)
         }
-        LogCommand::VerifyConsistency { size1, size2, root1, root2, proof } => {
+        LogCommand::VerifyConsistency {
+            size1,
+            size2,
+            root1,
+            root2,
+            proof,
+        } => {
             let root1 = hash_arg("--root1", &root1)?;
             let root2 = hash_arg("--root2", &root2)?;
             let proof = proof_arg(proof.as_deref())?;
             verify_consistency(size1, size2, &proof, &root1, &root2)
                 .map_err(zt_tlog::Error::from)?;
-            report_valid(printer, json!({"valid": true, "size1": size1, "size2": size2}), || {
-                format!("consistency proof valid: the tree of size {size1} is a prefix of size {size2}")
-            });
+            report_valid(
+                printer,
+                json!({"valid": true, "size1": size1, "size2": size2}),
+                || {
+                    format!(
+                        "consistency proof valid: the tree of size {size1} is a prefix of size {size2}"
+                    )
+                },
+            );
             Ok(Status::Success)
         }
-        LogCommand::VerifyProof { proof_file, entry, policy } => {
-            let proof = TlogProof::parse(&read(&proof_file)?)
-                .map_err(|e| CliError::from(e).context(format!("reading `{}`", proof_file.display())))?;
+        LogCommand::VerifyProof {
+            proof_file,
+            entry,
+            policy,
+        } => {
+            let proof = TlogProof::parse(&read(&proof_file)?).map_err(|e| {
+                CliError::from(e).context(format!("reading `{}`", proof_file.display()))
+            })?;
             let policy = match policy {
                 Some(p) => TrustPolicy::parse(&String::from_utf8_lossy(&read(&p)?))
                     .map_err(|e| CliError::from(e).context(format!("reading `{}`", p.display())))?,
-                None => TrustPolicy::log_only(read_vkey(&dir.join("log.pub").display().to_string())?)?,
+                None => {
+                    TrustPolicy::log_only(read_vkey(&dir.join("log.pub").display().to_string())?)?
+                }
             };
             let leaf = leaf_hash(&read(&entry)?);
             let ok = proof.verify(&leaf, &policy)?;
@@ -108,11 +135,28 @@ pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> 
             );
             Ok(Status::Success)
         }
-        LogCommand::Cosign { key, name, checkpoint, log_key, proof, state, out } => {
+        LogCommand::Cosign {
+            key,
+            name,
+            checkpoint,
+            log_key,
+            proof,
+            state,
+            out,
+        } => {
             let witness = WitnessSigner::new(&name, ed25519_key(&key)?)?;
             let cp_path = checkpoint.unwrap_or_else(|| dir.join("checkpoint"));
             let log_key = log_key.unwrap_or_else(|| dir.join("log.pub").display().to_string());
-            cosign(&dir, &witness, &cp_path, &read_vkey(&log_key)?, proof.as_deref(), &state, out, printer)
+            cosign(
+                &dir,
+                &witness,
+                &cp_path,
+                &read_vkey(&log_key)?,
+                proof.as_deref(),
+                &state,
+                out,
+                printer,
+            )
         }
         LogCommand::Vkey { key, name, witness } => {
             let key = ed25519_key(&key)?;
@@ -145,8 +189,10 @@ fn init(
         },
     };
     let origin = origin.unwrap_or_else(|| {
-        let id: String =
-            key.verifying_key().as_bytes()[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let id: String = key.verifying_key().as_bytes()[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!("zt.local/log-{id}")
     });
     let log = Log::init(dir, key, &origin)?;
@@ -167,7 +213,10 @@ fn init(
 
 fn append(dir: &Path, files: &[PathBuf], printer: &Printer) -> Result<Status, CliError> {
     // Read everything first: a bad file appends nothing.
-    let entries = files.iter().map(|f| read(f)).collect::<Result<Vec<_>, _>>()?;
+    let entries = files
+        .iter()
+        .map(|f| read(f))
+        .collect::<Result<Vec<_>, _>>()?;
     let log = Log::open(dir)?;
     let first = log.append_batch(&entries)?;
     let size = log.size();
@@ -210,8 +259,14 @@ fn prove(
                 "leave out `--size` to write a proof file under the current checkpoint",
             ));
         }
-        let file = TlogProof { extra: None, index, hashes: proof.clone(), checkpoint: log.checkpoint() };
-        zt_core::fsutil::write_atomic(out, file.to_text().as_bytes()).map_err(zt_tlog::Error::from)?;
+        let file = TlogProof {
+            extra: None,
+            index,
+            hashes: proof.clone(),
+            checkpoint: log.checkpoint(),
+        };
+        zt_core::fsutil::write_atomic(out, file.to_text().as_bytes())
+            .map_err(zt_tlog::Error::from)?;
         printer.info(format!("wrote `{}`", out.display()));
     }
     if printer.json {
@@ -247,10 +302,17 @@ fn cosign(
     if state_file.exists() {
         let old_text = read(&state_file)?;
         let (old, _) = Checkpoint::open(&old_text, log_key).map_err(|e| {
-            CliError::from(e).context(format!("checking the witness state `{}`", state_file.display()))
+            CliError::from(e).context(format!(
+                "checking the witness state `{}`",
+                state_file.display()
+            ))
         })?;
         if cp.size < old.size {
-            return Err(zt_tlog::Error::Rollback { old_size: old.size, new_size: cp.size }.into());
+            return Err(zt_tlog::Error::Rollback {
+                old_size: old.size,
+                new_size: cp.size,
+            }
+            .into());
         }
         let proof = match proof {
             Some(p) => proof_arg(Some(p))?,
@@ -281,7 +343,8 @@ fn cosign(
     let cosigned = note.to_text();
     match &out {
         Some(path) => {
-            zt_core::fsutil::write_atomic(path, cosigned.as_bytes()).map_err(zt_tlog::Error::from)?;
+            zt_core::fsutil::write_atomic(path, cosigned.as_bytes())
+                .map_err(zt_tlog::Error::from)?;
             printer.info(format!("wrote `{}`", path.display()));
         }
         None if !printer.json => printer.out(cosigned.trim_end()),
@@ -316,11 +379,17 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
 /// length is a hash that cannot match, so the proof is rejected (exit 1).
 fn hash_arg(flag: &str, text: &str) -> Result<Hash, CliError> {
     let bytes = b64::decode(text).ok_or_else(|| {
-        CliError::input(format!("`{flag}` is not base64: `{text}`"), "pass the hash as standard base64")
+        CliError::input(
+            format!("`{flag}` is not base64: `{text}`"),
+            "pass the hash as standard base64",
+        )
     })?;
     hash_from_slice(&bytes).ok_or_else(|| {
         CliError::rejected(
-            format!("`{flag}` is {} bytes, not a 32-byte SHA-256 hash", bytes.len()),
+            format!(
+                "`{flag}` is {} bytes, not a 32-byte SHA-256 hash",
+                bytes.len()
+            ),
             "the proof cannot verify against a hash of the wrong length",
         )
     })
@@ -330,7 +399,10 @@ fn proof_arg(text: Option<&str>) -> Result<Vec<Hash>, CliError> {
     match text {
         None => Ok(Vec::new()),
         // `--proof ""` is one empty hash, which no proof holds: rejected, not empty.
-        Some(t) => t.split(',').map(|h| hash_arg("--proof", h.trim())).collect(),
+        Some(t) => t
+            .split(',')
+            .map(|h| hash_arg("--proof", h.trim()))
+            .collect(),
     }
 }
 
@@ -344,7 +416,11 @@ fn read_vkey(arg: &str) -> Result<NoteVerifier, CliError> {
     };
     NoteVerifier::parse(&text).map_err(|e| {
         let e: CliError = zt_tlog::Error::from(e).into();
-        if path.exists() { e.context(format!("reading `{arg}`")) } else { e }
+        if path.exists() {
+            e.context(format!("reading `{arg}`"))
+        } else {
+            e
+        }
     })
 }
 
@@ -368,4 +444,3 @@ fn escape(origin: &str) -> String {
         })
         .collect()
 }
-
