@@ -8,6 +8,9 @@ mod sign;
 
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
+mod log;
+
+pub(crate) use log::{LogArgs, LogCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -43,4 +46,6 @@ pub(crate) enum Command {
     /// Verify an artifact against a Sigstore bundle, offline.
     #[command(alias = "verify-bundle")]
     Verify(VerifyArgs),
+    /// Keep a transparency log: append, checkpoint, prove, verify, witness.
+    Log(LogArgs),
 }

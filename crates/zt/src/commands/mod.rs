@@ -7,6 +7,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 mod key;
+mod log;
 mod sign;
 mod verify;
 
@@ -35,5 +36,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Sign(args) => sign::sign(args, printer),
         Command::Attest(args) => sign::attest(args, printer),
         Command::Verify(args) => verify::run(args, printer),
+        Command::Log(args) => log::run(args, printer),
     }
 }

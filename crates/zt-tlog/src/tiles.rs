@@ -1,0 +1,233 @@
+//! The C2SP tlog-tiles layout (<https://c2sp.org/tlog-tiles>): where each tile and entry bundle
+//! lives under the log directory, and reading subtree hashes back out of tiles.
+//!
+//! A tile at level `L` holds up to 256 consecutive hashes of level-`8L` subtrees; a full tile
+//! is `tile/<L>/<N>`, a partial one `tile/<L>/<N>.p/<W>`. `<N>` is written in zero-padded
+//! three-digit path elements, all but the last prefixed with `x` (1234067 →
+//! `x001/x234/067`). Entry bundles (`tile/entries/<N>[.p/<W>]`) hold the entries of the
+//! matching level-0 tile, each prefixed with its big-endian u16 length.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::error::Error;
+use crate::merkle::{HASH_SIZE, Hash, NodeSource, node_hash};
+
+/// Tile height: each tile spans 8 levels of the tree.
+pub const TILE_HEIGHT: u32 = 8;
+/// Hashes in a full tile.
+pub const TILE_WIDTH: usize = 256;
+/// The largest entry an entry bundle can hold.
+pub const MAX_ENTRY_SIZE: usize = u16::MAX as usize;
+
+/// `<N>` as tlog-tiles writes it: 3-digit groups, all but the last prefixed with `x`.
+pub fn encode_index(n: u64) -> String {
+    let mut groups = vec![format!("{:03}", n % 1000)];
+    let mut rest = n / 1000;
+    while rest > 0 {
+        groups.push(format!("x{:03}", rest % 1000));
+        rest /= 1000;
+    }
+    groups.reverse();
+    groups.join("/")
+}
+
+/// The path of a hash tile relative to the log directory. `width` is 1..=256; 256 is a full
+/// tile.
+pub fn tile_path(level: u8, index: u64, width: usize) -> String {
+    with_width(format!("tile/{level}/{}", encode_index(index)), width)
+}
+
+/// The path of an entry bundle relative to the log directory.
+pub fn entries_path(index: u64, width: usize) -> String {
+    with_width(format!("tile/entries/{}", encode_index(index)), width)
+}
+
+fn with_width(base: String, width: usize) -> String {
+    if width >= TILE_WIDTH {
+        base
+    } else {
+        format!("{base}.p/{width}")
+    }
+}
+
+/// The number of full tiles at `level` in a tree of `size` leaves, and the width of the
+/// partial tile after them (0 if none).
+pub fn tiles_at(level: u8, size: u64) -> (u64, usize) {
+    let shift = TILE_HEIGHT * u32::from(level);
+    let at_level = size.checked_shr(shift).unwrap_or(0);
+    (at_level >> TILE_HEIGHT, (at_level & 0xff) as usize)
+}
+
+/// Encodes an entry bundle.
+pub fn encode_bundle(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.iter().map(|e| e.len() + 2).sum());
+    for e in entries {
+        // Callers refuse entries over MAX_ENTRY_SIZE before they get here.
+        let len = u16::try_from(e.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&e[..usize::from(len)]);
+    }
+    out
+}
+
+/// Decodes an entry bundle; `None` if a length prefix runs past the end.
+pub fn decode_bundle(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        if rest.len() < len {
+            return None;
+        }
+        let (e, rest) = rest.split_at(len);
+        out.push(e.to_vec());
+        bytes = rest;
+    }
+    Some(out)
+}
+
+/// Splits a tile file into hashes; `None` unless its length is a whole number of hashes.
+pub fn decode_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
+    if bytes.len() % HASH_SIZE != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(HASH_SIZE)
+            .filter_map(|c| Hash::try_from(c).ok())
+            .collect(),
+    )
+}
+
+/// Concatenates hashes into a tile file.
+pub fn encode_tile(hashes: &[Hash]) -> Vec<u8> {
+    hashes.concat()
+}
+
+/// The root of a perfect subtree whose leaves are `hashes` (a power-of-two count).
+pub fn perfect_root(hashes: &[Hash]) -> Hash {
+    match hashes.len() {
+        0 => crate::merkle::empty_root(),
+        1 => hashes[0],
+        n => {
+            let (l, r) = hashes.split_at(n / 2);
+            node_hash(&perfect_root(l), &perfect_root(r))
+        }
+    }
+}
+
+/// Reads complete subtree hashes of a tree of `size` leaves from its tiles: full tiles from
+/// disk (each read once), the rightmost partial tile of each level from memory.
+pub(crate) struct TileReader<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) size: u64,
+    pub(crate) edge: &'a [Vec<Hash>],
+    cache: HashMap<(u8, u64), Rc<Vec<Hash>>>,
+}
+
+impl<'a> TileReader<'a> {
+    pub(crate) fn new(dir: &'a Path, size: u64, edge: &'a [Vec<Hash>]) -> Self {
+        Self {
+            dir,
+            size,
+            edge,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn tile(&mut self, level: u8, index: u64) -> Result<Rc<Vec<Hash>>, Error> {
+        if let Some(t) = self.cache.get(&(level, index)) {
+            return Ok(Rc::clone(t));
+        }
+        let (full, width) = tiles_at(level, self.size);
+        let tile = if index < full {
+            let path: PathBuf = self.dir.join(tile_path(level, index, TILE_WIDTH));
+            let bytes = fs_err::read(&path)?;
+            match decode_tile(&bytes) {
+                Some(t) if t.len() == TILE_WIDTH => t,
+                _ => {
+                    return Err(Error::Corrupt {
+                        path,
+                        reason: format!("a full tile is {} bytes, not 8192", bytes.len()),
+                    });
+                }
+            }
+        } else if index == full && width > 0 {
+            match self.edge.get(usize::from(level)) {
+                Some(t) if t.len() == width => t.clone(),
+                _ => return Err(self.missing(level, index)),
+            }
+        } else {
+            return Err(self.missing(level, index));
+        };
+        let tile = Rc::new(tile);
+        self.cache.insert((level, index), Rc::clone(&tile));
+        Ok(tile)
+    }
+
+    fn missing(&self, level: u8, index: u64) -> Error {
+        Error::Corrupt {
+            path: self.dir.join(tile_path(level, index, TILE_WIDTH)),
+            reason: format!("no such tile in a tree of size {}", self.size),
+        }
+    }
+}
+
+impl NodeSource for TileReader<'_> {
+    type Error = Error;
+
+    fn node(&mut self, level: u8, index: u64) -> Result<Hash, Error> {
+        let tile_level = level / TILE_HEIGHT as u8;
+        let r = u32::from(level % TILE_HEIGHT as u8);
+        let first = index << r;
+        let count = 1usize << r;
+        let tile = self.tile(tile_level, first >> TILE_HEIGHT)?;
+        let offset = (first & 0xff) as usize;
+        match tile.get(offset..offset + count) {
+            Some(hashes) => Ok(perfect_root(hashes)),
+            None => Err(self.missing(tile_level, first >> TILE_HEIGHT)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_encoding_follows_the_spec() {
+        assert_eq!(encode_index(0), "000");
+        assert_eq!(encode_index(5), "005");
+        assert_eq!(encode_index(999), "999");
+        assert_eq!(encode_index(1000), "x001/000");
+        assert_eq!(encode_index(1234067), "x001/x234/067");
+        assert_eq!(tile_path(0, 1234067, 256), "tile/0/x001/x234/067");
+        assert_eq!(tile_path(2, 3, 17), "tile/2/003.p/17");
+        assert_eq!(entries_path(1, 5), "tile/entries/001.p/5");
+    }
+
+    #[test]
+    fn tile_counts_match_the_spec_example() {
+        // "a tree of size 70,000 will be represented by 273 full level 0 tiles, one partial
+        // level 0 tile of width 112, one full level 1 tile, one partial level 1 tile of width
+        // 17, and one partial level 2 tile of width 1."
+        assert_eq!(tiles_at(0, 70_000), (273, 112));
+        assert_eq!(tiles_at(1, 70_000), (1, 17));
+        assert_eq!(tiles_at(2, 70_000), (0, 1));
+        assert_eq!(tiles_at(3, 70_000), (0, 0));
+        assert_eq!(tiles_at(1, 256), (0, 1));
+        assert_eq!(tiles_at(7, u64::MAX), (0, 255));
+        assert_eq!(tiles_at(8, u64::MAX), (0, 0));
+    }
+
+    #[test]
+    fn bundles_round_trip_and_truncation_is_caught() {
+        let entries = vec![b"a".to_vec(), Vec::new(), vec![7; 300]];
+        let b = encode_bundle(&entries);
+        assert_eq!(decode_bundle(&b).unwrap(), entries);
+        assert!(decode_bundle(&b[..b.len() - 1]).is_none());
+        assert!(decode_bundle(&[0]).is_none());
+    }
+}

@@ -1,0 +1,174 @@
+//! The on-disk log: appends in batches of every shape agree with an in-memory tree, survive
+//! reopening, and serve proofs that verify; damage is detected on open.
+
+use zt_tlog::ed25519_dalek::SigningKey;
+use zt_tlog::tiles::{entries_path, tile_path};
+use zt_tlog::{
+    Checkpoint, Error, Log, MemoryTree, TrustPolicy, WitnessSigner, leaf_hash, verify_consistency,
+    verify_inclusion,
+};
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("entry {i}").into_bytes()
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32])
+}
+
+#[test]
+fn batches_across_tile_boundaries_match_the_reference_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let mut log = Log::init(&dir, key(), "example.com/log").unwrap();
+    let mut reference = MemoryTree::new();
+    let mut published = vec![(0u64, log.root_at(0).unwrap())];
+    let mut next = 0u64;
+    // Crosses the first full level-0 tile (256), several more, and a full level-1 tile
+    // (65536) in one large batch.
+    for (round, batch) in [1u64, 2, 253, 1, 300, 255, 257, 65_536, 3]
+        .into_iter()
+        .enumerate()
+    {
+        let entries: Vec<Vec<u8>> = (next..next + batch).map(entry).collect();
+        assert_eq!(log.append_batch(&entries).unwrap(), next);
+        for e in &entries {
+            reference.push(e);
+        }
+        next += batch;
+        if round % 3 == 2 {
+            // Reopening reloads the partial tiles and checks them against the checkpoint.
+            drop(log);
+            log = Log::open(&dir).unwrap();
+        }
+        assert_eq!(log.size(), next);
+        let root = log.root_at(next).unwrap();
+        assert_eq!(root, reference.prover().root(next).unwrap());
+        let cp = Checkpoint::open(log.checkpoint().as_bytes(), log.verifier())
+            .unwrap()
+            .0;
+        assert_eq!((cp.size, cp.root), (next, root));
+        for &(size, old_root) in &published {
+            let proof = log.consistency_proof(size, next).unwrap();
+            verify_consistency(size, next, &proof, &old_root, &root).unwrap();
+        }
+        for index in [0, next / 3, next / 2, next - 1] {
+            let proof = log.inclusion_proof(index, next).unwrap();
+            assert_eq!(proof, reference.prover().inclusion(index, next).unwrap());
+            verify_inclusion(&leaf_hash(&entry(index)), index, next, &proof, &root).unwrap();
+            assert_eq!(log.entry(index).unwrap(), entry(index));
+            assert_eq!(log.leaf_hash(index).unwrap(), leaf_hash(&entry(index)));
+        }
+        published.push((next, root));
+    }
+    // Proofs into older trees come from the current tiles.
+    let old = published[3];
+    let proof = log.inclusion_proof(1, old.0).unwrap();
+    verify_inclusion(&leaf_hash(&entry(1)), 1, old.0, &proof, &old.1).unwrap();
+    // Full tiles replaced their partials; the spec's paths exist.
+    assert!(dir.join(tile_path(1, 0, 256)).is_file());
+    assert!(dir.join(tile_path(0, 0, 256)).is_file());
+    assert!(!dir.join(format!("{}.p", tile_path(0, 0, 256))).exists());
+    assert!(dir.join(entries_path(0, 256)).is_file());
+    let size = log.size();
+    assert!(
+        dir.join(tile_path(0, size >> 8, (size & 255) as usize))
+            .is_file()
+    );
+}
+
+#[test]
+fn concurrent_appends_share_batches_and_all_land() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::init(&tmp.path().join("log"), key(), "example.com/log").unwrap();
+    let indices = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            let (log, indices) = (&log, &indices);
+            s.spawn(move || {
+                for i in 0..20u64 {
+                    let e = entry(t * 1000 + i);
+                    let index = log.append(&e).unwrap();
+                    indices.lock().unwrap().push((index, e));
+                }
+            });
+        }
+    });
+    let mut indices = indices.into_inner().unwrap();
+    indices.sort();
+    assert_eq!(indices.len(), 160);
+    assert_eq!(log.size(), 160);
+    for (n, (index, e)) in indices.iter().enumerate() {
+        assert_eq!(*index, n as u64);
+        assert_eq!(&log.entry(*index).unwrap(), e);
+    }
+}
+
+#[test]
+fn proof_files_verify_under_a_witness_quorum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Log::init(&tmp.path().join("log"), key(), "example.com/log").unwrap();
+    log.append_batch(&(0..10).map(entry).collect::<Vec<_>>())
+        .unwrap();
+    let w1 = WitnessSigner::new("w1.example", SigningKey::from_bytes(&[1; 32])).unwrap();
+    let w2 = WitnessSigner::new("w2.example", SigningKey::from_bytes(&[2; 32])).unwrap();
+    let policy = TrustPolicy::new(
+        log.verifier().clone(),
+        vec![w1.verifier().clone(), w2.verifier().clone()],
+        2,
+    )
+    .unwrap();
+    let mut proof = log.tlog_proof(4, Some(b"context".to_vec())).unwrap();
+    assert!(matches!(
+        proof.verify(&leaf_hash(&entry(4)), &policy),
+        Err(Error::QuorumNotMet {
+            valid: 0,
+            required: 2
+        })
+    ));
+    let mut note = zt_tlog::Note::parse(proof.checkpoint.as_bytes()).unwrap();
+    let text = note.text().to_owned();
+    note.push_signature(w1.cosign(&text, 1));
+    note.push_signature(w2.cosign(&text, 2));
+    proof.checkpoint = note.to_text();
+    let reparsed = zt_tlog::TlogProof::parse(proof.to_text().as_bytes()).unwrap();
+    let ok = reparsed.verify(&leaf_hash(&entry(4)), &policy).unwrap();
+    assert_eq!(ok.witnesses.len(), 2);
+    assert!(reparsed.verify(&leaf_hash(&entry(5)), &policy).is_err());
+}
+
+#[test]
+fn damage_and_misuse_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = Log::init(&dir, key(), "example.com/log").unwrap();
+    log.append_batch(&(0..5).map(entry).collect::<Vec<_>>())
+        .unwrap();
+    assert!(matches!(
+        log.append(&vec![0; 70_000]),
+        Err(Error::EntryTooLarge { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(5, 5),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proof(0, 6),
+        Err(Error::SizeOutOfRange { .. })
+    ));
+    drop(log);
+    assert!(matches!(
+        Log::init(&dir, key(), "example.com/log"),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        Log::open(&tmp.path().join("none")),
+        Err(Error::NotALog(_))
+    ));
+    // A partial tile altered after the checkpoint was signed.
+    let tile = dir.join(tile_path(0, 0, 5));
+    let mut bytes = fs_err::read(&tile).unwrap();
+    bytes[0] ^= 1;
+    fs_err::write(&tile, &bytes).unwrap();
+    assert!(matches!(Log::open(&dir), Err(Error::Corrupt { .. })));
+}
