@@ -19,6 +19,7 @@ mod error;
 pub mod keys;
 pub mod pkcs11;
 mod provider;
+pub mod rekor;
 pub mod verify;
 
 pub use error::Error;
