@@ -151,6 +151,7 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ParsedBundle, Error> {
             media_type: media_type.to_string(),
         });
     }
+    check_fields(&json, "", &BUNDLE).map_err(malformed)?;
     let bundle =
         sigstore_verify::types::Bundle::from_json(text).map_err(|e| malformed(e.to_string()))?;
     Ok(ParsedBundle {
@@ -158,6 +159,118 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<ParsedBundle, Error> {
         json,
         bundle,
     })
+}
+
+/// The shape of a Sigstore bundle (v0.1 to v0.3, protobuf JSON names): each object's known
+/// fields and the shape of each field's value. Unknown fields are refused, so that no part of a
+/// bundle can change unnoticed (a misspelt `messageDigest` would otherwise just vanish).
+enum Shape {
+    Leaf,
+    Object(&'static [(&'static str, Shape)]),
+    List(&'static Shape),
+}
+
+const RAW_BYTES: Shape = Shape::Object(&[("rawBytes", Shape::Leaf)]);
+const BUNDLE: Shape = Shape::Object(&[
+    ("mediaType", Shape::Leaf),
+    (
+        "verificationMaterial",
+        Shape::Object(&[
+            ("publicKey", Shape::Object(&[("hint", Shape::Leaf)])),
+            (
+                "x509CertificateChain",
+                Shape::Object(&[("certificates", Shape::List(&RAW_BYTES))]),
+            ),
+            ("certificate", RAW_BYTES),
+            (
+                "tlogEntries",
+                Shape::List(&Shape::Object(&[
+                    ("logIndex", Shape::Leaf),
+                    ("logId", Shape::Object(&[("keyId", Shape::Leaf)])),
+                    (
+                        "kindVersion",
+                        Shape::Object(&[("kind", Shape::Leaf), ("version", Shape::Leaf)]),
+                    ),
+                    ("integratedTime", Shape::Leaf),
+                    (
+                        "inclusionPromise",
+                        Shape::Object(&[("signedEntryTimestamp", Shape::Leaf)]),
+                    ),
+                    (
+                        "inclusionProof",
+                        Shape::Object(&[
+                            ("logIndex", Shape::Leaf),
+                            ("rootHash", Shape::Leaf),
+                            ("treeSize", Shape::Leaf),
+                            ("hashes", Shape::List(&Shape::Leaf)),
+                            ("checkpoint", Shape::Object(&[("envelope", Shape::Leaf)])),
+                        ]),
+                    ),
+                    ("canonicalizedBody", Shape::Leaf),
+                ])),
+            ),
+            (
+                "timestampVerificationData",
+                Shape::Object(&[(
+                    "rfc3161Timestamps",
+                    Shape::List(&Shape::Object(&[("signedTimestamp", Shape::Leaf)])),
+                )]),
+            ),
+        ]),
+    ),
+    (
+        "messageSignature",
+        Shape::Object(&[
+            (
+                "messageDigest",
+                Shape::Object(&[("algorithm", Shape::Leaf), ("digest", Shape::Leaf)]),
+            ),
+            ("signature", Shape::Leaf),
+        ]),
+    ),
+    (
+        "dsseEnvelope",
+        Shape::Object(&[
+            ("payload", Shape::Leaf),
+            ("payloadType", Shape::Leaf),
+            (
+                "signatures",
+                Shape::List(&Shape::Object(&[
+                    ("sig", Shape::Leaf),
+                    ("keyid", Shape::Leaf),
+                ])),
+            ),
+        ]),
+    ),
+]);
+
+fn check_fields(value: &Value, path: &str, shape: &Shape) -> Result<(), String> {
+    match (shape, value) {
+        (Shape::Object(fields), Value::Object(map)) => {
+            for (key, v) in map {
+                let here = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let (_, inner) = fields
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .ok_or_else(|| format!("unknown field `{here}`"))?;
+                check_fields(v, &here, inner)?;
+            }
+            Ok(())
+        }
+        (Shape::List(inner), Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_fields(v, &format!("{path}[{i}]"), inner)),
+        (Shape::Leaf, v) if !v.is_object() && !v.is_array() => Ok(()),
+        (Shape::Leaf, _) => Err(format!("`{path}` must be a plain value")),
+        (_, Value::Null) => Ok(()),
+        (Shape::Object(_), _) => Err(format!("`{path}` must be an object")),
+        (Shape::List(_), _) => Err(format!("`{path}` must be a list")),
+    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,9 @@ pub enum Error {
     /// Reading or writing a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The transparency log failed.
+    #[error(transparent)]
+    Log(#[from] zt_tlog::Error),
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
@@ -105,6 +108,7 @@ impl Diagnostic for Error {
                 Outcome::Rejected
             }
             Error::Core(e) => e.outcome(),
+            Error::Log(e) => e.outcome(),
             _ => Outcome::InputError,
         }
     }
@@ -155,10 +159,13 @@ impl Diagnostic for Error {
                 "certificate" => "the signing certificate does not chain to the trusted root or was not valid at signing time: check `--trusted-root`".into(),
                 "transparency log" => "the bundle's log entry, inclusion proof or checkpoint does not verify: re-fetch the bundle from its producer".into(),
                 "timestamp" => "the bundle's timestamp does not verify against the trusted timestamp authorities: check `--trusted-root`".into(),
+                "key hint" => "the bundle was signed by another key: pass that signer's public key, or check where the bundle came from".into(),
+                "witness quorum" => "the checkpoint lacks enough witness cosignatures: have the policy's witnesses cosign it (`zt log cosign`)".into(),
                 "artifact digest" => "the bundle is about a different artifact: check that you passed the file that was signed".into(),
                 _ => "the bundle's contents are inconsistent: re-fetch it from its producer".into(),
             }),
             Error::Core(e) => e.help(),
+            Error::Log(e) => e.help(),
         }
     }
 }

@@ -20,7 +20,9 @@ pub mod keys;
 pub mod pkcs11;
 mod provider;
 pub mod rekor;
+pub mod transparency;
 pub mod verify;
+mod zt_log_verify;
 
 pub use error::Error;
 pub use keys::{FileKey, KeyType, PublicKey, Signer};

@@ -73,6 +73,8 @@ pub struct Request<'a> {
     /// Accept a bundle with no transparency-log proof. Dangerous: nothing then shows that the
     /// signature was ever made public.
     pub insecure_ignore_tlog: bool,
+    /// Require this witness quorum on every log checkpoint in the bundle.
+    pub witness_policy: Option<&'a zt_tlog::TrustPolicy>,
 }
 
 /// What a successful verification established.
@@ -94,6 +96,8 @@ pub struct Verified {
     pub integrated_time: Option<i64>,
     /// Verified RFC 3161 timestamps, Unix seconds.
     pub timestamps: Vec<i64>,
+    /// The witnesses whose cosignatures satisfied the witness policy.
+    pub witnesses: Vec<String>,
     /// The predicate type, for DSSE bundles.
     pub predicate_type: Option<String>,
     /// The in-toto statement, for DSSE bundles.
@@ -139,6 +143,11 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         })
     })?;
 
+    if let Identity::Key(key) = req.identity {
+        check_key_hint(&req.bundle.json, key)?;
+    }
+    check_proof_duplicates(&req.bundle.json, root_json)?;
+
     if req
         .bundle
         .bundle
@@ -155,6 +164,28 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         if let Identity::Key(key) = req.identity {
             return verify_signature_only(req, key, kind, statement, artifact_digest);
         }
+    }
+
+    // sigstore-rs reads only P-256 verifiers in Rekor v2 bodies: zt checks its own Ed25519
+    // entries itself (see `zt_log_verify`).
+    if let Identity::Key(key @ PublicKey::Ed25519(_)) = req.identity {
+        let mut verified =
+            verify_signature_only(req, key, kind, statement, artifact_digest.clone())?;
+        let (signed_digest, signature) = signed_material(&req.bundle.json, &artifact_digest)?;
+        let root: serde_json::Value =
+            serde_json::from_str(root_json).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+        crate::zt_log_verify::verify_entries(
+            &req.bundle.json,
+            &root,
+            key,
+            &signed_digest,
+            &signature,
+        )?;
+        verified.tlog_verified = true;
+        if let Some(policy) = req.witness_policy {
+            verified.witnesses = check_witnesses(req.bundle, policy)?;
+        }
+        return Ok(verified);
     }
 
     let result = match req.identity {
@@ -184,6 +215,11 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
     }
     .map_err(map_error)?;
 
+    let witnesses = match req.witness_policy {
+        Some(policy) => check_witnesses(req.bundle, policy)?,
+        None => Vec::new(),
+    };
+
     let signer = match req.identity {
         Identity::Key(key) => key.key_id(),
         Identity::Certificate { .. } => {
@@ -203,6 +239,7 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
             .iter()
             .map(|t| t.as_second())
             .collect(),
+        witnesses,
         predicate_type: statement.as_ref().map(|s| s.predicate_type.clone()),
         statement,
     })
@@ -280,9 +317,192 @@ fn verify_signature_only(
         tlog_verified: false,
         integrated_time: None,
         timestamps: Vec::new(),
+        witnesses: Vec::new(),
         predicate_type: statement.as_ref().map(|s| s.predicate_type.clone()),
         statement,
     })
+}
+
+/// A `publicKey.hint` in zt's and Sigstore's form (base64 SHA-256 of the SPKI) must name the
+/// key the caller expects: a bundle that says another key signed it is refused. Hints in other
+/// forms are informational and ignored.
+fn check_key_hint(json: &serde_json::Value, key: &PublicKey) -> Result<(), Error> {
+    let hint = json
+        .pointer("/verificationMaterial/publicKey/hint")
+        .and_then(serde_json::Value::as_str);
+    // The form is 44 characters of padded base64 (32 bytes); anything that long must be
+    // exactly this key's hint, byte for byte.
+    match hint {
+        Some(h) if h.len() == 44 && h != key.hint() => Err(Error::Verification {
+            check: "key hint",
+            reason: format!(
+                "the bundle names key `{h}` as its signer, not the given key `{}`",
+                key.hint()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Rekor v2 proofs repeat the index, tree size and root that the signed checkpoint
+/// authenticates; sigstore-rs ignores the copies, zt requires them to agree, so no byte of a
+/// bundle's proof can change unnoticed.
+fn check_proof_duplicates(json: &serde_json::Value, root_json: &str) -> Result<(), Error> {
+    let root: serde_json::Value = serde_json::from_str(root_json).unwrap_or_default();
+    let trusted_ids: Vec<&str> = root
+        .get("tlogs")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            t.pointer("/logId/keyId")
+                .and_then(serde_json::Value::as_str)
+        })
+        .collect();
+    let entries = json
+        .pointer("/verificationMaterial/tlogEntries")
+        .and_then(serde_json::Value::as_array);
+    for entry in entries.into_iter().flatten() {
+        if entry
+            .pointer("/kindVersion/version")
+            .and_then(serde_json::Value::as_str)
+            != Some("0.0.2")
+        {
+            continue;
+        }
+        let Some(proof) = entry.get("inclusionProof") else {
+            continue;
+        };
+        let field = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let mismatch = |what: &str| Error::Verification {
+            check: "transparency log",
+            reason: format!(
+                "the inclusion proof's {what} disagrees with the entry or its checkpoint"
+            ),
+        };
+        if field(proof, "logIndex") != field(entry, "logIndex") {
+            return Err(mismatch("log index"));
+        }
+        // The entry's log id must name a trusted log, and that log must have signed the
+        // checkpoint (its key id prefixes one of the note's signatures).
+        let log_id = entry
+            .pointer("/logId/keyId")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if !trusted_ids.contains(&log_id) {
+            return Err(Error::Verification {
+                check: "transparency log",
+                reason: format!("unknown transparency log `{log_id}`"),
+            });
+        }
+        let id_prefix = b64::decode(log_id).and_then(|b| b.get(..4).map(<[u8]>::to_vec));
+        // In a Rekor v2 / C2SP checkpoint the log signs under its origin's name.
+        let envelope = proof
+            .pointer("/checkpoint/envelope")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let origin = envelope.lines().next().unwrap_or_default();
+        let signed_by_it = envelope
+            .lines()
+            .filter_map(|l| l.strip_prefix("\u{2014} "))
+            .filter_map(|l| l.split_once(' '))
+            .any(|(name, sig)| {
+                name == origin
+                    && b64::decode(sig).and_then(|b| b.get(..4).map(<[u8]>::to_vec)) == id_prefix
+            });
+
+        if !signed_by_it {
+            return Err(mismatch("log id"));
+        }
+
+        if let Some(envelope) = proof
+            .pointer("/checkpoint/envelope")
+            .and_then(serde_json::Value::as_str)
+        {
+            let mut lines = envelope.lines().skip(1);
+            let (size, root) = (lines.next(), lines.next());
+            if field(proof, "treeSize").as_deref() != size {
+                return Err(mismatch("tree size"));
+            }
+            if field(proof, "rootHash").as_deref() != root {
+                return Err(mismatch("root hash"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a bundle's signature covers (the artifact digest, or the SHA-256 of the DSSE PAE) and
+/// the signature itself.
+fn signed_material(
+    json: &serde_json::Value,
+    artifact: &Digest,
+) -> Result<(Digest, Vec<u8>), Error> {
+    let bad = |reason: &str| Error::Verification {
+        check: "bundle",
+        reason: reason.to_string(),
+    };
+    if let Some(sig) = json
+        .pointer("/messageSignature/signature")
+        .and_then(serde_json::Value::as_str)
+    {
+        return Ok((
+            artifact.clone(),
+            b64::decode(sig).ok_or_else(|| bad("signature is not base64"))?,
+        ));
+    }
+    let env = json
+        .get("dsseEnvelope")
+        .ok_or_else(|| bad("no signature in the bundle"))?;
+    let envelope = zt_core::Envelope::from_json(env.to_string().as_bytes())
+        .map_err(|e| bad(&e.to_string()))?;
+    let [only] = envelope.signatures.as_slice() else {
+        return Err(bad(
+            "a logged DSSE envelope must carry exactly one signature",
+        ));
+    };
+    Ok((Digest::sha256(&envelope.pae()), only.sig.clone()))
+}
+
+/// Every checkpoint in the bundle must satisfy the witness policy (log signature and k-of-N
+/// witness cosignatures); returns the witnesses that cosigned.
+fn check_witnesses(
+    bundle: &ParsedBundle,
+    policy: &zt_tlog::TrustPolicy,
+) -> Result<Vec<String>, Error> {
+    let entries = bundle
+        .json
+        .pointer("/verificationMaterial/tlogEntries")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    for entry in entries {
+        let text = entry
+            .pointer("/inclusionProof/checkpoint/envelope")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| Error::Verification {
+                check: "witness quorum",
+                reason: "a log entry carries no checkpoint to check cosignatures on".into(),
+            })?;
+        let verified =
+            policy
+                .verify_checkpoint(text.as_bytes())
+                .map_err(|e| Error::Verification {
+                    check: "witness quorum",
+                    reason: e.to_string(),
+                })?;
+        for w in verified.witnesses {
+            if !names.contains(&w) {
+                names.push(w);
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The base64 SHA-256 of a key's SPKI, as Sigstore writes `publicKey.hint`.

@@ -29,7 +29,10 @@ fn flip(bytes: &mut [u8], at: usize, bit: u8) {
 }
 
 fn keys() -> Vec<FileKey> {
-    vec![FileKey::generate(KeyType::Ed25519), FileKey::generate(KeyType::P256)]
+    vec![
+        FileKey::generate(KeyType::Ed25519),
+        FileKey::generate(KeyType::P256),
+    ]
 }
 
 proptest! {
@@ -90,6 +93,10 @@ fn ed25519_message_signatures_need_the_file() {
     let new = bundle::sign_file(&key, &path).unwrap();
     assert!(check(&Artifact::File(path.clone()), &new.json, &key));
     // With only the digest, pure Ed25519 cannot be checked: refused, never accepted.
-    assert!(!check(&Artifact::Digest(Digest::sha256(b"contents")), &new.json, &key));
+    assert!(!check(
+        &Artifact::Digest(Digest::sha256(b"contents")),
+        &new.json,
+        &key
+    ));
     let _ = key.sign(b"x").unwrap();
 }

@@ -94,7 +94,6 @@ fn sign_and_verify_round_trip_with_file_keys() {
                 "app.bin.sigstore.json",
                 "--key",
                 "k.pub",
-                "--insecure-ignore-tlog",
                 "--json",
             ],
         );
@@ -116,11 +115,13 @@ fn sign_and_verify_round_trip_with_file_keys() {
                 "app.bin.sigstore.json",
                 "--key",
                 "other.pub",
-                "--insecure-ignore-tlog",
             ],
             1,
         );
-        assert!(err.contains("signature check failed"), "{err}");
+        assert!(
+            err.contains("key hint check failed"),
+            "another key is named: {err}"
+        );
 
         // One changed byte in the artifact is rejected.
         fs_err::write(d.join("app.bin"), b"the artifacT\n").unwrap();
@@ -133,7 +134,6 @@ fn sign_and_verify_round_trip_with_file_keys() {
                 "app.bin.sigstore.json",
                 "--key",
                 "k.pub",
-                "--insecure-ignore-tlog",
             ],
             1,
         );
@@ -174,7 +174,6 @@ fn attest_and_verify_round_trip() {
             "app.bin.intoto.sigstore.json",
             "--key",
             "k.pub",
-            "--insecure-ignore-tlog",
             "--json",
         ],
     );
@@ -192,7 +191,6 @@ fn attest_and_verify_round_trip() {
             "app.bin.intoto.sigstore.json",
             "--key",
             "k.pub",
-            "--insecure-ignore-tlog",
         ],
         1,
     );
@@ -200,24 +198,81 @@ fn attest_and_verify_round_trip() {
 }
 
 #[test]
-fn verify_requires_a_log_proof_unless_told_otherwise() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    ok(d, &["key", "generate", "--out", "k"]);
-    fs_err::write(d.join("a"), b"a").unwrap();
-    ok(d, &["sign", "a", "--key", "k", "--bundle", "a.json"]);
-    let bundle: serde_json::Value =
-        serde_json::from_slice(&fs_err::read(d.join("a.json")).unwrap()).unwrap();
-    if bundle["verificationMaterial"]["tlogEntries"]
-        .as_array()
-        .is_some_and(|a| a.is_empty())
-    {
-        let err = fails(
+fn every_signature_is_logged_and_verify_requires_the_proof() {
+    for key_type in ["ed25519", "p256"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        ok(d, &["key", "generate", "--type", key_type, "--out", "k"]);
+        fs_err::write(d.join("a"), b"a").unwrap();
+        let stdout = ok(
             d,
+            &["sign", "a", "--key", "k", "--bundle", "a.json", "--json"],
+        );
+        let signed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(signed["log_index"], 0);
+        let stdout = ok(
+            d,
+            &[
+                "verify", "a", "--bundle", "a.json", "--key", "k.pub", "--json",
+            ],
+        );
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(json["tlog_verified"], true, "{stdout}");
+
+        // The log's trusted root lets the bundle verify anywhere, without the log.
+        ok(d, &["log", "trusted-root", "--out", "root.json"]);
+        let elsewhere = tempfile::tempdir().unwrap();
+        for f in ["a", "a.json", "k.pub", "root.json"] {
+            fs_err::copy(d.join(f), elsewhere.path().join(f)).unwrap();
+        }
+        ok(
+            elsewhere.path(),
+            &[
+                "verify",
+                "a",
+                "--bundle",
+                "a.json",
+                "--key",
+                "k.pub",
+                "--trusted-root",
+                "root.json",
+            ],
+        );
+        // Without the log's key, the entry's log is unknown: rejected.
+        let err = fails(
+            elsewhere.path(),
             &["verify", "a", "--bundle", "a.json", "--key", "k.pub"],
             1,
         );
-        assert!(err.contains("log") || err.contains("inclusion"), "{err}");
+        assert!(err.contains("transparency log"), "{err}");
+
+        // A bundle stripped of its log entry is refused unless the danger is named.
+        let mut bundle: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(d.join("a.json")).unwrap()).unwrap();
+        bundle["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+        fs_err::write(
+            d.join("unlogged.json"),
+            serde_json::to_vec(&bundle).unwrap(),
+        )
+        .unwrap();
+        let err = fails(
+            d,
+            &["verify", "a", "--bundle", "unlogged.json", "--key", "k.pub"],
+            1,
+        );
+        assert!(err.contains("no transparency-log entry"), "{err}");
+        ok(
+            d,
+            &[
+                "verify",
+                "a",
+                "--bundle",
+                "unlogged.json",
+                "--key",
+                "k.pub",
+                "--insecure-ignore-tlog",
+            ],
+        );
     }
 }
 
@@ -378,15 +433,7 @@ fn pkcs11_token_keys_sign_and_verify_with_the_exported_public_key() {
         assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
         // Verified with the exported public key file, no token needed.
         let out = zt(d)
-            .args([
-                "verify",
-                "app.bin",
-                "--bundle",
-                bundle,
-                "--key",
-                "hsm.pub",
-                "--insecure-ignore-tlog",
-            ])
+            .args(["verify", "app.bin", "--bundle", bundle, "--key", "hsm.pub"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));

@@ -35,6 +35,13 @@ pub(crate) enum LogCommand {
     },
     /// Print the current signed checkpoint.
     Checkpoint,
+    /// Write a Sigstore `trusted_root.json` naming this log, so Sigstore verifiers accept
+    /// zt's bundles given that root and the signer's public key.
+    TrustedRoot {
+        /// Where to write it (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the inclusion proof of entry N in the tree of size S (default: the checkpoint's).
     Prove {
         /// The entry's index.

@@ -13,6 +13,9 @@ pub(crate) struct SignArgs {
     /// Where to write the Sigstore bundle [default: FILE.sigstore.json].
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
+    /// The transparency log every signature is appended to (created on first use).
+    #[arg(long, default_value = ".zt/log")]
+    pub(crate) log_dir: PathBuf,
 }
 
 /// `zt attest`
@@ -32,6 +35,9 @@ pub(crate) struct AttestArgs {
     /// Where to write the Sigstore bundle [default: FILE.intoto.sigstore.json].
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
+    /// The transparency log every signature is appended to (created on first use).
+    #[arg(long, default_value = ".zt/log")]
+    pub(crate) log_dir: PathBuf,
 }
 
 /// `zt verify`
@@ -52,9 +58,17 @@ pub(crate) struct VerifyArgs {
     /// The OIDC issuer the certificate must name.
     #[arg(long, requires = "certificate_identity")]
     pub(crate) certificate_oidc_issuer: Option<String>,
-    /// A Sigstore `trusted_root.json` to use instead of the embedded public-good root.
+    /// A Sigstore `trusted_root.json` to use instead of the embedded public-good root and
+    /// the local log.
     #[arg(long)]
     pub(crate) trusted_root: Option<PathBuf>,
+    /// zt's transparency log whose key is trusted besides the public-good root (if it exists).
+    #[arg(long, default_value = ".zt/log")]
+    pub(crate) log_dir: PathBuf,
+    /// A witness trust policy (`log <vkey>`, `witness <vkey>`…, `quorum <k>`): the bundle's
+    /// checkpoint must carry at least k valid witness cosignatures.
+    #[arg(long)]
+    pub(crate) witness_policy: Option<PathBuf>,
     /// Accept a bundle that carries no transparency-log proof (dangerous: nothing shows the
     /// signature was ever made public).
     #[arg(long)]

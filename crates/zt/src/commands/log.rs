@@ -36,6 +36,20 @@ pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> 
             }
             Ok(Status::Success)
         }
+        LogCommand::TrustedRoot { out } => {
+            let root = zt_sign::transparency::trusted_root(&dir)?;
+            let mut text = serde_json::to_string_pretty(&root).unwrap_or_default();
+            text.push('\n');
+            match out {
+                Some(path) => {
+                    zt_core::fsutil::write_atomic(&path, text.as_bytes())
+                        .map_err(zt_core::Error::from)?;
+                    printer.info(format!("wrote `{}`", path.display()));
+                }
+                None => printer.out(text.trim_end()),
+            }
+            Ok(Status::Success)
+        }
         LogCommand::Prove { index, size, out } => prove(&dir, index, size, out, printer),
         LogCommand::Consistency { from, to } => {
             let log = Log::open(&dir)?;
@@ -188,13 +202,8 @@ fn init(
             FileKey::P256(_) => unreachable!("asked for an Ed25519 key"),
         },
     };
-    let origin = origin.unwrap_or_else(|| {
-        let id: String = key.verifying_key().as_bytes()[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("zt.local/log-{id}")
-    });
+    let origin =
+        origin.unwrap_or_else(|| zt_sign::transparency::default_origin(&key.verifying_key()));
     let log = Log::init(dir, key, &origin)?;
     let vkey = log.verifier().to_vkey();
     if printer.json {

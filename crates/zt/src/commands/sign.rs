@@ -11,11 +11,12 @@ use crate::report::CliError;
 pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
     require_file(&args.file)?;
-    let new = bundle::sign_file(signer.as_ref(), &args.file)?;
+    let mut new = bundle::sign_file(signer.as_ref(), &args.file)?;
+    let index = log(&mut new, signer.as_ref(), &args.log_dir, printer)?;
     let out = args
         .bundle
         .unwrap_or_else(|| with_suffix(&args.file, ".sigstore.json"));
-    write_bundle(&new, &out, &args.file, printer)
+    write_bundle(&new, index, &out, &args.file, printer)
 }
 
 pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
@@ -38,11 +39,12 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         args.predicate_type,
         predicate,
     );
-    let new = bundle::attest(signer.as_ref(), &statement)?;
+    let mut new = bundle::attest(signer.as_ref(), &statement)?;
+    let index = log(&mut new, signer.as_ref(), &args.log_dir, printer)?;
     let out = args
         .bundle
         .unwrap_or_else(|| with_suffix(&args.file, ".intoto.sigstore.json"));
-    write_bundle(&new, &out, &args.file, printer)
+    write_bundle(&new, index, &out, &args.file, printer)
 }
 
 fn require_file(path: &Path) -> Result<(), CliError> {
@@ -56,8 +58,32 @@ fn require_file(path: &Path) -> Result<(), CliError> {
     }
 }
 
+/// Every signature is logged: appends it to the log (created on first use) and puts the entry
+/// and its proof into the bundle.
+fn log(
+    new: &mut NewBundle,
+    signer: &dyn zt_sign::Signer,
+    dir: &Path,
+    printer: &Printer,
+) -> Result<u64, CliError> {
+    let (log, created) = zt_sign::transparency::open_or_init(dir)?;
+    if created {
+        printer.info(format!(
+            "created transparency log `{}` in `{}`",
+            log.origin(),
+            dir.display()
+        ));
+    }
+    Ok(zt_sign::transparency::log_bundle(
+        &log,
+        new,
+        &signer.public_key(),
+    )?)
+}
+
 fn write_bundle(
     new: &NewBundle,
+    log_index: u64,
     out: &Path,
     artifact: &Path,
     printer: &Printer,
@@ -74,11 +100,12 @@ fn write_bundle(
             "artifact": artifact,
             "digest": subject,
             "bundle": out,
+            "log_index": log_index,
         }));
     } else {
         printer.out(format!("{subject}  {}", out.display()));
         printer.info(format!(
-            "signed `{}`, bundle written to `{}`",
+            "signed `{}`, logged as entry {log_index}, bundle written to `{}`",
             artifact.display(),
             out.display()
         ));

@@ -28,6 +28,23 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
     };
     let trusted_root = match &args.trusted_root {
         Some(p) => Some(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?),
+        None if args.log_dir.join("log.pub").exists() => {
+            // The public-good root plus this repository's own log.
+            let mut root: serde_json::Value =
+                serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+            let local = zt_sign::transparency::trusted_root(&args.log_dir)?;
+            zt_sign::rekor::merge_tlogs(&mut root, &local);
+            Some(root.to_string())
+        }
+        None => None,
+    };
+    let witness_policy = match &args.witness_policy {
+        Some(p) => Some(
+            zt_tlog::TrustPolicy::parse(&fs_err::read_to_string(p).map_err(zt_sign::Error::from)?)
+                .map_err(|e| {
+                    CliError::from(e).context(format!("witness policy `{}`", p.display()))
+                })?,
+        ),
         None => None,
     };
     let verified = zt_sign::verify::verify(&Request {
@@ -36,6 +53,7 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         identity: &identity,
         trusted_root: trusted_root.as_deref(),
         insecure_ignore_tlog: args.insecure_ignore_tlog,
+        witness_policy: witness_policy.as_ref(),
     })
     .map_err(|e| {
         CliError::from(e).context(format!("`{}` failed verification", args.bundle.display()))
@@ -61,7 +79,12 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         if let Some(p) = &verified.predicate_type {
             printer.info(format!("  statement  {p}"));
         }
-        let log = if verified.tlog_verified {
+        let log = if !verified.witnesses.is_empty() {
+            &format!(
+                "inclusion proof verified, cosigned by {}",
+                verified.witnesses.join(", ")
+            )
+        } else if verified.tlog_verified {
             "inclusion proof verified"
         } else {
             "not checked (--insecure-ignore-tlog)"

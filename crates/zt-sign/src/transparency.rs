@@ -1,0 +1,83 @@
+//! Logging every signature: each bundle zt makes is appended to zt's transparency log as a
+//! Rekor v2-shaped `hashedrekord` entry, and the entry, its inclusion proof and the signed
+//! checkpoint go into the bundle's `tlogEntries`, so the bundle verifies offline on its own
+//! given the log's key (see [`trusted_root`]).
+
+use std::path::Path;
+
+use serde_json::Value;
+use zt_tlog::{Checkpoint, Log, NoteVerifier};
+
+use crate::bundle::NewBundle;
+use crate::{Error, PublicKey, rekor};
+
+/// Where a repository's log lives by default.
+pub const DEFAULT_LOG_DIR: &str = ".zt/log";
+
+/// Opens the log in `dir`, creating it (with a fresh Ed25519 key) if nothing is there yet.
+/// Returns the log and whether it was created.
+pub fn open_or_init(dir: &Path) -> Result<(Log, bool), Error> {
+    if dir.join("checkpoint").exists() {
+        return Ok((Log::open(dir)?, false));
+    }
+    let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let origin = default_origin(&key.verifying_key());
+    Ok((Log::init(dir, key, &origin)?, true))
+}
+
+/// The origin zt gives a new local log: `zt.local/log-<first 4 key bytes in hex>`.
+pub fn default_origin(key: &ed25519_dalek::VerifyingKey) -> String {
+    let id = hex::encode(key.as_bytes().get(..4).unwrap_or_default());
+    format!("zt.local/log-{id}")
+}
+
+/// Appends the bundle's signature to the log and records the entry, its inclusion proof and
+/// the covering checkpoint in the bundle. Returns the entry's index.
+pub fn log_bundle(log: &Log, bundle: &mut NewBundle, signer: &PublicKey) -> Result<u64, Error> {
+    let body = rekor::hashedrekord_body(&bundle.signed_digest, &bundle.signature, signer);
+    let index = log.append(&body)?;
+    // `append` returns once a checkpoint covering the entry is durable; prove against it.
+    let checkpoint_text = log.checkpoint();
+    let (checkpoint, _) = Checkpoint::open(checkpoint_text.as_bytes(), log.verifier())?;
+    let hashes = log.inclusion_proof(index, checkpoint.size)?;
+    let root = log.root_at(checkpoint.size)?;
+    let entry = rekor::LoggedEntry {
+        index,
+        log_id: log_id(log.verifier()),
+        body: &body,
+        tree_size: checkpoint.size,
+        root_hash: root,
+        hashes: &hashes,
+        checkpoint: &checkpoint_text,
+    };
+    if let Some(entries) = bundle
+        .json
+        .pointer_mut("/verificationMaterial/tlogEntries")
+        .and_then(Value::as_array_mut)
+    {
+        entries.clear();
+        entries.push(entry.to_json());
+    }
+    Ok(index)
+}
+
+fn log_id(verifier: &NoteVerifier) -> [u8; 32] {
+    rekor::log_id(verifier.name(), verifier.public_key().as_bytes())
+}
+
+/// A Sigstore trusted root naming the log whose verifier key is `vkey` (a signed-note
+/// verifier key, as in the log's `log.pub`).
+pub fn trusted_root_for_vkey(vkey: &str) -> Result<Value, Error> {
+    let verifier = NoteVerifier::parse(vkey.trim()).map_err(zt_tlog::Error::from)?;
+    Ok(rekor::trusted_root(
+        verifier.name(),
+        &format!("https://{}", verifier.name()),
+        verifier.public_key().as_bytes(),
+    ))
+}
+
+/// The trusted root for the log in `dir` (reads only `log.pub`).
+pub fn trusted_root(dir: &Path) -> Result<Value, Error> {
+    let vkey = fs_err::read_to_string(dir.join("log.pub"))?;
+    trusted_root_for_vkey(&vkey)
+}
