@@ -28,7 +28,7 @@ impl DigestAlgorithm {
     }
 
     /// The digest's length in bytes.
-    pub fn len(self) -> usize {
+    pub fn size(self) -> usize {
         match self {
             DigestAlgorithm::Sha256 => 32,
             DigestAlgorithm::Sha512 => 64,
@@ -55,7 +55,7 @@ pub struct Digest {
 impl Digest {
     /// Builds a digest from raw bytes, checking the length against the algorithm.
     pub fn new(algorithm: DigestAlgorithm, bytes: Vec<u8>) -> Result<Self, Error> {
-        if bytes.len() != algorithm.len() {
+        if bytes.len() != algorithm.size() {
             return Err(Error::InvalidDigest {
                 value: hex::encode(&bytes),
                 reason: "wrong length for the algorithm",
@@ -66,7 +66,7 @@ impl Digest {
 
     /// Parses a hex value for the given algorithm (lowercase or uppercase hex).
     pub fn from_hex(algorithm: DigestAlgorithm, hex_value: &str) -> Result<Self, Error> {
-        if hex_value.len() != algorithm.len() * 2 {
+        if hex_value.len() != algorithm.size() * 2 {
             return Err(Error::InvalidDigest {
                 value: shorten(hex_value),
                 reason: "wrong number of hex digits for the algorithm",
