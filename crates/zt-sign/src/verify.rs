@@ -268,13 +268,12 @@ fn verify_signature_only(
         if let Some(claimed) = sig
             .pointer("/messageDigest/digest")
             .and_then(serde_json::Value::as_str)
+            && b64::decode(claimed).as_deref() != Some(artifact_digest.bytes())
         {
-            if b64::decode(claimed).as_deref() != Some(artifact_digest.bytes()) {
-                return Err(fail(
-                    "artifact digest",
-                    "message digest in bundle does not match artifact hash",
-                ));
-            }
+            return Err(fail(
+                "artifact digest",
+                "message digest in bundle does not match artifact hash",
+            ));
         }
         let checked = match (req.artifact, key) {
             (Artifact::File(p), PublicKey::Ed25519(_)) => key.verify(&fs_err::read(p)?, &signature),

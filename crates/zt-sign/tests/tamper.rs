@@ -2,6 +2,15 @@
 //! makes verification fail (bundles without a log entry, checked with the signature-only path;
 //! the logged path is covered end to end in the `zt` crate).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use proptest::prelude::*;
 use zt_core::{Digest, ResourceDescriptor, Statement, b64};
 use zt_sign::bundle::{self, ParsedBundle};
@@ -19,6 +28,7 @@ fn check(artifact: &Artifact, bundle_json: &serde_json::Value, key: &FileKey) ->
         identity: &Identity::Key(key.public_key()),
         trusted_root: None,
         insecure_ignore_tlog: true,
+        witness_policy: None,
     })
     .is_ok()
 }

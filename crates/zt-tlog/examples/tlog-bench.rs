@@ -9,6 +9,14 @@
 //!   indices against the full tree, and COUNT consistency proofs.
 #![allow(clippy::print_stdout)] // A benchmark prints its figures.
 #![allow(missing_docs)]
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::path::Path;
 use std::time::Instant;

@@ -1,6 +1,15 @@
 //! The on-disk log: appends in batches of every shape agree with an in-memory tree, survive
 //! reopening, and serve proofs that verify; damage is detected on open.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::tiles::{entries_path, tile_path};
 use zt_tlog::{

@@ -1,6 +1,15 @@
 //! Property tests: for random trees and sizes every proof verifies, and flipping any one bit
 //! of a proof hash, a root or the leaf makes it fail.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use proptest::prelude::*;
 use zt_tlog::{Hash, MemoryTree, leaf_hash, verify_consistency, verify_inclusion};
 

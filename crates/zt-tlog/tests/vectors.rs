@@ -1,6 +1,15 @@
 //! Conformance: every RFC 6962 proof vector from transparency-dev/merkle in
 //! `../shared/testdata/merkle/` gets the expected verdict from the library.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;

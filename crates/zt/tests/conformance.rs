@@ -2,6 +2,15 @@
 //! run through the real `zt verify` with no network: positive folders must verify, every
 //! `_fail` folder must be rejected with a specific reason.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::path::Path;

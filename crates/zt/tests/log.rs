@@ -1,6 +1,15 @@
 //! End-to-end: the real `zt log …` in a temp dir. Every RFC 6962 vector through the verify
 //! verbs, the append/prove/verify cycle, the witness, input errors, and the crash test.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;

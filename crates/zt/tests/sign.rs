@@ -1,6 +1,15 @@
 //! `zt key`, `zt sign`, `zt attest` and `zt verify` end to end, with file keys and with a
 //! SoftHSM2 token, and the bad inputs each must refuse cleanly.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::path::Path;

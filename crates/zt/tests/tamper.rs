@@ -2,6 +2,15 @@
 //! verifying when any single byte of its JSON, of the artifact, of the DSSE payload or of the
 //! signature is flipped. (JSON whitespace flips break the JSON itself; every value is checked.)
 
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,16 @@
 //! Shared helpers for end-to-end tests: run the real `zt` binary in a temp dir with a clean
 //! environment.
-#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+// Each test binary uses a different subset of these helpers.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
