@@ -4,8 +4,10 @@
 use clap::{Args, Parser, Subcommand};
 
 mod key;
+mod vuln;
 
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
+pub(crate) use vuln::{VulnArgs, VulnCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -34,4 +36,6 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Generate and inspect signing keys.
     Key(KeyArgs),
+    /// Vulnerabilities: the OSV database, version ordering, matching and scans.
+    Vuln(VulnArgs),
 }

@@ -1,0 +1,23 @@
+use clap::{Args, Subcommand};
+
+/// `zt vuln …`
+#[derive(Debug, Args)]
+pub(crate) struct VulnArgs {
+    #[command(subcommand)]
+    pub(crate) command: VulnCommand,
+}
+
+/// Vulnerability commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VulnCommand {
+    /// Compare two versions with an ecosystem's native ordering; prints `<`, `=` or `>`.
+    VersionCmp {
+        /// The ecosystem, as OSV names it (`crates.io`, `npm`, `Go`, `PyPI`, `Maven`, `Debian`, …).
+        #[arg(long)]
+        ecosystem: String,
+        /// The first version.
+        a: String,
+        /// The second version.
+        b: String,
+    },
+}

@@ -1,0 +1,25 @@
+use zt_vuln::Ecosystem;
+use zt_vuln::version::ordering_symbol;
+
+use crate::cli::{VulnArgs, VulnCommand};
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError> {
+    match args.command {
+        VulnCommand::VersionCmp { ecosystem, a, b } => {
+            let eco = Ecosystem::parse(&ecosystem);
+            let order = eco.compare(&a, &b)?;
+            let symbol = ordering_symbol(order);
+            if printer.json {
+                printer.json(&serde_json::json!({
+                    "ecosystem": eco.name(), "a": a, "b": b, "order": symbol,
+                }));
+            } else {
+                printer.out(symbol);
+            }
+            Ok(Status::Success)
+        }
+    }
+}
