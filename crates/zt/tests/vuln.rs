@@ -72,3 +72,28 @@ fn version_cmp_rejects_invalid_versions_and_unsupported_ecosystems() {
     assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
 }
+
+#[test]
+fn cvss_scores_and_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "cvss",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "9.3 Critical");
+    let o = zt(
+        dir.path(),
+        &["vuln", "cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/C:H/I:H/A:H"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("mandatory base metric `S` is missing"),
+        "{}",
+        stderr(&o)
+    );
+}

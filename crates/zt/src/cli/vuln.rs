@@ -20,4 +20,9 @@ pub(crate) enum VulnCommand {
         /// The second version.
         b: String,
     },
+    /// Score a CVSS v3.0, v3.1 or v4.0 vector; prints the score and severity.
+    Cvss {
+        /// The vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.
+        vector: String,
+    },
 }

@@ -21,5 +21,16 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             }
             Ok(Status::Success)
         }
+        VulnCommand::Cvss { vector } => {
+            let s = zt_vuln::cvss::score(&vector)?;
+            if printer.json {
+                printer.json(&serde_json::json!({
+                    "vector": vector, "version": s.version, "score": s.score, "severity": s.severity,
+                }));
+            } else {
+                printer.out(format!("{:.1} {}", s.score, s.severity));
+            }
+            Ok(Status::Success)
+        }
     }
 }
