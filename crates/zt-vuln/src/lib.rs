@@ -16,6 +16,9 @@
 
 pub mod cvss;
 mod error;
+pub mod osv;
+pub mod rustsec;
+pub mod store;
 pub mod version;
 
 pub use error::Error;

@@ -97,3 +97,58 @@ fn cvss_scores_and_rejects() {
         stderr(&o)
     );
 }
+
+#[test]
+fn db_import_skips_a_bad_record_and_status_reports_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("recs");
+    fs_err::create_dir_all(&src).unwrap();
+    fs_err::copy(
+        format!("{SHARED}/osv/malicious/pypi/0-8/MAL-2025-2925.json"),
+        src.join("MAL-2025-2925.json"),
+    )
+    .unwrap();
+    fs_err::write(
+        src.join("bad.json"),
+        r#"{"id": "X-1", "modified": "yesterday"}"#,
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["vuln", "db", "import", "recs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 added"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("bad.json") && stderr(&o).contains("field `modified`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(dir.path().join(".zt/vuln/manifest.json").exists());
+
+    let o = zt(dir.path(), &["--json", "vuln", "db", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["manifest"]["records"], 1);
+    assert_eq!(v["manifest"]["ecosystems"]["PyPI"]["records"], 1);
+    assert_eq!(v["manifest"]["newest_modified"], "2025-03-28T13:05:11Z");
+
+    // the record is from 2025-03-28: a one-day maximum age fails, a 100-year one passes
+    let o = zt(dir.path(), &["vuln", "db", "status", "--max-age-days", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("days old, over the maximum of 1 days"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zt(
+        dir.path(),
+        &["vuln", "db", "status", "--max-age-days", "36500"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn db_status_without_a_store_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = zt(dir.path(), &["vuln", "db", "status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("zt vuln db import"), "{}", stderr(&o));
+}

@@ -7,7 +7,7 @@ mod key;
 mod vuln;
 
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
-pub(crate) use vuln::{VulnArgs, VulnCommand};
+pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
