@@ -17,6 +17,7 @@
 pub mod cvss;
 mod error;
 pub mod osv;
+pub mod purl;
 pub mod rustsec;
 pub mod store;
 pub mod version;

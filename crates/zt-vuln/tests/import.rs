@@ -77,7 +77,7 @@ fn a_bad_record_is_reported_and_skipped() {
     .unwrap();
     fs_err::write(src.join("broken.json"), "{\"id\": ").unwrap();
     let store_dir = dir.path().join("store");
-    let report = import(&store_dir, &[src.clone()], 1_700_000_000).unwrap();
+    let report = import(&store_dir, std::slice::from_ref(&src), 1_700_000_000).unwrap();
     let errors: Vec<String> = report.skipped.iter().map(ToString::to_string).collect();
     assert_eq!(report.added, 1, "{errors:?}");
     assert_eq!(errors.len(), 4, "{errors:?}");
@@ -114,7 +114,7 @@ fn reimport_replaces_by_id_and_modified() {
     let src = dir.path().join("a.json");
     let store_dir = dir.path().join("store");
     fs_err::write(&src, GOOD).unwrap();
-    import(&store_dir, &[src.clone()], 1).unwrap();
+    import(&store_dir, std::slice::from_ref(&src), 1).unwrap();
     // newer: replaces
     fs_err::write(
         &src,
@@ -122,11 +122,11 @@ fn reimport_replaces_by_id_and_modified() {
             .replace("\"1.2\"", "\"1.3\""),
     )
     .unwrap();
-    let r = import(&store_dir, &[src.clone()], 2).unwrap();
+    let r = import(&store_dir, std::slice::from_ref(&src), 2).unwrap();
     assert_eq!((r.added, r.updated, r.total), (0, 1, 1));
     // older: ignored
     fs_err::write(&src, GOOD).unwrap();
-    let r = import(&store_dir, &[src.clone()], 3).unwrap();
+    let r = import(&store_dir, std::slice::from_ref(&src), 3).unwrap();
     assert_eq!((r.updated, r.unchanged), (0, 1));
     let store = Store::open(&store_dir).unwrap();
     let adv = store.get("TEST-1").unwrap();
