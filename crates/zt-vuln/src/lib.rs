@@ -16,9 +16,12 @@
 
 pub mod cvss;
 mod error;
+pub mod matching;
 pub mod osv;
 pub mod purl;
 pub mod rustsec;
+pub mod sbom;
+pub mod scan;
 pub mod store;
 pub mod version;
 

@@ -180,14 +180,13 @@ impl Purl {
     /// Parses strictly (ECMA-427's required rules): unlike [`str::parse`], which normalises
     /// common problems, qualifier keys must already be lowercase.
     pub fn parse_strict(input: &str) -> Result<Purl, Error> {
-        if let Some((_, q)) = input.split('#').next().unwrap_or(input).rsplit_once('?') {
-            if let Some(k) = q
+        if let Some((_, q)) = input.split('#').next().unwrap_or(input).rsplit_once('?')
+            && let Some(k) = q
                 .split('&')
                 .filter_map(|p| p.split('=').next())
                 .find(|k| k.chars().any(|c| c.is_ascii_uppercase()))
-            {
-                return Err(err(input, format!("qualifier key `{k}` is not lowercase")));
-            }
+        {
+            return Err(err(input, format!("qualifier key `{k}` is not lowercase")));
         }
         input.parse()
     }
@@ -252,14 +251,13 @@ impl Purl {
             "qpkg" | "rpm" => lower_ns(self),
             "bitnami" | "pub" | "luarocks" | "oci" => self.name = self.name.to_lowercase(),
             "huggingface" => self.version = self.version.as_ref().map(|v| v.to_lowercase()),
-            "mlflow" => {
+            "mlflow"
                 if self
                     .qualifiers
                     .get("repository_url")
-                    .is_some_and(|u| u.contains("azuredatabricks.net"))
-                {
-                    self.name = self.name.to_lowercase();
-                }
+                    .is_some_and(|u| u.contains("azuredatabricks.net")) =>
+            {
+                self.name = self.name.to_lowercase();
             }
             _ => {}
         }

@@ -126,8 +126,12 @@ pub fn parse_advisory(text: &str, file: &Path) -> Result<Advisory, Error> {
         .affected
         .and_then(|a| serde_json::to_value(a).ok())
         .map(|a| serde_json::json!({ "affected": a }));
-    let mut db =
-        serde_json::json!({ "categories": meta.categories, "informational": meta.informational });
+    let mut db = serde_json::json!({
+        "categories": meta.categories,
+        "informational": meta.informational,
+        "patched": versions.patched,
+        "unaffected": versions.unaffected,
+    });
     if let Some(u) = meta.url {
         db["url"] = serde_json::Value::String(u);
     }

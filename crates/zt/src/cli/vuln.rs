@@ -30,6 +30,27 @@ pub(crate) enum VulnCommand {
         /// The vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.
         vector: String,
     },
+    /// Show which range and event make a package affected by an advisory, or not.
+    Explain {
+        /// The advisory id or one of its aliases (`RUSTSEC-2020-0105`, `CVE-2020-36212`).
+        id: String,
+        /// The package, as a purl with a version (`pkg:cargo/abi_stable@0.9.0`).
+        purl: String,
+    },
+    /// Match an SBOM's components (CycloneDX 1.x or SPDX 2.3 JSON) against the database.
+    Scan {
+        /// The SBOM file.
+        sbom: PathBuf,
+        /// Exit 1 when a finding is at or above this severity.
+        #[arg(long, default_value = "critical", value_parser = parse_severity)]
+        fail_on: zt_vuln::cvss::Severity,
+        /// Print SARIF 2.1.0 instead of the human report.
+        #[arg(long, conflicts_with = "json")]
+        sarif: bool,
+        /// Also print JSON (same as the global `--json`).
+        #[arg(long, hide = true)]
+        json: bool,
+    },
     /// The local advisory database.
     Db {
         #[command(subcommand)]
@@ -53,4 +74,8 @@ pub(crate) enum DbCommand {
         #[arg(long, env = "ZT_VULN_MAX_AGE_DAYS")]
         max_age_days: Option<u64>,
     },
+}
+
+fn parse_severity(s: &str) -> Result<zt_vuln::cvss::Severity, String> {
+    s.parse()
 }

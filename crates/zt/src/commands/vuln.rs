@@ -43,6 +43,78 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             }
             Ok(Status::Success)
         }
+        VulnCommand::Explain { id, purl } => explain(&store_dir, &id, &purl, printer),
+        VulnCommand::Scan {
+            sbom,
+            fail_on,
+            sarif,
+            json,
+        } => {
+            let store = Store::open(&store_dir)?;
+            let report = zt_vuln::scan::scan_file(&store, &sbom)?;
+            for u in &report.unsupported_ranges {
+                printer.warn(format!("not evaluated: {u}"));
+            }
+            for u in &report.unscanned {
+                printer.warn(format!(
+                    "not scanned: {} ({}): {}",
+                    u.name, u.location, u.reason
+                ));
+            }
+            if sarif {
+                printer.json(&zt_vuln::scan::to_sarif(
+                    &report,
+                    &sbom.display().to_string(),
+                ));
+            } else if printer.json || json {
+                printer.json(&serde_json::json!({ "fail_on": fail_on, "report": report }));
+            } else {
+                for f in &report.findings {
+                    let fix = if f.fixed.is_empty() {
+                        "no fix known".to_owned()
+                    } else {
+                        format!("fixed in {}", f.fixed.join(", "))
+                    };
+                    let score = f.score.map(|s| format!(" {s:.1}")).unwrap_or_default();
+                    printer.out(format!(
+                        "{:<8}{score} {} {}@{} {}: {}; {fix}",
+                        f.severity.name().to_uppercase(),
+                        f.id,
+                        f.name,
+                        f.version,
+                        f.kind.name(),
+                        f.summary.as_deref().unwrap_or("-"),
+                    ));
+                }
+                let counts: Vec<String> = report
+                    .counts
+                    .iter()
+                    .rev()
+                    .map(|(s, n)| format!("{n} {}", s.name().to_lowercase()))
+                    .collect();
+                printer.out(format!(
+                    "{} findings ({}) in {} of {} components; {} not scanned",
+                    report.findings.len(),
+                    if counts.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        counts.join(", ")
+                    },
+                    report.scanned,
+                    report.components,
+                    report.unscanned.len()
+                ));
+            }
+            let blocking = report.at_or_above(fail_on);
+            if blocking > 0 {
+                printer.err(format!(
+                    "{blocking} findings at or above {fail_on} severity (`--fail-on {}`)",
+                    fail_on.name().to_lowercase()
+                ));
+                return Ok(Status::Failure);
+            }
+            Ok(Status::Success)
+        }
         VulnCommand::Db {
             command: DbCommand::Import { paths },
         } => {
@@ -130,4 +202,106 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             Ok(Status::Success)
         }
     }
+}
+
+fn explain(
+    store_dir: &std::path::Path,
+    id: &str,
+    purl: &str,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    use zt_vuln::matching::RangeResult;
+    let purl: zt_vuln::purl::Purl = purl.parse()?;
+    let Some(eco) = purl.ecosystem() else {
+        return Err(CliError::input(
+            format!("purl type `{}` has no OSV ecosystem zt can order", purl.ty),
+            "use a purl of type cargo, npm, golang, hex, pypi, maven, gem, nuget, deb, apk, composer, pub, hackage, cran or rpm",
+        ));
+    };
+    let Some(version) = purl.version.clone() else {
+        return Err(CliError::input(
+            format!("`{purl}` has no version"),
+            "add the version: `pkg:TYPE/NAME@VERSION`",
+        ));
+    };
+    let store = Store::open(store_dir)?;
+    let adv = store.get(id)?;
+    let name = purl.osv_name();
+    let ev = zt_vuln::matching::evaluate(&adv, &eco, &name, &version)?;
+    if printer.json {
+        printer.json(&serde_json::json!({ "purl": purl.to_string(), "ecosystem": eco.name(), "name": name, "version": version, "kind": adv.kind, "evaluation": ev }));
+        return Ok(Status::Success);
+    }
+    let alias = if adv.id == id {
+        String::new()
+    } else {
+        format!(" (alias {id})")
+    };
+    printer.out(format!(
+        "{}{alias} [{}] against {eco} {name} {version}",
+        adv.id,
+        adv.kind.name()
+    ));
+    if let Some(w) = &adv.withdrawn {
+        printer.out(format!("  withdrawn {w}: the advisory does not apply"));
+    }
+    if ev.entries.is_empty() {
+        printer.out(format!(
+            "  no affected[] entry names {eco} package `{name}`"
+        ));
+    }
+    for e in &ev.entries {
+        printer.out(format!("  affected[{}] {}", e.index, e.package));
+        if let Some(v) = &e.listed {
+            printer.out(format!("    versions[] lists {v}: affected"));
+        }
+        for r in &e.ranges {
+            let events: Vec<String> = r
+                .sorted_events
+                .iter()
+                .map(|x| format!("{} {}", x.name(), x.version()))
+                .collect();
+            printer.out(format!(
+                "    range[{}] {}: {}",
+                r.index,
+                r.kind,
+                events.join(", ")
+            ));
+            let why = match &r.result {
+                RangeResult::Affected { by } => format!(
+                    "AFFECTED: {version} is at or above {} {} and no later fixed/last_affected applies",
+                    by.name(),
+                    by.version()
+                ),
+                RangeResult::NotAffected { by: Some(by) } if by.name() == "last_affected" => {
+                    format!(
+                        "not affected: {version} is above last_affected {}",
+                        by.version()
+                    )
+                }
+                RangeResult::NotAffected { by: Some(by) } => format!(
+                    "not affected: {version} is at or above {} {}",
+                    by.name(),
+                    by.version()
+                ),
+                RangeResult::NotAffected { by: None } => {
+                    format!("not affected: {version} is below the first introduced event")
+                }
+                RangeResult::BeyondLimit { limit } => {
+                    format!("not affected: {version} is at or above limit {limit}")
+                }
+                RangeResult::Unsupported { reason } => format!("NOT EVALUATED: {reason}"),
+            };
+            printer.out(format!("      → {why}"));
+        }
+    }
+    printer.out(format!(
+        "verdict: {}",
+        if ev.affected {
+            "AFFECTED"
+        } else {
+            "not affected"
+        }
+    ));
+    Ok(Status::Success)
 }
