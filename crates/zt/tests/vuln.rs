@@ -152,3 +152,141 @@ fn db_status_without_a_store_is_an_input_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("zt vuln db import"), "{}", stderr(&o));
 }
+
+/// A store with three real advisories: a RustSec one, a PyPA one with a GIT range, malware.
+fn small_store(dir: &Path) {
+    let src = dir.join("recs");
+    fs_err::create_dir_all(&src).unwrap();
+    for (from, to) in [
+        (
+            "osv/rustsec/crates/abi_stable/RUSTSEC-2020-0105.md",
+            "RUSTSEC-2020-0105.md",
+        ),
+        (
+            "osv/pypa-advisory-db/vulns/accesscontrol/PYSEC-2021-335.yaml",
+            "PYSEC-2021-335.yaml",
+        ),
+        (
+            "osv/malicious/pypi/0-8/MAL-2025-2925.json",
+            "MAL-2025-2925.json",
+        ),
+    ] {
+        fs_err::copy(format!("{SHARED}/{from}"), src.join(to)).unwrap();
+    }
+    let o = zt(dir, &["vuln", "db", "import", "recs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn explain_names_the_range_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    small_store(dir.path());
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "explain",
+            "CVE-2020-36212",
+            "pkg:cargo/abi_stable@0.9.0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("RUSTSEC-2020-0105 (alias CVE-2020-36212)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("range[0] SEMVER: introduced 0, fixed 0.9.1"),
+        "{out}"
+    );
+    assert!(out.contains("verdict: AFFECTED"), "{out}");
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "explain",
+            "PYSEC-2021-335",
+            "pkg:pypi/AccessControl@4.3",
+        ],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("NOT EVALUATED: GIT range"), "{out}");
+    assert!(
+        out.contains("not affected: 4.3 is at or above fixed 4.3"),
+        "{out}"
+    );
+    assert!(out.contains("verdict: not affected"), "{out}");
+    let o = zt(
+        dir.path(),
+        &["vuln", "explain", "GHSA-none", "pkg:cargo/abi_stable@0.9.0"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no advisory `GHSA-none`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "explain",
+            "RUSTSEC-2020-0105",
+            "pkg:cargo/abi_stable",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("has no version"), "{}", stderr(&o));
+}
+
+const BOM: &str = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [
+  {"type": "library", "name": "abi_stable", "version": "0.9.0", "purl": "pkg:cargo/abi_stable@0.9.0"},
+  {"type": "library", "name": "accesscontrol", "version": "4.1", "purl": "pkg:pypi/accesscontrol@4.1"}
+]}"#;
+
+#[test]
+fn scan_exit_code_follows_fail_on() {
+    let dir = tempfile::tempdir().unwrap();
+    small_store(dir.path());
+    fs_err::write(dir.path().join("bom.json"), BOM).unwrap();
+    // abi_stable 0.9.0: high (CVSS 7.5); accesscontrol 4.1: no severity in the record → high
+    let o = zt(dir.path(), &["vuln", "scan", "bom.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2 findings (2 high) in 2 of 2 components"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("HIGH     7.5 RUSTSEC-2020-0105 abi_stable@0.9.0"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("not evaluated") && stderr(&o).contains("GIT range"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zt(
+        dir.path(),
+        &["vuln", "scan", "bom.json", "--fail-on", "high"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("2 findings at or above High severity"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zt(dir.path(), &["vuln", "scan", "bom.json", "--sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 2);
+    let o = zt(dir.path(), &["--json", "vuln", "scan", "bom.json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["report"]["findings"][0]["fixed"][0], "0.9.1");
+    fs_err::write(dir.path().join("bad.json"), "{\"bomFormat\": \"CycloneDX\"").unwrap();
+    let o = zt(dir.path(), &["vuln", "scan", "bad.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad SBOM `bad.json`"), "{}", stderr(&o));
+}
