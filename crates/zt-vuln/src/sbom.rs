@@ -1,5 +1,7 @@
 //! Just enough of CycloneDX 1.x JSON and SPDX 2.3 JSON to list an SBOM's components with
-//! their package URLs, names and versions (a full SBOM reader/writer lives elsewhere).
+//! their package URLs, names and versions (a full SBOM reader/writer lives elsewhere), and of
+//! a `Cargo.lock` to scan it directly as `cargo audit` does (lockfiles belong to `zt-deps`;
+//! this reads only `[[package]]` names, versions and sources).
 
 use std::path::Path;
 
@@ -27,6 +29,49 @@ pub enum Format {
     CycloneDx,
     /// SPDX 2.x JSON.
     Spdx,
+    /// A Cargo lockfile.
+    CargoLock,
+}
+
+#[derive(serde::Deserialize)]
+struct Lock {
+    #[serde(default)]
+    package: Vec<LockPackage>,
+}
+
+#[derive(serde::Deserialize)]
+struct LockPackage {
+    name: String,
+    version: String,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// Reads a `Cargo.lock`: every package from a registry becomes a `pkg:cargo` component
+/// (path and git dependencies are listed without a purl: no advisory database covers them).
+pub fn read_cargo_lock(text: &str, file: &Path) -> Result<Vec<Component>, Error> {
+    let lock: Lock = toml::from_str(text).map_err(|e| Error::Sbom {
+        file: file.to_owned(),
+        field: "(lockfile)".into(),
+        reason: e.message().to_owned(),
+    })?;
+    Ok(lock
+        .package
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let registry = p
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"));
+            Component {
+                location: format!("package[{i}]"),
+                purl: registry.then(|| format!("pkg:cargo/{}@{}", p.name, p.version)),
+                name: p.name,
+                version: Some(p.version),
+            }
+        })
+        .collect())
 }
 
 /// Reads the components of a CycloneDX or SPDX JSON SBOM.
@@ -36,6 +81,12 @@ pub fn read_components(text: &str, file: &Path) -> Result<(Format, Vec<Component
         field: field.to_owned(),
         reason,
     };
+    if file
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".lock"))
+    {
+        return Ok((Format::CargoLock, read_cargo_lock(text, file)?));
+    }
     let doc: Value =
         serde_json::from_str(text).map_err(|e| bad("(document)", format!("not JSON: {e}")))?;
     if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {

@@ -50,6 +50,47 @@ fn reads_every_spdx_example() {
 }
 
 #[test]
+fn reads_the_cargo_lock_fixtures() {
+    let dir = format!("{SHARED}lockfiles/cargo-lock/");
+    let expected: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(format!("{dir}expected.json")).unwrap())
+            .unwrap();
+    let mut checked = 0;
+    for (file, want) in expected.as_object().unwrap() {
+        let path = PathBuf::from(format!("{dir}{file}"));
+        let got = read_components(&fs_err::read_to_string(&path).unwrap_or_default(), &path);
+        match want["expect_error"]
+            .as_bool()
+            .unwrap()
+            .then_some(())
+            .map_or_else(|| want["packages"].as_array(), |()| None)
+        {
+            Some(pkgs) => {
+                let (format, comps) = got.unwrap();
+                assert_eq!(format, Format::CargoLock);
+                let names: Vec<(String, String)> = comps
+                    .iter()
+                    .map(|c| (c.name.clone(), c.version.clone().unwrap()))
+                    .collect();
+                let want: Vec<(String, String)> = pkgs
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["name"].as_str().unwrap().to_owned(),
+                            p["version"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(names, want, "{file}");
+            }
+            None => assert!(got.is_err(), "{file}"),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 7);
+}
+
+#[test]
 fn rejects_what_is_not_an_sbom() {
     let p = Path::new("x.json");
     let e = read_components("{\"hello\": 1}", p)

@@ -37,9 +37,10 @@ pub(crate) enum VulnCommand {
         /// The package, as a purl with a version (`pkg:cargo/abi_stable@0.9.0`).
         purl: String,
     },
-    /// Match an SBOM's components (CycloneDX 1.x or SPDX 2.3 JSON) against the database.
+    /// Match an SBOM's components (CycloneDX 1.x or SPDX 2.3 JSON, or a `Cargo.lock`) against
+    /// the database.
     Scan {
-        /// The SBOM file.
+        /// The SBOM file (or a `Cargo.lock`).
         sbom: PathBuf,
         /// Exit 1 when a finding is at or above this severity.
         #[arg(long, default_value = "critical", value_parser = parse_severity)]
