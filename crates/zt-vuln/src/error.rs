@@ -55,6 +55,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A waiver file is malformed or breaks the waiver policy.
+    #[error("bad waiver file `{}`: field `{field}`: {reason}", file.display())]
+    Waiver {
+        /// The waiver file.
+        file: PathBuf,
+        /// The field at fault (`waiver[2].expires`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The local vulnerability store is missing or damaged.
     #[error("vulnerability store `{}`: {reason}", path.display())]
     Store {
@@ -87,6 +97,7 @@ impl Diagnostic for Error {
             Error::Purl { .. } => "write the package as `pkg:TYPE/NAMESPACE/NAME@VERSION`, e.g. `pkg:cargo/serde@1.0.0`".into(),
             Error::Record { .. } => "fix or remove the record; the other records were imported".into(),
             Error::Sbom { .. } => "give a CycloneDX 1.x JSON or SPDX 2.3 JSON SBOM whose components carry purls".into(),
+            Error::Waiver { .. } => "fix the waiver: every waiver needs id, purl (with a version, or a `versions` range), justification, statement, owner, approver and expires within the policy's maximum".into(),
             Error::Store { .. } => "re-create the store with `zt vuln db import PATH`".into(),
             Error::UnknownAdvisory(_) => "import the database that has it with `zt vuln db import PATH`, or check the id with `zt vuln db status`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),

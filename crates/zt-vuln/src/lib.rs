@@ -24,6 +24,7 @@ pub mod sbom;
 pub mod scan;
 pub mod store;
 pub mod version;
+pub mod waiver;
 
 pub use error::Error;
 pub use version::Ecosystem;

@@ -73,7 +73,7 @@ pub fn parse_advisory(text: &str, file: &Path) -> Result<Advisory, Error> {
     let rest = after_open.get(end + 4..).unwrap_or_default();
     let de = toml::Deserializer::new(toml_text);
     let front: Front = serde_path_to_error::deserialize(de)
-        .map_err(|e| bad(&e.path().to_string(), e.inner().message().to_owned()))?;
+        .map_err(|e| bad(&toml_field(e.path()), toml_reason(e.inner())))?;
     let meta = front.advisory;
     let date = to_timestamp(&meta.date).ok_or_else(|| {
         bad(
@@ -371,6 +371,21 @@ pub(crate) fn affected_events(mut safe: Vec<Interval>) -> Vec<Event> {
         ));
     }
     events
+}
+
+/// The field of a TOML error (`(file)` for syntax errors, which have no field path).
+pub(crate) fn toml_field(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." { "(file)".to_owned() } else { p }
+}
+
+/// A TOML error's message, with its line and column for syntax errors.
+pub(crate) fn toml_reason(e: &toml::de::Error) -> String {
+    e.to_string()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

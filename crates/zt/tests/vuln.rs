@@ -254,7 +254,7 @@ fn scan_exit_code_follows_fail_on() {
     let o = zt(dir.path(), &["vuln", "scan", "bom.json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("2 findings (2 high) in 2 of 2 components"),
+        stdout(&o).contains("2 findings (2 high) in 2 of 2 components; 0 not scanned; 0 waived"),
         "{}",
         stdout(&o)
     );
@@ -289,4 +289,133 @@ fn scan_exit_code_follows_fail_on() {
     let o = zt(dir.path(), &["vuln", "scan", "bad.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad SBOM `bad.json`"), "{}", stderr(&o));
+}
+
+/// `YYYY-MM-DD`, `days` from today (UTC).
+fn date_in(days: i64) -> String {
+    let secs = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let z = (secs / 86_400 + days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
+}
+
+fn waiver_file(id: &str, purl: &str, expires: &str) -> String {
+    format!(
+        "[[waiver]]\nid = \"{id}\"\npurl = \"{purl}\"\njustification = \"vulnerable_code_not_in_execute_path\"\n\
+         statement = \"the affected function is never called\"\nowner = \"alice\"\napprover = \"bob\"\nexpires = \"{expires}\"\n"
+    )
+}
+
+#[test]
+fn waivers_waive_fail_when_unused_or_expired_and_export_openvex() {
+    let dir = tempfile::tempdir().unwrap();
+    small_store(dir.path());
+    fs_err::write(dir.path().join("bom.json"), BOM).unwrap();
+    // waived by alias: only accesscontrol's finding is left at high
+    fs_err::write(
+        dir.path().join("w.toml"),
+        waiver_file("CVE-2020-36212", "pkg:cargo/abi_stable@0.9.0", &date_in(30)),
+    )
+    .unwrap();
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "scan",
+            "bom.json",
+            "--waivers",
+            "w.toml",
+            "--fail-on",
+            "high",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("WAIVED   RUSTSEC-2020-0105 abi_stable@0.9.0"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("1 findings (1 high)") && stdout(&o).contains("1 waived"),
+        "{}",
+        stdout(&o)
+    );
+    // a waiver that matches nothing fails the scan
+    fs_err::write(
+        dir.path().join("w2.toml"),
+        waiver_file("CVE-2020-36212", "pkg:cargo/abi_stable@0.8.0", &date_in(30)),
+    )
+    .unwrap();
+    let o = zt(
+        dir.path(),
+        &["vuln", "scan", "bom.json", "--waivers", "w2.toml"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("matches no finding: remove it"),
+        "{}",
+        stderr(&o)
+    );
+    // an expired waiver fails, one beyond the policy cap is an input error
+    fs_err::write(
+        dir.path().join("w3.toml"),
+        waiver_file("CVE-2020-36212", "pkg:cargo/abi_stable@0.9.0", &date_in(-2)),
+    )
+    .unwrap();
+    let o = zt(
+        dir.path(),
+        &["vuln", "scan", "bom.json", "--waivers", "w3.toml"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("has expired"), "{}", stderr(&o));
+    fs_err::write(
+        dir.path().join("w4.toml"),
+        waiver_file(
+            "CVE-2020-36212",
+            "pkg:cargo/abi_stable@0.9.0",
+            &date_in(400),
+        ),
+    )
+    .unwrap();
+    let o = zt(
+        dir.path(),
+        &["vuln", "scan", "bom.json", "--waivers", "w4.toml"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("field `waiver[0].expires`") && stderr(&o).contains("90 days"),
+        "{}",
+        stderr(&o)
+    );
+    let o = zt(
+        dir.path(),
+        &[
+            "vuln",
+            "vex",
+            "w.toml",
+            "--author",
+            "sec@example.com",
+            "--timestamp",
+            "2026-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["statements"][0]["vulnerability"]["name"],
+        "CVE-2020-36212"
+    );
+    assert_eq!(v["statements"][0]["status"], "not_affected");
 }

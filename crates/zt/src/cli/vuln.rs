@@ -45,12 +45,36 @@ pub(crate) enum VulnCommand {
         /// Exit 1 when a finding is at or above this severity.
         #[arg(long, default_value = "critical", value_parser = parse_severity)]
         fail_on: zt_vuln::cvss::Severity,
+        /// A waiver file (TOML, `[[waiver]]` tables); waived findings do not fail the scan, but
+        /// expired and unused waivers do.
+        #[arg(long)]
+        waivers: Option<PathBuf>,
+        /// Longest time a waiver may run, in days from now (policy).
+        #[arg(long, env = "ZT_VULN_MAX_WAIVER_DAYS", default_value_t = 90)]
+        max_waiver_days: u64,
+        /// Warn when a waiver expires within this many days.
+        #[arg(long, default_value_t = 14)]
+        waiver_warn_days: u64,
         /// Print SARIF 2.1.0 instead of the human report.
         #[arg(long, conflicts_with = "json")]
         sarif: bool,
         /// Also print JSON (same as the global `--json`).
         #[arg(long, hide = true)]
         json: bool,
+    },
+    /// Export waivers as an OpenVEX v0.2.0 document (`not_affected` statements).
+    Vex {
+        /// The waiver file.
+        waivers: PathBuf,
+        /// The document's author.
+        #[arg(long)]
+        author: String,
+        /// The document's timestamp (RFC 3339; default: now).
+        #[arg(long)]
+        timestamp: Option<String>,
+        /// Longest time a waiver may run, in days from now (policy).
+        #[arg(long, env = "ZT_VULN_MAX_WAIVER_DAYS", default_value_t = 90)]
+        max_waiver_days: u64,
     },
     /// The local advisory database.
     Db {

@@ -3,6 +3,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use zt_vuln::Ecosystem;
 use zt_vuln::store::{self, Store};
 use zt_vuln::version::ordering_symbol;
+use zt_vuln::waiver::{self, WaiverPolicy};
 
 use crate::cli::{DbCommand, VulnArgs, VulnCommand};
 use crate::commands::Status;
@@ -14,6 +15,26 @@ fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (civil-from-days, Hinnant).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError> {
@@ -44,14 +65,75 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             Ok(Status::Success)
         }
         VulnCommand::Explain { id, purl } => explain(&store_dir, &id, &purl, printer),
+        VulnCommand::Vex {
+            waivers,
+            author,
+            timestamp,
+            max_waiver_days,
+        } => {
+            let policy = WaiverPolicy {
+                max_days: max_waiver_days,
+                warn_days: 0,
+            };
+            let text = fs_err::read_to_string(&waivers).map_err(zt_vuln::Error::from)?;
+            let loaded = waiver::load(&text, &waivers, policy, now())?;
+            let timestamp = timestamp.unwrap_or_else(|| rfc3339(now()));
+            printer.json(&waiver::to_openvex(&loaded, &author, &timestamp));
+            Ok(Status::Success)
+        }
         VulnCommand::Scan {
             sbom,
             fail_on,
+            waivers,
+            max_waiver_days,
+            waiver_warn_days,
             sarif,
             json,
         } => {
             let store = Store::open(&store_dir)?;
-            let report = zt_vuln::scan::scan_file(&store, &sbom)?;
+            let mut report = zt_vuln::scan::scan_file(&store, &sbom)?;
+            let policy = WaiverPolicy {
+                max_days: max_waiver_days,
+                warn_days: waiver_warn_days,
+            };
+            let (loaded, check) = match &waivers {
+                Some(path) => {
+                    let text = fs_err::read_to_string(path).map_err(zt_vuln::Error::from)?;
+                    let loaded = waiver::load(&text, path, policy, now())?;
+                    let check = waiver::apply(&loaded, &report.findings, policy, now());
+                    (loaded, check)
+                }
+                None => (Vec::new(), waiver::WaiverCheck::default()),
+            };
+            let waived_idx: Vec<usize> = check.waived.iter().map(|(f, _)| *f).collect();
+            let waived: Vec<zt_vuln::scan::Finding> = waived_idx
+                .iter()
+                .filter_map(|i| report.findings.get(*i).cloned())
+                .collect();
+            let mut i = 0;
+            report.findings.retain(|_| {
+                let keep = !waived_idx.contains(&i);
+                i += 1;
+                keep
+            });
+            report.counts.clear();
+            for f in &report.findings {
+                *report.counts.entry(f.severity).or_default() += 1;
+            }
+            let show = |ix: usize| {
+                loaded
+                    .iter()
+                    .find(|w| w.index == ix)
+                    .map_or(String::new(), |w| {
+                        format!("waiver[{ix}] ({} on {})", w.waiver.id, w.waiver.purl)
+                    })
+            };
+            for ix in &check.expiring_soon {
+                printer.warn(format!(
+                    "{} expires within {waiver_warn_days} days",
+                    show(*ix)
+                ));
+            }
             for u in &report.unsupported_ranges {
                 printer.warn(format!("not evaluated: {u}"));
             }
@@ -67,8 +149,16 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     &sbom.display().to_string(),
                 ));
             } else if printer.json || json {
-                printer.json(&serde_json::json!({ "fail_on": fail_on, "report": report }));
+                printer.json(&serde_json::json!({
+                    "fail_on": fail_on, "report": report, "waived": waived, "waivers": check,
+                }));
             } else {
+                for f in &waived {
+                    printer.out(format!(
+                        "WAIVED   {} {}@{} ({})",
+                        f.id, f.name, f.version, f.severity
+                    ));
+                }
                 for f in &report.findings {
                     let fix = if f.fixed.is_empty() {
                         "no fix known".to_owned()
@@ -93,7 +183,7 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     .map(|(s, n)| format!("{n} {}", s.name().to_lowercase()))
                     .collect();
                 printer.out(format!(
-                    "{} findings ({}) in {} of {} components; {} not scanned",
+                    "{} findings ({}) in {} of {} components; {} not scanned; {} waived",
                     report.findings.len(),
                     if counts.is_empty() {
                         "none".to_owned()
@@ -102,8 +192,21 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     },
                     report.scanned,
                     report.components,
-                    report.unscanned.len()
+                    report.unscanned.len(),
+                    waived.len(),
                 ));
+            }
+            let mut failed = false;
+            for ix in &check.expired {
+                printer.err(format!(
+                    "{} has expired: renew it with a new approval or fix the finding",
+                    show(*ix)
+                ));
+                failed = true;
+            }
+            for ix in &check.unused {
+                printer.err(format!("{} matches no finding: remove it", show(*ix)));
+                failed = true;
             }
             let blocking = report.at_or_above(fail_on);
             if blocking > 0 {
@@ -111,9 +214,13 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     "{blocking} findings at or above {fail_on} severity (`--fail-on {}`)",
                     fail_on.name().to_lowercase()
                 ));
-                return Ok(Status::Failure);
+                failed = true;
             }
-            Ok(Status::Success)
+            Ok(if failed {
+                Status::Failure
+            } else {
+                Status::Success
+            })
         }
         VulnCommand::Db {
             command: DbCommand::Import { paths },
@@ -248,6 +355,25 @@ fn explain(
     if ev.entries.is_empty() {
         printer.out(format!(
             "  no affected[] entry names {eco} package `{name}`"
+        ));
+    }
+    let reqs = |key: &str| -> Vec<String> {
+        adv.database_specific
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if adv.source == "rustsec" {
+        printer.out(format!(
+            "  RustSec requirements: patched [{}], unaffected [{}]; affected iff matching none (as the SEMVER events below)",
+            reqs("patched").join(", "),
+            reqs("unaffected").join(", ")
         ));
     }
     for e in &ev.entries {
