@@ -300,16 +300,22 @@ pub fn validate(adv: &Advisory) -> Result<(), (String, String)> {
         }
     }
     for (i, a) in adv.affected.iter().enumerate() {
-        let Some(pkg) = &a.package else {
-            return Err((format!("affected[{i}].package"), "is missing".into()));
-        };
-        if pkg.name.trim().is_empty() || pkg.ecosystem.trim().is_empty() {
-            return Err((
-                format!("affected[{i}].package"),
-                "needs an ecosystem and a name".into(),
-            ));
+        // An entry without a package is valid OSV (e.g. GIT ranges of a repository): it can
+        // never match a package URL, but its ranges are still checked.
+        if let Some(pkg) = &a.package {
+            if pkg.name.trim().is_empty() || pkg.ecosystem.trim().is_empty() {
+                return Err((
+                    format!("affected[{i}].package"),
+                    "needs an ecosystem and a name".into(),
+                ));
+            }
         }
-        let eco = Ecosystem::parse(&pkg.ecosystem);
+        let eco = a
+            .package
+            .as_ref()
+            .map_or(Ecosystem::Other(String::new()), |p| {
+                Ecosystem::parse(&p.ecosystem)
+            });
         for (j, r) in a.ranges.iter().enumerate() {
             let at = format!("affected[{i}].ranges[{j}]");
             if r.events.is_empty() {

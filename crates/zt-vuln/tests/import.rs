@@ -144,3 +144,21 @@ fn reimport_replaces_by_id_and_modified() {
         .count();
     assert_eq!(gens, 1);
 }
+
+/// The OSV schema repository's records: every schema-valid record imports, the one without an
+/// `introduced` event is rejected, and the two non-record JSON files are reported.
+#[test]
+fn osv_schema_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = import(&dir.path().join("s"), &[p("osv-schema")], 1).unwrap();
+    let mut skipped: Vec<String> = report.skipped.iter().map(ToString::to_string).collect();
+    skipped.sort();
+    assert_eq!(skipped.len(), 3, "{skipped:#?}");
+    assert!(skipped[0].contains("ecosystems.json") && skipped[0].contains("missing field `id`"));
+    assert!(
+        skipped[1].contains("nointroduced-CVE-2023-41045.json")
+            && skipped[1].contains("has no `introduced` event")
+    );
+    assert!(skipped[2].contains("schema.json"));
+    assert_eq!(report.files, 24);
+}
