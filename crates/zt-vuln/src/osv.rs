@@ -302,13 +302,13 @@ pub fn validate(adv: &Advisory) -> Result<(), (String, String)> {
     for (i, a) in adv.affected.iter().enumerate() {
         // An entry without a package is valid OSV (e.g. GIT ranges of a repository): it can
         // never match a package URL, but its ranges are still checked.
-        if let Some(pkg) = &a.package {
-            if pkg.name.trim().is_empty() || pkg.ecosystem.trim().is_empty() {
-                return Err((
-                    format!("affected[{i}].package"),
-                    "needs an ecosystem and a name".into(),
-                ));
-            }
+        if let Some(pkg) = &a.package
+            && (pkg.name.trim().is_empty() || pkg.ecosystem.trim().is_empty())
+        {
+            return Err((
+                format!("affected[{i}].package"),
+                "needs an ecosystem and a name".into(),
+            ));
         }
         let eco = a
             .package
