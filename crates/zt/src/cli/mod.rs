@@ -11,6 +11,9 @@ pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
 mod log;
 
 pub(crate) use log::{LogArgs, LogCommand};
+mod vuln;
+
+pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -48,4 +51,6 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Keep a transparency log: append, checkpoint, prove, verify, witness.
     Log(LogArgs),
+    /// Vulnerabilities: the OSV database, version ordering, matching and scans.
+    Vuln(VulnArgs),
 }

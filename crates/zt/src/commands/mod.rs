@@ -10,6 +10,7 @@ mod key;
 mod log;
 mod sign;
 mod verify;
+mod vuln;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,5 +38,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Attest(args) => sign::attest(args, printer),
         Command::Verify(args) => verify::run(args, printer),
         Command::Log(args) => log::run(args, printer),
+        Command::Vuln(args) => vuln::run(args, printer),
     }
 }

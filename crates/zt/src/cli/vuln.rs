@@ -1,0 +1,106 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `zt vuln …`
+#[derive(Debug, Args)]
+pub(crate) struct VulnArgs {
+    /// The vulnerability store directory.
+    #[arg(long, global = true, env = "ZT_VULN_STORE", default_value = ".zt/vuln")]
+    pub(crate) store: PathBuf,
+    #[command(subcommand)]
+    pub(crate) command: VulnCommand,
+}
+
+/// Vulnerability commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VulnCommand {
+    /// Compare two versions with an ecosystem's native ordering; prints `<`, `=` or `>`.
+    VersionCmp {
+        /// The ecosystem, as OSV names it (`crates.io`, `npm`, `Go`, `PyPI`, `Maven`, `Debian`, …).
+        #[arg(long)]
+        ecosystem: String,
+        /// The first version.
+        a: String,
+        /// The second version.
+        b: String,
+    },
+    /// Score a CVSS v3.0, v3.1 or v4.0 vector; prints the score and severity.
+    Cvss {
+        /// The vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H`.
+        vector: String,
+    },
+    /// Show which range and event make a package affected by an advisory, or not.
+    Explain {
+        /// The advisory id or one of its aliases (`RUSTSEC-2020-0105`, `CVE-2020-36212`).
+        id: String,
+        /// The package, as a purl with a version (`pkg:cargo/abi_stable@0.9.0`).
+        purl: String,
+    },
+    /// Match an SBOM's components (CycloneDX 1.x or SPDX 2.3 JSON, or a `Cargo.lock`) against
+    /// the database.
+    Scan {
+        /// The SBOM file (or a `Cargo.lock`).
+        sbom: PathBuf,
+        /// Exit 1 when a finding is at or above this severity.
+        #[arg(long, default_value = "critical", value_parser = parse_severity)]
+        fail_on: zt_vuln::cvss::Severity,
+        /// A waiver file (TOML, `[[waiver]]` tables); waived findings do not fail the scan, but
+        /// expired and unused waivers do.
+        #[arg(long)]
+        waivers: Option<PathBuf>,
+        /// Longest time a waiver may run, in days from now (policy).
+        #[arg(long, env = "ZT_VULN_MAX_WAIVER_DAYS", default_value_t = 90)]
+        max_waiver_days: u64,
+        /// Warn when a waiver expires within this many days.
+        #[arg(long, default_value_t = 14)]
+        waiver_warn_days: u64,
+        /// Print SARIF 2.1.0 instead of the human report.
+        #[arg(long, conflicts_with = "json")]
+        sarif: bool,
+        /// Also print JSON (same as the global `--json`).
+        #[arg(long, hide = true)]
+        json: bool,
+    },
+    /// Export waivers as an OpenVEX v0.2.0 document (`not_affected` statements).
+    Vex {
+        /// The waiver file.
+        waivers: PathBuf,
+        /// The document's author.
+        #[arg(long)]
+        author: String,
+        /// The document's timestamp (RFC 3339; default: now).
+        #[arg(long)]
+        timestamp: Option<String>,
+        /// Longest time a waiver may run, in days from now (policy).
+        #[arg(long, env = "ZT_VULN_MAX_WAIVER_DAYS", default_value_t = 90)]
+        max_waiver_days: u64,
+    },
+    /// The local advisory database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+/// Database commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Import OSV records (JSON, YAML) and RustSec advisories (Markdown + TOML) from files or
+    /// directories; a record replaces the stored one with the same id unless that is newer.
+    Import {
+        /// Files or directories to read (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show record counts per ecosystem, source and kind, and the age of the newest record.
+    Status {
+        /// Fail (exit 1) when the newest record is older than this many days.
+        #[arg(long, env = "ZT_VULN_MAX_AGE_DAYS")]
+        max_age_days: Option<u64>,
+    },
+}
+
+fn parse_severity(s: &str) -> Result<zt_vuln::cvss::Severity, String> {
+    s.parse()
+}

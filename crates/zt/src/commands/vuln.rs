@@ -1,0 +1,433 @@
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zt_vuln::Ecosystem;
+use zt_vuln::store::{self, Store};
+use zt_vuln::version::ordering_symbol;
+use zt_vuln::waiver::{self, WaiverPolicy};
+
+use crate::cli::{DbCommand, VulnArgs, VulnCommand};
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (civil-from-days, Hinnant).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError> {
+    let store_dir = args.store;
+    match args.command {
+        VulnCommand::VersionCmp { ecosystem, a, b } => {
+            let eco = Ecosystem::parse(&ecosystem);
+            let order = eco.compare(&a, &b)?;
+            let symbol = ordering_symbol(order);
+            if printer.json {
+                printer.json(&serde_json::json!({
+                    "ecosystem": eco.name(), "a": a, "b": b, "order": symbol,
+                }));
+            } else {
+                printer.out(symbol);
+            }
+            Ok(Status::Success)
+        }
+        VulnCommand::Cvss { vector } => {
+            let s = zt_vuln::cvss::score(&vector)?;
+            if printer.json {
+                printer.json(&serde_json::json!({
+                    "vector": vector, "version": s.version, "score": s.score, "severity": s.severity,
+                }));
+            } else {
+                printer.out(format!("{:.1} {}", s.score, s.severity));
+            }
+            Ok(Status::Success)
+        }
+        VulnCommand::Explain { id, purl } => explain(&store_dir, &id, &purl, printer),
+        VulnCommand::Vex {
+            waivers,
+            author,
+            timestamp,
+            max_waiver_days,
+        } => {
+            let policy = WaiverPolicy {
+                max_days: max_waiver_days,
+                warn_days: 0,
+            };
+            let text = fs_err::read_to_string(&waivers).map_err(zt_vuln::Error::from)?;
+            let loaded = waiver::load(&text, &waivers, policy, now())?;
+            let timestamp = timestamp.unwrap_or_else(|| rfc3339(now()));
+            printer.json(&waiver::to_openvex(&loaded, &author, &timestamp));
+            Ok(Status::Success)
+        }
+        VulnCommand::Scan {
+            sbom,
+            fail_on,
+            waivers,
+            max_waiver_days,
+            waiver_warn_days,
+            sarif,
+            json,
+        } => {
+            let store = Store::open(&store_dir)?;
+            let mut report = zt_vuln::scan::scan_file(&store, &sbom)?;
+            let policy = WaiverPolicy {
+                max_days: max_waiver_days,
+                warn_days: waiver_warn_days,
+            };
+            let (loaded, check) = match &waivers {
+                Some(path) => {
+                    let text = fs_err::read_to_string(path).map_err(zt_vuln::Error::from)?;
+                    let loaded = waiver::load(&text, path, policy, now())?;
+                    let check = waiver::apply(&loaded, &report.findings, policy, now());
+                    (loaded, check)
+                }
+                None => (Vec::new(), waiver::WaiverCheck::default()),
+            };
+            let waived_idx: Vec<usize> = check.waived.iter().map(|(f, _)| *f).collect();
+            let waived: Vec<zt_vuln::scan::Finding> = waived_idx
+                .iter()
+                .filter_map(|i| report.findings.get(*i).cloned())
+                .collect();
+            let mut i = 0;
+            report.findings.retain(|_| {
+                let keep = !waived_idx.contains(&i);
+                i += 1;
+                keep
+            });
+            report.counts.clear();
+            for f in &report.findings {
+                *report.counts.entry(f.severity).or_default() += 1;
+            }
+            let show = |ix: usize| {
+                loaded
+                    .iter()
+                    .find(|w| w.index == ix)
+                    .map_or(String::new(), |w| {
+                        format!("waiver[{ix}] ({} on {})", w.waiver.id, w.waiver.purl)
+                    })
+            };
+            for ix in &check.expiring_soon {
+                printer.warn(format!(
+                    "{} expires within {waiver_warn_days} days",
+                    show(*ix)
+                ));
+            }
+            for u in &report.unsupported_ranges {
+                printer.warn(format!("not evaluated: {u}"));
+            }
+            for u in &report.unscanned {
+                printer.warn(format!(
+                    "not scanned: {} ({}): {}",
+                    u.name, u.location, u.reason
+                ));
+            }
+            if sarif {
+                printer.json(&zt_vuln::scan::to_sarif(
+                    &report,
+                    &sbom.display().to_string(),
+                ));
+            } else if printer.json || json {
+                printer.json(&serde_json::json!({
+                    "fail_on": fail_on, "report": report, "waived": waived, "waivers": check,
+                }));
+            } else {
+                for f in &waived {
+                    printer.out(format!(
+                        "WAIVED   {} {}@{} ({})",
+                        f.id, f.name, f.version, f.severity
+                    ));
+                }
+                for f in &report.findings {
+                    let fix = if f.fixed.is_empty() {
+                        "no fix known".to_owned()
+                    } else {
+                        format!("fixed in {}", f.fixed.join(", "))
+                    };
+                    let score = f.score.map(|s| format!(" {s:.1}")).unwrap_or_default();
+                    printer.out(format!(
+                        "{:<8}{score} {} {}@{} {}: {}; {fix}",
+                        f.severity.name().to_uppercase(),
+                        f.id,
+                        f.name,
+                        f.version,
+                        f.kind.name(),
+                        f.summary.as_deref().unwrap_or("-"),
+                    ));
+                }
+                let counts: Vec<String> = report
+                    .counts
+                    .iter()
+                    .rev()
+                    .map(|(s, n)| format!("{n} {}", s.name().to_lowercase()))
+                    .collect();
+                printer.out(format!(
+                    "{} findings ({}) in {} of {} components; {} not scanned; {} waived",
+                    report.findings.len(),
+                    if counts.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        counts.join(", ")
+                    },
+                    report.scanned,
+                    report.components,
+                    report.unscanned.len(),
+                    waived.len(),
+                ));
+            }
+            let mut failed = false;
+            for ix in &check.expired {
+                printer.err(format!(
+                    "{} has expired: renew it with a new approval or fix the finding",
+                    show(*ix)
+                ));
+                failed = true;
+            }
+            for ix in &check.unused {
+                printer.err(format!("{} matches no finding: remove it", show(*ix)));
+                failed = true;
+            }
+            let blocking = report.at_or_above(fail_on);
+            if blocking > 0 {
+                printer.err(format!(
+                    "{blocking} findings at or above {fail_on} severity (`--fail-on {}`)",
+                    fail_on.name().to_lowercase()
+                ));
+                failed = true;
+            }
+            Ok(if failed {
+                Status::Failure
+            } else {
+                Status::Success
+            })
+        }
+        VulnCommand::Db {
+            command: DbCommand::Import { paths },
+        } => {
+            let report = store::import(&store_dir, &paths, now())?;
+            for e in &report.skipped {
+                printer.warn(format!("skipped: {e}"));
+            }
+            if printer.json {
+                printer.json(&serde_json::to_value(&report).unwrap_or_default());
+            } else {
+                printer.out(format!(
+                    "imported {} records: {} added, {} updated, {} unchanged, {} skipped; {} in `{}`",
+                    report.files,
+                    report.added,
+                    report.updated,
+                    report.unchanged,
+                    report.skipped.len(),
+                    report.total,
+                    store_dir.display()
+                ));
+            }
+            Ok(Status::Success)
+        }
+        VulnCommand::Db {
+            command: DbCommand::Status { max_age_days },
+        } => {
+            let store = Store::open(&store_dir)?;
+            let m = store.manifest();
+            let newest = m
+                .newest_modified
+                .as_deref()
+                .and_then(zt_vuln::osv::parse_rfc3339_seconds);
+            let age_days = newest.map(|t| (now() - t).max(0) / 86_400);
+            let stale = matches!((age_days, max_age_days), (Some(a), Some(max)) if a.unsigned_abs() > max)
+                || (newest.is_none() && max_age_days.is_some());
+            if printer.json {
+                printer.json(&serde_json::json!({
+                    "store": store_dir,
+                    "manifest": m,
+                    "newest_age_days": age_days,
+                    "max_age_days": max_age_days,
+                    "stale": stale,
+                }));
+            } else {
+                printer.out(format!(
+                    "{} records ({} withdrawn) in `{}`",
+                    m.records,
+                    m.withdrawn,
+                    store_dir.display()
+                ));
+                match (&m.newest_modified, age_days) {
+                    (Some(t), Some(a)) => {
+                        printer.out(format!("newest record modified {t} ({a} days ago)"))
+                    }
+                    _ => printer.out("no record carries a modification time"),
+                }
+                printer.out(format!(
+                    "{:<12} {:>8} {:>9}",
+                    "ecosystem", "records", "packages"
+                ));
+                for (name, e) in &m.ecosystems {
+                    printer.out(format!("{name:<12} {:>8} {:>9}", e.records, e.packages));
+                }
+                let join = |map: &std::collections::BTreeMap<String, usize>| {
+                    map.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                printer.out(format!("sources: {}", join(&m.sources)));
+                printer.out(format!("kinds: {}", join(&m.kinds)));
+            }
+            if stale {
+                let max = max_age_days.unwrap_or(0);
+                return Err(CliError::rejected(
+                    match age_days {
+                        Some(a) => format!(
+                            "the vulnerability database is {a} days old, over the maximum of {max} days"
+                        ),
+                        None => "the vulnerability database has no dated record".into(),
+                    },
+                    "import a fresh copy of the advisory databases with `zt vuln db import PATH`",
+                ));
+            }
+            Ok(Status::Success)
+        }
+    }
+}
+
+fn explain(
+    store_dir: &std::path::Path,
+    id: &str,
+    purl: &str,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    use zt_vuln::matching::RangeResult;
+    let purl: zt_vuln::purl::Purl = purl.parse()?;
+    let Some(eco) = purl.ecosystem() else {
+        return Err(CliError::input(
+            format!("purl type `{}` has no OSV ecosystem zt can order", purl.ty),
+            "use a purl of type cargo, npm, golang, hex, pypi, maven, gem, nuget, deb, apk, composer, pub, hackage, cran or rpm",
+        ));
+    };
+    let Some(version) = purl.version.clone() else {
+        return Err(CliError::input(
+            format!("`{purl}` has no version"),
+            "add the version: `pkg:TYPE/NAME@VERSION`",
+        ));
+    };
+    let store = Store::open(store_dir)?;
+    let adv = store.get(id)?;
+    let name = purl.osv_name();
+    let ev = zt_vuln::matching::evaluate(&adv, &eco, &name, &version)?;
+    if printer.json {
+        printer.json(&serde_json::json!({ "purl": purl.to_string(), "ecosystem": eco.name(), "name": name, "version": version, "kind": adv.kind, "evaluation": ev }));
+        return Ok(Status::Success);
+    }
+    let alias = if adv.id == id {
+        String::new()
+    } else {
+        format!(" (alias {id})")
+    };
+    printer.out(format!(
+        "{}{alias} [{}] against {eco} {name} {version}",
+        adv.id,
+        adv.kind.name()
+    ));
+    if let Some(w) = &adv.withdrawn {
+        printer.out(format!("  withdrawn {w}: the advisory does not apply"));
+    }
+    if ev.entries.is_empty() {
+        printer.out(format!(
+            "  no affected[] entry names {eco} package `{name}`"
+        ));
+    }
+    let reqs = |key: &str| -> Vec<String> {
+        adv.database_specific
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if adv.source == "rustsec" {
+        printer.out(format!(
+            "  RustSec requirements: patched [{}], unaffected [{}]; affected iff matching none (as the SEMVER events below)",
+            reqs("patched").join(", "),
+            reqs("unaffected").join(", ")
+        ));
+    }
+    for e in &ev.entries {
+        printer.out(format!("  affected[{}] {}", e.index, e.package));
+        if let Some(v) = &e.listed {
+            printer.out(format!("    versions[] lists {v}: affected"));
+        }
+        for r in &e.ranges {
+            let events: Vec<String> = r
+                .sorted_events
+                .iter()
+                .map(|x| format!("{} {}", x.name(), x.version()))
+                .collect();
+            printer.out(format!(
+                "    range[{}] {}: {}",
+                r.index,
+                r.kind,
+                events.join(", ")
+            ));
+            let why = match &r.result {
+                RangeResult::Affected { by } => format!(
+                    "AFFECTED: {version} is at or above {} {} and no later fixed/last_affected applies",
+                    by.name(),
+                    by.version()
+                ),
+                RangeResult::NotAffected { by: Some(by) } if by.name() == "last_affected" => {
+                    format!(
+                        "not affected: {version} is above last_affected {}",
+                        by.version()
+                    )
+                }
+                RangeResult::NotAffected { by: Some(by) } => format!(
+                    "not affected: {version} is at or above {} {}",
+                    by.name(),
+                    by.version()
+                ),
+                RangeResult::NotAffected { by: None } => {
+                    format!("not affected: {version} is below the first introduced event")
+                }
+                RangeResult::BeyondLimit { limit } => {
+                    format!("not affected: {version} is at or above limit {limit}")
+                }
+                RangeResult::Unsupported { reason } => format!("NOT EVALUATED: {reason}"),
+            };
+            printer.out(format!("      → {why}"));
+        }
+    }
+    printer.out(format!(
+        "verdict: {}",
+        if ev.affected {
+            "AFFECTED"
+        } else {
+            "not affected"
+        }
+    ));
+    Ok(Status::Success)
+}
