@@ -235,6 +235,17 @@ impl Config {
         translate(text, 0, base_dir)
     }
 
+    /// Reads a rule file as if it had been reached through `depth` levels of `[extend]` (so
+    /// its own `[extend]` is followed only while `depth < MAX_EXTEND_DEPTH`, and rules are
+    /// validated only at depth 0, as gitleaks does).
+    pub fn from_toml_at_depth(
+        text: &str,
+        base_dir: &Path,
+        depth: u32,
+    ) -> Result<Self, ConfigError> {
+        translate(text, depth.min(MAX_EXTEND_DEPTH), base_dir)
+    }
+
     /// The rules in id order.
     pub fn ordered_rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.values()
