@@ -1,6 +1,9 @@
 //! gitleaks' default rule set (222 rules, Go RE2) loads, and every expression compiles under
 //! the Rust `regex` crate after translation.
 
+// Test helpers outside `#[test]` functions may unwrap and panic like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use zt_source::secrets::{Config, Detector};
 
 #[test]

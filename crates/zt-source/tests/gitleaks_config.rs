@@ -5,6 +5,9 @@
 //! Relative `[extend] path`s in the fixtures are written for gitleaks' tests, which run in
 //! `gitleaks/config/`; they are resolved against that directory here.
 
+// Test helpers outside `#[test]` functions may unwrap and panic like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

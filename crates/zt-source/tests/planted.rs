@@ -2,6 +2,9 @@
 //! (nothing copied from anywhere), is found by the built-in gitleaks rules, each by the right
 //! rule at the right line; allowlisted look-alikes are not.
 
+// Test helpers outside `#[test]` functions may unwrap and panic like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use zt_source::secrets::scan::Blob;
 use zt_source::secrets::{Config, Detector, Finding, Fragment, ScanOptions, Scanner};
 
