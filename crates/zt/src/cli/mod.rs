@@ -14,6 +14,9 @@ pub(crate) use log::{LogArgs, LogCommand};
 mod vuln;
 
 pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
+mod source;
+
+pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -53,4 +56,6 @@ pub(crate) enum Command {
     Log(LogArgs),
     /// Vulnerabilities: the OSV database, version ordering, matching and scans.
     Vuln(VulnArgs),
+    /// Source integrity: secret scanning and git hooks.
+    Source(SourceArgs),
 }

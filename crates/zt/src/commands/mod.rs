@@ -11,6 +11,7 @@ mod log;
 mod sign;
 mod verify;
 mod vuln;
+mod source;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,5 +40,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Verify(args) => verify::run(args, printer),
         Command::Log(args) => log::run(args, printer),
         Command::Vuln(args) => vuln::run(args, printer),
+        Command::Source(args) => source::run(args, printer),
     }
 }

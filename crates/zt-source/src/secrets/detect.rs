@@ -1,0 +1,1032 @@
+//! The detector: gitleaks' `Detect`/`detectRule` semantics on one fragment (a file, a blob, or
+//! the added lines of one diff hunk).
+//!
+//! Per fragment: the global allowlists' commit/path checks; a keyword prefilter (one
+//! Aho-Corasick pass over the fragment, case-insensitive as gitleaks lower-cases the fragment);
+//! every rule without keywords, and every rule one of whose keywords occurs, is evaluated; for
+//! each regex match: trim `\n`, locate, honour `gitleaks:allow`, pick the secret group, check the
+//! entropy, then the global and the rule's allowlists (regexTarget secret/match/line, OR/AND,
+//! stopwords, paths, commits); finally generic rules yield to specific ones on the same line.
+//!
+//! **Windows.** gitleaks runs a triggered rule's regex over the whole fragment. zt does the same
+//! unless it can prove that searching only near keyword hits gives the same matches: when the
+//! fragment is ASCII and the rule's expression (a) never matches the empty string, (b) matches at
+//! most `L` bytes, and (c) every match must contain one of the rule's keywords (checked on the
+//! expression's syntax tree, ASCII case-folded). Then the next match at or after position `pos`
+//! must contain a keyword hit `h` starting at or after `pos`, so it starts in
+//! `[h.start − L, h.start]` and ends before `h.start + L`; zt searches exactly that range of the
+//! fragment for the first such hit (with the whole fragment as context for `^`, `$`, `\b`, as
+//! `regex-automata` does for a span). A match found starting at or before `h.start` is the match
+//! the whole-fragment search finds next (every match starting there ends inside the range, so
+//! leftmost-first picks the same one); none means no match contains `h`, and the search moves
+//! past it. The result equals `find_iter` over the whole fragment, while the regex only ever sees
+//! a few hundred bytes around each hit. Other rules run on the whole fragment.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use super::config::{Allowlist, Condition, Config, RegexTarget, Required, Rule};
+use super::gore::GoRegex;
+
+/// What gets scanned as one unit.
+#[derive(Debug, Clone, Copy)]
+pub struct Fragment<'a> {
+    /// The text.
+    pub raw: &'a str,
+    /// Its path (repository-relative for git sources).
+    pub path: &'a str,
+    /// The commit it comes from, for git sources.
+    pub commit: Option<&'a str>,
+    /// The line number of the first line of `raw` in the file (1 for whole files).
+    pub start_line: usize,
+}
+
+/// A secret found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    /// The rule that matched.
+    pub rule_id: String,
+    /// The rule's description.
+    pub description: String,
+    /// The file.
+    pub file: String,
+    /// The commit, for git sources.
+    pub commit: Option<String>,
+    /// First line of the match (1-based; 0 for path-only rules).
+    pub start_line: usize,
+    /// Last line of the match.
+    pub end_line: usize,
+    /// Column of the match's first byte (1-based; gitleaks reports one more on every line but
+    /// the first of a fragment, as it counts from the preceding newline).
+    pub start_column: usize,
+    /// Column of the match's last byte (1-based, inclusive).
+    pub end_column: usize,
+    /// The secret (never printed unredacted by the CLI).
+    #[serde(skip)]
+    pub secret: String,
+    /// The whole match.
+    #[serde(skip)]
+    pub matched: String,
+    /// Shannon entropy of the secret, as gitleaks computes it.
+    pub entropy: f64,
+    /// The rule's tags.
+    pub tags: Vec<String>,
+    /// For a composite rule, the rule ids of the required findings next to this one.
+    pub required: Vec<String>,
+}
+
+impl Finding {
+    /// gitleaks' fingerprint: `file:rule:line`, prefixed with `commit:` for git sources.
+    pub fn fingerprint(&self) -> String {
+        match &self.commit {
+            Some(c) => format!("{c}:{}:{}:{}", self.file, self.rule_id, self.start_line),
+            None => self.global_fingerprint(),
+        }
+    }
+
+    /// The fingerprint without the commit.
+    pub fn global_fingerprint(&self) -> String {
+        format!("{}:{}:{}", self.file, self.rule_id, self.start_line)
+    }
+
+    /// The secret with `percent` of it hidden (gitleaks' `maskSecret`: keep the first
+    /// `round_half_even(len × (100 − percent) / 100)` bytes, then `...`; 100 gives `REDACTED`).
+    pub fn redacted_secret(&self, percent: u8) -> String {
+        redact(&self.secret, percent)
+    }
+}
+
+/// gitleaks' redaction of a secret (see [`Finding::redacted_secret`]).
+pub fn redact(secret: &str, percent: u8) -> String {
+    let percent = percent.min(100);
+    if percent >= 100 {
+        return "REDACTED".into();
+    }
+    if secret.is_empty() {
+        return String::new();
+    }
+    let keep = (secret.len() as f64 * f64::from(100 - percent) / 100.0).round_ties_even() as usize;
+    let mut keep = keep.min(secret.len());
+    while !secret.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}...", &secret[..keep])
+}
+
+/// gitleaks' `shannonEntropy`: counts characters but divides by the length in **bytes**
+/// (so non-ASCII text scores lower than its character distribution would give).
+pub fn shannon_entropy(data: &str) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
+    for c in data.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let inv = 1.0 / data.len() as f64;
+    let mut entropy = 0.0;
+    for &n in counts.values() {
+        let f = n as f64 * inv;
+        entropy -= f * f.log2();
+    }
+    entropy
+}
+
+/// Go's `strings.ToLower` (simple case mapping) for the prefilter's slow path.
+fn go_lower(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == '\u{130}' {
+                'i'
+            } else {
+                let mut l = c.to_lowercase();
+                match (l.next(), l.next()) {
+                    (Some(one), None) => one,
+                    _ => c,
+                }
+            }
+        })
+        .collect()
+}
+
+struct CompiledRule {
+    rule: Rule,
+    /// Indices into `Detector::keywords`.
+    keyword_ids: Vec<usize>,
+    /// When the regex may run near keyword hits only (see module docs): the expression as a
+    /// `regex-automata` regex (span searches) and its maximum match length in bytes.
+    windowed: Option<(regex_automata::meta::Regex, usize)>,
+}
+
+/// A rule set ready to scan.
+pub struct Detector {
+    config: Config,
+    rules: Vec<CompiledRule>,
+    by_id: BTreeMap<String, usize>,
+    keywords: Vec<String>,
+    ascii_prefilter: Option<AhoCorasick>,
+    exact_prefilter: Option<AhoCorasick>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+/// Newline offsets of a fragment, computed on first use.
+struct Lines<'a> {
+    raw: &'a str,
+    newlines: OnceLock<Vec<usize>>,
+}
+
+impl Lines<'_> {
+    fn get(&self) -> &[usize] {
+        self.newlines
+            .get_or_init(|| memchr_all(self.raw.as_bytes()))
+    }
+}
+
+fn memchr_all(b: &[u8]) -> Vec<usize> {
+    b.iter()
+        .enumerate()
+        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
+        .collect()
+}
+
+impl Detector {
+    /// Prepares a rule set.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let keywords: Vec<String> = config.keywords.iter().cloned().collect();
+        let kw_index: BTreeMap<&str, usize> = keywords
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let ascii_prefilter = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+        let exact_prefilter = if keywords.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&keywords).map_err(|e| e.to_string())?)
+        };
+        let mut rules = Vec::new();
+        let mut by_id = BTreeMap::new();
+        for rule in config.rules.values() {
+            let keyword_ids: Vec<usize> = rule
+                .keywords
+                .iter()
+                .filter_map(|k| kw_index.get(k.as_str()).copied())
+                .collect();
+            let windowed = if !keyword_ids.is_empty()
+                && rule.keywords.iter().all(|k| k.is_ascii() && !k.is_empty())
+            {
+                rule.regex
+                    .as_ref()
+                    .and_then(|r| windowable(r, &rule.keywords))
+            } else {
+                None
+            };
+            by_id.insert(rule.id.clone(), rules.len());
+            rules.push(CompiledRule {
+                rule: rule.clone(),
+                keyword_ids,
+                windowed,
+            });
+        }
+        Ok(Self {
+            config,
+            rules,
+            by_id,
+            keywords,
+            ascii_prefilter,
+            exact_prefilter,
+        })
+    }
+
+    /// The rule set.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many rules may run on keyword lines only (the rest run on whole fragments).
+    pub fn windowed_rules(&self) -> usize {
+        self.rules.iter().filter(|r| r.windowed.is_some()).count()
+    }
+
+    /// Scans one fragment.
+    pub fn detect(&self, frag: &Fragment<'_>) -> Vec<Finding> {
+        if let Some(p) = &self.config.path
+            && !frag.path.is_empty()
+            && p.to_string_lossy() == frag.path
+        {
+            return Vec::new();
+        }
+        if commit_or_path_allowed(frag, &self.config.allowlists) {
+            return Vec::new();
+        }
+        let ascii = frag.raw.is_ascii();
+        let mut present = vec![false; self.keywords.len()];
+        let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.keywords.len()];
+        if ascii {
+            if let Some(ac) = &self.ascii_prefilter {
+                for m in ac.find_overlapping_iter(frag.raw) {
+                    let k = m.pattern().as_usize();
+                    if let (Some(p), Some(h)) = (present.get_mut(k), hits.get_mut(k)) {
+                        *p = true;
+                        h.push((m.start(), m.end()));
+                    }
+                }
+            }
+        } else if let Some(ac) = &self.exact_prefilter {
+            let lowered = go_lower(frag.raw);
+            for m in ac.find_overlapping_iter(&lowered) {
+                if let Some(p) = present.get_mut(m.pattern().as_usize()) {
+                    *p = true;
+                }
+            }
+        }
+        let lines = Lines {
+            raw: frag.raw,
+            newlines: OnceLock::new(),
+        };
+        let mut findings = Vec::new();
+        for cr in &self.rules {
+            if cr.keyword_ids.is_empty() {
+                findings.extend(self.detect_rule(frag, &lines, &cr.rule, None, false));
+                continue;
+            }
+            if !cr
+                .keyword_ids
+                .iter()
+                .any(|&k| present.get(k).copied().unwrap_or(false))
+            {
+                continue;
+            }
+            if ascii && let Some((meta, max_len)) = &cr.windowed {
+                let mut rule_hits: Vec<(usize, usize)> = cr
+                    .keyword_ids
+                    .iter()
+                    .filter_map(|&k| hits.get(k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                rule_hits.sort_unstable();
+                let spans = windowed_find_iter(meta, *max_len, frag.raw, &rule_hits);
+                findings.extend(self.detect_rule(frag, &lines, &cr.rule, Some(&spans), false));
+            } else {
+                findings.extend(self.detect_rule(frag, &lines, &cr.rule, None, false));
+            }
+        }
+        filter_generic(findings)
+    }
+
+    fn detect_rule(
+        &self,
+        frag: &Fragment<'_>,
+        lines: &Lines<'_>,
+        rule: &Rule,
+        spans: Option<&[(usize, usize)]>,
+        inherited: bool,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if rule.skip_report && !inherited {
+            return findings;
+        }
+        if commit_or_path_allowed(frag, &rule.allowlists) {
+            return findings;
+        }
+        if let Some(path_re) = &rule.path {
+            if rule.regex.is_none() {
+                if path_re.is_match(frag.path) {
+                    findings.push(Finding {
+                        rule_id: rule.id.clone(),
+                        description: rule.description.clone(),
+                        file: frag.path.to_string(),
+                        commit: frag.commit.map(str::to_string),
+                        start_line: 0,
+                        end_line: 0,
+                        start_column: 0,
+                        end_column: 0,
+                        secret: String::new(),
+                        matched: format!("file detected: {}", frag.path),
+                        entropy: 0.0,
+                        tags: rule.tags.clone(),
+                        required: Vec::new(),
+                    });
+                }
+                return findings;
+            } else if !path_re.is_match(frag.path) {
+                return findings;
+            }
+        }
+        let Some(re) = &rule.regex else {
+            return findings;
+        };
+        let raw = frag.raw;
+        let spans: Vec<(usize, usize)> = match spans {
+            None => re
+                .regex()
+                .find_iter(raw)
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+            Some(s) => s.to_vec(),
+        };
+        for (start, end) in spans {
+            let Some(full) = raw.get(start..end) else {
+                continue;
+            };
+            let secret = full.trim_matches('\n');
+            // gitleaks keeps the start and moves the end (issue 1352).
+            let end = start + secret.len();
+            let nl = lines.get();
+            let loc = locate(nl, raw, start, end);
+            let line_text = raw.get(loc.line_span.0..loc.line_span.1).unwrap_or("");
+            if line_text.contains("gitleaks:allow") {
+                continue;
+            }
+            let mut finding = Finding {
+                rule_id: rule.id.clone(),
+                description: rule.description.clone(),
+                file: frag.path.to_string(),
+                commit: frag.commit.map(str::to_string),
+                start_line: frag.start_line + loc.start_line,
+                end_line: frag.start_line + loc.end_line,
+                start_column: loc.start_column,
+                end_column: loc.end_column,
+                secret: secret.to_string(),
+                matched: secret.to_string(),
+                entropy: 0.0,
+                tags: rule.tags.clone(),
+                required: Vec::new(),
+            };
+            secret_group(re, rule.secret_group, &mut finding);
+            let entropy = shannon_entropy(&finding.secret);
+            finding.entropy = entropy;
+            if rule.entropy != 0.0 && entropy <= rule.entropy {
+                continue;
+            }
+            if finding_allowed(&finding, frag, line_text, &self.config.allowlists)
+                || finding_allowed(&finding, frag, line_text, &rule.allowlists)
+            {
+                continue;
+            }
+            findings.push(finding);
+        }
+        if inherited || rule.required.is_empty() {
+            return findings;
+        }
+        self.required_rules(frag, lines, rule, findings)
+    }
+
+    /// gitleaks' `processRequiredRules`: a composite rule's finding survives only with at least
+    /// one finding of every required rule nearby.
+    fn required_rules(
+        &self,
+        frag: &Fragment<'_>,
+        lines: &Lines<'_>,
+        rule: &Rule,
+        primary: Vec<Finding>,
+    ) -> Vec<Finding> {
+        if primary.is_empty() {
+            return primary;
+        }
+        let mut found: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
+        for req in &rule.required {
+            if let Some(&i) = self.by_id.get(&req.rule_id)
+                && let Some(cr) = self.rules.get(i)
+            {
+                found.insert(
+                    &req.rule_id,
+                    self.detect_rule(frag, lines, &cr.rule, None, true),
+                );
+            }
+        }
+        let mut out = Vec::new();
+        for mut p in primary {
+            let mut aux: Vec<String> = Vec::new();
+            for req in &rule.required {
+                if let Some(fs) = found.get(req.rule_id.as_str()) {
+                    for f in fs {
+                        if within(&p, f, req) {
+                            aux.push(f.rule_id.clone());
+                        }
+                    }
+                }
+            }
+            if !aux.is_empty() && rule.required.iter().all(|r| aux.contains(&r.rule_id)) {
+                aux.sort();
+                aux.dedup();
+                p.required = aux;
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+fn within(p: &Finding, r: &Finding, req: &Required) -> bool {
+    if let Some(n) = req.within_lines
+        && p.start_line.abs_diff(r.start_line) as u64 > n
+    {
+        return false;
+    }
+    if let Some(n) = req.within_columns
+        && p.start_column.abs_diff(r.start_column) as u64 > n
+    {
+        return false;
+    }
+    true
+}
+
+/// gitleaks: if the expression has groups, the secret is group `secretGroup`, or else the first
+/// non-empty group, of the expression matched again against the (trimmed) match.
+fn secret_group(re: &GoRegex, group: usize, finding: &mut Finding) {
+    if re.regex().captures_len() < 2 {
+        return;
+    }
+    let Some(caps) = re.regex().captures(&finding.matched) else {
+        return;
+    };
+    if group > 0 {
+        if group < caps.len() {
+            finding.secret = caps
+                .get(group)
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default();
+        }
+    } else if let Some(s) = caps
+        .iter()
+        .skip(1)
+        .flatten()
+        .map(|m| m.as_str())
+        .find(|s| !s.is_empty())
+    {
+        finding.secret = s.to_string();
+    }
+}
+
+struct Location {
+    /// 0-based line offsets from the fragment's first line.
+    start_line: usize,
+    end_line: usize,
+    start_column: usize,
+    end_column: usize,
+    /// gitleaks' `Line`: from the newline before the match (included) to the newline after.
+    line_span: (usize, usize),
+}
+
+/// Line and column of `[start, end)`, and gitleaks' line span (see [`Location::line_span`]).
+fn locate(nl: &[usize], raw: &str, start: usize, end: usize) -> Location {
+    // Lines counted as gitleaks does: a match starting on a newline byte belongs to the next line.
+    let start_line = nl.partition_point(|&i| i <= start);
+    let last = if end > start { end - 1 } else { start };
+    let end_line = nl.partition_point(|&i| i < last);
+    let line_start = |l: usize| {
+        if l == 0 {
+            0
+        } else {
+            nl.get(l - 1).map_or(0, |&i| i + 1)
+        }
+    };
+    let start_column = start.saturating_sub(line_start(start_line)) + 1;
+    let end_column = last.saturating_sub(line_start(end_line)) + 1;
+    // gitleaks' Line: raw[prevNewline .. nextNewline], where prevNewline is the index of the '\n'
+    // itself (0 on the first line) and nextNewline is the first newline at or after the end.
+    let span_start = if start_line == 0 {
+        0
+    } else {
+        nl.get(start_line - 1).copied().unwrap_or(0)
+    };
+    let after = nl.partition_point(|&i| i < end);
+    let span_end = match nl.get(after) {
+        Some(&i) => i.max(end),
+        None => {
+            // Last line without a trailing newline: up to the next '\n' or '\r' (none) or the end.
+            let tail = raw.as_bytes().get(end..).unwrap_or(&[]);
+            end + tail
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .unwrap_or(tail.len())
+        }
+    };
+    Location {
+        start_line,
+        end_line,
+        start_column,
+        end_column,
+        line_span: (span_start, span_end.min(raw.len())),
+    }
+}
+
+fn commit_or_path_allowed(frag: &Fragment<'_>, allowlists: &[Allowlist]) -> bool {
+    if frag.path.is_empty() && frag.commit.is_none() {
+        return false;
+    }
+    for a in allowlists {
+        let commit_ok = a.commit_allowed(frag.commit);
+        let path_ok = a.path_allowed(frag.path);
+        let allowed = match a.condition {
+            Condition::And => {
+                // Regexes and stop words are checked per finding.
+                if !a.regexes.is_empty() || !a.stopwords.is_empty() {
+                    continue;
+                }
+                (a.commits.is_empty() || commit_ok) && (a.paths.is_empty() || path_ok)
+            }
+            Condition::Or => commit_ok || path_ok,
+        };
+        if allowed {
+            return true;
+        }
+    }
+    false
+}
+
+fn finding_allowed(f: &Finding, frag: &Fragment<'_>, line: &str, allowlists: &[Allowlist]) -> bool {
+    for a in allowlists {
+        let target = match a.regex_target {
+            RegexTarget::Secret => f.secret.as_str(),
+            RegexTarget::Match => f.matched.as_str(),
+            RegexTarget::Line => line,
+        };
+        let regex_ok = a.regex_allowed(target);
+        let stop_ok = a.contains_stopword(&f.secret);
+        let allowed = match a.condition {
+            Condition::And => {
+                (a.commits.is_empty() || a.commit_allowed(frag.commit))
+                    && (a.paths.is_empty() || a.path_allowed(frag.path))
+                    && (a.regexes.is_empty() || regex_ok)
+                    && (a.stopwords.is_empty() || stop_ok)
+            }
+            Condition::Or => regex_ok || stop_ok,
+        };
+        if allowed {
+            return true;
+        }
+    }
+    false
+}
+
+/// gitleaks' `filter`: a finding of a rule whose id contains "generic" is dropped when a
+/// non-generic rule found a secret containing it on the same line of the same commit.
+fn filter_generic(findings: Vec<Finding>) -> Vec<Finding> {
+    let keep: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            if !f.rule_id.to_lowercase().contains("generic") {
+                return true;
+            }
+            !findings.iter().any(|g| {
+                g.start_line == f.start_line
+                    && g.commit == f.commit
+                    && g.rule_id != f.rule_id
+                    && g.secret.contains(&f.secret)
+                    && !g.rule_id.to_lowercase().contains("generic")
+            })
+        })
+        .collect();
+    findings
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(f, k)| k.then_some(f))
+        .collect()
+}
+
+/// `find_iter` over the whole of `raw`, computed from searches near keyword hits only (see the
+/// module docs for why this is exact). `hits` are sorted by start.
+fn windowed_find_iter(
+    re: &regex_automata::meta::Regex,
+    max_len: usize,
+    raw: &str,
+    hits: &[(usize, usize)],
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut i = 0usize;
+    while let Some(&(hs, _)) = hits.get(i) {
+        if hs < pos {
+            i += 1;
+            continue;
+        }
+        let lo = pos.max(hs.saturating_sub(max_len));
+        let hi = raw.len().min(hs.saturating_add(max_len));
+        let input = regex_automata::Input::new(raw).range(lo..hi);
+        match re.search(&input) {
+            Some(m) if m.start() <= hs => {
+                out.push((m.start(), m.end()));
+                pos = m.end().max(m.start() + 1);
+            }
+            _ => {
+                pos = hs + 1;
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether a rule's expression may be searched near keyword hits only (see module docs): if so,
+/// the expression for span searches and its maximum match length.
+fn windowable(re: &GoRegex, keywords: &[String]) -> Option<(regex_automata::meta::Regex, usize)> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(re.translated())
+        .ok()?;
+    let props = hir.properties();
+    if props.minimum_len().is_none_or(|n| n == 0) {
+        return None;
+    }
+    let max_len = props.maximum_len()?;
+    if !must_contain_keyword(&hir, keywords) {
+        return None;
+    }
+    let meta = regex_automata::meta::Regex::new(re.translated()).ok()?;
+    Some((meta, max_len))
+}
+
+fn contains_keyword(s: &str, keywords: &[String]) -> bool {
+    keywords.iter().any(|k| s.contains(k.as_str()))
+}
+
+/// Every match of `h`, lower-cased, contains one of `keywords` (conservative: false when unsure).
+fn must_contain_keyword(h: &Hir, keywords: &[String]) -> bool {
+    match h.kind() {
+        HirKind::Literal(_) | HirKind::Class(_) => {
+            fixed_lower(h).is_some_and(|s| contains_keyword(&s, keywords))
+        }
+        HirKind::Capture(c) => must_contain_keyword(&c.sub, keywords),
+        HirKind::Repetition(r) => r.min >= 1 && must_contain_keyword(&r.sub, keywords),
+        HirKind::Alternation(xs) => xs.iter().all(|x| must_contain_keyword(x, keywords)),
+        HirKind::Concat(xs) => {
+            if xs.iter().any(|x| must_contain_keyword(x, keywords)) {
+                return true;
+            }
+            let mut run = String::new();
+            for x in xs {
+                match fixed_lower(x) {
+                    Some(s) => run.push_str(&s),
+                    None => {
+                        if contains_keyword(&run, keywords) {
+                            return true;
+                        }
+                        run.clear();
+                    }
+                }
+            }
+            contains_keyword(&run, keywords)
+        }
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
+}
+
+/// The one lower-case ASCII string every ASCII match of `h` spells, if there is one.
+fn fixed_lower(h: &Hir) -> Option<String> {
+    match h.kind() {
+        HirKind::Literal(l) => std::str::from_utf8(&l.0).ok().map(str::to_ascii_lowercase),
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut one: Option<char> = None;
+            for r in c.ranges() {
+                let (lo, hi) = (r.start() as u32, (r.end() as u32).min(0x7F));
+                for cp in lo..=hi {
+                    let ch = char::from_u32(cp)?.to_ascii_lowercase();
+                    match one {
+                        None => one = Some(ch),
+                        Some(o) if o == ch => {}
+                        Some(_) => return None,
+                    }
+                }
+            }
+            one.map(String::from)
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut one: Option<char> = None;
+            for r in c.ranges() {
+                for b in r.start()..=r.end().min(0x7F) {
+                    let ch = char::from(b).to_ascii_lowercase();
+                    match one {
+                        None => one = Some(ch),
+                        Some(o) if o == ch => {}
+                        Some(_) => return None,
+                    }
+                }
+            }
+            one.map(String::from)
+        }
+        HirKind::Capture(c) => fixed_lower(&c.sub),
+        HirKind::Concat(xs) => xs.iter().map(fixed_lower).collect(),
+        HirKind::Repetition(r) if Some(r.min) == r.max => {
+            let s = fixed_lower(&r.sub)?;
+            Some(s.repeat(usize::try_from(r.min).ok()?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn detector(toml: &str) -> Detector {
+        Detector::new(Config::from_toml(toml, Path::new(".")).unwrap()).unwrap()
+    }
+
+    fn scan(d: &Detector, path: &str, text: &str) -> Vec<Finding> {
+        d.detect(&Fragment {
+            raw: text,
+            path,
+            commit: None,
+            start_line: 1,
+        })
+    }
+
+    #[test]
+    fn entropy_matches_gitleaks_formula() {
+        assert_eq!(shannon_entropy(""), 0.0);
+        assert_eq!(shannon_entropy("aaaa"), 0.0);
+        assert!((shannon_entropy("ab") - 1.0).abs() < 1e-12);
+        // gitleaks' figure for the nogit AWS key (float32 3.0841837).
+        assert!((shannon_entropy("AKIALALEMEL33243OLIA") as f32 - 3.0841837).abs() < 1e-6);
+        // Divides by bytes: "éé" is 4 bytes, one character twice → -(2/4)·log2(2/4) = 0.5.
+        assert!((shannon_entropy("éé") - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn redaction_like_gitleaks() {
+        assert_eq!(redact("AKIALALEMEL33243OLIA", 100), "REDACTED");
+        assert_eq!(redact("AKIALALEMEL33243OLIA", 80), "AKIA...");
+        assert_eq!(redact("abc", 50), "ab...");
+        assert_eq!(redact("abcde", 50), "ab...");
+        assert_eq!(redact("ééé", 50), "é...");
+    }
+
+    #[test]
+    fn location_is_one_based_and_true() {
+        let nl = memchr_all(b"ab\ncdXYef\n");
+        let loc = locate(&nl, "ab\ncdXYef\n", 5, 7);
+        assert_eq!(
+            (loc.start_line, loc.start_column, loc.end_column),
+            (1, 3, 4)
+        );
+        assert_eq!(
+            loc.line_span,
+            (2, 9),
+            "gitleaks' Line starts at the preceding newline"
+        );
+    }
+
+    #[test]
+    fn windowable_analysis() {
+        let w = |re: &str, kws: &[&str]| {
+            let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+            windowable(&GoRegex::new(re).unwrap(), &kws).is_some()
+        };
+        assert!(w(r"ghp_[0-9a-zA-Z]{36}", &["ghp_"]));
+        assert!(w(r"(?i)\b(aws_[a-z]{3})\b", &["aws"]));
+        assert!(w(
+            r"(?:A3T[A-Z0-9]|AKIA|ASIA)[A-Z0-9]{16}",
+            &["a3t", "akia", "asia"]
+        ));
+        assert!(
+            !w(r"(?:A3T[A-Z0-9]|AKIA|XXXX)[A-Z0-9]{16}", &["a3t", "akia"]),
+            "a branch without a keyword"
+        );
+        assert!(!w(r"[a-z]{1,9}\s+key", &["key"]), "unbounded");
+        assert!(
+            w(r"^key\s{0,3}$", &["key"]),
+            "anchors are fine: span searches see the context"
+        );
+        assert!(!w(r"(?:key)?x", &["key"]), "optional keyword");
+        assert!(!w(r"[a-z]{5}", &["abcde"]));
+    }
+
+    #[test]
+    fn keyword_gates_the_rule_on_the_whole_fragment() {
+        // The match does not contain the keyword, so the rule runs on the whole fragment when
+        // the keyword is anywhere in it, and not at all otherwise: gitleaks' semantics.
+        let d = detector("[[rules]]\nid='r'\nregex='''secret[0-9]{4}'''\nkeywords=['trigger']\n");
+        assert!(d.rules[0].windowed.is_none());
+        assert_eq!(scan(&d, "f", "secret1234\n").len(), 0);
+        assert_eq!(scan(&d, "f", "secret1234\nTRIGGER\n").len(), 1);
+    }
+
+    #[test]
+    fn windowed_equals_full_scan() {
+        let toml = "[[rules]]\nid='gh'\nregex='''\\bghp_[0-9a-zA-Z]{8}\\b'''\nkeywords=['ghp_']\n";
+        let d = detector(toml);
+        assert!(d.rules[0].windowed.is_some());
+        let text = "x ghp_abcdefgh y\nnothing\nGHP_ABCDEFGH\nzghp_12345678 ghp_12345678\n";
+        let got: Vec<(usize, usize)> = scan(&d, "f", text)
+            .iter()
+            .map(|f| (f.start_line, f.start_column))
+            .collect();
+        assert_eq!(got, vec![(1, 3), (4, 15)]);
+    }
+
+    proptest::proptest! {
+        /// The span searches near keyword hits give exactly `find_iter` over the whole text.
+        #[test]
+        fn windowed_search_equals_full_search(
+            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t){0,120}",
+            which in 0usize..6,
+        ) {
+            let patterns = [
+                r"(?i)\bkey\b",
+                r"(?i)(?:key|api)[ \t]{0,3}[=:]{1,2}\s{0,2}([x0-9_]{1,6})",
+                r"(?i)[a-z_]{0,4}key[^\n]{0,5}$",
+                r#"(?:^|\s)api[=:]['"]?[xy01]{2,4}\b"#,
+                r"(?i)key(?:[=:]|\s){1,4}[xy]{1,3}(?:\s|$)",
+                r"(?i)(?:x|y){0,2}(?:key|api)[^ ]{0,4}",
+            ];
+            let pattern = patterns[which];
+            let kws = vec!["key".to_string(), "api".to_string()];
+            let go = GoRegex::new(pattern).unwrap();
+            let (meta, max_len) = windowable(&go, &kws).expect("windowable");
+            let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
+            let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
+            hits.sort_unstable();
+            let windowed = windowed_find_iter(&meta, max_len, &text, &hits);
+            let full: Vec<(usize, usize)> = go.regex().find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            proptest::prop_assert_eq!(windowed, full);
+        }
+    }
+
+    #[test]
+    fn span_search_sees_the_context() {
+        let re = regex_automata::meta::Regex::new(r"(?-u:\b)key").unwrap();
+        let hay = "monkey key";
+        // The span starts inside "monkey": `\b` there looks at the 'n' before it.
+        assert!(
+            re.search(&regex_automata::Input::new(hay).range(3..6))
+                .is_none()
+        );
+        let re = regex_automata::meta::Regex::new(r"^key").unwrap();
+        assert!(
+            re.search(&regex_automata::Input::new("a\nkey").range(2..5))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn secret_group_and_entropy() {
+        let d = detector(
+            "[[rules]]\nid='t'\nregex='''token\\s*=\\s*\"([a-z0-9]+)\"'''\nentropy=2.0\nkeywords=['token']\n",
+        );
+        let f = scan(&d, "f", "token = \"a1b2c3d4\"\ntoken = \"aaaaaaaa\"\n");
+        assert_eq!(f.len(), 1, "low-entropy secret skipped");
+        assert_eq!(f[0].secret, "a1b2c3d4");
+        assert_eq!(f[0].matched, "token = \"a1b2c3d4\"");
+    }
+
+    #[test]
+    fn gitleaks_allow_comment() {
+        let d = detector("[[rules]]\nid='a'\nregex='''AKIA[A-Z0-9]{16}'''\n");
+        assert_eq!(
+            scan(&d, "f", "k = AKIAABCDEFGHIJKLMNOP # gitleaks:allow\n").len(),
+            0
+        );
+        assert_eq!(scan(&d, "f", "k = AKIAABCDEFGHIJKLMNOP\n").len(), 1);
+    }
+
+    #[test]
+    fn allowlist_targets_and_conditions() {
+        let base = "[[rules]]\nid='a'\nregex='''(AKIA[A-Z0-9]{16})'''\n";
+        let text = "key = AKIAABCDEFGHIJKLEXMP\n";
+        let d = detector(&format!(
+            "{base}[[rules.allowlists]]\nregexes=['''EXMP$''']\n"
+        ));
+        assert!(scan(&d, "f", text).is_empty(), "secret target");
+        let d = detector(&format!(
+            "{base}[[rules.allowlists]]\nregexTarget='match'\nregexes=['''^AKIA''']\n"
+        ));
+        assert!(scan(&d, "f", text).is_empty(), "match target");
+        let d = detector(&format!(
+            "{base}[[rules.allowlists]]\nregexTarget='line'\nregexes=['''^key =''']\n"
+        ));
+        assert!(
+            scan(&d, "f", text).is_empty(),
+            "line target, first line has no leading newline"
+        );
+        assert_eq!(
+            scan(&d, "f", &format!("x\n{text}")).len(),
+            1,
+            "gitleaks' Line includes the preceding newline"
+        );
+        let d = detector(&format!("{base}[[rules.allowlists]]\nstopwords=['exmp']\n"));
+        assert!(scan(&d, "f", text).is_empty(), "stopword, case-insensitive");
+        let d = detector(&format!(
+            "{base}[[rules.allowlists]]\ncondition='AND'\npaths=['''\\.md$''']\nstopwords=['exmp']\n"
+        ));
+        assert_eq!(scan(&d, "f.go", text).len(), 1, "AND: path fails");
+        assert!(scan(&d, "f.md", text).is_empty(), "AND: both hold");
+        let d = detector(&format!(
+            "{base}[[rules.allowlists]]\npaths=['''\\.md$''']\n"
+        ));
+        assert!(scan(&d, "x.md", text).is_empty());
+        let d = detector(&format!("{base}[[allowlists]]\nregexes=['''LEXMP''']\n"));
+        assert!(scan(&d, "f", text).is_empty(), "global allowlist");
+    }
+
+    #[test]
+    fn commit_allowlist() {
+        let d = detector(
+            "[[rules]]\nid='a'\nregex='''AKIA[A-Z0-9]{16}'''\n[[rules.allowlists]]\ncommits=['ABC123']\n",
+        );
+        let text = "AKIAABCDEFGHIJKLMNOP";
+        let f = |c| {
+            d.detect(&Fragment {
+                raw: text,
+                path: "p",
+                commit: Some(c),
+                start_line: 1,
+            })
+        };
+        assert!(f("abc123").is_empty());
+        assert_eq!(f("def456").len(), 1);
+    }
+
+    #[test]
+    fn path_only_rule() {
+        let d = detector("[[rules]]\nid='p12'\npath='''\\.p12$'''\n");
+        let f = scan(&d, "certs/a.p12", "");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].matched, "file detected: certs/a.p12");
+        assert!(scan(&d, "certs/a.pem", "").is_empty());
+    }
+
+    #[test]
+    fn generic_yields_to_specific() {
+        let d = detector(
+            "[[rules]]\nid='generic-api-key'\nregex='''key = ([A-Z0-9]+)'''\n[[rules]]\nid='aws'\nregex='''AKIA[A-Z0-9]{16}'''\n",
+        );
+        let f = scan(&d, "f", "key = AKIAABCDEFGHIJKLMNOP\n");
+        assert_eq!(
+            f.iter().map(|f| f.rule_id.as_str()).collect::<Vec<_>>(),
+            vec!["aws"]
+        );
+    }
+
+    #[test]
+    fn non_ascii_fragments_use_the_exact_prefilter() {
+        // U+212A KELVIN SIGN lower-cases to 'k' in Go: gitleaks' prefilter sees "key".
+        let d = detector("[[rules]]\nid='r'\nregex='''val=[0-9]{4}'''\nkeywords=['key']\n");
+        assert_eq!(scan(&d, "f", "\u{212A}EY val=1234").len(), 1);
+        assert_eq!(scan(&d, "f", "é val=1234").len(), 0);
+    }
+}

@@ -1,0 +1,70 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `zt source …`
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    #[command(subcommand)]
+    pub(crate) command: SourceCommand,
+}
+
+/// Source integrity commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SourceCommand {
+    /// Scan for secrets with gitleaks rules (built in, or a repository's `.gitleaks.toml`).
+    ///
+    /// Exit 1 when secrets are found, 0 when none, 2 on errors (a bad rule file, an
+    /// unreadable file, not a git repository).
+    Scan(ScanArgs),
+    /// Install a `pre-commit` hook running `zt source scan --staged` and a `pre-push` hook
+    /// scanning the lines the pushed commits add. Never replaces a hook zt did not write.
+    InstallHooks {
+        /// The `zt` the hooks run (default: this executable).
+        #[arg(long)]
+        zt: Option<PathBuf>,
+    },
+}
+
+/// `zt source scan`
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Files and directories to scan (default: the current directory).
+    #[arg(conflicts_with_all = ["staged", "range", "history"])]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Scan the index blobs staged for the next commit (not the work tree).
+    #[arg(long, conflicts_with_all = ["range", "history"])]
+    pub(crate) staged: bool,
+    /// Scan only the lines added by the commits in a range (`A..B`, or one revision).
+    #[arg(long, value_name = "A..B", conflicts_with = "history")]
+    pub(crate) range: Option<String>,
+    /// Scan every blob in the history of all refs once, attributed to the first commit.
+    #[arg(long)]
+    pub(crate) history: bool,
+    /// A gitleaks rule file (default: `.gitleaks.toml` in the scanned root, else the built-in rules).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Skip files ignored by `.gitignore`, `.git/info/exclude` and `.ignore` when walking directories.
+    #[arg(long)]
+    pub(crate) gitignore: bool,
+    /// Output format (`--json` is the same as `--format json`).
+    #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
+    pub(crate) format: ScanFormat,
+    /// How much of each secret to hide in the output, in percent (100 prints `REDACTED`).
+    #[arg(long, value_name = "PERCENT", default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) redact: u8,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) threads: usize,
+}
+
+/// Output formats of `zt source scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    /// One line per finding.
+    Human,
+    /// A JSON document.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
