@@ -4,8 +4,10 @@
 use clap::{Args, Parser, Subcommand};
 
 mod key;
+mod normalize;
 
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
+pub(crate) use normalize::NormalizeArgs;
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -34,4 +36,6 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Generate and inspect signing keys.
     Key(KeyArgs),
+    /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).
+    Normalize(NormalizeArgs),
 }

@@ -7,6 +7,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 mod key;
+mod normalize;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,5 +31,6 @@ impl From<Status> for ExitCode {
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
         Command::Key(args) => key::run(args, printer),
+        Command::Normalize(args) => normalize::run(args, printer),
     }
 }
