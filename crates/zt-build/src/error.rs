@@ -32,6 +32,38 @@ pub enum Error {
         /// What is wrong, with the offset or field where known.
         detail: String,
     },
+    /// The kernel refused to create the namespaces.
+    #[error("Linux namespaces are not available: {detail}")]
+    NamespacesUnavailable {
+        /// The failing step and errno.
+        detail: String,
+    },
+    /// Setting up the sandbox failed after the namespaces existed.
+    #[error("cannot set up the build sandbox: {detail}")]
+    SandboxSetup {
+        /// The failing step.
+        detail: String,
+    },
+    /// The build command is not in the sandbox's PATH.
+    #[error("command `{command}` not found in the sandbox")]
+    MissingCommand {
+        /// The command.
+        command: String,
+    },
+    /// The output directory exists and is not empty.
+    #[error("output directory `{}` exists and is not empty", path.display())]
+    OutputNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The source tree has uncommitted changes (or is not a git work tree).
+    #[error("source tree `{}` is not clean: {detail}", path.display())]
+    DirtyTree {
+        /// The tree.
+        path: PathBuf,
+        /// What git reported.
+        detail: String,
+    },
     /// `--type` named a format zt does not normalise.
     #[error("unknown file type `{name}`")]
     UnknownType {
@@ -67,6 +99,15 @@ impl Diagnostic for Error {
                     "the file was left unchanged; check it with a {format} tool or pass `--type` to choose another normaliser"
                 )
             }
+            Error::NamespacesUnavailable { .. } => {
+                "enable unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, `sysctl user.max_user_namespaces=15000`) or run where they are allowed".into()
+            }
+            Error::SandboxSetup { .. } => "check that the base system and `--input` paths exist and that `/tmp` allows mounts".into(),
+            Error::MissingCommand { .. } => {
+                "the sandbox sees only `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` and `--input` paths; install the tool there or add its directory with `--input`".into()
+            }
+            Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
+            Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),
             Error::UnknownType { .. } => {
                 "use one of `zip`, `jar`, `jmod`, `pyzip`, `gzip`, `ar`, `png`, `javadoc`, `tar`"
                     .into()

@@ -10,11 +10,14 @@
 //! println!("{:?}", report.outcome);
 //! # Ok::<(), zt_build::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// `unsafe` is allowed in the sandbox module alone (fork, dup2, exec).
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod build;
 mod error;
 pub mod normalize;
+pub mod sandbox;
 mod time;
 
 pub use error::Error;

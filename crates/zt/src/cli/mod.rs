@@ -3,9 +3,11 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod build;
 mod key;
 mod normalize;
 
+pub(crate) use build::BuildArgs;
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use normalize::NormalizeArgs;
 
@@ -34,6 +36,8 @@ pub(crate) struct GlobalArgs {
 /// zt's commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run a build in a hermetic sandbox and collect its outputs.
+    Build(BuildArgs),
     /// Generate and inspect signing keys.
     Key(KeyArgs),
     /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).

@@ -6,6 +6,7 @@ use crate::cli::Command;
 use crate::printer::Printer;
 use crate::report::CliError;
 
+mod build;
 mod key;
 mod normalize;
 
@@ -30,6 +31,7 @@ impl From<Status> for ExitCode {
 /// Dispatches a parsed command.
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
+        Command::Build(args) => build::run(args, printer),
         Command::Key(args) => key::run(args, printer),
         Command::Normalize(args) => normalize::run(args, printer),
     }
