@@ -1,7 +1,9 @@
 //! `zt build`: a hermetic build of a source tree. The tree must be a clean git work tree
 //! (unless `allow_dirty`); a copy of it (without `.git`, `.zt` and the output directory) is
 //! built in the [sandbox](crate::sandbox) with a fixed environment; on success the output
-//! directory is copied back into the real tree. The log stays in `.zt/logs/` either way.
+//! directory is copied back into the real tree and an unsigned SLSA v1 provenance statement
+//! about every output is written to `.zt/provenance/` (see [`crate::provenance`]). The log
+//! stays in `.zt/logs/` either way; a failed build writes no provenance.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,6 +66,10 @@ pub struct Outcome {
     pub source: SourceState,
     /// The outputs placed in the tree (empty when the build failed).
     pub outputs: Vec<Output>,
+    /// The invocation id (also in the log and provenance file names).
+    pub invocation_id: String,
+    /// The unsigned SLSA provenance and where it was written; `None` when the build failed.
+    pub provenance: Option<(zt_core::Statement, PathBuf)>,
 }
 
 fn git(tree: &Path, args: &[&str]) -> Option<String> {
@@ -247,7 +253,9 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         log: log.clone(),
         faketime: None,
     };
+    let started = std::time::SystemTime::now();
     let exit = sandbox::run(&spec)?;
+    let finished = std::time::SystemTime::now();
     let mut outputs = Vec::new();
     if exit.success() {
         let built = copy.join(&opts.out);
@@ -265,10 +273,26 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
             }
         }
     }
-    Ok(Outcome {
+    let mut outcome = Outcome {
         exit,
         log,
         source,
         outputs,
-    })
+        invocation_id: id,
+        provenance: None,
+    };
+    if exit.success() {
+        let deps = crate::provenance::resolved_dependencies(opts, &outcome)?;
+        let run = crate::provenance::Run {
+            invocation_id: outcome.invocation_id.clone(),
+            started,
+            finished,
+            hermetic: !outcome.source.dirty,
+            reproducible: None,
+        };
+        let statement = crate::provenance::statement(opts, &outcome, &run, deps);
+        let path = crate::provenance::write(&opts.tree, &outcome.invocation_id, &statement)?;
+        outcome.provenance = Some((statement, path));
+    }
+    Ok(outcome)
 }

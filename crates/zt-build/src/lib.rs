@@ -17,6 +17,7 @@
 pub mod build;
 mod error;
 pub mod normalize;
+pub mod provenance;
 pub mod sandbox;
 mod time;
 

@@ -100,6 +100,10 @@ fn failing_build_keeps_log_and_places_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("build failed (exit status 3)"), "{err}");
     assert!(!t.path().join("out").exists());
+    assert!(
+        !t.path().join(".zt/provenance").exists(),
+        "a failed build wrote provenance"
+    );
     let log = fs_err::read_dir(t.path().join(".zt/logs"))
         .unwrap()
         .next()
@@ -259,4 +263,124 @@ fn escape_signalling_a_host_process_is_refused() {
     );
     victim.kill().unwrap();
     victim.wait().unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@e")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@e")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn clean_build_writes_slsa_provenance_about_every_output() {
+    let t = tree();
+    fs_err::write(t.path().join("Cargo.lock"), "# lock\n").unwrap();
+    git(t.path(), &["init", "-q"]);
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-q", "-m", "c"]);
+    let head = git(t.path(), &["rev-parse", "HEAD"]);
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p out && cp input.txt out/a && echo $SOURCE_DATE_EPOCH > out/b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/b")).unwrap(),
+        "1700000000\n",
+        "commit time"
+    );
+    let path = report["provenance"].as_str().unwrap();
+    assert!(path.ends_with(&format!(
+        "build-{}.intoto.json",
+        report["invocation_id"].as_str().unwrap()
+    )));
+    let st: serde_json::Value = serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap();
+    assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(st["predicateType"], "https://slsa.dev/provenance/v1");
+    let subjects: Vec<(&str, &str)> = st["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["digest"]["sha256"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(subjects.len(), 2);
+    assert_eq!(subjects[0].0, "out/a");
+    assert_eq!(
+        format!("sha256:{}", subjects[0].1),
+        report["outputs"][0]["digest"].as_str().unwrap()
+    );
+    let p = &st["predicate"];
+    assert_eq!(
+        p["buildDefinition"]["buildType"],
+        "https://zt.dev/build/sandbox/v1"
+    );
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["command"][0],
+        "sh"
+    );
+    assert_eq!(p["buildDefinition"]["internalParameters"]["hermetic"], true);
+    assert_eq!(
+        p["buildDefinition"]["internalParameters"]["environment"]["TZ"],
+        "UTC"
+    );
+    let deps = p["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    assert_eq!(deps[0]["digest"]["gitCommit"], head.as_str());
+    let lock = deps.iter().find(|d| d["uri"] == "file:Cargo.lock").unwrap();
+    assert_eq!(
+        lock["digest"]["sha256"],
+        "718475cd179c5fce5f3cbaf68fb45b15017015ebeec359c040cf704e3f1c86b6"
+    );
+    let sh = deps.iter().find(|d| d["name"] == "sh").unwrap();
+    assert_eq!(sh["annotations"]["kind"], "toolchain");
+    assert_eq!(sh["digest"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(deps.iter().any(|d| d["name"] == "kernel"));
+    assert!(
+        p["runDetails"]["builder"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://zt.dev/builder/zt-build@")
+    );
+    assert_eq!(
+        p["runDetails"]["metadata"]["invocationId"],
+        report["invocation_id"]
+    );
+    assert!(
+        p["runDetails"]["metadata"]["startedOn"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
 }

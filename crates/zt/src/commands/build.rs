@@ -43,6 +43,8 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             "commit": outcome.source.commit,
             "dirty": outcome.source.dirty,
             "source_date_epoch": outcome.source.source_date_epoch,
+            "invocation_id": outcome.invocation_id,
+            "provenance": outcome.provenance.as_ref().map(|(_, p)| p),
             "outputs": outcome.outputs.iter().map(|o| serde_json::json!({"path": o.path, "digest": o.digest.to_string()})).collect::<Vec<_>>(),
         }));
     } else if ok {
@@ -50,6 +52,9 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             printer.out(format!("{} {}", o.digest, o.path.display()));
         }
         printer.info(format!("build succeeded; log: `{}`", outcome.log.display()));
+        if let Some((_, path)) = &outcome.provenance {
+            printer.info(format!("provenance (unsigned): `{}`", path.display()));
+        }
     } else {
         printer.err(format!(
             "build failed ({code}); log: `{}`",
