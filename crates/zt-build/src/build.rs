@@ -142,12 +142,26 @@ pub fn environment(sde: i64) -> Vec<(String, String)> {
 /// Copies `from` into `to` (a new directory), skipping the top-level names in `skip`; files,
 /// directories and symlinks with their permission bits, in sorted order.
 pub fn copy_tree(from: &Path, to: &Path, skip: &[&Path]) -> Result<(), Error> {
+    copy_tree_ordered(from, to, skip, false)
+}
+
+/// [`copy_tree`], creating entries in reverse name order when `reverse` (so that directory
+/// listing order differs on file systems that list in creation order).
+pub fn copy_tree_ordered(
+    from: &Path,
+    to: &Path,
+    skip: &[&Path],
+    reverse: bool,
+) -> Result<(), Error> {
     fs_err::create_dir_all(to).map_err(|e| Error::io(to, e))?;
     let mut entries: Vec<_> = fs_err::read_dir(from)
         .map_err(|e| Error::io(from, e))?
         .filter_map(Result::ok)
         .collect();
     entries.sort_by_key(|e| e.file_name());
+    if reverse {
+        entries.reverse();
+    }
     for e in entries {
         let src = e.path();
         let rel = src.strip_prefix(from).unwrap_or(&src);
@@ -160,7 +174,7 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&Path]) -> Result<(), Error> {
             let link = fs_err::read_link(&src).map_err(|err| Error::io(&src, err))?;
             std::os::unix::fs::symlink(link, &dst).map_err(|err| Error::io(&dst, err))?;
         } else if meta.is_dir() {
-            copy_tree(&src, &dst, &[])?;
+            copy_tree_ordered(&src, &dst, &[], reverse)?;
             fs_err::set_permissions(&dst, meta.permissions())
                 .map_err(|err| Error::io(&dst, err))?;
         } else if meta.is_file() {
@@ -199,7 +213,8 @@ pub fn check_output(tree: &Path, out: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn invocation_id() -> String {
+/// A fresh random invocation id (32 hex digits).
+pub fn invocation_id() -> String {
     let mut b = [0u8; 16];
     let ok = fs_err::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));

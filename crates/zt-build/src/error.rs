@@ -64,6 +64,14 @@ pub enum Error {
         /// What git reported.
         detail: String,
     },
+    /// A build inside rebuild-and-compare failed.
+    #[error("a build failed ({exit}); log: `{}`", log.display())]
+    BuildFailed {
+        /// The build's log.
+        log: PathBuf,
+        /// How it ended.
+        exit: String,
+    },
     /// `--type` named a format zt does not normalise.
     #[error("unknown file type `{name}`")]
     UnknownType {
@@ -79,11 +87,22 @@ impl Error {
             source,
         }
     }
+
+    /// A `map_err` adapter naming `path`.
+    pub fn from_io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+        move |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 impl Diagnostic for Error {
     fn outcome(&self) -> Outcome {
-        Outcome::InputError
+        match self {
+            Error::BuildFailed { .. } => Outcome::Rejected,
+            _ => Outcome::InputError,
+        }
     }
 
     fn help(&self) -> Option<String> {
@@ -108,6 +127,7 @@ impl Diagnostic for Error {
             }
             Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
             Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),
+            Error::BuildFailed { .. } => "read the log; rebuild-and-compare needs a build that succeeds".into(),
             Error::UnknownType { .. } => {
                 "use one of `zip`, `jar`, `jmod`, `pyzip`, `gzip`, `ar`, `png`, `javadoc`, `tar`"
                     .into()

@@ -15,9 +15,11 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod diff;
 mod error;
 pub mod normalize;
 pub mod provenance;
+pub mod repro;
 pub mod sandbox;
 mod time;
 

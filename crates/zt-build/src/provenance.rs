@@ -166,7 +166,7 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
                 .join(inside.strip_prefix("/").unwrap_or(&inside))
         };
         let real = fs_err::canonicalize(&host).unwrap_or(host.clone());
-        if !seen.insert(real.clone()) {
+        if !seen.insert(tool.clone()) {
             continue;
         }
         let Some(d) = file_digest(&real) else {

@@ -21,6 +21,13 @@ pub(crate) struct BuildArgs {
     /// SOURCE_DATE_EPOCH for the build (default: the commit time).
     #[arg(long)]
     pub(crate) source_date_epoch: Option<i64>,
+    /// Build N times with variations (build path, hostname, umask, locale, timezone,
+    /// environment, uid, file order, time) and compare the outputs bit for bit.
+    #[arg(long, value_name = "N")]
+    pub(crate) rebuild: Option<usize>,
+    /// Only these variations (comma-separated names; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) vary: Vec<String>,
     /// The source tree (default: the current directory).
     #[arg(long, short = 'C', default_value = ".")]
     pub(crate) tree: PathBuf,

@@ -38,6 +38,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Run a build in a hermetic sandbox and collect its outputs.
     Build(BuildArgs),
+    /// Build N times with variations in the sandbox, compare, and explain differences.
+    Repro(BuildArgs),
     /// Generate and inspect signing keys.
     Key(KeyArgs),
     /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).

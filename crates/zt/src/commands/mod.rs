@@ -32,6 +32,7 @@ impl From<Status> for ExitCode {
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
         Command::Build(args) => build::run(args, printer),
+        Command::Repro(args) => build::repro(args, printer),
         Command::Key(args) => key::run(args, printer),
         Command::Normalize(args) => normalize::run(args, printer),
     }
