@@ -481,9 +481,21 @@ mod tests {
     fn text_diff_and_byte_ranges() {
         let d = unified_diff(Path::new("f"), b"a\nb\nc\n", b"a\nB\nc\n");
         assert_eq!(d, "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-        let r = byte_ranges(&[0, 1, 2, 3], &[0, 9, 2, 3, 4]);
-        assert!(r.contains("0x1..0x2"), "{r}");
-        assert!(r.contains("0x4..0x5"), "{r}");
+        // Differences closer than 8 bytes merge into one range; the extra byte is a range.
+        let mut a = vec![0u8; 32];
+        let mut b = a.clone();
+        b[1] = 9;
+        b[3] = 9;
+        b.push(4);
+        a[20] = 1;
+        let r = byte_ranges(&a, &b);
+        assert!(
+            r.starts_with("binary: 32 vs 33 bytes, 3 differing range(s)"),
+            "{r}"
+        );
+        assert!(r.contains("0x1..0x4\n"), "{r}");
+        assert!(r.contains("0x14..0x15\n"), "{r}");
+        assert!(r.contains("0x20..0x21\n"), "{r}");
     }
 
     #[test]
