@@ -3,9 +3,12 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod build;
 mod key;
 mod sign;
+mod normalize;
 
+pub(crate) use build::BuildArgs;
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
 mod log;
@@ -17,6 +20,7 @@ pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
 mod source;
 
 pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
+pub(crate) use normalize::NormalizeArgs;
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -43,6 +47,10 @@ pub(crate) struct GlobalArgs {
 /// zt's commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run a build in a hermetic sandbox and collect its outputs.
+    Build(BuildArgs),
+    /// Build N times with variations in the sandbox, compare, and explain differences.
+    Repro(BuildArgs),
     /// Generate and inspect signing keys.
     Key(KeyArgs),
     /// Sign a file: write a Sigstore bundle with a signature over its SHA-256.
@@ -58,4 +66,6 @@ pub(crate) enum Command {
     Vuln(VulnArgs),
     /// Source integrity: secret scanning and git hooks.
     Source(SourceArgs),
+    /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).
+    Normalize(NormalizeArgs),
 }

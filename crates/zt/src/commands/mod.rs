@@ -6,12 +6,14 @@ use crate::cli::Command;
 use crate::printer::Printer;
 use crate::report::CliError;
 
+mod build;
 mod key;
 mod log;
 mod sign;
 mod verify;
 mod vuln;
 mod source;
+mod normalize;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ impl From<Status> for ExitCode {
 /// Dispatches a parsed command.
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
+        Command::Build(args) => build::run(args, printer),
+        Command::Repro(args) => build::repro(args, printer),
         Command::Key(args) => key::run(args, printer),
         Command::Sign(args) => sign::sign(args, printer),
         Command::Attest(args) => sign::attest(args, printer),
@@ -41,5 +45,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Log(args) => log::run(args, printer),
         Command::Vuln(args) => vuln::run(args, printer),
         Command::Source(args) => source::run(args, printer),
+        Command::Normalize(args) => normalize::run(args, printer),
     }
 }

@@ -1,0 +1,313 @@
+//! `zt build`: a hermetic build of a source tree. The tree must be a clean git work tree
+//! (unless `allow_dirty`); a copy of it (without `.git`, `.zt` and the output directory) is
+//! built in the [sandbox](crate::sandbox) with a fixed environment; on success the output
+//! directory is copied back into the real tree and an unsigned SLSA v1 provenance statement
+//! about every output is written to `.zt/provenance/` (see [`crate::provenance`]). The log
+//! stays in `.zt/logs/` either way; a failed build writes no provenance.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::Error;
+use crate::sandbox::{self, Exit, Spec};
+
+/// Where the source copy appears inside the sandbox.
+pub const BUILD_PATH: &str = "/build/src";
+/// The hostname inside the sandbox.
+pub const HOSTNAME: &str = "zt-build";
+
+/// How to build.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The source tree (its root).
+    pub tree: PathBuf,
+    /// The output directory, relative to the tree.
+    pub out: PathBuf,
+    /// Extra paths exposed read-only (toolchains outside the base system).
+    pub inputs: Vec<PathBuf>,
+    /// The base system (default `/`).
+    pub rootfs: PathBuf,
+    /// Build a tree with uncommitted changes.
+    pub allow_dirty: bool,
+    /// SOURCE_DATE_EPOCH (default: the commit time).
+    pub source_date_epoch: Option<i64>,
+    /// The command.
+    pub argv: Vec<String>,
+}
+
+/// The state of the source tree.
+#[derive(Debug, Clone)]
+pub struct SourceState {
+    /// The HEAD commit, if the tree is a git work tree.
+    pub commit: Option<String>,
+    /// Whether the tree had uncommitted changes (built with `allow_dirty`).
+    pub dirty: bool,
+    /// SOURCE_DATE_EPOCH used.
+    pub source_date_epoch: i64,
+}
+
+/// One output file.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Path relative to the tree.
+    pub path: PathBuf,
+    /// Its sha256.
+    pub digest: zt_core::Digest,
+}
+
+/// What a build did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How the command ended.
+    pub exit: Exit,
+    /// The build log.
+    pub log: PathBuf,
+    /// The source state.
+    pub source: SourceState,
+    /// The outputs placed in the tree (empty when the build failed).
+    pub outputs: Vec<Output>,
+    /// The invocation id (also in the log and provenance file names).
+    pub invocation_id: String,
+    /// The unsigned SLSA provenance and where it was written; `None` when the build failed.
+    pub provenance: Option<(zt_core::Statement, PathBuf)>,
+}
+
+fn git(tree: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Checks the tree: commit, cleanliness, SOURCE_DATE_EPOCH.
+pub fn source_state(opts: &Options) -> Result<SourceState, Error> {
+    let commit = git(&opts.tree, &["rev-parse", "--verify", "HEAD"]);
+    let out_spec = format!(":!{}", opts.out.display());
+    let status = commit.as_ref().and_then(|_| {
+        git(
+            &opts.tree,
+            &["status", "--porcelain", "--", ".", ":!.zt", &out_spec],
+        )
+    });
+    let (dirty, detail) = match (&commit, &status) {
+        (None, _) => (true, "not a git work tree with a commit".to_owned()),
+        (Some(_), None) => (true, "`git status` failed".to_owned()),
+        (Some(_), Some(s)) if !s.is_empty() => (
+            true,
+            format!("{} changed or untracked path(s)", s.lines().count()),
+        ),
+        _ => (false, String::new()),
+    };
+    if dirty && !opts.allow_dirty {
+        return Err(Error::DirtyTree {
+            path: opts.tree.clone(),
+            detail,
+        });
+    }
+    let sde = opts
+        .source_date_epoch
+        .or_else(|| git(&opts.tree, &["log", "-1", "--format=%ct"]).and_then(|t| t.parse().ok()))
+        .unwrap_or(0);
+    Ok(SourceState {
+        commit,
+        dirty,
+        source_date_epoch: sde,
+    })
+}
+
+/// The environment every build gets, and nothing else.
+pub fn environment(sde: i64) -> Vec<(String, String)> {
+    [
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
+        ),
+        ("HOME", "/tmp".to_owned()),
+        ("TMPDIR", "/tmp".to_owned()),
+        ("TZ", "UTC".to_owned()),
+        ("LC_ALL", "C.UTF-8".to_owned()),
+        ("LANG", "C.UTF-8".to_owned()),
+        ("SOURCE_DATE_EPOCH", sde.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Copies `from` into `to` (a new directory), skipping the top-level names in `skip`; files,
+/// directories and symlinks with their permission bits, in sorted order.
+pub fn copy_tree(from: &Path, to: &Path, skip: &[&Path]) -> Result<(), Error> {
+    copy_tree_ordered(from, to, skip, false)
+}
+
+/// [`copy_tree`], creating entries in reverse name order when `reverse` (so that directory
+/// listing order differs on file systems that list in creation order).
+pub fn copy_tree_ordered(
+    from: &Path,
+    to: &Path,
+    skip: &[&Path],
+    reverse: bool,
+) -> Result<(), Error> {
+    fs_err::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    let mut entries: Vec<_> = fs_err::read_dir(from)
+        .map_err(|e| Error::io(from, e))?
+        .filter_map(Result::ok)
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    if reverse {
+        entries.reverse();
+    }
+    for e in entries {
+        let src = e.path();
+        let rel = src.strip_prefix(from).unwrap_or(&src);
+        if skip.contains(&rel) {
+            continue;
+        }
+        let dst = to.join(e.file_name());
+        let meta = fs_err::symlink_metadata(&src).map_err(|err| Error::io(&src, err))?;
+        if meta.file_type().is_symlink() {
+            let link = fs_err::read_link(&src).map_err(|err| Error::io(&src, err))?;
+            std::os::unix::fs::symlink(link, &dst).map_err(|err| Error::io(&dst, err))?;
+        } else if meta.is_dir() {
+            copy_tree_ordered(&src, &dst, &[], reverse)?;
+            fs_err::set_permissions(&dst, meta.permissions())
+                .map_err(|err| Error::io(&dst, err))?;
+        } else if meta.is_file() {
+            fs_err::copy(&src, &dst).map_err(|err| Error::io(&dst, err))?;
+        }
+    }
+    Ok(())
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(Result::ok)
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let meta = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
+        if meta.is_dir() {
+            list_files(root, &p, out)?;
+        } else if meta.is_file() {
+            out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output directory that exists and is not empty.
+pub fn check_output(tree: &Path, out: &Path) -> Result<(), Error> {
+    let dir = tree.join(out);
+    if let Ok(mut it) = fs_err::read_dir(&dir)
+        && it.next().is_some()
+    {
+        return Err(Error::OutputNotEmpty { path: dir });
+    }
+    Ok(())
+}
+
+/// A fresh random invocation id (32 hex digits).
+pub fn invocation_id() -> String {
+    let mut b = [0u8; 16];
+    let ok = fs_err::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    if ok.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = t.to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Runs a build: checks, copies, runs in the sandbox, and on success places the outputs.
+pub fn build(opts: &Options) -> Result<Outcome, Error> {
+    let tree = fs_err::canonicalize(&opts.tree).map_err(|e| Error::io(&opts.tree, e))?;
+    let opts = &Options {
+        tree,
+        ..opts.clone()
+    };
+    check_output(&opts.tree, &opts.out)?;
+    let source = source_state(opts)?;
+    let id = invocation_id();
+    let logs = opts.tree.join(".zt/logs");
+    fs_err::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
+    let log = logs.join(format!("build-{id}.log"));
+    let scratch = tempfile::Builder::new()
+        .prefix("zt-build-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let copy = scratch.path().join("src");
+    let root = scratch.path().join("root");
+    fs_err::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    copy_tree(
+        &opts.tree,
+        &copy,
+        &[Path::new(".git"), Path::new(".zt"), &opts.out],
+    )?;
+    let spec = Spec {
+        rootfs: opts.rootfs.clone(),
+        source_copy: copy.clone(),
+        build_path: PathBuf::from(BUILD_PATH),
+        inputs: opts.inputs.clone(),
+        env: environment(source.source_date_epoch),
+        hostname: HOSTNAME.to_owned(),
+        umask: 0o022,
+        uid: 0,
+        gid: 0,
+        argv: opts.argv.clone(),
+        scratch: root,
+        log: log.clone(),
+        faketime: None,
+    };
+    let started = std::time::SystemTime::now();
+    let exit = sandbox::run(&spec)?;
+    let finished = std::time::SystemTime::now();
+    let mut outputs = Vec::new();
+    if exit.success() {
+        let built = copy.join(&opts.out);
+        if built.is_dir() {
+            let dest = opts.tree.join(&opts.out);
+            copy_tree(&built, &dest, &[])?;
+            let mut files = Vec::new();
+            list_files(&dest, &dest, &mut files)?;
+            for f in files {
+                let bytes = fs_err::read(dest.join(&f)).map_err(|e| Error::io(dest.join(&f), e))?;
+                outputs.push(Output {
+                    path: opts.out.join(&f),
+                    digest: zt_core::Digest::sha256(&bytes),
+                });
+            }
+        }
+    }
+    let mut outcome = Outcome {
+        exit,
+        log,
+        source,
+        outputs,
+        invocation_id: id,
+        provenance: None,
+    };
+    if exit.success() {
+        let deps = crate::provenance::resolved_dependencies(opts, &outcome)?;
+        let run = crate::provenance::Run {
+            invocation_id: outcome.invocation_id.clone(),
+            started,
+            finished,
+            hermetic: !outcome.source.dirty,
+            reproducible: None,
+        };
+        let statement = crate::provenance::statement(opts, &outcome, &run, deps);
+        let path = crate::provenance::write(&opts.tree, &outcome.invocation_id, &statement)?;
+        outcome.provenance = Some((statement, path));
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,137 @@
+//! The one error type of zt-build.
+
+use std::path::PathBuf;
+
+use zt_core::{Diagnostic, Outcome};
+
+/// Everything that can go wrong in zt-build.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("cannot access `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file named on the command line does not exist.
+    #[error("`{}` does not exist", path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file is not a well-formed instance of the format its name and magic bytes claim.
+    #[error("`{}` is not a valid {format} file: {detail}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The format (zip, gzip, ar, png, tar).
+        format: &'static str,
+        /// What is wrong, with the offset or field where known.
+        detail: String,
+    },
+    /// The kernel refused to create the namespaces.
+    #[error("Linux namespaces are not available: {detail}")]
+    NamespacesUnavailable {
+        /// The failing step and errno.
+        detail: String,
+    },
+    /// Setting up the sandbox failed after the namespaces existed.
+    #[error("cannot set up the build sandbox: {detail}")]
+    SandboxSetup {
+        /// The failing step.
+        detail: String,
+    },
+    /// The build command is not in the sandbox's PATH.
+    #[error("command `{command}` not found in the sandbox")]
+    MissingCommand {
+        /// The command.
+        command: String,
+    },
+    /// The output directory exists and is not empty.
+    #[error("output directory `{}` exists and is not empty", path.display())]
+    OutputNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The source tree has uncommitted changes (or is not a git work tree).
+    #[error("source tree `{}` is not clean: {detail}", path.display())]
+    DirtyTree {
+        /// The tree.
+        path: PathBuf,
+        /// What git reported.
+        detail: String,
+    },
+    /// A build inside rebuild-and-compare failed.
+    #[error("a build failed ({exit}); log: `{}`", log.display())]
+    BuildFailed {
+        /// The build's log.
+        log: PathBuf,
+        /// How it ended.
+        exit: String,
+    },
+    /// `--type` named a format zt does not normalise.
+    #[error("unknown file type `{name}`")]
+    UnknownType {
+        /// The name given.
+        name: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A `map_err` adapter naming `path`.
+    pub fn from_io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+        move |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+impl Diagnostic for Error {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Error::BuildFailed { .. } => Outcome::Rejected,
+            _ => Outcome::InputError,
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Error::Io { .. } => {
+                "check that the file exists and that you may read and write it".into()
+            }
+            Error::NotFound { .. } => {
+                "check the path; `zt normalize` works on existing files in place".into()
+            }
+            Error::Malformed { format, .. } => {
+                format!(
+                    "the file was left unchanged; check it with a {format} tool or pass `--type` to choose another normaliser"
+                )
+            }
+            Error::NamespacesUnavailable { .. } => {
+                "enable unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, `sysctl user.max_user_namespaces=15000`) or run where they are allowed".into()
+            }
+            Error::SandboxSetup { .. } => "check that the base system and `--input` paths exist and that `/tmp` allows mounts".into(),
+            Error::MissingCommand { .. } => {
+                "the sandbox sees only `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` and `--input` paths; install the tool there or add its directory with `--input`".into()
+            }
+            Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
+            Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),
+            Error::BuildFailed { .. } => "read the log; rebuild-and-compare needs a build that succeeds".into(),
+            Error::UnknownType { .. } => {
+                "use one of `zip`, `jar`, `jmod`, `pyzip`, `gzip`, `ar`, `png`, `javadoc`, `tar`"
+                    .into()
+            }
+        })
+    }
+}

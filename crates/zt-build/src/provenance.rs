@@ -1,0 +1,314 @@
+//! SLSA v1 provenance for a build: an in-toto Statement about every output file, with the
+//! pinned inputs (git commit or source-tree digest, lockfiles, toolchain binaries with digests
+//! and versions, OS release, kernel) and the environment the sandbox gave the build.
+//!
+//! The statement is returned as a value and written unsigned to
+//! `<tree>/.zt/provenance/build-<invocation>.intoto.json`; signing and logging are done by the
+//! caller (zt-sign, the log).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
+
+use crate::Error;
+use crate::build::{BUILD_PATH, HOSTNAME, Options, Outcome};
+use crate::time::gmtime;
+
+/// The build type URI of zt's sandboxed builds.
+pub const BUILD_TYPE: &str = "https://zt.dev/build/sandbox/v1";
+
+/// The builder id (this crate's version).
+pub fn builder_id() -> String {
+    format!(
+        "https://zt.dev/builder/zt-build@{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Lockfiles whose digests pin a build's dependencies.
+const LOCKFILES: &[&str] = &[
+    "Cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "go.sum",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "Gemfile.lock",
+    "composer.lock",
+    "gradle.lockfile",
+];
+
+/// Tools recorded when present in the sandbox's PATH (besides the build command itself).
+const TOOLS: &[&str] = &[
+    "sh", "make", "cc", "gcc", "g++", "clang", "ld", "as", "ar", "rustc", "cargo", "go", "javac",
+    "python3",
+];
+
+/// RFC 3339 UTC with seconds.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let tm = gmtime(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        tm.year, tm.month, tm.day, tm.hour, tm.minute, tm.second
+    )
+}
+
+fn file_digest(path: &Path) -> Option<Digest> {
+    fs_err::read(path).ok().map(|b| Digest::sha256(&b))
+}
+
+fn digest_map(d: &Digest) -> Value {
+    json!({ d.algorithm().name(): d.hex() })
+}
+
+/// sha256 over the sorted list of `<sha256 of contents>  <path>\n` lines of the files in `dir`
+/// (like `sha256sum` output), skipping `skip` at the top level: the source tree digest.
+pub fn tree_digest(dir: &Path, skip: &[&Path]) -> Result<Digest, Error> {
+    fn walk(root: &Path, dir: &Path, skip: &[&Path], lines: &mut Vec<String>) -> Result<(), Error> {
+        let mut entries: Vec<_> = fs_err::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+            if skip.contains(&rel.as_path()) {
+                continue;
+            }
+            let meta = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
+            if meta.file_type().is_symlink() {
+                let target = fs_err::read_link(&p).map_err(|err| Error::io(&p, err))?;
+                lines.push(format!(
+                    "{}  {} -> {}\n",
+                    Digest::sha256(target.as_os_str().as_encoded_bytes()).hex(),
+                    rel.display(),
+                    target.display()
+                ));
+            } else if meta.is_dir() {
+                walk(root, &p, skip, lines)?;
+            } else if meta.is_file() {
+                let d = file_digest(&p)
+                    .ok_or_else(|| Error::io(&p, std::io::Error::other("unreadable")))?;
+                lines.push(format!("{}  {}\n", d.hex(), rel.display()));
+            }
+        }
+        Ok(())
+    }
+    let mut lines = Vec::new();
+    walk(dir, dir, skip, &mut lines)?;
+    Ok(Digest::sha256(lines.concat().as_bytes()))
+}
+
+fn tool_version(host: &Path) -> Option<String> {
+    let out = std::process::Command::new(host)
+        .arg("--version")
+        .env_clear()
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    let text = if out.stdout.is_empty() {
+        out.stderr
+    } else {
+        out.stdout
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+}
+
+/// Pinned inputs: source, lockfiles, toolchain, OS, kernel.
+pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Value>, Error> {
+    let mut deps = Vec::new();
+    match (&outcome.source.commit, outcome.source.dirty) {
+        (Some(commit), false) => deps.push(json!({ "uri": format!("git+file://{}", opts.tree.display()), "digest": { "gitCommit": commit } })),
+        (commit, _) => {
+            let d = tree_digest(&opts.tree, &[Path::new(".git"), Path::new(".zt"), &opts.out])?;
+            let mut v = json!({ "name": "source-tree", "uri": format!("file://{}", opts.tree.display()), "digest": digest_map(&d),
+                "annotations": { "dirty": true } });
+            if let Some(c) = commit {
+                v["annotations"]["headCommit"] = json!(c);
+            }
+            deps.push(v);
+        }
+    }
+    let mut locks = Vec::new();
+    find_lockfiles(&opts.tree, &opts.tree, 0, &mut locks);
+    for rel in locks {
+        if let Some(d) = file_digest(&opts.tree.join(&rel)) {
+            deps.push(json!({ "uri": format!("file:{}", rel.display()), "digest": digest_map(&d), "annotations": { "kind": "lockfile" } }));
+        }
+    }
+    let env = crate::build::environment(outcome.source.source_date_epoch);
+    let mut tools: Vec<String> = opts.argv.first().cloned().into_iter().collect();
+    tools.extend(TOOLS.iter().map(|t| (*t).to_owned()));
+    let mut seen = std::collections::BTreeSet::new();
+    for tool in tools {
+        let Some(inside) = crate::sandbox::resolve_command(&tool, &env, &opts.rootfs, &opts.inputs)
+        else {
+            continue;
+        };
+        let host = if opts.inputs.iter().any(|i| inside.starts_with(i)) {
+            inside.clone()
+        } else {
+            opts.rootfs
+                .join(inside.strip_prefix("/").unwrap_or(&inside))
+        };
+        let real = fs_err::canonicalize(&host).unwrap_or(host.clone());
+        if !seen.insert(tool.clone()) {
+            continue;
+        }
+        let Some(d) = file_digest(&real) else {
+            continue;
+        };
+        let mut v = json!({ "name": tool, "uri": format!("file://{}", inside.display()), "digest": digest_map(&d),
+            "annotations": { "kind": "toolchain", "resolvedPath": real } });
+        if tool != "sh"
+            && let Some(ver) = tool_version(&host)
+        {
+            v["annotations"]["version"] = json!(ver);
+        }
+        deps.push(v);
+    }
+    for input in &opts.inputs {
+        if input.is_file()
+            && let Some(d) = file_digest(input)
+        {
+            deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
+        } else if input.is_dir() {
+            let d = tree_digest(input, &[])?;
+            deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
+        }
+    }
+    let os_release = opts.rootfs.join("etc/os-release");
+    if let Some(d) = file_digest(&os_release) {
+        let text = fs_err::read_to_string(&os_release).unwrap_or_default();
+        let pretty = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+            .map(|v| v.trim_matches('"').to_owned());
+        deps.push(json!({ "name": "os-release", "uri": "file:///etc/os-release", "digest": digest_map(&d), "annotations": { "kind": "os", "prettyName": pretty } }));
+    }
+    let kernel = fs_err::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let version = fs_err::read_to_string("/proc/sys/kernel/version")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    deps.push(json!({ "name": "kernel", "digest": digest_map(&Digest::sha256(format!("{kernel} {version}").as_bytes())),
+        "annotations": { "kind": "kernel", "release": kernel, "version": version } }));
+    Ok(deps)
+}
+
+fn find_lockfiles(root: &Path, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = fs_err::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let p = e.path();
+        if name == ".git" || name == ".zt" || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if p.is_dir() && depth < 3 && !p.is_symlink() {
+            find_lockfiles(root, &p, depth + 1, out);
+        } else if LOCKFILES.iter().any(|l| name == *l) {
+            out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
+        }
+    }
+}
+
+/// What the provenance says beyond the build itself.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The invocation id.
+    pub invocation_id: String,
+    /// When the build started.
+    pub started: SystemTime,
+    /// When it finished.
+    pub finished: SystemTime,
+    /// Whether the build ran hermetically (sandboxed, no network, fixed environment, source
+    /// pinned by commit).
+    pub hermetic: bool,
+    /// Set after rebuild-and-compare.
+    pub reproducible: Option<bool>,
+}
+
+/// The SLSA v1 provenance statement about every output of a successful build.
+pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>) -> Statement {
+    let subjects = outcome
+        .outputs
+        .iter()
+        .map(|o| ResourceDescriptor::subject(o.path.to_string_lossy(), &o.digest))
+        .collect();
+    let env: serde_json::Map<String, Value> =
+        crate::build::environment(outcome.source.source_date_epoch)
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+    let mut internal = json!({
+        "hermetic": run.hermetic,
+        "sandbox": {
+            "namespaces": ["user", "mount", "pid", "net", "uts", "ipc"],
+            "network": "none",
+            "buildPath": BUILD_PATH,
+            "hostname": HOSTNAME,
+            "umask": "0022",
+            "rootfs": opts.rootfs,
+            "landlock": "best-effort",
+            "seccomp": true,
+        },
+        "environment": env,
+    });
+    if let Some(r) = run.reproducible {
+        internal["reproducible"] = json!(r);
+    }
+    let predicate = json!({
+        "buildDefinition": {
+            "buildType": BUILD_TYPE,
+            "externalParameters": {
+                "command": opts.argv,
+                "output": opts.out,
+                "source": outcome.source.commit,
+                "allowDirty": opts.allow_dirty,
+                "sourceDateEpoch": outcome.source.source_date_epoch,
+                "inputs": opts.inputs,
+            },
+            "internalParameters": internal,
+            "resolvedDependencies": deps,
+        },
+        "runDetails": {
+            "builder": { "id": builder_id() },
+            "metadata": {
+                "invocationId": run.invocation_id,
+                "startedOn": rfc3339(run.started),
+                "finishedOn": rfc3339(run.finished),
+            },
+        },
+    });
+    Statement::new(subjects, predicate::SLSA_PROVENANCE_V1, predicate)
+}
+
+/// Writes the statement unsigned to `<tree>/.zt/provenance/build-<invocation>.intoto.json`.
+pub fn write(tree: &Path, invocation_id: &str, statement: &Statement) -> Result<PathBuf, Error> {
+    let path = tree
+        .join(".zt/provenance")
+        .join(format!("build-{invocation_id}.intoto.json"));
+    zt_core::fsutil::write_atomic(&path, &statement.to_json()).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}

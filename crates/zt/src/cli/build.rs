@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// `zt build [OPTIONS] -- CMD ARGS…`
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// Where the build leaves its outputs, relative to the source tree; collected from the
+    /// sandbox into the same path of the real tree (must not exist or be empty).
+    #[arg(long, default_value = "out")]
+    pub(crate) out: PathBuf,
+    /// Extra paths (toolchains, vendored dependencies) exposed read-only in the sandbox.
+    #[arg(long = "input", value_name = "PATH")]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// The base system exposed read-only (default: the host's `/`).
+    #[arg(long, default_value = "/")]
+    pub(crate) rootfs: PathBuf,
+    /// Build even if the tree has uncommitted changes or is not a git work tree.
+    #[arg(long)]
+    pub(crate) allow_dirty: bool,
+    /// SOURCE_DATE_EPOCH for the build (default: the commit time).
+    #[arg(long)]
+    pub(crate) source_date_epoch: Option<i64>,
+    /// Build N times with variations (build path, hostname, umask, locale, timezone,
+    /// environment, uid, file order, time) and compare the outputs bit for bit.
+    #[arg(long, value_name = "N")]
+    pub(crate) rebuild: Option<usize>,
+    /// Only these variations (comma-separated names; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) vary: Vec<String>,
+    /// The source tree (default: the current directory).
+    #[arg(long, short = 'C', default_value = ".")]
+    pub(crate) tree: PathBuf,
+    /// The build command and its arguments.
+    #[arg(last = true, required = true)]
+    pub(crate) command: Vec<String>,
+}

@@ -1,0 +1,191 @@
+use zt_build::build::{Options, build};
+use zt_build::repro::{self, Variation};
+use zt_build::sandbox::Exit;
+
+use crate::cli::BuildArgs;
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
+    if args.out.is_absolute()
+        || args
+            .out
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(CliError::input(
+            format!(
+                "output directory `{}` is not inside the source tree",
+                args.out.display()
+            ),
+            "give `--out` as a path relative to the tree, such as `out`",
+        ));
+    }
+    let mut vary = Vec::new();
+    for name in &args.vary {
+        vary.push(Variation::from_name(name).ok_or_else(|| {
+            let all: Vec<&str> = Variation::ALL.iter().map(|v| v.name()).collect();
+            CliError::input(
+                format!("unknown variation `{name}`"),
+                format!("use some of `{}`", all.join(",")),
+            )
+        })?);
+    }
+    if vary.is_empty() {
+        vary = Variation::ALL.to_vec();
+    }
+    let opts = Options {
+        tree: args.tree.clone(),
+        out: args.out.clone(),
+        inputs: args.inputs.clone(),
+        rootfs: args.rootfs.clone(),
+        allow_dirty: args.allow_dirty,
+        source_date_epoch: args.source_date_epoch,
+        argv: args.command.clone(),
+    };
+    Ok((opts, vary))
+}
+
+pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
+    let (opts, vary) = options(&args)?;
+    let mut outcome = build(&opts)?;
+    let (ok, code) = match outcome.exit {
+        Exit::Code(c) => (c == 0, format!("exit status {c}")),
+        Exit::Signal(s) => (false, format!("signal {s}")),
+    };
+    let mut repro_json = serde_json::Value::Null;
+    let mut reproducible = true;
+    if ok && let Some(n) = args.rebuild {
+        let report = repro::repro(&opts, n, &vary)?;
+        reproducible = report.reproducible;
+        repro_json = report_json(&report, write_statement(&opts, &report)?);
+        if let Some((statement, path)) = &mut outcome.provenance {
+            if let Some(p) = statement.predicate.as_mut() {
+                p["buildDefinition"]["internalParameters"]["reproducible"] =
+                    serde_json::json!(report.reproducible);
+            }
+            zt_core::fsutil::write_atomic(path, &statement.to_json())
+                .map_err(zt_build::Error::from_io(path))?;
+        }
+        if !printer.json {
+            print_report(&report, printer);
+        }
+    }
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "ok": ok && reproducible,
+            "exit": code,
+            "log": outcome.log,
+            "commit": outcome.source.commit,
+            "dirty": outcome.source.dirty,
+            "source_date_epoch": outcome.source.source_date_epoch,
+            "invocation_id": outcome.invocation_id,
+            "provenance": outcome.provenance.as_ref().map(|(_, p)| p),
+            "outputs": outcome.outputs.iter().map(|o| serde_json::json!({"path": o.path, "digest": o.digest.to_string()})).collect::<Vec<_>>(),
+            "repro": repro_json,
+        }));
+    } else if ok {
+        for o in &outcome.outputs {
+            printer.out(format!("{} {}", o.digest, o.path.display()));
+        }
+        printer.info(format!("build succeeded; log: `{}`", outcome.log.display()));
+        if let Some((_, path)) = &outcome.provenance {
+            printer.info(format!("provenance (unsigned): `{}`", path.display()));
+        }
+    } else {
+        printer.err(format!(
+            "build failed ({code}); log: `{}`",
+            outcome.log.display()
+        ));
+    }
+    Ok(if ok && reproducible {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+fn write_statement(opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
+    let statement = repro::statement(report);
+    let dir = opts.tree.join(".zt/provenance");
+    let path = dir.join(format!(
+        "repro-{}.intoto.json",
+        zt_build::build::invocation_id()
+    ));
+    zt_core::fsutil::write_atomic(&path, &statement.to_json())
+        .map_err(zt_build::Error::from_io(&path))?;
+    Ok(path)
+}
+
+fn report_json(report: &repro::Report, statement: std::path::PathBuf) -> serde_json::Value {
+    serde_json::json!({
+        "reproducible": report.reproducible,
+        "builds": report.builds,
+        "total_builds": report.total_builds,
+        "variations": report.variations.iter().map(|v| v.name()).collect::<Vec<_>>(),
+        "unavailable": report.unavailable.iter().map(|(v, why)| serde_json::json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
+        "differences": report.differences.iter().map(|d| serde_json::json!({"path": d.path, "explanation": d.detail})).collect::<Vec<_>>(),
+        "causes": report.culprits.iter().map(|c| serde_json::json!({"variations": c.variations.iter().map(|v| v.name()).collect::<Vec<_>>(), "files": c.files})).collect::<Vec<_>>(),
+        "statement": statement,
+    })
+}
+
+fn print_report(report: &repro::Report, printer: &Printer) {
+    let vars: Vec<&str> = report.variations.iter().map(|v| v.name()).collect();
+    for (v, why) in &report.unavailable {
+        printer.warn(format!("variation {} not applied: {why}", v.name()));
+    }
+    if report.reproducible {
+        printer.out(format!(
+            "reproducible: {} builds identical with variations {}",
+            report.builds,
+            vars.join(",")
+        ));
+        return;
+    }
+    printer.out(format!(
+        "not reproducible: outputs differ with variations {}",
+        vars.join(",")
+    ));
+    for c in &report.culprits {
+        let names: Vec<&str> = c.variations.iter().map(|v| v.name()).collect();
+        let cause = if names.is_empty() {
+            "nondeterministic (differs with no variation)".to_owned()
+        } else {
+            names.join("+")
+        };
+        for f in &c.files {
+            printer.out(format!("cause {cause}: {}", f.display()));
+        }
+    }
+    for d in &report.differences {
+        printer.out(format!("difference in {}:", d.path.display()));
+        for l in d.detail.lines() {
+            printer.out(format!("  {l}"));
+        }
+    }
+}
+
+pub(crate) fn repro(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
+    let (opts, vary) = options(&args)?;
+    let report = repro::repro(&opts, args.rebuild.unwrap_or(2), &vary)?;
+    let tree = fs_err::canonicalize(&opts.tree).map_err(zt_build::Error::from_io(&opts.tree))?;
+    let statement = write_statement(&Options { tree, ..opts }, &report)?;
+    if printer.json {
+        let mut v = report_json(&report, statement);
+        v["ok"] = serde_json::json!(report.reproducible);
+        printer.json(&v);
+    } else {
+        print_report(&report, printer);
+        printer.info(format!(
+            "reproducibility statement (unsigned): `{}`",
+            statement.display()
+        ));
+    }
+    Ok(if report.reproducible {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}

@@ -1,0 +1,386 @@
+//! End to end: `zt build` runs commands in the sandbox. The escape table: each attempt must stay
+//! refused (the build itself succeeds and records what it saw in `out/result`).
+
+// Test helpers abort the test on a failed setup step, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn zt(tree: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
+    c.current_dir(tree)
+        .env_clear()
+        .env("HOME", tree)
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(dir.path().join("input.txt"), "source\n").unwrap();
+    dir
+}
+
+/// Runs `sh -c SCRIPT` in the sandbox of a dirty (non-git) tree and returns out/result.
+fn sandboxed(tree: &Path, script: &str) -> (Output, String) {
+    let full = format!("mkdir -p out; {{ {script} ; }} > out/result 2>&1; true");
+    let out = zt(tree)
+        .args(["build", "--allow-dirty", "--", "sh", "-c", &full])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = fs_err::read_to_string(tree.join("out/result")).unwrap();
+    (out, result)
+}
+
+#[test]
+fn build_collects_outputs_with_digests() {
+    let t = tree();
+    let out = zt(t.path())
+        .args(["build", "--allow-dirty", "--source-date-epoch", "1700000000", "--", "sh", "-c"])
+        .arg("mkdir -p out/sub && cp input.txt out/a && echo \"$SOURCE_DATE_EPOCH $TZ $LC_ALL $(umask) $(hostname) $PWD\" > out/sub/env")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // sha256 of "source\n".
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("sha256:b8bb034f9b63bd0254fbc7c157cae746c75853f4643d6cea844dc48ddb57f522 out/a"),
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("sha256:") && l.ends_with(" out/sub/env")),
+        "{stdout}"
+    );
+    assert_eq!(lines.next(), None);
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/a")).unwrap(),
+        "source\n"
+    );
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/sub/env")).unwrap(),
+        "1700000000 UTC C.UTF-8 0022 zt-build /build/src\n"
+    );
+    assert_eq!(
+        fs_err::read_dir(t.path().join(".zt/logs")).unwrap().count(),
+        1
+    );
+}
+
+#[test]
+fn failing_build_keeps_log_and_places_nothing() {
+    let t = tree();
+    let out = zt(t.path())
+        .args([
+            "build",
+            "--allow-dirty",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p out; echo partial > out/x; echo oops; exit 3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("build failed (exit status 3)"), "{err}");
+    assert!(!t.path().join("out").exists());
+    assert!(
+        !t.path().join(".zt/provenance").exists(),
+        "a failed build wrote provenance"
+    );
+    let log = fs_err::read_dir(t.path().join(".zt/logs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(fs_err::read_to_string(log).unwrap(), "oops\n");
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let t = tree();
+    // Missing command.
+    let out = zt(t.path())
+        .args(["build", "--allow-dirty", "--", "no-such-tool-zt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("command `no-such-tool-zt` not found in the sandbox")
+    );
+    // Non-empty output directory.
+    fs_err::create_dir(t.path().join("out")).unwrap();
+    fs_err::write(t.path().join("out/old"), "x").unwrap();
+    let out = zt(t.path())
+        .args(["build", "--allow-dirty", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists and is not empty"));
+    // Not a git work tree, and a dirty one.
+    let out = zt(t.path())
+        .args(["build", "--out", "dist", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not clean: not a git work tree"));
+    let g = |args: &[&str]| {
+        let st = Command::new("git")
+            .current_dir(t.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@e")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@e")
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    };
+    g(&["init", "-q"]);
+    g(&["add", "input.txt"]);
+    g(&["commit", "-q", "-m", "c"]);
+    fs_err::write(t.path().join("input.txt"), "changed\n").unwrap();
+    let out = zt(t.path())
+        .args(["build", "--out", "dist", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // ` M input.txt` and `?? out/` (only `.zt/` and the output directory are ignored).
+    assert!(
+        err.contains("is not clean: 2 changed or untracked path(s)"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-dirty"));
+}
+
+#[test]
+fn escape_connect_to_host_loopback_is_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = tree();
+    let (_, result) = sandboxed(
+        t.path(),
+        &format!(
+            "if bash -c 'echo x > /dev/tcp/127.0.0.1/{port}'; then echo CONNECTED; else echo refused; fi"
+        ),
+    );
+    assert!(result.ends_with("refused\n"), "{result}");
+    assert!(
+        listener.accept().is_err(),
+        "the host listener saw a connection"
+    );
+}
+
+#[test]
+fn escape_name_resolution_is_refused() {
+    let t = tree();
+    let (_, result) = sandboxed(
+        t.path(),
+        "if getent ahosts deb.debian.org; then echo RESOLVED; else echo refused; fi",
+    );
+    assert_eq!(result.lines().last(), Some("refused"), "{result}");
+}
+
+#[test]
+fn escape_writing_outside_source_copy_is_refused() {
+    let t = tree();
+    let real = t.path().canonicalize().unwrap();
+    let script = format!(
+        "for p in /etc/zt-escape /usr/zt-escape /zt-escape /build/zt-escape /proc/zt-escape {}/escaped; do if touch \"$p\" 2>/dev/null; then echo \"WROTE $p\"; else echo \"refused $p\"; fi; done",
+        real.display()
+    );
+    let (_, result) = sandboxed(t.path(), &script);
+    assert!(!result.contains("WROTE"), "{result}");
+    assert_eq!(
+        result.lines().filter(|l| l.starts_with("refused")).count(),
+        6,
+        "{result}"
+    );
+    assert!(!Path::new("/etc/zt-escape").exists());
+    assert!(!real.join("escaped").exists());
+}
+
+#[test]
+fn escape_reading_secrets_is_refused() {
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("id_ed25519");
+    fs_err::write(&secret, "TOP-SECRET-KEY\n").unwrap();
+    let t = tree();
+    let script = format!(
+        "cat {} /root/.ssh/id_ed25519 /root/.ssh/id_rsa; env",
+        secret.display()
+    );
+    let full = format!("mkdir -p out; {{ {script} ; }} > out/result 2>&1; true");
+    let out = zt(t.path())
+        .env("ZT_TEST_SECRET_TOKEN", "hunter2-secret")
+        .args(["build", "--allow-dirty", "--", "sh", "-c", &full])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let result = fs_err::read_to_string(t.path().join("out/result")).unwrap();
+    assert!(!result.contains("TOP-SECRET-KEY"), "{result}");
+    assert!(!result.contains("hunter2-secret"), "{result}");
+    assert!(result.contains("No such file or directory"), "{result}");
+}
+
+#[test]
+fn escape_signalling_a_host_process_is_refused() {
+    let mut victim = Command::new("sleep").arg("60").spawn().unwrap();
+    let pid = victim.id();
+    let t = tree();
+    let (_, result) = sandboxed(
+        t.path(),
+        &format!("if kill -TERM {pid}; then echo KILLED; else echo refused; fi"),
+    );
+    assert!(result.ends_with("refused\n"), "{result}");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the host process was signalled"
+    );
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@e")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@e")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn clean_build_writes_slsa_provenance_about_every_output() {
+    let t = tree();
+    fs_err::write(t.path().join("Cargo.lock"), "# lock\n").unwrap();
+    git(t.path(), &["init", "-q"]);
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-q", "-m", "c"]);
+    let head = git(t.path(), &["rev-parse", "HEAD"]);
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p out && cp input.txt out/a && echo $SOURCE_DATE_EPOCH > out/b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/b")).unwrap(),
+        "1700000000\n",
+        "commit time"
+    );
+    let path = report["provenance"].as_str().unwrap();
+    assert!(path.ends_with(&format!(
+        "build-{}.intoto.json",
+        report["invocation_id"].as_str().unwrap()
+    )));
+    let st: serde_json::Value = serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap();
+    assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(st["predicateType"], "https://slsa.dev/provenance/v1");
+    let subjects: Vec<(&str, &str)> = st["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["digest"]["sha256"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(subjects.len(), 2);
+    assert_eq!(subjects[0].0, "out/a");
+    assert_eq!(
+        format!("sha256:{}", subjects[0].1),
+        report["outputs"][0]["digest"].as_str().unwrap()
+    );
+    let p = &st["predicate"];
+    assert_eq!(
+        p["buildDefinition"]["buildType"],
+        "https://zt.dev/build/sandbox/v1"
+    );
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["command"][0],
+        "sh"
+    );
+    assert_eq!(p["buildDefinition"]["internalParameters"]["hermetic"], true);
+    assert_eq!(
+        p["buildDefinition"]["internalParameters"]["environment"]["TZ"],
+        "UTC"
+    );
+    let deps = p["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    assert_eq!(deps[0]["digest"]["gitCommit"], head.as_str());
+    let lock = deps.iter().find(|d| d["uri"] == "file:Cargo.lock").unwrap();
+    assert_eq!(
+        lock["digest"]["sha256"],
+        "718475cd179c5fce5f3cbaf68fb45b15017015ebeec359c040cf704e3f1c86b6"
+    );
+    let sh = deps.iter().find(|d| d["name"] == "sh").unwrap();
+    assert_eq!(sh["annotations"]["kind"], "toolchain");
+    assert_eq!(sh["digest"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(deps.iter().any(|d| d["name"] == "kernel"));
+    assert!(
+        p["runDetails"]["builder"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://zt.dev/builder/zt-build@")
+    );
+    assert_eq!(
+        p["runDetails"]["metadata"]["invocationId"],
+        report["invocation_id"]
+    );
+    assert!(
+        p["runDetails"]["metadata"]["startedOn"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+}

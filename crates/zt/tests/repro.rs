@@ -1,0 +1,165 @@
+//! End to end: rebuild-and-compare on real builds.
+
+// Test helpers abort the test on a failed setup step, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn zt(tree: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
+    c.current_dir(tree)
+        .env_clear()
+        .env("HOME", tree)
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn leaky_build_leaks_are_each_attributed_to_their_variation() {
+    let t = tempfile::tempdir().unwrap();
+    fs_err::write(t.path().join("README"), "leaky\n").unwrap();
+    let script = "mkdir -p out; date -u +%Y-%m-%d > out/date; hostname > out/host; pwd > out/pwd; umask > out/umask; echo same > out/same";
+    let out = zt(t.path())
+        .args(["--json", "repro", "--allow-dirty", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reproducible"], false);
+    let mut causes: Vec<(String, String)> = v["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            let names: Vec<&str> = c["variations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap())
+                .collect();
+            let names = names.join("+");
+            c["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |f| (f.as_str().unwrap().to_owned(), names.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    causes.sort();
+    let want: Vec<(String, String)> = [
+        ("out/date", "time"),
+        ("out/host", "hostname"),
+        ("out/pwd", "build-path"),
+        ("out/umask", "umask"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(causes, want);
+    let diffs = v["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 4);
+    let host = diffs.iter().find(|d| d["path"] == "out/host").unwrap();
+    assert_eq!(
+        host["explanation"],
+        "--- a/out/host\n+++ b/out/host\n@@ -1,1 +1,1 @@\n-zt-build\n+zt-variant-1\n"
+    );
+    let statement: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(v["statement"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://zt.dev/attestation/reproducible/v1"
+    );
+    assert_eq!(statement["predicate"]["verdict"], "not-reproducible");
+    assert_eq!(statement["predicate"]["builds"], 2);
+    assert_eq!(
+        statement["predicate"]["variations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        9
+    );
+    assert_eq!(statement["subject"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn c_project_with_make_and_gcc_is_reproducible() {
+    if !have("gcc") || !have("make") {
+        eprintln!("NOTICE: gcc or make missing; C project test skipped");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    fs_err::write(
+        t.path().join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    )
+    .unwrap();
+    fs_err::write(
+        t.path().join("util.c"),
+        "int twice(int x) { return 2 * x; }\n",
+    )
+    .unwrap();
+    fs_err::write(
+        t.path().join("Makefile"),
+        "out/hello: hello.o util.o\n\tmkdir -p out\n\t$(CC) -o $@ hello.o util.o\n\tar rcsD out/libutil.a util.o\n%.o: %.c\n\t$(CC) -O2 -c -o $@ $<\n",
+    )
+    .unwrap();
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--allow-dirty",
+            "--rebuild",
+            "2",
+            "--",
+            "make",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["repro"]["reproducible"], true);
+    let outputs: Vec<&str> = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["out/hello", "out/libutil.a"]);
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(v["provenance"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        prov["predicate"]["buildDefinition"]["internalParameters"]["reproducible"],
+        true
+    );
+    assert!(
+        prov["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "gcc")
+    );
+    // The built program runs.
+    let run = Command::new(t.path().join("out/hello")).output().unwrap();
+    assert_eq!(run.stdout, b"hello\n");
+}
