@@ -36,11 +36,14 @@ pub fn default_origin(key: &ed25519_dalek::VerifyingKey) -> String {
 pub fn log_bundle(log: &Log, bundle: &mut NewBundle, signer: &PublicKey) -> Result<u64, Error> {
     let body = rekor::hashedrekord_body(&bundle.signed_digest, &bundle.signature, signer);
     let index = log.append(&body)?;
-    // `append` returns once a checkpoint covering the entry is durable; prove against it.
-    let checkpoint_text = log.checkpoint();
+    // `append` returns once a checkpoint covering the entry is durable; the proof and the
+    // checkpoint are taken together, so a concurrent append cannot come between them.
+    let proof = log.tlog_proof(index, None)?;
+    let checkpoint_text = proof.checkpoint;
     let (checkpoint, _) = Checkpoint::open(checkpoint_text.as_bytes(), log.verifier())?;
-    let hashes = log.inclusion_proof(index, checkpoint.size)?;
-    let root = log.root_at(checkpoint.size)?;
+    let hashes = proof.hashes;
+    let root = checkpoint.root;
+
     let entry = rekor::LoggedEntry {
         index,
         log_id: log_id(log.verifier()),

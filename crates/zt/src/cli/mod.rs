@@ -5,8 +5,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod key;
-mod sign;
 mod normalize;
+mod sign;
 
 pub(crate) use build::BuildArgs;
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
@@ -19,8 +19,8 @@ mod vuln;
 pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
 mod source;
 
-pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
 pub(crate) use normalize::NormalizeArgs;
+pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.

@@ -9,11 +9,11 @@ use crate::report::CliError;
 mod build;
 mod key;
 mod log;
+mod normalize;
 mod sign;
+mod source;
 mod verify;
 mod vuln;
-mod source;
-mod normalize;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
