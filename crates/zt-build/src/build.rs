@@ -66,6 +66,9 @@ pub struct Outcome {
     pub source: SourceState,
     /// The outputs placed in the tree (empty when the build failed).
     pub outputs: Vec<Output>,
+    /// Wall-clock time the sandboxed command took, set-up included (for reports only; never
+    /// hashed).
+    pub sandbox_elapsed: std::time::Duration,
     /// The invocation id (also in the log and provenance file names).
     pub invocation_id: String,
     /// The unsigned SLSA provenance and where it was written; `None` when the build failed.
@@ -293,6 +296,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         log,
         source,
         outputs,
+        sandbox_elapsed: finished.duration_since(started).unwrap_or_default(),
         invocation_id: id,
         provenance: None,
     };

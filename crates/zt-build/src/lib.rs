@@ -1,7 +1,13 @@
-//! zt-build: what zt does to and around a build. This first part is normalisation: removing
-//! timestamps, owners and ordering from the archives a build leaves behind, byte for byte the
-//! way Debian's `strip-nondeterminism` 1.13.1 does it (zip/jar/apk/jmod/pyzip, gzip, ar, png,
-//! javadoc html), plus a tar normaliser of zt's own (see [`normalize::tar`]).
+//! zt-build: what zt does to and around a build.
+//!
+//! - [`sandbox`]: one command in fresh Linux namespaces with a read-only base system, Landlock
+//!   and seccomp; [`build`]: a hermetic build of a clean git tree with its outputs collected;
+//! - [`provenance`]: the SLSA v1 provenance statement of a build (returned and written
+//!   unsigned to `.zt/provenance/`);
+//! - [`repro`] and [`diff`]: rebuild with variations, compare, bisect the cause, explain;
+//! - [`normalize`]: removing timestamps, owners and ordering from archives, byte for byte the
+//!   way Debian's `strip-nondeterminism` 1.13.1 does it (zip/jar/apk/jmod/pyzip, gzip, ar, png,
+//!   javadoc html), plus a tar normaliser of zt's own (see [`normalize::tar`]).
 //!
 //! ```no_run
 //! use zt_build::normalize::{normalize_file, Options};

@@ -174,7 +174,9 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
         };
         let mut v = json!({ "name": tool, "uri": format!("file://{}", inside.display()), "digest": digest_map(&d),
             "annotations": { "kind": "toolchain", "resolvedPath": real } });
-        if tool != "sh"
+        // `--version` of JVM and interpreter launchers costs hundreds of milliseconds: those
+        // are recorded by digest only.
+        if !matches!(tool.as_str(), "sh" | "javac" | "python3")
             && let Some(ver) = tool_version(&host)
         {
             v["annotations"]["version"] = json!(ver);

@@ -356,6 +356,17 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
             bind(&host, &target, true)?;
         }
     }
+    // /tmp first, so that inputs below /tmp are bound on top of the new tmpfs.
+    let tmp = root.join("tmp");
+    mkdirs(&tmp)?;
+    mount(
+        Some("tmpfs"),
+        &tmp,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777"),
+    )
+    .map_err(|e| format!("tmpfs /tmp: {e}"))?;
     for input in &spec.inputs {
         let target = inside(root, input);
         if target.exists()
@@ -376,16 +387,6 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
     let build = inside(root, &spec.build_path);
     mkdirs(&build)?;
     bind(&spec.source_copy, &build, false)?;
-    let tmp = root.join("tmp");
-    mkdirs(&tmp)?;
-    mount(
-        Some("tmpfs"),
-        &tmp,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
-    )
-    .map_err(|e| format!("tmpfs /tmp: {e}"))?;
     let dev = root.join("dev");
     mkdirs(&dev)?;
     mount(

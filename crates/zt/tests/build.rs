@@ -384,3 +384,98 @@ fn clean_build_writes_slsa_provenance_about_every_output() {
             .ends_with('Z')
     );
 }
+
+#[test]
+fn namespaces_unavailable_is_a_clear_error() {
+    // Inside a user namespace whose limit of nested user namespaces is 0, zt cannot create
+    // its own: it must say so and exit 2.
+    let t = tree();
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {} build --allow-dirty -- true",
+        env!("CARGO_BIN_EXE_zt")
+    );
+    let out = Command::new("unshare")
+        .args(["-Ur", "sh", "-c", &script])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&out.stderr).contains("unshare failed")
+        || String::from_utf8_lossy(&out.stderr).starts_with("unshare:")
+    {
+        eprintln!("NOTICE: cannot create a user namespace to run this test; skipped");
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: Linux namespaces are not available: unshare:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: enable unprivileged user namespaces"),
+        "{err}"
+    );
+    assert!(!t.path().join(".zt/provenance").exists());
+}
+
+#[test]
+fn inputs_are_visible_read_only_and_pinned_in_provenance() {
+    let toolchain = tempfile::tempdir().unwrap();
+    let tool = toolchain.path().join("gen.sh");
+    fs_err::write(&tool, "#!/bin/sh\necho generated > out/gen.txt\nif touch \"$0.written\" 2>/dev/null; then echo WROTE >> out/gen.txt; fi\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut fs_err::metadata(&tool).unwrap().permissions(),
+        0o755,
+    );
+    fs_err::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let t = tree();
+    let input = toolchain.path().to_str().unwrap();
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--allow-dirty",
+            "--input",
+            input,
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(format!("mkdir -p out && {}", tool.display()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/gen.txt")).unwrap(),
+        "generated\n",
+        "the input must be read-only"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(report["provenance"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    let pinned = deps
+        .iter()
+        .find(|d| d["uri"] == format!("file://{input}"))
+        .expect("input pinned");
+    assert_eq!(pinned["annotations"]["kind"], "input");
+    // A dirty tree is pinned by its digest and the build is not called hermetic.
+    assert_eq!(deps[0]["name"], "source-tree");
+    assert_eq!(
+        st["predicate"]["buildDefinition"]["internalParameters"]["hermetic"],
+        false
+    );
+}

@@ -81,6 +81,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             "dirty": outcome.source.dirty,
             "source_date_epoch": outcome.source.source_date_epoch,
             "invocation_id": outcome.invocation_id,
+            "sandbox_seconds": outcome.sandbox_elapsed.as_secs_f64(),
             "provenance": outcome.provenance.as_ref().map(|(_, p)| p),
             "outputs": outcome.outputs.iter().map(|o| serde_json::json!({"path": o.path, "digest": o.digest.to_string()})).collect::<Vec<_>>(),
             "repro": repro_json,
