@@ -6,10 +6,12 @@ use clap::{Args, Parser, Subcommand};
 mod build;
 mod key;
 mod normalize;
+mod pipeline;
 mod sign;
 
 pub(crate) use build::BuildArgs;
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
+pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
 mod log;
 
@@ -53,6 +55,8 @@ pub(crate) enum Command {
     Repro(BuildArgs),
     /// Generate and inspect signing keys.
     Key(KeyArgs),
+    /// Run the whole pipeline on a repository (or the bundled example).
+    Pipeline(PipelineArgs),
     /// Sign a file: write a Sigstore bundle with a signature over its SHA-256.
     Sign(SignArgs),
     /// Attest to a file: sign an in-toto statement about it in a DSSE envelope.

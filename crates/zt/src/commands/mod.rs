@@ -10,6 +10,7 @@ mod build;
 mod key;
 mod log;
 mod normalize;
+mod pipeline;
 mod sign;
 mod source;
 mod verify;
@@ -39,6 +40,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Build(args) => build::run(args, printer),
         Command::Repro(args) => build::repro(args, printer),
         Command::Key(args) => key::run(args, printer),
+        Command::Pipeline(args) => pipeline::run(args, printer),
         Command::Sign(args) => sign::sign(args, printer),
         Command::Attest(args) => sign::attest(args, printer),
         Command::Verify(args) => verify::run(args, printer),

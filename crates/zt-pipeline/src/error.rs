@@ -1,0 +1,72 @@
+use std::path::PathBuf;
+
+use zt_core::{Diagnostic, Outcome};
+
+/// Errors that stop the pipeline before it can report (a failing stage is not an error: it is
+/// reported and the pipeline denies).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The directory is not something the pipeline can run on.
+    #[error("`{}` {reason}", path.display())]
+    Repository {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `git` could not be run or failed.
+    #[error("git {args} failed: {reason}")]
+    Git {
+        /// The git arguments.
+        args: String,
+        /// Its complaint.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Signing, logging or verifying failed.
+    #[error(transparent)]
+    Sign(#[from] zt_sign::Error),
+    /// The build failed to run (not a failing build: that is a stage result).
+    #[error(transparent)]
+    Build(#[from] zt_build::Error),
+    /// The secret scanner could not start.
+    #[error(transparent)]
+    Source(#[from] zt_source::Error),
+    /// The vulnerability store failed.
+    #[error(transparent)]
+    Vuln(#[from] zt_vuln::Error),
+    /// An evidence-model error.
+    #[error(transparent)]
+    Core(#[from] zt_core::Error),
+}
+
+impl Diagnostic for Error {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Error::Sign(e) => e.outcome(),
+            Error::Build(e) => e.outcome(),
+            Error::Source(e) => e.outcome(),
+            Error::Vuln(e) => e.outcome(),
+            Error::Core(e) => e.outcome(),
+            _ => Outcome::InputError,
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            Error::Repository { .. } => Some(
+                "run `zt pipeline run DIR` on a git work tree with a Makefile, or with no DIR for the bundled example".into(),
+            ),
+            Error::Git { .. } => Some("check that `git` is installed and the directory is a git work tree".into()),
+            Error::Io(_) => Some("check that the path exists and is writable".into()),
+            Error::Sign(e) => e.help(),
+            Error::Build(e) => e.help(),
+            Error::Source(e) => e.help(),
+            Error::Vuln(e) => e.help(),
+            Error::Core(e) => e.help(),
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Where the pipeline keeps its evidence: every signed bundle under `.zt/bundles/`, named by
+//! its own digest, and the lookups that find the bundles about an artifact.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use zt_core::{Digest, Statement, b64};
+use zt_sign::bundle;
+
+use crate::Error;
+
+/// The folder holding a repository's bundles.
+pub fn bundles_dir(repo: &Path) -> PathBuf {
+    repo.join(".zt/bundles")
+}
+
+/// Writes a bundle under `.zt/bundles/<kind>-<bundle digest prefix>.sigstore.json` (atomic)
+/// and returns its path.
+pub fn store(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
+    let bytes = bundle::to_bytes(json);
+    let id = Digest::sha256(&bytes).hex();
+    let path = bundles_dir(repo).join(format!(
+        "{kind}-{}.sigstore.json",
+        id.get(..16).unwrap_or(&id)
+    ));
+    zt_core::fsutil::write_atomic(&path, &bytes)?;
+    Ok(path)
+}
+
+/// The subjects a bundle is about: the message digest of a message signature, or the
+/// subjects of the in-toto statement in a DSSE envelope.
+pub fn subjects(json: &Value) -> Vec<Digest> {
+    if let Some(d) = json
+        .pointer("/messageSignature/messageDigest/digest")
+        .and_then(Value::as_str)
+        .and_then(b64::decode)
+    {
+        return Digest::new(zt_core::DigestAlgorithm::Sha256, d)
+            .into_iter()
+            .collect();
+    }
+    statement(json)
+        .map(|s| {
+            s.subject
+                .iter()
+                .filter_map(|r| r.digest_for(zt_core::DigestAlgorithm::Sha256))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The in-toto statement inside a DSSE bundle, if it holds one.
+pub fn statement(json: &Value) -> Option<Statement> {
+    let payload = json
+        .pointer("/dsseEnvelope/payload")
+        .and_then(Value::as_str)?;
+    Statement::from_json(&b64::decode(payload)?).ok()
+}
+
+/// Every bundle file under `.zt/bundles/` that is about `digest`, sorted by path.
+pub fn about(repo: &Path, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
+    let dir = bundles_dir(repo);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for entry in fs_err::read_dir(&dir)? {
+        let path = entry?.path();
+        if !path.to_string_lossy().ends_with(".sigstore.json") {
+            continue;
+        }
+        let Ok(json) = serde_json::from_slice::<Value>(&fs_err::read(&path)?) else {
+            continue;
+        };
+        if subjects(&json).contains(digest) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}

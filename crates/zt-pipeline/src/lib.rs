@@ -1,0 +1,24 @@
+//! zt's pipeline: every stage that exists, in order, on one repository — secret scan, hermetic
+//! build rebuilt and compared, tests, SBOM and vulnerability scan, signing and logging of every
+//! piece of evidence, the ledger, and policy at the `ci` stage — ending in allow or deny.
+//!
+//! This crate is the one place that composes the feature crates (the arrows still point
+//! down: the binary calls it, it calls them). The same evidence gathering and policy
+//! evaluation serve `zt verify --stage` and `zt build verify` through [`gate`].
+//!
+//! ```no_run
+//! use zt_pipeline::{Options, run, NoProgress};
+//! let report = run(&Options::example(), &NoProgress)?;
+//! assert!(report.allowed());
+//! # Ok::<(), zt_pipeline::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod evidence;
+pub mod example;
+mod run;
+
+pub use error::Error;
+pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, run};

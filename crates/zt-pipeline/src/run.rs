@@ -1,0 +1,538 @@
+//! The stages, in order, and the report they add up to.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
+use zt_sign::{FileKey, KeyType, Signer, bundle, transparency};
+
+use crate::{Error, evidence, example};
+
+/// What to run the pipeline on, and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The repository; `None` runs on the bundled example in `workdir`.
+    pub dir: Option<PathBuf>,
+    /// Where the bundled example is written (default: a new folder under the system temp dir).
+    pub workdir: Option<PathBuf>,
+    /// How many builds to compare (2 = build twice).
+    pub rebuild: usize,
+    /// The build command (run in the sandbox).
+    pub build: Vec<String>,
+    /// The test command (run in the repository after the build; `{junit}` is replaced by the
+    /// path where it must write its JUnit XML report).
+    pub test: Vec<String>,
+    /// The build's output directory, relative to the repository.
+    pub out: PathBuf,
+}
+
+impl Options {
+    /// The bundled example with its default commands.
+    pub fn example() -> Self {
+        Self {
+            dir: None,
+            workdir: None,
+            rebuild: 2,
+            build: vec!["make".into()],
+            test: vec!["tests/run.sh".into(), "out/hello".into(), "{junit}".into()],
+            out: PathBuf::from("out"),
+        }
+    }
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    /// It ran and everything held.
+    Passed,
+    /// It ran and found a problem (the pipeline denies).
+    Failed,
+    /// It could not run because an earlier stage failed.
+    Skipped,
+}
+
+/// One stage's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    /// The stage's name.
+    pub name: &'static str,
+    /// How it ended.
+    pub status: StageStatus,
+    /// One line saying what it found.
+    pub summary: String,
+    /// For a failure: what to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+    /// The evidence files it produced.
+    pub evidence: Vec<PathBuf>,
+    /// How long it took, in milliseconds.
+    pub millis: u128,
+}
+
+/// The pipeline's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The repository the pipeline ran on.
+    pub dir: PathBuf,
+    /// The built artifacts and their digests.
+    pub artifacts: Vec<(PathBuf, Digest)>,
+    /// Every stage, in order.
+    pub stages: Vec<StageReport>,
+}
+
+impl Report {
+    /// Whether every stage passed.
+    pub fn allowed(&self) -> bool {
+        self.stages.iter().all(|s| s.status == StageStatus::Passed)
+    }
+}
+
+/// Told about each stage as it starts and ends (the binary shows progress on stderr).
+pub trait Progress {
+    /// A stage begins.
+    fn started(&self, stage: &str);
+    /// A stage ended.
+    fn finished(&self, stage: &StageReport);
+}
+
+/// Progress that shows nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn started(&self, _: &str) {}
+    fn finished(&self, _: &StageReport) {}
+}
+
+struct Ctx<'a> {
+    dir: PathBuf,
+    opts: &'a Options,
+    progress: &'a dyn Progress,
+    stages: Vec<StageReport>,
+    artifacts: Vec<(PathBuf, Digest)>,
+    /// Unsigned statements waiting to be signed, with the kind used in bundle names.
+    statements: Vec<(&'static str, Statement)>,
+    failed: bool,
+}
+
+impl Ctx<'_> {
+    fn stage(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<(StageStatus, String, Option<String>, Vec<PathBuf>), Error>,
+    ) -> Result<(), Error> {
+        if self.failed {
+            let report = StageReport {
+                name,
+                status: StageStatus::Skipped,
+                summary: "skipped: an earlier stage failed".into(),
+                remediation: None,
+                evidence: Vec::new(),
+                millis: 0,
+            };
+            self.progress.finished(&report);
+            self.stages.push(report);
+            return Ok(());
+        }
+        self.progress.started(name);
+        let start = Instant::now();
+        let (status, summary, remediation, evidence) = f(self)?;
+        let report = StageReport {
+            name,
+            status,
+            summary,
+            remediation,
+            evidence,
+            millis: start.elapsed().as_millis(),
+        };
+        self.failed |= status == StageStatus::Failed;
+        self.progress.finished(&report);
+        self.stages.push(report);
+        Ok(())
+    }
+
+    fn subjects(&self) -> Vec<ResourceDescriptor> {
+        self.artifacts
+            .iter()
+            .map(|(p, d)| ResourceDescriptor::subject(p.to_string_lossy(), d))
+            .collect()
+    }
+}
+
+/// Runs every stage in order. A failing stage is reported (and later stages skipped); only a
+/// problem that stops the pipeline itself is an `Err`.
+pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
+    let dir = match &opts.dir {
+        Some(d) => d.clone(),
+        None => {
+            let work = match &opts.workdir {
+                Some(w) => w.clone(),
+                None => std::env::temp_dir().join(format!("zt-example-{}", std::process::id())),
+            };
+            example::materialise(&work)?;
+            work
+        }
+    };
+    let dir = fs_err::canonicalize(&dir)?;
+    if !dir.join(".git").exists() {
+        return Err(Error::Repository {
+            path: dir,
+            reason: "is not a git work tree".into(),
+        });
+    }
+    let mut ctx = Ctx {
+        dir,
+        opts,
+        progress,
+        stages: Vec::new(),
+        artifacts: Vec::new(),
+        statements: Vec::new(),
+        failed: false,
+    };
+    ctx.stage("source", source_stage)?;
+    ctx.stage("build", build_stage)?;
+    ctx.stage("test", test_stage)?;
+    ctx.stage("sign", sign_stage)?;
+    ctx.stage("verify", verify_stage)?;
+    Ok(Report {
+        dir: ctx.dir,
+        artifacts: ctx.artifacts,
+        stages: ctx.stages,
+    })
+}
+
+type StageResult = Result<(StageStatus, String, Option<String>, Vec<PathBuf>), Error>;
+
+/// Secret scan of the whole tree with gitleaks' rules (and the repo's `.gitleaks.toml`).
+fn source_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    use zt_source::secrets::{self, Detector, ScanOptions, Scanner};
+    let config = secrets::load_config(None, &ctx.dir, &ctx.dir)?;
+    let rules = config.ordered_rules().count();
+    let detector = Detector::new(config).map_err(|reason| Error::Repository {
+        path: ctx.dir.clone(),
+        reason: format!("has secret-scanning rules that cannot be used: {reason}"),
+    })?;
+    let scanner = Scanner::new(detector);
+    let opts = ScanOptions {
+        gitignore: true,
+        threads: 0,
+    };
+    let files = Scanner::collect_files(std::slice::from_ref(&ctx.dir), &opts)?;
+    let report = scanner.scan_files(&files, &opts);
+    let commit = example::git(&ctx.dir, &["rev-parse", "HEAD"]).ok();
+    let predicate = json!({
+        "commit": commit,
+        "secretScan": {
+            "rules": rules,
+            "filesScanned": report.scanned,
+            "bytesScanned": report.bytes,
+            "findings": report.findings.iter().map(|f| json!({
+                "rule": f.rule_id, "file": f.file, "line": f.start_line,
+            })).collect::<Vec<_>>(),
+        },
+    });
+    // The statement is about the artifacts; they are known after the build, so keep the
+    // predicate and attach it then.
+    ctx.statements.push((
+        "source",
+        Statement::new(Vec::new(), predicate::ZT_SOURCE_V1, predicate),
+    ));
+    if report.findings.is_empty() {
+        Ok((
+            StageStatus::Passed,
+            format!("no secrets in {} files ({rules} rules)", report.scanned),
+            None,
+            Vec::new(),
+        ))
+    } else {
+        let first = &report.findings[0];
+        Ok((
+            StageStatus::Failed,
+            format!(
+                "{} secret(s) found, first: {} at {}:{}",
+                report.findings.len(),
+                first.rule_id,
+                first.file,
+                first.start_line
+            ),
+            Some("remove the secret from the tree (and rotate it), then run again; see `zt source scan`".into()),
+            Vec::new(),
+        ))
+    }
+}
+
+/// Hermetic build in the sandbox, rebuilt with variations and compared bit for bit.
+fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    use zt_build::build::{Options as BuildOptions, build};
+    use zt_build::repro::{self, Variation};
+    use zt_build::sandbox::Exit;
+
+    let opts = BuildOptions {
+        tree: ctx.dir.clone(),
+        out: ctx.opts.out.clone(),
+        inputs: Vec::new(),
+        rootfs: PathBuf::from("/"),
+        allow_dirty: false,
+        source_date_epoch: None,
+        argv: ctx.opts.build.clone(),
+    };
+    let out_dir = ctx.dir.join(&ctx.opts.out);
+    if out_dir.exists() {
+        fs_err::remove_dir_all(&out_dir)?;
+    }
+    let outcome = build(&opts)?;
+    if outcome.exit != Exit::Code(0) || outcome.outputs.is_empty() {
+        return Ok((
+            StageStatus::Failed,
+            format!(
+                "the build failed ({:?}); log: {}",
+                outcome.exit,
+                outcome.log.display()
+            ),
+            Some(format!(
+                "read the build log `{}`, fix the build and commit",
+                outcome.log.display()
+            )),
+            vec![outcome.log],
+        ));
+    }
+    ctx.artifacts = outcome
+        .outputs
+        .iter()
+        .map(|o| (o.path.clone(), o.digest.clone()))
+        .collect();
+    let mut evidence = vec![outcome.log.clone()];
+    let report = repro::repro(&opts, ctx.opts.rebuild.max(2), &Variation::ALL)?;
+    let repro_statement = repro::statement(&report);
+    if let Some((mut provenance, path)) = outcome.provenance {
+        if let Some(p) = provenance.predicate.as_mut() {
+            p["buildDefinition"]["internalParameters"]["reproducible"] = json!(report.reproducible);
+        }
+        evidence.push(path);
+        ctx.statements.push(("provenance", provenance));
+    }
+    ctx.statements.push(("reproducible", repro_statement));
+    let artifacts = ctx
+        .artifacts
+        .iter()
+        .map(|(p, d)| format!("{} {}", p.display(), &d.hex()[..12]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if report.reproducible {
+        let applied: Vec<&str> = report.variations.iter().map(|v| v.name()).collect();
+        Ok((
+            StageStatus::Passed,
+            format!(
+                "built {artifacts}; {} builds identical under {} variations",
+                report.builds,
+                applied.len()
+            ),
+            None,
+            evidence,
+        ))
+    } else {
+        let causes: Vec<String> = report
+            .culprits
+            .iter()
+            .map(|c| {
+                c.variations
+                    .iter()
+                    .map(|v| v.name())
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .collect();
+        Ok((
+            StageStatus::Failed,
+            format!("not reproducible: outputs differ with {}", causes.join(", ")),
+            Some("remove the non-determinism (see `zt build --rebuild 2 -- …` for the explanation) or normalise outputs with `zt normalize`".into()),
+            evidence,
+        ))
+    }
+}
+
+/// Runs the test command on the built artifacts; its JUnit report becomes evidence.
+fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let junit = ctx.dir.join(".zt/tests/junit.xml");
+    fs_err::create_dir_all(junit.parent().unwrap_or(&ctx.dir))?;
+    let argv: Vec<String> = ctx
+        .opts
+        .test
+        .iter()
+        .map(|a| a.replace("{junit}", &junit.to_string_lossy()))
+        .collect();
+    let Some((program, args)) = argv.split_first() else {
+        return Ok((
+            StageStatus::Failed,
+            "no test command".into(),
+            Some("configure a test command".into()),
+            Vec::new(),
+        ));
+    };
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(&ctx.dir)
+        .output()
+        .map_err(|e| Error::Repository {
+            path: ctx.dir.clone(),
+            reason: format!("could not run the test command `{program}`: {e}"),
+        })?;
+    let log = ctx.dir.join(".zt/tests/test.log");
+    let mut text = out.stdout.clone();
+    text.extend_from_slice(&out.stderr);
+    zt_core::fsutil::write_atomic(&log, &text)?;
+    if !junit.is_file() {
+        return Ok((
+            StageStatus::Failed,
+            "the tests wrote no JUnit report".into(),
+            Some(format!(
+                "make the test command write JUnit XML to the path given as `{{junit}}`; log: `{}`",
+                log.display()
+            )),
+            vec![log],
+        ));
+    }
+    let xml = fs_err::read(&junit)?;
+    let predicate = junit_summary(&xml);
+    let passed = out.status.success() && predicate["result"] == "PASSED";
+    let summary = format!(
+        "{} passed, {} failed",
+        predicate["passedTests"].as_array().map_or(0, Vec::len),
+        predicate["failedTests"].as_array().map_or(0, Vec::len)
+    );
+    ctx.statements.push((
+        "test-result",
+        Statement::new(Vec::new(), predicate::TEST_RESULT_V01, predicate),
+    ));
+    if passed {
+        Ok((StageStatus::Passed, summary, None, vec![junit, log]))
+    } else {
+        Ok((
+            StageStatus::Failed,
+            summary,
+            Some(format!("fix the failing tests; log: `{}`", log.display())),
+            vec![junit, log],
+        ))
+    }
+}
+
+/// A minimal reading of JUnit XML into the in-toto test-result predicate.
+fn junit_summary(xml: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(xml);
+    let mut passed = Vec::new();
+    let mut failed = Vec::new();
+    for case in text.split("<testcase").skip(1) {
+        let name = case
+            .split("name=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("?")
+            .to_string();
+        let head_end = case.find('>').unwrap_or(case.len());
+        let self_closing = case[..head_end].ends_with('/');
+        let body = if self_closing {
+            ""
+        } else {
+            case.split("</testcase>").next().unwrap_or("")
+        };
+        if body.contains("<failure") || body.contains("<error") {
+            failed.push(name);
+        } else {
+            passed.push(name);
+        }
+    }
+    json!({
+        "result": if failed.is_empty() && !passed.is_empty() { "PASSED" } else { "FAILED" },
+        "passedTests": passed,
+        "failedTests": failed,
+        "warnedTests": [],
+    })
+}
+
+/// The pipeline's signing key: `.zt/keys/pipeline` (created on first run).
+fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
+    let path = dir.join(".zt/keys/pipeline");
+    if path.exists() {
+        return Ok(FileKey::load(&path)?);
+    }
+    let key = FileKey::generate(KeyType::P256);
+    zt_sign::keys::write_key_pair(&key, &path)?;
+    Ok(key)
+}
+
+/// Signs every artifact and attests every statement; every signature is logged.
+fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let key = pipeline_key(&ctx.dir)?;
+    let (log, _) = transparency::open_or_init(&ctx.dir.join(transparency::DEFAULT_LOG_DIR))?;
+    let mut written = Vec::new();
+    for (path, _) in ctx.artifacts.clone() {
+        let mut new = bundle::sign_file(&key, &ctx.dir.join(&path))?;
+        transparency::log_bundle(&log, &mut new, &key.public_key())?;
+        written.push(evidence::store(&ctx.dir, "signature", &new.json)?);
+    }
+    let subjects = ctx.subjects();
+    for (kind, mut statement) in std::mem::take(&mut ctx.statements) {
+        if statement.subject.is_empty() {
+            statement.subject = subjects.clone();
+        }
+        let mut new = bundle::attest(&key, &statement)?;
+        transparency::log_bundle(&log, &mut new, &key.public_key())?;
+        written.push(evidence::store(&ctx.dir, kind, &new.json)?);
+    }
+    Ok((
+        StageStatus::Passed,
+        format!(
+            "{} bundles signed with key {} and logged (log size {})",
+            written.len(),
+            &key.public_key().key_id()[..12],
+            log.size()
+        ),
+        None,
+        written,
+    ))
+}
+
+/// Verifies every bundle about every artifact, offline, against the repository's log.
+fn verify_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let key = pipeline_key(&ctx.dir)?.public_key();
+    let mut root: serde_json::Value =
+        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+    let local = transparency::trusted_root(&ctx.dir.join(transparency::DEFAULT_LOG_DIR))?;
+    zt_sign::rekor::merge_tlogs(&mut root, &local);
+    let root = root.to_string();
+    let mut checked = 0;
+    for (path, digest) in &ctx.artifacts {
+        let artifact = zt_sign::verify::Artifact::File(ctx.dir.join(path));
+        for bundle_path in evidence::about(&ctx.dir, digest)? {
+            let bytes = fs_err::read(&bundle_path)?;
+            let parsed = bundle::parse(&bytes, &bundle_path.to_string_lossy())?;
+            let result = zt_sign::verify::verify(&zt_sign::verify::Request {
+                artifact: &artifact,
+                bundle: &parsed,
+                identity: &zt_sign::verify::Identity::Key(key.clone()),
+                trusted_root: Some(&root),
+                insecure_ignore_tlog: false,
+                witness_policy: None,
+            });
+            if let Err(e) = result {
+                return Ok((
+                    StageStatus::Failed,
+                    format!("`{}` does not verify: {e}", bundle_path.display()),
+                    Some("the evidence was changed after signing: rebuild and sign again".into()),
+                    vec![bundle_path],
+                ));
+            }
+            checked += 1;
+        }
+    }
+    Ok((
+        StageStatus::Passed,
+        format!("{checked} bundles verified offline (signature, log inclusion, checkpoint)"),
+        None,
+        Vec::new(),
+    ))
+}

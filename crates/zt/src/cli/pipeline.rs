@@ -1,0 +1,34 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `zt pipeline …`
+#[derive(Debug, Args)]
+pub(crate) struct PipelineArgs {
+    #[command(subcommand)]
+    pub(crate) command: PipelineCommand,
+}
+
+/// Pipeline commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PipelineCommand {
+    /// Run every stage on a repository, in order: secret scan, hermetic build rebuilt and
+    /// compared, tests, signing and logging of all evidence, offline verification. With no
+    /// DIR, runs on the example project bundled in zt.
+    Run {
+        /// The repository (a git work tree). Default: the bundled example.
+        dir: Option<PathBuf>,
+        /// Where to write the bundled example (must be empty or absent).
+        #[arg(long, conflicts_with = "dir")]
+        workdir: Option<PathBuf>,
+        /// How many builds to compare.
+        #[arg(long, default_value_t = 2)]
+        rebuild: usize,
+        /// The build command, run in the sandbox [default: make].
+        #[arg(long, num_args = 1.., value_delimiter = ' ')]
+        build: Option<Vec<String>>,
+        /// The test command; `{junit}` stands for the JUnit XML report path it must write.
+        #[arg(long, num_args = 1.., value_delimiter = ' ')]
+        test: Option<Vec<String>>,
+    },
+}

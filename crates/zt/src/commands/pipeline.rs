@@ -1,0 +1,83 @@
+use owo_colors::OwoColorize as _;
+use zt_pipeline::{Options, Progress, StageReport, StageStatus};
+
+use crate::cli::{PipelineArgs, PipelineCommand};
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+/// Shows each stage on stderr as it starts and ends.
+struct Stderr<'a>(&'a Printer);
+
+impl Progress for Stderr<'_> {
+    fn started(&self, stage: &str) {
+        self.0.info(format!("{} {stage} …", "▸".cyan()));
+    }
+
+    fn finished(&self, stage: &StageReport) {
+        let mark = match stage.status {
+            StageStatus::Passed => format!("{}", "✓".green().bold()),
+            StageStatus::Failed => format!("{}", "✗".red().bold()),
+            StageStatus::Skipped => format!("{}", "-".dimmed()),
+        };
+        self.0.info(format!(
+            "{mark} {:<8} {} ({} ms)",
+            stage.name, stage.summary, stage.millis
+        ));
+        if let Some(fix) = &stage.remediation {
+            self.0
+                .info(format!("           {}: {fix}", "fix".cyan().bold()));
+        }
+    }
+}
+
+pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliError> {
+    let PipelineCommand::Run {
+        dir,
+        workdir,
+        rebuild,
+        build,
+        test,
+    } = args.command;
+    let mut opts = Options::example();
+    opts.workdir = workdir;
+    opts.rebuild = rebuild;
+    if let Some(dir) = dir {
+        opts.dir = Some(dir);
+        opts.test = vec!["make".into(), "test".into(), "JUNIT={junit}".into()];
+    }
+    if let Some(b) = build {
+        opts.build = b;
+    }
+    if let Some(t) = test {
+        opts.test = t;
+    }
+    let progress = Stderr(printer);
+    let report = zt_pipeline::run(&opts, &progress)?;
+    let allowed = report.allowed();
+    if printer.json {
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("allow".into(), allowed.into());
+        }
+        printer.json(&value);
+    } else {
+        for (path, digest) in &report.artifacts {
+            printer.out(format!("{digest}  {}", path.display()));
+        }
+        printer.info(format!("evidence: `{}`", report.dir.join(".zt").display()));
+        if allowed {
+            printer.info(format!("{}: every stage passed", "allow".green().bold()));
+        } else {
+            printer.info(format!(
+                "{}: see the failed stage above and its fix",
+                "deny".red().bold()
+            ));
+        }
+    }
+    Ok(if allowed {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
