@@ -1,0 +1,130 @@
+//! `zt pipeline run`: the README's main job, end to end on the bundled example, and the
+//! ways it must deny.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{text, zt};
+
+fn run_example(d: &Path) -> serde_json::Value {
+    let out = zt(d)
+        .args(["pipeline", "run", "--workdir", "example", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let report = run_example(d);
+    assert_eq!(report["allow"], true);
+    let names: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["source", "build", "test", "sign", "verify"]);
+    for stage in report["stages"].as_array().unwrap() {
+        assert_eq!(stage["status"], "passed", "{stage}");
+    }
+    let ex = d.join("example");
+    assert!(ex.join("out/hello").is_file());
+    // Every piece of evidence is a bundle that `zt verify` accepts on its own.
+    let bundles: Vec<_> = fs_err::read_dir(ex.join(".zt/bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(bundles.len() >= 5, "{bundles:?}");
+    for b in &bundles {
+        let out = zt(&ex)
+            .args([
+                "verify",
+                "out/hello",
+                "--bundle",
+                b.to_str().unwrap(),
+                "--key",
+                ".zt/keys/pipeline.pub",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{b:?}: {:?}", text(&out));
+    }
+    // One flipped byte in the artifact and every bundle refuses it.
+    let mut bytes = fs_err::read(ex.join("out/hello")).unwrap();
+    bytes[100] ^= 0xff;
+    fs_err::write(ex.join("out/hello"), &bytes).unwrap();
+    for b in &bundles {
+        let out = zt(&ex)
+            .args([
+                "verify",
+                "out/hello",
+                "--bundle",
+                b.to_str().unwrap(),
+                "--key",
+                ".zt/keys/pipeline.pub",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{b:?}: {:?}", text(&out));
+    }
+}
+
+#[test]
+fn a_committed_secret_denies_at_the_source_stage_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_example(d);
+    let ex = d.join("example");
+    let key = ["AKIA", "QYLPMN5HHHFPZAM2"].concat();
+    fs_err::write(
+        ex.join("src/config.h"),
+        format!("#define AWS_KEY \"{key}\"\n"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&ex)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@t")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@t")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{:?}", text(&out));
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "oops"]);
+    let out = zt(d).args(["pipeline", "run", "example"]).output().unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("aws-access-token"), "{stderr}");
+    assert!(stderr.contains("fix:"), "{stderr}");
+    assert!(stderr.contains("deny"), "{stderr}");
+}
+
+#[test]
+fn a_directory_that_is_not_a_repository_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zt(dir.path())
+        .args(["pipeline", "run", "."])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not a git work tree") && stderr.contains("help:"),
+        "{stderr}"
+    );
+}
