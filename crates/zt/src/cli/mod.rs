@@ -3,9 +3,13 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod init;
 mod key;
+mod policy;
 
+pub(crate) use init::InitArgs;
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
+pub(crate) use policy::{PolicyArgs, PolicyCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -34,4 +38,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Generate and inspect signing keys.
     Key(KeyArgs),
+    /// Scaffold `zt.toml`, a local signing key and a `policies/` folder in a repository.
+    Init(InitArgs),
+    /// Evaluate and test Rego policies.
+    Policy(PolicyArgs),
 }

@@ -6,7 +6,9 @@ use crate::cli::Command;
 use crate::printer::Printer;
 use crate::report::CliError;
 
+mod init;
 mod key;
+mod policy;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,5 +32,7 @@ impl From<Status> for ExitCode {
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
         Command::Key(args) => key::run(args, printer),
+        Command::Init(args) => init::run(args, printer),
+        Command::Policy(args) => policy::run(args, printer),
     }
 }
