@@ -298,3 +298,52 @@ fn eval_needs_a_valid_zt_toml() {
         stderr(&o)
     );
 }
+
+#[test]
+fn init_example_override_replaces_the_builtin_tests_policy() {
+    let (dir, key) = initialised();
+    let root = dir.path();
+    let mut input = good_input(&key);
+    input["evidence"][1]["statement"]["predicate"]["coverage"] = json!(10.0);
+    write_input(root, &input);
+    let o = zt(root, &["policy", "eval", "--input", "input.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("tests.coverage: test coverage 10% is below the required 80%"),
+        "{}",
+        stdout(&o)
+    );
+
+    fs_err::rename(
+        root.join("policies/tests.rego.example"),
+        root.join("policies/tests.rego"),
+    )
+    .unwrap();
+    let o = zt(root, &["policy", "eval", "--input", "input.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = zt(
+        root,
+        &[
+            "policy",
+            "eval",
+            "--input",
+            "input.json",
+            "--stage",
+            "deploy",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("tests.coverage: no test results report at least 80% coverage"),
+        "{}",
+        stdout(&o)
+    );
+    // The built-in tests of the replaced file notice that coverage no longer counts at ci.
+    let o = zt(root, &["policy", "test"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("FAIL data.zt.tests_test.test_low_coverage_denies"),
+        "{}",
+        stdout(&o)
+    );
+}

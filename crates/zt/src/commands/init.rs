@@ -44,6 +44,7 @@ pub(crate) fn run(args: InitArgs, printer: &Printer) -> Result<Status, CliError>
         ("README.md", POLICIES_README),
         ("branch.rego", EXAMPLE_POLICY),
         ("branch_test.rego", EXAMPLE_TEST),
+        ("tests.rego.example", EXAMPLE_OVERRIDE),
     ] {
         let path = policies.join(name);
         if !path.exists() {
@@ -139,7 +140,9 @@ plus the `.rego` files in this folder (`[policy] dirs` in `zt.toml`).
   trust, policy and threshold settings of `zt.toml`.
 
 `branch.rego` is an example that adds a rule: at the deploy stage, only the main branch or a
-tag may ship. Delete it if that is not your rule.
+tag may ship. Delete it if that is not your rule. `tests.rego.example` is an example override:
+rename it to `tests.rego` and it replaces the built-in test-results policy (here: coverage is
+only required at the publish and deploy stages).
 
 ```sh
 zt policy test                     # every test_ rule
@@ -164,6 +167,45 @@ deny contains d if {
 		"branch.not-deployable",
 		sprintf("`%s` is neither `main` nor a tag; only those are deployed", [ref]),
 		"merge to `main` or tag a release, then deploy that",
+	)
+}
+"#;
+
+const EXAMPLE_OVERRIDE: &str = r#"# Example override of the built-in `tests.rego`: rename this file to `tests.rego`.
+# Same rules as the built-in one, except that coverage only counts at publish and deploy.
+package zt.tests
+
+import data.zt.lib
+
+results := lib.evidence(lib.TEST_RESULT)
+
+deny contains d if {
+	count(results) == 0
+	d := lib.violation(
+		"tests.missing",
+		"no trusted test results for the artifact",
+		"run the tests with JUnit XML output and record it with `zt attest --type test-results --from junit.xml`",
+	)
+}
+
+deny contains d if {
+	some e in results
+	not e.statement.predicate.result in {"PASSED", "WARNED"}
+	d := lib.violation(
+		"tests.failed",
+		sprintf("test results are `%v`", [e.statement.predicate.result]),
+		"fix the failing tests, then `zt attest --type test-results --from junit.xml`",
+	)
+}
+
+deny contains d if {
+	input.context.stage in {"publish", "deploy"}
+	threshold := data.zt.config.thresholds.min_coverage
+	count([c | some e in results; c := e.statement.predicate.coverage; is_number(c); c >= threshold]) == 0
+	d := lib.violation(
+		"tests.coverage",
+		sprintf("no test results report at least %v%% coverage", [threshold]),
+		"add tests, then `zt attest --type test-results --from junit.xml --coverage <percent>`",
 	)
 }
 "#;
