@@ -169,32 +169,58 @@ impl PolicyInput {
     /// name the offending field as a path like `evidence[2].signer.key_id`.
     pub fn from_json(bytes: &[u8], source_name: Option<&str>) -> Result<Self, Error> {
         let name = source_name.map(str::to_string);
-        // Syntax first, so that broken JSON is reported as such rather than as a field error.
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::InputJson {
-                source_name: name.clone(),
-                message: e.to_string(),
-            })?;
-        if let Some(v) = value.get("version")
-            && let Some(n) = v.as_u64()
-            && n != u64::from(INPUT_VERSION)
-        {
+        // One typed pass straight from the bytes (no intermediate JSON tree: inputs can be
+        // large). Only when it fails do we look closer, to tell broken JSON from a wrong field
+        // and a newer version from both.
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let parsed: Result<PolicyInput, _> = serde_path_to_error::deserialize(&mut de);
+        let input = match parsed {
+            Ok(input) => {
+                // Trailing text after the document is broken JSON too.
+                de.end().map_err(|e| Error::InputJson {
+                    source_name: name.clone(),
+                    message: e.to_string(),
+                })?;
+                input
+            }
+            Err(e) => {
+                let field = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+                    return Err(Error::InputJson {
+                        source_name: name,
+                        message: inner.to_string(),
+                    });
+                }
+                #[derive(Deserialize)]
+                struct VersionOnly {
+                    version: Option<u64>,
+                }
+                if let Ok(VersionOnly { version: Some(n) }) = serde_json::from_slice(bytes)
+                    && n != u64::from(INPUT_VERSION)
+                {
+                    return Err(Error::InputVersion {
+                        found: u32::try_from(n).unwrap_or(u32::MAX),
+                        supported: INPUT_VERSION,
+                    });
+                }
+                return Err(Error::InputSchema {
+                    source_name: name,
+                    field: if field == "." {
+                        "(document)".into()
+                    } else {
+                        field
+                    },
+                    message: inner.to_string(),
+                });
+            }
+        };
+        if input.version != INPUT_VERSION {
             return Err(Error::InputVersion {
-                found: u32::try_from(n).unwrap_or(u32::MAX),
+                found: input.version,
                 supported: INPUT_VERSION,
             });
         }
-        let input: PolicyInput = serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = match e.path().to_string() {
-                p if p == "." => "(document)".to_string(),
-                p => p,
-            };
-            Error::InputSchema {
-                source_name: name.clone(),
-                field,
-                message: e.into_inner().to_string(),
-            }
-        })?;
         input.check(name)?;
         Ok(input)
     }
@@ -232,6 +258,11 @@ impl PolicyInput {
     pub fn to_value(&self) -> serde_json::Value {
         // Every field is a string, number, bool, map or list: serialising cannot fail.
         serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The document as JSON text, as policies see it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -332,5 +363,16 @@ mod tests {
         let e = PolicyInput::from_json(b"{\"version\": 1,", Some("i.json")).unwrap_err();
         assert!(matches!(e, Error::InputJson { .. }), "{e}");
         assert!(e.to_string().contains("`i.json`"));
+        let trailing = format!("{} x", doc());
+        let e = PolicyInput::from_json(trailing.as_bytes(), None).unwrap_err();
+        assert!(matches!(e, Error::InputJson { .. }), "{e}");
+        // A newer version is reported as such even when its fields are unknown to this zt.
+        let mut d = doc();
+        d["version"] = 2.into();
+        d["novelty"] = true.into();
+        assert!(matches!(
+            parse(&d),
+            Err(Error::InputVersion { found: 2, .. })
+        ));
     }
 }
