@@ -23,6 +23,11 @@ mod source;
 
 pub(crate) use normalize::NormalizeArgs;
 pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
+mod init;
+mod policy;
+
+pub(crate) use init::InitArgs;
+pub(crate) use policy::{PolicyArgs, PolicyCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -72,4 +77,8 @@ pub(crate) enum Command {
     Source(SourceArgs),
     /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).
     Normalize(NormalizeArgs),
+    /// Scaffold `zt.toml`, a local signing key and a `policies/` folder in a repository.
+    Init(InitArgs),
+    /// Evaluate and test Rego policies.
+    Policy(PolicyArgs),
 }

@@ -15,6 +15,8 @@ mod sign;
 mod source;
 mod verify;
 mod vuln;
+mod init;
+mod policy;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,5 +50,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Vuln(args) => vuln::run(args, printer),
         Command::Source(args) => source::run(args, printer),
         Command::Normalize(args) => normalize::run(args, printer),
+        Command::Init(args) => init::run(args, printer),
+        Command::Policy(args) => policy::run(args, printer),
     }
 }

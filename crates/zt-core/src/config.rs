@@ -1,0 +1,459 @@
+//! `zt.toml`: the repository's configuration, read by every command.
+//!
+//! Three tables, all optional, every unknown key an error that names the key and its line:
+//!
+//! ```toml
+//! [[trust.key]]                  # who may sign what, and where it counts
+//! name = "local"
+//! public_key = ".zt/keys/local.pub"   # or `id = "<hex sha256 of the SPKI DER>"`
+//! predicate_types = ["*"]            # URIs, or "*" for every type
+//! stages = ["ci", "publish", "deploy"]
+//!
+//! [policy]
+//! dirs = ["policies"]          # override folders, later ones win
+//! builtin = true               # start from zt's built-in policy library
+//! require_log_proof = true     # evidence without a verified log proof does not count
+//!
+//! [thresholds]
+//! min_coverage = 80.0          # percent
+//! max_vuln_db_age_days = 7
+//! min_rebuilds = 2
+//! ```
+//!
+//! ```
+//! use zt_core::config::{Config, Stage};
+//!
+//! let cfg = Config::parse("[thresholds]\nmin_coverage = 90.0\n", "zt.toml".as_ref()).unwrap();
+//! assert_eq!(cfg.thresholds.min_coverage, 90.0);
+//! assert!(cfg.trust.keys.is_empty());
+//! let err = Config::parse("[thresholds]\nmin_coverag = 90.0\n", "zt.toml".as_ref()).unwrap_err();
+//! assert!(err.to_string().starts_with("zt.toml:2:1: unknown field `min_coverag`"));
+//! assert_eq!("deploy".parse::<Stage>().unwrap(), Stage::Deploy);
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Outcome};
+
+/// The configuration file's name, at the repository root.
+pub const CONFIG_FILE: &str = "zt.toml";
+
+/// A pipeline stage at which evidence is judged; trust and policy may differ per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Continuous integration: every build of every branch.
+    Ci,
+    /// Publishing a release artifact.
+    Publish,
+    /// Admitting an artifact into a running environment.
+    Deploy,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 3] = [Stage::Ci, Stage::Publish, Stage::Deploy];
+
+    /// The stage's name as written in `zt.toml`, policy input and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ci => "ci",
+            Stage::Publish => "publish",
+            Stage::Deploy => "deploy",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| ConfigError::UnknownStage(s.chars().take(64).collect()))
+    }
+}
+
+/// The whole of `zt.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Which keys may sign which predicate types at which stages.
+    #[serde(default)]
+    pub trust: TrustConfig,
+    /// Where policies come from.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Numbers the built-in policies compare against.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+/// The `[trust]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    /// One `[[trust.key]]` entry per signing key.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<TrustedKey>,
+}
+
+/// One `[[trust.key]]`: a key and what its signatures count for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKey {
+    /// A label for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The key id: hex SHA-256 of the key's DER SubjectPublicKeyInfo (as `zt key show` prints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A PEM public key file, relative to the repository root; its id is computed from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PathBuf>,
+    /// The predicate type URIs this key may sign; `"*"` allows every type.
+    pub predicate_types: Vec<String>,
+    /// The stages at which this key's signatures count (default: every stage).
+    #[serde(default = "all_stages")]
+    pub stages: Vec<Stage>,
+}
+
+fn all_stages() -> Vec<Stage> {
+    Stage::ALL.to_vec()
+}
+
+/// The `[policy]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Folders of `.rego` files, relative to the repository root; a file named like a
+    /// built-in one replaces it, other files add rules. Later folders win.
+    #[serde(default = "default_policy_dirs")]
+    pub dirs: Vec<PathBuf>,
+    /// Whether zt's built-in policy library is loaded first.
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// Whether evidence must carry a verified transparency-log proof to count.
+    #[serde(default = "yes")]
+    pub require_log_proof: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            dirs: default_policy_dirs(),
+            builtin: true,
+            require_log_proof: true,
+        }
+    }
+}
+
+fn default_policy_dirs() -> Vec<PathBuf> {
+    vec![PathBuf::from("policies")]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The `[thresholds]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Minimum line coverage, in percent, that test evidence must report (0 disables).
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage: f64,
+    /// How old, in days, the vulnerability database behind a scan may be.
+    #[serde(default = "default_max_vuln_db_age_days")]
+    pub max_vuln_db_age_days: u32,
+    /// How many independent builds must have produced identical outputs.
+    #[serde(default = "default_min_rebuilds")]
+    pub min_rebuilds: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            min_coverage: default_min_coverage(),
+            max_vuln_db_age_days: default_max_vuln_db_age_days(),
+            min_rebuilds: default_min_rebuilds(),
+        }
+    }
+}
+
+fn default_min_coverage() -> f64 {
+    80.0
+}
+fn default_max_vuln_db_age_days() -> u32 {
+    7
+}
+fn default_min_rebuilds() -> u32 {
+    2
+}
+
+impl Config {
+    /// Reads and checks `path` (normally `<repo>/zt.toml`).
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match fs_err::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            Err(e) => return Err(ConfigError::Io(e)),
+        };
+        Config::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_column(text, s.start))
+                .unwrap_or((0, 0));
+            ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().replace('\n', " "),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: String, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            reason,
+        };
+        for (i, key) in self.trust.keys.iter().enumerate() {
+            let field = |f: &str| format!("trust.key[{i}].{f}");
+            if key.id.is_none() && key.public_key.is_none() {
+                return Err(invalid(
+                    format!("trust.key[{i}]"),
+                    "needs `id` or `public_key`".into(),
+                ));
+            }
+            if let Some(id) = &key.id
+                && (id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            {
+                return Err(invalid(
+                    field("id"),
+                    "must be 64 lowercase hex digits (the SHA-256 of the key's SPKI DER)".into(),
+                ));
+            }
+            if key.predicate_types.is_empty() {
+                return Err(invalid(field("predicate_types"), "is empty".into()));
+            }
+            if let Some(t) = key
+                .predicate_types
+                .iter()
+                .find(|t| t.as_str() != "*" && !t.contains(':'))
+            {
+                return Err(invalid(
+                    field("predicate_types"),
+                    format!("`{t}` is neither a URI nor \"*\""),
+                ));
+            }
+            if key.stages.is_empty() {
+                return Err(invalid(field("stages"), "is empty".into()));
+            }
+        }
+        let t = &self.thresholds;
+        if !(0.0..=100.0).contains(&t.min_coverage) {
+            return Err(invalid(
+                "thresholds.min_coverage".into(),
+                "must be a percentage between 0 and 100".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Errors reading `zt.toml` or a stage name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// There is no `zt.toml` where one is needed.
+    #[error("no `{}` found", .0.display())]
+    Missing(PathBuf),
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's complaint (names the key).
+        message: String,
+    },
+    /// A value parsed but makes no sense.
+    #[error("{}: `{field}` {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The dotted path of the field.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A stage name is not one of `ci`, `publish`, `deploy`.
+    #[error("unknown stage `{0}`")]
+    UnknownStage(String),
+    /// Reading the file failed (the message names the path).
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+impl Diagnostic for ConfigError {
+    fn outcome(&self) -> Outcome {
+        Outcome::InputError
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            ConfigError::Missing(_) => {
+                "run `zt init` at the repository root to write a `zt.toml`".into()
+            }
+            ConfigError::Syntax { .. } => {
+                "fix the key or value at that line; the tables are `[[trust.key]]`, `[policy]` and `[thresholds]` (see `zt init`'s template)".into()
+            }
+            ConfigError::Invalid { .. } => "correct that field in `zt.toml`".into(),
+            ConfigError::UnknownStage(_) => "the stages are `ci`, `publish` and `deploy`".into(),
+            ConfigError::Io(_) => "check that the path exists and is readable".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("zt.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.policy.dirs, vec![PathBuf::from("policies")]);
+        assert!(c.policy.builtin && c.policy.require_log_proof);
+        assert_eq!(c.thresholds.min_rebuilds, 2);
+    }
+
+    #[test]
+    fn full_file() {
+        let c = parse(
+            r#"
+[[trust.key]]
+name = "ci"
+id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+predicate_types = ["https://slsa.dev/provenance/v1"]
+stages = ["ci", "deploy"]
+
+[[trust.key]]
+public_key = ".zt/keys/local.pub"
+predicate_types = ["*"]
+
+[policy]
+dirs = ["policies", "more"]
+require_log_proof = false
+
+[thresholds]
+min_coverage = 65.5
+max_vuln_db_age_days = 3
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.trust.keys.len(), 2);
+        assert_eq!(c.trust.keys[0].stages, vec![Stage::Ci, Stage::Deploy]);
+        assert_eq!(c.trust.keys[1].stages, Stage::ALL.to_vec());
+        assert!(!c.policy.require_log_proof);
+        assert!(c.policy.builtin);
+        assert_eq!(c.thresholds.min_coverage, 65.5);
+        assert_eq!(c.thresholds.max_vuln_db_age_days, 3);
+        assert_eq!(c.thresholds.min_rebuilds, 2);
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let e = parse("[policy]\nbuiltin = true\ncolour = \"red\"\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("zt.toml:3:1: unknown field `colour`"),
+            "{msg}"
+        );
+        let e = parse("[[trust.key]]\nid = \"x\"\npredicate_types=[\"*\"]\nstage = [\"ci\"]\n")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("zt.toml:4:1: unknown field `stage`"),
+            "{e}"
+        );
+        let e = parse("[nope]\n").unwrap_err();
+        assert!(
+            e.to_string().contains(":1:") && e.to_string().contains("`nope`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_errors() {
+        let e = parse("[thresholds]\nmin_coverage = \"high\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("zt.toml:2:"), "{e}");
+        let e = parse("[[trust.key]]\npredicate_types = [\"*\"]\nstages=[\"prod\"]\nid=\"00\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("zt.toml:3:"), "{e}");
+        let e = parse("[[trust.key]]\npredicate_types = [\"*\"]\n").unwrap_err();
+        assert!(e.to_string().contains("`trust.key[0]` needs"), "{e}");
+        let e = parse("[[trust.key]]\nid=\"00\"\npredicate_types = [\"*\"]\n").unwrap_err();
+        assert!(e.to_string().contains("trust.key[0].id"), "{e}");
+        let e = parse("[thresholds]\nmin_coverage = 120.0\n").unwrap_err();
+        assert!(e.to_string().contains("thresholds.min_coverage"), "{e}");
+        let e = parse("[[trust.key]]\npublic_key=\"k.pub\"\npredicate_types = [\"slsa\"]\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("neither a URI"), "{e}");
+    }
+
+    #[test]
+    fn missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::load(&dir.path().join("zt.toml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Missing(_)));
+        assert!(e.help().unwrap().contains("zt init"));
+    }
+
+    #[test]
+    fn stages_parse() {
+        for s in Stage::ALL {
+            assert_eq!(s.name().parse::<Stage>().unwrap(), s);
+        }
+        assert!(matches!(
+            "prod".parse::<Stage>(),
+            Err(ConfigError::UnknownStage(_))
+        ));
+    }
+}

@@ -1,0 +1,280 @@
+//! Compiling a [`PolicySet`] on regorus and evaluating it: every `deny` rule of every package
+//! under `zt.` is evaluated and the denies are collected, checked and sorted. `test_` rules
+//! run like `opa test`.
+
+use std::collections::BTreeSet;
+
+use regorus::Value;
+use serde::Serialize;
+
+use crate::Error;
+use crate::error::from_regorus_load;
+use crate::input::PolicyInput;
+use crate::library::PolicySet;
+
+/// One reason to refuse an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Deny {
+    /// The rule's id, e.g. `provenance.missing`.
+    pub id: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// What to do about it (names the zt command that produces the missing evidence).
+    pub remediation: String,
+    /// Where the rule is documented.
+    pub doc: String,
+}
+
+/// The outcome of an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether nothing denied.
+    pub allow: bool,
+    /// Every deny, sorted by id, then message; duplicates removed.
+    pub deny: Vec<Deny>,
+}
+
+/// A `test_` rule found in the policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TestCase {
+    /// Its package, e.g. `zt.vuln_test`.
+    pub package: String,
+    /// The rule name, e.g. `test_missing_scan_denies`.
+    pub name: String,
+    /// The file that declares it.
+    pub file: String,
+}
+
+/// How one test went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    /// The test.
+    pub case: TestCase,
+    /// Whether it evaluated to `true`.
+    pub passed: bool,
+    /// Why not, when it failed.
+    pub failure: Option<String>,
+}
+
+/// A compiled policy, ready to evaluate inputs.
+pub struct Policy {
+    engine: regorus::Engine,
+    deny_rules: Vec<String>,
+    tests: Vec<TestCase>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("deny_rules", &self.deny_rules)
+            .field("tests", &self.tests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    /// Parses every file of `set` (a syntax error names file, line and column) and loads
+    /// `data` (normally [`crate::policy_data`]).
+    pub fn compile(set: &PolicySet, data: serde_json::Value) -> Result<Self, Error> {
+        let mut engine = regorus::Engine::new();
+        engine.set_rego_v0(false);
+        // A built-in that fails (a malformed timestamp) makes its expression undefined, so the
+        // rule that needed it does not hold: rules are written to deny in that case.
+        engine.set_strict_builtin_errors(false);
+        for source in set.sources() {
+            let label = source.label();
+            engine
+                .add_policy(label.clone(), source.text.clone())
+                .map_err(|e| from_regorus_load(&label, &e))?;
+        }
+        engine
+            .add_data(Value::from(data))
+            .map_err(|e| Error::Rego {
+                file: "data".into(),
+                message: e.to_string(),
+            })?;
+
+        let packages = engine
+            .get_policy_package_components()
+            .map_err(|e| Error::Rego {
+                file: "(policy)".into(),
+                message: e.to_string(),
+            })?;
+        let mut deny_rules = BTreeSet::new();
+        let mut tests = BTreeSet::new();
+        for pkg in packages {
+            if pkg.components.first().map(String::as_str) != Some("zt") {
+                continue;
+            }
+            let package = pkg.components.join(".");
+            let declares_deny = engine
+                .has_declared_rule_rooted_at(&pkg.source_file, "deny")
+                .map_err(|e| from_regorus_load(&pkg.source_file, &e))?;
+            if declares_deny {
+                deny_rules.insert(format!("data.{package}.deny"));
+            }
+            if let Some(source) = set.sources().iter().find(|s| s.label() == pkg.source_file) {
+                for name in test_rule_names(&source.text) {
+                    tests.insert(TestCase {
+                        package: package.clone(),
+                        name,
+                        file: pkg.source_file.clone(),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            engine,
+            deny_rules: deny_rules.into_iter().collect(),
+            tests: tests.into_iter().collect(),
+        })
+    }
+
+    /// The `deny` rules that are evaluated, e.g. `data.zt.vuln.deny`, sorted.
+    pub fn deny_rules(&self) -> &[String] {
+        &self.deny_rules
+    }
+
+    /// Evaluates every deny rule on `input`.
+    pub fn evaluate(&mut self, input: &PolicyInput) -> Result<Decision, Error> {
+        // JSON text into regorus's own parser: faster than converting a serde_json tree.
+        self.engine
+            .set_input_json(&input.to_json())
+            .map_err(|e| Error::Eval {
+                rule: "input".into(),
+                message: e.to_string(),
+            })?;
+        self.evaluate_loaded()
+    }
+
+    /// Like [`Policy::evaluate`], for an input already checked and turned into JSON.
+    pub fn evaluate_json(&mut self, input: serde_json::Value) -> Result<Decision, Error> {
+        self.engine.set_input(Value::from(input));
+        self.evaluate_loaded()
+    }
+
+    fn evaluate_loaded(&mut self) -> Result<Decision, Error> {
+        let mut denies = BTreeSet::new();
+        for rule in &self.deny_rules {
+            let value = self
+                .engine
+                .eval_rule(rule.clone())
+                .map_err(|e| Error::Eval {
+                    rule: rule.clone(),
+                    message: e.to_string().trim().replace('\n', " "),
+                })?;
+            collect_denies(rule, &value, &mut denies)?;
+        }
+        let deny: Vec<Deny> = denies.into_iter().collect();
+        Ok(Decision {
+            allow: deny.is_empty(),
+            deny,
+        })
+    }
+
+    /// The `test_` rules found, sorted by package then name.
+    pub fn tests(&self) -> &[TestCase] {
+        &self.tests
+    }
+
+    /// Runs every test: a test passes when its rule evaluates to `true`.
+    pub fn run_tests(&mut self) -> Vec<TestOutcome> {
+        let cases = self.tests.clone();
+        cases
+            .into_iter()
+            .map(|case| {
+                self.engine.set_input(Value::new_object());
+                let rule = format!("data.{}.{}", case.package, case.name);
+                let failure = match self.engine.eval_rule(rule) {
+                    Ok(Value::Bool(true)) => None,
+                    Ok(Value::Undefined) => Some("undefined: a condition did not hold".to_string()),
+                    Ok(other) => Some(format!(
+                        "evaluated to {} instead of true",
+                        other.to_json_str().unwrap_or_default()
+                    )),
+                    Err(e) => Some(e.to_string().trim().replace('\n', " ")),
+                };
+                TestOutcome {
+                    case,
+                    passed: failure.is_none(),
+                    failure,
+                }
+            })
+            .collect()
+    }
+}
+
+fn collect_denies(rule: &str, value: &Value, out: &mut BTreeSet<Deny>) -> Result<(), Error> {
+    let items: Vec<&Value> = match value {
+        Value::Undefined => return Ok(()),
+        Value::Set(s) => s.iter().collect(),
+        Value::Array(a) => a.iter().collect(),
+        other => {
+            return Err(Error::MalformedDeny {
+                rule: rule.to_string(),
+                value: other.to_json_str().unwrap_or_default(),
+            });
+        }
+    };
+    for item in items {
+        out.insert(deny_of(rule, item)?);
+    }
+    Ok(())
+}
+
+fn deny_of(rule: &str, v: &Value) -> Result<Deny, Error> {
+    let malformed = || Error::MalformedDeny {
+        rule: rule.to_string(),
+        value: v.to_json_str().unwrap_or_default(),
+    };
+    let field = |name: &str| -> Result<String, Error> {
+        match v {
+            Value::Object(map) => match map.get(&Value::from(name)) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.to_string()),
+                _ => Err(malformed()),
+            },
+            _ => Err(malformed()),
+        }
+    };
+    Ok(Deny {
+        id: field("id")?,
+        message: field("message")?,
+        remediation: field("remediation")?,
+        doc: field("doc")?,
+    })
+}
+
+/// Names of `test_…` rules declared at the start of a line (`test_x if {`, `test_x {`,
+/// `test_x := …`), as `opa test` finds them; functions (`test_x(a)`) are not tests.
+fn test_rule_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("test_") else {
+            continue;
+        };
+        let ident_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let after = rest.get(ident_len..).unwrap_or_default().trim_start();
+        if after.starts_with('(') || after.starts_with('[') || after.starts_with('.') {
+            continue;
+        }
+        if let Some(ident) = rest.get(..ident_len) {
+            names.push(format!("test_{ident}"));
+        }
+    }
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_test_rules() {
+        let text = "package p\ntest_a if {\n true\n}\ntest_b := true\n  test_c if true\ntest_f(x) if x\ntest_a if { false }\n";
+        assert_eq!(test_rule_names(text), vec!["test_a", "test_b", "test_a"]);
+    }
+}

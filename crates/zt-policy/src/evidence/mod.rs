@@ -1,0 +1,3 @@
+//! Turning test-runner output into predicates zt signs as evidence.
+
+pub mod junit;

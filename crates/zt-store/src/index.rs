@@ -1,0 +1,217 @@
+//! Reading a Sigstore bundle's index keys (subjects, predicate type, key id, log index) so
+//! that callers need not assemble a [`BundleIndex`] by hand.
+//!
+//! This reads the bundle; it does not verify it. Verification is zt-sign's job and happens
+//! before a bundle is stored.
+
+use zt_core::config::Stage;
+use zt_core::{Digest, DigestAlgorithm, Statement, b64};
+
+use crate::{BundleIndex, Error};
+
+/// Extracts the index of a Sigstore bundle (v0.1 – v0.3 JSON):
+/// - a DSSE envelope's in-toto statement gives the subjects and predicate type;
+/// - a message signature gives the signed digest as the only subject, and no predicate type;
+/// - `verificationMaterial.publicKey.hint` gives the key id (a base64 SHA-256 becomes hex;
+///   other hints are kept as written); certificate-signed bundles have no key id here;
+/// - the first `tlogEntries[].logIndex` gives the log index.
+pub fn from_sigstore_bundle(
+    bundle_json: &[u8],
+    stage: Option<Stage>,
+    recorded_at: i64,
+) -> Result<BundleIndex, Error> {
+    let bundle: serde_json::Value = serde_json::from_slice(bundle_json)
+        .map_err(|e| Error::InvalidBundle(format!("not JSON: {e}")))?;
+    let bad = |m: &str| Error::InvalidBundle(m.to_string());
+
+    let (subjects, predicate_type) = if let Some(env) = bundle.get("dsseEnvelope") {
+        let payload = env
+            .get("payload")
+            .and_then(|p| p.as_str())
+            .ok_or_else(|| bad("`dsseEnvelope.payload` is missing"))?;
+        let bytes =
+            b64::decode(payload).ok_or_else(|| bad("`dsseEnvelope.payload` is not base64"))?;
+        let statement = Statement::from_json(&bytes)
+            .map_err(|e| Error::InvalidBundle(format!("DSSE payload: {e}")))?;
+        let subjects = statement
+            .subject
+            .iter()
+            .flat_map(|s| {
+                [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
+                    .into_iter()
+                    .filter_map(|a| s.digest_for(a))
+            })
+            .collect::<Vec<_>>();
+        (subjects, Some(statement.predicate_type))
+    } else if let Some(sig) = bundle.get("messageSignature") {
+        let md = sig
+            .get("messageDigest")
+            .ok_or_else(|| bad("`messageSignature.messageDigest` is missing"))?;
+        let algorithm = match md.get("algorithm").and_then(|a| a.as_str()) {
+            Some("SHA2_256") => DigestAlgorithm::Sha256,
+            Some("SHA2_512") => DigestAlgorithm::Sha512,
+            Some(other) => {
+                return Err(Error::InvalidBundle(format!(
+                    "unsupported message digest algorithm `{other}`"
+                )));
+            }
+            None => return Err(bad("`messageSignature.messageDigest.algorithm` is missing")),
+        };
+        let bytes = md
+            .get("digest")
+            .and_then(|d| d.as_str())
+            .and_then(b64::decode)
+            .ok_or_else(|| bad("`messageSignature.messageDigest.digest` is not base64"))?;
+        let digest = Digest::new(algorithm, bytes)
+            .map_err(|e| Error::InvalidBundle(format!("message digest: {e}")))?;
+        (vec![digest], None)
+    } else {
+        return Err(bad(
+            "neither `dsseEnvelope` nor `messageSignature` is present",
+        ));
+    };
+    if subjects.is_empty() {
+        return Err(bad("the statement has no sha256 or sha512 subject digest"));
+    }
+
+    let material = bundle.get("verificationMaterial");
+    let key_id = material
+        .and_then(|m| m.get("publicKey"))
+        .and_then(|k| k.get("hint"))
+        .and_then(|h| h.as_str())
+        .map(|hint| match b64::decode(hint) {
+            Some(bytes) if bytes.len() == 32 => hex_lower(&bytes),
+            _ => hint.to_string(),
+        });
+    let log_index = match material
+        .and_then(|m| m.get("tlogEntries"))
+        .and_then(|t| t.as_array())
+        .and_then(|t| t.first())
+        .and_then(|e| e.get("logIndex"))
+    {
+        None => None,
+        // The protobuf JSON mapping writes int64 as a string; accept a number too.
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .or_else(|| v.as_u64())
+                .filter(|i| *i <= i64::MAX as u64)
+                .ok_or_else(|| bad("`tlogEntries[0].logIndex` is not a non-negative integer"))?,
+        ),
+    };
+    Ok(BundleIndex {
+        subjects,
+        predicate_type,
+        key_id,
+        log_index,
+        stage,
+        recorded_at,
+    })
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFORMANCE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/sigstore/conformance"
+    );
+
+    fn read(case: &str) -> Vec<u8> {
+        fs_err::read(format!("{CONFORMANCE}/{case}/bundle.sigstore.json")).unwrap()
+    }
+
+    #[test]
+    fn dsse_bundle_gives_statement_subjects_and_type() {
+        let idx = from_sigstore_bundle(&read("happy-path-intoto-in-dsse-v3"), None, 5).unwrap();
+        assert_eq!(
+            idx.predicate_type.as_deref(),
+            Some("https://slsa.dev/provenance/v1")
+        );
+        assert_eq!(idx.log_index, Some(155_690_850));
+        assert_eq!(idx.key_id, None);
+        assert_eq!(
+            idx.subjects,
+            vec![
+                "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+                    .parse::<Digest>()
+                    .unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn message_signature_bundle_with_key_hint() {
+        let idx =
+            from_sigstore_bundle(&read("managed-key-happy-path"), Some(Stage::Ci), 5).unwrap();
+        assert_eq!(idx.predicate_type, None);
+        assert_eq!(idx.log_index, Some(771_488_337));
+        // hint TLMsSDfG3ajPsWge+z/vX5T/zluXnmvbkTkwLIV68Tk= as hex.
+        assert_eq!(
+            idx.key_id.as_deref(),
+            Some("4cb32c4837c6dda8cfb1681efb3fef5f94ffce5b979e6bdb9139302c857af139")
+        );
+        assert_eq!(idx.subjects.len(), 1);
+        assert_eq!(idx.subjects[0].algorithm(), DigestAlgorithm::Sha256);
+    }
+
+    /// Every conformance bundle that is well-formed JSON yields an index, except the one with
+    /// a negative log index; the malformed one is refused.
+    #[test]
+    fn every_conformance_bundle() {
+        let mut ok = 0;
+        let mut refused = Vec::new();
+        let mut dirs: Vec<_> = fs_err::read_dir(CONFORMANCE)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("bundle.sigstore.json").is_file())
+            .collect();
+        dirs.sort();
+        for d in &dirs {
+            let bytes = fs_err::read(d.join("bundle.sigstore.json")).unwrap();
+            match from_sigstore_bundle(&bytes, None, 0) {
+                Ok(idx) => {
+                    assert!(!idx.subjects.is_empty());
+                    ok += 1;
+                }
+                Err(_) => refused.push(d.file_name().unwrap().to_string_lossy().into_owned()),
+            }
+        }
+        assert_eq!(dirs.len(), 50);
+        assert_eq!(
+            refused,
+            vec![
+                "bundle-malformed-json_fail",
+                "bundle-negative-log-index_fail"
+            ]
+        );
+        assert_eq!(ok, 48);
+    }
+
+    #[test]
+    fn garbage_is_refused_not_panicked() {
+        for text in [
+            "",
+            "[]",
+            "{}",
+            r#"{"dsseEnvelope":{}}"#,
+            r#"{"dsseEnvelope":{"payload":"!!"}}"#,
+            r#"{"messageSignature":{"messageDigest":{"algorithm":"MD5","digest":"AA=="}}}"#,
+            r#"{"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"AA=="}}}"#,
+        ] {
+            assert!(
+                from_sigstore_bundle(text.as_bytes(), None, 0).is_err(),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! zt's ledger: every bundle zt makes or verifies, every build record and every key
+//! revocation, indexed so that "what do we know about this digest?" is one query.
+//!
+//! One [`Ledger`] trait, two backends that pass the same test suite: [`SqliteLedger`] (the
+//! embedded default, `.zt/ledger.db` in the repository, WAL mode) and, with the `postgres`
+//! feature, [`PostgresLedger`] for shared deployments. Every write is one transaction: a crash
+//! never leaves a bundle stored without its index rows. Storing the same bundle bytes twice is
+//! a no-op that reports [`Put::AlreadyPresent`]: bundles are keyed by the SHA-256 of their
+//! bytes.
+//!
+//! ```
+//! use zt_core::Digest;
+//! use zt_store::{BundleIndex, BundleQuery, Ledger, Put, SqliteLedger};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+//! let artifact = Digest::sha256(b"app.tar.gz contents");
+//! let index = BundleIndex {
+//!     subjects: vec![artifact.clone()],
+//!     predicate_type: Some("https://slsa.dev/provenance/v1".into()),
+//!     key_id: Some("ab".repeat(32)),
+//!     log_index: Some(7),
+//!     stage: None,
+//!     recorded_at: 1_700_000_000,
+//! };
+//! let bundle = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#;
+//! let (id, put) = ledger.put_bundle(bundle, &index).unwrap();
+//! assert_eq!(put, Put::Inserted);
+//! assert_eq!(ledger.put_bundle(bundle, &index).unwrap(), (id.clone(), Put::AlreadyPresent));
+//! let found = ledger.find_bundles(&BundleQuery::subject(&artifact)).unwrap();
+//! assert_eq!(found.len(), 1);
+//! assert_eq!(found[0].id, id);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod index;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod query;
+mod sqlite;
+
+use zt_core::Digest;
+use zt_core::config::Stage;
+
+pub use error::Error;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
+pub use sqlite::SqliteLedger;
+
+/// The ledger schema version this build of zt reads and writes. A ledger written by a newer
+/// zt (a higher version) is refused with [`Error::NewerSchema`], never modified.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where the embedded ledger lives, relative to the repository root.
+pub const LEDGER_PATH: &str = ".zt/ledger.db";
+
+/// The keys a bundle is found by. zt extracts them when it verifies or creates a bundle
+/// ([`index::from_sigstore_bundle`] reads them from a Sigstore bundle).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleIndex {
+    /// The digests of the statement's subjects (or the signed artifact's digest).
+    pub subjects: Vec<Digest>,
+    /// The in-toto predicate type; `None` for a plain message signature.
+    pub predicate_type: Option<String>,
+    /// The signer's key id (hex SHA-256 of its SPKI DER), when known.
+    pub key_id: Option<String>,
+    /// The transparency-log index of the bundle's entry, when logged.
+    pub log_index: Option<u64>,
+    /// The stage at which the bundle was produced or verified, when known.
+    pub stage: Option<Stage>,
+    /// When the bundle was recorded, in seconds since the Unix epoch (UTC).
+    pub recorded_at: i64,
+}
+
+/// A bundle read back from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// SHA-256 of the bundle's bytes: its identity in the ledger.
+    pub id: Digest,
+    /// The bundle JSON, exactly as stored.
+    pub json: String,
+    /// Its index keys (subjects sorted).
+    pub index: BundleIndex,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// The record is new.
+    Inserted,
+    /// An identical record was already there; nothing changed.
+    AlreadyPresent,
+}
+
+/// A build: its id, the outputs it produced and zt's record of it (the JSON zt-build writes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildRecord {
+    /// The build's id (unique; e.g. the provenance invocation id).
+    pub id: String,
+    /// The digests of the files it produced.
+    pub outputs: Vec<Digest>,
+    /// When it was recorded, in seconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// The full record.
+    pub record: serde_json::Value,
+}
+
+/// A key revocation: from `revoked_at` on, the key's signatures no longer count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The revoked key's id.
+    pub key_id: String,
+    /// When the revocation takes effect, in seconds since the Unix epoch.
+    pub revoked_at: i64,
+    /// Why (free text, shown in reports).
+    pub reason: String,
+}
+
+/// A bundle search: every field that is set must match (AND). An empty query lists all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BundleQuery {
+    /// A subject digest the bundle must be about.
+    pub subject: Option<Digest>,
+    /// The predicate type it must carry.
+    pub predicate_type: Option<String>,
+    /// The key that must have signed it.
+    pub key_id: Option<String>,
+    /// Its transparency-log index.
+    pub log_index: Option<u64>,
+}
+
+impl BundleQuery {
+    /// Bundles about `digest`.
+    pub fn subject(digest: &Digest) -> Self {
+        Self {
+            subject: Some(digest.clone()),
+            ..Self::default()
+        }
+    }
+
+    /// Bundles with predicate type `predicate_type`.
+    pub fn predicate_type(predicate_type: &str) -> Self {
+        Self {
+            predicate_type: Some(predicate_type.to_string()),
+            ..Self::default()
+        }
+    }
+
+    /// Bundles signed by `key_id`.
+    pub fn key_id(key_id: &str) -> Self {
+        Self {
+            key_id: Some(key_id.to_string()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The ledger. Reads take `&self`, writes `&mut self`; each write is atomic. Results are in a
+/// deterministic order: by `recorded_at`, then by id.
+pub trait Ledger {
+    /// The schema version of the open ledger.
+    fn schema_version(&self) -> Result<u32, Error>;
+
+    /// Stores a bundle (any JSON object, normally a Sigstore bundle) with its index keys, in one
+    /// transaction. Returns its id (SHA-256 of `bundle_json`); the same bytes stored again
+    /// change nothing and report [`Put::AlreadyPresent`].
+    fn put_bundle(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+    ) -> Result<(Digest, Put), Error>;
+
+    /// The bundle with this id, if stored.
+    fn bundle(&self, id: &Digest) -> Result<Option<StoredBundle>, Error>;
+
+    /// Every bundle matching `query`.
+    fn find_bundles(&self, query: &BundleQuery) -> Result<Vec<StoredBundle>, Error>;
+
+    /// Stores a build record (outputs indexed). Re-storing an identical record is a no-op; a
+    /// different record under an existing id is [`Error::Conflict`].
+    fn put_build(&mut self, build: &BuildRecord) -> Result<Put, Error>;
+
+    /// The build with this id.
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, Error>;
+
+    /// Every build that produced `digest`.
+    fn builds_producing(&self, digest: &Digest) -> Result<Vec<BuildRecord>, Error>;
+
+    /// Records a key revocation. A key revoked twice keeps its first revocation and reports
+    /// [`Put::AlreadyPresent`].
+    fn revoke_key(&mut self, revocation: &Revocation) -> Result<Put, Error>;
+
+    /// The revocation of `key_id`, if any.
+    fn revocation(&self, key_id: &str) -> Result<Option<Revocation>, Error>;
+
+    /// Every revocation, ordered by time then key id.
+    fn revocations(&self) -> Result<Vec<Revocation>, Error>;
+}
+
+/// The id of a bundle: SHA-256 of its bytes.
+pub fn bundle_id(bundle_json: &[u8]) -> Digest {
+    Digest::sha256(bundle_json)
+}
+
+/// Checks what both backends require of a bundle before writing it.
+fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<String, Error> {
+    let text =
+        std::str::from_utf8(bundle_json).map_err(|_| Error::InvalidBundle("not UTF-8".into()))?;
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(_)) => {}
+        Ok(_) => return Err(Error::InvalidBundle("not a JSON object".into())),
+        Err(e) => return Err(Error::InvalidBundle(e.to_string())),
+    }
+    if index.subjects.is_empty() {
+        return Err(Error::InvalidBundle(
+            "the index names no subject digest".into(),
+        ));
+    }
+    if let Some(i) = index.log_index
+        && i > i64::MAX as u64
+    {
+        return Err(Error::InvalidBundle(format!(
+            "log index {i} is out of range"
+        )));
+    }
+    Ok(text.to_string())
+}

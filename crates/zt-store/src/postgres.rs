@@ -1,0 +1,290 @@
+//! The shared ledger: the same schema and statements as SQLite, in one PostgreSQL schema
+//! (namespace) per ledger, every write in one transaction.
+
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls};
+use zt_core::Digest;
+
+use crate::query::{self, BundleRow, Param};
+use crate::{
+    BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
+    StoredBundle,
+};
+
+/// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
+pub struct PostgresLedger {
+    client: Mutex<Client>,
+    schema: String,
+}
+
+impl std::fmt::Debug for PostgresLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresLedger")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Owned parameter values, borrowed as `&dyn ToSql` for one call.
+struct Params(Vec<Box<dyn ToSql + Sync>>);
+
+impl Params {
+    fn new(params: &[Param]) -> Self {
+        Self(
+            params
+                .iter()
+                .map(|p| -> Box<dyn ToSql + Sync> {
+                    match p {
+                        Param::Text(s) => Box::new(s.clone()),
+                        Param::Int(i) => Box::new(*i),
+                        Param::NullText => Box::new(Option::<String>::None),
+                        Param::NullInt => Box::new(Option::<i64>::None),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+impl PostgresLedger {
+    /// Connects with a libpq-style string (`host=127.0.0.1 user=postgres dbname=zt`) and opens
+    /// the ledger in `schema` (created if missing; `[a-z0-9_]` only), migrating an older
+    /// schema. A ledger from a newer zt is refused untouched.
+    pub fn connect(conn: &str, schema: &str) -> Result<Self, Error> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(Error::InvalidBundle(format!(
+                "ledger schema name `{schema}` must be lowercase letters, digits and `_`"
+            )));
+        }
+        let mut client = Client::connect(conn, NoTls)?;
+        let location = format!("postgres schema `{schema}`");
+        let mut tx = client.transaction()?;
+        // One migrator at a time per database.
+        tx.execute("SELECT pg_advisory_xact_lock(7420420)", &[])?;
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema}"
+        ))?;
+        tx.execute(query::CREATE_META, &[])?;
+        let current = match tx.query_opt(query::READ_VERSION, &[])? {
+            Some(row) => query::parse_version(&location, row.try_get::<_, &str>(0)?)?,
+            None => 0,
+        };
+        if current > SCHEMA_VERSION {
+            // Dropping the transaction rolls back: nothing was changed.
+            return Err(Error::NewerSchema {
+                location,
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for step in query::MIGRATIONS.iter().skip(current as usize) {
+            for sql in *step {
+                tx.execute(*sql, &[])?;
+            }
+        }
+        if current != SCHEMA_VERSION {
+            tx.execute(query::WRITE_VERSION, &[&SCHEMA_VERSION.to_string()])?;
+        }
+        tx.commit()?;
+        client.batch_execute(&format!("SET search_path TO {schema}"))?;
+        Ok(Self {
+            client: Mutex::new(client),
+            schema: schema.to_string(),
+        })
+    }
+
+    /// The PostgreSQL schema this ledger lives in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Drops the ledger's schema and everything in it (for tests and teardown).
+    pub fn drop_schema(self) -> Result<(), Error> {
+        let schema = self.schema.clone();
+        let mut client = self.lock();
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Client> {
+        // A poisoned lock only means another thread panicked mid-call; every write is a
+        // transaction, so the connection's state is still consistent.
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn bundles(&self, sql: &str, params: &[Param]) -> Result<Vec<StoredBundle>, Error> {
+        let mut client = self.lock();
+        let p = Params::new(params);
+        let rows = client.query(sql, &p.refs())?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row = BundleRow {
+                id: r.try_get(0)?,
+                json: r.try_get(1)?,
+                predicate_type: r.try_get(2)?,
+                key_id: r.try_get(3)?,
+                log_index: r.try_get(4)?,
+                stage: r.try_get(5)?,
+                recorded_at: r.try_get(6)?,
+            };
+            let subjects = client
+                .query(query::SUBJECTS_OF, &[&row.id])?
+                .iter()
+                .map(|s| s.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(row.into_bundle(subjects)?);
+        }
+        Ok(out)
+    }
+
+    fn builds(&self, sql: &str, param: &str) -> Result<Vec<BuildRecord>, Error> {
+        let mut client = self.lock();
+        let rows = client.query(sql, &[&param])?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let record: String = r.try_get(1)?;
+            let at: i64 = r.try_get(2)?;
+            let outputs = client
+                .query(query::OUTPUTS_OF, &[&id])?
+                .iter()
+                .map(|s| s.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(query::build_from_row(id, &record, at, outputs)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Ledger for PostgresLedger {
+    fn schema_version(&self) -> Result<u32, Error> {
+        let location = format!("postgres schema `{}`", self.schema);
+        match self.lock().query_opt(query::READ_VERSION, &[])? {
+            Some(row) => query::parse_version(&location, row.try_get::<_, &str>(0)?),
+            None => Ok(0),
+        }
+    }
+
+    fn put_bundle(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+    ) -> Result<(Digest, Put), Error> {
+        let json = crate::check_bundle(bundle_json, index)?;
+        let id = crate::bundle_id(bundle_json);
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        let p = Params::new(&query::bundle_params(&id, &json, index));
+        let inserted = tx.execute(query::INSERT_BUNDLE, &p.refs())?;
+        if inserted == 0 {
+            return Ok((id, Put::AlreadyPresent));
+        }
+        let id_text = id.to_string();
+        for subject in query::subject_keys(index) {
+            tx.execute(query::INSERT_SUBJECT, &[&subject, &id_text])?;
+        }
+        tx.commit()?;
+        Ok((id, Put::Inserted))
+    }
+
+    fn bundle(&self, id: &Digest) -> Result<Option<StoredBundle>, Error> {
+        let sql = query::select_bundle_by_id();
+        Ok(self
+            .bundles(&sql, &[Param::Text(id.to_string())])?
+            .into_iter()
+            .next())
+    }
+
+    fn find_bundles(&self, q: &BundleQuery) -> Result<Vec<StoredBundle>, Error> {
+        let (sql, params) = query::select_bundles(q);
+        self.bundles(&sql, &params)
+    }
+
+    fn put_build(&mut self, build: &BuildRecord) -> Result<Put, Error> {
+        let record = serde_json::to_string(&build.record)
+            .map_err(|e| Error::InvalidBundle(format!("build record: {e}")))?;
+        let inserted = {
+            let mut client = self.lock();
+            let mut tx = client.transaction()?;
+            let n = tx.execute(
+                query::INSERT_BUILD,
+                &[&build.id, &record, &build.recorded_at],
+            )?;
+            if n > 0 {
+                for digest in query::output_keys(build) {
+                    tx.execute(query::INSERT_OUTPUT, &[&digest, &build.id])?;
+                }
+                tx.commit()?;
+            }
+            n > 0
+        };
+        if inserted {
+            return Ok(Put::Inserted);
+        }
+        match self.build(&build.id)? {
+            Some(s) if query::same_build(&s, build) => Ok(Put::AlreadyPresent),
+            _ => Err(Error::Conflict {
+                what: "build",
+                id: build.id.clone(),
+            }),
+        }
+    }
+
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, Error> {
+        Ok(self.builds(query::BUILD_BY_ID, id)?.into_iter().next())
+    }
+
+    fn builds_producing(&self, digest: &Digest) -> Result<Vec<BuildRecord>, Error> {
+        self.builds(query::BUILDS_PRODUCING, &digest.to_string())
+    }
+
+    fn revoke_key(&mut self, r: &Revocation) -> Result<Put, Error> {
+        let n = self.lock().execute(
+            query::INSERT_REVOCATION,
+            &[&r.key_id, &r.revoked_at, &r.reason],
+        )?;
+        Ok(if n == 0 {
+            Put::AlreadyPresent
+        } else {
+            Put::Inserted
+        })
+    }
+
+    fn revocation(&self, key_id: &str) -> Result<Option<Revocation>, Error> {
+        let row = self.lock().query_opt(query::REVOCATION_OF, &[&key_id])?;
+        row.map(|r| {
+            Ok(query::revocation_from_row(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn revocations(&self) -> Result<Vec<Revocation>, Error> {
+        let rows = self.lock().query(query::ALL_REVOCATIONS, &[])?;
+        rows.iter()
+            .map(|r| {
+                Ok(query::revocation_from_row(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+}

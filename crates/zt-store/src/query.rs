@@ -1,0 +1,255 @@
+//! SQL and row conversions shared by both backends. The statements use `$N` placeholders,
+//! which PostgreSQL numbers natively and SQLite binds in order of first appearance.
+
+use zt_core::Digest;
+use zt_core::config::Stage;
+
+use crate::{BuildRecord, BundleIndex, BundleQuery, Error, Revocation, StoredBundle};
+
+/// The schema, one migration per version step: `MIGRATIONS[i]` takes a ledger from version
+/// `i` to `i + 1`. Both backends run the same statements.
+pub(crate) const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE bundles (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        predicate_type TEXT,
+        key_id TEXT,
+        log_index BIGINT,
+        stage TEXT,
+        recorded_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE bundle_subjects (
+        digest TEXT NOT NULL,
+        bundle_id TEXT NOT NULL REFERENCES bundles (id),
+        PRIMARY KEY (digest, bundle_id)
+    )",
+    "CREATE INDEX bundles_by_predicate_type ON bundles (predicate_type)",
+    "CREATE INDEX bundles_by_key_id ON bundles (key_id)",
+    "CREATE INDEX bundles_by_log_index ON bundles (log_index)",
+    "CREATE TABLE builds (
+        id TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE build_outputs (
+        digest TEXT NOT NULL,
+        build_id TEXT NOT NULL REFERENCES builds (id),
+        PRIMARY KEY (digest, build_id)
+    )",
+    "CREATE TABLE revocations (
+        key_id TEXT PRIMARY KEY,
+        revoked_at BIGINT NOT NULL,
+        reason TEXT NOT NULL
+    )",
+]];
+
+/// The table holding the schema version (`key = 'schema_version'`).
+pub(crate) const CREATE_META: &str =
+    "CREATE TABLE IF NOT EXISTS zt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+pub(crate) const READ_VERSION: &str = "SELECT value FROM zt_meta WHERE key = 'schema_version'";
+pub(crate) const WRITE_VERSION: &str =
+    "INSERT INTO zt_meta (key, value) VALUES ('schema_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+pub(crate) const INSERT_BUNDLE: &str = "INSERT INTO bundles
+     (id, json, predicate_type, key_id, log_index, stage, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_SUBJECT: &str = "INSERT INTO bundle_subjects (digest, bundle_id)
+     VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(crate) const SUBJECTS_OF: &str =
+    "SELECT digest FROM bundle_subjects WHERE bundle_id = $1 ORDER BY digest";
+const BUNDLE_COLUMNS: &str = "SELECT b.id, b.json, b.predicate_type, b.key_id, b.log_index, b.stage, b.recorded_at FROM bundles b";
+
+pub(crate) const INSERT_BUILD: &str = "INSERT INTO builds (id, record, recorded_at)
+     VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_OUTPUT: &str = "INSERT INTO build_outputs (digest, build_id)
+     VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(crate) const BUILD_BY_ID: &str = "SELECT id, record, recorded_at FROM builds WHERE id = $1";
+pub(crate) const BUILDS_PRODUCING: &str = "SELECT b.id, b.record, b.recorded_at FROM builds b
+     JOIN build_outputs o ON o.build_id = b.id WHERE o.digest = $1
+     ORDER BY b.recorded_at, b.id";
+pub(crate) const OUTPUTS_OF: &str =
+    "SELECT digest FROM build_outputs WHERE build_id = $1 ORDER BY digest";
+
+pub(crate) const INSERT_REVOCATION: &str = "INSERT INTO revocations (key_id, revoked_at, reason)
+     VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";
+pub(crate) const REVOCATION_OF: &str =
+    "SELECT key_id, revoked_at, reason FROM revocations WHERE key_id = $1";
+pub(crate) const ALL_REVOCATIONS: &str =
+    "SELECT key_id, revoked_at, reason FROM revocations ORDER BY revoked_at, key_id";
+
+/// A bound parameter, in a form both drivers accept.
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+    /// A NULL in a text column.
+    NullText,
+    /// A NULL in an integer column.
+    NullInt,
+}
+
+/// `SELECT … WHERE …` for a bundle query, with its parameters.
+pub(crate) fn select_bundles(q: &BundleQuery) -> (String, Vec<Param>) {
+    let mut sql = String::from(BUNDLE_COLUMNS);
+    let mut params = Vec::new();
+    let mut clauses: Vec<String> = Vec::new();
+    if let Some(d) = &q.subject {
+        params.push(Param::Text(d.to_string()));
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM bundle_subjects s WHERE s.bundle_id = b.id AND s.digest = ${})",
+            params.len()
+        ));
+    }
+    if let Some(t) = &q.predicate_type {
+        params.push(Param::Text(t.clone()));
+        clauses.push(format!("b.predicate_type = ${}", params.len()));
+    }
+    if let Some(k) = &q.key_id {
+        params.push(Param::Text(k.clone()));
+        clauses.push(format!("b.key_id = ${}", params.len()));
+    }
+    if let Some(i) = q.log_index {
+        params.push(Param::Int(i64::try_from(i).unwrap_or(i64::MAX)));
+        clauses.push(format!("b.log_index = ${}", params.len()));
+    }
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(" ORDER BY b.recorded_at, b.id");
+    (sql, params)
+}
+
+/// `SELECT … WHERE id = $1` for one bundle.
+pub(crate) fn select_bundle_by_id() -> String {
+    format!("{BUNDLE_COLUMNS} WHERE b.id = $1")
+}
+
+/// A `bundles` row as read, before its subjects are attached.
+pub(crate) struct BundleRow {
+    pub(crate) id: String,
+    pub(crate) json: String,
+    pub(crate) predicate_type: Option<String>,
+    pub(crate) key_id: Option<String>,
+    pub(crate) log_index: Option<i64>,
+    pub(crate) stage: Option<String>,
+    pub(crate) recorded_at: i64,
+}
+
+impl BundleRow {
+    pub(crate) fn into_bundle(self, subjects: Vec<String>) -> Result<StoredBundle, Error> {
+        let id = parse_digest(&self.id)?;
+        let subjects = subjects
+            .iter()
+            .map(|s| parse_digest(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stage = self
+            .stage
+            .map(|s| {
+                s.parse::<Stage>()
+                    .map_err(|_| Error::Corrupt(format!("bundle {id}: unknown stage `{s}`")))
+            })
+            .transpose()?;
+        let log_index = self
+            .log_index
+            .map(|i| {
+                u64::try_from(i)
+                    .map_err(|_| Error::Corrupt(format!("bundle {id}: negative log index")))
+            })
+            .transpose()?;
+        Ok(StoredBundle {
+            id,
+            json: self.json,
+            index: BundleIndex {
+                subjects,
+                predicate_type: self.predicate_type,
+                key_id: self.key_id,
+                log_index,
+                stage,
+                recorded_at: self.recorded_at,
+            },
+        })
+    }
+}
+
+/// The parameters of [`INSERT_BUNDLE`], in order.
+pub(crate) fn bundle_params(id: &Digest, json: &str, index: &BundleIndex) -> Vec<Param> {
+    let opt = |v: &Option<String>| v.clone().map_or(Param::NullText, Param::Text);
+    vec![
+        Param::Text(id.to_string()),
+        Param::Text(json.to_string()),
+        opt(&index.predicate_type),
+        opt(&index.key_id),
+        index.log_index.map_or(Param::NullInt, |i| {
+            Param::Int(i64::try_from(i).unwrap_or(i64::MAX))
+        }),
+        index
+            .stage
+            .map_or(Param::NullText, |s| Param::Text(s.name().to_string())),
+        Param::Int(index.recorded_at),
+    ]
+}
+
+/// Subjects, deduplicated and sorted, as stored.
+pub(crate) fn subject_keys(index: &BundleIndex) -> Vec<String> {
+    let mut v: Vec<String> = index.subjects.iter().map(Digest::to_string).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Outputs, deduplicated and sorted, as stored.
+pub(crate) fn output_keys(build: &BuildRecord) -> Vec<String> {
+    let mut v: Vec<String> = build.outputs.iter().map(Digest::to_string).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+pub(crate) fn parse_digest(s: &str) -> Result<Digest, Error> {
+    s.parse::<Digest>()
+        .map_err(|e| Error::Corrupt(format!("digest `{s}`: {e}")))
+}
+
+pub(crate) fn build_from_row(
+    id: String,
+    record: &str,
+    recorded_at: i64,
+    outputs: Vec<String>,
+) -> Result<BuildRecord, Error> {
+    let record = serde_json::from_str(record)
+        .map_err(|e| Error::Corrupt(format!("build `{id}` record: {e}")))?;
+    let outputs = outputs
+        .iter()
+        .map(|s| parse_digest(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BuildRecord {
+        id,
+        outputs,
+        recorded_at,
+        record,
+    })
+}
+
+/// Whether a stored build equals the one offered (outputs compared as sets).
+pub(crate) fn same_build(stored: &BuildRecord, offered: &BuildRecord) -> bool {
+    let mut a: Vec<String> = stored.outputs.iter().map(Digest::to_string).collect();
+    let b = output_keys(offered);
+    a.sort();
+    a.dedup();
+    stored.recorded_at == offered.recorded_at && stored.record == offered.record && a == b
+}
+
+pub(crate) fn revocation_from_row(key_id: String, revoked_at: i64, reason: String) -> Revocation {
+    Revocation {
+        key_id,
+        revoked_at,
+        reason,
+    }
+}
+
+pub(crate) fn parse_version(location: &str, text: &str) -> Result<u32, Error> {
+    text.parse::<u32>()
+        .map_err(|_| Error::Corrupt(format!("{location}: schema version `{text}`")))
+}

@@ -1,0 +1,78 @@
+//! The shared ledger suite over PostgreSQL. Each test gets its own schema in the server named
+//! by `ZT_TEST_POSTGRES` (default `host=127.0.0.1 user=postgres dbname=test`), dropped after.
+// Backend constructors are test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+#![cfg(feature = "postgres")]
+
+mod suite;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use zt_store::PostgresLedger;
+
+struct Postgres {
+    conn: String,
+    schema: String,
+}
+
+impl Postgres {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let schema = format!(
+            "zt_test_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let conn = std::env::var("ZT_TEST_POSTGRES")
+            .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
+        Self { conn, schema }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // A raw connection: the ledger itself may refuse to open (see `newer_schema_is_refused`).
+        if let Ok(mut c) = postgres::Client::connect(&self.conn, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
+
+impl suite::Backend for Postgres {
+    type L = PostgresLedger;
+    fn open(&self) -> PostgresLedger {
+        PostgresLedger::connect(&self.conn, &self.schema).unwrap()
+    }
+}
+
+ledger_suite!(Postgres::new();
+    fresh_ledger_has_current_schema,
+    store_and_find_by_every_key,
+    same_bundle_twice_is_a_no_op,
+    invalid_bundles_are_refused_and_nothing_is_stored,
+    records_survive_reopening,
+    build_records,
+    key_revocations,
+    sigstore_bundle_round_trip,
+);
+
+#[test]
+fn newer_schema_is_refused() {
+    let b = Postgres::new();
+    drop(suite::Backend::open(&b));
+    let mut c = postgres::Client::connect(&b.conn, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "UPDATE {}.zt_meta SET value = '42' WHERE key = 'schema_version'",
+        b.schema
+    ))
+    .unwrap();
+    let err = PostgresLedger::connect(&b.conn, &b.schema).unwrap_err();
+    assert!(
+        matches!(err, zt_store::Error::NewerSchema { found: 42, .. }),
+        "{err}"
+    );
+}

@@ -1,0 +1,40 @@
+//! The shared ledger suite over the embedded SQLite backend.
+// Backend constructors are test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod suite;
+
+use std::path::PathBuf;
+
+use zt_store::SqliteLedger;
+
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Sqlite {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".zt/ledger.db");
+        Self { _dir: dir, path }
+    }
+}
+
+impl suite::Backend for Sqlite {
+    type L = SqliteLedger;
+    fn open(&self) -> SqliteLedger {
+        SqliteLedger::open(&self.path).unwrap()
+    }
+}
+
+ledger_suite!(Sqlite::new();
+    fresh_ledger_has_current_schema,
+    store_and_find_by_every_key,
+    same_bundle_twice_is_a_no_op,
+    invalid_bundles_are_refused_and_nothing_is_stored,
+    records_survive_reopening,
+    build_records,
+    key_revocations,
+    sigstore_bundle_round_trip,
+);

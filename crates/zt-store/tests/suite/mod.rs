@@ -1,0 +1,325 @@
+//! One ledger test suite, run against every backend (`sqlite.rs`, `postgres.rs`): each test
+//! is a function generic over a [`Backend`] that can open (and reopen) one ledger.
+
+// Suite bodies are test code called from `#[test]` wrappers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use zt_core::Digest;
+use zt_core::config::Stage;
+use zt_store::{
+    BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
+};
+
+/// A place a ledger lives; `open` may be called again to reopen the same ledger.
+pub(crate) trait Backend {
+    type L: Ledger;
+    fn open(&self) -> Self::L;
+}
+
+/// Generates one `#[test]` per suite function for a backend constructor.
+#[macro_export]
+macro_rules! ledger_suite {
+    ($make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let backend = $make;
+                suite::$name(&backend);
+            }
+        )*
+    };
+}
+
+const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+const TESTS: &str = "https://in-toto.io/attestation/test-result/v0.1";
+
+fn d(s: &str) -> Digest {
+    Digest::sha256(s.as_bytes())
+}
+
+fn index(
+    subjects: &[&str],
+    pt: Option<&str>,
+    key: Option<&str>,
+    log: Option<u64>,
+    at: i64,
+) -> BundleIndex {
+    BundleIndex {
+        subjects: subjects.iter().map(|s| d(s)).collect(),
+        predicate_type: pt.map(str::to_string),
+        key_id: key.map(str::to_string),
+        log_index: log,
+        stage: Some(Stage::Ci),
+        recorded_at: at,
+    }
+}
+
+fn bundle(n: u32) -> Vec<u8> {
+    format!(r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","n":{n}}}"#)
+        .into_bytes()
+}
+
+fn ids(v: &[zt_store::StoredBundle]) -> Vec<Digest> {
+    v.iter().map(|b| b.id.clone()).collect()
+}
+
+pub(crate) fn fresh_ledger_has_current_schema<B: Backend>(b: &B) {
+    let l = b.open();
+    assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(l.find_bundles(&BundleQuery::default()).unwrap().is_empty());
+    assert!(l.revocations().unwrap().is_empty());
+    assert_eq!(l.bundle(&d("nothing")).unwrap(), None);
+    assert_eq!(l.build("nothing").unwrap(), None);
+}
+
+pub(crate) fn store_and_find_by_every_key<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let (p1, put) = l
+        .put_bundle(
+            &bundle(1),
+            &index(&["app"], Some(PROVENANCE), Some("k1"), Some(10), 100),
+        )
+        .unwrap();
+    assert_eq!(put, Put::Inserted);
+    assert_eq!(p1, Digest::sha256(&bundle(1)));
+    let (t1, _) = l
+        .put_bundle(
+            &bundle(2),
+            &index(&["app", "lib"], Some(TESTS), Some("k2"), Some(11), 101),
+        )
+        .unwrap();
+    let (p2, _) = l
+        .put_bundle(
+            &bundle(3),
+            &index(&["lib"], Some(PROVENANCE), Some("k2"), None, 99),
+        )
+        .unwrap();
+    let (sig, _) = l
+        .put_bundle(&bundle(4), &index(&["other"], None, None, Some(12), 102))
+        .unwrap();
+
+    assert_eq!(
+        ids(&l.find_bundles(&BundleQuery::subject(&d("app"))).unwrap()),
+        vec![p1.clone(), t1.clone()]
+    );
+    // Ordered by time, then id: p2 (99) before t1 (101).
+    assert_eq!(
+        ids(&l.find_bundles(&BundleQuery::subject(&d("lib"))).unwrap()),
+        vec![p2.clone(), t1.clone()]
+    );
+    assert_eq!(
+        ids(&l
+            .find_bundles(&BundleQuery::predicate_type(PROVENANCE))
+            .unwrap()),
+        vec![p2.clone(), p1.clone()]
+    );
+    assert_eq!(
+        ids(&l.find_bundles(&BundleQuery::key_id("k2")).unwrap()),
+        vec![p2.clone(), t1.clone()]
+    );
+    let by_log = BundleQuery {
+        log_index: Some(12),
+        ..BundleQuery::default()
+    };
+    assert_eq!(ids(&l.find_bundles(&by_log).unwrap()), vec![sig.clone()]);
+    // Fields AND together.
+    let both = BundleQuery {
+        subject: Some(d("lib")),
+        key_id: Some("k2".into()),
+        predicate_type: Some(TESTS.into()),
+        log_index: None,
+    };
+    assert_eq!(ids(&l.find_bundles(&both).unwrap()), vec![t1.clone()]);
+    assert!(
+        l.find_bundles(&BundleQuery::subject(&d("absent")))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(l.find_bundles(&BundleQuery::default()).unwrap().len(), 4);
+
+    let got = l.bundle(&t1).unwrap().unwrap();
+    assert_eq!(got.json.as_bytes(), &bundle(2)[..]);
+    let mut subjects = vec![d("app"), d("lib")];
+    subjects.sort_by_key(|x| x.to_string());
+    assert_eq!(got.index.subjects, subjects);
+    assert_eq!(got.index.predicate_type.as_deref(), Some(TESTS));
+    assert_eq!(got.index.key_id.as_deref(), Some("k2"));
+    assert_eq!(got.index.log_index, Some(11));
+    assert_eq!(got.index.stage, Some(Stage::Ci));
+    assert_eq!(got.index.recorded_at, 101);
+    let plain = l.bundle(&sig).unwrap().unwrap();
+    assert_eq!(plain.index.predicate_type, None);
+    assert_eq!(plain.index.key_id, None);
+}
+
+pub(crate) fn same_bundle_twice_is_a_no_op<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let first = l
+        .put_bundle(
+            &bundle(1),
+            &index(&["app"], Some(PROVENANCE), Some("k1"), Some(1), 100),
+        )
+        .unwrap();
+    // Same bytes, even with a different index offered: the stored record wins.
+    let again = l
+        .put_bundle(
+            &bundle(1),
+            &index(&["zzz"], Some(TESTS), Some("k9"), Some(2), 200),
+        )
+        .unwrap();
+    assert_eq!(again, (first.0.clone(), Put::AlreadyPresent));
+    let all = l.find_bundles(&BundleQuery::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].index.key_id.as_deref(), Some("k1"));
+    assert!(
+        l.find_bundles(&BundleQuery::subject(&d("zzz")))
+            .unwrap()
+            .is_empty()
+    );
+    // Duplicate subjects in one index are stored once.
+    let (_, put) = l
+        .put_bundle(&bundle(2), &index(&["x", "x"], None, None, None, 1))
+        .unwrap();
+    assert_eq!(put, Put::Inserted);
+    assert_eq!(
+        l.find_bundles(&BundleQuery::subject(&d("x")))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub(crate) fn invalid_bundles_are_refused_and_nothing_is_stored<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let idx = index(&["app"], Some(PROVENANCE), None, None, 1);
+    for bad in [&b"not json"[..], b"[1,2]", b"\xff\xfe", b""] {
+        assert!(
+            matches!(l.put_bundle(bad, &idx), Err(Error::InvalidBundle(_))),
+            "{bad:?}"
+        );
+    }
+    let no_subject = index(&[], Some(PROVENANCE), None, None, 1);
+    assert!(matches!(
+        l.put_bundle(&bundle(1), &no_subject),
+        Err(Error::InvalidBundle(_))
+    ));
+    let mut huge = idx.clone();
+    huge.log_index = Some(u64::MAX);
+    assert!(matches!(
+        l.put_bundle(&bundle(1), &huge),
+        Err(Error::InvalidBundle(_))
+    ));
+    assert!(l.find_bundles(&BundleQuery::default()).unwrap().is_empty());
+}
+
+pub(crate) fn records_survive_reopening<B: Backend>(b: &B) {
+    let (id, rev) = {
+        let mut l = b.open();
+        let (id, _) = l
+            .put_bundle(
+                &bundle(7),
+                &index(&["app"], Some(PROVENANCE), Some("k"), Some(3), 5),
+            )
+            .unwrap();
+        let rev = Revocation {
+            key_id: "k".into(),
+            revoked_at: 50,
+            reason: "laptop stolen".into(),
+        };
+        l.revoke_key(&rev).unwrap();
+        l.put_build(&build("b1", &["app"], 4)).unwrap();
+        (id, rev)
+    };
+    let l = b.open();
+    assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        l.bundle(&id).unwrap().unwrap().json.as_bytes(),
+        &bundle(7)[..]
+    );
+    assert_eq!(l.revocation("k").unwrap(), Some(rev));
+    assert_eq!(l.builds_producing(&d("app")).unwrap().len(), 1);
+}
+
+fn build(id: &str, outputs: &[&str], at: i64) -> BuildRecord {
+    BuildRecord {
+        id: id.into(),
+        outputs: outputs.iter().map(|o| d(o)).collect(),
+        recorded_at: at,
+        record: serde_json::json!({"command": ["make"], "hermetic": true, "id": id}),
+    }
+}
+
+pub(crate) fn build_records<B: Backend>(b: &B) {
+    let mut l = b.open();
+    assert_eq!(
+        l.put_build(&build("b2", &["app", "lib"], 20)).unwrap(),
+        Put::Inserted
+    );
+    assert_eq!(
+        l.put_build(&build("b1", &["app"], 10)).unwrap(),
+        Put::Inserted
+    );
+    assert_eq!(
+        l.put_build(&build("b1", &["app"], 10)).unwrap(),
+        Put::AlreadyPresent
+    );
+    let err = l.put_build(&build("b1", &["other"], 10)).unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict { what: "build", .. }),
+        "{err}"
+    );
+    let got = l.build("b2").unwrap().unwrap();
+    assert_eq!(got.record["hermetic"], true);
+    assert_eq!(got.outputs.len(), 2);
+    let producing: Vec<String> = l
+        .builds_producing(&d("app"))
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(producing, vec!["b1", "b2"]);
+    assert!(l.builds_producing(&d("other")).unwrap().is_empty());
+}
+
+pub(crate) fn key_revocations<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let r1 = Revocation {
+        key_id: "kb".into(),
+        revoked_at: 200,
+        reason: "rotated".into(),
+    };
+    let r2 = Revocation {
+        key_id: "ka".into(),
+        revoked_at: 100,
+        reason: "compromised".into(),
+    };
+    assert_eq!(l.revoke_key(&r1).unwrap(), Put::Inserted);
+    assert_eq!(l.revoke_key(&r2).unwrap(), Put::Inserted);
+    let later = Revocation {
+        key_id: "kb".into(),
+        revoked_at: 999,
+        reason: "again".into(),
+    };
+    assert_eq!(l.revoke_key(&later).unwrap(), Put::AlreadyPresent);
+    assert_eq!(l.revocation("kb").unwrap(), Some(r1.clone()));
+    assert_eq!(l.revocation("kc").unwrap(), None);
+    assert_eq!(l.revocations().unwrap(), vec![r2, r1]);
+}
+
+pub(crate) fn sigstore_bundle_round_trip<B: Backend>(b: &B) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/sigstore/conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"
+    );
+    let bytes = fs_err::read(path).unwrap();
+    let idx =
+        zt_store::index::from_sigstore_bundle(&bytes, Some(Stage::Deploy), 1_700_000_000).unwrap();
+    let mut l = b.open();
+    let (id, _) = l.put_bundle(&bytes, &idx).unwrap();
+    let subject: Digest = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+        .parse()
+        .unwrap();
+    let found = l.find_bundles(&BundleQuery::subject(&subject)).unwrap();
+    assert_eq!(ids(&found), vec![id]);
+    assert_eq!(found[0].json.as_bytes(), &bytes[..]);
+    assert_eq!(found[0].index, idx);
+}
