@@ -55,4 +55,9 @@ impl Printer {
     pub(crate) fn ok_mark(&self) -> String {
         format!("{}", "ok".green().bold())
     }
+
+    /// "FAIL" styled for a failure line.
+    pub(crate) fn fail_mark(&self) -> String {
+        format!("{}", "FAIL".red().bold())
+    }
 }
