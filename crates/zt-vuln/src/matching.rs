@@ -177,6 +177,11 @@ pub fn evaluate(
     if eco.is_supported() {
         eco.validate(version)?;
     }
+    Ok(evaluate_valid(adv, eco, name, version))
+}
+
+/// [`evaluate`] for a version already validated for `eco`.
+pub fn evaluate_valid(adv: &Advisory, eco: &Ecosystem, name: &str, version: &str) -> Evaluation {
     let key = normalize_name(eco, name);
     let mut out = Evaluation {
         id: adv.id.clone(),
@@ -197,11 +202,10 @@ pub fn evaluate(
             .versions
             .iter()
             .find(|v| {
-                if peco.is_supported() {
-                    eco_cmp(v, version) == Ordering::Equal
-                } else {
-                    *v == version
-                }
+                *v == version
+                    || (peco.is_supported()
+                        && !first_numbers_differ(v, version)
+                        && eco_cmp(v, version) == Ordering::Equal)
             })
             .cloned();
         let mut entry = EntryOutcome {
@@ -250,7 +254,25 @@ pub fn evaluate(
         out.entries.push(entry);
     }
     out.affected = any && !out.withdrawn;
-    Ok(out)
+    out
+}
+
+/// A cheap test that two versions cannot be equal in any supported ordering: their leading
+/// numbers (after an optional `v`) differ. Not applied when an epoch (`N!`, `N:`) may
+/// precede the number.
+fn first_numbers_differ(a: &str, b: &str) -> bool {
+    fn lead(s: &str) -> Option<&str> {
+        let s = s.strip_prefix(['v', 'V']).unwrap_or(s);
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        (n > 0).then(|| s.get(..n).unwrap_or_default())
+    }
+    if a.contains(['!', ':']) || b.contains(['!', ':']) {
+        return false;
+    }
+    match (lead(a), lead(b)) {
+        (Some(x), Some(y)) => x.trim_start_matches('0') != y.trim_start_matches('0'),
+        _ => false,
+    }
 }
 
 /// The severity of an advisory for triage: the highest CVSS v3.x/v4.0 score among the

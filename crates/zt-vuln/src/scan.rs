@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::cvss::Severity;
-use crate::matching::{RangeResult, evaluate, severity};
+use crate::matching::{RangeResult, evaluate_valid, severity};
 use crate::osv::{AdvisoryKind, Event};
 use crate::purl::Purl;
 use crate::sbom::{Component, read_components};
@@ -74,7 +74,8 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
     /// Components that could not be checked.
     pub unscanned: Vec<Unscanned>,
-    /// Ranges that could not be evaluated offline (GIT, no native ordering).
+    /// Ranges of the matched records that could not be evaluated offline (GIT, no native
+    /// ordering), each once.
     pub unsupported_ranges: Vec<String>,
     /// Findings per severity.
     pub counts: BTreeMap<Severity, usize>,
@@ -112,6 +113,7 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
         name: c.name.clone(),
         reason,
     };
+    let mut unsupported = std::collections::BTreeSet::new();
     for c in components {
         let Some(purl_text) = &c.purl else {
             report.unscanned.push(skip(c, "no purl".into()));
@@ -142,10 +144,8 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
         report.scanned += 1;
         let name = purl.osv_name();
         for adv in store.query(&eco, &name)? {
-            let ev = evaluate(&adv, &eco, &name, &version)?;
-            report
-                .unsupported_ranges
-                .extend(ev.unsupported.iter().map(|u| format!("{purl_text}: {u}")));
+            let ev = evaluate_valid(&adv, &eco, &name, &version);
+            unsupported.extend(ev.unsupported.iter().cloned());
             if !ev.affected {
                 continue;
             }
@@ -178,6 +178,7 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
             });
         }
     }
+    report.unsupported_ranges = unsupported.into_iter().collect();
     report.findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,7 @@ pub struct EcosystemEntry {
 type Span = (u64, u32);
 
 /// One ecosystem's index: normalised package name → record spans.
-type Index = std::sync::Arc<HashMap<String, Vec<Span>>>;
+type Index = Arc<HashMap<String, Vec<Span>>>;
 
 /// An opened store: the manifest, with indexes and records read on demand.
 #[derive(Debug)]
@@ -66,6 +66,8 @@ pub struct Store {
     manifest: Manifest,
     records: Mutex<Option<fs_err::File>>,
     indexes: Mutex<HashMap<String, Index>>,
+    /// Records already read, by offset: a scan meets the same package many times.
+    cache: Mutex<HashMap<u64, Arc<Advisory>>>,
 }
 
 /// The normalised form of a package name used as the index key: PyPI per PEP 503
@@ -149,6 +151,7 @@ impl Store {
             manifest,
             records: Mutex::new(None),
             indexes: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -176,7 +179,7 @@ impl Store {
                 path,
                 reason: e.to_string(),
             })?;
-        let ix = std::sync::Arc::new(ix);
+        let ix = Arc::new(ix);
         cache.insert(key.to_owned(), ix.clone());
         Ok(Some(ix))
     }
