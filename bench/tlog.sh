@@ -30,7 +30,7 @@ run_append() {
 }
 
 echo "== durable appends (fsync per file and per directory, checkpoint per batch)"
-run_append 2000 1
+run_append 300 1
 run_append 20000 100
 run_append 100000 1000
 run_append 200000 10000

@@ -90,7 +90,7 @@ pub fn decode_bundle(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 /// Splits a tile file into hashes; `None` unless its length is a whole number of hashes.
 pub fn decode_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % HASH_SIZE != 0 {
+    if !bytes.len().is_multiple_of(HASH_SIZE) {
         return None;
     }
     Some(

@@ -1,6 +1,9 @@
 //! The on-disk log: appends in batches of every shape agree with an in-memory tree, survive
 //! reopening, and serve proofs that verify; damage is detected on open.
 
+// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::tiles::{entries_path, tile_path};
 use zt_tlog::{

@@ -1,6 +1,9 @@
 //! Property tests: for random trees and sizes every proof verifies, and flipping any one bit
 //! of a proof hash, a root or the leaf makes it fail.
 
+// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use zt_tlog::{Hash, MemoryTree, leaf_hash, verify_consistency, verify_inclusion};
 

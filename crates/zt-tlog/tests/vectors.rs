@@ -1,6 +1,9 @@
 //! Conformance: every RFC 6962 proof vector from transparency-dev/merkle in
 //! `../shared/testdata/merkle/` gets the expected verdict from the library.
 
+// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;

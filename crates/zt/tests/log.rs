@@ -1,6 +1,9 @@
 //! End-to-end: the real `zt log …` in a temp dir. Every RFC 6962 vector through the verify
 //! verbs, the append/prove/verify cycle, the witness, input errors, and the crash test.
 
+// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
