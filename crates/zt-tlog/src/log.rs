@@ -316,11 +316,12 @@ impl Log {
                 encode_bundle(&next.bundle),
             )?;
         }
-        files.commit()?;
+        // The root comes from the in-memory right edge alone, so the checkpoint can be
+        // signed and synced (not yet renamed) while the tiles are being written.
         next.root =
             Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
         next.checkpoint = Checkpoint::new(self.origin(), next.size, next.root).sign(signer)?;
-        zt_core::fsutil::write_atomic(&self.dir.join(CHECKPOINT), next.checkpoint.as_bytes())?;
+        files.commit_then(CHECKPOINT, next.checkpoint.as_bytes())?;
         *state = next;
         drop(state);
         // Partial tiles may go once their full tile is published (tlog-tiles, "Partial
@@ -550,26 +551,52 @@ impl<'a> DurableWriter<'a> {
         Ok(())
     }
 
-    /// Writes, syncs and renames every queued file, then syncs the directories.
-    fn commit(&mut self) -> Result<(), Error> {
-        parallel(std::mem::take(&mut self.files), |(path, bytes)| {
-            write_synced(&path, &bytes)
-        })?;
+    /// Writes, syncs and renames every queued file and syncs their directories; only then
+    /// renames `last` (written and synced alongside the others) into place and syncs the
+    /// root directory.
+    fn commit_then(&mut self, last: &str, last_bytes: &[u8]) -> Result<(), Error> {
+        let root = self.root;
+        let files = std::mem::take(&mut self.files);
+        let (pending, written) = std::thread::scope(|s| {
+            let pending = s.spawn(|| synced_temp(root, last_bytes));
+            let written = parallel(files, |(path, bytes)| write_synced(&path, &bytes));
+            let pending = pending.join().unwrap_or_else(|_| {
+                Err(Error::Io(std::io::Error::other(
+                    "the checkpoint-writing thread panicked",
+                )))
+            });
+            (pending, written)
+        });
+        written?;
+        let pending = pending?;
         parallel(std::mem::take(&mut self.dirs).into_iter().collect(), |d| {
             zt_core::fsutil::sync_dir(&d).map_err(Error::from)
-        })
+        })?;
+        let path = root.join(last);
+        pending
+            .persist(&path)
+            .map_err(|e| with_path(e.error, &path))?;
+        zt_core::fsutil::sync_dir(root)?;
+        Ok(())
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// A synced temporary file in `dir`, ready to be renamed.
+fn synced_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Error> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".zt-tmp-")
         .tempfile_in(dir)
         .map_err(|e| with_path(e, dir))?;
-    tmp.write_all(bytes).map_err(|e| with_path(e, path))?;
-    tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
-    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
+    tmp.write_all(bytes).map_err(|e| with_path(e, dir))?;
+    tmp.as_file().sync_all().map_err(|e| with_path(e, dir))?;
+    Ok(tmp)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    synced_temp(dir, bytes)?
+        .persist(path)
+        .map_err(|e| with_path(e.error, path))?;
     Ok(())
 }
 
