@@ -17,6 +17,7 @@ zt="$target/release/zt"
 
 echo "== machine"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
+echo "load average (other work on the machine skews tails): $(cut -d' ' -f1-3 /proc/loadavg)"
 sha_kbs=$(openssl speed -seconds 3 -bytes 64 sha256 2>/dev/null | awk '/^sha256 /{print $2}' | tr -d k)
 sha_rate=$(awk -v k="$sha_kbs" 'BEGIN{printf "%.0f", k*1000/64}')
 echo "openssl sha256, 64-byte inputs, 1 core: ${sha_rate} hashes/s (${sha_kbs} kB/s)"
