@@ -17,6 +17,7 @@ zt="$target/release/zt"
 
 echo "== machine"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
+echo "load average (other work on the machine skews tails): $(cut -d' ' -f1-3 /proc/loadavg)"
 sha_kbs=$(openssl speed -seconds 3 -bytes 64 sha256 2>/dev/null | awk '/^sha256 /{print $2}' | tr -d k)
 sha_rate=$(awk -v k="$sha_kbs" 'BEGIN{printf "%.0f", k*1000/64}')
 echo "openssl sha256, 64-byte inputs, 1 core: ${sha_rate} hashes/s (${sha_kbs} kB/s)"
@@ -30,7 +31,7 @@ run_append() {
 }
 
 echo "== durable appends (fsync per file and per directory, checkpoint per batch)"
-run_append 2000 1
+run_append 300 1
 run_append 20000 100
 run_append 100000 1000
 run_append 200000 10000

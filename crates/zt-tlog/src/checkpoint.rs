@@ -139,6 +139,45 @@ mod tests {
     }
 
     #[test]
+    fn open_checks_the_log_signature_and_origin() {
+        use crate::error::NoteError;
+        use crate::note::NoteSigner;
+        use ed25519_dalek::SigningKey;
+
+        let log = NoteSigner::new("example.com/log", SigningKey::from_bytes(&[1; 32])).unwrap();
+        let root = crate::merkle::empty_root();
+        let signed = Checkpoint::new("example.com/log", 0, root)
+            .sign(&log)
+            .unwrap();
+        let (cp, _) = Checkpoint::open(signed.as_bytes(), log.verifier()).unwrap();
+        assert_eq!((cp.size, cp.root), (0, root));
+        // Another log's checkpoint signed with this key: wrong origin.
+        let other = Checkpoint::new("example.com/other", 0, root)
+            .sign(&log)
+            .unwrap();
+        assert!(matches!(
+            Checkpoint::open(other.as_bytes(), log.verifier()),
+            Err(Error::OriginMismatch { .. })
+        ));
+        // An impostor key under the same name has another key ID: no signature by the log.
+        let impostor =
+            NoteSigner::new("example.com/log", SigningKey::from_bytes(&[2; 32])).unwrap();
+        let forged = Checkpoint::new("example.com/log", 9, root)
+            .sign(&impostor)
+            .unwrap();
+        assert!(matches!(
+            Checkpoint::open(forged.as_bytes(), log.verifier()),
+            Err(Error::Note(NoteError::Unsigned { .. }))
+        ));
+        // Changing the size after signing breaks the signature.
+        let tampered = signed.replacen("\n0\n", "\n1\n", 1);
+        assert!(matches!(
+            Checkpoint::open(tampered.as_bytes(), log.verifier()),
+            Err(Error::Note(NoteError::BadSignature { .. }))
+        ));
+    }
+
+    #[test]
     fn malformed_bodies_are_rejected() {
         let root = "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=";
         for bad in [

@@ -38,12 +38,25 @@
 //!
 //! ## For Sigstore bundles (zt-sign)
 //!
-//! A bundle's `tlogEntries[]` item needs the entry's index ([`Log::append`]), its inclusion
-//! proof hashes and tree size and root ([`Log::inclusion_proof`], [`Log::root_at`]), and the
-//! signed checkpoint ([`Log::checkpoint`]; its body parses with [`Checkpoint::parse_body`]).
-//! Verifiers call [`verify_inclusion`] with [`leaf_hash`] of the canonical entry body, and
-//! [`Checkpoint::open`] (or [`TrustPolicy::verify_checkpoint`] when witnesses are required)
-//! with the log's [`NoteVerifier`] (`log.pub` in the log directory, [`Log::verifier`]).
+//! A bundle's `tlogEntries[]` item needs the entry's index ([`Log::append`] returns it), and an
+//! inclusion proof and the signed checkpoint of one and the same tree: take both from
+//! [`Log::tlog_proof`], which reads them under one lock (`hashes`, `index`, `checkpoint`; the
+//! checkpoint's size and root come from [`Checkpoint::parse_body`] of its note text). Calling
+//! [`Log::checkpoint`] and [`Log::inclusion_proof`] separately can straddle another append.
+//! Verifiers call [`TlogProof::verify`], or [`verify_inclusion`] with [`leaf_hash`] of the
+//! canonical entry body plus [`Checkpoint::open`] (or [`TrustPolicy::verify_checkpoint`] when
+//! witnesses are required) with the log's [`NoteVerifier`] (`log.pub` in the log directory,
+//! [`Log::verifier`]; [`NoteVerifier::public_key`] is the raw Ed25519 key for a
+//! `trusted_root.json`).
+//!
+//! ## Durability
+//!
+//! One process at a time holds a log open (an exclusive `flock` on `private/lock`; others
+//! wait). A batch writes its tiles and entry bundles (temp file, fsync, rename), fsyncs their
+//! directories, and only then replaces `checkpoint` the same way; [`Log::append`] returns after
+//! that. Tiles a checkpoint needs are never rewritten, so killing the process at any moment
+//! leaves the last published checkpoint valid and every later checkpoint consistent with it;
+//! [`Log::open`] checks the right edge of the tree against the checkpoint's root.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -88,6 +88,7 @@ pub struct Log {
     state: Mutex<State>,
     queue: Mutex<Queue>,
     wake: Condvar,
+    synced_once: std::sync::atomic::AtomicBool,
     _lock: fs_err::File,
 }
 
@@ -164,6 +165,7 @@ impl Log {
             state: Mutex::new(state),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            synced_once: std::sync::atomic::AtomicBool::new(false),
             _lock,
         })
     }
@@ -262,7 +264,10 @@ impl Log {
             return Ok(first);
         }
         let mut next = state.clone();
-        let mut files = DurableWriter::new(&self.dir);
+        let first_batch = !self
+            .synced_once
+            .swap(true, std::sync::atomic::Ordering::Relaxed);
+        let mut files = DurableWriter::new(&self.dir, first_batch);
         let mut changed = BTreeSet::new();
         let mut completed = Vec::new();
         for entry in entries {
@@ -272,7 +277,7 @@ impl Log {
                 let index = (next.size >> 8) - 1;
                 files.write(
                     &entries_path(index, TILE_WIDTH),
-                    &encode_bundle(&next.bundle),
+                    encode_bundle(&next.bundle),
                 )?;
                 next.bundle.clear();
             }
@@ -289,7 +294,7 @@ impl Log {
                     break;
                 }
                 let (full, _) = tiles_at(level, next.size);
-                files.write(&tile_path(level, full - 1, TILE_WIDTH), &encode_tile(tile))?;
+                files.write(&tile_path(level, full - 1, TILE_WIDTH), encode_tile(tile))?;
                 completed.push((level, full - 1));
                 hash = perfect_root(tile);
                 tile.clear();
@@ -301,21 +306,22 @@ impl Log {
             if width > 0 {
                 files.write(
                     &tile_path(level, full, width),
-                    &encode_tile(&next.edge[usize::from(level)]),
+                    encode_tile(&next.edge[usize::from(level)]),
                 )?;
             }
         }
         if !next.bundle.is_empty() {
             files.write(
                 &entries_path(next.size >> 8, next.bundle.len()),
-                &encode_bundle(&next.bundle),
+                encode_bundle(&next.bundle),
             )?;
         }
-        files.sync_dirs()?;
+        // The root comes from the in-memory right edge alone, so the checkpoint can be
+        // signed and synced (not yet renamed) while the tiles are being written.
         next.root =
             Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
         next.checkpoint = Checkpoint::new(self.origin(), next.size, next.root).sign(signer)?;
-        zt_core::fsutil::write_atomic(&self.dir.join(CHECKPOINT), next.checkpoint.as_bytes())?;
+        files.commit_then(CHECKPOINT, next.checkpoint.as_bytes())?;
         *state = next;
         drop(state);
         // Partial tiles may go once their full tile is published (tlog-tiles, "Partial
@@ -499,50 +505,131 @@ fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, E
     })
 }
 
-/// Writes files durably (temp file, fsync, rename) and fsyncs their directories once.
+/// Writes a batch of files durably: each to a temp file, fsynced, renamed into place; then
+/// every directory touched is fsynced. Files and directories are synced from several threads
+/// at once, so the file system can group their journal commits.
 struct DurableWriter<'a> {
     root: &'a Path,
+    files: Vec<(PathBuf, Vec<u8>)>,
     dirs: BTreeSet<PathBuf>,
+    /// Sync every ancestor directory, not only new ones: done on a process's first batch,
+    /// since a directory created just before a crash exists but may not be durable.
+    all_ancestors: bool,
 }
 
+/// At most this many threads sync files at once.
+const SYNC_THREADS: usize = 16;
+
 impl<'a> DurableWriter<'a> {
-    fn new(root: &'a Path) -> Self {
+    fn new(root: &'a Path, all_ancestors: bool) -> Self {
         Self {
             root,
+            files: Vec::new(),
             dirs: BTreeSet::new(),
+            all_ancestors,
         }
     }
 
-    fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+    /// Queues a file; nothing is visible until [`DurableWriter::commit`].
+    fn write(&mut self, rel: &str, bytes: Vec<u8>) -> Result<(), Error> {
         let path = self.root.join(rel);
         let dir = path.parent().unwrap_or(self.root).to_path_buf();
-        fs_err::create_dir_all(&dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".zt-tmp-")
-            .tempfile_in(&dir)
-            .map_err(|e| with_path(e, &dir))?;
-        tmp.write_all(bytes).map_err(|e| with_path(e, &path))?;
-        tmp.as_file().sync_all().map_err(|e| with_path(e, &path))?;
-        tmp.persist(&path).map_err(|e| with_path(e.error, &path))?;
-        // New directories are durable only once their parents are synced too.
-        let mut d = dir.as_path();
-        while d.starts_with(self.root) && self.dirs.insert(d.to_path_buf()) {
-            match d.parent() {
-                Some(p) => d = p,
+        // The rename needs its directory synced; a directory created here also needs its
+        // parent synced, up to the first one that already existed.
+        let mut up = dir.as_path();
+        while (self.all_ancestors || !up.exists()) && up != self.root {
+            self.dirs.insert(up.to_path_buf());
+            match up.parent() {
+                Some(p) => up = p,
                 None => break,
             }
         }
+        self.dirs.insert(up.to_path_buf());
+        self.dirs.insert(dir.clone());
+        fs_err::create_dir_all(&dir)?;
+        self.files.push((path, bytes));
         Ok(())
     }
 
-    fn sync_dirs(&mut self) -> Result<(), Error> {
-        // Deepest first, so each new directory's entry in its parent is synced after it.
-        for d in self.dirs.iter().rev() {
-            zt_core::fsutil::sync_dir(d)?;
-        }
-        self.dirs.clear();
+    /// Writes, syncs and renames every queued file and syncs their directories; only then
+    /// renames `last` (written and synced alongside the others) into place and syncs the
+    /// root directory.
+    fn commit_then(&mut self, last: &str, last_bytes: &[u8]) -> Result<(), Error> {
+        let root = self.root;
+        let files = std::mem::take(&mut self.files);
+        let (pending, written) = std::thread::scope(|s| {
+            let pending = s.spawn(|| synced_temp(root, last_bytes));
+            let written = parallel(files, |(path, bytes)| write_synced(&path, &bytes));
+            let pending = pending.join().unwrap_or_else(|_| {
+                Err(Error::Io(std::io::Error::other(
+                    "the checkpoint-writing thread panicked",
+                )))
+            });
+            (pending, written)
+        });
+        written?;
+        let pending = pending?;
+        parallel(std::mem::take(&mut self.dirs).into_iter().collect(), |d| {
+            zt_core::fsutil::sync_dir(&d).map_err(Error::from)
+        })?;
+        let path = root.join(last);
+        pending
+            .persist(&path)
+            .map_err(|e| with_path(e.error, &path))?;
+        zt_core::fsutil::sync_dir(root)?;
         Ok(())
     }
+}
+
+/// A synced temporary file in `dir`, ready to be renamed.
+fn synced_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Error> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zt-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))?;
+    tmp.write_all(bytes).map_err(|e| with_path(e, dir))?;
+    tmp.as_file().sync_all().map_err(|e| with_path(e, dir))?;
+    Ok(tmp)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    synced_temp(dir, bytes)?
+        .persist(path)
+        .map_err(|e| with_path(e.error, path))?;
+    Ok(())
+}
+
+/// Runs `f` on every item from up to [`SYNC_THREADS`] threads; the first error wins.
+fn parallel<T: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    let threads = items.len().min(SYNC_THREADS);
+    if threads <= 1 {
+        return items.into_iter().try_for_each(f);
+    }
+    let queue = Mutex::new(items.into_iter());
+    let next = || relock(&queue).next();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    while let Some(item) = next() {
+                        f(item)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(Error::Io(std::io::Error::other(
+                    "a file-writing thread panicked",
+                )))
+            })
+        })
+    })
 }
 
 fn with_path(e: std::io::Error, path: &Path) -> std::io::Error {

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 /// A SHA-256 Merkle tree hash.
 pub type Hash = [u8; 32];
 
-/// The length of a [`Hash`] in bytes.
+/// The length of a [`Hash`](type@Hash) in bytes.
 pub const HASH_SIZE: usize = 32;
 
 /// The RFC 6962 leaf hash of an entry: SHA-256(0x00 ‖ entry).
@@ -37,7 +37,7 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
-/// Converts a byte slice to a [`Hash`], or `None` if it is not 32 bytes long.
+/// Converts a byte slice to a [`Hash`](type@Hash), or `None` if it is not 32 bytes long.
 pub fn hash_from_slice(bytes: &[u8]) -> Option<Hash> {
     bytes.try_into().ok()
 }
@@ -298,7 +298,7 @@ impl<S: NodeSource> Prover<S> {
         Ok(h)
     }
 
-    /// MTH(D[lo:hi]) for a range that RFC 6962's recursion produces (`lo` aligned to the
+    /// `MTH(D[lo:hi])` for a range that RFC 6962's recursion produces (`lo` aligned to the
     /// largest power of two not above `hi - lo`), or the empty root if `lo == hi`.
     pub fn range_root(&mut self, lo: u64, hi: u64) -> Result<Hash, S::Error> {
         if lo >= hi {

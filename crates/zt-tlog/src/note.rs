@@ -24,7 +24,7 @@ pub const MAX_NOTE_SIZE: usize = 1 << 20;
 /// Notes with more signature lines than this are refused (as the Go reference does).
 pub const MAX_SIGNATURES: usize = 100;
 
-/// The 32-bit key ID of a key: SHA-256(name ‖ "\n" ‖ type ‖ public key)[:4], big-endian.
+/// The 32-bit key ID of a key: `SHA-256(name ‖ "\n" ‖ type ‖ public key)[:4]`, big-endian.
 pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());

@@ -9,12 +9,14 @@
     clippy::print_stdout,
     clippy::print_stderr
 )]
+// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::tiles::{entries_path, tile_path};
 use zt_tlog::{
-    Checkpoint, Error, Log, MemoryTree, TrustPolicy, WitnessSigner, leaf_hash, verify_consistency,
-    verify_inclusion,
+    Checkpoint, Error, Log, LogOptions, MemoryTree, TrustPolicy, WitnessSigner, leaf_hash,
+    verify_consistency, verify_inclusion,
 };
 
 fn entry(i: u64) -> Vec<u8> {
@@ -89,27 +91,37 @@ fn batches_across_tile_boundaries_match_the_reference_tree() {
 #[test]
 fn concurrent_appends_share_batches_and_all_land() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = Log::init(&tmp.path().join("log"), key(), "example.com/log").unwrap();
-    let indices = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for t in 0..8u64 {
-            let (log, indices) = (&log, &indices);
-            s.spawn(move || {
-                for i in 0..20u64 {
-                    let e = entry(t * 1000 + i);
-                    let index = log.append(&e).unwrap();
-                    indices.lock().unwrap().push((index, e));
-                }
-            });
+    let dir = tmp.path().join("log");
+    drop(Log::init(&dir, key(), "example.com/log").unwrap());
+    // Default options, then small batches that wait for company.
+    let small = LogOptions {
+        max_batch: 7,
+        max_delay: std::time::Duration::from_millis(2),
+    };
+    for (round, options) in [LogOptions::default(), small].into_iter().enumerate() {
+        let log = Log::open_with(&dir, options).unwrap();
+        let before = log.size();
+        let indices = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let (log, indices) = (&log, &indices);
+                s.spawn(move || {
+                    for i in 0..20u64 {
+                        let e = entry(round as u64 * 100_000 + t * 1000 + i);
+                        let index = log.append(&e).unwrap();
+                        indices.lock().unwrap().push((index, e));
+                    }
+                });
+            }
+        });
+        let mut indices = indices.into_inner().unwrap();
+        indices.sort();
+        assert_eq!(indices.len(), 160);
+        assert_eq!(log.size(), before + 160);
+        for (n, (index, e)) in indices.iter().enumerate() {
+            assert_eq!(*index, before + n as u64, "indices are dense and unique");
+            assert_eq!(&log.entry(*index).unwrap(), e);
         }
-    });
-    let mut indices = indices.into_inner().unwrap();
-    indices.sort();
-    assert_eq!(indices.len(), 160);
-    assert_eq!(log.size(), 160);
-    for (n, (index, e)) in indices.iter().enumerate() {
-        assert_eq!(*index, n as u64);
-        assert_eq!(&log.entry(*index).unwrap(), e);
     }
 }
 
