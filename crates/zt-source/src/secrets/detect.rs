@@ -10,17 +10,19 @@
 //!
 //! **Windows.** gitleaks runs a triggered rule's regex over the whole fragment. zt does the same
 //! unless it can prove that searching only near keyword hits gives the same matches: when the
-//! fragment is ASCII and the rule's expression (a) never matches the empty string, (b) matches at
-//! most `L` bytes, and (c) every match must contain one of the rule's keywords (checked on the
-//! expression's syntax tree, ASCII case-folded). Then the next match at or after position `pos`
-//! must contain a keyword hit `h` starting at or after `pos`, so it starts in
-//! `[h.start − L, h.start]` and ends before `h.start + L`; zt searches exactly that range of the
-//! fragment for the first such hit (with the whole fragment as context for `^`, `$`, `\b`, as
-//! `regex-automata` does for a span). A match found starting at or before `h.start` is the match
-//! the whole-fragment search finds next (every match starting there ends inside the range, so
-//! leftmost-first picks the same one); none means no match contains `h`, and the search moves
-//! past it. The result equals `find_iter` over the whole fragment, while the regex only ever sees
-//! a few hundred bytes around each hit. Other rules run on the whole fragment.
+//! fragment is ASCII and the rule's expression (a) never matches the empty string, (b) every
+//! match must contain one of the rule's keywords (checked on the expression's syntax tree, ASCII
+//! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
+//! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
+//! the start of the line `K` lines above `h`'s, and ends by `h + L` and by the end of the line `K`
+//! lines below. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
+//! the current position, with the whole fragment as context for `^`, `$`, `\b`, as
+//! `regex-automata` does for a span). The next match of the whole-fragment search contains a hit
+//! at or after the current position, so it starts inside the span; if it starts at or before the
+//! cluster's last hit it also ends inside the span, and leftmost-first picks the same match there;
+//! a match found later than that hit (or none) proves that no match starts up to it, and the
+//! search moves past the cluster. The result equals `find_iter` over the whole fragment (a
+//! property test checks this), while the regex only sees the text around keyword hits.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -92,24 +94,33 @@ impl Finding {
         format!("{}:{}:{}", self.file, self.rule_id, self.start_line)
     }
 
-    /// The secret with `percent` of it hidden (gitleaks' `maskSecret`: keep the first
-    /// `round_half_even(len × (100 − percent) / 100)` bytes, then `...`; 100 gives `REDACTED`).
+    /// The secret with `percent` of it hidden: see [`redact`].
     pub fn redacted_secret(&self, percent: u8) -> String {
         redact(&self.secret, percent)
     }
 }
 
-/// gitleaks' redaction of a secret (see [`Finding::redacted_secret`]).
+/// The longest prefix of a secret [`redact`] ever shows (unless asked for 0 %).
+pub const MAX_SHOWN_PREFIX: usize = 8;
+
+/// Redacts a secret. gitleaks' `maskSecret` keeps the first `round_half_even(len × (100 −
+/// percent) / 100)` bytes and appends `...` (100 % gives `REDACTED`); zt also never shows more
+/// than [`MAX_SHOWN_PREFIX`] bytes nor anything past a line break, so that 20 % of a private key
+/// is not 20 % of its key material. `percent = 0` shows the whole secret, as asked.
 pub fn redact(secret: &str, percent: u8) -> String {
     let percent = percent.min(100);
     if percent >= 100 {
         return "REDACTED".into();
     }
+    if percent == 0 {
+        return secret.to_string();
+    }
     if secret.is_empty() {
         return String::new();
     }
     let keep = (secret.len() as f64 * f64::from(100 - percent) / 100.0).round_ties_even() as usize;
-    let mut keep = keep.min(secret.len());
+    let line_end = secret.find(['\n', '\r']).unwrap_or(secret.len());
+    let mut keep = keep.min(secret.len()).min(MAX_SHOWN_PREFIX).min(line_end);
     while !secret.is_char_boundary(keep) {
         keep -= 1;
     }
@@ -152,13 +163,21 @@ fn go_lower(s: &str) -> String {
         .collect()
 }
 
+/// How far from a keyword hit a match can reach, and the expression for span searches.
+struct Window {
+    regex: regex_automata::meta::Regex,
+    /// Maximum match length in bytes.
+    max_len: Option<usize>,
+    /// Maximum number of newlines in a match.
+    max_newlines: Option<usize>,
+}
+
 struct CompiledRule {
     rule: Rule,
     /// Indices into `Detector::keywords`.
     keyword_ids: Vec<usize>,
-    /// When the regex may run near keyword hits only (see module docs): the expression as a
-    /// `regex-automata` regex (span searches) and its maximum match length in bytes.
-    windowed: Option<(regex_automata::meta::Regex, usize)>,
+    /// When the regex may run near keyword hits only (see module docs).
+    windowed: Option<Window>,
 }
 
 /// A rule set ready to scan.
@@ -193,10 +212,7 @@ impl Lines<'_> {
 }
 
 fn memchr_all(b: &[u8]) -> Vec<usize> {
-    b.iter()
-        .enumerate()
-        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
-        .collect()
+    memchr::memchr_iter(b'\n', b).collect()
 }
 
 impl Detector {
@@ -270,9 +286,10 @@ impl Detector {
 
     /// Scans one fragment.
     pub fn detect(&self, frag: &Fragment<'_>) -> Vec<Finding> {
+        // The rule file itself is never scanned (gitleaks compares the paths as given).
         if let Some(p) = &self.config.path
             && !frag.path.is_empty()
-            && p.to_string_lossy() == frag.path
+            && p.to_string_lossy().trim_start_matches("./") == frag.path.trim_start_matches("./")
         {
             return Vec::new();
         }
@@ -317,7 +334,7 @@ impl Detector {
             {
                 continue;
             }
-            if ascii && let Some((meta, max_len)) = &cr.windowed {
+            if ascii && let Some(window) = &cr.windowed {
                 let mut rule_hits: Vec<(usize, usize)> = cr
                     .keyword_ids
                     .iter()
@@ -326,7 +343,7 @@ impl Detector {
                     .copied()
                     .collect();
                 rule_hits.sort_unstable();
-                let spans = windowed_find_iter(meta, *max_len, frag.raw, &rule_hits);
+                let spans = windowed_find_iter(window, frag.raw, lines.get(), &rule_hits);
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, Some(&spans), false));
             } else {
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, None, false));
@@ -648,41 +665,73 @@ fn filter_generic(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// `find_iter` over the whole of `raw`, computed from searches near keyword hits only (see the
-/// module docs for why this is exact). `hits` are sorted by start.
+/// module docs for why this is exact). `hits` are sorted by start; `nl` are the newline offsets.
 fn windowed_find_iter(
-    re: &regex_automata::meta::Regex,
-    max_len: usize,
+    w: &Window,
     raw: &str,
+    nl: &[usize],
     hits: &[(usize, usize)],
 ) -> Vec<(usize, usize)> {
+    let len = raw.len();
+    // The earliest start and the latest end of a match containing a hit at `h`.
+    let reach = |h: usize| -> (usize, usize) {
+        let mut lo = 0;
+        let mut hi = len;
+        if let Some(l) = w.max_len {
+            lo = lo.max(h.saturating_sub(l));
+            hi = hi.min(h.saturating_add(l));
+        }
+        if let Some(k) = w.max_newlines {
+            let line = nl.partition_point(|&i| i < h);
+            let first = line.saturating_sub(k);
+            let start = if first == 0 {
+                0
+            } else {
+                nl.get(first - 1).map_or(0, |&i| i + 1)
+            };
+            let end = nl.get(line + k).map_or(len, |&i| i + 1);
+            lo = lo.max(start);
+            hi = hi.min(end);
+        }
+        (lo, hi.max(h).min(len))
+    };
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut i = 0usize;
-    while let Some(&(hs, _)) = hits.get(i) {
-        if hs < pos {
+    while i < hits.len() {
+        while hits.get(i).is_some_and(|&(s, _)| s < pos) {
             i += 1;
-            continue;
         }
-        let lo = pos.max(hs.saturating_sub(max_len));
-        let hi = raw.len().min(hs.saturating_add(max_len));
+        let Some(&(first, _)) = hits.get(i) else {
+            break;
+        };
+        let (lo, mut hi) = reach(first);
+        let mut last = first;
+        let mut j = i + 1;
+        while let Some(&(next, _)) = hits.get(j) {
+            let (nlo, nhi) = reach(next);
+            if nlo > hi {
+                break;
+            }
+            hi = hi.max(nhi);
+            last = next;
+            j += 1;
+        }
+        let lo = lo.max(pos);
         let input = regex_automata::Input::new(raw).range(lo..hi);
-        match re.search(&input) {
-            Some(m) if m.start() <= hs => {
+        match w.regex.search(&input) {
+            Some(m) if m.start() <= last => {
                 out.push((m.start(), m.end()));
                 pos = m.end().max(m.start() + 1);
             }
-            _ => {
-                pos = hs + 1;
-                i += 1;
-            }
+            _ => pos = last + 1,
         }
     }
     out
 }
 
-/// Whether a rule's expression may be searched near keyword hits only (see module docs): if so,
-/// the expression for span searches and its maximum match length.
-fn windowable(re: &GoRegex, keywords: &[String]) -> Option<(regex_automata::meta::Regex, usize)> {
+/// Whether a rule's expression may be searched near keyword hits only (see module docs).
+fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     let hir = regex_syntax::ParserBuilder::new()
         .build()
         .parse(re.translated())
@@ -691,12 +740,54 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<(regex_automata::meta
     if props.minimum_len().is_none_or(|n| n == 0) {
         return None;
     }
-    let max_len = props.maximum_len()?;
+    let max_len = props.maximum_len();
+    let max_newlines = max_newlines(&hir);
+    if max_len.is_none() && max_newlines.is_none() {
+        return None;
+    }
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
-    let meta = regex_automata::meta::Regex::new(re.translated()).ok()?;
-    Some((meta, max_len))
+    let regex = regex_automata::meta::Regex::new(re.translated()).ok()?;
+    Some(Window {
+        regex,
+        max_len,
+        max_newlines,
+    })
+}
+
+/// The most newlines one match of `h` can contain (`None`: unbounded).
+fn max_newlines(h: &Hir) -> Option<usize> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| b == b'\n').count()),
+        HirKind::Class(Class::Unicode(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        )),
+        HirKind::Class(Class::Bytes(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        )),
+        HirKind::Repetition(r) => {
+            let sub = max_newlines(&r.sub)?;
+            if sub == 0 {
+                Some(0)
+            } else {
+                let max = usize::try_from(r.max?).ok()?;
+                sub.checked_mul(max)
+            }
+        }
+        HirKind::Capture(c) => max_newlines(&c.sub),
+        HirKind::Concat(xs) => xs
+            .iter()
+            .try_fold(0usize, |acc, x| acc.checked_add(max_newlines(x)?)),
+        HirKind::Alternation(xs) => xs
+            .iter()
+            .try_fold(0usize, |acc, x| Some(acc.max(max_newlines(x)?))),
+    }
 }
 
 fn contains_keyword(s: &str, keywords: &[String]) -> bool {
@@ -811,9 +902,15 @@ mod tests {
     fn redaction_like_gitleaks() {
         assert_eq!(redact("AKIALALEMEL33243OLIA", 100), "REDACTED");
         assert_eq!(redact("AKIALALEMEL33243OLIA", 80), "AKIA...");
+        assert_eq!(redact("AKIALALEMEL33243OLIA", 0), "AKIALALEMEL33243OLIA");
         assert_eq!(redact("abc", 50), "ab...");
         assert_eq!(redact("abcde", 50), "ab...");
         assert_eq!(redact("ééé", 50), "é...");
+        assert_eq!(
+            redact("-----BEGIN\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC", 20),
+            "-----BEG..."
+        );
+        assert_eq!(redact("ab\ncdefghij", 20), "ab...");
     }
 
     #[test]
@@ -847,7 +944,18 @@ mod tests {
             !w(r"(?:A3T[A-Z0-9]|AKIA|XXXX)[A-Z0-9]{16}", &["a3t", "akia"]),
             "a branch without a keyword"
         );
-        assert!(!w(r"[a-z]{1,9}\s+key", &["key"]), "unbounded");
+        assert!(
+            !w(r"[a-z]{1,9}\s+key", &["key"]),
+            "unbounded length and newlines"
+        );
+        assert!(
+            w(r"[a-z]{1,9}[ \t]+key", &["key"]),
+            "unbounded length, no newline"
+        );
+        assert!(
+            w(r"key\s{0,3}=[a-z]+", &["key"]),
+            "unbounded length, at most 3 newlines"
+        );
         assert!(
             w(r"^key\s{0,3}$", &["key"]),
             "anchors are fine: span searches see the context"
@@ -883,8 +991,8 @@ mod tests {
         /// The span searches near keyword hits give exactly `find_iter` over the whole text.
         #[test]
         fn windowed_search_equals_full_search(
-            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t){0,120}",
-            which in 0usize..6,
+            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t){0,160}",
+            which in 0usize..9,
         ) {
             let patterns = [
                 r"(?i)\bkey\b",
@@ -893,15 +1001,19 @@ mod tests {
                 r#"(?:^|\s)api[=:]['"]?[xy01]{2,4}\b"#,
                 r"(?i)key(?:[=:]|\s){1,4}[xy]{1,3}(?:\s|$)",
                 r"(?i)(?:x|y){0,2}(?:key|api)[^ ]{0,4}",
+                r"(?i)[x_]{0,5}?(?:key|api)[ \t]{0,3}[\s'\x22]{0,2}[=:]\s{0,2}([x0-9_-]+|[y01]{2,})(?:\s|$)",
+                r"(?i)\b(key[x0-9]+\.api[y_-]+)(?:['\x22\s]|$)",
+                r"api[^\n]*",
             ];
             let pattern = patterns[which];
             let kws = vec!["key".to_string(), "api".to_string()];
             let go = GoRegex::new(pattern).unwrap();
-            let (meta, max_len) = windowable(&go, &kws).expect("windowable");
+            let window = windowable(&go, &kws).expect("windowable");
             let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
             let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
             hits.sort_unstable();
-            let windowed = windowed_find_iter(&meta, max_len, &text, &hits);
+            let nl = memchr_all(text.as_bytes());
+            let windowed = windowed_find_iter(&window, &text, &nl, &hits);
             let full: Vec<(usize, usize)> = go.regex().find_iter(&text).map(|m| (m.start(), m.end())).collect();
             proptest::prop_assert_eq!(windowed, full);
         }
