@@ -10,7 +10,7 @@
 //!
 //! **Windows.** gitleaks runs a triggered rule's regex over the whole fragment. zt does the same
 //! unless it can prove that searching only near keyword hits gives the same matches: when the
-//! fragment is ASCII and the rule's expression (a) never matches the empty string, (b) every
+//! fragment has none of U+212A, U+017F, U+0130 (see `detect`) and the rule's expression (a) never matches the empty string, (b) every
 //! match must contain one of the rule's keywords (checked on the expression's syntax tree, ASCII
 //! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
 //! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
@@ -188,6 +188,8 @@ pub struct Detector {
     keywords: Vec<String>,
     ascii_prefilter: Option<AhoCorasick>,
     exact_prefilter: Option<AhoCorasick>,
+    /// Every keyword is ASCII (so the ASCII case-insensitive prefilter can be exact).
+    ascii_keywords: bool,
 }
 
 impl std::fmt::Debug for Detector {
@@ -231,6 +233,8 @@ impl Detector {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    // A full DFA: the overlapping search over every byte is the hot loop.
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&keywords)
                     .map_err(|e| e.to_string())?,
             )
@@ -264,7 +268,9 @@ impl Detector {
                 windowed,
             });
         }
+        let ascii_keywords = keywords.iter().all(|k| k.is_ascii());
         Ok(Self {
+            ascii_keywords,
             config,
             rules,
             by_id,
@@ -296,7 +302,14 @@ impl Detector {
         if commit_or_path_allowed(frag, &self.config.allowlists) {
             return Vec::new();
         }
-        let ascii = frag.raw.is_ascii();
+        // The fast path (ASCII case-insensitive prefilter with hit positions, windows) is exact
+        // unless the fragment holds a character that Go lower-cases to ASCII (U+212A KELVIN SIGN,
+        // U+0130) or that (?i) folds together with an ASCII letter (U+212A, U+017F LONG S).
+        let ascii = self.ascii_keywords
+            && (frag.raw.is_ascii()
+                || !["\u{212A}", "\u{17F}", "\u{130}"]
+                    .iter()
+                    .any(|c| memchr::memmem::find(frag.raw.as_bytes(), c.as_bytes()).is_some()));
         let mut present = vec![false; self.keywords.len()];
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.keywords.len()];
         if ascii {
@@ -717,7 +730,13 @@ fn windowed_find_iter(
             last = next;
             j += 1;
         }
-        let lo = lo.max(pos);
+        let mut lo = lo.max(pos);
+        while !raw.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        while !raw.is_char_boundary(hi) {
+            hi += 1;
+        }
         let input = regex_automata::Input::new(raw).range(lo..hi);
         match w.regex.search(&input) {
             Some(m) if m.start() <= last => {
@@ -748,7 +767,12 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
-    let regex = regex_automata::meta::Regex::new(re.translated()).ok()?;
+    // The same lazy-DFA cache as `GoRegex` gives the `regex` crate: gitleaks' counted
+    // repetitions (`{0,50}`, `{10,150}`) make many states, and a small cache thrashes.
+    let regex = regex_automata::meta::Regex::builder()
+        .configure(regex_automata::meta::Config::new().hybrid_cache_capacity(16 << 20))
+        .build(re.translated())
+        .ok()?;
     Some(Window {
         regex,
         max_len,
@@ -796,10 +820,12 @@ fn contains_keyword(s: &str, keywords: &[String]) -> bool {
 
 /// Every match of `h`, lower-cased, contains one of `keywords` (conservative: false when unsure).
 fn must_contain_keyword(h: &Hir, keywords: &[String]) -> bool {
+    let all_contain =
+        |set: &[String]| !set.is_empty() && set.iter().all(|s| contains_keyword(s, keywords));
+    if let Some(set) = finite_lower(h) {
+        return all_contain(&set);
+    }
     match h.kind() {
-        HirKind::Literal(_) | HirKind::Class(_) => {
-            fixed_lower(h).is_some_and(|s| contains_keyword(&s, keywords))
-        }
         HirKind::Capture(c) => must_contain_keyword(&c.sub, keywords),
         HirKind::Repetition(r) => r.min >= 1 && must_contain_keyword(&r.sub, keywords),
         HirKind::Alternation(xs) => xs.iter().all(|x| must_contain_keyword(x, keywords)),
@@ -807,64 +833,121 @@ fn must_contain_keyword(h: &Hir, keywords: &[String]) -> bool {
             if xs.iter().any(|x| must_contain_keyword(x, keywords)) {
                 return true;
             }
-            let mut run = String::new();
+            // Runs of consecutive pieces that spell finitely many strings.
+            let mut run: Vec<String> = vec![String::new()];
             for x in xs {
-                match fixed_lower(x) {
-                    Some(s) => run.push_str(&s),
+                match finite_lower(x).and_then(|f| product(&run, &f)) {
+                    Some(next) => run = next,
                     None => {
-                        if contains_keyword(&run, keywords) {
+                        if all_contain(&run) {
                             return true;
                         }
-                        run.clear();
+                        run = finite_lower(x).unwrap_or_else(|| vec![String::new()]);
                     }
                 }
             }
-            contains_keyword(&run, keywords)
+            all_contain(&run)
         }
-        HirKind::Empty | HirKind::Look(_) => false,
+        _ => false,
     }
 }
 
-/// The one lower-case ASCII string every ASCII match of `h` spells, if there is one.
-fn fixed_lower(h: &Hir) -> Option<String> {
+/// The most strings [`finite_lower`] enumerates before giving up.
+const FINITE_LIMIT: usize = 256;
+
+fn product(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len().saturating_mul(b.len()) > FINITE_LIMIT {
+        return None;
+    }
+    Some(
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| format!("{x}{y}")))
+            .collect(),
+    )
+}
+
+/// The lower-cased strings `h` can match, when there are few of them.
+fn finite_lower(h: &Hir) -> Option<Vec<String>> {
     match h.kind() {
-        HirKind::Literal(l) => std::str::from_utf8(&l.0).ok().map(str::to_ascii_lowercase),
-        HirKind::Class(Class::Unicode(c)) => {
-            let mut one: Option<char> = None;
-            for r in c.ranges() {
-                let (lo, hi) = (r.start() as u32, (r.end() as u32).min(0x7F));
+        // A look-around adds no characters (and can only remove matches).
+        HirKind::Empty | HirKind::Look(_) => Some(vec![String::new()]),
+        HirKind::Literal(l) => std::str::from_utf8(&l.0)
+            .ok()
+            .map(|s| vec![s.to_ascii_lowercase()]),
+        HirKind::Class(c) => {
+            // The characters of the class, lower-cased. U+212A and U+017F (folded together with
+            // `k` and `s` under `(?i)`) are left out: the fast path only runs on fragments
+            // without them.
+            let mut chars: Vec<char> = Vec::new();
+            let mut add = |lo: u32, hi: u32| -> Option<()> {
+                if hi.saturating_sub(lo) > 64 {
+                    return None;
+                }
                 for cp in lo..=hi {
-                    let ch = char::from_u32(cp)?.to_ascii_lowercase();
-                    match one {
-                        None => one = Some(ch),
-                        Some(o) if o == ch => {}
-                        Some(_) => return None,
+                    if cp == 0x212A || cp == 0x17F {
+                        continue;
+                    }
+                    let ch = char::from_u32(cp)?;
+                    let mut l = ch.to_lowercase();
+                    let ch = match (l.next(), l.next()) {
+                        (Some(one), None) => one,
+                        _ => ch,
+                    };
+                    if !chars.contains(&ch) {
+                        chars.push(ch);
+                    }
+                    if chars.len() > 4 {
+                        return None;
+                    }
+                }
+                Some(())
+            };
+            match c {
+                Class::Unicode(u) => {
+                    for r in u.ranges() {
+                        add(r.start() as u32, r.end() as u32)?;
+                    }
+                }
+                Class::Bytes(b) => {
+                    for r in b.ranges() {
+                        add(u32::from(r.start()), u32::from(r.end()))?;
                     }
                 }
             }
-            one.map(String::from)
+            (!chars.is_empty()).then(|| chars.into_iter().map(String::from).collect())
         }
-        HirKind::Class(Class::Bytes(c)) => {
-            let mut one: Option<char> = None;
-            for r in c.ranges() {
-                for b in r.start()..=r.end().min(0x7F) {
-                    let ch = char::from(b).to_ascii_lowercase();
-                    match one {
-                        None => one = Some(ch),
-                        Some(o) if o == ch => {}
-                        Some(_) => return None,
-                    }
+        HirKind::Capture(c) => finite_lower(&c.sub),
+        HirKind::Concat(xs) => xs.iter().try_fold(vec![String::new()], |acc, x| {
+            product(&acc, &finite_lower(x)?)
+        }),
+        HirKind::Alternation(xs) => {
+            let mut out: Vec<String> = Vec::new();
+            for x in xs {
+                out.extend(finite_lower(x)?);
+                if out.len() > FINITE_LIMIT {
+                    return None;
                 }
             }
-            one.map(String::from)
+            Some(out)
         }
-        HirKind::Capture(c) => fixed_lower(&c.sub),
-        HirKind::Concat(xs) => xs.iter().map(fixed_lower).collect(),
-        HirKind::Repetition(r) if Some(r.min) == r.max => {
-            let s = fixed_lower(&r.sub)?;
-            Some(s.repeat(usize::try_from(r.min).ok()?))
+        HirKind::Repetition(r) => {
+            let max = r.max?;
+            if max.saturating_sub(r.min) > 3 || max > 16 {
+                return None;
+            }
+            let sub = finite_lower(&r.sub)?;
+            let mut out: Vec<String> = Vec::new();
+            let mut power = vec![String::new()];
+            for k in 0..=max {
+                if k >= r.min {
+                    out.extend(power.iter().cloned());
+                }
+                if k < max {
+                    power = product(&power, &sub)?;
+                }
+            }
+            (out.len() <= FINITE_LIMIT).then_some(out)
         }
-        _ => None,
     }
 }
 
@@ -962,6 +1045,14 @@ mod tests {
         );
         assert!(!w(r"(?:key)?x", &["key"]), "optional keyword");
         assert!(!w(r"[a-z]{5}", &["abcde"]));
+        assert!(w(
+            r"(?i)[\w.-]{0,5}?(?:passw(?:or)?d|(?-i:[Aa]pi|API))[ \t]{0,2}=",
+            &["passwd", "password", "api"]
+        ));
+        assert!(!w(
+            r"(?i)[\w.-]{0,5}?(?:passw(?:or)?d|(?-i:[Aa]pi|API))[ \t]{0,2}=",
+            &["password", "api"]
+        ));
     }
 
     #[test]
@@ -991,7 +1082,7 @@ mod tests {
         /// The span searches near keyword hits give exactly `find_iter` over the whole text.
         #[test]
         fn windowed_search_equals_full_search(
-            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t){0,160}",
+            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t|é){0,160}",
             which in 0usize..9,
         ) {
             let patterns = [
@@ -1140,5 +1231,12 @@ mod tests {
         let d = detector("[[rules]]\nid='r'\nregex='''val=[0-9]{4}'''\nkeywords=['key']\n");
         assert_eq!(scan(&d, "f", "\u{212A}EY val=1234").len(), 1);
         assert_eq!(scan(&d, "f", "é val=1234").len(), 0);
+        // Non-ASCII text without those characters takes the windowed path, exactly.
+        let d = detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['key']\n");
+        assert!(d.rules[0].windowed.is_some());
+        assert_eq!(scan(&d, "f", "é ékey=1234 akey=5678").len(), 2);
+        let d =
+            detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['akey']\n");
+        assert!(d.rules[0].windowed.is_none(), "é breaks the keyword");
     }
 }
