@@ -66,6 +66,9 @@ fn windows_equal_whole_file_scans_on_the_cargo_registry() {
     let a: Vec<_> = a.findings.iter().map(key).collect();
     let b: Vec<_> = b.findings.iter().map(key).collect();
     eprintln!("{} files, {bytes} bytes, {} findings", files.len(), a.len());
-    assert!(!a.is_empty(), "a tree this size holds test keys and examples");
+    assert!(
+        !a.is_empty(),
+        "a tree this size holds test keys and examples"
+    );
     assert_eq!(a, b, "{} files, {bytes} bytes", files.len());
 }
