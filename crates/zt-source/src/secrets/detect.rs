@@ -10,17 +10,19 @@
 //!
 //! **Windows.** gitleaks runs a triggered rule's regex over the whole fragment. zt does the same
 //! unless it can prove that searching only near keyword hits gives the same matches: when the
-//! fragment is ASCII and the rule's expression (a) never matches the empty string, (b) matches at
-//! most `L` bytes, and (c) every match must contain one of the rule's keywords (checked on the
-//! expression's syntax tree, ASCII case-folded). Then the next match at or after position `pos`
-//! must contain a keyword hit `h` starting at or after `pos`, so it starts in
-//! `[h.start − L, h.start]` and ends before `h.start + L`; zt searches exactly that range of the
-//! fragment for the first such hit (with the whole fragment as context for `^`, `$`, `\b`, as
-//! `regex-automata` does for a span). A match found starting at or before `h.start` is the match
-//! the whole-fragment search finds next (every match starting there ends inside the range, so
-//! leftmost-first picks the same one); none means no match contains `h`, and the search moves
-//! past it. The result equals `find_iter` over the whole fragment, while the regex only ever sees
-//! a few hundred bytes around each hit. Other rules run on the whole fragment.
+//! fragment has none of U+212A, U+017F, U+0130 (see `detect`) and the rule's expression (a) never matches the empty string, (b) every
+//! match must contain one of the rule's keywords (checked on the expression's syntax tree, ASCII
+//! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
+//! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
+//! the start of the line `K` lines above `h`'s, and ends by `h + L` and by the end of the line `K`
+//! lines below. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
+//! the current position, with the whole fragment as context for `^`, `$`, `\b`, as
+//! `regex-automata` does for a span). The next match of the whole-fragment search contains a hit
+//! at or after the current position, so it starts inside the span; if it starts at or before the
+//! cluster's last hit it also ends inside the span, and leftmost-first picks the same match there;
+//! a match found later than that hit (or none) proves that no match starts up to it, and the
+//! search moves past the cluster. The result equals `find_iter` over the whole fragment (a
+//! property test checks this), while the regex only sees the text around keyword hits.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -92,24 +94,33 @@ impl Finding {
         format!("{}:{}:{}", self.file, self.rule_id, self.start_line)
     }
 
-    /// The secret with `percent` of it hidden (gitleaks' `maskSecret`: keep the first
-    /// `round_half_even(len × (100 − percent) / 100)` bytes, then `...`; 100 gives `REDACTED`).
+    /// The secret with `percent` of it hidden: see [`redact`].
     pub fn redacted_secret(&self, percent: u8) -> String {
         redact(&self.secret, percent)
     }
 }
 
-/// gitleaks' redaction of a secret (see [`Finding::redacted_secret`]).
+/// The longest prefix of a secret [`redact`] ever shows (unless asked for 0 %).
+pub const MAX_SHOWN_PREFIX: usize = 8;
+
+/// Redacts a secret. gitleaks' `maskSecret` keeps the first `round_half_even(len × (100 −
+/// percent) / 100)` bytes and appends `...` (100 % gives `REDACTED`); zt also never shows more
+/// than [`MAX_SHOWN_PREFIX`] bytes nor anything past a line break, so that 20 % of a private key
+/// is not 20 % of its key material. `percent = 0` shows the whole secret, as asked.
 pub fn redact(secret: &str, percent: u8) -> String {
     let percent = percent.min(100);
     if percent >= 100 {
         return "REDACTED".into();
     }
+    if percent == 0 {
+        return secret.to_string();
+    }
     if secret.is_empty() {
         return String::new();
     }
     let keep = (secret.len() as f64 * f64::from(100 - percent) / 100.0).round_ties_even() as usize;
-    let mut keep = keep.min(secret.len());
+    let line_end = secret.find(['\n', '\r']).unwrap_or(secret.len());
+    let mut keep = keep.min(secret.len()).min(MAX_SHOWN_PREFIX).min(line_end);
     while !secret.is_char_boundary(keep) {
         keep -= 1;
     }
@@ -152,13 +163,21 @@ fn go_lower(s: &str) -> String {
         .collect()
 }
 
+/// How far from a keyword hit a match can reach, and the expression for span searches.
+struct Window {
+    regex: regex_automata::meta::Regex,
+    /// Maximum match length in bytes.
+    max_len: Option<usize>,
+    /// Maximum number of newlines in a match.
+    max_newlines: Option<usize>,
+}
+
 struct CompiledRule {
     rule: Rule,
     /// Indices into `Detector::keywords`.
     keyword_ids: Vec<usize>,
-    /// When the regex may run near keyword hits only (see module docs): the expression as a
-    /// `regex-automata` regex (span searches) and its maximum match length in bytes.
-    windowed: Option<(regex_automata::meta::Regex, usize)>,
+    /// When the regex may run near keyword hits only (see module docs).
+    windowed: Option<Window>,
 }
 
 /// A rule set ready to scan.
@@ -169,6 +188,8 @@ pub struct Detector {
     keywords: Vec<String>,
     ascii_prefilter: Option<AhoCorasick>,
     exact_prefilter: Option<AhoCorasick>,
+    /// Every keyword is ASCII (so the ASCII case-insensitive prefilter can be exact).
+    ascii_keywords: bool,
 }
 
 impl std::fmt::Debug for Detector {
@@ -193,10 +214,7 @@ impl Lines<'_> {
 }
 
 fn memchr_all(b: &[u8]) -> Vec<usize> {
-    b.iter()
-        .enumerate()
-        .filter_map(|(i, &c)| (c == b'\n').then_some(i))
-        .collect()
+    memchr::memchr_iter(b'\n', b).collect()
 }
 
 impl Detector {
@@ -215,6 +233,8 @@ impl Detector {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    // A full DFA: the overlapping search over every byte is the hot loop.
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&keywords)
                     .map_err(|e| e.to_string())?,
             )
@@ -248,7 +268,9 @@ impl Detector {
                 windowed,
             });
         }
+        let ascii_keywords = keywords.iter().all(|k| k.is_ascii());
         Ok(Self {
+            ascii_keywords,
             config,
             rules,
             by_id,
@@ -256,6 +278,15 @@ impl Detector {
             ascii_prefilter,
             exact_prefilter,
         })
+    }
+
+    /// The same detector with every rule run on whole fragments, as gitleaks does: slower, and
+    /// by construction equal in results (tests compare the two).
+    pub fn without_windows(mut self) -> Self {
+        for r in &mut self.rules {
+            r.windowed = None;
+        }
+        self
     }
 
     /// The rule set.
@@ -270,16 +301,24 @@ impl Detector {
 
     /// Scans one fragment.
     pub fn detect(&self, frag: &Fragment<'_>) -> Vec<Finding> {
+        // The rule file itself is never scanned (gitleaks compares the paths as given).
         if let Some(p) = &self.config.path
             && !frag.path.is_empty()
-            && p.to_string_lossy() == frag.path
+            && p.to_string_lossy().trim_start_matches("./") == frag.path.trim_start_matches("./")
         {
             return Vec::new();
         }
         if commit_or_path_allowed(frag, &self.config.allowlists) {
             return Vec::new();
         }
-        let ascii = frag.raw.is_ascii();
+        // The fast path (ASCII case-insensitive prefilter with hit positions, windows) is exact
+        // unless the fragment holds a character that Go lower-cases to ASCII (U+212A KELVIN SIGN,
+        // U+0130) or that (?i) folds together with an ASCII letter (U+212A, U+017F LONG S).
+        let ascii = self.ascii_keywords
+            && (frag.raw.is_ascii()
+                || !["\u{212A}", "\u{17F}", "\u{130}"]
+                    .iter()
+                    .any(|c| memchr::memmem::find(frag.raw.as_bytes(), c.as_bytes()).is_some()));
         let mut present = vec![false; self.keywords.len()];
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.keywords.len()];
         if ascii {
@@ -317,7 +356,7 @@ impl Detector {
             {
                 continue;
             }
-            if ascii && let Some((meta, max_len)) = &cr.windowed {
+            if ascii && let Some(window) = &cr.windowed {
                 let mut rule_hits: Vec<(usize, usize)> = cr
                     .keyword_ids
                     .iter()
@@ -326,7 +365,7 @@ impl Detector {
                     .copied()
                     .collect();
                 rule_hits.sort_unstable();
-                let spans = windowed_find_iter(meta, *max_len, frag.raw, &rule_hits);
+                let spans = windowed_find_iter(window, frag.raw, lines.get(), &rule_hits);
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, Some(&spans), false));
             } else {
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, None, false));
@@ -648,41 +687,79 @@ fn filter_generic(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// `find_iter` over the whole of `raw`, computed from searches near keyword hits only (see the
-/// module docs for why this is exact). `hits` are sorted by start.
+/// module docs for why this is exact). `hits` are sorted by start; `nl` are the newline offsets.
 fn windowed_find_iter(
-    re: &regex_automata::meta::Regex,
-    max_len: usize,
+    w: &Window,
     raw: &str,
+    nl: &[usize],
     hits: &[(usize, usize)],
 ) -> Vec<(usize, usize)> {
+    let len = raw.len();
+    // The earliest start and the latest end of a match containing a hit at `h`.
+    let reach = |h: usize| -> (usize, usize) {
+        let mut lo = 0;
+        let mut hi = len;
+        if let Some(l) = w.max_len {
+            lo = lo.max(h.saturating_sub(l));
+            hi = hi.min(h.saturating_add(l));
+        }
+        if let Some(k) = w.max_newlines {
+            let line = nl.partition_point(|&i| i < h);
+            let first = line.saturating_sub(k);
+            let start = if first == 0 {
+                0
+            } else {
+                nl.get(first - 1).map_or(0, |&i| i + 1)
+            };
+            let end = nl.get(line + k).map_or(len, |&i| i + 1);
+            lo = lo.max(start);
+            hi = hi.min(end);
+        }
+        (lo, hi.max(h).min(len))
+    };
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut i = 0usize;
-    while let Some(&(hs, _)) = hits.get(i) {
-        if hs < pos {
+    while i < hits.len() {
+        while hits.get(i).is_some_and(|&(s, _)| s < pos) {
             i += 1;
-            continue;
         }
-        let lo = pos.max(hs.saturating_sub(max_len));
-        let hi = raw.len().min(hs.saturating_add(max_len));
+        let Some(&(first, _)) = hits.get(i) else {
+            break;
+        };
+        let (lo, mut hi) = reach(first);
+        let mut last = first;
+        let mut j = i + 1;
+        while let Some(&(next, _)) = hits.get(j) {
+            let (nlo, nhi) = reach(next);
+            if nlo > hi {
+                break;
+            }
+            hi = hi.max(nhi);
+            last = next;
+            j += 1;
+        }
+        let mut lo = lo.max(pos);
+        while !raw.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        while !raw.is_char_boundary(hi) {
+            hi += 1;
+        }
         let input = regex_automata::Input::new(raw).range(lo..hi);
-        match re.search(&input) {
-            Some(m) if m.start() <= hs => {
+        match w.regex.search(&input) {
+            Some(m) if m.start() <= last => {
                 out.push((m.start(), m.end()));
                 pos = m.end().max(m.start() + 1);
             }
-            _ => {
-                pos = hs + 1;
-                i += 1;
-            }
+            _ => pos = last + 1,
         }
     }
     out
 }
 
-/// Whether a rule's expression may be searched near keyword hits only (see module docs): if so,
-/// the expression for span searches and its maximum match length.
-fn windowable(re: &GoRegex, keywords: &[String]) -> Option<(regex_automata::meta::Regex, usize)> {
+/// Whether a rule's expression may be searched near keyword hits only (see module docs).
+fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     let hir = regex_syntax::ParserBuilder::new()
         .build()
         .parse(re.translated())
@@ -691,12 +768,59 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<(regex_automata::meta
     if props.minimum_len().is_none_or(|n| n == 0) {
         return None;
     }
-    let max_len = props.maximum_len()?;
+    let max_len = props.maximum_len();
+    let max_newlines = max_newlines(&hir);
+    if max_len.is_none() && max_newlines.is_none() {
+        return None;
+    }
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
-    let meta = regex_automata::meta::Regex::new(re.translated()).ok()?;
-    Some((meta, max_len))
+    // The same lazy-DFA cache as `GoRegex` gives the `regex` crate: gitleaks' counted
+    // repetitions (`{0,50}`, `{10,150}`) make many states, and a small cache thrashes.
+    let regex = regex_automata::meta::Regex::builder()
+        .configure(regex_automata::meta::Config::new().hybrid_cache_capacity(16 << 20))
+        .build(re.translated())
+        .ok()?;
+    Some(Window {
+        regex,
+        max_len,
+        max_newlines,
+    })
+}
+
+/// The most newlines one match of `h` can contain (`None`: unbounded).
+fn max_newlines(h: &Hir) -> Option<usize> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => Some(l.0.iter().filter(|&&b| b == b'\n').count()),
+        HirKind::Class(Class::Unicode(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        )),
+        HirKind::Class(Class::Bytes(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        )),
+        HirKind::Repetition(r) => {
+            let sub = max_newlines(&r.sub)?;
+            if sub == 0 {
+                Some(0)
+            } else {
+                let max = usize::try_from(r.max?).ok()?;
+                sub.checked_mul(max)
+            }
+        }
+        HirKind::Capture(c) => max_newlines(&c.sub),
+        HirKind::Concat(xs) => xs
+            .iter()
+            .try_fold(0usize, |acc, x| acc.checked_add(max_newlines(x)?)),
+        HirKind::Alternation(xs) => xs
+            .iter()
+            .try_fold(0usize, |acc, x| Some(acc.max(max_newlines(x)?))),
+    }
 }
 
 fn contains_keyword(s: &str, keywords: &[String]) -> bool {
@@ -705,10 +829,12 @@ fn contains_keyword(s: &str, keywords: &[String]) -> bool {
 
 /// Every match of `h`, lower-cased, contains one of `keywords` (conservative: false when unsure).
 fn must_contain_keyword(h: &Hir, keywords: &[String]) -> bool {
+    let all_contain =
+        |set: &[String]| !set.is_empty() && set.iter().all(|s| contains_keyword(s, keywords));
+    if let Some(set) = finite_lower(h) {
+        return all_contain(&set);
+    }
     match h.kind() {
-        HirKind::Literal(_) | HirKind::Class(_) => {
-            fixed_lower(h).is_some_and(|s| contains_keyword(&s, keywords))
-        }
         HirKind::Capture(c) => must_contain_keyword(&c.sub, keywords),
         HirKind::Repetition(r) => r.min >= 1 && must_contain_keyword(&r.sub, keywords),
         HirKind::Alternation(xs) => xs.iter().all(|x| must_contain_keyword(x, keywords)),
@@ -716,64 +842,121 @@ fn must_contain_keyword(h: &Hir, keywords: &[String]) -> bool {
             if xs.iter().any(|x| must_contain_keyword(x, keywords)) {
                 return true;
             }
-            let mut run = String::new();
+            // Runs of consecutive pieces that spell finitely many strings.
+            let mut run: Vec<String> = vec![String::new()];
             for x in xs {
-                match fixed_lower(x) {
-                    Some(s) => run.push_str(&s),
+                match finite_lower(x).and_then(|f| product(&run, &f)) {
+                    Some(next) => run = next,
                     None => {
-                        if contains_keyword(&run, keywords) {
+                        if all_contain(&run) {
                             return true;
                         }
-                        run.clear();
+                        run = finite_lower(x).unwrap_or_else(|| vec![String::new()]);
                     }
                 }
             }
-            contains_keyword(&run, keywords)
+            all_contain(&run)
         }
-        HirKind::Empty | HirKind::Look(_) => false,
+        _ => false,
     }
 }
 
-/// The one lower-case ASCII string every ASCII match of `h` spells, if there is one.
-fn fixed_lower(h: &Hir) -> Option<String> {
+/// The most strings [`finite_lower`] enumerates before giving up.
+const FINITE_LIMIT: usize = 256;
+
+fn product(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len().saturating_mul(b.len()) > FINITE_LIMIT {
+        return None;
+    }
+    Some(
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| format!("{x}{y}")))
+            .collect(),
+    )
+}
+
+/// The lower-cased strings `h` can match, when there are few of them.
+fn finite_lower(h: &Hir) -> Option<Vec<String>> {
     match h.kind() {
-        HirKind::Literal(l) => std::str::from_utf8(&l.0).ok().map(str::to_ascii_lowercase),
-        HirKind::Class(Class::Unicode(c)) => {
-            let mut one: Option<char> = None;
-            for r in c.ranges() {
-                let (lo, hi) = (r.start() as u32, (r.end() as u32).min(0x7F));
+        // A look-around adds no characters (and can only remove matches).
+        HirKind::Empty | HirKind::Look(_) => Some(vec![String::new()]),
+        HirKind::Literal(l) => std::str::from_utf8(&l.0)
+            .ok()
+            .map(|s| vec![s.to_ascii_lowercase()]),
+        HirKind::Class(c) => {
+            // The characters of the class, lower-cased. U+212A and U+017F (folded together with
+            // `k` and `s` under `(?i)`) are left out: the fast path only runs on fragments
+            // without them.
+            let mut chars: Vec<char> = Vec::new();
+            let mut add = |lo: u32, hi: u32| -> Option<()> {
+                if hi.saturating_sub(lo) > 64 {
+                    return None;
+                }
                 for cp in lo..=hi {
-                    let ch = char::from_u32(cp)?.to_ascii_lowercase();
-                    match one {
-                        None => one = Some(ch),
-                        Some(o) if o == ch => {}
-                        Some(_) => return None,
+                    if cp == 0x212A || cp == 0x17F {
+                        continue;
+                    }
+                    let ch = char::from_u32(cp)?;
+                    let mut l = ch.to_lowercase();
+                    let ch = match (l.next(), l.next()) {
+                        (Some(one), None) => one,
+                        _ => ch,
+                    };
+                    if !chars.contains(&ch) {
+                        chars.push(ch);
+                    }
+                    if chars.len() > 4 {
+                        return None;
+                    }
+                }
+                Some(())
+            };
+            match c {
+                Class::Unicode(u) => {
+                    for r in u.ranges() {
+                        add(r.start() as u32, r.end() as u32)?;
+                    }
+                }
+                Class::Bytes(b) => {
+                    for r in b.ranges() {
+                        add(u32::from(r.start()), u32::from(r.end()))?;
                     }
                 }
             }
-            one.map(String::from)
+            (!chars.is_empty()).then(|| chars.into_iter().map(String::from).collect())
         }
-        HirKind::Class(Class::Bytes(c)) => {
-            let mut one: Option<char> = None;
-            for r in c.ranges() {
-                for b in r.start()..=r.end().min(0x7F) {
-                    let ch = char::from(b).to_ascii_lowercase();
-                    match one {
-                        None => one = Some(ch),
-                        Some(o) if o == ch => {}
-                        Some(_) => return None,
-                    }
+        HirKind::Capture(c) => finite_lower(&c.sub),
+        HirKind::Concat(xs) => xs.iter().try_fold(vec![String::new()], |acc, x| {
+            product(&acc, &finite_lower(x)?)
+        }),
+        HirKind::Alternation(xs) => {
+            let mut out: Vec<String> = Vec::new();
+            for x in xs {
+                out.extend(finite_lower(x)?);
+                if out.len() > FINITE_LIMIT {
+                    return None;
                 }
             }
-            one.map(String::from)
+            Some(out)
         }
-        HirKind::Capture(c) => fixed_lower(&c.sub),
-        HirKind::Concat(xs) => xs.iter().map(fixed_lower).collect(),
-        HirKind::Repetition(r) if Some(r.min) == r.max => {
-            let s = fixed_lower(&r.sub)?;
-            Some(s.repeat(usize::try_from(r.min).ok()?))
+        HirKind::Repetition(r) => {
+            let max = r.max?;
+            if max.saturating_sub(r.min) > 3 || max > 16 {
+                return None;
+            }
+            let sub = finite_lower(&r.sub)?;
+            let mut out: Vec<String> = Vec::new();
+            let mut power = vec![String::new()];
+            for k in 0..=max {
+                if k >= r.min {
+                    out.extend(power.iter().cloned());
+                }
+                if k < max {
+                    power = product(&power, &sub)?;
+                }
+            }
+            (out.len() <= FINITE_LIMIT).then_some(out)
         }
-        _ => None,
     }
 }
 
@@ -811,9 +994,15 @@ mod tests {
     fn redaction_like_gitleaks() {
         assert_eq!(redact("AKIALALEMEL33243OLIA", 100), "REDACTED");
         assert_eq!(redact("AKIALALEMEL33243OLIA", 80), "AKIA...");
+        assert_eq!(redact("AKIALALEMEL33243OLIA", 0), "AKIALALEMEL33243OLIA");
         assert_eq!(redact("abc", 50), "ab...");
         assert_eq!(redact("abcde", 50), "ab...");
         assert_eq!(redact("ééé", 50), "é...");
+        assert_eq!(
+            redact("-----BEGIN\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC", 20),
+            "-----BEG..."
+        );
+        assert_eq!(redact("ab\ncdefghij", 20), "ab...");
     }
 
     #[test]
@@ -847,13 +1036,32 @@ mod tests {
             !w(r"(?:A3T[A-Z0-9]|AKIA|XXXX)[A-Z0-9]{16}", &["a3t", "akia"]),
             "a branch without a keyword"
         );
-        assert!(!w(r"[a-z]{1,9}\s+key", &["key"]), "unbounded");
+        assert!(
+            !w(r"[a-z]{1,9}\s+key", &["key"]),
+            "unbounded length and newlines"
+        );
+        assert!(
+            w(r"[a-z]{1,9}[ \t]+key", &["key"]),
+            "unbounded length, no newline"
+        );
+        assert!(
+            w(r"key\s{0,3}=[a-z]+", &["key"]),
+            "unbounded length, at most 3 newlines"
+        );
         assert!(
             w(r"^key\s{0,3}$", &["key"]),
             "anchors are fine: span searches see the context"
         );
         assert!(!w(r"(?:key)?x", &["key"]), "optional keyword");
         assert!(!w(r"[a-z]{5}", &["abcde"]));
+        assert!(w(
+            r"(?i)[\w.-]{0,5}?(?:passw(?:or)?d|(?-i:[Aa]pi|API))[ \t]{0,2}=",
+            &["passwd", "password", "api"]
+        ));
+        assert!(!w(
+            r"(?i)[\w.-]{0,5}?(?:passw(?:or)?d|(?-i:[Aa]pi|API))[ \t]{0,2}=",
+            &["password", "api"]
+        ));
     }
 
     #[test]
@@ -883,8 +1091,8 @@ mod tests {
         /// The span searches near keyword hits give exactly `find_iter` over the whole text.
         #[test]
         fn windowed_search_equals_full_search(
-            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t){0,120}",
-            which in 0usize..6,
+            text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t|é){0,160}",
+            which in 0usize..9,
         ) {
             let patterns = [
                 r"(?i)\bkey\b",
@@ -893,15 +1101,19 @@ mod tests {
                 r#"(?:^|\s)api[=:]['"]?[xy01]{2,4}\b"#,
                 r"(?i)key(?:[=:]|\s){1,4}[xy]{1,3}(?:\s|$)",
                 r"(?i)(?:x|y){0,2}(?:key|api)[^ ]{0,4}",
+                r"(?i)[x_]{0,5}?(?:key|api)[ \t]{0,3}[\s'\x22]{0,2}[=:]\s{0,2}([x0-9_-]+|[y01]{2,})(?:\s|$)",
+                r"(?i)\b(key[x0-9]+\.api[y_-]+)(?:['\x22\s]|$)",
+                r"api[^\n]*",
             ];
             let pattern = patterns[which];
             let kws = vec!["key".to_string(), "api".to_string()];
             let go = GoRegex::new(pattern).unwrap();
-            let (meta, max_len) = windowable(&go, &kws).expect("windowable");
+            let window = windowable(&go, &kws).expect("windowable");
             let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
             let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
             hits.sort_unstable();
-            let windowed = windowed_find_iter(&meta, max_len, &text, &hits);
+            let nl = memchr_all(text.as_bytes());
+            let windowed = windowed_find_iter(&window, &text, &nl, &hits);
             let full: Vec<(usize, usize)> = go.regex().find_iter(&text).map(|m| (m.start(), m.end())).collect();
             proptest::prop_assert_eq!(windowed, full);
         }
@@ -1028,5 +1240,12 @@ mod tests {
         let d = detector("[[rules]]\nid='r'\nregex='''val=[0-9]{4}'''\nkeywords=['key']\n");
         assert_eq!(scan(&d, "f", "\u{212A}EY val=1234").len(), 1);
         assert_eq!(scan(&d, "f", "é val=1234").len(), 0);
+        // Non-ASCII text without those characters takes the windowed path, exactly.
+        let d = detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['key']\n");
+        assert!(d.rules[0].windowed.is_some());
+        assert_eq!(scan(&d, "f", "é ékey=1234 akey=5678").len(), 2);
+        let d =
+            detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['akey']\n");
+        assert!(d.rules[0].windowed.is_none(), "é breaks the keyword");
     }
 }

@@ -16,7 +16,8 @@
 //!    `{` is a literal (`a{,5}` matches the text `a{,5}` in Go, while newer Rust reads it as
 //!    `a{0,5}`; `x{` is an error in Rust). Non-repetition braces are emitted escaped; counts over
 //!    1000 are rejected as Go rejects them.
-//! 3. **Escaped punctuation**: Go lets any ASCII punctuation be escaped (`\'`, `\"`, `\/`, `\<`);
+//! 3. **Escaped punctuation**: Go lets any ASCII non-word character be escaped (`\'`, `\"`, `\/`,
+//!    `\<`, `\ `, `\_`);
 //!    Rust gives some of these a meaning (`\<` and `\>` are word boundaries since regex 1.10) or
 //!    rejects them. Escaped punctuation is emitted as the literal character.
 //! 4. **Bracket classes**: in Rust a `[` inside a class opens a nested class and `&&`, `--`, `~~`
@@ -275,7 +276,8 @@ impl Translator {
                     char::from_u32(v).ok_or_else(|| bad("x"))
                 }
             }
-            c if c.is_ascii_punctuation() => Ok(c),
+            // Go: "escaped non-word characters are always themselves" (any ASCII but [0-9A-Za-z]).
+            c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok(c),
             c => Err(bad(&c.to_string())),
         }
     }
@@ -544,6 +546,12 @@ mod tests {
     fn escaped_punctuation_and_classes() {
         assert_eq!(m(r#"[\'\"0-9]+"#, r#"'"9x"#), Some(r#"'"9"#.into()));
         assert_eq!(m(r"\<a\>", "<a>"), Some("<a>".into()));
+        assert_eq!(
+            m(r"a\ b\_c", "a b_c"),
+            Some("a b_c".into()),
+            "Go accepts any escaped non-word ASCII"
+        );
+        assert_eq!(m(r"[\ \_]+", " _"), Some(" _".into()));
         assert_eq!(m(r"[a[b]+", "[ab"), Some("[ab".into()));
         assert_eq!(m(r"[a&&b]+", "a&&b"), Some("a&&b".into()));
         assert_eq!(m(r"[]a]+", "]a"), Some("]a".into()));

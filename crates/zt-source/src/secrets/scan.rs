@@ -95,7 +95,7 @@ pub fn is_binary(data: &[u8]) -> bool {
     if data.get(257..262) == Some(b"ustar") {
         return true;
     }
-    data.iter().take(8000).any(|&b| b == 0)
+    memchr::memchr(0, data.get(..8000).unwrap_or(data)).is_some()
 }
 
 /// Runs `f` over `items` on `threads` threads, keeping order.
@@ -206,7 +206,12 @@ impl Scanner {
         if is_binary(data) {
             return Outcome::Binary;
         }
-        let text = String::from_utf8_lossy(data);
+        // Valid UTF-8 (nearly every text file) is borrowed; otherwise each invalid byte becomes
+        // U+FFFD, which Go's regexp also reads it as.
+        let text = match std::str::from_utf8(data) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(data),
+        };
         let findings = self.detector.detect(&Fragment {
             raw: &text,
             path,

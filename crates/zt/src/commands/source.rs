@@ -148,7 +148,11 @@ fn print_report(report: &ScanReport, scanner: &Scanner, args: &ScanArgs, printer
                     format!("{}:{}:{}", f.file, f.start_line, f.start_column)
                 };
                 let commit = f.commit.as_deref().map(|c| format!(" commit {}", c.get(..12).unwrap_or(c))).unwrap_or_default();
-                let secret = if f.start_line == 0 { "(file)".to_string() } else { f.redacted_secret(args.redact) };
+                let secret = if f.start_line == 0 {
+                    "(file)".to_string()
+                } else {
+                    f.redacted_secret(args.redact).escape_debug().to_string()
+                };
                 printer.out(format!("{place}: {} {secret}{commit}", f.rule_id));
             }
         }
