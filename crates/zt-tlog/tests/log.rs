@@ -9,8 +9,6 @@
     clippy::print_stdout,
     clippy::print_stderr
 )]
-// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::tiles::{entries_path, tile_path};

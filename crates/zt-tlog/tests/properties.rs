@@ -9,8 +9,6 @@
     clippy::print_stdout,
     clippy::print_stderr
 )]
-// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use zt_tlog::{Hash, MemoryTree, leaf_hash, verify_consistency, verify_inclusion};

@@ -9,8 +9,6 @@
     clippy::print_stdout,
     clippy::print_stderr
 )]
-// Test helpers outside `#[test]` functions fail loudly too (clippy.toml allows it in tests).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
