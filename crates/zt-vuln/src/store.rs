@@ -66,8 +66,6 @@ pub struct Store {
     manifest: Manifest,
     records: Mutex<Option<fs_err::File>>,
     indexes: Mutex<HashMap<String, Index>>,
-    /// Records already read, by offset: a scan meets the same package many times.
-    cache: Mutex<HashMap<u64, Arc<Advisory>>>,
 }
 
 /// The normalised form of a package name used as the index key: PyPI per PEP 503
@@ -151,7 +149,6 @@ impl Store {
             manifest,
             records: Mutex::new(None),
             indexes: Mutex::new(HashMap::new()),
-            cache: Mutex::new(HashMap::new()),
         })
     }
 
