@@ -41,6 +41,9 @@ pub enum Error {
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
+    /// The configuration or the policy could not be used.
+    #[error("{0}")]
+    Policy(String),
 }
 
 impl Diagnostic for Error {
@@ -67,6 +70,9 @@ impl Diagnostic for Error {
             Error::Source(e) => e.help(),
             Error::Vuln(e) => e.help(),
             Error::Core(e) => e.help(),
+            Error::Policy(_) => Some(
+                "check `zt.toml` (create it with `zt init`) and the policies with `zt policy test`".into(),
+            ),
         }
     }
 }

@@ -79,3 +79,27 @@ pub fn about(repo: &Path, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
     found.sort();
     Ok(found)
 }
+
+/// Every bundle file under `.zt/bundles/` whose statement names a subject `name` (the
+/// artifact's path in the repository), whatever its digest.
+pub fn named(repo: &Path, name: &str) -> Result<Vec<PathBuf>, Error> {
+    let dir = bundles_dir(repo);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for entry in fs_err::read_dir(&dir)? {
+        let path = entry?.path();
+        let Ok(json) = serde_json::from_slice::<Value>(&fs_err::read(&path)?) else {
+            continue;
+        };
+        let names = statement(&json)
+            .map(|s| s.subject.iter().any(|r| r.name.as_deref() == Some(name)))
+            .unwrap_or(false);
+        if names {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -17,6 +17,7 @@
 
 mod error;
 pub mod evidence;
+pub mod gate;
 pub mod example;
 mod run;
 

@@ -4,7 +4,11 @@ use clap::Args;
 
 /// `zt build [OPTIONS] -- CMD ARGS…`
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct BuildArgs {
+    /// `zt build verify`: judge the current build's outputs offline.
+    #[command(subcommand)]
+    pub(crate) action: Option<BuildAction>,
     /// Where the build leaves its outputs, relative to the source tree; collected from the
     /// sandbox into the same path of the real tree (must not exist or be empty).
     #[arg(long, default_value = "out")]
@@ -34,4 +38,22 @@ pub(crate) struct BuildArgs {
     /// The build command and its arguments.
     #[arg(last = true, required = true)]
     pub(crate) command: Vec<String>,
+}
+
+/// `zt build verify`
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BuildAction {
+    /// Judge the current build's outputs offline, over the local evidence, with the same
+    /// policies CI uses: allow, or every deny with its fix.
+    Verify {
+        /// The stage to judge for: ci, publish or deploy.
+        #[arg(long, default_value = "ci")]
+        stage: String,
+        /// The source tree.
+        #[arg(long, short = 'C', default_value = ".")]
+        tree: PathBuf,
+        /// The output directory, relative to the tree.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
 }

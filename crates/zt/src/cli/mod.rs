@@ -9,7 +9,7 @@ mod normalize;
 mod pipeline;
 mod sign;
 
-pub(crate) use build::BuildArgs;
+pub(crate) use build::{BuildAction, BuildArgs};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};

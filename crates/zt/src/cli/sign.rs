@@ -42,13 +42,17 @@ pub(crate) struct AttestArgs {
 
 /// `zt verify`
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("signer").required(true).args(["key", "certificate_identity"])))]
 pub(crate) struct VerifyArgs {
     /// The artifact: a file path, or `sha256:<hex>` when only the digest is known.
     pub(crate) artifact: String,
-    /// The Sigstore bundle (v0.1 to v0.3).
+    /// The Sigstore bundle (v0.1 to v0.3). With `--stage`, extra bundles to consider besides
+    /// the repository's evidence (repeatable).
     #[arg(long)]
-    pub(crate) bundle: PathBuf,
+    pub(crate) bundle: Vec<PathBuf>,
+    /// Judge the artifact for this stage (ci, publish, deploy): gather its evidence, verify
+    /// every piece against the keys `zt.toml` trusts, and evaluate the policies.
+    #[arg(long)]
+    pub(crate) stage: Option<String>,
     /// Expect a signature by this public key (SPKI PEM) or `pkcs11:` URI.
     #[arg(long, conflicts_with_all = ["certificate_identity", "certificate_oidc_issuer"])]
     pub(crate) key: Option<String>,

@@ -48,6 +48,9 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
 }
 
 pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
+    if let Some(crate::cli::BuildAction::Verify { stage, tree, out }) = &args.action {
+        return verify(stage, tree, out, printer);
+    }
     let (opts, vary) = options(&args)?;
     let mut outcome = build(&opts)?;
     let (ok, code) = match outcome.exit {
@@ -107,7 +110,53 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
     })
 }
 
-fn write_statement(opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
+/// `zt build verify`: every output of the current build, judged offline with CI's policies.
+fn verify(
+    stage: &str,
+    tree: &std::path::Path,
+    out: &std::path::Path,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let stage: zt_core::config::Stage = stage.parse().map_err(|_| {
+        CliError::input(
+            format!("unknown stage `{stage}`"),
+            "use `--stage ci`, `--stage publish` or `--stage deploy`",
+        )
+    })?;
+    let repo = fs_err::canonicalize(tree).map_err(zt_core::Error::from)?;
+    let dir = repo.join(out);
+    let mut files = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs_err::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(CliError::input(
+            format!("`{}` holds no build outputs", dir.display()),
+            "build first (`zt build --rebuild 2 -- …` or `zt pipeline run .`), then `zt build verify`",
+        ));
+    }
+    let mut allowed = true;
+    for f in &files {
+        let name = f.strip_prefix(&repo).unwrap_or(f).display().to_string();
+        let judgement = zt_pipeline::gate::judge(&repo, f, stage, &[])?;
+        allowed &= judgement.decision.allow;
+        crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
+    }
+    Ok(if allowed { Status::Success } else { Status::Failure })
+}
+
+fn write_statement(
+opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
     let statement = repro::statement(report);
     let dir = opts.tree.join(".zt/provenance");
     let path = dir.join(format!(

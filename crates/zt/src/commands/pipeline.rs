@@ -81,3 +81,47 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         Status::Failure
     })
 }
+
+/// Prints a gate's judgement: allow, or every deny with its rule, reason and fix; and the
+/// evidence that failed verification.
+pub(crate) fn print_judgement(
+    name: &str,
+    stage: zt_core::config::Stage,
+    judgement: &zt_pipeline::gate::Judgement,
+    printer: &Printer,
+) {
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "artifact": name,
+            "digest": judgement.digest.to_string(),
+            "stage": stage.name(),
+            "allow": judgement.decision.allow,
+            "deny": judgement.decision.deny.iter().map(|d| serde_json::json!({
+                "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
+            })).collect::<Vec<_>>(),
+            "evidence": judgement.input.evidence.iter().map(|e| serde_json::json!({
+                "predicate_type": e.statement.predicate_type, "signer": e.signer.key_id, "bundle": e.bundle,
+            })).collect::<Vec<_>>(),
+            "rejected": judgement.input.rejected.iter().map(|r| serde_json::json!({
+                "source": r.source, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    printer.info(format!(
+        "{} {} at stage `{stage}`: {} verified statement(s), {} rejected",
+        name,
+        judgement.digest,
+        judgement.input.evidence.len(),
+        judgement.input.rejected.len()
+    ));
+    if judgement.decision.allow {
+        printer.out(format!("{} {name} ({stage})", "allow".green().bold()));
+        return;
+    }
+    printer.out(format!("{} {name} ({stage})", "deny".red().bold()));
+    for d in &judgement.decision.deny {
+        printer.out(format!("  {} {}: {}", "✗".red(), d.id.bold(), d.message));
+        printer.out(format!("    {}: {}", "fix".cyan(), d.remediation));
+    }
+}

@@ -6,9 +6,18 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliError> {
+    if let Some(stage) = &args.stage {
+        return gate(&args, stage, printer);
+    }
     let artifact = Artifact::from_arg(&args.artifact)?;
-    let bundle_bytes = fs_err::read(&args.bundle).map_err(zt_sign::Error::from)?;
-    let parsed = zt_sign::bundle::parse(&bundle_bytes, &args.bundle.display().to_string())?;
+    let [bundle_path] = args.bundle.as_slice() else {
+        return Err(CliError::input(
+            "`zt verify` checks one `--bundle` (or, with `--stage`, all the evidence)",
+            "pass exactly one `--bundle FILE`, or `--stage ci|publish|deploy` to judge the artifact",
+        ));
+    };
+    let bundle_bytes = fs_err::read(bundle_path).map_err(zt_sign::Error::from)?;
+    let parsed = zt_sign::bundle::parse(&bundle_bytes, &bundle_path.display().to_string())?;
     let identity = match (
         &args.key,
         &args.certificate_identity,
@@ -56,7 +65,7 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         witness_policy: witness_policy.as_ref(),
     })
     .map_err(|e| {
-        CliError::from(e).context(format!("`{}` failed verification", args.bundle.display()))
+        CliError::from(e).context(format!("`{}` failed verification", bundle_path.display()))
     })?;
 
     if printer.json {
@@ -92,4 +101,30 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         printer.info(format!("  log        {log}"));
     }
     Ok(Status::Success)
+}
+
+/// `zt verify FILE --stage S`: the artifact's evidence, verified and judged by policy.
+fn gate(args: &VerifyArgs, stage: &str, printer: &Printer) -> Result<Status, CliError> {
+    let stage: zt_core::config::Stage = stage.parse().map_err(|_| {
+        CliError::input(
+            format!("unknown stage `{stage}`"),
+            "use `--stage ci`, `--stage publish` or `--stage deploy`",
+        )
+    })?;
+    let path = std::path::PathBuf::from(&args.artifact);
+    if !path.is_file() {
+        return Err(CliError::input(
+            format!("`{}` is not a file", path.display()),
+            "judging needs the artifact itself: pass its path",
+        ));
+    }
+    let repo = std::env::current_dir().map_err(zt_core::Error::from)?;
+    let artifact = fs_err::canonicalize(&path).map_err(zt_core::Error::from)?;
+    let judgement = zt_pipeline::gate::judge(&repo, &artifact, stage, &args.bundle)?;
+    crate::commands::pipeline::print_judgement(&args.artifact, stage, &judgement, printer);
+    Ok(if judgement.decision.allow {
+        Status::Success
+    } else {
+        Status::Failure
+    })
 }

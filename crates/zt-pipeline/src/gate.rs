@@ -1,0 +1,155 @@
+//! The gate: gather an artifact's evidence, verify every piece offline, and judge the verified
+//! statements with policy for a stage. `zt verify FILE --stage`, `zt build verify` and the
+//! pipeline's last stage all come here.
+
+use std::path::{Path, PathBuf};
+
+use zt_core::config::{CONFIG_FILE, Config, Stage};
+use zt_core::{Digest, DigestAlgorithm, ResourceDescriptor};
+use zt_policy::input::{Context, Evidence, LogProof, LogStatus, Rejected, Signer, Timestamp};
+use zt_policy::{Decision, Policy, PolicyInput, PolicySet};
+use zt_sign::verify::{Artifact, Identity, Request, verify};
+use zt_sign::{PublicKey, bundle, transparency};
+
+use crate::{Error, evidence};
+
+/// An artifact judged at a stage.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// The artifact's digest.
+    pub digest: Digest,
+    /// The policy input that was evaluated (verified evidence and rejections).
+    pub input: PolicyInput,
+    /// Allow, or every deny with its fix.
+    pub decision: Decision,
+}
+
+/// Judges `artifact` (a file in or below `repo`) for `stage`, from the bundles in the
+/// repository's evidence store plus `extra` bundles.
+pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> Result<Judgement, Error> {
+    let config = Config::load(&repo.join(CONFIG_FILE)).map_err(|e| Error::Policy(e.to_string()))?;
+    let digest = Digest::of_file(DigestAlgorithm::Sha256, artifact)?;
+    let name = artifact
+        .strip_prefix(repo)
+        .unwrap_or(artifact)
+        .to_string_lossy()
+        .into_owned();
+
+    // The keys zt.toml trusts (with key material, so signatures can be checked).
+    let mut keys = Vec::new();
+    for key in &config.trust.keys {
+        if let Some(p) = &key.public_key {
+            keys.push(PublicKey::load(&repo.join(p))?);
+        }
+    }
+    // The public-good root plus this repository's log.
+    let mut root: serde_json::Value =
+        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+    let log_dir = repo.join(transparency::DEFAULT_LOG_DIR);
+    if log_dir.join("log.pub").exists() {
+        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
+    }
+    let root = root.to_string();
+
+    // Candidates: bundles about this digest, and bundles about an artifact of the same name
+    // (so a changed artifact meets its old signatures and fails them, by name).
+    let mut candidates = evidence::about(repo, &digest)?;
+    candidates.extend(evidence::named(repo, &name)?);
+    candidates.extend(extra.iter().cloned());
+    candidates.sort();
+    candidates.dedup();
+
+    let file = Artifact::File(artifact.to_path_buf());
+    let mut verified = Vec::new();
+    let mut rejected = Vec::new();
+    for path in candidates {
+        let source = path.to_string_lossy().into_owned();
+        let bytes = fs_err::read(&path)?;
+        let parsed = match bundle::parse(&bytes, &source) {
+            Ok(p) => p,
+            Err(e) => {
+                rejected.push(Rejected { source, predicate_type: None, reason: e.to_string() });
+                continue;
+            }
+        };
+        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+        let mut last_error = None;
+        let mut ok = None;
+        for key in &keys {
+            match verify(&Request {
+                artifact: &file,
+                bundle: &parsed,
+                identity: &Identity::Key(key.clone()),
+                trusted_root: Some(&root),
+                insecure_ignore_tlog: false,
+                witness_policy: None,
+            }) {
+                Ok(v) => {
+                    ok = Some((key, v));
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match ok {
+            Some((key, v)) => {
+                // Message signatures are checked (a broken one is rejected) but carry no
+                // statement for policy to read.
+                let Some(statement) = v.statement else { continue };
+                let index = parsed
+                    .json
+                    .pointer("/verificationMaterial/tlogEntries/0/logIndex")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|s| s.parse().ok());
+                let time = fs_err::metadata(&path)?
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs() as i64);
+                verified.push(Evidence {
+                    statement,
+                    signer: Signer {
+                        key_id: key.key_id(),
+                        algorithm: Some(key.algorithm().to_string()),
+                        identity: None,
+                    },
+                    log: LogProof {
+                        status: if v.tlog_verified { LogStatus::Verified } else { LogStatus::Missing },
+                        index,
+                        log_id: None,
+                    },
+                    time: Timestamp::from_unix(time),
+                    bundle: Some(source),
+                });
+            }
+            None => {
+                let reason = match last_error {
+                    Some(e) => e.to_string(),
+                    None => "no key in zt.toml's trust list could check it".into(),
+                };
+                rejected.push(Rejected { source, predicate_type: claimed, reason });
+            }
+        }
+    }
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let input = PolicyInput {
+        version: zt_policy::INPUT_VERSION,
+        subject: ResourceDescriptor::subject(name, &digest),
+        evidence: verified,
+        rejected,
+        context: Context {
+            stage,
+            time: Timestamp::from_unix(now),
+            repo: None,
+            git_ref: None,
+        },
+    };
+    let set = PolicySet::from_config(&config.policy, repo, None).map_err(|e| Error::Policy(e.to_string()))?;
+    let data = zt_policy::policy_data(&config, repo).map_err(|e| Error::Policy(e.to_string()))?;
+    let mut policy = Policy::compile(&set, data).map_err(|e| Error::Policy(e.to_string()))?;
+    let decision = policy.evaluate(&input).map_err(|e| Error::Policy(e.to_string()))?;
+    Ok(Judgement { digest, input, decision })
+}
