@@ -1,0 +1,1 @@
+//! Pinning checks (placeholder filled in a later commit).

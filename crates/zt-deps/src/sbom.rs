@@ -1,0 +1,1 @@
+//! SBOM writers (filled in a later commit).
