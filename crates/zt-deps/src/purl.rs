@@ -77,6 +77,16 @@ pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
     out
 }
 
+/// A `pkg:generic` purl for a project without an ecosystem (the SBOM root).
+pub fn generic(name: &str, version: &str) -> String {
+    let mut out = format!("pkg:generic/{}", encode(name));
+    if !version.is_empty() {
+        out.push('@');
+        out.push_str(&encode(version));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,13 @@
 use clap::{Args, Parser, Subcommand};
 
 mod build;
+mod deps;
 mod key;
 mod normalize;
 mod sign;
 
 pub(crate) use build::BuildArgs;
+pub(crate) use deps::{DepsArgs, DepsCommand, SbomArgs, SbomFormat};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
 mod log;
@@ -68,4 +70,8 @@ pub(crate) enum Command {
     Source(SourceArgs),
     /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).
     Normalize(NormalizeArgs),
+    /// Dependencies: pinning checks over the project's lockfiles.
+    Deps(DepsArgs),
+    /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
+    Sbom(SbomArgs),
 }

@@ -7,6 +7,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 mod build;
+mod deps;
 mod key;
 mod log;
 mod normalize;
@@ -46,5 +47,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Vuln(args) => vuln::run(args, printer),
         Command::Source(args) => source::run(args, printer),
         Command::Normalize(args) => normalize::run(args, printer),
+        Command::Deps(args) => deps::run(args, printer),
+        Command::Sbom(args) => deps::sbom(args, printer),
     }
 }
