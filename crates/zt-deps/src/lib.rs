@@ -15,6 +15,8 @@
 //!   project's name and version, and optionally the built artifacts with their SHA-256) into
 //!   a deterministic JSON document: the same inventory and root give the same bytes
 //!   ([`sbom::to_bytes`]).
+//! - [`sbom::read`] parses a CycloneDX or SPDX JSON document back into an inventory,
+//!   rejecting documents that break the formats' structure;
 //! - [`check::pinning`] lists the pinning problems (floating ranges, missing hashes, git and
 //!   URL dependencies without a pinned commit) with file and line.
 //!
@@ -56,6 +58,9 @@ pub enum Ecosystem {
     /// Go modules (`pkg:golang`).
     #[serde(rename = "Go")]
     Go,
+    /// Any other package type (read from an SBOM; its purl is kept as written).
+    #[serde(rename = "other")]
+    Other,
 }
 
 impl Ecosystem {
@@ -66,6 +71,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "PyPI",
             Ecosystem::Go => "Go",
+            Ecosystem::Other => "other",
         }
     }
 
@@ -76,6 +82,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "pypi",
             Ecosystem::Go => "golang",
+            Ecosystem::Other => "generic",
         }
     }
 }

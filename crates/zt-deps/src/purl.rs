@@ -40,7 +40,7 @@ pub fn pep503(name: &str) -> String {
 /// The canonical purl of a package; `version` may be empty (no `@`).
 pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
     let (namespace, name, version) = match ecosystem {
-        Ecosystem::CratesIo => (None, name.to_string(), version.to_string()),
+        Ecosystem::CratesIo | Ecosystem::Other => (None, name.to_string(), version.to_string()),
         Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
             Some((scope, n)) => (
                 Some(format!("@{scope}")),
@@ -75,6 +75,58 @@ pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
         out.push_str(&encode(&version));
     }
     out
+}
+
+/// The ecosystem, name (namespace joined with `/`, percent-decoded) and version of a purl,
+/// or `None` when it is not `pkg:TYPE/…NAME[@VERSION][?…][#…]`.
+pub fn parse(purl: &str) -> Option<(Ecosystem, String, String)> {
+    let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
+    let rest = rest.split('#').next()?.split('?').next()?;
+    let (ty, path) = rest.split_once('/')?;
+    let (path, version) = match path.rsplit_once('@') {
+        Some((p, v)) if !p.is_empty() => (p, decode(v)?),
+        _ => (path, String::new()),
+    };
+    let name: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect::<Option<_>>()?;
+    if name.is_empty() {
+        return None;
+    }
+    let ecosystem = match ty.to_ascii_lowercase().as_str() {
+        "cargo" => Ecosystem::CratesIo,
+        "npm" => Ecosystem::Npm,
+        "pypi" => Ecosystem::PyPI,
+        "golang" => Ecosystem::Go,
+        _ => Ecosystem::Other,
+    };
+    Some((
+        ecosystem,
+        name.join("/"),
+        version
+            .trim_start_matches(|c| c == 'v' && ecosystem == Ecosystem::Go)
+            .to_string(),
+    ))
+}
+
+/// Percent-decodes a purl segment; `None` for a broken escape or non-UTF-8 result.
+fn decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A `pkg:generic` purl for a project without an ecosystem (the SBOM root).
@@ -116,7 +168,32 @@ mod tests {
         assert_eq!(purl(Ecosystem::PyPI, "pytest", ""), "pkg:pypi/pytest");
     }
 
+    #[test]
+    fn parse_round_trips() {
+        for (e, n, v) in [
+            (Ecosystem::Npm, "@babel/code-frame", "7.0.0"),
+            (Ecosystem::Go, "github.com/a/b", "1.0.0"),
+            (Ecosystem::CratesIo, "wasi", "0.1+x"),
+        ] {
+            assert_eq!(
+                parse(&purl(e, n, v)),
+                Some((e, n.to_string(), v.to_string()))
+            );
+        }
+        assert_eq!(
+            parse("pkg:maven/org.a/b@1?type=jar"),
+            Some((Ecosystem::Other, "org.a/b".into(), "1".into()))
+        );
+        assert_eq!(parse("nope"), None);
+        assert_eq!(parse("pkg:npm/%zz@1"), None);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn parse_never_panics(s in ".*") {
+            let _ = parse(&s);
+        }
+
         #[test]
         fn encoding_is_plain_ascii(s in ".*") {
             let e = encode(&s);

@@ -15,6 +15,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod read;
+pub use read::{from_value, read};
+
 use serde_json::{Value, json};
 use zt_core::{Digest, DigestAlgorithm};
 

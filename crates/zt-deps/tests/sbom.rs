@@ -404,3 +404,98 @@ fn empty_inventory_gives_a_valid_root_only_sbom() {
     assert!(spdx_validator().validate("spdx-schema.json", &s).is_empty());
     assert_eq!(s["packages"].as_array().unwrap().len(), 1);
 }
+
+/// The reader accepts every valid spec example and rejects the invalid CycloneDX ones its
+/// structural checks cover (printed; licence-id and pattern-only violations are out of reach).
+#[test]
+fn reader_over_the_spec_examples() {
+    let root = Path::new(SHARED).join("sbom");
+    let expected: Value =
+        serde_json::from_str(&fs_err::read_to_string(root.join("expected.json")).unwrap()).unwrap();
+    let (mut accepted, mut valid, mut rejected, mut invalid) = (0, 0, 0, 0);
+    for (file, want) in expected.as_object().unwrap() {
+        let got = sbom::read(&root.join(file));
+        if want.as_bool().unwrap() {
+            valid += 1;
+            match got {
+                Ok(_) => accepted += 1,
+                Err(e) => println!("valid {file} rejected: {e}"),
+            }
+        } else {
+            invalid += 1;
+            match got {
+                Err(e) => {
+                    assert!(
+                        e.to_string().contains(file.rsplit('/').next().unwrap()),
+                        "{e}"
+                    );
+                    rejected += 1;
+                }
+                Ok(_) => println!("invalid {file} accepted"),
+            }
+        }
+    }
+    println!(
+        "reader: {accepted} of {valid} valid accepted, {rejected} of {invalid} invalid rejected"
+    );
+    assert_eq!((valid, invalid), (56, 25));
+    assert_eq!(accepted, 56);
+    assert_eq!(rejected, READER_REJECTED);
+    // SPDX example package counts from MANIFEST.md.
+    let inv = sbom::read(
+        &root.join("spdx-2.3/examples/software__example14__content__examplemaven-0.0.1.spdx.json"),
+    )
+    .unwrap();
+    assert_eq!(inv.packages.len(), 6);
+}
+
+const READER_REJECTED: usize = 19;
+
+#[test]
+fn our_sboms_read_back_to_the_same_packages() {
+    let inv = sample_inventory();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, doc) in [
+        ("a.cdx.json", sbom::cyclonedx(&inv, &root())),
+        ("a.spdx.json", sbom::spdx(&inv, &root())),
+    ] {
+        let p = dir.path().join(name);
+        fs_err::write(&p, sbom::to_bytes(&doc)).unwrap();
+        let back = sbom::read(&p).unwrap();
+        let mut want: Vec<&str> = inv.packages.iter().map(|p| p.purl.as_str()).collect();
+        want.sort();
+        want.dedup();
+        let mut got: Vec<&str> = back
+            .packages
+            .iter()
+            .map(|p| p.purl.as_str())
+            .filter(|p| {
+                !p.starts_with("pkg:generic/")
+                    && !p.starts_with("artifact:")
+                    && !p.starts_with("SPDXRef-Artifact")
+            })
+            .collect();
+        got.sort();
+        got.dedup();
+        assert_eq!(got, want, "{name}");
+        let aho = back
+            .packages
+            .iter()
+            .find(|p| p.purl == "pkg:cargo/aho-corasick@0.7.18")
+            .unwrap();
+        assert_eq!(aho.hashes.len(), 1, "{name}");
+        let faker = back
+            .packages
+            .iter()
+            .find(|p| p.purl == "pkg:pypi/faker@33.3.0")
+            .unwrap();
+        assert_eq!(
+            faker.dependencies,
+            [
+                "pkg:pypi/python-dateutil@2.9.0.post0",
+                "pkg:pypi/typing-extensions@4.12.2"
+            ],
+            "{name}"
+        );
+    }
+}

@@ -26,6 +26,10 @@ pub enum Format {
     PoetryLock,
     /// `go.mod` (and its `go.sum` for Go ≤ 1.16 modules).
     GoMod,
+    /// A CycloneDX JSON SBOM read back (see [`crate::sbom::read`]).
+    CycloneDx,
+    /// An SPDX JSON SBOM read back.
+    Spdx,
 }
 
 impl Format {
@@ -51,6 +55,8 @@ impl Format {
             Format::RequirementsTxt => "requirements.txt",
             Format::PoetryLock => "poetry.lock",
             Format::GoMod => "go.mod",
+            Format::CycloneDx => "bom.cdx.json",
+            Format::Spdx => "bom.spdx.json",
         }
     }
 }
@@ -64,6 +70,17 @@ pub fn parse(format: Format, path: &Path, text: &str) -> Result<Vec<Package>, Er
         Format::RequirementsTxt => requirements::parse(path, text)?,
         Format::PoetryLock => poetry::parse(path, text)?,
         Format::GoMod => gomod::parse(path, text)?,
+        Format::CycloneDx | Format::Spdx => {
+            let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                Error::parse(
+                    path,
+                    Some(e.line()),
+                    format!("not valid JSON: {e}"),
+                    "check that the file is complete, valid JSON",
+                )
+            })?;
+            crate::sbom::from_value(path, &doc)?
+        }
     };
     for p in &mut packages {
         p.dependencies.sort();
