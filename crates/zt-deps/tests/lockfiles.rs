@@ -190,3 +190,25 @@ fn malformed_cargo_lock_names_line_and_fix() {
     use zt_core::Diagnostic as _;
     assert!(err.help().unwrap().contains("cargo generate-lockfile"));
 }
+
+proptest::proptest! {
+    /// No reader panics on arbitrary text (errors are fine).
+    #[test]
+    fn readers_never_panic(text in "(?s).{0,400}") {
+        let path = Path::new("/nonexistent/x");
+        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::CycloneDx, Format::Spdx] {
+            let _ = lockfile::parse(format, path, &text);
+        }
+    }
+
+    /// Requirement lines built from parts come back with their name and `==` version.
+    #[test]
+    fn requirement_lines_round_trip(name in "[A-Za-z][A-Za-z0-9._-]{0,20}[A-Za-z0-9]", version in "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}") {
+        let text = format!("{name}=={version} --hash=sha256:{}\n", "ab".repeat(32));
+        let got = lockfile::parse(Format::RequirementsTxt, Path::new("/nonexistent/r.txt"), &text).unwrap();
+        proptest::prop_assert_eq!(got.len(), 1);
+        proptest::prop_assert_eq!(&got[0].name, &name);
+        proptest::prop_assert_eq!(&got[0].version, &version);
+        proptest::prop_assert_eq!(got[0].hashes.len(), 1);
+    }
+}
