@@ -4,12 +4,15 @@
 use clap::{Args, Parser, Subcommand};
 
 mod build;
+mod deps;
 mod key;
 mod normalize;
 mod pipeline;
 mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs};
+pub(crate) use build::BuildArgs;
+pub(crate) use deps::{DepsArgs, DepsCommand, SbomArgs, SbomFormat};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
@@ -81,4 +84,8 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Evaluate and test Rego policies.
     Policy(PolicyArgs),
+    /// Dependencies: pinning checks over the project's lockfiles.
+    Deps(DepsArgs),
+    /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
+    Sbom(SbomArgs),
 }

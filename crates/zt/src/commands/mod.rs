@@ -7,6 +7,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 mod build;
+mod deps;
 mod key;
 mod log;
 mod normalize;
@@ -52,5 +53,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Normalize(args) => normalize::run(args, printer),
         Command::Init(args) => init::run(args, printer),
         Command::Policy(args) => policy::run(args, printer),
+        Command::Deps(args) => deps::run(args, printer),
+        Command::Sbom(args) => deps::sbom(args, printer),
     }
 }

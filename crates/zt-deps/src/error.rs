@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use zt_core::{Diagnostic, Outcome};
+
+/// Errors from reading lockfiles and SBOMs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A lockfile or SBOM is malformed.
+    #[error("{}{}: {message}", .file.display(), .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// The 1-based line, where known.
+        line: Option<usize>,
+        /// What is wrong (naming the field where there is no line).
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
+    /// The file name matches no lockfile format zt reads.
+    #[error("`{}` is not a lockfile zt reads", .0.display())]
+    UnknownFormat(PathBuf),
+    /// A file could not be read or written (the message names the path).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub(crate) fn parse(
+        file: &std::path::Path,
+        line: Option<usize>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::Parse {
+            file: file.into(),
+            line,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl Diagnostic for Error {
+    fn outcome(&self) -> Outcome {
+        Outcome::InputError
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Error::Parse { fix, .. } => fix.clone(),
+            Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock` or `go.mod`".into(),
+            Error::Io(_) => "check that the path exists and is readable".into(),
+        })
+    }
+}
