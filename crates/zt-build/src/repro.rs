@@ -320,7 +320,10 @@ pub fn statement(report: &Report) -> Statement {
         .map(|(p, d)| ResourceDescriptor::subject(p.to_string_lossy(), d))
         .collect();
     let predicate = json!({
+        "reproducible": report.reproducible,
+        "rebuilds": report.builds,
         "builds": report.builds,
+
         "variations": report.variations.iter().map(|v| v.name()).collect::<Vec<_>>(),
         "unavailableVariations": report.unavailable.iter().map(|(v, why)| json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
         "verdict": if report.reproducible { "reproducible" } else { "not-reproducible" },

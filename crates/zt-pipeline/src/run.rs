@@ -196,8 +196,12 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
     ctx.stage("source", source_stage)?;
     ctx.stage("build", build_stage)?;
     ctx.stage("test", test_stage)?;
+    ctx.stage("deps", deps_stage)?;
+    ctx.stage("sbom", sbom_stage)?;
+    ctx.stage("vuln", vuln_stage)?;
     ctx.stage("sign", sign_stage)?;
     ctx.stage("verify", verify_stage)?;
+    ctx.stage("policy", policy_stage)?;
     Ok(Report {
         dir: ctx.dir,
         artifacts: ctx.artifacts,
@@ -311,6 +315,8 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
     if let Some((mut provenance, path)) = outcome.provenance {
         if let Some(p) = provenance.predicate.as_mut() {
             p["buildDefinition"]["internalParameters"]["reproducible"] = json!(report.reproducible);
+            p["buildDefinition"]["internalParameters"]["rebuilds"] = json!(report.builds);
+
         }
         evidence.push(path);
         ctx.statements.push(("provenance", provenance));
@@ -453,7 +459,162 @@ fn junit_summary(xml: &[u8]) -> serde_json::Value {
     })
 }
 
+/// Every lockfile's dependencies must be pinned (exact versions, hashes, commits).
+fn deps_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let inventory = zt_deps::inventory(&ctx.dir).map_err(|e| Error::Repository {
+        path: ctx.dir.clone(),
+        reason: format!("has a lockfile zt cannot read: {e}"),
+    })?;
+    let findings = zt_deps::check::pinning(&inventory);
+    let unpinned: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| json!({"name": f.purl, "reason": f.message, "file": f.file, "line": f.line}))
+        .collect();
+    let predicate = json!({
+        "lockfiles": inventory.lockfiles.iter().map(|l| l.path.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+        "packages": inventory.packages.len(),
+        "pinned": findings.is_empty(),
+        "unpinned": unpinned,
+    });
+    ctx.statements.push(("deps", Statement::new(Vec::new(), predicate::ZT_INTAKE_V1, predicate)));
+    if findings.is_empty() {
+        Ok((
+            StageStatus::Passed,
+            format!(
+                "{} packages in {} lockfile(s), all pinned",
+                inventory.packages.len(),
+                inventory.lockfiles.len()
+            ),
+            None,
+            Vec::new(),
+        ))
+    } else {
+        Ok((
+            StageStatus::Failed,
+            format!("{} unpinned dependencies, first: {}", findings.len(), findings[0].message),
+            Some("pin every dependency to an exact version with a hash in the lockfile; see `zt deps check`".into()),
+            Vec::new(),
+        ))
+    }
+}
+
+/// A CycloneDX SBOM of the artifacts and every locked dependency.
+fn sbom_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let inventory = zt_deps::inventory(&ctx.dir).map_err(|e| Error::Repository {
+        path: ctx.dir.clone(),
+        reason: format!("has a lockfile zt cannot read: {e}"),
+    })?;
+    let name = ctx
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
+    let mut root = zt_deps::sbom::RootInfo::new(name, "");
+    root.artifacts = ctx
+        .artifacts
+        .iter()
+        .map(|(p, d)| (p.to_string_lossy().into_owned(), d.clone()))
+        .collect();
+    let doc = zt_deps::sbom::cyclonedx(&inventory, &root);
+    let path = ctx.dir.join(".zt/sbom/bom.cdx.json");
+    zt_core::fsutil::write_atomic(&path, &zt_deps::sbom::to_bytes(&doc))?;
+    ctx.statements.push(("sbom", Statement::new(Vec::new(), predicate::CYCLONEDX, doc)));
+    Ok((
+        StageStatus::Passed,
+        format!("CycloneDX 1.6 with {} dependencies", inventory.packages.len()),
+        None,
+        vec![path],
+    ))
+}
+
+/// The SBOM matched against the local OSV store; criticals block (policy decides waivers).
+fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let store_dir = zt_vuln::store::Store::default_dir(&ctx.dir);
+    let feed = ctx.dir.join("advisories");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if feed.is_dir() {
+        // The repository ships an advisory feed of its own (the example does): import it.
+        zt_vuln::store::import(&store_dir, &[feed], now)?;
+    }
+    if !store_dir.exists() {
+        return Ok((
+            StageStatus::Failed,
+            "no vulnerability database".into(),
+            Some("import one with `zt vuln db import PATH` (OSV or RustSec advisories), then run again".into()),
+            Vec::new(),
+        ));
+    }
+    let store = zt_vuln::store::Store::open(&store_dir)?;
+    let sbom = ctx.dir.join(".zt/sbom/bom.cdx.json");
+    let report = zt_vuln::scan::scan_file(&store, &sbom)?;
+    let manifest = store.manifest();
+    let critical = report
+        .findings
+        .iter()
+        .filter(|f| f.severity.name().eq_ignore_ascii_case("critical"))
+        .count();
+    let predicate = json!({
+        "sbom": ".zt/sbom/bom.cdx.json",
+        "database": {
+            "updated": zt_deps::sbom::rfc3339(manifest.imported_at),
+            "records": manifest.records,
+        },
+        "components": report.components,
+        "findings": report.findings.iter().map(|f| json!({
+            "id": f.id, "package": f.purl, "severity": f.severity.name().to_lowercase(), "waived": false,
+        })).collect::<Vec<_>>(),
+    });
+    ctx.statements.push(("vuln", Statement::new(Vec::new(), predicate::ZT_VULN_SCAN_V1, predicate)));
+    let summary = format!(
+        "{} components against {} advisories: {} findings, {critical} critical",
+        report.components,
+        manifest.records,
+        report.findings.len()
+    );
+    if critical == 0 {
+        Ok((StageStatus::Passed, summary, None, Vec::new()))
+    } else {
+        Ok((
+            StageStatus::Failed,
+            summary,
+            Some("upgrade the affected packages or record a waiver (`zt vuln waive`), then run again".into()),
+            Vec::new(),
+        ))
+    }
+}
+
+/// Every artifact judged at the `ci` stage with the policies, over the verified evidence.
+fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let mut denies = Vec::new();
+    for (path, _) in &ctx.artifacts {
+        let judgement = crate::gate::judge(&ctx.dir, &ctx.dir.join(path), zt_core::config::Stage::Ci, &[])?;
+        for d in judgement.decision.deny {
+            denies.push((path.clone(), d));
+        }
+    }
+    if denies.is_empty() {
+        Ok((StageStatus::Passed, "allow at stage `ci`: every rule held".into(), None, Vec::new()))
+    } else {
+        let (path, first) = &denies[0];
+        Ok((
+            StageStatus::Failed,
+            format!(
+                "deny at stage `ci`: {} rule(s) failed, first {} on {}: {}",
+                denies.len(),
+                first.id,
+                path.display(),
+                first.message
+            ),
+            Some(first.remediation.clone()),
+            Vec::new(),
+        ))
+    }
+}
+
 /// The pipeline's signing key: `.zt/keys/pipeline` (created on first run).
+
 fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
     let path = dir.join(".zt/keys/pipeline");
     if path.exists() {

@@ -11,7 +11,6 @@ mod pipeline;
 mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs};
-pub(crate) use build::BuildArgs;
 pub(crate) use deps::{DepsArgs, DepsCommand, SbomArgs, SbomFormat};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};

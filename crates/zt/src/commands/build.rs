@@ -67,6 +67,9 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             if let Some(p) = statement.predicate.as_mut() {
                 p["buildDefinition"]["internalParameters"]["reproducible"] =
                     serde_json::json!(report.reproducible);
+                p["buildDefinition"]["internalParameters"]["rebuilds"] =
+                    serde_json::json!(report.builds);
+
             }
             zt_core::fsutil::write_atomic(path, &statement.to_json())
                 .map_err(zt_build::Error::from_io(path))?;
