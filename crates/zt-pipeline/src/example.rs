@@ -33,9 +33,12 @@ const FILES: &[(&str, &str, bool)] = &[
         include_str!("../../../examples/hello/advisories/ZT-EXAMPLE-2026-0001.json"),
         false,
     ),
-    ("zt.toml", include_str!("../../../examples/hello/zt.toml"), false),
+    (
+        "zt.toml",
+        include_str!("../../../examples/hello/zt.toml"),
+        false,
+    ),
 ];
-
 
 /// Writes the example into `dir` (which must be empty or absent) as a git repository with one
 /// commit at a fixed date, so that its builds are reproducible from the commit time.

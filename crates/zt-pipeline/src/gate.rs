@@ -26,7 +26,12 @@ pub struct Judgement {
 
 /// Judges `artifact` (a file in or below `repo`) for `stage`, from the bundles in the
 /// repository's evidence store plus `extra` bundles.
-pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> Result<Judgement, Error> {
+pub fn judge(
+    repo: &Path,
+    artifact: &Path,
+    stage: Stage,
+    extra: &[PathBuf],
+) -> Result<Judgement, Error> {
     let config = Config::load(&repo.join(CONFIG_FILE)).map_err(|e| Error::Policy(e.to_string()))?;
     let digest = Digest::of_file(DigestAlgorithm::Sha256, artifact)?;
     let name = artifact
@@ -68,7 +73,11 @@ pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> R
         let parsed = match bundle::parse(&bytes, &source) {
             Ok(p) => p,
             Err(e) => {
-                rejected.push(Rejected { source, predicate_type: None, reason: e.to_string() });
+                rejected.push(Rejected {
+                    source,
+                    predicate_type: None,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -95,7 +104,9 @@ pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> R
             Some((key, v)) => {
                 // Message signatures are checked (a broken one is rejected) but carry no
                 // statement for policy to read.
-                let Some(statement) = v.statement else { continue };
+                let Some(statement) = v.statement else {
+                    continue;
+                };
                 let index = parsed
                     .json
                     .pointer("/verificationMaterial/tlogEntries/0/logIndex")
@@ -114,7 +125,11 @@ pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> R
                         identity: None,
                     },
                     log: LogProof {
-                        status: if v.tlog_verified { LogStatus::Verified } else { LogStatus::Missing },
+                        status: if v.tlog_verified {
+                            LogStatus::Verified
+                        } else {
+                            LogStatus::Missing
+                        },
                         index,
                         log_id: None,
                     },
@@ -127,7 +142,11 @@ pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> R
                     Some(e) => e.to_string(),
                     None => "no key in zt.toml's trust list could check it".into(),
                 };
-                rejected.push(Rejected { source, predicate_type: claimed, reason });
+                rejected.push(Rejected {
+                    source,
+                    predicate_type: claimed,
+                    reason,
+                });
             }
         }
     }
@@ -147,9 +166,16 @@ pub fn judge(repo: &Path, artifact: &Path, stage: Stage, extra: &[PathBuf]) -> R
             git_ref: None,
         },
     };
-    let set = PolicySet::from_config(&config.policy, repo, None).map_err(|e| Error::Policy(e.to_string()))?;
+    let set = PolicySet::from_config(&config.policy, repo, None)
+        .map_err(|e| Error::Policy(e.to_string()))?;
     let data = zt_policy::policy_data(&config, repo).map_err(|e| Error::Policy(e.to_string()))?;
     let mut policy = Policy::compile(&set, data).map_err(|e| Error::Policy(e.to_string()))?;
-    let decision = policy.evaluate(&input).map_err(|e| Error::Policy(e.to_string()))?;
-    Ok(Judgement { digest, input, decision })
+    let decision = policy
+        .evaluate(&input)
+        .map_err(|e| Error::Policy(e.to_string()))?;
+    Ok(Judgement {
+        digest,
+        input,
+        decision,
+    })
 }

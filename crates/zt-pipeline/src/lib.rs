@@ -17,8 +17,8 @@
 
 mod error;
 pub mod evidence;
-pub mod gate;
 pub mod example;
+pub mod gate;
 mod run;
 
 pub use error::Error;

@@ -316,7 +316,6 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         if let Some(p) = provenance.predicate.as_mut() {
             p["buildDefinition"]["internalParameters"]["reproducible"] = json!(report.reproducible);
             p["buildDefinition"]["internalParameters"]["rebuilds"] = json!(report.builds);
-
         }
         evidence.push(path);
         ctx.statements.push(("provenance", provenance));
@@ -403,7 +402,20 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
         ));
     }
     let xml = fs_err::read(&junit)?;
-    let predicate = junit_summary(&xml);
+    let predicate = match zt_policy::evidence::junit::junit_to_test_result(&xml) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok((
+                StageStatus::Failed,
+                format!("the JUnit report does not parse: {e}"),
+                Some(format!(
+                    "make the test command write valid JUnit XML; log: `{}`",
+                    log.display()
+                )),
+                vec![junit, log],
+            ));
+        }
+    };
     let passed = out.status.success() && predicate["result"] == "PASSED";
     let summary = format!(
         "{} passed, {} failed",
@@ -426,39 +438,6 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
     }
 }
 
-/// A minimal reading of JUnit XML into the in-toto test-result predicate.
-fn junit_summary(xml: &[u8]) -> serde_json::Value {
-    let text = String::from_utf8_lossy(xml);
-    let mut passed = Vec::new();
-    let mut failed = Vec::new();
-    for case in text.split("<testcase").skip(1) {
-        let name = case
-            .split("name=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or("?")
-            .to_string();
-        let head_end = case.find('>').unwrap_or(case.len());
-        let self_closing = case[..head_end].ends_with('/');
-        let body = if self_closing {
-            ""
-        } else {
-            case.split("</testcase>").next().unwrap_or("")
-        };
-        if body.contains("<failure") || body.contains("<error") {
-            failed.push(name);
-        } else {
-            passed.push(name);
-        }
-    }
-    json!({
-        "result": if failed.is_empty() && !passed.is_empty() { "PASSED" } else { "FAILED" },
-        "passedTests": passed,
-        "failedTests": failed,
-        "warnedTests": [],
-    })
-}
-
 /// Every lockfile's dependencies must be pinned (exact versions, hashes, commits).
 fn deps_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let inventory = zt_deps::inventory(&ctx.dir).map_err(|e| Error::Repository {
@@ -476,7 +455,10 @@ fn deps_stage(ctx: &mut Ctx<'_>) -> StageResult {
         "pinned": findings.is_empty(),
         "unpinned": unpinned,
     });
-    ctx.statements.push(("deps", Statement::new(Vec::new(), predicate::ZT_INTAKE_V1, predicate)));
+    ctx.statements.push((
+        "deps",
+        Statement::new(Vec::new(), predicate::ZT_INTAKE_V1, predicate),
+    ));
     if findings.is_empty() {
         Ok((
             StageStatus::Passed,
@@ -518,10 +500,16 @@ fn sbom_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let doc = zt_deps::sbom::cyclonedx(&inventory, &root);
     let path = ctx.dir.join(".zt/sbom/bom.cdx.json");
     zt_core::fsutil::write_atomic(&path, &zt_deps::sbom::to_bytes(&doc))?;
-    ctx.statements.push(("sbom", Statement::new(Vec::new(), predicate::CYCLONEDX, doc)));
+    ctx.statements.push((
+        "sbom",
+        Statement::new(Vec::new(), predicate::CYCLONEDX, doc),
+    ));
     Ok((
         StageStatus::Passed,
-        format!("CycloneDX 1.6 with {} dependencies", inventory.packages.len()),
+        format!(
+            "CycloneDX 1.6 with {} dependencies",
+            inventory.packages.len()
+        ),
         None,
         vec![path],
     ))
@@ -566,7 +554,10 @@ fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
             "id": f.id, "package": f.purl, "severity": f.severity.name().to_lowercase(), "waived": false,
         })).collect::<Vec<_>>(),
     });
-    ctx.statements.push(("vuln", Statement::new(Vec::new(), predicate::ZT_VULN_SCAN_V1, predicate)));
+    ctx.statements.push((
+        "vuln",
+        Statement::new(Vec::new(), predicate::ZT_VULN_SCAN_V1, predicate),
+    ));
     let summary = format!(
         "{} components against {} advisories: {} findings, {critical} critical",
         report.components,
@@ -589,13 +580,23 @@ fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
 fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let mut denies = Vec::new();
     for (path, _) in &ctx.artifacts {
-        let judgement = crate::gate::judge(&ctx.dir, &ctx.dir.join(path), zt_core::config::Stage::Ci, &[])?;
+        let judgement = crate::gate::judge(
+            &ctx.dir,
+            &ctx.dir.join(path),
+            zt_core::config::Stage::Ci,
+            &[],
+        )?;
         for d in judgement.decision.deny {
             denies.push((path.clone(), d));
         }
     }
     if denies.is_empty() {
-        Ok((StageStatus::Passed, "allow at stage `ci`: every rule held".into(), None, Vec::new()))
+        Ok((
+            StageStatus::Passed,
+            "allow at stage `ci`: every rule held".into(),
+            None,
+            Vec::new(),
+        ))
     } else {
         let (path, first) = &denies[0];
         Ok((

@@ -33,7 +33,12 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["source", "build", "test", "sign", "verify"]);
+    assert_eq!(
+        names,
+        [
+            "source", "build", "test", "deps", "sbom", "vuln", "sign", "verify", "policy"
+        ]
+    );
     for stage in report["stages"].as_array().unwrap() {
         assert_eq!(stage["status"], "passed", "{stage}");
     }
@@ -59,7 +64,54 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{b:?}: {:?}", text(&out));
     }
+    // The same policies judge the artifact for deploy, offline, over the local evidence.
+    let deploy = |ex: &Path| {
+        let out = zt(ex)
+            .args(["verify", "out/hello", "--stage", "deploy"])
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out).0)
+    };
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("allow"), "{stdout}");
+    let out = zt(&ex).args(["build", "verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+
+    // Deleting the provenance: a deny that names the missing evidence.
+    let provenance: Vec<_> = bundles
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("provenance-")
+        })
+        .collect();
+    assert_eq!(provenance.len(), 1);
+    let kept = d.join("provenance.json");
+    fs_err::rename(provenance[0], &kept).unwrap();
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("provenance.missing"), "{stdout}");
+    fs_err::rename(&kept, provenance[0]).unwrap();
+
+    // One flipped byte in the artifact: the deploy gate names the broken signatures.
+    let original = fs_err::read(ex.join("out/hello")).unwrap();
+    let mut bytes = original.clone();
+    bytes[100] ^= 0xff;
+    fs_err::write(ex.join("out/hello"), &bytes).unwrap();
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("signature.rejected"), "{stdout}");
+    assert!(
+        stdout.contains("provenance-"),
+        "the broken evidence is named: {stdout}"
+    );
+    fs_err::write(ex.join("out/hello"), &original).unwrap();
+
     // One flipped byte in the artifact and every bundle refuses it.
+
     let mut bytes = fs_err::read(ex.join("out/hello")).unwrap();
     bytes[100] ^= 0xff;
     fs_err::write(ex.join("out/hello"), &bytes).unwrap();

@@ -24,11 +24,17 @@ pub(crate) struct AttestArgs {
     /// The artifact the attestation is about (its digest becomes the statement's subject).
     pub(crate) file: PathBuf,
     /// The predicate type URI, e.g. `https://slsa.dev/provenance/v1`.
-    #[arg(long)]
-    pub(crate) predicate_type: String,
+    #[arg(long, required_unless_present = "kind", requires = "predicate")]
+    pub(crate) predicate_type: Option<String>,
     /// A JSON file holding the predicate object.
+    #[arg(long, requires = "predicate_type")]
+    pub(crate) predicate: Option<PathBuf>,
+    /// Make the predicate from a report instead: `test-results` reads JUnit XML (`--from`).
+    #[arg(long = "type", value_name = "KIND", conflicts_with_all = ["predicate_type", "predicate"], requires = "from")]
+    pub(crate) kind: Option<String>,
+    /// The report to make the predicate from (with `--type`).
     #[arg(long)]
-    pub(crate) predicate: PathBuf,
+    pub(crate) from: Option<PathBuf>,
     /// The signing key: a PKCS#8 PEM file or a `pkcs11:` URI (RFC 7512).
     #[arg(long, env = "ZT_KEY")]
     pub(crate) key: String,

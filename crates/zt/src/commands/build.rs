@@ -69,7 +69,6 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
                     serde_json::json!(report.reproducible);
                 p["buildDefinition"]["internalParameters"]["rebuilds"] =
                     serde_json::json!(report.builds);
-
             }
             zt_core::fsutil::write_atomic(path, &statement.to_json())
                 .map_err(zt_build::Error::from_io(path))?;
@@ -131,7 +130,9 @@ fn verify(
     let mut files = Vec::new();
     let mut stack = vec![dir.clone()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs_err::read_dir(&d) else { continue };
+        let Ok(entries) = fs_err::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -155,11 +156,14 @@ fn verify(
         allowed &= judgement.decision.allow;
         crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
     }
-    Ok(if allowed { Status::Success } else { Status::Failure })
+    Ok(if allowed {
+        Status::Success
+    } else {
+        Status::Failure
+    })
 }
 
-fn write_statement(
-opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
+fn write_statement(opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
     let statement = repro::statement(report);
     let dir = opts.tree.join(".zt/provenance");
     let path = dir.join(format!(

@@ -8,16 +8,16 @@ use crate::report::CliError;
 
 mod build;
 mod deps;
+mod init;
 mod key;
 mod log;
 mod normalize;
 mod pipeline;
+mod policy;
 mod sign;
 mod source;
 mod verify;
 mod vuln;
-mod init;
-mod policy;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

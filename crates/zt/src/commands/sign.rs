@@ -22,12 +22,45 @@ pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError
 pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
     require_file(&args.file)?;
-    let text = fs_err::read(&args.predicate).map_err(zt_core::Error::from)?;
-    let predicate: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|source| zt_core::Error::Json {
-            what: args.predicate.display().to_string(),
-            source,
-        })?;
+    let (predicate_type, predicate) = match (
+        &args.kind,
+        &args.from,
+        &args.predicate_type,
+        &args.predicate,
+    ) {
+        (Some(kind), Some(from), _, _) if kind == "test-results" => {
+            let xml = fs_err::read(from).map_err(zt_core::Error::from)?;
+            let predicate =
+                zt_policy::evidence::junit::junit_to_test_result(&xml).map_err(|e| {
+                    CliError::from(e).context(format!(
+                        "`{}` is not a JUnit XML report zt can read",
+                        from.display()
+                    ))
+                })?;
+            (zt_core::predicate::TEST_RESULT_V01.to_string(), predicate)
+        }
+        (Some(kind), _, _, _) => {
+            return Err(CliError::input(
+                format!("unknown attestation type `{kind}`"),
+                "use `--type test-results --from junit.xml`, or `--predicate-type URI --predicate FILE`",
+            ));
+        }
+        (None, _, Some(t), Some(p)) => {
+            let text = fs_err::read(p).map_err(zt_core::Error::from)?;
+            let predicate: serde_json::Value =
+                serde_json::from_slice(&text).map_err(|source| zt_core::Error::Json {
+                    what: p.display().to_string(),
+                    source,
+                })?;
+            (t.clone(), predicate)
+        }
+        _ => {
+            return Err(CliError::input(
+                "no predicate given",
+                "pass `--predicate-type URI --predicate FILE`, or `--type test-results --from junit.xml`",
+            ));
+        }
+    };
     let digest = zt_core::Digest::of_file(zt_core::DigestAlgorithm::Sha256, &args.file)?;
     let name = args
         .file
@@ -36,7 +69,7 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         .unwrap_or_default();
     let statement = Statement::new(
         vec![ResourceDescriptor::subject(name, &digest)],
-        args.predicate_type,
+        predicate_type,
         predicate,
     );
     let mut new = bundle::attest(signer.as_ref(), &statement)?;
