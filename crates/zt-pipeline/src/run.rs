@@ -614,10 +614,20 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
     }
 }
 
-/// The pipeline's signing key: `.zt/keys/pipeline` (created on first run).
-
+/// The pipeline's signing key: the first key `zt.toml` trusts whose private half is here
+/// (`zt init` makes one), else `.zt/keys/pipeline` (created on first run).
 fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
+    if let Ok(config) = zt_core::config::Config::load(&dir.join(zt_core::config::CONFIG_FILE)) {
+        for key in &config.trust.keys {
+            let Some(public) = &key.public_key else { continue };
+            let private = dir.join(public.with_extension(""));
+            if public.extension().is_some_and(|e| e == "pub") && private.is_file() {
+                return Ok(FileKey::load(&private)?);
+            }
+        }
+    }
     let path = dir.join(".zt/keys/pipeline");
+
     if path.exists() {
         return Ok(FileKey::load(&path)?);
     }
