@@ -2,7 +2,7 @@
 //! by package URL (purl), and write it out as a CycloneDX 1.6 or SPDX 2.3 SBOM.
 //!
 //! Readers: `Cargo.lock`, `package-lock.json` (lockfile versions 1–3), `requirements*.txt`
-//! (with `--hash`, following `-r` includes), `poetry.lock` and `go.mod` (+ `go.sum` for
+//! (with `--hash`, following `-r` includes), `poetry.lock`, `uv.lock` and `go.mod` (+ `go.sum` for
 //! Go ≤ 1.16 modules). Each package carries its canonical purl, ecosystem, name, version,
 //! hashes, source (registry, git URL and commit, path, URL), dependency edges (by purl),
 //! whether it is a development-only dependency, and the lockfile line it came from.

@@ -157,6 +157,11 @@ fn go_mod() {
 }
 
 #[test]
+fn uv_lock() {
+    assert_eq!(run("uv-lock", Format::UvLock), (6, 18));
+}
+
+#[test]
 fn detection_by_name() {
     assert_eq!(
         Format::detect(Path::new("x/Cargo.lock")),
@@ -196,7 +201,7 @@ proptest::proptest! {
     #[test]
     fn readers_never_panic(text in "(?s).{0,400}") {
         let path = Path::new("/nonexistent/x");
-        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::CycloneDx, Format::Spdx] {
+        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::UvLock, Format::CycloneDx, Format::Spdx] {
             let _ = lockfile::parse(format, path, &text);
         }
     }

@@ -11,6 +11,7 @@ mod gomod;
 mod npm;
 mod poetry;
 mod requirements;
+mod uv;
 
 /// The lockfile formats zt reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -26,6 +27,8 @@ pub enum Format {
     PoetryLock,
     /// `go.mod` (and its `go.sum` for Go ≤ 1.16 modules).
     GoMod,
+    /// `uv.lock`.
+    UvLock,
     /// A CycloneDX JSON SBOM read back (see [`crate::sbom::read`]).
     CycloneDx,
     /// An SPDX JSON SBOM read back.
@@ -34,7 +37,7 @@ pub enum Format {
 
 impl Format {
     /// The format a file name stands for: `Cargo.lock`, `package-lock.json`,
-    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`.
+    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`, `uv.lock`.
     pub fn detect(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_str()?;
         Some(match name {
@@ -42,6 +45,7 @@ impl Format {
             "package-lock.json" | "npm-shrinkwrap.json" => Format::PackageLockJson,
             "poetry.lock" => Format::PoetryLock,
             "go.mod" => Format::GoMod,
+            "uv.lock" => Format::UvLock,
             n if n.starts_with("requirements") && n.ends_with(".txt") => Format::RequirementsTxt,
             _ => return None,
         })
@@ -55,6 +59,7 @@ impl Format {
             Format::RequirementsTxt => "requirements.txt",
             Format::PoetryLock => "poetry.lock",
             Format::GoMod => "go.mod",
+            Format::UvLock => "uv.lock",
             Format::CycloneDx => "bom.cdx.json",
             Format::Spdx => "bom.spdx.json",
         }
@@ -70,6 +75,7 @@ pub fn parse(format: Format, path: &Path, text: &str) -> Result<Vec<Package>, Er
         Format::RequirementsTxt => requirements::parse(path, text)?,
         Format::PoetryLock => poetry::parse(path, text)?,
         Format::GoMod => gomod::parse(path, text)?,
+        Format::UvLock => uv::parse(path, text)?,
         Format::CycloneDx | Format::Spdx => {
             let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 Error::parse(
