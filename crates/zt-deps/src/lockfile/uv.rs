@@ -121,11 +121,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
     }
     for p in &mut packages {
         let n = pep503(&p.name);
-        if !main.contains(&n) {
-            if let Some(g) = groups.get(&n) {
-                p.groups = g.clone();
-                p.dev = dev_names.contains(&n);
-            }
+        if !main.contains(&n)
+            && let Some(g) = groups.get(&n)
+        {
+            p.groups = g.clone();
+            p.dev = dev_names.contains(&n);
         }
     }
     let index = NameIndex::new(&packages, pep503);
