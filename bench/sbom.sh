@@ -41,10 +41,10 @@ if ! command -v cargo-cyclonedx >/dev/null; then
   echo "cargo cyclonedx: not installed (see the header of this script); no ratio"
   exit 0
 fi
-(cd "$work/repo" && cargo cyclonedx --offline --format json -q >/dev/null 2>&1) || {
+(cd "$work/repo" && CARGO_NET_OFFLINE=true cargo cyclonedx --format json -q >/dev/null 2>&1) || {
   echo "cargo cyclonedx: failed to run offline on the workspace; no ratio"; exit 0; }
 start=$(now)
-for _ in $(seq "$runs"); do (cd "$work/repo" && cargo cyclonedx --offline --format json -q >/dev/null 2>&1); done
+for _ in $(seq "$runs"); do (cd "$work/repo" && CARGO_NET_OFFLINE=true cargo cyclonedx --format json -q >/dev/null 2>&1); done
 cdx_s=$(echo "($(now) - $start) / $runs" | bc -l)
 boms=$(find "$work/repo" -name '*.cdx.json' | wc -l)
 printf 'cargo cyclonedx: %.4f s per run (%s BOM files)\n' "$cdx_s" "$boms"

@@ -4,7 +4,9 @@
 //! - **floating**: a requirement list (`requirements.txt`) entry that is not `==`/`===` an
 //!   exact version (ranges, wildcards, bare names);
 //! - **missing-hash**: a `requirements.txt` entry without `--hash` (pip's hash-checking mode
-//!   needs one on every line);
+//!   needs one on every line), or a registry package without the checksum its lockfile
+//!   format records (`Cargo.lock` `checksum`, `package-lock.json` `integrity`, `poetry.lock`
+//!   / `uv.lock` file hashes);
 //! - **unpinned-git**: a git dependency without a full commit id;
 //! - **unverified-url**: a direct URL dependency without a content hash.
 
@@ -86,6 +88,21 @@ pub fn pinning(inv: &Inventory) -> Vec<Finding> {
                     ),
                 );
             }
+        }
+        let carries_hashes = matches!(
+            lock.format,
+            Format::CargoLock | Format::PackageLockJson | Format::PoetryLock | Format::UvLock
+        );
+        if carries_hashes && matches!(p.source, Source::Registry { .. }) && p.hashes.is_empty() {
+            add(
+                Problem::MissingHash,
+                format!(
+                    "`{}` {} has no checksum in the lockfile; regenerate it with `{}`'s package manager",
+                    p.name,
+                    p.version,
+                    lock.format.file_name()
+                ),
+            );
         }
         match &p.source {
             Source::Git { url, commit: None } => add(

@@ -2,7 +2,7 @@
 //! by package URL (purl), and write it out as a CycloneDX 1.6 or SPDX 2.3 SBOM.
 //!
 //! Readers: `Cargo.lock`, `package-lock.json` (lockfile versions 1–3), `requirements*.txt`
-//! (with `--hash`, following `-r` includes), `poetry.lock` and `go.mod` (+ `go.sum` for
+//! (with `--hash`, following `-r` includes), `poetry.lock`, `uv.lock`, `Gemfile.lock` and `go.mod` (+ `go.sum` for
 //! Go ≤ 1.16 modules). Each package carries its canonical purl, ecosystem, name, version,
 //! hashes, source (registry, git URL and commit, path, URL), dependency edges (by purl),
 //! whether it is a development-only dependency, and the lockfile line it came from.
@@ -58,6 +58,9 @@ pub enum Ecosystem {
     /// Go modules (`pkg:golang`).
     #[serde(rename = "Go")]
     Go,
+    /// Ruby gems (`pkg:gem`).
+    #[serde(rename = "RubyGems")]
+    RubyGems,
     /// Any other package type (read from an SBOM; its purl is kept as written).
     #[serde(rename = "other")]
     Other,
@@ -71,6 +74,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "PyPI",
             Ecosystem::Go => "Go",
+            Ecosystem::RubyGems => "RubyGems",
             Ecosystem::Other => "other",
         }
     }
@@ -82,6 +86,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::PyPI => "pypi",
             Ecosystem::Go => "golang",
+            Ecosystem::RubyGems => "gem",
             Ecosystem::Other => "generic",
         }
     }

@@ -40,7 +40,9 @@ pub fn pep503(name: &str) -> String {
 /// The canonical purl of a package; `version` may be empty (no `@`).
 pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
     let (namespace, name, version) = match ecosystem {
-        Ecosystem::CratesIo | Ecosystem::Other => (None, name.to_string(), version.to_string()),
+        Ecosystem::CratesIo | Ecosystem::RubyGems | Ecosystem::Other => {
+            (None, name.to_string(), version.to_string())
+        }
         Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
             Some((scope, n)) => (
                 Some(format!("@{scope}")),
@@ -100,6 +102,7 @@ pub fn parse(purl: &str) -> Option<(Ecosystem, String, String)> {
         "npm" => Ecosystem::Npm,
         "pypi" => Ecosystem::PyPI,
         "golang" => Ecosystem::Go,
+        "gem" => Ecosystem::RubyGems,
         _ => Ecosystem::Other,
     };
     Some((

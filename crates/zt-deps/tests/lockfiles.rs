@@ -157,6 +157,16 @@ fn go_mod() {
 }
 
 #[test]
+fn uv_lock() {
+    assert_eq!(run("uv-lock", Format::UvLock), (6, 18));
+}
+
+#[test]
+fn gemfile_lock() {
+    assert_eq!(run("gemfile-lock", Format::GemfileLock), (9, 61));
+}
+
+#[test]
 fn detection_by_name() {
     assert_eq!(
         Format::detect(Path::new("x/Cargo.lock")),
@@ -196,7 +206,7 @@ proptest::proptest! {
     #[test]
     fn readers_never_panic(text in "(?s).{0,400}") {
         let path = Path::new("/nonexistent/x");
-        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::CycloneDx, Format::Spdx] {
+        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::UvLock, Format::GemfileLock, Format::CycloneDx, Format::Spdx] {
             let _ = lockfile::parse(format, path, &text);
         }
     }

@@ -109,3 +109,26 @@ fn deps_check_reports_unpinned_requirements() {
     fs_err::remove_file(dir.path().join("requirements.txt")).unwrap();
     assert_eq!(zt(dir.path(), &["deps", "check"]).status.code(), Some(0));
 }
+
+#[test]
+fn deps_check_flags_git_without_commit_and_missing_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"b\"\nversion = \"0.1.0\"\nsource = \"git+https://example.com/b?branch=main\"\n",
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["deps", "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Cargo.lock:3: `a` 1.0.0 has no checksum"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Cargo.lock:8: `b` comes from git `https://example.com/b` without a pinned commit"
+        ),
+        "{out}"
+    );
+}

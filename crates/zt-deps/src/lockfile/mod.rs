@@ -7,10 +7,12 @@ use std::path::Path;
 use crate::{Ecosystem, Error, Hash, Package, Source};
 
 mod cargo;
+mod gemfile;
 mod gomod;
 mod npm;
 mod poetry;
 mod requirements;
+mod uv;
 
 /// The lockfile formats zt reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -26,6 +28,10 @@ pub enum Format {
     PoetryLock,
     /// `go.mod` (and its `go.sum` for Go ≤ 1.16 modules).
     GoMod,
+    /// `uv.lock`.
+    UvLock,
+    /// `Gemfile.lock`.
+    GemfileLock,
     /// A CycloneDX JSON SBOM read back (see [`crate::sbom::read`]).
     CycloneDx,
     /// An SPDX JSON SBOM read back.
@@ -34,7 +40,7 @@ pub enum Format {
 
 impl Format {
     /// The format a file name stands for: `Cargo.lock`, `package-lock.json`,
-    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`.
+    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`, `uv.lock`, `Gemfile.lock`.
     pub fn detect(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_str()?;
         Some(match name {
@@ -42,6 +48,8 @@ impl Format {
             "package-lock.json" | "npm-shrinkwrap.json" => Format::PackageLockJson,
             "poetry.lock" => Format::PoetryLock,
             "go.mod" => Format::GoMod,
+            "uv.lock" => Format::UvLock,
+            "Gemfile.lock" | "gems.locked" => Format::GemfileLock,
             n if n.starts_with("requirements") && n.ends_with(".txt") => Format::RequirementsTxt,
             _ => return None,
         })
@@ -55,6 +63,8 @@ impl Format {
             Format::RequirementsTxt => "requirements.txt",
             Format::PoetryLock => "poetry.lock",
             Format::GoMod => "go.mod",
+            Format::UvLock => "uv.lock",
+            Format::GemfileLock => "Gemfile.lock",
             Format::CycloneDx => "bom.cdx.json",
             Format::Spdx => "bom.spdx.json",
         }
@@ -70,6 +80,8 @@ pub fn parse(format: Format, path: &Path, text: &str) -> Result<Vec<Package>, Er
         Format::RequirementsTxt => requirements::parse(path, text)?,
         Format::PoetryLock => poetry::parse(path, text)?,
         Format::GoMod => gomod::parse(path, text)?,
+        Format::UvLock => uv::parse(path, text)?,
+        Format::GemfileLock => gemfile::parse(path, text)?,
         Format::CycloneDx | Format::Spdx => {
             let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 Error::parse(

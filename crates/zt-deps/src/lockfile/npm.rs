@@ -26,7 +26,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
         let map = map.as_object().ok_or_else(|| {
             Error::parse(path, None, "field `dependencies` must be an object", FIX)
         })?;
-        read_v1(path, text, map, "", &mut packages)?;
+        let mut requires = Vec::new();
+        read_v1(path, text, map, "", &mut packages, &mut requires)?;
+        // v1 `requires` name dependencies without their install location; an edge is kept
+        // where the name is unambiguous in the lockfile.
+        let index = super::NameIndex::new(&packages, str::to_string);
+        for (p, names) in packages.iter_mut().zip(requires) {
+            for n in names {
+                if let Some(purl) = index.resolve(&n, None) {
+                    p.dependencies.push(purl.to_string());
+                }
+            }
+        }
     }
     Ok(packages)
 }
@@ -198,6 +209,7 @@ fn read_v1(
     map: &Map<String, Value>,
     parent: &str,
     out: &mut Vec<Package>,
+    requires: &mut Vec<Vec<String>>,
 ) -> Result<(), Error> {
     for (key, entry) in map {
         let here = format!("{parent}/{key}");
@@ -227,11 +239,50 @@ fn read_v1(
             p.hashes = hashes_from_sri(sri);
         }
         let mut children = Vec::new();
+        let mut child_requires = Vec::new();
         if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
-            read_v1(path, text, nested, &here, &mut children)?;
+            read_v1(
+                path,
+                text,
+                nested,
+                &here,
+                &mut children,
+                &mut child_requires,
+            )?;
         }
         out.push(p);
+        requires.push(
+            entry
+                .get("requires")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+        );
         out.extend(children);
+        requires.extend(child_requires);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_in_v1_and_v2() {
+        let v1 = r#"{"lockfileVersion":1,"dependencies":{
+            "a":{"version":"1.0.0","requires":{"b":"^2"}},
+            "b":{"version":"2.1.0","integrity":"sha512-AAAA"}}}"#;
+        let got = parse(Path::new("package-lock.json"), v1).unwrap();
+        assert_eq!(got[0].dependencies, ["pkg:npm/b@2.1.0"]);
+        let v2 = r#"{"lockfileVersion":3,"packages":{"":{"name":"root"},
+            "node_modules/a":{"version":"1.0.0","dependencies":{"b":"^2"}},
+            "node_modules/a/node_modules/b":{"version":"2.0.0"},
+            "node_modules/b":{"version":"3.0.0","dev":true}}}"#;
+        let got = parse(Path::new("package-lock.json"), v2).unwrap();
+        let a = got.iter().find(|p| p.name == "a").unwrap();
+        assert_eq!(a.dependencies, ["pkg:npm/b@2.0.0"]);
+        assert!(got.iter().any(|p| p.version == "3.0.0" && p.dev));
+        assert_eq!(a.line, Some(2));
+    }
 }
