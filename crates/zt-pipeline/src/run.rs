@@ -619,7 +619,9 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
 fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
     if let Ok(config) = zt_core::config::Config::load(&dir.join(zt_core::config::CONFIG_FILE)) {
         for key in &config.trust.keys {
-            let Some(public) = &key.public_key else { continue };
+            let Some(public) = &key.public_key else {
+                continue;
+            };
             let private = dir.join(public.with_extension(""));
             if public.extension().is_some_and(|e| e == "pub") && private.is_file() {
                 return Ok(FileKey::load(&private)?);
