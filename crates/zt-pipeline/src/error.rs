@@ -41,6 +41,9 @@ pub enum Error {
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
+    /// The ledger failed.
+    #[error(transparent)]
+    Store(#[from] zt_store::Error),
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
@@ -54,6 +57,7 @@ impl Diagnostic for Error {
             Error::Source(e) => e.outcome(),
             Error::Vuln(e) => e.outcome(),
             Error::Core(e) => e.outcome(),
+            Error::Store(e) => e.outcome(),
             _ => Outcome::InputError,
         }
     }
@@ -70,6 +74,7 @@ impl Diagnostic for Error {
             Error::Source(e) => e.help(),
             Error::Vuln(e) => e.help(),
             Error::Core(e) => e.help(),
+            Error::Store(e) => e.help(),
             Error::Policy(_) => Some(
                 "check `zt.toml` (create it with `zt init`) and the policies with `zt policy test`".into(),
             ),

@@ -483,25 +483,98 @@ fn a_witness_policy_requires_a_quorum_of_cosignatures_on_the_bundles_checkpoint(
         fs_err::write(d.join("a"), b"witnessed").unwrap();
         ok(d, &["sign", "a", "--key", "k", "--bundle", "a.json"]);
         let log_vkey = fs_err::read_to_string(d.join(".zt/log/log.pub")).unwrap();
-        let witness_vkey = ok(d, &["log", "vkey", "--key", "w", "--name", "witness.example/w1", "--witness"]);
+        let witness_vkey = ok(
+            d,
+            &[
+                "log",
+                "vkey",
+                "--key",
+                "w",
+                "--name",
+                "witness.example/w1",
+                "--witness",
+            ],
+        );
         fs_err::write(
             d.join("policy.txt"),
-            format!("log {}\nwitness {}\nquorum 1\n", log_vkey.trim(), witness_vkey.trim()),
+            format!(
+                "log {}\nwitness {}\nquorum 1\n",
+                log_vkey.trim(),
+                witness_vkey.trim()
+            ),
         )
         .unwrap();
         // The checkpoint in the bundle is signed by the log alone: the quorum is not met.
-        let err = fails(d, &["verify", "a", "--bundle", "a.json", "--key", "k.pub", "--witness-policy", "policy.txt"], 1);
+        let err = fails(
+            d,
+            &[
+                "verify",
+                "a",
+                "--bundle",
+                "a.json",
+                "--key",
+                "k.pub",
+                "--witness-policy",
+                "policy.txt",
+            ],
+            1,
+        );
         assert!(err.contains("witness quorum check failed"), "{err}");
         // The witness cosigns the log's checkpoint; the bundle carries the cosigned note.
-        ok(d, &["log", "cosign", "--key", "w", "--name", "witness.example/w1", "--out", "cosigned.txt"]);
+        ok(
+            d,
+            &[
+                "log",
+                "cosign",
+                "--key",
+                "w",
+                "--name",
+                "witness.example/w1",
+                "--out",
+                "cosigned.txt",
+            ],
+        );
         let cosigned = fs_err::read_to_string(d.join("cosigned.txt")).unwrap();
-        let mut bundle: serde_json::Value = serde_json::from_slice(&fs_err::read(d.join("a.json")).unwrap()).unwrap();
-        bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] = cosigned.into();
-        fs_err::write(d.join("witnessed.json"), serde_json::to_vec(&bundle).unwrap()).unwrap();
-        let stdout = ok(d, &["verify", "a", "--bundle", "witnessed.json", "--key", "k.pub", "--witness-policy", "policy.txt", "--json"]);
+        let mut bundle: serde_json::Value =
+            serde_json::from_slice(&fs_err::read(d.join("a.json")).unwrap()).unwrap();
+        bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] =
+            cosigned.into();
+        fs_err::write(
+            d.join("witnessed.json"),
+            serde_json::to_vec(&bundle).unwrap(),
+        )
+        .unwrap();
+        let stdout = ok(
+            d,
+            &[
+                "verify",
+                "a",
+                "--bundle",
+                "witnessed.json",
+                "--key",
+                "k.pub",
+                "--witness-policy",
+                "policy.txt",
+                "--json",
+            ],
+        );
         let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!(json["witnesses"], serde_json::json!(["witness.example/w1"]), "{stdout}");
+        assert_eq!(
+            json["witnesses"],
+            serde_json::json!(["witness.example/w1"]),
+            "{stdout}"
+        );
         // Without the policy the cosignature is simply extra.
-        ok(d, &["verify", "a", "--bundle", "witnessed.json", "--key", "k.pub"]);
+        ok(
+            d,
+            &[
+                "verify",
+                "a",
+                "--bundle",
+                "witnessed.json",
+                "--key",
+                "k.pub",
+            ],
+        );
     }
 }
