@@ -27,6 +27,26 @@ pub fn store(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// Records a bundle in the repository's ledger (`.zt/ledger.db`), indexed by subject digest,
+/// predicate type, signer key id and log index. Storing the same bytes again changes nothing.
+pub fn index(repo: &Path, json: &Value) -> Result<(), Error> {
+    use zt_store::Ledger as _;
+    let bytes = bundle::to_bytes(json);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let index = zt_store::index::from_sigstore_bundle(&bytes, None, now)?;
+    zt_store::SqliteLedger::open_in_repo(repo)?.put_bundle(&bytes, &index)?;
+    Ok(())
+}
+
+/// Stores a bundle in the evidence store and indexes it in the ledger; returns its path.
+pub fn record(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
+    let path = store(repo, kind, json)?;
+    index(repo, json)?;
+    Ok(path)
+}
+
 /// The subjects a bundle is about: the message digest of a message signature, or the
 /// subjects of the in-toto statement in a DSSE envelope.
 pub fn subjects(json: &Value) -> Vec<Digest> {

@@ -644,19 +644,7 @@ fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let (log, _) = transparency::open_or_init(&ctx.dir.join(transparency::DEFAULT_LOG_DIR))?;
     // Every bundle goes to the evidence store and is indexed in the ledger (by subject digest,
     // predicate type, signer key id and log index).
-    let mut ledger = zt_store::SqliteLedger::open_in_repo(&ctx.dir)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let mut record = |kind: &str, json: &serde_json::Value| -> Result<PathBuf, Error> {
-        use zt_store::Ledger as _;
-        let path = evidence::store(&ctx.dir, kind, json)?;
-        let bytes = bundle::to_bytes(json);
-        let index =
-            zt_store::index::from_sigstore_bundle(&bytes, Some(zt_core::config::Stage::Ci), now)?;
-        ledger.put_bundle(&bytes, &index)?;
-        Ok(path)
-    };
+    let record = |kind: &str, json: &serde_json::Value| evidence::record(&ctx.dir, kind, json);
     let mut written = Vec::new();
     for (path, _) in ctx.artifacts.clone() {
         let mut new = bundle::sign_file(&key, &ctx.dir.join(&path))?;

@@ -123,6 +123,8 @@ fn write_bundle(
 ) -> Result<Status, CliError> {
     zt_core::fsutil::write_atomic(out, &bundle::to_bytes(&new.json))
         .map_err(zt_core::Error::from)?;
+    // Every bundle zt makes is indexed in the repository's ledger, beside its log.
+    zt_pipeline::evidence::index(std::path::Path::new("."), &new.json)?;
     let subject = new
         .subjects
         .first()

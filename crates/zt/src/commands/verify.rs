@@ -68,6 +68,10 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         CliError::from(e).context(format!("`{}` failed verification", bundle_path.display()))
     })?;
 
+    // A verified bundle joins the repository's ledger (when this directory has one).
+    if std::path::Path::new(".zt/ledger.db").exists() {
+        zt_pipeline::evidence::index(std::path::Path::new("."), &parsed.json)?;
+    }
     if printer.json {
         let mut value = serde_json::to_value(&verified).unwrap_or_default();
         if let Some(obj) = value.as_object_mut() {
