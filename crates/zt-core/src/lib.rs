@@ -24,6 +24,7 @@ mod error;
 pub mod fsutil;
 pub mod predicate;
 pub mod statement;
+pub mod time;
 
 pub use diagnostic::{Diagnostic, Outcome};
 pub use digest::{Digest, DigestAlgorithm};

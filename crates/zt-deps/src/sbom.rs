@@ -125,26 +125,8 @@ fn input_digest(inv: &Inventory, root: &RootInfo, format: &str) -> Digest {
     h.finish()
 }
 
-/// RFC 3339 UTC from Unix seconds (proleptic Gregorian, days-from-civil inverse).
-pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
+/// RFC 3339 UTC from Unix seconds (zt-core's one formatter).
+pub use zt_core::time::rfc3339;
 
 /// Hashes usable as SBOM checksums: (algorithm, hex) for SHA-1/256/384/512 of the right length.
 fn checksums(p: &Package) -> Vec<(&'static str, String)> {

@@ -546,7 +546,7 @@ fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let predicate = json!({
         "sbom": ".zt/sbom/bom.cdx.json",
         "database": {
-            "updated": zt_deps::sbom::rfc3339(manifest.imported_at),
+            "updated": zt_core::time::rfc3339(manifest.imported_at),
             "records": manifest.records,
         },
         "components": report.components,
