@@ -47,6 +47,20 @@ pub fn record(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// Signs a statement with the repository's pipeline key (see [`crate::pipeline_key`]),
+/// appends the signature to the repository's transparency log (`.zt/log`, created on first use),
+/// stores the bundle under `.zt/bundles/` and indexes it in the ledger. This is how every stage
+/// outside `zt pipeline run` (intake decisions, SBOMs, scans, source verification, requests)
+/// turns its result into evidence. Returns the bundle's path and its log index.
+pub fn attest(repo: &Path, kind: &str, statement: &Statement) -> Result<(PathBuf, u64), Error> {
+    let key = crate::run::pipeline_key(repo)?;
+    let (log, _) =
+        zt_sign::transparency::open_or_init(&repo.join(zt_sign::transparency::DEFAULT_LOG_DIR))?;
+    let mut new = bundle::attest(&key, statement)?;
+    let index = zt_sign::transparency::log_bundle(&log, &mut new, &key.public_key())?;
+    Ok((record(repo, kind, &new.json)?, index))
+}
+
 /// The subjects a bundle is about: the message digest of a message signature, or the
 /// subjects of the in-toto statement in a DSSE envelope.
 pub fn subjects(json: &Value) -> Vec<Digest> {

@@ -22,4 +22,4 @@ pub mod gate;
 mod run;
 
 pub use error::Error;
-pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, run};
+pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, pipeline_key, run};

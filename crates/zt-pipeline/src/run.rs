@@ -616,7 +616,7 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
 
 /// The pipeline's signing key: the first key `zt.toml` trusts whose private half is here
 /// (`zt init` makes one), else `.zt/keys/pipeline` (created on first run).
-fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
+pub fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
     if let Ok(config) = zt_core::config::Config::load(&dir.join(zt_core::config::CONFIG_FILE)) {
         for key in &config.trust.keys {
             let Some(public) = &key.public_key else {
