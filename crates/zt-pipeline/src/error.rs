@@ -47,6 +47,14 @@ pub enum Error {
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
+    /// An argument the caller gave cannot be used.
+    #[error("{what}")]
+    Input {
+        /// What is wrong.
+        what: String,
+        /// What to do instead.
+        help: String,
+    },
 }
 
 impl Diagnostic for Error {
@@ -75,6 +83,7 @@ impl Diagnostic for Error {
             Error::Vuln(e) => e.help(),
             Error::Core(e) => e.help(),
             Error::Store(e) => e.help(),
+            Error::Input { help, .. } => Some(help.clone()),
             Error::Policy(_) => Some(
                 "check `zt.toml` (create it with `zt init`) and the policies with `zt policy test`".into(),
             ),

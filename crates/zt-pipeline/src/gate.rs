@@ -56,20 +56,40 @@ pub fn judge(
     }
     let root = root.to_string();
 
-    // Candidates: bundles about this digest, and bundles about an artifact of the same name
-    // (so a changed artifact meets its old signatures and fails them, by name).
-    let mut candidates = evidence::about(repo, &digest)?;
-    candidates.extend(evidence::named(repo, &name)?);
-    candidates.extend(extra.iter().cloned());
-    candidates.sort();
-    candidates.dedup();
+    // Candidates: bundles the ledger holds about this digest, bundle files about it, and
+    // bundles about an artifact of the same name (so a changed artifact meets its old
+    // signatures and fails them, by name). The same bytes found twice are judged once.
+    let ledger = open_ledger(repo)?;
+    let mut candidates = Vec::new();
+    if let Some(ledger) = &ledger {
+        use zt_store::Ledger as _;
+        for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
+            candidates.push(Candidate {
+                source: format!("ledger:{}", stored.id),
+                bytes: stored.json.into_bytes(),
+            });
+        }
+    }
+    let mut files = evidence::about(repo, &digest)?;
+    files.extend(evidence::named(repo, &name)?);
+    files.extend(extra.iter().cloned());
+    files.sort();
+    files.dedup();
+    for path in files {
+        candidates.push(Candidate {
+            bytes: fs_err::read(&path)?,
+            source: path.to_string_lossy().into_owned(),
+        });
+    }
+    // Prefer the file's name as the source a user sees; keep the first of identical bytes.
+    candidates.sort_by_key(|c| c.source.starts_with("ledger:"));
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
 
     let file = Artifact::File(artifact.to_path_buf());
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
-    for path in candidates {
-        let source = path.to_string_lossy().into_owned();
-        let bytes = fs_err::read(&path)?;
+    for Candidate { source, bytes } in candidates {
         let parsed = match bundle::parse(&bytes, &source) {
             Ok(p) => p,
             Err(e) => {
@@ -112,15 +132,29 @@ pub fn judge(
                     .pointer("/verificationMaterial/tlogEntries/0/logIndex")
                     .and_then(serde_json::Value::as_str)
                     .and_then(|s| s.parse().ok());
-                let time = fs_err::metadata(&path)?
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_secs() as i64);
+                // Trusted time: when the ledger first recorded these bytes, never a time the
+                // signer controls. Bundles the ledger has not seen are judged as of now.
+                let time = recorded_at(ledger.as_ref(), &bytes)?.unwrap_or_else(now);
+                let key_id = key.key_id();
+                if let Some(revoked) = revocation(ledger.as_ref(), &key_id)?
+                    && time >= revoked.revoked_at
+                {
+                    rejected.push(Rejected {
+                        source,
+                        predicate_type: claimed,
+                        reason: format!(
+                            "signed by key {} which was revoked at {} ({}), and the ledger has no record of this bundle before then",
+                            key_id.get(..12).unwrap_or(&key_id),
+                            zt_core::time::rfc3339(revoked.revoked_at),
+                            revoked.reason
+                        ),
+                    });
+                    continue;
+                }
                 verified.push(Evidence {
                     statement,
                     signer: Signer {
-                        key_id: key.key_id(),
+                        key_id,
                         algorithm: Some(key.algorithm().to_string()),
                         identity: None,
                     },
@@ -151,9 +185,6 @@ pub fn judge(
         }
     }
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     let input = PolicyInput {
         version: zt_policy::INPUT_VERSION,
         subject: ResourceDescriptor::subject(name, &digest),
@@ -161,7 +192,7 @@ pub fn judge(
         rejected,
         context: Context {
             stage,
-            time: Timestamp::from_unix(now),
+            time: Timestamp::from_unix(now()),
             repo: None,
             git_ref: None,
         },
@@ -178,4 +209,50 @@ pub fn judge(
         input,
         decision,
     })
+}
+
+/// A bundle to judge and where it came from (a file path, or `ledger:<id>`).
+struct Candidate {
+    source: String,
+    bytes: Vec<u8>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The repository's ledger, if it has one (judging never creates one).
+fn open_ledger(repo: &Path) -> Result<Option<zt_store::SqliteLedger>, Error> {
+    let path = repo.join(zt_store::LEDGER_PATH);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    Ok(Some(zt_store::SqliteLedger::open_existing(&path)?))
+}
+
+/// When the ledger first recorded exactly these bundle bytes.
+fn recorded_at(
+    ledger: Option<&zt_store::SqliteLedger>,
+    bytes: &[u8],
+) -> Result<Option<i64>, Error> {
+    use zt_store::Ledger as _;
+    let Some(ledger) = ledger else {
+        return Ok(None);
+    };
+    Ok(ledger
+        .bundle(&zt_store::bundle_id(bytes))?
+        .map(|b| b.index.recorded_at))
+}
+
+fn revocation(
+    ledger: Option<&zt_store::SqliteLedger>,
+    key_id: &str,
+) -> Result<Option<zt_store::Revocation>, Error> {
+    use zt_store::Ledger as _;
+    match ledger {
+        Some(ledger) => Ok(ledger.revocation(key_id)?),
+        None => Ok(None),
+    }
 }

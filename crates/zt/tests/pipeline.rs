@@ -91,10 +91,30 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
     assert_eq!(provenance.len(), 1);
     let kept = d.join("provenance.json");
     fs_err::rename(provenance[0], &kept).unwrap();
+    // The ledger still holds it: the gate reads evidence from the ledger as well as files.
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(0), "{stdout}");
+    // Without the ledger too, the provenance is gone.
+    let ledgers: Vec<_> = fs_err::read_dir(ex.join(".zt"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ledger.db")
+        })
+        .collect();
+    for l in &ledgers {
+        fs_err::rename(l, d.join(l.file_name().unwrap())).unwrap();
+    }
     let (code, stdout) = deploy(&ex);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("provenance.missing"), "{stdout}");
     fs_err::rename(&kept, provenance[0]).unwrap();
+    for l in &ledgers {
+        fs_err::rename(d.join(l.file_name().unwrap()), l).unwrap();
+    }
 
     // One flipped byte in the artifact: the deploy gate names the broken signatures.
     let original = fs_err::read(ex.join("out/hello")).unwrap();
@@ -129,6 +149,115 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{b:?}: {:?}", text(&out));
     }
+}
+
+#[test]
+fn revoking_the_signing_key_rejects_its_later_evidence_and_shows_the_blast_radius() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_example(d);
+    let ex = d.join("example");
+    let deploy = |ex: &Path| {
+        let out = zt(ex)
+            .args(["verify", "out/hello", "--stage", "deploy"])
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out).0)
+    };
+    // Revoked from a future moment: everything the ledger recorded before it still counts.
+    let out = zt(&ex)
+        .args([
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "rotation",
+            "--at",
+            "2999-01-01T00:00:00Z",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let radius: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let signed = radius["bundles"].as_array().unwrap();
+    assert!(signed.len() >= 5, "{radius}");
+    assert!(
+        signed.iter().all(|b| b["still_trusted"] == true),
+        "{radius}"
+    );
+    assert_eq!(radius["already_revoked"], false);
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(0), "{stdout}");
+
+    // A second revocation does not move the first: the key stays revoked from 2999.
+    let out = zt(&ex)
+        .args([
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "x",
+            "--at",
+            "0",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let radius: serde_json::Value = serde_json::from_str(&text(&out).0).unwrap();
+    assert_eq!(radius["already_revoked"], true);
+    assert_eq!(radius["reason"], "rotation");
+
+    // A fresh ledger revoking the key from the epoch: every bundle it signed is rejected.
+    let ledgers: Vec<_> = fs_err::read_dir(ex.join(".zt"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ledger.db")
+        })
+        .collect();
+    for l in &ledgers {
+        fs_err::remove_file(l).unwrap();
+    }
+    let out = zt(&ex)
+        .args([
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "stolen",
+            "--at",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let (code, stdout) = deploy(&ex);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("signature.rejected"), "{stdout}");
+    assert!(
+        stdout.contains("revoked") && stdout.contains("stolen"),
+        "{stdout}"
+    );
+
+    // Bad input names itself.
+    let out = zt(&ex)
+        .args([
+            "key",
+            "revoke",
+            "nope",
+            "--reason",
+            "x",
+            "--at",
+            "yesterday",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
 }
 
 #[test]

@@ -29,6 +29,23 @@ pub(crate) enum KeyCommand {
         #[arg(long)]
         pem: bool,
     },
+    /// Revoke a key in the repository's ledger and show its blast radius: every bundle it
+    /// signed and the builds behind them. From the revocation on, the gate rejects evidence
+    /// signed by the key unless the ledger recorded it before then.
+    Revoke {
+        /// The key: its 64-hex-digit id, a public or private PEM key file, or a `pkcs11:` URI.
+        key: String,
+        /// Why (shown in every rejection).
+        #[arg(long)]
+        reason: String,
+        /// When the revocation takes effect: RFC 3339 (`2026-11-01T00:00:00Z`) or Unix
+        /// seconds; default now. Set it to when the key was compromised.
+        #[arg(long)]
+        at: Option<String>,
+        /// The repository whose ledger records it.
+        #[arg(long, default_value = ".")]
+        repo: std::path::PathBuf,
+    },
 }
 
 /// The key algorithms `zt key generate` offers.

@@ -62,5 +62,77 @@ pub(crate) fn run(args: KeyArgs, printer: &Printer) -> Result<Status, CliError> 
             }
             Ok(Status::Success)
         }
+        KeyCommand::Revoke {
+            key,
+            reason,
+            at,
+            repo,
+        } => revoke(&key, &reason, at.as_deref(), &repo, printer),
     }
+}
+
+fn revoke(
+    key: &str,
+    reason: &str,
+    at: Option<&str>,
+    repo: &Path,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let key_id = if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        key.to_ascii_lowercase()
+    } else {
+        zt_sign::load_public_key(key)?.key_id()
+    };
+    let revoked_at = match at {
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+        Some(at) => at
+            .parse::<i64>()
+            .ok()
+            .or_else(|| zt_policy::time::parse_rfc3339(at))
+            .ok_or_else(|| {
+                CliError::input(
+                    format!("`--at {at}` is not a time"),
+                    "give RFC 3339 (`2026-11-01T00:00:00Z`) or Unix seconds",
+                )
+            })?,
+    };
+    let radius = zt_pipeline::revoke::revoke(repo, &key_id, reason, revoked_at)?;
+    if printer.json {
+        printer.json(&serde_json::to_value(&radius).unwrap_or_default());
+        return Ok(Status::Success);
+    }
+    let when = zt_core::time::rfc3339(radius.revoked_at);
+    if radius.already_revoked {
+        printer.info(format!(
+            "key {} was already revoked; the first revocation ({when}) stands",
+            &radius.key_id[..12]
+        ));
+    }
+    printer.out(format!(
+        "revoked {} from {when}: {} bundles signed, {} now rejected, {} still trusted (recorded before), {} builds affected",
+        &radius.key_id[..12],
+        radius.bundles.len(),
+        radius.rejected(),
+        radius.bundles.len() - radius.rejected(),
+        radius.builds.len()
+    ));
+    for b in &radius.bundles {
+        printer.out(format!(
+            "  {} {} {} {}",
+            if b.still_trusted {
+                "trusted "
+            } else {
+                "REJECTED"
+            },
+            zt_core::time::rfc3339(b.recorded_at),
+            b.predicate_type.as_deref().unwrap_or("signature"),
+            b.subjects.join(",")
+        ));
+    }
+    for build in &radius.builds {
+        printer.out(format!("  build {build}"));
+    }
+    Ok(Status::Success)
 }
