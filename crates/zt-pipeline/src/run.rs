@@ -318,6 +318,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
             p["buildDefinition"]["internalParameters"]["rebuilds"] = json!(report.builds);
         }
         evidence.push(path);
+        record_build(&ctx.dir, &ctx.artifacts, &provenance)?;
         ctx.statements.push(("provenance", provenance));
     }
     ctx.statements.push(("reproducible", repro_statement));
@@ -358,6 +359,35 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
             evidence,
         ))
     }
+}
+
+/// Records the build in the ledger under its provenance invocation id, indexed by the digests it
+/// produced, so "which build made this binary?" and a revoked key's blast radius are one lookup.
+fn record_build(
+    dir: &Path,
+    artifacts: &[(PathBuf, Digest)],
+    provenance: &zt_core::Statement,
+) -> Result<(), Error> {
+    use zt_store::Ledger as _;
+    let Some(predicate) = provenance.predicate.as_ref() else {
+        return Ok(());
+    };
+    let Some(id) = predicate
+        .pointer("/runDetails/metadata/invocationId")
+        .and_then(serde_json::Value::as_str)
+    else {
+        return Ok(());
+    };
+    let recorded_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    zt_store::SqliteLedger::open_in_repo(dir)?.put_build(&zt_store::BuildRecord {
+        id: id.to_string(),
+        outputs: artifacts.iter().map(|(_, d)| d.clone()).collect(),
+        recorded_at,
+        record: predicate.clone(),
+    })?;
+    Ok(())
 }
 
 /// Runs the test command on the built artifacts; its JUnit report becomes evidence.

@@ -188,6 +188,8 @@ fn revoking_the_signing_key_rejects_its_later_evidence_and_shows_the_blast_radiu
         "{radius}"
     );
     assert_eq!(radius["already_revoked"], false);
+    // The build that produced the artifact is in the blast radius.
+    assert_eq!(radius["builds"].as_array().unwrap().len(), 1, "{radius}");
     let (code, stdout) = deploy(&ex);
     assert_eq!(code, Some(0), "{stdout}");
 
