@@ -19,6 +19,7 @@ mod error;
 pub mod evidence;
 pub mod example;
 pub mod gate;
+pub mod init;
 pub mod revoke;
 mod run;
 
