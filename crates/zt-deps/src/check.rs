@@ -91,7 +91,12 @@ pub fn pinning(inv: &Inventory) -> Vec<Finding> {
         }
         let carries_hashes = matches!(
             lock.format,
-            Format::CargoLock | Format::PackageLockJson | Format::PoetryLock | Format::UvLock
+            Format::CargoLock
+                | Format::PackageLockJson
+                | Format::PoetryLock
+                | Format::UvLock
+                | Format::PnpmLock
+                | Format::YarnLock
         );
         if carries_hashes && matches!(p.source, Source::Registry { .. }) && p.hashes.is_empty() {
             add(

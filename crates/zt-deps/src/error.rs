@@ -50,7 +50,7 @@ impl Diagnostic for Error {
     fn help(&self) -> Option<String> {
         Some(match self {
             Error::Parse { fix, .. } => fix.clone(),
-            Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock` or `go.mod`".into(),
+            Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod`, `pnpm-lock.yaml` or `yarn.lock`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
         })
     }
