@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use zt_core::{Digest, Statement, b64};
+use zt_sign::Signer as _;
 use zt_sign::bundle;
 
 use crate::Error;
