@@ -112,6 +112,8 @@ pub struct Checks<'a> {
     pub top_packages: Option<&'a typosquat::TopPackages>,
     /// Known-malicious matches by package purl.
     pub malware: Option<&'a BTreeMap<String, Vec<MalwareHit>>>,
+    /// How typosquat findings count (default: deny).
+    pub typosquat_level: FindingLevel,
 }
 
 /// Whether a requirement specifier pins one exact version.
@@ -222,7 +224,7 @@ pub fn run(inv: &Inventory, checks: &Checks<'_>) -> Vec<Finding> {
                     inv,
                     p,
                     Problem::Typosquat,
-                    FindingLevel::Deny,
+                    checks.typosquat_level,
                     format!(
                         "`{}` looks like a typosquat of the popular {}",
                         p.name,

@@ -16,6 +16,7 @@
 
 pub mod cvss;
 mod error;
+pub mod malicious;
 pub mod matching;
 pub mod osv;
 pub mod purl;

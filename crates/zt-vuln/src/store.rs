@@ -341,7 +341,7 @@ pub fn import(dir: &Path, paths: &[PathBuf], now: i64) -> Result<ImportReport, E
     Ok(report)
 }
 
-fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+pub(crate) fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     if p.is_dir() {
         for entry in fs_err::read_dir(p)? {
             let entry = entry?;
@@ -359,7 +359,7 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 
 /// Reads one file as a record; `Ok(None)` for files that are not records (other
 /// extensions, Markdown without a TOML front matter such as a README).
-fn read_record(file: &Path) -> Result<Option<Advisory>, Error> {
+pub(crate) fn read_record(file: &Path) -> Result<Option<Advisory>, Error> {
     let ext = file
         .extension()
         .and_then(|e| e.to_str())

@@ -328,7 +328,14 @@ impl TopPackages {
     /// `top_go_packages.json`, `top_rubygems_packages.json` (each `{"packages": [names, most
     /// popular first]}`), whichever are present; at least one must be.
     pub fn load(dir: &Path) -> Result<TopPackages, Error> {
+        Self::load_for(dir, None)
+    }
+
+    /// [`TopPackages::load`], indexing only the lists of `only` (when given) — the
+    /// ecosystems an inventory holds. The folder must still hold at least one list.
+    pub fn load_for(dir: &Path, only: Option<&[Ecosystem]>) -> Result<TopPackages, Error> {
         let mut top = TopPackages::default();
+        let mut present = 0;
         for (file, eco) in [
             ("top_pypi_packages.json", Ecosystem::PyPI),
             ("top_npm_packages.json", Ecosystem::Npm),
@@ -337,6 +344,10 @@ impl TopPackages {
         ] {
             let path = dir.join(file);
             if !path.is_file() {
+                continue;
+            }
+            present += 1;
+            if only.is_some_and(|o| !o.contains(&eco)) {
                 continue;
             }
             let text = fs_err::read_to_string(&path)?;
@@ -359,7 +370,7 @@ impl TopPackages {
             }
             top.add(eco, names);
         }
-        if top.lists.is_empty() {
+        if present == 0 {
             return Err(Error::parse(
                 dir,
                 None,
@@ -370,9 +381,21 @@ impl TopPackages {
         Ok(top)
     }
 
-    /// Whether there is a list for `eco`.
+    /// Whether there is a list for `eco` (loaded).
     pub fn covers(&self, eco: Ecosystem) -> bool {
         self.lists.contains_key(&eco)
+    }
+
+    /// Whether `dir` holds a list for `eco` (whether or not it was loaded).
+    pub fn list_file(dir: &Path, eco: Ecosystem) -> Option<std::path::PathBuf> {
+        let name = match eco {
+            Ecosystem::PyPI => "top_pypi_packages.json",
+            Ecosystem::Npm => "top_npm_packages.json",
+            Ecosystem::Go => "top_go_packages.json",
+            Ecosystem::RubyGems => "top_rubygems_packages.json",
+            _ => return None,
+        };
+        Some(dir.join(name)).filter(|p| p.is_file())
     }
 
     /// The popular packages `name` resembles, most popular first; empty when it is one of
