@@ -59,7 +59,10 @@ fn guarddog_typosquat_cases() {
         for c in items.as_array().unwrap() {
             let name = c["name"].as_str().unwrap();
             let got = top.check(eco(list), name);
-            assert!(got.is_empty(), "{list}: `{name}` must not be flagged: {got:?}");
+            assert!(
+                got.is_empty(),
+                "{list}: `{name}` must not be flagged: {got:?}"
+            );
             negatives += 1;
         }
     }
@@ -73,9 +76,15 @@ fn typosquat_specific_rules() {
     let r = first(Ecosystem::PyPI, "reqeusts");
     assert_eq!((r.name.as_str(), r.rule), ("requests", Rule::AdjacentSwap));
     let d = first(Ecosystem::PyPI, "dateutil");
-    assert_eq!((d.name.as_str(), d.rule), ("python-dateutil", Rule::AffixConfusion));
+    assert_eq!(
+        (d.name.as_str(), d.rule),
+        ("python-dateutil", Rule::AffixConfusion)
+    );
     let j = first(Ecosystem::Npm, "jsonstream");
-    assert_eq!((j.name.as_str(), j.rule), ("JSONStream", Rule::CaseOrSeparator));
+    assert_eq!(
+        (j.name.as_str(), j.rule),
+        ("JSONStream", Rule::CaseOrSeparator)
+    );
     let g = first(Ecosystem::Go, "gitlab.com/sirupsen/logrus");
     assert_eq!(g.rule, Rule::HostConfusion);
     assert_eq!(
@@ -131,12 +140,21 @@ fn licence_expressions() {
     let cases: &[(&str, Verdict)] = &[
         ("MIT", Verdict::Allowed),
         ("(MIT OR GPL-2.0-only)", Verdict::Allowed),
-        ("GPL-2.0-only OR LGPL-2.1-only", Verdict::Denied(vec!["GPL-2.0-only".into(), "LGPL-2.1-only".into()])),
+        (
+            "GPL-2.0-only OR LGPL-2.1-only",
+            Verdict::Denied(vec!["GPL-2.0-only".into(), "LGPL-2.1-only".into()]),
+        ),
         ("MIT AND BSD-3-Clause", Verdict::Allowed),
         ("MIT AND (Apache-2.0 OR GPL-3.0-or-later)", Verdict::Allowed),
-        ("MIT AND BSD-2-Clause", Verdict::Denied(vec!["BSD-2-Clause".into()])),
+        (
+            "MIT AND BSD-2-Clause",
+            Verdict::Denied(vec!["BSD-2-Clause".into()]),
+        ),
         ("Apache-2.0 WITH LLVM-exception", Verdict::Allowed),
-        ("GPL-2.0-or-later WITH Classpath-exception-2.0", Verdict::Denied(vec!["GPL-2.0-or-later WITH Classpath-exception-2.0".into()])),
+        (
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+            Verdict::Denied(vec!["GPL-2.0-or-later WITH Classpath-exception-2.0".into()]),
+        ),
     ];
     for (expr, want) in cases {
         assert_eq!(&p.evaluate("pkg:npm/x@1.0.0", Some(expr)), want, "{expr}");
@@ -152,7 +170,10 @@ fn licence_expressions() {
     ));
     // an `or later` (`+`) requirement is met by an allowed later version
     let mpl = policy(&["MPL-2.0"], FindingLevel::Deny);
-    assert_eq!(mpl.evaluate("pkg:npm/x@1", Some("MPL-1.1+")), Verdict::Allowed);
+    assert_eq!(
+        mpl.evaluate("pkg:npm/x@1", Some("MPL-1.1+")),
+        Verdict::Allowed
+    );
     assert!(matches!(
         mpl.evaluate("pkg:npm/x@1", Some("MPL-1.1")),
         Verdict::Denied(_)
@@ -163,7 +184,8 @@ fn licence_expressions() {
 fn jslicense_valid_expressions_are_evaluated_not_unknown() {
     let doc: Value = serde_json::from_str(
         &fs_err::read_to_string(
-            Path::new(SHARED).join("spdx-licenses/expressions/jslicense-spdx-expression-parse.json"),
+            Path::new(SHARED)
+                .join("spdx-licenses/expressions/jslicense-spdx-expression-parse.json"),
         )
         .unwrap(),
     )
@@ -259,9 +281,24 @@ snapshots:
         got,
         [
             (Some(17), "expresss", Problem::Typosquat, FindingLevel::Deny),
-            (Some(19), "--hiljson", Problem::UnverifiedUrl, FindingLevel::Deny),
-            (Some(19), "--hiljson", Problem::LicenseUnknown, FindingLevel::Warn),
-            (Some(19), "--hiljson", Problem::Malicious, FindingLevel::Deny),
+            (
+                Some(19),
+                "--hiljson",
+                Problem::UnverifiedUrl,
+                FindingLevel::Deny
+            ),
+            (
+                Some(19),
+                "--hiljson",
+                Problem::LicenseUnknown,
+                FindingLevel::Warn
+            ),
+            (
+                Some(19),
+                "--hiljson",
+                Problem::Malicious,
+                FindingLevel::Deny
+            ),
         ]
     );
     assert!(findings.iter().all(|f| !f.fix.is_empty()));

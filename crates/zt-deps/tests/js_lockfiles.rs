@@ -24,9 +24,12 @@ fn read(folder: &str, file: &str, format: Format) -> Vec<Package> {
 }
 
 fn by<'a>(pkgs: &'a [Package], purl: &str) -> &'a Package {
-    pkgs.iter()
-        .find(|p| p.purl == purl)
-        .unwrap_or_else(|| panic!("{purl} not in {:?}", pkgs.iter().map(|p| &p.purl).collect::<Vec<_>>()))
+    pkgs.iter().find(|p| p.purl == purl).unwrap_or_else(|| {
+        panic!(
+            "{purl} not in {:?}",
+            pkgs.iter().map(|p| &p.purl).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn hex(p: &Package) -> Vec<String> {
@@ -43,7 +46,10 @@ fn pnpm_v5_edges_hashes_and_lines() {
     let aws = by(&pkgs, "pkg:npm/aws-sdk@2.1087.0");
     assert_eq!(aws.line, Some(11));
     assert_eq!(aws.dependencies.len(), 9);
-    assert!(aws.dependencies.contains(&"pkg:npm/xml2js@0.4.19".to_string()));
+    assert!(
+        aws.dependencies
+            .contains(&"pkg:npm/xml2js@0.4.19".to_string())
+    );
     assert_eq!(
         by(&pkgs, "pkg:npm/xml2js@0.4.19").dependencies,
         ["pkg:npm/sax@1.2.1", "pkg:npm/xmlbuilder@9.0.7"]
@@ -65,7 +71,11 @@ fn pnpm_peer_suffixes_resolve_in_5_6_and_9() {
         by(&v5, "pkg:npm/acorn-jsx@5.3.2").dependencies,
         ["pkg:npm/acorn@8.7.0"]
     );
-    let v6 = read("pnpm-lock-yaml", "peer-dependencies-v6.yaml", Format::PnpmLock);
+    let v6 = read(
+        "pnpm-lock-yaml",
+        "peer-dependencies-v6.yaml",
+        Format::PnpmLock,
+    );
     assert_eq!(
         by(&v6, "pkg:npm/react-dom@18.2.0").dependencies,
         [
@@ -75,13 +85,21 @@ fn pnpm_peer_suffixes_resolve_in_5_6_and_9() {
         ]
     );
     assert_eq!(by(&v6, "pkg:npm/react-dom@18.2.0").line, Some(25));
-    let v9 = read("pnpm-lock-yaml", "peer-dependencies.v9.yaml", Format::PnpmLock);
+    let v9 = read(
+        "pnpm-lock-yaml",
+        "peer-dependencies.v9.yaml",
+        Format::PnpmLock,
+    );
     assert_eq!(
         by(&v9, "pkg:npm/acorn-jsx@5.3.2").dependencies,
         ["pkg:npm/acorn@8.11.3"]
     );
     assert_eq!(by(&v9, "pkg:npm/acorn@8.11.3").line, Some(22));
-    let scoped = read("pnpm-lock-yaml", "scoped-packages.v9.yaml", Format::PnpmLock);
+    let scoped = read(
+        "pnpm-lock-yaml",
+        "scoped-packages.v9.yaml",
+        Format::PnpmLock,
+    );
     assert_eq!(scoped[0].purl, "pkg:npm/%40typescript-eslint/types@5.62.0");
 }
 
@@ -145,10 +163,7 @@ fn yarn_v1_hashes_edges_and_sources() {
     let pkgs = read("yarn-lock", "two-packages.v1.lock", Format::YarnLock);
     let map = by(&pkgs, "pkg:npm/concat-map@0.0.1");
     // the resolved URL's #fragment (SHA-1) and the SRI integrity agree
-    assert_eq!(
-        hex(map),
-        ["sha1:d8a96bd77fd68df7793a73036a3ba0d5405d477b"]
-    );
+    assert_eq!(hex(map), ["sha1:d8a96bd77fd68df7793a73036a3ba0d5405d477b"]);
     assert_eq!(map.line, Some(5));
     assert!(matches!(
         &map.source,
@@ -165,7 +180,11 @@ fn yarn_v1_hashes_edges_and_sources() {
         by(&files, "pkg:npm/etag@1.8.0").source,
         Source::Path { .. }
     ));
-    let multi = read("yarn-lock", "multiple-constraints.v1.lock", Format::YarnLock);
+    let multi = read(
+        "yarn-lock",
+        "multiple-constraints.v1.lock",
+        Format::YarnLock,
+    );
     assert_eq!(multi.len(), 2);
     assert_eq!(
         by(&multi, "pkg:npm/%40babel/code-frame@7.12.13").line,
@@ -179,10 +198,13 @@ fn yarn_v1_hashes_edges_and_sources() {
 fn yarn_v1_commits_pin_or_not() {
     let pkgs = read("yarn-lock", "commits.v1.lock", Format::YarnLock);
     assert_eq!(pkgs.len(), 18);
-    assert!(
-        pkgs.iter()
-            .all(|p| matches!(&p.source, Source::Git { commit: Some(_), .. }))
-    );
+    assert!(pkgs.iter().all(|p| matches!(
+        &p.source,
+        Source::Git {
+            commit: Some(_),
+            ..
+        }
+    )));
     let lab = by(&pkgs, "pkg:npm/babel-preset-php@1.1.1");
     assert!(matches!(
         &lab.source,
@@ -197,7 +219,9 @@ fn yarn_berry_checksums_resolutions_and_workspaces() {
     let a5 = by(&pkgs, "pkg:npm/ansi-regex@5.0.1");
     assert_eq!(
         hex(a5),
-        ["yarn-cache-sha512:9a64bb8627b434ba9327b60c027742e5d17ac69277960d041898596271d992d4d52ba7267a63ca10232e29f6107fc8a835f6ce8d719b88c5f8493f8254813737"]
+        [
+            "yarn-cache-sha512:9a64bb8627b434ba9327b60c027742e5d17ac69277960d041898596271d992d4d52ba7267a63ca10232e29f6107fc8a835f6ce8d719b88c5f8493f8254813737"
+        ]
     );
     assert_eq!(a5.line, Some(8));
     let commits = read("yarn-lock", "commits.v2.lock", Format::YarnLock);
@@ -207,7 +231,9 @@ fn yarn_berry_checksums_resolutions_and_workspaces() {
         Source::Git { commit: Some(c), .. } if c == "3ed06e5097ab929f69755676fee419318aaec73a"
     ));
     let files = read("yarn-lock", "files.v2.lock", Format::YarnLock);
-    assert!(matches!(&files[0].source, Source::Path { path } if path.starts_with("../../deps/my-local-package")));
+    assert!(
+        matches!(&files[0].source, Source::Path { path } if path.starts_with("../../deps/my-local-package"))
+    );
 }
 
 #[test]
@@ -245,12 +271,10 @@ fn malformed_yarn_and_pnpm_name_file_and_line() {
     let err = zt_deps::read_lockfile(&p).unwrap_err().to_string();
     assert!(err.contains("pnpm-lock.yaml:"), "{err}");
     assert!(err.contains("not valid YAML"), "{err}");
-    let err = zt_deps::read_lockfile_as(
-        &fixture("pnpm-lock-yaml", "not-yaml.txt"),
-        Format::PnpmLock,
-    )
-    .unwrap_err()
-    .to_string();
+    let err =
+        zt_deps::read_lockfile_as(&fixture("pnpm-lock-yaml", "not-yaml.txt"), Format::PnpmLock)
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("not-yaml.txt:1:"), "{err}");
 }
 
@@ -276,7 +300,9 @@ fn quote_if_needed(s: &str) -> String {
 }
 
 fn render(entries: &[Gen]) -> String {
-    let mut out = String::from("# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n");
+    let mut out = String::from(
+        "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n",
+    );
     for e in entries {
         let keys: Vec<String> = e
             .ranges
@@ -284,7 +310,10 @@ fn render(entries: &[Gen]) -> String {
             .map(|r| quote_if_needed(&format!("{}@{r}", e.name)))
             .collect();
         out.push_str(&format!("\n{}:\n", keys.join(", ")));
-        out.push_str(&format!("  version {}\n", serde_json::to_string(&e.version).unwrap()));
+        out.push_str(&format!(
+            "  version {}\n",
+            serde_json::to_string(&e.version).unwrap()
+        ));
         if !e.deps.is_empty() {
             out.push_str("  dependencies:\n");
             for (n, r) in &e.deps {

@@ -242,7 +242,9 @@ mod tests {
         let any = db.lookup("pkg:npm/--hiljson@7.7.7").unwrap();
         assert_eq!(any[0].id, "MAL-2022-2");
         assert!(any[0].decided_by.contains("every version"), "{any:?}");
-        let go = db.lookup("pkg:golang/github.com/boltdb-go/bolt@v1.3.1").unwrap();
+        let go = db
+            .lookup("pkg:golang/github.com/boltdb-go/bolt@v1.3.1")
+            .unwrap();
         assert_eq!(go[0].id, "MAL-2025-2545");
         // no version: the name alone
         assert_eq!(db.lookup("pkg:gem/3scale-client").unwrap().len(), 1);

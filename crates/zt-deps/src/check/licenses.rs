@@ -148,9 +148,10 @@ impl LicensePolicy {
                 license: req.license.clone(),
                 addition: None,
             };
-            self.allow.iter().chain(extra.iter().copied()).any(|l| {
-                l.satisfies(req) || (req.addition.is_some() && l.satisfies(&plain))
-            })
+            self.allow
+                .iter()
+                .chain(extra.iter().copied())
+                .any(|l| l.satisfies(req) || (req.addition.is_some() && l.satisfies(&plain)))
         };
         match expr.evaluate_with_failures(allowed) {
             Ok(()) => Verdict::Allowed,
@@ -164,7 +165,8 @@ impl LicensePolicy {
 /// SPDX JSON SBOM (the licences it records, by purl).
 pub fn read_map(path: &Path) -> Result<BTreeMap<String, String>, Error> {
     let text = fs_err::read_to_string(path)?;
-    let fix = "give a JSON object `{\"pkg:npm/name@1.0.0\": \"MIT\", …}` or a CycloneDX/SPDX JSON SBOM";
+    let fix =
+        "give a JSON object `{\"pkg:npm/name@1.0.0\": \"MIT\", …}` or a CycloneDX/SPDX JSON SBOM";
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::parse(path, Some(e.line()), format!("not valid JSON: {e}"), fix))?;
     let is_sbom = doc.get("bomFormat").is_some() || doc.get("spdxVersion").is_some();
@@ -254,7 +256,14 @@ mod tests {
 
     #[test]
     fn and_or_with() {
-        let p = policy(&["MIT", "Apache-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"], &[]);
+        let p = policy(
+            &[
+                "MIT",
+                "Apache-2.0",
+                "GPL-2.0-only WITH Classpath-exception-2.0",
+            ],
+            &[],
+        );
         let v = |e: &str| p.evaluate("pkg:npm/x@1.0.0", Some(e));
         assert_eq!(v("MIT"), Verdict::Allowed);
         assert_eq!(v("MIT OR GPL-3.0-only"), Verdict::Allowed);
@@ -274,7 +283,10 @@ mod tests {
         );
         assert_eq!(v("MIT/Apache-2.0"), Verdict::Allowed, "lax mode");
         assert_eq!(v("MIT or GPL-3.0-only"), Verdict::Allowed, "lax mode");
-        assert!(matches!(v("SEE LICENSE IN LICENSE.md"), Verdict::Unknown(_)));
+        assert!(matches!(
+            v("SEE LICENSE IN LICENSE.md"),
+            Verdict::Unknown(_)
+        ));
         assert!(matches!(v("NOASSERTION"), Verdict::Unknown(_)));
         assert_eq!(v("UNLICENSED"), Verdict::Denied(vec!["UNLICENSED".into()]));
         assert!(matches!(p.evaluate("pkg:npm/x", None), Verdict::Unknown(_)));

@@ -146,7 +146,11 @@ fn one_slip(a: &str, b: &str) -> Option<Rule> {
             _ => None,
         };
     }
-    let (short, long) = if a.len() < b.len() { (&a, &b) } else { (&b, &a) };
+    let (short, long) = if a.len() < b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     if long.len() != short.len() + 1 {
         return None;
     }
@@ -431,9 +435,18 @@ mod tests {
 
     #[test]
     fn cores() {
-        assert_eq!(core(Ecosystem::PyPI, "python-nmap").as_deref(), Some("nmap"));
-        assert_eq!(core(Ecosystem::PyPI, "nmap-python").as_deref(), Some("nmap"));
-        assert_eq!(core(Ecosystem::PyPI, "pythonkafka").as_deref(), Some("kafka"));
+        assert_eq!(
+            core(Ecosystem::PyPI, "python-nmap").as_deref(),
+            Some("nmap")
+        );
+        assert_eq!(
+            core(Ecosystem::PyPI, "nmap-python").as_deref(),
+            Some("nmap")
+        );
+        assert_eq!(
+            core(Ecosystem::PyPI, "pythonkafka").as_deref(),
+            Some("kafka")
+        );
         assert_eq!(core(Ecosystem::PyPI, "requests"), None);
         assert_eq!(
             core(Ecosystem::Go, "github.com/gin-golangnic/gin").as_deref(),
@@ -445,7 +458,13 @@ mod tests {
     fn rules_and_non_hits() {
         let py = list(
             Ecosystem::PyPI,
-            &["requests", "python-dateutil", "pymongo", "opencv-python", "pip"],
+            &[
+                "requests",
+                "python-dateutil",
+                "pymongo",
+                "opencv-python",
+                "pip",
+            ],
         );
         let hit = |n: &str| py.check(Ecosystem::PyPI, n);
         assert_eq!(hit("reqeusts")[0].rule, Rule::AdjacentSwap);
@@ -456,7 +475,10 @@ mod tests {
         assert!(hit("Requests").is_empty());
         assert!(hit("python_dateutil").is_empty());
         assert!(hit("pip").is_empty());
-        assert!(hit("pop").is_empty(), "three letters: too short to call a slip");
+        assert!(
+            hit("pop").is_empty(),
+            "three letters: too short to call a slip"
+        );
         let npm = list(Ecosystem::Npm, &["JSONStream", "lodash.pick"]);
         assert_eq!(
             npm.check(Ecosystem::Npm, "jsonstream")[0].rule,

@@ -75,9 +75,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
             }
         };
         for (k, v) in &pkgs {
-            let key = scalar(k).ok_or_else(|| {
-                Error::parse(path, None, "a `packages` key is not a string", FIX)
-            })?;
+            let key = scalar(k)
+                .ok_or_else(|| Error::parse(path, None, "a `packages` key is not a string", FIX))?;
             let line = lines.get(key.as_str()).copied();
             let body = match v {
                 Value::Null => Mapping::new(),
@@ -248,7 +247,10 @@ pub(super) fn codeload_commit(url: &str) -> Option<(String, String)> {
     if kind != "tar.gz" || it.next().is_some() || owner.is_empty() || repo.is_empty() {
         return None;
     }
-    Some((format!("https://github.com/{owner}/{repo}"), sha.to_string()))
+    Some((
+        format!("https://github.com/{owner}/{repo}"),
+        sha.to_string(),
+    ))
 }
 
 fn git(url: String, commit: &str) -> Source {
@@ -342,7 +344,11 @@ fn entry(
     Ok(Some(Entry {
         key: key.to_string(),
         package: p,
-        deps: if major >= 9 { Vec::new() } else { dep_refs(body) },
+        deps: if major >= 9 {
+            Vec::new()
+        } else {
+            dep_refs(body)
+        },
     }))
 }
 
@@ -405,7 +411,10 @@ fn ref_keys(name: &str, reference: &str, major: u64) -> Vec<String> {
     }
     out.push(format!("/{name}/{reference}"));
     out.push(format!("/{name}@{reference}"));
-    out.push(format!("/{name}/{}", reference.split('_').next().unwrap_or("")));
+    out.push(format!(
+        "/{name}/{}",
+        reference.split('_').next().unwrap_or("")
+    ));
     out.push(format!("/{name}@{bare}"));
     out
 }
@@ -484,7 +493,11 @@ fn mark_dev(root: &Mapping, packages: &mut [Package], major: u64) {
                 continue;
             }
             if let Some(p) = packages.get(i) {
-                stack.extend(p.dependencies.iter().filter_map(|d| by_purl.get(d).copied()));
+                stack.extend(
+                    p.dependencies
+                        .iter()
+                        .filter_map(|d| by_purl.get(d).copied()),
+                );
             }
         }
         seen
@@ -509,12 +522,18 @@ mod tests {
     fn keys_of_each_format() {
         let nv = |k: &str, m: u64| name_version_of_key(k, m);
         assert_eq!(nv("/foo/1.0.0", 5), ("foo".into(), "1.0.0".into()));
-        assert_eq!(nv("/@a/b/1.0.0_c@2.0.0", 5), ("@a/b".into(), "1.0.0".into()));
+        assert_eq!(
+            nv("/@a/b/1.0.0_c@2.0.0", 5),
+            ("@a/b".into(), "1.0.0".into())
+        );
         assert_eq!(
             nv("registry.npmjs.org/@foo/bar/1.1.0", 5),
             ("@foo/bar".into(), "1.1.0".into())
         );
-        assert_eq!(nv("github.com/kevva/is-positive", 5), ("".into(), "".into()));
+        assert_eq!(
+            nv("github.com/kevva/is-positive", 5),
+            ("".into(), "".into())
+        );
         assert_eq!(nv("/foo/bar", 5), ("".into(), "".into()));
         assert_eq!(
             nv("/react-dom@18.2.0(react@18.2.0)", 6),

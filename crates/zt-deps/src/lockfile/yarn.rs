@@ -80,9 +80,16 @@ pub(super) fn git_source(reference: &str) -> Option<Source> {
                 .or_else(|| kv.strip_prefix("commit:"))
         })
         .unwrap_or(frag);
-    let scheme_git = ["git+", "git://", "ssh://", "github:", "gitlab:", "bitbucket:"]
-        .iter()
-        .any(|p| base.starts_with(p));
+    let scheme_git = [
+        "git+",
+        "git://",
+        "ssh://",
+        "github:",
+        "gitlab:",
+        "bitbucket:",
+    ]
+    .iter()
+    .any(|p| base.starts_with(p));
     let host = base
         .split_once("://")
         .map(|(_, rest)| rest)
@@ -128,8 +135,16 @@ fn parse_v1(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
         let first = e.keys.first().map(String::as_str).unwrap_or("");
         let (key_name, range) = split_descriptor(first);
         let name = alias_target(range).unwrap_or(key_name);
-        let version = e.value.get("version").and_then(Node::text).unwrap_or_default();
-        let resolved = e.value.get("resolved").and_then(Node::text).unwrap_or_default();
+        let version = e
+            .value
+            .get("version")
+            .and_then(Node::text)
+            .unwrap_or_default();
+        let resolved = e
+            .value
+            .get("resolved")
+            .and_then(Node::text)
+            .unwrap_or_default();
         let local = e.keys.iter().find_map(|k| {
             let (_, r) = split_descriptor(k);
             r.strip_prefix("file:").or_else(|| r.strip_prefix("link:"))
@@ -423,7 +438,9 @@ mod tests {
             Some(Source::Git { commit: None, .. })
         ));
         assert_eq!(
-            git_source("https://registry.yarnpkg.com/a/-/a-1.0.0.tgz#41ae2eeb65efa62268aebfea83ac7d79299b0887"),
+            git_source(
+                "https://registry.yarnpkg.com/a/-/a-1.0.0.tgz#41ae2eeb65efa62268aebfea83ac7d79299b0887"
+            ),
             None
         );
     }

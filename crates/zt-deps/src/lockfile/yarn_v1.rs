@@ -155,7 +155,10 @@ impl Lexer<'_> {
                     i += 1;
                     let raw = text.get(start..i).unwrap_or("");
                     let s: String = serde_json::from_str(raw).map_err(|e| {
-                        self.err(line, format!("string {raw} is not a valid quoted string: {e}"))
+                        self.err(
+                            line,
+                            format!("string {raw} is not a valid quoted string: {e}"),
+                        )
                     })?;
                     self.toks.push((Tok::Str(s), line));
                 }
@@ -257,10 +260,9 @@ impl Parser<'_> {
                     } else {
                         // an indented line at the top level, or deeper than its object
                         if indent == 0 || n > indent {
-                            return Err(self.err(format!(
-                                "unexpected indentation of {} spaces",
-                                n * 2
-                            )));
+                            return Err(
+                                self.err(format!("unexpected indentation of {} spaces", n * 2))
+                            );
                         }
                         break;
                     }
@@ -322,7 +324,8 @@ impl Parser<'_> {
                         match other {
                             Tok::Colon => "`:`".to_string(),
                             Tok::Comma => "`,`".to_string(),
-                            Tok::Num(n) => format!("the number {n} (quote keys that start with a digit)"),
+                            Tok::Num(n) =>
+                                format!("the number {n} (quote keys that start with a digit)"),
                             Tok::Bool(b) => format!("`{b}`"),
                             _ => "something else".to_string(),
                         }
@@ -337,11 +340,7 @@ impl Parser<'_> {
 /// Parses classic `yarn.lock` text into its top-level object.
 pub fn parse_syntax(path: &Path, text: &str) -> Result<Vec<MapEntry>, Error> {
     let toks = tokenize(path, text)?;
-    let mut p = Parser {
-        path,
-        toks,
-        pos: 0,
-    };
+    let mut p = Parser { path, toks, pos: 0 };
     let entries = p.object(0, 0)?;
     if *p.tok() != Tok::Eof {
         return Err(p.err("unexpected text after the last entry"));
@@ -361,10 +360,7 @@ mod tests {
         let first = &got[0];
         assert_eq!(first.keys, ["@a/b@^1", "c@2"]);
         assert_eq!(first.line, 4);
-        assert_eq!(
-            first.value.get("version"),
-            Some(&Node::Str("1.0.0".into()))
-        );
+        assert_eq!(first.value.get("version"), Some(&Node::Str("1.0.0".into())));
         let deps = first.value.get("dependencies").unwrap();
         assert_eq!(deps.get("d"), Some(&Node::Str("^3".into())));
         assert_eq!(deps.get("e"), Some(&Node::Num(4)));
@@ -386,7 +382,10 @@ mod tests {
         for (text, line) in bad {
             let err = parse_syntax(Path::new("yarn.lock"), text).unwrap_err();
             let s = err.to_string();
-            assert!(s.starts_with(&format!("yarn.lock:{line}:")), "{text:?}: {s}");
+            assert!(
+                s.starts_with(&format!("yarn.lock:{line}:")),
+                "{text:?}: {s}"
+            );
         }
     }
 }

@@ -91,14 +91,19 @@ fn run_check(args: CheckArgs, printer: &Printer) -> Result<Status, CliError> {
     if let Some(path) = &args.licenses {
         let map = check::licenses::read_map(path)?;
         let n = check::licenses::apply_map(&mut inv, &map);
-        printer.info(format!("licences of {n} package(s) from `{}`", path.display()));
+        printer.info(format!(
+            "licences of {n} package(s) from `{}`",
+            path.display()
+        ));
     }
     // known malware, matched with zt-vuln's OSV rules
     let default_store = zt_vuln::store::Store::default_dir(&args.dir);
-    let malware_path = args
-        .malware
-        .clone()
-        .or_else(|| default_store.join("manifest.json").is_file().then_some(default_store));
+    let malware_path = args.malware.clone().or_else(|| {
+        default_store
+            .join("manifest.json")
+            .is_file()
+            .then_some(default_store)
+    });
     let mut malware: Option<BTreeMap<String, Vec<check::MalwareHit>>> = None;
     if let Some(path) = &malware_path {
         let (db, bad) = zt_vuln::malicious::open(path)?;
