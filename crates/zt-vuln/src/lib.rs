@@ -26,6 +26,7 @@ pub mod scan;
 pub mod store;
 pub mod version;
 pub mod waiver;
+pub mod watch;
 
 pub use error::Error;
 pub use version::Ecosystem;

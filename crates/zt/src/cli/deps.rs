@@ -20,6 +20,14 @@ pub(crate) struct SbomArgs {
     /// The project version of the root component.
     #[arg(long = "project-version", default_value = "")]
     pub(crate) project_version: String,
+    /// Also record the SBOM as a signed statement (predicate type `https://cyclonedx.org/bom`
+    /// or `https://spdx.dev/Document/v2.3`, subjects the lockfiles) in the ledger of
+    /// `--repo`, signed with its pipeline key; `zt vuln watch` re-matches it later.
+    #[arg(long)]
+    pub(crate) attest: bool,
+    /// The repository whose key signs and whose ledger records `--attest`.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
 }
 
 /// SBOM formats.

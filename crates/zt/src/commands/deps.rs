@@ -26,6 +26,23 @@ pub(crate) fn sbom(args: SbomArgs, printer: &Printer) -> Result<Status, CliError
         SbomFormat::Spdx => sbom::spdx(&inv, &root),
     };
     let bytes = sbom::to_bytes(&doc);
+    if args.attest {
+        let subjects = inv
+            .lockfiles
+            .iter()
+            .map(|l| zt_core::ResourceDescriptor::subject(l.path.display().to_string(), &l.sha256))
+            .collect();
+        let predicate_type = match args.format {
+            SbomFormat::Cyclonedx => zt_core::predicate::CYCLONEDX,
+            SbomFormat::Spdx => zt_core::predicate::SPDX_23,
+        };
+        let statement = zt_core::Statement::new(subjects, predicate_type, doc.clone());
+        let (path, index) = zt_pipeline::evidence::attest(&args.repo, "sbom", &statement)?;
+        printer.info(format!(
+            "signed statement `{}` (log index {index}) recorded in the ledger",
+            path.display()
+        ));
+    }
     match &args.out {
         Some(out) => {
             zt_core::fsutil::write_atomic(out, &bytes).map_err(zt_deps::Error::Io)?;
