@@ -18,7 +18,9 @@
 //! - [`sbom::read`] parses a CycloneDX or SPDX JSON document back into an inventory,
 //!   rejecting documents that break the formats' structure;
 //! - [`check::pinning`] lists the pinning problems (floating ranges, missing hashes, git and
-//!   URL dependencies without a pinned commit) with file and line.
+//!   URL dependencies without a pinned commit) with file and line; [`check::run`] adds the
+//!   licence policy ([`check::licenses`]), known-malware hits and typosquats
+//!   ([`check::typosquat`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), zt_deps::Error> {
