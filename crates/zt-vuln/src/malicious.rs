@@ -29,7 +29,7 @@ pub struct MalwareMatch {
 }
 
 enum Records {
-    Store(Store),
+    Store(Box<Store>),
     Memory(HashMap<(String, String), Vec<Advisory>>),
 }
 
@@ -55,7 +55,7 @@ impl MalwareDb {
     /// The malicious records of an imported store.
     pub fn from_store(store: Store) -> MalwareDb {
         MalwareDb {
-            records: Records::Store(store),
+            records: Records::Store(Box::new(store)),
         }
     }
 

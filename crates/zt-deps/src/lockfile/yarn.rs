@@ -25,6 +25,9 @@ use super::yarn_v1::{self, Node};
 use super::{hashes_from_sri, is_full_commit, package, pnpm::codeload_commit};
 use crate::{Ecosystem, Error, Hash, Package, Source};
 
+/// `(dependency name, range)` pairs of one entry.
+type DepRefs = Vec<(String, String)>;
+
 const BERRY_FIX: &str = "regenerate it with `yarn install` (yarn 2 or later)";
 
 /// Reads either flavour; berry files are the ones with a top-level `__metadata:` entry.
@@ -283,7 +286,7 @@ fn parse_berry(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
     let mut patched: Vec<Package> = Vec::new();
     let mut descriptors: HashMap<String, usize> = HashMap::new();
     let mut deps: Vec<Vec<(String, String)>> = Vec::new();
-    let mut patched_descriptors: Vec<(Vec<String>, Vec<(String, String)>)> = Vec::new();
+    let mut patched_descriptors: Vec<(Vec<String>, DepRefs)> = Vec::new();
     for (k, v) in &root {
         let Some(key) = yaml_text(k) else { continue };
         if key == "__metadata" {
