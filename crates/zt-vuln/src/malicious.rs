@@ -113,9 +113,10 @@ impl MalwareDb {
     fn candidates(&self, eco: &Ecosystem, name: &str) -> Result<Vec<Advisory>, Error> {
         Ok(match &self.records {
             Records::Store(s) => s
-                .query(eco, name)?
+                .query_shared(eco, name)?
                 .into_iter()
-                .filter(is_malicious)
+                .filter(|a| is_malicious(a))
+                .map(|a| Advisory::clone(&a))
                 .collect(),
             Records::Memory(m) => m
                 .get(&(eco.name().to_owned(), normalize_name(eco, name)))

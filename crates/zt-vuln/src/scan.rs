@@ -143,7 +143,7 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
         }
         report.scanned += 1;
         let name = purl.osv_name();
-        for adv in store.query(&eco, &name)? {
+        for adv in store.query_shared(&eco, &name)? {
             let ev = evaluate_valid(&adv, &eco, &name, &version);
             unsupported.extend(ev.unsupported.iter().cloned());
             if !ev.affected {
