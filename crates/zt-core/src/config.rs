@@ -1,6 +1,6 @@
 //! `zt.toml`: the repository's configuration, read by every command.
 //!
-//! Three tables, all optional, every unknown key an error that names the key and its line:
+//! Four tables, all optional, every unknown key an error that names the key and its line:
 //!
 //! ```toml
 //! [[trust.key]]                  # who may sign what, and where it counts
@@ -18,6 +18,14 @@
 //! min_coverage = 80.0          # percent
 //! max_vuln_db_age_days = 7
 //! min_rebuilds = 2
+//!
+//! [deps.licenses]              # `zt deps check`: licence policy (SPDX ids)
+//! allow = ["MIT", "Apache-2.0"]
+//! unknown = "deny"             # or "warn": packages whose licence is not known
+//! [[deps.licenses.exception]]
+//! package = "pkg:npm/some-tool"   # purl, with or without version
+//! allow = ["GPL-3.0-only"]
+//! reason = "dev tool, never shipped"
 //! ```
 //!
 //! ```
@@ -98,6 +106,55 @@ pub struct Config {
     /// Numbers the built-in policies compare against.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Dependency policy read by `zt deps check`.
+    #[serde(default)]
+    pub deps: DepsConfig,
+}
+
+/// The `[deps]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepsConfig {
+    /// The licence policy; without it licences are not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<LicensesConfig>,
+}
+
+/// How a kind of finding counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingLevel {
+    /// Fails the check.
+    #[default]
+    Deny,
+    /// Reported, does not fail the check.
+    Warn,
+}
+
+/// The `[deps.licenses]` table: SPDX licence ids that may be used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicensesConfig {
+    /// Allowed licences (SPDX ids, optionally `WITH` an exception).
+    pub allow: Vec<String>,
+    /// How a package whose licence is unknown counts (default: deny).
+    #[serde(default)]
+    pub unknown: FindingLevel,
+    /// Per-package additions to the allow list.
+    #[serde(default, rename = "exception", skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<LicenseException>,
+}
+
+/// One `[[deps.licenses.exception]]`: more licences allowed for one package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseException {
+    /// The package as a purl; without a version it covers every version.
+    pub package: String,
+    /// Licences allowed for it in addition to the global list.
+    pub allow: Vec<String>,
+    /// Why (required: an exception is a decision someone owns).
+    pub reason: String,
 }
 
 /// The `[trust]` table.
@@ -272,6 +329,16 @@ impl Config {
                 return Err(invalid(field("stages"), "is empty".into()));
             }
         }
+        if let Some(l) = &self.deps.licenses {
+            for (i, e) in l.exceptions.iter().enumerate() {
+                if e.reason.trim().is_empty() {
+                    return Err(invalid(
+                        format!("deps.licenses.exception[{i}].reason"),
+                        "is empty: say why the package may use these licences".into(),
+                    ));
+                }
+            }
+        }
         let t = &self.thresholds;
         if !(0.0..=100.0).contains(&t.min_coverage) {
             return Err(invalid(
@@ -339,7 +406,7 @@ impl Diagnostic for ConfigError {
                 "run `zt init` at the repository root to write a `zt.toml`".into()
             }
             ConfigError::Syntax { .. } => {
-                "fix the key or value at that line; the tables are `[[trust.key]]`, `[policy]` and `[thresholds]` (see `zt init`'s template)".into()
+                "fix the key or value at that line; the tables are `[[trust.key]]`, `[policy]`, `[thresholds]` and `[deps.licenses]` (see `zt init`'s template)".into()
             }
             ConfigError::Invalid { .. } => "correct that field in `zt.toml`".into(),
             ConfigError::UnknownStage(_) => "the stages are `ci`, `publish` and `deploy`".into(),

@@ -24,6 +24,21 @@ pub enum Error {
     /// A file could not be read or written (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The dependency policy in `zt.toml` is wrong (a licence id that is not SPDX, an
+    /// exception that names no package).
+    #[error("{}{}: {field}: {message}", .file.display(), .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Config {
+        /// The configuration file.
+        file: PathBuf,
+        /// The 1-based line, where known.
+        line: Option<usize>,
+        /// The field, e.g. `deps.licenses.allow[2]`.
+        field: String,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
 }
 
 impl Error {
@@ -49,8 +64,8 @@ impl Diagnostic for Error {
 
     fn help(&self) -> Option<String> {
         Some(match self {
-            Error::Parse { fix, .. } => fix.clone(),
-            Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock` or `go.mod`".into(),
+            Error::Parse { fix, .. } | Error::Config { fix, .. } => fix.clone(),
+            Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod`, `pnpm-lock.yaml` or `yarn.lock`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
         })
     }

@@ -2,8 +2,8 @@
 //! by package URL (purl), and write it out as a CycloneDX 1.6 or SPDX 2.3 SBOM.
 //!
 //! Readers: `Cargo.lock`, `package-lock.json` (lockfile versions 1–3), `requirements*.txt`
-//! (with `--hash`, following `-r` includes), `poetry.lock`, `uv.lock`, `Gemfile.lock` and `go.mod` (+ `go.sum` for
-//! Go ≤ 1.16 modules). Each package carries its canonical purl, ecosystem, name, version,
+//! (with `--hash`, following `-r` includes), `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod` (+ `go.sum` for
+//! Go ≤ 1.16 modules), `pnpm-lock.yaml` (5.x, 6.x, 9.x) and `yarn.lock` (classic v1 and berry). Each package carries its canonical purl, ecosystem, name, version,
 //! hashes, source (registry, git URL and commit, path, URL), dependency edges (by purl),
 //! whether it is a development-only dependency, and the lockfile line it came from.
 //!
@@ -18,7 +18,9 @@
 //! - [`sbom::read`] parses a CycloneDX or SPDX JSON document back into an inventory,
 //!   rejecting documents that break the formats' structure;
 //! - [`check::pinning`] lists the pinning problems (floating ranges, missing hashes, git and
-//!   URL dependencies without a pinned commit) with file and line.
+//!   URL dependencies without a pinned commit) with file and line; [`check::run`] adds the
+//!   licence policy ([`check::licenses`]), known-malware hits and typosquats
+//!   ([`check::typosquat`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), zt_deps::Error> {
@@ -165,6 +167,10 @@ pub struct Package {
     pub line: Option<usize>,
     /// The requirement as written (requirements.txt), when the lockfile is a requirement list.
     pub requirement: Option<String>,
+    /// The declared licence (an SPDX expression, or the text as recorded) where the input
+    /// carries one: `package-lock.json` v2/v3 `license`, CycloneDX `licenses`, SPDX
+    /// `licenseConcluded`/`licenseDeclared`. The other lockfiles record none.
+    pub license: Option<String>,
 }
 
 /// A lockfile that was read.

@@ -218,6 +218,13 @@ pub fn cyclonedx(inv: &Inventory, root: &RootInfo) -> Value {
                         .collect(),
                 );
             }
+            if let Some(l) = &p.license {
+                let entry = match spdx_expression(l) {
+                    Some(e) => json!({"expression": e}),
+                    None => json!({"license": {"name": l}}),
+                };
+                c.insert("licenses".into(), json!([entry]));
+            }
             c.insert("purl".into(), p.purl.clone().into());
             if let Source::Git { url, .. } = &p.source {
                 c.insert(
@@ -251,6 +258,18 @@ pub fn cyclonedx(inv: &Inventory, root: &RootInfo) -> Value {
         "components": components,
         "dependencies": dependencies,
     })
+}
+
+/// A declared licence as a canonical SPDX expression, when it is one (strictly, or in the
+/// lax form the SPDX crate can canonicalise: `MIT/Apache-2.0`, lower-case operators).
+fn spdx_expression(text: &str) -> Option<String> {
+    if spdx::Expression::parse(text).is_ok() {
+        return Some(text.to_string());
+    }
+    spdx::Expression::canonicalize(text)
+        .ok()
+        .flatten()
+        .filter(|c| spdx::Expression::parse(c).is_ok())
 }
 
 fn cdx_alg(a: DigestAlgorithm) -> &'static str {
@@ -369,7 +388,14 @@ pub fn spdx(inv: &Inventory, root: &RootInfo) -> Value {
             );
         }
         o.insert("licenseConcluded".into(), "NOASSERTION".into());
-        o.insert("licenseDeclared".into(), "NOASSERTION".into());
+        o.insert(
+            "licenseDeclared".into(),
+            p.license
+                .as_deref()
+                .and_then(spdx_expression)
+                .unwrap_or_else(|| "NOASSERTION".into())
+                .into(),
+        );
         o.insert("copyrightText".into(), "NOASSERTION".into());
         o.insert(
             "externalRefs".into(),

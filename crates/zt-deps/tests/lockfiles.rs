@@ -167,6 +167,18 @@ fn gemfile_lock() {
 }
 
 #[test]
+fn pnpm_lock_yaml() {
+    // 19 fixtures: lockfile versions 5.3, 5.4, 6.0 and 9.0
+    assert_eq!(run("pnpm-lock-yaml", Format::PnpmLock), (19, 49));
+}
+
+#[test]
+fn yarn_lock() {
+    // 18 fixtures: 11 classic (v1), 7 berry (metadata versions 5 and 8)
+    assert_eq!(run("yarn-lock", Format::YarnLock), (18, 56));
+}
+
+#[test]
 fn detection_by_name() {
     assert_eq!(
         Format::detect(Path::new("x/Cargo.lock")),
@@ -206,7 +218,7 @@ proptest::proptest! {
     #[test]
     fn readers_never_panic(text in "(?s).{0,400}") {
         let path = Path::new("/nonexistent/x");
-        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::UvLock, Format::GemfileLock, Format::CycloneDx, Format::Spdx] {
+        for format in [Format::CargoLock, Format::PackageLockJson, Format::RequirementsTxt, Format::PoetryLock, Format::GoMod, Format::UvLock, Format::GemfileLock, Format::PnpmLock, Format::YarnLock, Format::CycloneDx, Format::Spdx] {
             let _ = lockfile::parse(format, path, &text);
         }
     }

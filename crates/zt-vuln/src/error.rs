@@ -79,6 +79,9 @@ pub enum Error {
     /// Reading or writing a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The ledger could not be read.
+    #[error("the ledger: {0}")]
+    Ledger(String),
 }
 
 impl Diagnostic for Error {
@@ -101,6 +104,7 @@ impl Diagnostic for Error {
             Error::Store { .. } => "re-create the store with `zt vuln db import PATH`".into(),
             Error::UnknownAdvisory(_) => "import the database that has it with `zt vuln db import PATH`, or check the id with `zt vuln db status`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
+            Error::Ledger(_) => "check `.zt/ledger.db` (it is written by `zt pipeline run`, `zt attest` and `--attest`)".into(),
         })
     }
 }

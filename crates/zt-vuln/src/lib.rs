@@ -16,6 +16,7 @@
 
 pub mod cvss;
 mod error;
+pub mod malicious;
 pub mod matching;
 pub mod osv;
 pub mod purl;
@@ -25,6 +26,7 @@ pub mod scan;
 pub mod store;
 pub mod version;
 pub mod waiver;
+pub mod watch;
 
 pub use error::Error;
 pub use version::Ecosystem;

@@ -143,7 +143,7 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
         }
         report.scanned += 1;
         let name = purl.osv_name();
-        for adv in store.query(&eco, &name)? {
+        for adv in store.query_shared(&eco, &name)? {
             let ev = evaluate_valid(&adv, &eco, &name, &version);
             unsupported.extend(ev.unsupported.iter().cloned());
             if !ev.affected {
@@ -237,6 +237,44 @@ fn decision(
         }
     }
     (None, String::new(), Vec::new())
+}
+
+/// The scan as the predicate of a signed `https://zt.dev/attestation/vuln-scan/v1` statement
+/// (the shape the pipeline records and the built-in policies read): the SBOM scanned, the
+/// database's import time and size, and every finding with its severity — waived ones
+/// included, marked `waived`.
+pub fn predicate(
+    report: &ScanReport,
+    waived: &[Finding],
+    sbom: &str,
+    manifest: &crate::store::Manifest,
+) -> serde_json::Value {
+    let one = |f: &Finding, waived: bool| {
+        serde_json::json!({
+            "id": f.id,
+            "aliases": f.aliases,
+            "package": f.purl,
+            "severity": f.severity.name().to_lowercase(),
+            "score": f.score,
+            "fixed": f.fixed,
+            "waived": waived,
+        })
+    };
+    let mut findings: Vec<serde_json::Value> =
+        report.findings.iter().map(|f| one(f, false)).collect();
+    findings.extend(waived.iter().map(|f| one(f, true)));
+    serde_json::json!({
+        "sbom": sbom,
+        "database": {
+            "updated": zt_core::time::rfc3339(manifest.imported_at),
+            "records": manifest.records,
+            "newest_modified": manifest.newest_modified,
+        },
+        "components": report.components,
+        "scanned": report.scanned,
+        "unscanned": report.unscanned.len(),
+        "findings": findings,
+    })
 }
 
 /// The report as SARIF 2.1.0: one rule per advisory, one result per finding, located in the

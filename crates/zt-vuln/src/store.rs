@@ -66,6 +66,9 @@ pub struct Store {
     manifest: Manifest,
     records: Mutex<Option<fs_err::File>>,
     indexes: Mutex<HashMap<String, Index>>,
+    /// Records already read and parsed, by byte offset: a scan asks for the same package
+    /// (and so the same records) once per component.
+    parsed: Mutex<HashMap<u64, Arc<Advisory>>>,
 }
 
 /// The normalised form of a package name used as the index key: PyPI per PEP 503
@@ -149,6 +152,7 @@ impl Store {
             manifest,
             records: Mutex::new(None),
             indexes: Mutex::new(HashMap::new()),
+            parsed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -188,6 +192,23 @@ impl Store {
         }
     }
 
+    fn read_span_shared(&self, span: Span) -> Result<Arc<Advisory>, Error> {
+        if let Some(a) = self
+            .parsed
+            .lock()
+            .map_err(|_| self.poisoned())?
+            .get(&span.0)
+        {
+            return Ok(a.clone());
+        }
+        let adv = Arc::new(self.read_span(span)?);
+        self.parsed
+            .lock()
+            .map_err(|_| self.poisoned())?
+            .insert(span.0, adv.clone());
+        Ok(adv)
+    }
+
     fn read_span(&self, (offset, len): Span) -> Result<Advisory, Error> {
         let path = self.generation().join("records.jsonl");
         let mut guard = self.records.lock().map_err(|_| self.poisoned())?;
@@ -213,13 +234,23 @@ impl Store {
     /// Every record that names package `name` of ecosystem `eco` (withdrawn ones included;
     /// the matcher decides).
     pub fn query(&self, eco: &Ecosystem, name: &str) -> Result<Vec<Advisory>, Error> {
+        Ok(self
+            .query_shared(eco, name)?
+            .iter()
+            .map(|a| Advisory::clone(a))
+            .collect())
+    }
+
+    /// [`Store::query`] without copies: each record is read and parsed once per opened
+    /// store and shared afterwards.
+    pub fn query_shared(&self, eco: &Ecosystem, name: &str) -> Result<Vec<Arc<Advisory>>, Error> {
         let Some(ix) = self.index(eco.name())? else {
             return Ok(Vec::new());
         };
         let Some(spans) = ix.get(&normalize_name(eco, name)) else {
             return Ok(Vec::new());
         };
-        spans.iter().map(|s| self.read_span(*s)).collect()
+        spans.iter().map(|s| self.read_span_shared(*s)).collect()
     }
 
     /// The package names of one ecosystem (normalised), sorted.
@@ -341,7 +372,7 @@ pub fn import(dir: &Path, paths: &[PathBuf], now: i64) -> Result<ImportReport, E
     Ok(report)
 }
 
-fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+pub(crate) fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     if p.is_dir() {
         for entry in fs_err::read_dir(p)? {
             let entry = entry?;
@@ -359,7 +390,7 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 
 /// Reads one file as a record; `Ok(None)` for files that are not records (other
 /// extensions, Markdown without a TOML front matter such as a README).
-fn read_record(file: &Path) -> Result<Option<Advisory>, Error> {
+pub(crate) fn read_record(file: &Path) -> Result<Option<Advisory>, Error> {
     let ext = file
         .extension()
         .and_then(|e| e.to_str())

@@ -92,11 +92,13 @@ fn deps_check_reports_unpinned_requirements() {
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("requirements.txt:2: `loose>=2.0` does not pin an exact version"),
+        out.contains("requirements.txt:2: deny [floating] pkg:pypi/loose@2.0: `loose>=2.0` does not pin an exact version"),
         "{out}"
     );
     assert!(
-        out.contains("requirements.txt:2: `loose` has no `--hash`"),
+        out.contains(
+            "requirements.txt:2: deny [missing-hash] pkg:pypi/loose@2.0: `loose` has no `--hash`"
+        ),
         "{out}"
     );
     assert!(!out.contains(":1:"), "{out}");
@@ -122,13 +124,148 @@ fn deps_check_flags_git_without_commit_and_missing_checksums() {
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("Cargo.lock:3: `a` 1.0.0 has no checksum"),
+        out.contains(
+            "Cargo.lock:3: deny [missing-hash] pkg:cargo/a@1.0.0: `a` 1.0.0 has no checksum"
+        ),
         "{out}"
     );
     assert!(
         out.contains(
-            "Cargo.lock:8: `b` comes from git `https://example.com/b` without a pinned commit"
+            "Cargo.lock:8: deny [unpinned-git] pkg:cargo/b@0.1.0: `b` comes from git `https://example.com/b` without a pinned commit"
         ),
         "{out}"
     );
+}
+
+const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata");
+
+#[test]
+fn deps_check_yarn_with_licences_malware_and_typosquats() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = "ab".repeat(64);
+    fs_err::write(
+        dir.path().join("yarn.lock"),
+        format!(
+            "__metadata:\n  version: 6\n  cacheKey: 8\n\n\"expresss@npm:^4.0.0\":\n  version: 4.18.2\n  resolution: \"expresss@npm:4.18.2\"\n  checksum: {h}\n\n\"02-echo@npm:0.0.7\":\n  version: 0.0.7\n  resolution: \"02-echo@npm:0.0.7\"\n  checksum: {h}\n\n\"left-pad@npm:^1.3.0\":\n  version: 1.3.0\n  resolution: \"left-pad@npm:1.3.0\"\n  checksum: {h}\n"
+        ),
+    )
+    .unwrap();
+    fs_err::write(
+        dir.path().join("licenses.json"),
+        r#"{"pkg:npm/expresss": "MIT", "pkg:npm/left-pad@1.3.0": "WTFPL OR GPL-3.0-only"}"#,
+    )
+    .unwrap();
+    fs_err::write(
+        dir.path().join("zt.toml"),
+        "[deps.licenses]\nallow = [\"MIT\", \"ISC\"]\nunknown = \"warn\"\n",
+    )
+    .unwrap();
+    let malware = format!("{TESTDATA}/osv/malicious");
+    let top = format!("{TESTDATA}/malware/top-packages");
+    let args = [
+        "deps",
+        "check",
+        "--licenses",
+        "licenses.json",
+        "--malware",
+        &malware,
+        "--top-packages",
+        &top,
+    ];
+    let o = zt(dir.path(), &args);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("yarn.lock:5: deny [typosquat] pkg:npm/expresss@4.18.2: `expresss` looks like a typosquat of the popular `express` (edit-distance)"), "{out}");
+    assert!(out.contains("yarn.lock:10: deny [malicious] pkg:npm/02-echo@0.0.7: `02-echo` 0.0.7 is known malware: MAL-2025-191025 (affected[0].versions lists 0.0.7)"), "{out}");
+    assert!(
+        out.contains("yarn.lock:10: warn [license-unknown]"),
+        "{out}"
+    );
+    assert!(out.contains("yarn.lock:15: deny [license-denied] pkg:npm/left-pad@1.3.0: `left-pad` 1.3.0 is licensed `WTFPL OR GPL-3.0-only`; not allowed: WTFPL, GPL-3.0-only"), "{out}");
+    assert_eq!(out.matches("    fix: ").count(), 4, "{out}");
+
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let j = zt(dir.path(), &json_args);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["denied"], true);
+    assert_eq!(v["packages"], 3);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["problem"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "typosquat",
+            "license-unknown",
+            "malicious",
+            "license-denied"
+        ]
+    );
+    assert!(v["not_checked"].as_array().unwrap().is_empty());
+
+    // typosquats as warnings, the malware and licence findings still deny
+    let mut warn_args = args.to_vec();
+    warn_args.extend(["--typosquat", "warn"]);
+    assert_eq!(zt(dir.path(), &warn_args).status.code(), Some(1));
+    // a clean project passes, and says what it could not check
+    let clean = tempfile::tempdir().unwrap();
+    copy(
+        "pnpm-lock-yaml/one-package.v9.yaml",
+        clean.path(),
+        "pnpm-lock.yaml",
+    );
+    let o = zt(
+        clean.path(),
+        &[
+            "deps",
+            "check",
+            "--malware",
+            &malware,
+            "--top-packages",
+            &top,
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not checked: licences"));
+}
+
+#[test]
+fn deps_check_bad_licence_policy_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        "pnpm-lock-yaml/one-package.v9.yaml",
+        dir.path(),
+        "pnpm-lock.yaml",
+    );
+    fs_err::write(
+        dir.path().join("zt.toml"),
+        "[deps.licenses]\nallow = [\n  \"MIT\",\n  \"Not-A-Licence\",\n]\n",
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["deps", "check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "zt.toml:4: deps.licenses.allow[1]: `Not-A-Licence` is not an SPDX licence id"
+        ),
+        "{err}"
+    );
+    fs_err::write(
+        dir.path().join("zt.toml"),
+        "[deps.licenses]\nallow = [\"MIT\"]\nunknow = \"warn\"\n",
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["deps", "check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("zt.toml:3:1: unknown field `unknow`"));
 }

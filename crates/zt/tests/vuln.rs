@@ -419,3 +419,82 @@ fn waivers_waive_fail_when_unused_or_expired_and_export_openvex() {
     );
     assert_eq!(v["statements"][0]["status"], "not_affected");
 }
+
+/// `zt sbom --attest` records the SBOM in the ledger; `zt vuln watch` re-matches it after
+/// each import and lists only what is new: everything the first time, nothing when the
+/// database did not change, only the second import's findings after it.
+#[test]
+fn watch_lists_only_new_findings_after_a_second_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let h = "ab".repeat(32);
+    fs_err::write(
+        d.join("requirements.txt"),
+        format!("jinja2==2.10 --hash=sha256:{h}\nurllib3==1.22 --hash=sha256:{h}\n"),
+    )
+    .unwrap();
+    let pypa = format!("{SHARED}/osv/pypa-advisory-db/vulns");
+    let o = zt(d, &["vuln", "db", "import", &format!("{pypa}/jinja2")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = zt(d, &["sbom", "--attest", "--out", "bom.cdx.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("recorded in the ledger"),
+        "{}",
+        stderr(&o)
+    );
+
+    let watch = |d: &Path| -> serde_json::Value {
+        // exit 1 only for a new finding at or above --fail-on (critical)
+        let o = zt(d, &["vuln", "watch", "--json"]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let first = watch(d);
+    assert_eq!(first["sboms"], 1);
+    assert_eq!(first["first_seen"].as_array().unwrap().len(), 1);
+    let new = first["new"].as_array().unwrap();
+    let mut ids: Vec<&str> = new.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    // PYSEC-2019-220 was fixed in 2.8.1: not a finding for 2.10
+    assert_eq!(ids, ["PYSEC-2019-217", "PYSEC-2021-66"]);
+    assert!(new.iter().all(|f| f["name"] == "jinja2"));
+
+    let again = watch(d);
+    assert_eq!(again["new"].as_array().unwrap().len(), 0);
+    assert_eq!(again["total"], 2);
+
+    let o = zt(d, &["vuln", "db", "import", &format!("{pypa}/urllib3")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let third = watch(d);
+    let new = third["new"].as_array().unwrap();
+    assert!(!new.is_empty());
+    assert!(new.iter().all(|f| f["name"] == "urllib3"), "{new:?}");
+    assert_eq!(third["total"].as_u64().unwrap(), 2 + new.len() as u64);
+    assert!(third["resolved"].as_array().unwrap().is_empty());
+
+    // human output: one NEW line per finding; exit 1 when a new finding reaches --fail-on
+    fs_err::remove_file(d.join(".zt/vuln/watch.json")).unwrap();
+    let o = zt(d, &["vuln", "watch", "--fail-on", "low"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o).matches("NEW ").count(), 2 + new.len());
+
+    // the scan itself as a signed statement; still one SBOM to watch
+    let o = zt(d, &["vuln", "scan", "bom.cdx.json", "--attest"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert!(stderr(&o).contains("recorded in the ledger"));
+    assert_eq!(watch(d)["sboms"], 1);
+}
+
+#[test]
+fn watch_without_a_ledger_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = zt(
+        dir.path(),
+        &["vuln", "db", "import", &format!("{SHARED}/osv/malicious")],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let o = zt(dir.path(), &["vuln", "watch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no ledger at"), "{}", stderr(&o));
+}

@@ -10,9 +10,12 @@ mod cargo;
 mod gemfile;
 mod gomod;
 mod npm;
+mod pnpm;
 mod poetry;
 mod requirements;
 mod uv;
+mod yarn;
+pub mod yarn_v1;
 
 /// The lockfile formats zt reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -32,6 +35,10 @@ pub enum Format {
     UvLock,
     /// `Gemfile.lock`.
     GemfileLock,
+    /// `pnpm-lock.yaml` (lockfile versions 5.x, 6.x and 9.x).
+    PnpmLock,
+    /// `yarn.lock`: classic (v1) or berry (yarn 2+).
+    YarnLock,
     /// A CycloneDX JSON SBOM read back (see [`crate::sbom::read`]).
     CycloneDx,
     /// An SPDX JSON SBOM read back.
@@ -40,7 +47,8 @@ pub enum Format {
 
 impl Format {
     /// The format a file name stands for: `Cargo.lock`, `package-lock.json`,
-    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`, `uv.lock`, `Gemfile.lock`.
+    /// `npm-shrinkwrap.json`, `requirements*.txt`, `poetry.lock`, `go.mod`, `uv.lock`, `Gemfile.lock`,
+    /// `pnpm-lock.yaml`, `yarn.lock`.
     pub fn detect(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_str()?;
         Some(match name {
@@ -50,6 +58,8 @@ impl Format {
             "go.mod" => Format::GoMod,
             "uv.lock" => Format::UvLock,
             "Gemfile.lock" | "gems.locked" => Format::GemfileLock,
+            "pnpm-lock.yaml" => Format::PnpmLock,
+            "yarn.lock" => Format::YarnLock,
             n if n.starts_with("requirements") && n.ends_with(".txt") => Format::RequirementsTxt,
             _ => return None,
         })
@@ -65,6 +75,8 @@ impl Format {
             Format::GoMod => "go.mod",
             Format::UvLock => "uv.lock",
             Format::GemfileLock => "Gemfile.lock",
+            Format::PnpmLock => "pnpm-lock.yaml",
+            Format::YarnLock => "yarn.lock",
             Format::CycloneDx => "bom.cdx.json",
             Format::Spdx => "bom.spdx.json",
         }
@@ -82,6 +94,8 @@ pub fn parse(format: Format, path: &Path, text: &str) -> Result<Vec<Package>, Er
         Format::GoMod => gomod::parse(path, text)?,
         Format::UvLock => uv::parse(path, text)?,
         Format::GemfileLock => gemfile::parse(path, text)?,
+        Format::PnpmLock => pnpm::parse(path, text)?,
+        Format::YarnLock => yarn::parse(path, text)?,
         Format::CycloneDx | Format::Spdx => {
             let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 Error::parse(
@@ -120,6 +134,7 @@ pub(crate) fn package(ecosystem: Ecosystem, name: &str, version: &str, source: S
         lockfile: 0,
         line: None,
         requirement: None,
+        license: None,
     }
 }
 

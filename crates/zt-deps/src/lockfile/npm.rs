@@ -91,6 +91,19 @@ fn git_source(text: &str) -> Option<Source> {
     })
 }
 
+/// The `license` of a v2/v3 entry: an SPDX expression string, or the legacy
+/// `{"type": "MIT"}` object.
+fn license_of(entry: &Map<String, Value>) -> Option<String> {
+    match entry.get("license")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Object(o) => o
+            .get("type")
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_string()),
+        _ => None,
+    }
+}
+
 fn source_of(entry: &Map<String, Value>, version: &str) -> Source {
     let resolved = entry.get("resolved").and_then(Value::as_str).unwrap_or("");
     if let Some(s) = git_source(resolved).or_else(|| git_source(version)) {
@@ -156,6 +169,7 @@ fn read_v2(
         if let Some(sri) = entry.get("integrity").and_then(Value::as_str) {
             p.hashes = hashes_from_sri(sri);
         }
+        p.license = license_of(entry);
         keyed.push((key.clone(), entry, p));
     }
     // Edges: node resolution, nearest `node_modules/NAME` walking up the install path.

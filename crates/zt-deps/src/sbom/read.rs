@@ -134,6 +134,29 @@ fn is_date_time(s: &str) -> bool {
             && rest.as_bytes().get(3) == Some(&b':'))
 }
 
+/// The licence a CycloneDX `licenses` array declares: its expression, or its licences'
+/// ids (names for non-SPDX ones) joined with `AND` (every listed licence applies).
+fn cdx_license(v: Option<&Value>) -> Option<String> {
+    let a = v?.as_array()?;
+    let mut parts = Vec::new();
+    for entry in a {
+        if let Some(e) = entry.get("expression").and_then(Value::as_str) {
+            return Some(e.to_string());
+        }
+        let l = entry.get("license")?;
+        let text = l
+            .get("id")
+            .or_else(|| l.get("name"))
+            .and_then(Value::as_str)?;
+        parts.push(if parts.is_empty() && a.len() == 1 {
+            text.to_string()
+        } else {
+            format!("({text})")
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
 fn check_licenses(path: &Path, field: &str, v: &Value) -> Result<(), Error> {
     let a = v
         .as_array()
@@ -297,6 +320,7 @@ fn cdx_component(
         purl.to_string()
     };
     p.hashes = hashes;
+    p.license = cdx_license(o.get("licenses"));
     p.dev = o.get("scope").and_then(Value::as_str) == Some("excluded");
     if let Some(vcs) = o
         .get("externalReferences")
@@ -550,6 +574,11 @@ fn spdx(path: &Path, obj: &Map<String, Value>) -> Result<Vec<Package>, Error> {
         };
         let mut pkg = crate::lockfile::package(ecosystem, name, version, source);
         pkg.purl = purl.map_or_else(|| id.to_string(), str::to_string);
+        pkg.license = ["licenseConcluded", "licenseDeclared"]
+            .iter()
+            .filter_map(|k| g(k))
+            .find(|l| !matches!(*l, "NOASSERTION" | "NONE" | ""))
+            .map(str::to_string);
         for c in p
             .get("checksums")
             .and_then(Value::as_array)

@@ -351,10 +351,64 @@ fn cmp_pep440(a: &Pep440, b: &Pep440) -> Ordering {
         })
 }
 
+/// Versions parsed so far on this thread, so that each distinct string is parsed once: a
+/// scan compares the same record and component versions many times. Bounded: cleared when
+/// it grows past [`CACHE_MAX`] entries.
+const CACHE_MAX: usize = 200_000;
+
+/// FNV-1a: the cache's keys are short version strings from trusted places (records,
+/// the SBOM being scanned); a keyed hash buys nothing here and costs more than the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Cache =
+    std::collections::HashMap<Box<str>, std::rc::Rc<PyVersion>, std::hash::BuildHasherDefault<Fnv>>;
+
+thread_local! {
+    static PARSED: std::cell::RefCell<Cache> = std::cell::RefCell::new(Cache::default());
+}
+
+fn parsed(s: &str) -> std::rc::Rc<PyVersion> {
+    PARSED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(v) = cache.get(s) {
+            return v.clone();
+        }
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        let v = std::rc::Rc::new(parse(s));
+        cache.insert(s.into(), v.clone());
+        v
+    })
+}
+
 /// PEP 440 ordering (legacy versions below all PEP 440 versions).
 pub(crate) fn cmp(a: &str, b: &str) -> Ordering {
-    match (parse(a), parse(b)) {
-        (PyVersion::Pep440(x), PyVersion::Pep440(y)) => cmp_pep440(&x, &y),
+    if a == b {
+        return Ordering::Equal;
+    }
+    let (pa, pb) = (parsed(a), parsed(b));
+    match (&*pa, &*pb) {
+        (PyVersion::Pep440(x), PyVersion::Pep440(y)) => cmp_pep440(x, y),
         (PyVersion::Legacy(_), PyVersion::Pep440(_)) => Ordering::Less,
         (PyVersion::Pep440(_), PyVersion::Legacy(_)) => Ordering::Greater,
         (PyVersion::Legacy(x), PyVersion::Legacy(y)) => x.concat().cmp(&y.concat()),

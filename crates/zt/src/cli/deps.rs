@@ -20,6 +20,14 @@ pub(crate) struct SbomArgs {
     /// The project version of the root component.
     #[arg(long = "project-version", default_value = "")]
     pub(crate) project_version: String,
+    /// Also record the SBOM as a signed statement (predicate type `https://cyclonedx.org/bom`
+    /// or `https://spdx.dev/Document/v2.3`, subjects the lockfiles) in the ledger of
+    /// `--repo`, signed with its pipeline key; `zt vuln watch` re-matches it later.
+    #[arg(long)]
+    pub(crate) attest: bool,
+    /// The repository whose key signs and whose ledger records `--attest`.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
 }
 
 /// SBOM formats.
@@ -41,11 +49,45 @@ pub(crate) struct DepsArgs {
 /// Dependency commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DepsCommand {
-    /// Check that every dependency is pinned: no floating ranges, hashes where the format
-    /// carries them, git dependencies at a full commit. Exit 1 on findings.
-    Check {
-        /// The project directory whose lockfiles are read.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-    },
+    /// Check the dependencies: pinned (no floating ranges, hashes where the format carries
+    /// them, git at a full commit), licences against `[deps.licenses]` in `zt.toml`, known
+    /// malware (OSV `MAL-` records), typosquats of popular packages. Exit 1 on a `deny`
+    /// finding.
+    Check(CheckArgs),
+}
+
+/// `zt deps check`
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The project directory whose lockfiles are read.
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// The configuration with the `[deps.licenses]` policy (default: `DIR/zt.toml` when it
+    /// exists).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Licences for packages whose lockfile records none: a JSON object purl → SPDX
+    /// expression, or a CycloneDX/SPDX JSON SBOM.
+    #[arg(long)]
+    pub(crate) licenses: Option<PathBuf>,
+    /// Known-malicious package records: a vulnerability store (`zt vuln db import`) or a
+    /// folder of OSV `MAL-` files (default: the store `DIR/.zt/vuln` when it exists).
+    #[arg(long, env = "ZT_MALWARE_DB")]
+    pub(crate) malware: Option<PathBuf>,
+    /// A folder of popular-package lists (`top_pypi_packages.json`, `top_npm_packages.json`,
+    /// `top_go_packages.json`, `top_rubygems_packages.json`) for typosquat detection.
+    #[arg(long, env = "ZT_TOP_PACKAGES")]
+    pub(crate) top_packages: Option<PathBuf>,
+    /// How a typosquat finding counts: `deny` fails the check, `warn` only reports it.
+    #[arg(long, value_enum, default_value_t = Level::Deny)]
+    pub(crate) typosquat: Level,
+}
+
+/// How a kind of finding counts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Level {
+    /// Fails the check.
+    Deny,
+    /// Reported only.
+    Warn,
 }

@@ -11,7 +11,7 @@ mod pipeline;
 mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs};
-pub(crate) use deps::{DepsArgs, DepsCommand, SbomArgs, SbomFormat};
+pub(crate) use deps::{CheckArgs, DepsArgs, DepsCommand, Level, SbomArgs, SbomFormat};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};

@@ -58,9 +58,30 @@ pub(crate) enum VulnCommand {
         /// Print SARIF 2.1.0 instead of the human report.
         #[arg(long, conflicts_with = "json")]
         sarif: bool,
+        /// Also record the result as a signed statement (predicate type
+        /// `https://zt.dev/attestation/vuln-scan/v1`, subject the SBOM file) in the ledger of
+        /// `--repo`, signed with its pipeline key.
+        #[arg(long)]
+        attest: bool,
+        /// The repository whose key signs and whose ledger records `--attest`.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
         /// Also print JSON (same as the global `--json`).
         #[arg(long, hide = true)]
         json: bool,
+    },
+    /// Re-match every SBOM recorded in the ledger against the database and list only the
+    /// findings that are new since the last watch (run it after `zt vuln db import`).
+    Watch {
+        /// The repository whose ledger (`.zt/ledger.db`) holds the SBOMs.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Where the previous findings are remembered (default: `watch.json` in the store).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Exit 1 when a new finding is at or above this severity.
+        #[arg(long, default_value = "critical", value_parser = parse_severity)]
+        fail_on: zt_vuln::cvss::Severity,
     },
     /// Export waivers as an OpenVEX v0.2.0 document (`not_affected` statements).
     Vex {

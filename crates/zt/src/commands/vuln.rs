@@ -47,6 +47,63 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             Ok(Status::Success)
         }
         VulnCommand::Explain { id, purl } => explain(&store_dir, &id, &purl, printer),
+        VulnCommand::Watch {
+            repo,
+            state,
+            fail_on,
+        } => {
+            let store = Store::open(&store_dir)?;
+            let (sboms, problems) = zt_vuln::watch::recorded_sboms_in_repo(&repo)?;
+            for p in &problems {
+                printer.warn(format!("skipped: {p}"));
+            }
+            let state = state.unwrap_or_else(|| store_dir.join("watch.json"));
+            let report = zt_vuln::watch::watch(&store, &sboms, &state, now())?;
+            if printer.json {
+                printer.json(&serde_json::to_value(&report).unwrap_or_default());
+            } else {
+                for n in &report.new {
+                    let f = &n.finding;
+                    printer.out(format!(
+                        "NEW {:<8} {} {}@{} in SBOM {} ({})",
+                        f.severity.name().to_uppercase(),
+                        f.id,
+                        f.name,
+                        f.version,
+                        n.sbom.get(..12).unwrap_or(&n.sbom),
+                        if n.subjects.is_empty() {
+                            "no subject".to_owned()
+                        } else {
+                            n.subjects.join(", ")
+                        }
+                    ));
+                }
+                for r in &report.resolved {
+                    printer.info(format!("resolved: {r}"));
+                }
+                printer.out(format!(
+                    "{} new finding(s) in {} SBOM(s) ({} seen for the first time); {} finding(s) in all, {} resolved",
+                    report.new.len(),
+                    report.sboms,
+                    report.first_seen.len(),
+                    report.total,
+                    report.resolved.len()
+                ));
+            }
+            let blocking = report
+                .new
+                .iter()
+                .filter(|n| n.finding.severity >= fail_on)
+                .count();
+            if blocking > 0 {
+                printer.err(format!(
+                    "{blocking} new findings at or above {fail_on} severity (`--fail-on {}`)",
+                    fail_on.name().to_lowercase()
+                ));
+                return Ok(Status::Failure);
+            }
+            Ok(Status::Success)
+        }
         VulnCommand::Vex {
             waivers,
             author,
@@ -70,6 +127,8 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             max_waiver_days,
             waiver_warn_days,
             sarif,
+            attest,
+            repo,
             json,
         } => {
             let store = Store::open(&store_dir)?;
@@ -123,6 +182,29 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                 printer.warn(format!(
                     "not scanned: {} ({}): {}",
                     u.name, u.location, u.reason
+                ));
+            }
+            if attest {
+                let bytes = fs_err::read(&sbom).map_err(zt_vuln::Error::from)?;
+                let subject = zt_core::ResourceDescriptor::subject(
+                    sbom.display().to_string(),
+                    &zt_core::Digest::sha256(&bytes),
+                );
+                let predicate = zt_vuln::scan::predicate(
+                    &report,
+                    &waived,
+                    &sbom.display().to_string(),
+                    store.manifest(),
+                );
+                let statement = zt_core::Statement::new(
+                    vec![subject],
+                    zt_core::predicate::ZT_VULN_SCAN_V1,
+                    predicate,
+                );
+                let (path, index) = zt_pipeline::evidence::attest(&repo, "vuln-scan", &statement)?;
+                printer.info(format!(
+                    "signed statement `{}` (log index {index}) recorded in the ledger",
+                    path.display()
                 ));
             }
             if sarif {
