@@ -39,6 +39,7 @@ use zt_core::Digest;
 
 pub mod check;
 mod error;
+pub mod intake;
 pub mod lockfile;
 pub mod purl;
 pub mod sbom;
