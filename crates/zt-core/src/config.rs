@@ -237,6 +237,11 @@ pub struct Thresholds {
     /// How many independent builds must have produced identical outputs.
     #[serde(default = "default_min_rebuilds")]
     pub min_rebuilds: u32,
+    /// How old, in hours, a package version must be before `zt deps intake` admits it
+    /// (younger versions are held: most malicious releases are caught and yanked within
+    /// days).
+    #[serde(default = "default_min_package_age_hours")]
+    pub min_package_age_hours: u64,
 }
 
 impl Default for Thresholds {
@@ -245,6 +250,7 @@ impl Default for Thresholds {
             min_coverage: default_min_coverage(),
             max_vuln_db_age_days: default_max_vuln_db_age_days(),
             min_rebuilds: default_min_rebuilds(),
+            min_package_age_hours: default_min_package_age_hours(),
         }
     }
 }
@@ -257,6 +263,9 @@ fn default_max_vuln_db_age_days() -> u32 {
 }
 fn default_min_rebuilds() -> u32 {
     2
+}
+fn default_min_package_age_hours() -> u64 {
+    72
 }
 
 impl Config {

@@ -24,6 +24,10 @@ pub enum Error {
     /// A file could not be read or written (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A dependency request or approval was refused (self-approval, already approved, empty
+    /// field).
+    #[error(transparent)]
+    Request(#[from] crate::intake::requests::RequestError),
     /// The dependency policy in `zt.toml` is wrong (a licence id that is not SPDX, an
     /// exception that names no package).
     #[error("{}{}: {field}: {message}", .file.display(), .line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -59,7 +63,13 @@ impl Error {
 
 impl Diagnostic for Error {
     fn outcome(&self) -> Outcome {
-        Outcome::InputError
+        use crate::intake::requests::RequestError;
+        match self {
+            Error::Request(
+                RequestError::SelfApproval { .. } | RequestError::AlreadyApproved { .. },
+            ) => Outcome::Rejected,
+            _ => Outcome::InputError,
+        }
     }
 
     fn help(&self) -> Option<String> {
@@ -67,6 +77,17 @@ impl Diagnostic for Error {
             Error::Parse { fix, .. } | Error::Config { fix, .. } => fix.clone(),
             Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod`, `pnpm-lock.yaml` or `yarn.lock`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
+            Error::Request(e) => {
+                use crate::intake::requests::RequestError;
+                match e {
+                    RequestError::Empty(flag) => format!("give `--{flag}` a value"),
+                    RequestError::Unknown(_) => "list the requests with `zt deps requests`".into(),
+                    RequestError::SelfApproval { .. } => {
+                        "a request needs a second person: ask someone other than the requester to run `zt deps approve`".into()
+                    }
+                    RequestError::AlreadyApproved { .. } => "nothing to do: the request is approved".into(),
+                }
+            }
         })
     }
 }

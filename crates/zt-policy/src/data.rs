@@ -63,6 +63,7 @@ pub fn policy_data(config: &Config, repo: &Path) -> Result<serde_json::Value, Er
                     "min_coverage": t.min_coverage,
                     "max_vuln_db_age_days": t.max_vuln_db_age_days,
                     "min_rebuilds": t.min_rebuilds,
+                    "min_package_age_hours": t.min_package_age_hours,
                 },
             }
         }

@@ -1,3 +1,437 @@
-//! Dependency intake: checking the archive a registry served before it may be used.
+//! Dependency intake: deciding whether the archive a registry served may enter the curated
+//! mirror (`zt deps intake PKG@VERSION --ecosystem E --archive FILE`).
+//!
+//! [`decide`] runs every check and collects every reason; nothing is written:
+//!
+//! 1. **approval** — the package has an approved request ([`requests`]) or is already in
+//!    the lockfile given with `--lockfile` (an existing dependency); otherwise
+//!    `no-approved-request`;
+//! 2. **checksum** — the archive's SHA-256 / SHA-512 (or Go `h1:`) matches the lockfile
+//!    entry and/or the registry index entry ([`expect`]); a mismatch is
+//!    `checksum-mismatch`, a source without a usable hash `checksum-missing`; a version the
+//!    registry yanked is `yanked`;
+//! 3. **archive** — it unpacks safely in memory ([`archive`]): `archive-unsafe-path`,
+//!    `archive-too-large`, `archive-malformed`;
+//! 4. **malware** — static heuristics ([`malware`]); any `deny` finding rejects with its
+//!    rule id;
+//! 5. **quarantine age** — a version published less than
+//!    `thresholds.min_package_age_hours` ago is **held**; without a publish time (a
+//!    lockfile alone, an index entry without one) the age is unknown and the package is
+//!    held too, unless the caller allows unknown ages (`--allow-unknown-age`): fail closed.
+//!
+//! The verdict is `rejected` if any reason rejects, else `held` if the age holds it, else
+//! `admitted`. The caller signs the decision, then puts an admitted archive into the
+//! [`mirror`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), zt_deps::Error> {
+//! use zt_deps::intake::{Candidate, Policy, decide};
+//! let c = Candidate::new(zt_deps::Ecosystem::CratesIo, "serde", "1.0.200",
+//!     std::path::Path::new("serde-1.0.200.crate"));
+//! let d = decide(&c, &[], &Policy::default(), None, 1_700_000_000)?;
+//! println!("{:?}", d.verdict);
+//! # Ok(()) }
+//! ```
+
 pub mod archive;
+pub mod expect;
 pub mod malware;
+pub mod mirror;
+pub mod requests;
+
+use std::path::{Path, PathBuf};
+
+use zt_core::{Digest, DigestAlgorithm};
+
+use crate::{Ecosystem, Error};
+pub use expect::{ChecksumSource, Expectation};
+
+/// The package version offered for intake.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Its ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The archive the registry served.
+    pub archive: PathBuf,
+}
+
+impl Candidate {
+    /// A candidate.
+    pub fn new(ecosystem: Ecosystem, name: &str, version: &str, archive: &Path) -> Self {
+        Self {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            archive: archive.into(),
+        }
+    }
+
+    /// Its package URL.
+    pub fn purl(&self) -> String {
+        crate::purl::purl(self.ecosystem, &self.name, &self.version)
+    }
+}
+
+/// The settings of one intake.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Versions younger than this are held (`thresholds.min_package_age_hours`).
+    pub min_age_hours: u64,
+    /// Admit when the publish time is unknown (`--allow-unknown-age`).
+    pub allow_unknown_age: bool,
+    /// Archive size limits.
+    pub limits: archive::Limits,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            min_age_hours: 72,
+            allow_unknown_age: false,
+            limits: archive::Limits::default(),
+        }
+    }
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Enters the mirror.
+    Admitted,
+    /// Too new (or of unknown age): try again later.
+    Held,
+    /// Never enters the mirror.
+    Rejected,
+}
+
+/// One reason that rejects or holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reason {
+    /// Stable id: `checksum-mismatch`, a malware rule id, `too-new`, …
+    pub rule: String,
+    /// Whether it holds rather than rejects.
+    pub hold: bool,
+    /// Human text.
+    pub message: String,
+}
+
+/// One checksum comparison.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChecksumCheck {
+    /// Lockfile or index.
+    pub source: ChecksumSource,
+    /// The file.
+    pub file: String,
+    /// The entry's line, where known.
+    pub line: Option<usize>,
+    /// The algorithm compared (`sha256`, `sha512`, `h1`), if any usable.
+    pub algorithm: Option<String>,
+    /// The expected values of that algorithm.
+    pub expected: Vec<String>,
+    /// The archive's value.
+    pub actual: Option<String>,
+    /// Whether it matched.
+    pub matched: bool,
+}
+
+/// The age check.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AgeCheck {
+    /// Publish time (RFC 3339), if known.
+    pub published: Option<String>,
+    /// Whole hours since publication, if known.
+    pub age_hours: Option<i64>,
+    /// The threshold.
+    pub min_age_hours: u64,
+    /// `ok`, `too-new`, `unknown` (held), `unknown-allowed`.
+    pub status: &'static str,
+}
+
+/// The full decision; this is the predicate of the signed intake statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    /// Package URL.
+    pub purl: String,
+    /// OSV ecosystem.
+    pub ecosystem: &'static str,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The archive's file name.
+    pub archive: String,
+    /// SHA-256 of the archive (hex).
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every reason that rejects or holds.
+    pub reasons: Vec<Reason>,
+    /// Why the package may be taken at all: `request REQ-…` or `lockfile FILE`.
+    pub approval: Option<String>,
+    /// Checksum comparisons.
+    pub checksums: Vec<ChecksumCheck>,
+    /// Age.
+    pub age: AgeCheck,
+    /// Members read from the archive.
+    pub files: usize,
+    /// Heuristic findings (warn and deny).
+    pub findings: Vec<malware::Finding>,
+    /// When decided (RFC 3339).
+    pub decided_at: String,
+}
+
+/// Decides; `expectations` are the lockfile and/or index entries, `approval` the approved
+/// request or lockfile that makes the package wanted (`None`: not approved), `now` Unix
+/// seconds. Reads the archive; writes nothing.
+pub fn decide(
+    c: &Candidate,
+    expectations: &[Expectation],
+    policy: &Policy,
+    approval: Option<String>,
+    now: i64,
+) -> Result<Decision, Error> {
+    let bytes = fs_err::read(&c.archive)?;
+    let archive_name = c
+        .archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha256 = Digest::sha256(&bytes);
+    let mut reasons = Vec::new();
+    let reject = |rule: &str, message: String| Reason {
+        rule: rule.into(),
+        hold: false,
+        message,
+    };
+    if approval.is_none() {
+        reasons.push(reject(
+            "no-approved-request",
+            format!(
+                "`{}` has no approved request and is not in the lockfile: run `zt deps request {} --ecosystem {} --justification … --maintenance-plan …` and have someone else approve it",
+                c.name,
+                c.name,
+                c.ecosystem.name()
+            ),
+        ));
+    }
+
+    // the archive, read once in memory
+    let entries = match archive::read(&archive_name, &bytes, policy.limits) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            reasons.push(reject(e.rule_id(), e.to_string()));
+            None
+        }
+    };
+
+    // checksums
+    let sha512 = Digest::of_bytes(DigestAlgorithm::Sha512, &bytes);
+    let h1 = match (&entries, c.ecosystem) {
+        (Some(e), Ecosystem::Go) => Some(expect::go_h1(e)),
+        _ => None,
+    };
+    if expectations.is_empty() {
+        reasons.push(reject(
+            "checksum-missing",
+            "no lockfile entry or index entry to check the checksum against: pass `--lockfile` or `--index`".into(),
+        ));
+    }
+    let mut checksums = Vec::new();
+    for x in expectations {
+        let pick = ["sha512", "sha256", "h1"].into_iter().find_map(|alg| {
+            let vals: Vec<String> = x
+                .hashes
+                .iter()
+                .filter(|h| h.algorithm == alg)
+                .map(|h| h.value.clone())
+                .collect();
+            (!vals.is_empty()).then_some((alg, vals))
+        });
+        let file = x.file.display().to_string();
+        let what = match x.source {
+            ChecksumSource::Lockfile => "lockfile",
+            ChecksumSource::Index => "index",
+        };
+        let Some((alg, expected)) = pick else {
+            reasons.push(reject(
+                "checksum-missing",
+                format!("the {what} entry in `{file}` records no SHA-256, SHA-512 or h1 checksum"),
+            ));
+            checksums.push(ChecksumCheck {
+                source: x.source,
+                file,
+                line: x.line,
+                algorithm: None,
+                expected: x
+                    .hashes
+                    .iter()
+                    .map(|h| format!("{}:{}", h.algorithm, h.value))
+                    .collect(),
+                actual: None,
+                matched: false,
+            });
+            continue;
+        };
+        let actual = match alg {
+            "sha512" => Some(sha512.hex()),
+            "sha256" => Some(sha256.hex()),
+            _ => h1.clone(),
+        };
+        let matched = actual
+            .as_ref()
+            .is_some_and(|a| expected.iter().any(|e| e.eq_ignore_ascii_case(a)));
+        if !matched {
+            reasons.push(reject(
+                "checksum-mismatch",
+                format!(
+                    "{alg} of the archive is {} but the {what} entry in `{file}`{} says {}",
+                    actual
+                        .as_deref()
+                        .unwrap_or("unknown (the archive could not be read)"),
+                    x.line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+                    expected.join(" or ")
+                ),
+            ));
+        }
+        if x.yanked {
+            reasons.push(reject(
+                "yanked",
+                format!("the registry marks {} {} as yanked", c.name, c.version),
+            ));
+        }
+        checksums.push(ChecksumCheck {
+            source: x.source,
+            file,
+            line: x.line,
+            algorithm: Some(alg.into()),
+            expected,
+            actual,
+            matched,
+        });
+    }
+
+    // malware
+    let findings = entries
+        .as_ref()
+        .map(|e| malware::scan_package(e, c.ecosystem, &archive_name))
+        .unwrap_or_default();
+    let mut denied: Vec<&malware::Finding> = findings
+        .iter()
+        .filter(|f| f.severity == malware::Severity::Deny)
+        .collect();
+    denied.dedup_by(|a, b| a.rule == b.rule && a.file == b.file);
+    for f in denied {
+        reasons.push(reject(
+            f.rule,
+            format!(
+                "{}{}: {}",
+                f.file,
+                f.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                f.message
+            ),
+        ));
+    }
+
+    // age
+    let published = expectations.iter().filter_map(|x| x.published).min();
+    let age = match published {
+        Some(p) => {
+            let hours = (now - p).div_euclid(3600);
+            let young = now - p
+                < i64::try_from(policy.min_age_hours)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(3600);
+            if young {
+                reasons.push(Reason {
+                    rule: "too-new".into(),
+                    hold: true,
+                    message: format!(
+                        "published {} ({hours} h ago); versions are held for {} h (`thresholds.min_package_age_hours`)",
+                        zt_core::time::rfc3339(p),
+                        policy.min_age_hours
+                    ),
+                });
+            }
+            AgeCheck {
+                published: Some(zt_core::time::rfc3339(p)),
+                age_hours: Some(hours),
+                min_age_hours: policy.min_age_hours,
+                status: if young { "too-new" } else { "ok" },
+            }
+        }
+        None => {
+            if !policy.allow_unknown_age {
+                reasons.push(Reason {
+                    rule: "age-unknown".into(),
+                    hold: true,
+                    message: "the publish time is unknown, so the quarantine age could not be checked: pass `--index` with the registry entry, or `--allow-unknown-age`".into(),
+                });
+            }
+            AgeCheck {
+                published: None,
+                age_hours: None,
+                min_age_hours: policy.min_age_hours,
+                status: if policy.allow_unknown_age {
+                    "unknown-allowed"
+                } else {
+                    "unknown"
+                },
+            }
+        }
+    };
+
+    let verdict = if reasons.iter().any(|r| !r.hold) {
+        Verdict::Rejected
+    } else if reasons.is_empty() {
+        Verdict::Admitted
+    } else {
+        Verdict::Held
+    };
+    Ok(Decision {
+        purl: c.purl(),
+        ecosystem: c.ecosystem.name(),
+        name: c.name.clone(),
+        version: c.version.clone(),
+        archive: archive_name,
+        sha256: sha256.hex(),
+        size: bytes.len() as u64,
+        verdict,
+        reasons,
+        approval,
+        checksums,
+        age,
+        files: entries.as_ref().map_or(0, Vec::len),
+        findings,
+        decided_at: zt_core::time::rfc3339(now),
+    })
+}
+
+/// Writes the decision record `.zt/intake/decisions/<sha256 prefix>-<verdict>-<time>.json`
+/// (atomic) and returns its path.
+pub fn record(repo: &Path, d: &Decision, bundle: Option<&Path>) -> Result<PathBuf, Error> {
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    if let (Some(b), Some(obj)) = (bundle, v.as_object_mut()) {
+        obj.insert("bundle".into(), b.display().to_string().into());
+    }
+    let verdict = serde_json::to_value(d.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let path = repo.join(".zt/intake/decisions").join(format!(
+        "{}-{}-{verdict}-{}.json",
+        d.decided_at.replace(':', ""),
+        d.sha256.get(..12).unwrap_or_default(),
+        crate::purl::encode(&d.name).replace(['/', '%'], "_"),
+    ));
+    let mut bytes = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    bytes.push(b'\n');
+    zt_core::fsutil::write_atomic(&path, &bytes)?;
+    Ok(path)
+}

@@ -54,6 +54,116 @@ pub(crate) enum DepsCommand {
     /// malware (OSV `MAL-` records), typosquats of popular packages. Exit 1 on a `deny`
     /// finding.
     Check(CheckArgs),
+    /// Check the archive a registry served before it may be used: checksum against the
+    /// lockfile or index entry, safe unpacking, static malware heuristics (never running
+    /// it), quarantine age. Admitted archives enter the content-addressed mirror
+    /// `.zt/mirror/`; every decision is a signed statement in the ledger. Exit 1 when
+    /// rejected or held.
+    Intake(IntakeArgs),
+    /// Ask for a new dependency: a justification and a maintenance plan, signed and
+    /// recorded under `.zt/requests/`; someone else approves it with `zt deps approve`.
+    Request(RequestArgs),
+    /// Approve a dependency request (not your own), signed and recorded.
+    Approve(ApproveArgs),
+    /// List the dependency requests and their state.
+    Requests(RequestsArgs),
+}
+
+/// Package ecosystems for intake and requests.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum EcosystemArg {
+    /// crates.io (`.crate`).
+    #[value(name = "crates.io", alias = "cargo", alias = "crates")]
+    CratesIo,
+    /// npm (`.tgz`).
+    Npm,
+    /// PyPI (sdist `.tar.gz`, `.whl`).
+    #[value(name = "pypi", alias = "PyPI")]
+    Pypi,
+    /// RubyGems (`.gem`).
+    #[value(name = "rubygems", alias = "gem")]
+    Rubygems,
+    /// Go modules (module `.zip`).
+    #[value(name = "go", alias = "golang")]
+    Go,
+}
+
+/// `zt deps intake`
+#[derive(Debug, Args)]
+pub(crate) struct IntakeArgs {
+    /// The package and version, `NAME@VERSION` (npm scopes: `@scope/name@1.0.0`).
+    pub(crate) package: String,
+    /// The package's ecosystem.
+    #[arg(long, value_enum)]
+    pub(crate) ecosystem: EcosystemArg,
+    /// The archive the registry served (`.crate`, `.tgz`, `.tar.gz`, `.whl`, `.gem`, `.zip`).
+    #[arg(long)]
+    pub(crate) archive: PathBuf,
+    /// A lockfile whose entry for the package gives the expected checksum (and makes the
+    /// package an existing dependency that needs no request).
+    #[arg(long)]
+    pub(crate) lockfile: Option<PathBuf>,
+    /// The registry's index entry for the package: a crates.io index file, an npm
+    /// packument, a PyPI JSON document, a RubyGems versions JSON, or a go.sum. Gives the
+    /// expected checksum and the publish time.
+    #[arg(long)]
+    pub(crate) index: Option<PathBuf>,
+    /// Admit a package whose publish time is unknown (no `--index`, or an entry without a
+    /// time). Without it such a package is held: the quarantine age fails closed.
+    #[arg(long)]
+    pub(crate) allow_unknown_age: bool,
+    /// Override `thresholds.min_package_age_hours` of `zt.toml` (default 72).
+    #[arg(long)]
+    pub(crate) min_age_hours: Option<u64>,
+    /// The repository whose mirror, requests and ledger are used.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
+}
+
+/// `zt deps request`
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    /// The package name.
+    pub(crate) package: String,
+    /// The package's ecosystem.
+    #[arg(long, value_enum)]
+    pub(crate) ecosystem: EcosystemArg,
+    /// Limit the request to one version.
+    #[arg(long = "package-version")]
+    pub(crate) version: Option<String>,
+    /// Why the project needs it.
+    #[arg(long)]
+    pub(crate) justification: String,
+    /// Who keeps it up to date, and how.
+    #[arg(long)]
+    pub(crate) maintenance_plan: String,
+    /// Who asks (default: `$ZT_USER`, then `$USER`).
+    #[arg(long)]
+    pub(crate) requester: Option<String>,
+    /// The repository whose requests and ledger are used.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
+}
+
+/// `zt deps approve`
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    /// The request id (`REQ-…`).
+    pub(crate) id: String,
+    /// Who approves; must not be the requester.
+    #[arg(long)]
+    pub(crate) approver: String,
+    /// The repository whose requests and ledger are used.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
+}
+
+/// `zt deps requests`
+#[derive(Debug, Args)]
+pub(crate) struct RequestsArgs {
+    /// The repository whose requests are listed.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
 }
 
 /// `zt deps check`

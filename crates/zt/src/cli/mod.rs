@@ -11,7 +11,10 @@ mod pipeline;
 mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs};
-pub(crate) use deps::{CheckArgs, DepsArgs, DepsCommand, Level, SbomArgs, SbomFormat};
+pub(crate) use deps::{
+    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, RequestArgs,
+    RequestsArgs, SbomArgs, SbomFormat,
+};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
@@ -83,7 +86,7 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Evaluate and test Rego policies.
     Policy(PolicyArgs),
-    /// Dependencies: pinning checks over the project's lockfiles.
+    /// Dependencies: checks over the lockfiles, intake of new archives, requests and approvals.
     Deps(DepsArgs),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
     Sbom(SbomArgs),

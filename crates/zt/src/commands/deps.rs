@@ -2,7 +2,10 @@ use std::path::Path;
 
 use zt_deps::sbom::{self, RootInfo};
 
-use crate::cli::{CheckArgs, DepsArgs, DepsCommand, SbomArgs, SbomFormat};
+use crate::cli::{
+    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, RequestArgs,
+    RequestsArgs, SbomArgs, SbomFormat,
+};
 use crate::commands::Status;
 use crate::printer::Printer;
 use crate::report::CliError;
@@ -80,6 +83,10 @@ fn source_date_epoch() -> Result<Option<i64>, CliError> {
 pub(crate) fn run(args: DepsArgs, printer: &Printer) -> Result<Status, CliError> {
     match args.command {
         DepsCommand::Check(check) => run_check(check, printer),
+        DepsCommand::Intake(a) => run_intake(a, printer),
+        DepsCommand::Request(a) => run_request(a, printer),
+        DepsCommand::Approve(a) => run_approve(a, printer),
+        DepsCommand::Requests(a) => run_requests(a, printer),
     }
 }
 
@@ -241,4 +248,347 @@ fn run_check(args: CheckArgs, printer: &Printer) -> Result<Status, CliError> {
     } else {
         Status::Success
     })
+}
+
+fn ecosystem(e: EcosystemArg) -> zt_deps::Ecosystem {
+    match e {
+        EcosystemArg::CratesIo => zt_deps::Ecosystem::CratesIo,
+        EcosystemArg::Npm => zt_deps::Ecosystem::Npm,
+        EcosystemArg::Pypi => zt_deps::Ecosystem::PyPI,
+        EcosystemArg::Rubygems => zt_deps::Ecosystem::RubyGems,
+        EcosystemArg::Go => zt_deps::Ecosystem::Go,
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `NAME@VERSION`, where an npm scope's leading `@` is part of the name.
+fn split_package(spec: &str) -> Result<(&str, &str), CliError> {
+    match spec.rfind('@') {
+        Some(at) if at > 0 && at + 1 < spec.len() => Ok((&spec[..at], &spec[at + 1..])),
+        _ => Err(CliError::input(
+            format!("`{spec}` is not `NAME@VERSION`"),
+            "name the exact version, e.g. `zt deps intake serde@1.0.200 --ecosystem crates.io --archive serde-1.0.200.crate`",
+        )),
+    }
+}
+
+fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
+    use zt_deps::intake::{self, Candidate, Policy, expect, mirror, requests::Requests};
+
+    let eco = ecosystem(args.ecosystem);
+    let (name, version) = split_package(&args.package)?;
+    if !args.archive.is_file() {
+        return Err(CliError::input(
+            format!("`{}` is not a file", args.archive.display()),
+            "pass the archive the registry served with `--archive FILE`",
+        ));
+    }
+    let archive_name = args
+        .archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let config_path = args.repo.join(zt_core::config::CONFIG_FILE);
+    let thresholds = if config_path.is_file() {
+        zt_core::config::Config::load(&config_path)?.thresholds
+    } else {
+        zt_core::config::Thresholds::default()
+    };
+    let policy = Policy {
+        min_age_hours: args
+            .min_age_hours
+            .unwrap_or(thresholds.min_package_age_hours),
+        allow_unknown_age: args.allow_unknown_age,
+        ..Policy::default()
+    };
+    let mut expectations = Vec::new();
+    let mut approval = None;
+    if let Some(lock) = &args.lockfile {
+        expectations.push(expect::from_lockfile(lock, eco, name, version)?);
+        approval = Some(format!("in lockfile `{}`", lock.display()));
+    }
+    if let Some(index) = &args.index {
+        expectations.push(expect::from_index(
+            index,
+            eco,
+            name,
+            version,
+            &archive_name,
+        )?);
+    }
+    if approval.is_none()
+        && let Some(r) = Requests::in_repo(&args.repo).approved_for(eco, name, version)?
+    {
+        approval = Some(format!(
+            "request {} approved by {}",
+            r.id,
+            r.approval.map(|a| a.approver).unwrap_or_default()
+        ));
+    }
+    let candidate = Candidate::new(eco, name, version, &args.archive);
+    let decision = intake::decide(&candidate, &expectations, &policy, approval, now())?;
+
+    // sign first: a decision is evidence before anything acts on it
+    let digest = zt_core::Digest::from_hex(zt_core::DigestAlgorithm::Sha256, &decision.sha256)
+        .map_err(|e| CliError::input(e.to_string(), "report this as a bug"))?;
+    let statement = zt_core::Statement::new(
+        vec![zt_core::ResourceDescriptor::subject(
+            decision.archive.clone(),
+            &digest,
+        )],
+        zt_core::predicate::ZT_INTAKE_V1,
+        serde_json::to_value(&decision).unwrap_or_default(),
+    );
+    let (bundle, log_index) = zt_pipeline::evidence::attest(&args.repo, "intake", &statement)?;
+    let mut mirrored = None;
+    if decision.verdict == intake::Verdict::Admitted {
+        let bytes = fs_err::read(&args.archive).map_err(zt_deps::Error::Io)?;
+        let entry = mirror::MirrorEntry {
+            purl: decision.purl.clone(),
+            ecosystem: eco.name().into(),
+            sha256: decision.sha256.clone(),
+            file: decision.archive.clone(),
+            size: decision.size,
+            admitted: decision.decided_at.clone(),
+            decision: Some(bundle.display().to_string()),
+        };
+        mirrored = Some(mirror::Mirror::in_repo(&args.repo).put(eco, &bytes, entry)?);
+    }
+    let record = intake::record(&args.repo, &decision, Some(&bundle))?;
+
+    if printer.json {
+        let mut v = serde_json::to_value(&decision).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("bundle".into(), bundle.display().to_string().into());
+            obj.insert("log_index".into(), log_index.into());
+            obj.insert("record".into(), record.display().to_string().into());
+            obj.insert(
+                "mirror".into(),
+                mirrored.as_ref().map(|p| p.display().to_string()).into(),
+            );
+        }
+        printer.json(&v);
+    } else {
+        let verdict = match decision.verdict {
+            intake::Verdict::Admitted => "admitted",
+            intake::Verdict::Held => "held",
+            intake::Verdict::Rejected => "rejected",
+        };
+        printer.out(format!(
+            "{} {verdict}: {} ({}, sha256 {})",
+            if decision.verdict == intake::Verdict::Admitted {
+                printer.ok_mark()
+            } else {
+                printer.fail_mark()
+            },
+            decision.purl,
+            decision.archive,
+            decision.sha256
+        ));
+        for c in &decision.checksums {
+            let src = match c.source {
+                intake::ChecksumSource::Lockfile => "lockfile",
+                intake::ChecksumSource::Index => "index",
+            };
+            printer.out(format!(
+                "  checksum ({src} `{}`): {} {}",
+                c.file,
+                c.algorithm.as_deref().unwrap_or("none"),
+                if c.matched {
+                    "matches"
+                } else {
+                    "does not match"
+                }
+            ));
+        }
+        printer.out(format!(
+            "  age: {}{}",
+            decision.age.status,
+            decision
+                .age
+                .published
+                .as_ref()
+                .map(|p| format!(" (published {p}, minimum {} h)", decision.age.min_age_hours))
+                .unwrap_or_default()
+        ));
+        if let Some(a) = &decision.approval {
+            printer.out(format!("  wanted: {a}"));
+        }
+        for r in &decision.reasons {
+            printer.out(format!(
+                "  {} [{}] {}",
+                if r.hold { "hold" } else { "deny" },
+                r.rule,
+                r.message
+            ));
+        }
+        for f in decision
+            .findings
+            .iter()
+            .filter(|f| f.severity == intake::malware::Severity::Warn)
+        {
+            printer.out(format!(
+                "  warn [{}] {}{}: {}",
+                f.rule,
+                f.file,
+                f.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                f.message
+            ));
+        }
+        if let Some(m) = &mirrored {
+            printer.info(format!("mirrored at `{}`", m.display()));
+        }
+        printer.info(format!(
+            "signed decision `{}` (log index {log_index}), record `{}`",
+            bundle.display(),
+            record.display()
+        ));
+    }
+    Ok(if decision.verdict == intake::Verdict::Admitted {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+/// Signs a request or approval record: subject the request id with the record's digest.
+fn attest_request(
+    repo: &Path,
+    action: &str,
+    r: &zt_deps::intake::requests::Request,
+) -> Result<(std::path::PathBuf, u64), CliError> {
+    let body = serde_json::to_vec(r).unwrap_or_default();
+    let statement = zt_core::Statement::new(
+        vec![zt_core::ResourceDescriptor::subject(
+            format!("dependency-request:{}", r.id),
+            &zt_core::Digest::sha256(&body),
+        )],
+        zt_core::predicate::ZT_DEPENDENCY_REQUEST_V1,
+        serde_json::json!({"action": action, "request": r}),
+    );
+    Ok(zt_pipeline::evidence::attest(
+        repo,
+        "dependency-request",
+        &statement,
+    )?)
+}
+
+fn print_request(
+    printer: &Printer,
+    r: &zt_deps::intake::requests::Request,
+    extra: serde_json::Value,
+) {
+    if printer.json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        printer.json(&v);
+    }
+}
+
+fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError> {
+    use zt_deps::intake::requests::Requests;
+    let requester = match args.requester {
+        Some(r) => r,
+        None => std::env::var("ZT_USER")
+            .or_else(|_| std::env::var("USER"))
+            .map_err(|_| {
+                CliError::input(
+                    "no requester: `--requester` not given and neither `ZT_USER` nor `USER` is set",
+                    "name yourself with `--requester ID`",
+                )
+            })?,
+    };
+    let r = Requests::new_request(
+        ecosystem(args.ecosystem),
+        &args.package,
+        args.version.as_deref(),
+        &args.justification,
+        &args.maintenance_plan,
+        &requester,
+        &zt_core::time::rfc3339(now()),
+    )
+    .map_err(zt_deps::Error::from)?;
+    let (bundle, index) = attest_request(&args.repo, "request", &r)?;
+    let path = Requests::in_repo(&args.repo).save(&r)?;
+    print_request(
+        printer,
+        &r,
+        serde_json::json!({"bundle": bundle.display().to_string(), "log_index": index, "path": path.display().to_string()}),
+    );
+    if !printer.json {
+        printer.out(format!(
+            "{} {} {} requested by {} (pending approval)",
+            r.id, r.ecosystem, r.package, r.requester
+        ));
+        printer.info(format!(
+            "signed `{}` (log index {index}); approve with `zt deps approve {} --approver ID` (someone else)",
+            bundle.display(),
+            r.id
+        ));
+    }
+    Ok(Status::Success)
+}
+
+fn run_approve(args: ApproveArgs, printer: &Printer) -> Result<Status, CliError> {
+    use zt_deps::intake::requests::{self, Requests};
+    let store = Requests::in_repo(&args.repo);
+    let r = store.load(&args.id)?;
+    let r = requests::approve(r, &args.approver, &zt_core::time::rfc3339(now()))
+        .map_err(zt_deps::Error::from)?;
+    let (bundle, index) = attest_request(&args.repo, "approve", &r)?;
+    store.save(&r)?;
+    print_request(
+        printer,
+        &r,
+        serde_json::json!({"bundle": bundle.display().to_string(), "log_index": index}),
+    );
+    if !printer.json {
+        printer.out(format!(
+            "{} {} {} approved by {} (requested by {})",
+            r.id, r.ecosystem, r.package, args.approver, r.requester
+        ));
+        printer.info(format!("signed `{}` (log index {index})", bundle.display()));
+    }
+    Ok(Status::Success)
+}
+
+fn run_requests(args: RequestsArgs, printer: &Printer) -> Result<Status, CliError> {
+    let list = zt_deps::intake::requests::Requests::in_repo(&args.repo).list()?;
+    if printer.json {
+        printer.json(&serde_json::json!({ "requests": list }));
+        return Ok(Status::Success);
+    }
+    for r in &list {
+        printer.out(format!(
+            "{}  {:8}  {} {}{}  by {}{}",
+            r.id,
+            match r.status {
+                zt_deps::intake::requests::Status::Pending => "pending",
+                zt_deps::intake::requests::Status::Approved => "approved",
+            },
+            r.ecosystem,
+            r.package,
+            r.version
+                .as_ref()
+                .map(|v| format!("@{v}"))
+                .unwrap_or_default(),
+            r.requester,
+            r.approval
+                .as_ref()
+                .map(|a| format!(", approved by {}", a.approver))
+                .unwrap_or_default()
+        ));
+    }
+    if list.is_empty() {
+        printer.info("no dependency requests");
+    }
+    Ok(Status::Success)
 }

@@ -1,0 +1,365 @@
+//! What the archive must hash to, and when the version was published: from a lockfile entry
+//! (`--lockfile`) or a registry index entry (`--index`):
+//!
+//! | ecosystem | index document | checksum | publish time |
+//! |---|---|---|---|
+//! | crates.io | a sparse-index file (one JSON line per version) | `cksum` (SHA-256) | `pubtime` |
+//! | npm | a packument (`/NAME`) or one version's document (`/NAME/VERSION`) | `dist.integrity` (SRI) | `time[VERSION]` |
+//! | PyPI | the JSON API (`/pypi/NAME/json` or `/pypi/NAME/VERSION/json`) | `digests.sha256` of the file named like the archive | `upload_time_iso_8601` |
+//! | RubyGems | `/api/v1/versions/NAME.json` (an array) or one version object | `sha` (SHA-256) | `created_at` |
+//! | Go | a `go.sum` | `h1:` (the module zip's dirhash) | — |
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{Ecosystem, Error, Hash};
+
+/// Where the expected checksum comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumSource {
+    /// A lockfile entry.
+    Lockfile,
+    /// A registry index entry.
+    Index,
+}
+
+/// What one source says about the version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Expectation {
+    /// Lockfile or index.
+    pub source: ChecksumSource,
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The 1-based line of the entry, where known.
+    pub line: Option<usize>,
+    /// The hashes the archive must match (any one of them for a multi-file release).
+    pub hashes: Vec<Hash>,
+    /// When the version was published (Unix seconds), if the source says.
+    pub published: Option<i64>,
+    /// The registry marks the version yanked.
+    pub yanked: bool,
+}
+
+fn bad(
+    file: &Path,
+    line: Option<usize>,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Error {
+    Error::Parse {
+        file: file.into(),
+        line,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// The entry for `name@version` in a lockfile.
+pub fn from_lockfile(
+    path: &Path,
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+) -> Result<Expectation, Error> {
+    let (_, packages) = crate::read_lockfile(path)?;
+    let want = crate::purl::purl(ecosystem, name, version);
+    let p = packages.iter().find(|p| p.purl == want).ok_or_else(|| {
+        bad(
+            path,
+            None,
+            format!("no entry for `{want}`"),
+            "pass the lockfile that resolves this version, or `--index` with the registry's entry",
+        )
+    })?;
+    Ok(Expectation {
+        source: ChecksumSource::Lockfile,
+        file: path.into(),
+        line: p.line,
+        hashes: p.hashes.clone(),
+        published: None,
+        yanked: false,
+    })
+}
+
+/// The entry for `name@version` in a registry index document; `archive_name` picks the file
+/// of a multi-file release (PyPI).
+pub fn from_index(
+    path: &Path,
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    archive_name: &str,
+) -> Result<Expectation, Error> {
+    let text = fs_err::read_to_string(path)?;
+    let mut e = Expectation {
+        source: ChecksumSource::Index,
+        file: path.into(),
+        line: None,
+        hashes: Vec::new(),
+        published: None,
+        yanked: false,
+    };
+    let missing = |what: &str| {
+        bad(
+            path,
+            None,
+            format!("no {what} for `{name}` {version}"),
+            "pass the registry's index entry for this exact package and version",
+        )
+    };
+    match ecosystem {
+        Ecosystem::CratesIo => {
+            for (n, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(line).map_err(|err| {
+                    bad(
+                        path,
+                        Some(n + 1),
+                        format!("not JSON: {err}"),
+                        "a crates.io index file holds one JSON object per line",
+                    )
+                })?;
+                if v["name"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(name))
+                    && v["vers"].as_str() == Some(version)
+                {
+                    e.line = Some(n + 1);
+                    let ck = v["cksum"].as_str().ok_or_else(|| missing("`cksum`"))?;
+                    e.hashes.push(Hash {
+                        algorithm: "sha256".into(),
+                        value: ck.to_ascii_lowercase(),
+                    });
+                    e.published = v["pubtime"].as_str().and_then(parse_rfc3339);
+                    e.yanked = v["yanked"].as_bool().unwrap_or(false);
+                    return Ok(e);
+                }
+            }
+            Err(missing("index line"))
+        }
+        Ecosystem::Npm => {
+            let v = json(path, &text)?;
+            let doc = if v.get("versions").is_some() {
+                &v["versions"][version]
+            } else {
+                &v
+            };
+            if doc.is_null() || doc["version"].as_str().is_some_and(|s| s != version) {
+                return Err(missing("version document"));
+            }
+            let sri = doc["dist"]["integrity"]
+                .as_str()
+                .ok_or_else(|| missing("`dist.integrity`"))?;
+            e.hashes = crate::lockfile::hashes_from_sri(sri);
+            e.published = v["time"][version].as_str().and_then(parse_rfc3339);
+            e.yanked = doc
+                .get("deprecated")
+                .is_some_and(|d| !d.is_null() && d != false);
+            Ok(e)
+        }
+        Ecosystem::PyPI => {
+            let v = json(path, &text)?;
+            let files: Vec<&Value> = match v["releases"][version].as_array() {
+                Some(files) => files.iter().collect(),
+                None if v["info"]["version"].as_str() == Some(version) => v["urls"]
+                    .as_array()
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            if files.is_empty() {
+                return Err(missing("release files"));
+            }
+            let chosen: Vec<&Value> = match files
+                .iter()
+                .find(|f| f["filename"].as_str() == Some(archive_name))
+            {
+                Some(f) => vec![*f],
+                None => files,
+            };
+            for f in &chosen {
+                if let Some(h) = f["digests"]["sha256"].as_str() {
+                    e.hashes.push(Hash {
+                        algorithm: "sha256".into(),
+                        value: h.to_ascii_lowercase(),
+                    });
+                }
+                e.yanked |= f["yanked"].as_bool().unwrap_or(false);
+            }
+            e.published = chosen
+                .iter()
+                .filter_map(|f| {
+                    f["upload_time_iso_8601"]
+                        .as_str()
+                        .or(f["upload_time"].as_str())
+                })
+                .filter_map(parse_rfc3339)
+                .min();
+            Ok(e)
+        }
+        Ecosystem::RubyGems => {
+            let v = json(path, &text)?;
+            let entry = match v.as_array() {
+                Some(list) => list.iter().find(|x| {
+                    x["number"].as_str() == Some(version)
+                        && x["platform"].as_str().is_none_or(|p| p == "ruby")
+                }),
+                None => (v["version"].as_str() == Some(version)).then_some(&v),
+            }
+            .ok_or_else(|| missing("version entry"))?;
+            let sha = entry["sha"].as_str().ok_or_else(|| missing("`sha`"))?;
+            e.hashes.push(Hash {
+                algorithm: "sha256".into(),
+                value: sha.to_ascii_lowercase(),
+            });
+            e.published = entry["created_at"]
+                .as_str()
+                .or(entry["version_created_at"].as_str())
+                .and_then(parse_rfc3339);
+            e.yanked = entry["yanked"].as_bool().unwrap_or(false);
+            Ok(e)
+        }
+        Ecosystem::Go => {
+            // a go.sum: `module version h1:HASH`
+            for (n, line) in text.lines().enumerate() {
+                let mut parts = line.split_whitespace();
+                if let (Some(m), Some(v), Some(h)) = (parts.next(), parts.next(), parts.next())
+                    && m == name
+                    && v == version
+                {
+                    e.line = Some(n + 1);
+                    e.hashes.push(Hash {
+                        algorithm: "h1".into(),
+                        value: h.strip_prefix("h1:").unwrap_or(h).into(),
+                    });
+                    return Ok(e);
+                }
+            }
+            Err(missing("go.sum line"))
+        }
+        Ecosystem::Other => Err(missing("entry")),
+    }
+}
+
+fn json(path: &Path, text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|e| {
+        bad(
+            path,
+            Some(e.line()),
+            format!("not JSON: {e}"),
+            "pass the registry's JSON document as it was served",
+        )
+    })
+}
+
+/// Parses an RFC 3339 / ISO 8601 UTC time (`2024-05-01T12:00:00Z`, fractions, offsets; no
+/// zone means UTC) into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let num = |a: usize, b: usize| -> Option<i64> { s.get(a..b)?.parse().ok() };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !matches!(s.get(10..11)?, "T" | "t" | " ") {
+        return None;
+    }
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = s.get(19..)?;
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
+            let sign = if r.starts_with('-') { -1 } else { 1 };
+            let oh: i64 = r.get(1..3)?.parse().ok()?;
+            let om: i64 = r.get(4..6)?.parse().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    // days from civil (Howard Hinnant)
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+/// The Go module hash (`h1:`, dirhash Hash1) of a module zip's files, base64 without the
+/// prefix: SHA-256 over the sorted lines `hex(sha256(file))  name\n`.
+pub fn go_h1(entries: &[super::archive::Entry]) -> String {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{}  {}\n", zt_core::Digest::sha256(&e.data).hex(), e.path))
+        .collect();
+    lines.sort();
+    zt_core::b64::encode(zt_core::Digest::sha256(lines.concat().as_bytes()).bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn rfc3339_forms() {
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20.123456Z"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T23:13:20+01:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(parse_rfc3339("2023-11-14T22:13:20"), Some(1_700_000_000));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2023-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn index_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("se");
+        fs_err::write(&p, "{\"name\":\"serde\",\"vers\":\"1.0.0\",\"cksum\":\"AB\",\"yanked\":false}\n{\"name\":\"serde\",\"vers\":\"1.0.1\",\"cksum\":\"cd\",\"pubtime\":\"2024-01-01T00:00:00Z\",\"yanked\":true}\n").unwrap();
+        let e = from_index(&p, Ecosystem::CratesIo, "serde", "1.0.1", "x").unwrap();
+        assert_eq!(
+            (e.line, e.hashes[0].value.as_str(), e.yanked),
+            (Some(2), "cd", true)
+        );
+        assert_eq!(e.published, Some(1_704_067_200));
+        assert!(from_index(&p, Ecosystem::CratesIo, "serde", "9.9.9", "x").is_err());
+
+        let p = dir.path().join("npm.json");
+        fs_err::write(&p, r#"{"name":"x","versions":{"1.0.0":{"version":"1.0.0","dist":{"integrity":"sha512-AAAA"}}},"time":{"1.0.0":"2020-01-01T00:00:00.000Z"}}"#).unwrap();
+        let e = from_index(&p, Ecosystem::Npm, "x", "1.0.0", "x-1.0.0.tgz").unwrap();
+        assert_eq!(e.hashes[0].algorithm, "sha512");
+        assert_eq!(e.published, Some(1_577_836_800));
+
+        let p = dir.path().join("pypi.json");
+        fs_err::write(&p, r#"{"info":{"version":"2.0"},"urls":[{"filename":"x-2.0.tar.gz","digests":{"sha256":"AA"},"upload_time_iso_8601":"2020-01-01T00:00:00.000000Z"},{"filename":"x-2.0-py3-none-any.whl","digests":{"sha256":"bb"}}]}"#).unwrap();
+        let e = from_index(&p, Ecosystem::PyPI, "x", "2.0", "x-2.0.tar.gz").unwrap();
+        assert_eq!(e.hashes.len(), 1);
+        assert_eq!(e.hashes[0].value, "aa");
+        let e = from_index(&p, Ecosystem::PyPI, "x", "2.0", "renamed.tgz").unwrap();
+        assert_eq!(e.hashes.len(), 2);
+
+        let p = dir.path().join("gem.json");
+        fs_err::write(&p, r#"[{"number":"1.2.3","platform":"ruby","sha":"EE","created_at":"2021-01-01T00:00:00.000Z"}]"#).unwrap();
+        let e = from_index(&p, Ecosystem::RubyGems, "g", "1.2.3", "g-1.2.3.gem").unwrap();
+        assert_eq!(e.hashes[0].value, "ee");
+        fs_err::write(&p, "not json").unwrap();
+        assert!(from_index(&p, Ecosystem::RubyGems, "g", "1.2.3", "g.gem").is_err());
+    }
+}
