@@ -144,7 +144,7 @@ fn a_package_from_the_lockfile_with_matching_checksum_enters_the_mirror() {
             .all(|c| c["matched"] == true)
     );
     assert_eq!(v["age"]["status"], "ok");
-    assert_eq!(mirror_blobs(d), [sha.clone()]);
+    assert_eq!(mirror_blobs(d), std::slice::from_ref(&sha));
     let index: serde_json::Value =
         serde_json::from_slice(&fs_err::read(d.join(".zt/mirror/index.json")).unwrap()).unwrap();
     assert_eq!(index["pkg:cargo/demo@1.0.0"]["sha256"], sha.as_str());
