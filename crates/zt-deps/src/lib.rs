@@ -21,6 +21,10 @@
 //!   URL dependencies without a pinned commit) with file and line; [`check::run`] adds the
 //!   licence policy ([`check::licenses`]), known-malware hits and typosquats
 //!   ([`check::typosquat`]).
+//! - [`intake::decide`] checks an archive a registry served (checksum against the lockfile or
+//!   index entry, safe unpacking, static malware heuristics, quarantine age) before it enters
+//!   the content-addressed [`intake::mirror`]; [`intake::requests`] holds the requests and
+//!   approvals a new dependency needs.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), zt_deps::Error> {
