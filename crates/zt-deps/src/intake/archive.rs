@@ -565,6 +565,11 @@ fn zip(bytes: &[u8], budget: &mut Budget, out: &mut Vec<Entry>) -> Result<(), Ar
             .ok_or_else(|| bad("member data runs past the end"))?;
         budget.add(size)?;
         let data = match method {
+            0 if packed != size => {
+                return Err(bad(&format!(
+                    "stored member `{name}` is {packed} bytes but the directory says {size}"
+                )));
+            }
             0 => raw.to_vec(),
             8 => {
                 let d = inflate_bounded(

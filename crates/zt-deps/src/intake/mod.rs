@@ -322,12 +322,13 @@ pub fn decide(
         .as_ref()
         .map(|e| malware::scan_package(e, c.ecosystem, &archive_name))
         .unwrap_or_default();
-    let mut denied: Vec<&malware::Finding> = findings
+    // one reason per rule and file (the findings list has every line)
+    let mut seen = std::collections::BTreeSet::new();
+    for f in findings
         .iter()
         .filter(|f| f.severity == malware::Severity::Deny)
-        .collect();
-    denied.dedup_by(|a, b| a.rule == b.rule && a.file == b.file);
-    for f in denied {
+        .filter(|f| seen.insert((f.rule, f.file.as_str())))
+    {
         reasons.push(reject(
             f.rule,
             format!(
