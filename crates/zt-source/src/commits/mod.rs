@@ -9,6 +9,10 @@
 //! (`--trust-root`, `git config zt.trustRoot`, or the first commit with a policy), which is
 //! judged against its own policy.
 //!
+//! A commit that fails hands its parent's verified policy on to its children, so an
+//! unauthorised policy change never takes effect and other failures do not spread. A range
+//! `A..B` chooses which commits are reported; the chain from the trust root is always judged.
+//!
 //! Verdicts fail closed: anything but [`Verdict::Good`] fails, with a reason.
 
 mod cache;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::cache::{Cache, Verified};
 use super::object::Commit;
-use super::openpgp::{Check, PgpSignature};
+use super::openpgp::{Check, KeyLife, PgpSignature};
 use super::policy::{Key, POLICY_PATH, Policy, Signer};
 use super::repo::Repo;
 use super::sshsig::SshSignature;
@@ -186,10 +186,15 @@ fn short(id: &ObjectId) -> String {
     id.to_hex_with_len(12).to_string()
 }
 
+type PolicyRef = Option<(ObjectId, Rc<Policy>)>;
+
 struct Walker<'a> {
     repo: &'a Repo,
     policies: HashMap<ObjectId, Rc<Policy>>,
     trees: HashMap<ObjectId, ObjectId>,
+    /// The policy each commit of this run hands on to its children: its own if it verified,
+    /// else the one its first parent handed on (an unverified change never takes effect).
+    trusted: HashMap<ObjectId, PolicyRef>,
 }
 
 impl Walker<'_> {
@@ -202,8 +207,17 @@ impl Walker<'_> {
         Ok(t)
     }
 
+    /// The policy `commit` hands on to its children: the one recorded in this run, else (a
+    /// commit verified before, or below the range) the one in its tree.
+    fn trusted_policy(&mut self, commit: ObjectId) -> Result<PolicyRef, Error> {
+        match self.trusted.get(&commit) {
+            Some(p) => Ok(p.clone()),
+            None => self.policy_in(commit),
+        }
+    }
+
     /// The policy in `commit`'s tree, with its blob id.
-    fn policy_in(&mut self, commit: ObjectId) -> Result<Option<(ObjectId, Rc<Policy>)>, Error> {
+    fn policy_in(&mut self, commit: ObjectId) -> Result<PolicyRef, Error> {
         let tree = self.tree_of(commit)?;
         let Some(blob) = self.repo.blob_at(tree, POLICY_PATH)? else {
             return Ok(None);
@@ -234,7 +248,7 @@ fn match_signer<'p>(
     policy: &'p Policy,
     sig: &Sig,
     payload: &[u8],
-) -> Result<(&'p Signer, Option<(Option<i64>, Option<i64>)>), Option<Judged>> {
+) -> Result<(&'p Signer, Option<KeyLife>), Option<Judged>> {
     match sig {
         Sig::Ssh(s) => find_ssh(policy, s).map(|signer| (signer, None)).ok_or(None),
         Sig::Pgp(s) => {
@@ -245,7 +259,7 @@ fn match_signer<'p>(
                     Check::Bad(reason) => {
                         return Err(Some(Judged::fail(Verdict::BadSignature, reason)));
                     }
-                    Check::Good(life) => return Ok((signer, Some((life.expires, life.revoked)))),
+                    Check::Good(life) => return Ok((signer, Some(life))),
                 }
             }
             Err(None)
@@ -260,17 +274,14 @@ fn judge(
     time: i64,
 ) -> Result<(Judged, bool), Error> {
     let own = w.policy_in(c.id)?;
-    let mut parents: Vec<(ObjectId, Option<(ObjectId, Rc<Policy>)>)> = Vec::new();
+    let mut parents: Vec<(ObjectId, PolicyRef)> = Vec::new();
+    let mut changed = own.is_some() && c.parents.is_empty();
     for p in &c.parents {
-        parents.push((*p, w.policy_in(*p)?));
+        let in_tree = w.policy_in(*p)?.map(|x| x.0);
+        changed |= in_tree != own.as_ref().map(|x| x.0);
+        parents.push((*p, w.trusted_policy(*p)?));
     }
-    let policy_changed = if c.parents.is_empty() {
-        own.is_some()
-    } else {
-        parents
-            .iter()
-            .any(|(_, pp)| pp.as_ref().map(|x| x.0) != own.as_ref().map(|x| x.0))
-    };
+    let policy_changed = changed;
     let done = |j: Judged| Ok((j, policy_changed));
 
     let Some(raw_sig) = &c.signature else {
@@ -329,13 +340,13 @@ fn judge(
                 return done(with_key(Judged::fail(
                     Verdict::NotAuthorised,
                     format!(
-                        "parent {} has no {POLICY_PATH} to authorise this commit",
+                        "parent {} has no verified {POLICY_PATH} to authorise this commit",
                         short(p)
                     ),
                 )));
             };
             judges.push((
-                format!("the policy of parent {}", short(p)),
+                format!("the verified policy of parent {}", short(p)),
                 policy.clone(),
                 Some(*p),
             ));
@@ -355,7 +366,7 @@ fn judge(
                     Judged::fail(
                         Verdict::NotAuthorised,
                         format!(
-                            "key {presented_key} is listed only by this commit's own {POLICY_PATH}, not by {label}: a policy change must be signed by a key the old policy authorises"
+                            "key {presented_key} is listed by this commit's {POLICY_PATH} but not by {label}: a policy change must be signed by a key the old policy authorises"
                         ),
                     )
                 } else {
@@ -373,7 +384,7 @@ fn judge(
             j.signer = Some(signer.name.clone());
             j
         };
-        if let Some((expires, revoked)) = life {
+        if let Some(KeyLife { expires, revoked }) = life {
             if let Some(r) = revoked
                 && r <= time
             {
@@ -525,17 +536,25 @@ pub fn verify(opts: &Options) -> Result<Report, Error> {
             TrustRootSource::FirstPolicy,
         )
     };
+    // The whole chain from the trust root is judged (a commit's policy is trusted only through
+    // verified ancestors); the range only chooses which commits are reported.
     let root_commit = repo.commit(root)?;
-    let mut hidden_tips = root_commit.parents.clone();
-    hidden_tips.extend(base);
-    let hidden = repo.ancestors(&hidden_tips)?;
-    let todo = repo.walk(tip, &hidden)?;
-    if !hidden.contains(&root) && !todo.iter().any(|c| c.id == root) {
+    let before_root = repo.ancestors(&root_commit.parents)?;
+    let todo = repo.walk(tip, &before_root)?;
+    if !todo.iter().any(|c| c.id == root) {
         return Err(Error::TrustRoot {
             root: root.to_string(),
             tip: tip.to_string(),
         });
     }
+    let in_range: HashSet<ObjectId> = match base {
+        None => todo.iter().map(|c| c.id).collect(),
+        Some(b) => {
+            let mut hidden = before_root;
+            hidden.extend(repo.ancestors(&[b])?);
+            repo.walk(tip, &hidden)?.iter().map(|c| c.id).collect()
+        }
+    };
 
     let mut cache = Cache::load(&repo.root)?;
     let root_hex = root.to_string();
@@ -543,6 +562,7 @@ pub fn verify(opts: &Options) -> Result<Report, Error> {
         repo: &repo,
         policies: HashMap::new(),
         trees: todo.iter().map(|c| (c.id, c.tree)).collect(),
+        trusted: HashMap::new(),
     };
     let seen_time = opts.push_time.unwrap_or(opts.now);
     let mut results = Vec::new();
@@ -556,12 +576,37 @@ pub fn verify(opts: &Options) -> Result<Report, Error> {
             .and_then(|e| e.verified.as_ref())
             .is_some_and(|v| v.trust_root == root_hex);
         if hit && !opts.no_cache {
-            cached += 1;
+            let own = w.policy_in(c.id)?;
+            w.trusted.insert(c.id, own);
+            cached += usize::from(in_range.contains(&c.id));
             continue;
         }
         let time = cache.first_seen(&id, seen_time);
         let is_root = c.id == root;
         let (j, policy_changed) = judge(&mut w, c, is_root, time)?;
+        let hands_on = if j.verdict == Verdict::Good {
+            w.policy_in(c.id)?
+        } else if is_root {
+            None
+        } else {
+            match c.parents.first() {
+                Some(p) => w.trusted_policy(*p)?,
+                None => None,
+            }
+        };
+        w.trusted.insert(c.id, hands_on);
+        if !in_range.contains(&c.id) {
+            if j.verdict == Verdict::Good
+                && let Some(e) = cache.commits.get_mut(&id)
+            {
+                e.verified = Some(Verified {
+                    trust_root: root_hex.clone(),
+                    signer: j.signer.clone().unwrap_or_default(),
+                    key: j.key.clone().unwrap_or_default(),
+                });
+            }
+            continue;
+        }
         if j.verdict == Verdict::Good {
             let key = j.key.clone().unwrap_or_default();
             if cache.note_key(&c.author.email, &key) {
