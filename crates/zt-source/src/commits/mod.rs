@@ -25,6 +25,8 @@ mod statement;
 mod verify;
 
 pub use cache::{CACHE_PATH, Cache};
+/// Git object ids, as `gix` names them.
+pub use gix::ObjectId;
 pub use object::{Commit, Person, split_signature};
 pub use openpgp::{PgpKey, PgpSignature};
 pub use policy::{Key, POLICY_PATH, Policy, Signer};

@@ -198,6 +198,25 @@ subject\n\nbody\n gpgsig not a header\n";
         assert!(c.signature.is_some());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn split_never_panics_and_payload_is_a_subsequence(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let (payload, sig) = split_signature(&data, b"gpgsig");
+            proptest::prop_assert!(payload.len() + sig.map_or(0, |s| s.len()) <= data.len() + 1);
+            let id = ObjectId::null(gix::hash::Kind::Sha1);
+            let _ = Commit::parse(id, data);
+        }
+
+        #[test]
+        fn a_signature_header_round_trips(lines in proptest::collection::vec("[A-Za-z0-9+/=-]{1,30}", 1..6)) {
+            let sig = lines.join("\n ");
+            let raw = format!("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\ngpgsig {sig}\n\nmsg\n");
+            let (payload, got) = split_signature(raw.as_bytes(), b"gpgsig");
+            proptest::prop_assert_eq!(got, Some(format!("{}\n", lines.join("\n")).into_bytes()));
+            proptest::prop_assert_eq!(payload, b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\nmsg\n".to_vec());
+        }
+    }
+
     #[test]
     fn unsigned_commit_payload_is_the_object() {
         let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\nm\n";

@@ -85,6 +85,16 @@ mod tests {
         assert!(SshKey::parse("ssh-ed25519 not-base64").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn armored_parsers_never_panic(body in "[A-Za-z0-9+/=\n]{0,300}") {
+            let armored = format!("-----BEGIN SSH SIGNATURE-----\n{body}\n-----END SSH SIGNATURE-----\n");
+            let _ = SshSignature::parse(armored.as_bytes()).map(|s| s.verify(b"x"));
+            let pgp = format!("-----BEGIN PGP SIGNATURE-----\n\n{body}\n-----END PGP SIGNATURE-----\n");
+            let _ = super::super::openpgp::PgpSignature::parse(pgp.as_bytes());
+        }
+    }
+
     #[test]
     fn parses_a_key_line() {
         let k = SshKey::parse(
