@@ -13,6 +13,7 @@
 //! dirs = ["policies"]          # override folders, later ones win
 //! builtin = true               # start from zt's built-in policy library
 //! require_log_proof = true     # evidence without a verified log proof does not count
+//! require_signed_commits = false  # deny without a trusted `zt source verify --attest` that passed
 //!
 //! [thresholds]
 //! min_coverage = 80.0          # percent
@@ -204,6 +205,10 @@ pub struct PolicyConfig {
     /// Whether evidence must carry a verified transparency-log proof to count.
     #[serde(default = "yes")]
     pub require_log_proof: bool,
+    /// Whether a trusted source verification (`zt source verify --attest`) that passed is
+    /// required (`source.unverified` denies without one).
+    #[serde(default)]
+    pub require_signed_commits: bool,
 }
 
 impl Default for PolicyConfig {
@@ -212,6 +217,7 @@ impl Default for PolicyConfig {
             dirs: default_policy_dirs(),
             builtin: true,
             require_log_proof: true,
+            require_signed_commits: false,
         }
     }
 }

@@ -14,6 +14,8 @@ pub const OPENVEX: &str = "https://openvex.dev/ns/v0.2.0";
 pub const ZT_VULN_SCAN_V1: &str = "https://zt.dev/attestation/vuln-scan/v1";
 /// zt's source verification result (commit signatures and secret scan).
 pub const ZT_SOURCE_V1: &str = "https://zt.dev/attestation/source/v1";
+/// zt's commit-signature verification of a git commit and its history (`zt source verify`).
+pub const ZT_SOURCE_VERIFICATION_V1: &str = "https://zt.dev/attestation/source-verification/v1";
 /// zt's dependency intake decision.
 pub const ZT_INTAKE_V1: &str = "https://zt.dev/attestation/dependency-intake/v1";
 /// zt's reproducibility verdict (rebuild and compare).
@@ -30,6 +32,7 @@ pub const ALL: &[&str] = &[
     OPENVEX,
     ZT_VULN_SCAN_V1,
     ZT_SOURCE_V1,
+    ZT_SOURCE_VERIFICATION_V1,
     ZT_INTAKE_V1,
     ZT_REPRODUCIBLE_V1,
     ZT_DEPENDENCY_REQUEST_V1,

@@ -68,4 +68,6 @@ DEPENDENCIES := "https://zt.dev/attestation/dependency-intake/v1"
 
 VULN_SCAN := "https://zt.dev/attestation/vuln-scan/v1"
 
+SOURCE_VERIFICATION := "https://zt.dev/attestation/source-verification/v1"
+
 SBOM_PREFIXES := ["https://cyclonedx.org/bom", "https://spdx.dev/Document"]

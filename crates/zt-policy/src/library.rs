@@ -30,6 +30,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "signature_test.rego",
         include_str!("../policies/signature_test.rego"),
     ),
+    ("source.rego", include_str!("../policies/source.rego")),
+    (
+        "source_test.rego",
+        include_str!("../policies/source_test.rego"),
+    ),
     ("testing.rego", include_str!("../policies/testing.rego")),
     ("tests.rego", include_str!("../policies/tests.rego")),
     (

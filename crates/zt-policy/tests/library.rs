@@ -64,14 +64,14 @@ fn complete() -> Vec<Value> {
     ]
 }
 
-/// 29 Rego tests ship with the library; every one passes.
+/// 33 Rego tests ship with the library; every one passes.
 #[test]
 fn builtin_library_tests_pass() {
     let mut p = builtin();
     let outcomes = p.run_tests();
     let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(outcomes.len(), 29);
+    assert_eq!(outcomes.len(), 33);
     // Every deny-producing package has a test package that makes it deny.
     for rule in p.deny_rules() {
         let pkg = rule.trim_start_matches("data.").trim_end_matches(".deny");
@@ -82,8 +82,16 @@ fn builtin_library_tests_pass() {
     }
     assert_eq!(
         p.deny_rules(),
-        ["deps", "provenance", "sbom", "signature", "tests", "vuln"]
-            .map(|s| format!("data.zt.{s}.deny"))
+        [
+            "deps",
+            "provenance",
+            "sbom",
+            "signature",
+            "source",
+            "tests",
+            "vuln"
+        ]
+        .map(|s| format!("data.zt.{s}.deny"))
     );
 }
 
@@ -256,5 +264,5 @@ fn overriding_a_builtin_file_replaces_its_rules() {
         failed,
         vec!["test_empty_evidence_fails_closed_on_every_rule"]
     );
-    assert_eq!(p.tests().len(), 29 - 4);
+    assert_eq!(p.tests().len(), 33 - 4);
 }

@@ -56,6 +56,54 @@ pub enum Error {
         /// The hook file.
         path: PathBuf,
     },
+    /// The signer policy (`.zt/signers.toml`) is malformed.
+    #[error("signer policy `{file}` line {line}: {message}")]
+    SignerPolicy {
+        /// `<commit>:.zt/signers.toml`, or a path.
+        file: String,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// No commit in the history has a signer policy, and no trust root was given.
+    #[error("no commit in the history of {tip} has a signer policy `.zt/signers.toml`")]
+    NoSignerPolicy {
+        /// The tip commit.
+        tip: String,
+    },
+    /// The trust root is not in the history being verified.
+    #[error("trust root {root} is not an ancestor of {tip}")]
+    TrustRoot {
+        /// The trust root.
+        root: String,
+        /// The tip.
+        tip: String,
+    },
+    /// A revision does not resolve to a commit.
+    #[error("revision `{spec}`: {reason}")]
+    Revision {
+        /// The revision as given.
+        spec: String,
+        /// Why it does not resolve.
+        reason: String,
+    },
+    /// The repository could not be read.
+    #[error("cannot read {what}: {reason}")]
+    Repository {
+        /// The object.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The verified-commit cache is malformed.
+    #[error("verified-commit cache `{}` is malformed: {reason}", path.display())]
+    Cache {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Writing a file failed.
     #[error("cannot write `{}`", path.display())]
     Write {
@@ -88,6 +136,18 @@ impl Diagnostic for Error {
                 "move the existing hook away (or call `zt source scan --staged` from it), then run `zt source install-hooks` again".into()
             }
             Error::Write { .. } => "check that the directory exists and is writable".into(),
+            Error::SignerPolicy { .. } => {
+                "fix the named line of `.zt/signers.toml` (see docs/source.md for its format)".into()
+            }
+            Error::NoSignerPolicy { .. } => {
+                "commit a signed `.zt/signers.toml` listing the allowed signing keys, or pass `--trust-root COMMIT`".into()
+            }
+            Error::TrustRoot { .. } => {
+                "pass a commit of this history to `--trust-root`, or fix `git config zt.trustRoot`".into()
+            }
+            Error::Revision { .. } => "name a commit, branch or tag of this repository (e.g. `main`, `HEAD~3..HEAD`)".into(),
+            Error::Repository { .. } => "check that the repository is complete (`git fsck`)".into(),
+            Error::Cache { .. } => "delete the file; zt rebuilds it on the next run (first-seen times start again from now)".into(),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Source integrity for zt: secret scanning with gitleaks' rule format and default rules.
+//! Source integrity for zt: secret scanning with gitleaks' rule format and default rules, and
+//! signed-commit verification against the repository's own signer policy ([`commits`]).
 //!
 //! [`secrets`] reads gitleaks rule files as-is (the default set is built in), translates the
 //! rules' Go RE2 expressions for the Rust `regex` crate, and scans files, directories, git index
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod commits;
 mod error;
 pub mod hooks;
 pub mod secrets;

@@ -27,7 +27,7 @@ pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
 mod source;
 
 pub(crate) use normalize::NormalizeArgs;
-pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
+pub(crate) use source::{ScanArgs, ScanFormat, SourceArgs, SourceCommand, SourceVerifyArgs};
 mod init;
 mod policy;
 
@@ -78,7 +78,7 @@ pub(crate) enum Command {
     Log(LogArgs),
     /// Vulnerabilities: the OSV database, version ordering, matching and scans.
     Vuln(VulnArgs),
-    /// Source integrity: secret scanning and git hooks.
+    /// Source integrity: secret scanning, signed-commit verification and git hooks.
     Source(SourceArgs),
     /// Remove timestamps, owners and ordering from archives in place (strip-nondeterminism compatible).
     Normalize(NormalizeArgs),

@@ -17,6 +17,13 @@ pub(crate) enum SourceCommand {
     /// Exit 1 when secrets are found, 0 when none, 2 on errors (a bad rule file, an
     /// unreadable file, not a git repository).
     Scan(ScanArgs),
+    /// Verify commit signatures (SSH and OpenPGP, in process) against the repository's signer
+    /// policy `.zt/signers.toml` as it is in each commit's parent(s).
+    ///
+    /// Keys are judged at the time a commit was first seen (recorded in `.zt/source/verified`,
+    /// or `--push-time`), never its committer date. Exit 1 when any commit is unsigned, badly
+    /// signed, signed by an unknown, expired, revoked or unauthorised key; 2 on bad input.
+    Verify(SourceVerifyArgs),
     /// Install a `pre-commit` hook running `zt source scan --staged` and a `pre-push` hook
     /// scanning the lines the pushed commits add. Never replaces a hook zt did not write.
     InstallHooks {
@@ -67,4 +74,30 @@ pub(crate) enum ScanFormat {
     Json,
     /// SARIF 2.1.0.
     Sarif,
+}
+
+/// `zt source verify`
+#[derive(Debug, Args)]
+pub(crate) struct SourceVerifyArgs {
+    /// `A..B` (the commits of B not in A), or a revision (it and its history back to the trust
+    /// root). Default: `HEAD`; commits verified before are skipped (see `--no-cache`).
+    #[arg(value_name = "RANGE")]
+    pub(crate) range: Option<String>,
+    /// The commit history is trusted from (its own policy judges it). Default:
+    /// `git config zt.trustRoot`, else the first commit with `.zt/signers.toml` (with a warning).
+    #[arg(long, value_name = "COMMIT")]
+    pub(crate) trust_root: Option<String>,
+    /// The trusted time (RFC 3339, or Unix seconds) commits not seen before were pushed at, as
+    /// CI knows it; keys are judged at this time instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) push_time: Option<String>,
+    /// Check every commit again instead of skipping those verified before (first-seen times
+    /// are kept).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
+    /// Also record the result as a signed in-toto statement (predicate type
+    /// `https://zt.dev/attestation/source-verification/v1`, subject the tip commit) in the
+    /// repository's ledger, signed with its pipeline key and logged.
+    #[arg(long)]
+    pub(crate) attest: bool,
 }

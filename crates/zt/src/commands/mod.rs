@@ -17,6 +17,7 @@ mod policy;
 mod sign;
 mod source;
 mod verify;
+mod verify_commits;
 mod vuln;
 
 /// How a command that ran to completion ended.

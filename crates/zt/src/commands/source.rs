@@ -11,6 +11,7 @@ use crate::report::CliError;
 pub(crate) fn run(args: SourceArgs, printer: &Printer) -> Result<Status, CliError> {
     match args.command {
         SourceCommand::Scan(scan) => run_scan(scan, printer),
+        SourceCommand::Verify(args) => super::verify_commits::run(args, printer),
         SourceCommand::InstallHooks { zt } => install_hooks(zt, printer),
     }
 }
