@@ -10,7 +10,7 @@ mod normalize;
 mod pipeline;
 mod sign;
 
-pub(crate) use build::{BuildAction, BuildArgs};
+pub(crate) use build::{BuildAction, BuildArgs, SandboxProbeArgs};
 pub(crate) use deps::{CheckArgs, DepsArgs, DepsCommand, Level, SbomArgs, SbomFormat};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
@@ -87,4 +87,7 @@ pub(crate) enum Command {
     Deps(DepsArgs),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
     Sbom(SbomArgs),
+    /// Run a command in the bare build sandbox and time it (benchmarks).
+    #[command(hide = true, name = "sandbox-probe")]
+    SandboxProbe(SandboxProbeArgs),
 }
