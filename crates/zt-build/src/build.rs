@@ -1,6 +1,7 @@
 //! `zt build`: a hermetic build of a source tree. The tree must be a clean git work tree
 //! (unless `allow_dirty`); a copy of it (without `.git`, `.zt` and the output directory) is
-//! built in the [sandbox](crate::sandbox) with a fixed environment; on success the output
+//! built in the [sandbox](crate::sandbox) with a fixed environment and every file's mtime set to
+//! SOURCE_DATE_EPOCH; on success the output
 //! directory is copied back into the real tree and an unsigned SLSA v1 provenance statement
 //! about every output is written to `.zt/provenance/` (see [`crate::provenance`]). The log
 //! stays in `.zt/logs/` either way; a failed build writes no provenance.
@@ -284,6 +285,28 @@ pub fn copy_tree_ordered(
     Ok(())
 }
 
+/// Sets the modification and access time of every file and directory below `dir` (not following links).
+pub fn set_mtimes(dir: &Path, secs: i64) -> Result<(), Error> {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    let times = std::fs::FileTimes::new().set_modified(t).set_accessed(t);
+    let entries = fs_err::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        let ft = e.file_type().map_err(|err| Error::io(&p, err))?;
+        if ft.is_dir() {
+            set_mtimes(&p, secs)?;
+        }
+        if ft.is_dir() || ft.is_file() {
+            std::fs::File::open(&p)
+                .and_then(|f| f.set_times(times))
+                .map_err(|err| Error::io(&p, err))?;
+        }
+    }
+    std::fs::File::open(dir)
+        .and_then(|f| f.set_times(times))
+        .map_err(|err| Error::io(dir, err))
+}
+
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     let mut entries: Vec<_> = fs_err::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
@@ -354,6 +377,8 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         &copy,
         &[Path::new(".git"), Path::new(".zt"), &opts.out],
     )?;
+    // The copy's files all carry SOURCE_DATE_EPOCH, not the time of the copy.
+    set_mtimes(&copy, source.source_date_epoch)?;
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
         source_copy: copy.clone(),

@@ -126,27 +126,6 @@ struct Runner<'a> {
     limited: Vec<(Variation, String)>,
 }
 
-/// Sets the modification time of every file and directory below `dir` (not following links).
-fn set_mtimes(dir: &Path, secs: i64) -> Result<(), Error> {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    let times = std::fs::FileTimes::new().set_modified(t).set_accessed(t);
-    let entries = fs_err::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for e in entries.filter_map(Result::ok) {
-        let p = e.path();
-        let ft = e.file_type().map_err(|err| Error::io(&p, err))?;
-        if ft.is_dir() {
-            set_mtimes(&p, secs)?;
-        }
-        if ft.is_dir() || ft.is_file() {
-            std::fs::File::open(&p)
-                .and_then(|f| f.set_times(times))
-                .map_err(|err| Error::io(&p, err))?;
-        }
-    }
-    std::fs::File::open(dir)
-        .and_then(|f| f.set_times(times))
-        .map_err(|err| Error::io(dir, err))
-}
 
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
 
@@ -168,10 +147,13 @@ impl Runner<'_> {
             &[Path::new(".git"), Path::new(".zt"), &self.opts.out],
             on(Variation::FileOrder),
         )?;
-        if on(Variation::FileTime) {
+        let mtime = if on(Variation::FileTime) {
             // 2001-09-09 plus a year and a month per round.
-            set_mtimes(&copy, 1_000_000_000 + 34_300_800 * round as i64)?;
-        }
+            1_000_000_000 + 34_300_800 * round as i64
+        } else {
+            self.source.source_date_epoch
+        };
+        build::set_mtimes(&copy, mtime)?;
         let mut env = build::environment(self.source.source_date_epoch);
         for (k, v) in &mut env {
             if on(Variation::Locale) && (k == "LC_ALL" || k == "LANG") {
@@ -243,9 +225,7 @@ impl Runner<'_> {
                 &[Path::new(".git"), Path::new(".zt"), &self.opts.out],
                 on(Variation::FileOrder),
             )?;
-            if on(Variation::FileTime) {
-                set_mtimes(&copy, 1_000_000_000 + 34_300_800 * round as i64)?;
-            }
+            build::set_mtimes(&copy, mtime)?;
             exit = sandbox::run(&spec)?;
         }
         if exit == sandbox::Exit::TimedOut {

@@ -27,7 +27,7 @@ fn have(tool: &str) -> bool {
 fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     let t = tempfile::tempdir().unwrap();
     fs_err::write(t.path().join("README"), "leaky\n").unwrap();
-    let script = "mkdir -p out; date -u +%Y-%m-%d > out/date; hostname > out/host; pwd > out/pwd; umask > out/umask; echo same > out/same";
+    let script = "mkdir -p out; date -u +%Y-%m-%d > out/date; hostname > out/host; pwd > out/pwd; umask > out/umask; stat -c %Y README > out/mtime; echo same > out/same";
     let out = zt(t.path())
         .args(["--json", "repro", "--allow-dirty", "--", "sh", "-c", script])
         .output()
@@ -64,6 +64,7 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     let want: Vec<(String, String)> = [
         ("out/date", "time"),
         ("out/host", "hostname"),
+        ("out/mtime", "file-time"),
         ("out/pwd", "build-path"),
         ("out/umask", "umask"),
     ]
@@ -72,7 +73,7 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     .collect();
     assert_eq!(causes, want);
     let diffs = v["differences"].as_array().unwrap();
-    assert_eq!(diffs.len(), 4);
+    assert_eq!(diffs.len(), 5);
     let host = diffs.iter().find(|d| d["path"] == "out/host").unwrap();
     assert_eq!(
         host["explanation"],
@@ -91,9 +92,9 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
             .as_array()
             .unwrap()
             .len(),
-        9
+        10
     );
-    assert_eq!(statement["subject"].as_array().unwrap().len(), 5);
+    assert_eq!(statement["subject"].as_array().unwrap().len(), 6);
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
             Some((name, file)) => {
                 let Some(path) = file.strip_prefix('@') else {
                     return Err(CliError::input(
-                        format!("`--secret {s}` gives a value on the command line"),
+                        format!("`--secret {name}=…` gives a value on the command line"),
                         "never put a secret's value in arguments: use `--secret NAME=@FILE` or `--secret NAME` (zt secrets)",
                     ));
                 };
