@@ -43,9 +43,9 @@ pub struct FileSecrets<F> {
 impl<F: SecretSource> SecretSource for FileSecrets<F> {
     fn read(&self, name: &str, purpose: &str) -> Result<Zeroizing<Vec<u8>>, String> {
         match self.files.get(name) {
-            Some(path) => std::fs::read(path)
+            Some(path) => fs_err::read(path)
                 .map(Zeroizing::new)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+                .map_err(|e| format!("cannot read `{}`: {}", path.display(), e.kind())),
             None => self.fallback.read(name, purpose),
         }
     }
@@ -297,13 +297,13 @@ pub fn set_mtimes(dir: &Path, secs: i64) -> Result<(), Error> {
             set_mtimes(&p, secs)?;
         }
         if ft.is_dir() || ft.is_file() {
-            std::fs::File::open(&p)
-                .and_then(|f| f.set_times(times))
+            fs_err::File::open(&p)
+                .and_then(|f| f.file().set_times(times))
                 .map_err(|err| Error::io(&p, err))?;
         }
     }
-    std::fs::File::open(dir)
-        .and_then(|f| f.set_times(times))
+    fs_err::File::open(dir)
+        .and_then(|f| f.file().set_times(times))
         .map_err(|err| Error::io(dir, err))
 }
 
@@ -381,7 +381,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     set_mtimes(&copy, source.source_date_epoch)?;
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
-        source_copy: copy.clone(),
+        source_copy: Some(copy.clone()),
         build_path: PathBuf::from(BUILD_PATH),
         inputs: opts.inputs.clone(),
         env: environment(source.source_date_epoch),

@@ -186,7 +186,10 @@ impl DigestCache {
             e.get("sha256").and_then(Value::as_str)?,
         )
         .ok()?;
-        Some((d, e.get("version").and_then(Value::as_str).map(str::to_owned)))
+        Some((
+            d,
+            e.get("version").and_then(Value::as_str).map(str::to_owned),
+        ))
     }
 
     fn insert(&mut self, real: &Path, key: String, d: &Digest, version: Option<&str>) {
@@ -200,8 +203,9 @@ impl DigestCache {
     /// Writes the cache back if it changed (a failure only costs the next build time).
     pub fn save(&self) {
         if self.changed {
-            let bytes = serde_json::to_vec_pretty(&json!({ "version": 1, "entries": self.entries }))
-                .unwrap_or_default();
+            let bytes =
+                serde_json::to_vec_pretty(&json!({ "version": 1, "entries": self.entries }))
+                    .unwrap_or_default();
             let _ = zt_core::fsutil::write_atomic(&self.path, &bytes);
         }
     }

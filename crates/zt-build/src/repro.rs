@@ -126,7 +126,6 @@ struct Runner<'a> {
     limited: Vec<(Variation, String)>,
 }
 
-
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
 
 impl Runner<'_> {
@@ -172,7 +171,7 @@ impl Runner<'_> {
             .join(format!("repro-{}-{}.log", self.id, self.count));
         let spec = Spec {
             rootfs: self.opts.rootfs.clone(),
-            source_copy: copy.clone(),
+            source_copy: Some(copy.clone()),
             build_path: if on(Variation::BuildPath) {
                 PathBuf::from(format!("/build/variation-{round}/src"))
             } else {
@@ -205,7 +204,10 @@ impl Runner<'_> {
             );
         }
         let mut exit = sandbox::run(&spec)?;
-        if exit == sandbox::Exit::TimedOut && faked && self.opts.timeout.is_none_or(|t| t > self.faketime_deadline) {
+        if exit == sandbox::Exit::TimedOut
+            && faked
+            && self.opts.timeout.is_none_or(|t| t > self.faketime_deadline)
+        {
             // libfaketime deadlocks some programs: run this build again without it.
             self.limited.push((
                 Variation::Time,
@@ -304,19 +306,11 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
             "libfaketime is not installed in the base system (apt-get install faketime)".into(),
         );
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("zt-faketime-")
-        .tempdir()
-        .map_err(|e| format!("probe: {e}"))?;
-    let src = scratch.path().join("src");
-    let root = scratch.path().join("root");
-    fs_err::create_dir_all(&src).map_err(|e| format!("probe: {e}"))?;
-    fs_err::create_dir_all(&root).map_err(|e| format!("probe: {e}"))?;
     let log = logs.join(format!("repro-{id}-faketime-probe.log"));
     let limit = std::time::Duration::from_secs(5);
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
-        source_copy: src,
+        source_copy: None,
         build_path: PathBuf::from(BUILD_PATH),
         inputs: Vec::new(),
         env: build::environment(0),
@@ -325,7 +319,7 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         uid: 0,
         gid: 0,
         argv: vec!["date".into(), "-u".into(), "+%Y".into()],
-        scratch: root,
+        scratch: PathBuf::from("/tmp"),
         log: log.clone(),
         faketime: Some("+800d".into()),
         timeout: Some(limit),
@@ -399,8 +393,7 @@ pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<
     let control = runner.build(&[], 0)?;
     // A build under libfaketime that takes four times the control build (and at least ten
     // seconds) longer is taken as hung.
-    runner.faketime_deadline =
-        (started.elapsed() * 4).max(std::time::Duration::from_secs(10));
+    runner.faketime_deadline = (started.elapsed() * 4).max(std::time::Duration::from_secs(10));
     let mut differences = Vec::new();
     let mut culprits = Vec::new();
     for round in 1..builds.max(2) {

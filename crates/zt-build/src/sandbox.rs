@@ -45,8 +45,8 @@ use crate::Error;
 pub struct Spec {
     /// The base system whose directories are exposed read-only (`/` or a `--rootfs`).
     pub rootfs: PathBuf,
-    /// Host path of the writable copy of the source tree.
-    pub source_copy: PathBuf,
+    /// Host path of the writable copy of the source tree (`None`: an empty tmpfs).
+    pub source_copy: Option<PathBuf>,
     /// Where the copy appears inside (absolute), and the working directory.
     pub build_path: PathBuf,
     /// Extra host paths exposed read-only at the same path inside.
@@ -63,7 +63,9 @@ pub struct Spec {
     pub gid: u32,
     /// The command and its arguments.
     pub argv: Vec<String>,
-    /// Host directory for scratch mounts (must be empty, on a filesystem that allows mounts).
+    /// Host directory the new root is mounted on, in the sandbox's own mount namespace only
+    /// (any existing directory not above the source copy and the inputs; its contents stay
+    /// untouched).
     pub scratch: PathBuf,
     /// Host file that receives the command's stdout and stderr.
     pub log: PathBuf,
@@ -517,7 +519,10 @@ fn child(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String> {
     }
     let build = inside(root, &spec.build_path);
     mkdirs(&build)?;
-    bind(&spec.source_copy, &build)?;
+    match &spec.source_copy {
+        Some(copy) => bind(copy, &build)?,
+        None => tmpfs(&build, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?,
+    }
     let dev = root.join("dev");
     std::fs::create_dir(&dev).map_err(|e| format!("mkdir {}: {e}", dev.display()))?;
     tmpfs(&dev, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, "mode=0755")?;
@@ -671,18 +676,11 @@ fn seccomp_program() -> Result<seccompiler::BpfProgram, String> {
 /// discarded — and returns how it ended and how long the sandbox took from the clone to the
 /// command's end. For measuring the sandbox's own start-up (`zt sandbox-probe`).
 pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
-    let scratch = tempfile::Builder::new()
-        .prefix("zt-probe-")
-        .tempdir()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let src = scratch.path().join("src");
-    let root = scratch.path().join("root");
-    for d in [&src, &root] {
-        fs_err::create_dir(d).map_err(|e| Error::io(d, e))?;
-    }
+    // Nothing on disk: the new root is mounted over `/tmp` (in the sandbox's mount namespace
+    // only) and the build directory is a tmpfs.
     let spec = Spec {
         rootfs: PathBuf::from("/"),
-        source_copy: src,
+        source_copy: None,
         build_path: PathBuf::from(crate::build::BUILD_PATH),
         inputs: Vec::new(),
         env: crate::build::environment(0),
@@ -691,7 +689,7 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         uid: 0,
         gid: 0,
         argv: argv.to_vec(),
-        scratch: root,
+        scratch: PathBuf::from("/tmp"),
         log: PathBuf::from("/dev/null"),
         faketime: None,
         timeout: None,

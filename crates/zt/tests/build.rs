@@ -571,9 +571,15 @@ fn secret_is_a_0600_file_on_tmpfs_and_recorded_by_name_only() {
     );
     let stat = fs_err::read_to_string(t.path().join("out/stat")).unwrap();
     assert_eq!(stat.trim(), format!("600 {}", value.len()));
-    assert_eq!(fs_err::read_to_string(t.path().join("out/read")).unwrap(), "readable\n");
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/read")).unwrap(),
+        "readable\n"
+    );
     assert!(!t.path().join("out/write").exists());
-    assert_eq!(fs_err::read_to_string(t.path().join("out/fs")).unwrap(), "tmpfs\n");
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/fs")).unwrap(),
+        "tmpfs\n"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let prov: serde_json::Value =
         serde_json::from_slice(&fs_err::read(v["provenance"].as_str().unwrap()).unwrap()).unwrap();
@@ -607,8 +613,14 @@ fn secret_is_a_0600_file_on_tmpfs_and_recorded_by_name_only() {
 fn secret_bad_input_exits_2() {
     let t = tree();
     for (arg, want) in [
-        ("TOKEN", "secret `TOKEN` is not available: zt secrets not available in this build"),
-        ("TOKEN=@/nonexistent/zt-secret", "secret `TOKEN` is not available: cannot read `/nonexistent/zt-secret`"),
+        (
+            "TOKEN",
+            "secret `TOKEN` is not available: zt secrets not available in this build",
+        ),
+        (
+            "TOKEN=@/nonexistent/zt-secret",
+            "secret `TOKEN` is not available: cannot read `/nonexistent/zt-secret`",
+        ),
         ("TOKEN=hunter2", "gives a value on the command line"),
         ("../x=@/etc/hostname", "is not a valid secret name"),
     ] {

@@ -89,14 +89,21 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
 struct ZtSecrets;
 
 impl SecretSource for ZtSecrets {
-    fn read(&self, name: &str, purpose: &str) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
+    fn read(
+        &self,
+        name: &str,
+        purpose: &str,
+    ) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
         read_from_zt_secrets(name, purpose)
     }
 }
 
 /// The hook to zt's secret store (`zt_secrets::read_as_operator`), wired when that crate is
 /// part of the build; until then every secret must be given as `NAME=@FILE`.
-fn read_from_zt_secrets(_name: &str, _purpose: &str) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
+fn read_from_zt_secrets(
+    _name: &str,
+    _purpose: &str,
+) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
     Err("zt secrets not available in this build".into())
 }
 
