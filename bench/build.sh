@@ -23,6 +23,13 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
+# hyperfine's mean ± σ and min, in ms, from its JSON export: stats FILE INDEX
+stats() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.2f ± %.2f ms (min %.2f)" % (r["mean"]*1e3, r["stddev"]*1e3, r["min"]*1e3))' "$1" "$2"
+}
+stat_field() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print(r[sys.argv[3]])' "$1" "$2" "$3"
+}
 elapsed() { echo "$(now) - $1" | bc -l; }
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 
@@ -100,20 +107,41 @@ bench_overhead() {
   tc=$(rustc --print sysroot 2>/dev/null)
   [ -n "$crate" ] && [ -x "$tc/bin/cargo" ] || { echo "overhead: regex-syntax sources or a rustup toolchain missing"; return; }
   local src="$work/crate" bare="$work/crate-bare"
-  cp -r "$crate" "$src"; cp -r "$crate" "$bare"
+  cp -r "$crate" "$src"
+  # Offline without a registry: drop the optional `arbitrary` dependency and the benches.
+  python3 - "$src/Cargo.toml" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('arbitrary = ["dep:arbitrary"]\n', '')
+s = re.sub(r'\[dependencies\.arbitrary\]\n(?:[^\[].*\n|\n)*', '', s)
+s = re.sub(r'\[\[bench\]\]\n(?:[^\[].*\n|\n)*', '', s)
+open(p, 'w').write(s)
+PY
+  cp -r "$src" "$bare"
   local cmd="PATH=$tc/bin:/usr/bin:/bin CARGO_HOME=/tmp/cargo-home cargo build --offline --release -q -j2 && mkdir -p out && cp target/release/libregex_syntax.rlib out/"
-  hyperfine -w 1 -r "${BUILD_RUNS:-5}" --export-json "$work/ov.json" \
-    --prepare "rm -rf $bare/target $bare/out" "cd $bare && env -i HOME=/tmp sh -c '$cmd'" \
-    --prepare "rm -rf $src/out $src/.zt" "$ZT build -C $src --allow-dirty --input $tc -- sh -c '$cmd'" >/dev/null 2>&1
-  local b z
-  b=$(stat_field "$work/ov.json" 0 mean); z=$(stat_field "$work/ov.json" 1 mean)
-  echo "overhead: $(basename "$crate") cargo build --offline --release -j2, ${BUILD_RUNS:-5} runs each (hyperfine)"
-  echo "overhead:   bare        $(stats "$work/ov.json" 0)"
-  echo "overhead:   zt build    $(stats "$work/ov.json" 1)"
-  printf 'overhead:   zt build over bare: %+.2f%% of the mean (σ bare %.2f%%, σ zt %.2f%%)\n' \
-    "$(echo "($z - $b) * 100 / $b" | bc -l)" \
-    "$(echo "$(stat_field "$work/ov.json" 0 stddev) * 100 / $b" | bc -l)" \
-    "$(echo "$(stat_field "$work/ov.json" 1 stddev) * 100 / $z" | bc -l)"
+  # Interleaved (bare, zt, zt, bare, …) so that a change of the machine's load hits both alike;
+  # GNU time gives wall and CPU (user + sys of every process of the build).
+  local n="${BUILD_RUNS:-6}" i
+  : >"$work/ov.txt"
+  run_bare() { rm -rf "$bare/target" "$bare/out"; (cd "$bare" && /usr/bin/time -f "bare %e %U %S" -a -o "$work/ov.txt" env -i HOME=/tmp sh -c "$cmd" >/dev/null 2>&1); }
+  run_zt() { rm -rf "$src/out" "$src/.zt"; /usr/bin/time -f "zt %e %U %S" -a -o "$work/ov.txt" "$ZT" build -C "$src" --allow-dirty --input "$tc" -- sh -c "$cmd" >/dev/null 2>&1; }
+  run_bare; run_zt; : >"$work/ov.txt"   # warm-up
+  for i in $(seq "$n"); do
+    if [ $((i % 2)) = 1 ]; then run_bare; run_zt; else run_zt; run_bare; fi
+  done
+  echo "overhead: $(basename "$crate") cargo build --offline --release -j2, $n interleaved runs each (GNU time)"
+  python3 - "$work/ov.txt" <<'PY'
+import statistics as st, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def col(kind, f):
+    return [f(r) for r in rows if r[0] == kind]
+for label, f in (("wall", lambda r: float(r[1])), ("cpu", lambda r: float(r[2]) + float(r[3]))):
+    b, z = col("bare", f), col("zt", f)
+    mb, mz = st.mean(b), st.mean(z)
+    print("overhead:   %-4s bare %.2f ± %.2f s, zt build %.2f ± %.2f s: %+.2f%% (σ/mean bare %.1f%%, zt %.1f%%)"
+          % (label, mb, st.stdev(b), mz, st.stdev(z), (mz - mb) * 100 / mb, st.stdev(b) * 100 / mb, st.stdev(z) * 100 / mz))
+PY
 }
 
 bench_repro() {

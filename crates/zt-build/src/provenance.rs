@@ -200,6 +200,59 @@ impl DigestCache {
         self.changed = true;
     }
 
+    /// [`tree_digest`] of an input directory (a toolchain can be a gigabyte): reused while a
+    /// walk finds every file with the same path, size, mtime, inode and device (and every
+    /// symlink with the same target) as when it was computed.
+    pub fn tree_digest(&mut self, dir: &Path) -> Result<Digest, Error> {
+        fn walk(root: &Path, dir: &Path, h: &mut Vec<u8>) -> Result<(), Error> {
+            use std::os::unix::fs::MetadataExt as _;
+            let mut entries: Vec<_> = fs_err::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(Result::ok)
+                .collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let p = e.path();
+                let m = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
+                let rel = p.strip_prefix(root).unwrap_or(&p);
+                h.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+                if m.file_type().is_symlink() {
+                    let t = fs_err::read_link(&p).map_err(|err| Error::io(&p, err))?;
+                    h.extend_from_slice(b"\0->");
+                    h.extend_from_slice(t.as_os_str().as_encoded_bytes());
+                    h.push(b'\n');
+                } else if m.is_dir() {
+                    h.extend_from_slice(b"/\n");
+                    walk(root, &p, h)?;
+                } else if m.is_file() {
+                    h.extend_from_slice(
+                        format!(
+                            "\0{}:{}.{}:{}:{}\n",
+                            m.size(),
+                            m.mtime(),
+                            m.mtime_nsec(),
+                            m.ino(),
+                            m.dev()
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            Ok(())
+        }
+        let real = fs_err::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+        let mut listing = Vec::new();
+        walk(&real, &real, &mut listing)?;
+        let key = Digest::sha256(&listing).hex();
+        let slot = PathBuf::from(format!("{}/<tree>", real.display()));
+        if let Some((d, _)) = self.lookup(&slot, &key) {
+            return Ok(d);
+        }
+        let d = tree_digest(&real, &[])?;
+        self.insert(&slot, key, &d, None);
+        Ok(d)
+    }
+
     /// Writes the cache back if it changed (a failure only costs the next build time).
     pub fn save(&self) {
         if self.changed {
@@ -294,7 +347,6 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
             found[i].5 = same;
         }
     }
-    cache.save();
     for (tool, inside, real, _, digest, version) in found {
         let mut v = json!({ "name": tool, "uri": format!("file://{}", inside.display()), "digest": digest_map(&digest),
             "annotations": { "kind": "toolchain", "resolvedPath": real } });
@@ -309,10 +361,11 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
         {
             deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
         } else if input.is_dir() {
-            let d = tree_digest(input, &[])?;
+            let d = cache.tree_digest(input)?;
             deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
         }
     }
+    cache.save();
     let os_release = opts.rootfs.join("etc/os-release");
     if let Some(d) = file_digest(&os_release) {
         let text = fs_err::read_to_string(&os_release).unwrap_or_default();

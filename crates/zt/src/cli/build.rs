@@ -100,3 +100,33 @@ pub(crate) struct SandboxProbeArgs {
     #[arg(last = true, required = true)]
     pub(crate) command: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["", "s", "0", "-1s", "5d", "1e3", "soon", "1.2.3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,12}") {
+            let _ = parse_duration(&s);
+        }
+
+        #[test]
+        fn seconds_round_trip(n in 1u32..1_000_000) {
+            proptest::prop_assert_eq!(parse_duration(&format!("{n}s")), Ok(Duration::from_secs(u64::from(n))));
+        }
+    }
+}
