@@ -6,11 +6,12 @@
 #   sandbox:   start-up of `zt build -- true` (whole command, and the sandboxed part alone as
 #              zt reports it) against `bwrap` with comparable isolation and against
 #              `unshare -Urnmpf --mount-proc true`.
-#   overhead:  `zt build -- make -j2` against a bare `make -j2` of the same generated C project.
+#   overhead:  `zt build` of a real crate (regex-syntax from ~/.cargo/registry, `cargo build
+#              --offline --release`) against the same command run bare, several runs each.
 #   repro:     `zt repro` against `reprotest` on a trivial build.
 #
-# Builds zt with `cargo build --release -p zt`; needs strip-nondeterminism, zip, bubblewrap,
-# reprotest, gcc and make (apt).
+# Builds zt with `cargo build --release -p zt`; needs hyperfine, strip-nondeterminism, zip,
+# bubblewrap, reprotest (apt) and a rustup toolchain. Every figure is hyperfine's mean ± σ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 part="${1:-all}"
@@ -22,6 +23,13 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
+# hyperfine's mean ± σ and min, in ms, from its JSON export: stats FILE INDEX
+stats() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.2f ± %.2f ms (min %.2f)" % (r["mean"]*1e3, r["stddev"]*1e3, r["min"]*1e3))' "$1" "$2"
+}
+stat_field() {
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print(r[sys.argv[3]])' "$1" "$2" "$3"
+}
 elapsed() { echo "$(now) - $1" | bc -l; }
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 
@@ -45,73 +53,109 @@ bench_normalize() {
   entries=$(unzip -Z1 "$input" | wc -l)
   echo "normalize: $(basename "$input"): $((size / 1048576)) MiB, $entries entries (Info-ZIP, with UT/ux extra fields)"
   cp "$input" "$work/theirs.zip"; cp "$input" "$work/ours.zip"
-  local t0 theirs ours
-  t0=$(now); strip-nondeterminism --timestamp 1423159771 "$work/theirs.zip"; theirs=$(elapsed "$t0")
-  t0=$(now); "$ZT" normalize --timestamp 1423159771 "$work/ours.zip" >/dev/null; ours=$(elapsed "$t0")
+  strip-nondeterminism --timestamp 1423159771 "$work/theirs.zip"
+  "$ZT" normalize --timestamp 1423159771 "$work/ours.zip" >/dev/null
   if cmp -s "$work/theirs.zip" "$work/ours.zip"; then same="identical output"; else same="OUTPUTS DIFFER"; fi
-  printf 'normalize: strip-nondeterminism %.3f s, zt normalize %.3f s, ratio %sx (%s)\n' "$theirs" "$ours" "$(ratio "$theirs" "$ours")" "$same"
+  hyperfine -w 1 -r "${NORM_RUNS:-5}" --export-json "$work/nz.json" \
+    --prepare "cp $input $work/t.zip" "strip-nondeterminism --timestamp 1423159771 $work/t.zip" \
+    --prepare "cp $input $work/t.zip" "$ZT normalize --timestamp 1423159771 $work/t.zip" >/dev/null 2>&1
+  echo "normalize: strip-nondeterminism $(stats "$work/nz.json" 0)"
+  echo "normalize: zt normalize         $(stats "$work/nz.json" 1)"
+  printf 'normalize: ratio %.1fx (mean), %.1fx (min); %s\n' \
+    "$(echo "$(stat_field "$work/nz.json" 0 mean) / $(stat_field "$work/nz.json" 1 mean)" | bc -l)" \
+    "$(echo "$(stat_field "$work/nz.json" 0 min) / $(stat_field "$work/nz.json" 1 min)" | bc -l)" "$same"
 }
 
-RUNS=20
+RUNS="${RUNS:-200}"
 
 bench_sandbox() {
   command -v bwrap >/dev/null || { echo "sandbox: bwrap not installed (apt-get install bubblewrap)"; return; }
-  local tree="$work/empty"
-  mkdir -p "$tree"
-  local t0 zt_total bw un sandboxed=0 s
-  t0=$(now)
-  for _ in $(seq $RUNS); do
-    rm -rf "$tree/.zt"
-    s=$("$ZT" --json build -C "$tree" --allow-dirty -- true | grep -o '"sandbox_seconds": *[0-9.e-]*' | sed 's/.*: *//')
-    sandboxed=$(echo "$sandboxed + $s" | bc -l)
-  done
-  zt_total=$(elapsed "$t0")
-  t0=$(now)
-  for _ in $(seq $RUNS); do
-    bwrap --unshare-all --die-with-parent --new-session --hostname zt-build --clearenv \
-      --ro-bind /usr /usr --ro-bind /etc /etc --symlink usr/bin /bin --symlink usr/sbin /sbin \
-      --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp \
-      --bind "$tree" /build/src --chdir /build/src --remount-ro / true
-  done
-  bw=$(elapsed "$t0")
-  t0=$(now)
-  for _ in $(seq $RUNS); do unshare -Urnmpf --mount-proc true; done
-  un=$(elapsed "$t0")
-  printf 'sandbox: per run: zt build -- true %.1f ms (sandboxed part %.1f ms), bwrap %.1f ms, unshare -Urnmpf --mount-proc %.1f ms\n' \
-    "$(echo "$zt_total * 1000 / $RUNS" | bc -l)" "$(echo "$sandboxed * 1000 / $RUNS" | bc -l)" \
-    "$(echo "$bw * 1000 / $RUNS" | bc -l)" "$(echo "$un * 1000 / $RUNS" | bc -l)"
-  printf 'sandbox: ratio bwrap / zt sandboxed part %sx\n' "$(ratio "$bw" "$sandboxed")"
+  command -v hyperfine >/dev/null || { echo "sandbox: hyperfine not installed (apt-get install hyperfine)"; return; }
+  local tree="$work/empty" git_tree="$work/clean"
+  mkdir -p "$tree" "$git_tree"
+  echo x >"$git_tree/a"
+  git -C "$git_tree" init -q && git -C "$git_tree" add a && git -C "$git_tree" -c user.name=b -c user.email=b@b commit -qm b
+  # bwrap with the isolation zt gives: all namespaces, read-only base system, tmpfs /tmp, a
+  # minimal /dev, fresh /proc, writable source bind, fixed hostname, cleared environment.
+  local bw="bwrap --unshare-all --die-with-parent --new-session --hostname zt-build --clearenv \
+--ro-bind /usr /usr --ro-bind /etc /etc --ro-bind /opt /opt --symlink usr/bin /bin --symlink usr/sbin /sbin \
+--symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp \
+--bind $tree /build/src --chdir /build/src --remount-ro / true"
+  hyperfine -N -w 20 -r "$RUNS" --export-json "$work/sb.json" \
+    "$ZT sandbox-probe -- true" "$bw" "unshare -Urnmpf --mount-proc true" >/dev/null 2>&1
+  echo "sandbox: hyperfine -N -w 20 -r $RUNS (whole processes, $RUNS runs each)"
+  echo "sandbox:   zt sandbox-probe -- true            $(stats "$work/sb.json" 0)"
+  echo "sandbox:   bwrap (comparable isolation) true   $(stats "$work/sb.json" 1)"
+  echo "sandbox:   unshare -Urnmpf --mount-proc true   $(stats "$work/sb.json" 2)"
+  local zmin bmin umin
+  zmin=$(stat_field "$work/sb.json" 0 min); bmin=$(stat_field "$work/sb.json" 1 min); umin=$(stat_field "$work/sb.json" 2 min)
+  printf 'sandbox:   min zt - min unshare = %.2f ms; bwrap / zt (min) = %.2fx, (mean) = %.2fx\n' \
+    "$(echo "($zmin - $umin) * 1000" | bc -l)" "$(echo "$bmin / $zmin" | bc -l)" \
+    "$(echo "$(stat_field "$work/sb.json" 1 mean) / $(stat_field "$work/sb.json" 0 mean)" | bc -l)"
+  # The whole `zt build -- true`: git state, copy, sandbox, provenance (digest cache warm).
+  "$ZT" build -C "$git_tree" -- true >/dev/null 2>&1
+  hyperfine -N -w 5 -r 50 --export-json "$work/zb.json" \
+    "$ZT build -C $tree --allow-dirty -- true" "$ZT build -C $git_tree -- true" >/dev/null 2>&1
+  echo "sandbox: zt build -- true, non-git tree (--allow-dirty, tree digest)   $(stats "$work/zb.json" 0)"
+  echo "sandbox: zt build -- true, clean git tree (commit, provenance)         $(stats "$work/zb.json" 1)"
 }
 
 bench_overhead() {
-  command -v gcc >/dev/null && command -v make >/dev/null || { echo "overhead: gcc/make not installed"; return; }
-  local src="$work/cproj"
-  mkdir -p "$src"
-  for i in $(seq 1 40); do
-    { echo "#include <stdio.h>"; for j in $(seq 1 40); do echo "int f${i}_$j(int x) { int s = 0; for (int k = 0; k < x; k++) s += k * $j ^ (s >> 3); return s; }"; done; } >"$src/m$i.c"
+  command -v hyperfine >/dev/null || { echo "overhead: hyperfine not installed"; return; }
+  local crate tc
+  crate=$(ls -d "$HOME"/.cargo/registry/src/*/regex-syntax-0.8.* 2>/dev/null | head -1)
+  tc=$(rustc --print sysroot 2>/dev/null)
+  [ -n "$crate" ] && [ -x "$tc/bin/cargo" ] || { echo "overhead: regex-syntax sources or a rustup toolchain missing"; return; }
+  local src="$work/crate" bare="$work/crate-bare"
+  cp -r "$crate" "$src"
+  # Offline without a registry: drop the optional `arbitrary` dependency and the benches.
+  python3 - "$src/Cargo.toml" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('arbitrary = ["dep:arbitrary"]\n', '')
+s = re.sub(r'\[dependencies\.arbitrary\]\n(?:[^\[].*\n|\n)*', '', s)
+s = re.sub(r'\[\[bench\]\]\n(?:[^\[].*\n|\n)*', '', s)
+open(p, 'w').write(s)
+PY
+  cp -r "$src" "$bare"
+  local cmd="PATH=$tc/bin:/usr/bin:/bin CARGO_HOME=/tmp/cargo-home cargo build --offline --release -q -j2 && mkdir -p out && cp target/release/libregex_syntax.rlib out/"
+  # Interleaved (bare, zt, zt, bare, …) so that a change of the machine's load hits both alike;
+  # GNU time gives wall and CPU (user + sys of every process of the build).
+  local n="${BUILD_RUNS:-6}" i
+  : >"$work/ov.txt"
+  run_bare() { rm -rf "$bare/target" "$bare/out"; (cd "$bare" && /usr/bin/time -f "bare %e %U %S" -a -o "$work/ov.txt" env -i HOME=/tmp sh -c "$cmd" >/dev/null 2>&1); }
+  run_zt() { rm -rf "$src/out" "$src/.zt"; /usr/bin/time -f "zt %e %U %S" -a -o "$work/ov.txt" "$ZT" build -C "$src" --allow-dirty --input "$tc" -- sh -c "$cmd" >/dev/null 2>&1; }
+  run_bare; run_zt; : >"$work/ov.txt"   # warm-up
+  for i in $(seq "$n"); do
+    if [ $((i % 2)) = 1 ]; then run_bare; run_zt; else run_zt; run_bare; fi
   done
-  printf 'int main(void) { return 0; }\n' >"$src/main.c"
-  printf 'SRC := $(wildcard *.c)\nOBJ := $(SRC:.c=.o)\nout/prog: $(OBJ)\n\tmkdir -p out\n\t$(CC) -o $@ $(OBJ)\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\n' >"$src/Makefile"
-  cp -r "$src" "$work/bare"
-  local t0 bare zt
-  t0=$(now); make -s -C "$work/bare" -j2 >/dev/null; bare=$(elapsed "$t0")
-  t0=$(now); "$ZT" build -C "$src" --allow-dirty -- make -s -j2 >/dev/null 2>&1; zt=$(elapsed "$t0")
-  printf 'overhead: bare make -j2 %.3f s, zt build -- make -j2 %.3f s, overhead %s%%\n' "$bare" "$zt" "$(echo "scale=1; ($zt - $bare) * 100 / $bare" | bc -l)"
+  echo "overhead: $(basename "$crate") cargo build --offline --release -j2, $n interleaved runs each (GNU time)"
+  python3 - "$work/ov.txt" <<'PY'
+import statistics as st, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def col(kind, f):
+    return [f(r) for r in rows if r[0] == kind]
+for label, f in (("wall", lambda r: float(r[1])), ("cpu", lambda r: float(r[2]) + float(r[3]))):
+    b, z = col("bare", f), col("zt", f)
+    mb, mz = st.mean(b), st.mean(z)
+    print("overhead:   %-4s bare %.2f ± %.2f s, zt build %.2f ± %.2f s: %+.2f%% (σ/mean bare %.1f%%, zt %.1f%%)"
+          % (label, mb, st.stdev(b), mz, st.stdev(z), (mz - mb) * 100 / mb, st.stdev(b) * 100 / mb, st.stdev(z) * 100 / mz))
+PY
 }
 
 bench_repro() {
   command -v reprotest >/dev/null || { echo "repro: reprotest not installed (apt-get install reprotest)"; return; }
   local a="$work/rp-a" b="$work/rp-b"
   mkdir -p "$a" "$b"; echo x >"$a/src.txt"; echo x >"$b/src.txt"
-  local t0 rt zt
-  # reprotest without the variations that need sudo or disorderfs (not installed here).
-  t0=$(now)
-  (cd "$a" && reprotest --no-diffoscope --variations=-fileordering,-user_group,-domain_host 'sh -c "mkdir -p out; cp src.txt out/a"' 'out/a' >/dev/null 2>&1)
-  rt=$(elapsed "$t0")
-  t0=$(now)
-  "$ZT" repro -C "$b" --allow-dirty -- sh -c 'mkdir -p out; cp src.txt out/a' >/dev/null 2>&1
-  zt=$(elapsed "$t0")
-  printf 'repro: reprotest %.3f s, zt repro (2 builds, 9 variations) %.3f s, ratio %sx\n' "$rt" "$zt" "$(ratio "$rt" "$zt")"
+  # reprotest without the variations that need root or disorderfs (not available here).
+  hyperfine -w 1 -r "${REPRO_RUNS:-5}" --export-json "$work/rp.json" \
+    "cd $a && reprotest --no-diffoscope --variations=-fileordering,-user_group,-domain_host 'sh -c \"mkdir -p out; cp src.txt out/a\"' 'out/a'" \
+    "$ZT repro -C $b --allow-dirty -- sh -c 'mkdir -p out; cp src.txt out/a'" >/dev/null 2>&1
+  echo "repro: trivial build, ${REPRO_RUNS:-5} runs each (hyperfine)"
+  echo "repro:   reprotest (2 builds)                    $(stats "$work/rp.json" 0)"
+  echo "repro:   zt repro (2 builds, 10 variations)      $(stats "$work/rp.json" 1)"
+  printf 'repro:   ratio %.1fx\n' "$(echo "$(stat_field "$work/rp.json" 0 mean) / $(stat_field "$work/rp.json" 1 mean)" | bc -l)"
 }
 
 case "$part" in

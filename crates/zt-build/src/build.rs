@@ -1,20 +1,84 @@
 //! `zt build`: a hermetic build of a source tree. The tree must be a clean git work tree
 //! (unless `allow_dirty`); a copy of it (without `.git`, `.zt` and the output directory) is
-//! built in the [sandbox](crate::sandbox) with a fixed environment; on success the output
+//! built in the [sandbox](crate::sandbox) with a fixed environment and every file's mtime set to
+//! SOURCE_DATE_EPOCH; on success the output
 //! directory is copied back into the real tree and an unsigned SLSA v1 provenance statement
 //! about every output is written to `.zt/provenance/` (see [`crate::provenance`]). The log
 //! stays in `.zt/logs/` either way; a failed build writes no provenance.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::sandbox::{self, Exit, Spec};
+use crate::sandbox::{self, Exit, SecretFile, Spec};
 
 /// Where the source copy appears inside the sandbox.
 pub const BUILD_PATH: &str = "/build/src";
 /// The hostname inside the sandbox.
 pub const HOSTNAME: &str = "zt-build";
+
+/// Where a build's secrets come from. zt-build asks for each secret named with `--secret`
+/// when the build starts; the value goes to the sandbox's `/run/secrets/<name>` and nowhere
+/// else (the provenance records the name only).
+pub trait SecretSource: std::fmt::Debug {
+    /// The value of the secret `name`, read for `purpose` (said to the secret store, e.g. for
+    /// its audit log); `Err` says why it cannot be read.
+    fn read(&self, name: &str, purpose: &str) -> Result<Zeroizing<Vec<u8>>, String>;
+}
+
+/// A [`SecretSource`] reading `NAME=@FILE` secrets from local files, and asking `fallback`
+/// for the others.
+#[derive(Debug, Default)]
+pub struct FileSecrets<F> {
+    /// Secret name → file holding its value.
+    pub files: std::collections::BTreeMap<String, PathBuf>,
+    /// The source of secrets given by name only.
+    pub fallback: F,
+}
+
+impl<F: SecretSource> SecretSource for FileSecrets<F> {
+    fn read(&self, name: &str, purpose: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+        match self.files.get(name) {
+            Some(path) => fs_err::read(path)
+                .map(Zeroizing::new)
+                .map_err(|e| format!("cannot read `{}`: {}", path.display(), e.kind())),
+            None => self.fallback.read(name, purpose),
+        }
+    }
+}
+
+/// Reads every secret `opts` names from its source.
+pub fn read_secrets(opts: &Options, purpose: &str) -> Result<Vec<SecretFile>, Error> {
+    let mut out: Vec<SecretFile> = Vec::new();
+    for name in &opts.secrets {
+        if !sandbox::valid_secret_name(name) {
+            return Err(Error::Secret {
+                name: name.clone(),
+                detail: "a secret name is 1 to 64 letters, digits, `_`, `.` or `-`, not starting with `.`".into(),
+            });
+        }
+        if out.iter().any(|s| &s.name == name) {
+            continue;
+        }
+        let source = opts.secret_source.as_ref().ok_or_else(|| Error::Secret {
+            name: name.clone(),
+            detail: "no secret source is configured".into(),
+        })?;
+        let value = source.read(name, purpose).map_err(|detail| Error::Secret {
+            name: name.clone(),
+            detail,
+        })?;
+        out.push(SecretFile {
+            name: name.clone(),
+            value,
+        });
+    }
+    Ok(out)
+}
 
 /// How to build.
 #[derive(Debug, Clone)]
@@ -33,6 +97,29 @@ pub struct Options {
     pub source_date_epoch: Option<i64>,
     /// The command.
     pub argv: Vec<String>,
+    /// Kill the build (every process of it) after this long.
+    pub timeout: Option<Duration>,
+    /// Secrets the build gets as `/run/secrets/<name>` (names; values from `secret_source`).
+    pub secrets: Vec<String>,
+    /// Where secret values come from.
+    pub secret_source: Option<Arc<dyn SecretSource>>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            tree: PathBuf::from("."),
+            out: PathBuf::from("out"),
+            inputs: Vec::new(),
+            rootfs: PathBuf::from("/"),
+            allow_dirty: false,
+            source_date_epoch: None,
+            argv: Vec::new(),
+            timeout: None,
+            secrets: Vec::new(),
+            secret_source: None,
+        }
+    }
 }
 
 /// The state of the source tree.
@@ -58,6 +145,8 @@ pub struct Output {
 /// What a build did.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The source tree (canonical path).
+    pub tree: PathBuf,
     /// How the command ended.
     pub exit: Exit,
     /// The build log.
@@ -75,28 +164,40 @@ pub struct Outcome {
     pub provenance: Option<(zt_core::Statement, PathBuf)>,
 }
 
-fn git(tree: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
+fn git(tree: &Path, args: &[&str]) -> Option<std::process::Child> {
+    Command::new("git")
         .arg("-C")
         .arg(tree)
         .args(args)
-        .output()
-        .ok()?;
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+fn git_output(child: Option<std::process::Child>) -> Option<String> {
+    let out = child?.wait_with_output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Checks the tree: commit, cleanliness, SOURCE_DATE_EPOCH.
+/// Checks the tree: commit, cleanliness, SOURCE_DATE_EPOCH (two `git` processes, run at the
+/// same time).
 pub fn source_state(opts: &Options) -> Result<SourceState, Error> {
-    let commit = git(&opts.tree, &["rev-parse", "--verify", "HEAD"]);
     let out_spec = format!(":!{}", opts.out.display());
-    let status = commit.as_ref().and_then(|_| {
-        git(
-            &opts.tree,
-            &["status", "--porcelain", "--", ".", ":!.zt", &out_spec],
-        )
-    });
+    let head = git(&opts.tree, &["log", "-1", "--format=%H %ct"]);
+    let status = git(
+        &opts.tree,
+        &["status", "--porcelain", "--", ".", ":!.zt", &out_spec],
+    );
+    let head = git_output(head);
+    let status = git_output(status);
+    let (commit, time) = match head.as_deref().and_then(|h| h.split_once(' ')) {
+        Some((c, t)) => (Some(c.to_owned()), t.parse::<i64>().ok()),
+        None => (None, None),
+    };
     let (dirty, detail) = match (&commit, &status) {
         (None, _) => (true, "not a git work tree with a commit".to_owned()),
         (Some(_), None) => (true, "`git status` failed".to_owned()),
@@ -112,10 +213,7 @@ pub fn source_state(opts: &Options) -> Result<SourceState, Error> {
             detail,
         });
     }
-    let sde = opts
-        .source_date_epoch
-        .or_else(|| git(&opts.tree, &["log", "-1", "--format=%ct"]).and_then(|t| t.parse().ok()))
-        .unwrap_or(0);
+    let sde = opts.source_date_epoch.or(time).unwrap_or(0);
     Ok(SourceState {
         commit,
         dirty,
@@ -187,6 +285,28 @@ pub fn copy_tree_ordered(
     Ok(())
 }
 
+/// Sets the modification and access time of every file and directory below `dir` (not following links).
+pub fn set_mtimes(dir: &Path, secs: i64) -> Result<(), Error> {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    let times = std::fs::FileTimes::new().set_modified(t).set_accessed(t);
+    let entries = fs_err::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        let ft = e.file_type().map_err(|err| Error::io(&p, err))?;
+        if ft.is_dir() {
+            set_mtimes(&p, secs)?;
+        }
+        if ft.is_dir() || ft.is_file() {
+            fs_err::File::open(&p)
+                .and_then(|f| f.file().set_times(times))
+                .map_err(|err| Error::io(&p, err))?;
+        }
+    }
+    fs_err::File::open(dir)
+        .and_then(|f| f.file().set_times(times))
+        .map_err(|err| Error::io(dir, err))
+}
+
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     let mut entries: Vec<_> = fs_err::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
@@ -241,6 +361,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     check_output(&opts.tree, &opts.out)?;
     let source = source_state(opts)?;
     let id = invocation_id();
+    let secrets = read_secrets(opts, &format!("zt build {id}"))?;
     let logs = opts.tree.join(".zt/logs");
     fs_err::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
     let log = logs.join(format!("build-{id}.log"));
@@ -256,9 +377,11 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         &copy,
         &[Path::new(".git"), Path::new(".zt"), &opts.out],
     )?;
+    // The copy's files all carry SOURCE_DATE_EPOCH, not the time of the copy.
+    set_mtimes(&copy, source.source_date_epoch)?;
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
-        source_copy: copy.clone(),
+        source_copy: Some(copy.clone()),
         build_path: PathBuf::from(BUILD_PATH),
         inputs: opts.inputs.clone(),
         env: environment(source.source_date_epoch),
@@ -270,10 +393,19 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         scratch: root,
         log: log.clone(),
         faketime: None,
+        timeout: opts.timeout,
+        secrets,
     };
     let started = std::time::SystemTime::now();
     let exit = sandbox::run(&spec)?;
     let finished = std::time::SystemTime::now();
+    drop(spec);
+    if exit == Exit::TimedOut {
+        return Err(Error::TimedOut {
+            after: opts.timeout.unwrap_or_default(),
+            log,
+        });
+    }
     let mut outputs = Vec::new();
     if exit.success() {
         let built = copy.join(&opts.out);
@@ -292,6 +424,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         }
     }
     let mut outcome = Outcome {
+        tree: opts.tree.clone(),
         exit,
         log,
         source,

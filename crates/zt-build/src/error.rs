@@ -72,6 +72,22 @@ pub enum Error {
         /// How it ended.
         exit: String,
     },
+    /// The build ran past `--timeout` and was killed.
+    #[error("the build did not finish within {}s and was killed; log: `{}`", after.as_secs_f64(), log.display())]
+    TimedOut {
+        /// The limit.
+        after: std::time::Duration,
+        /// The build's log (kept).
+        log: PathBuf,
+    },
+    /// A secret named with `--secret` cannot be read.
+    #[error("secret `{name}` is not available: {detail}")]
+    Secret {
+        /// The secret's name.
+        name: String,
+        /// Why.
+        detail: String,
+    },
     /// `--type` named a format zt does not normalise.
     #[error("unknown file type `{name}`")]
     UnknownType {
@@ -128,6 +144,8 @@ impl Diagnostic for Error {
             Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
             Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),
             Error::BuildFailed { .. } => "read the log; rebuild-and-compare needs a build that succeeds".into(),
+            Error::TimedOut { .. } => "read the log to see where it stopped; raise `--timeout` if the build needs longer".into(),
+            Error::Secret { .. } => "pass `--secret NAME=@FILE` to read the value from a file, or store it with `zt secrets` and pass `--secret NAME`".into(),
             Error::UnknownType { .. } => {
                 "use one of `zip`, `jar`, `jmod`, `pyzip`, `gzip`, `ar`, `png`, `javadoc`, `tar`"
                     .into()

@@ -109,13 +109,20 @@ pub fn tree_digest(dir: &Path, skip: &[&Path]) -> Result<Digest, Error> {
     Ok(Digest::sha256(lines.concat().as_bytes()))
 }
 
-fn tool_version(host: &Path) -> Option<String> {
-    let out = std::process::Command::new(host)
+fn version_command(host: &Path) -> Option<std::process::Child> {
+    std::process::Command::new(host)
         .arg("--version")
         .env_clear()
         .env("LC_ALL", "C")
-        .output()
-        .ok()?;
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()
+}
+
+fn version_output(child: std::process::Child) -> Option<String> {
+    let out = child.wait_with_output().ok()?;
     let text = if out.stdout.is_empty() {
         out.stderr
     } else {
@@ -126,6 +133,135 @@ fn tool_version(host: &Path) -> Option<String> {
         .next()
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
+}
+
+/// Toolchain digests and `--version` lines remembered between builds in
+/// `<tree>/.zt/cache/digests.json`, keyed by the file's canonical path and its size,
+/// modification time (ns), inode and device: a binary that changes in any of these is hashed
+/// and asked again. Written atomically, only when something new was learnt.
+#[derive(Debug)]
+pub struct DigestCache {
+    path: PathBuf,
+    entries: serde_json::Map<String, Value>,
+    changed: bool,
+}
+
+/// One file's identity for the cache.
+fn stat_key(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs_err::metadata(path).ok()?;
+    Some(format!(
+        "{}:{}.{}:{}:{}",
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ino(),
+        m.dev()
+    ))
+}
+
+impl DigestCache {
+    /// The cache of the tree (empty when missing or unreadable).
+    pub fn open(tree: &Path) -> DigestCache {
+        let path = tree.join(".zt/cache/digests.json");
+        let entries = fs_err::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v.get("entries").and_then(Value::as_object).cloned())
+            .unwrap_or_default();
+        DigestCache {
+            path,
+            entries,
+            changed: false,
+        }
+    }
+
+    fn lookup(&self, real: &Path, key: &str) -> Option<(Digest, Option<String>)> {
+        let e = self.entries.get(&real.to_string_lossy().into_owned())?;
+        if e.get("key").and_then(Value::as_str) != Some(key) {
+            return None;
+        }
+        let d = Digest::from_hex(
+            zt_core::DigestAlgorithm::Sha256,
+            e.get("sha256").and_then(Value::as_str)?,
+        )
+        .ok()?;
+        Some((
+            d,
+            e.get("version").and_then(Value::as_str).map(str::to_owned),
+        ))
+    }
+
+    fn insert(&mut self, real: &Path, key: String, d: &Digest, version: Option<&str>) {
+        self.entries.insert(
+            real.to_string_lossy().into_owned(),
+            json!({ "key": key, "sha256": d.hex(), "version": version }),
+        );
+        self.changed = true;
+    }
+
+    /// [`tree_digest`] of an input directory (a toolchain can be a gigabyte): reused while a
+    /// walk finds every file with the same path, size, mtime, inode and device (and every
+    /// symlink with the same target) as when it was computed.
+    pub fn tree_digest(&mut self, dir: &Path) -> Result<Digest, Error> {
+        fn walk(root: &Path, dir: &Path, h: &mut Vec<u8>) -> Result<(), Error> {
+            use std::os::unix::fs::MetadataExt as _;
+            let mut entries: Vec<_> = fs_err::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(Result::ok)
+                .collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let p = e.path();
+                let m = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
+                let rel = p.strip_prefix(root).unwrap_or(&p);
+                h.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+                if m.file_type().is_symlink() {
+                    let t = fs_err::read_link(&p).map_err(|err| Error::io(&p, err))?;
+                    h.extend_from_slice(b"\0->");
+                    h.extend_from_slice(t.as_os_str().as_encoded_bytes());
+                    h.push(b'\n');
+                } else if m.is_dir() {
+                    h.extend_from_slice(b"/\n");
+                    walk(root, &p, h)?;
+                } else if m.is_file() {
+                    h.extend_from_slice(
+                        format!(
+                            "\0{}:{}.{}:{}:{}\n",
+                            m.size(),
+                            m.mtime(),
+                            m.mtime_nsec(),
+                            m.ino(),
+                            m.dev()
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            Ok(())
+        }
+        let real = fs_err::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+        let mut listing = Vec::new();
+        walk(&real, &real, &mut listing)?;
+        let key = Digest::sha256(&listing).hex();
+        let slot = PathBuf::from(format!("{}/<tree>", real.display()));
+        if let Some((d, _)) = self.lookup(&slot, &key) {
+            return Ok(d);
+        }
+        let d = tree_digest(&real, &[])?;
+        self.insert(&slot, key, &d, None);
+        Ok(d)
+    }
+
+    /// Writes the cache back if it changed (a failure only costs the next build time).
+    pub fn save(&self) {
+        if self.changed {
+            let bytes =
+                serde_json::to_vec_pretty(&json!({ "version": 1, "entries": self.entries }))
+                    .unwrap_or_default();
+            let _ = zt_core::fsutil::write_atomic(&self.path, &bytes);
+        }
+    }
 }
 
 /// Pinned inputs: source, lockfiles, toolchain, OS, kernel.
@@ -154,11 +290,19 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
     let mut tools: Vec<String> = opts.argv.first().cloned().into_iter().collect();
     tools.extend(TOOLS.iter().map(|t| (*t).to_owned()));
     let mut seen = std::collections::BTreeSet::new();
+    let mut cache = DigestCache::open(&opts.tree);
+    // (tool, path inside, host path, real path, stat key, digest, version) — the versions
+    // not in the cache are asked for all at once.
+    let mut found = Vec::new();
+    let mut asking = Vec::new();
     for tool in tools {
         let Some(inside) = crate::sandbox::resolve_command(&tool, &env, &opts.rootfs, &opts.inputs)
         else {
             continue;
         };
+        if !seen.insert(tool.clone()) {
+            continue;
+        }
         let host = if opts.inputs.iter().any(|i| inside.starts_with(i)) {
             inside.clone()
         } else {
@@ -166,19 +310,47 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
                 .join(inside.strip_prefix("/").unwrap_or(&inside))
         };
         let real = fs_err::canonicalize(&host).unwrap_or(host.clone());
-        if !seen.insert(tool.clone()) {
-            continue;
-        }
-        let Some(d) = file_digest(&real) else {
+        let Some(key) = stat_key(&real) else {
             continue;
         };
-        let mut v = json!({ "name": tool, "uri": format!("file://{}", inside.display()), "digest": digest_map(&d),
-            "annotations": { "kind": "toolchain", "resolvedPath": real } });
         // `--version` of JVM and interpreter launchers costs hundreds of milliseconds: those
         // are recorded by digest only.
-        if !matches!(tool.as_str(), "sh" | "javac" | "python3")
-            && let Some(ver) = tool_version(&host)
-        {
+        let wants_version = !matches!(tool.as_str(), "sh" | "javac" | "python3");
+        let (digest, version) = match cache.lookup(&real, &key) {
+            Some((d, v)) => (d, v),
+            None => {
+                let Some(d) = file_digest(&real) else {
+                    continue;
+                };
+                if wants_version {
+                    asking.push((found.len(), version_command(&host)));
+                }
+                cache.insert(&real, key.clone(), &d, None);
+                (d, None)
+            }
+        };
+        found.push((tool, inside, real, key, digest, version));
+    }
+    for (i, child) in asking {
+        let version = child.and_then(version_output);
+        let (_, _, real, key, digest, v) = &mut found[i];
+        cache.insert(real, key.clone(), digest, version.as_deref());
+        *v = version;
+    }
+    // Names for the same binary (cc and gcc) share what was learnt about it in this run.
+    for i in 0..found.len() {
+        if found[i].5.is_none() && !matches!(found[i].0.as_str(), "sh" | "javac" | "python3") {
+            let same = found
+                .iter()
+                .find(|f| f.2 == found[i].2 && f.5.is_some())
+                .and_then(|f| f.5.clone());
+            found[i].5 = same;
+        }
+    }
+    for (tool, inside, real, _, digest, version) in found {
+        let mut v = json!({ "name": tool, "uri": format!("file://{}", inside.display()), "digest": digest_map(&digest),
+            "annotations": { "kind": "toolchain", "resolvedPath": real } });
+        if let Some(ver) = version {
             v["annotations"]["version"] = json!(ver);
         }
         deps.push(v);
@@ -189,10 +361,11 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
         {
             deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
         } else if input.is_dir() {
-            let d = tree_digest(input, &[])?;
+            let d = cache.tree_digest(input)?;
             deps.push(json!({ "uri": format!("file://{}", input.display()), "digest": digest_map(&d), "annotations": { "kind": "input" } }));
         }
     }
+    cache.save();
     let os_release = opts.rootfs.join("etc/os-release");
     if let Some(d) = file_digest(&os_release) {
         let text = fs_err::read_to_string(&os_release).unwrap_or_default();
@@ -274,6 +447,7 @@ pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>)
             "rootfs": opts.rootfs,
             "landlock": "best-effort",
             "seccomp": true,
+            "secretsDir": (!opts.secrets.is_empty()).then_some(crate::sandbox::SECRETS_DIR),
         },
         "environment": env,
     });
@@ -290,6 +464,8 @@ pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>)
                 "allowDirty": opts.allow_dirty,
                 "sourceDateEpoch": outcome.source.source_date_epoch,
                 "inputs": opts.inputs,
+                "secrets": opts.secrets,
+                "timeoutSeconds": opts.timeout.map(|t| t.as_secs_f64()),
             },
             "internalParameters": internal,
             "resolvedDependencies": deps,

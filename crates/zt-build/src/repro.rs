@@ -37,11 +37,13 @@ pub enum Variation {
     FileOrder,
     /// The wall-clock time (libfaketime, years ahead).
     Time,
+    /// The modification times of the source copy's files and directories.
+    FileTime,
 }
 
 impl Variation {
     /// Every variation, in a fixed order.
-    pub const ALL: [Variation; 9] = [
+    pub const ALL: [Variation; 10] = [
         Variation::BuildPath,
         Variation::Hostname,
         Variation::Umask,
@@ -51,6 +53,7 @@ impl Variation {
         Variation::Uid,
         Variation::FileOrder,
         Variation::Time,
+        Variation::FileTime,
     ];
 
     /// Its name in reports and on the command line.
@@ -65,6 +68,7 @@ impl Variation {
             Variation::Uid => "uid",
             Variation::FileOrder => "file-order",
             Variation::Time => "time",
+            Variation::FileTime => "file-time",
         }
     }
 
@@ -93,6 +97,9 @@ pub struct Report {
     pub variations: Vec<Variation>,
     /// Variations not available here, with the reason.
     pub unavailable: Vec<(Variation, String)>,
+    /// Variations that could not be applied to every build (e.g. libfaketime hung), with the
+    /// reason; the builds concerned ran without them.
+    pub limited: Vec<(Variation, String)>,
     /// Whether every build gave identical outputs.
     pub reproducible: bool,
     /// The differences of the first mismatching build, explained.
@@ -112,6 +119,11 @@ struct Runner<'a> {
     id: String,
     count: usize,
     faketime: bool,
+    secrets: Vec<sandbox::SecretFile>,
+    /// The deadline of a build under libfaketime (a hang there is libfaketime's, not the
+    /// build's).
+    faketime_deadline: std::time::Duration,
+    limited: Vec<(Variation, String)>,
 }
 
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
@@ -134,6 +146,13 @@ impl Runner<'_> {
             &[Path::new(".git"), Path::new(".zt"), &self.opts.out],
             on(Variation::FileOrder),
         )?;
+        let mtime = if on(Variation::FileTime) {
+            // 2001-09-09 plus a year and a month per round.
+            1_000_000_000 + 34_300_800 * round as i64
+        } else {
+            self.source.source_date_epoch
+        };
+        build::set_mtimes(&copy, mtime)?;
         let mut env = build::environment(self.source.source_date_epoch);
         for (k, v) in &mut env {
             if on(Variation::Locale) && (k == "LC_ALL" || k == "LANG") {
@@ -152,7 +171,7 @@ impl Runner<'_> {
             .join(format!("repro-{}-{}.log", self.id, self.count));
         let spec = Spec {
             rootfs: self.opts.rootfs.clone(),
-            source_copy: copy.clone(),
+            source_copy: Some(copy.clone()),
             build_path: if on(Variation::BuildPath) {
                 PathBuf::from(format!("/build/variation-{round}/src"))
             } else {
@@ -172,8 +191,51 @@ impl Runner<'_> {
             scratch: root,
             log: log.clone(),
             faketime: (on(Variation::Time) && self.faketime).then(|| format!("+{}d", 397 * round)),
+            timeout: self.opts.timeout,
+            secrets: self.secrets.clone(),
         };
-        let exit = sandbox::run(&spec)?;
+        let faked = spec.faketime.is_some();
+        let mut spec = spec;
+        if faked {
+            spec.timeout = Some(
+                self.opts
+                    .timeout
+                    .map_or(self.faketime_deadline, |t| t.min(self.faketime_deadline)),
+            );
+        }
+        let mut exit = sandbox::run(&spec)?;
+        if exit == sandbox::Exit::TimedOut
+            && faked
+            && self.opts.timeout.is_none_or(|t| t > self.faketime_deadline)
+        {
+            // libfaketime deadlocks some programs: run this build again without it.
+            self.limited.push((
+                Variation::Time,
+                format!(
+                    "the build hung under libfaketime (killed after {:.1}s); this build ran with the real clock",
+                    self.faketime_deadline.as_secs_f64()
+                ),
+            ));
+            self.faketime = false;
+            self.count += 1;
+            spec.faketime = None;
+            spec.timeout = self.opts.timeout;
+            fs_err::remove_dir_all(&copy).map_err(|e| Error::io(&copy, e))?;
+            build::copy_tree_ordered(
+                &self.opts.tree,
+                &copy,
+                &[Path::new(".git"), Path::new(".zt"), &self.opts.out],
+                on(Variation::FileOrder),
+            )?;
+            build::set_mtimes(&copy, mtime)?;
+            exit = sandbox::run(&spec)?;
+        }
+        if exit == sandbox::Exit::TimedOut {
+            return Err(Error::TimedOut {
+                after: spec.timeout.unwrap_or_default(),
+                log,
+            });
+        }
         if !exit.success() {
             return Err(Error::BuildFailed {
                 log,
@@ -236,6 +298,58 @@ impl Runner<'_> {
     }
 }
 
+/// Checks once that libfaketime works here: `date +%Y` under it, in the sandbox, with a
+/// deadline of five seconds, must print a year ahead of the real one. `Err` says why not.
+fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
+    if sandbox::faketime_library(&opts.rootfs).is_none() {
+        return Err(
+            "libfaketime is not installed in the base system (apt-get install faketime)".into(),
+        );
+    }
+    let log = logs.join(format!("repro-{id}-faketime-probe.log"));
+    let limit = std::time::Duration::from_secs(5);
+    let spec = Spec {
+        rootfs: opts.rootfs.clone(),
+        source_copy: None,
+        build_path: PathBuf::from(BUILD_PATH),
+        inputs: Vec::new(),
+        env: build::environment(0),
+        hostname: HOSTNAME.to_owned(),
+        umask: 0o022,
+        uid: 0,
+        gid: 0,
+        argv: vec!["date".into(), "-u".into(), "+%Y".into()],
+        scratch: PathBuf::from("/tmp"),
+        log: log.clone(),
+        faketime: Some("+800d".into()),
+        timeout: Some(limit),
+        secrets: Vec::new(),
+    };
+    let exit = sandbox::run(&spec).map_err(|e| format!("probe: {e}"))?;
+    let printed = fs_err::read_to_string(&log).unwrap_or_default();
+    let _ = fs_err::remove_file(&log);
+    let real = crate::time::gmtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
+    .year;
+    match exit {
+        sandbox::Exit::TimedOut => Err(format!(
+            "libfaketime hung: `date` under it did not finish within {}s",
+            limit.as_secs()
+        )),
+        e if !e.success() => Err(format!("`date` under libfaketime failed ({e:?})")),
+        _ => match printed.trim().parse::<i64>() {
+            Ok(y) if y > real => Ok(()),
+            _ => Err(format!(
+                "libfaketime has no effect here (`date` printed `{}`)",
+                printed.trim()
+            )),
+        },
+    }
+}
+
 /// Builds `builds` times (at least 2) and compares; bisects and explains a mismatch.
 pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<Report, Error> {
     let tree = fs_err::canonicalize(&opts.tree).map_err(|e| Error::io(&opts.tree, e))?;
@@ -246,32 +360,40 @@ pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<
     let source = build::source_state(opts)?;
     let logs = opts.tree.join(".zt/logs");
     fs_err::create_dir_all(&logs).map_err(|e| Error::io(&logs, e))?;
-    let faketime = [
-        "usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-        "usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    ]
-    .iter()
-    .any(|l| opts.rootfs.join(l).is_file());
+    let id = build::invocation_id();
+    let secrets = build::read_secrets(opts, &format!("zt repro {id}"))?;
     let mut unavailable = Vec::new();
     let mut applied: Vec<Variation> = variations.to_vec();
     applied.sort();
     applied.dedup();
-    if !faketime && applied.contains(&Variation::Time) {
-        applied.retain(|v| *v != Variation::Time);
-        unavailable.push((
-            Variation::Time,
-            "libfaketime is not installed in the base system (apt-get install faketime)".to_owned(),
-        ));
-    }
+    let faketime = if applied.contains(&Variation::Time) {
+        match probe_faketime(opts, &logs, &id) {
+            Ok(()) => true,
+            Err(why) => {
+                applied.retain(|v| *v != Variation::Time);
+                unavailable.push((Variation::Time, why));
+                false
+            }
+        }
+    } else {
+        false
+    };
     let mut runner = Runner {
         opts,
         source: &source,
         logs,
-        id: build::invocation_id(),
+        id,
         count: 0,
         faketime,
+        secrets,
+        faketime_deadline: std::time::Duration::from_secs(60),
+        limited: Vec::new(),
     };
+    let started = std::time::Instant::now();
     let control = runner.build(&[], 0)?;
+    // A build under libfaketime that takes four times the control build (and at least ten
+    // seconds) longer is taken as hung.
+    runner.faketime_deadline = (started.elapsed() * 4).max(std::time::Duration::from_secs(10));
     let mut differences = Vec::new();
     let mut culprits = Vec::new();
     for round in 1..builds.max(2) {
@@ -300,10 +422,13 @@ pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<
         .iter()
         .map(|(p, b)| (p.clone(), Digest::sha256(b)))
         .collect();
+    let mut limited = std::mem::take(&mut runner.limited);
+    limited.dedup_by(|a, b| a.0 == b.0);
     Ok(Report {
         builds: builds.max(2),
         variations: applied,
         unavailable,
+        limited,
         reproducible: differences.is_empty(),
         differences,
         culprits,
@@ -325,6 +450,7 @@ pub fn statement(report: &Report) -> Statement {
         "builds": report.builds,
 
         "variations": report.variations.iter().map(|v| v.name()).collect::<Vec<_>>(),
+        "limitedVariations": report.limited.iter().map(|(v, why)| json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
         "unavailableVariations": report.unavailable.iter().map(|(v, why)| json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
         "verdict": if report.reproducible { "reproducible" } else { "not-reproducible" },
         "differences": report.differences.iter().map(|d| json!({"path": d.path, "explanation": d.detail})).collect::<Vec<_>>(),

@@ -14,8 +14,14 @@
 //!   `/dev`, and denies TCP bind/connect; a seccomp filter refuses mount, namespace, ptrace,
 //!   module, keyring, bpf and kexec system calls with `EPERM`.
 //!
-//! The process that calls [`run`] must be single-threaded (the `zt` binary is): the sandbox is
-//! set up in a forked child.
+//! One clone3(2) call creates the child in all six namespaces at once; the child maps its own
+//! ids, builds the new root (read-only binds made read-only recursively with one
+//! mount_setattr(2) each), pivots into it and execs the command as pid 1 of its pid namespace,
+//! so killing it ends every process of the build. Landlock and the seccomp program (compiled
+//! before the clone) come last.
+//!
+//! The process that calls [`run`] must be single-threaded (the `zt` binary is): the child is a
+//! copy of it, as after fork(2).
 
 // The sandbox alone uses `unsafe` (fork, dup2 and exec); each block says why it is sound.
 #![allow(unsafe_code)]
@@ -23,13 +29,14 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::{Read as _, Write as _};
-use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sched::{CloneFlags, unshare};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, chdir, execve, fork, pivot_root, sethostname};
+use nix::unistd::{Pid, chdir, execve, pivot_root, sethostname};
+use zeroize::Zeroizing;
 
 use crate::Error;
 
@@ -38,8 +45,8 @@ use crate::Error;
 pub struct Spec {
     /// The base system whose directories are exposed read-only (`/` or a `--rootfs`).
     pub rootfs: PathBuf,
-    /// Host path of the writable copy of the source tree.
-    pub source_copy: PathBuf,
+    /// Host path of the writable copy of the source tree (`None`: an empty tmpfs).
+    pub source_copy: Option<PathBuf>,
     /// Where the copy appears inside (absolute), and the working directory.
     pub build_path: PathBuf,
     /// Extra host paths exposed read-only at the same path inside.
@@ -56,13 +63,52 @@ pub struct Spec {
     pub gid: u32,
     /// The command and its arguments.
     pub argv: Vec<String>,
-    /// Host directory for scratch mounts (must be empty, on a filesystem that allows mounts).
+    /// Host directory the new root is mounted on, in the sandbox's own mount namespace only
+    /// (any existing directory not above the source copy and the inputs; its contents stay
+    /// untouched).
     pub scratch: PathBuf,
     /// Host file that receives the command's stdout and stderr.
     pub log: PathBuf,
     /// Wrap the command with `faketime` (a string understood by libfaketime's
     /// `FAKETIME`); the library is looked up in the base system.
     pub faketime: Option<String>,
+    /// Kill the whole sandbox after this long.
+    pub timeout: Option<Duration>,
+    /// Files placed, 0600, in a tmpfs at [`SECRETS_DIR`].
+    pub secrets: Vec<SecretFile>,
+}
+
+/// Where secrets appear inside the sandbox.
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// A secret made available to the build as `/run/secrets/<name>`. Its `Debug` shows the name
+/// only; the value is wiped from memory when dropped.
+#[derive(Clone)]
+pub struct SecretFile {
+    /// The file name (validated by [`valid_secret_name`]).
+    pub name: String,
+    /// The value.
+    pub value: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretFile")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Whether `name` can be a secret's file name: 1 to 64 of `A-Z a-z 0-9 _ . -`, not starting
+/// with a dot.
+pub fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// How the command ended.
@@ -72,6 +118,8 @@ pub enum Exit {
     Code(i32),
     /// Killed by this signal.
     Signal(i32),
+    /// Killed by zt at the deadline ([`Spec::timeout`]), with everything else in the sandbox.
+    TimedOut,
 }
 
 impl Exit {
@@ -120,7 +168,8 @@ pub fn resolve_command(
         .find(|p| exists(p))
 }
 
-/// Runs the command in the sandbox and waits for it.
+/// Runs the command in the sandbox and waits for it (at most `spec.timeout`; at the deadline
+/// the whole pid namespace is killed and [`Exit::TimedOut`] returned).
 pub fn run(spec: &Spec) -> Result<Exit, Error> {
     let log = fs_err::OpenOptions::new()
         .create(true)
@@ -130,49 +179,129 @@ pub fn run(spec: &Spec) -> Result<Exit, Error> {
     let log: OwnedFd = log.into_parts().0.into();
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
     let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
-    // Everything the child needs is prepared before the fork.
-    let prepared = Prepared::new(spec)?;
-    // SAFETY: the calling process is single-threaded (documented requirement of `run`; the
-    // zt binary never starts threads), so the child may allocate and run ordinary code.
-    match unsafe { fork() }.map_err(|e| sys("fork", e))? {
-        ForkResult::Child => {
-            drop(rd);
-            let code = match child(spec, &prepared, uid.as_raw(), gid.as_raw(), &log, &wr) {
-                Ok(code) => code,
-                Err(msg) => {
-                    let mut w = std::fs::File::from(wr);
-                    let _ = w.write_all(msg.as_bytes());
-                    127
-                }
-            };
-            // SAFETY: `_exit` ends the forked child without running the parent's destructors
-            // or atexit handlers twice.
-            unsafe { nix::libc::_exit(code) }
+    // Everything the child needs (strings, the seccomp program) is prepared before the clone.
+    let prepared = Prepared::new(spec, uid.as_raw(), gid.as_raw())?;
+    let mut pidfd: nix::libc::c_int = -1;
+    let flags = nix::libc::CLONE_NEWUSER
+        | nix::libc::CLONE_NEWNS
+        | nix::libc::CLONE_NEWPID
+        | nix::libc::CLONE_NEWNET
+        | nix::libc::CLONE_NEWUTS
+        | nix::libc::CLONE_NEWIPC
+        | nix::libc::CLONE_PIDFD;
+    let args = CloneArgs {
+        flags: flags as u64,
+        pidfd: &raw mut pidfd as u64,
+        exit_signal: nix::libc::SIGCHLD as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM and without a stack behaves like fork(2): the child gets a
+    // copy of the address space. The calling process is single-threaded (documented
+    // requirement of `run`; the zt binary never starts threads), so the child may allocate and
+    // run ordinary code until it execs or `_exit`s.
+    let pid = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_clone3,
+            &raw const args,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid < 0 {
+        let e = nix::errno::Errno::last();
+        return Err(Error::NamespacesUnavailable {
+            detail: format!("clone3 (user, mount, pid, net, uts, ipc namespaces): {e}"),
+        });
+    }
+    if pid == 0 {
+        drop(rd);
+        let err = match child(spec, &prepared, &log) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let mut w = std::fs::File::from(wr);
+        let _ = w.write_all(err.as_bytes());
+        // SAFETY: `_exit` ends the child without running the parent's destructors or atexit
+        // handlers twice.
+        unsafe { nix::libc::_exit(127) }
+    }
+    let child = Pid::from_raw(pid as i32);
+    // SAFETY: the kernel wrote a fresh pidfd for the child (CLONE_PIDFD); nothing else owns it.
+    let pidfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
+    drop(wr);
+    // The pipe closes when the command is exec'd (O_CLOEXEC) or carries the set-up error.
+    let mut msg = String::new();
+    let _ = std::fs::File::from(rd).read_to_string(&mut msg);
+    let timed_out = match spec.timeout {
+        Some(limit) if msg.is_empty() => !wait_readable(&pidfd, spec_deadline(limit)),
+        _ => false,
+    };
+    if timed_out {
+        // The child is pid 1 of its pid namespace: killing it kills every process in it.
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    }
+    let status = loop {
+        match waitpid(child, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other.map_err(|e| sys("waitpid", e))?,
         }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut msg = String::new();
-            let _ = std::fs::File::from(rd).read_to_string(&mut msg);
-            let status = waitpid(child, None).map_err(|e| sys("waitpid", e))?;
-            if !msg.is_empty() {
-                return Err(
-                    if msg.starts_with("unshare")
-                        || msg.starts_with("uid_map")
-                        || msg.starts_with("setgroups")
-                    {
-                        Error::NamespacesUnavailable { detail: msg }
-                    } else {
-                        Error::SandboxSetup { detail: msg }
-                    },
-                );
-            }
-            Ok(match status {
-                WaitStatus::Exited(_, code) => Exit::Code(code),
-                WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
-                _ => Exit::Code(-1),
-            })
+    };
+    if !msg.is_empty() {
+        return Err(
+            if msg.starts_with("setgroups") || msg.starts_with("uid_map") {
+                Error::NamespacesUnavailable { detail: msg }
+            } else {
+                Error::SandboxSetup { detail: msg }
+            },
+        );
+    }
+    if timed_out {
+        return Ok(Exit::TimedOut);
+    }
+    Ok(match status {
+        WaitStatus::Exited(_, code) => Exit::Code(code),
+        WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
+        _ => Exit::Code(-1),
+    })
+}
+
+fn spec_deadline(limit: Duration) -> Instant {
+    Instant::now() + limit
+}
+
+/// Waits until `fd` is readable (a pidfd: the process ended) or `deadline` passes; true when
+/// readable.
+fn wait_readable(fd: &OwnedFd, deadline: Instant) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return true,
         }
     }
+}
+
+/// `struct clone_args` of clone3(2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
 fn sys(what: &'static str, e: nix::Error) -> Error {
@@ -181,15 +310,18 @@ fn sys(what: &'static str, e: nix::Error) -> Error {
     }
 }
 
-/// Strings converted before the fork.
+/// Everything converted before the clone, so that the child does little but system calls.
 struct Prepared {
     path: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    uid_map: String,
+    gid_map: String,
+    seccomp: seccompiler::BpfProgram,
 }
 
 impl Prepared {
-    fn new(spec: &Spec) -> Result<Prepared, Error> {
+    fn new(spec: &Spec, uid: u32, gid: u32) -> Result<Prepared, Error> {
         let cs = |s: &str| {
             CString::new(s).map_err(|_| Error::SandboxSetup {
                 detail: format!("`{s}` contains a NUL byte"),
@@ -206,18 +338,12 @@ impl Prepared {
             })?;
         let mut env = spec.env.clone();
         if let Some(ft) = &spec.faketime {
-            let lib = [
-                "usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                "usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-            ]
-            .iter()
-            .find(|l| spec.rootfs.join(l).is_file())
-            .ok_or(Error::SandboxSetup {
+            let lib = faketime_library(&spec.rootfs).ok_or(Error::SandboxSetup {
                 detail:
                     "libfaketime is not installed in the base system (apt-get install faketime)"
                         .into(),
             })?;
-            env.push(("LD_PRELOAD".into(), format!("/{lib}")));
+            env.push(("LD_PRELOAD".into(), lib));
             env.push(("FAKETIME".into(), ft.clone()));
             env.push(("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()));
         }
@@ -228,59 +354,22 @@ impl Prepared {
                 .iter()
                 .map(|(k, v)| cs(&format!("{k}={v}")))
                 .collect::<Result<_, _>>()?,
+            uid_map: format!("{} {uid} 1", spec.uid),
+            gid_map: format!("{} {gid} 1", spec.gid),
+            seccomp: seccomp_program().map_err(|detail| Error::SandboxSetup { detail })?,
         })
     }
 }
 
-/// The first child: enters the new namespaces and forks the build, which becomes pid 1 of the
-/// new pid namespace; this process waits for it and passes its status on.
-fn child(
-    spec: &Spec,
-    p: &Prepared,
-    uid: u32,
-    gid: u32,
-    log: &OwnedFd,
-    wr: &OwnedFd,
-) -> Result<i32, String> {
-    let flags = CloneFlags::CLONE_NEWUSER
-        | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC;
-    unshare(flags).map_err(|e| format!("unshare: {e}"))?;
-    write_file("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
-    write_file("/proc/self/uid_map", &format!("{} {uid} 1", spec.uid))
-        .map_err(|e| format!("uid_map: {e}"))?;
-    write_file("/proc/self/gid_map", &format!("{} {gid} 1", spec.gid))
-        .map_err(|e| format!("uid_map (gid): {e}"))?;
-    sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
-    // SAFETY: still single-threaded (we are the forked child of a single-threaded process).
-    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
-        ForkResult::Child => {
-            let err = match grandchild(spec, p, log) {
-                Ok(never) => match never {},
-                Err(e) => e,
-            };
-            let mut w = std::fs::File::from(wr.try_clone().map_err(|e| format!("dup: {e}"))?);
-            let _ = w.write_all(err.as_bytes());
-            // SAFETY: see `run`.
-            unsafe { nix::libc::_exit(127) }
-        }
-        ForkResult::Parent { child } => Ok(wait_exit(child)),
-    }
-}
-
-fn wait_exit(child: Pid) -> i32 {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
-            Ok(_) => continue,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return 127,
-        }
-    }
+/// libfaketime's path inside the base system (as seen in the sandbox), if installed.
+pub fn faketime_library(rootfs: &Path) -> Option<String> {
+    [
+        "usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    ]
+    .iter()
+    .find(|l| rootfs.join(l).is_file())
+    .map(|l| format!("/{l}"))
 }
 
 fn write_file(path: &str, s: &str) -> std::io::Result<()> {
@@ -292,7 +381,7 @@ fn write_file(path: &str, s: &str) -> std::io::Result<()> {
 
 enum Never {}
 
-fn bind(src: &Path, dst: &Path, readonly: bool) -> Result<(), String> {
+fn bind(src: &Path, dst: &Path) -> Result<(), String> {
     mount(
         Some(src),
         dst,
@@ -300,17 +389,60 @@ fn bind(src: &Path, dst: &Path, readonly: bool) -> Result<(), String> {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(|e| format!("bind {} → {}: {e}", src.display(), dst.display()))?;
-    if readonly {
-        let flags = MsFlags::MS_REMOUNT
-            | MsFlags::MS_BIND
-            | MsFlags::MS_RDONLY
-            | MsFlags::MS_NOSUID
-            | MsFlags::MS_NODEV;
-        mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
-            .map_err(|e| format!("read-only remount {}: {e}", dst.display()))?;
+    .map_err(|e| format!("bind {} → {}: {e}", src.display(), dst.display()))
+}
+
+/// Makes the mount at `dst` and every mount below it read-only, nosuid and nodev (one
+/// mount_setattr(2) call; per-mount remounts where the kernel lacks it).
+fn read_only(dst: &Path, recursive: bool) -> Result<(), String> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
     }
-    Ok(())
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    const MOUNT_ATTR_NOSUID: u64 = 0x2;
+    const MOUNT_ATTR_NODEV: u64 = 0x4;
+    let c = CString::new(dst.as_os_str().as_encoded_bytes())
+        .map_err(|_| format!("{}: NUL in path", dst.display()))?;
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = if recursive {
+        nix::libc::AT_RECURSIVE as u32
+    } else {
+        0
+    };
+    // SAFETY: mount_setattr reads `attr` (of the size passed) and the NUL-terminated path.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_mount_setattr,
+            nix::libc::AT_FDCWD,
+            c.as_ptr(),
+            flags,
+            &raw const attr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = nix::errno::Errno::last();
+    if e != nix::errno::Errno::ENOSYS {
+        return Err(format!("read-only {}: {e}", dst.display()));
+    }
+    let flags = MsFlags::MS_REMOUNT
+        | MsFlags::MS_BIND
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV;
+    mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
+        .map_err(|e| format!("read-only remount {}: {e}", dst.display()))
 }
 
 fn mkdirs(p: &Path) -> Result<(), String> {
@@ -321,25 +453,31 @@ fn inside(root: &Path, p: &Path) -> PathBuf {
     root.join(p.strip_prefix("/").unwrap_or(p))
 }
 
-/// Pid 1 of the new pid namespace: builds the root, drops privileges, execs the command.
-fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String> {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| format!("make / private: {e}"))?;
+fn tmpfs(dst: &Path, flags: MsFlags, data: &str) -> Result<(), String> {
+    mount(Some("tmpfs"), dst, Some("tmpfs"), flags, Some(data))
+        .map_err(|e| format!("tmpfs {}: {e}", dst.display()))
+}
+
+/// The child, pid 1 of the new pid namespace and root of the new user namespace: maps its
+/// ids, builds the root, drops privileges, execs the command.
+fn child(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String> {
+    write_file("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
+    write_file("/proc/self/uid_map", &p.uid_map).map_err(|e| format!("uid_map: {e}"))?;
+    write_file("/proc/self/gid_map", &p.gid_map).map_err(|e| format!("uid_map (gid): {e}"))?;
+    sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     let root = spec.scratch.as_path();
+    // The scratch directory is private to this namespace from here on: nothing mounted below it
+    // propagates to the host (the namespace's copies of the host mounts are slaves at most).
+    tmpfs(root, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?;
     mount(
-        Some("tmpfs"),
+        None::<&str>,
         root,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=0755"),
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
     )
-    .map_err(|e| format!("tmpfs root: {e}"))?;
+    .map_err(|e| format!("make the new root private: {e}"))?;
+    let mut read_only_binds = Vec::new();
     for d in BASE_DIRS {
         let host = spec.rootfs.join(d);
         let Ok(meta) = std::fs::symlink_metadata(&host) else {
@@ -352,27 +490,18 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
             std::os::unix::fs::symlink(link, &target)
                 .map_err(|e| format!("symlink {}: {e}", target.display()))?;
         } else if meta.is_dir() {
-            mkdirs(&target)?;
-            bind(&host, &target, true)?;
+            std::fs::create_dir(&target).map_err(|e| format!("mkdir {}: {e}", target.display()))?;
+            bind(&host, &target)?;
+            read_only_binds.push(target);
         }
     }
     // /tmp first, so that inputs below /tmp are bound on top of the new tmpfs.
     let tmp = root.join("tmp");
-    mkdirs(&tmp)?;
-    mount(
-        Some("tmpfs"),
-        &tmp,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
-    )
-    .map_err(|e| format!("tmpfs /tmp: {e}"))?;
+    std::fs::create_dir(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
+    tmpfs(&tmp, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")?;
     for input in &spec.inputs {
         let target = inside(root, input);
-        if target.exists()
-            && std::fs::symlink_metadata(&target).is_ok()
-            && input.starts_with("/usr")
-        {
+        if input.starts_with("/usr") && std::fs::symlink_metadata(&target).is_ok() {
             continue; // already visible through a base bind
         }
         if input.is_dir() {
@@ -382,25 +511,25 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
             fs_err::File::create(&target)
                 .map_err(|e| format!("create {}: {e}", target.display()))?;
         }
-        bind(input, &target, true)?;
+        bind(input, &target)?;
+        read_only_binds.push(target);
+    }
+    for target in &read_only_binds {
+        read_only(target, true)?;
     }
     let build = inside(root, &spec.build_path);
     mkdirs(&build)?;
-    bind(&spec.source_copy, &build, false)?;
+    match &spec.source_copy {
+        Some(copy) => bind(copy, &build)?,
+        None => tmpfs(&build, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?,
+    }
     let dev = root.join("dev");
-    mkdirs(&dev)?;
-    mount(
-        Some("tmpfs"),
-        &dev,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("mode=0755"),
-    )
-    .map_err(|e| format!("tmpfs /dev: {e}"))?;
+    std::fs::create_dir(&dev).map_err(|e| format!("mkdir {}: {e}", dev.display()))?;
+    tmpfs(&dev, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, "mode=0755")?;
     for d in DEVICES {
         let target = dev.join(d);
         fs_err::File::create(&target).map_err(|e| format!("create {}: {e}", target.display()))?;
-        bind(&Path::new("/dev").join(d), &target, false)?;
+        bind(&Path::new("/dev").join(d), &target)?;
     }
     for (name, to) in [
         ("fd", "/proc/self/fd"),
@@ -411,10 +540,13 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
         std::os::unix::fs::symlink(to, dev.join(name))
             .map_err(|e| format!("symlink /dev/{name}: {e}"))?;
     }
+    if !spec.secrets.is_empty() {
+        secrets(root, &spec.secrets)?;
+    }
     // procfs of the new pid namespace; mounted while the old root (with its fully visible
     // /proc) is still attached, as the kernel requires inside a user namespace.
     let proc_dir = root.join("proc");
-    mkdirs(&proc_dir)?;
+    std::fs::create_dir(&proc_dir).map_err(|e| format!("mkdir {}: {e}", proc_dir.display()))?;
     mount(
         Some("proc"),
         &proc_dir,
@@ -423,25 +555,17 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
         None::<&str>,
     )
     .map_err(|e| format!("mount /proc: {e}"))?;
-    let old = root.join(".oldroot");
-    mkdirs(&old)?;
+    // The new root's own tmpfs becomes read-only (not the mounts on it).
+    read_only(root, false)?;
     chdir(root).map_err(|e| format!("chdir new root: {e}"))?;
-    pivot_root(".", ".oldroot").map_err(|e| format!("pivot_root: {e}"))?;
-    chdir("/").map_err(|e| format!("chdir /: {e}"))?;
-    umount2("/.oldroot", MntFlags::MNT_DETACH).map_err(|e| format!("detach old root: {e}"))?;
-    std::fs::remove_dir("/.oldroot").map_err(|e| format!("rmdir old root: {e}"))?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
-        None::<&str>,
-    )
-    .map_err(|e| format!("read-only root: {e}"))?;
+    // pivot_root(".", ".") stacks the old root under the new one; detaching "." then removes
+    // it without needing a directory for it.
+    pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detach old root: {e}"))?;
     chdir(&spec.build_path).map_err(|e| format!("chdir {}: {e}", spec.build_path.display()))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(spec.umask));
     landlock_restrict(&spec.build_path)?;
-    seccomp_restrict()?;
+    seccompiler::apply_filter(&p.seccomp).map_err(|e| format!("seccomp: {e}"))?;
     let devnull = fs_err::File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
     // SAFETY: dup2 on file descriptors this process owns; no Rust object owns 0, 1 or 2.
     unsafe {
@@ -457,6 +581,30 @@ fn grandchild(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String>
         .map(|e| e.to_string())
         .unwrap_or_default();
     Err(format!("exec {}: {e}", p.path.to_string_lossy()))
+}
+
+/// `/run/secrets`: a small tmpfs holding one 0600 file per secret, then made read-only.
+fn secrets(root: &Path, secrets: &[SecretFile]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = root.join(SECRETS_DIR.trim_start_matches('/'));
+    mkdirs(&dir)?;
+    tmpfs(
+        &dir,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        "mode=0700,size=4m",
+    )?;
+    for s in secrets {
+        let path = dir.join(&s.name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("create secret file {}: {e}", path.display()))?;
+        f.write_all(&s.value)
+            .map_err(|e| format!("write secret file {}: {e}", path.display()))?;
+    }
+    read_only(&dir, false)
 }
 
 fn landlock_restrict(build: &Path) -> Result<(), String> {
@@ -481,7 +629,7 @@ fn landlock_restrict(build: &Path) -> Result<(), String> {
     run().map_err(|e| format!("landlock: {e}"))
 }
 
-fn seccomp_restrict() -> Result<(), String> {
+fn seccomp_program() -> Result<seccompiler::BpfProgram, String> {
     use nix::libc;
     use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
     let denied: &[i64] = &[
@@ -519,8 +667,35 @@ fn seccomp_restrict() -> Result<(), String> {
         arch,
     )
     .map_err(|e| format!("seccomp: {e}"))?;
-    let prog: seccompiler::BpfProgram = filter
+    filter
         .try_into()
-        .map_err(|e: seccompiler::BackendError| format!("seccomp: {e}"))?;
-    seccompiler::apply_filter(&prog).map_err(|e| format!("seccomp: {e}"))
+        .map_err(|e: seccompiler::BackendError| format!("seccomp: {e}"))
+}
+
+/// Runs `argv` in the bare sandbox — an empty build directory, the fixed environment, output
+/// discarded — and returns how it ended and how long the sandbox took from the clone to the
+/// command's end. For measuring the sandbox's own start-up (`zt sandbox-probe`).
+pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
+    // Nothing on disk: the new root is mounted over `/tmp` (in the sandbox's mount namespace
+    // only) and the build directory is a tmpfs.
+    let spec = Spec {
+        rootfs: PathBuf::from("/"),
+        source_copy: None,
+        build_path: PathBuf::from(crate::build::BUILD_PATH),
+        inputs: Vec::new(),
+        env: crate::build::environment(0),
+        hostname: crate::build::HOSTNAME.to_owned(),
+        umask: 0o022,
+        uid: 0,
+        gid: 0,
+        argv: argv.to_vec(),
+        scratch: PathBuf::from("/tmp"),
+        log: PathBuf::from("/dev/null"),
+        faketime: None,
+        timeout: None,
+        secrets: Vec::new(),
+    };
+    let t = Instant::now();
+    let exit = run(&spec)?;
+    Ok((exit, t.elapsed()))
 }

@@ -283,6 +283,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         allow_dirty: false,
         source_date_epoch: None,
         argv: ctx.opts.build.clone(),
+        ..Default::default()
     };
     let out_dir = ctx.dir.join(&ctx.opts.out);
     if out_dir.exists() {

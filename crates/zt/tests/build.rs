@@ -413,7 +413,7 @@ fn namespaces_unavailable_is_a_clear_error() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("error: Linux namespaces are not available: unshare:"),
+        err.contains("error: Linux namespaces are not available: clone3"),
         "{err}"
     );
     assert!(
@@ -478,4 +478,161 @@ fn inputs_are_visible_read_only_and_pinned_in_provenance() {
         st["predicate"]["buildDefinition"]["internalParameters"]["hermetic"],
         false
     );
+}
+
+#[test]
+fn timeout_kills_the_whole_sandbox_and_writes_no_provenance() {
+    let t = tree();
+    // The build leaves a background child that would outlive its parent, then hangs.
+    let marker = t.path().join("late");
+    let script = format!(
+        "mkdir -p out; echo started; (sleep 3; touch {}) & sleep 60",
+        marker.display()
+    );
+    let began = std::time::Instant::now();
+    let out = zt(t.path())
+        .args([
+            "build",
+            "--allow-dirty",
+            "--timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    assert!(began.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: the build did not finish within 1s and was killed; log: `"),
+        "{err}"
+    );
+    assert!(err.contains("help: read the log"), "{err}");
+    assert!(!t.path().join(".zt/provenance").exists());
+    assert!(!t.path().join("out").exists());
+    let log = fs_err::read_dir(t.path().join(".zt/logs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(fs_err::read_to_string(log).unwrap(), "started\n");
+    // The background child died with the sandbox (it could not have written the host path
+    // anyway, but it must not be alive to try).
+    let ps = Command::new("sh")
+        .args(["-c", "ps -eo args | grep -c '[s]leep 60' || true"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
+    // A bad duration is a usage error.
+    let out = zt(t.path())
+        .args(["build", "--allow-dirty", "--timeout", "soon", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn secret_is_a_0600_file_on_tmpfs_and_recorded_by_name_only() {
+    let t = tempfile::tempdir().unwrap();
+    fs_err::write(t.path().join("input.txt"), "source\n").unwrap();
+    let holder = tempfile::tempdir().unwrap();
+    let value = "zt-test-secret-9f2c1e7a";
+    let file = holder.path().join("token");
+    fs_err::write(&file, value).unwrap();
+    let digest = zt_core::Digest::sha256(value.as_bytes()).hex();
+    let script = "mkdir -p out; stat -c '%a %s' /run/secrets/API_TOKEN > out/stat; \
+        if grep -q '^zt-test-secret-' /run/secrets/API_TOKEN; then echo readable > out/read; fi; \
+        if echo x > /run/secrets/API_TOKEN 2>/dev/null; then echo WRITABLE > out/write; fi; \
+        grep -c tmpfs /proc/self/mountinfo > /dev/null; \
+        awk '$5 == \"/run/secrets\" {print $9}' /proc/self/mountinfo > out/fs";
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--allow-dirty",
+            "--secret",
+            &format!("API_TOKEN=@{}", file.display()),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stat = fs_err::read_to_string(t.path().join("out/stat")).unwrap();
+    assert_eq!(stat.trim(), format!("600 {}", value.len()));
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/read")).unwrap(),
+        "readable\n"
+    );
+    assert!(!t.path().join("out/write").exists());
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/fs")).unwrap(),
+        "tmpfs\n"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(v["provenance"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        prov["predicate"]["buildDefinition"]["externalParameters"]["secrets"],
+        serde_json::json!(["API_TOKEN"])
+    );
+    assert!(v["bundle"].as_str().is_some(), "provenance not signed: {v}");
+    // Neither the value nor its digest anywhere: stdout, stderr, logs, provenance, bundles,
+    // ledger, outputs.
+    let mut seen = vec![out.stdout.clone(), out.stderr.clone()];
+    let mut stack = vec![t.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                seen.push(fs_err::read(&p).unwrap());
+            }
+        }
+    }
+    for bytes in &seen {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(value), "secret value leaked");
+        assert!(!text.contains(&digest), "secret digest leaked");
+    }
+}
+
+#[test]
+fn secret_bad_input_exits_2() {
+    let t = tree();
+    for (arg, want) in [
+        (
+            "TOKEN",
+            "secret `TOKEN` is not available: zt secrets not available in this build",
+        ),
+        (
+            "TOKEN=@/nonexistent/zt-secret",
+            "secret `TOKEN` is not available: cannot read `/nonexistent/zt-secret`",
+        ),
+        ("TOKEN=hunter2", "gives a value on the command line"),
+        ("../x=@/etc/hostname", "is not a valid secret name"),
+    ] {
+        let out = zt(t.path())
+            .args(["build", "--allow-dirty", "--secret", arg, "--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{arg}: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("help: "), "{err}");
+        assert!(!t.path().join(".zt/provenance").exists());
+    }
 }

@@ -27,7 +27,7 @@ fn have(tool: &str) -> bool {
 fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     let t = tempfile::tempdir().unwrap();
     fs_err::write(t.path().join("README"), "leaky\n").unwrap();
-    let script = "mkdir -p out; date -u +%Y-%m-%d > out/date; hostname > out/host; pwd > out/pwd; umask > out/umask; echo same > out/same";
+    let script = "mkdir -p out; date -u +%Y-%m-%d > out/date; hostname > out/host; pwd > out/pwd; umask > out/umask; stat -c %Y README > out/mtime; echo same > out/same";
     let out = zt(t.path())
         .args(["--json", "repro", "--allow-dirty", "--", "sh", "-c", script])
         .output()
@@ -64,6 +64,7 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     let want: Vec<(String, String)> = [
         ("out/date", "time"),
         ("out/host", "hostname"),
+        ("out/mtime", "file-time"),
         ("out/pwd", "build-path"),
         ("out/umask", "umask"),
     ]
@@ -72,7 +73,7 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
     .collect();
     assert_eq!(causes, want);
     let diffs = v["differences"].as_array().unwrap();
-    assert_eq!(diffs.len(), 4);
+    assert_eq!(diffs.len(), 5);
     let host = diffs.iter().find(|d| d["path"] == "out/host").unwrap();
     assert_eq!(
         host["explanation"],
@@ -91,9 +92,9 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
             .as_array()
             .unwrap()
             .len(),
-        9
+        10
     );
-    assert_eq!(statement["subject"].as_array().unwrap().len(), 5);
+    assert_eq!(statement["subject"].as_array().unwrap().len(), 6);
 }
 
 #[test]
@@ -162,4 +163,64 @@ fn c_project_with_make_and_gcc_is_reproducible() {
     // The built program runs.
     let run = Command::new(t.path().join("out/hello")).output().unwrap();
     assert_eq!(run.stdout, b"hello\n");
+}
+
+#[test]
+fn rust_crate_built_offline_is_reproducible() {
+    // The toolchain of the running cargo, exposed read-only with `--input`.
+    let Some(sysroot) = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    else {
+        eprintln!("NOTICE: rustc missing; Rust crate test skipped");
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    fs_err::create_dir(t.path().join("src")).unwrap();
+    fs_err::write(
+        t.path().join("Cargo.toml"),
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[[bin]]\nname = \"tiny\"\npath = \"src/main.rs\"\n",
+    )
+    .unwrap();
+    fs_err::write(
+        t.path().join("src/main.rs"),
+        "fn main() { println!(\"{}\", env!(\"CARGO_PKG_NAME\")); }\n",
+    )
+    .unwrap();
+    // The build path is remapped, as reproducible Rust builds do.
+    let script = format!(
+        "PATH={sysroot}/bin:$PATH RUSTFLAGS=\"--remap-path-prefix=$PWD=/src\" cargo build --offline --release -q && mkdir -p out && cp target/release/tiny out/"
+    );
+    let out = zt(t.path())
+        .args([
+            "--json",
+            "build",
+            "--allow-dirty",
+            "--rebuild",
+            "2",
+            "--input",
+            &sysroot,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["repro"]["reproducible"], true);
+    assert_eq!(v["repro"]["variations"].as_array().unwrap().len(), 10);
+    assert_eq!(v["outputs"][0]["path"], "out/tiny");
+    let run = Command::new(t.path().join("out/tiny")).output().unwrap();
+    assert_eq!(run.stdout, b"tiny\n");
 }

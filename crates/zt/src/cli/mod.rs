@@ -10,7 +10,7 @@ mod normalize;
 mod pipeline;
 mod sign;
 
-pub(crate) use build::{BuildAction, BuildArgs};
+pub(crate) use build::{BuildAction, BuildArgs, SandboxProbeArgs};
 pub(crate) use deps::{
     ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, RequestArgs,
     RequestsArgs, SbomArgs, SbomFormat,
@@ -90,4 +90,7 @@ pub(crate) enum Command {
     Deps(DepsArgs),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
     Sbom(SbomArgs),
+    /// Run a command in the bare build sandbox and time it (benchmarks).
+    #[command(hide = true, name = "sandbox-probe")]
+    SandboxProbe(SandboxProbeArgs),
 }

@@ -1,4 +1,6 @@
-use zt_build::build::{Options, build};
+use std::sync::Arc;
+
+use zt_build::build::{FileSecrets, Options, SecretSource, build};
 use zt_build::repro::{self, Variation};
 use zt_build::sandbox::Exit;
 
@@ -35,6 +37,38 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
     if vary.is_empty() {
         vary = Variation::ALL.to_vec();
     }
+    let mut names = Vec::new();
+    let mut files = std::collections::BTreeMap::new();
+    for s in &args.secrets {
+        let (name, file) = match s.split_once('=') {
+            Some((name, file)) => {
+                let Some(path) = file.strip_prefix('@') else {
+                    return Err(CliError::input(
+                        format!("`--secret {name}=…` gives a value on the command line"),
+                        "never put a secret's value in arguments: use `--secret NAME=@FILE` or `--secret NAME` (zt secrets)",
+                    ));
+                };
+                (name, Some(std::path::PathBuf::from(path)))
+            }
+            None => (s.as_str(), None),
+        };
+        if !zt_build::sandbox::valid_secret_name(name) {
+            return Err(CliError::input(
+                format!("`{name}` is not a valid secret name"),
+                "use 1 to 64 letters, digits, `_`, `.` or `-`, not starting with `.`",
+            ));
+        }
+        if let Some(path) = file {
+            files.insert(name.to_owned(), path);
+        }
+        names.push(name.to_owned());
+    }
+    let secret_source: Option<Arc<dyn SecretSource>> = (!names.is_empty()).then(|| {
+        Arc::new(FileSecrets {
+            files,
+            fallback: ZtSecrets,
+        }) as Arc<dyn SecretSource>
+    });
     let opts = Options {
         tree: args.tree.clone(),
         out: args.out.clone(),
@@ -43,8 +77,56 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
         allow_dirty: args.allow_dirty,
         source_date_epoch: args.source_date_epoch,
         argv: args.command.clone(),
+        timeout: args.timeout,
+        secrets: names,
+        secret_source,
     };
     Ok((opts, vary))
+}
+
+/// Secrets named without `=@FILE` come from zt's secret store.
+#[derive(Debug)]
+struct ZtSecrets;
+
+impl SecretSource for ZtSecrets {
+    fn read(
+        &self,
+        name: &str,
+        purpose: &str,
+    ) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
+        read_from_zt_secrets(name, purpose)
+    }
+}
+
+/// The hook to zt's secret store (`zt_secrets::read_as_operator`), wired when that crate is
+/// part of the build; until then every secret must be given as `NAME=@FILE`.
+fn read_from_zt_secrets(
+    _name: &str,
+    _purpose: &str,
+) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
+    Err("zt secrets not available in this build".into())
+}
+
+/// `zt sandbox-probe -- CMD…`
+pub(crate) fn sandbox_probe(
+    args: crate::cli::SandboxProbeArgs,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let (exit, took) = zt_build::sandbox::probe(&args.command)?;
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "ok": exit.success(),
+            "exit": format!("{exit:?}"),
+            "sandbox_seconds": took.as_secs_f64(),
+        }));
+    } else {
+        printer.out(format!("{exit:?} in {:.3} ms", took.as_secs_f64() * 1000.0));
+    }
+    Ok(if exit.success() {
+        Status::Success
+    } else {
+        Status::Failure
+    })
 }
 
 pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
@@ -56,6 +138,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
     let (ok, code) = match outcome.exit {
         Exit::Code(c) => (c == 0, format!("exit status {c}")),
         Exit::Signal(s) => (false, format!("signal {s}")),
+        Exit::TimedOut => (false, "timed out".to_owned()),
     };
     let mut repro_json = serde_json::Value::Null;
     let mut reproducible = true;
@@ -77,8 +160,23 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             print_report(&report, printer);
         }
     }
+    // The provenance is signed with the repository's pipeline key, logged and indexed like
+    // all evidence.
+    let mut signed = None;
+    // (A build without outputs has nothing to attest to: in-toto needs a subject.)
+    if let Some((statement, _)) = &outcome.provenance
+        && !statement.subject.is_empty()
+    {
+        signed = Some(zt_pipeline::evidence::attest(
+            &outcome.tree,
+            "provenance",
+            statement,
+        )?);
+    }
     if printer.json {
         printer.json(&serde_json::json!({
+            "bundle": signed.as_ref().map(|(p, _)| p),
+            "log_index": signed.as_ref().map(|(_, i)| i),
             "ok": ok && reproducible,
             "exit": code,
             "log": outcome.log,
@@ -97,7 +195,13 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
         }
         printer.info(format!("build succeeded; log: `{}`", outcome.log.display()));
         if let Some((_, path)) = &outcome.provenance {
-            printer.info(format!("provenance (unsigned): `{}`", path.display()));
+            printer.info(format!("provenance: `{}`", path.display()));
+        }
+        if let Some((bundle, index)) = &signed {
+            printer.info(format!(
+                "provenance signed and logged (log index {index}): `{}`",
+                bundle.display()
+            ));
         }
     } else {
         printer.err(format!(

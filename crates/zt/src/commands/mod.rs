@@ -56,5 +56,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Policy(args) => policy::run(args, printer),
         Command::Deps(args) => deps::run(args, printer),
         Command::Sbom(args) => deps::sbom(args, printer),
+        Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
     }
 }
