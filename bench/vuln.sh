@@ -10,7 +10,14 @@
 # (`cargo install cargo-audit --locked --root ~/.cache/cargo-audit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED="$(cd .. && pwd)/shared/testdata"
+# ../shared/testdata beside the repository (searched upwards, so a git worktree finds it too)
+SHARED="${ZT_SHARED:-}"
+d="$(pwd)"
+while [ -z "$SHARED" ] && [ "$d" != / ]; do
+  d="$(dirname "$d")"
+  [ -d "$d/shared/testdata" ] && SHARED="$d/shared/testdata"
+done
+[ -n "$SHARED" ] || { echo "shared/testdata not found above $(pwd); set ZT_SHARED" >&2; exit 2; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zt-bench-target}"
 cargo build --release -q -p zt
 ZT="$CARGO_TARGET_DIR/release/zt"
