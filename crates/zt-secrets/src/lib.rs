@@ -682,3 +682,22 @@ pub fn read_as_operator(zt_dir: &Path, name: &str, purpose: &str) -> Result<Secr
     })?;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    /// The server shares one broker between request handlers behind an `Arc`.
+    #[test]
+    fn broker_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Broker>();
+        check::<super::Issued>();
+        check::<super::Secret>();
+    }
+
+    /// `Secret`'s `Debug` never shows the value.
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = super::Secret::new(b"hunter2".to_vec());
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+    }
+}
