@@ -90,7 +90,13 @@ pub const WAL_FILE: &str = "secrets/access.wal";
 struct WalSink {
     file: fs_err::File,
     next_seq: u64,
+    /// Bytes written since the file was last emptied.
+    bytes: u64,
 }
+
+/// The WAL is emptied once it holds this much and the log has caught up with it (emptying
+/// it after every batch would add a metadata change to every fdatasync).
+const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
@@ -237,7 +243,11 @@ impl AccessLog {
             }),
             wake: Condvar::new(),
             committer: Mutex::new(committer),
-            wal: Group::new(WalSink { file, next_seq }),
+            wal: Group::new(WalSink {
+                file,
+                next_seq,
+                bytes: 0,
+            }),
         });
         let worker = {
             let shared = shared.clone();
@@ -290,6 +300,7 @@ impl AccessLog {
                     .and_then(|()| sink.file.sync_data())
                     .map_err(|e| format!("writing `{WAL_FILE}`: {e}"))?;
                 sink.next_seq += numbered.len() as u64;
+                sink.bytes += buf.len() as u64;
                 let mut flow = relock(&shared.flow);
                 flow.written = sink.next_seq;
                 flow.pending.extend(numbered);
@@ -374,8 +385,11 @@ fn run_committer(shared: &Shared) {
             // record is being written). A lost truncation only means a replay that skips
             // records the log already has.
             shared.wal.with_sink(|s| {
-                if relock(&shared.flow).committed == s.next_seq {
-                    let _ = s.file.set_len(0);
+                if s.bytes >= WAL_TRUNCATE_BYTES
+                    && relock(&shared.flow).committed == s.next_seq
+                    && s.file.set_len(0).is_ok()
+                {
+                    s.bytes = 0;
                 }
             });
         }
