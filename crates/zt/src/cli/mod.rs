@@ -33,6 +33,9 @@ mod policy;
 
 pub(crate) use init::InitArgs;
 pub(crate) use policy::{PolicyArgs, PolicyCommand};
+mod secrets;
+
+pub(crate) use secrets::{SecretsArgs, SecretsCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -93,4 +96,6 @@ pub(crate) enum Command {
     /// Run a command in the bare build sandbox and time it (benchmarks).
     #[command(hide = true, name = "sandbox-probe")]
     SandboxProbe(SandboxProbeArgs),
+    /// Secrets: OIDC-bound short-lived tokens, encryption at rest, an audited access log.
+    Secrets(SecretsArgs),
 }

@@ -1,0 +1,548 @@
+//! The access log: every exchange, read, denial, put, rotation and revocation becomes a record
+//! (who, what, when, decision, reason — never a value) appended to zt's transparency log
+//! (`.zt/log`) and copied into the ledger (`.zt/ledger.db`, table `access_records`).
+//!
+//! Records are numbered 0, 1, 2, … (`seq`) in log order. A record is durable once it is in
+//! the write-ahead file `.zt/secrets/access.wal` (concurrent records share one fdatasync); a
+//! background thread moves WAL records in batches into the log (one checkpoint per batch) and
+//! the ledger (one transaction per batch). Opening replays WAL records the log lacks, so a
+//! crash loses none; a failing log or ledger stops the broker (fail closed).
+//!
+//! [`audit`] checks the two against each other: every ledger record must be, byte for byte,
+//! an entry of the log included under the latest signed checkpoint; the sequence must have
+//! no gaps; every access entry in the log must be in the ledger. A deleted or edited record
+//! is named by its `seq` and log index.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use zt_store::{AccessQuery, AccessRecord, Ledger as _, SqliteLedger};
+use zt_tlog::{Checkpoint, Log, leaf_hash, verify_inclusion};
+
+use crate::error::Error;
+use crate::group::Group;
+
+/// The `type` of every access entry in the log.
+pub const ENTRY_TYPE: &str = "zt-secrets-access/v1";
+
+/// One access, as written to the log (and as `zt secrets audit --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Always [`ENTRY_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The record's number.
+    pub seq: u64,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// `exchange`, `read`, `operator_read`, `put`, `rotate`, `revoke`.
+    pub action: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// `ok`, or the denial reason.
+    pub reason: String,
+    /// Who: `<iss> <sub>` for a workload, `operator:<user>` for a local operator.
+    pub who: String,
+    /// The secret, when one is concerned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secret: Option<String>,
+    /// The workload's `repository` claim.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub repository: Option<String>,
+    /// The scoped token concerned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token_id: Option<String>,
+    /// More context (a denial's detail, an operator's stated purpose).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+    /// For an allowed exchange: SHA-256 (hex) of the OIDC token's `iss` and `jti` (replay
+    /// protection across restarts).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub oidc_jti: Option<String>,
+    /// For an allowed exchange: the OIDC token's `exp`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub oidc_exp: Option<i64>,
+}
+
+/// A record before it has a number.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Event {
+    pub(crate) at: i64,
+    pub(crate) action: &'static str,
+    pub(crate) decision: &'static str,
+    pub(crate) reason: &'static str,
+    pub(crate) who: String,
+    pub(crate) secret: Option<String>,
+    pub(crate) repository: Option<String>,
+    pub(crate) token_id: Option<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) oidc_jti: Option<([u8; 32], i64)>,
+}
+
+/// The write-ahead file of access records (relative to the `.zt` directory).
+pub const WAL_FILE: &str = "secrets/access.wal";
+
+/// The WAL writer's state: the file and the next record number.
+#[derive(Debug)]
+struct WalSink {
+    file: fs_err::File,
+    next_seq: u64,
+    /// Bytes written since the file was last emptied.
+    bytes: u64,
+}
+
+/// The WAL is emptied once it holds this much and the log has caught up with it (emptying
+/// it after every batch would add a metadata change to every fdatasync).
+const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
+
+/// Moves records from the WAL into the transparency log and the ledger.
+struct Committer {
+    log: Log,
+    ledger: SqliteLedger,
+}
+
+#[derive(Debug, Default)]
+struct Flow {
+    /// Records durable in the WAL, waiting for the log (in `seq` order).
+    pending: Vec<(u64, Vec<u8>)>,
+    /// The next `seq` the WAL will take.
+    written: u64,
+    /// Every `seq` below this is in the log and the ledger.
+    committed: u64,
+    /// Set when a log or ledger write failed: the broker then refuses to work (fail closed).
+    failed: Option<String>,
+    closing: bool,
+}
+
+struct Shared {
+    flow: Mutex<Flow>,
+    wake: Condvar,
+    committer: Mutex<Committer>,
+    wal: Group<WalSink, Event>,
+}
+
+/// The writer of access records: a record is durable once it is in the WAL (one fdatasync
+/// shared by concurrent records); a background thread then appends WAL records, in order and
+/// in batches, to the transparency log and the ledger. Opening replays WAL records the log
+/// does not have yet, so a crash loses none.
+pub(crate) struct AccessLog {
+    shared: Arc<Shared>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessLog")
+    }
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section leaves its data whole; a panic elsewhere cannot tear it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn parse_entry(bytes: &[u8]) -> Option<Entry> {
+    serde_json::from_slice::<Entry>(bytes)
+        .ok()
+        .filter(|e| e.kind == ENTRY_TYPE)
+}
+
+fn to_record(e: &Entry, log_index: u64, raw: String) -> AccessRecord {
+    AccessRecord {
+        seq: e.seq,
+        log_index,
+        at: e.at,
+        action: e.action.clone(),
+        decision: e.decision.clone(),
+        reason: e.reason.clone(),
+        secret: e.secret.clone(),
+        repository: e.repository.clone(),
+        who: e.who.clone(),
+        entry: raw,
+    }
+}
+
+/// Appends raw entries (already numbered, in order) to the log, then the ledger.
+fn commit(c: &mut Committer, batch: &[(u64, Vec<u8>)]) -> Result<(), Error> {
+    let raws: Vec<Vec<u8>> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let first = c.log.append_batch(&raws)?;
+    let records: Vec<AccessRecord> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, raw))| {
+            parse_entry(raw).map(|e| {
+                to_record(
+                    &e,
+                    first + i as u64,
+                    String::from_utf8_lossy(raw).into_owned(),
+                )
+            })
+        })
+        .collect();
+    c.ledger.put_access_records(&records)?;
+    Ok(())
+}
+
+impl AccessLog {
+    /// Opens the log and ledger under `zt_dir`; copies into the ledger any access entry the
+    /// log holds beyond the ledger's last record, then replays the WAL's records the log
+    /// lacks (a crash between the writes), and starts the committer thread.
+    pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
+        let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
+        let mut ledger = SqliteLedger::open(&zt_dir.join("ledger.db"))?;
+        let last = ledger.last_access_record()?;
+        let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));
+        let mut repair = Vec::new();
+        for i in from..log.size() {
+            let raw = log.entry(i)?;
+            if let Some(e) = parse_entry(&raw)
+                && e.seq == next_seq
+            {
+                repair.push(to_record(&e, i, String::from_utf8_lossy(&raw).into_owned()));
+                next_seq += 1;
+            }
+        }
+        if !repair.is_empty() {
+            ledger.put_access_records(&repair)?;
+        }
+        let mut committer = Committer { log, ledger };
+        let wal_path = zt_dir.join(WAL_FILE);
+        if wal_path.exists() {
+            let text = fs_err::read(&wal_path)?;
+            let mut replay = Vec::new();
+            // A torn last line (a crash mid-write) never returned to its caller: skipped.
+            for line in text.split(|b| *b == b'\n') {
+                if let Some(e) = parse_entry(line)
+                    && e.seq == next_seq
+                {
+                    replay.push((e.seq, line.to_vec()));
+                    next_seq += 1;
+                }
+            }
+            if !replay.is_empty() {
+                commit(&mut committer, &replay)?;
+            }
+        }
+        if let Some(parent) = wal_path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&wal_path)?;
+        file.set_len(0)?;
+        file.sync_all()?;
+        let shared = Arc::new(Shared {
+            flow: Mutex::new(Flow {
+                written: next_seq,
+                committed: next_seq,
+                ..Flow::default()
+            }),
+            wake: Condvar::new(),
+            committer: Mutex::new(committer),
+            wal: Group::new(WalSink {
+                file,
+                next_seq,
+                bytes: 0,
+            }),
+        });
+        let worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("zt-secrets-access-log".into())
+                .spawn(move || run_committer(&shared))?
+        };
+        Ok(AccessLog {
+            shared,
+            worker: Some(worker),
+        })
+    }
+
+    /// Appends one record; returns once it is durable (in the WAL, numbered). The log and
+    /// ledger follow within one batch.
+    pub(crate) fn record(&self, event: Event) -> Result<(), Error> {
+        if let Some(e) = &relock(&self.shared.flow).failed {
+            return Err(Error::Audit(format!("the access log is failing: {e}")));
+        }
+        let shared = &self.shared;
+        shared
+            .wal
+            .submit(event, |sink, events| {
+                let mut buf = Vec::new();
+                let mut numbered = Vec::with_capacity(events.len());
+                for (i, ev) in events.into_iter().enumerate() {
+                    let seq = sink.next_seq + i as u64;
+                    let e = Entry {
+                        kind: ENTRY_TYPE.into(),
+                        seq,
+                        at: ev.at,
+                        action: ev.action.into(),
+                        decision: ev.decision.into(),
+                        reason: ev.reason.into(),
+                        who: ev.who,
+                        secret: ev.secret,
+                        repository: ev.repository,
+                        token_id: ev.token_id,
+                        detail: ev.detail,
+                        oidc_jti: ev.oidc_jti.map(|(k, _)| hex::encode(k)),
+                        oidc_exp: ev.oidc_jti.map(|(_, exp)| exp),
+                    };
+                    let raw = serde_json::to_vec(&e).map_err(|e| e.to_string())?;
+                    buf.extend_from_slice(&raw);
+                    buf.push(b'\n');
+                    numbered.push((seq, raw));
+                }
+                sink.file
+                    .write_all(&buf)
+                    .and_then(|()| sink.file.sync_data())
+                    .map_err(|e| format!("writing `{WAL_FILE}`: {e}"))?;
+                sink.next_seq += numbered.len() as u64;
+                sink.bytes += buf.len() as u64;
+                let mut flow = relock(&shared.flow);
+                flow.written = sink.next_seq;
+                flow.pending.extend(numbered);
+                shared.wake.notify_all();
+                Ok(())
+            })
+            .map_err(|e| Error::Audit(format!("writing the access record: {e}")))
+    }
+
+    /// Waits until every record written so far is in the log and the ledger.
+    fn flush(&self) -> Result<(), Error> {
+        let mut flow = relock(&self.shared.flow);
+        while flow.committed < flow.written && flow.failed.is_none() {
+            flow = self
+                .shared
+                .wake
+                .wait(flow)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        match &flow.failed {
+            Some(e) => Err(Error::Audit(format!("the access log is failing: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The (`iss`, `jti`) keys of OIDC tokens exchanged in the last [`MAX_OIDC_LIFETIME`]
+    /// seconds and their `exp`, from the ledger (after flushing).
+    pub(crate) fn recent_jtis(&self, now: i64) -> Result<Vec<([u8; 32], i64)>, Error> {
+        self.flush()?;
+        let c = relock(&self.shared.committer);
+        let records = c.ledger.access_records(&AccessQuery {
+            since: Some(now - crate::journal::MAX_OIDC_LIFETIME - 120),
+            ..AccessQuery::default()
+        })?;
+        Ok(records
+            .iter()
+            .filter(|r| r.action == "exchange" && r.decision == "allow")
+            .filter_map(|r| parse_entry(r.entry.as_bytes()))
+            .filter_map(|e| {
+                let k = hex::decode(e.oidc_jti?).ok()?;
+                Some((<[u8; 32]>::try_from(k).ok()?, e.oidc_exp?))
+            })
+            .collect())
+    }
+
+    /// Runs [`audit`] against the open log and ledger (after flushing).
+    pub(crate) fn audit(&self, query: &AccessQuery) -> Result<Report, Error> {
+        self.flush()?;
+        let c = relock(&self.shared.committer);
+        audit_with(&c.log, &c.ledger, query)
+    }
+}
+
+fn run_committer(shared: &Shared) {
+    loop {
+        let batch = {
+            let mut flow = relock(&shared.flow);
+            while flow.pending.is_empty() && !flow.closing {
+                flow = shared
+                    .wake
+                    .wait(flow)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if flow.pending.is_empty() {
+                return;
+            }
+            std::mem::take(&mut flow.pending)
+        };
+        let last = batch.last().map_or(0, |(s, _)| *s);
+        let result = commit(&mut relock(&shared.committer), &batch);
+        let caught_up = {
+            let mut flow = relock(&shared.flow);
+            match result {
+                Ok(()) => flow.committed = last + 1,
+                Err(e) => flow.failed = Some(e.to_string()),
+            }
+            shared.wake.notify_all();
+            flow.failed.is_none() && flow.committed == flow.written
+        };
+        if caught_up {
+            // Everything in the WAL is in the log: empty it (under the WAL lock, so no
+            // record is being written). A lost truncation only means a replay that skips
+            // records the log already has.
+            shared.wal.with_sink(|s| {
+                if s.bytes >= WAL_TRUNCATE_BYTES
+                    && relock(&shared.flow).committed == s.next_seq
+                    && s.file.set_len(0).is_ok()
+                {
+                    s.bytes = 0;
+                }
+            });
+        }
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        relock(&self.shared.flow).closing = true;
+        self.shared.wake.notify_all();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+trait LastRecord {
+    fn last_access_record(&self) -> Result<Option<AccessRecord>, Error>;
+}
+
+impl LastRecord for SqliteLedger {
+    fn last_access_record(&self) -> Result<Option<AccessRecord>, Error> {
+        Ok(self.access_records(&AccessQuery::default())?.pop())
+    }
+}
+
+/// What [`audit`] found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The records matching the query, verified.
+    pub records: Vec<Entry>,
+    /// How many records were checked in all.
+    pub checked: usize,
+    /// The size of the checkpoint they were checked under.
+    pub checkpoint_size: u64,
+    /// Every deleted, edited or unprovable record, named.
+    pub problems: Vec<String>,
+}
+
+fn audit_with(log: &Log, ledger: &SqliteLedger, query: &AccessQuery) -> Result<Report, Error> {
+    let (checkpoint, _) = Checkpoint::open(log.checkpoint().as_bytes(), log.verifier())?;
+    let size = checkpoint.size;
+    let all = ledger.access_records(&AccessQuery::default())?;
+    let mut problems = Vec::new();
+    let mut by_seq = std::collections::BTreeMap::new();
+    for r in &all {
+        by_seq.insert(r.seq, r);
+    }
+    // Every access entry in the log must be in the ledger, unchanged.
+    let mut in_log = std::collections::BTreeMap::new();
+    for i in 0..size {
+        let raw = log.entry(i)?;
+        if let Some(e) = parse_entry(&raw) {
+            in_log.insert(e.seq, i);
+            match by_seq.get(&e.seq) {
+                None => problems.push(format!(
+                    "record {} (log index {i}, {} {} by {}) is missing from the ledger: deleted",
+                    e.seq, e.action, e.decision, e.who
+                )),
+                Some(r) if r.log_index != i => problems.push(format!(
+                    "record {} is at log index {i} but the ledger says {}: edited",
+                    e.seq, r.log_index
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    let mut expected = 0u64;
+    for r in &all {
+        if r.seq > expected {
+            for missing in expected..r.seq {
+                if !in_log.contains_key(&missing) {
+                    problems.push(format!(
+                        "record {missing} is missing from both the ledger and the log: deleted"
+                    ));
+                }
+            }
+        }
+        expected = r.seq + 1;
+        let name = format!("record {} (log index {})", r.seq, r.log_index);
+        if r.log_index >= size {
+            problems.push(format!("{name} is beyond the checkpoint (size {size})"));
+            continue;
+        }
+        let logged = log.entry(r.log_index)?;
+        if logged != r.entry.as_bytes() {
+            problems.push(format!(
+                "{name} was edited: the ledger's copy differs from the log entry"
+            ));
+            continue;
+        }
+        let proof = log.inclusion_proof(r.log_index, size)?;
+        if verify_inclusion(
+            &leaf_hash(r.entry.as_bytes()),
+            r.log_index,
+            size,
+            &proof,
+            &checkpoint.root,
+        )
+        .is_err()
+        {
+            problems.push(format!(
+                "{name} is not included under the checkpoint: the log was edited"
+            ));
+            continue;
+        }
+        match parse_entry(r.entry.as_bytes()) {
+            Some(e)
+                if e.seq == r.seq
+                    && e.at == r.at
+                    && e.action == r.action
+                    && e.decision == r.decision
+                    && e.reason == r.reason
+                    && e.who == r.who
+                    && e.secret == r.secret
+                    && e.repository == r.repository => {}
+            _ => problems.push(format!(
+                "{name} was edited: the ledger's columns differ from its logged entry"
+            )),
+        }
+    }
+    let records = all
+        .iter()
+        .filter(|r| {
+            query
+                .secret
+                .as_ref()
+                .is_none_or(|s| r.secret.as_ref() == Some(s))
+        })
+        .filter(|r| {
+            query
+                .repository
+                .as_ref()
+                .is_none_or(|s| r.repository.as_ref() == Some(s))
+        })
+        .filter(|r| query.since.is_none_or(|t| r.at >= t))
+        .filter_map(|r| parse_entry(r.entry.as_bytes()))
+        .collect();
+    Ok(Report {
+        records,
+        checked: all.len(),
+        checkpoint_size: size,
+        problems,
+    })
+}
+
+/// Verifies every access record under `zt_dir` and lists those matching `query`.
+pub fn audit(zt_dir: &Path, query: &AccessQuery) -> Result<Report, Error> {
+    let log_dir = zt_dir.join("log");
+    if !log_dir.join("checkpoint").exists() {
+        return Err(Error::NotInitialized(zt_dir.join("secrets")));
+    }
+    let log = Log::open(&log_dir)?;
+    let ledger = SqliteLedger::open_existing(&zt_dir.join("ledger.db"))?;
+    audit_with(&log, &ledger, query)
+}
