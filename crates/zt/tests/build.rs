@@ -615,7 +615,7 @@ fn secret_bad_input_exits_2() {
     for (arg, want) in [
         (
             "TOKEN",
-            "secret `TOKEN` is not available: zt secrets not available in this build",
+            "secret `TOKEN` is not available: no secrets store in",
         ),
         (
             "TOKEN=@/nonexistent/zt-secret",

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::path::PathBuf;
 
 use zt_build::build::{FileSecrets, Options, SecretSource, build};
 use zt_build::repro::{self, Variation};
@@ -66,7 +67,9 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
     let secret_source: Option<Arc<dyn SecretSource>> = (!names.is_empty()).then(|| {
         Arc::new(FileSecrets {
             files,
-            fallback: ZtSecrets,
+            fallback: ZtSecrets {
+                zt_dir: args.tree.join(".zt"),
+            },
         }) as Arc<dyn SecretSource>
     });
     let opts = Options {
@@ -84,9 +87,12 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
     Ok((opts, vary))
 }
 
-/// Secrets named without `=@FILE` come from zt's secret store.
+/// Secrets named without `=@FILE` come from zt's secret store (`<tree>/.zt/secrets`), read as
+/// the operator: every read is an access record in the audited log, with the build as purpose.
 #[derive(Debug)]
-struct ZtSecrets;
+struct ZtSecrets {
+    zt_dir: PathBuf,
+}
 
 impl SecretSource for ZtSecrets {
     fn read(
@@ -94,17 +100,13 @@ impl SecretSource for ZtSecrets {
         name: &str,
         purpose: &str,
     ) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
-        read_from_zt_secrets(name, purpose)
+        zt_secrets::read_as_operator(&self.zt_dir, name, purpose)
+            .map(|secret| zt_build::build::Zeroizing::new(secret.expose().to_vec()))
+            .map_err(|e| match zt_core::Diagnostic::help(&e) {
+                Some(help) => format!("{e} ({help})"),
+                None => e.to_string(),
+            })
     }
-}
-
-/// The hook to zt's secret store (`zt_secrets::read_as_operator`), wired when that crate is
-/// part of the build; until then every secret must be given as `NAME=@FILE`.
-fn read_from_zt_secrets(
-    _name: &str,
-    _purpose: &str,
-) -> Result<zt_build::build::Zeroizing<Vec<u8>>, String> {
-    Err("zt secrets not available in this build".into())
 }
 
 /// `zt sandbox-probe -- CMD…`
