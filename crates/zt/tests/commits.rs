@@ -734,6 +734,21 @@ fn bad_input_is_exit_2_and_leaves_the_cache_alone() {
     let out = lab.zt(&["source", "verify", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-branch"));
+    // A trust root without a policy.
+    let first = lab
+        .git(&["rev-list", "--max-parents=0", "HEAD"])
+        .trim()
+        .to_string();
+    lab.git(&["checkout", "-q", "--orphan", "other"]);
+    lab.git(&["rm", "-q", "-r", "--cached", "."]);
+    let orphan = lab.commit(&alice, "no policy here", None);
+    let out = lab.zt(&["source", "verify", "--trust-root", &orphan]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no `.zt/signers.toml`"));
+    // A trust root that is not in the history verified.
+    let out = lab.zt(&["source", "verify", "--trust-root", &first]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an ancestor"));
     // A history without any policy.
     let bare = Lab::new();
     bare.commit(
