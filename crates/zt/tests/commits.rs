@@ -278,6 +278,20 @@ impl Lab {
     }
 }
 
+impl Drop for Lab {
+    /// Stops the gpg agents the test's keyrings started.
+    fn drop(&mut self) {
+        for home in [self.gnupg.clone(), self.dir.join("gnupg-other")] {
+            if home.is_dir() {
+                let _ = Command::new("gpgconf")
+                    .env("GNUPGHOME", &home)
+                    .args(["--kill", "all"])
+                    .output();
+            }
+        }
+    }
+}
+
 fn set_private(p: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
     fs_err::set_permissions(p, std::fs::Permissions::from_mode(0o700)).unwrap();
