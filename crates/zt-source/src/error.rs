@@ -80,6 +80,12 @@ pub enum Error {
         /// The tip.
         tip: String,
     },
+    /// The trust root has no signer policy to start from.
+    #[error("trust root {root} has no `.zt/signers.toml`")]
+    TrustRootWithoutPolicy {
+        /// The trust root.
+        root: String,
+    },
     /// A revision does not resolve to a commit.
     #[error("revision `{spec}`: {reason}")]
     Revision {
@@ -144,6 +150,9 @@ impl Diagnostic for Error {
             }
             Error::TrustRoot { .. } => {
                 "pass a commit of this history to `--trust-root`, or fix `git config zt.trustRoot`".into()
+            }
+            Error::TrustRootWithoutPolicy { .. } => {
+                "choose as trust root a commit whose tree has `.zt/signers.toml` (`--trust-root`, `git config zt.trustRoot`)".into()
             }
             Error::Revision { .. } => "name a commit, branch or tag of this repository (e.g. `main`, `HEAD~3..HEAD`)".into(),
             Error::Repository { .. } => "check that the repository is complete (`git fsck`)".into(),

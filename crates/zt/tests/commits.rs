@@ -119,10 +119,15 @@ impl Lab {
     }
 
     fn ssh_key(&self, name: &str) -> (PathBuf, String) {
+        self.ssh_key_of(name, &["-t", "ed25519"])
+    }
+
+    fn ssh_key_of(&self, name: &str, kind: &[&str]) -> (PathBuf, String) {
         let path = self.dir.join(format!("{name}.key"));
         ok(
             self.cmd("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+                .args(kind)
+                .args(["-q", "-N", "", "-C", name, "-f"])
                 .arg(&path)
                 .output()
                 .unwrap(),
@@ -273,6 +278,20 @@ impl Lab {
     }
 }
 
+impl Drop for Lab {
+    /// Stops the gpg agents the test's keyrings started.
+    fn drop(&mut self) {
+        for home in [self.gnupg.clone(), self.dir.join("gnupg-other")] {
+            if home.is_dir() {
+                let _ = Command::new("gpgconf")
+                    .env("GNUPGHOME", &home)
+                    .args(["--kill", "all"])
+                    .output();
+            }
+        }
+    }
+}
+
 fn set_private(p: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
     fs_err::set_permissions(p, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -320,6 +339,8 @@ fn verdicts_match_git_where_git_is_right() {
     let (mallory_key, _) = lab.ssh_key("mallory");
     let (eve_key, eve_pub) = lab.ssh_key("eve");
     let (trudy_key, trudy_pub) = lab.ssh_key("trudy");
+    let (grace_key, grace_pub) = lab.ssh_key_of("grace", &["-t", "ecdsa", "-b", "256"]);
+    let (heidi_key, heidi_pub) = lab.ssh_key_of("heidi", &["-t", "rsa", "-b", "2048"]);
     let bob_fpr = lab.pgp_key(&lab.gnupg, "Bob <bob@example.com>", "0", None);
     // Carol's key was made in 2024 and expired a day later.
     let carol_fpr = lab.pgp_key(
@@ -375,6 +396,16 @@ fn verdicts_match_git_where_git_is_right() {
         email: "trudy@example.com",
         sign: Sign::Ssh(trudy_key),
     };
+    let grace = Who {
+        name: "Grace",
+        email: "grace@example.com",
+        sign: Sign::Ssh(grace_key),
+    };
+    let heidi = Who {
+        name: "Heidi",
+        email: "heidi@example.com",
+        sign: Sign::Ssh(heidi_key),
+    };
     let nobody = Who {
         name: "Nobody",
         email: "nobody@example.com",
@@ -387,7 +418,7 @@ fn verdicts_match_git_where_git_is_right() {
     fs_err::write(
         &allowed,
         format!(
-            "alice@example.com {alice_pub}\ndave@example.com valid-before=\"20250101\" {dave_pub}\neve@example.com {eve_pub}\ntrudy@example.com {trudy_pub}\n"
+            "alice@example.com {alice_pub}\ndave@example.com valid-before=\"20250101\" {dave_pub}\neve@example.com {eve_pub}\ntrudy@example.com {trudy_pub}\ngrace@example.com {grace_pub}\nheidi@example.com {heidi_pub}\n"
         ),
     )
     .unwrap();
@@ -406,6 +437,8 @@ fn verdicts_match_git_where_git_is_right() {
         ),
         signer("carol", &lab.armored(&lab.gnupg, &carol_fpr), ""),
         signer("dave", &dave_pub, "revoked_at = 2025-01-01T00:00:00Z"),
+        signer("grace", &grace_pub, ""),
+        signer("heidi", &heidi_pub, ""),
     ]
     .concat();
 
@@ -417,6 +450,8 @@ fn verdicts_match_git_where_git_is_right() {
     lab.write("src/a.rs", "a\n");
     rows.push((lab.commit(&alice, "alice ssh", None), "good", "G", None));
     rows.push((lab.commit(&bob, "bob openpgp", None), "good", "G", None));
+    rows.push((lab.commit(&grace, "grace ecdsa", None), "good", "G", None));
+    rows.push((lab.commit(&heidi, "heidi rsa", None), "good", "G", None));
 
     // A signed commit whose message was changed afterwards (the signature no longer covers it).
     let signed = lab.commit(&alice, "to be tampered", None);
@@ -590,7 +625,13 @@ fn verdicts_match_git_where_git_is_right() {
         .collect();
     assert_eq!(
         new_keys,
-        ["alice@example.com", "bob@example.com", "eve@example.com"]
+        [
+            "alice@example.com",
+            "bob@example.com",
+            "grace@example.com",
+            "heidi@example.com",
+            "eve@example.com"
+        ]
     );
 
     // The cache: a second run checks only the commits that did not verify.
@@ -734,6 +775,21 @@ fn bad_input_is_exit_2_and_leaves_the_cache_alone() {
     let out = lab.zt(&["source", "verify", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-branch"));
+    // A trust root without a policy.
+    let first = lab
+        .git(&["rev-list", "--max-parents=0", "HEAD"])
+        .trim()
+        .to_string();
+    lab.git(&["checkout", "-q", "--orphan", "other"]);
+    lab.git(&["rm", "-q", "-r", "--cached", "."]);
+    let orphan = lab.commit(&alice, "no policy here", None);
+    let out = lab.zt(&["source", "verify", "--trust-root", &orphan]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no `.zt/signers.toml`"));
+    // A trust root that is not in the history verified.
+    let out = lab.zt(&["source", "verify", "--trust-root", &first]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an ancestor"));
     // A history without any policy.
     let bare = Lab::new();
     bare.commit(

@@ -539,6 +539,11 @@ pub fn verify(opts: &Options) -> Result<Report, Error> {
     // The whole chain from the trust root is judged (a commit's policy is trusted only through
     // verified ancestors); the range only chooses which commits are reported.
     let root_commit = repo.commit(root)?;
+    if repo.blob_at(root_commit.tree, POLICY_PATH)?.is_none() {
+        return Err(Error::TrustRootWithoutPolicy {
+            root: root.to_string(),
+        });
+    }
     let before_root = repo.ancestors(&root_commit.parents)?;
     let todo = repo.walk(tip, &before_root)?;
     if !todo.iter().any(|c| c.id == root) {
