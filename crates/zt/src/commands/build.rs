@@ -1,5 +1,5 @@
-use std::sync::Arc;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use zt_build::build::{FileSecrets, Options, SecretSource, build};
 use zt_build::repro::{self, Variation};
