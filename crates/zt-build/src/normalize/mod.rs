@@ -309,6 +309,30 @@ pub(crate) fn normalize_bytes(
     }
 }
 
+/// Normalises bytes held in memory (what [`normalize_file`] does to a file's contents):
+/// `Ok(Some(new))` when they change, `Ok(None)` when they stay as they are or the format's
+/// rules skip them; `Err` (a [`Error::Malformed`] naming `name`) for malformed input.
+pub fn normalize_data(
+    kind: Kind,
+    name: &str,
+    data: &[u8],
+    opts: &Options,
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut ctx = Ctx {
+        opts,
+        warnings: Vec::new(),
+    };
+    match normalize_bytes(kind, data, &mut ctx) {
+        Ok(Change::Rewritten(out)) if out != data => Ok(Some(out)),
+        Ok(_) => Ok(None),
+        Err(m) => Err(Error::Malformed {
+            path: PathBuf::from(name),
+            format: m.format,
+            detail: m.detail,
+        }),
+    }
+}
+
 /// Normalises one file in place.
 pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     let meta = match fs_err::symlink_metadata(path) {
