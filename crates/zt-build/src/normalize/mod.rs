@@ -424,6 +424,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn normalize_data_in_memory_is_idempotent_and_names_malformed_input() {
+        use std::io::Write as _;
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(1_700_000_000)
+            .filename("a.txt")
+            .write(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello\n").unwrap_or_default();
+        let data = gz.finish().unwrap_or_default();
+        let opts = Options {
+            timestamp: Some(1_423_159_771),
+            ..Options::default()
+        };
+        let out = normalize_data(Kind::Gzip, "a.gz", &data, &opts);
+        let Ok(Some(out)) = out else {
+            panic!("gzip with mtime and name not rewritten: {out:?}");
+        };
+        assert_ne!(out, data);
+        assert!(matches!(
+            normalize_data(Kind::Gzip, "a.gz", &out, &opts),
+            Ok(None)
+        ));
+        let err = normalize_data(Kind::Zip, "bad.zip", b"PK\x03\x04 truncated", &opts);
+        assert!(
+            matches!(&err, Err(Error::Malformed { path, format: "zip", .. }) if path == Path::new("bad.zip")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn detection_by_name_and_magic() {
         assert_eq!(detect("x.jar", b"PK\x03\x04...."), Some(Kind::Jar));
         assert_eq!(detect("x.zip", b"PK\x05\x06...."), Some(Kind::Zip));
