@@ -125,7 +125,7 @@ PY
   local n="${BUILD_RUNS:-6}" i
   : >"$work/ov.txt"
   run_bare() { rm -rf "$bare/target" "$bare/out"; (cd "$bare" && /usr/bin/time -f "bare %e %U %S" -a -o "$work/ov.txt" env -i HOME=/tmp sh -c "$cmd" >/dev/null 2>&1); }
-  run_zt() { rm -rf "$src/out" "$src/.zt"; /usr/bin/time -f "zt %e %U %S" -a -o "$work/ov.txt" "$ZT" build -C "$src" --allow-dirty --input "$tc" -- sh -c "$cmd" >/dev/null 2>&1; }
+  run_zt() { rm -rf "$src/out"; /usr/bin/time -f "zt %e %U %S" -a -o "$work/ov.txt" "$ZT" build -C "$src" --allow-dirty --input "$tc" -- sh -c "$cmd" >/dev/null 2>&1; }
   run_bare; run_zt; : >"$work/ov.txt"   # warm-up
   for i in $(seq "$n"); do
     if [ $((i % 2)) = 1 ]; then run_bare; run_zt; else run_zt; run_bare; fi

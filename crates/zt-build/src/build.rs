@@ -397,7 +397,11 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         secrets,
     };
     let started = std::time::SystemTime::now();
-    let exit = sandbox::run(&spec)?;
+    // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
+    // build runs: the build cannot change them.
+    let (exit, deps) = sandbox::run_with(&spec, || {
+        crate::provenance::resolved_dependencies(opts, &source)
+    })?;
     let finished = std::time::SystemTime::now();
     drop(spec);
     if exit == Exit::TimedOut {
@@ -434,7 +438,10 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         provenance: None,
     };
     if exit.success() {
-        let deps = crate::provenance::resolved_dependencies(opts, &outcome)?;
+        let deps = match deps {
+            Some(deps) => deps?,
+            None => crate::provenance::resolved_dependencies(opts, &outcome.source)?,
+        };
         let run = crate::provenance::Run {
             invocation_id: outcome.invocation_id.clone(),
             started,

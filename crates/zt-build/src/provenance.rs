@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
 
 use crate::Error;
-use crate::build::{BUILD_PATH, HOSTNAME, Options, Outcome};
+use crate::build::{BUILD_PATH, HOSTNAME, Options, Outcome, SourceState};
 use crate::time::gmtime;
 
 /// The build type URI of zt's sandboxed builds.
@@ -213,7 +213,8 @@ impl DigestCache {
             entries.sort_by_key(|e| e.file_name());
             for e in entries {
                 let p = e.path();
-                let m = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
+                // Relative to the directory's descriptor (fstatat), not followed.
+                let m = e.metadata().map_err(|err| Error::io(&p, err))?;
                 let rel = p.strip_prefix(root).unwrap_or(&p);
                 h.extend_from_slice(rel.as_os_str().as_encoded_bytes());
                 if m.file_type().is_symlink() {
@@ -225,17 +226,17 @@ impl DigestCache {
                     h.extend_from_slice(b"/\n");
                     walk(root, &p, h)?;
                 } else if m.is_file() {
-                    h.extend_from_slice(
-                        format!(
-                            "\0{}:{}.{}:{}:{}\n",
-                            m.size(),
-                            m.mtime(),
-                            m.mtime_nsec(),
-                            m.ino(),
-                            m.dev()
-                        )
-                        .as_bytes(),
-                    );
+                    h.push(0);
+                    for n in [
+                        m.size(),
+                        m.mtime() as u64,
+                        m.mtime_nsec() as u64,
+                        m.ino(),
+                        m.dev(),
+                    ] {
+                        h.extend_from_slice(&n.to_le_bytes());
+                    }
+                    h.push(b'\n');
                 }
             }
             Ok(())
@@ -265,9 +266,13 @@ impl DigestCache {
 }
 
 /// Pinned inputs: source, lockfiles, toolchain, OS, kernel.
-pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Value>, Error> {
+///
+/// None of these can be changed by the build (the real tree is not visible in the sandbox, the
+/// base system and inputs are read-only), so [`crate::build::build`] collects them while the
+/// build runs.
+pub fn resolved_dependencies(opts: &Options, source: &SourceState) -> Result<Vec<Value>, Error> {
     let mut deps = Vec::new();
-    match (&outcome.source.commit, outcome.source.dirty) {
+    match (&source.commit, source.dirty) {
         (Some(commit), false) => deps.push(json!({ "uri": format!("git+file://{}", opts.tree.display()), "digest": { "gitCommit": commit } })),
         (commit, _) => {
             let d = tree_digest(&opts.tree, &[Path::new(".git"), Path::new(".zt"), &opts.out])?;
@@ -286,7 +291,7 @@ pub fn resolved_dependencies(opts: &Options, outcome: &Outcome) -> Result<Vec<Va
             deps.push(json!({ "uri": format!("file:{}", rel.display()), "digest": digest_map(&d), "annotations": { "kind": "lockfile" } }));
         }
     }
-    let env = crate::build::environment(outcome.source.source_date_epoch);
+    let env = crate::build::environment(source.source_date_epoch);
     let mut tools: Vec<String> = opts.argv.first().cloned().into_iter().collect();
     tools.extend(TOOLS.iter().map(|t| (*t).to_owned()));
     let mut seen = std::collections::BTreeSet::new();

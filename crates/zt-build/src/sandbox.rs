@@ -171,6 +171,12 @@ pub fn resolve_command(
 /// Runs the command in the sandbox and waits for it (at most `spec.timeout`; at the deadline
 /// the whole pid namespace is killed and [`Exit::TimedOut`] returned).
 pub fn run(spec: &Spec) -> Result<Exit, Error> {
+    run_with(spec, || ()).map(|(exit, _)| exit)
+}
+
+/// [`run`], calling `during` in this process while the command runs (after it was exec'd;
+/// not called when the set-up failed). The deadline counts from the exec, `during` included.
+pub fn run_with<T>(spec: &Spec, during: impl FnOnce() -> T) -> Result<(Exit, Option<T>), Error> {
     let log = fs_err::OpenOptions::new()
         .create(true)
         .append(true)
@@ -231,8 +237,10 @@ pub fn run(spec: &Spec) -> Result<Exit, Error> {
     // The pipe closes when the command is exec'd (O_CLOEXEC) or carries the set-up error.
     let mut msg = String::new();
     let _ = std::fs::File::from(rd).read_to_string(&mut msg);
-    let timed_out = match spec.timeout {
-        Some(limit) if msg.is_empty() => !wait_readable(&pidfd, spec_deadline(limit)),
+    let deadline = spec.timeout.map(spec_deadline);
+    let extra = msg.is_empty().then(during);
+    let timed_out = match deadline {
+        Some(deadline) if msg.is_empty() => !wait_readable(&pidfd, deadline),
         _ => false,
     };
     if timed_out {
@@ -255,13 +263,14 @@ pub fn run(spec: &Spec) -> Result<Exit, Error> {
         );
     }
     if timed_out {
-        return Ok(Exit::TimedOut);
+        return Ok((Exit::TimedOut, extra));
     }
-    Ok(match status {
+    let exit = match status {
         WaitStatus::Exited(_, code) => Exit::Code(code),
         WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
         _ => Exit::Code(-1),
-    })
+    };
+    Ok((exit, extra))
 }
 
 fn spec_deadline(limit: Duration) -> Instant {
@@ -273,15 +282,16 @@ fn spec_deadline(limit: Duration) -> Instant {
 fn wait_readable(fd: &OwnedFd, deadline: Instant) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     loop {
+        // Polled at least once, even past the deadline: a build that ended in time is not
+        // reported as killed.
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(ms)) {
             Ok(n) if n > 0 => return true,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) if !left.is_zero() => continue,
+            Ok(_) => return false,
             Err(_) => return true,
         }
     }

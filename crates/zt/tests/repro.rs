@@ -224,3 +224,50 @@ fn rust_crate_built_offline_is_reproducible() {
     let run = Command::new(t.path().join("out/tiny")).output().unwrap();
     assert_eq!(run.stdout, b"tiny\n");
 }
+
+#[test]
+fn a_build_that_hangs_under_libfaketime_is_rerun_and_time_is_limited() {
+    if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1").is_file() {
+        eprintln!("NOTICE: libfaketime missing; faketime hang test skipped");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    fs_err::write(t.path().join("README"), "x\n").unwrap();
+    // Stands in for a program that deadlocks under libfaketime: it hangs whenever FAKETIME is
+    // set (only in the build with the time variation).
+    let script = "if [ -n \"$FAKETIME\" ]; then sleep 600; fi; mkdir -p out; echo same > out/a";
+    let began = std::time::Instant::now();
+    let out = zt(t.path())
+        .args(["--json", "repro", "--allow-dirty", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(began.elapsed() < std::time::Duration::from_secs(120));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reproducible"], true);
+    let statement: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(v["statement"].as_str().unwrap()).unwrap()).unwrap();
+    let limited = statement["predicate"]["limitedVariations"]
+        .as_array()
+        .unwrap();
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert_eq!(limited[0]["variation"], "time");
+    assert!(
+        limited[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the build hung under libfaketime (killed after "),
+        "{limited:?}"
+    );
+    assert!(
+        statement["predicate"]["unavailableVariations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

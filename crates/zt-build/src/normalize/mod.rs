@@ -309,6 +309,30 @@ pub(crate) fn normalize_bytes(
     }
 }
 
+/// Normalises bytes held in memory (what [`normalize_file`] does to a file's contents):
+/// `Ok(Some(new))` when they change, `Ok(None)` when they stay as they are or the format's
+/// rules skip them; `Err` (a [`Error::Malformed`] naming `name`) for malformed input.
+pub fn normalize_data(
+    kind: Kind,
+    name: &str,
+    data: &[u8],
+    opts: &Options,
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut ctx = Ctx {
+        opts,
+        warnings: Vec::new(),
+    };
+    match normalize_bytes(kind, data, &mut ctx) {
+        Ok(Change::Rewritten(out)) if out != data => Ok(Some(out)),
+        Ok(_) => Ok(None),
+        Err(m) => Err(Error::Malformed {
+            path: PathBuf::from(name),
+            format: m.format,
+            detail: m.detail,
+        }),
+    }
+}
+
 /// Normalises one file in place.
 pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     let meta = match fs_err::symlink_metadata(path) {
@@ -398,6 +422,35 @@ fn replace_preserving(path: &Path, contents: &[u8], meta: &std::fs::Metadata) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalize_data_in_memory_is_idempotent_and_names_malformed_input() {
+        use std::io::Write as _;
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(1_700_000_000)
+            .filename("a.txt")
+            .write(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello\n").unwrap_or_default();
+        let data = gz.finish().unwrap_or_default();
+        let opts = Options {
+            timestamp: Some(1_423_159_771),
+            ..Options::default()
+        };
+        let out = normalize_data(Kind::Gzip, "a.gz", &data, &opts);
+        let Ok(Some(out)) = out else {
+            panic!("gzip with mtime and name not rewritten: {out:?}");
+        };
+        assert_ne!(out, data);
+        assert!(matches!(
+            normalize_data(Kind::Gzip, "a.gz", &out, &opts),
+            Ok(None)
+        ));
+        let err = normalize_data(Kind::Zip, "bad.zip", b"PK\x03\x04 truncated", &opts);
+        assert!(
+            matches!(&err, Err(Error::Malformed { path, format: "zip", .. }) if path == Path::new("bad.zip")),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn detection_by_name_and_magic() {

@@ -288,6 +288,7 @@ fn report_json(report: &repro::Report, statement: std::path::PathBuf) -> serde_j
         "total_builds": report.total_builds,
         "variations": report.variations.iter().map(|v| v.name()).collect::<Vec<_>>(),
         "unavailable": report.unavailable.iter().map(|(v, why)| serde_json::json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
+        "limited": report.limited.iter().map(|(v, why)| serde_json::json!({"variation": v.name(), "reason": why})).collect::<Vec<_>>(),
         "differences": report.differences.iter().map(|d| serde_json::json!({"path": d.path, "explanation": d.detail})).collect::<Vec<_>>(),
         "causes": report.culprits.iter().map(|c| serde_json::json!({"variations": c.variations.iter().map(|v| v.name()).collect::<Vec<_>>(), "files": c.files})).collect::<Vec<_>>(),
         "statement": statement,
@@ -298,6 +299,9 @@ fn print_report(report: &repro::Report, printer: &Printer) {
     let vars: Vec<&str> = report.variations.iter().map(|v| v.name()).collect();
     for (v, why) in &report.unavailable {
         printer.warn(format!("variation {} not applied: {why}", v.name()));
+    }
+    for (v, why) in &report.limited {
+        printer.warn(format!("variation {} limited: {why}", v.name()));
     }
     if report.reproducible {
         printer.out(format!(
