@@ -150,6 +150,24 @@ fn init_scaffolds_and_refuses_to_overwrite() {
     assert!(root.join(".zt/keys/local.pub").is_file());
     assert!(root.join("policies/README.md").is_file());
     assert!(root.join("policies/branch.rego").is_file());
+    // Private keys, the secrets store (its master key) and per-machine caches are never committed.
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    assert!(git(&["init", "-q"]).success());
+    for private in [
+        ".zt/keys/local",
+        ".zt/secrets/master.key",
+        ".zt/source/verified",
+        ".zt/cache/digests.json",
+    ] {
+        assert!(git(&["check-ignore", "-q", private]).success(), "{private}");
+    }
+    assert!(!git(&["check-ignore", "-q", ".zt/keys/local.pub"]).success());
     let o = zt(root, &["init"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
