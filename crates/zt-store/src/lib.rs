@@ -51,7 +51,7 @@ pub use sqlite::SqliteLedger;
 
 /// The ledger schema version this build of zt reads and writes. A ledger written by a newer
 /// zt (a higher version) is refused with [`Error::NewerSchema`], never modified.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Where the embedded ledger lives, relative to the repository root.
 pub const LEDGER_PATH: &str = ".zt/ledger.db";
@@ -116,6 +116,43 @@ pub struct Revocation {
     pub revoked_at: i64,
     /// Why (free text, shown in reports).
     pub reason: String,
+}
+
+/// One access to the secrets broker (an exchange, a read, a denial, a put, a rotation, a
+/// revocation), as zt-secrets appended it to the transparency log. Never holds a secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRecord {
+    /// The record's number: 0, 1, 2, … without gaps.
+    pub seq: u64,
+    /// Its entry's index in the transparency log.
+    pub log_index: u64,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// What was done (`exchange`, `read`, `put`, …).
+    pub action: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// Why (a stable reason code).
+    pub reason: String,
+    /// The secret concerned, if one.
+    pub secret: Option<String>,
+    /// The workload's repository claim, if any.
+    pub repository: Option<String>,
+    /// Who: the OIDC identity (`iss` and `sub`) or the local operator.
+    pub who: String,
+    /// The log entry's exact bytes (UTF-8 JSON).
+    pub entry: String,
+}
+
+/// An access record search: every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessQuery {
+    /// Records about this secret.
+    pub secret: Option<String>,
+    /// Records of this repository.
+    pub repository: Option<String>,
+    /// Records at or after this time (Unix seconds).
+    pub since: Option<i64>,
 }
 
 /// A bundle search: every field that is set must match (AND). An empty query lists all.
@@ -197,6 +234,13 @@ pub trait Ledger {
 
     /// Every revocation, ordered by time then key id.
     fn revocations(&self) -> Result<Vec<Revocation>, Error>;
+
+    /// Stores access records in one transaction (all or none). A record whose `seq` is
+    /// already stored is refused with [`Error::Conflict`].
+    fn put_access_records(&mut self, records: &[AccessRecord]) -> Result<(), Error>;
+
+    /// Access records matching `query`, by `seq`.
+    fn access_records(&self, query: &AccessQuery) -> Result<Vec<AccessRecord>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.

@@ -9,8 +9,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
-    StoredBundle,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put,
+    Revocation, SCHEMA_VERSION, StoredBundle,
 };
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
@@ -284,6 +284,59 @@ impl Ledger for PostgresLedger {
                     r.try_get(1)?,
                     r.try_get(2)?,
                 ))
+            })
+            .collect()
+    }
+
+    fn put_access_records(&mut self, records: &[AccessRecord]) -> Result<(), Error> {
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        let stmt = tx.prepare(query::INSERT_ACCESS)?;
+        for r in records {
+            let n = tx.execute(
+                &stmt,
+                &[
+                    &(r.seq as i64),
+                    &(r.log_index as i64),
+                    &r.at,
+                    &r.action,
+                    &r.decision,
+                    &r.reason,
+                    &r.secret,
+                    &r.repository,
+                    &r.who,
+                    &r.entry,
+                ],
+            )?;
+            if n == 0 {
+                return Err(Error::Conflict {
+                    what: "access record",
+                    id: r.seq.to_string(),
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn access_records(&self, q: &AccessQuery) -> Result<Vec<AccessRecord>, Error> {
+        let rows = self
+            .lock()
+            .query(query::SELECT_ACCESS, &[&q.secret, &q.repository, &q.since])?;
+        rows.iter()
+            .map(|r| {
+                Ok(query::access_from_row((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                    r.try_get(7)?,
+                    r.try_get(8)?,
+                    r.try_get(9)?,
+                )))
             })
             .collect()
     }

@@ -6,10 +6,40 @@ use zt_core::config::Stage;
 
 use crate::{BuildRecord, BundleIndex, BundleQuery, Error, Revocation, StoredBundle};
 
+/// An access record as a row: its columns in `INSERT_ACCESS` / `SELECT_ACCESS` order.
+pub(crate) type AccessRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+pub(crate) fn access_from_row(r: AccessRow) -> crate::AccessRecord {
+    crate::AccessRecord {
+        seq: r.0 as u64,
+        log_index: r.1 as u64,
+        at: r.2,
+        action: r.3,
+        decision: r.4,
+        reason: r.5,
+        secret: r.6,
+        repository: r.7,
+        who: r.8,
+        entry: r.9,
+    }
+}
+
 /// The schema, one migration per version step: `MIGRATIONS[i]` takes a ledger from version
 /// `i` to `i + 1`. Both backends run the same statements.
-pub(crate) const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE bundles (
+pub(crate) const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE bundles (
         id TEXT PRIMARY KEY,
         json TEXT NOT NULL,
         predicate_type TEXT,
@@ -18,30 +48,50 @@ pub(crate) const MIGRATIONS: &[&[&str]] = &[&[
         stage TEXT,
         recorded_at BIGINT NOT NULL
     )",
-    "CREATE TABLE bundle_subjects (
+        "CREATE TABLE bundle_subjects (
         digest TEXT NOT NULL,
         bundle_id TEXT NOT NULL REFERENCES bundles (id),
         PRIMARY KEY (digest, bundle_id)
     )",
-    "CREATE INDEX bundles_by_predicate_type ON bundles (predicate_type)",
-    "CREATE INDEX bundles_by_key_id ON bundles (key_id)",
-    "CREATE INDEX bundles_by_log_index ON bundles (log_index)",
-    "CREATE TABLE builds (
+        "CREATE INDEX bundles_by_predicate_type ON bundles (predicate_type)",
+        "CREATE INDEX bundles_by_key_id ON bundles (key_id)",
+        "CREATE INDEX bundles_by_log_index ON bundles (log_index)",
+        "CREATE TABLE builds (
         id TEXT PRIMARY KEY,
         record TEXT NOT NULL,
         recorded_at BIGINT NOT NULL
     )",
-    "CREATE TABLE build_outputs (
+        "CREATE TABLE build_outputs (
         digest TEXT NOT NULL,
         build_id TEXT NOT NULL REFERENCES builds (id),
         PRIMARY KEY (digest, build_id)
     )",
-    "CREATE TABLE revocations (
+        "CREATE TABLE revocations (
         key_id TEXT PRIMARY KEY,
         revoked_at BIGINT NOT NULL,
         reason TEXT NOT NULL
     )",
-]];
+    ],
+    // Version 2: the secrets broker's access records (zt-secrets), each a copy of a transparency
+    // log entry, numbered without gaps by `seq`.
+    &[
+        "CREATE TABLE access_records (
+        seq BIGINT PRIMARY KEY,
+        log_index BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        secret TEXT,
+        repository TEXT,
+        who TEXT NOT NULL,
+        entry TEXT NOT NULL
+    )",
+        "CREATE INDEX access_records_by_secret ON access_records (secret)",
+        "CREATE INDEX access_records_by_repository ON access_records (repository)",
+        "CREATE INDEX access_records_by_at ON access_records (at)",
+    ],
+];
 
 /// The table holding the schema version (`key = 'schema_version'`).
 pub(crate) const CREATE_META: &str =
@@ -70,6 +120,16 @@ pub(crate) const BUILDS_PRODUCING: &str = "SELECT b.id, b.record, b.recorded_at 
      ORDER BY b.recorded_at, b.id";
 pub(crate) const OUTPUTS_OF: &str =
     "SELECT digest FROM build_outputs WHERE build_id = $1 ORDER BY digest";
+
+pub(crate) const INSERT_ACCESS: &str = "INSERT INTO access_records
+     (seq, log_index, at, action, decision, reason, secret, repository, who, entry)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (seq) DO NOTHING";
+pub(crate) const SELECT_ACCESS: &str = "SELECT seq, log_index, at, action, decision, reason,
+     secret, repository, who, entry FROM access_records
+     WHERE (CAST($1 AS TEXT) IS NULL OR secret = $1)
+       AND (CAST($2 AS TEXT) IS NULL OR repository = $2)
+       AND (CAST($3 AS BIGINT) IS NULL OR at >= $3)
+     ORDER BY seq";
 
 pub(crate) const INSERT_REVOCATION: &str = "INSERT INTO revocations (key_id, revoked_at, reason)
      VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";

@@ -10,8 +10,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
-    StoredBundle,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put,
+    Revocation, SCHEMA_VERSION, StoredBundle,
 };
 
 /// The SQLite ledger.
@@ -294,6 +294,54 @@ impl Ledger for SqliteLedger {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    fn put_access_records(&mut self, records: &[AccessRecord]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(query::INSERT_ACCESS)?;
+            for r in records {
+                let n = stmt.execute(rusqlite::params![
+                    r.seq as i64,
+                    r.log_index as i64,
+                    r.at,
+                    r.action,
+                    r.decision,
+                    r.reason,
+                    r.secret,
+                    r.repository,
+                    r.who,
+                    r.entry
+                ])?;
+                if n == 0 {
+                    return Err(Error::Conflict {
+                        what: "access record",
+                        id: r.seq.to_string(),
+                    });
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn access_records(&self, q: &AccessQuery) -> Result<Vec<AccessRecord>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::SELECT_ACCESS)?;
+        let rows = stmt.query_map(rusqlite::params![q.secret, q.repository, q.since], |r| {
+            Ok(query::access_from_row((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            )))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 #[cfg(test)]
@@ -369,7 +417,7 @@ mod tests {
                 err,
                 Error::NewerSchema {
                     found: 99,
-                    supported: 1,
+                    supported: SCHEMA_VERSION,
                     ..
                 }
             ),

@@ -58,6 +58,8 @@ ledger_suite!(Postgres::new();
     build_records,
     key_revocations,
     sigstore_bundle_round_trip,
+    access_records,
+    access_records_are_never_rewritten,
 );
 
 #[test]

@@ -323,3 +323,68 @@ pub(crate) fn sigstore_bundle_round_trip<B: Backend>(b: &B) {
     assert_eq!(found[0].json.as_bytes(), &bytes[..]);
     assert_eq!(found[0].index, idx);
 }
+
+fn access(seq: u64, secret: &str, repo: &str, at: i64) -> zt_store::AccessRecord {
+    zt_store::AccessRecord {
+        seq,
+        log_index: seq + 10,
+        at,
+        action: "read".into(),
+        decision: "allow".into(),
+        reason: "ok".into(),
+        secret: Some(secret.into()),
+        repository: Some(repo.into()),
+        who: "https://issuer repo:org/app".into(),
+        entry: format!("{{\"seq\":{seq}}}"),
+    }
+}
+
+pub(crate) fn access_records<B: Backend>(b: &B) {
+    use zt_store::AccessQuery;
+    let mut l = b.open();
+    l.put_access_records(&[
+        access(0, "db", "org/app", 100),
+        access(1, "api", "org/app", 200),
+    ])
+    .unwrap();
+    l.put_access_records(&[access(2, "db", "org/other", 300)])
+        .unwrap();
+    let mut none = access(3, "x", "y", 400);
+    none.secret = None;
+    none.repository = None;
+    l.put_access_records(&[none.clone()]).unwrap();
+    drop(l);
+    let l = b.open();
+    let all = l.access_records(&AccessQuery::default()).unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert_eq!(all[3], none);
+    let q = |secret: Option<&str>, repo: Option<&str>, since: Option<i64>| {
+        l.access_records(&AccessQuery {
+            secret: secret.map(Into::into),
+            repository: repo.map(Into::into),
+            since,
+        })
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(q(Some("db"), None, None), [0, 2]);
+    assert_eq!(q(None, Some("org/app"), None), [0, 1]);
+    assert_eq!(q(Some("db"), Some("org/app"), None), [0]);
+    assert_eq!(q(None, None, Some(200)), [1, 2, 3]);
+}
+
+/// A batch with a `seq` already stored is refused whole: access records are never rewritten.
+pub(crate) fn access_records_are_never_rewritten<B: Backend>(b: &B) {
+    use zt_store::AccessQuery;
+    let mut l = b.open();
+    l.put_access_records(&[access(0, "db", "org/app", 100)])
+        .unwrap();
+    let err = l
+        .put_access_records(&[access(1, "db", "org/app", 100), access(0, "evil", "x", 1)])
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    let all = l.access_records(&AccessQuery::default()).unwrap();
+    assert_eq!(all, [access(0, "db", "org/app", 100)]);
+}

@@ -1,0 +1,123 @@
+//! Group commit: many threads hand in items, one of them (the leader) writes everything
+//! pending in one durable batch while the others wait, so concurrent requests share one
+//! fsync. Each caller returns only once its own item is durable (or with the batch's error).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug)]
+struct Queue<T> {
+    pending: Vec<(u64, T)>,
+    next: u64,
+    failed: HashMap<u64, String>,
+}
+
+/// A sink `S` (a file, a ledger) written in batches of `T`.
+#[derive(Debug)]
+pub(crate) struct Group<S, T> {
+    queue: Mutex<Queue<T>>,
+    sink: Mutex<S>,
+}
+
+fn relock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
+    // Every critical section leaves its data whole (pushes, swaps), so a panic elsewhere
+    // cannot leave it half-updated.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<S, T> Group<S, T> {
+    pub(crate) fn new(sink: S) -> Self {
+        Group {
+            queue: Mutex::new(Queue {
+                pending: Vec::new(),
+                next: 0,
+                failed: HashMap::new(),
+            }),
+            sink: Mutex::new(sink),
+        }
+    }
+
+    /// Submits `item` and returns once a batch holding it was committed by `commit`.
+    pub(crate) fn submit<R>(
+        &self,
+        item: T,
+        commit: impl FnOnce(&mut S, Vec<T>) -> Result<R, String>,
+    ) -> Result<(), String> {
+        let ticket = {
+            let mut q = relock(&self.queue);
+            let t = q.next;
+            q.next += 1;
+            q.pending.push((t, item));
+            t
+        };
+        {
+            // Whoever holds the sink commits everything pending; when we get it, either our
+            // item was in an earlier leader's batch (already committed) or it is still pending
+            // and we commit it.
+            let mut sink = relock(&self.sink);
+            let batch = std::mem::take(&mut relock(&self.queue).pending);
+            if !batch.is_empty() {
+                let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
+                if let Err(e) = commit(&mut sink, items) {
+                    let mut q = relock(&self.queue);
+                    for t in tickets {
+                        q.failed.insert(t, e.clone());
+                    }
+                }
+            }
+        }
+        match relock(&self.queue).failed.remove(&ticket) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` on the sink with no batch in flight.
+    pub(crate) fn with_sink<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        f(&mut relock(&self.sink))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_is_committed_once_across_threads() {
+        let g = std::sync::Arc::new(Group::new(Vec::<u32>::new()));
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let g = g.clone();
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        g.submit(t * 1000 + i, |s: &mut Vec<u32>, items| {
+                            s.extend(items);
+                            Ok(())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let mut all = g.with_sink(|s| s.clone());
+        all.sort_unstable();
+        let mut want: Vec<u32> = (0..8)
+            .flat_map(|t| (0..100).map(move |i| t * 1000 + i))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_failed_batch_fails_its_callers() {
+        let g = Group::new(());
+        let e = g
+            .submit(1, |_, _| Err::<(), _>("disk full".to_string()))
+            .unwrap_err();
+        assert_eq!(e, "disk full");
+        g.submit(2, |_, _| Ok(())).unwrap();
+    }
+}

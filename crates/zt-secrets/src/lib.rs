@@ -1,0 +1,673 @@
+//! zt's secrets broker: no long-lived credential in a CI job. A job proves who it is with its
+//! OIDC ID token; the [`Broker`] verifies it against the issuer's keys, matches its claims
+//! against each secret's bindings, and issues a scoped token that expires in minutes and opens
+//! only the secrets bound to that identity. Secrets are encrypted at rest; every exchange,
+//! read, denial, put, rotation and revocation is an access record in zt's transparency log
+//! and the ledger, which [`audit`] verifies against each other.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), zt_secrets::Error> {
+//! use std::path::Path;
+//! let broker = zt_secrets::Broker::open(Path::new(".zt"))?;
+//! let issued = broker.exchange(b"eyJhbGciOiJSUzI1NiIsImtpZCI6…")?;
+//! let secret = broker.read(&issued.token, "db_password")?;
+//! assert!(!secret.expose().is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! Files under `.zt/secrets/`: `trust.toml` (issuers, lifetimes), `master.key` (0600) or
+//! `master.key.p11` (wrapped by a PKCS#11 token), `broker.key` (0600, Ed25519 seed signing
+//! scoped tokens), `store.json` (the ciphertexts), `jti.journal` (replay protection),
+//! `revoked` (revoked scoped-token ids), `jwks-cache/` (discovered issuer keys).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod binding;
+mod error;
+pub mod exec;
+mod group;
+pub mod jose;
+mod journal;
+pub mod store;
+pub mod token;
+pub mod trust;
+pub mod wrap;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+pub use audit::{Report as AuditReport, audit};
+pub use binding::Binding;
+pub use error::{Denial, Error};
+pub use jose::MAX_OIDC_TOKEN_BYTES;
+pub use zt_store::AccessQuery;
+
+use audit::{AccessLog, Event};
+use store::{MasterKey, STORE_FILE, Store};
+use token::Minter;
+
+/// The folder under `.zt` holding the broker's files.
+pub const SECRETS_DIR: &str = "secrets";
+
+/// A secret's value. Never printed: no `Debug` or `Display` of the bytes; zeroed on drop.
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    pub(crate) fn new(bytes: Vec<u8>) -> Secret {
+        Secret(Zeroizing::new(bytes))
+    }
+
+    /// The value.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A scoped token, as handed to the job.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issued {
+    /// The token (`zts1.…`).
+    pub token: String,
+    /// Its id (for `zt secrets revoke-token`).
+    pub id: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: i64,
+    /// The secrets it opens.
+    pub secrets: Vec<String>,
+}
+
+/// Where the clock comes from (tests move it).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp(Option<SystemTime>, u64);
+
+fn stamp(path: &Path) -> FileStamp {
+    fs_err::metadata(path)
+        .map(|m| FileStamp(m.modified().ok(), m.len()))
+        .unwrap_or(FileStamp(None, 0))
+}
+
+/// The broker: verifies OIDC tokens, issues scoped tokens, serves reads, logs everything.
+/// `Send + Sync`: share one behind an `Arc`.
+pub struct Broker {
+    dir: PathBuf,
+    trust: trust::Trust,
+    key: MasterKey,
+    store: RwLock<(FileStamp, Arc<Store>)>,
+    revoked_stamp: RwLock<FileStamp>,
+    minter: Minter,
+    journal: journal::Journal,
+    access: AccessLog,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Broker({})", self.dir.display())
+    }
+}
+
+/// The secrets directory under a `.zt` directory, checked to exist.
+fn secrets_dir(zt_dir: &Path) -> Result<PathBuf, Error> {
+    let dir = zt_dir.join(SECRETS_DIR);
+    if !dir.join(STORE_FILE).exists() {
+        return Err(Error::NotInitialized(dir));
+    }
+    Ok(dir)
+}
+
+fn load_store(dir: &Path) -> Result<(Store, MasterKey), Error> {
+    let store = Store::load(&dir.join(STORE_FILE))?;
+    let key = MasterKey::load(dir, Some(&store.key_id))?;
+    Ok((store, key))
+}
+
+fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!(
+        "operator:{}",
+        user.chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect::<String>()
+    )
+}
+
+fn claim(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<String> {
+    claims
+        .get(name)
+        .and_then(|v| v.as_str())
+        .map(|s| s.chars().filter(|c| !c.is_control()).take(256).collect())
+}
+
+impl Broker {
+    /// Opens the broker of the repository whose `.zt` directory is `zt_dir`: trust config,
+    /// master key, store, broker key, replay journal, access log and ledger.
+    pub fn open(zt_dir: &Path) -> Result<Broker, Error> {
+        let dir = secrets_dir(zt_dir)?;
+        let trust = trust::Trust::load(&dir)?;
+        let (store, key) = load_store(&dir)?;
+        let minter = Minter::load(&dir)?;
+        let now = system_now();
+        let journal = journal::Journal::open(&dir, now)?;
+        let access = AccessLog::open(zt_dir)?;
+        Ok(Broker {
+            store: RwLock::new((stamp(&dir.join(STORE_FILE)), Arc::new(store))),
+            revoked_stamp: RwLock::new(stamp(&dir.join(token::REVOKED_FILE))),
+            dir,
+            trust,
+            key,
+            minter,
+            journal,
+            access,
+            clock: Arc::new(system_now),
+        })
+    }
+
+    /// Replaces the clock (tests move time forward without sleeping).
+    pub fn with_clock(mut self, clock: Clock) -> Broker {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The store, re-read if `store.json` changed since it was last read (a `zt secrets put`
+    /// from another process).
+    fn store(&self) -> Result<Arc<Store>, Error> {
+        let path = self.dir.join(STORE_FILE);
+        let now = stamp(&path);
+        {
+            let cur = self
+                .store
+                .read()
+                .map_err(|_| Error::Internal("store lock poisoned"))?;
+            if cur.0 == now {
+                return Ok(cur.1.clone());
+            }
+        }
+        let store = Store::load(&path)?;
+        if store.key_id != self.key.id() {
+            return Err(Error::WrongKey {
+                path: self.key.path.clone(),
+                found: self.key.id().to_string(),
+                expected: store.key_id,
+            });
+        }
+        let store = Arc::new(store);
+        *self
+            .store
+            .write()
+            .map_err(|_| Error::Internal("store lock poisoned"))? = (now, store.clone());
+        Ok(store)
+    }
+
+    /// Exchanges an OIDC ID token for a scoped token. Every outcome is an access record.
+    pub fn exchange(&self, oidc_token: &[u8]) -> Result<Issued, Error> {
+        let now = self.now();
+        let mut who = String::from("unknown");
+        let mut repository = None;
+        let result = self.exchange_inner(oidc_token, now, &mut who, &mut repository);
+        let event = match &result {
+            Ok(issued) => Event {
+                at: now,
+                action: "exchange",
+                decision: "allow",
+                reason: "ok",
+                who,
+                repository,
+                token_id: Some(issued.id.clone()),
+                detail: Some(format!("opens {}", issued.secrets.join(","))),
+                ..Event::default()
+            },
+            Err(e) => Event {
+                at: now,
+                action: "exchange",
+                decision: "deny",
+                reason: e.reason(),
+                who,
+                repository,
+                detail: Some(e.to_string()),
+                ..Event::default()
+            },
+        };
+        self.access.record(event)?;
+        result
+    }
+
+    fn exchange_inner(
+        &self,
+        oidc_token: &[u8],
+        now: i64,
+        who: &mut String,
+        repository: &mut Option<String>,
+    ) -> Result<Issued, Error> {
+        let jws = jose::Jws::parse(oidc_token)?;
+        let iss = claim(&jws.claims, "iss")
+            .ok_or_else(|| Error::denied(Denial::Malformed, "the token has no `iss`"))?;
+        let sub = claim(&jws.claims, "sub").unwrap_or_default();
+        // Until the signature verifies, the identity is only what the token claims.
+        *who = format!("unverified:{iss} {sub}");
+        let issuer = self.trust.issuers.get(iss.as_str()).ok_or_else(|| {
+            Error::denied(
+                Denial::WrongIssuer,
+                format!("issuer `{iss}` is not trusted"),
+            )
+        })?;
+        let kid = jws
+            .kid
+            .as_deref()
+            .ok_or_else(|| Error::denied(Denial::UnknownKid, "the token has no `kid`"))?;
+        let jwks = issuer.keys(Some(kid), now)?;
+        let jwk = jwks.get(kid).ok_or_else(|| {
+            Error::denied(
+                Denial::UnknownKid,
+                format!(
+                    "key `{}` is not in the JWKS of `{iss}`",
+                    kid.chars()
+                        .filter(|c| !c.is_control())
+                        .take(80)
+                        .collect::<String>()
+                ),
+            )
+        })?;
+        jws.verify(jwk)?;
+        *who = format!("{iss} {sub}");
+        *repository = claim(&jws.claims, "repository");
+        let exp = jws.check_times(now)?;
+        if !jws.audience_matches(&issuer.audiences) {
+            return Err(Error::denied(
+                Denial::WrongAudience,
+                format!("`aud` is not one of {}", issuer.audiences.join(", ")),
+            ));
+        }
+        let jti = claim(&jws.claims, "jti")
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| Error::denied(Denial::Malformed, "the token has no `jti`"))?;
+        let store = self.store()?;
+        let secrets: Vec<String> = store
+            .secrets
+            .iter()
+            .filter(|(_, e)| {
+                e.latest()
+                    .is_some_and(|v| v.bindings.iter().any(|b| b.matches(&jws.claims)))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if secrets.is_empty() {
+            return Err(Error::denied(
+                Denial::BindingMismatch,
+                format!(
+                    "no secret is bound to repository `{}`, ref `{}`, event `{}`",
+                    repository.as_deref().unwrap_or("-"),
+                    claim(&jws.claims, "ref").unwrap_or_else(|| "-".into()),
+                    claim(&jws.claims, "event_name").unwrap_or_else(|| "-".into()),
+                ),
+            ));
+        }
+        if !self.journal.claim(&iss, &jti, exp, now)? {
+            return Err(Error::denied(
+                Denial::ReplayedJti,
+                format!("token `jti` {jti} was already exchanged"),
+            ));
+        }
+        let id = hex::encode(store::random::<16>()?);
+        let expires_at = now + self.trust.token_lifetime;
+        let claims_sha256 = hex::encode(Sha256::digest(
+            serde_json::to_vec(&jws.claims).unwrap_or_default(),
+        ));
+        let token = self.minter.mint(&token::Claims {
+            id: id.clone(),
+            secrets: secrets.clone(),
+            iat: now,
+            exp: expires_at,
+            iss,
+            sub,
+            repository: repository.clone(),
+            oidc_jti: jti,
+            claims_sha256,
+        })?;
+        Ok(Issued {
+            token,
+            id,
+            expires_at,
+            secrets,
+        })
+    }
+
+    fn reload_revocations(&self) -> Result<(), Error> {
+        let now = stamp(&self.dir.join(token::REVOKED_FILE));
+        let changed = *self
+            .revoked_stamp
+            .read()
+            .map_err(|_| Error::Internal("lock poisoned"))?
+            != now;
+        if changed {
+            self.minter.reload_revocations()?;
+            *self
+                .revoked_stamp
+                .write()
+                .map_err(|_| Error::Internal("lock poisoned"))? = now;
+        }
+        Ok(())
+    }
+
+    /// Reads a secret with a scoped token. Every outcome is an access record.
+    pub fn read(&self, scoped_token: &str, secret: &str) -> Result<Secret, Error> {
+        let now = self.now();
+        let mut event = Event {
+            at: now,
+            action: "read",
+            who: "unknown".into(),
+            secret: store::check_name(secret)
+                .is_ok()
+                .then(|| secret.to_string()),
+            ..Event::default()
+        };
+        let result = self.read_inner(scoped_token, secret, now, &mut event);
+        match &result {
+            Ok(_) => {
+                event.decision = "allow";
+                event.reason = "ok";
+            }
+            Err(e) => {
+                event.decision = "deny";
+                event.reason = e.reason();
+                event.detail = Some(e.to_string());
+            }
+        }
+        self.access.record(event)?;
+        result
+    }
+
+    fn read_inner(
+        &self,
+        scoped_token: &str,
+        secret: &str,
+        now: i64,
+        event: &mut Event,
+    ) -> Result<Secret, Error> {
+        store::check_name(secret)?;
+        self.reload_revocations()?;
+        let claims = self.minter.check(scoped_token.trim(), now)?;
+        event.who = format!("{} {}", claims.iss, claims.sub);
+        event.repository = claims.repository.clone();
+        event.token_id = Some(claims.id.clone());
+        if !claims.secrets.iter().any(|s| s == secret) {
+            return Err(Error::denied(
+                Denial::NotListed,
+                format!("scoped token {} does not open `{secret}`", claims.id),
+            ));
+        }
+        let store = self.store()?;
+        let (_, value) = store
+            .decrypt(&self.key, secret, None)
+            .map_err(|e| match e {
+                Error::NoSuchSecret(n) => {
+                    Error::denied(Denial::NoSuchSecret, format!("no secret named `{n}`"))
+                }
+                e => e,
+            })?;
+        Ok(value)
+    }
+
+    /// Revokes a scoped token by id; reads with it are refused from now on.
+    pub fn revoke_token(&self, id: &str) -> Result<(), Error> {
+        let result = self.minter.revoke(id);
+        self.access.record(Event {
+            at: self.now(),
+            action: "revoke",
+            decision: if result.is_ok() { "allow" } else { "deny" },
+            reason: result.as_ref().err().map_or("ok", Error::reason),
+            who: operator(),
+            token_id: Some(
+                id.chars()
+                    .filter(char::is_ascii_hexdigit)
+                    .take(64)
+                    .collect(),
+            ),
+            ..Event::default()
+        })?;
+        result
+    }
+
+    /// Verifies the access log against the ledger (see [`audit`]).
+    pub fn audit(&self, query: &AccessQuery) -> Result<AuditReport, Error> {
+        self.access.audit(query)
+    }
+}
+
+/// How `zt secrets init` sets up the master key.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Wrap the master key with this PKCS#11 token key (Ed25519) instead of a key file.
+    pub pkcs11: Option<String>,
+}
+
+/// What `zt secrets init` created.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    /// The secrets directory.
+    pub dir: PathBuf,
+    /// The master key file.
+    pub master_key: PathBuf,
+    /// The master key's id.
+    pub key_id: String,
+    /// The trust config to edit.
+    pub trust: PathBuf,
+}
+
+const TRUST_TEMPLATE: &str = r#"# Which OIDC issuers zt's secrets broker trusts (see docs/secrets.md).
+# token_lifetime = 600        # seconds a scoped token lives (default 10 minutes)
+# max_token_lifetime = 3600   # cap on token_lifetime; never more than 1 hour
+
+# [[issuer]]
+# url = "https://token.actions.githubusercontent.com"
+# audiences = ["zt"]
+# jwks = "github-jwks.json"   # pinned keys (relative to this folder); omit to use discovery
+# refresh = 3600              # seconds between discovery refreshes
+"#;
+
+/// Creates `.zt/secrets`: master key (file or PKCS#11-wrapped), broker key, empty store, a
+/// commented trust config. Refuses if a store exists; leaves nothing behind on failure.
+pub fn init(zt_dir: &Path, options: &InitOptions) -> Result<InitReport, Error> {
+    let dir = zt_dir.join(SECRETS_DIR);
+    if dir.join(STORE_FILE).exists() {
+        return Err(Error::AlreadyInitialized(dir));
+    }
+    // Build everything in a sibling temp folder, then rename it into place.
+    fs_err::create_dir_all(zt_dir)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".secrets-init-")
+        .tempdir_in(zt_dir)?;
+    let s = staging.path();
+    let master = if let Some(uri) = &options.pkcs11 {
+        let key = MasterKey::generate(s.join(store::WRAPPED_KEY_FILE))?;
+        wrap::wrap(&s.join(store::WRAPPED_KEY_FILE), uri, &key)?;
+        key
+    } else {
+        let key = MasterKey::generate(s.join(store::MASTER_KEY_FILE))?;
+        store::write_hex_key(&key.path, key.bytes())?;
+        key
+    };
+    store::write_hex_key(&s.join(token::BROKER_KEY_FILE), &store::random::<32>()?)?;
+    zt_core::fsutil::write_atomic(&s.join(trust::TRUST_FILE), TRUST_TEMPLATE.as_bytes())?;
+    Store::new(&master).save(&s.join(STORE_FILE))?;
+    if dir.exists() {
+        // An empty or partial folder from an earlier failed attempt (no store file).
+        fs_err::remove_dir_all(&dir)?;
+    }
+    let staged = staging.keep();
+    fs_err::rename(&staged, &dir)?;
+    zt_core::fsutil::sync_dir(zt_dir)?;
+    let master_key = dir.join(
+        master
+            .path
+            .file_name()
+            .unwrap_or(std::ffi::OsStr::new(store::MASTER_KEY_FILE)),
+    );
+    Ok(InitReport {
+        trust: dir.join(trust::TRUST_FILE),
+        dir,
+        master_key,
+        key_id: master.id().to_string(),
+    })
+}
+
+/// Stores `value` as the next version of `name`, readable by workloads matching any of
+/// `bindings`. Logged (never the value). Returns the version.
+pub fn put(zt_dir: &Path, name: &str, value: &[u8], bindings: Vec<Binding>) -> Result<u32, Error> {
+    store::check_name(name)?;
+    let dir = secrets_dir(zt_dir)?;
+    let (mut store, key) = load_store(&dir)?;
+    let now = system_now();
+    let summary = bindings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let version = store.put(&key, name, value, bindings, now)?;
+    let access = AccessLog::open(zt_dir)?;
+    store.save(&dir.join(STORE_FILE))?;
+    access.record(Event {
+        at: now,
+        action: "put",
+        decision: "allow",
+        reason: "ok",
+        who: operator(),
+        secret: Some(name.to_string()),
+        detail: Some(format!("version {version}; bindings: {summary}")),
+        ..Event::default()
+    })?;
+    Ok(version)
+}
+
+/// A secret as `zt secrets list` shows it (no value).
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretInfo {
+    /// The name.
+    pub name: String,
+    /// The newest version.
+    pub version: u32,
+    /// When it was written.
+    pub updated_at: i64,
+    /// Its bindings (`claim=value,…` each).
+    pub bindings: Vec<String>,
+}
+
+/// Lists the secrets (names, versions, bindings; never values).
+pub fn list(zt_dir: &Path) -> Result<Vec<SecretInfo>, Error> {
+    let dir = secrets_dir(zt_dir)?;
+    let store = Store::load(&dir.join(STORE_FILE))?;
+    Ok(store
+        .secrets
+        .iter()
+        .filter_map(|(name, e)| {
+            e.latest().map(|v| SecretInfo {
+                name: name.clone(),
+                version: v.version,
+                updated_at: v.created_at,
+                bindings: v.bindings.iter().map(ToString::to_string).collect(),
+            })
+        })
+        .collect())
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RotateReport {
+    /// The old key's id.
+    pub old_key_id: String,
+    /// The new key's id.
+    pub new_key_id: String,
+    /// How many versions were re-encrypted.
+    pub versions: usize,
+}
+
+/// Re-encrypts every version of every secret under a new master key (same kind: file, or
+/// wrapped by the same PKCS#11 key). Crash-safe: see [`store`].
+pub fn rotate(zt_dir: &Path) -> Result<RotateReport, Error> {
+    let dir = secrets_dir(zt_dir)?;
+    let (mut store, old) = load_store(&dir)?;
+    let access = AccessLog::open(zt_dir)?;
+    let next = store::next_path(&old.path);
+    let new = MasterKey::generate(old.path.clone())?;
+    if old.path.extension().is_some_and(|e| e == "p11") {
+        wrap::wrap(&next, &wrap::uri_of(&old.path)?, &new)?;
+    } else {
+        store::write_hex_key(&next, new.bytes())?;
+    }
+    store.reencrypt(&old, &new)?;
+    store.save(&dir.join(STORE_FILE))?;
+    fs_err::rename(&next, &old.path)?;
+    zt_core::fsutil::sync_dir(&dir)?;
+    let versions = store.secrets.values().map(|e| e.versions.len()).sum();
+    access.record(Event {
+        at: system_now(),
+        action: "rotate",
+        decision: "allow",
+        reason: "ok",
+        who: operator(),
+        detail: Some(format!(
+            "master key {} -> {}; {versions} versions re-encrypted",
+            old.id(),
+            new.id()
+        )),
+        ..Event::default()
+    })?;
+    Ok(RotateReport {
+        old_key_id: old.id().to_string(),
+        new_key_id: new.id().to_string(),
+        versions,
+    })
+}
+
+/// A local operator's read of a secret (e.g. `zt build --secret NAME`), logged with the
+/// stated purpose. Refused (and logged) if the secret does not exist or fails to decrypt.
+pub fn read_as_operator(zt_dir: &Path, name: &str, purpose: &str) -> Result<Secret, Error> {
+    store::check_name(name)?;
+    let dir = secrets_dir(zt_dir)?;
+    let (store, key) = load_store(&dir)?;
+    let access = AccessLog::open(zt_dir)?;
+    let result = store.decrypt(&key, name, None).map(|(_, s)| s);
+    access.record(Event {
+        at: system_now(),
+        action: "operator_read",
+        decision: if result.is_ok() { "allow" } else { "deny" },
+        reason: result.as_ref().err().map_or("ok", Error::reason),
+        who: operator(),
+        secret: Some(name.to_string()),
+        detail: Some(
+            purpose
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect(),
+        ),
+        ..Event::default()
+    })?;
+    result
+}
