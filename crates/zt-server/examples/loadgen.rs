@@ -12,7 +12,8 @@
 //! `--concurrency` keep-alive HTTP/1.1 connections and POSTs each token once to
 //! `/v1/secrets/exchange`, stopping when the tokens run out or after `--seconds`, then prints
 //! exchanges/s, p50/p99/max latency and errors. `limit` times the bare cryptography of one
-//! exchange on this machine: one RS256 verify (ring) plus one Ed25519 signature.
+//! exchange on this machine: one RS256 verify (ring, as the broker) plus one Ed25519 signature (ed25519-dalek, as the
+//! broker's scoped tokens).
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -53,7 +54,9 @@ fn parse_flags(args: Vec<String>) -> HashMap<String, String> {
     let mut out = HashMap::new();
     let mut it = args.into_iter();
     while let Some(k) = it.next() {
-        let k = k.strip_prefix("--").unwrap_or_else(|| panic!("expected --flag, got {k}"));
+        let k = k
+            .strip_prefix("--")
+            .unwrap_or_else(|| panic!("expected --flag, got {k}"));
         let v = it.next().unwrap_or_else(|| panic!("--{k} needs a value"));
         out.insert(k.to_owned(), v);
     }
@@ -110,12 +113,20 @@ fn mint(flags: &HashMap<String, String>) {
                     let mut out = Vec::new();
                     for i in (t..count).step_by(threads) {
                         let mut c = (*base).clone();
-                        c.insert("jti".into(), format!("bench-{t0}-{i}", t0 = base["iat"]).into());
+                        c.insert(
+                            "jti".into(),
+                            format!("bench-{t0}-{i}", t0 = base["iat"]).into(),
+                        );
                         let payload = B64.encode(serde_json::to_vec(&c).unwrap());
                         let input = format!("{header}.{payload}");
                         let mut sig = vec![0; key.public().modulus_len()];
-                        key.sign(&signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
-                            .unwrap();
+                        key.sign(
+                            &signature::RSA_PKCS1_SHA256,
+                            &rng,
+                            input.as_bytes(),
+                            &mut sig,
+                        )
+                        .unwrap();
                         out.push(format!("{input}.{}", B64.encode(&sig)));
                     }
                     out
@@ -132,8 +143,11 @@ fn mint(flags: &HashMap<String, String>) {
         "n": B64.encode(&public.n),
         "e": B64.encode(&public.e),
     }]});
-    fs_err::write(flag(flags, "jwks"), serde_json::to_vec_pretty(&jwks).unwrap())
-        .expect("write --jwks");
+    fs_err::write(
+        flag(flags, "jwks"),
+        serde_json::to_vec_pretty(&jwks).unwrap(),
+    )
+    .expect("write --jwks");
     eprintln!(
         "minted {} RS256 tokens in {:.1}s",
         tokens.len(),
@@ -174,11 +188,12 @@ fn limit(flags: &HashMap<String, String>) {
         public.verify(input, sig).unwrap();
     }
     let verify_us = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
-    let ed = signature::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap();
+    // The broker signs scoped tokens with ed25519-dalek over a ~400-byte payload.
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
     let msg = [0u8; 400];
     let start = Instant::now();
     for _ in 0..rounds {
-        std::hint::black_box(ed.sign(std::hint::black_box(&msg)));
+        std::hint::black_box(ed25519_dalek::Signer::sign(&ed, std::hint::black_box(&msg)));
     }
     let sign_us = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -340,7 +355,8 @@ async fn exchange_once(
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| std::io::ErrorKind::InvalidData)?;
+    let head =
+        std::str::from_utf8(&buf[..head_end]).map_err(|_| std::io::ErrorKind::InvalidData)?;
     let status: u16 = head
         .split(' ')
         .nth(1)
@@ -351,7 +367,10 @@ async fn exchange_once(
     for line in head.split("\r\n").skip(1) {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().map_err(|_| std::io::ErrorKind::InvalidData)?;
+                length = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| std::io::ErrorKind::InvalidData)?;
             } else if k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
             {
                 keep_alive = false;

@@ -1,6 +1,7 @@
 //! Router assembly: one module per feature, each contributing its routes under `/v1/…`.
 //! Later features (log tiles, admission, dashboard) add a module and one `.merge(…)` here.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -9,15 +10,19 @@ use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use zt_secrets::Broker;
 
 use crate::problem::{Problem, Reason};
 use crate::server::log_line;
 
+pub mod secrets;
+
 /// The whole API: every feature's routes, health, problem documents for unknown paths and
 /// methods, and a log line for every refusal.
-pub fn router() -> Router {
+pub fn router(broker: Arc<Broker>) -> Router {
     base()
-        .layer(DefaultBodyLimit::max(17 * 1024))
+        .merge(secrets::routes(broker))
+        .layer(DefaultBodyLimit::max(secrets::MAX_EXCHANGE_BODY_BYTES))
         .layer(middleware::from_fn(log_refusals))
 }
 

@@ -30,6 +30,9 @@ mod policy;
 
 pub(crate) use init::InitArgs;
 pub(crate) use policy::{PolicyArgs, PolicyCommand};
+mod serve;
+
+pub(crate) use serve::ServeArgs;
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -87,4 +90,6 @@ pub(crate) enum Command {
     Deps(DepsArgs),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
     Sbom(SbomArgs),
+    /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
 }

@@ -14,6 +14,7 @@ mod log;
 mod normalize;
 mod pipeline;
 mod policy;
+mod serve;
 mod sign;
 mod source;
 mod verify;
@@ -55,5 +56,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Policy(args) => policy::run(args, printer),
         Command::Deps(args) => deps::run(args, printer),
         Command::Sbom(args) => deps::sbom(args, printer),
+        Command::Serve(args) => serve::run(args, printer),
     }
 }
