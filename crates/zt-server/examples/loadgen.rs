@@ -3,6 +3,7 @@
 //! ```text
 //! loadgen mint  --key issuer.pk8 --kid K --iss URL --aud AUD --claims claims.json --count N \
 //!               --tokens tokens.txt --jwks jwks.json
+//! loadgen setup --zt DIR/.zt --jwks jwks.json --iss URL --aud AUD --bind 'repository=org/app'
 //! loadgen run   --url http://127.0.0.1:PORT --tokens tokens.txt [--concurrency 64] [--seconds 10]
 //! loadgen limit --key issuer.pk8 --tokens tokens.txt
 //! ```
@@ -43,6 +44,7 @@ fn main() {
         "mint" => mint(&flags),
         "run" => run(&flags),
         "limit" => limit(&flags),
+        "setup" => setup(&flags),
         _ => {
             eprintln!("usage: loadgen mint|run|limit --flag value …");
             std::process::exit(2);
@@ -153,6 +155,26 @@ fn mint(flags: &HashMap<String, String>) {
         tokens.len(),
         start.elapsed().as_secs_f64()
     );
+}
+
+/// A fresh secrets store trusting the issuer (JWKS pinned from a file) with one secret bound
+/// to `--bind`.
+fn setup(flags: &HashMap<String, String>) {
+    let zt = std::path::Path::new(flag(flags, "zt"));
+    zt_secrets::init(zt, &zt_secrets::InitOptions::default()).expect("init the secrets store");
+    let dir = zt.join(zt_secrets::SECRETS_DIR);
+    fs_err::copy(flag(flags, "jwks"), dir.join("issuer-jwks.json")).expect("copy --jwks");
+    fs_err::write(
+        dir.join("trust.toml"),
+        format!(
+            "[[issuer]]\nurl = \"{}\"\naudiences = [\"{}\"]\njwks = \"issuer-jwks.json\"\n",
+            flag(flags, "iss"),
+            flag(flags, "aud")
+        ),
+    )
+    .expect("write trust.toml");
+    let binding = zt_secrets::Binding::parse(flag(flags, "bind")).expect("--bind");
+    zt_secrets::put(zt, "bench_secret", b"bench-value", vec![binding]).expect("put");
 }
 
 fn read_tokens(flags: &HashMap<String, String>) -> Vec<String> {
