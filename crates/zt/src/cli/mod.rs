@@ -30,6 +30,9 @@ mod policy;
 
 pub(crate) use init::InitArgs;
 pub(crate) use policy::{PolicyArgs, PolicyCommand};
+mod secrets;
+
+pub(crate) use secrets::{SecretsArgs, SecretsCommand};
 mod serve;
 
 pub(crate) use serve::ServeArgs;
@@ -90,6 +93,8 @@ pub(crate) enum Command {
     Deps(DepsArgs),
     /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
     Sbom(SbomArgs),
+    /// Secrets: OIDC-bound short-lived tokens, encryption at rest, an audited access log.
+    Secrets(SecretsArgs),
     /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
 }

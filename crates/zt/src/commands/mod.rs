@@ -14,6 +14,7 @@ mod log;
 mod normalize;
 mod pipeline;
 mod policy;
+mod secrets;
 mod serve;
 mod sign;
 mod source;
@@ -27,6 +28,8 @@ pub(crate) enum Status {
     Success,
     /// The command ran and its verdict is negative (findings, denial): exit 1.
     Failure,
+    /// Pass a child's exit code through (`zt secrets exec`).
+    Exit(u8),
 }
 
 impl From<Status> for ExitCode {
@@ -34,6 +37,7 @@ impl From<Status> for ExitCode {
         match s {
             Status::Success => ExitCode::SUCCESS,
             Status::Failure => ExitCode::from(1),
+            Status::Exit(code) => ExitCode::from(code),
         }
     }
 }
@@ -56,6 +60,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Policy(args) => policy::run(args, printer),
         Command::Deps(args) => deps::run(args, printer),
         Command::Sbom(args) => deps::sbom(args, printer),
+        Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
     }
 }

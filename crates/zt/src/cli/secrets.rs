@@ -1,0 +1,93 @@
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `zt secrets …`
+#[derive(Debug, Args)]
+pub(crate) struct SecretsArgs {
+    /// The repository's `.zt` directory (the store is in `<dir>/secrets`).
+    #[arg(long = "zt-dir", global = true, default_value = ".zt")]
+    pub(crate) zt_dir: PathBuf,
+    #[command(subcommand)]
+    pub(crate) command: SecretsCommand,
+}
+
+/// Secrets broker commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    /// Create the secrets store: a master key, the broker's token-signing key, an empty store
+    /// and a commented `trust.toml` to list the OIDC issuers in.
+    Init {
+        /// Wrap the master key with an Ed25519 key in a PKCS#11 token (RFC 7512 URI, PIN via
+        /// `pin-source` or `ZT_PKCS11_PIN`) instead of writing it to a 0600 file.
+        #[arg(long, value_name = "URI")]
+        pkcs11: Option<String>,
+    },
+    /// Store a new version of a secret, read from `--from-file` or stdin.
+    Put {
+        /// The secret's name (letters, digits, `_`, `-`, `.`).
+        name: String,
+        /// Read the value from this file instead of stdin.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// Who may read it: `claim=value[,claim=value…]` over iss, aud, sub, repository,
+        /// ref, environment, workflow_ref, job_workflow_ref, event_name (values may be
+        /// globs). Repeat for alternatives.
+        #[arg(long = "bind", value_name = "BINDING")]
+        bind: Vec<String>,
+    },
+    /// Exchange a CI job's OIDC ID token for a scoped token; print it.
+    Token {
+        /// The OIDC token: a file, or `-` for stdin.
+        #[arg(long, value_name = "FILE|-")]
+        oidc_token: PathBuf,
+        // `--server URL` (exchange over HTTP) is added with crates/zt-server.
+    },
+    /// Print a secret's value with a scoped token.
+    Get {
+        /// The secret's name.
+        name: String,
+        /// The scoped token.
+        #[arg(long, env = "ZT_SECRETS_TOKEN", hide_env_values = true)]
+        token: String,
+        // `--server URL` (read over HTTP) is added with crates/zt-server.
+    },
+    /// Run a command with secrets in its environment or in 0600 files on a tmpfs; its exit
+    /// code is passed through.
+    Exec {
+        /// The scoped token.
+        #[arg(long, env = "ZT_SECRETS_TOKEN", hide_env_values = true)]
+        token: String,
+        /// `VAR=SECRET`: set VAR to the secret's value.
+        #[arg(long = "env", value_name = "VAR=SECRET")]
+        env: Vec<String>,
+        /// `VAR=SECRET`: write the secret to a 0600 file under /dev/shm and set VAR to its path.
+        #[arg(long = "file", value_name = "VAR=SECRET")]
+        file: Vec<String>,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+        // `--server URL` (read over HTTP) is added with crates/zt-server.
+    },
+    /// Revoke a scoped token by its id (from `zt secrets token --json`).
+    RevokeToken {
+        /// The token's id.
+        id: String,
+    },
+    /// Verify every access record against the transparency log and list accesses.
+    Audit {
+        /// Only records about this secret.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Only records of this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// Only records since this time: Unix seconds, or an age like `30m`, `12h`, `7d`.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Re-encrypt every version of every secret under a new master key.
+    Rotate,
+    /// List the secrets: names, versions, bindings (never values).
+    List,
+}

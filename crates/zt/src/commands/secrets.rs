@@ -1,0 +1,283 @@
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use serde_json::json;
+use zt_secrets::{AccessQuery, Binding, Broker};
+
+use crate::cli::{SecretsArgs, SecretsCommand};
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliError> {
+    let zt = args.zt_dir.as_path();
+    match args.command {
+        SecretsCommand::Init { pkcs11 } => {
+            let r = zt_secrets::init(zt, &zt_secrets::InitOptions { pkcs11 })?;
+            if printer.json {
+                printer.json(&json!(r));
+            } else {
+                printer.out(format!(
+                    "created `{}` (master key {})",
+                    r.dir.display(),
+                    r.key_id
+                ));
+                printer.info(format!(
+                    "next: list your CI's OIDC issuer in `{}`, then `zt secrets put NAME --bind …`",
+                    r.trust.display()
+                ));
+            }
+            Ok(Status::Success)
+        }
+        SecretsCommand::Put {
+            name,
+            from_file,
+            bind,
+        } => {
+            let bindings = bind
+                .iter()
+                .map(|b| Binding::parse(b))
+                .collect::<Result<Vec<_>, _>>()?;
+            let value = zeroize::Zeroizing::new(match &from_file {
+                Some(f) => fs_err::read(f).map_err(|e| {
+                    CliError::input(
+                        format!("cannot read `{}`: {e}", f.display()),
+                        "check the path passed to `--from-file`",
+                    )
+                })?,
+                None => {
+                    let mut v = Vec::new();
+                    std::io::stdin().read_to_end(&mut v).map_err(|e| {
+                        CliError::input(
+                            format!("cannot read stdin: {e}"),
+                            "pipe the value in or use `--from-file`",
+                        )
+                    })?;
+                    v
+                }
+            });
+            if value.is_empty() {
+                return Err(CliError::input(
+                    format!("the value of `{name}` is empty"),
+                    "pipe the value on stdin or pass `--from-file FILE`",
+                ));
+            }
+            let version = zt_secrets::put(zt, &name, &value, bindings)?;
+            if printer.json {
+                printer.json(&json!({"name": name, "version": version}));
+            } else {
+                printer.out(format!("stored `{name}` version {version}"));
+            }
+            Ok(Status::Success)
+        }
+        SecretsCommand::Token { oidc_token } => {
+            let raw = read_token_input(&oidc_token)?;
+            let issued = Broker::open(zt)?.exchange(&raw)?;
+            if printer.json {
+                printer.json(&json!(issued));
+            } else {
+                printer.out(&issued.token);
+                printer.info(format!(
+                    "token {} opens {} until {}",
+                    issued.id,
+                    issued.secrets.join(", "),
+                    zt_core::time::rfc3339(issued.expires_at)
+                ));
+            }
+            Ok(Status::Success)
+        }
+        SecretsCommand::Get { name, token } => {
+            let secret = Broker::open(zt)?.read(&token, &name)?;
+            // The value the caller asked for, as is, on stdout only.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(secret.expose());
+            let _ = out.flush();
+            Ok(Status::Success)
+        }
+        SecretsCommand::Exec {
+            token,
+            env,
+            file,
+            command,
+        } => exec(zt, &token, &env, &file, command),
+        SecretsCommand::RevokeToken { id } => {
+            Broker::open(zt)?.revoke_token(&id)?;
+            if printer.json {
+                printer.json(&json!({"revoked": id}));
+            } else {
+                printer.out(format!("revoked token {id}"));
+            }
+            Ok(Status::Success)
+        }
+        SecretsCommand::Audit {
+            secret,
+            repository,
+            since,
+        } => audit(zt, secret, repository, since, printer),
+        SecretsCommand::Rotate => {
+            let r = zt_secrets::rotate(zt)?;
+            if printer.json {
+                printer.json(&json!(r));
+            } else {
+                printer.out(format!(
+                    "master key {} -> {}: {} versions re-encrypted",
+                    r.old_key_id, r.new_key_id, r.versions
+                ));
+            }
+            Ok(Status::Success)
+        }
+        SecretsCommand::List => {
+            let list = zt_secrets::list(zt)?;
+            if printer.json {
+                printer.json(&json!(list));
+            } else {
+                for s in list {
+                    printer.out(format!(
+                        "{}  v{}  {}  {}",
+                        s.name,
+                        s.version,
+                        zt_core::time::rfc3339(s.updated_at),
+                        if s.bindings.is_empty() {
+                            "(operator only)".into()
+                        } else {
+                            s.bindings.join(" | ")
+                        }
+                    ));
+                }
+            }
+            Ok(Status::Success)
+        }
+    }
+}
+
+fn read_token_input(path: &Path) -> Result<Vec<u8>, CliError> {
+    // Read at most one byte over the limit: the broker refuses (and logs) oversized tokens.
+    let limit = zt_secrets::MAX_OIDC_TOKEN_BYTES as u64 + 1;
+    let mut buf = Vec::new();
+    let result = if path.as_os_str() == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut buf)
+    } else {
+        fs_err::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut buf))
+    };
+    result.map_err(|e| {
+        CliError::input(
+            format!("cannot read the OIDC token from `{}`: {e}", path.display()),
+            "pass the file holding the job's ID token, or `-` to read it from stdin",
+        )
+    })?;
+    Ok(buf)
+}
+
+fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>, CliError> {
+    list.iter()
+        .map(|p| match p.split_once('=') {
+            Some((var, secret)) if zt_secrets::exec::check_env_name(var) && !secret.is_empty() => {
+                Ok((var.to_string(), secret.to_string()))
+            }
+            _ => Err(CliError::input(
+                format!("`{flag} {p}` is not `VAR=SECRET`"),
+                format!("write `{flag} DB_PASSWORD=db` (VAR is an environment variable name)"),
+            )),
+        })
+        .collect()
+}
+
+fn exec(
+    zt: &Path,
+    token: &str,
+    env: &[String],
+    file: &[String],
+    command: Vec<std::ffi::OsString>,
+) -> Result<Status, CliError> {
+    let (env, file) = (pairs(env, "--env")?, pairs(file, "--file")?);
+    let broker = Broker::open(zt)?;
+    let read = |list: Vec<(String, String)>| -> Result<Vec<_>, CliError> {
+        list.into_iter()
+            .map(|(var, name)| Ok((var, broker.read(token, &name)?)))
+            .collect()
+    };
+    let spec = zt_secrets::exec::ExecSpec {
+        env: read(env)?,
+        files: read(file)?,
+        program: command.first().cloned().unwrap_or_default(),
+        args: command.get(1..).unwrap_or_default().to_vec(),
+    };
+    // The broker holds the access log open; release it before the command runs for long.
+    drop(broker);
+    let code = zt_secrets::exec::run(spec)?;
+    Ok(Status::Exit(u8::try_from(code).unwrap_or(1)))
+}
+
+fn parse_since(s: &str) -> Result<i64, CliError> {
+    let bad = || {
+        CliError::input(
+            format!("`--since {s}` is not a time"),
+            "give Unix seconds, or an age like `30m`, `12h` or `7d`",
+        )
+    };
+    if let Ok(t) = s.parse::<i64>() {
+        return Ok(t);
+    }
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ok(now - n * secs)
+}
+
+fn audit(
+    zt: &Path,
+    secret: Option<String>,
+    repository: Option<String>,
+    since: Option<String>,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let query = AccessQuery {
+        secret,
+        repository,
+        since: since.as_deref().map(parse_since).transpose()?,
+    };
+    let report = zt_secrets::audit(zt, &query)?;
+    if printer.json {
+        printer.json(&json!(report));
+    } else {
+        for r in &report.records {
+            printer.out(format!(
+                "{:>5}  {}  {:<13} {:<5} {:<16} {:<12} {}{}",
+                r.seq,
+                zt_core::time::rfc3339(r.at),
+                r.action,
+                r.decision,
+                r.reason,
+                r.secret.as_deref().unwrap_or("-"),
+                r.who,
+                r.repository
+                    .as_deref()
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default()
+            ));
+        }
+        for p in &report.problems {
+            printer.err(format!("{} {p}", printer.fail_mark()));
+        }
+        printer.info(format!(
+            "{} records checked against the log (checkpoint size {}); {} problems",
+            report.checked,
+            report.checkpoint_size,
+            report.problems.len()
+        ));
+    }
+    Ok(if report.problems.is_empty() {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}

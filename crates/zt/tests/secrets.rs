@@ -1,0 +1,347 @@
+//! `zt secrets` end to end: init, put, token, get, exec, revoke-token, audit, rotate, list —
+//! with an ES256 test issuer whose JWKS is pinned in `trust.toml` — and the secret's value
+//! never in zt's output, errors or files (only `get`'s stdout, which is what it is for).
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{text, zt};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
+use serde_json::{Value, json};
+
+const VALUE: &str = "v4lue-7c1e9b-never-printed";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+struct Issuer {
+    key: EcdsaKeyPair,
+}
+
+impl Issuer {
+    fn new() -> Issuer {
+        let rng = SystemRandom::new();
+        let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        Issuer {
+            key: EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap(),
+        }
+    }
+
+    fn jwks(&self) -> String {
+        let p = self.key.public_key().as_ref();
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "gh-1",
+            "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65])}]})
+        .to_string()
+    }
+
+    fn token(&self, jti: &str, git_ref: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = json!({"alg": "ES256", "kid": "gh-1", "typ": "JWT"});
+        let claims = json!({"iss": ISSUER, "aud": "zt", "sub": "repo:org/app:ref:refs/heads/main",
+            "repository": "org/app", "ref": git_ref, "event_name": "push", "jti": jti,
+            "iat": now, "exp": now + 300});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    }
+}
+
+/// Runs zt and asserts the value is in neither stdout nor stderr.
+fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> (Output, String, String) {
+    let mut cmd = zt(dir);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    (out, stdout, stderr)
+}
+
+fn clean(dir: &Path, args: &[&str], stdin: Option<&str>, code: i32) -> String {
+    let (out, stdout, stderr) = run(dir, args, stdin);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "zt {args:?}\n{stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains(VALUE) && !stderr.contains(VALUE),
+        "zt {args:?} printed the value"
+    );
+    if code != 0 {
+        assert!(
+            stderr.contains("help:"),
+            "zt {args:?}: no help line\n{stderr}"
+        );
+    }
+    stdout
+}
+
+fn setup(dir: &Path, issuer: &Issuer) {
+    clean(dir, &["secrets", "init"], None, 0);
+    let secrets = dir.join(".zt/secrets");
+    fs_err::write(secrets.join("issuer.jwks.json"), issuer.jwks()).unwrap();
+    fs_err::write(
+        secrets.join("trust.toml"),
+        format!("token_lifetime = 300\n[[issuer]]\nurl = \"{ISSUER}\"\naudiences = [\"zt\"]\njwks = \"issuer.jwks.json\"\n"),
+    )
+    .unwrap();
+    let out = clean(
+        dir,
+        &[
+            "secrets",
+            "put",
+            "db",
+            "--bind",
+            "repository=org/app,ref=refs/heads/main",
+        ],
+        Some(VALUE),
+        0,
+    );
+    assert_eq!(out.trim(), "stored `db` version 1");
+}
+
+fn scoped_token(dir: &Path, issuer: &Issuer, jti: &str) -> Value {
+    fs_err::write(dir.join("oidc.jwt"), issuer.token(jti, "refs/heads/main")).unwrap();
+    let out = clean(
+        dir,
+        &["secrets", "token", "--oidc-token", "oidc.jwt", "--json"],
+        None,
+        0,
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn put_token_get_exec_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = Issuer::new();
+    setup(dir, &issuer);
+    let issued = scoped_token(dir, &issuer, "run-1");
+    assert_eq!(issued["secrets"], json!(["db"]));
+    let token = issued["token"].as_str().unwrap();
+    assert!(token.starts_with("zts1."));
+
+    // `get` prints exactly the value, on stdout only.
+    let (out, stdout, stderr) = run(dir, &["secrets", "get", "db", "--token", token], None);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, VALUE);
+    assert!(!stderr.contains(VALUE));
+
+    // `exec`: the value in the child's environment and in a 0600 tmpfs file; exit code
+    // passed through; the file gone afterwards.
+    let script = format!(
+        "test \"$DB\" = '{VALUE}' || exit 3; test \"$(cat \"$DB_FILE\")\" = '{VALUE}' || exit 4; \
+         stat -c '%a' \"$DB_FILE\"; echo \"$DB_FILE\"; exit 7"
+    );
+    let (out, stdout, stderr) = run(
+        dir,
+        &[
+            "secrets",
+            "exec",
+            "--token",
+            token,
+            "--env",
+            "DB=db",
+            "--file",
+            "DB_FILE=db",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(7), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "600");
+    assert!(lines[1].starts_with("/dev/shm/zt-secrets-"), "{stdout}");
+    assert!(!Path::new(lines[1]).exists());
+    assert!(!stderr.contains(VALUE));
+
+    // The same OIDC token again: replay.
+    let (out, _, stderr) = run(dir, &["secrets", "token", "--oidc-token", "oidc.jwt"], None);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("replayed_jti"), "{stderr}");
+
+    // Revocation.
+    let id = issued["id"].as_str().unwrap();
+    clean(dir, &["secrets", "revoke-token", id], None, 0);
+    let err = clean(dir, &["secrets", "get", "db", "--token", token], None, 1);
+    assert!(err.is_empty());
+
+    // The audit lists every access and finds nothing wrong.
+    let audit: Value = serde_json::from_str(&clean(
+        dir,
+        &["secrets", "audit", "--json", "--secret", "db"],
+        None,
+        0,
+    ))
+    .unwrap();
+    assert_eq!(audit["problems"], json!([]));
+    let records = audit["records"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["decision"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("put", "allow", "ok"),
+            ("read", "allow", "ok"),
+            ("read", "allow", "ok"),
+            ("read", "allow", "ok"),
+            ("read", "deny", "token_revoked"),
+        ]
+    );
+    let human = clean(
+        dir,
+        &["secrets", "audit", "--repository", "org/app"],
+        None,
+        0,
+    );
+    assert!(
+        human.contains("exchange") && human.contains("replayed_jti"),
+        "{human}"
+    );
+
+    // Rotation keeps every value readable.
+    clean(dir, &["secrets", "rotate"], None, 0);
+    let issued = scoped_token(dir, &issuer, "run-2");
+    let (_, stdout, _) = run(
+        dir,
+        &[
+            "secrets",
+            "get",
+            "db",
+            "--token",
+            issued["token"].as_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(stdout, VALUE);
+    let list = clean(dir, &["secrets", "list"], None, 0);
+    assert!(
+        list.starts_with("db  v1  ") && list.contains("ref=refs/heads/main,repository=org/app"),
+        "{list}"
+    );
+
+    // No file zt wrote holds the value in the clear.
+    let mut stack = vec![dir.join(".zt")];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = fs_err::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(VALUE.len()).any(|w| w == VALUE.as_bytes()),
+                    "{}",
+                    p.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn other_branch_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = Issuer::new();
+    setup(dir, &issuer);
+    fs_err::write(dir.join("oidc.jwt"), issuer.token("x-1", "refs/heads/dev")).unwrap();
+    let (out, _, stderr) = run(
+        dir,
+        &["secrets", "token", "--oidc-token", "-"],
+        Some(&issuer.token("x-1", "refs/heads/dev")),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("binding_mismatch") && stderr.contains("refs/heads/dev"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = Issuer::new();
+    setup(dir, &issuer);
+    let store = fs_err::read(dir.join(".zt/secrets/store.json")).unwrap();
+    let err = run(
+        dir,
+        &["secrets", "put", "../escape", "--bind", "repository=a/b"],
+        Some("x"),
+    )
+    .2;
+    assert!(
+        err.contains("invalid secret name `../escape`") && err.contains("help:"),
+        "{err}"
+    );
+    let (out, _, err) = run(
+        dir,
+        &["secrets", "put", "x", "--bind", "branch=main"],
+        Some("x"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("unknown claim `branch`"), "{err}");
+    fs_err::remove_file(dir.join(".zt/secrets/master.key")).unwrap();
+    let (out, _, err) = run(
+        dir,
+        &["secrets", "put", "x", "--bind", "repository=a/b"],
+        Some("x"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("master.key") && err.contains("is missing") && err.contains("help:"),
+        "{err}"
+    );
+    assert_eq!(
+        fs_err::read(dir.join(".zt/secrets/store.json")).unwrap(),
+        store
+    );
+    let (out, _, err) = run(dir, &["secrets", "init"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("already exists"), "{err}");
+}
