@@ -172,6 +172,112 @@ fn a_ci_job_with_only_curl_exchanges_and_reads() {
 }
 
 #[test]
+fn zt_secrets_token_get_exec_over_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, issuer) = setup(dir.path());
+    let server = Serve::start(&repo);
+    let oidc = dir.path().join("oidc.jwt");
+    fs_err::write(
+        &oidc,
+        issuer.mint(&issuer.claims("org/app", "refs/heads/main", "cli-1")),
+    )
+    .unwrap();
+    // The job's working directory has no store: everything goes through the server.
+    let job = dir.path().join("job");
+    fs_err::create_dir_all(&job).unwrap();
+
+    let out = zt(&job)
+        .args(["secrets", "token", "--json", "--oidc-token"])
+        .arg(&oidc)
+        .args(["--server", &server.url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let issued: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(issued["secrets"], serde_json::json!(["db_password"]));
+    let token = issued["token"].as_str().unwrap().to_owned();
+
+    let out = zt(&job)
+        .args([
+            "secrets",
+            "get",
+            "db_password",
+            "--token",
+            &token,
+            "--server",
+            &server.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(out.stdout, VALUE.as_bytes());
+
+    // exec with ZT_SERVER: the value reaches the child's environment, not zt's output.
+    let out = zt(&job)
+        .env("ZT_SERVER", &server.url)
+        .args([
+            "secrets",
+            "exec",
+            "--token",
+            &token,
+            "--env",
+            "DB=db_password",
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            &format!("test \"$DB\" = '{VALUE}' && echo child-saw-it"),
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout.trim(), "child-saw-it");
+    assert!(!stderr.contains(VALUE));
+
+    // A refusal over HTTP: exit 1, the reason code, a help line, no value.
+    let out = zt(&job)
+        .args([
+            "secrets",
+            "get",
+            "other",
+            "--token",
+            &token,
+            "--server",
+            &server.url,
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("403 not_listed") && stderr.contains("help: "),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+
+    let log = server.stop();
+    let (_, log) = text(&log);
+    assert!(!log.contains(VALUE) && !log.contains(&token), "{log}");
+}
+
+#[test]
+fn clients_refuse_plain_http_to_another_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zt(dir.path())
+        .args(["secrets", "get", "db", "--token", "zts1.x.y"])
+        .args(["--server", "http://zt.example.com"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refusing plain http://"), "{stderr}");
+    assert!(stderr.contains("help: use `https://`"), "{stderr}");
+}
+
+#[test]
 fn serve_refuses_plain_http_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, _) = setup(dir.path());
