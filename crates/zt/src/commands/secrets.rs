@@ -205,7 +205,7 @@ fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>, CliError>
 
 /// Where `exec` reads secrets: the local store, or a zt server over HTTP (`--server`).
 enum Source {
-    Local(Broker),
+    Local(Box<Broker>),
     Server(zt_server::Client),
 }
 
@@ -221,7 +221,7 @@ fn exec(
     // The values come from the zt server over HTTP, or from the local store.
     let source = match server {
         Some(url) => Source::Server(zt_server::Client::new(url)?),
-        None => Source::Local(Broker::open(zt)?),
+        None => Source::Local(Box::new(Broker::open(zt)?)),
     };
     let read = |list: Vec<(String, String)>| -> Result<Vec<_>, CliError> {
         list.into_iter()
