@@ -32,8 +32,9 @@ echo "load average before (other work on the machine skews tails): $(cut -d' ' -
 
 iss="https://token.actions.githubusercontent.com"
 rm -rf "$work/repo" && mkdir -p "$work/repo"
-[ -f "$work/issuer.pk8" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-    -outform DER -out "$work/issuer.pk8" 2>/dev/null
+# ring reads PKCS#8 DER (genpkey's DER output is PKCS#1).
+[ -f "$work/issuer.pk8" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null \
+    | openssl pkcs8 -topk8 -nocrypt -outform DER -out "$work/issuer.pk8"
 cat > "$work/claims.json" <<'JSON'
 {"sub": "repo:org/app:ref:refs/heads/main", "repository": "org/app", "ref": "refs/heads/main",
  "workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main",
@@ -61,6 +62,12 @@ wait "$server" || true
 trap - EXIT
 refusals=$(grep -c refused "$work/serve.log" || true)
 echo "server log: $refusals refusals logged"
+
+echo "== the broker alone (no HTTP), same store, fresh tokens"
+rm -rf "$work/repo2" && mkdir -p "$work/repo2"
+"$loadgen" setup --zt "$work/repo2/.zt" --jwks "$work/jwks.json" --iss "$iss" --aud zt \
+    --bind 'repository=org/app,ref=refs/heads/main'
+"$loadgen" direct --zt "$work/repo2/.zt" --tokens "$work/tokens.txt" --concurrency "$concurrency" --seconds "$seconds"
 
 echo "== the limit"
 "$loadgen" limit --key "$work/issuer.pk8" --tokens "$work/tokens.txt"

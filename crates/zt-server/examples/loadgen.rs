@@ -4,6 +4,7 @@
 //! loadgen mint  --key issuer.pk8 --kid K --iss URL --aud AUD --claims claims.json --count N \
 //!               --tokens tokens.txt --jwks jwks.json
 //! loadgen setup --zt DIR/.zt --jwks jwks.json --iss URL --aud AUD --bind 'repository=org/app'
+//! loadgen direct --zt DIR/.zt --tokens tokens.txt [--concurrency 64] [--seconds 10]
 //! loadgen run   --url http://127.0.0.1:PORT --tokens tokens.txt [--concurrency 64] [--seconds 10]
 //! loadgen limit --key issuer.pk8 --tokens tokens.txt
 //! ```
@@ -45,6 +46,7 @@ fn main() {
         "run" => run(&flags),
         "limit" => limit(&flags),
         "setup" => setup(&flags),
+        "direct" => direct(&flags),
         _ => {
             eprintln!("usage: loadgen mint|run|limit --flag value …");
             std::process::exit(2);
@@ -175,6 +177,52 @@ fn setup(flags: &HashMap<String, String>) {
     .expect("write trust.toml");
     let binding = zt_secrets::Binding::parse(flag(flags, "bind")).expect("--bind");
     zt_secrets::put(zt, "bench_secret", b"bench-value", vec![binding]).expect("put");
+}
+
+/// The broker alone, no HTTP: `--concurrency` threads calling `Broker::exchange` back to back.
+/// Tells the server's overhead from the broker's.
+fn direct(flags: &HashMap<String, String>) {
+    let broker = Arc::new(
+        zt_secrets::Broker::open(std::path::Path::new(flag(flags, "zt"))).expect("open broker"),
+    );
+    let concurrency: usize = flags.get("concurrency").map_or(64, |c| c.parse().unwrap());
+    let seconds: f64 = flags.get("seconds").map_or(10.0, |s| s.parse().unwrap());
+    let tokens = Arc::new(read_tokens(flags));
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(seconds);
+    let mut lat: Vec<u32> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (broker, tokens, next) = (broker.clone(), tokens.clone(), next.clone());
+                s.spawn(move || {
+                    let mut lat = Vec::new();
+                    while Instant::now() < deadline {
+                        let Some(t) = tokens.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break;
+                        };
+                        let t0 = Instant::now();
+                        broker.exchange(t.as_bytes()).expect("exchange");
+                        lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    }
+                    lat
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let p = |q: f64| {
+        f64::from(lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1]) / 1e3
+    };
+    println!(
+        "broker alone ({concurrency} threads, no HTTP): {} exchanges in {elapsed:.2}s = {:.0}/s; p50 {:.2} ms, p99 {:.2} ms",
+        lat.len(),
+        lat.len() as f64 / elapsed,
+        p(0.5),
+        p(0.99)
+    );
 }
 
 fn read_tokens(flags: &HashMap<String, String>) -> Vec<String> {
