@@ -2,15 +2,20 @@
 //! (who, what, when, decision, reason — never a value) appended to zt's transparency log
 //! (`.zt/log`) and copied into the ledger (`.zt/ledger.db`, table `access_records`).
 //!
-//! Records are numbered 0, 1, 2, … (`seq`) in log order. Concurrent records are committed in
-//! one batch: one log append (one checkpoint) and one ledger transaction for the lot.
+//! Records are numbered 0, 1, 2, … (`seq`) in log order. A record is durable once it is in
+//! the write-ahead file `.zt/secrets/access.wal` (concurrent records share one fdatasync); a
+//! background thread moves WAL records in batches into the log (one checkpoint per batch) and
+//! the ledger (one transaction per batch). Opening replays WAL records the log lacks, so a
+//! crash loses none; a failing log or ledger stops the broker (fail closed).
 //!
 //! [`audit`] checks the two against each other: every ledger record must be, byte for byte,
 //! an entry of the log included under the latest signed checkpoint; the sequence must have
 //! no gaps; every access entry in the log must be in the ledger. A deleted or edited record
 //! is named by its `seq` and log index.
 
+use std::io::Write as _;
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use zt_store::{AccessQuery, AccessRecord, Ledger as _, SqliteLedger};
@@ -53,6 +58,13 @@ pub struct Entry {
     /// More context (a denial's detail, an operator's stated purpose).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
+    /// For an allowed exchange: SHA-256 (hex) of the OIDC token's `iss` and `jti` (replay
+    /// protection across restarts).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub oidc_jti: Option<String>,
+    /// For an allowed exchange: the OIDC token's `exp`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub oidc_exp: Option<i64>,
 }
 
 /// A record before it has a number.
@@ -67,24 +79,69 @@ pub(crate) struct Event {
     pub(crate) repository: Option<String>,
     pub(crate) token_id: Option<String>,
     pub(crate) detail: Option<String>,
+    pub(crate) oidc_jti: Option<([u8; 32], i64)>,
 }
 
-struct Sink {
+/// The write-ahead file of access records (relative to the `.zt` directory).
+pub const WAL_FILE: &str = "secrets/access.wal";
+
+/// The WAL writer's state: the file and the next record number.
+#[derive(Debug)]
+struct WalSink {
+    file: fs_err::File,
+    next_seq: u64,
+    /// Bytes written since the file was last emptied.
+    bytes: u64,
+}
+
+/// The WAL is emptied once it holds this much and the log has caught up with it (emptying
+/// it after every batch would add a metadata change to every fdatasync).
+const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
+
+/// Moves records from the WAL into the transparency log and the ledger.
+struct Committer {
     log: Log,
     ledger: SqliteLedger,
-    next_seq: u64,
 }
 
-impl std::fmt::Debug for Sink {
+#[derive(Debug, Default)]
+struct Flow {
+    /// Records durable in the WAL, waiting for the log (in `seq` order).
+    pending: Vec<(u64, Vec<u8>)>,
+    /// The next `seq` the WAL will take.
+    written: u64,
+    /// Every `seq` below this is in the log and the ledger.
+    committed: u64,
+    /// Set when a log or ledger write failed: the broker then refuses to work (fail closed).
+    failed: Option<String>,
+    closing: bool,
+}
+
+struct Shared {
+    flow: Mutex<Flow>,
+    wake: Condvar,
+    committer: Mutex<Committer>,
+    wal: Group<WalSink, Event>,
+}
+
+/// The writer of access records: a record is durable once it is in the WAL (one fdatasync
+/// shared by concurrent records); a background thread then appends WAL records, in order and
+/// in batches, to the transparency log and the ledger. Opening replays WAL records the log
+/// does not have yet, so a crash loses none.
+pub(crate) struct AccessLog {
+    shared: Arc<Shared>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AccessLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sink(next_seq {})", self.next_seq)
+        f.write_str("AccessLog")
     }
 }
 
-/// The writer of access records.
-#[derive(Debug)]
-pub(crate) struct AccessLog {
-    group: Group<Sink, Event>,
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section leaves its data whole; a panic elsewhere cannot tear it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn parse_entry(bytes: &[u8]) -> Option<Entry> {
@@ -108,9 +165,31 @@ fn to_record(e: &Entry, log_index: u64, raw: String) -> AccessRecord {
     }
 }
 
+/// Appends raw entries (already numbered, in order) to the log, then the ledger.
+fn commit(c: &mut Committer, batch: &[(u64, Vec<u8>)]) -> Result<(), Error> {
+    let raws: Vec<Vec<u8>> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let first = c.log.append_batch(&raws)?;
+    let records: Vec<AccessRecord> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, raw))| {
+            parse_entry(raw).map(|e| {
+                to_record(
+                    &e,
+                    first + i as u64,
+                    String::from_utf8_lossy(raw).into_owned(),
+                )
+            })
+        })
+        .collect();
+    c.ledger.put_access_records(&records)?;
+    Ok(())
+}
+
 impl AccessLog {
-    /// Opens the log and ledger under `zt_dir`, and copies into the ledger any access entry
-    /// the log holds beyond the ledger's last record (a crash between the two writes).
+    /// Opens the log and ledger under `zt_dir`; copies into the ledger any access entry the
+    /// log holds beyond the ledger's last record, then replays the WAL's records the log
+    /// lacks (a crash between the writes), and starts the committer thread.
     pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
         let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
         let mut ledger = SqliteLedger::open(&zt_dir.join("ledger.db"))?;
@@ -129,69 +208,201 @@ impl AccessLog {
         if !repair.is_empty() {
             ledger.put_access_records(&repair)?;
         }
-        Ok(AccessLog {
-            group: Group::new(Sink {
-                log,
-                ledger,
-                next_seq,
+        let mut committer = Committer { log, ledger };
+        let wal_path = zt_dir.join(WAL_FILE);
+        if wal_path.exists() {
+            let text = fs_err::read(&wal_path)?;
+            let mut replay = Vec::new();
+            // A torn last line (a crash mid-write) never returned to its caller: skipped.
+            for line in text.split(|b| *b == b'\n') {
+                if let Some(e) = parse_entry(line)
+                    && e.seq == next_seq
+                {
+                    replay.push((e.seq, line.to_vec()));
+                    next_seq += 1;
+                }
+            }
+            if !replay.is_empty() {
+                commit(&mut committer, &replay)?;
+            }
+        }
+        if let Some(parent) = wal_path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&wal_path)?;
+        file.set_len(0)?;
+        file.sync_all()?;
+        let shared = Arc::new(Shared {
+            flow: Mutex::new(Flow {
+                written: next_seq,
+                committed: next_seq,
+                ..Flow::default()
             }),
+            wake: Condvar::new(),
+            committer: Mutex::new(committer),
+            wal: Group::new(WalSink {
+                file,
+                next_seq,
+                bytes: 0,
+            }),
+        });
+        let worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("zt-secrets-access-log".into())
+                .spawn(move || run_committer(&shared))?
+        };
+        Ok(AccessLog {
+            shared,
+            worker: Some(worker),
         })
     }
 
-    /// Appends one record; returns once it is in the log (under a durable checkpoint) and in
-    /// the ledger.
+    /// Appends one record; returns once it is durable (in the WAL, numbered). The log and
+    /// ledger follow within one batch.
     pub(crate) fn record(&self, event: Event) -> Result<(), Error> {
-        self.group
+        if let Some(e) = &relock(&self.shared.flow).failed {
+            return Err(Error::Audit(format!("the access log is failing: {e}")));
+        }
+        let shared = &self.shared;
+        shared
+            .wal
             .submit(event, |sink, events| {
-                let first_seq = sink.next_seq;
-                let entries: Vec<(Entry, Vec<u8>)> = events
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, ev)| {
-                        let e = Entry {
-                            kind: ENTRY_TYPE.into(),
-                            seq: first_seq + i as u64,
-                            at: ev.at,
-                            action: ev.action.into(),
-                            decision: ev.decision.into(),
-                            reason: ev.reason.into(),
-                            who: ev.who,
-                            secret: ev.secret,
-                            repository: ev.repository,
-                            token_id: ev.token_id,
-                            detail: ev.detail,
-                        };
-                        let raw = serde_json::to_vec(&e).unwrap_or_default();
-                        (e, raw)
-                    })
-                    .collect();
-                let raws: Vec<Vec<u8>> = entries.iter().map(|(_, r)| r.clone()).collect();
-                let first_index = sink.log.append_batch(&raws).map_err(|e| e.to_string())?;
-                // The log has them: the numbers are spent whatever the ledger does next (a
-                // failed ledger write is repaired from the log on the next open).
-                sink.next_seq += entries.len() as u64;
-                let records: Vec<AccessRecord> = entries
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (e, raw))| {
-                        to_record(
-                            &e,
-                            first_index + i as u64,
-                            String::from_utf8(raw).unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                sink.ledger
-                    .put_access_records(&records)
-                    .map_err(|e| e.to_string())
+                let mut buf = Vec::new();
+                let mut numbered = Vec::with_capacity(events.len());
+                for (i, ev) in events.into_iter().enumerate() {
+                    let seq = sink.next_seq + i as u64;
+                    let e = Entry {
+                        kind: ENTRY_TYPE.into(),
+                        seq,
+                        at: ev.at,
+                        action: ev.action.into(),
+                        decision: ev.decision.into(),
+                        reason: ev.reason.into(),
+                        who: ev.who,
+                        secret: ev.secret,
+                        repository: ev.repository,
+                        token_id: ev.token_id,
+                        detail: ev.detail,
+                        oidc_jti: ev.oidc_jti.map(|(k, _)| hex::encode(k)),
+                        oidc_exp: ev.oidc_jti.map(|(_, exp)| exp),
+                    };
+                    let raw = serde_json::to_vec(&e).map_err(|e| e.to_string())?;
+                    buf.extend_from_slice(&raw);
+                    buf.push(b'\n');
+                    numbered.push((seq, raw));
+                }
+                sink.file
+                    .write_all(&buf)
+                    .and_then(|()| sink.file.sync_data())
+                    .map_err(|e| format!("writing `{WAL_FILE}`: {e}"))?;
+                sink.next_seq += numbered.len() as u64;
+                sink.bytes += buf.len() as u64;
+                let mut flow = relock(&shared.flow);
+                flow.written = sink.next_seq;
+                flow.pending.extend(numbered);
+                shared.wake.notify_all();
+                Ok(())
             })
             .map_err(|e| Error::Audit(format!("writing the access record: {e}")))
     }
 
-    /// Runs [`audit`] against the open log and ledger.
+    /// Waits until every record written so far is in the log and the ledger.
+    fn flush(&self) -> Result<(), Error> {
+        let mut flow = relock(&self.shared.flow);
+        while flow.committed < flow.written && flow.failed.is_none() {
+            flow = self
+                .shared
+                .wake
+                .wait(flow)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        match &flow.failed {
+            Some(e) => Err(Error::Audit(format!("the access log is failing: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// The (`iss`, `jti`) keys of OIDC tokens exchanged in the last [`MAX_OIDC_LIFETIME`]
+    /// seconds and their `exp`, from the ledger (after flushing).
+    pub(crate) fn recent_jtis(&self, now: i64) -> Result<Vec<([u8; 32], i64)>, Error> {
+        self.flush()?;
+        let c = relock(&self.shared.committer);
+        let records = c.ledger.access_records(&AccessQuery {
+            since: Some(now - crate::journal::MAX_OIDC_LIFETIME - 120),
+            ..AccessQuery::default()
+        })?;
+        Ok(records
+            .iter()
+            .filter(|r| r.action == "exchange" && r.decision == "allow")
+            .filter_map(|r| parse_entry(r.entry.as_bytes()))
+            .filter_map(|e| {
+                let k = hex::decode(e.oidc_jti?).ok()?;
+                Some((<[u8; 32]>::try_from(k).ok()?, e.oidc_exp?))
+            })
+            .collect())
+    }
+
+    /// Runs [`audit`] against the open log and ledger (after flushing).
     pub(crate) fn audit(&self, query: &AccessQuery) -> Result<Report, Error> {
-        self.group
-            .with_sink(|s| audit_with(&s.log, &s.ledger, query))
+        self.flush()?;
+        let c = relock(&self.shared.committer);
+        audit_with(&c.log, &c.ledger, query)
+    }
+}
+
+fn run_committer(shared: &Shared) {
+    loop {
+        let batch = {
+            let mut flow = relock(&shared.flow);
+            while flow.pending.is_empty() && !flow.closing {
+                flow = shared
+                    .wake
+                    .wait(flow)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if flow.pending.is_empty() {
+                return;
+            }
+            std::mem::take(&mut flow.pending)
+        };
+        let last = batch.last().map_or(0, |(s, _)| *s);
+        let result = commit(&mut relock(&shared.committer), &batch);
+        let caught_up = {
+            let mut flow = relock(&shared.flow);
+            match result {
+                Ok(()) => flow.committed = last + 1,
+                Err(e) => flow.failed = Some(e.to_string()),
+            }
+            shared.wake.notify_all();
+            flow.failed.is_none() && flow.committed == flow.written
+        };
+        if caught_up {
+            // Everything in the WAL is in the log: empty it (under the WAL lock, so no
+            // record is being written). A lost truncation only means a replay that skips
+            // records the log already has.
+            shared.wal.with_sink(|s| {
+                if s.bytes >= WAL_TRUNCATE_BYTES
+                    && relock(&shared.flow).committed == s.next_seq
+                    && s.file.set_len(0).is_ok()
+                {
+                    s.bytes = 0;
+                }
+            });
+        }
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        relock(&self.shared.flow).closing = true;
+        self.shared.wake.notify_all();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
     }
 }
 

@@ -103,40 +103,79 @@ impl std::fmt::Display for Binding {
     }
 }
 
+/// Claim values longer than this never match (real ones are far shorter); it bounds the
+/// matcher's work on attacker-chosen claims.
+pub const MAX_CLAIM_LEN: usize = 1024;
+
 /// Glob match: `**` any run of characters, `*` any run without `/`, `?` one non-`/`
-/// character, everything else literal.
+/// character, everything else literal. Dynamic programming over (pattern, text) positions:
+/// O(pattern × text), never exponential whatever the stars.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some((b'*', rest)) => {
-                let (deep, rest) = match rest.split_first() {
-                    Some((b'*', r)) => (true, r),
-                    _ => (false, rest),
-                };
-                for i in 0..=t.len() {
-                    if go(rest, t.get(i..).unwrap_or_default()) {
-                        return true;
-                    }
-                    if !deep && t.get(i) == Some(&b'/') {
-                        return false;
-                    }
-                }
-                false
+    #[derive(Clone, Copy)]
+    enum Tok {
+        Deep,
+        Star,
+        One,
+        Lit(u8),
+    }
+    if text.len() > MAX_CLAIM_LEN {
+        return false;
+    }
+    let p = pattern.as_bytes();
+    let mut toks = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while let Some(&c) = p.get(i) {
+        match c {
+            b'*' if p.get(i + 1) == Some(&b'*') => {
+                toks.push(Tok::Deep);
+                i += 2;
             }
-            Some((b'?', rest)) => match t.split_first() {
-                Some((c, tr)) if *c != b'/' => go(rest, tr),
-                _ => false,
-            },
-            Some((c, rest)) => match t.split_first() {
-                Some((d, tr)) if d == c => go(rest, tr),
-                _ => false,
-            },
+            b'*' => {
+                toks.push(Tok::Star);
+                i += 1;
+            }
+            b'?' => {
+                toks.push(Tok::One);
+                i += 1;
+            }
+            c => {
+                toks.push(Tok::Lit(c));
+                i += 1;
+            }
         }
     }
-    // Patterns are short and written by the operator; the recursion is bounded by their
-    // length in stars, and the claim value is capped by the token size limit.
-    go(pattern.as_bytes(), text.as_bytes())
+    let t = text.as_bytes();
+    // row[j]: the tokens so far match t[..j].
+    let mut row = vec![false; t.len() + 1];
+    row[0] = true;
+    for tok in toks {
+        let mut next = vec![false; t.len() + 1];
+        match tok {
+            Tok::Deep | Tok::Star => {
+                let mut reach = false;
+                for j in 0..=t.len() {
+                    if row[j] {
+                        reach = true;
+                    }
+                    next[j] = reach;
+                    if matches!(tok, Tok::Star) && t.get(j) == Some(&b'/') {
+                        reach = false;
+                    }
+                }
+            }
+            Tok::One | Tok::Lit(_) => {
+                for j in 0..t.len() {
+                    let ok = match tok {
+                        Tok::Lit(c) => t[j] == c,
+                        _ => t[j] != b'/',
+                    };
+                    next[j + 1] = row[j] && ok;
+                }
+            }
+        }
+        row = next;
+    }
+    row[t.len()]
 }
 
 #[cfg(test)]
@@ -158,6 +197,27 @@ mod tests {
         assert!(!glob("org/*", "org2/app"));
         assert!(glob("v?", "v1"));
         assert!(!glob("v?", "v/"));
+    }
+
+    /// Many stars against a long near-miss used to be exponential with naive backtracking.
+    #[test]
+    fn many_stars_are_not_exponential() {
+        let text = "a".repeat(1000);
+        assert!(!glob("*a*a*a*a*a*a*a*a*a*a*a*a*b", &text));
+        assert!(glob("**a**a**a", &text));
+        assert!(!glob("*", &"x".repeat(MAX_CLAIM_LEN + 1)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glob_without_wildcards_is_equality(a in "[a-z/]{0,12}", b in "[a-z/]{0,12}") {
+            proptest::prop_assert_eq!(glob(&a, &b), a == b);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,64}") {
+            let _ = Binding::parse(&s);
+        }
     }
 
     #[test]

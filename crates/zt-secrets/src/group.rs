@@ -3,12 +3,15 @@
 //! fsync. Each caller returns only once its own item is durable (or with the batch's error).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 #[derive(Debug)]
 struct Queue<T> {
     pending: Vec<(u64, T)>,
     next: u64,
+    /// Every ticket below this has been committed (or has failed, see `failed`).
+    done_below: u64,
+    committing: bool,
     failed: HashMap<u64, String>,
 }
 
@@ -16,6 +19,7 @@ struct Queue<T> {
 #[derive(Debug)]
 pub(crate) struct Group<S, T> {
     queue: Mutex<Queue<T>>,
+    wake: Condvar,
     sink: Mutex<S>,
 }
 
@@ -31,44 +35,62 @@ impl<S, T> Group<S, T> {
             queue: Mutex::new(Queue {
                 pending: Vec::new(),
                 next: 0,
+                done_below: 0,
+                committing: false,
                 failed: HashMap::new(),
             }),
+            wake: Condvar::new(),
             sink: Mutex::new(sink),
         }
     }
 
-    /// Submits `item` and returns once a batch holding it was committed by `commit`.
+    /// Submits `item` and returns once a batch holding it was committed by `commit`. While
+    /// one batch commits, later items queue up; the first of them to wake commits them all.
+    /// Waiters sleep on a condition variable and return as soon as their batch is done (no
+    /// waiting in line on the sink's lock).
     pub(crate) fn submit<R>(
         &self,
         item: T,
         commit: impl FnOnce(&mut S, Vec<T>) -> Result<R, String>,
     ) -> Result<(), String> {
-        let ticket = {
-            let mut q = relock(&self.queue);
-            let t = q.next;
-            q.next += 1;
-            q.pending.push((t, item));
-            t
-        };
-        {
-            // Whoever holds the sink commits everything pending; when we get it, either our
-            // item was in an earlier leader's batch (already committed) or it is still pending
-            // and we commit it.
-            let mut sink = relock(&self.sink);
-            let batch = std::mem::take(&mut relock(&self.queue).pending);
-            if !batch.is_empty() {
-                let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
-                if let Err(e) = commit(&mut sink, items) {
-                    let mut q = relock(&self.queue);
-                    for t in tickets {
-                        q.failed.insert(t, e.clone());
-                    }
+        let mut commit = Some(commit);
+        let mut q = relock(&self.queue);
+        let ticket = q.next;
+        q.next += 1;
+        q.pending.push((ticket, item));
+        loop {
+            if ticket < q.done_below {
+                return match q.failed.remove(&ticket) {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+            }
+            if q.committing {
+                q = self
+                    .wake
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            // Our item is pending and nobody is committing: we commit everything pending.
+            q.committing = true;
+            let batch = std::mem::take(&mut q.pending);
+            drop(q);
+            let last = batch.last().map_or(ticket, |(t, _)| *t);
+            let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
+            let result = match commit.take() {
+                Some(f) => f(&mut relock(&self.sink), items).map(|_| ()),
+                None => Err("internal: commit ran twice".to_string()),
+            };
+            q = relock(&self.queue);
+            if let Err(e) = result {
+                for t in tickets {
+                    q.failed.insert(t, e.clone());
                 }
             }
-        }
-        match relock(&self.queue).failed.remove(&ticket) {
-            Some(e) => Err(e),
-            None => Ok(()),
+            q.done_below = last + 1;
+            q.committing = false;
+            self.wake.notify_all();
         }
     }
 

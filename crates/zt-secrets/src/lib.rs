@@ -9,7 +9,7 @@
 //! # fn main() -> Result<(), zt_secrets::Error> {
 //! use std::path::Path;
 //! let broker = zt_secrets::Broker::open(Path::new(".zt"))?;
-//! let issued = broker.exchange(b"eyJhbGciOiJSUzI1NiIsImtpZCI6…")?;
+//! let issued = broker.exchange(b"eyJhbGciOiJSUzI1NiIsImtpZCI6...")?;
 //! let secret = broker.read(&issued.token, "db_password")?;
 //! assert!(!secret.expose().is_empty());
 //! # Ok(()) }
@@ -17,7 +17,7 @@
 //!
 //! Files under `.zt/secrets/`: `trust.toml` (issuers, lifetimes), `master.key` (0600) or
 //! `master.key.p11` (wrapped by a PKCS#11 token), `broker.key` (0600, Ed25519 seed signing
-//! scoped tokens), `store.json` (the ciphertexts), `jti.journal` (replay protection),
+//! scoped tokens), `store.json` (the ciphertexts), `access.wal` (access records on their way to the log),
 //! `revoked` (revoked scoped-token ids), `jwks-cache/` (discovered issuer keys).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -177,8 +177,8 @@ impl Broker {
         let (store, key) = load_store(&dir)?;
         let minter = Minter::load(&dir)?;
         let now = system_now();
-        let journal = journal::Journal::open(&dir, now)?;
         let access = AccessLog::open(zt_dir)?;
+        let journal = journal::Journal::new(access.recent_jtis(now)?, now);
         Ok(Broker {
             store: RwLock::new((stamp(&dir.join(STORE_FILE)), Arc::new(store))),
             revoked_stamp: RwLock::new(stamp(&dir.join(token::REVOKED_FILE))),
@@ -237,7 +237,8 @@ impl Broker {
         let now = self.now();
         let mut who = String::from("unknown");
         let mut repository = None;
-        let result = self.exchange_inner(oidc_token, now, &mut who, &mut repository);
+        let mut jti = None;
+        let result = self.exchange_inner(oidc_token, now, &mut who, &mut repository, &mut jti);
         let event = match &result {
             Ok(issued) => Event {
                 at: now,
@@ -248,6 +249,7 @@ impl Broker {
                 repository,
                 token_id: Some(issued.id.clone()),
                 detail: Some(format!("opens {}", issued.secrets.join(","))),
+                oidc_jti: jti,
                 ..Event::default()
             },
             Err(e) => Event {
@@ -271,6 +273,7 @@ impl Broker {
         now: i64,
         who: &mut String,
         repository: &mut Option<String>,
+        jti_claim: &mut Option<([u8; 32], i64)>,
     ) -> Result<Issued, Error> {
         let jws = jose::Jws::parse(oidc_token)?;
         let iss = claim(&jws.claims, "iss")
@@ -335,12 +338,20 @@ impl Broker {
                 ),
             ));
         }
-        if !self.journal.claim(&iss, &jti, exp, now)? {
+        if exp > now + journal::MAX_OIDC_LIFETIME {
+            return Err(Error::denied(
+                Denial::Malformed,
+                "the token claims to live longer than 24 hours",
+            ));
+        }
+        let key = journal::key(&iss, &jti);
+        if !self.journal.claim(key, exp, now)? {
             return Err(Error::denied(
                 Denial::ReplayedJti,
                 format!("token `jti` {jti} was already exchanged"),
             ));
         }
+        *jti_claim = Some((key, exp));
         let id = hex::encode(store::random::<16>()?);
         let expires_at = now + self.trust.token_lifetime;
         let claims_sha256 = hex::encode(Sha256::digest(
@@ -677,4 +688,23 @@ pub fn read_as_operator(zt_dir: &Path, name: &str, purpose: &str) -> Result<Secr
         ..Event::default()
     })?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    /// The server shares one broker between request handlers behind an `Arc`.
+    #[test]
+    fn broker_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Broker>();
+        check::<super::Issued>();
+        check::<super::Secret>();
+    }
+
+    /// `Secret`'s `Debug` never shows the value.
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = super::Secret::new(b"hunter2".to_vec());
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+    }
 }

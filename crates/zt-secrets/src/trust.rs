@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -69,6 +69,9 @@ pub struct Issuer {
     /// Seconds between discovery refreshes.
     pub refresh: i64,
     keys: RwLock<Option<Cached>>,
+    /// Held while fetching, so concurrent requests wait for one fetch instead of each making
+    /// their own.
+    fetching: Mutex<()>,
     cache_path: PathBuf,
 }
 
@@ -133,6 +136,7 @@ impl Trust {
                 audiences: i.audiences,
                 refresh,
                 keys: RwLock::new(None),
+                fetching: Mutex::new(()),
             };
             if let Some(file) = &issuer.jwks_file {
                 let jwks = read_jwks(&issuer.url, file)?;
@@ -206,6 +210,37 @@ impl Issuer {
                 .map(|c| c.jwks)
                 .ok_or_else(|| Error::Internal("pinned JWKS not loaded"));
         }
+        if !self.wants_refresh(cached.as_ref(), kid, now) {
+            return cached
+                .map(|c| c.jwks)
+                .ok_or_else(|| Error::Internal("JWKS cache empty"));
+        }
+        let _fetching = self
+            .fetching
+            .lock()
+            .map_err(|_| Error::Internal("JWKS fetch lock poisoned"))?;
+        // Another request may have refreshed the keys while this one waited.
+        let cached = self.cached();
+        self.refresh_now(cached, kid, now)
+    }
+
+    fn wants_refresh(&self, cached: Option<&Cached>, kid: Option<&str>, now: i64) -> bool {
+        match cached {
+            None => true,
+            Some(c) => {
+                let age = now - c.fetched_at;
+                age >= self.refresh
+                    || (age >= MIN_REFETCH_SECONDS && kid.is_some_and(|k| c.jwks.get(k).is_none()))
+            }
+        }
+    }
+
+    fn refresh_now(
+        &self,
+        cached: Option<Cached>,
+        kid: Option<&str>,
+        now: i64,
+    ) -> Result<Arc<Jwks>, Error> {
         let wants_refresh = match &cached {
             None => true,
             Some(c) => {

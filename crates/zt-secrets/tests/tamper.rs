@@ -178,3 +178,28 @@ fn edited_log_entry_is_named() {
         "{msg}"
     );
 }
+
+/// A record that reached the write-ahead file but not the log (a crash in between) is
+/// replayed into the log and the ledger when the broker opens again: none is lost.
+#[test]
+fn wal_records_reach_the_log_after_a_crash() {
+    let env = Env::new();
+    with_records(&env);
+    let before = problems(&env);
+    assert!(before.is_empty());
+    let n = zt_secrets::audit(&env.zt(), &AccessQuery::default())
+        .unwrap()
+        .checked as u64;
+    let line = serde_json::json!({"type": "zt-secrets-access/v1", "seq": n, "at": 1,
+        "action": "read", "decision": "allow", "reason": "ok", "who": "crash test"});
+    fs_err::write(
+        env.zt().join("secrets/access.wal"),
+        format!("{line}\n{{\"torn"),
+    )
+    .unwrap();
+    let broker = env.broker();
+    let report = broker.audit(&AccessQuery::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let last = report.records.last().unwrap();
+    assert_eq!((last.seq, last.who.as_str()), (n, "crash test"));
+}

@@ -34,6 +34,8 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             from_file,
             bind,
         } => {
+            // Name and bindings first: a bad one is reported before stdin is read.
+            zt_secrets::store::check_name(&name)?;
             let bindings = bind
                 .iter()
                 .map(|b| Binding::parse(b))
