@@ -46,6 +46,7 @@ JSON
 "$loadgen" setup --zt "$work/repo/.zt" --jwks "$work/jwks.json" --iss "$iss" --aud zt \
     --bind 'repository=org/app,ref=refs/heads/main'
 
+rm -f "$work/url"
 "$zt" serve --repo "$work/repo" --listen 127.0.0.1:0 > "$work/url" 2> "$work/serve.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
