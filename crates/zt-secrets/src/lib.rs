@@ -69,6 +69,13 @@ impl Secret {
     }
 }
 
+impl From<Vec<u8>> for Secret {
+    /// A value obtained elsewhere (read over HTTP by `zt secrets get|exec --server`).
+    fn from(bytes: Vec<u8>) -> Secret {
+        Secret::new(bytes)
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(<redacted>)")

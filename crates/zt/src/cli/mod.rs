@@ -36,6 +36,9 @@ pub(crate) use policy::{PolicyArgs, PolicyCommand};
 mod secrets;
 
 pub(crate) use secrets::{SecretsArgs, SecretsCommand};
+mod serve;
+
+pub(crate) use serve::ServeArgs;
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -98,4 +101,6 @@ pub(crate) enum Command {
     SandboxProbe(SandboxProbeArgs),
     /// Secrets: OIDC-bound short-lived tokens, encryption at rest, an audited access log.
     Secrets(SecretsArgs),
+    /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
 }

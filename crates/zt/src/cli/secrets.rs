@@ -41,7 +41,10 @@ pub(crate) enum SecretsCommand {
         /// The OIDC token: a file, or `-` for stdin.
         #[arg(long, value_name = "FILE|-")]
         oidc_token: PathBuf,
-        // `--server URL` (exchange over HTTP) is added with crates/zt-server.
+        /// Exchange at the zt server at URL (`zt serve`) instead of the local store: `https://`, or
+        /// `http://` to a loopback address.
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Print a secret's value with a scoped token.
     Get {
@@ -50,7 +53,10 @@ pub(crate) enum SecretsCommand {
         /// The scoped token.
         #[arg(long, env = "ZT_SECRETS_TOKEN", hide_env_values = true)]
         token: String,
-        // `--server URL` (read over HTTP) is added with crates/zt-server.
+        /// Read from the zt server at URL (`zt serve`) instead of the local store: `https://`, or
+        /// `http://` to a loopback address.
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Run a command with secrets in its environment or in 0600 files on a tmpfs; its exit
     /// code is passed through.
@@ -67,7 +73,10 @@ pub(crate) enum SecretsCommand {
         /// The command and its arguments (after `--`).
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
-        // `--server URL` (read over HTTP) is added with crates/zt-server.
+        /// Read from the zt server at URL (`zt serve`) instead of the local store: `https://`, or
+        /// `http://` to a loopback address.
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Revoke a scoped token by its id (from `zt secrets token --json`).
     RevokeToken {

@@ -15,6 +15,7 @@ mod normalize;
 mod pipeline;
 mod policy;
 mod secrets;
+mod serve;
 mod sign;
 mod source;
 mod verify;
@@ -62,5 +63,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Sbom(args) => deps::sbom(args, printer),
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
+        Command::Serve(args) => serve::run(args, printer),
     }
 }

@@ -72,9 +72,20 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             }
             Ok(Status::Success)
         }
-        SecretsCommand::Token { oidc_token } => {
+        SecretsCommand::Token { oidc_token, server } => {
             let raw = read_token_input(&oidc_token)?;
-            let issued = Broker::open(zt)?.exchange(&raw)?;
+            let issued = match server {
+                Some(url) => {
+                    let t = zt_server::Client::new(&url)?.exchange(&raw)?;
+                    zt_secrets::Issued {
+                        token: t.token,
+                        id: t.id,
+                        expires_at: t.expires_at,
+                        secrets: t.secrets,
+                    }
+                }
+                None => Broker::open(zt)?.exchange(&raw)?,
+            };
             if printer.json {
                 printer.json(&json!(issued));
             } else {
@@ -88,8 +99,17 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             }
             Ok(Status::Success)
         }
-        SecretsCommand::Get { name, token } => {
-            let secret = Broker::open(zt)?.read(&token, &name)?;
+        SecretsCommand::Get {
+            name,
+            token,
+            server,
+        } => {
+            let secret = match server {
+                Some(url) => {
+                    zt_secrets::Secret::from(zt_server::Client::new(&url)?.read(&token, &name)?)
+                }
+                None => Broker::open(zt)?.read(&token, &name)?,
+            };
             // The value the caller asked for, as is, on stdout only.
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(secret.expose());
@@ -101,7 +121,8 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             env,
             file,
             command,
-        } => exec(zt, &token, &env, &file, command),
+            server,
+        } => exec(zt, server.as_deref(), &token, &env, &file, command),
         SecretsCommand::RevokeToken { id } => {
             Broker::open(zt)?.revoke_token(&id)?;
             if printer.json {
@@ -184,18 +205,35 @@ fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>, CliError>
         .collect()
 }
 
+/// Where `exec` reads secrets: the local store, or a zt server over HTTP (`--server`).
+enum Source {
+    Local(Box<Broker>),
+    Server(zt_server::Client),
+}
+
 fn exec(
     zt: &Path,
+    server: Option<&str>,
     token: &str,
     env: &[String],
     file: &[String],
     command: Vec<std::ffi::OsString>,
 ) -> Result<Status, CliError> {
     let (env, file) = (pairs(env, "--env")?, pairs(file, "--file")?);
-    let broker = Broker::open(zt)?;
+    // The values come from the zt server over HTTP, or from the local store.
+    let source = match server {
+        Some(url) => Source::Server(zt_server::Client::new(url)?),
+        None => Source::Local(Box::new(Broker::open(zt)?)),
+    };
     let read = |list: Vec<(String, String)>| -> Result<Vec<_>, CliError> {
         list.into_iter()
-            .map(|(var, name)| Ok((var, broker.read(token, &name)?)))
+            .map(|(var, name)| {
+                let secret = match &source {
+                    Source::Local(broker) => broker.read(token, &name)?,
+                    Source::Server(client) => zt_secrets::Secret::from(client.read(token, &name)?),
+                };
+                Ok((var, secret))
+            })
             .collect()
     };
     let spec = zt_secrets::exec::ExecSpec {
@@ -205,7 +243,7 @@ fn exec(
         args: command.get(1..).unwrap_or_default().to_vec(),
     };
     // The broker holds the access log open; release it before the command runs for long.
-    drop(broker);
+    drop(source);
     let code = zt_secrets::exec::run(spec)?;
     Ok(Status::Exit(u8::try_from(code).unwrap_or(1)))
 }

@@ -1,0 +1,101 @@
+//! The one error type of `zt-server`.
+
+use std::net::SocketAddr;
+
+use zt_core::{Diagnostic, Outcome};
+
+/// What can go wrong serving or calling zt's HTTP API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `zt serve` was asked to listen on an address other than loopback.
+    #[error("refusing to serve plain HTTP on {addr}, which is not a loopback address")]
+    PlainHttpNotLoopback {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the server's runtime")]
+    Runtime(#[source] std::io::Error),
+    /// Serving failed after the socket was bound.
+    #[error("the server on {addr} stopped with an error")]
+    Serve {
+        /// The bound address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A server URL that cannot be used.
+    #[error("invalid server URL `{url}`: {reason}")]
+    InvalidServerUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Plain `http://` to a host that is not loopback: tokens and secrets would cross the
+    /// network in clear.
+    #[error("refusing plain http:// to `{url}`, which is not a loopback address")]
+    InsecureServerUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// The request could not be made or its reply could not be read.
+    #[error("request to {url} failed: {reason}")]
+    Request {
+        /// The URL called.
+        url: String,
+        /// Why (connection refused, timeout, TLS failure…).
+        reason: String,
+    },
+    /// The server answered with something that is not the documented reply.
+    #[error("unexpected reply from {url}: {reason}")]
+    BadReply {
+        /// The URL called.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The server refused the request (an RFC 9457 problem).
+    #[error("the server refused the request: {status} {detail}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The reason code, e.g. `token_expired`.
+        detail: String,
+    },
+}
+
+impl Diagnostic for Error {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Error::Refused { status, .. } if *status < 500 && *status != 413 => Outcome::Rejected,
+            _ => Outcome::InputError,
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        Some(match self {
+            Error::PlainHttpNotLoopback { .. } => "listen on 127.0.0.1 (the default) and put a TLS-terminating proxy in front for other hosts; see `docs/server.md`".into(),
+            Error::Bind { .. } => "pick another port with `--listen 127.0.0.1:PORT`, or stop what holds this one".into(),
+            Error::Runtime(_) => "check the process limits (threads, open files)".into(),
+            Error::Serve { .. } => "restart `zt serve`; the secrets store is unchanged".into(),
+            Error::InvalidServerUrl { .. } => "pass `--server https://HOST[:PORT]` (or `http://127.0.0.1:PORT` on this machine)".into(),
+            Error::InsecureServerUrl { .. } => "use `https://` (a TLS proxy in front of `zt serve`), or a loopback address".into(),
+            Error::Request { .. } => "check that `zt serve` is running and that `--server` / `ZT_SERVER` names it".into(),
+            Error::BadReply { .. } => "check that `--server` names a zt server and not another service".into(),
+            Error::Refused { status: 401 | 403, .. } => "check the token: scoped tokens expire in minutes, and each opens only the secrets bound to the job's identity".into(),
+            Error::Refused { status: 413, .. } => "an OIDC token is at most 16 KiB; send the ID token itself".into(),
+            Error::Refused { .. } => "the reason code names the refusal; the server's access log has the record (`zt secrets audit`)".into(),
+        })
+    }
+}

@@ -1,0 +1,33 @@
+//! zt's HTTP API: for now the secrets broker over HTTP, so that a CI job needs nothing but
+//! `curl` to trade its OIDC ID token for a short-lived scoped token and read the secrets bound
+//! to its identity.
+//!
+//! - [`routes`]: the router, one module per feature (`routes::secrets` today).
+//! - [`problem`]: every refusal is an RFC 9457 `application/problem+json` document whose
+//!   `detail` is the broker's reason code — never a secret value.
+//! - [`server`]: bind (loopback only: plain HTTP), serve, shut down gracefully on SIGTERM.
+//! - [`client`]: the blocking client behind `zt secrets token|get|exec --server URL`.
+//!
+//! ```no_run
+//! use zt_server::{Client, ServeOptions};
+//! # fn main() -> Result<(), zt_server::Error> {
+//! let client = Client::new("http://127.0.0.1:8787")?;
+//! let issued = client.exchange(b"eyJ...")?;
+//! let value = client.read(&issued.token, "db-password")?;
+//! # let _ = (value, ServeOptions::default());
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+mod error;
+pub mod problem;
+pub mod routes;
+pub mod server;
+
+pub use client::{Client, IssuedToken};
+pub use error::Error;
+pub use problem::Problem;
+pub use server::{ServeOptions, Server};

@@ -1,0 +1,224 @@
+//! The secrets routes: the broker ([`zt_secrets::Broker`]) over HTTP.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /v1/secrets/exchange` | body: the OIDC ID token, raw or `{"token": "…"}`; reply: the scoped token as JSON |
+//! | `GET /v1/secrets/{name}` | `Authorization: Bearer <scoped token>`; reply: the value, `application/octet-stream` |
+//! | `POST /v1/secrets/tokens/{id}/revoke` | from a loopback peer only; reply: `{"revoked": id}` |
+//!
+//! Every broker call blocks (signature checks, an fsync'd journal), so it runs on tokio's
+//! blocking pool (bounded by [`crate::ServeOptions::blocking_threads`]) and never on the
+//! reactor. Every refusal is the broker's own decision, so the broker's access log records it —
+//! including a body over the size limit, whose first bytes are handed to
+//! [`zt_secrets::Broker::exchange`] to be refused and logged as `token_too_large`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt as _;
+use serde::Deserialize;
+use zt_secrets::{Broker, MAX_OIDC_TOKEN_BYTES};
+
+use crate::problem::Problem;
+use crate::server::log_line;
+
+/// The most bytes of an exchange body read: a 16 KiB token plus room for a JSON wrapper.
+/// One byte more marks the body as too large.
+pub const MAX_EXCHANGE_BODY_BYTES: usize = MAX_OIDC_TOKEN_BYTES + 1024;
+
+/// The secrets routes over `broker`.
+pub fn routes(broker: Arc<Broker>) -> Router {
+    Router::new()
+        // A secret named `exchange` is still readable: GET on the exchange path reads it.
+        .route("/v1/secrets/exchange", post(exchange).get(read_exchange))
+        .route("/v1/secrets/{name}", get(read))
+        .route("/v1/secrets/tokens/{id}/revoke", post(revoke))
+        .with_state(broker)
+}
+
+/// `{"token": "…"}`, the JSON form of the exchange body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeBody {
+    token: String,
+}
+
+async fn exchange(State(broker): State<Arc<Broker>>, body: Body) -> Response {
+    let body = match read_limited(body, MAX_EXCHANGE_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(()) => return Problem::new(400, "unreadable_body").into_response(),
+    };
+    let token = oidc_token_of(&body);
+    match blocking(move || broker.exchange(&token)).await {
+        Ok(Ok(issued)) => no_store(axum::Json(issued).into_response()),
+        Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The token in an exchange body: the `token` member of a JSON object, or else the body
+/// itself with surrounding whitespace removed (`curl --data-binary @token` keeps a newline).
+/// Anything malformed goes to the broker as is, to be refused and logged there.
+fn oidc_token_of(body: &[u8]) -> Vec<u8> {
+    if body.len() <= MAX_EXCHANGE_BODY_BYTES
+        && let Ok(ExchangeBody { token }) = serde_json::from_slice::<ExchangeBody>(body)
+    {
+        return token.into_bytes();
+    }
+    body.trim_ascii().to_vec()
+}
+
+/// Reads at most `limit + 1` bytes of a body: enough to know it is over the limit without
+/// buffering an attacker's gigabyte. `Err` when the body breaks off.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ()> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ())?;
+        if let Some(data) = frame.data_ref() {
+            let room = (limit + 1).saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() > limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn read(
+    State(broker): State<Arc<Broker>>,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    match name {
+        Ok(Path(name)) => read_secret(broker, name, &headers).await,
+        Err(_) => Problem::new(400, "bad_secret_name").into_response(),
+    }
+}
+
+async fn read_exchange(State(broker): State<Arc<Broker>>, headers: HeaderMap) -> Response {
+    read_secret(broker, "exchange".to_owned(), &headers).await
+}
+
+async fn read_secret(broker: Arc<Broker>, name: String, headers: &HeaderMap) -> Response {
+    // A missing or non-bearer header goes to the broker as an empty token: refused and logged.
+    let token = bearer(headers).unwrap_or_default().to_owned();
+    match blocking(move || broker.read(&token, &name).map(|s| s.expose().to_vec())).await {
+        Ok(Ok(value)) => {
+            let mut r = Bytes::from(value).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            no_store(r)
+        }
+        Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The credentials of `Authorization: Bearer <token>` (RFC 6750 §2.1; scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+async fn revoke(
+    State(broker): State<Arc<Broker>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    // Administration from this machine only. A reverse proxy on the same host connects from
+    // loopback too, so a request that names a forwarded client is refused.
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    if !peer.ip().is_loopback() || forwarded {
+        log_line(&format!("refused revoke from {peer}: not loopback"));
+        return Problem::new(403, "admin_loopback_only").into_response();
+    }
+    let Ok(Path(id)) = id else {
+        return Problem::new(400, "bad_token_id").into_response();
+    };
+    let reply = serde_json::json!({ "revoked": id });
+    match blocking(move || broker.revoke_token(&id)).await {
+        Ok(Ok(())) => no_store(axum::Json(reply).into_response()),
+        Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Runs a blocking broker call on the blocking pool.
+async fn blocking<T, F>(f: F) -> Result<T, Problem>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        log_line("a broker call panicked or was cancelled");
+        Problem::new(500, "internal_error")
+    })
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_body_forms() {
+        assert_eq!(oidc_token_of(b"a.b.c\n"), b"a.b.c");
+        assert_eq!(oidc_token_of(br#"{"token":"a.b.c"}"#), b"a.b.c");
+        // Unknown members or another shape: handed over raw, for the broker to refuse.
+        assert_eq!(
+            oidc_token_of(br#"{"token":"a","x":1}"#),
+            br#"{"token":"a","x":1}"#
+        );
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[tokio::test]
+    async fn read_limited_stops_one_past_the_limit() {
+        let big = vec![b'a'; 100_000];
+        let got = read_limited(Body::from(big), 10).await.unwrap();
+        assert_eq!(got.len(), 11);
+        let small = read_limited(Body::from("abc"), 10).await.unwrap();
+        assert_eq!(small, b"abc");
+    }
+}

@@ -1,0 +1,336 @@
+//! The secrets routes over real HTTP on 127.0.0.1 (an ephemeral port), against the real
+//! broker in a temp `.zt`, with a test OIDC issuer whose JWKS the test serves on 127.0.0.1
+//! (the broker finds it by OIDC discovery). Every refusal must carry its reason code and be
+//! recorded as a denial in the broker's access log; the secret value must appear in no reply
+//! but the read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/issuer.rs"]
+mod issuer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use issuer::{AUDIENCE, Issuer, now};
+use zt_secrets::{AccessQuery, Binding, Broker};
+use zt_server::{Client, Problem, ServeOptions, Server};
+
+const VALUE: &[u8] = b"s3cr3t-value-7f1c2d9e";
+const REPO: &str = "org/app";
+const MAIN: &str = "refs/heads/main";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    url: String,
+    issuer: Issuer,
+    broker: Arc<Broker>,
+    /// Seconds added to the broker's clock.
+    skew: Arc<AtomicI64>,
+    agent: ureq::Agent,
+}
+
+impl Harness {
+    fn start() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let zt = dir.path().join(".zt");
+        zt_secrets::init(&zt, &zt_secrets::InitOptions::default()).unwrap();
+        let mut issuer = Issuer::new("", "test-key-1");
+        issuer.iss = Issuer::serve_jwks(issuer.jwks());
+        fs_err::write(
+            zt.join("secrets/trust.toml"),
+            format!(
+                "[[issuer]]\nurl = \"{}\"\naudiences = [\"{AUDIENCE}\"]\n",
+                issuer.iss
+            ),
+        )
+        .unwrap();
+        let main_only = Binding::parse(&format!("repository={REPO},ref={MAIN}")).unwrap();
+        zt_secrets::put(&zt, "db_password", VALUE, vec![main_only.clone()]).unwrap();
+        zt_secrets::put(&zt, "exchange", b"named-exchange", vec![main_only]).unwrap();
+        let other = Binding::parse("repository=org/other").unwrap();
+        zt_secrets::put(&zt, "other_secret", b"not-for-app", vec![other]).unwrap();
+
+        let skew = Arc::new(AtomicI64::new(0));
+        let s = skew.clone();
+        let broker = Arc::new(
+            Broker::open(&zt)
+                .unwrap()
+                .with_clock(Arc::new(move || now() + s.load(Ordering::SeqCst))),
+        );
+        let options = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            workers: Some(2),
+            blocking_threads: 8,
+        };
+        let server = Server::bind(&options, zt_server::routes::router(broker.clone())).unwrap();
+        let url = format!("http://{}", server.local_addr());
+        // The server lives as long as the test process.
+        std::thread::spawn(move || server.run_until(std::future::pending()).unwrap());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Harness {
+            _dir: dir,
+            url,
+            issuer,
+            broker,
+            skew,
+            agent,
+        }
+    }
+
+    fn token(&self, jti: &str) -> String {
+        self.issuer.mint(&self.issuer.claims(REPO, MAIN, jti))
+    }
+
+    /// POSTs `body` to the exchange route: (status, content type, body).
+    fn post_exchange(&self, body: &[u8]) -> (u16, String, Vec<u8>) {
+        let mut r = self
+            .agent
+            .post(&format!("{}/v1/secrets/exchange", self.url))
+            .send(body)
+            .unwrap();
+        reply(&mut r)
+    }
+
+    fn get_secret(&self, name: &str, bearer: Option<&str>) -> (u16, String, Vec<u8>) {
+        let mut req = self.agent.get(&format!("{}/v1/secrets/{name}", self.url));
+        if let Some(b) = bearer {
+            req = req.header("authorization", &format!("Bearer {b}"));
+        }
+        reply(&mut req.call().unwrap())
+    }
+
+    /// The access log's records (verified against the log by the broker's audit).
+    fn denials(&self) -> Vec<(String, String)> {
+        let report = self.broker.audit(&AccessQuery::default()).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        report
+            .records
+            .into_iter()
+            .filter(|e| e.decision == "deny")
+            .map(|e| (e.action, e.reason))
+            .collect()
+    }
+
+    fn assert_logged_denial(&self, action: &str, reason: &str) {
+        let d = self.denials();
+        assert!(
+            d.iter().any(|(a, r)| a == action && r == reason),
+            "no `{action}` denial `{reason}` in the access log: {d:?}"
+        );
+    }
+}
+
+fn reply(r: &mut ureq::http::Response<ureq::Body>) -> (u16, String, Vec<u8>) {
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), ct, r.body_mut().read_to_vec().unwrap())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Asserts an RFC 9457 refusal with this status and reason, and no secret value in it.
+fn assert_problem(got: &(u16, String, Vec<u8>), status: u16, reason: &str) {
+    let (s, ct, body) = got;
+    let text = String::from_utf8_lossy(body);
+    assert_eq!(*s, status, "{text}");
+    assert_eq!(ct, "application/problem+json", "{text}");
+    let p: Problem = serde_json::from_slice(body).unwrap();
+    assert_eq!((p.status, p.detail.as_str()), (status, reason), "{text}");
+    assert!(
+        !contains(body, VALUE),
+        "the secret value leaked into a refusal"
+    );
+}
+
+#[test]
+fn exchange_then_read_over_http() {
+    let h = Harness::start();
+    let client = Client::new(&h.url).unwrap();
+    let issued = client.exchange(h.token("happy-1").as_bytes()).unwrap();
+    assert_eq!(issued.secrets, ["db_password", "exchange"]);
+    assert!(issued.expires_at > now() && issued.expires_at <= now() + 600 + 5);
+    assert!(!contains(issued.token.as_bytes(), VALUE));
+    assert_eq!(client.read(&issued.token, "db_password").unwrap(), VALUE);
+    // A secret named like a route is still readable.
+    assert_eq!(
+        client.read(&issued.token, "exchange").unwrap(),
+        b"named-exchange"
+    );
+
+    // The JSON body form, with the raw reply checked: JSON, no-store, no value.
+    let body = serde_json::to_vec(&serde_json::json!({"token": h.token("happy-2")})).unwrap();
+    let mut r = h
+        .agent
+        .post(&format!("{}/v1/secrets/exchange", h.url))
+        .header("content-type", "application/json")
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let (status, ct, body) = reply(&mut r);
+    assert_eq!((status, ct.as_str()), (200, "application/json"));
+    assert!(!contains(&body, VALUE));
+    let token = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, ct, value) = h.get_secret("db_password", Some(&token));
+    assert_eq!((status, ct.as_str()), (200, "application/octet-stream"));
+    assert_eq!(value, VALUE);
+
+    // Health and unknown routes.
+    let (status, _, body) = reply(&mut h.agent.get(&format!("{}/healthz", h.url)).call().unwrap());
+    assert_eq!((status, body.as_slice()), (200, &b"ok\n"[..]));
+    let got = reply(
+        &mut h
+            .agent
+            .get(&format!("{}/v2/nothing", h.url))
+            .call()
+            .unwrap(),
+    );
+    assert_problem(&got, 404, "no_such_route");
+}
+
+#[test]
+fn attacks_on_the_exchange_are_refused_with_a_reason_and_logged() {
+    let h = Harness::start();
+    let i = &h.issuer;
+    let expired = {
+        let mut c = i.claims(REPO, MAIN, "exp-1");
+        c["iat"] = (now() - 3600).into();
+        c["nbf"] = (now() - 3600).into();
+        c["exp"] = (now() - 1800).into();
+        i.mint(&c)
+    };
+    let wrong_aud = {
+        let mut c = i.claims(REPO, MAIN, "aud-1");
+        c["aud"] = "someone-else".into();
+        i.mint(&c)
+    };
+    let alg_none = {
+        let b64 = |v: serde_json::Value| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.",
+            b64(serde_json::json!({"alg": "none", "kid": i.kid})),
+            b64(i.claims(REPO, MAIN, "none-1"))
+        )
+    };
+    let unknown_kid = i.mint_with_header(
+        &serde_json::json!({"alg": "ES256", "kid": "not-in-jwks"}),
+        &i.claims(REPO, MAIN, "kid-1"),
+    );
+    let fork = i.mint(&i.claims("attacker/app", MAIN, "fork-1"));
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("expired", expired, 401, "expired"),
+        ("wrong audience", wrong_aud, 401, "wrong_audience"),
+        ("alg none", alg_none, 401, "alg_none"),
+        ("unknown kid", unknown_kid, 401, "unknown_kid"),
+        ("other repository", fork, 403, "binding_mismatch"),
+        ("malformed", "not.a-jwt".into(), 400, "malformed"),
+    ];
+    for (name, token, status, reason) in &cases {
+        let got = h.post_exchange(token.as_bytes());
+        assert_eq!(
+            got.0,
+            *status,
+            "{name}: {}",
+            String::from_utf8_lossy(&got.2)
+        );
+        assert_problem(&got, *status, reason);
+        h.assert_logged_denial("exchange", reason);
+    }
+
+    // Each OIDC token is exchangeable once.
+    let token = h.token("replay-1");
+    assert_eq!(h.post_exchange(token.as_bytes()).0, 200);
+    assert_problem(&h.post_exchange(token.as_bytes()), 401, "replayed_jti");
+    h.assert_logged_denial("exchange", "replayed_jti");
+}
+
+#[test]
+fn oversize_body_is_refused_413_and_logged() {
+    let h = Harness::start();
+    let body = vec![b'a'; 20 * 1024];
+    assert_problem(&h.post_exchange(&body), 413, "too_large");
+    h.assert_logged_denial("exchange", "too_large");
+    // Wrapped in JSON, a token over 16 KiB is refused the same way.
+    let big =
+        serde_json::to_vec(&serde_json::json!({"token": "a".repeat(16 * 1024 + 10)})).unwrap();
+    assert_problem(&h.post_exchange(&big), 413, "too_large");
+}
+
+#[test]
+fn scoped_token_misuse_is_refused_and_logged() {
+    let h = Harness::start();
+    let client = Client::new(&h.url).unwrap();
+    let issued = client.exchange(h.token("scoped-1").as_bytes()).unwrap();
+
+    // A secret the token does not list.
+    assert_problem(
+        &h.get_secret("other_secret", Some(&issued.token)),
+        403,
+        "not_listed",
+    );
+    h.assert_logged_denial("read", "not_listed");
+    // No bearer, a forged bearer, a path-character name.
+    assert_problem(&h.get_secret("db_password", None), 401, "bad_token");
+    let mut forged = issued.token.clone();
+    forged.push('x');
+    assert_problem(
+        &h.get_secret("db_password", Some(&forged)),
+        401,
+        "bad_token",
+    );
+    assert_problem(
+        &h.get_secret("..%2Fstore.json", Some(&issued.token)),
+        400,
+        "invalid_name",
+    );
+    // The client surfaces refusals as `Refused` with the reason code.
+    match client.read(&issued.token, "other_secret") {
+        Err(zt_server::Error::Refused { status, detail }) => {
+            assert_eq!((status, detail.as_str()), (403, "not_listed"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Revocation: from loopback only, never on behalf of a forwarded client.
+    let revoke = |forwarded: bool| {
+        let mut req = h
+            .agent
+            .post(&format!("{}/v1/secrets/tokens/{}/revoke", h.url, issued.id));
+        if forwarded {
+            req = req.header("x-forwarded-for", "203.0.113.9");
+        }
+        reply(&mut req.send_empty().unwrap())
+    };
+    assert_problem(&revoke(true), 403, "admin_loopback_only");
+    assert_eq!(h.get_secret("db_password", Some(&issued.token)).0, 200);
+    assert_eq!(revoke(false).0, 200);
+    assert_problem(
+        &h.get_secret("db_password", Some(&issued.token)),
+        401,
+        "token_revoked",
+    );
+    h.assert_logged_denial("read", "token_revoked");
+
+    // After expiry (the broker's clock moves past the 10-minute lifetime).
+    let fresh = client.exchange(h.token("scoped-2").as_bytes()).unwrap();
+    h.skew.store(601, Ordering::SeqCst);
+    assert_problem(
+        &h.get_secret("db_password", Some(&fresh.token)),
+        401,
+        "token_expired",
+    );
+    h.assert_logged_denial("read", "token_expired");
+}

@@ -1,0 +1,20 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// `zt serve`
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on. Plain HTTP is served on loopback only: put a TLS-terminating
+    /// proxy in front to reach it from other hosts (see `docs/server.md`). Port 0 picks a free
+    /// port; the URL is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub(crate) listen: SocketAddr,
+    /// The repository whose secrets store (`.zt/`) the broker serves.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
+    /// The most broker calls (signature checks, journal writes) running at once.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) blocking_threads: usize,
+}

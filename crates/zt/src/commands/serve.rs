@@ -1,0 +1,32 @@
+//! `zt serve`: the HTTP API (for now the secrets broker) on loopback, until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use crate::cli::ServeArgs;
+use crate::commands::Status;
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError> {
+    let zt_dir = args.repo.join(".zt");
+    let broker = zt_secrets::Broker::open(&zt_dir)?;
+    let options = zt_server::ServeOptions {
+        listen: args.listen,
+        workers: None,
+        blocking_threads: args.blocking_threads,
+    };
+    let server = zt_server::Server::bind(&options, zt_server::routes::router(Arc::new(broker)))?;
+    let url = format!("http://{}", server.local_addr());
+    if printer.json {
+        printer.json(&serde_json::json!({ "listening": url, "store": zt_dir }));
+    } else {
+        printer.out(&url);
+    }
+    printer.info(format!(
+        "serving the secrets broker of `{}` on {url}; SIGTERM or Ctrl-C stops it",
+        zt_dir.display()
+    ));
+    server.run()?;
+    printer.info("stopped");
+    Ok(Status::Success)
+}
