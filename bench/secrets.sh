@@ -10,6 +10,7 @@
 #   N=40000        tokens minted up front (each jti is exchangeable once)
 #   SECONDS_RUN=10 the run stops after this long, or when the tokens run out
 #   CONCURRENCY=64 clients
+#   BLOCKING_THREADS   `zt serve --blocking-threads` (the broker's pool; default 8 per CPU)
 # Needs openssl (to make the issuer's RSA key). Targets: >= 5,000 exchanges/s on 2 cores,
 # p99 < 10 ms, zero errors.
 set -euo pipefail
@@ -20,6 +21,7 @@ target="${CARGO_TARGET_DIR:-target}"
 n="${N:-40000}"
 seconds="${SECONDS_RUN:-10}"
 concurrency="${CONCURRENCY:-64}"
+blocking="${BLOCKING_THREADS:-}"
 
 cargo build --release -q -p zt
 cargo build --release -q -p zt-server --example loadgen --features loadgen
@@ -47,7 +49,7 @@ JSON
     --bind 'repository=org/app,ref=refs/heads/main'
 
 rm -f "$work/url"
-"$zt" serve --repo "$work/repo" --listen 127.0.0.1:0 > "$work/url" 2> "$work/serve.log" &
+"$zt" serve --repo "$work/repo" --listen 127.0.0.1:0 ${blocking:+--blocking-threads "$blocking"} > "$work/url" 2> "$work/serve.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done

@@ -30,4 +30,4 @@ pub mod server;
 pub use client::{Client, IssuedToken};
 pub use error::Error;
 pub use problem::Problem;
-pub use server::{ServeOptions, Server};
+pub use server::{ServeOptions, Server, default_blocking_threads};

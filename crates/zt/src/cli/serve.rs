@@ -14,7 +14,8 @@ pub(crate) struct ServeArgs {
     /// The repository whose secrets store (`.zt/`) the broker serves.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
-    /// The most broker calls (signature checks, journal writes) running at once.
-    #[arg(long, default_value_t = 64)]
-    pub(crate) blocking_threads: usize,
+    /// The most broker calls (signature checks, journal writes) running at once
+    /// (default: 8 per CPU, between 8 and 64).
+    #[arg(long)]
+    pub(crate) blocking_threads: Option<usize>,
 }

@@ -13,7 +13,9 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
     let options = zt_server::ServeOptions {
         listen: args.listen,
         workers: None,
-        blocking_threads: args.blocking_threads,
+        blocking_threads: args
+            .blocking_threads
+            .unwrap_or_else(zt_server::default_blocking_threads),
     };
     let server = zt_server::Server::bind(&options, zt_server::routes::router(Arc::new(broker)))?;
     let url = format!("http://{}", server.local_addr());
