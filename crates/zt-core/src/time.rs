@@ -116,5 +116,41 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(
+            parse_rfc3339("2026-11-25T14:00:00.5+02:00"),
+            Some(1_795_608_000)
+        );
+    }
+
+    #[test]
+    fn malformed() {
+        for s in [
+            "",
+            "2026-11-25",
+            "2026-11-25T12:00:00",
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T12:00:00.Z",
+            "2026-11-25T12:00:00+2:00",
+            "2026-11-25T12:00:00Zjunk",
+            "yyyy-11-25T12:00:00Z",
+            "2026-11-25T12:00:00+02:00x",
+            "+026-11-25T12:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(s), None, "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_round_trips(t in -62_135_596_800i64..253_402_300_799i64) {
+            proptest::prop_assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
+        }
+
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            let _ = parse_rfc3339(&s);
+        }
     }
 }
