@@ -19,7 +19,7 @@ use std::process::{Output, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{text, zt};
+use common::{softhsm, text, zt};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
@@ -344,51 +344,6 @@ fn bad_input_exits_2_and_writes_nothing() {
     let (out, _, err) = run(dir, &["secrets", "init"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("already exists"), "{err}");
-}
-
-/// A SoftHSM2 token in `dir` (the SOFTHSM2_CONF path), or None when SoftHSM is not installed
-/// outside CI (CI installs it and must run this).
-fn softhsm(dir: &Path) -> Option<String> {
-    use std::process::Command;
-    if Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have softhsm2 installed"
-        );
-        eprintln!("note: softhsm2-util not found; skipping the PKCS#11 test");
-        return None;
-    }
-    let tokens = dir.join("tokens");
-    fs_err::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    fs_err::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "zt-test",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{:?}", text(&out));
-    Some(conf.to_string_lossy().into_owned())
 }
 
 /// The master key wrapped by an Ed25519 key in a PKCS#11 token: nothing on disk opens the

@@ -13,9 +13,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{text, zt};
+use common::{softhsm, text, zt};
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = zt(dir).args(args).output().unwrap();
@@ -354,50 +353,6 @@ fn bad_inputs_get_one_clear_error_and_exit_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// A SoftHSM2 token in a temp dir: (SOFTHSM2_CONF path, URI prefix), or None when SoftHSM is
-/// not installed outside CI (CI installs it and must run this).
-fn softhsm(dir: &Path) -> Option<String> {
-    if Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have softhsm2 installed"
-        );
-        eprintln!("note: softhsm2-util not found; skipping the PKCS#11 test");
-        return None;
-    }
-    let tokens = dir.join("tokens");
-    fs_err::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    fs_err::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "zt-test",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{:?}", text(&out));
-    Some(conf.to_string_lossy().into_owned())
 }
 
 #[test]

@@ -99,3 +99,47 @@ pub(crate) fn text(o: &Output) -> (String, String) {
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
 }
+
+/// A SoftHSM2 token (label `zt-test`, PIN 1234) in `dir`: its SOFTHSM2_CONF path, or None when
+/// SoftHSM is not installed outside CI (CI installs it and must run this).
+pub(crate) fn softhsm(dir: &Path) -> Option<String> {
+    if Command::new("softhsm2-util")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have softhsm2 installed"
+        );
+        eprintln!("note: softhsm2-util not found; skipping the PKCS#11 test");
+        return None;
+    }
+    let tokens = dir.join("tokens");
+    fs_err::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    fs_err::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "zt-test",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    Some(conf.to_string_lossy().into_owned())
+}
