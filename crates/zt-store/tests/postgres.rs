@@ -87,20 +87,9 @@ fn version_1_ledger_is_migrated() {
     let b = Postgres::new();
     let mut c = postgres::Client::connect(&b.conn, postgres::NoTls).unwrap();
     c.batch_execute(&format!(
-        "CREATE SCHEMA {s}; SET search_path TO {s};
-         CREATE TABLE zt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-         INSERT INTO zt_meta VALUES ('schema_version', '1');
-         CREATE TABLE bundles (id TEXT PRIMARY KEY, json TEXT NOT NULL, predicate_type TEXT,
-             key_id TEXT, log_index BIGINT, stage TEXT, recorded_at BIGINT NOT NULL);
-         CREATE TABLE bundle_subjects (digest TEXT NOT NULL,
-             bundle_id TEXT NOT NULL REFERENCES bundles (id), PRIMARY KEY (digest, bundle_id));
-         CREATE TABLE builds (id TEXT PRIMARY KEY, record TEXT NOT NULL, recorded_at BIGINT NOT NULL);
-         CREATE TABLE build_outputs (digest TEXT NOT NULL,
-             build_id TEXT NOT NULL REFERENCES builds (id), PRIMARY KEY (digest, build_id));
-         CREATE TABLE revocations (key_id TEXT PRIMARY KEY, revoked_at BIGINT NOT NULL,
-             reason TEXT NOT NULL);
-         INSERT INTO revocations VALUES ('k', 5, 'lost');",
-        s = b.schema
+        "CREATE SCHEMA {s}; SET search_path TO {s}; {v1}",
+        s = b.schema,
+        v1 = suite::SCHEMA_V1
     ))
     .unwrap();
     let l = PostgresLedger::connect(&b.conn, &b.schema).unwrap();

@@ -388,3 +388,18 @@ pub(crate) fn access_records_are_never_rewritten<B: Backend>(b: &B) {
     let all = l.access_records(&AccessQuery::default()).unwrap();
     assert_eq!(all, [access(0, "db", "org/app", 100)]);
 }
+
+/// The version-1 schema exactly as zt 0.1 wrote it (before access records), with one
+/// revocation, for the migration tests of both backends.
+pub(crate) const SCHEMA_V1: &str = "CREATE TABLE zt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO zt_meta VALUES ('schema_version', '1');
+CREATE TABLE bundles (id TEXT PRIMARY KEY, json TEXT NOT NULL, predicate_type TEXT,
+    key_id TEXT, log_index BIGINT, stage TEXT, recorded_at BIGINT NOT NULL);
+CREATE TABLE bundle_subjects (digest TEXT NOT NULL,
+    bundle_id TEXT NOT NULL REFERENCES bundles (id), PRIMARY KEY (digest, bundle_id));
+CREATE TABLE builds (id TEXT PRIMARY KEY, record TEXT NOT NULL, recorded_at BIGINT NOT NULL);
+CREATE TABLE build_outputs (digest TEXT NOT NULL,
+    build_id TEXT NOT NULL REFERENCES builds (id), PRIMARY KEY (digest, build_id));
+CREATE TABLE revocations (key_id TEXT PRIMARY KEY, revoked_at BIGINT NOT NULL,
+    reason TEXT NOT NULL);
+INSERT INTO revocations VALUES ('k', 5, 'lost');";
