@@ -391,7 +391,8 @@ pub(crate) fn access_records_are_never_rewritten<B: Backend>(b: &B) {
 
 /// The version-1 schema exactly as zt 0.1 wrote it (before access records), with one
 /// revocation, for the migration tests of both backends.
-pub(crate) const SCHEMA_V1: &str = "CREATE TABLE zt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+pub(crate) const SCHEMA_V1: &str =
+    "CREATE TABLE zt_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO zt_meta VALUES ('schema_version', '1');
 CREATE TABLE bundles (id TEXT PRIMARY KEY, json TEXT NOT NULL, predicate_type TEXT,
     key_id TEXT, log_index BIGINT, stage TEXT, recorded_at BIGINT NOT NULL);
