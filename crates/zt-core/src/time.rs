@@ -75,6 +75,75 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days * 86400 + hour * 3600 + minute * 60 + second.min(59) - offset)
 }
 
+/// A length of time as people type it on a command line: a number (fractions allowed) and a
+/// unit, one of `ms`, `s`, `m`/`min`, `h`, `d`; a bare number is seconds. `90s`, `10m`,
+/// `1.5h`, `7d`, `500ms`. The error says what was wrong and what to write instead.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write e.g. `90s`, `10m`, `1h` or `7d`"))?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{s}`; use ms, s, m, h or d"
+            ));
+        }
+    };
+    let secs = n * scale;
+    // Below 1e9 s (31 years): longer is a typo, and f64 → Duration stays exact enough.
+    if !(secs > 0.0 && secs.is_finite() && secs < 1e9) {
+        return Err(format!(
+            "`{s}` is not a positive duration (at most 31 years)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// An instant as people type it on a command line: an RFC 3339 date-time with a zone
+/// (`2026-11-25T12:00:00Z`) or Unix seconds. With `ago_from: Some(now)`, an age
+/// ([`parse_duration`]: `30m`, `12h`, `7d`) is also taken, as `now` minus the age. The error
+/// says which forms are accepted.
+pub fn parse_instant(s: &str, ago_from: Option<i64>) -> Result<i64, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Some(secs) = parse_rfc3339(t) {
+        return Ok(secs);
+    }
+    match ago_from {
+        Some(now) if t.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
+            let age = parse_duration(t)?;
+            Ok(now.saturating_sub(i64::try_from(age.as_secs()).unwrap_or(i64::MAX)))
+        }
+        Some(_) => Err(format!(
+            "`{s}` is not a time; give an RFC 3339 date-time with a zone \
+             (`2026-11-25T12:00:00Z`), Unix seconds, or an age like `30m`, `12h`, `7d`"
+        )),
+        None => Err(format!(
+            "`{s}` is not a time; give an RFC 3339 date-time with a zone \
+             (`2026-11-25T12:00:00Z`) or Unix seconds"
+        )),
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -101,7 +170,79 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_rfc3339, rfc3339};
+    use super::{parse_duration, parse_instant, parse_rfc3339, rfc3339};
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("10min"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration(" 3s "), Ok(Duration::from_secs(3)));
+        for bad in [
+            "",
+            "s",
+            "0",
+            "-1s",
+            "5w",
+            "1e3",
+            "soon",
+            "1.2.3s",
+            "99999999999s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_duration("5w")
+                .unwrap_err()
+                .contains("unknown unit `w`")
+        );
+    }
+
+    #[test]
+    fn instants() {
+        let now = 1_800_000_000;
+        assert_eq!(parse_instant("1700000000", None), Ok(1_700_000_000));
+        assert_eq!(
+            parse_instant("2023-11-14T22:13:20Z", None),
+            Ok(1_700_000_000)
+        );
+        assert_eq!(
+            parse_instant("2023-11-14T22:13:20Z", Some(now)),
+            Ok(1_700_000_000)
+        );
+        assert_eq!(parse_instant("12h", Some(now)), Ok(now - 12 * 3600));
+        assert_eq!(parse_instant("7d", Some(now)), Ok(now - 7 * 86_400));
+        // Ages are only taken where the caller allows them.
+        assert!(parse_instant("12h", None).unwrap_err().contains("RFC 3339"));
+        assert!(
+            parse_instant("yesterday", Some(now))
+                .unwrap_err()
+                .contains("age")
+        );
+        assert!(parse_instant("2023-11-14", Some(now)).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn duration_never_panics(s in "\\PC{0,12}") {
+            let _ = parse_duration(&s);
+        }
+
+        #[test]
+        fn instant_never_panics(s in "\\PC{0,24}", now in proptest::num::i64::ANY) {
+            let _ = parse_instant(&s, Some(now));
+        }
+
+        #[test]
+        fn seconds_round_trip(n in 1u32..1_000_000) {
+            proptest::prop_assert_eq!(parse_duration(&format!("{n}s")), Ok(Duration::from_secs(u64::from(n))));
+        }
+    }
 
     #[test]
     fn known_instants() {

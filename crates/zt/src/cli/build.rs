@@ -35,7 +35,7 @@ pub(crate) struct BuildArgs {
     /// Kill the build, with every process it started, after this long (`90s`, `10m`, `1h`,
     /// `500ms`; a bare number is seconds). A build killed so is an error (exit 2): its log
     /// is kept, no provenance is written.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = zt_core::time::parse_duration)]
     pub(crate) timeout: Option<std::time::Duration>,
     /// A secret the build reads as `/run/secrets/NAME` (mode 0600, on a tmpfs): `NAME=@FILE`
     /// takes the value from FILE, `NAME` alone from zt's secret store. The provenance records
@@ -68,30 +68,6 @@ pub(crate) enum BuildAction {
     },
 }
 
-/// `90s`, `10m`, `1h`, `500ms` or a bare number of seconds (fractions allowed).
-pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration; use e.g. `90s`, `10m`, `1h`"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{s}`; use ms, s, m or h")),
-    };
-    let secs = n * scale;
-    if !(secs > 0.0 && secs.is_finite() && secs < 1e9) {
-        return Err(format!("`{s}` is not a positive duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
-}
-
 /// `zt sandbox-probe -- CMD…` (hidden): runs CMD in the bare sandbox (no git, no copy, no
 /// provenance) and reports how long the sandbox took; for benchmarks.
 #[derive(Debug, Args)]
@@ -99,34 +75,4 @@ pub(crate) struct SandboxProbeArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub(crate) command: Vec<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
-        for bad in ["", "s", "0", "-1s", "5d", "1e3", "soon", "1.2.3s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn never_panics(s in "\\PC{0,12}") {
-            let _ = parse_duration(&s);
-        }
-
-        #[test]
-        fn seconds_round_trip(n in 1u32..1_000_000) {
-            proptest::prop_assert_eq!(parse_duration(&format!("{n}s")), Ok(Duration::from_secs(u64::from(n))));
-        }
-    }
 }

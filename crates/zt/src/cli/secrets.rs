@@ -91,7 +91,7 @@ pub(crate) enum SecretsCommand {
         /// Only records of this repository.
         #[arg(long)]
         repository: Option<String>,
-        /// Only records since this time: Unix seconds, or an age like `30m`, `12h`, `7d`.
+        /// Only records since this time: RFC 3339, Unix seconds, or an age like `30m`, `12h`, `7d`.
         #[arg(long)]
         since: Option<String>,
     },

@@ -260,13 +260,6 @@ fn ecosystem(e: EcosystemArg) -> zt_deps::Ecosystem {
     }
 }
 
-/// Seconds since the Unix epoch.
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// `NAME@VERSION`, where an npm scope's leading `@` is part of the name.
 fn split_package(spec: &str) -> Result<(&str, &str), CliError> {
     match spec.rfind('@') {
@@ -332,7 +325,13 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
         ));
     }
     let candidate = Candidate::new(eco, name, version, &args.archive);
-    let decision = intake::decide(&candidate, &expectations, &policy, approval, now())?;
+    let decision = intake::decide(
+        &candidate,
+        &expectations,
+        &policy,
+        approval,
+        zt_core::time::now(),
+    )?;
 
     // sign first: a decision is evidence before anything acts on it
     let digest = zt_core::Digest::from_hex(zt_core::DigestAlgorithm::Sha256, &decision.sha256)
@@ -513,7 +512,7 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
         &args.justification,
         &args.maintenance_plan,
         &requester,
-        &zt_core::time::rfc3339(now()),
+        &zt_core::time::rfc3339(zt_core::time::now()),
     )
     .map_err(zt_deps::Error::from)?;
     let (bundle, index) = attest_request(&args.repo, "request", &r)?;
@@ -541,8 +540,12 @@ fn run_approve(args: ApproveArgs, printer: &Printer) -> Result<Status, CliError>
     use zt_deps::intake::requests::{self, Requests};
     let store = Requests::in_repo(&args.repo);
     let r = store.load(&args.id)?;
-    let r = requests::approve(r, &args.approver, &zt_core::time::rfc3339(now()))
-        .map_err(zt_deps::Error::from)?;
+    let r = requests::approve(
+        r,
+        &args.approver,
+        &zt_core::time::rfc3339(zt_core::time::now()),
+    )
+    .map_err(zt_deps::Error::from)?;
     let (bundle, index) = attest_request(&args.repo, "approve", &r)?;
     store.save(&r)?;
     print_request(

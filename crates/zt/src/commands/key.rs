@@ -84,19 +84,10 @@ fn revoke(
         zt_sign::load_public_key(key)?.key_id()
     };
     let revoked_at = match at {
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-        Some(at) => at
-            .parse::<i64>()
-            .ok()
-            .or_else(|| zt_policy::time::parse_rfc3339(at))
-            .ok_or_else(|| {
-                CliError::input(
-                    format!("`--at {at}` is not a time"),
-                    "give RFC 3339 (`2026-11-01T00:00:00Z`) or Unix seconds",
-                )
-            })?,
+        None => zt_core::time::now(),
+        Some(at) => zt_core::time::parse_instant(at, None).map_err(|e| {
+            CliError::input(format!("`--at`: {e}"), "e.g. `--at 2026-11-01T00:00:00Z`")
+        })?,
     };
     let radius = zt_pipeline::revoke::revoke(repo, &key_id, reason, revoked_at)?;
     if printer.json {

@@ -249,28 +249,12 @@ fn exec(
 }
 
 fn parse_since(s: &str) -> Result<i64, CliError> {
-    let bad = || {
+    zt_core::time::parse_instant(s, Some(zt_core::time::now())).map_err(|e| {
         CliError::input(
-            format!("`--since {s}` is not a time"),
-            "give Unix seconds, or an age like `30m`, `12h` or `7d`",
+            format!("`--since`: {e}"),
+            "e.g. `--since 2026-11-25T00:00:00Z` or `--since 12h`",
         )
-    };
-    if let Ok(t) = s.parse::<i64>() {
-        return Ok(t);
-    }
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err(bad()),
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    Ok(now - n * secs)
+    })
 }
 
 fn audit(

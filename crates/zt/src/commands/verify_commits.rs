@@ -1,7 +1,5 @@
 //! `zt source verify`: signed-commit verification against the repository's signer policy.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use zt_source::commits::{self, Options, TrustRootSource, Verdict};
 
 use crate::cli::SourceVerifyArgs;
@@ -9,23 +7,13 @@ use crate::commands::Status;
 use crate::printer::Printer;
 use crate::report::CliError;
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn parse_time(s: &str) -> Result<i64, CliError> {
-    s.trim()
-        .parse::<i64>()
-        .ok()
-        .or_else(|| zt_core::time::parse_rfc3339(s.trim()))
-        .ok_or_else(|| {
-            CliError::input(
-                format!("`--push-time {s}` is not a time"),
-                "give an RFC 3339 date-time with a zone (`2026-11-25T12:00:00Z`) or Unix seconds",
-            )
-        })
+    zt_core::time::parse_instant(s, None).map_err(|e| {
+        CliError::input(
+            format!("`--push-time`: {e}"),
+            "e.g. `--push-time 2026-11-25T12:00:00Z`",
+        )
+    })
 }
 
 pub(crate) fn run(args: SourceVerifyArgs, printer: &Printer) -> Result<Status, CliError> {
@@ -35,7 +23,7 @@ pub(crate) fn run(args: SourceVerifyArgs, printer: &Printer) -> Result<Status, C
             "run zt from a directory that exists",
         )
     })?;
-    let now = now();
+    let now = zt_core::time::now();
     let opts = Options {
         dir,
         range: args.range.clone(),

@@ -1,5 +1,3 @@
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use zt_vuln::Ecosystem;
 use zt_vuln::store::{self, Store};
 use zt_vuln::version::ordering_symbol;
@@ -10,14 +8,7 @@ use crate::commands::Status;
 use crate::printer::Printer;
 use crate::report::CliError;
 
-/// Seconds since the Unix epoch.
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-use zt_core::time::rfc3339;
+use zt_core::time::{now, rfc3339};
 
 pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError> {
     let store_dir = args.store;
