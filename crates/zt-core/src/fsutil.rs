@@ -1,5 +1,9 @@
 //! Writing files so that a crash never leaves half of one: write a temporary file beside the
 //! target, fsync it, rename it over the target, and fsync the directory.
+//!
+//! Crash tests set `ZT_FAILPOINT=before-rename:TEXT`: an atomic write to a path containing
+//! `TEXT` then aborts the process after the temporary file is synced and before the rename,
+//! leaving the temporary file behind as a power cut would.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +26,10 @@ pub fn write_atomic_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> std
     }
     tmp.write_all(contents).map_err(|e| with_path(e, path))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
+    if failpoint_before_rename(path) {
+        let _ = tmp.keep();
+        std::process::abort();
+    }
     tmp.persist(path).map_err(|e| with_path(e.error, path))?;
     sync_dir(dir)
 }
@@ -41,9 +49,21 @@ pub fn create_new_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> std
     }
     tmp.write_all(contents).map_err(|e| with_path(e, path))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, path))?;
+    if failpoint_before_rename(path) {
+        let _ = tmp.keep();
+        std::process::abort();
+    }
     tmp.persist_noclobber(path)
         .map_err(|e| with_path(e.error, path))?;
     sync_dir(dir)
+}
+
+/// Whether the crash-test failpoint (see the module's documentation) names `path`.
+fn failpoint_before_rename(path: &Path) -> bool {
+    std::env::var("ZT_FAILPOINT").ok().is_some_and(|f| {
+        f.strip_prefix("before-rename:")
+            .is_some_and(|text| !text.is_empty() && path.to_string_lossy().contains(text))
+    })
 }
 
 /// Fsyncs a directory so that a rename inside it is durable.

@@ -494,7 +494,7 @@ fn a_crash_half_way_leaves_no_partial_mirror_entry() {
         "Cargo.lock",
         "--allow-unknown-age",
     ];
-    let o = zt_env(d, &args, &[("ZT_FAILPOINT", "mirror-before-rename")]);
+    let o = zt_env(d, &args, &[("ZT_FAILPOINT", "before-rename:/sha256/")]);
     assert_eq!(o.status.code(), None, "the process should have aborted");
     // only the temporary file: no blob under its digest, no index entry
     let names = mirror_blobs(d);

@@ -9,7 +9,6 @@
 //! re-hashes what it reads, and the next `put` of the same content completes the entry.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use zt_core::Digest;
@@ -41,10 +40,6 @@ pub struct MirrorEntry {
 pub struct Mirror {
     root: PathBuf,
 }
-
-/// Set `ZT_FAILPOINT=mirror-before-rename` to abort the process after the blob's temporary
-/// file is written and before it is renamed into place: the crash test of the mirror.
-const FAILPOINT: &str = "ZT_FAILPOINT";
 
 impl Mirror {
     /// The mirror of a repository.
@@ -101,19 +96,7 @@ impl Mirror {
         fs_err::create_dir_all(&dir)?;
         let present = fs_err::read(&blob).is_ok_and(|b| Digest::sha256(&b) == digest);
         if !present {
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".zt-tmp-")
-                .tempfile_in(&dir)
-                .map_err(|e| with_path(e, &dir))?;
-            tmp.write_all(bytes).map_err(|e| with_path(e, &blob))?;
-            tmp.as_file().sync_all().map_err(|e| with_path(e, &blob))?;
-            if std::env::var(FAILPOINT).as_deref() == Ok("mirror-before-rename") {
-                // simulated crash: the temporary file stays behind, as after a power cut
-                let _ = tmp.keep();
-                std::process::abort();
-            }
-            tmp.persist(&blob).map_err(|e| with_path(e.error, &blob))?;
-            zt_core::fsutil::sync_dir(&dir)?;
+            zt_core::fsutil::write_atomic(&blob, bytes)?;
         }
         let mut index = self.index()?;
         index.insert(entry.purl.clone(), entry);
@@ -169,10 +152,6 @@ impl Mirror {
 
 fn ecosystem_dir(e: Ecosystem) -> &'static str {
     e.purl_type()
-}
-
-fn with_path(e: std::io::Error, path: &Path) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
