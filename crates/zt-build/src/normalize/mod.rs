@@ -11,13 +11,14 @@
 //! Rewrites are atomic: a temporary file beside the target, fsync, rename, with the original
 //! mode, owner and group.
 
-use std::io::Write as _;
+use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
 
 pub mod ar;
+mod assembled;
 pub mod gzip;
 pub mod javadoc;
 pub mod png;
@@ -133,6 +134,8 @@ pub struct Report {
 pub(crate) enum Change {
     /// New contents.
     Rewritten(Vec<u8>),
+    /// New contents, as new bytes and kept ranges of the input.
+    Assembled(assembled::Assembled),
     /// The format's rules leave the bytes as they are (the handler returned false).
     Unchanged,
     /// The handler declined, with the reason.
@@ -324,6 +327,7 @@ pub fn normalize_data(
     };
     match normalize_bytes(kind, data, &mut ctx) {
         Ok(Change::Rewritten(out)) if out != data => Ok(Some(out)),
+        Ok(Change::Assembled(out)) if !out.same_as(data) => Ok(Some(out.to_vec(data))),
         Ok(_) => Ok(None),
         Err(m) => Err(Error::Malformed {
             path: PathBuf::from(name),
@@ -353,7 +357,8 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     if !meta.is_file() {
         return Ok(report);
     }
-    let data = fs_err::read(path).map_err(|e| Error::io(path, e))?;
+    let data = Input::open(path)?;
+    let data: &[u8] = &data;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -374,11 +379,17 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     })?;
     report.warnings = ctx.warnings;
     report.outcome = match change {
-        Change::Rewritten(out) if out != data => {
-            replace_preserving(path, &out, &meta)?;
+        Change::Rewritten(out) if out != data[..] => {
+            let mut whole = assembled::Assembled::default();
+            whole.extend_from_slice(&out);
+            replace_preserving(path, &whole, &data, &meta)?;
             Outcome::Normalized
         }
-        Change::Rewritten(_) | Change::Unchanged => Outcome::Unchanged,
+        Change::Assembled(out) if !out.same_as(&data) => {
+            replace_preserving(path, &out, &data, &meta)?;
+            Outcome::Normalized
+        }
+        Change::Rewritten(_) | Change::Assembled(_) | Change::Unchanged => Outcome::Unchanged,
         Change::Skipped(reason) => {
             report.warnings.push(reason);
             Outcome::Skipped
@@ -387,18 +398,70 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// Replaces `path` atomically with `contents`, keeping its permission bits, owner and group.
-fn replace_preserving(path: &Path, contents: &[u8], meta: &std::fs::Metadata) -> Result<(), Error> {
+/// A file's bytes: mapped when large (a zip of tens of megabytes is then never copied: its
+/// members' data go from the mapping to the new file), read otherwise.
+enum Input {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl Input {
+    /// Files from this size on are mapped.
+    const MAP_FROM: u64 = 1 << 20;
+
+    fn open(path: &Path) -> Result<Input, Error> {
+        let file = fs_err::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len < Self::MAP_FROM {
+            let mut data = Vec::with_capacity(len as usize);
+            std::io::Read::read_to_end(&mut file.file(), &mut data)
+                .map_err(|e| Error::io(path, e))?;
+            return Ok(Input::Read(data));
+        }
+        Self::map(file.file()).map_err(|e| Error::io(path, e))
+    }
+
+    #[allow(unsafe_code)]
+    fn map(file: &std::fs::File) -> std::io::Result<Input> {
+        // SAFETY: the mapping is private and read-only, and zt never writes the file while it
+        // is mapped (the result goes to a new file renamed over it). Another process that
+        // changed the file meanwhile would change what zt reads, as with read(2); one that
+        // truncated it would end zt with SIGBUS before the rename, leaving the file as that
+        // process made it. ripgrep maps the files it searches under the same terms.
+        let map = unsafe { memmap2::Mmap::map(file)? };
+        Ok(Input::Mapped(map))
+    }
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Read(v) => v,
+        }
+    }
+}
+
+/// Replaces `path` atomically with `contents` (pieces of `input` and new bytes), keeping its
+/// permission bits, owner and group.
+fn replace_preserving(
+    path: &Path,
+    contents: &assembled::Assembled,
+    input: &[u8],
+    meta: &std::fs::Metadata,
+) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".zt-normalize-")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let tpath = tmp.path().to_owned();
-    tmp.write_all(contents).map_err(|e| Error::io(&tpath, e))?;
+    write_with_early_writeback(tmp.as_file(), contents, input).map_err(|e| Error::io(&tpath, e))?;
     let file = tmp.as_file();
     // Owner first: chown clears set-id bits, so the mode is set after it.
     if meta.uid() != file.metadata().map_err(|e| Error::io(&tpath, e))?.uid()
@@ -417,6 +480,36 @@ fn replace_preserving(path: &Path, contents: &[u8], meta: &std::fs::Metadata) ->
     file.sync_all().map_err(|e| Error::io(&tpath, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     zt_core::fsutil::sync_dir(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Writes `contents` and asks the kernel to start writing each 2 MiB to disk as soon as it is in
+/// the page cache (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait): the disk
+/// works while the rest is copied, and the fsync that follows has less left to wait for.
+fn write_with_early_writeback(
+    file: &std::fs::File,
+    contents: &assembled::Assembled,
+    input: &[u8],
+) -> std::io::Result<()> {
+    let mut started = 0usize;
+    contents.write_to(input, file, 2 << 20, |done| {
+        start_writeback(file, started as i64, (done - started) as i64);
+        started = done;
+    })
+}
+
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: starts writing the range to disk, without
+/// waiting. Only a hint: where it fails, the fsync that follows still does the work.
+#[allow(unsafe_code)]
+fn start_writeback(file: &std::fs::File, offset: i64, len: i64) {
+    // SAFETY: a plain system call on a descriptor `file` keeps open; no memory is passed.
+    let _ = unsafe {
+        nix::libc::sync_file_range(
+            file.as_raw_fd(),
+            offset,
+            len,
+            nix::libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+use super::assembled::{Assembled, range_in};
 use super::{Change, Ctx, Malformed, ZIP_SAFE_EPOCH, javadoc, malformed};
 use crate::time::gmtime;
 
@@ -854,6 +855,7 @@ fn jar_member(m: &mut Member, data: &[u8], ts: i64, ctx: &mut Ctx<'_>) -> R<i64>
         } else {
             match normalize(&contents, Flavor::Jar, ctx) {
                 Ok(Change::Rewritten(new)) => replace_contents(m, data, new)?,
+                Ok(Change::Assembled(new)) => replace_contents(m, data, new.to_vec(&contents))?,
                 Ok(Change::Skipped(w)) => ctx.warnings.push(w),
                 Ok(Change::Unchanged) => {}
                 Err(e) => return rerr(e.detail),
@@ -950,7 +952,7 @@ fn run(data: &[u8], flavor: Flavor, ctx: &mut Ctx<'_>) -> R<Change> {
         ));
     }
     write_archive(data, &mut members, &comment, canonical, ctx.opts.timestamp)
-        .map(Change::Rewritten)
+        .map(Change::Assembled)
 }
 
 fn write_archive(
@@ -959,8 +961,8 @@ fn write_archive(
     comment: &[u8],
     canonical: i64,
     global: Option<i64>,
-) -> R<Vec<u8>> {
-    let mut out: Vec<u8> = Vec::with_capacity(data.len() + 1024);
+) -> R<Assembled> {
+    let mut out = Assembled::default();
     let mut offsets = Vec::with_capacity(members.len());
     let mut written = Vec::with_capacity(members.len());
     for m in members.iter_mut() {
@@ -1003,7 +1005,11 @@ fn write_archive(
                     inflate(&raw).map_err(|_| Fail::Write("inflate error".into()))?,
                 ),
             };
-            out.extend_from_slice(&payload);
+            // Data copied as it is stays a range of the input: never copied in memory.
+            match range_in(data, &payload) {
+                Some(r) => out.push_input(r),
+                None => out.extend_from_slice(&payload),
+            }
             write_offset = payload.len() as u64;
         }
         if write_offset > u64::from(u32::MAX) {
@@ -1015,9 +1021,13 @@ fn write_archive(
             out.extend_from_slice(&(write_offset as u32).to_le_bytes());
             out.extend_from_slice(&(m.usize as u32).to_le_bytes());
         } else if fields_unknown {
-            out[start + 14..start + 18].copy_from_slice(&m.crc.to_le_bytes());
-            out[start + 18..start + 22].copy_from_slice(&(write_offset as u32).to_le_bytes());
-            out[start + 22..start + 26].copy_from_slice(&(m.usize as u32).to_le_bytes());
+            let mut fields = [0u8; 12];
+            fields[..4].copy_from_slice(&m.crc.to_le_bytes());
+            fields[4..8].copy_from_slice(&(write_offset as u32).to_le_bytes());
+            fields[8..].copy_from_slice(&(m.usize as u32).to_le_bytes());
+            if !out.patch(start + 14, &fields) {
+                return Err(Fail::Write("local header split".into()));
+            }
         }
         written.push(write_offset as u32);
     }
@@ -1064,15 +1074,11 @@ fn write_archive(
 
 /// jmod: the 4-byte header is kept, the rest normalised as a jar.
 pub(crate) fn normalize_jmod(data: &[u8], ctx: &mut Ctx<'_>) -> Result<Change, Malformed> {
-    let Some(header) = data.get(..4) else {
+    if data.len() < 4 {
         return Err(malformed("jmod", "file is shorter than its 4-byte header"));
-    };
+    }
     Ok(match normalize(&data[4..], Flavor::Jar, ctx)? {
-        Change::Rewritten(rest) => {
-            let mut out = header.to_vec();
-            out.extend_from_slice(&rest);
-            Change::Rewritten(out)
-        }
+        Change::Assembled(rest) => Change::Assembled(rest.within(0..4, 4)),
         other => other,
     })
 }
@@ -1084,11 +1090,7 @@ pub(crate) fn normalize_pyzip(data: &[u8], ctx: &mut Ctx<'_>) -> Result<Change, 
         .position(|&b| b == b'\n')
         .map_or(data.len(), |p| p + 1);
     Ok(match normalize(&data[split..], Flavor::Zip, ctx)? {
-        Change::Rewritten(rest) => {
-            let mut out = data[..split].to_vec();
-            out.extend_from_slice(&rest);
-            Change::Rewritten(out)
-        }
+        Change::Assembled(rest) => Change::Assembled(rest.within(0..split, split)),
         other => other,
     })
 }
