@@ -24,7 +24,7 @@ pub const HOSTNAME: &str = "zt-build";
 /// Where a build's secrets come from. zt-build asks for each secret named with `--secret`
 /// when the build starts; the value goes to the sandbox's `/run/secrets/<name>` and nowhere
 /// else (the provenance records the name only).
-pub trait SecretSource: std::fmt::Debug {
+pub trait SecretSource: std::fmt::Debug + Send + Sync {
     /// The value of the secret `name`, read for `purpose` (said to the secret store, e.g. for
     /// its audit log); `Err` says why it cannot be read.
     fn read(&self, name: &str, purpose: &str) -> Result<Zeroizing<Vec<u8>>, String>;
@@ -398,9 +398,17 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
-    // build runs: the build cannot change them.
-    let (exit, deps) = sandbox::run_with(&spec, || {
-        crate::provenance::resolved_dependencies(opts, &source)
+    // build runs (the build cannot change them), on a thread of idle priority: it uses the
+    // CPU time the build leaves idle, so that it does not slow the build down.
+    let (exit, deps) = std::thread::scope(|scope| {
+        let (exit, digests) = sandbox::run_with(&spec, || {
+            scope.spawn(|| {
+                sandbox::idle_priority();
+                crate::provenance::resolved_dependencies(opts, &source)
+            })
+        })?;
+        let deps = digests.and_then(|thread| thread.join().ok());
+        Ok::<_, Error>((exit, deps))
     })?;
     let finished = std::time::SystemTime::now();
     drop(spec);

@@ -297,6 +297,14 @@ fn wait_readable(fd: &OwnedFd, deadline: Instant) -> bool {
     }
 }
 
+/// Puts the calling thread in the `SCHED_IDLE` class: it then runs only on a CPU that nothing
+/// else wants. Best effort; a kernel that refuses leaves the thread as it was.
+pub fn idle_priority() {
+    let param = nix::libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler reads the one `sched_param` passed; pid 0 is this thread.
+    let _ = unsafe { nix::libc::sched_setscheduler(0, nix::libc::SCHED_IDLE, &raw const param) };
+}
+
 /// `struct clone_args` of clone3(2).
 #[repr(C)]
 #[derive(Default)]
