@@ -17,6 +17,7 @@ use zt_build::normalize::{Kind, Options, normalize_file};
 
 /// Skips a test whose tool is missing, except under CI, which installs every tool
 /// (`.ci/run`) and must run every test.
+#[allow(clippy::print_stderr)] // the notice is the point
 fn skip_outside_ci(why: &str) {
     assert!(
         std::env::var_os("CI").is_none(),

@@ -196,14 +196,14 @@ mod tests {
         assert_eq!(moved.len(), 18);
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("out");
-        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        let file = fs_err::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut marks = Vec::new();
         let longer = b"..0123456789abcdef";
         moved
-            .write_to(longer, &file, 4, |n| marks.push(n))
+            .write_to(longer, file.file(), 4, |n| marks.push(n))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            std::fs::read(&path).unwrap_or_default(),
+            fs_err::read(&path).unwrap_or_default(),
             b"..0123456789abcdef"
         );
         assert_eq!(marks.last(), Some(&18));

@@ -363,7 +363,7 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let kind = match opts.kind.or_else(|| detect(&name, &data)) {
+    let kind = match opts.kind.or_else(|| detect(&name, data)) {
         Some(k) => k,
         None => return Ok(report),
     };
@@ -372,21 +372,21 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
         opts,
         warnings: Vec::new(),
     };
-    let change = normalize_bytes(kind, &data, &mut ctx).map_err(|m| Error::Malformed {
+    let change = normalize_bytes(kind, data, &mut ctx).map_err(|m| Error::Malformed {
         path: path.to_owned(),
         format: m.format,
         detail: m.detail,
     })?;
     report.warnings = ctx.warnings;
     report.outcome = match change {
-        Change::Rewritten(out) if out != data[..] => {
+        Change::Rewritten(out) if out != data => {
             let mut whole = assembled::Assembled::default();
             whole.extend_from_slice(&out);
-            replace_preserving(path, &whole, &data, &meta)?;
+            replace_preserving(path, &whole, data, &meta)?;
             Outcome::Normalized
         }
-        Change::Assembled(out) if !out.same_as(&data) => {
-            replace_preserving(path, &out, &data, &meta)?;
+        Change::Assembled(out) if !out.same_as(data) => {
+            replace_preserving(path, &out, data, &meta)?;
             Outcome::Normalized
         }
         Change::Rewritten(_) | Change::Assembled(_) | Change::Unchanged => Outcome::Unchanged,
