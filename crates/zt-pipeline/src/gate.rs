@@ -87,102 +87,22 @@ pub fn judge(
     candidates.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
 
     let file = Artifact::File(artifact.to_path_buf());
+    let checker = Checker {
+        keys: &keys,
+        root: &root,
+        ledger: ledger.as_ref(),
+    };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
     for Candidate { source, bytes } in candidates {
-        let parsed = match bundle::parse(&bytes, &source) {
-            Ok(p) => p,
-            Err(e) => {
-                rejected.push(Rejected {
-                    source,
-                    predicate_type: None,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
-        let mut last_error = None;
-        let mut ok = None;
-        for key in &keys {
-            match verify(&Request {
-                artifact: &file,
-                bundle: &parsed,
-                identity: &Identity::Key(key.clone()),
-                trusted_root: Some(&root),
-                insecure_ignore_tlog: false,
-                witness_policy: None,
-            }) {
-                Ok(v) => {
-                    ok = Some((key, v));
-                    break;
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        match ok {
-            Some((key, v)) => {
-                // Message signatures are checked (a broken one is rejected) but carry no
-                // statement for policy to read.
-                let Some(statement) = v.statement else {
-                    continue;
-                };
-                let index = parsed
-                    .json
-                    .pointer("/verificationMaterial/tlogEntries/0/logIndex")
-                    .and_then(serde_json::Value::as_str)
-                    .and_then(|s| s.parse().ok());
-                // Trusted time: when the ledger first recorded these bytes, never a time the
-                // signer controls. Bundles the ledger has not seen are judged as of now.
-                let time = recorded_at(ledger.as_ref(), &bytes)?.unwrap_or_else(now);
-                let key_id = key.key_id();
-                if let Some(revoked) = revocation(ledger.as_ref(), &key_id)?
-                    && time >= revoked.revoked_at
-                {
-                    rejected.push(Rejected {
-                        source,
-                        predicate_type: claimed,
-                        reason: format!(
-                            "signed by key {} which was revoked at {} ({}), and the ledger has no record of this bundle before then",
-                            key_id.get(..12).unwrap_or(&key_id),
-                            zt_core::time::rfc3339(revoked.revoked_at),
-                            revoked.reason
-                        ),
-                    });
-                    continue;
-                }
-                verified.push(Evidence {
-                    statement,
-                    signer: Signer {
-                        key_id,
-                        algorithm: Some(key.algorithm().to_string()),
-                        identity: None,
-                    },
-                    log: LogProof {
-                        status: if v.tlog_verified {
-                            LogStatus::Verified
-                        } else {
-                            LogStatus::Missing
-                        },
-                        index,
-                        log_id: None,
-                    },
-                    time: Timestamp::from_unix(time),
-                    bundle: Some(source),
-                });
-            }
-            None => {
-                let reason = match last_error {
-                    Some(e) => e.to_string(),
-                    None => "no key in zt.toml's trust list could check it".into(),
-                };
-                rejected.push(Rejected {
-                    source,
-                    predicate_type: claimed,
-                    reason,
-                });
-            }
-        }
+        checker.check(source, &bytes, &file, &mut verified, &mut rejected)?;
+    }
+    // The source verifications of the commits the artifact's provenance was built from: their
+    // subject is a commit, not the artifact, so they are found through the provenance.
+    for (Candidate { source, bytes }, subject) in
+        source_candidates(repo, ledger.as_ref(), &verified)?
+    {
+        checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
     }
 
     let input = PolicyInput {
@@ -215,6 +135,214 @@ pub fn judge(
 struct Candidate {
     source: String,
     bytes: Vec<u8>,
+}
+
+/// What a bundle is checked against: the trusted keys, the trusted root (logs), the ledger.
+struct Checker<'a> {
+    keys: &'a [PublicKey],
+    root: &'a str,
+    ledger: Option<&'a zt_store::SqliteLedger>,
+}
+
+impl Checker<'_> {
+    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key at
+    /// the time the ledger first saw it) and files it as verified evidence or as rejected.
+    fn check(
+        &self,
+        source: String,
+        bytes: &[u8],
+        artifact: &Artifact,
+        verified: &mut Vec<Evidence>,
+        rejected: &mut Vec<Rejected>,
+    ) -> Result<(), Error> {
+        let parsed = match bundle::parse(bytes, &source) {
+            Ok(p) => p,
+            Err(e) => {
+                rejected.push(Rejected {
+                    source,
+                    predicate_type: None,
+                    reason: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+        let mut last_error = None;
+        let mut ok = None;
+        for key in self.keys {
+            match verify(&Request {
+                artifact,
+                bundle: &parsed,
+                identity: &Identity::Key(key.clone()),
+                trusted_root: Some(self.root),
+                insecure_ignore_tlog: false,
+                witness_policy: None,
+            }) {
+                Ok(v) => {
+                    ok = Some((key, v));
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let Some((key, v)) = ok else {
+            let reason = match last_error {
+                Some(e) => e.to_string(),
+                None => "no key in zt.toml's trust list could check it".into(),
+            };
+            rejected.push(Rejected {
+                source,
+                predicate_type: claimed,
+                reason,
+            });
+            return Ok(());
+        };
+        // Message signatures are checked (a broken one is rejected) but carry no statement for
+        // policy to read.
+        let Some(statement) = v.statement else {
+            return Ok(());
+        };
+        let index = parsed
+            .json
+            .pointer("/verificationMaterial/tlogEntries/0/logIndex")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.parse().ok());
+        // Trusted time: when the ledger first recorded these bytes, never a time the signer
+        // controls. Bundles the ledger has not seen are judged as of now.
+        let time = recorded_at(self.ledger, bytes)?.unwrap_or_else(now);
+        let key_id = key.key_id();
+        if let Some(revoked) = revocation(self.ledger, &key_id)?
+            && time >= revoked.revoked_at
+        {
+            rejected.push(Rejected {
+                source,
+                predicate_type: claimed,
+                reason: format!(
+                    "signed by key {} which was revoked at {} ({}), and the ledger has no record of this bundle before then",
+                    key_id.get(..12).unwrap_or(&key_id),
+                    zt_core::time::rfc3339(revoked.revoked_at),
+                    revoked.reason
+                ),
+            });
+            return Ok(());
+        }
+        verified.push(Evidence {
+            statement,
+            signer: Signer {
+                key_id,
+                algorithm: Some(key.algorithm().to_string()),
+                identity: None,
+            },
+            log: LogProof {
+                status: if v.tlog_verified {
+                    LogStatus::Verified
+                } else {
+                    LogStatus::Missing
+                },
+                index,
+                log_id: None,
+            },
+            time: Timestamp::from_unix(time),
+            bundle: Some(source),
+        });
+        Ok(())
+    }
+}
+
+/// The git commits that verified SLSA provenance names as what it built from
+/// (`resolvedDependencies[].digest.gitCommit`), whoever signed it: policy decides which
+/// provenance counts (`data.zt.lib.source_commits`).
+fn provenance_commits(verified: &[Evidence]) -> std::collections::BTreeSet<String> {
+    let mut commits = std::collections::BTreeSet::new();
+    for e in verified {
+        if e.statement.predicate_type != zt_core::predicate::SLSA_PROVENANCE_V1 {
+            continue;
+        }
+        let deps = e
+            .statement
+            .predicate
+            .as_ref()
+            .and_then(|p| p.pointer("/buildDefinition/resolvedDependencies"))
+            .and_then(serde_json::Value::as_array);
+        for d in deps.into_iter().flatten() {
+            if let Some(c) = d
+                .pointer("/digest/gitCommit")
+                .and_then(serde_json::Value::as_str)
+                && c.len() >= 40
+                && c.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                commits.insert(c.to_ascii_lowercase());
+            }
+        }
+    }
+    commits
+}
+
+/// The bundles about the commits the verified provenance names, each with what it is checked
+/// against. Where the repository has the commit, that is the sha256 of the commit
+/// object as git frames it (`commit <len>\0…`), so a statement naming the commit's id with
+/// other content fails; otherwise the sha256 its own subject gives for the commit (the policy
+/// still matches the commit id).
+fn source_candidates(
+    repo: &Path,
+    ledger: Option<&zt_store::SqliteLedger>,
+    verified: &[Evidence],
+) -> Result<Vec<(Candidate, Artifact)>, Error> {
+    let commits = provenance_commits(verified);
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let git = zt_source::commits::Repo::discover(repo).ok();
+    let mut out = Vec::new();
+    for commit in commits {
+        let object_sha256 = git.as_ref().and_then(|g| {
+            let id = zt_source::commits::ObjectId::from_hex(commit.as_bytes()).ok()?;
+            Some(Digest::sha256(&g.commit(id).ok()?.object_bytes()))
+        });
+        let mut found: Vec<Candidate> = Vec::new();
+        if let (Some(ledger), Some(sha)) = (ledger, &object_sha256) {
+            use zt_store::Ledger as _;
+            for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(sha))? {
+                found.push(Candidate {
+                    source: format!("ledger:{}", stored.id),
+                    bytes: stored.json.into_bytes(),
+                });
+            }
+        }
+        for path in evidence::named(repo, &format!("git:{commit}"))? {
+            found.push(Candidate {
+                bytes: fs_err::read(&path)?,
+                source: path.to_string_lossy().into_owned(),
+            });
+        }
+        found.sort_by_key(|c| c.source.starts_with("ledger:"));
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
+        for c in found {
+            let subject = match &object_sha256 {
+                Some(sha) => Some(sha.clone()),
+                None => claimed_commit_sha256(&c.bytes, &commit),
+            };
+            // A bundle whose statement gives no sha256 for the commit cannot be checked against
+            // anything: it is left out, as bundles about other subjects are.
+            if let Some(sha) = subject {
+                out.push((c, Artifact::Digest(sha)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The sha256 a bundle's statement gives for `commit` in a subject `{gitCommit, sha256}`.
+fn claimed_commit_sha256(bytes: &[u8], commit: &str) -> Option<Digest> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let statement = evidence::statement(&json)?;
+    statement.subject.iter().find_map(|s| {
+        (s.digest.get("gitCommit").map(String::as_str) == Some(commit))
+            .then(|| s.digest.get("sha256"))
+            .flatten()
+            .and_then(|hex| Digest::from_hex(DigestAlgorithm::Sha256, hex).ok())
+    })
 }
 
 fn now() -> i64 {

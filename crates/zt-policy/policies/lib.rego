@@ -35,6 +35,29 @@ trusted(e) if {
 	log_ok(e)
 }
 
+# A source verification counts for the subject when it is about a commit the subject was
+# built from (see `source_commits`), signed by a key trusted for source verifications, with a
+# verified log proof. zt's gate checks its signature against the commit object's sha256.
+trusted(e) if {
+	e.statement.predicateType == SOURCE_VERIFICATION
+	some s in e.statement.subject
+	c := s.digest.gitCommit
+	lower(c) in source_commits
+	allowed(e.signer.key_id, e.statement.predicateType)
+	log_ok(e)
+}
+
+# The git commits that trusted SLSA provenance about the subject names as built from.
+source_commits contains lower(c) if {
+	some p in input.evidence
+	p.statement.predicateType == SLSA_PROVENANCE
+	about_subject(p)
+	allowed(p.signer.key_id, p.statement.predicateType)
+	log_ok(p)
+	some d in p.statement.predicate.buildDefinition.resolvedDependencies
+	c := d.digest.gitCommit
+}
+
 # The trusted evidence whose predicate type is `type`.
 evidence(type) := [e |
 	some e in input.evidence

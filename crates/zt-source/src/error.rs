@@ -143,7 +143,7 @@ impl Diagnostic for Error {
             }
             Error::Write { .. } => "check that the directory exists and is writable".into(),
             Error::SignerPolicy { .. } => {
-                "fix the named line of `.zt/signers.toml` (see docs/source.md for its format)".into()
+                "fix the named line of `.zt/signers.toml` (see docs/source-verify.md for its format)".into()
             }
             Error::NoSignerPolicy { .. } => {
                 "commit a signed `.zt/signers.toml` listing the allowed signing keys, or pass `--trust-root COMMIT`".into()

@@ -852,6 +852,89 @@ fn attest_records_a_signed_source_verification_statement() {
     assert_eq!(statement["subject"][0]["digest"]["sha256"], sha.as_str());
 }
 
+/// `zt verify FILE --stage` reads the source verification of the commit the artifact's
+/// provenance was built from: a good one satisfies `require_signed_commits`, a failing one
+/// denies with the failing commit, and one about another commit does not count.
+#[test]
+fn the_gate_judges_the_source_verification_of_the_commit_built_from() {
+    if let Some(why) = tools_missing() {
+        eprintln!("{why}");
+        return;
+    }
+    let (lab, _) = simple_repo("");
+    let alice = Who {
+        name: "Alice",
+        email: "alice@example.com",
+        sign: Sign::Ssh(lab.dir.join("alice.key")),
+    };
+    ok(lab.zt(&["init"]), "zt init");
+    let toml = fs_err::read_to_string(lab.repo.join("zt.toml")).unwrap();
+    lab.write(
+        "zt.toml",
+        &toml.replacen("[policy]\n", "[policy]\nrequire_signed_commits = true\n", 1),
+    );
+    lab.git(&["add", "-A"]);
+    lab.commit(&alice, "zt init", None);
+    // Each build makes a different artifact, so that each has only its own provenance.
+    let build = |lab: &Lab, text: &str| {
+        let _ = fs_err::remove_dir_all(lab.repo.join("out"));
+        let script = format!("mkdir -p out && echo {text} > out/app");
+        ok(lab.zt(&["build", "--", "sh", "-c", &script]), "zt build");
+    };
+    let gate = |lab: &Lab| -> (Vec<String>, Vec<String>, serde_json::Value) {
+        let out = lab.zt(&["--json", "verify", "out/app", "--stage", "ci"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let ids = v["deny"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect();
+        let types = v["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["predicate_type"].as_str().unwrap().to_string())
+            .collect();
+        (ids, types, v)
+    };
+    let sv = "https://zt.dev/attestation/source-verification/v1".to_string();
+
+    // Built, but nothing says the source verified: fail closed.
+    build(&lab, "one");
+    let (ids, _, _) = gate(&lab);
+    assert!(ids.contains(&"source.unverified".to_string()), "{ids:?}");
+    // The history verified and was attested: the gate finds it through the provenance.
+    let (code, _, json) = lab.verify(&["--attest"]);
+    assert_eq!(code, 0, "{json:#}");
+    let (ids, types, v) = gate(&lab);
+    assert!(types.contains(&sv), "{v:#}");
+    assert!(!ids.contains(&"source.unverified".to_string()), "{v:#}");
+
+    // An unsigned commit on top: its verification fails, and the artifact built from it is
+    // denied, naming the commit; the earlier good verification is about another commit.
+    lab.write("b", "b\n");
+    lab.git(&["add", "b"]);
+    let mallory = Who {
+        name: "Mallory",
+        email: "mallory@example.com",
+        sign: Sign::None,
+    };
+    let bad = lab.commit(&mallory, "unsigned", None);
+    build(&lab, "two");
+    let (code, _, _) = lab.verify(&["--attest"]);
+    assert_eq!(code, 1);
+    let (ids, types, v) = gate(&lab);
+    assert_eq!(types.iter().filter(|t| **t == sv).count(), 1, "{v:#}");
+    // Two denies: the failing verification, naming the commit, and (require_signed_commits)
+    // the want of one that verified.
+    let named = v["deny"].as_array().unwrap().iter().any(|d| {
+        d["id"] == "source.unverified" && d["message"].as_str().unwrap().contains(&bad[..12])
+    });
+    assert!(named, "{ids:?} {v:#}");
+}
+
 fn b64(s: &str) -> Vec<u8> {
     let out = Command::new("base64")
         .arg("-d")
