@@ -98,6 +98,12 @@ fn extra(rng: &mut Rng, local: bool) -> Vec<u8> {
 
 /// A random zip in the shapes real tools write (Info-ZIP, Java, Python).
 fn random_zip(rng: &mut Rng, jar: bool) -> Vec<u8> {
+    random_zip_of(rng, jar, 0)
+}
+
+/// A random zip; with `big` > 0, that many members of up to 12 KiB under unsorted names (a few
+/// MiB: `zt normalize` maps such a file instead of reading it).
+fn random_zip_of(rng: &mut Rng, jar: bool, big: usize) -> Vec<u8> {
     let pool = [
         "META-INF/",
         "META-INF/MANIFEST.MF",
@@ -115,11 +121,18 @@ fn random_zip(rng: &mut Rng, jar: bool) -> Vec<u8> {
         "javac.sh",
         "page.html",
     ];
-    let n = 1 + rng.below(pool.len() as u64) as usize;
-    let mut names: Vec<&str> = (0..n)
-        .map(|_| pool[rng.below(pool.len() as u64) as usize])
-        .collect();
+    let mut names: Vec<String> = if big > 0 {
+        (0..big)
+            .map(|k| format!("d{}/f{k}.bin", rng.below(20)))
+            .collect()
+    } else {
+        let n = 1 + rng.below(pool.len() as u64) as usize;
+        (0..n)
+            .map(|_| pool[rng.below(pool.len() as u64) as usize].to_owned())
+            .collect()
+    };
     names.dedup();
+    let max_len = if big > 0 { 12_000 } else { 3000 };
     let mut out = Vec::new();
     if !jar && rng.chance(10) {
         out.extend_from_slice(b"#!garbage prefix\n");
@@ -128,14 +141,14 @@ fn random_zip(rng: &mut Rng, jar: bool) -> Vec<u8> {
     let mut central = Vec::new();
     for name in &names {
         let is_dir = name.ends_with('/');
-        let contents: Vec<u8> = if is_dir || *name == "empty" {
+        let contents: Vec<u8> = if is_dir || name == "empty" {
             Vec::new()
-        } else if *name == "META-INF/MANIFEST.MF" {
+        } else if name == "META-INF/MANIFEST.MF" {
             b"Manifest-Version: 1.0\r\nCreated-By: test\r\n\r\n".to_vec()
-        } else if *name == "page.html" {
+        } else if name == "page.html" {
             b"<html>\n<head>\n<title>x</title>\n</head>\n".to_vec()
         } else {
-            let len = rng.below(3000) as usize;
+            let len = rng.below(max_len) as usize;
             if rng.chance(50) {
                 rng.bytes(len)
             } else {
@@ -449,6 +462,23 @@ fn agrees_with_strip_nondeterminism_on_generated_archives() {
             if let Err(e) = compare(tool, dir.path(), &name, &input, &opts, &args) {
                 failures.push(e);
             }
+        }
+    }
+    // Large enough to be mapped (≥ 1 MiB), with unchanged member data written straight from the
+    // mapping.
+    for (i, ts) in [Some(1_423_159_771), None].into_iter().enumerate() {
+        let input = random_zip_of(&mut rng, i == 1, 400);
+        assert!(input.len() > 1 << 20, "{}", input.len());
+        let opts = Options {
+            timestamp: ts,
+            ..Options::default()
+        };
+        let ts_arg = ts.map(|t| format!("--timestamp={t}"));
+        let args: Vec<&str> = ts_arg.iter().map(String::as_str).collect();
+        let name = if i == 1 { "big.jar" } else { "big.zip" };
+        count += 1;
+        if let Err(e) = compare(tool, dir.path(), name, &input, &opts, &args) {
+            failures.push(e);
         }
     }
     if !failures.is_empty() {
