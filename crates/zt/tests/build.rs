@@ -4,19 +4,10 @@
 // Test helpers abort the test on a failed setup step, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// Skips a test whose tool is missing, except under CI, which installs every tool
-/// (`.ci/run`) and must run every test.
-#[allow(clippy::print_stderr)] // the notice is the point
-fn skip_outside_ci(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run this test: {why}"
-    );
-    eprintln!("NOTICE: {why}; test skipped");
-}
 
 fn zt(tree: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
@@ -413,7 +404,7 @@ fn namespaces_unavailable_is_a_clear_error() {
     if String::from_utf8_lossy(&out.stderr).contains("unshare failed")
         || String::from_utf8_lossy(&out.stderr).starts_with("unshare:")
     {
-        skip_outside_ci("cannot create a user namespace (sysctl user.max_user_namespaces)");
+        common::skip_outside_ci("cannot create a user namespace (sysctl user.max_user_namespaces)");
         return;
     }
     assert_eq!(

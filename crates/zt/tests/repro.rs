@@ -3,19 +3,10 @@
 // Test helpers abort the test on a failed setup step, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-
-/// Skips a test whose tool is missing, except under CI, which installs every tool
-/// (`.ci/run`) and must run every test.
-#[allow(clippy::print_stderr)] // the notice is the point
-fn skip_outside_ci(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run this test: {why}"
-    );
-    eprintln!("NOTICE: {why}; test skipped");
-}
 
 fn zt(tree: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
@@ -111,7 +102,7 @@ fn leaky_build_leaks_are_each_attributed_to_their_variation() {
 #[test]
 fn c_project_with_make_and_gcc_is_reproducible() {
     if !have("gcc") || !have("make") {
-        skip_outside_ci("gcc or make missing (apt-get install gcc make)");
+        common::skip_outside_ci("gcc or make missing (apt-get install gcc make)");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -186,7 +177,7 @@ fn rust_crate_built_offline_is_reproducible() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
     else {
-        skip_outside_ci("rustc missing (install a Rust toolchain)");
+        common::skip_outside_ci("rustc missing (install a Rust toolchain)");
         return;
     };
     let t = tempfile::tempdir().unwrap();
@@ -239,7 +230,7 @@ fn rust_crate_built_offline_is_reproducible() {
 #[test]
 fn a_build_that_hangs_under_libfaketime_is_rerun_and_time_is_limited() {
     if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1").is_file() {
-        skip_outside_ci("libfaketime missing (apt-get install faketime)");
+        common::skip_outside_ci("libfaketime missing (apt-get install faketime)");
         return;
     }
     let t = tempfile::tempdir().unwrap();
