@@ -73,18 +73,7 @@ pub fn judge(
     let mut files = evidence::about(repo, &digest)?;
     files.extend(evidence::named(repo, &name)?);
     files.extend(extra.iter().cloned());
-    files.sort();
-    files.dedup();
-    for path in files {
-        candidates.push(Candidate {
-            bytes: fs_err::read(&path)?,
-            source: path.to_string_lossy().into_owned(),
-        });
-    }
-    // Prefer the file's name as the source a user sees; keep the first of identical bytes.
-    candidates.sort_by_key(|c| c.source.starts_with("ledger:"));
-    let mut seen = std::collections::HashSet::new();
-    candidates.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
+    let candidates = with_files(candidates, files)?;
 
     let file = Artifact::File(artifact.to_path_buf());
     let checker = Checker {
@@ -135,6 +124,26 @@ pub fn judge(
 struct Candidate {
     source: String,
     bytes: Vec<u8>,
+}
+
+/// `candidates` (from the ledger) and the bundle `files`, each set of identical bytes once:
+/// under the file's name where there is one, the source a user recognises.
+fn with_files(
+    mut candidates: Vec<Candidate>,
+    mut files: Vec<PathBuf>,
+) -> Result<Vec<Candidate>, Error> {
+    files.sort();
+    files.dedup();
+    for path in files {
+        candidates.push(Candidate {
+            bytes: fs_err::read(&path)?,
+            source: path.to_string_lossy().into_owned(),
+        });
+    }
+    candidates.sort_by_key(|c| c.source.starts_with("ledger:"));
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
+    Ok(candidates)
 }
 
 /// What a bundle is checked against: the trusted keys, the trusted root (logs), the ledger.
@@ -309,16 +318,8 @@ fn source_candidates(
                 });
             }
         }
-        for path in evidence::named(repo, &format!("git:{commit}"))? {
-            found.push(Candidate {
-                bytes: fs_err::read(&path)?,
-                source: path.to_string_lossy().into_owned(),
-            });
-        }
-        found.sort_by_key(|c| c.source.starts_with("ledger:"));
-        let mut seen = std::collections::HashSet::new();
-        found.retain(|c| seen.insert(Digest::sha256(&c.bytes)));
-        for c in found {
+        let files = evidence::named(repo, &format!("git:{commit}"))?;
+        for c in with_files(found, files)? {
             let subject = match &object_sha256 {
                 Some(sha) => Some(sha.clone()),
                 None => claimed_commit_sha256(&c.bytes, &commit),
