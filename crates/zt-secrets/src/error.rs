@@ -319,6 +319,7 @@ impl Diagnostic for Error {
             Error::Wrap(_) => "check the PKCS#11 URI, the module path and the PIN".into(),
             Error::Exec { .. } => "check that the command exists and is executable".into(),
             Error::Io(_) => "check the path and its permissions".into(),
+            Error::Log(e @ zt_tlog::Error::Busy { .. }) => return e.help(),
             Error::Log(_) => "check `.zt/log` with `zt log verify`".into(),
             Error::Ledger(_) => "check `.zt/ledger.db`".into(),
             Error::Sign(_) => "check the key".into(),

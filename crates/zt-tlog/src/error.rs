@@ -106,6 +106,19 @@ pub enum Error {
         /// The tree size.
         size: u64,
     },
+    /// Another process held the log open for longer than the wait allowed (a running
+    /// `zt serve` holds its secrets access log for as long as it runs).
+    #[error(
+        "the log at `{}` is held by another process (waited {}s for it)",
+        path.display(),
+        waited.as_secs()
+    )]
+    Busy {
+        /// The log directory.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
     /// Another caller's batch, which included this entry, failed to commit.
     #[error("the batch holding this entry failed to commit: {0}")]
     BatchFailed(String),
@@ -203,6 +216,7 @@ impl Diagnostic for Error {
             Error::ReadOnly(_) => "run this where the log's private key is, or restore the key file".into(),
             Error::Rollback { .. } | Error::Fork { .. } => "the log is misbehaving: keep both checkpoints as evidence and do not cosign".into(),
             Error::BatchFailed(_) => "fix the cause above and append the entry again".into(),
+            Error::Busy { .. } => "wait for the other zt process to finish; if it is `zt serve`, use it (`--server URL`) or stop it first. `ZT_LOG_WAIT=SECONDS` waits longer".into(),
             Error::Io(_) => "check that the path exists and is readable and writable".into(),
         })
     }

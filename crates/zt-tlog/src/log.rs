@@ -45,6 +45,9 @@ pub struct LogOptions {
     pub max_batch: usize,
     /// How long the first [`Log::append`] of a batch waits for others to join it.
     pub max_delay: Duration,
+    /// How long opening waits for another process that has the log open before failing with
+    /// [`Error::Busy`] (default: `ZT_LOG_WAIT` seconds, or 30).
+    pub lock_wait: Duration,
 }
 
 impl Default for LogOptions {
@@ -52,6 +55,7 @@ impl Default for LogOptions {
         Self {
             max_batch: 4096,
             max_delay: Duration::ZERO,
+            lock_wait: lock_wait(),
         }
     }
 }
@@ -106,7 +110,7 @@ impl Log {
             return Err(Error::AlreadyExists(dir.to_path_buf()));
         }
         fs_err::create_dir_all(dir.join("private"))?;
-        let _lock = lock(dir)?;
+        let _lock = lock(dir, lock_wait())?;
         zt_core::fsutil::write_atomic_mode(
             &dir.join(PRIVATE_KEY),
             format!("{}\n", signer.to_skey()).as_bytes(),
@@ -136,7 +140,7 @@ impl Log {
         if !cp_path.exists() {
             return Err(Error::NotALog(dir.to_path_buf()));
         }
-        let _lock = lock(dir)?;
+        let _lock = lock(dir, options.lock_wait)?;
         let vkey = fs_err::read_to_string(dir.join(PUBLIC_KEY))?;
         let verifier = NoteVerifier::parse(&vkey)?;
         let key_path = dir.join(PRIVATE_KEY);
@@ -440,7 +444,18 @@ fn corrupt(path: &Path, reason: &str) -> Error {
     }
 }
 
-fn lock(dir: &Path) -> Result<fs_err::File, Error> {
+/// How long to wait for another process's hold on a log before giving up (`ZT_LOG_WAIT`
+/// seconds, default 30): long enough for any batch, short enough that a command meeting a
+/// server that holds the log for good says so instead of hanging.
+fn lock_wait() -> Duration {
+    let secs = std::env::var("ZT_LOG_WAIT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+fn lock(dir: &Path, wait: Duration) -> Result<fs_err::File, Error> {
     fs_err::create_dir_all(dir.join("private"))?;
     let path = dir.join(LOCK);
     let file = fs_err::OpenOptions::new()
@@ -448,10 +463,28 @@ fn lock(dir: &Path) -> Result<fs_err::File, Error> {
         .truncate(false)
         .write(true)
         .open(&path)?;
-    file.file()
-        .lock()
-        .map_err(|e| std::io::Error::new(e.kind(), format!("locking `{}`: {e}", path.display())))?;
-    Ok(file)
+    let start = std::time::Instant::now();
+    loop {
+        match file.file().try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy {
+                    path: dir.to_path_buf(),
+                    waited: start.elapsed(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("locking `{}`: {e}", path.display()),
+                )
+                .into());
+            }
+        }
+    }
 }
 
 /// Rebuilds the in-memory right edge of the tree from the partial tiles of `cp.size`, and

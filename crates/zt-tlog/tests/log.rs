@@ -95,6 +95,7 @@ fn concurrent_appends_share_batches_and_all_land() {
     let small = LogOptions {
         max_batch: 7,
         max_delay: std::time::Duration::from_millis(2),
+        ..LogOptions::default()
     };
     for (round, options) in [LogOptions::default(), small].into_iter().enumerate() {
         let log = Log::open_with(&dir, options).unwrap();
@@ -190,4 +191,24 @@ fn damage_and_misuse_are_reported() {
     bytes[0] ^= 1;
     fs_err::write(&tile, &bytes).unwrap();
     assert!(matches!(Log::open(&dir), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn a_log_held_by_another_opener_is_busy_after_the_wait_not_forever() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let held = Log::init(&dir, key(), "example.com/log").unwrap();
+    let quick = LogOptions {
+        lock_wait: std::time::Duration::from_millis(100),
+        ..LogOptions::default()
+    };
+    let err = Log::open_with(&dir, quick).err().unwrap();
+    assert!(
+        matches!(&err, Error::Busy { path, .. } if *path == dir),
+        "{err}"
+    );
+    assert!(err.to_string().contains("held by another process"), "{err}");
+    // Released, it opens at once.
+    drop(held);
+    assert!(Log::open_with(&dir, quick).is_ok());
 }
