@@ -322,6 +322,7 @@ impl Diagnostic for Error {
             Error::Log(e @ zt_tlog::Error::Busy { .. }) => return e.help(),
             Error::Log(_) => "check `.zt/log` with `zt log verify`".into(),
             Error::Ledger(_) => "check `.zt/ledger.db`".into(),
+            Error::Sign(e @ zt_sign::Error::Log(_)) => return e.help(),
             Error::Sign(_) => "check the key".into(),
             Error::Internal(_) => "this is a bug in zt; please report it".into(),
         })

@@ -308,3 +308,46 @@ fn serve_without_a_store_says_how_to_make_one() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("zt secrets init"), "{stderr}");
 }
+
+/// While `zt serve` holds the log, a `zt secrets` command that needs it waits `ZT_LOG_WAIT`
+/// seconds and then stops with exit 2, naming the problem and the fix, instead of hanging.
+#[test]
+fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, _issuer) = setup(dir.path());
+    let server = Serve::start(&repo);
+    let value = repo.join("value");
+    fs_err::write(&value, "v2").unwrap();
+    let out = zt(&repo)
+        .env("ZT_LOG_WAIT", "0")
+        .args([
+            "secrets",
+            "put",
+            "other",
+            "--bind",
+            "repository=org/app",
+            "--from-file",
+        ])
+        .arg(&value)
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is held by another process"), "{err}");
+    assert!(err.contains("help:") && err.contains("zt serve"), "{err}");
+    // Once the server is gone, the same command goes through.
+    server.stop();
+    let out = zt(&repo)
+        .args([
+            "secrets",
+            "put",
+            "other",
+            "--bind",
+            "repository=org/app",
+            "--from-file",
+        ])
+        .arg(&value)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}
