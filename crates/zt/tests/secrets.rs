@@ -420,3 +420,65 @@ fn master_key_wrapped_by_a_pkcs11_token() {
         text(&list)
     );
 }
+
+/// `--repo DIR` names the repository as elsewhere in zt (its `.zt` holds the store);
+/// `--zt-dir` names the `.zt` directory itself; giving both is refused.
+#[test]
+fn the_store_is_found_by_repo_or_by_zt_dir() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let elsewhere = t.path().join("elsewhere");
+    fs_err::create_dir_all(&repo).unwrap();
+    fs_err::create_dir_all(&elsewhere).unwrap();
+    let repo_arg = repo.to_str().unwrap();
+    clean(
+        &elsewhere,
+        &["secrets", "--repo", repo_arg, "init"],
+        None,
+        0,
+    );
+    assert!(repo.join(".zt/secrets").is_dir());
+    assert!(!elsewhere.join(".zt").exists());
+    clean(
+        &elsewhere,
+        &[
+            "secrets",
+            "put",
+            "db",
+            "--repo",
+            repo_arg,
+            "--bind",
+            "repository=org/app",
+        ],
+        Some(VALUE),
+        0,
+    );
+    let zt_dir = repo.join(".zt");
+    let listed = clean(
+        &elsewhere,
+        &[
+            "--json",
+            "secrets",
+            "--zt-dir",
+            zt_dir.to_str().unwrap(),
+            "list",
+        ],
+        None,
+        0,
+    );
+    assert!(listed.contains("\"db\""), "{listed}");
+    let (out, _, stderr) = run(
+        &elsewhere,
+        &[
+            "secrets",
+            "--repo",
+            repo_arg,
+            "--zt-dir",
+            zt_dir.to_str().unwrap(),
+            "list",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

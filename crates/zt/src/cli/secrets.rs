@@ -5,11 +5,31 @@ use clap::{Args, Subcommand};
 /// `zt secrets …`
 #[derive(Debug, Args)]
 pub(crate) struct SecretsArgs {
-    /// The repository's `.zt` directory (the store is in `<dir>/secrets`).
-    #[arg(long = "zt-dir", global = true, default_value = ".zt")]
-    pub(crate) zt_dir: PathBuf,
+    /// The repository whose store (`.zt/secrets`) to use, as `--repo` elsewhere in zt.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) repo: Option<PathBuf>,
+    /// The `.zt` directory itself, where it is not in the repository (the store is in
+    /// `<dir>/secrets`).
+    #[arg(
+        long = "zt-dir",
+        global = true,
+        value_name = "DIR",
+        conflicts_with = "repo"
+    )]
+    pub(crate) zt_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: SecretsCommand,
+}
+
+impl SecretsArgs {
+    /// The `.zt` directory: `--zt-dir`, else `--repo`'s (default: the current directory's).
+    pub(crate) fn zt_dir(&self) -> PathBuf {
+        match (&self.zt_dir, &self.repo) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(repo)) => repo.join(".zt"),
+            (None, None) => PathBuf::from(".zt"),
+        }
+    }
 }
 
 /// Secrets broker commands.

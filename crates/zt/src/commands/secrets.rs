@@ -10,7 +10,8 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliError> {
-    let zt = args.zt_dir.as_path();
+    let zt_dir = args.zt_dir();
+    let zt = zt_dir.as_path();
     match args.command {
         SecretsCommand::Init { pkcs11 } => {
             let r = zt_secrets::init(zt, &zt_secrets::InitOptions { pkcs11 })?;
