@@ -399,17 +399,21 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
     // build runs (the build cannot change them), on a thread of idle priority: it uses the
-    // CPU time the build leaves idle, so that it does not slow the build down.
-    let (exit, deps) = std::thread::scope(|scope| {
-        let (exit, digests) = sandbox::run_with(&spec, || {
-            scope.spawn(|| {
+    // CPU time the build leaves idle, so that it does not slow the build down. If it has not
+    // finished when the build has (a machine busy with other work starves an idle thread),
+    // they are collected again here at normal priority, and the idle thread is left behind.
+    let (exit, digests) = sandbox::run_with(&spec, || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (opts, source) = (opts.clone(), source.clone());
+        let spawned = std::thread::Builder::new()
+            .name("zt-input-digests".into())
+            .spawn(move || {
                 sandbox::idle_priority();
-                crate::provenance::resolved_dependencies(opts, &source)
-            })
-        })?;
-        let deps = digests.and_then(|thread| thread.join().ok());
-        Ok::<_, Error>((exit, deps))
+                let _ = tx.send(crate::provenance::resolved_dependencies(&opts, &source));
+            });
+        spawned.ok().map(|_| rx)
     })?;
+    let deps = digests.flatten().and_then(|rx| rx.try_recv().ok());
     let finished = std::time::SystemTime::now();
     drop(spec);
     if exit == Exit::TimedOut {

@@ -19,6 +19,16 @@ enum Piece {
     Input(Range<usize>),
 }
 
+impl From<Vec<u8>> for Assembled {
+    /// A file that is all new bytes (the normalisers that rebuild the whole file).
+    fn from(bytes: Vec<u8>) -> Assembled {
+        Assembled {
+            len: bytes.len(),
+            pieces: vec![Piece::New(bytes)],
+        }
+    }
+}
+
 impl Assembled {
     /// The length of the assembled file.
     pub(crate) fn len(&self) -> usize {

@@ -380,9 +380,7 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Report, Error> {
     report.warnings = ctx.warnings;
     report.outcome = match change {
         Change::Rewritten(out) if out != data => {
-            let mut whole = assembled::Assembled::default();
-            whole.extend_from_slice(&out);
-            replace_preserving(path, &whole, data, &meta)?;
+            replace_preserving(path, &out.into(), data, &meta)?;
             Outcome::Normalized
         }
         Change::Assembled(out) if !out.same_as(data) => {
