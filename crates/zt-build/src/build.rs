@@ -431,10 +431,14 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
             let mut files = Vec::new();
             list_files(&dest, &dest, &mut files)?;
             for f in files {
-                let bytes = fs_err::read(dest.join(&f)).map_err(|e| Error::io(dest.join(&f), e))?;
+                // Streamed: an output may be larger than memory.
+                let path = dest.join(&f);
+                let file = fs_err::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let digest = zt_core::Digest::of_reader(zt_core::DigestAlgorithm::Sha256, file)
+                    .map_err(|e| Error::io(&path, e))?;
                 outputs.push(Output {
                     path: opts.out.join(&f),
-                    digest: zt_core::Digest::sha256(&bytes),
+                    digest,
                 });
             }
         }
