@@ -7,7 +7,7 @@
 //! caller (zt-sign, the log).
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
@@ -164,6 +164,8 @@ impl DigestCache {
     /// The cache of the tree (empty when missing or unreadable).
     pub fn open(tree: &Path) -> DigestCache {
         let path = tree.join(".zt/cache/digests.json");
+        // A run that exited while its idle digest thread was saving leaves a temporary file.
+        zt_core::fsutil::sweep_stale_temps(&tree.join(".zt/cache"), Duration::from_secs(600));
         let entries = fs_err::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())

@@ -58,6 +58,30 @@ pub fn create_new_atomic(path: &Path, contents: &[u8], mode: Option<u32>) -> std
     sync_dir(dir)
 }
 
+/// Removes the temporary files an interrupted atomic write left in `dir` (a crash, or a process
+/// that exited mid-write) once they are older than `age`, so that a writer still at work in
+/// another process keeps its own. Best effort: errors are ignored.
+pub fn sweep_stale_temps(dir: &Path, age: std::time::Duration) {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(".zt-tmp-") {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d >= age);
+        if old {
+            let _ = fs_err::remove_file(e.path());
+        }
+    }
+}
+
 /// Whether the crash-test failpoint (see the module's documentation) names `path`.
 fn failpoint_before_rename(path: &Path) -> bool {
     std::env::var("ZT_FAILPOINT").ok().is_some_and(|f| {
@@ -105,6 +129,31 @@ mod tests {
         assert_eq!(mode, 0o600);
         // No temporary file is left behind.
         assert_eq!(fs_err::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporary_files_are_swept_young_ones_kept() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let old = dir.path().join(".zt-tmp-old");
+        let young = dir.path().join(".zt-tmp-young");
+        let other = dir.path().join("digests.json");
+        for p in [&old, &young, &other] {
+            fs_err::write(p, b"x").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs_err::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.file().set_modified(hour_ago))
+            .unwrap_or_else(|e| panic!("{e}"));
+        fs_err::File::options()
+            .write(true)
+            .open(&other)
+            .and_then(|f| f.file().set_modified(hour_ago))
+            .unwrap_or_else(|e| panic!("{e}"));
+        sweep_stale_temps(dir.path(), std::time::Duration::from_secs(600));
+        assert!(!old.exists());
+        assert!(young.exists() && other.exists());
     }
 
     #[test]
