@@ -14,7 +14,6 @@ use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
 
 use crate::Error;
 use crate::build::{BUILD_PATH, HOSTNAME, Options, Outcome, SourceState};
-use crate::time::gmtime;
 
 /// The build type URI of zt's sandboxed builds.
 pub const BUILD_TYPE: &str = "https://zt.dev/build/sandbox/v1";
@@ -55,11 +54,7 @@ pub fn rfc3339(t: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let tm = gmtime(secs);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        tm.year, tm.month, tm.day, tm.hour, tm.minute, tm.second
-    )
+    zt_core::time::rfc3339(secs)
 }
 
 fn file_digest(path: &Path) -> Option<Digest> {

@@ -257,41 +257,10 @@ fn json(path: &Path, text: &str) -> Result<Value, Error> {
 }
 
 /// Parses an RFC 3339 / ISO 8601 UTC time (`2024-05-01T12:00:00Z`, fractions, offsets; no
-/// zone means UTC) into Unix seconds.
+/// zone means UTC, as PyPI writes its upload times) into Unix seconds, with zt-core's parser.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let s = s.trim();
-    let num = |a: usize, b: usize| -> Option<i64> { s.get(a..b)?.parse().ok() };
-    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !matches!(s.get(10..11)?, "T" | "t" | " ") {
-        return None;
-    }
-    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = s.get(19..)?;
-    if let Some(r) = rest.strip_prefix('.') {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "" | "Z" | "z" => 0,
-        r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
-            let sign = if r.starts_with('-') { -1 } else { 1 };
-            let oh: i64 = r.get(1..3)?.parse().ok()?;
-            let om: i64 = r.get(4..6)?.parse().ok()?;
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
-    };
-    // days from civil (Howard Hinnant)
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+    zt_core::time::parse_rfc3339(s).or_else(|| zt_core::time::parse_rfc3339(&format!("{s}Z")))
 }
 
 /// The Go module hash (`h1:`, dirhash Hash1) of a module zip's files, base64 without the
