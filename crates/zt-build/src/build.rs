@@ -255,11 +255,7 @@ pub fn copy_tree_ordered(
     reverse: bool,
 ) -> Result<(), Error> {
     fs_err::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    let mut entries: Vec<_> = fs_err::read_dir(from)
-        .map_err(|e| Error::io(from, e))?
-        .filter_map(Result::ok)
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
+    let mut entries = sorted_entries(from)?;
     if reverse {
         entries.reverse();
     }
@@ -307,12 +303,19 @@ pub fn set_mtimes(dir: &Path, secs: i64) -> Result<(), Error> {
         .map_err(|err| Error::io(dir, err))
 }
 
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+/// The entries of `dir`, sorted by name (the order every walk of a tree uses, so that digests
+/// and copies do not depend on the file system's).
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<fs_err::DirEntry>, Error> {
     let mut entries: Vec<_> = fs_err::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(Result::ok)
         .collect();
     entries.sort_by_key(|e| e.file_name());
+    Ok(entries)
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = sorted_entries(dir)?;
     for e in entries {
         let p = e.path();
         let meta = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;

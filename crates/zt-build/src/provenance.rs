@@ -69,11 +69,7 @@ fn digest_map(d: &Digest) -> Value {
 /// (like `sha256sum` output), skipping `skip` at the top level: the source tree digest.
 pub fn tree_digest(dir: &Path, skip: &[&Path]) -> Result<Digest, Error> {
     fn walk(root: &Path, dir: &Path, skip: &[&Path], lines: &mut Vec<String>) -> Result<(), Error> {
-        let mut entries: Vec<_> = fs_err::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .filter_map(Result::ok)
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
+        let entries = crate::build::sorted_entries(dir)?;
         for e in entries {
             let p = e.path();
             let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
@@ -203,11 +199,7 @@ impl DigestCache {
     pub fn tree_digest(&mut self, dir: &Path) -> Result<Digest, Error> {
         fn walk(root: &Path, dir: &Path, h: &mut Vec<u8>) -> Result<(), Error> {
             use std::os::unix::fs::MetadataExt as _;
-            let mut entries: Vec<_> = fs_err::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .filter_map(Result::ok)
-                .collect();
-            entries.sort_by_key(|e| e.file_name());
+            let entries = crate::build::sorted_entries(dir)?;
             for e in entries {
                 let p = e.path();
                 // Relative to the directory's descriptor (fstatat), not followed.

@@ -139,16 +139,26 @@ impl Repo {
         None
     }
 
-    /// The raw bytes of commit `id` (the object's content, without git's `commit <len>\0`).
-    pub fn raw_commit(&self, id: ObjectId) -> Result<Vec<u8>, Error> {
+    /// The content of object `id`, which must be of `kind` (named `what` in errors).
+    fn object_data(
+        &self,
+        id: ObjectId,
+        kind: gix::object::Kind,
+        what: &str,
+    ) -> Result<Vec<u8>, Error> {
         let obj = self
             .repo
             .find_object(id)
-            .map_err(|e| git_err(format!("commit {id}"), e))?;
-        if obj.kind != gix::object::Kind::Commit {
-            return Err(git_err(format!("object {id}"), "is not a commit"));
+            .map_err(|e| git_err(format!("{what} {id}"), e))?;
+        if obj.kind != kind {
+            return Err(git_err(format!("object {id}"), format!("is not a {what}")));
         }
         Ok(obj.detach().data)
+    }
+
+    /// The raw bytes of commit `id` (the object's content, without git's `commit <len>\0`).
+    pub fn raw_commit(&self, id: ObjectId) -> Result<Vec<u8>, Error> {
+        self.object_data(id, gix::object::Kind::Commit, "commit")
     }
 
     /// Commit `id`, parsed.
@@ -237,14 +247,7 @@ impl Repo {
     }
 
     fn tree_data(&self, id: ObjectId) -> Result<Vec<u8>, Error> {
-        let obj = self
-            .repo
-            .find_object(id)
-            .map_err(|e| git_err(format!("tree {id}"), e))?;
-        if obj.kind != gix::object::Kind::Tree {
-            return Err(git_err(format!("object {id}"), "is not a tree"));
-        }
-        Ok(obj.detach().data)
+        self.object_data(id, gix::object::Kind::Tree, "tree")
     }
 
     /// The contents of blob `id`.
