@@ -461,3 +461,59 @@ pub fn statement(report: &Report) -> Statement {
     });
     Statement::new(subjects, predicate::ZT_REPRODUCIBLE_V1, predicate)
 }
+
+/// Records a rebuild-and-compare verdict in the build's provenance
+/// (`buildDefinition.internalParameters.reproducible` and `.rebuilds`), as `zt build
+/// --rebuild N` and the pipeline's build stage both do before signing it. Provenance that is
+/// not shaped as zt writes it is left unchanged.
+pub fn record_in_provenance(provenance: &mut Statement, report: &Report) {
+    let Some(internal) = provenance
+        .predicate
+        .as_mut()
+        .and_then(|p| p.pointer_mut("/buildDefinition/internalParameters"))
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    internal.insert("reproducible".into(), json!(report.reproducible));
+    internal.insert("rebuilds".into(), json!(report.builds));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn report(reproducible: bool, builds: usize) -> Report {
+        Report {
+            builds,
+            variations: Variation::ALL.to_vec(),
+            unavailable: Vec::new(),
+            limited: Vec::new(),
+            reproducible,
+            differences: Vec::new(),
+            culprits: Vec::new(),
+            outputs: Vec::new(),
+            total_builds: builds,
+        }
+    }
+
+    #[test]
+    fn the_verdict_lands_in_the_provenance_and_nowhere_else() {
+        let mut p = Statement::new(
+            Vec::new(),
+            predicate::SLSA_PROVENANCE_V1,
+            json!({"buildDefinition": {"buildType": "t", "internalParameters": {"hermetic": true}}}),
+        );
+        record_in_provenance(&mut p, &report(false, 3));
+        assert_eq!(
+            p.predicate.as_ref().unwrap()["buildDefinition"]["internalParameters"],
+            json!({"hermetic": true, "reproducible": false, "rebuilds": 3})
+        );
+        // Provenance of another shape is not made up into zt's.
+        let mut other = Statement::new(Vec::new(), predicate::SLSA_PROVENANCE_V1, json!("x"));
+        record_in_provenance(&mut other, &report(true, 2));
+        assert_eq!(other.predicate, Some(json!("x")));
+    }
+}

@@ -110,6 +110,19 @@ pub struct Config {
     /// Dependency policy read by `zt deps check`.
     #[serde(default)]
     pub deps: DepsConfig,
+    /// Where the ledger lives.
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// The `[store]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The ledger every command uses: `postgres://…` for a shared PostgreSQL, `sqlite:PATH` or
+    /// a path; unset, the embedded `.zt/ledger.db`. `ZT_STORE_URL` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The `[deps]` table.
@@ -421,7 +434,7 @@ impl Diagnostic for ConfigError {
                 "run `zt init` at the repository root to write a `zt.toml`".into()
             }
             ConfigError::Syntax { .. } => {
-                "fix the key or value at that line; the tables are `[[trust.key]]`, `[policy]`, `[thresholds]` and `[deps.licenses]` (see `zt init`'s template)".into()
+                "fix the key or value at that line; the tables are `[[trust.key]]`, `[policy]`, `[thresholds]`, `[deps.licenses]` and `[store]` (see `zt init`'s template)".into()
             }
             ConfigError::Invalid { .. } => "correct that field in `zt.toml`".into(),
             ConfigError::UnknownStage(_) => "the stages are `ci`, `publish` and `deploy`".into(),

@@ -25,9 +25,11 @@ pub mod fsutil;
 pub mod predicate;
 pub mod statement;
 pub mod time;
+pub mod workspace;
 
 pub use diagnostic::{Diagnostic, Outcome};
 pub use digest::{Digest, DigestAlgorithm};
 pub use dsse::Envelope;
 pub use error::Error;
 pub use statement::{ResourceDescriptor, Statement};
+pub use workspace::{Clock, Layout, StoreLocation, Workspace};

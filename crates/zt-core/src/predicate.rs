@@ -23,6 +23,9 @@ pub const ZT_REPRODUCIBLE_V1: &str = "https://zt.dev/attestation/reproducible/v1
 /// zt's dependency request and approval records.
 pub const ZT_DEPENDENCY_REQUEST_V1: &str = "https://zt.dev/attestation/dependency-request/v1";
 
+/// zt's line and branch coverage of the tests (from lcov or Cobertura reports).
+pub const ZT_COVERAGE_V1: &str = "https://zt.dev/attestation/coverage/v1";
+
 /// All predicate types zt knows, for listings and validation of trust configuration.
 pub const ALL: &[&str] = &[
     SLSA_PROVENANCE_V1,
@@ -36,4 +39,5 @@ pub const ALL: &[&str] = &[
     ZT_INTAKE_V1,
     ZT_REPRODUCIBLE_V1,
     ZT_DEPENDENCY_REQUEST_V1,
+    ZT_COVERAGE_V1,
 ];

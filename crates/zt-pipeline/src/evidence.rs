@@ -1,50 +1,45 @@
 //! Where the pipeline keeps its evidence: every signed bundle under `.zt/bundles/`, named by
 //! its own digest, and the lookups that find the bundles about an artifact.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
-use zt_core::{Digest, Statement, b64};
+use zt_core::{Digest, Statement, Workspace, b64};
 use zt_sign::Signer as _;
 use zt_sign::bundle;
 
 use crate::Error;
 
-/// The folder holding a repository's bundles.
-pub fn bundles_dir(repo: &Path) -> PathBuf {
-    repo.join(".zt/bundles")
-}
-
-/// Writes a bundle under `.zt/bundles/<kind>-<bundle digest prefix>.sigstore.json` (atomic)
-/// and returns its path.
-pub fn store(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
-    let bytes = bundle::to_bytes(json);
-    let id = Digest::sha256(&bytes).hex();
-    let path = bundles_dir(repo).join(format!(
+/// Where the evidence store keeps a bundle: `.zt/bundles/<kind>-<bundle digest prefix>.sigstore.json`.
+pub fn bundle_path(ws: &Workspace, kind: &str, json: &Value) -> PathBuf {
+    let id = Digest::sha256(&bundle::to_bytes(json)).hex();
+    ws.layout().bundles().join(format!(
         "{kind}-{}.sigstore.json",
         id.get(..16).unwrap_or(&id)
-    ));
-    zt_core::fsutil::write_atomic(&path, &bytes)?;
+    ))
+}
+
+/// Writes a bundle to the evidence store (atomic, see [`bundle_path`]) and returns its path.
+pub fn store(ws: &Workspace, kind: &str, json: &Value) -> Result<PathBuf, Error> {
+    let path = bundle_path(ws, kind, json);
+    zt_core::fsutil::write_atomic(&path, &bundle::to_bytes(json))?;
     Ok(path)
 }
 
-/// Records a bundle in the repository's ledger (`.zt/ledger.db`), indexed by subject digest,
-/// predicate type, signer key id and log index. Storing the same bytes again changes nothing.
-pub fn index(repo: &Path, json: &Value) -> Result<(), Error> {
-    use zt_store::Ledger as _;
+/// Records a bundle in the workspace's ledger (see [`crate::ledger`]), indexed by subject
+/// digest, predicate type, signer key id and log index. Storing the same bytes again changes
+/// nothing.
+pub fn index(ws: &Workspace, json: &Value) -> Result<(), Error> {
     let bytes = bundle::to_bytes(json);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let index = zt_store::index::from_sigstore_bundle(&bytes, None, now)?;
-    zt_store::SqliteLedger::open_in_repo(repo)?.put_bundle(&bytes, &index)?;
+    let index = zt_store::index::from_sigstore_bundle(&bytes, None, ws.now())?;
+    crate::ledger::open(ws)?.put_bundle(&bytes, &index)?;
     Ok(())
 }
 
 /// Stores a bundle in the evidence store and indexes it in the ledger; returns its path.
-pub fn record(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
-    let path = store(repo, kind, json)?;
-    index(repo, json)?;
+pub fn record(ws: &Workspace, kind: &str, json: &Value) -> Result<PathBuf, Error> {
+    let path = store(ws, kind, json)?;
+    index(ws, json)?;
     Ok(path)
 }
 
@@ -53,13 +48,12 @@ pub fn record(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
 /// stores the bundle under `.zt/bundles/` and indexes it in the ledger. This is how every stage
 /// outside `zt pipeline run` (intake decisions, SBOMs, scans, source verification, requests)
 /// turns its result into evidence. Returns the bundle's path and its log index.
-pub fn attest(repo: &Path, kind: &str, statement: &Statement) -> Result<(PathBuf, u64), Error> {
-    let key = crate::run::pipeline_key(repo)?;
-    let (log, _) =
-        zt_sign::transparency::open_or_init(&repo.join(zt_sign::transparency::DEFAULT_LOG_DIR))?;
+pub fn attest(ws: &Workspace, kind: &str, statement: &Statement) -> Result<(PathBuf, u64), Error> {
+    let key = crate::run::pipeline_key(ws)?;
+    let (log, _) = zt_sign::transparency::open_or_init(&ws.layout().log())?;
     let mut new = bundle::attest(&key, statement)?;
     let index = zt_sign::transparency::log_bundle(&log, &mut new, &key.public_key())?;
-    Ok((record(repo, kind, &new.json)?, index))
+    Ok((record(ws, kind, &new.json)?, index))
 }
 
 /// The subjects a bundle is about: the message digest of a message signature, or the
@@ -93,8 +87,8 @@ pub fn statement(json: &Value) -> Option<Statement> {
 }
 
 /// Every bundle file under `.zt/bundles/` that is about `digest`, sorted by path.
-pub fn about(repo: &Path, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
-    let dir = bundles_dir(repo);
+pub fn about(ws: &Workspace, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
+    let dir = ws.layout().bundles();
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -117,8 +111,8 @@ pub fn about(repo: &Path, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
 
 /// Every bundle file under `.zt/bundles/` whose statement names a subject `name` (the
 /// artifact's path in the repository), whatever its digest.
-pub fn named(repo: &Path, name: &str) -> Result<Vec<PathBuf>, Error> {
-    let dir = bundles_dir(repo);
+pub fn named(ws: &Workspace, name: &str) -> Result<Vec<PathBuf>, Error> {
+    let dir = ws.layout().bundles();
     if !dir.is_dir() {
         return Ok(Vec::new());
     }

@@ -2,9 +2,10 @@
 //! statements with policy for a stage. `zt verify FILE --stage`, `zt build verify` and the
 //! pipeline's last stage all come here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use zt_core::config::{CONFIG_FILE, Config, Stage};
+use zt_core::Workspace;
+use zt_core::config::Stage;
 use zt_core::{Digest, DigestAlgorithm, ResourceDescriptor};
 use zt_policy::input::{Context, Evidence, LogProof, LogStatus, Rejected, Signer, Timestamp};
 use zt_policy::{Decision, Policy, PolicyInput, PolicySet};
@@ -24,21 +25,61 @@ pub struct Judgement {
     pub decision: Decision,
 }
 
-/// Judges `artifact` (a file in or below `repo`) for `stage`, from the bundles in the
-/// repository's evidence store plus `extra` bundles.
+/// What is judged: a file (hashed here) or a digest alone (responders often have only that;
+/// the evidence then comes from the ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A file in or below the workspace.
+    File(PathBuf),
+    /// An artifact known by its digest.
+    Digest(Digest),
+}
+
+impl Target {
+    /// `sha256:<hex>` is a digest; anything else a path.
+    pub fn parse(arg: &str) -> Result<Self, Error> {
+        if let Some(hex) = arg.strip_prefix("sha256:") {
+            let digest =
+                Digest::from_hex(DigestAlgorithm::Sha256, hex).map_err(|_| Error::Input {
+                    what: format!("`{arg}` is not a SHA-256 digest"),
+                    help: "give `sha256:` followed by 64 hex digits, or the artifact's path".into(),
+                })?;
+            return Ok(Target::Digest(digest));
+        }
+        let path = PathBuf::from(arg);
+        if !path.is_file() {
+            return Err(Error::Input {
+                what: format!("`{arg}` is not a file"),
+                help: "pass the artifact's path, or its digest as `sha256:<hex>` to judge from the ledger".into(),
+            });
+        }
+        Ok(Target::File(fs_err::canonicalize(&path)?))
+    }
+}
+
+/// Judges `target` for `stage` from the evidence about its digest: the bundles the
+/// workspace's ledger holds about it (or, without a ledger, the bundle files under
+/// `.zt/bundles` about it), plus `extra` bundle files.
+///
+/// Evidence follows the digest: bundles about other digests — earlier builds of the same
+/// path, say — are history, neither counted nor rejected. A bundle that claims this digest and
+/// fails verification is rejected.
 pub fn judge(
-    repo: &Path,
-    artifact: &Path,
+    ws: &Workspace,
+    target: &Target,
     stage: Stage,
     extra: &[PathBuf],
 ) -> Result<Judgement, Error> {
-    let config = Config::load(&repo.join(CONFIG_FILE)).map_err(|e| Error::Policy(e.to_string()))?;
-    let digest = Digest::of_file(DigestAlgorithm::Sha256, artifact)?;
-    let name = artifact
-        .strip_prefix(repo)
-        .unwrap_or(artifact)
-        .to_string_lossy()
-        .into_owned();
+    let repo = ws.root();
+    let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
+    let (digest, name, file) = match target {
+        Target::File(path) => {
+            let digest = Digest::of_file(DigestAlgorithm::Sha256, path)?;
+            let name = ws.relative(path).to_string_lossy().into_owned();
+            (digest, name, Artifact::File(path.clone()))
+        }
+        Target::Digest(d) => (d.clone(), d.to_string(), Artifact::Digest(d.clone())),
+    };
 
     // The keys zt.toml trusts (with key material, so signatures can be checked).
     let mut keys = Vec::new();
@@ -50,36 +91,35 @@ pub fn judge(
     // The public-good root plus this repository's log.
     let mut root: serde_json::Value =
         serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-    let log_dir = repo.join(transparency::DEFAULT_LOG_DIR);
+    let log_dir = ws.layout().log();
     if log_dir.join("log.pub").exists() {
         zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
     }
     let root = root.to_string();
 
-    // Candidates: bundles the ledger holds about this digest, bundle files about it, and
-    // bundles about an artifact of the same name (so a changed artifact meets its old
-    // signatures and fails them, by name). The same bytes found twice are judged once.
-    let ledger = open_ledger(repo)?;
+    let ledger = crate::ledger::open_existing(ws)?;
     let mut candidates = Vec::new();
-    if let Some(ledger) = &ledger {
-        use zt_store::Ledger as _;
-        for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
-            candidates.push(Candidate {
-                source: format!("ledger:{}", stored.id),
-                bytes: stored.json.into_bytes(),
-            });
+    let mut files = Vec::new();
+    match &ledger {
+        Some(ledger) => {
+            for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
+                candidates.push(Candidate {
+                    source: format!("ledger:{}", stored.id),
+                    bytes: stored.json.into_bytes(),
+                });
+            }
         }
+        None => files = evidence::about(ws, &digest)?,
     }
-    let mut files = evidence::about(repo, &digest)?;
-    files.extend(evidence::named(repo, &name)?);
     files.extend(extra.iter().cloned());
     let candidates = with_files(candidates, files)?;
 
-    let file = Artifact::File(artifact.to_path_buf());
     let checker = Checker {
         keys: &keys,
         root: &root,
-        ledger: ledger.as_ref(),
+        ledger: ledger.as_deref(),
+        now: ws.now(),
+        digest_only: matches!(target, Target::Digest(_)),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -89,7 +129,7 @@ pub fn judge(
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
     for (Candidate { source, bytes }, subject) in
-        source_candidates(repo, ledger.as_ref(), &verified)?
+        source_candidates(ws, ledger.as_deref(), &verified)?
     {
         checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
     }
@@ -101,9 +141,9 @@ pub fn judge(
         rejected,
         context: Context {
             stage,
-            time: Timestamp::from_unix(now()),
-            repo: None,
-            git_ref: None,
+            time: Timestamp::from_unix(ws.now()),
+            repo: crate::context::repository(repo),
+            git_ref: crate::context::git_ref(repo),
         },
     };
     let set = PolicySet::from_config(&config.policy, repo, None)
@@ -150,7 +190,12 @@ fn with_files(
 struct Checker<'a> {
     keys: &'a [PublicKey],
     root: &'a str,
-    ledger: Option<&'a zt_store::SqliteLedger>,
+    ledger: Option<&'a dyn zt_store::Ledger>,
+    /// The workspace clock's time of the decision.
+    now: i64,
+    /// Judging a digest without the file: message signatures (which carry no statement, and
+    /// whose Ed25519 form needs the artifact's bytes) are left out.
+    digest_only: bool,
 }
 
 impl Checker<'_> {
@@ -176,6 +221,9 @@ impl Checker<'_> {
             }
         };
         let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+        if self.digest_only && parsed.json.get("messageSignature").is_some() {
+            return Ok(());
+        }
         let mut last_error = None;
         let mut ok = None;
         for key in self.keys {
@@ -218,7 +266,7 @@ impl Checker<'_> {
             .and_then(|s| s.parse().ok());
         // Trusted time: when the ledger first recorded these bytes, never a time the signer
         // controls. Bundles the ledger has not seen are judged as of now.
-        let time = recorded_at(self.ledger, bytes)?.unwrap_or_else(now);
+        let time = recorded_at(self.ledger, bytes)?.unwrap_or(self.now);
         let key_id = key.key_id();
         if let Some(revoked) = revocation(self.ledger, &key_id)?
             && time >= revoked.revoked_at
@@ -293,15 +341,15 @@ fn provenance_commits(verified: &[Evidence]) -> std::collections::BTreeSet<Strin
 /// other content fails; otherwise the sha256 its own subject gives for the commit (the policy
 /// still matches the commit id).
 fn source_candidates(
-    repo: &Path,
-    ledger: Option<&zt_store::SqliteLedger>,
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
     verified: &[Evidence],
 ) -> Result<Vec<(Candidate, Artifact)>, Error> {
     let commits = provenance_commits(verified);
     if commits.is_empty() {
         return Ok(Vec::new());
     }
-    let git = zt_source::commits::Repo::discover(repo).ok();
+    let git = zt_source::commits::Repo::discover(ws.root()).ok();
     let mut out = Vec::new();
     for commit in commits {
         let object_sha256 = git.as_ref().and_then(|g| {
@@ -310,7 +358,6 @@ fn source_candidates(
         });
         let mut found: Vec<Candidate> = Vec::new();
         if let (Some(ledger), Some(sha)) = (ledger, &object_sha256) {
-            use zt_store::Ledger as _;
             for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(sha))? {
                 found.push(Candidate {
                     source: format!("ledger:{}", stored.id),
@@ -318,7 +365,10 @@ fn source_candidates(
                 });
             }
         }
-        let files = evidence::named(repo, &format!("git:{commit}"))?;
+        let files = match ledger {
+            Some(_) if object_sha256.is_some() => Vec::new(),
+            _ => evidence::named(ws, &format!("git:{commit}"))?,
+        };
         for c in with_files(found, files)? {
             let subject = match &object_sha256 {
                 Some(sha) => Some(sha.clone()),
@@ -346,27 +396,8 @@ fn claimed_commit_sha256(bytes: &[u8], commit: &str) -> Option<Digest> {
     })
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The repository's ledger, if it has one (judging never creates one).
-fn open_ledger(repo: &Path) -> Result<Option<zt_store::SqliteLedger>, Error> {
-    let path = repo.join(zt_store::LEDGER_PATH);
-    if !path.is_file() {
-        return Ok(None);
-    }
-    Ok(Some(zt_store::SqliteLedger::open_existing(&path)?))
-}
-
 /// When the ledger first recorded exactly these bundle bytes.
-fn recorded_at(
-    ledger: Option<&zt_store::SqliteLedger>,
-    bytes: &[u8],
-) -> Result<Option<i64>, Error> {
-    use zt_store::Ledger as _;
+fn recorded_at(ledger: Option<&dyn zt_store::Ledger>, bytes: &[u8]) -> Result<Option<i64>, Error> {
     let Some(ledger) = ledger else {
         return Ok(None);
     };
@@ -376,10 +407,9 @@ fn recorded_at(
 }
 
 fn revocation(
-    ledger: Option<&zt_store::SqliteLedger>,
+    ledger: Option<&dyn zt_store::Ledger>,
     key_id: &str,
 ) -> Result<Option<zt_store::Revocation>, Error> {
-    use zt_store::Ledger as _;
     match ledger {
         Some(ledger) => Ok(ledger.revocation(key_id)?),
         None => Ok(None),

@@ -1,7 +1,13 @@
 //! `zt init`: sets a repository up for zt — a `zt.toml` that trusts a new local signing key,
 //! the key pair itself (`.zt/keys/local`, private half 0600 and git-ignored) and a `policies/`
-//! folder with an example rule, its test and an example override. Nothing existing is
-//! overwritten; a configuration that is already there is an error.
+//! folder with an example rule (for the branch git has checked out), its test and an example
+//! override. Nothing existing is overwritten.
+//!
+//! On a clone of a repository that is already set up (`zt.toml` committed, its private key
+//! not: it never leaves the machine that made it), `init` makes this machine a key of its own
+//! and adds it to `zt.toml`'s trust list as a new `[[trust.key]]` — a change to the trust
+//! policy that shows in `git diff` and is reviewed like any other. A repository whose trusted
+//! key is already here is left alone.
 
 use std::path::{Path, PathBuf};
 
@@ -43,16 +49,15 @@ pub struct Initialised {
     pub private_key: Option<PathBuf>,
     /// The policy files written (existing ones are kept as they are).
     pub policies: Vec<PathBuf>,
+    /// A clone of a configured repository: `zt.toml` was kept and now also trusts the new key.
+    pub clone: bool,
 }
 
-/// Sets `repo` up for zt. Refuses if `repo/zt.toml` exists.
+/// Sets `repo` up for zt; on a repository that has a `zt.toml` already, see [`init_clone`].
 pub fn init(repo: &Path) -> Result<Initialised, Error> {
     let config_path = repo.join(CONFIG_FILE);
     if config_path.exists() {
-        return Err(Error::Input {
-            what: format!("`{}` already exists", config_path.display()),
-            help: "zt init never overwrites a configuration; edit it, or remove it and run `zt init` again".into(),
-        });
+        return init_clone(repo);
     }
     // The template must stay valid: a broken one would be written once and fail forever.
     // Checked before anything is written.
@@ -79,10 +84,11 @@ pub fn init(repo: &Path) -> Result<Initialised, Error> {
         write_new(&ignore, GITIGNORE)?;
     }
     let mut policies = Vec::new();
+    let branch = current_branch(repo).unwrap_or_else(|| "main".into());
     for (name, text) in POLICY_FILES {
         let path = repo.join("policies").join(name);
         if !path.exists() {
-            write_new(&path, text)?;
+            write_new(&path, &text.replace("{branch}", &branch))?;
             policies.push(path);
         }
     }
@@ -94,6 +100,69 @@ pub fn init(repo: &Path) -> Result<Initialised, Error> {
         public_key: public_path,
         private_key: created_key.then_some(key_path),
         policies,
+        clone: false,
+    })
+}
+
+/// The branch git has checked out in `repo`, if any.
+fn current_branch(repo: &Path) -> Option<String> {
+    crate::example::git(repo, &["symbolic-ref", "-q", "--short", "HEAD"])
+        .ok()
+        .filter(|b| !b.is_empty() && !b.contains(['"', '\\', '\n']))
+}
+
+/// `zt init` where `zt.toml` exists: if a key it trusts has its private half here, nothing to
+/// do (an error saying so); otherwise a new key for this machine, trusted by a new
+/// `[[trust.key]]` appended to `zt.toml`.
+pub fn init_clone(repo: &Path) -> Result<Initialised, Error> {
+    let config_path = repo.join(CONFIG_FILE);
+    let config = Config::load(&config_path).map_err(|e| Error::Policy(e.to_string()))?;
+    for key in &config.trust.keys {
+        if let Some(public) = &key.public_key
+            && public.extension().is_some_and(|e| e == "pub")
+            && repo.join(public.with_extension("")).is_file()
+        {
+            return Err(Error::Input {
+                what: format!(
+                    "`{}` exists and trusts `{}`, whose private key is here",
+                    config_path.display(),
+                    public.display()
+                ),
+                help: "zt init never overwrites a configuration; edit `zt.toml`, or run `zt pipeline run .`".into(),
+            });
+        }
+    }
+    // A name of its own, so that a committed `local.pub` (another machine's) is never replaced.
+    let key = FileKey::generate(KeyType::Ed25519);
+    let public = key.public_key();
+    let key_id = public.key_id();
+    let rel = format!(".zt/keys/local-{}", key_id.get(..12).unwrap_or(&key_id));
+    let key_path = repo.join(&rel);
+    zt_sign::keys::write_key_pair(&key, &key_path)?;
+    let ignore = repo.join(".zt/.gitignore");
+    if !ignore.exists() {
+        write_new(&ignore, GITIGNORE)?;
+    }
+    let mut text = fs_err::read_to_string(&config_path)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "\n# Added by `zt init` on a clone: this machine's key (its private half stays here).\n\
+         [[trust.key]]\nname = \"local-{short}\"\npublic_key = \"{rel}.pub\"  # id {key_id}\n\
+         predicate_types = [\"*\"]\nstages = [\"ci\", \"publish\", \"deploy\"]\n",
+        short = key_id.get(..12).unwrap_or(&key_id),
+    ));
+    // The result must still be a valid configuration before it replaces the old one.
+    Config::parse(&text, &config_path).map_err(|e| Error::Policy(e.to_string()))?;
+    zt_core::fsutil::write_atomic(&config_path, text.as_bytes())?;
+    Ok(Initialised {
+        config: config_path,
+        key_id,
+        public_key: repo.join(format!("{rel}.pub")),
+        private_key: Some(key_path),
+        policies: Vec::new(),
+        clone: true,
     })
 }
 
@@ -127,5 +196,29 @@ mod tests {
         let before = fs_err::read(&done.config).unwrap();
         assert!(init(dir.path()).is_err());
         assert_eq!(fs_err::read(&done.config).unwrap(), before);
+    }
+
+    #[test]
+    fn a_clone_without_the_private_key_gets_a_key_of_its_own_and_trusts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = init(dir.path()).unwrap();
+        // A clone: the private key did not come along.
+        fs_err::remove_file(first.private_key.as_ref().unwrap()).unwrap();
+        let before = fs_err::read_to_string(&first.config).unwrap();
+        let second = init(dir.path()).unwrap();
+        assert!(second.clone);
+        assert_ne!(second.key_id, first.key_id);
+        let after = fs_err::read_to_string(&second.config).unwrap();
+        assert!(
+            after.starts_with(&before),
+            "the old configuration is kept as it was"
+        );
+        let config = Config::load(&second.config).unwrap();
+        assert_eq!(config.trust.keys.len(), 2);
+        assert!(second.private_key.as_ref().unwrap().is_file());
+        // The committed public key of the other machine is untouched.
+        assert!(first.public_key.is_file());
+        // Now a trusted key is here: a third init has nothing to do.
+        assert!(init(dir.path()).is_err());
     }
 }

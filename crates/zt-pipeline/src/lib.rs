@@ -15,11 +15,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod context;
 mod error;
 pub mod evidence;
 pub mod example;
 pub mod gate;
 pub mod init;
+pub mod ledger;
 pub mod revoke;
 mod run;
 

@@ -1,12 +1,12 @@
 //! The stages, in order, and the report they add up to.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::json;
-use zt_core::{Digest, ResourceDescriptor, Statement, predicate};
+use zt_core::{Clock, Digest, ResourceDescriptor, Statement, Workspace, predicate};
 use zt_sign::{FileKey, KeyType, Signer, bundle, transparency};
 
 use crate::{Error, evidence, example};
@@ -27,6 +27,8 @@ pub struct Options {
     pub test: Vec<String>,
     /// The build's output directory, relative to the repository.
     pub out: PathBuf,
+    /// The clock (`None`: the workspace's, i.e. `ZT_NOW` or the system clock).
+    pub clock: Option<Clock>,
 }
 
 impl Options {
@@ -39,6 +41,7 @@ impl Options {
             build: vec!["make".into()],
             test: vec!["tests/run.sh".into(), "out/hello".into(), "{junit}".into()],
             out: PathBuf::from("out"),
+            clock: None,
         }
     }
 }
@@ -110,6 +113,9 @@ impl Progress for NoProgress {
 
 struct Ctx<'a> {
     dir: PathBuf,
+    ws: Workspace,
+    /// The bundles the sign stage wrote, for the verify stage.
+    signed: Vec<PathBuf>,
     opts: &'a Options,
     progress: &'a dyn Progress,
     stages: Vec<StageReport>,
@@ -184,8 +190,17 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
             reason: "is not a git work tree".into(),
         });
     }
+    let mut ws = Workspace::open(&dir).map_err(|e| Error::Repository {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    if let Some(clock) = opts.clock {
+        ws = ws.with_clock(clock);
+    }
     let mut ctx = Ctx {
         dir,
+        ws,
+        signed: Vec::new(),
         opts,
         progress,
         stages: Vec::new(),
@@ -223,6 +238,7 @@ fn source_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let scanner = Scanner::new(detector);
     let opts = ScanOptions {
         gitignore: true,
+        skip_zt_state: true,
         threads: 0,
     };
     let files = Scanner::collect_files(std::slice::from_ref(&ctx.dir), &opts)?;
@@ -314,12 +330,9 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let report = repro::repro(&opts, ctx.opts.rebuild.max(2), &Variation::ALL)?;
     let repro_statement = repro::statement(&report);
     if let Some((mut provenance, path)) = outcome.provenance {
-        if let Some(p) = provenance.predicate.as_mut() {
-            p["buildDefinition"]["internalParameters"]["reproducible"] = json!(report.reproducible);
-            p["buildDefinition"]["internalParameters"]["rebuilds"] = json!(report.builds);
-        }
+        repro::record_in_provenance(&mut provenance, &report);
         evidence.push(path);
-        record_build(&ctx.dir, &ctx.artifacts, &provenance)?;
+        record_build(&ctx.ws, &ctx.artifacts, &provenance)?;
         ctx.statements.push(("provenance", provenance));
     }
     ctx.statements.push(("reproducible", repro_statement));
@@ -365,11 +378,10 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
 /// Records the build in the ledger under its provenance invocation id, indexed by the digests it
 /// produced, so "which build made this binary?" and a revoked key's blast radius are one lookup.
 fn record_build(
-    dir: &Path,
+    ws: &Workspace,
     artifacts: &[(PathBuf, Digest)],
     provenance: &zt_core::Statement,
 ) -> Result<(), Error> {
-    use zt_store::Ledger as _;
     let Some(predicate) = provenance.predicate.as_ref() else {
         return Ok(());
     };
@@ -379,13 +391,10 @@ fn record_build(
     else {
         return Ok(());
     };
-    let recorded_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    zt_store::SqliteLedger::open_in_repo(dir)?.put_build(&zt_store::BuildRecord {
+    crate::ledger::open(ws)?.put_build(&zt_store::BuildRecord {
         id: id.to_string(),
         outputs: artifacts.iter().map(|(_, d)| d.clone()).collect(),
-        recorded_at,
+        recorded_at: ws.now(),
         record: predicate.clone(),
     })?;
     Ok(())
@@ -393,8 +402,17 @@ fn record_build(
 
 /// Runs the test command on the built artifacts; its JUnit report becomes evidence.
 fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    let junit = ctx.dir.join(".zt/tests/junit.xml");
-    fs_err::create_dir_all(junit.parent().unwrap_or(&ctx.dir))?;
+    let dir = ctx.ws.layout().tests();
+    let junit = dir.join("junit.xml");
+    let log = dir.join("test.log");
+    fs_err::create_dir_all(&dir)?;
+    // A report left by an earlier run must never stand in for this one's.
+    for stale in [&junit, &log] {
+        match fs_err::remove_file(stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
     let argv: Vec<String> = ctx
         .opts
         .test
@@ -417,7 +435,6 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
             path: ctx.dir.clone(),
             reason: format!("could not run the test command `{program}`: {e}"),
         })?;
-    let log = ctx.dir.join(".zt/tests/test.log");
     let mut text = out.stdout.clone();
     text.extend_from_slice(&out.stderr);
     zt_core::fsutil::write_atomic(&log, &text)?;
@@ -448,11 +465,14 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
         }
     };
     let passed = out.status.success() && predicate["result"] == "PASSED";
-    let summary = format!(
+    let mut summary = format!(
         "{} passed, {} failed",
         predicate["passedTests"].as_array().map_or(0, Vec::len),
         predicate["failedTests"].as_array().map_or(0, Vec::len)
     );
+    if !out.status.success() {
+        summary.push_str(&format!("; the test command exited with {}", out.status));
+    }
     ctx.statements.push((
         "test-result",
         Statement::new(Vec::new(), predicate::TEST_RESULT_V01, predicate),
@@ -612,8 +632,8 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let mut denies = Vec::new();
     for (path, _) in &ctx.artifacts {
         let judgement = crate::gate::judge(
-            &ctx.dir,
-            &ctx.dir.join(path),
+            &ctx.ws,
+            &crate::gate::Target::File(ctx.dir.join(path)),
             zt_core::config::Stage::Ci,
             &[],
         )?;
@@ -647,8 +667,9 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
 
 /// The pipeline's signing key: the first key `zt.toml` trusts whose private half is here
 /// (`zt init` makes one), else `.zt/keys/pipeline` (created on first run).
-pub fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
-    if let Ok(config) = zt_core::config::Config::load(&dir.join(zt_core::config::CONFIG_FILE)) {
+pub fn pipeline_key(ws: &Workspace) -> Result<FileKey, Error> {
+    let dir = ws.root();
+    if let Ok(config) = ws.config() {
         for key in &config.trust.keys {
             let Some(public) = &key.public_key else {
                 continue;
@@ -659,8 +680,7 @@ pub fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
             }
         }
     }
-    let path = dir.join(".zt/keys/pipeline");
-
+    let path = ws.layout().pipeline_key();
     if path.exists() {
         return Ok(FileKey::load(&path)?);
     }
@@ -671,11 +691,11 @@ pub fn pipeline_key(dir: &Path) -> Result<FileKey, Error> {
 
 /// Signs every artifact and attests every statement; every signature is logged.
 fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    let key = pipeline_key(&ctx.dir)?;
-    let (log, _) = transparency::open_or_init(&ctx.dir.join(transparency::DEFAULT_LOG_DIR))?;
+    let key = pipeline_key(&ctx.ws)?;
+    let (log, _) = transparency::open_or_init(&ctx.ws.layout().log())?;
     // Every bundle goes to the evidence store and is indexed in the ledger (by subject digest,
     // predicate type, signer key id and log index).
-    let record = |kind: &str, json: &serde_json::Value| evidence::record(&ctx.dir, kind, json);
+    let record = |kind: &str, json: &serde_json::Value| evidence::record(&ctx.ws, kind, json);
     let mut written = Vec::new();
     for (path, _) in ctx.artifacts.clone() {
         let mut new = bundle::sign_file(&key, &ctx.dir.join(&path))?;
@@ -691,6 +711,7 @@ fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
         transparency::log_bundle(&log, &mut new, &key.public_key())?;
         written.push(record(kind, &new.json)?);
     }
+    ctx.signed = written.clone();
     Ok((
         StageStatus::Passed,
         format!(
@@ -704,18 +725,26 @@ fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
     ))
 }
 
-/// Verifies every bundle about every artifact, offline, against the repository's log.
+/// Verifies every bundle this run signed, offline, against the repository's log (the policy
+/// stage then judges all the evidence about each artifact's digest).
 fn verify_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    let key = pipeline_key(&ctx.dir)?.public_key();
+    let key = pipeline_key(&ctx.ws)?.public_key();
     let mut root: serde_json::Value =
         serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-    let local = transparency::trusted_root(&ctx.dir.join(transparency::DEFAULT_LOG_DIR))?;
+    let local = transparency::trusted_root(&ctx.ws.layout().log())?;
     zt_sign::rekor::merge_tlogs(&mut root, &local);
     let root = root.to_string();
     let mut checked = 0;
     for (path, digest) in &ctx.artifacts {
         let artifact = zt_sign::verify::Artifact::File(ctx.dir.join(path));
-        for bundle_path in evidence::about(&ctx.dir, digest)? {
+        for bundle_path in &ctx.signed {
+            let about: Vec<Digest> = serde_json::from_slice(&fs_err::read(bundle_path)?)
+                .map(|json| evidence::subjects(&json))
+                .unwrap_or_default();
+            if !about.contains(digest) {
+                continue;
+            }
+            let bundle_path = bundle_path.clone();
             let bytes = fs_err::read(&bundle_path)?;
             let parsed = bundle::parse(&bytes, &bundle_path.to_string_lossy())?;
             let result = zt_sign::verify::verify(&zt_sign::verify::Request {

@@ -1,9 +1,9 @@
-# Example of a repository rule: only `main` or a tag may be deployed.
+# Example of a repository rule (`zt init` filled in the branch git had checked out): only `{branch}` or a tag may be deployed.
 package zt.branch
 
 import data.zt.lib
 
-deployable(ref) if ref == "refs/heads/main"
+deployable(ref) if ref == "refs/heads/{branch}"
 
 deployable(ref) if startswith(ref, "refs/tags/")
 
@@ -13,7 +13,7 @@ deny contains d if {
 	not deployable(ref)
 	d := lib.violation(
 		"branch.not-deployable",
-		sprintf("`%s` is neither `main` nor a tag; only those are deployed", [ref]),
-		"merge to `main` or tag a release, then deploy that",
+		sprintf("`%s` is neither `{branch}` nor a tag; only those are deployed", [ref]),
+		"merge to `{branch}` or tag a release, then deploy that",
 	)
 }

@@ -85,6 +85,8 @@ SLSA_PROVENANCE := "https://slsa.dev/provenance/v1"
 
 TEST_RESULT := "https://in-toto.io/attestation/test-result/v0.1"
 
+COVERAGE := "https://zt.dev/attestation/coverage/v1"
+
 REPRODUCIBLE := "https://zt.dev/attestation/reproducible/v1"
 
 DEPENDENCIES := "https://zt.dev/attestation/dependency-intake/v1"

@@ -1,6 +1,7 @@
-# Tests: trusted in-toto test-result evidence exists, nothing failed, and reported line
-# coverage (`predicate.coverage`, percent; a zt extension) reaches
-# `thresholds.min_coverage` (0 turns the coverage check off).
+# Tests: trusted in-toto test-result evidence exists, nothing failed, and line coverage
+# reaches `thresholds.min_coverage` (0 turns the coverage check off). Coverage comes from
+# trusted coverage evidence (`zt attest --type coverage --from lcov.info|coverage.xml`) or a
+# test result's `coverage` field (percent; a zt extension).
 package zt.tests
 
 import data.zt.lib
@@ -28,7 +29,13 @@ deny contains d if {
 
 threshold := data.zt.config.thresholds.min_coverage
 
-coverages := [c | some e in results; c := e.statement.predicate.coverage; is_number(c)]
+coverage_evidence := lib.evidence(lib.COVERAGE)
+
+coverages := [c |
+	some e in array.concat(results, coverage_evidence)
+	c := e.statement.predicate.coverage
+	is_number(c)
+]
 
 covered if {
 	some c in coverages
@@ -42,7 +49,7 @@ deny contains d if {
 	d := lib.violation(
 		"tests.coverage",
 		sprintf("test results report no coverage; at least %v%% is required", [threshold]),
-		"record coverage with the results: `zt attest --type test-results --from junit.xml --coverage <percent>`",
+		"measure coverage as lcov or Cobertura XML and record it: `zt attest FILE --type coverage --from lcov.info` (or set `thresholds.min_coverage = 0` in `zt.toml`)",
 	)
 }
 
@@ -53,6 +60,6 @@ deny contains d if {
 	d := lib.violation(
 		"tests.coverage",
 		sprintf("test coverage %v%% is below the required %v%%", [max(coverages), threshold]),
-		"add tests until coverage reaches the threshold (`thresholds.min_coverage` in `zt.toml`), then `zt attest --type test-results --from junit.xml --coverage <percent>`",
+		"add tests until coverage reaches the threshold (`thresholds.min_coverage` in `zt.toml`), then record it again: `zt attest FILE --type coverage --from lcov.info`",
 	)
 }

@@ -33,3 +33,24 @@ test_zero_threshold_disables_coverage if {
 	denies := data.zt.tests.deny with input as testing.with_evidence(testing.replacing(tr, t)) with data.zt.config as cfg
 	count(denies) == 0
 }
+
+cov := "https://zt.dev/attestation/coverage/v1"
+
+# Coverage recorded as its own evidence (lcov/Cobertura) satisfies the threshold that a test
+# result without a coverage field would otherwise fail.
+test_coverage_evidence_satisfies_the_threshold if {
+	t := testing.ev(tr, {"result": "PASSED", "passedTests": ["a"], "warnedTests": [], "failedTests": []})
+	c := testing.ev(cov, {"format": "lcov", "coverage": 91, "lines": {"covered": 91, "total": 100}})
+	inp := testing.with_evidence(array.concat(testing.replacing(tr, t), [c]))
+	denies := data.zt.tests.deny with input as inp with data.zt.config as testing.config
+	count(denies) == 0
+}
+
+test_low_coverage_evidence_denies if {
+	t := testing.ev(tr, {"result": "PASSED", "passedTests": ["a"], "warnedTests": [], "failedTests": []})
+	c := testing.ev(cov, {"format": "cobertura", "coverage": 12.5})
+	inp := testing.with_evidence(array.concat(testing.replacing(tr, t), [c]))
+	some d in data.zt.tests.deny with input as inp with data.zt.config as testing.config
+	d.id == "tests.coverage"
+	contains(d.message, "12.5")
+}

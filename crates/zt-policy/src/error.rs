@@ -82,6 +82,9 @@ pub enum Error {
     /// JUnit XML that cannot be read as test results.
     #[error("JUnit XML: {0}")]
     Junit(String),
+    /// A coverage report that is neither an lcov tracefile nor Cobertura XML zt can read.
+    #[error("coverage report: {0}")]
+    Coverage(String),
     /// Reading a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -111,6 +114,9 @@ impl Diagnostic for Error {
             }
             Error::Junit(_) => {
                 "pass the XML report your test runner wrote (`<testsuites>` or `<testsuite>` root)".into()
+            }
+            Error::Coverage(_) => {
+                "pass an lcov tracefile (`lcov.info`) or a Cobertura XML report (`coverage.xml`)".into()
             }
             Error::Io(_) => "check that the path exists and is readable".into(),
         })

@@ -320,7 +320,7 @@ impl Diagnostic for Error {
             Error::Exec { .. } => "check that the command exists and is executable".into(),
             Error::Io(_) => "check the path and its permissions".into(),
             Error::Log(e @ zt_tlog::Error::Busy { .. }) => return e.help(),
-            Error::Log(_) => "check `.zt/log` with `zt log verify`".into(),
+            Error::Log(_) => "check `.zt/log`: `zt log checkpoint` opens it and verifies its signed checkpoint".into(),
             Error::Ledger(_) => "check `.zt/ledger.db`".into(),
             Error::Sign(e @ zt_sign::Error::Log(_)) => return e.help(),
             Error::Sign(_) => "check the key".into(),

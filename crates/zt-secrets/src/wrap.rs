@@ -1,7 +1,7 @@
 //! The master key wrapped by a PKCS#11 token (`.zt/secrets/master.key.p11`), so the disk never
 //! holds it in the clear.
 //!
-//! The token holds an Ed25519 key (made with `zt key generate --pkcs11 …`; zt-sign's PKCS#11
+//! The token holds an Ed25519 key (made with `zt key generate --type ed25519 --out 'pkcs11:token=…;object=…'`; zt-sign's PKCS#11
 //! support opens it). Ed25519 signatures are deterministic (RFC 8032), so the token's signature
 //! over a fixed label and a random salt is a secret only the token can reproduce; its SHA-256
 //! is the key-encryption key, and the master key is stored AES-256-GCM-encrypted under it.

@@ -1,3 +1,4 @@
 //! Turning test-runner output into predicates zt signs as evidence.
 
+pub mod coverage;
 pub mod junit;

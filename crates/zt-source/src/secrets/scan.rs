@@ -18,8 +18,26 @@ use super::detect::{Detector, Finding, Fragment};
 pub struct ScanOptions {
     /// Honour `.gitignore`, `.git/info/exclude` and `.ignore` files when walking directories.
     pub gitignore: bool,
+    /// Leave out zt's own state directories (see [`is_zt_state_dir`]) when walking: the
+    /// repository's private signing key, its secrets store and its evidence are zt's to guard,
+    /// not findings in the source.
+    pub skip_zt_state: bool,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+}
+
+/// Whether `dir` is a zt state directory: named `.zt` and beside a `zt.toml`, or holding what
+/// only zt writes there (its keys, log, ledger or secrets store). A `.zt` folder that is none of
+/// these is scanned like any other.
+pub fn is_zt_state_dir(dir: &Path) -> bool {
+    if dir.file_name().is_none_or(|n| n != ".zt") {
+        return false;
+    }
+    let beside_config = dir.parent().is_some_and(|p| p.join("zt.toml").is_file());
+    beside_config
+        || ["ledger.db", "log", "keys", "secrets", "bundles"]
+            .iter()
+            .any(|n| dir.join(n).exists())
 }
 
 /// One unit of input from a git source.
@@ -245,7 +263,15 @@ impl Scanner {
                 .git_exclude(opts.gitignore)
                 .ignore(opts.gitignore)
                 .require_git(false)
-                .filter_entry(|e| e.file_name() != ".git");
+                .filter_entry({
+                    let skip_state = opts.skip_zt_state;
+                    move |e| {
+                        e.file_name() != ".git"
+                            && !(skip_state
+                                && e.file_type().is_some_and(|t| t.is_dir())
+                                && is_zt_state_dir(e.path()))
+                    }
+                });
             for entry in walk.build() {
                 let entry = entry.map_err(|e| crate::Error::Read {
                     path: root.clone(),

@@ -5,6 +5,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod deps;
+#[cfg(test)]
+mod fix_texts;
 mod key;
 mod normalize;
 mod pipeline;

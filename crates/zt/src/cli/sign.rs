@@ -29,7 +29,8 @@ pub(crate) struct AttestArgs {
     /// A JSON file holding the predicate object.
     #[arg(long, requires = "predicate_type")]
     pub(crate) predicate: Option<PathBuf>,
-    /// Make the predicate from a report instead: `test-results` reads JUnit XML (`--from`).
+    /// Make the predicate from a report instead: `test-results` reads JUnit XML, `coverage`
+    /// an lcov tracefile or Cobertura XML (`--from`).
     #[arg(long = "type", value_name = "KIND", conflicts_with_all = ["predicate_type", "predicate"], requires = "from")]
     pub(crate) kind: Option<String>,
     /// The report to make the predicate from (with `--type`).
@@ -38,7 +39,7 @@ pub(crate) struct AttestArgs {
     /// The signing key: a PKCS#8 PEM file or a `pkcs11:` URI (RFC 7512).
     #[arg(long, env = "ZT_KEY")]
     pub(crate) key: String,
-    /// Where to write the Sigstore bundle [default: FILE.intoto.sigstore.json].
+    /// Where to write the Sigstore bundle [default: the evidence store, `.zt/bundles/`].
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
     /// The transparency log every signature is appended to (created on first use).

@@ -51,9 +51,15 @@ pub(crate) struct ScanArgs {
     /// A gitleaks rule file (default: `.gitleaks.toml` in the scanned root, else the built-in rules).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// Skip files ignored by `.gitignore`, `.git/info/exclude` and `.ignore` when walking directories.
+    /// Skip files ignored by `.gitignore`, `.git/info/exclude` and `.ignore` when walking
+    /// directories. Off by default: an ignored `.env` is still on disk, and still copied into
+    /// builds and images.
     #[arg(long)]
     pub(crate) gitignore: bool,
+    /// Also scan zt's own state directory (`.zt/`: its private key, secrets store and evidence),
+    /// which tree scans leave out by default.
+    #[arg(long)]
+    pub(crate) include_zt_state: bool,
     /// Output format (`--json` is the same as `--format json`).
     #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
     pub(crate) format: ScanFormat,

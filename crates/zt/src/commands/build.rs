@@ -149,12 +149,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
         reproducible = report.reproducible;
         repro_json = report_json(&report, write_statement(&opts, &report)?);
         if let Some((statement, path)) = &mut outcome.provenance {
-            if let Some(p) = statement.predicate.as_mut() {
-                p["buildDefinition"]["internalParameters"]["reproducible"] =
-                    serde_json::json!(report.reproducible);
-                p["buildDefinition"]["internalParameters"]["rebuilds"] =
-                    serde_json::json!(report.builds);
-            }
+            repro::record_in_provenance(statement, &report);
             zt_core::fsutil::write_atomic(path, &statement.to_json())
                 .map_err(zt_build::Error::from_io(path))?;
         }
@@ -169,11 +164,8 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
     if let Some((statement, _)) = &outcome.provenance
         && !statement.subject.is_empty()
     {
-        signed = Some(zt_pipeline::evidence::attest(
-            &outcome.tree,
-            "provenance",
-            statement,
-        )?);
+        let ws = crate::commands::workspace(&outcome.tree, printer)?;
+        signed = Some(zt_pipeline::evidence::attest(&ws, "provenance", statement)?);
     }
     if printer.json {
         printer.json(&serde_json::json!({
@@ -231,7 +223,8 @@ fn verify(
             "use `--stage ci`, `--stage publish` or `--stage deploy`",
         )
     })?;
-    let repo = fs_err::canonicalize(tree).map_err(zt_core::Error::from)?;
+    let ws = crate::commands::workspace(tree, printer)?;
+    let repo = ws.root().to_path_buf();
     let dir = repo.join(out);
     let mut files = Vec::new();
     let mut stack = vec![dir.clone()];
@@ -258,7 +251,8 @@ fn verify(
     let mut allowed = true;
     for f in &files {
         let name = f.strip_prefix(&repo).unwrap_or(f).display().to_string();
-        let judgement = zt_pipeline::gate::judge(&repo, f, stage, &[])?;
+        let judgement =
+            zt_pipeline::gate::judge(&ws, &zt_pipeline::gate::Target::File(f.clone()), stage, &[])?;
         allowed &= judgement.decision.allow;
         crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
     }

@@ -40,7 +40,11 @@ pub(crate) fn sbom(args: SbomArgs, printer: &Printer) -> Result<Status, CliError
             SbomFormat::Spdx => zt_core::predicate::SPDX_23,
         };
         let statement = zt_core::Statement::new(subjects, predicate_type, doc.clone());
-        let (path, index) = zt_pipeline::evidence::attest(&args.repo, "sbom", &statement)?;
+        let (path, index) = zt_pipeline::evidence::attest(
+            &zt_core::Workspace::open(&args.repo)?,
+            "sbom",
+            &statement,
+        )?;
         printer.info(format!(
             "signed statement `{}` (log index {index}) recorded in the ledger",
             path.display()
@@ -344,7 +348,11 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
         zt_core::predicate::ZT_INTAKE_V1,
         serde_json::to_value(&decision).unwrap_or_default(),
     );
-    let (bundle, log_index) = zt_pipeline::evidence::attest(&args.repo, "intake", &statement)?;
+    let (bundle, log_index) = zt_pipeline::evidence::attest(
+        &zt_core::Workspace::open(&args.repo)?,
+        "intake",
+        &statement,
+    )?;
     let mut mirrored = None;
     if decision.verdict == intake::Verdict::Admitted {
         let bytes = fs_err::read(&args.archive).map_err(zt_deps::Error::Io)?;
@@ -472,7 +480,7 @@ fn attest_request(
         serde_json::json!({"action": action, "request": r}),
     );
     Ok(zt_pipeline::evidence::attest(
-        repo,
+        &zt_core::Workspace::open(repo)?,
         "dependency-request",
         &statement,
     )?)

@@ -14,6 +14,26 @@ pub(crate) fn run(args: InitArgs, printer: &Printer) -> Result<Status, CliError>
         printer.json(&serde_json::to_value(&done).unwrap_or_default());
         return Ok(Status::Success);
     }
+    if done.clone {
+        printer.out(format!(
+            "`{}` was there and its private key was not (a clone): made this machine a key of its own",
+            done.config.display()
+        ));
+        printer.out(format!(
+            "wrote `{}` (private, 0600) and `{}`: ed25519 key {}",
+            done.private_key
+                .as_deref()
+                .unwrap_or(&done.public_key)
+                .display(),
+            done.public_key.display(),
+            done.key_id
+        ));
+        printer.out(format!(
+            "added it to `{}` as a new [[trust.key]]: commit that change for review, or sign with a key the repository already trusts (`--key`)",
+            done.config.display()
+        ));
+        return Ok(Status::Success);
+    }
     printer.out(format!("wrote `{}`", done.config.display()));
     match &done.private_key {
         Some(private) => printer.out(format!(

@@ -43,6 +43,23 @@ impl From<Status> for ExitCode {
     }
 }
 
+/// The workspace a command runs in: the repository containing `dir` (see
+/// [`zt_core::Workspace::discover`]), its ledger as configured and its clock. A fixed clock
+/// (`ZT_NOW`) is said on stderr: decisions made with it are not about the present.
+pub(crate) fn workspace(
+    dir: &std::path::Path,
+    printer: &Printer,
+) -> Result<zt_core::Workspace, CliError> {
+    let ws = zt_core::Workspace::discover(dir)?;
+    if let zt_core::Clock::Fixed(t) = ws.clock() {
+        printer.warn(format!(
+            "the clock is fixed at {} (ZT_NOW)",
+            zt_core::time::rfc3339(t)
+        ));
+    }
+    Ok(ws)
+}
+
 /// Dispatches a parsed command.
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {

@@ -8,7 +8,15 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError> {
-    let zt_dir = args.repo.join(".zt");
+    // A listen address that can never be served is refused before anything is opened (the
+    // broker's log lock, its key): a typo costs nothing.
+    if !args.listen.ip().is_loopback() {
+        return Err(zt_server::Error::PlainHttpNotLoopback { addr: args.listen }.into());
+    }
+    let zt_dir = zt_core::Workspace::new(&args.repo)
+        .layout()
+        .dir()
+        .to_path_buf();
     let broker = zt_secrets::Broker::open(&zt_dir)?;
     let options = zt_server::ServeOptions {
         listen: args.listen,

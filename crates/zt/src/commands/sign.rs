@@ -16,13 +16,14 @@ pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError
     let out = args
         .bundle
         .unwrap_or_else(|| with_suffix(&args.file, ".sigstore.json"));
-    write_bundle(&new, index, &out, &args.file, printer)
+    let ws = crate::commands::workspace(Path::new("."), printer)?;
+    write_bundle(&ws, &new, index, &out, &args.file, printer)
 }
 
 pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
     require_file(&args.file)?;
-    let (predicate_type, predicate) = match (
+    let (kind_name, predicate_type, predicate) = match (
         &args.kind,
         &args.from,
         &args.predicate_type,
@@ -37,12 +38,30 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
                         from.display()
                     ))
                 })?;
-            (zt_core::predicate::TEST_RESULT_V01.to_string(), predicate)
+            (
+                "test-result",
+                zt_core::predicate::TEST_RESULT_V01.to_string(),
+                predicate,
+            )
+        }
+        (Some(kind), Some(from), _, _) if kind == "coverage" => {
+            let report = fs_err::read(from).map_err(zt_core::Error::from)?;
+            let predicate = zt_policy::evidence::coverage::to_predicate(&report).map_err(|e| {
+                CliError::from(e).context(format!(
+                    "`{}` is not a coverage report zt can read",
+                    from.display()
+                ))
+            })?;
+            (
+                "coverage",
+                zt_core::predicate::ZT_COVERAGE_V1.to_string(),
+                predicate,
+            )
         }
         (Some(kind), _, _, _) => {
             return Err(CliError::input(
                 format!("unknown attestation type `{kind}`"),
-                "use `--type test-results --from junit.xml`, or `--predicate-type URI --predicate FILE`",
+                "use `--type test-results --from junit.xml`, `--type coverage --from lcov.info` (or Cobertura `coverage.xml`), or `--predicate-type URI --predicate FILE`",
             ));
         }
         (None, _, Some(t), Some(p)) => {
@@ -52,7 +71,7 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
                     what: p.display().to_string(),
                     source,
                 })?;
-            (t.clone(), predicate)
+            ("attestation", t.clone(), predicate)
         }
         _ => {
             return Err(CliError::input(
@@ -74,10 +93,13 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
     );
     let mut new = bundle::attest(signer.as_ref(), &statement)?;
     let index = log(&mut new, signer.as_ref(), &args.log_dir, printer)?;
+    // By default the bundle joins the evidence store, never the artifact's folder (where a
+    // build's outputs are judged, a bundle beside them would be judged as one).
+    let ws = crate::commands::workspace(Path::new("."), printer)?;
     let out = args
         .bundle
-        .unwrap_or_else(|| with_suffix(&args.file, ".intoto.sigstore.json"));
-    write_bundle(&new, index, &out, &args.file, printer)
+        .unwrap_or_else(|| zt_pipeline::evidence::bundle_path(&ws, kind_name, &new.json));
+    write_bundle(&ws, &new, index, &out, &args.file, printer)
 }
 
 fn require_file(path: &Path) -> Result<(), CliError> {
@@ -115,6 +137,7 @@ fn log(
 }
 
 fn write_bundle(
+    ws: &zt_core::Workspace,
     new: &NewBundle,
     log_index: u64,
     out: &Path,
@@ -124,7 +147,7 @@ fn write_bundle(
     zt_core::fsutil::write_atomic(out, &bundle::to_bytes(&new.json))
         .map_err(zt_core::Error::from)?;
     // Every bundle zt makes is indexed in the repository's ledger, beside its log.
-    zt_pipeline::evidence::index(std::path::Path::new("."), &new.json)?;
+    zt_pipeline::evidence::index(ws, &new.json)?;
     let subject = new
         .subjects
         .first()

@@ -29,6 +29,7 @@ fn run_scan(args: ScanArgs, printer: &Printer) -> Result<Status, CliError> {
     let cwd = cwd()?;
     let opts = ScanOptions {
         gitignore: args.gitignore,
+        skip_zt_state: !args.include_zt_state,
         threads: args.threads,
     };
     let git_mode = args.staged || args.range.is_some() || args.history;

@@ -69,8 +69,9 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
     })?;
 
     // A verified bundle joins the repository's ledger (when this directory has one).
-    if std::path::Path::new(".zt/ledger.db").exists() {
-        zt_pipeline::evidence::index(std::path::Path::new("."), &parsed.json)?;
+    let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
+    if zt_pipeline::ledger::open_existing(&ws)?.is_some() {
+        zt_pipeline::evidence::index(&ws, &parsed.json)?;
     }
     if printer.json {
         let mut value = serde_json::to_value(&verified).unwrap_or_default();
@@ -115,16 +116,9 @@ fn gate(args: &VerifyArgs, stage: &str, printer: &Printer) -> Result<Status, Cli
             "use `--stage ci`, `--stage publish` or `--stage deploy`",
         )
     })?;
-    let path = std::path::PathBuf::from(&args.artifact);
-    if !path.is_file() {
-        return Err(CliError::input(
-            format!("`{}` is not a file", path.display()),
-            "judging needs the artifact itself: pass its path",
-        ));
-    }
-    let repo = std::env::current_dir().map_err(zt_core::Error::from)?;
-    let artifact = fs_err::canonicalize(&path).map_err(zt_core::Error::from)?;
-    let judgement = zt_pipeline::gate::judge(&repo, &artifact, stage, &args.bundle)?;
+    let target = zt_pipeline::gate::Target::parse(&args.artifact)?;
+    let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
+    let judgement = zt_pipeline::gate::judge(&ws, &target, stage, &args.bundle)?;
     crate::commands::pipeline::print_judgement(&args.artifact, stage, &judgement, printer);
     Ok(if judgement.decision.allow {
         Status::Success

@@ -43,8 +43,11 @@ pub(crate) fn run(args: SourceVerifyArgs, printer: &Printer) -> Result<Status, C
     }
     let attested = if args.attest {
         let statement = commits::statement(&report, now);
-        let (path, index) =
-            zt_pipeline::evidence::attest(&report.repo, "source-verification", &statement)?;
+        let (path, index) = zt_pipeline::evidence::attest(
+            &zt_core::Workspace::open(&report.repo)?,
+            "source-verification",
+            &statement,
+        )?;
         printer.info(format!(
             "signed statement `{}` (log index {index}) recorded in the ledger",
             path.display()

@@ -192,7 +192,11 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     zt_core::predicate::ZT_VULN_SCAN_V1,
                     predicate,
                 );
-                let (path, index) = zt_pipeline::evidence::attest(&repo, "vuln-scan", &statement)?;
+                let (path, index) = zt_pipeline::evidence::attest(
+                    &zt_core::Workspace::open(&repo)?,
+                    "vuln-scan",
+                    &statement,
+                )?;
                 printer.info(format!(
                     "signed statement `{}` (log index {index}) recorded in the ledger",
                     path.display()
