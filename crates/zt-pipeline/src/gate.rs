@@ -58,7 +58,7 @@ impl Target {
 }
 
 /// Judges `target` for `stage` from the evidence about its digest: the bundles the
-/// workspace's ledger holds about it (or, without a ledger, the bundle files under
+/// workspace's ledger holds about it (or, where the ledger has none, the bundle files under
 /// `.zt/bundles` about it), plus `extra` bundle files.
 ///
 /// Evidence follows the digest: bundles about other digests — earlier builds of the same
@@ -100,16 +100,19 @@ pub fn judge(
     let ledger = crate::ledger::open_existing(ws)?;
     let mut candidates = Vec::new();
     let mut files = Vec::new();
-    match &ledger {
-        Some(ledger) => {
-            for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
-                candidates.push(Candidate {
-                    source: format!("ledger:{}", stored.id),
-                    bytes: stored.json.into_bytes(),
-                });
-            }
+    if let Some(ledger) = &ledger {
+        for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
+            candidates.push(Candidate {
+                source: format!("ledger:{}", stored.id),
+                bytes: stored.json.into_bytes(),
+            });
         }
-        None => files = evidence::about(ws, &digest)?,
+    }
+    // The ledger is the index of the evidence store. Where it knows nothing about this digest
+    // (no ledger, a new one, one that lost rows), the store's files are read instead, so that
+    // evidence that exists is judged — and named when it fails — rather than silently absent.
+    if candidates.is_empty() {
+        files = evidence::about(ws, &digest)?;
     }
     files.extend(extra.iter().cloned());
     let candidates = with_files(candidates, files)?;

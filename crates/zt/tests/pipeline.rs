@@ -116,18 +116,26 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
         fs_err::rename(d.join(l.file_name().unwrap()), l).unwrap();
     }
 
-    // One flipped byte in the artifact: the deploy gate names the broken signatures.
+    // One flipped byte in the artifact: another digest, about which nothing was ever signed.
+    // The evidence about the built digest is not "rejected" (it is about other bytes): the
+    // changed artifact simply has none.
     let original = fs_err::read(ex.join("out/hello")).unwrap();
     let mut bytes = original.clone();
     bytes[100] ^= 0xff;
     fs_err::write(ex.join("out/hello"), &bytes).unwrap();
     let (code, stdout) = deploy(&ex);
     assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("signature.rejected"), "{stdout}");
-    assert!(
-        stdout.contains("provenance-"),
-        "the broken evidence is named: {stdout}"
-    );
+    assert!(stdout.contains("provenance.missing"), "{stdout}");
+    assert!(stdout.contains("signature.unsigned"), "{stdout}");
+    // A bundle that claims the changed bytes' digest but signs other content is rejected and
+    // named: here the provenance about the original, offered for the changed file.
+    let out = zt(&ex)
+        .args(["verify", "out/hello", "--stage", "deploy", "--bundle"])
+        .arg(provenance_bundle(&bundles))
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
     fs_err::write(ex.join("out/hello"), &original).unwrap();
 
     // One flipped byte in the artifact and every bundle refuses it.
@@ -149,6 +157,18 @@ fn the_bundled_example_ends_in_allow_with_verifiable_evidence() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{b:?}: {:?}", text(&out));
     }
+}
+
+fn provenance_bundle(bundles: &[std::path::PathBuf]) -> &std::path::Path {
+    bundles
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("provenance-")
+        })
+        .unwrap()
 }
 
 #[test]

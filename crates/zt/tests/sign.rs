@@ -171,6 +171,8 @@ fn attest_and_verify_round_trip() {
             "pred.json",
             "--key",
             "k",
+            "--bundle",
+            "app.bin.intoto.sigstore.json",
         ],
     );
     let stdout = ok(
@@ -391,6 +393,8 @@ fn pkcs11_token_keys_sign_and_verify_with_the_exported_public_key() {
                 "https://example.com/p",
                 "--predicate",
                 "p.json",
+                "--bundle",
+                bundle,
             ]);
         }
         let out = run(&args);
@@ -532,4 +536,64 @@ fn a_witness_policy_requires_a_quorum_of_cosignatures_on_the_bundles_checkpoint(
             ],
         );
     }
+}
+
+/// Regression: `zt attest out/app` wrote its bundle beside the artifact, in `out/`, where `zt
+/// build verify` then judged the bundle itself as a build output (6 denies). By default the
+/// bundle joins the evidence store.
+#[test]
+fn attest_keeps_its_bundle_in_the_evidence_store_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["key", "generate", "--out", "k"]);
+    fs_err::create_dir_all(d.join("out")).unwrap();
+    fs_err::write(d.join("out/app"), b"app").unwrap();
+    fs_err::write(
+        d.join("lcov.info"),
+        b"SF:a.c\nDA:1,1\nDA:2,0\nend_of_record\n",
+    )
+    .unwrap();
+    let stdout = ok(
+        d,
+        &[
+            "attest",
+            "out/app",
+            "--type",
+            "coverage",
+            "--from",
+            "lcov.info",
+            "--key",
+            "k",
+            "--json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let bundle = json["bundle"].as_str().unwrap();
+    assert!(bundle.contains(".zt/bundles/coverage-"), "{bundle}");
+    assert!(d.join(bundle).is_file() || std::path::Path::new(bundle).is_file());
+    let listed: Vec<_> = fs_err::read_dir(d.join("out")).unwrap().collect();
+    assert_eq!(listed.len(), 1, "nothing but the artifact in out/");
+    let out = zt(d)
+        .args([
+            "verify", "out/app", "--bundle", bundle, "--key", "k.pub", "--json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["predicate_type"],
+        "https://zt.dev/attestation/coverage/v1"
+    );
+    // A report that is neither lcov nor Cobertura is an input error that says so.
+    fs_err::write(d.join("junk.txt"), b"not coverage").unwrap();
+    let err = fails(
+        d,
+        &[
+            "attest", "out/app", "--type", "coverage", "--from", "junk.txt", "--key", "k",
+        ],
+        2,
+    );
+    assert!(err.contains("lcov") && err.contains("help:"), "{err}");
 }
