@@ -110,6 +110,9 @@ pub struct Report {
     pub outputs: Vec<(PathBuf, Digest)>,
     /// Builds run in total (including bisection).
     pub total_builds: usize,
+    /// Time spent inside the sandbox, summed over every build (the build's own work, which zt's
+    /// overhead is measured against).
+    pub sandbox_elapsed: std::time::Duration,
 }
 
 struct Runner<'a> {
@@ -124,6 +127,7 @@ struct Runner<'a> {
     /// build's).
     faketime_deadline: std::time::Duration,
     limited: Vec<(Variation, String)>,
+    sandbox_elapsed: std::time::Duration,
 }
 
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
@@ -203,7 +207,9 @@ impl Runner<'_> {
                     .map_or(self.faketime_deadline, |t| t.min(self.faketime_deadline)),
             );
         }
+        let started = std::time::Instant::now();
         let mut exit = sandbox::run(&spec)?;
+        self.sandbox_elapsed += started.elapsed();
         if exit == sandbox::Exit::TimedOut
             && faked
             && self.opts.timeout.is_none_or(|t| t > self.faketime_deadline)
@@ -228,7 +234,9 @@ impl Runner<'_> {
                 on(Variation::FileOrder),
             )?;
             build::set_mtimes(&copy, mtime)?;
+            let started = std::time::Instant::now();
             exit = sandbox::run(&spec)?;
+            self.sandbox_elapsed += started.elapsed();
         }
         if exit == sandbox::Exit::TimedOut {
             return Err(Error::TimedOut {
@@ -388,6 +396,7 @@ pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<
         secrets,
         faketime_deadline: std::time::Duration::from_secs(60),
         limited: Vec::new(),
+        sandbox_elapsed: std::time::Duration::ZERO,
     };
     let started = std::time::Instant::now();
     let control = runner.build(&[], 0)?;
@@ -434,6 +443,7 @@ pub fn repro(opts: &Options, builds: usize, variations: &[Variation]) -> Result<
         culprits,
         outputs,
         total_builds: runner.count,
+        sandbox_elapsed: runner.sandbox_elapsed,
     })
 }
 
@@ -496,6 +506,7 @@ mod tests {
             culprits: Vec::new(),
             outputs: Vec::new(),
             total_builds: builds,
+            sandbox_elapsed: std::time::Duration::ZERO,
         }
     }
 

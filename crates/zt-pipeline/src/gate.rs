@@ -137,6 +137,11 @@ pub fn judge(
         checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
     }
 
+    // One order whatever the ledger's: by predicate type, then where the bundle came from.
+    verified.sort_by(|a, b| {
+        (&a.statement.predicate_type, &a.bundle).cmp(&(&b.statement.predicate_type, &b.bundle))
+    });
+    rejected.sort_by(|a, b| a.source.cmp(&b.source));
     let input = PolicyInput {
         version: zt_policy::INPUT_VERSION,
         subject: ResourceDescriptor::subject(name, &digest),

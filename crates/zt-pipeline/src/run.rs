@@ -85,6 +85,9 @@ pub struct Report {
     pub artifacts: Vec<(PathBuf, Digest)>,
     /// Every stage, in order.
     pub stages: Vec<StageReport>,
+    /// Time spent inside the build sandbox (every build and rebuild), in milliseconds: the
+    /// build's own work, against which zt's overhead is measured.
+    pub sandbox_millis: u128,
 }
 
 impl Report {
@@ -123,6 +126,7 @@ struct Ctx<'a> {
     /// Unsigned statements waiting to be signed, with the kind used in bundle names.
     statements: Vec<(&'static str, Statement)>,
     failed: bool,
+    sandbox: std::time::Duration,
 }
 
 impl Ctx<'_> {
@@ -201,6 +205,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
         dir,
         ws,
         signed: Vec::new(),
+        sandbox: std::time::Duration::ZERO,
         opts,
         progress,
         stages: Vec::new(),
@@ -221,6 +226,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
         dir: ctx.dir,
         artifacts: ctx.artifacts,
         stages: ctx.stages,
+        sandbox_millis: ctx.sandbox.as_millis(),
     })
 }
 
@@ -306,6 +312,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         fs_err::remove_dir_all(&out_dir)?;
     }
     let outcome = build(&opts)?;
+    ctx.sandbox += outcome.sandbox_elapsed;
     if outcome.exit != Exit::Code(0) || outcome.outputs.is_empty() {
         return Ok((
             StageStatus::Failed,
@@ -328,6 +335,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         .collect();
     let mut evidence = vec![outcome.log.clone()];
     let report = repro::repro(&opts, ctx.opts.rebuild.max(2), &Variation::ALL)?;
+    ctx.sandbox += report.sandbox_elapsed;
     let repro_statement = repro::statement(&report);
     if let Some((mut provenance, path)) = outcome.provenance {
         repro::record_in_provenance(&mut provenance, &report);

@@ -52,6 +52,12 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     if let Some(t) = test {
         opts.test = t;
     }
+    if let zt_core::Clock::Fixed(t) = zt_core::Clock::from_env()? {
+        printer.warn(format!(
+            "the clock is fixed at {} (ZT_NOW)",
+            zt_core::time::rfc3339(t)
+        ));
+    }
     let progress = Stderr(printer);
     let report = zt_pipeline::run(&opts, &progress)?;
     let allowed = report.allowed();
@@ -108,10 +114,14 @@ pub(crate) fn print_judgement(
         }));
         return;
     }
+    let digest = judgement.digest.to_string();
+    let what = if name == digest {
+        digest
+    } else {
+        format!("{name} {digest}")
+    };
     printer.info(format!(
-        "{} {} at stage `{stage}`: {} verified statement(s), {} rejected",
-        name,
-        judgement.digest,
+        "{what} at stage `{stage}`: {} verified statement(s), {} rejected",
         judgement.input.evidence.len(),
         judgement.input.rejected.len()
     ));
