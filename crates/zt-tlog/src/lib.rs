@@ -69,6 +69,7 @@ pub mod note;
 pub mod policy;
 pub mod proof_file;
 pub mod tiles;
+pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use cosignature::{WitnessSigner, verify_cosignature};
@@ -82,3 +83,4 @@ pub use merkle::{
 pub use note::{Note, NoteSignature, NoteSigner, NoteVerifier};
 pub use policy::{TrustPolicy, VerifiedCheckpoint};
 pub use proof_file::TlogProof;
+pub use witness::{Cosigned, Witness};

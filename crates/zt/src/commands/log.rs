@@ -6,7 +6,7 @@ use zt_sign::FileKey;
 use zt_tlog::ed25519_dalek::SigningKey;
 use zt_tlog::merkle::hash_from_slice;
 use zt_tlog::{
-    Checkpoint, Hash, Log, Note, NoteSigner, NoteVerifier, TlogProof, TrustPolicy, WitnessSigner,
+    Checkpoint, Hash, Log, NoteSigner, NoteVerifier, TlogProof, TrustPolicy, WitnessSigner,
     leaf_hash, verify_consistency, verify_inclusion,
 };
 
@@ -305,51 +305,23 @@ fn cosign(
     printer: &Printer,
 ) -> Result<Status, CliError> {
     let signed = read(cp_path)?;
-    let (cp, mut note) = Checkpoint::open(&signed, log_key)
-        .map_err(|e| CliError::from(e).context(format!("checking `{}`", cp_path.display())))?;
-    let state_file = state.join(escape(&cp.origin));
-    if state_file.exists() {
-        let old_text = read(&state_file)?;
-        let (old, _) = Checkpoint::open(&old_text, log_key).map_err(|e| {
-            CliError::from(e).context(format!(
-                "checking the witness state `{}`",
-                state_file.display()
-            ))
-        })?;
-        if cp.size < old.size {
-            return Err(zt_tlog::Error::Rollback {
-                old_size: old.size,
-                new_size: cp.size,
-            }
-            .into());
-        }
-        let proof = match proof {
-            Some(p) => proof_arg(Some(p))?,
-            None => Log::open(dir)?.consistency_proof(old.size, cp.size)?,
-        };
-        verify_consistency(old.size, cp.size, &proof, &old.root, &cp.root).map_err(|e| {
-            if old.size == cp.size {
-                zt_tlog::Error::Fork { size: cp.size }
-            } else {
-                zt_tlog::Error::from(e)
-            }
-        })?;
-    }
-    // Remember the checkpoint before vouching for it: a crash after this never lets the
-    // witness cosign an older, inconsistent one.
-    let mut seen = Note::new(note.text()).map_err(zt_tlog::Error::from)?;
-    for sig in note.signatures().iter().filter(|s| log_key.matches(s)) {
-        seen.push_signature(sig.clone());
-    }
-    fs_err::create_dir_all(state).map_err(zt_tlog::Error::from)?;
-    zt_core::fsutil::write_atomic(&state_file, seen.to_text().as_bytes())
-        .map_err(zt_tlog::Error::from)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let text = note.text().to_owned();
-    note.push_signature(witness.cosign(&text, now));
-    let cosigned = note.to_text();
+    let given = proof.map(|p| proof_arg(Some(p))).transpose()?;
+    let cosigned = zt_tlog::Witness::new(witness, state)
+        .cosign(
+            &signed,
+            log_key,
+            |old, new| match given {
+                Some(p) => Ok(p),
+                None => Log::open(dir)?.consistency_proof(old, new),
+            },
+            now,
+        )
+        .map_err(|e| CliError::from(e).context(format!("cosigning `{}`", cp_path.display())))?;
+    let cp = cosigned.checkpoint;
+    let cosigned = cosigned.text;
     match &out {
         Some(path) => {
             zt_core::fsutil::write_atomic(path, cosigned.as_bytes())
@@ -441,15 +413,4 @@ fn ed25519_key(path: &Path) -> Result<SigningKey, CliError> {
             "note signatures are Ed25519: make one with `zt key generate --type ed25519`",
         )),
     }
-}
-
-/// A file name for an origin: `[A-Za-z0-9.-]` kept, everything else `_XX` hex.
-fn escape(origin: &str) -> String {
-    origin
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' => (b as char).to_string(),
-            _ => format!("_{b:02x}"),
-        })
-        .collect()
 }
