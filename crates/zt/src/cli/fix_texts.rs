@@ -67,13 +67,11 @@ fn check(root: &clap::Command, words: &str) -> Result<(), String> {
                 .find(|s| s.get_name() == name || s.get_all_aliases().any(|a| a == name))
         };
         let alternatives: Vec<&str> = t.split('|').collect();
-        if alternatives.len() > 1 && find(alternatives[0]).is_some() {
-            if let Some(missing) = alternatives.iter().find(|a| find(a).is_none()) {
-                return Err(format!(
-                    "`{}` has no subcommand `{missing}`",
-                    cmd.get_name()
-                ));
-            }
+        if alternatives.len() > 1
+            && find(alternatives[0]).is_some()
+            && let Some(missing) = alternatives.iter().find(|a| find(a).is_none())
+        {
+            return Err(format!("`{}` has no subcommand `{missing}`", cmd.get_name()));
         }
         match find(alternatives[0]) {
             Some(sub) => {
