@@ -43,6 +43,20 @@ pub fn record(ws: &Workspace, kind: &str, json: &Value) -> Result<PathBuf, Error
     Ok(path)
 }
 
+/// Stores several bundles in the evidence store and indexes them in the ledger, opened once;
+/// returns their paths in order.
+pub fn record_all(ws: &Workspace, items: &[(&str, &Value)]) -> Result<Vec<PathBuf>, Error> {
+    let mut ledger = crate::ledger::open(ws)?;
+    let mut paths = Vec::with_capacity(items.len());
+    for (kind, json) in items {
+        paths.push(store(ws, kind, json)?);
+        let bytes = bundle::to_bytes(json);
+        let index = zt_store::index::from_sigstore_bundle(&bytes, None, ws.now())?;
+        ledger.put_bundle(&bytes, &index)?;
+    }
+    Ok(paths)
+}
+
 /// Signs a statement with the repository's pipeline key (see [`crate::pipeline_key`]),
 /// appends the signature to the repository's transparency log (`.zt/log`, created on first use),
 /// stores the bundle under `.zt/bundles/` and indexes it in the ledger. This is how every stage

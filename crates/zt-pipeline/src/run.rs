@@ -701,24 +701,29 @@ pub fn pipeline_key(ws: &Workspace) -> Result<FileKey, Error> {
 fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let key = pipeline_key(&ctx.ws)?;
     let (log, _) = transparency::open_or_init(&ctx.ws.layout().log())?;
-    // Every bundle goes to the evidence store and is indexed in the ledger (by subject digest,
-    // predicate type, signer key id and log index).
-    let record = |kind: &str, json: &serde_json::Value| evidence::record(&ctx.ws, kind, json);
-    let mut written = Vec::new();
+    let mut kinds = Vec::new();
+    let mut bundles = Vec::new();
     for (path, _) in ctx.artifacts.clone() {
-        let mut new = bundle::sign_file(&key, &ctx.dir.join(&path))?;
-        transparency::log_bundle(&log, &mut new, &key.public_key())?;
-        written.push(record("signature", &new.json)?);
+        bundles.push(bundle::sign_file(&key, &ctx.dir.join(&path))?);
+        kinds.push("signature");
     }
     let subjects = ctx.subjects();
     for (kind, mut statement) in std::mem::take(&mut ctx.statements) {
         if statement.subject.is_empty() {
             statement.subject = subjects.clone();
         }
-        let mut new = bundle::attest(&key, &statement)?;
-        transparency::log_bundle(&log, &mut new, &key.public_key())?;
-        written.push(record(kind, &new.json)?);
+        bundles.push(bundle::attest(&key, &statement)?);
+        kinds.push(kind);
     }
+    // One batch in the log (one durable checkpoint for the run), then every bundle to the
+    // evidence store and the ledger (by subject digest, predicate type, key id, log index).
+    transparency::log_bundles(&log, &mut bundles, &key.public_key())?;
+    let items: Vec<(&str, &serde_json::Value)> = kinds
+        .iter()
+        .copied()
+        .zip(bundles.iter().map(|b| &b.json))
+        .collect();
+    let written = evidence::record_all(&ctx.ws, &items)?;
     ctx.signed = written.clone();
     Ok((
         StageStatus::Passed,

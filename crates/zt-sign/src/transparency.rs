@@ -36,6 +36,38 @@ pub fn default_origin(key: &ed25519_dalek::VerifyingKey) -> String {
 pub fn log_bundle(log: &Log, bundle: &mut NewBundle, signer: &PublicKey) -> Result<u64, Error> {
     let body = rekor::hashedrekord_body(&bundle.signed_digest, &bundle.signature, signer);
     let index = log.append(&body)?;
+    attach_entry(log, bundle, index, body)?;
+    Ok(index)
+}
+
+/// Appends several bundles' signatures to the log as one batch (one durable checkpoint for
+/// all, instead of one each) and puts each entry and its proof into its bundle. Returns the
+/// index of each, in order.
+pub fn log_bundles(
+    log: &Log,
+    bundles: &mut [NewBundle],
+    signer: &PublicKey,
+) -> Result<Vec<u64>, Error> {
+    if bundles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bodies: Vec<Vec<u8>> = bundles
+        .iter()
+        .map(|b| rekor::hashedrekord_body(&b.signed_digest, &b.signature, signer))
+        .collect();
+    let first = log.append_batch(&bodies)?;
+    let mut indices = Vec::with_capacity(bundles.len());
+    for (i, (bundle, body)) in bundles.iter_mut().zip(bodies).enumerate() {
+        let index = first + i as u64;
+        attach_entry(log, bundle, index, body)?;
+        indices.push(index);
+    }
+    Ok(indices)
+}
+
+/// Puts the log entry at `index` (whose body is `body`), its inclusion proof and the checkpoint
+/// into the bundle.
+fn attach_entry(log: &Log, bundle: &mut NewBundle, index: u64, body: Vec<u8>) -> Result<(), Error> {
     // `append` returns once a checkpoint covering the entry is durable; the proof and the
     // checkpoint are taken together, so a concurrent append cannot come between them.
     let proof = log.tlog_proof(index, None)?;
@@ -61,7 +93,7 @@ pub fn log_bundle(log: &Log, bundle: &mut NewBundle, signer: &PublicKey) -> Resu
         entries.clear();
         entries.push(entry.to_json());
     }
-    Ok(index)
+    Ok(())
 }
 
 fn log_id(verifier: &NoteVerifier) -> [u8; 32] {

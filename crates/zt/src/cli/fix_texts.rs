@@ -71,7 +71,10 @@ fn check(root: &clap::Command, words: &str) -> Result<(), String> {
             && find(alternatives[0]).is_some()
             && let Some(missing) = alternatives.iter().find(|a| find(a).is_none())
         {
-            return Err(format!("`{}` has no subcommand `{missing}`", cmd.get_name()));
+            return Err(format!(
+                "`{}` has no subcommand `{missing}`",
+                cmd.get_name()
+            ));
         }
         match find(alternatives[0]) {
             Some(sub) => {
