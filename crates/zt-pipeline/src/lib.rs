@@ -24,6 +24,7 @@ pub mod init;
 pub mod ledger;
 pub mod revoke;
 mod run;
+pub mod source;
 
 pub use error::Error;
 pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, pipeline_key, run};

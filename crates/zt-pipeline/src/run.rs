@@ -234,21 +234,17 @@ type StageResult = Result<(StageStatus, String, Option<String>, Vec<PathBuf>), E
 
 /// Secret scan of the whole tree with gitleaks' rules (and the repo's `.gitleaks.toml`).
 fn source_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    use zt_source::secrets::{self, Detector, ScanOptions, Scanner};
-    let config = secrets::load_config(None, &ctx.dir, &ctx.dir)?;
-    let rules = config.ordered_rules().count();
-    let detector = Detector::new(config).map_err(|reason| Error::Repository {
-        path: ctx.dir.clone(),
-        reason: format!("has secret-scanning rules that cannot be used: {reason}"),
+    let scan = crate::source::scan(&crate::source::ScanRequest {
+        inputs: crate::source::Inputs::Tree(vec![ctx.dir.clone()]),
+        config: None,
+        cwd: ctx.dir.clone(),
+        options: zt_source::secrets::ScanOptions {
+            gitignore: true,
+            skip_zt_state: true,
+            threads: 0,
+        },
     })?;
-    let scanner = Scanner::new(detector);
-    let opts = ScanOptions {
-        gitignore: true,
-        skip_zt_state: true,
-        threads: 0,
-    };
-    let files = Scanner::collect_files(std::slice::from_ref(&ctx.dir), &opts)?;
-    let report = scanner.scan_files(&files, &opts);
+    let (report, rules) = (scan.report, scan.rules);
     let commit = example::git(&ctx.dir, &["rev-parse", "HEAD"]).ok();
     let predicate = json!({
         "commit": commit,
@@ -267,6 +263,24 @@ fn source_stage(ctx: &mut Ctx<'_>) -> StageResult {
         "source",
         Statement::new(Vec::new(), predicate::ZT_SOURCE_V1, predicate),
     ));
+    if report.findings.is_empty()
+        && let Some(first) = report.unscanned.first()
+    {
+        // A file that could not be read was not shown to be free of secrets.
+        return Ok((
+            StageStatus::Failed,
+            format!(
+                "{} file(s) could not be scanned, first `{}`: {}",
+                report.unscanned.len(),
+                first.path,
+                first.reason
+            ),
+            Some(
+                "make every file in the tree readable, then run again; see `zt source scan`".into(),
+            ),
+            Vec::new(),
+        ));
+    }
     if report.findings.is_empty() {
         Ok((
             StageStatus::Passed,

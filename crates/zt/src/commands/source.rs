@@ -1,7 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use zt_pipeline::source::{Inputs, Scan, ScanRequest};
 use zt_source::secrets::report::{finding_json, sarif};
-use zt_source::secrets::{self, Detector, ScanOptions, ScanReport, Scanner, git};
+use zt_source::secrets::{ScanOptions, ScanReport, Scanner};
 
 use crate::cli::{ScanArgs, ScanFormat, SourceArgs, SourceCommand};
 use crate::commands::Status;
@@ -27,66 +28,39 @@ fn cwd() -> Result<PathBuf, CliError> {
 
 fn run_scan(args: ScanArgs, printer: &Printer) -> Result<Status, CliError> {
     let cwd = cwd()?;
-    let opts = ScanOptions {
-        gitignore: args.gitignore,
-        skip_zt_state: !args.include_zt_state,
-        threads: args.threads,
-    };
-    let git_mode = args.staged || args.range.is_some() || args.history;
-    let (report, scanner) = if git_mode {
-        let root = git::repo_root(&cwd)?;
-        let scanner = scanner_for(args.config.as_deref(), &root, &cwd, printer)?;
-        let blobs = if args.staged {
-            git::staged(&root)?
-        } else if let Some(range) = &args.range {
-            git::added_lines(&root, range)?
-        } else {
-            git::history(&root)?
-        };
-        (scanner.scan_blobs(&blobs, &opts), scanner)
+    let inputs = if args.staged {
+        Inputs::Staged
+    } else if let Some(range) = &args.range {
+        Inputs::Range(range.clone())
+    } else if args.history {
+        Inputs::History
     } else {
-        let roots = if args.paths.is_empty() {
-            vec![PathBuf::from(".")]
-        } else {
-            args.paths.clone()
-        };
-        let first_dir = roots
-            .iter()
-            .find(|p| p.is_dir())
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from("."));
-        let mut scanner = scanner_for(args.config.as_deref(), &first_dir, &cwd, printer)?;
-        // `.gitleaksignore` beside what is scanned (a directory, or a file's directory) and in
-        // the working directory, as gitleaks reads it.
-        let mut ignore_dirs: Vec<PathBuf> = roots
-            .iter()
-            .filter_map(|p| {
-                if p.is_dir() {
-                    Some(p.clone())
-                } else {
-                    p.parent().map(Path::to_path_buf)
-                }
-            })
-            .map(|p| {
-                if p.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    p
-                }
-            })
-            .collect();
-        ignore_dirs.push(PathBuf::from("."));
-        ignore_dirs.sort();
-        ignore_dirs.dedup();
-        for dir in ignore_dirs.iter().filter(|d| **d != first_dir) {
-            let ignore = dir.join(".gitleaksignore");
-            if ignore.is_file() {
-                scanner.add_ignore_file(&ignore)?;
-            }
-        }
-        let files = Scanner::collect_files(&roots, &opts)?;
-        (scanner.scan_files(&files, &opts), scanner)
+        Inputs::Tree(args.paths.clone())
     };
+    let req = ScanRequest {
+        // Tree scans name files relative to the working directory, as given.
+        cwd: if matches!(inputs, Inputs::Tree(_)) {
+            PathBuf::from(".")
+        } else {
+            cwd
+        },
+        inputs,
+        config: args.config.clone(),
+        options: ScanOptions {
+            gitignore: args.gitignore,
+            skip_zt_state: !args.include_zt_state,
+            threads: args.threads,
+        },
+    };
+    let Scan {
+        report,
+        scanner,
+        warnings,
+        ..
+    } = zt_pipeline::source::scan(&req)?;
+    for w in &warnings {
+        printer.warn(w);
+    }
     print_report(&report, &scanner, &args, printer);
     if let Some(first) = report.unscanned.first() {
         return Err(zt_source::Error::Unscanned {
@@ -101,30 +75,6 @@ fn run_scan(args: ScanArgs, printer: &Printer) -> Result<Status, CliError> {
     } else {
         Status::Failure
     })
-}
-
-fn scanner_for(
-    config: Option<&Path>,
-    root: &Path,
-    cwd: &Path,
-    printer: &Printer,
-) -> Result<Scanner, CliError> {
-    let config = secrets::load_config(config, root, cwd)?;
-    for w in &config.warnings {
-        printer.warn(w);
-    }
-    let detector = Detector::new(config).map_err(|e| {
-        CliError::input(
-            format!("cannot prepare the keyword prefilter: {e}"),
-            "check the rules' keywords",
-        )
-    })?;
-    let mut scanner = Scanner::new(detector);
-    let ignore = root.join(".gitleaksignore");
-    if ignore.is_file() {
-        scanner.add_ignore_file(&ignore)?;
-    }
-    Ok(scanner)
 }
 
 fn print_report(report: &ScanReport, scanner: &Scanner, args: &ScanArgs, printer: &Printer) {
