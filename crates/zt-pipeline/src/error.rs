@@ -44,6 +44,18 @@ pub enum Error {
     /// The ledger failed.
     #[error(transparent)]
     Store(#[from] zt_store::Error),
+    /// The signing key is revoked: nothing more may be signed with it.
+    #[error("key {key_id} is revoked (from {revoked_at}: {reason}; revocation in `{source}`)")]
+    RevokedKey {
+        /// The key's id.
+        key_id: String,
+        /// When the revocation takes effect (RFC 3339).
+        revoked_at: String,
+        /// Why it was revoked.
+        reason: String,
+        /// Where the revocation was found (its bundle, or `ledger`).
+        source: String,
+    },
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
@@ -84,6 +96,9 @@ impl Diagnostic for Error {
             Error::Core(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
+            Error::RevokedKey { .. } => Some(
+                "generate a new key with `zt key generate --out KEY`, add its `KEY.pub` to `zt.toml`'s `[[trust.keys]]`, and sign with it".into(),
+            ),
             Error::Policy(_) => Some(
                 "check `zt.toml` (create it with `zt init`) and the policies with `zt policy test`".into(),
             ),

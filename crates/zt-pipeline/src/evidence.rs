@@ -52,9 +52,11 @@ pub fn record(repo: &Path, kind: &str, json: &Value) -> Result<PathBuf, Error> {
 /// appends the signature to the repository's transparency log (`.zt/log`, created on first use),
 /// stores the bundle under `.zt/bundles/` and indexes it in the ledger. This is how every stage
 /// outside `zt pipeline run` (intake decisions, SBOMs, scans, source verification, requests)
-/// turns its result into evidence. Returns the bundle's path and its log index.
+/// turns its result into evidence. A revoked pipeline key is refused
+/// ([`crate::revoke::refuse_revoked`]). Returns the bundle's path and its log index.
 pub fn attest(repo: &Path, kind: &str, statement: &Statement) -> Result<(PathBuf, u64), Error> {
     let key = crate::run::pipeline_key(repo)?;
+    crate::revoke::refuse_revoked(repo, &key.public_key())?;
     let (log, _) =
         zt_sign::transparency::open_or_init(&repo.join(zt_sign::transparency::DEFAULT_LOG_DIR))?;
     let mut new = bundle::attest(&key, statement)?;

@@ -11,7 +11,7 @@ use zt_policy::{Decision, Policy, PolicyInput, PolicySet};
 use zt_sign::verify::{Artifact, Identity, Request, verify};
 use zt_sign::{PublicKey, bundle, transparency};
 
-use crate::{Error, evidence};
+use crate::{Error, evidence, revoke};
 
 /// An artifact judged at a stage.
 #[derive(Debug, Clone)]
@@ -80,6 +80,7 @@ pub fn judge(
         keys: &keys,
         root: &root,
         ledger: ledger.as_ref(),
+        revocations: revoke::Finder::new(repo, ledger.as_ref(), &keys, &root),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -151,11 +152,14 @@ struct Checker<'a> {
     keys: &'a [PublicKey],
     root: &'a str,
     ledger: Option<&'a zt_store::SqliteLedger>,
+    /// The keys' revocations, judged by the log (see [`revoke`]).
+    revocations: revoke::Finder<'a>,
 }
 
 impl Checker<'_> {
-    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key at
-    /// the time the ledger first saw it) and files it as verified evidence or as rejected.
+    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key judged
+    /// by its verified log entry or signed time) and files it as verified evidence or as
+    /// rejected.
     fn check(
         &self,
         source: String,
@@ -216,25 +220,20 @@ impl Checker<'_> {
             .pointer("/verificationMaterial/tlogEntries/0/logIndex")
             .and_then(serde_json::Value::as_str)
             .and_then(|s| s.parse().ok());
-        // Trusted time: when the ledger first recorded these bytes, never a time the signer
-        // controls. Bundles the ledger has not seen are judged as of now.
-        let time = recorded_at(self.ledger, bytes)?.unwrap_or_else(now);
-        let key_id = key.key_id();
-        if let Some(revoked) = revocation(self.ledger, &key_id)?
-            && time >= revoked.revoked_at
-        {
+        // Revocation is judged by the log (the verified entry's index against the revocation's
+        // logged position) or a verified signed time, never by a ledger column.
+        if let Some(revoked) = self.revocations.judge(key, &parsed.json, &v)? {
             rejected.push(Rejected {
                 source,
                 predicate_type: claimed,
-                reason: format!(
-                    "signed by key {} which was revoked at {} ({}), and the ledger has no record of this bundle before then",
-                    key_id.get(..12).unwrap_or(&key_id),
-                    zt_core::time::rfc3339(revoked.revoked_at),
-                    revoked.reason
-                ),
+                reason: revoked.describe(),
             });
             return Ok(());
         }
+        // The time policy sees: when the ledger first recorded these bytes (informational;
+        // no trust decision rests on it). Bundles the ledger has not seen are dated now.
+        let time = recorded_at(self.ledger, bytes)?.unwrap_or_else(now);
+        let key_id = key.key_id();
         verified.push(Evidence {
             statement,
             signer: Signer {
@@ -375,13 +374,3 @@ fn recorded_at(
         .map(|b| b.index.recorded_at))
 }
 
-fn revocation(
-    ledger: Option<&zt_store::SqliteLedger>,
-    key_id: &str,
-) -> Result<Option<zt_store::Revocation>, Error> {
-    use zt_store::Ledger as _;
-    match ledger {
-        Some(ledger) => Ok(ledger.revocation(key_id)?),
-        None => Ok(None),
-    }
-}
