@@ -73,11 +73,11 @@ pub fn check_key<'a>(
     repository_key_ids: &[String],
 ) -> Result<&'a ApproverKey, Refusal> {
     let id = approver.key_id();
-    if id == requester_key_id {
-        return Err(Refusal::RequesterKey(short(&id)));
-    }
     if repository_key_ids.contains(&id) {
         return Err(Refusal::RepositoryKey(short(&id)));
+    }
+    if id == requester_key_id {
+        return Err(Refusal::RequesterKey(short(&id)));
     }
     approvers
         .iter()
