@@ -294,7 +294,8 @@ impl<'a> Context<'a> {
             &self.trust_keys,
             &self.root,
         );
-        if let Some(r) = finder.judge(key, &json, &v)? {
+        let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
+        if let Some(r) = finder.judge(key, &json, v.tlog_verified, signed_time)? {
             return Ok(Err(Refusal::Revoked(r.describe())));
         }
         let same = signed.id == approved.id

@@ -222,7 +222,11 @@ impl Checker<'_> {
             .and_then(|s| s.parse().ok());
         // Revocation is judged by the log (the verified entry's index against the revocation's
         // logged position) or a verified signed time, never by a ledger column.
-        if let Some(revoked) = self.revocations.judge(key, &parsed.json, &v)? {
+        let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
+        if let Some(revoked) =
+            self.revocations
+                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
+        {
             rejected.push(Rejected {
                 source,
                 predicate_type: claimed,

@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::Value;
 use zt_core::config::{CONFIG_FILE, Config};
 use zt_core::{Digest, DigestAlgorithm, ResourceDescriptor, Statement};
-use zt_sign::verify::{Artifact, Identity, Request, Verified, verify};
+use zt_sign::verify::{Artifact, Identity, Request, verify};
 use zt_sign::{PublicKey, Signer as _, bundle, transparency};
 use zt_store::{BundleQuery, Ledger as _, Put, Revocation, SqliteLedger};
 
@@ -121,10 +121,10 @@ pub fn log_positions(bundle_json: &Value) -> Vec<LogPosition> {
         .collect()
 }
 
-/// The earliest signed time a verification established (RFC 3161 timestamps, the log's
-/// integrated time); never a time the signer or the ledger controls.
-pub fn signed_time(v: &Verified) -> Option<i64> {
-    v.timestamps.iter().copied().chain(v.integrated_time).min()
+/// The earliest signed time a verification established (its verified RFC 3161 `timestamps`,
+/// the log's `integrated_time`); never a time the signer or the ledger controls.
+pub fn signed_time(timestamps: &[i64], integrated_time: Option<i64>) -> Option<i64> {
+    timestamps.iter().copied().chain(integrated_time).min()
 }
 
 /// The digest a revocation statement is about: the key id as a SHA-256.
@@ -164,21 +164,23 @@ impl<'a> Finder<'a> {
         }
     }
 
-    /// The revocation that rejects a bundle signed by `key` whose verification gave `v`
-    /// (`bundle_json` is the bundle, for its log entries), or `None` when it stands.
+    /// The revocation that rejects a bundle signed by `key`, or `None` when it stands.
+    /// `bundle_json` is the bundle (for its log entries, counted only when `tlog_verified`);
+    /// `signed_time` what its verification established ([`signed_time`]).
     pub fn judge(
         &self,
         key: &PublicKey,
         bundle_json: &Value,
-        v: &Verified,
+        tlog_verified: bool,
+        signed_time: Option<i64>,
     ) -> Result<Option<KeyRevocation>, Error> {
         let revocations = self.of(key)?;
-        let entries = if v.tlog_verified {
+        let entries = if tlog_verified {
             log_positions(bundle_json)
         } else {
             Vec::new()
         };
-        Ok(rejecting(&revocations, &entries, signed_time(v)).cloned())
+        Ok(rejecting(&revocations, &entries, signed_time).cloned())
     }
 
     /// Every revocation of `key`: the verified logged statements, or, when there is none, the

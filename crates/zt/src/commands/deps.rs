@@ -539,7 +539,7 @@ fn run_approve(args: ApproveArgs, printer: &Printer) -> Result<Status, CliError>
         printer.info(format!(
             "signed with {}'s key {} (log index {index}): `{}`",
             approver,
-            &signer.public_key().key_id()[..12],
+            signer.public_key().key_id().get(..12).unwrap_or_default(),
             bundle.display()
         ));
     }
