@@ -45,7 +45,9 @@ pub enum Refusal {
     #[error("key {0} is not listed as an approver in `zt.toml` (`[[deps.approver]]`)")]
     NotAnApprover(String),
     /// The repository's own key signed it: anyone running zt here holds that key.
-    #[error("key {0} is the repository's key, which anyone running zt here can use; an approval must be signed by the approver's own key")]
+    #[error(
+        "key {0} is the repository's key, which anyone running zt here can use; an approval must be signed by the approver's own key"
+    )]
     RepositoryKey(String),
     /// The key that signed the request signed the approval too.
     #[error("key {0} signed the request, so it cannot approve it too")]
@@ -405,15 +407,23 @@ pub fn approve(
         )));
     }
     if let Some(a) = find(&ctx, &statements, id)? {
-        return Err(zt_deps::Error::from(requests::RequestError::AlreadyApproved {
-            id: id.into(),
-            by: a.approver,
-        })
-        .into());
+        return Err(
+            zt_deps::Error::from(requests::RequestError::AlreadyApproved {
+                id: id.into(),
+                by: a.approver,
+            })
+            .into(),
+        );
     }
     let name = entry.name.clone();
     let approved = requests::approve(signed, &name, now).map_err(zt_deps::Error::from)?;
-    let (path, index) = sign(repo, "dependency-approval", "approve", &approved, Some(signer))?;
+    let (path, index) = sign(
+        repo,
+        "dependency-approval",
+        "approve",
+        &approved,
+        Some(signer),
+    )?;
     Requests::in_repo(repo).save(&approved)?;
     Ok((approved, name, path, index))
 }
@@ -436,7 +446,9 @@ fn find(
 }
 
 /// Every approval statement in the repository with whether it counts (and why not).
-pub fn audit(repo: &Path) -> Result<Vec<(Request, String, Result<VerifiedApproval, Refusal>)>, Error> {
+pub fn audit(
+    repo: &Path,
+) -> Result<Vec<(Request, String, Result<VerifiedApproval, Refusal>)>, Error> {
     let ctx = Context::load(repo)?;
     let statements = ctx.statements()?;
     let mut out = Vec::new();

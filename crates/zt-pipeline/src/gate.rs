@@ -377,4 +377,3 @@ fn recorded_at(
         .bundle(&zt_store::bundle_id(bytes))?
         .map(|b| b.index.recorded_at))
 }
-

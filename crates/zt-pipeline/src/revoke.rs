@@ -131,8 +131,7 @@ pub fn signed_time(timestamps: &[i64], integrated_time: Option<i64>) -> Option<i
 fn key_digest(key_id: &str) -> Result<Digest, Error> {
     Digest::from_hex(DigestAlgorithm::Sha256, key_id).map_err(|_| Error::Input {
         what: format!("`{key_id}` is not a key id"),
-        help: "pass the key's 64-hex-digit id (`zt key show KEY` prints it) or the key file"
-            .into(),
+        help: "pass the key's 64-hex-digit id (`zt key show KEY` prints it) or the key file".into(),
     })
 }
 
@@ -434,7 +433,10 @@ pub fn revoke(
         let (log, _) = transparency::open_or_init(&repo.join(transparency::DEFAULT_LOG_DIR))?;
         let backdated = revoked_at < now;
         let statement = Statement::new(
-            vec![ResourceDescriptor::subject(format!("key:{key_id}"), &digest)],
+            vec![ResourceDescriptor::subject(
+                format!("key:{key_id}"),
+                &digest,
+            )],
             zt_core::predicate::ZT_KEY_REVOCATION_V1,
             serde_json::json!({
                 "keyId": key_id,
@@ -581,10 +583,7 @@ mod tests {
             {"logIndex": "9"},
             {"logIndex": "18446744073709551615", "logId": {"keyId": OTHER}}
         ]}});
-        assert_eq!(
-            log_positions(&json),
-            [at(LOG, 7), at(OTHER, u64::MAX)]
-        );
+        assert_eq!(log_positions(&json), [at(LOG, 7), at(OTHER, u64::MAX)]);
         assert!(log_positions(&serde_json::json!({})).is_empty());
     }
 
@@ -593,6 +592,9 @@ mod tests {
         let text = revocation(Some(at(LOG, 4)), 0).describe();
         assert!(text.contains("abababababab"), "{text}");
         assert!(text.contains("1970-01-01T00:00:00Z"), "{text}");
-        assert!(text.contains("stolen") && text.contains("entry 4"), "{text}");
+        assert!(
+            text.contains("stolen") && text.contains("entry 4"),
+            "{text}"
+        );
     }
 }

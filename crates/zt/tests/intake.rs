@@ -39,7 +39,12 @@ fn json(o: &Output) -> serde_json::Value {
 /// approver in `zt.toml`. Returns the private key's file name.
 fn approver(dir: &Path, name: &str, listed: bool) -> String {
     let o = zt(dir, &["key", "generate", "--out", name]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     if listed {
         let path = dir.join("zt.toml");
         let mut text = fs_err::read_to_string(&path).unwrap_or_default();
@@ -273,7 +278,12 @@ fn malware_is_rejected_with_its_rule_id() {
     let id = json(&r)["id"].as_str().unwrap().to_string();
     let bob = approver(d, "bob", true);
     let o = zt(d, &["deps", "approve", &id, "--key", &bob]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = zt(
         d,
         &[
@@ -464,7 +474,10 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.status.code(), Some(1), "{key}: {err}");
         assert!(err.contains(why), "{key}: {err}");
-        assert!(err.contains("help:") && err.contains("[[deps.approver]]"), "{err}");
+        assert!(
+            err.contains("help:") && err.contains("[[deps.approver]]"),
+            "{err}"
+        );
     };
     // The repository's own key cannot approve: anyone running zt here holds it.
     refused(".zt/keys/pipeline", "repository's key");
@@ -500,11 +513,28 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     let r = zt(
         d,
         &[
-            "deps", "request", "other", "--ecosystem", "crates.io", "--justification", "j",
-            "--maintenance-plan", "p", "--requester", "alice", "--key", &alice, "--json",
+            "deps",
+            "request",
+            "other",
+            "--ecosystem",
+            "crates.io",
+            "--justification",
+            "j",
+            "--maintenance-plan",
+            "p",
+            "--requester",
+            "alice",
+            "--key",
+            &alice,
+            "--json",
         ],
     );
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let other = json(&r)["id"].as_str().unwrap().to_string();
     let o = zt(d, &["deps", "approve", &other, "--key", &alice]);
     assert_eq!(o.status.code(), Some(1));
@@ -517,7 +547,9 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     let l = json(&zt(d, &["deps", "requests", "--json"]));
     let listed = l["requests"].as_array().unwrap();
     assert!(
-        listed.iter().any(|r| r["id"] == id.as_str() && r["status"] == "approved"),
+        listed
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["status"] == "approved"),
         "{l}"
     );
     let human = zt(d, &["deps", "requests"]);

@@ -78,7 +78,11 @@ fn editing_recorded_at_or_deleting_the_revocation_row_does_not_untrust_a_revoked
     db.execute("UPDATE revocations SET revoked_at = 32503680000", [])
         .unwrap();
     let (code, stdout) = deploy(&ex);
-    assert_eq!(code, Some(1), "edited ledger made evidence trusted: {stdout}");
+    assert_eq!(
+        code,
+        Some(1),
+        "edited ledger made evidence trusted: {stdout}"
+    );
     assert!(stdout.contains("stolen"), "{stdout}");
 
     // Deleting the revocation row does not un-revoke: the logged statement is still found.
@@ -130,7 +134,14 @@ fn a_revocation_now_keeps_earlier_log_entries_and_rejects_later_ones() {
 
     // `zt sign` and `zt attest` refuse the revoked key, naming the revocation and the fix.
     for args in [
-        vec!["sign", "out/hello", "--key", ".zt/keys/pipeline", "--bundle", "s.json"],
+        vec![
+            "sign",
+            "out/hello",
+            "--key",
+            ".zt/keys/pipeline",
+            "--bundle",
+            "s.json",
+        ],
         vec![
             "attest",
             "out/hello",
@@ -201,7 +212,8 @@ fn a_revocation_now_keeps_earlier_log_entries_and_rejects_later_ones() {
     let db = ledger(&ex);
     db.execute("UPDATE revocations SET revoked_at = 32503680000", [])
         .unwrap();
-    db.execute("UPDATE bundles SET recorded_at = 0", []).unwrap();
+    db.execute("UPDATE bundles SET recorded_at = 0", [])
+        .unwrap();
     drop(db);
     let (code, stdout) = deploy(&ex);
     assert_eq!(code, Some(1), "{stdout}");

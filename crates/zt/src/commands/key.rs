@@ -109,7 +109,9 @@ fn revoke(
                 .cutoff
                 .as_ref()
                 .map(|c| format!(" (entries of the log below {} predate it)", c.index))
-                .unwrap_or_else(|| " (backdated: only a signed time earlier than it keeps a bundle trusted)".into())
+                .unwrap_or_else(|| {
+                    " (backdated: only a signed time earlier than it keeps a bundle trusted)".into()
+                })
         ));
     }
     printer.out(format!(
