@@ -119,7 +119,7 @@ impl<'a> Context<'a> {
     fn load(repo: &'a Path) -> Result<Self, Error> {
         let config_path = repo.join(CONFIG_FILE);
         let config = if config_path.is_file() {
-            Config::load(&config_path)?
+            Config::load(&config_path).map_err(|e| Error::Policy(e.to_string()))?
         } else {
             Config::default()
         };

@@ -45,7 +45,7 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] zt_store::Error),
     /// The signing key is revoked: nothing more may be signed with it.
-    #[error("key {key_id} is revoked (from {revoked_at}: {reason}; revocation in `{source}`)")]
+    #[error("key {key_id} is revoked (from {revoked_at}: {reason}; revocation in `{found_in}`)")]
     RevokedKey {
         /// The key's id.
         key_id: String,
@@ -54,7 +54,7 @@ pub enum Error {
         /// Why it was revoked.
         reason: String,
         /// Where the revocation was found (its bundle, or `ledger`).
-        source: String,
+        found_in: String,
     },
     /// A dependency approval was refused.
     #[error("approval of `{id}` refused: {reason}")]

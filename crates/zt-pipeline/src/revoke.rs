@@ -352,7 +352,7 @@ pub fn refuse_revoked(repo: &Path, key: &PublicKey) -> Result<(), Error> {
             key_id: r.key_id,
             revoked_at: zt_core::time::rfc3339(r.revoked_at),
             reason: r.reason,
-            source: r.source,
+            found_in: r.source,
         }),
     }
 }
