@@ -469,6 +469,11 @@ pub fn revoke(
     let mut bundles = Vec::new();
     let mut builds = std::collections::BTreeSet::new();
     for stored in ledger.find_bundles(&BundleQuery::key_id(&key_id))? {
+        // Revocations are not evidence about artifacts.
+        if stored.index.predicate_type.as_deref() == Some(zt_core::predicate::ZT_KEY_REVOCATION_V1)
+        {
+            continue;
+        }
         for subject in &stored.index.subjects {
             for build in ledger.builds_producing(subject)? {
                 builds.insert(build.id);
