@@ -210,16 +210,6 @@ impl Checker<'_> {
             });
             return Ok(());
         };
-        // Message signatures are checked (a broken one is rejected) but carry no statement for
-        // policy to read.
-        let Some(statement) = v.statement else {
-            return Ok(());
-        };
-        let index = parsed
-            .json
-            .pointer("/verificationMaterial/tlogEntries/0/logIndex")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| s.parse().ok());
         // Revocation is judged by the log (the verified entry's index against the revocation's
         // logged position) or a verified signed time, never by a ledger column.
         let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
@@ -234,6 +224,16 @@ impl Checker<'_> {
             });
             return Ok(());
         }
+        // Message signatures are checked (a broken one is rejected) but carry no statement for
+        // policy to read.
+        let Some(statement) = v.statement else {
+            return Ok(());
+        };
+        let index = parsed
+            .json
+            .pointer("/verificationMaterial/tlogEntries/0/logIndex")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.parse().ok());
         // The time policy sees: when the ledger first recorded these bytes (informational;
         // no trust decision rests on it). Bundles the ledger has not seen are dated now.
         let time = recorded_at(self.ledger, bytes)?.unwrap_or_else(now);
