@@ -445,10 +445,11 @@ fn find(
     Ok(None)
 }
 
-/// Every approval statement in the repository with whether it counts (and why not).
-pub fn audit(
-    repo: &Path,
-) -> Result<Vec<(Request, String, Result<VerifiedApproval, Refusal>)>, Error> {
+/// One approval statement and whether it counts (and why not).
+pub type Audited = (Request, String, Result<VerifiedApproval, Refusal>);
+
+/// Every approval statement in the repository (request, bundle) with whether it counts.
+pub fn audit(repo: &Path) -> Result<Vec<Audited>, Error> {
     let ctx = Context::load(repo)?;
     let statements = ctx.statements()?;
     let mut out = Vec::new();

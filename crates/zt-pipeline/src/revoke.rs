@@ -577,9 +577,12 @@ mod tests {
         assert_eq!(rejecting(&both, &[at(LOG, 3)], Some(100)), None);
         // After the cut-off, a signed time predates the looser one but not the stricter one.
         assert_eq!(rejecting(&both, &[at(LOG, 30)], Some(600)), Some(&strict));
-        assert_eq!(rejecting(&[loose.clone()], &[at(LOG, 30)], Some(600)), None);
         assert_eq!(
-            rejecting(&[loose.clone()], &[at(LOG, 30)], Some(2_000)),
+            rejecting(std::slice::from_ref(&loose), &[at(LOG, 30)], Some(600)),
+            None
+        );
+        assert_eq!(
+            rejecting(std::slice::from_ref(&loose), &[at(LOG, 30)], Some(2_000)),
             Some(&loose)
         );
         assert_eq!(rejecting(&[], &[], None), None);
