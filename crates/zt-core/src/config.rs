@@ -132,6 +132,21 @@ pub struct DepsConfig {
     /// The licence policy; without it licences are not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licenses: Option<LicensesConfig>,
+    /// One `[[deps.approver]]` per person who may approve dependency requests, with the key
+    /// that signs their approvals.
+    #[serde(default, rename = "approver", skip_serializing_if = "Vec::is_empty")]
+    pub approvers: Vec<Approver>,
+}
+
+/// One `[[deps.approver]]`: a person who may approve dependency requests (`zt deps approve ID
+/// --key KEY`), and the public key their approvals must be signed with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approver {
+    /// Their name, as approvals report it.
+    pub name: String,
+    /// A PEM public key file, relative to the repository root.
+    pub public_key: PathBuf,
 }
 
 /// How a kind of finding counts.

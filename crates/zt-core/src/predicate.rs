@@ -22,6 +22,9 @@ pub const ZT_INTAKE_V1: &str = "https://zt.dev/attestation/dependency-intake/v1"
 pub const ZT_REPRODUCIBLE_V1: &str = "https://zt.dev/attestation/reproducible/v1";
 /// zt's dependency request and approval records.
 pub const ZT_DEPENDENCY_REQUEST_V1: &str = "https://zt.dev/attestation/dependency-request/v1";
+/// zt's key revocation: the revoked key is the subject (`sha256` = its key id), logged so that
+/// the log position of the revocation is authenticated.
+pub const ZT_KEY_REVOCATION_V1: &str = "https://zt.dev/attestation/key-revocation/v1";
 
 /// zt's line and branch coverage of the tests (from lcov or Cobertura reports).
 pub const ZT_COVERAGE_V1: &str = "https://zt.dev/attestation/coverage/v1";
@@ -40,4 +43,5 @@ pub const ALL: &[&str] = &[
     ZT_REPRODUCIBLE_V1,
     ZT_DEPENDENCY_REQUEST_V1,
     ZT_COVERAGE_V1,
+    ZT_KEY_REVOCATION_V1,
 ];

@@ -44,6 +44,29 @@ pub enum Error {
     /// The ledger failed.
     #[error(transparent)]
     Store(#[from] zt_store::Error),
+    /// The signing key is revoked: nothing more may be signed with it.
+    #[error("key {key_id} is revoked (from {revoked_at}: {reason}; revocation in `{found_in}`)")]
+    RevokedKey {
+        /// The key's id.
+        key_id: String,
+        /// When the revocation takes effect (RFC 3339).
+        revoked_at: String,
+        /// Why it was revoked.
+        reason: String,
+        /// Where the revocation was found (its bundle, or `ledger`).
+        found_in: String,
+    },
+    /// A dependency approval was refused.
+    #[error("approval of `{id}` refused: {reason}")]
+    Approval {
+        /// The request.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// Dependency requests could not be read or stored.
+    #[error(transparent)]
+    Deps(#[from] zt_deps::Error),
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
@@ -66,6 +89,8 @@ impl Diagnostic for Error {
             Error::Vuln(e) => e.outcome(),
             Error::Core(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
+            Error::Deps(e) => e.outcome(),
+            Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
         }
     }
@@ -84,6 +109,13 @@ impl Diagnostic for Error {
             Error::Core(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
+            Error::Deps(e) => e.help(),
+            Error::Approval { id, .. } => Some(format!(
+                "sign the approval with your own key, listed under `[[deps.approver]]` in `zt.toml`: `zt deps approve {id} --key KEY`"
+            )),
+            Error::RevokedKey { .. } => Some(
+                "generate a new key with `zt key generate --out KEY`, add its `KEY.pub` to `zt.toml`'s `[[trust.keys]]`, and sign with it".into(),
+            ),
             Error::Policy(_) => Some(
                 "check `zt.toml` (create it with `zt init`) and the policies with `zt policy test`".into(),
             ),

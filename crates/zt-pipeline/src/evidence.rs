@@ -61,9 +61,11 @@ pub fn record_all(ws: &Workspace, items: &[(&str, &Value)]) -> Result<Vec<PathBu
 /// appends the signature to the repository's transparency log (`.zt/log`, created on first use),
 /// stores the bundle under `.zt/bundles/` and indexes it in the ledger. This is how every stage
 /// outside `zt pipeline run` (intake decisions, SBOMs, scans, source verification, requests)
-/// turns its result into evidence. Returns the bundle's path and its log index.
+/// turns its result into evidence. A revoked pipeline key is refused
+/// ([`crate::revoke::refuse_revoked`]). Returns the bundle's path and its log index.
 pub fn attest(ws: &Workspace, kind: &str, statement: &Statement) -> Result<(PathBuf, u64), Error> {
     let key = crate::run::pipeline_key(ws)?;
+    crate::revoke::refuse_revoked(ws, &key.public_key())?;
     let (log, _) = zt_sign::transparency::open_or_init(&ws.layout().log())?;
     let mut new = bundle::attest(&key, statement)?;
     let index = zt_sign::transparency::log_bundle(&log, &mut new, &key.public_key())?;

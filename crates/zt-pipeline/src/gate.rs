@@ -12,7 +12,7 @@ use zt_policy::{Decision, Policy, PolicyInput, PolicySet};
 use zt_sign::verify::{Artifact, Identity, Request, verify};
 use zt_sign::{PublicKey, bundle, transparency};
 
-use crate::{Error, evidence};
+use crate::{Error, evidence, revoke};
 
 /// An artifact judged at a stage.
 #[derive(Debug, Clone)]
@@ -123,6 +123,7 @@ pub fn judge(
         ledger: ledger.as_deref(),
         now: ws.now(),
         digest_only: matches!(target, Target::Digest(_)),
+        revocations: revoke::Finder::new(ws, ledger.as_deref(), &keys, &root),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -204,11 +205,14 @@ struct Checker<'a> {
     /// Judging a digest without the file: message signatures (which carry no statement, and
     /// whose Ed25519 form needs the artifact's bytes) are left out.
     digest_only: bool,
+    /// The keys' revocations, judged by the log (see [`revoke`]).
+    revocations: revoke::Finder<'a>,
 }
 
 impl Checker<'_> {
-    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key at
-    /// the time the ledger first saw it) and files it as verified evidence or as rejected.
+    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key judged
+    /// by its verified log entry or signed time) and files it as verified evidence or as
+    /// rejected.
     fn check(
         &self,
         source: String,
@@ -262,6 +266,34 @@ impl Checker<'_> {
             });
             return Ok(());
         };
+        // Revocation is judged by the log (the verified entry's index against the revocation's
+        // logged position) or a verified signed time, never by a ledger column.
+        let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
+        if let Some(revoked) =
+            self.revocations
+                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
+        {
+            rejected.push(Rejected {
+                source,
+                predicate_type: claimed,
+                reason: revoked.describe(),
+            });
+            return Ok(());
+        }
+        // Revocation is judged by the log (the verified entry's index against the revocation's
+        // logged position) or a verified signed time, never by a ledger column.
+        let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
+        if let Some(revoked) =
+            self.revocations
+                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
+        {
+            rejected.push(Rejected {
+                source,
+                predicate_type: claimed,
+                reason: revoked.describe(),
+            });
+            return Ok(());
+        }
         // Message signatures are checked (a broken one is rejected) but carry no statement for
         // policy to read.
         let Some(statement) = v.statement else {
@@ -272,25 +304,10 @@ impl Checker<'_> {
             .pointer("/verificationMaterial/tlogEntries/0/logIndex")
             .and_then(serde_json::Value::as_str)
             .and_then(|s| s.parse().ok());
-        // Trusted time: when the ledger first recorded these bytes, never a time the signer
-        // controls. Bundles the ledger has not seen are judged as of now.
+        // The time policy sees: when the ledger first recorded these bytes (informational;
+        // no trust decision rests on it). Bundles the ledger has not seen are dated now.
         let time = recorded_at(self.ledger, bytes)?.unwrap_or(self.now);
         let key_id = key.key_id();
-        if let Some(revoked) = revocation(self.ledger, &key_id)?
-            && time >= revoked.revoked_at
-        {
-            rejected.push(Rejected {
-                source,
-                predicate_type: claimed,
-                reason: format!(
-                    "signed by key {} which was revoked at {} ({}), and the ledger has no record of this bundle before then",
-                    key_id.get(..12).unwrap_or(&key_id),
-                    zt_core::time::rfc3339(revoked.revoked_at),
-                    revoked.reason
-                ),
-            });
-            return Ok(());
-        }
         verified.push(Evidence {
             statement,
             signer: Signer {
@@ -412,14 +429,4 @@ fn recorded_at(ledger: Option<&dyn zt_store::Ledger>, bytes: &[u8]) -> Result<Op
     Ok(ledger
         .bundle(&zt_store::bundle_id(bytes))?
         .map(|b| b.index.recorded_at))
-}
-
-fn revocation(
-    ledger: Option<&dyn zt_store::Ledger>,
-    key_id: &str,
-) -> Result<Option<zt_store::Revocation>, Error> {
-    match ledger {
-        Some(ledger) => Ok(ledger.revocation(key_id)?),
-        None => Ok(None),
-    }
 }

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod approvals;
 pub mod context;
 mod error;
 pub mod evidence;

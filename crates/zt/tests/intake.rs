@@ -35,6 +35,27 @@ fn json(o: &Output) -> serde_json::Value {
     })
 }
 
+/// Generates `NAME` (private) and `NAME.pub` in `dir` and, when `listed`, names the key as an
+/// approver in `zt.toml`. Returns the private key's file name.
+fn approver(dir: &Path, name: &str, listed: bool) -> String {
+    let o = zt(dir, &["key", "generate", "--out", name]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if listed {
+        let path = dir.join("zt.toml");
+        let mut text = fs_err::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!(
+            "\n[[deps.approver]]\nname = \"{name}\"\npublic_key = \"{name}.pub\"\n"
+        ));
+        fs_err::write(&path, text).unwrap();
+    }
+    name.to_string()
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -96,6 +117,10 @@ fn mirror_blobs(dir: &Path) -> Vec<String> {
 }
 
 /// The in-toto statement inside a bundle (paths in the output are relative to the repo).
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap()
+}
+
 fn intake_statement(dir: &Path, bundle: &str) -> serde_json::Value {
     let b: serde_json::Value =
         serde_json::from_slice(&fs_err::read(dir.join(bundle)).unwrap()).unwrap();
@@ -251,11 +276,13 @@ fn malware_is_rejected_with_its_rule_id() {
         String::from_utf8_lossy(&r.stderr)
     );
     let id = json(&r)["id"].as_str().unwrap().to_string();
+    let bob = approver(d, "bob", true);
+    let o = zt(d, &["deps", "approve", &id, "--key", &bob]);
     assert_eq!(
-        zt(d, &["deps", "approve", &id, "--approver", "bob"])
-            .status
-            .code(),
-        Some(0)
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
     let o = zt(
         d,
@@ -433,14 +460,33 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
 
     // still pending: intake refuses
     assert_eq!(zt(d, &intake).status.code(), Some(1));
-    // the requester cannot approve their own request
-    let o = zt(d, &["deps", "approve", &id, "--approver", "alice"]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cannot approve it too"), "{err}");
-    assert!(err.contains("help:"), "{err}");
-    // someone else can
-    let o = zt(d, &["deps", "approve", &id, "--approver", "bob", "--json"]);
+    // A forged request file saying "approved" convinces nobody: approvals are read from
+    // signed bundles only.
+    let file = d.join(format!(".zt/requests/{id}.json"));
+    let mut forged = json_file(&file);
+    forged["status"] = "approved".into();
+    forged["approval"] = serde_json::json!({"approver": "bob", "at": "2026-01-01T00:00:00Z"});
+    fs_err::write(&file, forged.to_string()).unwrap();
+    assert_eq!(zt(d, &intake).status.code(), Some(1));
+
+    let refused = |key: &str, why: &str| {
+        let o = zt(d, &["deps", "approve", &id, "--key", key]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{key}: {err}");
+        assert!(err.contains(why), "{key}: {err}");
+        assert!(
+            err.contains("help:") && err.contains("[[deps.approver]]"),
+            "{err}"
+        );
+    };
+    // The repository's own key cannot approve: anyone running zt here holds it.
+    refused(".zt/keys/pipeline", "repository's key");
+    // Nor can a key zt.toml does not list as an approver.
+    let mallory = approver(d, "mallory", false);
+    refused(&mallory, "not listed as an approver");
+    // A listed approver's own key can.
+    let bob = approver(d, "bob", true);
+    let o = zt(d, &["deps", "approve", &id, "--key", &bob, "--json"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -454,15 +500,58 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
         "approve"
     );
     // twice is refused
+    let carol = approver(d, "carol", true);
     assert_eq!(
-        zt(d, &["deps", "approve", &id, "--approver", "carol"])
+        zt(d, &["deps", "approve", &id, "--key", &carol])
             .status
             .code(),
         Some(1)
     );
+
+    // The requester's own key cannot approve, even when it is an approver's.
+    let alice = approver(d, "alice", true);
+    let r = zt(
+        d,
+        &[
+            "deps",
+            "request",
+            "other",
+            "--ecosystem",
+            "crates.io",
+            "--justification",
+            "j",
+            "--maintenance-plan",
+            "p",
+            "--requester",
+            "alice",
+            "--key",
+            &alice,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let other = json(&r)["id"].as_str().unwrap().to_string();
+    let o = zt(d, &["deps", "approve", &other, "--key", &alice]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("signed the request"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // listed
     let l = json(&zt(d, &["deps", "requests", "--json"]));
-    assert_eq!(l["requests"][0]["status"], "approved");
+    let listed = l["requests"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["status"] == "approved"),
+        "{l}"
+    );
     let human = zt(d, &["deps", "requests"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains(&format!("{id}  approved")));
     // now intake admits it
@@ -565,10 +654,8 @@ fn bad_input_exits_2_and_names_it() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad-index:1"));
-    let o = zt(
-        d,
-        &["deps", "approve", "REQ-000000000000", "--approver", "bob"],
-    );
+    let bob = approver(d, "bob", true);
+    let o = zt(d, &["deps", "approve", "REQ-000000000000", "--key", &bob]);
     assert_eq!(o.status.code(), Some(2));
     let o = zt(
         d,

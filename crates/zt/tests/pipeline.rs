@@ -213,7 +213,7 @@ fn revoking_the_signing_key_rejects_its_later_evidence_and_shows_the_blast_radiu
     let (code, stdout) = deploy(&ex);
     assert_eq!(code, Some(0), "{stdout}");
 
-    // A second revocation does not move the first: the key stays revoked from 2999.
+    // A later second revocation does not move the first: the key stays revoked from 2999.
     let out = zt(&ex)
         .args([
             "key",
@@ -222,7 +222,7 @@ fn revoking_the_signing_key_rejects_its_later_evidence_and_shows_the_blast_radiu
             "--reason",
             "x",
             "--at",
-            "0",
+            "3000-01-01T00:00:00Z",
             "--json",
         ])
         .output()
@@ -231,7 +231,8 @@ fn revoking_the_signing_key_rejects_its_later_evidence_and_shows_the_blast_radiu
     assert_eq!(radius["already_revoked"], true);
     assert_eq!(radius["reason"], "rotation");
 
-    // A fresh ledger revoking the key from the epoch: every bundle it signed is rejected.
+    // Deleting the ledger un-revokes nothing (the revocation is logged evidence), and an
+    // earlier revocation tightens it: from the epoch, every bundle the key signed is rejected.
     let ledgers: Vec<_> = fs_err::read_dir(ex.join(".zt"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -120,6 +120,11 @@ impl Requests {
         self.dir.join(format!("{id}.json"))
     }
 
+    /// Where request `id` is (or would be) stored.
+    pub fn path_of(&self, id: &str) -> PathBuf {
+        self.path(id)
+    }
+
     /// A new request (validated, not yet stored).
     #[allow(clippy::too_many_arguments)] // one field each, all named by the caller's flags
     pub fn new_request(

@@ -140,6 +140,10 @@ pub(crate) struct RequestArgs {
     /// Who asks (default: `$ZT_USER`, then `$USER`).
     #[arg(long)]
     pub(crate) requester: Option<String>,
+    /// Sign the request with this key (a PEM private key or a `pkcs11:` URI); default: the
+    /// repository's pipeline key. An approval must then come from another key.
+    #[arg(long)]
+    pub(crate) key: Option<String>,
     /// The repository whose requests and ledger are used.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
@@ -150,9 +154,13 @@ pub(crate) struct RequestArgs {
 pub(crate) struct ApproveArgs {
     /// The request id (`REQ-…`).
     pub(crate) id: String,
-    /// Who approves; must not be the requester.
+    /// The approver's own key (a PEM private key or a `pkcs11:` URI): listed under
+    /// `[[deps.approver]]` in `zt.toml`, not the requester's key, not the repository's.
     #[arg(long)]
-    pub(crate) approver: String,
+    pub(crate) key: String,
+    /// Who approves (default: the name `zt.toml` gives the key); must match it.
+    #[arg(long)]
+    pub(crate) approver: Option<String>,
     /// The repository whose requests and ledger are used.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,

@@ -29,9 +29,10 @@ pub(crate) enum KeyCommand {
         #[arg(long)]
         pem: bool,
     },
-    /// Revoke a key in the repository's ledger and show its blast radius: every bundle it
-    /// signed and the builds behind them. From the revocation on, the gate rejects evidence
-    /// signed by the key unless the ledger recorded it before then.
+    /// Revoke a key and show its blast radius: every bundle it signed and the builds behind
+    /// them. The revocation is a signed statement appended to the repository's log; the gate
+    /// rejects evidence signed by the key unless its verified log entry comes before the
+    /// revocation's, or a verified signed time is before `--at`.
     Revoke {
         /// The key: its 64-hex-digit id, a public or private PEM key file, or a `pkcs11:` URI.
         key: String,

@@ -276,7 +276,7 @@ fn split_package(spec: &str) -> Result<(&str, &str), CliError> {
 }
 
 fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
-    use zt_deps::intake::{self, Candidate, Policy, expect, mirror, requests::Requests};
+    use zt_deps::intake::{self, Candidate, Policy, expect, mirror};
 
     let eco = ecosystem(args.ecosystem);
     let (name, version) = split_package(&args.package)?;
@@ -319,13 +319,15 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
             &archive_name,
         )?);
     }
+    // Only a signed approval by a listed approver's own key counts (not the request files).
     if approval.is_none()
-        && let Some(r) = Requests::in_repo(&args.repo).approved_for(eco, name, version)?
+        && let Some(a) = zt_pipeline::approvals::approved_for(&args.repo, eco, name, version)?
     {
         approval = Some(format!(
-            "request {} approved by {}",
-            r.id,
-            r.approval.map(|a| a.approver).unwrap_or_default()
+            "request {} approved by {} (key {})",
+            a.request.id,
+            a.approver,
+            a.key_id.get(..12).unwrap_or_default()
         ));
     }
     let candidate = Candidate::new(eco, name, version, &args.archive);
@@ -464,28 +466,6 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
     })
 }
 
-/// Signs a request or approval record: subject the request id with the record's digest.
-fn attest_request(
-    repo: &Path,
-    action: &str,
-    r: &zt_deps::intake::requests::Request,
-) -> Result<(std::path::PathBuf, u64), CliError> {
-    let body = serde_json::to_vec(r).unwrap_or_default();
-    let statement = zt_core::Statement::new(
-        vec![zt_core::ResourceDescriptor::subject(
-            format!("dependency-request:{}", r.id),
-            &zt_core::Digest::sha256(&body),
-        )],
-        zt_core::predicate::ZT_DEPENDENCY_REQUEST_V1,
-        serde_json::json!({"action": action, "request": r}),
-    );
-    Ok(zt_pipeline::evidence::attest(
-        &zt_core::Workspace::open(repo)?,
-        "dependency-request",
-        &statement,
-    )?)
-}
-
 fn print_request(
     printer: &Printer,
     r: &zt_deps::intake::requests::Request,
@@ -513,6 +493,7 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
                 )
             })?,
     };
+    let signer = args.key.as_deref().map(zt_sign::load_signer).transpose()?;
     let r = Requests::new_request(
         ecosystem(args.ecosystem),
         &args.package,
@@ -523,8 +504,8 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
         &zt_core::time::rfc3339(zt_core::time::now()),
     )
     .map_err(zt_deps::Error::from)?;
-    let (bundle, index) = attest_request(&args.repo, "request", &r)?;
-    let path = Requests::in_repo(&args.repo).save(&r)?;
+    let (bundle, index) = zt_pipeline::approvals::request(&args.repo, &r, signer.as_deref())?;
+    let path = Requests::in_repo(&args.repo).path_of(&r.id);
     print_request(
         printer,
         &r,
@@ -536,7 +517,7 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
             r.id, r.ecosystem, r.package, r.requester
         ));
         printer.info(format!(
-            "signed `{}` (log index {index}); approve with `zt deps approve {} --approver ID` (someone else)",
+            "signed `{}` (log index {index}); an approver listed in `zt.toml` approves with `zt deps approve {} --key THEIR_KEY`",
             bundle.display(),
             r.id
         ));
@@ -545,28 +526,30 @@ fn run_request(args: RequestArgs, printer: &Printer) -> Result<Status, CliError>
 }
 
 fn run_approve(args: ApproveArgs, printer: &Printer) -> Result<Status, CliError> {
-    use zt_deps::intake::requests::{self, Requests};
-    let store = Requests::in_repo(&args.repo);
-    let r = store.load(&args.id)?;
-    let r = requests::approve(
-        r,
-        &args.approver,
+    let signer = zt_sign::load_signer(&args.key)?;
+    let (r, approver, bundle, index) = zt_pipeline::approvals::approve(
+        &args.repo,
+        &args.id,
+        signer.as_ref(),
+        args.approver.as_deref(),
         &zt_core::time::rfc3339(zt_core::time::now()),
-    )
-    .map_err(zt_deps::Error::from)?;
-    let (bundle, index) = attest_request(&args.repo, "approve", &r)?;
-    store.save(&r)?;
+    )?;
     print_request(
         printer,
         &r,
-        serde_json::json!({"bundle": bundle.display().to_string(), "log_index": index}),
+        serde_json::json!({"bundle": bundle.display().to_string(), "log_index": index, "approver_key": signer.public_key().key_id()}),
     );
     if !printer.json {
         printer.out(format!(
-            "{} {} {} approved by {} (requested by {})",
-            r.id, r.ecosystem, r.package, args.approver, r.requester
+            "{} {} {} approved by {approver} (requested by {})",
+            r.id, r.ecosystem, r.package, r.requester
         ));
-        printer.info(format!("signed `{}` (log index {index})", bundle.display()));
+        printer.info(format!(
+            "signed with {}'s key {} (log index {index}): `{}`",
+            approver,
+            signer.public_key().key_id().get(..12).unwrap_or_default(),
+            bundle.display()
+        ));
     }
     Ok(Status::Success)
 }

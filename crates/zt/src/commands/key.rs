@@ -83,13 +83,15 @@ fn revoke(
     } else {
         zt_sign::load_public_key(key)?.key_id()
     };
+    let ws = crate::commands::workspace(repo, printer)?;
+    let now = ws.now();
     let revoked_at = match at {
-        None => zt_core::time::now(),
+        None => now,
         Some(at) => zt_core::time::parse_instant(at, None).map_err(|e| {
             CliError::input(format!("`--at`: {e}"), "e.g. `--at 2026-11-01T00:00:00Z`")
         })?,
     };
-    let radius = zt_pipeline::revoke::revoke(repo, &key_id, reason, revoked_at)?;
+    let radius = zt_pipeline::revoke::revoke(&ws, &key_id, reason, revoked_at, now)?;
     if printer.json {
         printer.json(&serde_json::to_value(&radius).unwrap_or_default());
         return Ok(Status::Success);
@@ -101,8 +103,20 @@ fn revoke(
             &radius.key_id[..12]
         ));
     }
+    if let Some(b) = &radius.bundle {
+        printer.info(format!(
+            "signed and logged the revocation: `{b}`{}",
+            radius
+                .cutoff
+                .as_ref()
+                .map(|c| format!(" (entries of the log below {} predate it)", c.index))
+                .unwrap_or_else(|| {
+                    " (backdated: only a signed time earlier than it keeps a bundle trusted)".into()
+                })
+        ));
+    }
     printer.out(format!(
-        "revoked {} from {when}: {} bundles signed, {} now rejected, {} still trusted (recorded before), {} builds affected",
+        "revoked {} from {when}: {} bundles signed, {} now rejected, {} still trusted (logged before), {} builds affected",
         &radius.key_id[..12],
         radius.bundles.len(),
         radius.rejected(),
@@ -117,7 +131,8 @@ fn revoke(
             } else {
                 "REJECTED"
             },
-            zt_core::time::rfc3339(b.recorded_at),
+            b.log_index
+                .map_or_else(|| "unlogged".to_string(), |i| format!("entry {i}")),
             b.predicate_type.as_deref().unwrap_or("signature"),
             b.subjects.join(",")
         ));

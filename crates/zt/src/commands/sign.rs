@@ -10,6 +10,7 @@ use crate::report::CliError;
 
 pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
+    refuse_revoked(signer.as_ref())?;
     require_file(&args.file)?;
     let mut new = bundle::sign_file(signer.as_ref(), &args.file)?;
     let index = log(&mut new, signer.as_ref(), &args.log_dir, printer)?;
@@ -22,6 +23,7 @@ pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError
 
 pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
+    refuse_revoked(signer.as_ref())?;
     require_file(&args.file)?;
     let (kind_name, predicate_type, predicate) = match (
         &args.kind,
@@ -100,6 +102,16 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         .bundle
         .unwrap_or_else(|| zt_pipeline::evidence::bundle_path(&ws, kind_name, &new.json));
     write_bundle(&ws, &new, index, &out, &args.file, printer)
+}
+
+/// A revoked key signs nothing: the repository here (whose ledger `write_bundle` indexes into)
+/// is searched for its revocation.
+fn refuse_revoked(signer: &dyn zt_sign::Signer) -> Result<(), CliError> {
+    let ws = zt_core::Workspace::discover(Path::new("."))?;
+    Ok(zt_pipeline::revoke::refuse_revoked(
+        &ws,
+        &signer.public_key(),
+    )?)
 }
 
 fn require_file(path: &Path) -> Result<(), CliError> {
