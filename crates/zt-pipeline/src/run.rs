@@ -714,6 +714,7 @@ pub fn pipeline_key(ws: &Workspace) -> Result<FileKey, Error> {
 /// Signs every artifact and attests every statement; every signature is logged.
 fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let key = pipeline_key(&ctx.ws)?;
+    crate::revoke::refuse_revoked(&ctx.ws, &key.public_key())?;
     let (log, _) = transparency::open_or_init(&ctx.ws.layout().log())?;
     let mut kinds = Vec::new();
     let mut bundles = Vec::new();
