@@ -104,14 +104,29 @@ pub fn statement(json: &Value) -> Option<Statement> {
 
 /// Every bundle file under `.zt/bundles/` that is about `digest`, sorted by path.
 pub fn about(ws: &Workspace, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
+    about_kind(ws, "", digest)
+}
+
+/// Every bundle file of one kind (its name starts with `<kind>-`; `""`: any) under
+/// `.zt/bundles/` that is about `digest`, sorted by path.
+pub fn about_kind(ws: &Workspace, kind: &str, digest: &Digest) -> Result<Vec<PathBuf>, Error> {
     let dir = ws.layout().bundles();
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
+    let prefix = if kind.is_empty() {
+        String::new()
+    } else {
+        format!("{kind}-")
+    };
     let mut found = Vec::new();
     for entry in fs_err::read_dir(&dir)? {
         let path = entry?.path();
-        if !path.to_string_lossy().ends_with(".sigstore.json") {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.ends_with(".sigstore.json") || !name.starts_with(&prefix) {
             continue;
         }
         let Ok(json) = serde_json::from_slice::<Value>(&fs_err::read(&path)?) else {

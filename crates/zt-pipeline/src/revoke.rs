@@ -200,7 +200,10 @@ impl<'a> Finder<'a> {
                 candidates.push((format!("ledger:{}", stored.id), stored.json.into_bytes()));
             }
         }
-        for path in evidence::about(self.ws, &digest)? {
+        // And the store's revocation files (named `revocation-…`, so that this is cheap
+        // however much evidence the store holds): a revocation whose ledger rows were deleted
+        // still counts.
+        for path in evidence::about_kind(self.ws, "revocation", &digest)? {
             candidates.push((path.to_string_lossy().into_owned(), fs_err::read(&path)?));
         }
         let mut seen = std::collections::HashSet::new();
