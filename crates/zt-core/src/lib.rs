@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod b64;
+pub mod bundle;
 pub mod config;
 pub mod diagnostic;
 pub mod digest;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use zt_core::{Digest, Statement, Workspace, b64};
+use zt_core::{Digest, Statement, Workspace};
 use zt_sign::Signer as _;
 use zt_sign::bundle;
 
@@ -72,34 +72,14 @@ pub fn attest(ws: &Workspace, kind: &str, statement: &Statement) -> Result<(Path
     Ok((record(ws, kind, &new.json)?, index))
 }
 
-/// The subjects a bundle is about: the message digest of a message signature, or the
-/// subjects of the in-toto statement in a DSSE envelope.
+/// The SHA-256 subjects a bundle is about (see [`zt_core::bundle::subjects`]).
 pub fn subjects(json: &Value) -> Vec<Digest> {
-    if let Some(d) = json
-        .pointer("/messageSignature/messageDigest/digest")
-        .and_then(Value::as_str)
-        .and_then(b64::decode)
-    {
-        return Digest::new(zt_core::DigestAlgorithm::Sha256, d)
-            .into_iter()
-            .collect();
-    }
-    statement(json)
-        .map(|s| {
-            s.subject
-                .iter()
-                .filter_map(|r| r.digest_for(zt_core::DigestAlgorithm::Sha256))
-                .collect()
-        })
-        .unwrap_or_default()
+    zt_core::bundle::subjects(json)
 }
 
 /// The in-toto statement inside a DSSE bundle, if it holds one.
 pub fn statement(json: &Value) -> Option<Statement> {
-    let payload = json
-        .pointer("/dsseEnvelope/payload")
-        .and_then(Value::as_str)?;
-    Statement::from_json(&b64::decode(payload)?).ok()
+    zt_core::bundle::statement(json)
 }
 
 /// Every bundle file under `.zt/bundles/` that is about `digest`, sorted by path.

@@ -299,11 +299,9 @@ impl Checker<'_> {
         let Some(statement) = v.statement else {
             return Ok(());
         };
-        let index = parsed
-            .json
-            .pointer("/verificationMaterial/tlogEntries/0/logIndex")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| s.parse().ok());
+        let index = zt_core::bundle::log_entries(&parsed.json)
+            .first()
+            .map(|e| e.index);
         // The time policy sees: when the ledger first recorded these bytes (informational;
         // no trust decision rests on it). Bundles the ledger has not seen are dated now.
         let time = recorded_at(self.ledger, bytes)?.unwrap_or(self.now);

@@ -105,16 +105,11 @@ pub fn rejecting<'a>(
 /// The log entries a bundle carries (`verificationMaterial.tlogEntries[]`): after the bundle
 /// verified, each is proven by its inclusion proof under a checkpoint its log signed.
 pub fn log_positions(bundle_json: &Value) -> Vec<LogPosition> {
-    bundle_json
-        .pointer("/verificationMaterial/tlogEntries")
-        .and_then(Value::as_array)
+    zt_core::bundle::log_entries(bundle_json)
         .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            Some(LogPosition {
-                log_id: e.pointer("/logId/keyId")?.as_str()?.to_string(),
-                index: e.get("logIndex")?.as_str()?.parse().ok()?,
-            })
+        .map(|e| LogPosition {
+            log_id: e.log_id,
+            index: e.index,
         })
         .collect()
 }

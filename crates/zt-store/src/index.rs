@@ -5,7 +5,7 @@
 //! before a bundle is stored.
 
 use zt_core::config::Stage;
-use zt_core::{Digest, DigestAlgorithm, Statement, b64};
+use zt_core::{DigestAlgorithm, b64};
 
 use crate::{BundleIndex, Error};
 
@@ -24,52 +24,13 @@ pub fn from_sigstore_bundle(
         .map_err(|e| Error::InvalidBundle(format!("not JSON: {e}")))?;
     let bad = |m: &str| Error::InvalidBundle(m.to_string());
 
-    let (subjects, predicate_type) = if let Some(env) = bundle.get("dsseEnvelope") {
-        let payload = env
-            .get("payload")
-            .and_then(|p| p.as_str())
-            .ok_or_else(|| bad("`dsseEnvelope.payload` is missing"))?;
-        let bytes =
-            b64::decode(payload).ok_or_else(|| bad("`dsseEnvelope.payload` is not base64"))?;
-        let statement = Statement::from_json(&bytes)
-            .map_err(|e| Error::InvalidBundle(format!("DSSE payload: {e}")))?;
-        let subjects = statement
-            .subject
-            .iter()
-            .flat_map(|s| {
-                [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
-                    .into_iter()
-                    .filter_map(|a| s.digest_for(a))
-            })
-            .collect::<Vec<_>>();
-        (subjects, Some(statement.predicate_type))
-    } else if let Some(sig) = bundle.get("messageSignature") {
-        let md = sig
-            .get("messageDigest")
-            .ok_or_else(|| bad("`messageSignature.messageDigest` is missing"))?;
-        let algorithm = match md.get("algorithm").and_then(|a| a.as_str()) {
-            Some("SHA2_256") => DigestAlgorithm::Sha256,
-            Some("SHA2_512") => DigestAlgorithm::Sha512,
-            Some(other) => {
-                return Err(Error::InvalidBundle(format!(
-                    "unsupported message digest algorithm `{other}`"
-                )));
-            }
-            None => return Err(bad("`messageSignature.messageDigest.algorithm` is missing")),
+    let algorithms = [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512];
+    let predicate_type =
+        match zt_core::bundle::content(&bundle).map_err(|e| Error::InvalidBundle(e.to_string()))? {
+            zt_core::bundle::Content::Dsse(statement) => Some(statement.predicate_type),
+            zt_core::bundle::Content::MessageSignature(_) => None,
         };
-        let bytes = md
-            .get("digest")
-            .and_then(|d| d.as_str())
-            .and_then(b64::decode)
-            .ok_or_else(|| bad("`messageSignature.messageDigest.digest` is not base64"))?;
-        let digest = Digest::new(algorithm, bytes)
-            .map_err(|e| Error::InvalidBundle(format!("message digest: {e}")))?;
-        (vec![digest], None)
-    } else {
-        return Err(bad(
-            "neither `dsseEnvelope` nor `messageSignature` is present",
-        ));
-    };
+    let subjects = zt_core::bundle::subjects_of(&bundle, &algorithms);
     if subjects.is_empty() {
         return Err(bad("the statement has no sha256 or sha512 subject digest"));
     }
@@ -143,7 +104,7 @@ mod tests {
             idx.subjects,
             vec![
                 "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
-                    .parse::<Digest>()
+                    .parse::<zt_core::Digest>()
                     .unwrap()
             ]
         );

@@ -79,12 +79,12 @@ pub fn recorded_sboms_in_repo(repo: &Path) -> Result<(Vec<RecordedSbom>, Vec<Str
 fn sbom_of_bundle(json: &str, id: &str) -> Result<(Vec<String>, Vec<Component>), String> {
     let bundle: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-    let payload = bundle
-        .pointer("/dsseEnvelope/payload")
-        .and_then(serde_json::Value::as_str)
-        .ok_or("no DSSE envelope payload")?;
-    let bytes = zt_core::b64::decode(payload).ok_or("the payload is not base64")?;
-    let st = zt_core::Statement::from_json(&bytes).map_err(|e| e.to_string())?;
+    let st = match zt_core::bundle::content(&bundle).map_err(|e| e.to_string())? {
+        zt_core::bundle::Content::Dsse(st) => st,
+        zt_core::bundle::Content::MessageSignature(_) => {
+            return Err("a message signature, not a DSSE envelope".into());
+        }
+    };
     let predicate = st.predicate.ok_or("the statement has no predicate")?;
     let text = serde_json::to_string(&predicate).map_err(|e| e.to_string())?;
     let (_, components) =
