@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod deps;
 mod error;
 pub mod evidence;
 pub mod example;
@@ -22,6 +23,9 @@ pub mod gate;
 pub mod init;
 pub mod revoke;
 mod run;
+pub mod sbom;
+pub mod subject;
+pub mod vuln;
 
 pub use error::Error;
 pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, pipeline_key, run};
