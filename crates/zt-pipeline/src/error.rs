@@ -38,6 +38,12 @@ pub enum Error {
     /// The vulnerability store failed.
     #[error(transparent)]
     Vuln(#[from] zt_vuln::Error),
+    /// A lockfile, licence list or popular-package list could not be used.
+    #[error(transparent)]
+    Deps(#[from] zt_deps::Error),
+    /// `zt.toml` could not be used.
+    #[error(transparent)]
+    Config(#[from] zt_core::config::ConfigError),
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
@@ -64,9 +70,6 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// Dependency requests could not be read or stored.
-    #[error(transparent)]
-    Deps(#[from] zt_deps::Error),
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
@@ -87,9 +90,10 @@ impl Diagnostic for Error {
             Error::Build(e) => e.outcome(),
             Error::Source(e) => e.outcome(),
             Error::Vuln(e) => e.outcome(),
+            Error::Deps(e) => e.outcome(),
+            Error::Config(e) => e.outcome(),
             Error::Core(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
-            Error::Deps(e) => e.outcome(),
             Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
         }
@@ -106,10 +110,11 @@ impl Diagnostic for Error {
             Error::Build(e) => e.help(),
             Error::Source(e) => e.help(),
             Error::Vuln(e) => e.help(),
+            Error::Deps(e) => e.help(),
+            Error::Config(e) => e.help(),
             Error::Core(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
-            Error::Deps(e) => e.help(),
             Error::Approval { id, .. } => Some(format!(
                 "sign the approval with your own key, listed under `[[deps.approver]]` in `zt.toml`: `zt deps approve {id} --key KEY`"
             )),

@@ -40,6 +40,11 @@ const FILES: &[(&str, &str, bool)] = &[
     ),
 ];
 
+/// The example's advisory feed folder (imported by the pipeline's vuln stage).
+const FEED_DIR: &str = "advisories";
+/// The `modified` date the feed's records carry in the source tree.
+const FEED_DATE: &str = "\"modified\": \"2026-01-01T00:00:00Z\"";
+
 /// Writes the example into `dir` (which must be empty or absent) as a git repository with one
 /// commit at a fixed date, so that its builds are reproducible from the commit time.
 pub fn materialise(dir: &Path) -> Result<(), Error> {
@@ -49,15 +54,28 @@ pub fn materialise(dir: &Path) -> Result<(), Error> {
             reason: "is not empty; the example needs an empty directory".into(),
         });
     }
+    // The example's advisory feed stands for a feed the CI machine refreshes, not for code:
+    // it is dated when the example is written (the vulnerability database's age is the age
+    // of its newest record, which `vuln.stale-database` judges) and kept out of git, so the
+    // commit stays the same everywhere.
+    let fed = zt_core::time::rfc3339(zt_core::time::now());
     for (path, contents, exec) in FILES {
         let target = dir.join(path);
+        let contents = if path.starts_with(FEED_DIR) {
+            contents.replace(FEED_DATE, &format!("\"modified\": \"{fed}\""))
+        } else {
+            (*contents).to_owned()
+        };
         zt_core::fsutil::write_atomic_mode(
             &target,
             contents.as_bytes(),
             Some(if *exec { 0o755 } else { 0o644 }),
         )?;
     }
-    zt_core::fsutil::write_atomic(&dir.join(".gitignore"), b"/out/\n/.zt/\n")?;
+    zt_core::fsutil::write_atomic(
+        &dir.join(".gitignore"),
+        format!("/out/\n/.zt/\n/{FEED_DIR}/\n").as_bytes(),
+    )?;
     git(dir, &["init", "-q", "-b", "main"])?;
     git(dir, &["add", "-A"])?;
     git(dir, &["commit", "-q", "-m", "The zt example project"])?;

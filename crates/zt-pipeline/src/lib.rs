@@ -17,6 +17,7 @@
 
 pub mod approvals;
 pub mod context;
+pub mod deps;
 mod error;
 pub mod evidence;
 pub mod example;
@@ -25,7 +26,10 @@ pub mod init;
 pub mod ledger;
 pub mod revoke;
 mod run;
+pub mod sbom;
 pub mod source;
+pub mod subject;
+pub mod vuln;
 
 pub use error::Error;
 pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, pipeline_key, run};

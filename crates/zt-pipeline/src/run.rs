@@ -511,95 +511,78 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
     }
 }
 
-/// Every lockfile's dependencies must be pinned (exact versions, hashes, commits).
-fn deps_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    let inventory = zt_deps::inventory(&ctx.dir).map_err(|e| Error::Repository {
-        path: ctx.dir.clone(),
-        reason: format!("has a lockfile zt cannot read: {e}"),
-    })?;
-    let findings = zt_deps::check::pinning(&inventory);
-    let unpinned: Vec<serde_json::Value> = findings
+/// The artifacts as statement subjects (named as `--subject FILE` names them).
+fn artifact_subjects(ctx: &Ctx<'_>) -> Vec<crate::subject::Subject> {
+    ctx.artifacts
         .iter()
-        .map(|f| json!({"name": f.purl, "reason": f.message, "file": f.file, "line": f.line}))
-        .collect();
-    let predicate = json!({
-        "lockfiles": inventory.lockfiles.iter().map(|l| l.path.to_string_lossy().into_owned()).collect::<Vec<_>>(),
-        "packages": inventory.packages.len(),
-        "pinned": findings.is_empty(),
-        "unpinned": unpinned,
-    });
-    ctx.statements.push((
-        "deps",
-        Statement::new(Vec::new(), predicate::ZT_INTAKE_V1, predicate),
-    ));
-    if findings.is_empty() {
-        Ok((
-            StageStatus::Passed,
-            format!(
-                "{} packages in {} lockfile(s), all pinned",
-                inventory.packages.len(),
-                inventory.lockfiles.len()
-            ),
-            None,
-            Vec::new(),
-        ))
-    } else {
-        Ok((
+        .map(|(p, d)| crate::subject::Subject {
+            name: p.to_string_lossy().into_owned(),
+            digest: d.clone(),
+        })
+        .collect()
+}
+
+/// The dependency check `zt deps check` makes: every lockfile's dependencies pinned (exact
+/// versions, hashes, commits), and the licence, malware and typosquat checks it can run.
+fn deps_stage(ctx: &mut Ctx<'_>) -> StageResult {
+    let report = crate::deps::check(&crate::deps::CheckRequest::new(
+        &ctx.dir,
+        artifact_subjects(ctx),
+    ))?;
+    let summary = format!(
+        "{} packages in {} lockfile(s), {} finding(s)",
+        report.packages,
+        report.lockfiles.len(),
+        report.findings.len()
+    );
+    let first = report
+        .findings
+        .iter()
+        .find(|f| f.level == zt_core::config::FindingLevel::Deny)
+        .map(|f| (f.message.clone(), f.fix.clone()));
+    ctx.statements.push(("deps", report.statement));
+    match first {
+        None => Ok((StageStatus::Passed, summary, None, Vec::new())),
+        Some((message, fix)) => Ok((
             StageStatus::Failed,
-            format!("{} unpinned dependencies, first: {}", findings.len(), findings[0].message),
-            Some("pin every dependency to an exact version with a hash in the lockfile; see `zt deps check`".into()),
+            format!("{summary}, first: {message}"),
+            Some(format!("{fix}; then run `zt deps check` again")),
             Vec::new(),
-        ))
+        )),
     }
 }
 
-/// A CycloneDX SBOM of the artifacts and every locked dependency.
+/// The SBOM `zt sbom` makes (CycloneDX), about the artifacts.
 fn sbom_stage(ctx: &mut Ctx<'_>) -> StageResult {
-    let inventory = zt_deps::inventory(&ctx.dir).map_err(|e| Error::Repository {
-        path: ctx.dir.clone(),
-        reason: format!("has a lockfile zt cannot read: {e}"),
-    })?;
-    let name = ctx
-        .dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "project".into());
-    let mut root = zt_deps::sbom::RootInfo::new(name, "");
-    root.artifacts = ctx
-        .artifacts
-        .iter()
-        .map(|(p, d)| (p.to_string_lossy().into_owned(), d.clone()))
-        .collect();
-    let doc = zt_deps::sbom::cyclonedx(&inventory, &root);
-    let path = ctx.dir.join(".zt/sbom/bom.cdx.json");
-    zt_core::fsutil::write_atomic(&path, &zt_deps::sbom::to_bytes(&doc))?;
-    ctx.statements.push((
-        "sbom",
-        Statement::new(Vec::new(), predicate::CYCLONEDX, doc),
-    ));
+    let report = crate::sbom::sbom(&crate::sbom::Request::cyclonedx(
+        &ctx.dir,
+        artifact_subjects(ctx),
+    ))?;
+    let path = ctx.dir.join(SBOM_FILE);
+    zt_core::fsutil::write_atomic(&path, &report.bytes)?;
+    ctx.statements.push(("sbom", report.statement));
     Ok((
         StageStatus::Passed,
-        format!(
-            "CycloneDX 1.6 with {} dependencies",
-            inventory.packages.len()
-        ),
+        format!("CycloneDX 1.6 with {} dependencies", report.packages),
         None,
         vec![path],
     ))
 }
 
-/// The SBOM matched against the local OSV store; criticals block (policy decides waivers).
+/// Where the sbom stage writes the SBOM the vuln stage scans.
+const SBOM_FILE: &str = ".zt/sbom/bom.cdx.json";
+
+/// The scan `zt vuln scan` makes of the SBOM against the local OSV store, with the
+/// repository's waivers (`zt-waivers.toml`) applied: an unwaived critical blocks.
 fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let store_dir = zt_vuln::store::Store::default_dir(&ctx.dir);
     let feed = ctx.dir.join("advisories");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = ctx.ws.now();
     if feed.is_dir() {
         // The repository ships an advisory feed of its own (the example does): import it.
         zt_vuln::store::import(&store_dir, &[feed], now)?;
     }
-    if !store_dir.exists() {
+    if !store_dir.join("manifest.json").exists() {
         return Ok((
             StageStatus::Failed,
             "no vulnerability database".into(),
@@ -607,43 +590,50 @@ fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
             Vec::new(),
         ));
     }
-    let store = zt_vuln::store::Store::open(&store_dir)?;
-    let sbom = ctx.dir.join(".zt/sbom/bom.cdx.json");
-    let report = zt_vuln::scan::scan_file(&store, &sbom)?;
-    let manifest = store.manifest();
-    let critical = report
-        .findings
-        .iter()
-        .filter(|f| f.severity.name().eq_ignore_ascii_case("critical"))
-        .count();
-    let predicate = json!({
-        "sbom": ".zt/sbom/bom.cdx.json",
-        "database": {
-            "updated": zt_core::time::rfc3339(manifest.imported_at),
-            "records": manifest.records,
-        },
-        "components": report.components,
-        "findings": report.findings.iter().map(|f| json!({
-            "id": f.id, "package": f.purl, "severity": f.severity.name().to_lowercase(), "waived": false,
-        })).collect::<Vec<_>>(),
-    });
-    ctx.statements.push((
-        "vuln",
-        Statement::new(Vec::new(), predicate::ZT_VULN_SCAN_V1, predicate),
-    ));
+    let waivers = crate::vuln::default_waivers(&ctx.dir);
+    let request = crate::vuln::ScanRequest {
+        sbom: ctx.dir.join(SBOM_FILE),
+        store: store_dir,
+        waivers: waivers.clone(),
+        policy: zt_vuln::waiver::WaiverPolicy::DEFAULT,
+        subjects: artifact_subjects(ctx),
+    };
+    let outcome = match crate::vuln::scan(&ctx.dir, &request, now) {
+        Ok(o) => o,
+        Err(Error::Vuln(e @ zt_vuln::Error::Waiver { .. })) => {
+            return Ok((
+                StageStatus::Failed,
+                e.to_string(),
+                Some(format!(
+                    "fix the waiver (or record it again with `zt vuln waive`); {}",
+                    zt_core::Diagnostic::help(&e).unwrap_or_default()
+                )),
+                waivers.into_iter().collect(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let critical = outcome.blocking(zt_vuln::cvss::Severity::Critical);
     let summary = format!(
-        "{} components against {} advisories: {} findings, {critical} critical",
-        report.components,
-        manifest.records,
-        report.findings.len()
+        "{} components against {} advisories: {} findings, {critical} critical, {} waived{}",
+        outcome.report.components,
+        outcome.manifest.records,
+        outcome.report.findings.len(),
+        outcome.waived.len(),
+        if outcome.check.expired.is_empty() {
+            String::new()
+        } else {
+            format!(", {} expired waiver(s)", outcome.check.expired.len())
+        }
     );
+    ctx.statements.push(("vuln", outcome.statement));
     if critical == 0 {
         Ok((StageStatus::Passed, summary, None, Vec::new()))
     } else {
         Ok((
             StageStatus::Failed,
             summary,
-            Some("upgrade the affected packages or record a waiver (`zt vuln waive`), then run again".into()),
+            Some("upgrade the affected packages or record a waiver with `zt vuln waive ID --purl PURL …`, then run again".into()),
             Vec::new(),
         ))
     }

@@ -1,4 +1,4 @@
-# Dependencies: trusted evidence from `zt deps check` that every dependency is pinned
+# Dependencies: trusted evidence from `zt deps check --attest` (or `zt pipeline run`) that every dependency is pinned
 # (`predicate.pinned == true`; offenders listed in `predicate.unpinned: [{name, reason}]`).
 package zt.deps
 
@@ -11,7 +11,7 @@ deny contains d if {
 	d := lib.violation(
 		"deps.missing",
 		"no trusted dependency check (https://zt.dev/attestation/dependency-intake/v1) for the artifact",
-		"run `zt deps check` in the repository and sign its result",
+		"check the dependencies and sign the result about the artifact with `zt deps check --attest --subject FILE`",
 	)
 }
 

@@ -8,6 +8,6 @@ deny contains d if {
 	d := lib.violation(
 		"sbom.missing",
 		"no trusted SBOM (CycloneDX or SPDX) for the artifact",
-		"generate and sign one with `zt sbom`",
+		"generate and sign one about the artifact with `zt sbom --attest --subject FILE`",
 	)
 }

@@ -1,7 +1,9 @@
 # Vulnerabilities: a trusted vulnerability scan of the artifact, made with a database no
 # older than `thresholds.max_vuln_db_age_days` at the input's time, with no critical finding
 # unless it is waived. Scan predicate: `{database: {updated: RFC 3339}, findings: [{id,
-# package, severity, waived}]}`.
+# package, severity, waived}]}`. `database.updated` is the age of the advisory data (the
+# newest record's `modified`), not the import time: `zt vuln db status --max-age-days N`
+# applies the same rule to the second (fresh iff `time - updated <= N days`).
 package zt.vuln
 
 import data.zt.lib
@@ -13,7 +15,7 @@ deny contains d if {
 	d := lib.violation(
 		"vuln.missing",
 		"no trusted vulnerability scan (https://zt.dev/attestation/vuln-scan/v1) for the artifact",
-		"scan the artifact's SBOM with `zt vuln scan` and sign the result",
+		"scan the artifact's SBOM and sign the result with `zt vuln scan SBOM --attest --subject FILE`",
 	)
 }
 
@@ -25,7 +27,7 @@ deny contains d if {
 	d := lib.violation(
 		"vuln.critical",
 		sprintf("critical vulnerability %v in %v is not waived", [object.get(f, "id", "?"), object.get(f, "package", "?")]),
-		"upgrade the affected package, or record a justified, expiring waiver with `zt vuln waive`, then `zt vuln scan`",
+		"upgrade the affected package, or record a justified, expiring waiver with `zt vuln waive ID --purl PURL`, then `zt vuln scan SBOM --attest --subject FILE`",
 	)
 }
 
@@ -42,6 +44,6 @@ deny contains d if {
 	d := lib.violation(
 		"vuln.stale-database",
 		sprintf("no vulnerability scan used a database updated within %v days of %v", [data.zt.config.thresholds.max_vuln_db_age_days, input.context.time]),
-		"refresh the database with `zt vuln db import`, then `zt vuln scan`",
+		"refresh the database with `zt vuln db import PATH`, then `zt vuln scan SBOM --attest --subject FILE`",
 	)
 }

@@ -124,17 +124,20 @@ fn no_evidence_fails_closed_with_commands_to_run() {
         ]
     );
     for (id, cmd) in [
-        ("deps.missing", "`zt deps check`"),
+        ("deps.missing", "`zt deps check --attest --subject FILE`"),
         (
             "provenance.missing",
             "`zt build --rebuild 2 -- <your build command>`",
         ),
-        ("sbom.missing", "`zt sbom`"),
+        ("sbom.missing", "`zt sbom --attest --subject FILE`"),
         (
             "tests.missing",
             "`zt attest --type test-results --from junit.xml`",
         ),
-        ("vuln.missing", "`zt vuln scan`"),
+        (
+            "vuln.missing",
+            "`zt vuln scan SBOM --attest --subject FILE`",
+        ),
     ] {
         assert!(
             got.iter().any(|(i, r)| *i == id && r.contains(cmd)),

@@ -240,13 +240,21 @@ fn decision(
 }
 
 /// The scan as the predicate of a signed `https://zt.dev/attestation/vuln-scan/v1` statement
-/// (the shape the pipeline records and the built-in policies read): the SBOM scanned, the
-/// database's import time and size, and every finding with its severity — waived ones
-/// included, marked `waived`.
+/// (the shape the built-in policies read; `zt vuln scan --attest` and `zt pipeline run` both
+/// make it here): the SBOM scanned (its name and SHA-256), the database's age and size, and
+/// every finding with its severity — waived ones included, marked `waived`.
+///
+/// `database.updated` is the time of the advisory data ([`Manifest::data_time`]: the newest
+/// record's `modified`), not the time it was imported, and it is omitted for an undated
+/// database (the policy then counts it as stale). Nothing here reads the clock, so the same
+/// SBOM, store and waivers give the same bytes.
+///
+/// [`Manifest::data_time`]: crate::store::Manifest::data_time
 pub fn predicate(
     report: &ScanReport,
     waived: &[Finding],
     sbom: &str,
+    sbom_digest: &zt_core::Digest,
     manifest: &crate::store::Manifest,
 ) -> serde_json::Value {
     let one = |f: &Finding, waived: bool| {
@@ -263,13 +271,17 @@ pub fn predicate(
     let mut findings: Vec<serde_json::Value> =
         report.findings.iter().map(|f| one(f, false)).collect();
     findings.extend(waived.iter().map(|f| one(f, true)));
+    let mut database = serde_json::json!({
+        "records": manifest.records,
+        "newest_modified": manifest.newest_modified,
+    });
+    if let Some(t) = manifest.data_time() {
+        database["updated"] = zt_core::time::rfc3339(t).into();
+    }
     serde_json::json!({
         "sbom": sbom,
-        "database": {
-            "updated": zt_core::time::rfc3339(manifest.imported_at),
-            "records": manifest.records,
-            "newest_modified": manifest.newest_modified,
-        },
+        "sbom_sha256": sbom_digest.hex(),
+        "database": database,
         "components": report.components,
         "scanned": report.scanned,
         "unscanned": report.unscanned.len(),

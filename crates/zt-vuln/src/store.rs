@@ -42,6 +42,42 @@ pub struct Manifest {
     pub withdrawn: usize,
 }
 
+impl Manifest {
+    /// The time of the advisory data itself (seconds since the Unix epoch): the newest
+    /// `modified` of any record, never later than the import (a record dated in the future
+    /// does not make the database look fresh). `None` when no record carries a usable time:
+    /// such a database has no age and counts as stale.
+    ///
+    /// This, not [`Manifest::imported_at`], is the database's age: re-importing an old copy
+    /// today does not make it new.
+    pub fn data_time(&self) -> Option<i64> {
+        self.newest_modified
+            .as_deref()
+            .and_then(parse_rfc3339_seconds)
+            .map(|t| t.min(self.imported_at))
+    }
+
+    /// Whole days between [`Manifest::data_time`] and `now` (0 for data newer than `now`).
+    pub fn age_days(&self, now: i64) -> Option<u64> {
+        self.data_time()
+            .map(|t| u64::try_from(now.saturating_sub(t).max(0) / 86_400).unwrap_or(0))
+    }
+
+    /// Whether the data is older than `max_days` at `now`: more than `max_days × 86 400`
+    /// seconds old, or undated. The same rule as the built-in policy `vuln.stale-database`
+    /// (fresh iff `now − updated ≤ max_days` days), so `zt vuln db status --max-age-days N`
+    /// and a gate with `max_vuln_db_age_days = N` agree on every database.
+    pub fn is_stale(&self, now: i64, max_days: u64) -> bool {
+        let max = i64::try_from(max_days)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(86_400);
+        match self.data_time() {
+            Some(t) => now.saturating_sub(t) > max,
+            None => true,
+        }
+    }
+}
+
 /// One ecosystem in the manifest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EcosystemEntry {
@@ -549,5 +585,59 @@ mod tests {
             "@Scope/Name"
         );
         assert_eq!(ecosystem_key("Debian:12"), "Debian");
+    }
+
+    fn manifest(imported_at: i64, newest: Option<&str>) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            generation: "gen".into(),
+            imported_at,
+            records: 1,
+            newest_modified: newest.map(str::to_owned),
+            ecosystems: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+            withdrawn: 0,
+        }
+    }
+
+    const DAY: i64 = 86_400;
+    const NOW: i64 = 1_796_515_200; // 2026-12-06T00:00:00Z
+
+    /// Issue 15: a 108-day-old database re-imported today passed the policy's staleness rule
+    /// (which read the import time) while `zt vuln db status` called it stale.
+    #[test]
+    fn an_old_database_reimported_today_is_stale() {
+        let old = crate::osv::parse_rfc3339_seconds("2026-08-20T00:00:00Z").unwrap();
+        assert_eq!((NOW - old) / DAY, 108);
+        let m = manifest(NOW, Some("2026-08-20T00:00:00Z"));
+        assert_eq!(m.data_time(), Some(old));
+        assert_eq!(m.age_days(NOW), Some(108));
+        assert!(m.is_stale(NOW, 7));
+        assert!(m.is_stale(NOW, 107));
+        assert!(!m.is_stale(NOW, 108));
+    }
+
+    /// The boundary is the policy's: fresh while `now - updated <= max days`, to the second.
+    #[test]
+    fn staleness_is_exact_to_the_second_like_the_policy() {
+        let m = manifest(NOW, Some("2026-12-06T00:00:00Z"));
+        assert!(!m.is_stale(NOW + 7 * DAY, 7));
+        assert!(m.is_stale(NOW + 7 * DAY + 1, 7));
+        // whole days shown, but half a day over is stale
+        assert_eq!(m.age_days(NOW + 7 * DAY + DAY / 2), Some(7));
+        assert!(m.is_stale(NOW + 7 * DAY + DAY / 2, 7));
+    }
+
+    #[test]
+    fn future_dated_records_and_undated_databases() {
+        // a record claiming to be from next year is no newer than the import
+        let m = manifest(NOW, Some("2027-12-01T00:00:00Z"));
+        assert_eq!(m.data_time(), Some(NOW));
+        assert!(m.is_stale(NOW + 8 * DAY, 7));
+        let m = manifest(NOW, None);
+        assert_eq!(m.data_time(), None);
+        assert_eq!(m.age_days(NOW), None);
+        assert!(m.is_stale(NOW, 36_500));
     }
 }

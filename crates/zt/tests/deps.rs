@@ -269,3 +269,102 @@ fn deps_check_bad_licence_policy_is_an_input_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("zt.toml:3:1: unknown field `unknow`"));
 }
+
+fn statement_of(dir: &Path, kind: &str) -> serde_json::Value {
+    let bundle = fs_err::read_dir(dir.join(".zt/bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{kind}-"))
+        })
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&fs_err::read(bundle).unwrap()).unwrap();
+    let payload = zt_core::b64::decode(json["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// Issue 15: `zt sbom --attest` made statements about the lockfiles and `zt deps check` could
+/// not attest at all, so separate CI steps never gave the gate evidence about the artifact.
+#[test]
+fn check_and_sbom_attest_about_the_subject_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    copy("cargo-lock/many-packages.lock", d, "Cargo.lock");
+    fs_err::create_dir_all(d.join("out")).unwrap();
+    fs_err::write(d.join("out/app"), b"the artifact").unwrap();
+    let digest = zt_core::Digest::sha256(b"the artifact").hex();
+    let o = zt(
+        d,
+        &[
+            "deps",
+            "check",
+            "--attest",
+            "--subject",
+            "out/app",
+            "--json",
+        ],
+    );
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let st = statement_of(d, "deps");
+    assert_eq!(
+        st["predicateType"],
+        "https://zt.dev/attestation/dependency-intake/v1"
+    );
+    assert_eq!(st["subject"][0]["name"], "out/app");
+    assert_eq!(st["subject"][0]["digest"]["sha256"], digest);
+    assert_eq!(
+        st["predicate"]["lockfiles"],
+        serde_json::json!(["Cargo.lock"])
+    );
+    assert!(st["predicate"]["pinned"].is_boolean());
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        st["predicate"]["denied"], report["denied"],
+        "the statement says what the command reports"
+    );
+
+    let o = zt(
+        d,
+        &[
+            "sbom",
+            "--attest",
+            "--subject",
+            "out/app",
+            "--out",
+            "bom.json",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let st = statement_of(d, "sbom");
+    assert_eq!(st["subject"][0]["name"], "out/app");
+    assert_eq!(st["subject"][0]["digest"]["sha256"], digest);
+    let bom = fs_err::read_to_string(d.join("bom.json")).unwrap();
+    assert!(bom.contains(&digest), "the artifact is a component too");
+
+    // a subject that is not a file is refused before anything is signed
+    let o = zt(
+        d,
+        &["deps", "check", "--attest", "--subject", "out/missing"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("subject `out/missing` is not a file") && err.contains("help:"),
+        "{err}"
+    );
+    // `--subject` without `--attest` is a usage error (there is no statement)
+    let o = zt(d, &["deps", "check", "--subject", "out/app"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -85,6 +85,15 @@ fn edit(path: &Path, from: &str, to: &str) {
     fs_err::write(path, text.replace(from, to)).unwrap();
 }
 
+/// The UTC date `days` from today, `YYYY-MM-DD`.
+fn day(days: i64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("+{days} days"), "+%F"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn judge(repo: &Path, what: &str, stage: &str) -> (Option<i32>, String) {
     let out = zt(repo)
         .args(["verify", what, "--stage", stage])
@@ -190,7 +199,82 @@ fn every_commit_through_one_zt_dir_gets_the_verdict_it_deserves() {
     let run = pipeline(&repo, &[]);
     assert!(run.allowed(), "{}", run.explain());
 
-    // Commit 7: a release bump.
+    // Commit 7: a known-vulnerable dependency (pinned, with its hash): the example's advisory
+    // feed rates example-greeter < 0.9.0 critical. Denied at the vuln stage.
+    fs_err::write(
+        repo.join("requirements.txt"),
+        format!("example-greeter==0.8.0 --hash=sha256:{}\n", "ab".repeat(32)),
+    )
+    .unwrap();
+    commit(&repo, "Depend on example-greeter 0.8.0");
+    let run = pipeline(&repo, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.explain());
+    let vuln = run.stage("vuln");
+    assert_eq!(vuln["status"], "failed", "{vuln}");
+    assert!(
+        vuln["summary"].as_str().unwrap().contains("1 critical"),
+        "{vuln}"
+    );
+    assert!(
+        vuln["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("zt vuln waive"),
+        "{vuln}"
+    );
+
+    // Commit 8: the finding waived, with an owner, an approver and an expiry three days out.
+    let expires = day(3);
+    let out = zt(&repo)
+        .args([
+            "vuln",
+            "waive",
+            "ZT-EXAMPLE-2026-0001",
+            "--purl",
+            "pkg:pypi/example-greeter@0.8.0",
+            "--justification",
+            "vulnerable_code_not_in_execute_path",
+            "--statement",
+            "the greeter's formatting path is never called",
+            "--owner",
+            "alice",
+            "--approver",
+            "bob",
+            "--expires",
+            &expires,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    commit(&repo, "Waive ZT-EXAMPLE-2026-0001 until it is upgraded");
+    let run = pipeline(&repo, &[]);
+    assert!(run.allowed(), "{}", run.explain());
+    assert!(
+        run.stage("vuln")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("1 waived"),
+        "{}",
+        run.explain()
+    );
+    // The same commit four days later: the waiver has expired, the finding blocks again.
+    let later = format!("{}T12:00:00Z", day(4));
+    let run = pipeline(&repo, &[("ZT_NOW", later.as_str())]);
+    assert_eq!(run.code, Some(1), "{}", run.explain());
+    assert_eq!(run.stage("vuln")["status"], "failed", "{}", run.explain());
+
+    // Commit 9: upgraded past the fix; the waiver goes with it.
+    fs_err::write(
+        repo.join("requirements.txt"),
+        format!("example-greeter==0.9.0 --hash=sha256:{}\n", "cd".repeat(32)),
+    )
+    .unwrap();
+    fs_err::remove_file(repo.join("zt-waivers.toml")).unwrap();
+    commit(&repo, "Upgrade example-greeter to 0.9.0");
+    let run = pipeline(&repo, &[]);
+    assert!(run.allowed(), "{}", run.explain());
+
+    // Commit 10: a release bump.
     edit(&repo.join("src/hello.c"), "hello 1.0.0", "hello 1.1.0");
     edit(&repo.join("tests/run.sh"), "hello 1.0.0", "hello 1.1.0");
     commit(&repo, "Release 1.1.0");

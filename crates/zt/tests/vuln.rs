@@ -498,3 +498,146 @@ fn watch_without_a_ledger_is_an_input_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no ledger at"), "{}", stderr(&o));
 }
+
+fn waive_args<'a>(expires: &'a str, owner: &'a str, approver: &'a str) -> Vec<&'a str> {
+    vec![
+        "vuln",
+        "waive",
+        "CVE-2020-36212",
+        "--purl",
+        "pkg:cargo/abi_stable@0.9.0",
+        "--justification",
+        "vulnerable_code_not_in_execute_path",
+        "--statement",
+        "RString::retain is never called",
+        "--compensating-control",
+        "fuzzing of the FFI boundary",
+        "--owner",
+        owner,
+        "--approver",
+        approver,
+        "--expires",
+        expires,
+    ]
+}
+
+/// Issue 15: fix texts named `zt vuln waive`, which did not exist. It writes the repository's
+/// waiver file, which the scan reads without `--waivers`, with the same checks.
+#[test]
+fn waive_writes_the_waiver_file_the_scan_reads_and_refuses_what_waivers_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    fs_err::write(d.join("bom.json"), BOM).unwrap();
+    let in30 = date_in(30);
+    let o = zt(d, &waive_args(&in30, "alice", "bob"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("recorded waiver[0] in `./zt-waivers.toml`"),
+        "{}",
+        stdout(&o)
+    );
+    let text = fs_err::read_to_string(d.join("zt-waivers.toml")).unwrap();
+    assert!(
+        text.contains("compensating_controls = [\"fuzzing of the FFI boundary\"]"),
+        "{text}"
+    );
+    // the scan applies it without `--waivers`
+    let o = zt(d, &["vuln", "scan", "bom.json", "--fail-on", "high"]);
+    assert!(
+        stdout(&o).contains("WAIVED   RUSTSEC-2020-0105 abi_stable@0.9.0")
+            && stdout(&o).contains("1 waived"),
+        "{}",
+        stdout(&o)
+    );
+    // refused, the file unchanged: a repeat, a missing / past / too distant expiry, the
+    // owner approving their own waiver
+    let refused = |args: Vec<&str>, code: i32, want: &str| {
+        let o = zt(d, &args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            fs_err::read_to_string(d.join("zt-waivers.toml")).unwrap(),
+            text
+        );
+    };
+    refused(waive_args(&in30, "alice", "bob"), 2, "already waives");
+    let mut no_expiry = waive_args(&in30, "alice", "bob");
+    no_expiry.truncate(no_expiry.len() - 2);
+    refused(no_expiry, 2, "--expires");
+    refused(
+        waive_args(&date_in(-1), "alice", "bob"),
+        2,
+        "is in the past",
+    );
+    refused(waive_args(&date_in(400), "alice", "bob"), 2, "90 days");
+    refused(
+        waive_args(&in30, "alice", "alice"),
+        2,
+        "must be someone other than the owner",
+    );
+    let o = zt(d, &waive_args(&in30, "alice", "bob"));
+    assert!(stderr(&o).contains("help:"), "{}", stderr(&o));
+}
+
+/// Issue 15: a 108-day-old database re-imported today passed the staleness policy (which read
+/// the import time) while `zt vuln db status` called it stale. Both now read the advisory
+/// data's own age.
+#[test]
+fn an_old_database_reimported_today_is_stale_for_status_and_the_scan_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let now = zt_core::time::now();
+    let modified = zt_core::time::rfc3339(now - 108 * 86_400);
+    fs_err::create_dir_all(d.join("recs")).unwrap();
+    fs_err::write(
+        d.join("recs/OLD-1.json"),
+        format!(
+            r#"{{"id": "OLD-1", "modified": "{modified}", "affected": [{{"package": {{"ecosystem": "crates.io", "name": "abi_stable"}}, "versions": ["0.9.0"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let o = zt(d, &["vuln", "db", "import", "recs"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = zt(
+        d,
+        &["--json", "vuln", "db", "status", "--max-age-days", "107"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // the status document, then the error document
+    let v: serde_json::Value = serde_json::Deserializer::from_slice(&o.stdout)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["newest_age_days"], 108);
+    assert_eq!(v["updated"], modified.as_str());
+    assert_eq!(v["stale"], true);
+    let o = zt(d, &["vuln", "db", "status", "--max-age-days", "109"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // the scan's statement carries the data's time, which the policy judges
+    fs_err::write(d.join("bom.json"), BOM).unwrap();
+    fs_err::write(d.join("app"), b"the artifact").unwrap();
+    let o = zt(
+        d,
+        &["vuln", "scan", "bom.json", "--attest", "--subject", "app"],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let bundle = fs_err::read_dir(d.join(".zt/bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("vuln-scan-"))
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&fs_err::read(bundle).unwrap()).unwrap();
+    let payload = zt_core::b64::decode(json["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(st["predicate"]["database"]["updated"], modified.as_str());
+    assert_eq!(st["subject"][0]["name"], "app");
+    assert_eq!(
+        st["subject"][0]["digest"]["sha256"],
+        zt_core::Digest::sha256(b"the artifact").hex()
+    );
+    assert_eq!(st["predicate"]["sbom"], "bom.json");
+}

@@ -21,10 +21,16 @@ pub(crate) struct SbomArgs {
     #[arg(long = "project-version", default_value = "")]
     pub(crate) project_version: String,
     /// Also record the SBOM as a signed statement (predicate type `https://cyclonedx.org/bom`
-    /// or `https://spdx.dev/Document/v2.3`, subjects the lockfiles) in the ledger of
-    /// `--repo`, signed with its pipeline key; `zt vuln watch` re-matches it later.
+    /// or `https://spdx.dev/Document/v2.3`) in the ledger of `--repo`, signed with its
+    /// pipeline key, about the `--subject` artifacts (without one: about the lockfiles);
+    /// `zt vuln watch` re-matches it later.
     #[arg(long)]
     pub(crate) attest: bool,
+    /// An artifact the SBOM describes and the statement is about (repeatable), e.g.
+    /// `--subject out/hello`: named by its path in `--repo`, with its SHA-256, as
+    /// `zt pipeline run` names it.
+    #[arg(long)]
+    pub(crate) subject: Vec<PathBuf>,
     /// The repository whose key signs and whose ledger records `--attest`.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
@@ -199,6 +205,19 @@ pub(crate) struct CheckArgs {
     /// How a typosquat finding counts: `deny` fails the check, `warn` only reports it.
     #[arg(long, value_enum, default_value_t = Level::Deny)]
     pub(crate) typosquat: Level,
+    /// Also record the result as a signed statement (predicate type
+    /// `https://zt.dev/attestation/dependency-intake/v1`, read by the `deps.*` policies) in
+    /// the ledger of `--repo`, signed with its pipeline key, about the `--subject` artifacts
+    /// (without one: about the lockfiles).
+    #[arg(long)]
+    pub(crate) attest: bool,
+    /// An artifact the statement is about (repeatable), e.g. `--subject out/hello`: named by
+    /// its path in `--repo`, with its SHA-256, as `zt pipeline run` names it.
+    #[arg(long, requires = "attest")]
+    pub(crate) subject: Vec<PathBuf>,
+    /// The repository whose key signs and whose ledger records `--attest`.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
 }
 
 /// How a kind of finding counts.

@@ -154,7 +154,8 @@ fn every_fix_text_names_a_command_and_flags_that_exist() {
 #[test]
 fn the_checker_catches_what_does_not_exist() {
     let root = Cli::command();
-    assert!(check(&root, "vuln waive CVE-1").is_err());
+    assert!(check(&root, "vuln frobnicate CVE-1").is_err());
+    assert!(check(&root, "vuln waive CVE-1 --purl P --expires 2027-01-01").is_ok());
     assert!(check(&root, "attest --coverage 80").is_err());
     assert!(check(&root, "log verify").is_err());
     assert!(check(&root, "attest FILE --type coverage --from lcov.info").is_ok());

@@ -25,7 +25,7 @@ mod log;
 pub(crate) use log::{LogArgs, LogCommand};
 mod vuln;
 
-pub(crate) use vuln::{DbCommand, VulnArgs, VulnCommand};
+pub(crate) use vuln::{DbCommand, JustificationArg, VulnArgs, VulnCommand, WaiveArgs};
 mod source;
 
 pub(crate) use normalize::NormalizeArgs;

@@ -46,7 +46,8 @@ pub(crate) enum VulnCommand {
         #[arg(long, default_value = "critical", value_parser = parse_severity)]
         fail_on: zt_vuln::cvss::Severity,
         /// A waiver file (TOML, `[[waiver]]` tables); waived findings do not fail the scan, but
-        /// expired and unused waivers do.
+        /// expired and unused waivers do (default: `zt-waivers.toml` in `--repo` when it
+        /// exists, the file `zt vuln waive` writes).
         #[arg(long)]
         waivers: Option<PathBuf>,
         /// Longest time a waiver may run, in days from now (policy).
@@ -59,10 +60,14 @@ pub(crate) enum VulnCommand {
         #[arg(long, conflicts_with = "json")]
         sarif: bool,
         /// Also record the result as a signed statement (predicate type
-        /// `https://zt.dev/attestation/vuln-scan/v1`, subject the SBOM file) in the ledger of
-        /// `--repo`, signed with its pipeline key.
+        /// `https://zt.dev/attestation/vuln-scan/v1`) in the ledger of `--repo`, signed with
+        /// its pipeline key, about the `--subject` artifacts (without one: about the SBOM file).
         #[arg(long)]
         attest: bool,
+        /// An artifact the statement is about (repeatable), e.g. `--subject out/hello`: named
+        /// by its path in `--repo`, with its SHA-256, as `zt pipeline run` names it.
+        #[arg(long, requires = "attest")]
+        subject: Vec<PathBuf>,
         /// The repository whose key signs and whose ledger records `--attest`.
         #[arg(long, default_value = ".")]
         repo: PathBuf,
@@ -83,6 +88,10 @@ pub(crate) enum VulnCommand {
         #[arg(long, default_value = "critical", value_parser = parse_severity)]
         fail_on: zt_vuln::cvss::Severity,
     },
+    /// Record a waiver in the repository's waiver file (`zt-waivers.toml`, which `zt vuln scan`
+    /// and `zt pipeline run` read), checked as `--waivers` checks it: an expiry no further
+    /// than `--max-waiver-days` away, an approver other than the owner, a version scope.
+    Waive(WaiveArgs),
     /// Export waivers as an OpenVEX v0.2.0 document (`not_affected` statements).
     Vex {
         /// The waiver file.
@@ -120,6 +129,70 @@ pub(crate) enum DbCommand {
         #[arg(long, env = "ZT_VULN_MAX_AGE_DAYS")]
         max_age_days: Option<u64>,
     },
+}
+
+/// `zt vuln waive`
+#[derive(Debug, Args)]
+pub(crate) struct WaiveArgs {
+    /// The advisory id or one of its aliases (`GHSA-…`, `CVE-…`, `RUSTSEC-…`).
+    pub(crate) id: String,
+    /// The package as a purl with its exact version (`pkg:cargo/abi_stable@0.9.0`), or without
+    /// a version together with `--introduced` and `--fixed`/`--last-affected`.
+    #[arg(long)]
+    pub(crate) purl: String,
+    /// A version range instead of one version: the first version covered.
+    #[arg(long, requires = "purl")]
+    pub(crate) introduced: Option<String>,
+    /// The first version no longer covered (with `--introduced`).
+    #[arg(long, requires = "introduced", conflicts_with = "last_affected")]
+    pub(crate) fixed: Option<String>,
+    /// The last version covered (with `--introduced`).
+    #[arg(long, requires = "introduced")]
+    pub(crate) last_affected: Option<String>,
+    /// Why the finding does not apply (OpenVEX justification).
+    #[arg(long, value_enum)]
+    pub(crate) justification: JustificationArg,
+    /// What the justification rests on, in words.
+    #[arg(long)]
+    pub(crate) statement: String,
+    /// A control that compensates meanwhile (repeatable).
+    #[arg(long = "compensating-control")]
+    pub(crate) compensating_controls: Vec<String>,
+    /// Who answers for the waiver.
+    #[arg(long)]
+    pub(crate) owner: String,
+    /// Who approved it (not the owner).
+    #[arg(long)]
+    pub(crate) approver: String,
+    /// When it stops applying: `YYYY-MM-DD` (end of that day, UTC) or RFC 3339; required, at
+    /// most `--max-waiver-days` away.
+    #[arg(long)]
+    pub(crate) expires: String,
+    /// The waiver file (default: `zt-waivers.toml` in `--repo`).
+    #[arg(long)]
+    pub(crate) waivers: Option<PathBuf>,
+    /// The repository whose waiver file is written.
+    #[arg(long, default_value = ".")]
+    pub(crate) repo: PathBuf,
+    /// Longest time a waiver may run, in days from now (policy).
+    #[arg(long, env = "ZT_VULN_MAX_WAIVER_DAYS", default_value_t = 90)]
+    pub(crate) max_waiver_days: u64,
+}
+
+/// OpenVEX `not_affected` justifications.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum JustificationArg {
+    /// The vulnerable component is not included.
+    ComponentNotPresent,
+    /// The vulnerable code is not included.
+    VulnerableCodeNotPresent,
+    /// The vulnerable code cannot be executed.
+    VulnerableCodeNotInExecutePath,
+    /// The vulnerable code cannot be controlled by an adversary.
+    VulnerableCodeCannotBeControlledByAdversary,
+    /// Built-in protections prevent exploitation.
+    InlineMitigationsAlreadyExist,
 }
 
 fn parse_severity(s: &str) -> Result<zt_vuln::cvss::Severity, String> {

@@ -3,7 +3,7 @@ use zt_vuln::store::{self, Store};
 use zt_vuln::version::ordering_symbol;
 use zt_vuln::waiver::{self, WaiverPolicy};
 
-use crate::cli::{DbCommand, VulnArgs, VulnCommand};
+use crate::cli::{DbCommand, JustificationArg, VulnArgs, VulnCommand, WaiveArgs};
 use crate::commands::Status;
 use crate::printer::Printer;
 use crate::report::CliError;
@@ -95,6 +95,7 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             }
             Ok(Status::Success)
         }
+        VulnCommand::Waive(args) => waive(args, printer),
         VulnCommand::Vex {
             waivers,
             author,
@@ -119,39 +120,33 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             waiver_warn_days,
             sarif,
             attest,
+            subject,
             repo,
             json,
         } => {
-            let store = Store::open(&store_dir)?;
-            let mut report = zt_vuln::scan::scan_file(&store, &sbom)?;
-            let policy = WaiverPolicy {
-                max_days: max_waiver_days,
-                warn_days: waiver_warn_days,
-            };
-            let (loaded, check) = match &waivers {
-                Some(path) => {
-                    let text = fs_err::read_to_string(path).map_err(zt_vuln::Error::from)?;
-                    let loaded = waiver::load(&text, path, policy, now())?;
-                    let check = waiver::apply(&loaded, &report.findings, policy, now());
-                    (loaded, check)
-                }
-                None => (Vec::new(), waiver::WaiverCheck::default()),
-            };
-            let waived_idx: Vec<usize> = check.waived.iter().map(|(f, _)| *f).collect();
-            let waived: Vec<zt_vuln::scan::Finding> = waived_idx
-                .iter()
-                .filter_map(|i| report.findings.get(*i).cloned())
-                .collect();
-            let mut i = 0;
-            report.findings.retain(|_| {
-                let keep = !waived_idx.contains(&i);
-                i += 1;
-                keep
-            });
-            report.counts.clear();
-            for f in &report.findings {
-                *report.counts.entry(f.severity).or_default() += 1;
-            }
+            let subjects = zt_pipeline::subject::of_files(&repo, &subject)?;
+            let outcome = zt_pipeline::vuln::scan(
+                &repo,
+                &zt_pipeline::vuln::ScanRequest {
+                    sbom: sbom.clone(),
+                    store: store_dir.clone(),
+                    waivers: waivers.or_else(|| zt_pipeline::vuln::default_waivers(&repo)),
+                    policy: WaiverPolicy {
+                        max_days: max_waiver_days,
+                        warn_days: waiver_warn_days,
+                    },
+                    subjects,
+                },
+                now(),
+            )?;
+            let zt_pipeline::vuln::ScanOutcome {
+                report,
+                waived,
+                waivers: loaded,
+                check,
+                statement,
+                ..
+            } = outcome;
             let show = |ix: usize| {
                 loaded
                     .iter()
@@ -176,22 +171,6 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                 ));
             }
             if attest {
-                let bytes = fs_err::read(&sbom).map_err(zt_vuln::Error::from)?;
-                let subject = zt_core::ResourceDescriptor::subject(
-                    sbom.display().to_string(),
-                    &zt_core::Digest::sha256(&bytes),
-                );
-                let predicate = zt_vuln::scan::predicate(
-                    &report,
-                    &waived,
-                    &sbom.display().to_string(),
-                    store.manifest(),
-                );
-                let statement = zt_core::Statement::new(
-                    vec![subject],
-                    zt_core::predicate::ZT_VULN_SCAN_V1,
-                    predicate,
-                );
                 let (path, index) = zt_pipeline::evidence::attest(
                     &zt_core::Workspace::open(&repo)?,
                     "vuln-scan",
@@ -309,18 +288,17 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
         } => {
             let store = Store::open(&store_dir)?;
             let m = store.manifest();
-            let newest = m
-                .newest_modified
-                .as_deref()
-                .and_then(zt_vuln::osv::parse_rfc3339_seconds);
-            let age_days = newest.map(|t| (now() - t).max(0) / 86_400);
-            let stale = matches!((age_days, max_age_days), (Some(a), Some(max)) if a.unsigned_abs() > max)
-                || (newest.is_none() && max_age_days.is_some());
+            let now = now();
+            // The same rule as the `vuln.stale-database` policy: the age of the advisory data
+            // (newest `modified`), not of the import, to the second.
+            let age_days = m.age_days(now);
+            let stale = max_age_days.is_some_and(|max| m.is_stale(now, max));
             if printer.json {
                 printer.json(&serde_json::json!({
                     "store": store_dir,
                     "manifest": m,
                     "newest_age_days": age_days,
+                    "updated": m.data_time().map(rfc3339),
                     "max_age_days": max_age_days,
                     "stale": stale,
                 }));
@@ -331,10 +309,12 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                     m.withdrawn,
                     store_dir.display()
                 ));
-                match (&m.newest_modified, age_days) {
-                    (Some(t), Some(a)) => {
-                        printer.out(format!("newest record modified {t} ({a} days ago)"))
-                    }
+                match (m.data_time(), age_days) {
+                    (Some(t), Some(a)) => printer.out(format!(
+                        "newest record modified {} ({a} days ago); imported {}",
+                        rfc3339(t),
+                        rfc3339(m.imported_at)
+                    )),
                     _ => printer.out("no record carries a modification time"),
                 }
                 printer.out(format!(
@@ -358,7 +338,12 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
                 return Err(CliError::rejected(
                     match age_days {
                         Some(a) => format!(
-                            "the vulnerability database is {a} days old, over the maximum of {max} days"
+                            "the vulnerability database is {} days old, over the maximum of {max} days",
+                            if a > max {
+                                a.to_string()
+                            } else {
+                                format!("more than {max}")
+                            }
                         ),
                         None => "the vulnerability database has no dated record".into(),
                     },
@@ -368,6 +353,69 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             Ok(Status::Success)
         }
     }
+}
+
+fn waive(args: WaiveArgs, printer: &Printer) -> Result<Status, CliError> {
+    use zt_vuln::waiver::{Justification, VersionRange, Waiver};
+    let justification = match args.justification {
+        JustificationArg::ComponentNotPresent => Justification::ComponentNotPresent,
+        JustificationArg::VulnerableCodeNotPresent => Justification::VulnerableCodeNotPresent,
+        JustificationArg::VulnerableCodeNotInExecutePath => {
+            Justification::VulnerableCodeNotInExecutePath
+        }
+        JustificationArg::VulnerableCodeCannotBeControlledByAdversary => {
+            Justification::VulnerableCodeCannotBeControlledByAdversary
+        }
+        JustificationArg::InlineMitigationsAlreadyExist => {
+            Justification::InlineMitigationsAlreadyExist
+        }
+    };
+    let file = args
+        .waivers
+        .unwrap_or_else(|| args.repo.join(waiver::DEFAULT_FILE));
+    let report = zt_pipeline::vuln::waive(
+        &zt_pipeline::vuln::WaiveRequest {
+            file,
+            waiver: Waiver {
+                id: args.id,
+                purl: args.purl,
+                versions: args.introduced.map(|introduced| VersionRange {
+                    introduced,
+                    fixed: args.fixed,
+                    last_affected: args.last_affected,
+                }),
+                justification,
+                statement: args.statement,
+                compensating_controls: args.compensating_controls,
+                owner: args.owner,
+                approver: args.approver,
+                expires: args.expires,
+            },
+            policy: WaiverPolicy {
+                max_days: args.max_waiver_days,
+                warn_days: 0,
+            },
+        },
+        now(),
+    )?;
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "file": report.file,
+            "index": report.index,
+            "expires_at": rfc3339(report.expires_at),
+        }));
+    } else {
+        printer.out(format!(
+            "recorded waiver[{}] in `{}`, in force until {}",
+            report.index,
+            report.file.display(),
+            rfc3339(report.expires_at)
+        ));
+        printer.info(
+            "commit the file; `zt vuln scan` and `zt pipeline run` apply it until it expires",
+        );
+    }
+    Ok(Status::Success)
 }
 
 fn explain(
