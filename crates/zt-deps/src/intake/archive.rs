@@ -173,19 +173,54 @@ pub fn read(name: &str, bytes: &[u8], limits: Limits) -> Result<Vec<Entry>, Arch
 
 /// Reads an archive of a known kind.
 pub fn read_kind(kind: Kind, bytes: &[u8], limits: Limits) -> Result<Vec<Entry>, ArchiveError> {
+    let mut out = Vec::new();
+    stream(
+        kind,
+        &mut &bytes[..],
+        bytes.len() as u64,
+        limits,
+        &mut |e| {
+            out.push(e);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// What receives each regular file of an archive, in archive order; an error stops the read.
+pub type Visit<'v> = &'v mut dyn FnMut(Entry) -> Result<(), ArchiveError>;
+
+/// Reads an archive of `packed` bytes from `reader`, handing each regular file to `visit` as
+/// it is read. Tar, tar.gz and gem archives are read as a stream — only the member being
+/// read is in memory besides what `visit` keeps — so memory stays at the largest member
+/// kept however large the archive; a zip (its directory is at the end) is read into memory
+/// first.
+pub fn stream(
+    kind: Kind,
+    reader: &mut dyn std::io::BufRead,
+    packed: u64,
+    limits: Limits,
+    visit: Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut budget = Budget {
         limits,
         total: 0,
         members: 0,
     };
-    let mut out = Vec::new();
     match kind {
-        Kind::Tar => tar(&mut &bytes[..], "", &mut budget, &mut out)?,
-        Kind::TarGz => tar_gz(bytes, "", &mut budget, &mut out)?,
-        Kind::Gem => gem(bytes, &mut budget, &mut out)?,
-        Kind::Zip => zip(bytes, &mut budget, &mut out)?,
+        Kind::Tar => tar(reader, "", &mut budget, visit),
+        Kind::TarGz => tar_gz(reader, packed, "", &mut budget, visit),
+        Kind::Gem => gem(reader, &mut budget, visit),
+        Kind::Zip => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| malformed("zip", format!("cannot read: {e}")))?;
+            let mut out = Vec::new();
+            zip(&bytes, &mut budget, &mut out)?;
+            out.into_iter().try_for_each(visit)
+        }
     }
-    Ok(out)
 }
 
 fn malformed(kind: &'static str, message: impl Into<String>) -> ArchiveError {
@@ -405,7 +440,7 @@ fn tar(
     r: &mut dyn Read,
     prefix: &str,
     budget: &mut Budget,
-    out: &mut Vec<Entry>,
+    visit: Visit<'_>,
 ) -> Result<(), ArchiveError> {
     let mut pos = 0u64;
     let mut long_name: Option<String> = None;
@@ -522,11 +557,11 @@ fn tar(
                 budget.add(size)?;
                 let mode = octal(h.get(100..108).unwrap_or_default()).unwrap_or(0);
                 let data = read_data(r, size, member_pos)?;
-                out.push(Entry {
+                visit(Entry {
                     path: format!("{prefix}{path}"),
                     data,
                     executable: mode & 0o111 != 0,
-                });
+                })?;
                 skip_padding(r, padding)?;
                 continue;
             }
@@ -575,19 +610,22 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// Reads a gzip-compressed tar as a stream: never more than one member's data in memory
-/// beyond the members kept, and the decompressed bytes bounded as [`inflate_bounded`]
-/// bounds them (total and ratio).
+/// Reads a gzip-compressed tar as a stream: one member's data in memory at a time (what
+/// `visit` keeps is its own), and the decompressed bytes bounded as [`inflate_bounded`]
+/// bounds them (total, and `packed` × the ratio limit).
 fn tar_gz(
-    bytes: &[u8],
+    reader: &mut dyn std::io::BufRead,
+    packed: u64,
     prefix: &str,
     budget: &mut Budget,
-    out: &mut Vec<Entry>,
+    visit: Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    if bytes.get(..2) != Some(&[0x1f, 0x8b]) {
+    let head = reader
+        .fill_buf()
+        .map_err(|e| malformed("gzip", format!("cannot read: {e}")))?;
+    if head.get(..2) != Some(&[0x1f, 0x8b]) {
         return Err(malformed("gzip", "no gzip magic (1f 8b)"));
     }
-    let packed = bytes.len() as u64;
     let ratio_cap = packed.saturating_mul(budget.limits.max_ratio).max(1 << 20);
     let cap = budget
         .limits
@@ -595,7 +633,7 @@ fn tar_gz(
         .saturating_sub(budget.total)
         .min(ratio_cap);
     let mut reader = Capped {
-        inner: flate2::read::MultiGzDecoder::new(bytes),
+        inner: flate2::bufread::MultiGzDecoder::new(reader),
         read: 0,
         cap,
     };
@@ -604,7 +642,7 @@ fn tar_gz(
         limit: cap,
         unit: "bytes",
     };
-    let result = tar(&mut reader, prefix, budget, out);
+    let result = tar(&mut reader, prefix, budget, visit);
     if reader.read > cap {
         return Err(too_large());
     }
@@ -619,26 +657,40 @@ fn tar_gz(
     Ok(())
 }
 
-fn gem(bytes: &[u8], budget: &mut Budget, out: &mut Vec<Entry>) -> Result<(), ArchiveError> {
+fn gem(
+    reader: &mut dyn std::io::BufRead,
+    budget: &mut Budget,
+    visit: Visit<'_>,
+) -> Result<(), ArchiveError> {
+    // The outer tar's members are small or compressed (`data.tar.gz`): kept while it is read.
     let mut outer = Vec::new();
-    tar(&mut &bytes[..], "", budget, &mut outer)?;
+    tar(reader, "", budget, &mut |e| {
+        outer.push(e);
+        Ok(())
+    })?;
     let mut saw_data = false;
     for e in outer {
         match e.path.as_str() {
             "data.tar.gz" => {
                 saw_data = true;
-                tar_gz(&e.data, "data/", budget, out)?;
+                tar_gz(
+                    &mut &e.data[..],
+                    e.data.len() as u64,
+                    "data/",
+                    budget,
+                    visit,
+                )?;
             }
             "metadata.gz" => {
                 let raw = gunzip(&e.data, budget)?;
                 budget.add(raw.len() as u64)?;
-                out.push(Entry {
+                visit(Entry {
                     path: "metadata".into(),
                     data: raw,
                     executable: false,
-                });
+                })?;
             }
-            _ => out.push(e),
+            _ => visit(e)?,
         }
     }
     if !saw_data {
