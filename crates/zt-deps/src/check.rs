@@ -9,7 +9,9 @@
 //!   format records (`Cargo.lock` `checksum`, `package-lock.json` / `pnpm-lock.yaml` /
 //!   yarn `integrity`, yarn berry `checksum`, `poetry.lock` / `uv.lock` file hashes);
 //! - **unpinned-git**: a git dependency without a full commit id;
-//! - **unverified-url**: a direct URL dependency without a content hash.
+//! - **unverified-url**: a direct URL dependency without a content hash;
+//! - **unpinned-manifest**: a manifest (`package.json`, `pyproject.toml`, `Cargo.toml`, …)
+//!   that declares dependencies and has no lockfile (see [`manifests`]).
 //!
 //! With [`Checks`] also:
 //!
@@ -26,6 +28,7 @@ use std::collections::BTreeMap;
 use zt_core::config::FindingLevel;
 
 pub mod licenses;
+pub mod manifests;
 pub mod typosquat;
 
 use crate::{Inventory, Source, lockfile::Format};
@@ -42,6 +45,8 @@ pub enum Problem {
     UnpinnedGit,
     /// A URL dependency without a content hash.
     UnverifiedUrl,
+    /// A manifest that declares dependencies and has no lockfile.
+    UnpinnedManifest,
     /// The licence expression is not satisfied by the allow list.
     LicenseDenied,
     /// The licence is not known.
@@ -60,6 +65,7 @@ impl Problem {
             Problem::MissingHash => "missing-hash",
             Problem::UnpinnedGit => "unpinned-git",
             Problem::UnverifiedUrl => "unverified-url",
+            Problem::UnpinnedManifest => "unpinned-manifest",
             Problem::LicenseDenied => "license-denied",
             Problem::LicenseUnknown => "license-unknown",
             Problem::Malicious => "malicious",
@@ -317,6 +323,23 @@ pub fn pinning(inv: &Inventory) -> Vec<Finding> {
             ),
             _ => {}
         }
+    }
+    for m in &inv.unlocked {
+        out.push(Finding {
+            file: m.path.clone(),
+            line: None,
+            purl: m
+                .project
+                .as_deref()
+                .map(|n| crate::purl::purl(m.ecosystem, n, ""))
+                .unwrap_or_default(),
+            name: m.project.clone().unwrap_or_default(),
+            version: String::new(),
+            problem: Problem::UnpinnedManifest,
+            level: FindingLevel::Deny,
+            message: m.message(),
+            fix: m.fix.to_owned(),
+        });
     }
     out.sort_by(|a, b| (&a.file, a.line, &a.purl).cmp(&(&b.file, b.line, &b.purl)));
     out

@@ -24,6 +24,9 @@ pub enum Error {
     /// A file could not be read or written (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A package archive was refused while it was read (bad form, unsafe path, a limit).
+    #[error(transparent)]
+    Archive(#[from] crate::intake::archive::ArchiveError),
     /// A dependency request or approval was refused (self-approval, already approved, empty
     /// field).
     #[error(transparent)]
@@ -77,6 +80,7 @@ impl Diagnostic for Error {
             Error::Parse { fix, .. } | Error::Config { fix, .. } => fix.clone(),
             Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod`, `pnpm-lock.yaml` or `yarn.lock`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
+            Error::Archive(_) => "the archive is not one zt admits; run `zt deps intake` on the registry's original file".into(),
             Error::Request(e) => {
                 use crate::intake::requests::RequestError;
                 match e {

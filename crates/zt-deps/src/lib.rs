@@ -196,6 +196,9 @@ pub struct Inventory {
     pub lockfiles: Vec<Lockfile>,
     /// The packages, sorted by purl then lockfile; duplicates across lockfiles are kept.
     pub packages: Vec<Package>,
+    /// Manifests found beside the lockfiles that declare dependencies no lockfile pins
+    /// (`package.json` without `package-lock.json`…): `unpinned-manifest` findings.
+    pub unlocked: Vec<check::manifests::UnlockedManifest>,
 }
 
 impl Inventory {
@@ -229,6 +232,7 @@ pub fn inventory(dir: &Path) -> Result<Inventory, Error> {
         let (lock, packages) = read_lockfile(&path)?;
         inv.add(lock, packages);
     }
+    inv.unlocked = check::manifests::find_unlocked(dir)?;
     Ok(inv)
 }
 

@@ -332,7 +332,10 @@ impl AccessLog {
         self.flush()?;
         let c = relock(&self.shared.committer);
         let records = c.ledger.access_records(&AccessQuery {
-            since: Some(now - crate::journal::MAX_OIDC_LIFETIME - 120),
+            since: Some(
+                now.saturating_sub(crate::journal::MAX_OIDC_LIFETIME)
+                    .saturating_sub(120),
+            ),
             ..AccessQuery::default()
         })?;
         Ok(records

@@ -25,6 +25,9 @@ pub enum Denial {
     Expired,
     /// `nbf` or `iat` lies in the future.
     NotYetValid,
+    /// `exp`, `nbf` or `iat` is not a NumericDate zt can compute with: not a number, before
+    /// 1970, after 9999, `1e300`.
+    BadTime,
     /// `iss` names no trusted issuer.
     WrongIssuer,
     /// `aud` names none of the issuer's accepted audiences.
@@ -47,6 +50,10 @@ pub enum Denial {
     NotListed,
     /// The secret asked for does not exist.
     NoSuchSecret,
+    /// An administration route was called without the operator token.
+    OperatorRequired,
+    /// An administration route was called with a token that is not the operator token.
+    BadOperatorToken,
 }
 
 impl Denial {
@@ -60,6 +67,7 @@ impl Denial {
             Denial::BadSignature => "bad_signature",
             Denial::Expired => "expired",
             Denial::NotYetValid => "not_yet_valid",
+            Denial::BadTime => "bad_time",
             Denial::WrongIssuer => "wrong_issuer",
             Denial::WrongAudience => "wrong_audience",
             Denial::BindingMismatch => "binding_mismatch",
@@ -71,6 +79,8 @@ impl Denial {
             Denial::BadToken => "bad_token",
             Denial::NotListed => "not_listed",
             Denial::NoSuchSecret => "no_such_secret",
+            Denial::OperatorRequired => "operator_required",
+            Denial::BadOperatorToken => "bad_operator_token",
         }
     }
 
@@ -78,7 +88,7 @@ impl Denial {
     pub fn status(self) -> u16 {
         match self {
             Denial::TooLarge => 413,
-            Denial::Malformed => 400,
+            Denial::Malformed | Denial::BadTime => 400,
             Denial::BindingMismatch | Denial::NotListed => 403,
             Denial::NoSuchSecret => 404,
             _ => 401,
@@ -283,6 +293,9 @@ impl Diagnostic for Error {
                 }
                 Denial::WrongIssuer | Denial::WrongAudience => {
                     "check the issuers and audiences in `.zt/secrets/trust.toml`".into()
+                }
+                Denial::OperatorRequired | Denial::BadOperatorToken => {
+                    "send `Authorization: Bearer` with the token in `.zt/secrets/operator.token` (written by `zt secrets init` or the first `zt serve`)".into()
                 }
                 _ => "the token was refused; the denial is in the access log (`zt secrets audit`)".into(),
             },

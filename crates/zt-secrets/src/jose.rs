@@ -338,24 +338,38 @@ impl Jws {
         }
     }
 
-    /// Checks `exp` (required), `nbf` and `iat` against `now` with [`LEEWAY_SECONDS`].
+    /// Checks `exp` (required), `nbf` and `iat` against `now` with [`LEEWAY_SECONDS`]. Each is
+    /// a NumericDate ([`numeric_date`]); all arithmetic is checked, so a claim or clock at the
+    /// edge of the range is refused, never wrapped.
     pub fn check_times(&self, now: i64) -> Result<i64, Error> {
         let exp = self
-            .int_claim("exp")?
+            .numeric_date("exp")?
             .ok_or_else(|| malformed("the token has no `exp`"))?;
-        if now > exp + LEEWAY_SECONDS {
+        let deadline = exp
+            .checked_add(LEEWAY_SECONDS)
+            .ok_or_else(|| bad_time("`exp` is out of range"))?;
+        if now > deadline {
             return Err(Error::denied(
                 Denial::Expired,
-                format!("the token expired {}s ago", now - exp),
+                match now.checked_sub(exp) {
+                    Some(ago) => format!("the token expired {ago}s ago"),
+                    None => "the token expired".to_string(),
+                },
             ));
         }
+        let latest = now
+            .checked_add(LEEWAY_SECONDS)
+            .ok_or_else(|| bad_time("the clock is out of range"))?;
         for name in ["nbf", "iat"] {
-            if let Some(t) = self.int_claim(name)?
-                && t > now + LEEWAY_SECONDS
+            if let Some(t) = self.numeric_date(name)?
+                && t > latest
             {
                 return Err(Error::denied(
                     Denial::NotYetValid,
-                    format!("`{name}` is {}s in the future", t - now),
+                    match t.checked_sub(now) {
+                        Some(ahead) => format!("`{name}` is {ahead}s in the future"),
+                        None => format!("`{name}` is in the future"),
+                    },
                 ));
             }
         }
@@ -374,16 +388,52 @@ impl Jws {
         }
     }
 
-    fn int_claim(&self, name: &str) -> Result<Option<i64>, Error> {
-        match self.claims.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-                .map(Some)
-                .ok_or_else(|| malformed(format!("`{name}` is not a number"))),
-        }
+    fn numeric_date(&self, name: &str) -> Result<Option<i64>, Error> {
+        self.claims
+            .get(name)
+            .map(|v| numeric_date(name, v))
+            .transpose()
     }
+}
+
+/// The earliest NumericDate zt reads: 1970-01-01T00:00:00Z. An OIDC token issued or expiring
+/// before the epoch is not a token any CI provider mints.
+pub const MIN_NUMERIC_DATE: i64 = 0;
+
+/// The latest NumericDate zt reads: 9999-12-31T23:59:59Z (the end of RFC 3339's range).
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// Reads a JWT NumericDate (RFC 7519 §2: seconds since the epoch, a JSON number that may
+/// have a fraction): an integer, or a finite number rounded down, between
+/// [`MIN_NUMERIC_DATE`] and [`MAX_NUMERIC_DATE`]. Anything else — a string, `1e300`, `-1`,
+/// `2^64` — is a `bad_time` denial naming the claim, never a wrapped or saturated value.
+pub fn numeric_date(name: &str, v: &Value) -> Result<i64, Error> {
+    let Value::Number(n) = v else {
+        return Err(bad_time(format!("`{name}` is not a number")));
+    };
+    let t = if let Some(i) = n.as_i64() {
+        Some(i)
+    } else if n.is_u64() {
+        None
+    } else {
+        // A float: checked against the range before the cast, which then cannot saturate
+        // (both bounds are exact in an f64).
+        n.as_f64()
+            .map(f64::floor)
+            .filter(|f| (MIN_NUMERIC_DATE as f64..=MAX_NUMERIC_DATE as f64).contains(f))
+            .map(|f| f as i64)
+    };
+    t.filter(|t| (MIN_NUMERIC_DATE..=MAX_NUMERIC_DATE).contains(t))
+        .ok_or_else(|| {
+            bad_time(format!(
+                "`{name}` is out of range: {} (a time between 1970 and 9999 in Unix seconds)",
+                printable(&n.to_string())
+            ))
+        })
+}
+
+fn bad_time(detail: impl Into<String>) -> Error {
+    Error::denied(Denial::BadTime, detail)
 }
 
 fn verify_with(
@@ -463,6 +513,158 @@ mod tests {
         assert!(e.contains("32 bytes"), "{e}");
         assert!(Jwks::parse(b"{").is_err());
         assert!(Jwks::parse(b"{}").is_err());
+    }
+
+    /// A JWS with these claims (the signature is irrelevant to the time checks).
+    fn with_claims(claims: &str) -> Jws {
+        let h = enc(r#"{"alg":"ES256","kid":"k"}"#);
+        Jws::parse(format!("{h}.{}.AAAA", enc(claims)).as_bytes()).unwrap()
+    }
+
+    fn times(claims: &str, now: i64) -> Result<i64, &'static str> {
+        with_claims(claims).check_times(now).map_err(|e| e.reason())
+    }
+
+    /// Regression (issue 16): `exp: 1e300` overflowed the expiry arithmetic (a wrap in
+    /// release, a panic in debug).
+    #[test]
+    fn huge_and_odd_times_are_a_clean_denial() {
+        let now = 1_800_000_000;
+        for claims in [
+            r#"{"exp":1e300}"#,
+            r#"{"exp":-1e300}"#,
+            r#"{"exp":9223372036854775807}"#,
+            r#"{"exp":18446744073709551615}"#,
+            r#"{"exp":-9223372036854775808}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":253402300800}"#,
+            r#"{"exp":"1800000000"}"#,
+            r#"{"exp":null}"#,
+            r#"{"exp":true}"#,
+            r#"{"exp":[1800000000]}"#,
+            r#"{"exp":1800000100,"iat":1e300}"#,
+            r#"{"exp":1800000100,"nbf":-1e-300}"#,
+            r#"{"exp":1800000100,"nbf":9223372036854775807}"#,
+            r#"{"exp":1800000100,"iat":"NaN"}"#,
+        ] {
+            assert_eq!(times(claims, now), Err("bad_time"), "{claims}");
+        }
+        // No `exp` at all is still `malformed`.
+        assert_eq!(times(r#"{"iat":1}"#, now), Err("malformed"));
+    }
+
+    #[test]
+    fn numeric_dates_may_have_fractions_and_edges_hold() {
+        let now = 1_800_000_000;
+        assert_eq!(times(r#"{"exp":1800000100.9}"#, now), Ok(1_800_000_100));
+        assert_eq!(
+            times(r#"{"exp":1800000100,"iat":1.5e9}"#, now),
+            Ok(1_800_000_100)
+        );
+        // The leeway, exactly.
+        assert_eq!(times(r#"{"exp":1799999940}"#, now), Ok(1_799_999_940));
+        assert_eq!(times(r#"{"exp":1799999939}"#, now), Err("expired"));
+        assert_eq!(
+            times(r#"{"exp":1800000100,"nbf":1800000060}"#, now),
+            Ok(1_800_000_100)
+        );
+        assert_eq!(
+            times(r#"{"exp":1800000100,"nbf":1800000061}"#, now),
+            Err("not_yet_valid")
+        );
+        // The last second zt reads, and a clock at either end of i64: refused, not wrapped.
+        assert_eq!(times(r#"{"exp":253402300799}"#, now), Ok(MAX_NUMERIC_DATE));
+        assert_eq!(times(r#"{"exp":0}"#, i64::MAX), Err("expired"));
+        assert_eq!(
+            times(r#"{"exp":253402300799}"#, i64::MIN),
+            Ok(MAX_NUMERIC_DATE)
+        );
+        assert_eq!(
+            times(r#"{"exp":253402300799,"iat":5}"#, i64::MAX - 10),
+            Err("expired")
+        );
+        assert_eq!(
+            times(r#"{"exp":253402300799,"iat":253402300799}"#, i64::MIN),
+            Err("not_yet_valid")
+        );
+    }
+
+    /// A JSON number of any kind: integers over all of i64 and u64, floats of any size.
+    fn any_number() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            (0i64..=MAX_NUMERIC_DATE).prop_map(Value::from),
+            (-1e20f64..1e20f64).prop_map(Value::from),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever numbers `exp`, `nbf` and `iat` hold and whatever the clock says, the
+        /// check returns (never panics), and what it accepts is sound: `exp` in range and
+        /// not past the leeway, `nbf`/`iat` not beyond it.
+        #[test]
+        fn time_checks_never_wrap(
+            exp in any_number(),
+            nbf in proptest::option::of(any_number()),
+            iat in proptest::option::of(any_number()),
+            now in proptest::prop_oneof![
+                proptest::prelude::any::<i64>(),
+                0i64..=MAX_NUMERIC_DATE,
+            ],
+        ) {
+            let mut claims = Map::new();
+            claims.insert("exp".into(), exp);
+            if let Some(v) = nbf { claims.insert("nbf".into(), v); }
+            if let Some(v) = iat { claims.insert("iat".into(), v); }
+            let jws = with_claims(&Value::Object(claims.clone()).to_string());
+            match jws.check_times(now) {
+                Ok(t) => {
+                    proptest::prop_assert!((MIN_NUMERIC_DATE..=MAX_NUMERIC_DATE).contains(&t));
+                    proptest::prop_assert!(i128::from(t) + i128::from(LEEWAY_SECONDS) >= i128::from(now));
+                    for name in ["nbf", "iat"] {
+                        if let Some(v) = claims.get(name) {
+                            let v = numeric_date(name, v);
+                            proptest::prop_assert!(v.is_ok());
+                            if let Ok(v) = v {
+                                proptest::prop_assert!(i128::from(v) <= i128::from(now) + i128::from(LEEWAY_SECONDS));
+                            }
+                        }
+                    }
+                }
+                Err(e) => proptest::prop_assert!(
+                    ["bad_time", "expired", "not_yet_valid"].contains(&e.reason()),
+                    "{}", e
+                ),
+            }
+        }
+
+        /// A NumericDate is read exactly when it is a number in range, as its floor.
+        #[test]
+        fn numeric_date_is_the_floor_in_range(v in any_number()) {
+            let exact = v.as_f64().filter(|f| f.is_finite()).map(f64::floor);
+            match numeric_date("exp", &v) {
+                Ok(t) => {
+                    proptest::prop_assert!((MIN_NUMERIC_DATE..=MAX_NUMERIC_DATE).contains(&t));
+                    if let Some(i) = v.as_i64() {
+                        proptest::prop_assert_eq!(t, i);
+                    } else if let Some(f) = exact {
+                        proptest::prop_assert_eq!(t as f64, f);
+                    }
+                }
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.reason(), "bad_time");
+                    if let Some(f) = exact {
+                        proptest::prop_assert!(
+                            !(MIN_NUMERIC_DATE as f64..=MAX_NUMERIC_DATE as f64).contains(&f)
+                        );
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -38,7 +38,7 @@ impl Journal {
         Journal {
             seen: Mutex::new(
                 seen.into_iter()
-                    .filter(|(_, exp)| exp + LEEWAY_SECONDS >= now)
+                    .filter(|(_, exp)| exp.saturating_add(LEEWAY_SECONDS) >= now)
                     .collect(),
             ),
         }
@@ -51,11 +51,14 @@ impl Journal {
             .seen
             .lock()
             .map_err(|_| Error::Internal("journal lock poisoned"))?;
-        if seen.get(&key).is_some_and(|e| e + LEEWAY_SECONDS >= now) {
+        if seen
+            .get(&key)
+            .is_some_and(|e| e.saturating_add(LEEWAY_SECONDS) >= now)
+        {
             return Ok(false);
         }
         if seen.len() >= 65536 && seen.len().is_power_of_two() {
-            seen.retain(|_, e| *e + LEEWAY_SECONDS >= now);
+            seen.retain(|_, e| e.saturating_add(LEEWAY_SECONDS) >= now);
         }
         seen.insert(key, exp);
         Ok(true)

@@ -29,6 +29,7 @@ pub mod exec;
 mod group;
 pub mod jose;
 mod journal;
+pub mod operator;
 pub mod store;
 pub mod token;
 pub mod trust;
@@ -338,7 +339,10 @@ impl Broker {
                 ),
             ));
         }
-        if exp > now + journal::MAX_OIDC_LIFETIME {
+        if now
+            .checked_add(journal::MAX_OIDC_LIFETIME)
+            .is_none_or(|latest| exp > latest)
+        {
             return Err(Error::denied(
                 Denial::Malformed,
                 "the token claims to live longer than 24 hours",
@@ -353,7 +357,9 @@ impl Broker {
         }
         *jti_claim = Some((key, exp));
         let id = hex::encode(store::random::<16>()?);
-        let expires_at = now + self.trust.token_lifetime;
+        let expires_at = now
+            .checked_add(self.trust.token_lifetime)
+            .ok_or(Error::Internal("the clock is out of range"))?;
         let claims_sha256 = hex::encode(Sha256::digest(
             serde_json::to_vec(&jws.claims).unwrap_or_default(),
         ));
@@ -472,6 +478,35 @@ impl Broker {
         result
     }
 
+    /// Revokes a scoped token for a caller that presents the operator token (`zt serve`'s
+    /// revocation route): a missing or wrong operator token is refused, and that refusal is
+    /// an access record like any other.
+    pub fn revoke_token_as_operator(&self, operator: Option<&str>, id: &str) -> Result<(), Error> {
+        if let Err(e) = operator::verify(&self.dir, operator) {
+            self.access.record(Event {
+                at: self.now(),
+                action: "revoke",
+                decision: "deny",
+                reason: e.reason(),
+                who: "http:unauthenticated".into(),
+                token_id: Some(
+                    id.chars()
+                        .filter(char::is_ascii_hexdigit)
+                        .take(64)
+                        .collect(),
+                ),
+                ..Event::default()
+            })?;
+            return Err(e);
+        }
+        self.revoke_token(id)
+    }
+
+    /// The secrets directory this broker serves (`.zt/secrets`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Verifies the access log against the ledger (see [`audit`]).
     pub fn audit(&self, query: &AccessQuery) -> Result<AuditReport, Error> {
         self.access.audit(query)
@@ -533,6 +568,7 @@ pub fn init(zt_dir: &Path, options: &InitOptions) -> Result<InitReport, Error> {
     };
     store::write_hex_key(&s.join(token::BROKER_KEY_FILE), &store::random::<32>()?)?;
     zt_core::fsutil::write_atomic(&s.join(trust::TRUST_FILE), TRUST_TEMPLATE.as_bytes())?;
+    operator::ensure(s)?;
     Store::new(&master).save(&s.join(STORE_FILE))?;
     if dir.exists() {
         // An empty or partial folder from an earlier failed attempt (no store file).

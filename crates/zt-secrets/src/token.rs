@@ -130,7 +130,7 @@ impl Minter {
                 format!(
                     "scoped token {} expired {}s ago",
                     claims.id,
-                    now - claims.exp
+                    now.saturating_sub(claims.exp)
                 ),
             ));
         }

@@ -228,7 +228,7 @@ impl Issuer {
         match cached {
             None => true,
             Some(c) => {
-                let age = now - c.fetched_at;
+                let age = now.saturating_sub(c.fetched_at);
                 age >= self.refresh
                     || (age >= MIN_REFETCH_SECONDS && kid.is_some_and(|k| c.jwks.get(k).is_none()))
             }
@@ -244,7 +244,7 @@ impl Issuer {
         let wants_refresh = match &cached {
             None => true,
             Some(c) => {
-                let age = now - c.fetched_at;
+                let age = now.saturating_sub(c.fetched_at);
                 age >= self.refresh
                     || (age >= MIN_REFETCH_SECONDS && kid.is_some_and(|k| c.jwks.get(k).is_none()))
             }
@@ -275,7 +275,9 @@ impl Issuer {
                     if let Ok(mut k) = self.keys.write() {
                         *k = Some(Cached {
                             jwks: c.jwks.clone(),
-                            fetched_at: now - self.refresh + MIN_REFETCH_SECONDS,
+                            fetched_at: now
+                                .saturating_sub(self.refresh)
+                                .saturating_add(MIN_REFETCH_SECONDS),
                         });
                     }
                     Ok(c.jwks)

@@ -13,6 +13,12 @@ pub enum Error {
         /// The address asked for.
         addr: SocketAddr,
     },
+    /// An `--allow-host` name that is not a plain DNS name.
+    #[error("`{name}` is not a host name to allow")]
+    InvalidAllowedHost {
+        /// The name given.
+        name: String,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -86,6 +92,7 @@ impl Diagnostic for Error {
     fn help(&self) -> Option<String> {
         Some(match self {
             Error::PlainHttpNotLoopback { .. } => "listen on 127.0.0.1 (the default) and put a TLS-terminating proxy in front for other hosts; see `docs/server.md`".into(),
+            Error::InvalidAllowedHost { .. } => "pass the bare name the proxy forwards, e.g. `zt serve --allow-host zt.example.com` (no port, no wildcard)".into(),
             Error::Bind { .. } => "pick another port with `--listen 127.0.0.1:PORT`, or stop what holds this one".into(),
             Error::Runtime(_) => "check the process limits (threads, open files)".into(),
             Error::Serve { .. } => "restart `zt serve`; the secrets store is unchanged".into(),

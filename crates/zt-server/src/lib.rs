@@ -5,6 +5,8 @@
 //! - [`routes`]: the router, one module per feature (`routes::secrets` today).
 //! - [`problem`]: every refusal is an RFC 9457 `application/problem+json` document whose
 //!   `detail` is the broker's reason code — never a secret value.
+//! - [`guard`]: every request's `Host` (DNS rebinding) and `Origin` (cross-site requests)
+//!   are checked before any route runs.
 //! - [`server`]: bind (loopback only: plain HTTP), serve, shut down gracefully on SIGTERM.
 //! - [`client`]: the blocking client behind `zt secrets token|get|exec --server URL`.
 //!
@@ -23,6 +25,7 @@
 
 pub mod client;
 mod error;
+pub mod guard;
 pub mod problem;
 pub mod routes;
 pub mod server;

@@ -5,11 +5,13 @@
 use std::future::Future;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::Error;
+use crate::guard::{self, Identity};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -20,6 +22,10 @@ pub struct ServeOptions {
     pub workers: Option<usize>,
     /// The most threads running blocking broker calls at once (signature checks, fsync).
     pub blocking_threads: usize,
+    /// Host names the server answers to besides its listen address and `localhost` (the
+    /// name a TLS proxy in front forwards in `Host`). Any other `Host` is refused (DNS
+    /// rebinding); see [`crate::guard`].
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -28,6 +34,7 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             workers: None,
             blocking_threads: default_blocking_threads(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -57,6 +64,19 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    allowed_hosts: Vec<String>,
+}
+
+/// Whether `name` can be an allowed `Host` name: a DNS name (letters, digits, `-`, `.`), no
+/// port, no wildcard.
+fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 impl Server {
@@ -67,6 +87,9 @@ impl Server {
             return Err(Error::PlainHttpNotLoopback {
                 addr: options.listen,
             });
+        }
+        if let Some(name) = options.allowed_hosts.iter().find(|n| !is_host_name(n)) {
+            return Err(Error::InvalidAllowedHost { name: name.clone() });
         }
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder
@@ -92,6 +115,7 @@ impl Server {
             listener,
             addr,
             router,
+            allowed_hosts: options.allowed_hosts.clone(),
         })
     }
 
@@ -115,8 +139,13 @@ impl Server {
             listener,
             addr,
             router,
+            allowed_hosts,
         } = self;
-        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        // Outermost: no route, fallback included, sees a request for another host or origin.
+        let identity = Arc::new(Identity::new(addr, &allowed_hosts));
+        let app = router
+            .layer(axum::middleware::from_fn_with_state(identity, guard::check))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let result = runtime.block_on(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
@@ -199,5 +228,22 @@ mod tests {
         };
         let err = Server::bind(&options, Router::new()).unwrap_err();
         assert!(matches!(err, Error::PlainHttpNotLoopback { .. }), "{err}");
+    }
+
+    #[test]
+    fn allowed_hosts_are_plain_names() {
+        for ok in ["zt.example.com", "localhost", "zt-1.internal"] {
+            assert!(is_host_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "*.example.com",
+            "zt.example.com:443",
+            "a..b",
+            "ex ample",
+            "é.com",
+        ] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
     }
 }

@@ -27,6 +27,10 @@ struct Harness {
     /// Seconds added to the broker's clock.
     skew: Arc<AtomicI64>,
     agent: ureq::Agent,
+    /// The bound address, `127.0.0.1:PORT`.
+    addr: std::net::SocketAddr,
+    /// The operator token `zt_secrets::init` created.
+    operator: String,
 }
 
 impl Harness {
@@ -61,9 +65,15 @@ impl Harness {
             listen: "127.0.0.1:0".parse().unwrap(),
             workers: Some(2),
             blocking_threads: 8,
+            allowed_hosts: vec!["zt.example.com".to_owned()],
         };
         let server = Server::bind(&options, zt_server::routes::router(broker.clone())).unwrap();
-        let url = format!("http://{}", server.local_addr());
+        let addr = server.local_addr();
+        let url = format!("http://{addr}");
+        let operator = fs_err::read_to_string(zt.join("secrets/operator.token"))
+            .unwrap()
+            .trim()
+            .to_owned();
         // The server lives as long as the test process.
         std::thread::spawn(move || server.run_until(std::future::pending()).unwrap());
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -77,7 +87,41 @@ impl Harness {
             broker,
             skew,
             agent,
+            addr,
+            operator,
         }
+    }
+
+    /// Sends a raw HTTP/1.1 request (any `Host`, any headers): (status, content type, body).
+    fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+        use std::io::{Read as _, Write as _};
+        let mut conn = std::net::TcpStream::connect(self.addr).unwrap();
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        conn.write_all(req.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let ct = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type: ")
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        (status, ct, raw[split + 4..].to_vec())
+    }
+
+    /// This server's own `Host` value.
+    fn host(&self) -> String {
+        self.addr.to_string()
     }
 
     fn token(&self, jti: &str) -> String {
@@ -304,19 +348,23 @@ fn scoped_token_misuse_is_refused_and_logged() {
         other => panic!("{other:?}"),
     }
 
-    // Revocation: from loopback only, never on behalf of a forwarded client.
-    let revoke = |forwarded: bool| {
+    // Revocation: the operator token, from loopback only, never on behalf of a forwarded
+    // client.
+    let revoke = |forwarded: bool, operator: Option<&str>| {
         let mut req = h
             .agent
             .post(&format!("{}/v1/secrets/tokens/{}/revoke", h.url, issued.id));
         if forwarded {
             req = req.header("x-forwarded-for", "203.0.113.9");
         }
+        if let Some(t) = operator {
+            req = req.header("authorization", &format!("Bearer {t}"));
+        }
         reply(&mut req.send_empty().unwrap())
     };
-    assert_problem(&revoke(true), 403, "admin_loopback_only");
+    assert_problem(&revoke(true, Some(&h.operator)), 403, "admin_loopback_only");
     assert_eq!(h.get_secret("db_password", Some(&issued.token)).0, 200);
-    assert_eq!(revoke(false).0, 200);
+    assert_eq!(revoke(false, Some(&h.operator)).0, 200);
     assert_problem(
         &h.get_secret("db_password", Some(&issued.token)),
         401,
@@ -333,4 +381,108 @@ fn scoped_token_misuse_is_refused_and_logged() {
         "token_expired",
     );
     h.assert_logged_denial("read", "token_expired");
+}
+
+/// Regression (issue 16): the revoke route needed no credential from loopback, so any local
+/// process — or a web page through the browser — could revoke tokens.
+#[test]
+fn revocation_needs_the_operator_token_even_from_loopback() {
+    let h = Harness::start();
+    let client = Client::new(&h.url).unwrap();
+    let issued = client.exchange(h.token("op-1").as_bytes()).unwrap();
+    let path = format!("/v1/secrets/tokens/{}/revoke", issued.id);
+    let host = h.host();
+    // The scoped token itself, a forged operator token, none: all refused.
+    let scoped = format!("Bearer {}", issued.token);
+    let forged = format!("Bearer {}x", h.operator);
+    for (auth, reason) in [
+        (None, "operator_required"),
+        (Some(scoped.as_str()), "bad_operator_token"),
+        (Some(forged.as_str()), "bad_operator_token"),
+        (Some("Basic b3A6b3A="), "operator_required"),
+    ] {
+        let mut headers = vec![("Host", host.as_str())];
+        if let Some(a) = auth {
+            headers.push(("Authorization", a));
+        }
+        assert_problem(&h.raw("POST", &path, &headers), 401, reason);
+        h.assert_logged_denial("revoke", reason);
+    }
+    assert_eq!(h.get_secret("db_password", Some(&issued.token)).0, 200);
+    // The operator token: revoked.
+    let bearer = format!("Bearer {}", h.operator);
+    let got = h.raw(
+        "POST",
+        &path,
+        &[("Host", &host), ("Authorization", &bearer)],
+    );
+    assert_eq!(got.0, 200, "{}", String::from_utf8_lossy(&got.2));
+    assert_problem(
+        &h.get_secret("db_password", Some(&issued.token)),
+        401,
+        "token_revoked",
+    );
+}
+
+/// Regression (issue 16): `zt serve` ignored `Host`, so a page whose DNS name was rebound to
+/// 127.0.0.1 reached every route; and a browser's cross-site request was served.
+#[test]
+fn foreign_host_and_cross_site_origin_are_refused_on_every_route() {
+    let h = Harness::start();
+    let client = Client::new(&h.url).unwrap();
+    let issued = client.exchange(h.token("host-1").as_bytes()).unwrap();
+    let own = h.host();
+    let rebound = format!("evil.example:{}", h.addr.port());
+    let other_port = format!("127.0.0.1:{}", h.addr.port().wrapping_add(1));
+    let bearer = format!("Bearer {}", issued.token);
+    let operator = format!("Bearer {}", h.operator);
+    let revoke = format!("/v1/secrets/tokens/{}/revoke", issued.id);
+    let routes: [(&str, &str, &str); 5] = [
+        ("GET", "/healthz", ""),
+        ("GET", "/v1/secrets/db_password", &bearer),
+        ("POST", "/v1/secrets/exchange", ""),
+        ("POST", &revoke, &operator),
+        ("GET", "/no/such/route", ""),
+    ];
+    for (method, path, auth) in routes {
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut headers: Vec<(&str, &str)> = extra.to_vec();
+            if !auth.is_empty() {
+                headers.push(("Authorization", auth));
+            }
+            h.raw(method, path, &headers)
+        };
+        assert_problem(&with(&[("Host", &rebound)]), 421, "wrong_host");
+        assert_problem(&with(&[("Host", &other_port)]), 421, "wrong_host");
+        assert_problem(
+            &with(&[("Host", "zt.example.com.evil.example")]),
+            421,
+            "wrong_host",
+        );
+        assert_problem(&with(&[]), 400, "missing_host");
+        for (name, value) in [
+            ("Origin", "https://evil.example"),
+            ("Origin", "null"),
+            ("Origin", "http://127.0.0.1:1"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ] {
+            assert_problem(&with(&[("Host", &own), (name, value)]), 403, "cross_origin");
+        }
+    }
+    // Nothing reached the broker: the token still works and was never revoked.
+    assert_eq!(h.get_secret("db_password", Some(&issued.token)).0, 200);
+    // The server's own names pass: its address, a same-origin `Origin`, an allowed proxy name.
+    let own_origin = format!("http://{own}");
+    for headers in [
+        vec![("Host", own.as_str())],
+        vec![("Host", own.as_str()), ("Origin", own_origin.as_str())],
+        vec![("Host", "zt.example.com")],
+        vec![
+            ("Host", "zt.example.com"),
+            ("Origin", "https://zt.example.com"),
+        ],
+    ] {
+        let got = h.raw("GET", "/healthz", &headers);
+        assert_eq!(got.0, 200, "{headers:?}");
+    }
 }

@@ -368,3 +368,59 @@ fn check_and_sbom_attest_about_the_subject_artifact() {
     let o = zt(d, &["deps", "check", "--subject", "out/app"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Regression (issue 16): `zt deps check` passed with "0 lockfiles" on a `package.json`
+/// whose dependencies are `*` and `latest`.
+#[test]
+fn deps_check_denies_a_manifest_without_a_lockfile() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("package.json"),
+        r#"{"name": "app", "dependencies": {"left-pad": "*", "lodash": "latest"}, "devDependencies": {"jest": "^29.0.0"}}"#,
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["deps", "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("package.json: deny [unpinned-manifest] pkg:npm/app: `package.json` declares 3 dependencies (`left-pad` `*`, `lodash` `latest`, `jest` `^29.0.0`) and has no lockfile"),
+        "{out}"
+    );
+    assert!(out.contains("`npm install --package-lock-only`"), "{out}");
+    let j = zt(dir.path(), &["deps", "check", "--json"]);
+    assert_eq!(j.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{doc}");
+    assert_eq!(findings[0]["problem"], "unpinned-manifest");
+    assert!(
+        findings[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("package.json")
+    );
+
+    // Cargo.toml without Cargo.lock, beside it: a second finding, its own fix.
+    fs_err::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n[dependencies]\nserde = \"1\"\n",
+    )
+    .unwrap();
+    let o = zt(dir.path(), &["deps", "check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Cargo.toml: deny [unpinned-manifest]")
+            && out.contains("`cargo generate-lockfile`"),
+        "{out}"
+    );
+
+    // With the lockfiles, the manifests are pinned by them.
+    copy("cargo-lock/many-packages.lock", dir.path(), "Cargo.lock");
+    let o = zt(dir.path(), &["deps", "check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("Cargo.toml"), "{out}");
+    assert!(
+        out.contains("package.json: deny [unpinned-manifest]"),
+        "{out}"
+    );
+}

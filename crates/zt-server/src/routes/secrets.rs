@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `POST /v1/secrets/exchange` | body: the OIDC ID token, raw or `{"token": "…"}`; reply: the scoped token as JSON |
 //! | `GET /v1/secrets/{name}` | `Authorization: Bearer <scoped token>`; reply: the value, `application/octet-stream` |
-//! | `POST /v1/secrets/tokens/{id}/revoke` | from a loopback peer only; reply: `{"revoked": id}` |
+//! | `POST /v1/secrets/tokens/{id}/revoke` | `Authorization: Bearer <operator token>`, from a loopback peer only; reply: `{"revoked": id}` |
 //!
 //! Every broker call blocks (signature checks, an fsync'd journal), so it runs on tokio's
 //! blocking pool (bounded by [`crate::ServeOptions::blocking_threads`]) and never on the
@@ -152,8 +152,11 @@ async fn revoke(
     let Ok(Path(id)) = id else {
         return Problem::new(400, "bad_token_id").into_response();
     };
+    // Loopback is not a credential (a browser page, another local user): the operator token
+    // is required too (`zt_secrets::operator`).
+    let operator = bearer(&headers).map(str::to_owned);
     let reply = serde_json::json!({ "revoked": id });
-    match blocking(move || broker.revoke_token(&id)).await {
+    match blocking(move || broker.revoke_token_as_operator(operator.as_deref(), &id)).await {
         Ok(Ok(())) => no_store(axum::Json(reply).into_response()),
         Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
         Err(p) => p.into_response(),

@@ -78,8 +78,9 @@ pub(crate) enum SecretsCommand {
         #[arg(long, env = "ZT_SERVER", value_name = "URL")]
         server: Option<String>,
     },
-    /// Run a command with secrets in its environment or in 0600 files on a tmpfs; its exit
-    /// code is passed through.
+    /// Run a command with secrets in its environment or in sealed 0600 memory files; zt
+    /// becomes the command (exec), so its exit status and signals are its own, and the token
+    /// is not passed on.
     Exec {
         /// The scoped token.
         #[arg(long, env = "ZT_SECRETS_TOKEN", hide_env_values = true)]
@@ -87,7 +88,8 @@ pub(crate) enum SecretsCommand {
         /// `VAR=SECRET`: set VAR to the secret's value.
         #[arg(long = "env", value_name = "VAR=SECRET")]
         env: Vec<String>,
-        /// `VAR=SECRET`: write the secret to a 0600 file under /dev/shm and set VAR to its path.
+        /// `VAR=SECRET`: put the secret in a sealed 0600 memory file (memfd) and set VAR to its
+        /// path, `/dev/fd/N`.
         #[arg(long = "file", value_name = "VAR=SECRET")]
         file: Vec<String>,
         /// The command and its arguments (after `--`).

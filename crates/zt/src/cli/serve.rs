@@ -18,4 +18,9 @@ pub(crate) struct ServeArgs {
     /// (default: 8 per CPU, between 8 and 64).
     #[arg(long)]
     pub(crate) blocking_threads: Option<usize>,
+    /// A host name the server answers to besides its listen address and `localhost`: the
+    /// name a TLS proxy in front forwards in `Host`. Repeatable. Requests naming any other
+    /// host are refused (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) allow_host: Vec<String>,
 }

@@ -29,8 +29,6 @@ pub(crate) enum Status {
     Success,
     /// The command ran and its verdict is negative (findings, denial): exit 1.
     Failure,
-    /// Pass a child's exit code through (`zt secrets exec`).
-    Exit(u8),
 }
 
 impl From<Status> for ExitCode {
@@ -38,7 +36,6 @@ impl From<Status> for ExitCode {
         match s {
             Status::Success => ExitCode::SUCCESS,
             Status::Failure => ExitCode::from(1),
-            Status::Exit(code) => ExitCode::from(code),
         }
     }
 }

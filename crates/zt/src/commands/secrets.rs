@@ -242,11 +242,12 @@ fn exec(
         files: read(file)?,
         program: command.first().cloned().unwrap_or_default(),
         args: command.get(1..).unwrap_or_default().to_vec(),
+        token: token.to_string(),
     };
-    // The broker holds the access log open; release it before the command runs for long.
+    // The broker holds the access log open; close it before zt becomes the command.
     drop(source);
-    let code = zt_secrets::exec::run(spec)?;
-    Ok(Status::Exit(u8::try_from(code).unwrap_or(1)))
+    // Returns only if the command could not be started (zt replaces itself with it).
+    Err(zt_secrets::exec::run(spec).into())
 }
 
 fn parse_since(s: &str) -> Result<i64, CliError> {

@@ -18,12 +18,20 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
         .dir()
         .to_path_buf();
     let broker = zt_secrets::Broker::open(&zt_dir)?;
+    // The credential the administration routes require (stores made before it existed).
+    if let Some(path) = zt_secrets::operator::ensure(broker.dir())? {
+        printer.info(format!(
+            "created the operator token in `{}` (admin routes need it as `Authorization: Bearer`)",
+            path.display()
+        ));
+    }
     let options = zt_server::ServeOptions {
         listen: args.listen,
         workers: None,
         blocking_threads: args
             .blocking_threads
             .unwrap_or_else(zt_server::default_blocking_threads),
+        allowed_hosts: args.allow_host,
     };
     let server = zt_server::Server::bind(&options, zt_server::routes::router(Arc::new(broker)))?;
     let url = format!("http://{}", server.local_addr());
