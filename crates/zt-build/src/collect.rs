@@ -44,7 +44,14 @@ const DIR_FLAGS: OFlag = OFlag::O_RDONLY
 fn open_dir(dir: impl AsFd, name: &Path, shown: &Path) -> Result<Result<Dir, PathBuf>, Error> {
     match Dir::openat(dir.as_fd(), name, DIR_FLAGS, Mode::empty()) {
         Ok(d) => Ok(Ok(d)),
-        Err(Errno::ELOOP) => {
+        // A link opened with O_NOFOLLOW | O_DIRECTORY fails with ENOTDIR (ELOOP without
+        // O_DIRECTORY): look at the entry itself to tell.
+        Err(e @ (Errno::ELOOP | Errno::ENOTDIR)) => {
+            let st = fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                .map_err(|e| err(shown, e))?;
+            if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFLNK {
+                return Err(err(shown, e));
+            }
             let target = readlinkat(dir.as_fd(), name).map_err(|e| err(shown, e))?;
             Ok(Err(PathBuf::from(target)))
         }

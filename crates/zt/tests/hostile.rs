@@ -81,10 +81,11 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 }
 
 /// A perl one-liner printing `refused: ERRNO` when the system call returns -1, `ALLOWED`
-/// otherwise (a child of a successful clone exits at once).
-fn perl_syscall(args: &str) -> String {
+/// otherwise (a child of a successful clone exits at once). String arguments go through
+/// variables set in `vars` (perl passes them as pointers, and refuses constants).
+fn perl_syscall(vars: &str, args: &str) -> String {
     format!(
-        "perl -e '$r = syscall({args}); if ($r == 0) {{ exit 0 }} if ($r == -1) {{ print \"refused: $!\\n\" }} else {{ print \"ALLOWED\\n\" }}'"
+        "perl -e '{vars} $r = syscall({args}); if ($r == 0) {{ exit 0 }} if ($r == -1) {{ print \"refused: $!\\n\" }} else {{ print \"ALLOWED\\n\" }}'"
     )
 }
 
@@ -177,20 +178,25 @@ fn row3_new_mount_api_and_mount_setattr_are_refused_and_inputs_stay_unchanged() 
     let dir = input.path().display().to_string();
     let script = [
         // mount_setattr(AT_FDCWD, DIR, AT_RECURSIVE, {attr_clr = MOUNT_ATTR_RDONLY}, 32)
-        perl_syscall(&format!(
-            "442, -100, \"{dir}\", 0x8000, pack(\"QQQQ\", 0, 1, 0, 0), 32"
-        )),
+        perl_syscall(
+            &format!("my $p = \"{dir}\"; my $a = pack(\"QQQQ\", 0, 1, 0, 0);"),
+            "442, -100, $p, 0x8000, $a, 32",
+        ),
         // open_tree(AT_FDCWD, DIR, OPEN_TREE_CLONE)
-        perl_syscall(&format!("428, -100, \"{dir}\", 1")),
+        perl_syscall(&format!("my $p = \"{dir}\";"), "428, -100, $p, 1"),
         // fsopen("tmpfs", 0), fspick(AT_FDCWD, "/", 0)
-        perl_syscall("430, \"tmpfs\", 0"),
-        perl_syscall("433, -100, \"/\", 0"),
+        perl_syscall("my $t = \"tmpfs\";", "430, $t, 0"),
+        perl_syscall("my $s = \"/\";", "433, -100, $s, 0"),
         // move_mount(AT_FDCWD, "/tmp", AT_FDCWD, DIR, 0)
-        perl_syscall(&format!("429, -100, \"/tmp\", -100, \"{dir}\", 0")),
+        perl_syscall(
+            &format!("my $f = \"/tmp\"; my $p = \"{dir}\";"),
+            "429, -100, $f, -100, $p, 0",
+        ),
         // the old API too
-        perl_syscall(&format!(
-            "165, \"none\", \"{dir}\", \"none\", 0x20 | 0x1000, 0"
-        )),
+        perl_syscall(
+            &format!("my $n = \"none\"; my $p = \"{dir}\";"),
+            "165, $n, $p, $n, 0x20 | 0x1000, 0",
+        ),
         format!("echo changed > {dir}/data; touch {dir}/new"),
     ]
     .join("; ");
@@ -274,7 +280,7 @@ fn row5_no_controlling_terminal_and_no_dev_tty() {
         // The build is pid 1 and leads its own session; TIOCSTI is refused on any descriptor.
         &format!(
             "ls /dev; echo \"session $(cut -d' ' -f6 /proc/self/stat)\"; if ( : </dev/tty ); then echo TTY-OPEN; fi; {}",
-            perl_syscall("16, 0, 0x5412, \"x\"")
+            perl_syscall("my $c = \"x\";", "16, 0, 0x5412, $c")
         ),
     );
     assert!(!result.lines().any(|l| l == "tty"), "{result}");
@@ -325,15 +331,15 @@ fn row7_namespace_creation_clone3_and_io_uring_are_refused() {
     let t = tree();
     let script = [
         // clone(CLONE_NEWUSER | SIGCHLD, …), clone(CLONE_NEWNET | SIGCHLD, …)
-        perl_syscall("56, 0x10000000 | 17, 0, 0, 0, 0"),
-        perl_syscall("56, 0x40000000 | 17, 0, 0, 0, 0"),
+        perl_syscall("", "56, 0x10000000 | 17, 0, 0, 0, 0"),
+        perl_syscall("", "56, 0x40000000 | 17, 0, 0, 0, 0"),
         // unshare(CLONE_NEWUSER), setns(0, 0)
-        perl_syscall("272, 0x10000000"),
-        perl_syscall("308, 0, 0"),
+        perl_syscall("", "272, 0x10000000"),
+        perl_syscall("", "308, 0, 0"),
         // io_uring_setup(8, params)
-        perl_syscall("425, 8, \"\\0\" x 120"),
+        perl_syscall("my $p = \"\\0\" x 120;", "425, 8, $p"),
         // clone3(args, 88): ENOSYS, so that the C library falls back to clone
-        perl_syscall("435, \"\\0\" x 88, 88"),
+        perl_syscall("my $a = \"\\0\" x 88;", "435, $a, 88"),
         // an ordinary fork still works
         "sh -c 'echo forked'".to_owned(),
     ]

@@ -184,9 +184,23 @@ pub fn resolve_command(
 /// user runs as that user.
 pub const ROOT_CALLER_BUILD_ID: u32 = 0x7000_0000;
 
-/// The host user id the build runs as when zt runs with `uid`.
-pub fn host_build_id(uid: u32) -> u32 {
-    if uid == 0 { ROOT_CALLER_BUILD_ID } else { uid }
+/// Whether zt runs as root with [`ROOT_CALLER_BUILD_ID`] mapped in its user namespace (the
+/// initial one maps every id): then the build runs as that id. Root of a user namespace
+/// without it (`unshare -Ur`) is no root on the host, and the build runs as it.
+pub fn root_caller() -> bool {
+    let covers = |path: &str| {
+        std::fs::read_to_string(path).is_ok_and(|map| {
+            map.lines().any(|l| {
+                let n: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                matches!(n.as_slice(), [inside, _, count]
+                    if *inside <= u64::from(ROOT_CALLER_BUILD_ID)
+                        && u64::from(ROOT_CALLER_BUILD_ID) < inside + count)
+            })
+        })
+    };
+    nix::unistd::geteuid().is_root()
+        && covers("/proc/self/uid_map")
+        && covers("/proc/self/gid_map")
 }
 
 /// Gives `dir` and everything below it (not following links) to the user the build runs as,
@@ -194,7 +208,7 @@ pub fn host_build_id(uid: u32) -> u32 {
 /// new root's mount point and the source copy, which the build must be able to write. A
 /// no-op for other callers, whose files the build already owns.
 pub fn hand_over(dir: &Path) -> Result<(), Error> {
-    if !nix::unistd::geteuid().is_root() {
+    if !root_caller() {
         return Ok(());
     }
     fn walk(p: &Path) -> Result<(), Error> {
@@ -289,7 +303,7 @@ pub fn run_with<T>(
     drop(go_rd);
     // The id maps are written from here, where zt holds its own privileges: a child can map
     // only its own id, and a build started by root must not run as root.
-    let mapped = write_id_maps(child, &prepared.uid_map, &prepared.gid_map, !uid.is_root());
+    let mapped = write_id_maps(child, &prepared.uid_map, &prepared.gid_map, !prepared.root_caller);
     if mapped.is_ok() {
         let _ = std::fs::File::from(go_wr).write_all(b"1");
     } else {
@@ -428,6 +442,8 @@ struct Prepared {
     parent_ns: Vec<String>,
     /// The Landlock ABI of the kernel.
     landlock_abi: i32,
+    /// See [`root_caller`].
+    root_caller: bool,
     seccomp: filter::Seccomp,
 }
 
@@ -453,6 +469,7 @@ impl Prepared {
                 },
             });
         }
+        let root = root_caller();
         let cmd = spec.argv.first().ok_or(Error::MissingCommand {
             command: String::new(),
         })?;
@@ -480,8 +497,9 @@ impl Prepared {
                 .iter()
                 .map(|(k, v)| cs(&format!("{k}={v}")))
                 .collect::<Result<_, _>>()?,
-            uid_map: format!("{} {} 1", spec.uid, host_build_id(uid)),
-            gid_map: format!("{} {} 1", spec.gid, if uid == 0 { ROOT_CALLER_BUILD_ID } else { gid }),
+            uid_map: format!("{} {} 1", spec.uid, if root { ROOT_CALLER_BUILD_ID } else { uid }),
+            gid_map: format!("{} {} 1", spec.gid, if root { ROOT_CALLER_BUILD_ID } else { gid }),
+            root_caller: root,
             parent_ns: observe::namespace_ids(),
             landlock_abi,
             seccomp: filter::seccomp().map_err(|detail| Error::SandboxSetup { detail })?,
@@ -527,7 +545,7 @@ fn child(
     }
     // From here the child is the build's user (unprivileged on the host, with capabilities
     // in its own namespaces only): the files it creates, and the build's, are owned by it.
-    if p.uid_map.split(' ').nth(1) == Some(&ROOT_CALLER_BUILD_ID.to_string()) {
+    if p.root_caller {
         nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
     }
     let (uid, gid) = (
