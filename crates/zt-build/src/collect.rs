@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 use nix::dir::Dir;
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, AtFlags, openat, readlinkat};
+use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
 use nix::sys::stat::{Mode, SFlag, fstat, fstatat};
 
 use crate::Error;
@@ -68,8 +68,8 @@ pub fn walk(
     out: &Path,
     visit: &mut dyn FnMut(&Path, Entry) -> Result<(), Error>,
 ) -> Result<bool, Error> {
-    let root: OwnedFd = nix::fcntl::open(copy, DIR_FLAGS, Mode::empty())
-        .map_err(|e| err(copy, e))?;
+    let root: OwnedFd =
+        nix::fcntl::open(copy, DIR_FLAGS, Mode::empty()).map_err(|e| err(copy, e))?;
     let mut dir = Dir::from_fd(root).map_err(|e| err(copy, e))?;
     let mut rel = PathBuf::new();
     for c in out.components() {
@@ -87,7 +87,10 @@ pub fn walk(
             Ok(Ok(d)) => dir = d,
             Ok(Err(target)) => return Err(Error::OutputLink { path: rel, target }),
             Err(Error::Io { source, .. })
-                if matches!(source.raw_os_error(), Some(nix::libc::ENOENT | nix::libc::ENOTDIR)) =>
+                if matches!(
+                    source.raw_os_error(),
+                    Some(nix::libc::ENOENT | nix::libc::ENOTDIR)
+                ) =>
             {
                 return Ok(false);
             }
@@ -115,15 +118,17 @@ fn walk_dir(
         let e = e.map_err(|e| err(rel, e))?;
         let name = e.file_name().to_bytes();
         if name != b"." && name != b".." {
-            names.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name).to_os_string());
+            names.push(
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name).to_os_string(),
+            );
         }
     }
     names.sort();
     for name in names {
         let path = rel.join(&name);
         let name = Path::new(&name);
-        let st = fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW)
-            .map_err(|e| err(&path, e))?;
+        let st =
+            fstatat(dir.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| err(&path, e))?;
         let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
         if kind == SFlag::S_IFLNK {
             let target = readlinkat(dir.as_fd(), name).map_err(|e| err(&path, e))?;
@@ -142,7 +147,11 @@ fn walk_dir(
             let fd = openat(
                 dir.as_fd(),
                 name,
-                OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+                OFlag::O_RDONLY
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_NONBLOCK
+                    | OFlag::O_NOCTTY
+                    | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
             .map_err(|e| err(&path, e))?;
@@ -150,7 +159,10 @@ fn walk_dir(
             if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
                 continue;
             }
-            visit(&path, Entry::File(std::fs::File::from(fd), st.st_mode & 0o777))?;
+            visit(
+                &path,
+                Entry::File(std::fs::File::from(fd), st.st_mode & 0o777),
+            )?;
         }
         // FIFOs, sockets and device nodes are not outputs.
     }
@@ -242,7 +254,10 @@ mod tests {
             })
             .unwrap()
         );
-        assert_eq!(seen, ["out/d dir 755", "out/d/f file 755", "out/d/l link /etc"]);
+        assert_eq!(
+            seen,
+            ["out/d dir 755", "out/d/f file 755", "out/d/l link /etc"]
+        );
         assert!(!walk(t.path(), Path::new("missing"), &mut |_, _| Ok(())).unwrap());
     }
 }

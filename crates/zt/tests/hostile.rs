@@ -104,7 +104,10 @@ fn row1_output_dir_symlinked_to_a_host_dir_is_refused_and_nothing_is_copied() {
         err.contains("the build made `out` a symbolic link to"),
         "{err}"
     );
-    assert!(err.contains("zt does not follow links out of a build"), "{err}");
+    assert!(
+        err.contains("zt does not follow links out of a build"),
+        "{err}"
+    );
     assert!(err.contains("help:"), "{err}");
     assert!(!t.path().join("out").exists());
     assert!(files_containing(t.path(), "FAKE-PRIVATE-KEY-row1").is_empty());
@@ -146,7 +149,12 @@ fn row1_relative_symlink_inside_the_output_is_kept_as_a_link() {
         String::from_utf8_lossy(&out.stderr)
     );
     let link = t.path().join("out/libx.so");
-    assert!(fs_err::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        fs_err::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(fs_err::read_link(&link).unwrap(), Path::new("libx.so.1"));
 }
 
@@ -253,11 +261,7 @@ fn row4_provenance_records_the_landlock_that_was_enforced_not_a_literal() {
     let mounts = sandbox["mounts"].as_array().unwrap();
     let usr = mounts.iter().find(|m| m["path"] == "/usr").unwrap();
     assert!(
-        usr["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|o| o == "ro"),
+        usr["options"].as_array().unwrap().iter().any(|o| o == "ro"),
         "{usr}"
     );
     assert_eq!(
@@ -378,9 +382,15 @@ fn row8_host_secrets_in_etc_are_absent_and_root_inside_is_nobody_outside() {
         ),
     );
     assert!(!result.contains("ROOT-ONLY-row8"), "{result}");
-    assert!(result.contains("/etc/shadow: No such file or directory"), "{result}");
+    assert!(
+        result.contains("/etc/shadow: No such file or directory"),
+        "{result}"
+    );
     assert!(result.contains("/etc/ssl/private"), "{result}");
-    assert!(result.contains("private.key: Permission denied"), "{result}");
+    assert!(
+        result.contains("private.key: Permission denied"),
+        "{result}"
+    );
     assert!(result.starts_with("0\n"), "{result}");
     assert!(result.contains("root:x:0:0:root:/tmp:/bin/sh"), "{result}");
     if nix_is_root() {

@@ -97,7 +97,12 @@ pub(crate) struct Seccomp {
     pub(crate) digest: zt_core::Digest,
 }
 
-fn cond(arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, String> {
+fn cond(
+    arg: u8,
+    len: SeccompCmpArgLen,
+    op: SeccompCmpOp,
+    value: u64,
+) -> Result<SeccompCondition, String> {
     SeccompCondition::new(arg, len, op, value).map_err(|e| format!("seccomp: {e}"))
 }
 
@@ -216,7 +221,11 @@ impl LandlockState {
 /// `/dev` only; no TCP bind or connect; no signals or abstract sockets outside the sandbox.
 /// `required`: anything short of full enforcement at the kernel's level (capped at
 /// [`LANDLOCK_MAX_ABI`], at least [`LANDLOCK_MIN_ABI`]) is an error.
-pub(crate) fn landlock(build: &Path, kernel_abi: i32, required: bool) -> Result<LandlockState, String> {
+pub(crate) fn landlock(
+    build: &Path,
+    kernel_abi: i32,
+    required: bool,
+) -> Result<LandlockState, String> {
     use landlock::{
         ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
         RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
@@ -226,7 +235,9 @@ pub(crate) fn landlock(build: &Path, kernel_abi: i32, required: bool) -> Result<
         return Err(if kernel_abi <= 0 {
             "landlock: the kernel has no Landlock (not built in, or not in `lsm=` at boot)".into()
         } else {
-            format!("landlock: the kernel's ABI {kernel_abi} is older than {LANDLOCK_MIN_ABI} (Linux 6.7): TCP would not be restricted")
+            format!(
+                "landlock: the kernel's ABI {kernel_abi} is older than {LANDLOCK_MIN_ABI} (Linux 6.7): TCP would not be restricted"
+            )
         });
     }
     if level <= 0 {
@@ -289,7 +300,10 @@ mod tests {
         assert_eq!(a.programs.len(), 2);
         assert_eq!(a.digest, b.digest);
         let n: usize = a.programs.iter().map(Vec::len).sum();
-        assert!(n > DENIED.len(), "every denied call has a test in the program");
+        assert!(
+            n > DENIED.len(),
+            "every denied call has a test in the program"
+        );
     }
 
     #[test]

@@ -191,16 +191,17 @@ pub fn root_caller() -> bool {
     let covers = |path: &str| {
         std::fs::read_to_string(path).is_ok_and(|map| {
             map.lines().any(|l| {
-                let n: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+                let n: Vec<u64> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
                 matches!(n.as_slice(), [inside, _, count]
                     if *inside <= u64::from(ROOT_CALLER_BUILD_ID)
                         && u64::from(ROOT_CALLER_BUILD_ID) < inside + count)
             })
         })
     };
-    nix::unistd::geteuid().is_root()
-        && covers("/proc/self/uid_map")
-        && covers("/proc/self/gid_map")
+    nix::unistd::geteuid().is_root() && covers("/proc/self/uid_map") && covers("/proc/self/gid_map")
 }
 
 /// Gives `dir` and everything below it (not following links) to the user the build runs as,
@@ -303,7 +304,12 @@ pub fn run_with<T>(
     drop(go_rd);
     // The id maps are written from here, where zt holds its own privileges: a child can map
     // only its own id, and a build started by root must not run as root.
-    let mapped = write_id_maps(child, &prepared.uid_map, &prepared.gid_map, !prepared.root_caller);
+    let mapped = write_id_maps(
+        child,
+        &prepared.uid_map,
+        &prepared.gid_map,
+        !prepared.root_caller,
+    );
     if mapped.is_ok() {
         let _ = std::fs::File::from(go_wr).write_all(b"1");
     } else {
@@ -347,7 +353,9 @@ pub fn run_with<T>(
         return Err(Error::NamespacesUnavailable { detail });
     }
     let Some(observed) = observed else {
-        let detail = error.unwrap_or("the set-up ended without a report").to_owned();
+        let detail = error
+            .unwrap_or("the set-up ended without a report")
+            .to_owned();
         return Err(if detail.starts_with("landlock") {
             Error::WeakSandbox { detail }
         } else {
@@ -367,7 +375,12 @@ pub fn run_with<T>(
 
 /// Writes the child's `setgroups` (denied unless zt is root: only root may drop its groups),
 /// `uid_map` and `gid_map`.
-fn write_id_maps(child: Pid, uid_map: &str, gid_map: &str, deny_setgroups: bool) -> Result<(), String> {
+fn write_id_maps(
+    child: Pid,
+    uid_map: &str,
+    gid_map: &str,
+    deny_setgroups: bool,
+) -> Result<(), String> {
     let proc = format!("/proc/{child}");
     if deny_setgroups {
         write_file(&format!("{proc}/setgroups"), "deny").map_err(|e| format!("setgroups: {e}"))?;
@@ -497,8 +510,16 @@ impl Prepared {
                 .iter()
                 .map(|(k, v)| cs(&format!("{k}={v}")))
                 .collect::<Result<_, _>>()?,
-            uid_map: format!("{} {} 1", spec.uid, if root { ROOT_CALLER_BUILD_ID } else { uid }),
-            gid_map: format!("{} {} 1", spec.gid, if root { ROOT_CALLER_BUILD_ID } else { gid }),
+            uid_map: format!(
+                "{} {} 1",
+                spec.uid,
+                if root { ROOT_CALLER_BUILD_ID } else { uid }
+            ),
+            gid_map: format!(
+                "{} {} 1",
+                spec.gid,
+                if root { ROOT_CALLER_BUILD_ID } else { gid }
+            ),
             root_caller: root,
             parent_ns: observe::namespace_ids(),
             landlock_abi,
@@ -543,6 +564,8 @@ fn child(
         Ok(1) => {}
         _ => return Err("uid_map: the id maps were not written".into()),
     }
+    // Host paths are resolved with zt's own credentials, before they are dropped.
+    let plan = mounts::plan(spec)?;
     // From here the child is the build's user (unprivileged on the host, with capabilities
     // in its own namespaces only): the files it creates, and the build's, are owned by it.
     if p.root_caller {
@@ -554,8 +577,11 @@ fn child(
     );
     nix::unistd::setresgid(gid, gid, gid).map_err(|e| format!("setresgid: {e}"))?;
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setresuid: {e}"))?;
+    // Changing ids cleared the dumpable flag; /proc/self/fd (the plan's descriptors) is ours.
+    nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl: {e}"))?;
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
-    mounts::build_root(spec)?;
+    mounts::build_root(spec, &plan)?;
+    drop(plan);
     chdir(spec.scratch.as_path()).map_err(|e| format!("chdir new root: {e}"))?;
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then removes
     // it without needing a directory for it.

@@ -4,8 +4,10 @@
 
 use std::ffi::CString;
 use std::io::Write as _;
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 
 use super::{SecretFile, Spec};
@@ -175,68 +177,113 @@ pub(crate) fn tmpfs(dst: &Path, flags: MsFlags, data: &str) -> Result<(), String
         .map_err(|e| format!("tmpfs {}: {e}", dst.display()))
 }
 
-/// Shows `host` at `target`: a symlink is copied as a symlink, a directory or file bound
-/// (and remembered in `binds`, to be made read-only).
-fn show(host: &Path, target: &Path, binds: &mut Vec<PathBuf>) -> Result<(), String> {
-    let Ok(meta) = std::fs::symlink_metadata(host) else {
-        return Ok(());
+/// A host path to show in the sandbox, resolved while the child still has zt's own
+/// credentials (so that a toolchain below `/root`, or a base system in a private directory,
+/// can be bound although the build's unprivileged user could not reach it).
+pub(crate) enum Source {
+    /// A symbolic link, copied as a link.
+    Link(PathBuf),
+    /// A directory, bound read-only from this `O_PATH` descriptor.
+    Dir(OwnedFd),
+    /// A file, bound read-only from this `O_PATH` descriptor.
+    File(OwnedFd),
+}
+
+/// Every host path the new root shows, resolved: `(target inside, source)`.
+pub(crate) struct Plan(Vec<(PathBuf, Source)>);
+
+fn resolve(host: &Path, follow: bool) -> Result<Option<Source>, String> {
+    let Ok(meta) = (if follow {
+        std::fs::metadata(host)
+    } else {
+        std::fs::symlink_metadata(host)
+    }) else {
+        return Ok(None);
     };
     if meta.file_type().is_symlink() {
         let link =
             std::fs::read_link(host).map_err(|e| format!("readlink {}: {e}", host.display()))?;
-        std::os::unix::fs::symlink(link, target)
-            .map_err(|e| format!("symlink {}: {e}", target.display()))?;
-    } else if meta.is_dir() {
-        std::fs::create_dir(target).map_err(|e| format!("mkdir {}: {e}", target.display()))?;
-        bind(host, target)?;
-        binds.push(target.to_path_buf());
-    } else if meta.is_file() {
-        fs_err::File::create(target).map_err(|e| format!("create {}: {e}", target.display()))?;
-        bind(host, target)?;
-        binds.push(target.to_path_buf());
+        return Ok(Some(Source::Link(link)));
     }
-    Ok(())
+    if !meta.is_dir() && !meta.is_file() {
+        return Ok(None);
+    }
+    let fd = nix::fcntl::open(
+        host,
+        OFlag::O_PATH
+            | OFlag::O_CLOEXEC
+            | if follow {
+                OFlag::empty()
+            } else {
+                OFlag::O_NOFOLLOW
+            },
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| format!("open {}: {e}", host.display()))?;
+    Ok(Some(if meta.is_dir() {
+        Source::Dir(fd)
+    } else {
+        Source::File(fd)
+    }))
 }
 
-/// `/etc`: the generated files, plus [`ETC_SHOWN`] from the base system.
-fn etc(spec: &Spec, root: &Path, binds: &mut Vec<PathBuf>) -> Result<(), String> {
+/// Resolves the base system's directories, the shown part of its `/etc` and the inputs.
+pub(crate) fn plan(spec: &Spec) -> Result<Plan, String> {
+    let mut plan = Vec::new();
+    for d in BASE_DIRS {
+        if let Some(s) = resolve(&spec.rootfs.join(d), false)? {
+            plan.push((PathBuf::from("/").join(d), s));
+        }
+    }
+    let host_etc = spec.rootfs.join("etc");
+    for pattern in ETC_SHOWN {
+        let names = match pattern.strip_suffix('*') {
+            Some(prefix) => {
+                let mut found: Vec<String> = std::fs::read_dir(&host_etc)
+                    .map(|rd| {
+                        rd.filter_map(Result::ok)
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .filter(|n| n.starts_with(prefix))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.sort();
+                found
+            }
+            None => vec![(*pattern).to_owned()],
+        };
+        for name in names {
+            if let Some(s) = resolve(&host_etc.join(&name), false)? {
+                plan.push((Path::new("/etc").join(name), s));
+            }
+        }
+    }
+    for input in &spec.inputs {
+        if let Some(s) = resolve(input, true)? {
+            plan.push((input.clone(), s));
+        }
+    }
+    Ok(Plan(plan))
+}
+
+fn bind_fd(fd: &OwnedFd, dst: &Path) -> Result<(), String> {
+    bind(Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())), dst)
+}
+
+/// `/etc`: the generated files (the shown ones come from the [`Plan`]).
+fn etc(spec: &Spec, root: &Path) -> Result<(), String> {
     let etc = root.join("etc");
     std::fs::create_dir(&etc).map_err(|e| format!("mkdir {}: {e}", etc.display()))?;
     for (name, text) in etc_generated(spec.uid, spec.gid, &spec.hostname) {
         let path = etc.join(name);
         std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     }
-    let host_etc = spec.rootfs.join("etc");
-    let mut names: Vec<String> = Vec::new();
-    for pattern in ETC_SHOWN {
-        match pattern.strip_suffix('*') {
-            Some(prefix) => {
-                if let Ok(rd) = std::fs::read_dir(&host_etc) {
-                    let mut found: Vec<String> = rd
-                        .filter_map(Result::ok)
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.starts_with(prefix))
-                        .collect();
-                    found.sort();
-                    names.extend(found);
-                }
-            }
-            None => names.push((*pattern).to_owned()),
-        }
-    }
-    for name in names {
-        let target = etc.join(&name);
-        if let Some(parent) = target.parent() {
-            mkdirs(parent)?;
-        }
-        show(&host_etc.join(&name), &target, binds)?;
-    }
     Ok(())
 }
 
 /// Builds the new root at `spec.scratch` (still below the old root); returns when it is ready
 /// for pivot_root(2).
-pub(crate) fn build_root(spec: &Spec) -> Result<(), String> {
+pub(crate) fn build_root(spec: &Spec, plan: &Plan) -> Result<(), String> {
     let root = spec.scratch.as_path();
     // The scratch directory is private to this namespace from here on: nothing mounted below it
     // propagates to the host (the namespace's copies of the host mounts are slaves at most).
@@ -249,28 +296,40 @@ pub(crate) fn build_root(spec: &Spec) -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("make the new root private: {e}"))?;
-    let mut read_only_binds = Vec::new();
-    for d in BASE_DIRS {
-        show(&spec.rootfs.join(d), &root.join(d), &mut read_only_binds)?;
-    }
-    etc(spec, root, &mut read_only_binds)?;
+    etc(spec, root)?;
     // /tmp first, so that inputs below /tmp are bound on top of the new tmpfs.
     let tmp = root.join("tmp");
     std::fs::create_dir(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
     tmpfs(&tmp, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")?;
-    for input in &spec.inputs {
-        let target = inside(root, input);
-        if input.starts_with("/usr") && std::fs::symlink_metadata(&target).is_ok() {
-            continue; // already visible through a base bind
+    let mut read_only_binds = Vec::new();
+    for (at, source) in &plan.0 {
+        let target = inside(root, at);
+        if at.starts_with("/usr")
+            && spec.inputs.contains(at)
+            && std::fs::symlink_metadata(&target).is_ok()
+        {
+            continue; // an input already visible through a base bind
         }
-        if input.is_dir() {
-            mkdirs(&target)?;
-        } else {
-            mkdirs(target.parent().unwrap_or(root))?;
-            fs_err::File::create(&target)
-                .map_err(|e| format!("create {}: {e}", target.display()))?;
+        match source {
+            Source::Link(link) => {
+                mkdirs(target.parent().unwrap_or(root))?;
+                std::os::unix::fs::symlink(link, &target)
+                    .map_err(|e| format!("symlink {}: {e}", target.display()))?;
+                continue;
+            }
+            Source::Dir(fd) => {
+                mkdirs(&target)?;
+                bind_fd(fd, &target)?;
+            }
+            Source::File(fd) => {
+                mkdirs(target.parent().unwrap_or(root))?;
+                if std::fs::symlink_metadata(&target).is_err() {
+                    fs_err::File::create(&target)
+                        .map_err(|e| format!("create {}: {e}", target.display()))?;
+                }
+                bind_fd(fd, &target)?;
+            }
         }
-        bind(input, &target)?;
         read_only_binds.push(target);
     }
     for target in &read_only_binds {
@@ -357,13 +416,22 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
-            ["passwd", "group", "hostname", "hosts", "resolv.conf", "nsswitch.conf"]
+            [
+                "passwd",
+                "group",
+                "hostname",
+                "hosts",
+                "resolv.conf",
+                "nsswitch.conf"
+            ]
         );
         let passwd = &files[0].1;
         assert!(passwd.contains("build:x:1000:1000:"), "{passwd}");
         assert!(files.iter().all(|(_, t)| !t.contains("$6$")));
-        assert!(!ETC_SHOWN.iter().any(|p| p.contains("shadow")
-            || p.starts_with("ssl/private")
-            || p.starts_with("ssh")));
+        assert!(
+            !ETC_SHOWN.iter().any(|p| p.contains("shadow")
+                || p.starts_with("ssl/private")
+                || p.starts_with("ssh"))
+        );
     }
 }

@@ -117,11 +117,20 @@ impl Observed {
     /// Reads the message the child sent (see [`collect`]); `None` when it is not one.
     pub(crate) fn from_message(v: &Value) -> Option<Observed> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        let n = |k: &str| v.get(k).and_then(Value::as_u64).and_then(|x| u32::try_from(x).ok());
+        let n = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .and_then(|x| u32::try_from(x).ok())
+        };
         let strings = |k: &str| -> Vec<String> {
             v.get(k)
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let ll = v.get("landlock")?;
@@ -148,7 +157,11 @@ impl Observed {
                     .filter_map(Value::as_str)
                     .map(str::to_owned)
                     .collect();
-                Some((a.first()?.as_str()?.to_owned(), a.get(1)?.as_str()?.to_owned(), opts))
+                Some((
+                    a.first()?.as_str()?.to_owned(),
+                    a.get(1)?.as_str()?.to_owned(),
+                    opts,
+                ))
             })
             .collect();
         Some(Observed {
@@ -283,7 +296,14 @@ mod tests {
                     24 22 0:22 / /build/my\\040src rw,nosuid,nodev - tmpfs tmpfs rw\n";
         let m = mounts(info);
         assert_eq!(m.len(), 3);
-        assert_eq!(m[0], ("/".into(), "tmpfs".into(), vec!["ro".into(), "nosuid".into(), "nodev".into()]));
+        assert_eq!(
+            m[0],
+            (
+                "/".into(),
+                "tmpfs".into(),
+                vec!["ro".into(), "nosuid".into(), "nodev".into()]
+            )
+        );
         assert_eq!(m[1].1, "ext4");
         assert_eq!(m[2].0, "/build/my src");
     }
@@ -292,7 +312,11 @@ mod tests {
     fn weaknesses_name_what_was_missing() {
         let o = Observed {
             namespaces: vec!["user".into(), "mnt".into()],
-            landlock: LandlockState { kernel_abi: -95, abi: 0, status: "not-enforced" },
+            landlock: LandlockState {
+                kernel_abi: -95,
+                abi: 0,
+                status: "not-enforced",
+            },
             seccomp_digest: String::new(),
             seccomp_mode: 2,
             seccomp_filters: 2,
