@@ -27,6 +27,9 @@ pub struct Options {
     pub test: Vec<String>,
     /// The build's output directory, relative to the repository.
     pub out: PathBuf,
+    /// Build even where the sandbox cannot be fully enforced (`zt build --allow-weak-sandbox`;
+    /// recorded in the provenance, denied by `build.sandbox` unless the policy allows it).
+    pub allow_weak_sandbox: bool,
 }
 
 impl Options {
@@ -39,6 +42,7 @@ impl Options {
             build: vec!["make".into()],
             test: vec!["tests/run.sh".into(), "out/hello".into(), "{junit}".into()],
             out: PathBuf::from("out"),
+            allow_weak_sandbox: false,
         }
     }
 }
@@ -283,6 +287,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         allow_dirty: false,
         source_date_epoch: None,
         argv: ctx.opts.build.clone(),
+        allow_weak_sandbox: ctx.opts.allow_weak_sandbox,
         ..Default::default()
     };
     let out_dir = ctx.dir.join(&ctx.opts.out);

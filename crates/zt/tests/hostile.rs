@@ -464,3 +464,42 @@ fn gcc_and_make_build_through_the_alternatives_symlinks() {
     let run = Command::new(t.path().join("out/hello")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&run.stdout), "hi\n");
 }
+
+#[test]
+fn row10_the_build_dies_with_zt() {
+    // A build that would outlive a killed zt (the CI job cancelled) keeps running as pid 1 of
+    // its namespace unless its parent-death signal kills it.
+    let t = tree();
+    let token = format!("777.{}", std::process::id());
+    let mut zt = zt(t.path())
+        .args(["build", "--allow-dirty", "--", "sleep", &token])
+        .spawn()
+        .unwrap();
+    let running = || {
+        fs_err::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                fs_err::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| c == format!("sleep\0{token}\0").as_bytes())
+            })
+    };
+    let started = std::time::Instant::now();
+    while !running() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the build never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    zt.kill().unwrap();
+    zt.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while running() {
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(5),
+            "the build outlived zt"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

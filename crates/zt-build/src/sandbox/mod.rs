@@ -310,14 +310,18 @@ pub fn run_with<T>(
         &prepared.gid_map,
         !prepared.root_caller,
     );
-    if mapped.is_ok() {
-        let _ = std::fs::File::from(go_wr).write_all(b"1");
-    } else {
-        drop(go_wr);
-    }
+    // On failure the pipe closes at once, and the child gives up.
+    let go_wr = mapped.is_ok().then(|| {
+        let mut go = std::fs::File::from(go_wr);
+        let _ = go.write_all(b"1");
+        go
+    });
     // The pipe closes when the command is exec'd (O_CLOEXEC) or carries the set-up error.
     let mut msg = String::new();
     let _ = std::fs::File::from(rd).read_to_string(&mut msg);
+    // Held open until now: the child checks it to know that zt is still alive once its
+    // parent-death signal is armed.
+    drop(go_wr);
     let (report, error) = match msg.split_once('\n') {
         Some((r, rest)) if r.starts_with('R') => (r.get(1..), rest.strip_prefix('E')),
         _ => (None, msg.strip_prefix('E').or(Some(msg.as_str()))),
@@ -560,7 +564,8 @@ fn child(
     report: &mut std::fs::File,
 ) -> Result<Never, String> {
     let mut byte = [0u8; 1];
-    match std::fs::File::from(go).read(&mut byte) {
+    let mut go = std::fs::File::from(go);
+    match go.read(&mut byte) {
         Ok(1) => {}
         _ => return Err("uid_map: the id maps were not written".into()),
     }
@@ -579,6 +584,18 @@ fn child(
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setresuid: {e}"))?;
     // Changing ids cleared the dumpable flag; /proc/self/fd (the plan's descriptors) is ours.
     nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl: {e}"))?;
+    // The build dies with zt (armed after the id change, which clears it). zt holds the other
+    // end of `go` until the build runs: a hang-up means zt died before the signal was armed.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| format!("prctl: {e}"))?;
+    {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds = [PollFd::new(go.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            return Err("zt ended before the build started".into());
+        }
+    }
+    drop(go);
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
     mounts::build_root(spec, &plan)?;
     drop(plan);
