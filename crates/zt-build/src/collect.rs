@@ -217,7 +217,7 @@ mod tests {
     fn an_output_directory_that_is_a_link_is_refused_and_not_followed() {
         let t = tempfile::tempdir().unwrap();
         let secret = tempfile::tempdir().unwrap();
-        std::fs::write(secret.path().join("key"), "KEY").unwrap();
+        fs_err::write(secret.path().join("key"), "KEY").unwrap();
         std::os::unix::fs::symlink(secret.path(), t.path().join("out")).unwrap();
         let mut seen = Vec::new();
         let e = walk(t.path(), Path::new("out"), &mut |p, _| {
@@ -234,8 +234,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("out");
-        std::fs::create_dir_all(out.join("d")).unwrap();
-        std::fs::write(out.join("d/f"), "x").unwrap();
+        fs_err::create_dir_all(out.join("d")).unwrap();
+        fs_err::write(out.join("d/f"), "x").unwrap();
         std::fs::set_permissions(out.join("d/f"), std::fs::Permissions::from_mode(0o4755)).unwrap();
         std::os::unix::fs::symlink("/etc", out.join("d/l")).unwrap();
         let mut seen = Vec::new();

@@ -189,7 +189,7 @@ pub const ROOT_CALLER_BUILD_ID: u32 = 0x7000_0000;
 /// without it (`unshare -Ur`) is no root on the host, and the build runs as it.
 pub fn root_caller() -> bool {
     let covers = |path: &str| {
-        std::fs::read_to_string(path).is_ok_and(|map| {
+        fs_err::read_to_string(path).is_ok_and(|map| {
             map.lines().any(|l| {
                 let n: Vec<u64> = l
                     .split_whitespace()

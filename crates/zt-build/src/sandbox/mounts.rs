@@ -276,7 +276,7 @@ fn etc(spec: &Spec, root: &Path) -> Result<(), String> {
     std::fs::create_dir(&etc).map_err(|e| format!("mkdir {}: {e}", etc.display()))?;
     for (name, text) in etc_generated(spec.uid, spec.gid, &spec.hostname) {
         let path = etc.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
+        fs_err::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     }
     Ok(())
 }

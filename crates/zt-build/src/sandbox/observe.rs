@@ -194,7 +194,7 @@ fn status_field(status: &str, key: &str) -> Option<u32> {
 }
 
 fn id_map(path: &str) -> String {
-    std::fs::read_to_string(path)
+    fs_err::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -234,9 +234,9 @@ pub(crate) fn collect(parent_ns: &[String], landlock: &LandlockState) -> Value {
         .filter(|(_, (m, p))| !m.is_empty() && m != p)
         .map(|(n, _)| *n)
         .collect();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
+    let status = fs_err::read_to_string("/proc/self/status").unwrap_or_default();
+    let mountinfo = fs_err::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let interfaces: Vec<String> = fs_err::read_to_string("/proc/self/net/dev")
         .unwrap_or_default()
         .lines()
         .skip(2)
