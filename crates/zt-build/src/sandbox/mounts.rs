@@ -270,10 +270,16 @@ fn bind_fd(fd: &OwnedFd, dst: &Path) -> Result<(), String> {
     bind(Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())), dst)
 }
 
-/// `/etc`: the generated files (the shown ones come from the [`Plan`]).
+/// `/etc`: a small tmpfs of its own holding the generated files (the shown ones are bound
+/// into it from the [`Plan`]); made read-only with everything bound below it in one call.
 fn etc(spec: &Spec, root: &Path) -> Result<(), String> {
     let etc = root.join("etc");
     std::fs::create_dir(&etc).map_err(|e| format!("mkdir {}: {e}", etc.display()))?;
+    tmpfs(
+        &etc,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        "mode=0755,size=1m",
+    )?;
     for (name, text) in etc_generated(spec.uid, spec.gid, &spec.hostname) {
         let path = etc.join(name);
         fs_err::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
@@ -330,8 +336,12 @@ pub(crate) fn build_root(spec: &Spec, plan: &Plan) -> Result<(), String> {
                 bind_fd(fd, &target)?;
             }
         }
-        read_only_binds.push(target);
+        // Below /etc: made read-only with /etc itself, in one recursive call.
+        if !at.starts_with("/etc") {
+            read_only_binds.push(target);
+        }
     }
+    read_only_binds.push(root.join("etc"));
     for target in &read_only_binds {
         restrict(target, true, true)?;
     }
