@@ -503,3 +503,93 @@ fn row10_the_build_dies_with_zt() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Runs `zt ARGS` in `dir` under a seccomp filter that makes `landlock_create_ruleset` fail
+/// with ENOSYS, as on a kernel without Landlock (python3 installs the filter, then execs zt).
+fn zt_without_landlock(dir: &Path, args: &[&str]) -> Output {
+    const INSTALL: &str = r#"
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+ins = lambda code, jt, jf, k: struct.pack("HBBI", code, jt, jf, k)
+# nr == 444 (landlock_create_ruleset, x86_64) ? ERRNO(ENOSYS) : ALLOW
+prog = ins(0x20, 0, 0, 0) + ins(0x15, 0, 1, 444) + ins(0x06, 0, 0, 0x50000 | 38) + ins(0x06, 0, 0, 0x7fff0000)
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fprog = Fprog(4, ctypes.addressof(buf))
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.byref(fprog)) == 0  # PR_SET_SECCOMP, filter
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+    Command::new("python3")
+        .args(["-c", INSTALL, env!("CARGO_BIN_EXE_zt")])
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn row4_without_landlock_the_build_refuses_unless_weak_is_allowed_and_recorded() {
+    let t = tree();
+    let script = "mkdir -p out && echo ran > out/x";
+    let out = zt_without_landlock(
+        t.path(),
+        &["build", "--allow-dirty", "--", "sh", "-c", script],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "error: the build sandbox cannot be fully enforced: the kernel has no Landlock"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--allow-weak-sandbox"), "{err}");
+    // Refused before anything ran.
+    assert!(!t.path().join("out").exists());
+    assert!(!t.path().join(".zt/provenance").exists());
+    // With consent it builds, and the provenance says what was (not) enforced.
+    let out = zt_without_landlock(
+        t.path(),
+        &[
+            "--json",
+            "build",
+            "--allow-dirty",
+            "--allow-weak-sandbox",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(report["provenance"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let def = &st["predicate"]["buildDefinition"];
+    let sandbox = &def["internalParameters"]["sandbox"];
+    assert_eq!(def["externalParameters"]["allowWeakSandbox"], true);
+    assert_eq!(sandbox["weakSandboxAllowed"], true);
+    assert_eq!(sandbox["enforced"], false, "{sandbox}");
+    assert_eq!(sandbox["landlock"]["status"], "not-enforced", "{sandbox}");
+    assert_eq!(sandbox["landlock"]["abi"], 0, "{sandbox}");
+    assert!(
+        sandbox["weaknesses"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("landlock not-enforced"),
+        "{sandbox}"
+    );
+    assert_eq!(def["internalParameters"]["hermetic"], false);
+}
