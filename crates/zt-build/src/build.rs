@@ -103,6 +103,9 @@ pub struct Options {
     pub secrets: Vec<String>,
     /// Where secret values come from.
     pub secret_source: Option<Arc<dyn SecretSource>>,
+    /// Build even where the sandbox cannot be fully enforced (no Landlock, or too old an
+    /// ABI); the provenance records the consent and what was enforced.
+    pub allow_weak_sandbox: bool,
 }
 
 impl Default for Options {
@@ -118,6 +121,7 @@ impl Default for Options {
             timeout: None,
             secrets: Vec::new(),
             secret_source: None,
+            allow_weak_sandbox: false,
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct Outcome {
     pub invocation_id: String,
     /// The unsigned SLSA provenance and where it was written; `None` when the build failed.
     pub provenance: Option<(zt_core::Statement, PathBuf)>,
+    /// What the sandbox enforced, as observed from inside just before the command ran.
+    pub sandbox: sandbox::Observed,
 }
 
 fn git(tree: &Path, args: &[&str]) -> Option<std::process::Child> {
@@ -314,20 +320,6 @@ pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<fs_err::DirEntry>, Error>
     Ok(entries)
 }
 
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = sorted_entries(dir)?;
-    for e in entries {
-        let p = e.path();
-        let meta = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
-        if meta.is_dir() {
-            list_files(root, &p, out)?;
-        } else if meta.is_file() {
-            out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
-        }
-    }
-    Ok(())
-}
-
 /// Refuses an output directory that exists and is not empty.
 pub fn check_output(tree: &Path, out: &Path) -> Result<(), Error> {
     let dir = tree.join(out);
@@ -352,6 +344,64 @@ pub fn invocation_id() -> String {
         b = t.to_le_bytes();
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Copies the build's outputs from the source copy into `tree/out`, without following any
+/// link the build left (see [`crate::collect`]): files and directories with their permission
+/// bits masked to 0o777, relative links that stay inside `out` as links; a link leading out
+/// is an error before anything is placed. Returns the files with their digests.
+fn collect_outputs(copy: &Path, tree: &Path, out: &Path) -> Result<Vec<Output>, Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    // First pass: refuse links out before writing anything into the real tree.
+    let exists = crate::collect::walk(copy, out, &mut |path, entry| match entry {
+        crate::collect::Entry::Symlink(target) => crate::collect::check_link(out, path, &target),
+        _ => Ok(()),
+    })?;
+    let mut outputs = Vec::new();
+    if !exists {
+        return Ok(outputs);
+    }
+    let mut dirs = Vec::new();
+    let dest = tree.join(out);
+    fs_err::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+    crate::collect::walk(copy, out, &mut |path, entry| {
+        let to = tree.join(path);
+        match entry {
+            crate::collect::Entry::Dir(mode) => {
+                fs_err::create_dir(&to).map_err(|e| Error::io(&to, e))?;
+                // Set after the files are in: a read-only directory would refuse them.
+                dirs.push((to, mode));
+            }
+            crate::collect::Entry::File(mut from, mode) => {
+                let mut file = fs_err::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&to)
+                    .map_err(|e| Error::io(&to, e))?;
+                std::io::copy(&mut from, &mut file).map_err(|e| Error::io(&to, e))?;
+                file.set_permissions(std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| Error::io(&to, e))?;
+                drop(file);
+                // Streamed: an output may be larger than memory.
+                let reread = fs_err::File::open(&to).map_err(|e| Error::io(&to, e))?;
+                let digest = zt_core::Digest::of_reader(zt_core::DigestAlgorithm::Sha256, reread)
+                    .map_err(|e| Error::io(&to, e))?;
+                outputs.push(Output {
+                    path: path.to_path_buf(),
+                    digest,
+                });
+            }
+            crate::collect::Entry::Symlink(target) => {
+                std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io(&to, e))?;
+            }
+        }
+        Ok(())
+    })?;
+    for (dir, mode) in dirs.into_iter().rev() {
+        fs_err::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(&dir, e))?;
+    }
+    Ok(outputs)
 }
 
 /// Runs a build: checks, copies, runs in the sandbox, and on success places the outputs.
@@ -382,6 +432,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     )?;
     // The copy's files all carry SOURCE_DATE_EPOCH, not the time of the copy.
     set_mtimes(&copy, source.source_date_epoch)?;
+    sandbox::hand_over(scratch.path())?;
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
         source_copy: Some(copy.clone()),
@@ -398,6 +449,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         faketime: None,
         timeout: opts.timeout,
         secrets,
+        allow_weak: opts.allow_weak_sandbox,
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
@@ -405,7 +457,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     // CPU time the build leaves idle, so that it does not slow the build down. If it has not
     // finished when the build has (a machine busy with other work starves an idle thread),
     // they are collected again here at normal priority, and the idle thread is left behind.
-    let (exit, digests) = sandbox::run_with(&spec, || {
+    let (exit, digests, observed) = sandbox::run_with(&spec, || {
         let (tx, rx) = std::sync::mpsc::channel();
         let (opts, source) = (opts.clone(), source.clone());
         let spawned = std::thread::Builder::new()
@@ -425,27 +477,11 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
             log,
         });
     }
-    let mut outputs = Vec::new();
-    if exit.success() {
-        let built = copy.join(&opts.out);
-        if built.is_dir() {
-            let dest = opts.tree.join(&opts.out);
-            copy_tree(&built, &dest, &[])?;
-            let mut files = Vec::new();
-            list_files(&dest, &dest, &mut files)?;
-            for f in files {
-                // Streamed: an output may be larger than memory.
-                let path = dest.join(&f);
-                let file = fs_err::File::open(&path).map_err(|e| Error::io(&path, e))?;
-                let digest = zt_core::Digest::of_reader(zt_core::DigestAlgorithm::Sha256, file)
-                    .map_err(|e| Error::io(&path, e))?;
-                outputs.push(Output {
-                    path: opts.out.join(&f),
-                    digest,
-                });
-            }
-        }
-    }
+    let outputs = if exit.success() {
+        collect_outputs(&copy, &opts.tree, &opts.out)?
+    } else {
+        Vec::new()
+    };
     let mut outcome = Outcome {
         tree: opts.tree.clone(),
         exit,
@@ -455,6 +491,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         sandbox_elapsed: finished.duration_since(started).unwrap_or_default(),
         invocation_id: id,
         provenance: None,
+        sandbox: observed,
     };
     if exit.success() {
         let deps = match deps {
@@ -465,7 +502,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
             invocation_id: outcome.invocation_id.clone(),
             started,
             finished,
-            hermetic: !outcome.source.dirty,
+            hermetic: !outcome.source.dirty && outcome.sandbox.enforced(),
             reproducible: None,
         };
         let statement = crate::provenance::statement(opts, &outcome, &run, deps);

@@ -17,32 +17,32 @@ pub struct FileDiff {
     pub detail: String,
 }
 
-/// All regular files under `dir`, relative, with their bytes.
+/// All regular files under `dir`, relative, with their bytes; symbolic links as
+/// `symlink -> TARGET` (never followed: `dir` is a build's output, see [`crate::collect`]).
+/// A missing `dir` is an empty tree.
 pub fn read_tree(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, Error> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Error> {
-        let Ok(rd) = fs_err::read_dir(dir) else {
-            return Ok(());
-        };
-        for e in rd.filter_map(Result::ok) {
-            let p = e.path();
-            let meta = fs_err::symlink_metadata(&p).map_err(|err| Error::io(&p, err))?;
-            if meta.is_dir() {
-                walk(root, &p, out)?;
-            } else if meta.is_file() {
-                let bytes = fs_err::read(&p).map_err(|err| Error::io(&p, err))?;
-                out.insert(p.strip_prefix(root).unwrap_or(&p).to_path_buf(), bytes);
-            } else if meta.file_type().is_symlink() {
-                let t = fs_err::read_link(&p).map_err(|err| Error::io(&p, err))?;
+    let mut out = BTreeMap::new();
+    crate::collect::walk(dir, Path::new("."), &mut |p, entry| {
+        match entry {
+            crate::collect::Entry::File(mut f, _) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(p, e))?;
+                out.insert(p.to_path_buf(), bytes);
+            }
+            crate::collect::Entry::Symlink(t) => {
                 out.insert(
-                    p.strip_prefix(root).unwrap_or(&p).to_path_buf(),
+                    p.to_path_buf(),
                     format!("symlink -> {}", t.display()).into_bytes(),
                 );
             }
+            crate::collect::Entry::Dir(_) => {}
         }
         Ok(())
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out)?;
+    })
+    .or_else(|e| match &e {
+        Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOENT) => Ok(false),
+        _ => Err(e),
+    })?;
     Ok(out)
 }
 

@@ -44,6 +44,30 @@ pub enum Error {
         /// The failing step.
         detail: String,
     },
+    /// The sandbox cannot be enforced in full here (no Landlock, or too old an ABI), and the
+    /// caller did not consent to a weak one.
+    #[error("the build sandbox cannot be fully enforced: {detail}")]
+    WeakSandbox {
+        /// What is missing.
+        detail: String,
+    },
+    /// The build left a symbolic link leading out of its output directory (or made the
+    /// output directory itself a link): zt does not follow it.
+    #[error("the build made `{}` a symbolic link to `{}`, which leads out of the output directory; zt does not follow links out of a build, and collected nothing", path.display(), target.display())]
+    OutputLink {
+        /// The link, relative to the tree.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+    },
+    /// The build's output directory is nested deeper than zt collects.
+    #[error("the build's output nests directories deeper than {max} levels at `{}`; collected nothing", path.display())]
+    OutputTooDeep {
+        /// The directory, relative to the tree.
+        path: PathBuf,
+        /// The limit.
+        max: usize,
+    },
     /// The build command is not in the sandbox's PATH.
     #[error("command `{command}` not found in the sandbox")]
     MissingCommand {
@@ -116,7 +140,9 @@ impl Error {
 impl Diagnostic for Error {
     fn outcome(&self) -> Outcome {
         match self {
-            Error::BuildFailed { .. } => Outcome::Rejected,
+            Error::BuildFailed { .. } | Error::OutputLink { .. } | Error::OutputTooDeep { .. } => {
+                Outcome::Rejected
+            }
             _ => Outcome::InputError,
         }
     }
@@ -137,9 +163,12 @@ impl Diagnostic for Error {
             Error::NamespacesUnavailable { .. } => {
                 "enable unprivileged user namespaces (`sysctl kernel.unprivileged_userns_clone=1`, `sysctl user.max_user_namespaces=15000`) or run where they are allowed".into()
             }
-            Error::SandboxSetup { .. } => "check that the base system and `--input` paths exist and that `/tmp` allows mounts".into(),
+            Error::SandboxSetup { .. } => "check that the base system and `--input` paths exist and are readable by others (a build started by root runs as an unprivileged user), and that `/tmp` allows mounts; then run `zt build` again".into(),
+            Error::WeakSandbox { .. } => "run on a kernel with Landlock ABI 4 or later (Linux 6.7+, `landlock` in `lsm=`), or pass `--allow-weak-sandbox` to `zt build` to build anyway (the provenance then says the sandbox was weak)".into(),
+            Error::OutputLink { .. } => "make the build write files (or relative links that stay inside the output directory), then run `zt build` again".into(),
+            Error::OutputTooDeep { .. } => "flatten the output directory, then run `zt build` again".into(),
             Error::MissingCommand { .. } => {
-                "the sandbox sees only `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` and `--input` paths; install the tool there or add its directory with `--input`".into()
+                "the sandbox sees only `/usr`, `/bin`, `/sbin`, `/lib*`, `/opt`, part of `/etc` and `--input` paths; install the tool there or add its directory with `--input`".into()
             }
             Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
             Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),

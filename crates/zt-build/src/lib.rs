@@ -1,7 +1,8 @@
 //! zt-build: what zt does to and around a build.
 //!
 //! - [`sandbox`]: one command in fresh Linux namespaces with a read-only base system, Landlock
-//!   and seccomp; [`build`]: a hermetic build of a clean git tree with its outputs collected;
+//!   and seccomp; [`build`]: a hermetic build of a clean git tree with its outputs collected
+//!   ([`collect`]: without following a link the build left);
 //! - [`provenance`]: the SLSA v1 provenance statement of a build (returned and written
 //!   unsigned to `.zt/provenance/`);
 //! - [`repro`] and [`diff`]: rebuild with variations, compare, bisect the cause, explain;
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod build;
+pub mod collect;
 pub mod diff;
 mod error;
 pub mod normalize;

@@ -411,8 +411,9 @@ pub struct Run {
     pub started: SystemTime,
     /// When it finished.
     pub finished: SystemTime,
-    /// Whether the build ran hermetically (sandboxed, no network, fixed environment, source
-    /// pinned by commit).
+    /// Whether the build ran hermetically: source pinned by a clean commit, and the sandbox
+    /// observed fully enforced (namespaces with no network, Landlock, seccomp, no inherited
+    /// descriptor; see [`crate::sandbox::Observed::enforced`]).
     pub hermetic: bool,
     /// Set after rebuild-and-compare.
     pub reproducible: Option<bool>,
@@ -430,19 +431,21 @@ pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>)
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
+    // What the sandbox enforced, as the child observed it just before exec; not literals.
+    let mut sandbox = outcome.sandbox.to_json();
+    if let Some(obj) = sandbox.as_object_mut() {
+        obj.insert("buildPath".into(), json!(BUILD_PATH));
+        obj.insert("hostname".into(), json!(HOSTNAME));
+        obj.insert("umask".into(), json!("0022"));
+        obj.insert("rootfs".into(), json!(opts.rootfs));
+        obj.insert(
+            "secretsDir".into(),
+            json!((!opts.secrets.is_empty()).then_some(crate::sandbox::SECRETS_DIR)),
+        );
+    }
     let mut internal = json!({
         "hermetic": run.hermetic,
-        "sandbox": {
-            "namespaces": ["user", "mount", "pid", "net", "uts", "ipc"],
-            "network": "none",
-            "buildPath": BUILD_PATH,
-            "hostname": HOSTNAME,
-            "umask": "0022",
-            "rootfs": opts.rootfs,
-            "landlock": "best-effort",
-            "seccomp": true,
-            "secretsDir": (!opts.secrets.is_empty()).then_some(crate::sandbox::SECRETS_DIR),
-        },
+        "sandbox": sandbox,
         "environment": env,
     });
     if let Some(r) = run.reproducible {
@@ -460,6 +463,7 @@ pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>)
                 "inputs": opts.inputs,
                 "secrets": opts.secrets,
                 "timeoutSeconds": opts.timeout.map(|t| t.as_secs_f64()),
+                "allowWeakSandbox": opts.allow_weak_sandbox,
             },
             "internalParameters": internal,
             "resolvedDependencies": deps,

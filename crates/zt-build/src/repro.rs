@@ -157,6 +157,7 @@ impl Runner<'_> {
             self.source.source_date_epoch
         };
         build::set_mtimes(&copy, mtime)?;
+        sandbox::hand_over(scratch.path())?;
         let mut env = build::environment(self.source.source_date_epoch);
         for (k, v) in &mut env {
             if on(Variation::Locale) && (k == "LC_ALL" || k == "LANG") {
@@ -197,6 +198,7 @@ impl Runner<'_> {
             faketime: (on(Variation::Time) && self.faketime).then(|| format!("+{}d", 397 * round)),
             timeout: self.opts.timeout,
             secrets: self.secrets.clone(),
+            allow_weak: self.opts.allow_weak_sandbox,
         };
         let faked = spec.faketime.is_some();
         let mut spec = spec;
@@ -234,6 +236,7 @@ impl Runner<'_> {
                 on(Variation::FileOrder),
             )?;
             build::set_mtimes(&copy, mtime)?;
+            sandbox::hand_over(scratch.path())?;
             let started = std::time::Instant::now();
             exit = sandbox::run(&spec)?;
             self.sandbox_elapsed += started.elapsed();
@@ -250,12 +253,27 @@ impl Runner<'_> {
                 exit: format!("{exit:?}"),
             });
         }
-        // Paths relative to the tree, like the outputs of `zt build`.
-        let tree = diff::read_tree(&copy.join(&self.opts.out))?;
-        Ok(tree
-            .into_iter()
-            .map(|(p, b)| (self.opts.out.join(p), b))
-            .collect())
+        // Paths relative to the tree, like the outputs of `zt build`, read through descriptors, never following a link the build left (an `out` that is
+        // a link is refused; see crate::collect).
+        let mut tree = Tree::new();
+        crate::collect::walk(&copy, &self.opts.out, &mut |p, entry| {
+            match entry {
+                crate::collect::Entry::File(mut f, _) => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| Error::io(p, e))?;
+                    tree.insert(p.to_path_buf(), bytes);
+                }
+                crate::collect::Entry::Symlink(t) => {
+                    tree.insert(
+                        p.to_path_buf(),
+                        format!("symlink -> {}", t.display()).into_bytes(),
+                    );
+                }
+                crate::collect::Entry::Dir(_) => {}
+            }
+            Ok(())
+        })?;
+        Ok(tree)
     }
 
     /// Files of `tree` that differ from the control.
@@ -332,6 +350,7 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         faketime: Some("+800d".into()),
         timeout: Some(limit),
         secrets: Vec::new(),
+        allow_weak: opts.allow_weak_sandbox,
     };
     let exit = sandbox::run(&spec).map_err(|e| format!("probe: {e}"))?;
     let printed = fs_err::read_to_string(&log).unwrap_or_default();

@@ -14,6 +14,7 @@
 //! builtin = true               # start from zt's built-in policy library
 //! require_log_proof = true     # evidence without a verified log proof does not count
 //! require_signed_commits = false  # deny without a trusted `zt source verify --attest` that passed
+//! require_enforced_sandbox = true  # deny zt provenance whose build sandbox was weak
 //!
 //! [thresholds]
 //! min_coverage = 80.0          # percent
@@ -237,6 +238,10 @@ pub struct PolicyConfig {
     /// required (`source.unverified` denies without one).
     #[serde(default)]
     pub require_signed_commits: bool,
+    /// Whether zt provenance must record a fully enforced build sandbox (`build.sandbox`
+    /// denies a build run with `--allow-weak-sandbox` where the sandbox was weak).
+    #[serde(default = "yes")]
+    pub require_enforced_sandbox: bool,
 }
 
 impl Default for PolicyConfig {
@@ -246,6 +251,7 @@ impl Default for PolicyConfig {
             builtin: true,
             require_log_proof: true,
             require_signed_commits: false,
+            require_enforced_sandbox: true,
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct Options {
     pub out: PathBuf,
     /// The clock (`None`: the workspace's, i.e. `ZT_NOW` or the system clock).
     pub clock: Option<Clock>,
+    /// Build even where the sandbox cannot be fully enforced (`zt build --allow-weak-sandbox`;
+    /// recorded in the provenance, denied by `build.sandbox` unless the policy allows it).
+    pub allow_weak_sandbox: bool,
 }
 
 impl Options {
@@ -42,6 +45,7 @@ impl Options {
             test: vec!["tests/run.sh".into(), "out/hello".into(), "{junit}".into()],
             out: PathBuf::from("out"),
             clock: None,
+            allow_weak_sandbox: false,
         }
     }
 }
@@ -319,6 +323,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         allow_dirty: false,
         source_date_epoch: None,
         argv: ctx.opts.build.clone(),
+        allow_weak_sandbox: ctx.opts.allow_weak_sandbox,
         ..Default::default()
     };
     let out_dir = ctx.dir.join(&ctx.opts.out);

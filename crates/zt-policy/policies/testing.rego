@@ -70,6 +70,6 @@ without(type) := [e | some e in all_evidence; e.statement.predicateType != type]
 # The ids of the denies of every built-in package for `inp`. (The packages are named one by
 # one: a dynamic `data.zt[pkg]` would include the test packages themselves.)
 deny_ids(inp) := ids if {
-	denies := (((((data.zt.signature.deny | data.zt.provenance.deny) | data.zt.tests.deny) | data.zt.deps.deny) | data.zt.sbom.deny) | data.zt.vuln.deny) | data.zt.source.deny with input as inp with data.zt.config as config
+	denies := ((((((data.zt.signature.deny | data.zt.provenance.deny) | data.zt.tests.deny) | data.zt.deps.deny) | data.zt.sbom.deny) | data.zt.vuln.deny) | data.zt.source.deny) | data.zt.build.deny with input as inp with data.zt.config as config
 	ids := {d.id | some d in denies}
 }

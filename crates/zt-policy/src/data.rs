@@ -58,7 +58,7 @@ pub fn policy_data(config: &Config, repo: &Path) -> Result<serde_json::Value, Er
         "zt": {
             "config": {
                 "trust": {"keys": keys},
-                "policy": {"require_log_proof": config.policy.require_log_proof, "require_signed_commits": config.policy.require_signed_commits},
+                "policy": {"require_log_proof": config.policy.require_log_proof, "require_signed_commits": config.policy.require_signed_commits, "require_enforced_sandbox": config.policy.require_enforced_sandbox},
                 "thresholds": {
                     "min_coverage": t.min_coverage,
                     "max_vuln_db_age_days": t.max_vuln_db_age_days,

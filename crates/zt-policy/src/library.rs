@@ -8,6 +8,11 @@ use crate::Error;
 
 /// The built-in policy library: `(file name, source)`, sorted by name.
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("build.rego", include_str!("../policies/build.rego")),
+    (
+        "build_test.rego",
+        include_str!("../policies/build_test.rego"),
+    ),
     ("deps.rego", include_str!("../policies/deps.rego")),
     ("deps_test.rego", include_str!("../policies/deps_test.rego")),
     ("lib.rego", include_str!("../policies/lib.rego")),

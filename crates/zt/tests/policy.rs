@@ -11,7 +11,7 @@ const DIGEST: &str = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56e
 
 /// The built-in library's `test_` rules: library 2, signature 7, provenance 6, tests 5,
 /// deps 3, sbom 2, vuln 4.
-const BUILTIN_TESTS: usize = 39;
+const BUILTIN_TESTS: usize = 44;
 
 fn zt(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zt"))

@@ -22,6 +22,11 @@ pub(crate) struct BuildArgs {
     /// Build even if the tree has uncommitted changes or is not a git work tree.
     #[arg(long)]
     pub(crate) allow_dirty: bool,
+    /// Build even where the sandbox cannot be fully enforced (no Landlock, or an ABI older
+    /// than 4): dangerous; the provenance records the consent and what was enforced, and the
+    /// `build.sandbox` policy rule can deny such builds.
+    #[arg(long)]
+    pub(crate) allow_weak_sandbox: bool,
     /// SOURCE_DATE_EPOCH for the build (default: the commit time).
     #[arg(long)]
     pub(crate) source_date_epoch: Option<i64>,

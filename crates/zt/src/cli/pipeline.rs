@@ -30,5 +30,10 @@ pub(crate) enum PipelineCommand {
         /// The test command; `{junit}` stands for the JUnit XML report path it must write.
         #[arg(long, num_args = 1.., value_delimiter = ' ')]
         test: Option<Vec<String>>,
+        /// Build even where the sandbox cannot be fully enforced (no Landlock, or an ABI older
+        /// than 4): dangerous; recorded in the provenance, denied by the `build.sandbox`
+        /// policy rule unless `zt.toml` allows it.
+        #[arg(long)]
+        allow_weak_sandbox: bool,
     },
 }

@@ -83,6 +83,7 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
         timeout: args.timeout,
         secrets: names,
         secret_source,
+        allow_weak_sandbox: args.allow_weak_sandbox,
     };
     Ok((opts, vary))
 }

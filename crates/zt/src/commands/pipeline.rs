@@ -38,8 +38,10 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         rebuild,
         build,
         test,
+        allow_weak_sandbox,
     } = args.command;
     let mut opts = Options::example();
+    opts.allow_weak_sandbox = allow_weak_sandbox;
     opts.workdir = workdir;
     opts.rebuild = rebuild;
     if let Some(dir) = dir {

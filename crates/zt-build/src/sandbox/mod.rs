@@ -1,24 +1,31 @@
 //! The build sandbox: one command run in fresh Linux namespaces (user, mount, pid, net, uts,
-//! ipc), the way bubblewrap does it but in-process:
+//! ipc), the way bubblewrap does it but in-process, assuming the command wants out:
 //!
-//! - the new root is a read-only tmpfs holding read-only binds of the base system's `/usr`,
-//!   `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` (from the host or `--rootfs`) and of each
-//!   `--input`; `/root`, `/home`, `/var`, `/run`, the host's `/tmp` and everything else are
-//!   absent;
-//! - the writable copy of the source tree is bound at the build path (default `/build/src`);
-//!   `/tmp` is a fresh tmpfs; `/dev` holds only null, zero, full, random, urandom and tty;
-//!   `/proc` belongs to the new pid namespace;
+//! - the build runs as an unprivileged user: the caller's own id, or when zt runs as root
+//!   [`ROOT_CALLER_BUILD_ID`] (the id maps are written by zt, the child only takes them);
+//! - the new root is a read-only tmpfs holding read-only, nosuid, nodev binds of the base
+//!   system's `/usr`, `/bin`, `/sbin`, `/lib*`, `/opt` (from the host or `--rootfs`) and of
+//!   each `--input`; `/etc` is generated (passwd, group, hosts, resolv.conf, nsswitch.conf)
+//!   plus the public parts of the base system's listed in [`ETC_SHOWN`]; `/root`,
+//!   `/home`, `/var`, `/run`, the host's `/tmp` and everything else are absent;
+//! - the writable copy of the source tree is bound (nosuid, nodev) at the build path (default
+//!   `/build/src`); `/tmp` is a fresh tmpfs; `/dev` holds only null, zero, full, random and
+//!   urandom (no tty); `/proc` belongs to the new pid namespace;
 //! - the network namespace is new, so there is only a loopback interface, and it is down;
 //! - the hostname is fixed, the environment is exactly the one given, the umask is set;
-//! - Landlock (where the kernel has it) allows writing only below the build path, `/tmp` and
-//!   `/dev`, and denies TCP bind/connect; a seccomp filter refuses mount, namespace, ptrace,
-//!   module, keyring, bpf and kexec system calls with `EPERM`.
+//! - the command starts a new session (no controlling terminal) with only descriptors 0, 1
+//!   and 2 open;
+//! - Landlock allows writing only below the build path, `/tmp` and `/dev`, denies TCP
+//!   bind/connect and signals out of the sandbox, and is required (ABI [`LANDLOCK_MIN_ABI`] or later); seccomp
+//!   refuses the mount API, namespace creation, io_uring, ptrace, modules, keyrings, bpf and
+//!   kexec.
 //!
-//! One clone3(2) call creates the child in all six namespaces at once; the child maps its own
-//! ids, builds the new root (read-only binds made read-only recursively with one
+//! One clone3(2) call creates the child in all six namespaces at once; zt writes its id maps,
+//! the child builds the new root (read-only binds made read-only recursively with one
 //! mount_setattr(2) each), pivots into it and execs the command as pid 1 of its pid namespace,
-//! so killing it ends every process of the build. Landlock and the seccomp program (compiled
-//! before the clone) come last.
+//! so killing it ends every process of the build. Landlock and the seccomp programs (compiled
+//! before the clone) come last; just before exec the child sends what it observed
+//! ([`Observed`]) to zt, which records it in the provenance.
 //!
 //! The process that calls [`run`] must be single-threaded (the `zt` binary is): the child is a
 //! copy of it, as after fork(2).
@@ -26,17 +33,24 @@
 // The sandbox alone uses `unsafe` (fork, dup2 and exec); each block says why it is sound.
 #![allow(unsafe_code)]
 
-use std::collections::BTreeMap;
+mod filter;
+mod mounts;
+mod observe;
+
 use std::ffi::CString;
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, umount2};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, chdir, execve, pivot_root, sethostname};
 use zeroize::Zeroizing;
+
+pub use filter::{LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI, LandlockState};
+pub use mounts::{ETC_SHOWN, etc_generated};
+pub use observe::Observed;
 
 use crate::Error;
 
@@ -76,6 +90,8 @@ pub struct Spec {
     pub timeout: Option<Duration>,
     /// Files placed, 0600, in a tmpfs at [`SECRETS_DIR`].
     pub secrets: Vec<SecretFile>,
+    /// Run even where Landlock is missing or too old (`--allow-weak-sandbox`); recorded.
+    pub allow_weak: bool,
 }
 
 /// Where secrets appear inside the sandbox.
@@ -129,12 +145,6 @@ impl Exit {
     }
 }
 
-/// The directories of the base system exposed in the sandbox.
-const BASE_DIRS: &[&str] = &[
-    "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt",
-];
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
-
 /// Looks `cmd` up in the PATH of `env`, inside `rootfs` (and the inputs); returns the path as
 /// seen inside the sandbox.
 pub fn resolve_command(
@@ -145,7 +155,7 @@ pub fn resolve_command(
 ) -> Option<PathBuf> {
     let exists = |inside: &Path| -> bool {
         let rel = inside.strip_prefix("/").unwrap_or(inside);
-        let visible = BASE_DIRS.iter().any(|d| rel.starts_with(d))
+        let visible = mounts::BASE_DIRS.iter().any(|d| rel.starts_with(d))
             || inputs.iter().any(|i| inside.starts_with(i));
         let host = if inputs.iter().any(|i| inside.starts_with(i)) {
             inside.to_path_buf()
@@ -168,23 +178,79 @@ pub fn resolve_command(
         .find(|p| exists(p))
 }
 
+/// The user and group id, on the host, of a build started by root: an id of no account (in
+/// the range systemd documents as unused, 1878982656–2147352575), so that the build's
+/// processes and files belong to nobody who matters on the host. A build started by another
+/// user runs as that user.
+pub const ROOT_CALLER_BUILD_ID: u32 = 0x7000_0000;
+
+/// Whether zt runs as root with [`ROOT_CALLER_BUILD_ID`] mapped in its user namespace (the
+/// initial one maps every id): then the build runs as that id. Root of a user namespace
+/// without it (`unshare -Ur`) is no root on the host, and the build runs as it.
+pub fn root_caller() -> bool {
+    let covers = |path: &str| {
+        fs_err::read_to_string(path).is_ok_and(|map| {
+            map.lines().any(|l| {
+                let n: Vec<u64> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                matches!(n.as_slice(), [inside, _, count]
+                    if *inside <= u64::from(ROOT_CALLER_BUILD_ID)
+                        && u64::from(ROOT_CALLER_BUILD_ID) < inside + count)
+            })
+        })
+    };
+    nix::unistd::geteuid().is_root() && covers("/proc/self/uid_map") && covers("/proc/self/gid_map")
+}
+
+/// Gives `dir` and everything below it (not following links) to the user the build runs as,
+/// when zt runs as root (see [`ROOT_CALLER_BUILD_ID`]): the scratch directory holding the
+/// new root's mount point and the source copy, which the build must be able to write. A
+/// no-op for other callers, whose files the build already owns.
+pub fn hand_over(dir: &Path) -> Result<(), Error> {
+    if !root_caller() {
+        return Ok(());
+    }
+    fn walk(p: &Path) -> Result<(), Error> {
+        std::os::unix::fs::lchown(p, Some(ROOT_CALLER_BUILD_ID), Some(ROOT_CALLER_BUILD_ID))
+            .map_err(|e| Error::io(p, e))?;
+        let meta = fs_err::symlink_metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
+            for e in fs_err::read_dir(p).map_err(|e| Error::io(p, e))? {
+                walk(&e.map_err(|e| Error::io(p, e))?.path())?;
+            }
+        }
+        Ok(())
+    }
+    walk(dir)
+}
+
 /// Runs the command in the sandbox and waits for it (at most `spec.timeout`; at the deadline
 /// the whole pid namespace is killed and [`Exit::TimedOut`] returned).
 pub fn run(spec: &Spec) -> Result<Exit, Error> {
-    run_with(spec, || ()).map(|(exit, _)| exit)
+    run_with(spec, || ()).map(|(exit, _, _)| exit)
 }
 
 /// [`run`], calling `during` in this process while the command runs (after it was exec'd;
-/// not called when the set-up failed). The deadline counts from the exec, `during` included.
-pub fn run_with<T>(spec: &Spec, during: impl FnOnce() -> T) -> Result<(Exit, Option<T>), Error> {
+/// not called when the set-up failed), and returning what the sandbox enforced as the child
+/// saw it. The deadline counts from the exec, `during` included.
+pub fn run_with<T>(
+    spec: &Spec,
+    during: impl FnOnce() -> T,
+) -> Result<(Exit, Option<T>, Observed), Error> {
     let log = fs_err::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&spec.log)
         .map_err(|e| Error::io(&spec.log, e))?;
     let log: OwnedFd = log.into_parts().0.into();
+    // Child → parent: the report (or the set-up error); closed by the exec.
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
-    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+    // Parent → child: "the id maps are written".
+    let (go_rd, go_wr) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
     // Everything the child needs (strings, the seccomp program) is prepared before the clone.
     let prepared = Prepared::new(spec, uid.as_raw(), gid.as_raw())?;
     let mut pidfd: nix::libc::c_int = -1;
@@ -220,12 +286,13 @@ pub fn run_with<T>(spec: &Spec, during: impl FnOnce() -> T) -> Result<(Exit, Opt
     }
     if pid == 0 {
         drop(rd);
-        let err = match child(spec, &prepared, &log) {
+        drop(go_wr);
+        let mut w = std::fs::File::from(wr);
+        let err = match child(spec, &prepared, &log, go_rd, &mut w) {
             Ok(never) => match never {},
             Err(e) => e,
         };
-        let mut w = std::fs::File::from(wr);
-        let _ = w.write_all(err.as_bytes());
+        let _ = w.write_all(format!("E{err}").as_bytes());
         // SAFETY: `_exit` ends the child without running the parent's destructors or atexit
         // handlers twice.
         unsafe { nix::libc::_exit(127) }
@@ -234,13 +301,46 @@ pub fn run_with<T>(spec: &Spec, during: impl FnOnce() -> T) -> Result<(Exit, Opt
     // SAFETY: the kernel wrote a fresh pidfd for the child (CLONE_PIDFD); nothing else owns it.
     let pidfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
     drop(wr);
+    drop(go_rd);
+    // The id maps are written from here, where zt holds its own privileges: a child can map
+    // only its own id, and a build started by root must not run as root.
+    let mapped = write_id_maps(
+        child,
+        &prepared.uid_map,
+        &prepared.gid_map,
+        !prepared.root_caller,
+    );
+    // On failure the pipe closes at once, and the child gives up.
+    let go_wr = mapped.is_ok().then(|| {
+        let mut go = std::fs::File::from(go_wr);
+        let _ = go.write_all(b"1");
+        go
+    });
     // The pipe closes when the command is exec'd (O_CLOEXEC) or carries the set-up error.
     let mut msg = String::new();
     let _ = std::fs::File::from(rd).read_to_string(&mut msg);
+    // Held open until now: the child checks it to know that zt is still alive once its
+    // parent-death signal is armed.
+    drop(go_wr);
+    let (report, error) = match msg.split_once('\n') {
+        Some((r, rest)) if r.starts_with('R') => (r.get(1..), rest.strip_prefix('E')),
+        _ => (None, msg.strip_prefix('E').or(Some(msg.as_str()))),
+    };
+    let error = error.filter(|e| !e.is_empty());
+    let observed = report
+        .filter(|_| error.is_none())
+        .and_then(|r| serde_json::from_str(r).ok())
+        .and_then(|v| Observed::from_message(&v))
+        .map(|mut o| {
+            o.seccomp_digest = prepared.seccomp.digest.to_string();
+            o.weak_allowed = spec.allow_weak;
+            o
+        });
     let deadline = spec.timeout.map(spec_deadline);
-    let extra = msg.is_empty().then(during);
+    let running = observed.is_some();
+    let extra = running.then(during);
     let timed_out = match deadline {
-        Some(deadline) if msg.is_empty() => !wait_readable(&pidfd, deadline),
+        Some(deadline) if running => !wait_readable(&pidfd, deadline),
         _ => false,
     };
     if timed_out {
@@ -253,24 +353,44 @@ pub fn run_with<T>(spec: &Spec, during: impl FnOnce() -> T) -> Result<(Exit, Opt
             other => break other.map_err(|e| sys("waitpid", e))?,
         }
     };
-    if !msg.is_empty() {
-        return Err(
-            if msg.starts_with("setgroups") || msg.starts_with("uid_map") {
-                Error::NamespacesUnavailable { detail: msg }
-            } else {
-                Error::SandboxSetup { detail: msg }
-            },
-        );
+    if let Err(detail) = mapped {
+        return Err(Error::NamespacesUnavailable { detail });
     }
+    let Some(observed) = observed else {
+        let detail = error
+            .unwrap_or("the set-up ended without a report")
+            .to_owned();
+        return Err(if detail.starts_with("landlock") {
+            Error::WeakSandbox { detail }
+        } else {
+            Error::SandboxSetup { detail }
+        });
+    };
     if timed_out {
-        return Ok((Exit::TimedOut, extra));
+        return Ok((Exit::TimedOut, extra, observed));
     }
     let exit = match status {
         WaitStatus::Exited(_, code) => Exit::Code(code),
         WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
         _ => Exit::Code(-1),
     };
-    Ok((exit, extra))
+    Ok((exit, extra, observed))
+}
+
+/// Writes the child's `setgroups` (denied unless zt is root: only root may drop its groups),
+/// `uid_map` and `gid_map`.
+fn write_id_maps(
+    child: Pid,
+    uid_map: &str,
+    gid_map: &str,
+    deny_setgroups: bool,
+) -> Result<(), String> {
+    let proc = format!("/proc/{child}");
+    if deny_setgroups {
+        write_file(&format!("{proc}/setgroups"), "deny").map_err(|e| format!("setgroups: {e}"))?;
+    }
+    write_file(&format!("{proc}/uid_map"), uid_map).map_err(|e| format!("uid_map: {e}"))?;
+    write_file(&format!("{proc}/gid_map"), gid_map).map_err(|e| format!("gid_map: {e}"))
 }
 
 fn spec_deadline(limit: Duration) -> Instant {
@@ -335,7 +455,13 @@ struct Prepared {
     envp: Vec<CString>,
     uid_map: String,
     gid_map: String,
-    seccomp: seccompiler::BpfProgram,
+    /// zt's own namespaces, to tell which the child's differ from.
+    parent_ns: Vec<String>,
+    /// The Landlock ABI of the kernel.
+    landlock_abi: i32,
+    /// See [`root_caller`].
+    root_caller: bool,
+    seccomp: filter::Seccomp,
 }
 
 impl Prepared {
@@ -345,6 +471,22 @@ impl Prepared {
                 detail: format!("`{s}` contains a NUL byte"),
             })
         };
+        // Fail closed before anything runs: without Landlock (or with too old an ABI) the
+        // build does not start unless the caller consented.
+        let landlock_abi = filter::landlock_kernel_abi();
+        if landlock_abi < filter::LANDLOCK_MIN_ABI && !spec.allow_weak {
+            return Err(Error::WeakSandbox {
+                detail: if landlock_abi <= 0 {
+                    "the kernel has no Landlock (not built in, or not in `lsm=` at boot): the build could write wherever the mounts allow and connect over TCP".into()
+                } else {
+                    format!(
+                        "the kernel's Landlock ABI {landlock_abi} is older than {} (Linux 6.7): TCP would not be restricted",
+                        filter::LANDLOCK_MIN_ABI
+                    )
+                },
+            });
+        }
+        let root = root_caller();
         let cmd = spec.argv.first().ok_or(Error::MissingCommand {
             command: String::new(),
         })?;
@@ -372,9 +514,20 @@ impl Prepared {
                 .iter()
                 .map(|(k, v)| cs(&format!("{k}={v}")))
                 .collect::<Result<_, _>>()?,
-            uid_map: format!("{} {uid} 1", spec.uid),
-            gid_map: format!("{} {gid} 1", spec.gid),
-            seccomp: seccomp_program().map_err(|detail| Error::SandboxSetup { detail })?,
+            uid_map: format!(
+                "{} {} 1",
+                spec.uid,
+                if root { ROOT_CALLER_BUILD_ID } else { uid }
+            ),
+            gid_map: format!(
+                "{} {} 1",
+                spec.gid,
+                if root { ROOT_CALLER_BUILD_ID } else { gid }
+            ),
+            root_caller: root,
+            parent_ns: observe::namespace_ids(),
+            landlock_abi,
+            seccomp: filter::seccomp().map_err(|detail| Error::SandboxSetup { detail })?,
         })
     }
 }
@@ -399,191 +552,63 @@ fn write_file(path: &str, s: &str) -> std::io::Result<()> {
 
 enum Never {}
 
-fn bind(src: &Path, dst: &Path) -> Result<(), String> {
-    mount(
-        Some(src),
-        dst,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| format!("bind {} → {}: {e}", src.display(), dst.display()))
-}
-
-/// Makes the mount at `dst` and every mount below it read-only, nosuid and nodev (one
-/// mount_setattr(2) call; per-mount remounts where the kernel lacks it).
-fn read_only(dst: &Path, recursive: bool) -> Result<(), String> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
+/// The child, pid 1 of the new pid namespace and root of the new user namespace: waits for
+/// its id maps, takes the build's ids, builds the root, pivots, starts a new session, applies
+/// Landlock and seccomp, leaves only 0, 1 and 2 open across exec, reports what it enforced on
+/// `report`, execs the command.
+fn child(
+    spec: &Spec,
+    p: &Prepared,
+    log: &OwnedFd,
+    go: OwnedFd,
+    report: &mut std::fs::File,
+) -> Result<Never, String> {
+    let mut byte = [0u8; 1];
+    let mut go = std::fs::File::from(go);
+    match go.read(&mut byte) {
+        Ok(1) => {}
+        _ => return Err("uid_map: the id maps were not written".into()),
     }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    const MOUNT_ATTR_NOSUID: u64 = 0x2;
-    const MOUNT_ATTR_NODEV: u64 = 0x4;
-    let c = CString::new(dst.as_os_str().as_encoded_bytes())
-        .map_err(|_| format!("{}: NUL in path", dst.display()))?;
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let flags = if recursive {
-        nix::libc::AT_RECURSIVE as u32
-    } else {
-        0
-    };
-    // SAFETY: mount_setattr reads `attr` (of the size passed) and the NUL-terminated path.
-    let r = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_mount_setattr,
-            nix::libc::AT_FDCWD,
-            c.as_ptr(),
-            flags,
-            &raw const attr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r == 0 {
-        return Ok(());
+    // Host paths are resolved with zt's own credentials, before they are dropped.
+    let plan = mounts::plan(spec)?;
+    // From here the child is the build's user (unprivileged on the host, with capabilities
+    // in its own namespaces only): the files it creates, and the build's, are owned by it.
+    if p.root_caller {
+        nix::unistd::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
     }
-    let e = nix::errno::Errno::last();
-    if e != nix::errno::Errno::ENOSYS {
-        return Err(format!("read-only {}: {e}", dst.display()));
+    let (uid, gid) = (
+        nix::unistd::Uid::from_raw(spec.uid),
+        nix::unistd::Gid::from_raw(spec.gid),
+    );
+    nix::unistd::setresgid(gid, gid, gid).map_err(|e| format!("setresgid: {e}"))?;
+    nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setresuid: {e}"))?;
+    // Changing ids cleared the dumpable flag; /proc/self/fd (the plan's descriptors) is ours.
+    nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl: {e}"))?;
+    // The build dies with zt (armed after the id change, which clears it). zt holds the other
+    // end of `go` until the build runs: a hang-up means zt died before the signal was armed.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| format!("prctl: {e}"))?;
+    {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds = [PollFd::new(go.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            return Err("zt ended before the build started".into());
+        }
     }
-    let flags = MsFlags::MS_REMOUNT
-        | MsFlags::MS_BIND
-        | MsFlags::MS_RDONLY
-        | MsFlags::MS_NOSUID
-        | MsFlags::MS_NODEV;
-    mount(None::<&str>, dst, None::<&str>, flags, None::<&str>)
-        .map_err(|e| format!("read-only remount {}: {e}", dst.display()))
-}
-
-fn mkdirs(p: &Path) -> Result<(), String> {
-    fs_err::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))
-}
-
-fn inside(root: &Path, p: &Path) -> PathBuf {
-    root.join(p.strip_prefix("/").unwrap_or(p))
-}
-
-fn tmpfs(dst: &Path, flags: MsFlags, data: &str) -> Result<(), String> {
-    mount(Some("tmpfs"), dst, Some("tmpfs"), flags, Some(data))
-        .map_err(|e| format!("tmpfs {}: {e}", dst.display()))
-}
-
-/// The child, pid 1 of the new pid namespace and root of the new user namespace: maps its
-/// ids, builds the root, drops privileges, execs the command.
-fn child(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String> {
-    write_file("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
-    write_file("/proc/self/uid_map", &p.uid_map).map_err(|e| format!("uid_map: {e}"))?;
-    write_file("/proc/self/gid_map", &p.gid_map).map_err(|e| format!("uid_map (gid): {e}"))?;
+    drop(go);
     sethostname(&spec.hostname).map_err(|e| format!("sethostname: {e}"))?;
-    let root = spec.scratch.as_path();
-    // The scratch directory is private to this namespace from here on: nothing mounted below it
-    // propagates to the host (the namespace's copies of the host mounts are slaves at most).
-    tmpfs(root, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?;
-    mount(
-        None::<&str>,
-        root,
-        None::<&str>,
-        MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| format!("make the new root private: {e}"))?;
-    let mut read_only_binds = Vec::new();
-    for d in BASE_DIRS {
-        let host = spec.rootfs.join(d);
-        let Ok(meta) = std::fs::symlink_metadata(&host) else {
-            continue;
-        };
-        let target = root.join(d);
-        if meta.file_type().is_symlink() {
-            let link = std::fs::read_link(&host)
-                .map_err(|e| format!("readlink {}: {e}", host.display()))?;
-            std::os::unix::fs::symlink(link, &target)
-                .map_err(|e| format!("symlink {}: {e}", target.display()))?;
-        } else if meta.is_dir() {
-            std::fs::create_dir(&target).map_err(|e| format!("mkdir {}: {e}", target.display()))?;
-            bind(&host, &target)?;
-            read_only_binds.push(target);
-        }
-    }
-    // /tmp first, so that inputs below /tmp are bound on top of the new tmpfs.
-    let tmp = root.join("tmp");
-    std::fs::create_dir(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
-    tmpfs(&tmp, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")?;
-    for input in &spec.inputs {
-        let target = inside(root, input);
-        if input.starts_with("/usr") && std::fs::symlink_metadata(&target).is_ok() {
-            continue; // already visible through a base bind
-        }
-        if input.is_dir() {
-            mkdirs(&target)?;
-        } else {
-            mkdirs(target.parent().unwrap_or(root))?;
-            fs_err::File::create(&target)
-                .map_err(|e| format!("create {}: {e}", target.display()))?;
-        }
-        bind(input, &target)?;
-        read_only_binds.push(target);
-    }
-    for target in &read_only_binds {
-        read_only(target, true)?;
-    }
-    let build = inside(root, &spec.build_path);
-    mkdirs(&build)?;
-    match &spec.source_copy {
-        Some(copy) => bind(copy, &build)?,
-        None => tmpfs(&build, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?,
-    }
-    let dev = root.join("dev");
-    std::fs::create_dir(&dev).map_err(|e| format!("mkdir {}: {e}", dev.display()))?;
-    tmpfs(&dev, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, "mode=0755")?;
-    for d in DEVICES {
-        let target = dev.join(d);
-        fs_err::File::create(&target).map_err(|e| format!("create {}: {e}", target.display()))?;
-        bind(&Path::new("/dev").join(d), &target)?;
-    }
-    for (name, to) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        std::os::unix::fs::symlink(to, dev.join(name))
-            .map_err(|e| format!("symlink /dev/{name}: {e}"))?;
-    }
-    if !spec.secrets.is_empty() {
-        secrets(root, &spec.secrets)?;
-    }
-    // procfs of the new pid namespace; mounted while the old root (with its fully visible
-    // /proc) is still attached, as the kernel requires inside a user namespace.
-    let proc_dir = root.join("proc");
-    std::fs::create_dir(&proc_dir).map_err(|e| format!("mkdir {}: {e}", proc_dir.display()))?;
-    mount(
-        Some("proc"),
-        &proc_dir,
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    )
-    .map_err(|e| format!("mount /proc: {e}"))?;
-    // The new root's own tmpfs becomes read-only (not the mounts on it).
-    read_only(root, false)?;
-    chdir(root).map_err(|e| format!("chdir new root: {e}"))?;
+    mounts::build_root(spec, &plan)?;
+    drop(plan);
+    chdir(spec.scratch.as_path()).map_err(|e| format!("chdir new root: {e}"))?;
     // pivot_root(".", ".") stacks the old root under the new one; detaching "." then removes
     // it without needing a directory for it.
     pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detach old root: {e}"))?;
     chdir(&spec.build_path).map_err(|e| format!("chdir {}: {e}", spec.build_path.display()))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(spec.umask));
-    landlock_restrict(&spec.build_path)?;
-    seccompiler::apply_filter(&p.seccomp).map_err(|e| format!("seccomp: {e}"))?;
+    // No controlling terminal: TIOCSTI and friends have nothing to push keystrokes into.
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
+    let landlock = filter::landlock(&spec.build_path, p.landlock_abi, !spec.allow_weak)?;
     let devnull = fs_err::File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
     // SAFETY: dup2 on file descriptors this process owns; no Rust object owns 0, 1 or 2.
     unsafe {
@@ -594,100 +619,32 @@ fn child(spec: &Spec, p: &Prepared, log: &OwnedFd) -> Result<Never, String> {
             return Err("dup2: cannot redirect the build's output".into());
         }
     }
+    // Every descriptor above 2 (whatever zt's caller left open, without close-on-exec) is
+    // closed by the exec; the report pipe stays usable until then.
+    // SAFETY: close_range only changes descriptor flags of this process.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            nix::libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r != 0 {
+        return Err(format!("close_range: {}", nix::errno::Errno::last()));
+    }
+    for program in &p.seccomp.programs {
+        seccompiler::apply_filter(program).map_err(|e| format!("seccomp: {e}"))?;
+    }
+    let observed = observe::collect(&p.parent_ns, &landlock);
+    report
+        .write_all(format!("R{observed}\n").as_bytes())
+        .map_err(|e| format!("report: {e}"))?;
     let e = execve(&p.path, &p.argv, &p.envp)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     Err(format!("exec {}: {e}", p.path.to_string_lossy()))
-}
-
-/// `/run/secrets`: a small tmpfs holding one 0600 file per secret, then made read-only.
-fn secrets(root: &Path, secrets: &[SecretFile]) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = root.join(SECRETS_DIR.trim_start_matches('/'));
-    mkdirs(&dir)?;
-    tmpfs(
-        &dir,
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        "mode=0700,size=4m",
-    )?;
-    for s in secrets {
-        let path = dir.join(&s.name);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("create secret file {}: {e}", path.display()))?;
-        f.write_all(&s.value)
-            .map_err(|e| format!("write secret file {}: {e}", path.display()))?;
-    }
-    read_only(&dir, false)
-}
-
-fn landlock_restrict(build: &Path) -> Result<(), String> {
-    use landlock::{
-        ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr,
-        path_beneath_rules,
-    };
-    let abi = ABI::V5;
-    let run = || -> Result<(), landlock::RulesetError> {
-        Ruleset::default()
-            .handle_access(AccessFs::from_all(abi))?
-            .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?
-            .create()?
-            .add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))?
-            .add_rules(path_beneath_rules(
-                [build, Path::new("/tmp"), Path::new("/dev")],
-                AccessFs::from_all(abi),
-            ))?
-            .restrict_self()?;
-        Ok(())
-    };
-    run().map_err(|e| format!("landlock: {e}"))
-}
-
-fn seccomp_program() -> Result<seccompiler::BpfProgram, String> {
-    use nix::libc;
-    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
-    let denied: &[i64] = &[
-        libc::SYS_mount,
-        libc::SYS_umount2,
-        libc::SYS_pivot_root,
-        libc::SYS_unshare,
-        libc::SYS_setns,
-        libc::SYS_ptrace,
-        libc::SYS_process_vm_readv,
-        libc::SYS_process_vm_writev,
-        libc::SYS_kexec_load,
-        libc::SYS_kexec_file_load,
-        libc::SYS_bpf,
-        libc::SYS_perf_event_open,
-        libc::SYS_keyctl,
-        libc::SYS_add_key,
-        libc::SYS_request_key,
-        libc::SYS_init_module,
-        libc::SYS_finit_module,
-        libc::SYS_delete_module,
-        libc::SYS_reboot,
-        libc::SYS_swapon,
-        libc::SYS_swapoff,
-        libc::SYS_open_by_handle_at,
-        libc::SYS_userfaultfd,
-    ];
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
-        denied.iter().map(|&s| (s, Vec::new())).collect();
-    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| format!("seccomp: {e}"))?;
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| format!("seccomp: {e}"))?;
-    filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| format!("seccomp: {e}"))
 }
 
 /// Runs `argv` in the bare sandbox — an empty build directory, the fixed environment, output
@@ -712,6 +669,7 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         faketime: None,
         timeout: None,
         secrets: Vec::new(),
+        allow_weak: false,
     };
     let t = Instant::now();
     let exit = run(&spec)?;

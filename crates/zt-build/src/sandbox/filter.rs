@@ -1,0 +1,319 @@
+//! The two filters applied last, just before exec: Landlock (what the build may write, TCP,
+//! signals and abstract sockets outside its domain) and seccomp (the system calls that could
+//! undo the sandbox).
+//!
+//! Landlock is required at [`LANDLOCK_MIN_ABI`] or later (the first ABI that handles TCP as
+//! well as the file system); the ruleset uses everything up to [`LANDLOCK_MAX_ABI`] that the
+//! kernel has, and must be fully enforced at that level. A kernel without it makes the build
+//! refuse to run unless the caller consented to a weak sandbox.
+//!
+//! seccomp is two programs: one returning `EPERM` for the mount API (old and new), namespace
+//! creation (`unshare`, `setns`, `clone` with a namespace flag), io_uring, ptrace-like access,
+//! keyrings, bpf, modules and kexec, and `ioctl(TIOCSTI/TIOCLINUX)`; one returning `ENOSYS`
+//! for `clone3` (its flags sit in memory a filter cannot read), so that the C library falls
+//! back to `clone`, whose flags the first program checks. Their digest is recorded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nix::libc;
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+
+/// The oldest Landlock ABI zt accepts without `--allow-weak-sandbox`: 4 (Linux 6.7), the
+/// first to restrict TCP bind and connect besides file system access.
+pub const LANDLOCK_MIN_ABI: i32 = 4;
+/// The newest Landlock ABI zt asks for: 6 (Linux 6.12) adds signal and abstract unix socket
+/// scoping.
+pub const LANDLOCK_MAX_ABI: i32 = 6;
+
+/// `open_tree_attr(2)` (Linux 6.15): the number is the same on every architecture (the
+/// unified system call table), and not yet in the `libc` crate.
+const SYS_OPEN_TREE_ATTR: i64 = 467;
+
+/// The clone(2) flags that create a namespace.
+const NAMESPACE_FLAGS: &[u64] = &[
+    libc::CLONE_NEWUSER as u64,
+    libc::CLONE_NEWNS as u64,
+    libc::CLONE_NEWPID as u64,
+    libc::CLONE_NEWNET as u64,
+    libc::CLONE_NEWUTS as u64,
+    libc::CLONE_NEWIPC as u64,
+    libc::CLONE_NEWCGROUP as u64,
+    0x80, // CLONE_NEWTIME (Linux 5.6; shares its bit with CSIGNAL's range, only in clone)
+];
+
+/// System calls refused with `EPERM` whatever their arguments.
+const DENIED: &[i64] = &[
+    // the mount API, old and new
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_open_tree,
+    libc::SYS_move_mount,
+    libc::SYS_fsopen,
+    libc::SYS_fsconfig,
+    libc::SYS_fsmount,
+    libc::SYS_fspick,
+    libc::SYS_mount_setattr,
+    SYS_OPEN_TREE_ATTR,
+    // namespaces
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    // io_uring (its own way to every system call above)
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    // other processes' memory and descriptors
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_pidfd_getfd,
+    // the kernel itself
+    libc::SYS_kexec_load,
+    libc::SYS_kexec_file_load,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_reboot,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_open_by_handle_at,
+    libc::SYS_userfaultfd,
+];
+
+/// The seccomp programs, in the order they are installed, and the sha256 of their
+/// instructions (each `code` u16, `jt` u8, `jf` u8, `k` u32, little-endian, program after
+/// program).
+pub(crate) struct Seccomp {
+    pub(crate) programs: Vec<BpfProgram>,
+    pub(crate) digest: zt_core::Digest,
+}
+
+fn cond(
+    arg: u8,
+    len: SeccompCmpArgLen,
+    op: SeccompCmpOp,
+    value: u64,
+) -> Result<SeccompCondition, String> {
+    SeccompCondition::new(arg, len, op, value).map_err(|e| format!("seccomp: {e}"))
+}
+
+fn compile(
+    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    errno: i32,
+    arch: TargetArch,
+) -> Result<BpfProgram, String> {
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        arch,
+    )
+    .map_err(|e| format!("seccomp: {e}"))?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| format!("seccomp: {e}"))
+}
+
+/// Compiles both programs (in the parent, before the clone).
+pub(crate) fn seccomp() -> Result<Seccomp, String> {
+    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| format!("seccomp: {e}"))?;
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
+        DENIED.iter().map(|&s| (s, Vec::new())).collect();
+    // clone(flags, …): flags is the first argument on every architecture zt builds for. One
+    // rule per flag: rules are or'ed.
+    let clone_rules = NAMESPACE_FLAGS
+        .iter()
+        .map(|&flag| {
+            SeccompRule::new(vec![cond(
+                0,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::MaskedEq(flag),
+                flag,
+            )?])
+            .map_err(|e| format!("seccomp: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    rules.insert(libc::SYS_clone, clone_rules);
+    // ioctl's request is an int in the kernel: compare the low 32 bits only, as bubblewrap
+    // does, so that high bits set by the caller do not slip past.
+    let ioctl_rules = [libc::TIOCSTI, libc::TIOCLINUX]
+        .iter()
+        .map(|&req| {
+            SeccompRule::new(vec![cond(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::Eq,
+                u64::from(req as u32),
+            )?])
+            .map_err(|e| format!("seccomp: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    rules.insert(libc::SYS_ioctl, ioctl_rules);
+    let deny = compile(rules, libc::EPERM, arch)?;
+    let clone3 = compile(
+        BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
+        libc::ENOSYS,
+        arch,
+    )?;
+    let programs = vec![deny, clone3];
+    let mut bytes = Vec::new();
+    for insn in programs.iter().flatten() {
+        bytes.extend_from_slice(&insn.code.to_le_bytes());
+        bytes.push(insn.jt);
+        bytes.push(insn.jf);
+        bytes.extend_from_slice(&insn.k.to_le_bytes());
+    }
+    Ok(Seccomp {
+        digest: zt_core::Digest::sha256(&bytes),
+        programs,
+    })
+}
+
+/// The Landlock ABI of the running kernel (0 or less: none; `-errno` when it is not built in
+/// or not enabled at boot).
+pub(crate) fn landlock_kernel_abi() -> i32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: landlock_create_ruleset with a null attribute pointer, size 0 and the VERSION
+    // flag only returns the ABI version; it reads and writes no memory of ours.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if v < 0 {
+        -nix::errno::Errno::last_raw()
+    } else {
+        i32::try_from(v).unwrap_or(i32::MAX)
+    }
+}
+
+/// What Landlock enforced, as the child saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandlockState {
+    /// The kernel's ABI (0 or less: none).
+    pub kernel_abi: i32,
+    /// The ABI level of the ruleset applied (0: none applied).
+    pub abi: i32,
+    /// `fully-enforced`, `partially-enforced` or `not-enforced`.
+    pub status: &'static str,
+}
+
+impl LandlockState {
+    /// Whether everything zt asks of Landlock was enforced.
+    pub fn enforced(&self) -> bool {
+        self.abi >= LANDLOCK_MIN_ABI && self.status == "fully-enforced"
+    }
+}
+
+/// Applies Landlock to the calling process: read everywhere, write below `build`, `/tmp` and
+/// `/dev` only; no TCP bind or connect; no signals or abstract sockets outside the sandbox.
+/// `required`: anything short of full enforcement at the kernel's level (capped at
+/// [`LANDLOCK_MAX_ABI`], at least [`LANDLOCK_MIN_ABI`]) is an error.
+pub(crate) fn landlock(
+    build: &Path,
+    kernel_abi: i32,
+    required: bool,
+) -> Result<LandlockState, String> {
+    use landlock::{
+        ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
+        RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
+    };
+    let level = kernel_abi.clamp(0, LANDLOCK_MAX_ABI);
+    if level < LANDLOCK_MIN_ABI && required {
+        return Err(if kernel_abi <= 0 {
+            "landlock: the kernel has no Landlock (not built in, or not in `lsm=` at boot)".into()
+        } else {
+            format!(
+                "landlock: the kernel's ABI {kernel_abi} is older than {LANDLOCK_MIN_ABI} (Linux 6.7): TCP would not be restricted"
+            )
+        });
+    }
+    if level <= 0 {
+        return Ok(LandlockState {
+            kernel_abi,
+            abi: 0,
+            status: "not-enforced",
+        });
+    }
+    let abi = ABI::from(level);
+    let compat = if required {
+        CompatLevel::HardRequirement
+    } else {
+        CompatLevel::BestEffort
+    };
+    let run = || -> Result<landlock::RestrictionStatus, landlock::RulesetError> {
+        let mut ruleset = Ruleset::default()
+            .set_compatibility(compat)
+            .handle_access(AccessFs::from_all(abi))?;
+        if level >= 4 {
+            ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
+        }
+        if level >= 6 {
+            ruleset = ruleset.scope(Scope::Signal | Scope::AbstractUnixSocket)?;
+        }
+        ruleset
+            .create()?
+            .add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))?
+            .add_rules(path_beneath_rules(
+                [build, Path::new("/tmp"), Path::new("/dev")],
+                AccessFs::from_all(abi),
+            ))?
+            .restrict_self()
+    };
+    let status = run().map_err(|e| format!("landlock: {e}"))?;
+    let status = match status.ruleset {
+        RulesetStatus::FullyEnforced => "fully-enforced",
+        RulesetStatus::PartiallyEnforced => "partially-enforced",
+        RulesetStatus::NotEnforced => "not-enforced",
+    };
+    let state = LandlockState {
+        kernel_abi,
+        abi: level,
+        status,
+    };
+    if required && !state.enforced() {
+        return Err(format!("landlock: the ruleset was {status}"));
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seccomp_digest_is_stable_and_covers_both_programs() {
+        let a = seccomp().unwrap();
+        let b = seccomp().unwrap();
+        assert_eq!(a.programs.len(), 2);
+        assert_eq!(a.digest, b.digest);
+        let n: usize = a.programs.iter().map(Vec::len).sum();
+        assert!(
+            n > DENIED.len(),
+            "every denied call has a test in the program"
+        );
+    }
+
+    #[test]
+    fn landlock_too_old_is_refused_unless_weak_is_allowed() {
+        let e = landlock(Path::new("/build/src"), 3, true).unwrap_err();
+        assert!(e.contains("older than 4"), "{e}");
+        let e = landlock(Path::new("/build/src"), -95, true).unwrap_err();
+        assert!(e.contains("no Landlock"), "{e}");
+        // Weak allowed and no Landlock: nothing applied, said so.
+        let s = landlock(Path::new("/build/src"), -95, false).unwrap();
+        assert_eq!((s.abi, s.status, s.enforced()), (0, "not-enforced", false));
+    }
+}
