@@ -320,13 +320,48 @@ pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<fs_err::DirEntry>, Error>
     Ok(entries)
 }
 
-/// Refuses an output directory that exists and is not empty.
-pub fn check_output(tree: &Path, out: &Path) -> Result<(), Error> {
-    let dir = tree.join(out);
-    if let Ok(mut it) = fs_err::read_dir(&dir)
-        && it.next().is_some()
-    {
-        return Err(Error::OutputNotEmpty { path: dir });
+/// Refuses an `--out` that is a symbolic link in the tree: the swap replaces what is at that
+/// path, and a link there (a hostile commit's) must not make zt replace anything elsewhere.
+pub fn refuse_unsafe_out(tree: &Path, out: &Path) -> Result<(), Error> {
+    let mut at = tree.to_path_buf();
+    for part in out.components() {
+        at.push(part);
+        if fs_err::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::OutputIsLink { path: at });
+        }
+    }
+    Ok(())
+}
+
+/// Puts the directory `staged` at `dest`: exchanged with what is there in one `renameat2`
+/// (`RENAME_EXCHANGE`), then the old contents removed; or renamed into place when there was
+/// nothing. `staged` (absent when the build wrote no outputs) becomes an empty `dest`.
+fn swap_into_place(staged: &Path, dest: &Path) -> Result<(), Error> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    if !staged.exists() {
+        fs_err::create_dir_all(staged).map_err(|e| Error::io(staged, e))?;
+    }
+    if let Some(parent) = dest.parent() {
+        fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    if fs_err::symlink_metadata(dest).is_ok() {
+        renameat2(
+            AT_FDCWD,
+            staged,
+            AT_FDCWD,
+            dest,
+            RenameFlags::RENAME_EXCHANGE,
+        )
+        .map_err(|e| Error::io(dest, std::io::Error::from(e)))?;
+        // `staged` now holds the previous outputs.
+        let old = fs_err::symlink_metadata(staged).map_err(|e| Error::io(staged, e))?;
+        if old.is_dir() {
+            fs_err::remove_dir_all(staged).map_err(|e| Error::io(staged, e))?;
+        } else {
+            fs_err::remove_file(staged).map_err(|e| Error::io(staged, e))?;
+        }
+    } else {
+        fs_err::rename(staged, dest).map_err(|e| Error::io(dest, e))?;
     }
     Ok(())
 }
@@ -411,7 +446,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         tree,
         ..opts.clone()
     };
-    check_output(&opts.tree, &opts.out)?;
+    refuse_unsafe_out(&opts.tree, &opts.out)?;
     let source = source_state(opts)?;
     let id = invocation_id();
     let secrets = read_secrets(opts, &format!("zt build {id}"))?;
@@ -477,8 +512,20 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
             log,
         });
     }
+    // The outputs are collected into a staging directory in `.zt/tmp` (the same filesystem
+    // as the tree) and swapped into `--out` in one rename: the previous build's outputs are
+    // replaced whole, never mixed with these, and a failed build leaves them as they were.
     let outputs = if exit.success() {
-        collect_outputs(&copy, &opts.tree, &opts.out)?
+        let staging = opts.tree.join(".zt/tmp").join(format!("out-{id}"));
+        let _ = fs_err::remove_dir_all(&staging);
+        fs_err::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        let collected = collect_outputs(&copy, &staging, &opts.out);
+        let placed = collected.and_then(|outputs| {
+            swap_into_place(&staging.join(&opts.out), &opts.tree.join(&opts.out))?;
+            Ok(outputs)
+        });
+        let _ = fs_err::remove_dir_all(&staging);
+        placed?
     } else {
         Vec::new()
     };

@@ -74,10 +74,10 @@ pub enum Error {
         /// The command.
         command: String,
     },
-    /// The output directory exists and is not empty.
-    #[error("output directory `{}` exists and is not empty", path.display())]
-    OutputNotEmpty {
-        /// The directory.
+    /// The output directory (or a folder on its way) is a symbolic link in the tree.
+    #[error("output directory `{}` is a symbolic link: zt replaces `--out` whole, and never through a link", path.display())]
+    OutputIsLink {
+        /// The link.
         path: PathBuf,
     },
     /// The source tree has uncommitted changes (or is not a git work tree).
@@ -170,7 +170,7 @@ impl Diagnostic for Error {
             Error::MissingCommand { .. } => {
                 "the sandbox sees only `/usr`, `/bin`, `/sbin`, `/lib*`, `/opt`, part of `/etc` and `--input` paths; install the tool there or add its directory with `--input`".into()
             }
-            Error::OutputNotEmpty { .. } => "remove the directory or choose another one with `--out`".into(),
+            Error::OutputIsLink { .. } => "remove the link from the tree (a build output directory is a plain directory), or choose another one with `--out`".into(),
             Error::DirtyTree { .. } => "commit your changes, or pass `--allow-dirty` to build anyway (the tree digest is then recorded)".into(),
             Error::BuildFailed { .. } => "read the log; rebuild-and-compare needs a build that succeeds".into(),
             Error::TimedOut { .. } => "read the log to see where it stopped; raise `--timeout` if the build needs longer".into(),

@@ -326,10 +326,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         allow_weak_sandbox: ctx.opts.allow_weak_sandbox,
         ..Default::default()
     };
-    let out_dir = ctx.dir.join(&ctx.opts.out);
-    if out_dir.exists() {
-        fs_err::remove_dir_all(&out_dir)?;
-    }
+    // The build replaces the previous run's outputs whole (`zt_build::build` swaps them in).
     let outcome = build(&opts)?;
     ctx.sandbox += outcome.sandbox_elapsed;
     if outcome.exit != Exit::Code(0) || outcome.outputs.is_empty() {

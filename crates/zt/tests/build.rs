@@ -128,15 +128,45 @@ fn bad_input_exits_2() {
         String::from_utf8_lossy(&out.stderr)
             .contains("command `no-such-tool-zt` not found in the sandbox")
     );
-    // Non-empty output directory.
+    // A previous build's outputs are replaced whole (regression: a non-empty `out` was
+    // refused, so every rebuild needed `rm -rf out` first).
     fs_err::create_dir(t.path().join("out")).unwrap();
     fs_err::write(t.path().join("out/old"), "x").unwrap();
+    let out = zt(t.path())
+        .args([
+            "build",
+            "--allow-dirty",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p out && echo new > out/new",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", out);
+    assert!(!t.path().join("out/old").exists());
+    assert_eq!(
+        fs_err::read_to_string(t.path().join("out/new")).unwrap(),
+        "new\n"
+    );
+    // A failed build leaves the previous outputs as they were.
+    let out = zt(t.path())
+        .args(["build", "--allow-dirty", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t.path().join("out/new").is_file());
+    // An `out` that is a link in the tree is refused: the swap never goes through a link.
+    fs_err::remove_dir_all(t.path().join("out")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), t.path().join("out")).unwrap();
     let out = zt(t.path())
         .args(["build", "--allow-dirty", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exists and is not empty"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"));
+    fs_err::remove_file(t.path().join("out")).unwrap();
     // Not a git work tree, and a dirty one.
     let out = zt(t.path())
         .args(["build", "--out", "dist", "--", "true"])
@@ -170,9 +200,9 @@ fn bad_input_exits_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    // ` M input.txt` and `?? out/` (only `.zt/` and the output directory are ignored).
+    // ` M input.txt` (`.zt/` and the output directory are ignored).
     assert!(
-        err.contains("is not clean: 2 changed or untracked path(s)"),
+        err.contains("is not clean: 1 changed or untracked path(s)"),
         "{err}"
     );
     assert!(err.contains("--allow-dirty"));
