@@ -5,8 +5,7 @@
 //! but the read.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/issuer.rs"]
-mod issuer;
+use zt_test_support::issuer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -17,56 +17,31 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{softhsm, text, zt};
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
 use serde_json::{Value, json};
 
 const VALUE: &str = "v4lue-7c1e9b-never-printed";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-struct Issuer {
-    key: EcdsaKeyPair,
-}
+/// The test issuer as GitHub Actions would sign (zt-test-support's, with GitHub's `iss`).
+struct Issuer(zt_test_support::issuer::Issuer);
 
 impl Issuer {
     fn new() -> Issuer {
-        let rng = SystemRandom::new();
-        let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-        Issuer {
-            key: EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap(),
-        }
+        Issuer(zt_test_support::issuer::Issuer::new(ISSUER, "gh-1"))
     }
 
     fn jwks(&self) -> String {
-        let p = self.key.public_key().as_ref();
-        json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "gh-1",
-            "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65])}]})
-        .to_string()
+        self.0.jwks().to_string()
     }
 
     fn token(&self, jti: &str, git_ref: &str) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let header = json!({"alg": "ES256", "kid": "gh-1", "typ": "JWT"});
-        let claims = json!({"iss": ISSUER, "aud": "zt", "sub": "repo:org/app:ref:refs/heads/main",
+        let now = zt_test_support::issuer::now();
+        self.0.mint(
+            &json!({"iss": ISSUER, "aud": "zt", "sub": "repo:org/app:ref:refs/heads/main",
             "repository": "org/app", "ref": git_ref, "event_name": "push", "jti": jti,
-            "iat": now, "exp": now + 300});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let sig = self
-            .key
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+            "iat": now, "exp": now + 300}),
+        )
     }
 }
 

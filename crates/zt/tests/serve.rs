@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-#[path = "../../zt-server/tests/support/issuer.rs"]
-mod issuer;
+use zt_test_support::issuer;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Shared helpers for end-to-end tests: run the real `zt` binary in a temp dir with a clean
 //! environment.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 // Each test binary uses a different subset of these helpers.
 
 // Test code: a failed unwrap is a failed test.
@@ -15,15 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Skips a test whose tool is missing, except under CI, which installs every tool
-/// (`.ci/run`) and must run every test.
-pub(crate) fn skip_outside_ci(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run this test: {why}"
-    );
-    eprintln!("NOTICE: {why}; test skipped");
-}
+pub(crate) use zt_test_support::{skip_outside_ci, softhsm, text};
 
 /// The `zt` binary under test.
 pub(crate) fn zt_bin() -> PathBuf {
@@ -32,20 +24,12 @@ pub(crate) fn zt_bin() -> PathBuf {
 
 /// `../shared/testdata` relative to the repository root.
 pub(crate) fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata")
-        .join(rel)
+    zt_test_support::shared(env!("CARGO_MANIFEST_DIR"), rel)
 }
 
 /// A `zt` command in `dir` with a clean environment (HOME inside the temp dir, no colour).
 pub(crate) fn zt(dir: &Path) -> Command {
-    let mut c = Command::new(zt_bin());
-    c.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("NO_COLOR", "1");
-    c
+    zt_test_support::command(&zt_bin(), dir)
 }
 
 /// Whether `unshare -n` works here (root, or user namespaces allowed): then tests that must
@@ -100,56 +84,4 @@ pub(crate) fn zt_offline(dir: &Path, args: &[&str]) -> Output {
             zt(dir).args(args).output().expect("run zt")
         }
     }
-}
-
-/// stdout and stderr as text.
-pub(crate) fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// A SoftHSM2 token (label `zt-test`, PIN 1234) in `dir`: its SOFTHSM2_CONF path, or None when
-/// SoftHSM is not installed outside CI (CI installs it and must run this).
-pub(crate) fn softhsm(dir: &Path) -> Option<String> {
-    if Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have softhsm2 installed"
-        );
-        eprintln!("note: softhsm2-util not found; skipping the PKCS#11 test");
-        return None;
-    }
-    let tokens = dir.join("tokens");
-    fs_err::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    fs_err::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "zt-test",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{:?}", text(&out));
-    Some(conf.to_string_lossy().into_owned())
 }

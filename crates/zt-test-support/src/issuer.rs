@@ -1,8 +1,5 @@
 //! A test OIDC issuer: an ES256 key made in the test, tokens minted with any header and
 //! claims, and its JWKS (and discovery document) served on 127.0.0.1 by a std thread.
-//!
-//! Shared by `crates/zt-server/tests/http.rs` and `crates/zt/tests/serve.rs` (via `#[path]`).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
@@ -14,18 +11,20 @@ use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 
 /// The audience the tests' tokens carry.
-pub(crate) const AUDIENCE: &str = "zt-secrets-test";
+pub const AUDIENCE: &str = "zt-secrets-test";
 
 /// An issuer with an ES256 key.
-pub(crate) struct Issuer {
-    pub(crate) kid: String,
-    pub(crate) iss: String,
+pub struct Issuer {
+    /// The key id in the JWKS and the tokens' header.
+    pub kid: String,
+    /// The issuer URL put in tokens (`iss`).
+    pub iss: String,
     key: EcdsaKeyPair,
     rng: SystemRandom,
 }
 
 /// Unix seconds now.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -36,7 +35,7 @@ pub(crate) fn now() -> i64 {
 
 impl Issuer {
     /// A fresh key; `iss` is the issuer URL put in tokens.
-    pub(crate) fn new(iss: &str, kid: &str) -> Self {
+    pub fn new(iss: &str, kid: &str) -> Self {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
@@ -50,7 +49,7 @@ impl Issuer {
     }
 
     /// The issuer's JWKS document.
-    pub(crate) fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> serde_json::Value {
         let point = self.key.public_key().as_ref();
         assert_eq!(point.len(), 65);
         serde_json::json!({"keys": [{
@@ -61,7 +60,7 @@ impl Issuer {
 
     /// GitHub-Actions-like claims for `repository` on `git_ref`, valid for ten minutes, with
     /// a fresh `jti`.
-    pub(crate) fn claims(&self, repository: &str, git_ref: &str, jti: &str) -> serde_json::Value {
+    pub fn claims(&self, repository: &str, git_ref: &str, jti: &str) -> serde_json::Value {
         let t = now();
         serde_json::json!({
             "iss": self.iss, "aud": AUDIENCE,
@@ -75,13 +74,13 @@ impl Issuer {
     }
 
     /// An ES256 token with the standard header.
-    pub(crate) fn mint(&self, claims: &serde_json::Value) -> String {
+    pub fn mint(&self, claims: &serde_json::Value) -> String {
         let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
         self.mint_with_header(&header, claims)
     }
 
     /// An ES256 signature over any header and claims.
-    pub(crate) fn mint_with_header(
+    pub fn mint_with_header(
         &self,
         header: &serde_json::Value,
         claims: &serde_json::Value,
@@ -97,7 +96,7 @@ impl Issuer {
 
     /// Serves `/.well-known/openid-configuration` and `/jwks` on 127.0.0.1 from a std thread;
     /// returns the base URL. The thread answers until the test process ends.
-    pub(crate) fn serve_jwks(jwks: serde_json::Value) -> String {
+    pub fn serve_jwks(jwks: serde_json::Value) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let discovery = serde_json::json!({"issuer": base, "jwks_uri": format!("{base}/jwks")});
