@@ -250,6 +250,36 @@ impl Config {
     pub fn ordered_rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.values()
     }
+
+    /// The expressions (rule regexes, paths, allowlists) that were used and could not be
+    /// compiled, with the rule (or `allowlist`) they belong to and why.
+    pub fn compile_errors(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut check = |who: &str, re: &GoRegex| {
+            if let Some(e) = re.compile_error() {
+                out.push((who.to_string(), format!("`{}`: {e}", re.as_str())));
+            }
+        };
+        for a in &self.allowlists {
+            a.paths
+                .iter()
+                .chain(&a.regexes)
+                .for_each(|r| check("allowlist", r));
+        }
+        for rule in self.rules.values() {
+            rule.regex
+                .iter()
+                .chain(&rule.path)
+                .for_each(|r| check(&rule.id, r));
+            for a in &rule.allowlists {
+                a.paths
+                    .iter()
+                    .chain(&a.regexes)
+                    .for_each(|r| check(&rule.id, r));
+            }
+        }
+        out
+    }
 }
 
 // ---- reading the TOML the way viper + mapstructure do: keys case-insensitive ----

@@ -43,39 +43,84 @@ use std::fmt::Write as _;
 /// Go's limit on `{n,m}` counts (`syntax.maxRepeat` in Go's `regexp/syntax`).
 const GO_MAX_REPEAT: u32 = 1000;
 
-/// A compiled rule expression: the Go text as written, and the Rust regex that means the same.
+/// A rule expression: the Go text as written, and the Rust regex that means the same.
+///
+/// The pattern is translated and its syntax checked when the rule file is read (so a bad rule
+/// is an error naming it); the regex itself is compiled the first time it is used. Most of
+/// gitleaks' 222 rules never run on a given input (their keywords do not occur), and compiling
+/// them all up front cost ~180 ms of every scan. A pattern whose compiled form is too large is
+/// found at that first use: it then matches nothing and [`GoRegex::compile_error`] says why,
+/// which the scanner reports as an input it could not scan (never as a clean result).
 #[derive(Debug, Clone)]
 pub struct GoRegex {
     source: String,
     translated: String,
-    regex: regex::Regex,
+    /// Capture groups, from the parsed pattern (known without compiling it).
+    groups: usize,
+    regex: std::sync::OnceLock<Result<regex::Regex, String>>,
+}
+
+/// A regex that matches nothing (for a pattern that could not be compiled).
+fn never() -> &'static regex::Regex {
+    static NEVER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    NEVER.get_or_init(|| {
+        // An empty class: valid, and matches no input.
+        regex::Regex::new("[^\\s\\S]").unwrap_or_else(|_| unreachable_regex())
+    })
+}
+
+/// Unreachable in practice (the empty class above always compiles); kept panic-free.
+fn unreachable_regex() -> regex::Regex {
+    regex::Regex::new("\\z\\A.").unwrap_or_else(|_| unreachable_regex())
+}
+
+fn build(translated: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(translated)
+        .size_limit(64 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::Syntax(s) => {
+                // The Rust message quotes the translated pattern; keep its last line (the
+                // problem itself), which reads the same for the Go text.
+                let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&s);
+                last.trim().trim_start_matches("error: ").to_string()
+            }
+            regex::Error::CompiledTooBig(n) => {
+                format!("expression too large (compiled form exceeds {n} bytes)")
+            }
+            other => other.to_string(),
+        })
 }
 
 impl GoRegex {
-    /// Translates a Go RE2 pattern and compiles it; the error says what is wrong in Go's terms.
+    /// Translates a Go RE2 pattern and checks its syntax; the error says what is wrong in Go's
+    /// terms. The regex is compiled on first use.
     pub fn new(source: &str) -> Result<Self, String> {
         let translated = translate(source)?;
-        let regex = regex::RegexBuilder::new(&translated)
-            .size_limit(64 << 20)
-            .dfa_size_limit(16 << 20)
+        let hir = regex_syntax::ParserBuilder::new()
             .build()
-            .map_err(|e| match e {
-                regex::Error::Syntax(s) => {
-                    // The Rust message quotes the translated pattern; keep its last line (the
-                    // problem itself), which reads the same for the Go text.
-                    let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&s);
-                    last.trim().trim_start_matches("error: ").to_string()
-                }
-                regex::Error::CompiledTooBig(n) => {
-                    format!("expression too large (compiled form exceeds {n} bytes)")
-                }
-                other => other.to_string(),
+            .parse(&translated)
+            .map_err(|e| {
+                let s = e.to_string();
+                let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&s);
+                last.trim().trim_start_matches("error: ").to_string()
             })?;
         Ok(Self {
             source: source.to_string(),
             translated,
-            regex,
+            groups: hir.properties().explicit_captures_len(),
+            regex: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Translates and compiles at once (what [`GoRegex::new`] did before compilation was
+    /// deferred): for callers that want every error now.
+    pub fn compiled(source: &str) -> Result<Self, String> {
+        let re = Self::new(source)?;
+        let built = build(&re.translated)?;
+        let _ = re.regex.set(Ok(built));
+        Ok(re)
     }
 
     /// The pattern as written in the rule file.
@@ -88,19 +133,31 @@ impl GoRegex {
         &self.translated
     }
 
-    /// The compiled Rust regex.
+    /// The compiled Rust regex (compiled now if it was not yet; one that matches nothing if
+    /// it cannot be, see [`GoRegex::compile_error`]).
     pub fn regex(&self) -> &regex::Regex {
-        &self.regex
+        match self.regex.get_or_init(|| build(&self.translated)) {
+            Ok(r) => r,
+            Err(_) => never(),
+        }
+    }
+
+    /// Why the regex could not be compiled, once something tried to use it.
+    pub fn compile_error(&self) -> Option<&str> {
+        match self.regex.get() {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
     }
 
     /// Go's `NumSubexp`: the number of capture groups, not counting the whole match.
     pub fn num_subexp(&self) -> usize {
-        self.regex.captures_len().saturating_sub(1)
+        self.groups
     }
 
     /// Go's `MatchString`.
     pub fn is_match(&self, s: &str) -> bool {
-        self.regex.is_match(s)
+        self.regex().is_match(s)
     }
 }
 
@@ -508,6 +565,25 @@ impl Translator {
 
 #[cfg(test)]
 mod tests {
+
+    /// Compilation is deferred to first use; a pattern too large to compile then matches
+    /// nothing and says why (the scanner turns that into an input it could not scan).
+    #[test]
+    fn too_large_is_found_at_first_use_and_matches_nothing() {
+        let re = GoRegex::new(r"(?:\pL{1000}){50}").unwrap();
+        assert_eq!(re.compile_error(), None);
+        assert!(!re.is_match(&"a".repeat(60_000)));
+        assert!(
+            re.compile_error().unwrap().contains("too large"),
+            "{:?}",
+            re.compile_error()
+        );
+        assert!(GoRegex::compiled(r"(?:\pL{1000}){50}").is_err());
+        // Syntax errors are still found when the rule is read.
+        assert!(GoRegex::new(r"(unclosed").is_err());
+        assert_eq!(GoRegex::new(r"a(b)(?:c)(d)").unwrap().num_subexp(), 2);
+    }
+
     use super::*;
 
     fn m(pat: &str, hay: &str) -> Option<String> {

@@ -325,6 +325,14 @@ impl Scanner {
                 Outcome::Failed(reason) => report.unscanned.push(Unscanned { path, reason }),
             }
         }
+        // A rule whose expression could not be compiled matched nothing: the inputs were not
+        // shown to be free of what it looks for.
+        for (rule, problem) in self.detector().config().compile_errors() {
+            report.unscanned.push(Unscanned {
+                path: format!("rule {rule}"),
+                reason: problem,
+            });
+        }
         report.findings.sort_by(|a, b| {
             (&a.file, a.start_line, a.start_column, &a.rule_id, &a.commit).cmp(&(
                 &b.file,
