@@ -176,8 +176,30 @@ struct CompiledRule {
     rule: Rule,
     /// Indices into `Detector::keywords`.
     keyword_ids: Vec<usize>,
-    /// When the regex may run near keyword hits only (see module docs).
-    windowed: Option<Window>,
+    /// Whether the rule may be considered for running near keyword hits only (ASCII keywords);
+    /// the analysis and its regex are made the first time the rule runs (see [`Self::window`]).
+    window_eligible: bool,
+    /// When the regex may run near keyword hits only (see module docs), decided lazily.
+    windowed: std::sync::OnceLock<Option<Window>>,
+}
+
+impl CompiledRule {
+    /// The rule's window, if it may run near keyword hits only. Decided, and its regex built,
+    /// on first use: most rules never run on a given input, and analysing all of them up front
+    /// was most of a small scan's time.
+    fn window(&self) -> Option<&Window> {
+        if !self.window_eligible {
+            return None;
+        }
+        self.windowed
+            .get_or_init(|| {
+                self.rule
+                    .regex
+                    .as_ref()
+                    .and_then(|r| windowable(r, &self.rule.keywords))
+            })
+            .as_ref()
+    }
 }
 
 /// A rule set ready to scan.
@@ -252,20 +274,15 @@ impl Detector {
                 .iter()
                 .filter_map(|k| kw_index.get(k.as_str()).copied())
                 .collect();
-            let windowed = if !keyword_ids.is_empty()
+            let window_eligible = !keyword_ids.is_empty()
                 && rule.keywords.iter().all(|k| k.is_ascii() && !k.is_empty())
-            {
-                rule.regex
-                    .as_ref()
-                    .and_then(|r| windowable(r, &rule.keywords))
-            } else {
-                None
-            };
+                && rule.regex.is_some();
             by_id.insert(rule.id.clone(), rules.len());
             rules.push(CompiledRule {
                 rule: rule.clone(),
                 keyword_ids,
-                windowed,
+                window_eligible,
+                windowed: std::sync::OnceLock::new(),
             });
         }
         let ascii_keywords = keywords.iter().all(|k| k.is_ascii());
@@ -284,7 +301,7 @@ impl Detector {
     /// by construction equal in results (tests compare the two).
     pub fn without_windows(mut self) -> Self {
         for r in &mut self.rules {
-            r.windowed = None;
+            r.window_eligible = false;
         }
         self
     }
@@ -296,7 +313,7 @@ impl Detector {
 
     /// How many rules may run on keyword lines only (the rest run on whole fragments).
     pub fn windowed_rules(&self) -> usize {
-        self.rules.iter().filter(|r| r.windowed.is_some()).count()
+        self.rules.iter().filter(|r| r.window().is_some()).count()
     }
 
     /// Scans one fragment.
@@ -356,7 +373,7 @@ impl Detector {
             {
                 continue;
             }
-            if ascii && let Some(window) = &cr.windowed {
+            if ascii && let Some(window) = cr.window() {
                 let mut rule_hits: Vec<(usize, usize)> = cr
                     .keyword_ids
                     .iter()
@@ -1069,7 +1086,7 @@ mod tests {
         // The match does not contain the keyword, so the rule runs on the whole fragment when
         // the keyword is anywhere in it, and not at all otherwise: gitleaks' semantics.
         let d = detector("[[rules]]\nid='r'\nregex='''secret[0-9]{4}'''\nkeywords=['trigger']\n");
-        assert!(d.rules[0].windowed.is_none());
+        assert!(d.rules[0].window().is_none());
         assert_eq!(scan(&d, "f", "secret1234\n").len(), 0);
         assert_eq!(scan(&d, "f", "secret1234\nTRIGGER\n").len(), 1);
     }
@@ -1078,7 +1095,7 @@ mod tests {
     fn windowed_equals_full_scan() {
         let toml = "[[rules]]\nid='gh'\nregex='''\\bghp_[0-9a-zA-Z]{8}\\b'''\nkeywords=['ghp_']\n";
         let d = detector(toml);
-        assert!(d.rules[0].windowed.is_some());
+        assert!(d.rules[0].window().is_some());
         let text = "x ghp_abcdefgh y\nnothing\nGHP_ABCDEFGH\nzghp_12345678 ghp_12345678\n";
         let got: Vec<(usize, usize)> = scan(&d, "f", text)
             .iter()
@@ -1242,10 +1259,10 @@ mod tests {
         assert_eq!(scan(&d, "f", "é val=1234").len(), 0);
         // Non-ASCII text without those characters takes the windowed path, exactly.
         let d = detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['key']\n");
-        assert!(d.rules[0].windowed.is_some());
+        assert!(d.rules[0].window().is_some());
         assert_eq!(scan(&d, "f", "é ékey=1234 akey=5678").len(), 2);
         let d =
             detector("[[rules]]\nid='r'\nregex='''(?i)[aé]key=[0-9]{4}'''\nkeywords=['akey']\n");
-        assert!(d.rules[0].windowed.is_none(), "é breaks the keyword");
+        assert!(d.rules[0].window().is_none(), "é breaks the keyword");
     }
 }

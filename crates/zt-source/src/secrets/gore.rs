@@ -74,6 +74,24 @@ fn unreachable_regex() -> regex::Regex {
     regex::Regex::new("\\z\\A.").unwrap_or_else(|_| unreachable_regex())
 }
 
+/// The capture groups (numbered or named) of a parsed pattern.
+fn count_captures(ast: &regex_syntax::ast::Ast) -> usize {
+    use regex_syntax::ast::{Ast, GroupKind};
+    match ast {
+        Ast::Group(g) => {
+            let own = usize::from(matches!(
+                g.kind,
+                GroupKind::CaptureIndex(_) | GroupKind::CaptureName { .. }
+            ));
+            own + count_captures(&g.ast)
+        }
+        Ast::Repetition(r) => count_captures(&r.ast),
+        Ast::Alternation(a) => a.asts.iter().map(count_captures).sum(),
+        Ast::Concat(c) => c.asts.iter().map(count_captures).sum(),
+        _ => 0,
+    }
+}
+
 fn build(translated: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(translated)
         .size_limit(64 << 20)
@@ -98,18 +116,19 @@ impl GoRegex {
     /// terms. The regex is compiled on first use.
     pub fn new(source: &str) -> Result<Self, String> {
         let translated = translate(source)?;
-        let hir = regex_syntax::ParserBuilder::new()
-            .build()
+        // The syntax alone (no Unicode case folding, no automaton): cheap for every rule.
+        let ast = regex_syntax::ast::parse::Parser::new()
             .parse(&translated)
             .map_err(|e| {
                 let s = e.to_string();
                 let last = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&s);
                 last.trim().trim_start_matches("error: ").to_string()
             })?;
+        let groups = count_captures(&ast);
         Ok(Self {
             source: source.to_string(),
             translated,
-            groups: hir.properties().explicit_captures_len(),
+            groups,
             regex: std::sync::OnceLock::new(),
         })
     }
