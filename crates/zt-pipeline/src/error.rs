@@ -70,6 +70,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A report (JUnit, coverage) that cannot be made into a predicate.
+    #[error("{what}")]
+    Report {
+        /// Which file, and what it should have been.
+        what: String,
+        /// Why it could not be read.
+        #[source]
+        source: zt_policy::Error,
+    },
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
@@ -115,6 +124,7 @@ impl Diagnostic for Error {
             Error::Core(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
+            Error::Report { source, .. } => source.help(),
             Error::Approval { id, .. } => Some(format!(
                 "sign the approval with your own key, listed under `[[deps.approver]]` in `zt.toml`: `zt deps approve {id} --key KEY`"
             )),

@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod approvals;
+pub mod attest;
 pub mod context;
 pub mod deps;
 mod error;
