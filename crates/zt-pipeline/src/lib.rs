@@ -17,6 +17,7 @@
 
 pub mod approvals;
 pub mod attest;
+pub mod build;
 pub mod context;
 pub mod deps;
 mod error;

@@ -668,3 +668,37 @@ fn secret_bad_input_exits_2() {
         assert!(!t.path().join(".zt/provenance").exists());
     }
 }
+
+/// Regression: `zt build verify` walked the outputs following links, so a build that left
+/// `out/loop -> .` (a link that stays inside `out`, which collection keeps) made it recurse
+/// forever. Links are not followed; the regular files are judged.
+#[test]
+fn build_verify_does_not_follow_a_link_loop_in_the_outputs() {
+    let t = tree();
+    let out = zt(t.path())
+        .args([
+            "build",
+            "--allow-dirty",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p out && echo x > out/f && ln -s . out/loop",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        fs_err::symlink_metadata(t.path().join("out/loop"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let out = zt(t.path())
+        .args(["build", "verify", "--json"])
+        .output()
+        .unwrap();
+    // Judged (denied here: no zt.toml trusts anything), and it ended.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(matches!(out.status.code(), Some(1 | 2)), "{stdout}");
+    assert!(!stdout.contains("out/loop"), "{stdout}");
+}

@@ -1,9 +1,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use zt_build::build::{FileSecrets, Options, SecretSource, build};
+use zt_build::build::{FileSecrets, Options, SecretSource};
 use zt_build::repro::{self, Variation};
-use zt_build::sandbox::Exit;
 
 use crate::cli::BuildArgs;
 use crate::commands::Status;
@@ -136,43 +135,23 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
     if let Some(crate::cli::BuildAction::Verify { stage, tree, out }) = &args.action {
         return verify(stage, tree, out, printer);
     }
-    let (opts, vary) = options(&args)?;
-    let mut outcome = build(&opts)?;
-    let (ok, code) = match outcome.exit {
-        Exit::Code(c) => (c == 0, format!("exit status {c}")),
-        Exit::Signal(s) => (false, format!("signal {s}")),
-        Exit::TimedOut => (false, "timed out".to_owned()),
-    };
-    let mut repro_json = serde_json::Value::Null;
-    let mut reproducible = true;
-    if ok && let Some(n) = args.rebuild {
-        let report = repro::repro(&opts, n, &vary)?;
-        reproducible = report.reproducible;
-        repro_json = report_json(&report, write_statement(&opts, &report)?);
-        if let Some((statement, path)) = &mut outcome.provenance {
-            repro::record_in_provenance(statement, &report);
-            zt_core::fsutil::write_atomic(path, &statement.to_json())
-                .map_err(zt_build::Error::from_io(path))?;
-        }
-        if !printer.json {
-            print_report(&report, printer);
-        }
-    }
-    // The provenance is signed with the repository's pipeline key, logged and indexed like
-    // all evidence.
-    let mut signed = None;
-    // (A build without outputs has nothing to attest to: in-toto needs a subject.)
-    if let Some((statement, _)) = &outcome.provenance
-        && !statement.subject.is_empty()
-    {
-        let ws = crate::commands::workspace(&outcome.tree, printer)?;
-        signed = Some(zt_pipeline::evidence::attest(&ws, "provenance", statement)?);
-    }
+    let (options, vary) = options(&args)?;
+    let ws = crate::commands::workspace(&options.tree, printer)?;
+    let built = zt_pipeline::build::build(
+        &ws,
+        &zt_pipeline::build::Request {
+            options,
+            rebuild: args.rebuild,
+            vary,
+        },
+    )?;
+    let outcome = &built.outcome;
+    let code = built.exit_text();
     if printer.json {
         printer.json(&serde_json::json!({
-            "bundle": signed.as_ref().map(|(p, _)| p),
-            "log_index": signed.as_ref().map(|(_, i)| i),
-            "ok": ok && reproducible,
+            "bundle": built.signed.as_ref().map(|(p, _)| p),
+            "log_index": built.signed.as_ref().map(|(_, i)| i),
+            "ok": built.ok(),
             "exit": code,
             "log": outcome.log,
             "commit": outcome.source.commit,
@@ -182,9 +161,12 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             "sandbox_seconds": outcome.sandbox_elapsed.as_secs_f64(),
             "provenance": outcome.provenance.as_ref().map(|(_, p)| p),
             "outputs": outcome.outputs.iter().map(|o| serde_json::json!({"path": o.path, "digest": o.digest.to_string()})).collect::<Vec<_>>(),
-            "repro": repro_json,
+            "repro": built.repro.as_ref().map(|r| report_json(&r.report, r.statement.clone())),
         }));
-    } else if ok {
+    } else if built.succeeded() {
+        if let Some(r) = &built.repro {
+            print_report(&r.report, printer);
+        }
         for o in &outcome.outputs {
             printer.out(format!("{} {}", o.digest, o.path.display()));
         }
@@ -192,7 +174,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
         if let Some((_, path)) = &outcome.provenance {
             printer.info(format!("provenance: `{}`", path.display()));
         }
-        if let Some((bundle, index)) = &signed {
+        if let Some((bundle, index)) = &built.signed {
             printer.info(format!(
                 "provenance signed and logged (log index {index}): `{}`",
                 bundle.display()
@@ -204,7 +186,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             outcome.log.display()
         ));
     }
-    Ok(if ok && reproducible {
+    Ok(if built.ok() {
         Status::Success
     } else {
         Status::Failure
@@ -225,35 +207,8 @@ fn verify(
         )
     })?;
     let ws = crate::commands::workspace(tree, printer)?;
-    let repo = ws.root().to_path_buf();
-    let dir = repo.join(out);
-    let mut files = Vec::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = fs_err::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.is_file() {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(CliError::input(
-            format!("`{}` holds no build outputs", dir.display()),
-            "build first (`zt build --rebuild 2 -- …` or `zt pipeline run .`), then `zt build verify`",
-        ));
-    }
     let mut allowed = true;
-    for f in &files {
-        let name = f.strip_prefix(&repo).unwrap_or(f).display().to_string();
-        let judgement =
-            zt_pipeline::gate::judge(&ws, &zt_pipeline::gate::Target::File(f.clone()), stage, &[])?;
+    for (name, judgement) in zt_pipeline::build::verify(&ws, out, stage)? {
         allowed &= judgement.decision.allow;
         crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
     }
@@ -262,18 +217,6 @@ fn verify(
     } else {
         Status::Failure
     })
-}
-
-fn write_statement(opts: &Options, report: &repro::Report) -> Result<std::path::PathBuf, CliError> {
-    let statement = repro::statement(report);
-    let dir = opts.tree.join(".zt/provenance");
-    let path = dir.join(format!(
-        "repro-{}.intoto.json",
-        zt_build::build::invocation_id()
-    ));
-    zt_core::fsutil::write_atomic(&path, &statement.to_json())
-        .map_err(zt_build::Error::from_io(&path))?;
-    Ok(path)
 }
 
 fn report_json(report: &repro::Report, statement: std::path::PathBuf) -> serde_json::Value {
@@ -330,10 +273,16 @@ fn print_report(report: &repro::Report, printer: &Printer) {
 }
 
 pub(crate) fn repro(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
-    let (opts, vary) = options(&args)?;
-    let report = repro::repro(&opts, args.rebuild.unwrap_or(2), &vary)?;
-    let tree = fs_err::canonicalize(&opts.tree).map_err(zt_build::Error::from_io(&opts.tree))?;
-    let statement = write_statement(&Options { tree, ..opts }, &report)?;
+    let (options, vary) = options(&args)?;
+    let ws = crate::commands::workspace(&options.tree, printer)?;
+    let zt_pipeline::build::Repro { report, statement } = zt_pipeline::build::repro_only(
+        &ws,
+        &zt_pipeline::build::Request {
+            options,
+            rebuild: args.rebuild,
+            vary,
+        },
+    )?;
     if printer.json {
         let mut v = report_json(&report, statement);
         v["ok"] = serde_json::json!(report.reproducible);
