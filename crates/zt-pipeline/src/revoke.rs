@@ -485,6 +485,15 @@ pub fn revoke(
             still_trusted: rejecting(&in_force, &entries, None).is_none(),
         });
     }
+    // Oldest first by the log (the authenticated order), then by the ledger's time.
+    bundles.sort_by(|a, b| {
+        (a.log_index.is_none(), a.log_index, a.recorded_at, &a.id).cmp(&(
+            b.log_index.is_none(),
+            b.log_index,
+            b.recorded_at,
+            &b.id,
+        ))
+    });
     Ok(BlastRadius {
         key_id,
         revoked_at: first.revoked_at,

@@ -52,6 +52,7 @@ fn filters(dir: &Path) -> Vec<(String, String)> {
             r#""sandbox_seconds": [N]"#,
         ),
         (r"zt\.local/log-\S+", "zt.local/log-[KEY]"),
+        (r"\(\d+ days? ago\)", "([N] days ago)"),
     ] {
         f.push((re.to_string(), to.to_string()));
     }
@@ -235,6 +236,51 @@ fn the_pipeline_and_the_gate() {
         &["verify", "out/hello", "--stage", "prod"]
     );
     snap!(&repo, "source_scan", &["source", "scan", "."]);
+    snap!(&repo, "deps_check", &["deps", "check"]);
+    snap!(&repo, "sbom_out", &["sbom", "--out", "bom.cdx.json"]);
+    snap!(&repo, "vuln_scan", &["vuln", "scan", "bom.cdx.json"]);
+    snap!(
+        &repo,
+        "vuln_scan_json",
+        &["vuln", "scan", "bom.cdx.json", "--json"]
+    );
+    snap!(&repo, "vuln_db_status", &["vuln", "db", "status"]);
+    snap!(
+        &repo,
+        "vuln_waive_without_expiry",
+        &[
+            "vuln",
+            "waive",
+            "ZT-EXAMPLE-2026-0001",
+            "--purl",
+            "pkg:pypi/example-greeter@0.8.0",
+            "--justification",
+            "vulnerable_code_not_in_execute_path",
+            "--statement",
+            "not called",
+            "--owner",
+            "alice",
+            "--approver",
+            "bob",
+            "--expires",
+            "2020-01-01"
+        ]
+    );
+    snap!(&repo, "log_checkpoint", &["log", "checkpoint"]);
+    snap!(
+        &repo,
+        "key_revoke_json",
+        &[
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "rotation",
+            "--at",
+            "2999-01-01T00:00:00Z",
+            "--json"
+        ]
+    );
     snap!(&repo, "deps_check_json", &["deps", "check", "--json"]);
     snap!(&repo, "policy_test", &["policy", "test"]);
 }
