@@ -597,3 +597,35 @@ fn attest_keeps_its_bundle_in_the_evidence_store_by_default() {
     );
     assert!(err.contains("lcov") && err.contains("help:"), "{err}");
 }
+
+/// Regression: `--log-dir` defaulted to `.zt/log` under the current directory, so `zt attest`
+/// run from a subdirectory of a repository started a stray log there. The default is now the
+/// repository's own log, found as every command finds its workspace.
+#[test]
+fn signing_from_a_subdirectory_uses_the_repositorys_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs_err::write(d.join("zt.toml"), "").unwrap();
+    ok(d, &["key", "generate", "--out", "k"]);
+    fs_err::create_dir_all(d.join("src/deep")).unwrap();
+    fs_err::write(d.join("src/deep/app"), b"app").unwrap();
+    let out = zt(&d.join("src/deep"))
+        .args(["sign", "app", "--key", "../../k", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(d.join(".zt/log/log.pub").is_file(), "the repository's log");
+    assert!(!d.join("src/deep/.zt").exists(), "no stray log");
+    let out = zt(&d.join("src/deep"))
+        .args([
+            "verify",
+            "app",
+            "--bundle",
+            "app.sigstore.json",
+            "--key",
+            "../../k.pub",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+}

@@ -13,9 +13,10 @@ pub(crate) struct SignArgs {
     /// Where to write the Sigstore bundle [default: FILE.sigstore.json].
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
-    /// The transparency log every signature is appended to (created on first use).
-    #[arg(long, default_value = ".zt/log")]
-    pub(crate) log_dir: PathBuf,
+    /// The transparency log every signature is appended to (created on first use) [default:
+    /// the repository's `.zt/log`, found from the current directory].
+    #[arg(long)]
+    pub(crate) log_dir: Option<PathBuf>,
 }
 
 /// `zt attest`
@@ -42,9 +43,10 @@ pub(crate) struct AttestArgs {
     /// Where to write the Sigstore bundle [default: the evidence store, `.zt/bundles/`].
     #[arg(long)]
     pub(crate) bundle: Option<PathBuf>,
-    /// The transparency log every signature is appended to (created on first use).
-    #[arg(long, default_value = ".zt/log")]
-    pub(crate) log_dir: PathBuf,
+    /// The transparency log every signature is appended to (created on first use) [default:
+    /// the repository's `.zt/log`, found from the current directory].
+    #[arg(long)]
+    pub(crate) log_dir: Option<PathBuf>,
 }
 
 /// `zt verify`
@@ -73,9 +75,10 @@ pub(crate) struct VerifyArgs {
     /// the local log.
     #[arg(long)]
     pub(crate) trusted_root: Option<PathBuf>,
-    /// zt's transparency log whose key is trusted besides the public-good root (if it exists).
-    #[arg(long, default_value = ".zt/log")]
-    pub(crate) log_dir: PathBuf,
+    /// zt's transparency log whose key is trusted besides the public-good root (if it exists)
+    /// [default: the repository's `.zt/log`, found from the current directory].
+    #[arg(long)]
+    pub(crate) log_dir: Option<PathBuf>,
     /// A witness trust policy (`log <vkey>`, `witness <vkey>`…, `quorum <k>`): the bundle's
     /// checkpoint must carry at least k valid witness cosignatures.
     #[arg(long)]

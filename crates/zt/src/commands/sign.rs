@@ -18,7 +18,7 @@ pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError
         &Request {
             signer: signer.as_ref(),
             file: args.file,
-            log_dir: args.log_dir,
+            log_dir: args.log_dir.unwrap_or_else(|| ws.layout().log()),
             bundle: args.bundle,
         },
     )?;
@@ -53,7 +53,7 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         &Request {
             signer: signer.as_ref(),
             file: args.file,
-            log_dir: args.log_dir,
+            log_dir: args.log_dir.unwrap_or_else(|| ws.layout().log()),
             bundle: args.bundle,
         },
         &predicate,

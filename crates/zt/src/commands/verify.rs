@@ -35,13 +35,15 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
             ));
         }
     };
+    let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
+    let log_dir = args.log_dir.clone().unwrap_or_else(|| ws.layout().log());
     let trusted_root = match &args.trusted_root {
         Some(p) => Some(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?),
-        None if args.log_dir.join("log.pub").exists() => {
+        None if log_dir.join("log.pub").exists() => {
             // The public-good root plus this repository's own log.
             let mut root: serde_json::Value =
                 serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-            let local = zt_sign::transparency::trusted_root(&args.log_dir)?;
+            let local = zt_sign::transparency::trusted_root(&log_dir)?;
             zt_sign::rekor::merge_tlogs(&mut root, &local);
             Some(root.to_string())
         }
@@ -69,7 +71,6 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
     })?;
 
     // A verified bundle joins the repository's ledger (when this directory has one).
-    let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
     if zt_pipeline::ledger::open_existing(&ws)?.is_some() {
         zt_pipeline::evidence::index(&ws, &parsed.json)?;
     }
