@@ -117,7 +117,7 @@ struct Context<'a> {
 
 impl<'a> Context<'a> {
     fn load(repo: &'a Path) -> Result<Self, Error> {
-        let ws = workspace(repo)?;
+        let ws = Workspace::open(repo)?;
         let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
         let mut approvers = Vec::new();
         for a in &config.deps.approvers {
@@ -339,7 +339,7 @@ fn sign(
         zt_core::predicate::ZT_DEPENDENCY_REQUEST_V1,
         serde_json::json!({"action": act, "request": r}),
     );
-    let ws = workspace(repo)?;
+    let ws = Workspace::open(repo)?;
     let Some(signer) = signer else {
         return evidence::attest(&ws, kind, &statement);
     };
@@ -477,14 +477,6 @@ pub fn approved_for(
         }
     }
     Ok(None)
-}
-
-/// The workspace at `repo`, as configured (its ledger, its clock).
-fn workspace(repo: &Path) -> Result<Workspace, Error> {
-    Workspace::open(repo).map_err(|e| Error::Repository {
-        path: repo.to_path_buf(),
-        reason: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub enum Error {
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
+    /// The workspace could not be set up (its `zt.toml`, `ZT_NOW`, the store URL).
+    #[error(transparent)]
+    Workspace(#[from] zt_core::workspace::WorkspaceError),
     /// The ledger failed.
     #[error(transparent)]
     Store(#[from] zt_store::Error),
@@ -102,6 +105,7 @@ impl Diagnostic for Error {
             Error::Deps(e) => e.outcome(),
             Error::Config(e) => e.outcome(),
             Error::Core(e) => e.outcome(),
+            Error::Workspace(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
             Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
@@ -122,6 +126,7 @@ impl Diagnostic for Error {
             Error::Deps(e) => e.help(),
             Error::Config(e) => e.help(),
             Error::Core(e) => e.help(),
+            Error::Workspace(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
             Error::Report { source, .. } => source.help(),

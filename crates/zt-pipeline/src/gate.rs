@@ -280,20 +280,6 @@ impl Checker<'_> {
             });
             return Ok(());
         }
-        // Revocation is judged by the log (the verified entry's index against the revocation's
-        // logged position) or a verified signed time, never by a ledger column.
-        let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
-        if let Some(revoked) =
-            self.revocations
-                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
-        {
-            rejected.push(Rejected {
-                source,
-                predicate_type: claimed,
-                reason: revoked.describe(),
-            });
-            return Ok(());
-        }
         // Message signatures are checked (a broken one is rejected) but carry no statement for
         // policy to read.
         let Some(statement) = v.statement else {

@@ -198,10 +198,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
             reason: "is not a git work tree".into(),
         });
     }
-    let mut ws = Workspace::open(&dir).map_err(|e| Error::Repository {
-        path: dir.clone(),
-        reason: e.to_string(),
-    })?;
+    let mut ws = Workspace::open(&dir)?;
     if let Some(clock) = opts.clock {
         ws = ws.with_clock(clock);
     }

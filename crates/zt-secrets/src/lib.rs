@@ -467,12 +467,7 @@ impl Broker {
             decision: if result.is_ok() { "allow" } else { "deny" },
             reason: result.as_ref().err().map_or("ok", Error::reason),
             who: operator(),
-            token_id: Some(
-                id.chars()
-                    .filter(char::is_ascii_hexdigit)
-                    .take(64)
-                    .collect(),
-            ),
+            token_id: Some(recorded_token_id(id)),
             ..Event::default()
         })?;
         result
@@ -489,12 +484,7 @@ impl Broker {
                 decision: "deny",
                 reason: e.reason(),
                 who: "http:unauthenticated".into(),
-                token_id: Some(
-                    id.chars()
-                        .filter(char::is_ascii_hexdigit)
-                        .take(64)
-                        .collect(),
-                ),
+                token_id: Some(recorded_token_id(id)),
                 ..Event::default()
             })?;
             return Err(e);
@@ -724,6 +714,15 @@ pub fn read_as_operator(zt_dir: &Path, name: &str, purpose: &str) -> Result<Secr
         ..Event::default()
     })?;
     result
+}
+
+/// A token id as an access record keeps it: hex digits only, at most 64 (the caller's text is
+/// not trusted into the log).
+fn recorded_token_id(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect()
 }
 
 #[cfg(test)]

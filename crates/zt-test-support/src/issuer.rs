@@ -100,39 +100,48 @@ impl Issuer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let discovery = serde_json::json!({"issuer": base, "jwks_uri": format!("{base}/jwks")});
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                // Drain the headers.
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                        break;
-                    }
-                }
-                let path = line.split(' ').nth(1).unwrap_or("");
-                let body = match path {
-                    "/.well-known/openid-configuration" => discovery.to_string(),
-                    "/jwks" => jwks.to_string(),
-                    _ => {
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                        );
-                        continue;
-                    }
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
+        serve_on(
+            listener,
+            vec![
+                (
+                    "/.well-known/openid-configuration".to_string(),
+                    discovery.to_string(),
+                ),
+                ("/jwks".to_string(), jwks.to_string()),
+            ],
+        );
         base
     }
+}
+
+/// Serves `routes` (path → JSON body; anything else is 404) over HTTP/1.1 on `listener` from a
+/// std thread, until the test process ends.
+pub fn serve_on(listener: TcpListener, routes: Vec<(String, String)>) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // Drain the headers.
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match routes.iter().find(|(p, _)| p == path) {
+                Some((_, b)) => ("200 OK", b.as_str()),
+                None => ("404 Not Found", ""),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
 }

@@ -6,23 +6,10 @@
 
 mod common;
 
+use common::{tree, zt};
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn zt(tree: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
-    c.current_dir(tree)
-        .env_clear()
-        .env("HOME", tree)
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
-
-fn tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs_err::write(dir.path().join("input.txt"), "source\n").unwrap();
-    dir
-}
 
 /// Runs `sh -c SCRIPT` in the sandbox of a dirty (non-git) tree and returns out/result.
 fn sandboxed(tree: &Path, script: &str) -> (Output, String) {

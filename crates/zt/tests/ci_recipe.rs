@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{text, zt};
+use common::{example_repo, text, zt};
 
 fn step(repo: &Path, args: &[&str]) -> String {
     let out = zt(repo).args(args).output().unwrap();
@@ -29,12 +29,7 @@ fn the_ci_recipe_of_separate_steps_reaches_allow() {
     let dir = tempfile::tempdir().unwrap();
     // The example repository, set up as `zt pipeline run` writes it; its evidence is then
     // thrown away so that only the recipe's steps make any.
-    let out = zt(dir.path())
-        .args(["pipeline", "run", "--workdir", "repo"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let repo = dir.path().join("repo");
+    let (repo, _) = example_repo(dir.path(), "repo");
     for d in [
         "bundles",
         "log",

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{text, zt};
+use common::{example_repo, git, text, zt};
 
 /// The outcome of one pipeline run: exit code, JSON report, stderr.
 struct Run {
@@ -59,21 +59,6 @@ fn pipeline(repo: &Path, envs: &[(&str, &str)]) -> Run {
     }
 }
 
-fn git(repo: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {:?}", text(&out));
-}
-
 fn commit(repo: &Path, message: &str) {
     git(repo, &["add", "-A"]);
     git(repo, &["commit", "-qm", message]);
@@ -107,13 +92,7 @@ fn judge(repo: &Path, what: &str, stage: &str) -> (Option<i32>, String) {
 fn every_commit_through_one_zt_dir_gets_the_verdict_it_deserves() {
     let dir = tempfile::tempdir().unwrap();
     // Commit 1: the example as it comes.
-    let out = zt(dir.path())
-        .args(["pipeline", "run", "--workdir", "repo", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let repo = dir.path().join("repo");
-    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (repo, first) = example_repo(dir.path(), "repo");
     let first_digest = first["artifacts"][0][1].as_str().unwrap().to_string();
 
     // Commit 2: a code change, its test updated with it. The previous build's evidence (same
@@ -298,12 +277,7 @@ fn every_commit_through_one_zt_dir_gets_the_verdict_it_deserves() {
 #[test]
 fn a_digest_with_no_evidence_is_denied_and_a_bad_digest_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = zt(dir.path())
-        .args(["pipeline", "run", "--workdir", "repo"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let repo = dir.path().join("repo");
+    let (repo, _) = example_repo(dir.path(), "repo");
     let unknown = format!("sha256:{}", "ab".repeat(32));
     let (code, said) = judge(&repo, &unknown, "ci");
     assert_eq!(code, Some(1), "{said}");

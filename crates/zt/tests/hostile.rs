@@ -10,25 +10,11 @@
 
 mod common;
 
+use common::{tree, zt};
+
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn zt(tree: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
-    c.current_dir(tree)
-        .env_clear()
-        .env("HOME", tree)
-        .env("NO_COLOR", "1")
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
-
-fn tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    fs_err::write(dir.path().join("input.txt"), "source\n").unwrap();
-    dir
-}
 
 /// A host directory the build can see through `--input` (readable by others: the build
 /// runs as an unprivileged user) holding `name` with `contents`.

@@ -11,10 +11,9 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine as _;
-use common::{text, zt};
+use common::{git, text, zt};
 
 fn bundles(ex: &Path) -> BTreeSet<PathBuf> {
     fs_err::read_dir(ex.join(".zt/bundles"))
@@ -64,25 +63,8 @@ fn stage<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .unwrap()
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {:?}", text(&out));
-}
-
 fn example(d: &Path) -> PathBuf {
-    let out = zt(d)
-        .args(["pipeline", "run", "--workdir", "example", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    d.join("example")
+    common::example_repo(d, "example").0
 }
 
 #[test]

@@ -5,17 +5,10 @@
 
 mod common;
 
+use common::zt;
+
 use std::path::Path;
 use std::process::Command;
-
-fn zt(tree: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_zt"));
-    c.current_dir(tree)
-        .env_clear()
-        .env("HOME", tree)
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
 
 fn have(tool: &str) -> bool {
     Command::new("sh")

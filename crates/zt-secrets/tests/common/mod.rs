@@ -9,7 +9,6 @@
     unreachable_pub
 )]
 
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -236,30 +235,5 @@ fn serve_issuer(jwks: &Value) -> String {
 }
 
 fn serve_on(listener: TcpListener, routes: Vec<(String, String)>) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            let (status, body) = match routes.iter().find(|(p, _)| *p == path) {
-                Some((_, b)) => ("200 OK", b.clone()),
-                None => ("404 Not Found", String::new()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    zt_test_support::issuer::serve_on(listener, routes);
 }

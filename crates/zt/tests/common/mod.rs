@@ -32,6 +32,43 @@ pub(crate) fn zt(dir: &Path) -> Command {
     zt_test_support::command(&zt_bin(), dir)
 }
 
+/// A source tree for a build: a temporary directory holding `input.txt` (not a git work tree).
+pub(crate) fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(dir.path().join("input.txt"), "source\n").unwrap();
+    dir
+}
+
+/// `git ARGS` in `dir` with a fixed identity and no global configuration; asserts success and
+/// returns stdout.
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
+        .env("GIT_COMMITTER_NAME", "dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {:?}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The bundled example written to `dir/NAME` and taken through `zt pipeline run` once (which
+/// must allow): the repository and the run's JSON report.
+pub(crate) fn example_repo(dir: &Path, name: &str) -> (PathBuf, serde_json::Value) {
+    let out = zt(dir)
+        .args(["pipeline", "run", "--workdir", name, "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    (dir.join(name), serde_json::from_str(&stdout).unwrap())
+}
+
 /// Whether `unshare -n` works here (root, or user namespaces allowed): then tests that must
 /// run with no network run inside a fresh network namespace.
 pub(crate) fn can_unshare_net() -> bool {
