@@ -8,6 +8,7 @@ use crate::report::CliError;
 
 mod build;
 mod deps;
+mod docs;
 mod init;
 mod key;
 mod log;
@@ -78,5 +79,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
+        Command::Completions(args) => docs::completions(args, printer),
+        Command::Man(args) => docs::man(args, printer),
     }
 }
