@@ -224,7 +224,7 @@ fn cobertura(text: &str) -> Result<Value, Error> {
                     for a in e.attributes() {
                         let a = a.map_err(|e| Error::Coverage(format!("bad attribute: {e}")))?;
                         let v = a
-                            .unescape_value()
+                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                             .map_err(|e| Error::Coverage(format!("bad attribute: {e}")))?;
                         attr.insert(a.key.as_ref().to_vec(), v.into_owned());
                     }

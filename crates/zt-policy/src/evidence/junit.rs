@@ -176,7 +176,7 @@ fn case_name(reader: &Reader<&[u8]>, e: &BytesStart<'_>) -> Result<String, Error
     for attr in e.attributes() {
         let attr = attr.map_err(|err| Error::Junit(format!("bad attribute: {err}")))?;
         let value = attr
-            .decode_and_unescape_value(reader.decoder())
+            .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
             .map_err(|err| Error::Junit(format!("bad attribute value: {err}")))?
             .into_owned();
         match attr.key.local_name().as_ref() {
