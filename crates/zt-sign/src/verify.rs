@@ -343,8 +343,8 @@ fn check_key_hint(json: &serde_json::Value, key: &PublicKey) -> Result<(), Error
     }
 }
 
-/// Rekor v2 proofs repeat the index, tree size and root that the signed checkpoint
-/// authenticates; sigstore-rs ignores the copies, zt requires them to agree, so no byte of a
+/// Rekor v2 proofs (`hashedrekord`/`dsse` 0.0.2 entries) repeat the index, tree size and root
+/// that the signed checkpoint authenticates; sigstore-rs ignores the copies, zt requires them to agree, so no byte of a
 /// bundle's proof can change unnoticed.
 fn check_proof_duplicates(json: &serde_json::Value, root_json: &str) -> Result<(), Error> {
     let root: serde_json::Value = serde_json::from_str(root_json).unwrap_or_default();
@@ -362,11 +362,21 @@ fn check_proof_duplicates(json: &serde_json::Value, root_json: &str) -> Result<(
         .pointer("/verificationMaterial/tlogEntries")
         .and_then(serde_json::Value::as_array);
     for entry in entries.into_iter().flatten() {
-        if entry
+        // Rekor v2 logs hold `hashedrekord` and `dsse` entries of version 0.0.2 only. An
+        // `intoto` 0.0.2 entry is Rekor v1's: there the entry's `logIndex` is global across
+        // the log's shards while its inclusion proof's is the shard's own, so the two differ
+        // by design (sigstore-go proves inclusion with the proof's index and checks the
+        // signed entry timestamp over the entry's).
+        let kind = entry
+            .pointer("/kindVersion/kind")
+            .and_then(serde_json::Value::as_str);
+        let version = entry
             .pointer("/kindVersion/version")
-            .and_then(serde_json::Value::as_str)
-            != Some("0.0.2")
-        {
+            .and_then(serde_json::Value::as_str);
+        if !matches!(
+            (kind, version),
+            (Some("hashedrekord" | "dsse"), Some("0.0.2"))
+        ) {
             continue;
         }
         let Some(proof) = entry.get("inclusionProof") else {
