@@ -155,8 +155,10 @@ fn requirement(line: &str) -> Option<Package> {
     Some(p)
 }
 
-/// The version a specifier names, `Some("")` for none, `None` for a malformed `==` with no
-/// version (skipped, as pip would reject it).
+/// The version a specifier names, `Some("")` for none (unpinned), `None` for a malformed `==`
+/// with no version (skipped, as pip would reject it). A version made of an environment
+/// variable (`==${VERSION}`, which pip expands at install time) names nothing zt can resolve:
+/// unpinned.
 fn version_of(spec: &str) -> Option<String> {
     if spec.is_empty() || spec.contains(',') || spec.starts_with("!=") {
         return Some(String::new());
@@ -167,11 +169,32 @@ fn version_of(spec: &str) -> Option<String> {
             if v.is_empty() {
                 return None;
             }
-            if v.contains('*') {
+            if v.contains('*') || v.contains("${") {
                 return Some(String::new());
             }
             return Some(v.to_string());
         }
     }
     Some(String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_variable_is_no_version() {
+        let text = "requests==${MY_VARIABLE_1}\nidna==3.7\nurllib3>=${FLOOR}\n";
+        let got = parse(Path::new("requirements.txt"), text).unwrap();
+        let pins: Vec<(&str, &str)> = got
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(pins, [("requests", ""), ("idna", "3.7"), ("urllib3", "")]);
+        assert_eq!(
+            got[0].requirement.as_deref(),
+            Some("requests==${MY_VARIABLE_1}"),
+            "the requirement is kept as written, for the report"
+        );
+    }
 }

@@ -13,7 +13,8 @@
 //!   cache archive, prefixed with the cache key `10c0/` since lockfile version 8; recorded as
 //!   algorithm `yarn-cache-sha512`, because it hashes yarn's re-packed zip and not the registry
 //!   tarball), `dependencies` (name → range, `npm:` protocol implied before version 8).
-//!   Workspace packages (the project itself) are not dependencies and are left out; a
+//!   The root workspace (`workspace:.`, the project itself) is left out; every other
+//!   workspace is listed as a local package at its path (version `0.0.0-use.local`); a
 //!   `patch:` entry whose package also appears unpatched is folded into that one.
 
 use std::collections::HashMap;
@@ -307,11 +308,19 @@ fn parse_berry(path: &Path, text: &str) -> Result<Vec<Package>, Error> {
                 "`resolution` `{resolution}` is not `name@protocol:reference`"
             )));
         }
-        if reference.starts_with("workspace:") {
+        // The root workspace (`workspace:.`) is the project itself; every other workspace is
+        // a package of the project's own, listed as such (as osv-scalibr lists it), at its
+        // path and with yarn's `0.0.0-use.local` version.
+        let workspace = reference.strip_prefix("workspace:");
+        if workspace.is_some_and(|w| w == "." || w.is_empty()) {
             continue;
         }
         let version = body.get("version").and_then(yaml_text).unwrap_or_default();
-        let source = if let Some(r) = reference.strip_prefix("npm:") {
+        let source = if let Some(w) = workspace {
+            Source::Path {
+                path: w.to_string(),
+            }
+        } else if let Some(r) = reference.strip_prefix("npm:") {
             let _ = r;
             Source::Registry { url: None }
         } else if let Some(g) = git_source(reference) {
@@ -473,5 +482,25 @@ mod tests {
         let bad = "__metadata:\n  version: 6\n  cacheKey: 8\n\n\"r@npm:^1\":\n  version: 1.0.0\n  resolution: \"r@npm:1.0.0\"\n  checksum: 9/abc\n";
         let err = parse(Path::new("yarn.lock"), bad).unwrap_err();
         assert!(err.to_string().starts_with("yarn.lock:5:"), "{err}");
+    }
+
+    #[test]
+    fn berry_workspaces_other_than_the_root_are_local_packages() {
+        let h = "b".repeat(128);
+        let text = format!(
+            "__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"lib@workspace:packages/lib\":\n  version: 0.0.0-use.local\n  resolution: \"lib@workspace:packages/lib\"\n  dependencies:\n    r: \"npm:^1\"\n  languageName: unknown\n  linkType: soft\n\n\"monorepo@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"monorepo@workspace:.\"\n  dependencies:\n    lib: \"workspace:packages/lib\"\n\n\"r@npm:^1\":\n  version: 1.0.0\n  resolution: \"r@npm:1.0.0\"\n  checksum: 10c0/{h}\n"
+        );
+        let got = parse(Path::new("yarn.lock"), &text).unwrap();
+        let names: Vec<(&str, &str)> = got
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(names, [("lib", "0.0.0-use.local"), ("r", "1.0.0")]);
+        assert!(
+            matches!(&got[0].source, Source::Path { path } if path == "packages/lib"),
+            "{:?}",
+            got[0].source
+        );
+        assert_eq!(got[0].dependencies, ["pkg:npm/r@1.0.0"]);
     }
 }
