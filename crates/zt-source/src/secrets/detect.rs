@@ -1037,6 +1037,68 @@ mod tests {
         );
     }
 
+    /// gitleaks' `location()` (detect/location.go at b58d3f1), line for line: the start and
+    /// end lines (0-based within the fragment) of the match `[start, end)`.
+    fn gitleaks_lines(raw: &str, start: usize, end: usize) -> (usize, usize) {
+        let mut nl: Vec<usize> = memchr_all(raw.as_bytes());
+        if nl.is_empty() {
+            nl = vec![raw.len()];
+        }
+        let (mut prev, mut set, mut last_num) = (0usize, false, 0usize);
+        let (mut start_line, mut end_line) = (0usize, 0usize);
+        for (num, &i) in nl.iter().enumerate() {
+            last_num = num;
+            if prev <= start && start < i {
+                set = true;
+                start_line = num;
+                end_line = num;
+            }
+            if prev < end && end <= i {
+                end_line = num;
+            }
+            prev = i;
+        }
+        if !set {
+            start_line = last_num + 1;
+            end_line = last_num + 1;
+        }
+        (start_line, end_line)
+    }
+
+    #[test]
+    fn start_lines_follow_gitleaks_location_rule() {
+        // A match that starts on the newline ending a line (a rule whose expression may begin
+        // with `\s`) is on the next line, as gitleaks counts it.
+        let raw = "int x;\n\"-----BEGIN RSA PRIVATE KEY-----\\n\"\n";
+        let at = raw.find('\n').unwrap();
+        let nl = memchr_all(raw.as_bytes());
+        let loc = locate(&nl, raw, at, at + 12);
+        assert_eq!(
+            (loc.start_line, loc.end_line),
+            gitleaks_lines(raw, at, at + 12)
+        );
+        assert_eq!(loc.start_line, 1);
+        // One past the newline: the same line.
+        let loc = locate(&nl, raw, at + 1, at + 12);
+        assert_eq!(loc.start_line, 1);
+        // Empty lines, a match on the last line without a final newline, a fragment with no
+        // newline at all.
+        for (raw, start, end) in [
+            ("a\n\n\nkey=1", 9, 12),
+            ("a\n\n\nkey=1", 3, 5),
+            ("key=1", 0, 5),
+            ("\nkey", 0, 4),
+        ] {
+            let nl = memchr_all(raw.as_bytes());
+            let loc = locate(&nl, raw, start, end);
+            assert_eq!(
+                (loc.start_line, loc.end_line),
+                gitleaks_lines(raw, start, end),
+                "{raw:?} {start}..{end}"
+            );
+        }
+    }
+
     #[test]
     fn windowable_analysis() {
         let w = |re: &str, kws: &[&str]| {
@@ -1102,6 +1164,30 @@ mod tests {
             .map(|f| (f.start_line, f.start_column))
             .collect();
         assert_eq!(got, vec![(1, 3), (4, 15)]);
+    }
+
+    proptest::proptest! {
+        /// zt's start line is gitleaks' for every span of every text. (Its columns are true
+        /// columns, where gitleaks counts from the newline byte on lines after the first; and
+        /// its end line is the true one, where gitleaks leaves a match that ends on a last line
+        /// without a newline ending on its start line.)
+        #[test]
+        fn lines_equal_gitleaks_location(
+            text in "[a-c\n]{0,39}[a-c]",
+            a in 0usize..40,
+            len in 1usize..40,
+        ) {
+            // A match is never empty and, as gitleaks trims its newlines while keeping its
+            // start (issue 1352), ends on a byte that is not a newline.
+            let start = a % text.len();
+            let mut end = (start + len).min(text.len());
+            while end > start + 1 && text.as_bytes()[end - 1] == b'\n' {
+                end -= 1;
+            }
+            let nl = memchr_all(text.as_bytes());
+            let loc = locate(&nl, &text, start, end);
+            proptest::prop_assert_eq!(loc.start_line, gitleaks_lines(&text, start, end).0);
+        }
     }
 
     proptest::proptest! {
