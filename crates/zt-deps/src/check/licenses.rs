@@ -174,7 +174,13 @@ pub fn read_map(path: &Path) -> Result<BTreeMap<String, String>, Error> {
         let packages = crate::sbom::from_value(path, &doc)?;
         return Ok(packages
             .into_iter()
-            .filter_map(|p| Some((p.purl, p.license?)))
+            .filter_map(|p| {
+                let purl = p
+                    .purl
+                    .parse::<zt_core::purl::Purl>()
+                    .map_or(p.purl, |c| c.to_string());
+                Some((purl, p.license?))
+            })
             .collect());
     }
     let obj = doc
@@ -190,15 +196,17 @@ pub fn read_map(path: &Path) -> Result<BTreeMap<String, String>, Error> {
                 fix,
             )
         })?;
-        if !k.starts_with("pkg:") {
-            return Err(Error::parse(
+        // Keys are compared in the purl's canonical form, so `toml@0.9.12+spec-1.1.0` (as
+        // `cargo metadata` and most tools write a version) names `toml@0.9.12%2Bspec-1.1.0`.
+        let purl: zt_core::purl::Purl = k.parse().map_err(|e: zt_core::purl::PurlError| {
+            Error::parse(
                 path,
                 None,
-                format!("key `{k}` is not a package URL"),
+                format!("key `{k}` is not a package URL: {}", e.reason),
                 fix,
-            ));
-        }
-        out.insert(k.clone(), expr.to_string());
+            )
+        })?;
+        out.insert(purl.to_string(), expr.to_string());
     }
     Ok(out)
 }
@@ -236,6 +244,30 @@ pub(crate) fn purl_without_version(purl: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_keys_are_compared_as_canonical_purls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("licenses.json");
+        fs_err::write(
+            &path,
+            r#"{"pkg:cargo/toml@0.9.12+spec-1.1.0": "MIT OR Apache-2.0", "pkg:PyPI/Zope_Thing@1": "ZPL-2.1"}"#,
+        )
+        .unwrap();
+        let map = read_map(&path).unwrap();
+        assert_eq!(
+            map.get("pkg:cargo/toml@0.9.12%2Bspec-1.1.0")
+                .map(String::as_str),
+            Some("MIT OR Apache-2.0")
+        );
+        assert_eq!(
+            map.get("pkg:pypi/zope-thing@1").map(String::as_str),
+            Some("ZPL-2.1")
+        );
+        fs_err::write(&path, r#"{"pkg:npm/%zz@1": "MIT"}"#).unwrap();
+        let err = read_map(&path).unwrap_err().to_string();
+        assert!(err.contains("is not a package URL"), "{err}");
+    }
     use zt_core::config::LicenseException;
 
     fn policy(allow: &[&str], exceptions: &[(&str, &[&str])]) -> LicensePolicy {
