@@ -85,6 +85,15 @@ pub enum Error {
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
+    /// A witness cosignature policy that cannot be used.
+    #[error("witness policy `{}`", path.display())]
+    WitnessPolicy {
+        /// The policy file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: zt_tlog::Error,
+    },
     /// The policy engine refused a policy, its data or an input document.
     #[error(transparent)]
     Rego(#[from] zt_policy::Error),
@@ -133,6 +142,7 @@ impl Diagnostic for Error {
             Error::Workspace(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Rego(e) => e.help(),
+            Error::WitnessPolicy { source, .. } => source.help(),
             Error::Input { help, .. } => Some(help.clone()),
             Error::Report { source, .. } => source.help(),
             Error::Approval { id, .. } => Some(format!(

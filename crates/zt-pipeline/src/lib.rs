@@ -33,6 +33,7 @@ mod run;
 pub mod sbom;
 pub mod source;
 pub mod subject;
+pub mod verify;
 pub mod vuln;
 
 pub use error::Error;

@@ -1,4 +1,4 @@
-use zt_sign::verify::{Artifact, Identity, Request};
+use zt_sign::verify::{Artifact, Identity};
 
 use crate::cli::VerifyArgs;
 use crate::commands::Status;
@@ -16,8 +16,6 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
             "pass exactly one `--bundle FILE`, or `--stage ci|publish|deploy` to judge the artifact",
         ));
     };
-    let bundle_bytes = fs_err::read(bundle_path).map_err(zt_sign::Error::from)?;
-    let parsed = zt_sign::bundle::parse(&bundle_bytes, &bundle_path.display().to_string())?;
     let identity = match (
         &args.key,
         &args.certificate_identity,
@@ -36,44 +34,22 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         }
     };
     let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
-    let log_dir = args.log_dir.clone().unwrap_or_else(|| ws.layout().log());
-    let trusted_root = match &args.trusted_root {
-        Some(p) => Some(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?),
-        None if log_dir.join("log.pub").exists() => {
-            // The public-good root plus this repository's own log.
-            let mut root: serde_json::Value =
-                serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-            let local = zt_sign::transparency::trusted_root(&log_dir)?;
-            zt_sign::rekor::merge_tlogs(&mut root, &local);
-            Some(root.to_string())
-        }
-        None => None,
-    };
-    let witness_policy = match &args.witness_policy {
-        Some(p) => Some(
-            zt_tlog::TrustPolicy::parse(&fs_err::read_to_string(p).map_err(zt_sign::Error::from)?)
-                .map_err(|e| {
-                    CliError::from(e).context(format!("witness policy `{}`", p.display()))
-                })?,
-        ),
-        None => None,
-    };
-    let verified = zt_sign::verify::verify(&Request {
-        artifact: &artifact,
-        bundle: &parsed,
-        identity: &identity,
-        trusted_root: trusted_root.as_deref(),
-        insecure_ignore_tlog: args.insecure_ignore_tlog,
-        witness_policy: witness_policy.as_ref(),
-    })
+    let verified = zt_pipeline::verify::bundle(
+        &ws,
+        &zt_pipeline::verify::BundleCheck {
+            artifact: &artifact,
+            bundle: bundle_path,
+            identity: &identity,
+            trusted_root: args.trusted_root.as_deref(),
+            log_dir: args.log_dir.clone(),
+            witness_policy: args.witness_policy.as_deref(),
+            insecure_ignore_tlog: args.insecure_ignore_tlog,
+        },
+    )
     .map_err(|e| {
         CliError::from(e).context(format!("`{}` failed verification", bundle_path.display()))
     })?;
 
-    // A verified bundle joins the repository's ledger (when this directory has one).
-    if zt_pipeline::ledger::open_existing(&ws)?.is_some() {
-        zt_pipeline::evidence::index(&ws, &parsed.json)?;
-    }
     if printer.json {
         let mut value = serde_json::to_value(&verified).unwrap_or_default();
         if let Some(obj) = value.as_object_mut() {
