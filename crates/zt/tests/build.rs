@@ -505,7 +505,7 @@ fn timeout_kills_the_whole_sandbox_and_writes_no_provenance() {
     // The build leaves a background child that would outlive its parent, then hangs.
     let marker = t.path().join("late");
     let script = format!(
-        "mkdir -p out; echo started; (sleep 3; touch {}) & sleep 60",
+        "mkdir -p out; echo started; (sleep 3; touch {}) & sleep 4093",
         marker.display()
     );
     let began = std::time::Instant::now();
@@ -542,7 +542,7 @@ fn timeout_kills_the_whole_sandbox_and_writes_no_provenance() {
     // The background child died with the sandbox (it could not have written the host path
     // anyway, but it must not be alive to try).
     let ps = Command::new("sh")
-        .args(["-c", "ps -eo args | grep -c '[s]leep 60' || true"])
+        .args(["-c", "ps -eo args | grep -c '[s]leep 4093' || true"])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), "0");
