@@ -35,5 +35,9 @@ pub(crate) enum PipelineCommand {
         /// policy rule unless `zt.toml` allows it.
         #[arg(long)]
         allow_weak_sandbox: bool,
+        /// Also append a Markdown summary (the verdict, each stage with its result and fix,
+        /// the artifacts' digests) to FILE, e.g. `--summary "$GITHUB_STEP_SUMMARY"`.
+        #[arg(long, value_name = "FILE")]
+        summary: Option<std::path::PathBuf>,
     },
 }

@@ -39,6 +39,7 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         build,
         test,
         allow_weak_sandbox,
+        summary,
     } = args.command;
     let mut opts = Options::example();
     opts.allow_weak_sandbox = allow_weak_sandbox;
@@ -63,6 +64,10 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     let progress = Stderr(printer);
     let report = zt_pipeline::run(&opts, &progress)?;
     let allowed = report.allowed();
+    if let Some(path) = &summary {
+        append_summary(path, &markdown_summary(&report))?;
+        printer.info(format!("summary appended to `{}`", path.display()));
+    }
     if printer.json {
         let mut value = serde_json::to_value(&report).unwrap_or_default();
         if let Some(obj) = value.as_object_mut() {
@@ -88,6 +93,79 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     } else {
         Status::Failure
     })
+}
+
+/// The run as Markdown for a CI job's summary page: the verdict, a table of the stages, every
+/// failed stage's fix, the artifacts and their digests.
+pub(crate) fn markdown_summary(report: &zt_pipeline::Report) -> String {
+    // A table cell holds one line with no `|`; backticks would open code spans.
+    let cell = |s: &str| {
+        s.replace(['\n', '\r'], " ")
+            .replace('|', "\\|")
+            .replace('`', "'")
+    };
+    let mut md = String::new();
+    md.push_str(if report.allowed() {
+        "## zt: allow\n\nEvery stage passed.\n\n"
+    } else {
+        "## zt: deny\n\nA stage failed: its fix is below.\n\n"
+    });
+    md.push_str("| stage | result | what it found | time |\n|---|---|---|---|\n");
+    for s in &report.stages {
+        let result = match s.status {
+            StageStatus::Passed => "passed",
+            StageStatus::Failed => "**failed**",
+            StageStatus::Skipped => "skipped",
+        };
+        md.push_str(&format!(
+            "| {} | {result} | {} | {} ms |\n",
+            s.name,
+            cell(&s.summary),
+            s.millis
+        ));
+    }
+    let fixes: Vec<_> = report
+        .stages
+        .iter()
+        .filter(|s| s.status == StageStatus::Failed)
+        .collect();
+    if !fixes.is_empty() {
+        md.push_str("\n### How to fix\n\n");
+        for s in fixes {
+            md.push_str(&format!(
+                "- **{}**: {}\n",
+                s.name,
+                cell(s.remediation.as_deref().unwrap_or(&s.summary))
+            ));
+        }
+    }
+    if !report.artifacts.is_empty() {
+        md.push_str("\n### Artifacts\n\n");
+        for (path, digest) in &report.artifacts {
+            md.push_str(&format!(
+                "- `{}` `{digest}`\n",
+                cell(&path.display().to_string())
+            ));
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// Appends to a summary file (GitHub's `$GITHUB_STEP_SUMMARY` is appended to by every step).
+fn append_summary(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| {
+            CliError::input(
+                format!("cannot append the summary to `{}`: {e}", path.display()),
+                "pass a writable file with `--summary FILE`",
+            )
+        })
 }
 
 /// Prints a gate's judgement: allow, or every deny with its rule, reason and fix; and the
