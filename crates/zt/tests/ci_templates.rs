@@ -203,3 +203,107 @@ fn the_github_action_says_how_to_get_zt_when_it_is_missing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout.contains("::error::zt is not on PATH"), "{stdout}");
 }
+
+/// Runs the GitLab component's `zt` job in `repo` as a runner would (the `script` lines in
+/// one shell that stops at the first failing line, inputs filled from the spec's defaults);
+/// returns the exit status, the log and the job's declared JUnit report path.
+fn run_gitlab_job(repo: &Path) -> (Option<i32>, String, PathBuf) {
+    let text_of = fs_err::read_to_string(repo_root().join("ci/gitlab/templates/zt.yml")).unwrap();
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text_of)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "a component is a spec header and the jobs");
+    let mut inputs = BTreeMap::new();
+    for (name, spec) in docs[0]["spec"]["inputs"].as_mapping().unwrap() {
+        inputs.insert(
+            name.as_str().unwrap().to_owned(),
+            spec["default"].as_str().unwrap_or("").to_owned(),
+        );
+    }
+    let job = &docs[1]["zt"];
+    let fill = |s: &str| {
+        let mut s = s.to_owned();
+        for (k, v) in &inputs {
+            s = s.replace(&format!("$[[ inputs.{k} ]]"), v);
+        }
+        assert!(
+            !s.contains("$[["),
+            "an input this harness does not fill: {s}"
+        );
+        s
+    };
+    assert_eq!(fill(job["stage"].as_str().unwrap()), "test");
+    let script: Vec<String> = job["script"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|l| fill(l.as_str().unwrap()))
+        .collect();
+    let temp = tempfile::tempdir().unwrap();
+    let bin = temp.path().join("bin");
+    fs_err::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(zt_bin(), bin.join("zt")).unwrap();
+    let out = Command::new("bash")
+        .args([
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            &script.join("\n"),
+        ])
+        .current_dir(repo)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", temp.path())
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env("CI_PROJECT_DIR", repo)
+        .env_remove("ZT_NOW")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    let junit = repo.join(fill(job["artifacts"]["reports"]["junit"].as_str().unwrap()));
+    assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
+    (out.status.code(), format!("{stdout}{stderr}"), junit)
+}
+
+#[test]
+fn the_gitlab_component_reports_each_stage_as_a_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, _) = example_repo(dir.path(), "repo");
+    let (code, log, junit) = run_gitlab_job(&repo);
+    assert_eq!(code, Some(0), "{log}");
+    let xml = fs_err::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"<testsuite name="zt""#), "{xml}");
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+    assert!(xml.contains(r#"name="build""#), "{xml}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs_err::read_to_string(repo.join(".zt/ci/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["allow"], true);
+
+    // A commit whose tests fail: the job fails, and the report says which stage and its fix.
+    let makefile = fs_err::read_to_string(repo.join("Makefile")).unwrap();
+    fs_err::write(
+        repo.join("Makefile"),
+        makefile.replacen("test:", "test:\n\texit 1\nold-test:", 1),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-qam", "break the tests"]);
+    let (code, log, junit) = run_gitlab_job(&repo);
+    assert_eq!(code, Some(1), "{log}");
+    let xml = fs_err::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"failures="1""#), "{xml}");
+    assert!(
+        xml.contains(r#"name="test""#) && xml.contains("<failure") && xml.contains("fix: "),
+        "{xml}"
+    );
+    assert!(xml.contains("<skipped"), "later stages are skipped: {xml}");
+}

@@ -39,5 +39,10 @@ pub(crate) enum PipelineCommand {
         /// the artifacts' digests) to FILE, e.g. `--summary "$GITHUB_STEP_SUMMARY"`.
         #[arg(long, value_name = "FILE")]
         summary: Option<std::path::PathBuf>,
+        /// Also write the stages as a JUnit XML report to FILE (one test case per stage, a
+        /// failed stage's fix as its failure message), for CI systems that show test reports
+        /// on a merge request.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<std::path::PathBuf>,
     },
 }

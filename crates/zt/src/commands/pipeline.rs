@@ -40,6 +40,7 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         test,
         allow_weak_sandbox,
         summary,
+        junit,
     } = args.command;
     let mut opts = Options::example();
     opts.allow_weak_sandbox = allow_weak_sandbox;
@@ -67,6 +68,14 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     if let Some(path) = &summary {
         append_summary(path, &markdown_summary(&report))?;
         printer.info(format!("summary appended to `{}`", path.display()));
+    }
+    if let Some(path) = &junit {
+        zt_core::fsutil::write_atomic(path, junit_report(&report).as_bytes()).map_err(|e| {
+            CliError::input(
+                format!("cannot write `{}`: {e}", path.display()),
+                "pass a writable path with `--junit FILE`",
+            )
+        })?;
     }
     if printer.json {
         let mut value = serde_json::to_value(&report).unwrap_or_default();
@@ -150,6 +159,62 @@ pub(crate) fn markdown_summary(report: &zt_pipeline::Report) -> String {
     }
     md.push('\n');
     md
+}
+
+/// The stages as JUnit XML: a `<testsuite name="zt">` with one `<testcase>` per stage; a failed
+/// stage is a `<failure>` whose message is its fix, a skipped one `<skipped>`.
+pub(crate) fn junit_report(report: &zt_pipeline::Report) -> String {
+    let esc = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect::<String>()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failures = report
+        .stages
+        .iter()
+        .filter(|s| s.status == StageStatus::Failed)
+        .count();
+    let skipped = report
+        .stages
+        .iter()
+        .filter(|s| s.status == StageStatus::Skipped)
+        .count();
+    let total: u128 = report.stages.iter().map(|s| s.millis).sum();
+    let secs = |ms: u128| format!("{}.{:03}", ms / 1000, ms % 1000);
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"zt\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">\n",
+        report.stages.len(),
+        secs(total)
+    );
+    for s in &report.stages {
+        x.push_str(&format!(
+            "    <testcase classname=\"zt.pipeline\" name=\"{}\" time=\"{}\">",
+            esc(s.name),
+            secs(s.millis)
+        ));
+        match s.status {
+            StageStatus::Passed => {}
+            StageStatus::Skipped => {
+                x.push_str(&format!("<skipped message=\"{}\"/>", esc(&s.summary)));
+            }
+            StageStatus::Failed => {
+                let fix = s.remediation.as_deref().unwrap_or("");
+                x.push_str(&format!(
+                    "<failure message=\"{}\" type=\"zt.deny\">{}\nfix: {}</failure>",
+                    esc(&s.summary),
+                    esc(&s.summary),
+                    esc(fix)
+                ));
+            }
+        }
+        x.push_str("</testcase>\n");
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
 }
 
 /// Appends to a summary file (GitHub's `$GITHUB_STEP_SUMMARY` is appended to by every step).
