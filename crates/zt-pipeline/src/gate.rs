@@ -70,6 +70,65 @@ pub fn judge(
     stage: Stage,
     extra: &[PathBuf],
 ) -> Result<Judgement, Error> {
+    let ledger = crate::ledger::open_existing(ws)?;
+    let trusted = Trusted::of(ws)?;
+    judge_in(ws, ledger.as_deref(), &trusted, target, stage, extra)
+}
+
+/// What evidence is verified against: the keys `zt.toml` trusts and the trusted root (logs).
+#[derive(Debug, Clone)]
+pub struct Trusted {
+    /// The trusted keys with key material.
+    pub keys: Vec<PublicKey>,
+    /// The Sigstore trusted root JSON.
+    pub root: String,
+}
+
+impl Trusted {
+    /// The workspace's: [`trusted_keys`] and [`trusted_root`].
+    pub fn of(ws: &Workspace) -> Result<Self, Error> {
+        Ok(Self {
+            keys: trusted_keys(ws)?,
+            root: trusted_root(ws)?,
+        })
+    }
+}
+
+/// The keys `zt.toml` trusts that have key material (so signatures can be checked).
+pub fn trusted_keys(ws: &Workspace) -> Result<Vec<PublicKey>, Error> {
+    let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
+    let mut keys = Vec::new();
+    for key in &config.trust.keys {
+        if let Some(p) = &key.public_key {
+            keys.push(PublicKey::load(&ws.root().join(p))?);
+        }
+    }
+    Ok(keys)
+}
+
+/// The trusted root bundles are checked against: the public-good root plus the workspace's
+/// own log (when it has one).
+pub fn trusted_root(ws: &Workspace) -> Result<String, Error> {
+    let mut root: serde_json::Value =
+        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+    let log_dir = ws.layout().log();
+    if log_dir.join("log.pub").exists() {
+        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
+    }
+    Ok(root.to_string())
+}
+
+/// As [`judge`], with the ledger already open (`None`: the workspace has none) and the trust
+/// already read, as the evidence hub calls it for every decision (its trusted root also
+/// names the CI runners' logs it accepts).
+pub fn judge_in(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &Trusted,
+    target: &Target,
+    stage: Stage,
+    extra: &[PathBuf],
+) -> Result<Judgement, Error> {
     let repo = ws.root();
     let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
     let (digest, name, file) = match target {
@@ -81,26 +140,12 @@ pub fn judge(
         Target::Digest(d) => (d.clone(), d.to_string(), Artifact::Digest(d.clone())),
     };
 
-    // The keys zt.toml trusts (with key material, so signatures can be checked).
-    let mut keys = Vec::new();
-    for key in &config.trust.keys {
-        if let Some(p) = &key.public_key {
-            keys.push(PublicKey::load(&repo.join(p))?);
-        }
-    }
-    // The public-good root plus this repository's log.
-    let mut root: serde_json::Value =
-        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-    let log_dir = ws.layout().log();
-    if log_dir.join("log.pub").exists() {
-        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
-    }
-    let root = root.to_string();
+    let keys = &trusted.keys;
+    let root = &trusted.root;
 
-    let ledger = crate::ledger::open_existing(ws)?;
     let mut candidates = Vec::new();
     let mut files = Vec::new();
-    if let Some(ledger) = &ledger {
+    if let Some(ledger) = ledger {
         for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
             candidates.push(Candidate {
                 source: format!("ledger:{}", stored.id),
@@ -118,12 +163,12 @@ pub fn judge(
     let candidates = with_files(candidates, files)?;
 
     let checker = Checker {
-        keys: &keys,
-        root: &root,
-        ledger: ledger.as_deref(),
+        keys,
+        root,
+        ledger,
         now: ws.now(),
         digest_only: matches!(target, Target::Digest(_)),
-        revocations: revoke::Finder::new(ws, ledger.as_deref(), &keys, &root),
+        revocations: revoke::Finder::new(ws, ledger, keys, root),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -132,9 +177,7 @@ pub fn judge(
     }
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
-    for (Candidate { source, bytes }, subject) in
-        source_candidates(ws, ledger.as_deref(), &verified)?
-    {
+    for (Candidate { source, bytes }, subject) in source_candidates(ws, ledger, &verified)? {
         checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
     }
 
@@ -167,6 +210,29 @@ pub fn judge(
         input,
         decision,
     })
+}
+
+impl Judgement {
+    /// The judgement as `zt verify --stage --json` prints it and `POST /api/v1/decide`
+    /// answers: the artifact's name, digest, stage, allow, every deny with its rule id,
+    /// message, fix and doc, the verified evidence and the rejected bundles.
+    pub fn to_json(&self, name: &str, stage: Stage) -> serde_json::Value {
+        serde_json::json!({
+            "artifact": name,
+            "digest": self.digest.to_string(),
+            "stage": stage.name(),
+            "allow": self.decision.allow,
+            "deny": self.decision.deny.iter().map(|d| serde_json::json!({
+                "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
+            })).collect::<Vec<_>>(),
+            "evidence": self.input.evidence.iter().map(|e| serde_json::json!({
+                "predicate_type": e.statement.predicate_type, "signer": e.signer.key_id, "bundle": e.bundle,
+            })).collect::<Vec<_>>(),
+            "rejected": self.input.rejected.iter().map(|r| serde_json::json!({
+                "source": r.source, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// A bundle to judge and where it came from (a file path, or `ledger:<id>`).

@@ -100,7 +100,7 @@ const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
-    log: Log,
+    log: Arc<Log>,
     ledger: SqliteLedger,
 }
 
@@ -192,6 +192,12 @@ impl AccessLog {
     /// lacks (a crash between the writes), and starts the committer thread.
     pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
         let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
+        Self::open_with(zt_dir, Arc::new(log))
+    }
+
+    /// As [`AccessLog::open`], appending to `log` (the repository's log, already open in this
+    /// process: a log is held by one opener at a time).
+    pub(crate) fn open_with(zt_dir: &Path, log: Arc<Log>) -> Result<AccessLog, Error> {
         let mut ledger = SqliteLedger::open(&zt_dir.join("ledger.db"))?;
         let last = ledger.last_access_record()?;
         let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));

@@ -78,9 +78,8 @@ pub fn commits_of(bundle: &serde_json::Value) -> Vec<String> {
     let Some(statement) = zt_core::bundle::statement(bundle) else {
         return Vec::new();
     };
-    let is_commit = |c: &str| {
-        (40..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit())
-    };
+    let is_commit =
+        |c: &str| (40..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit());
     let mut out: Vec<String> = statement
         .subject
         .iter()

@@ -9,8 +9,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery,
-    Ledger, Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
+    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
 };
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
@@ -384,7 +384,9 @@ impl Ledger for PostgresLedger {
     }
 
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error> {
-        let row = self.lock().query_opt(query::UPLOAD_OF, &[&id.to_string()])?;
+        let row = self
+            .lock()
+            .query_opt(query::UPLOAD_OF, &[&id.to_string()])?;
         match row {
             None => Ok(None),
             Some(r) => Ok(Some(query::upload_from_row(

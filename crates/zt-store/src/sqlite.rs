@@ -10,8 +10,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery,
-    Ledger, Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
+    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
 };
 
 /// The SQLite ledger.

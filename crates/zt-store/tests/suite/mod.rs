@@ -442,7 +442,7 @@ pub(crate) fn evidence_pages_are_stable<B: Backend>(b: &B) {
             .unwrap();
         all.push((at, id));
     }
-    all.sort_by(|a, b| (a.0, a.1.to_string()).cmp(&(b.0, b.1.to_string())));
+    all.sort_by_key(|a| (a.0, a.1.to_string()));
     let want: Vec<Digest> = all.iter().map(|(_, id)| id.clone()).collect();
 
     let mut q = EvidenceQuery {
@@ -577,7 +577,10 @@ pub(crate) fn uploads_are_recorded_once<B: Backend>(b: &B) {
         who: "oidc:x y".into(),
         at: 51,
     };
-    assert_eq!(l.put_upload(&bundle(2), &idx, &up).unwrap().1, Put::Inserted);
+    assert_eq!(
+        l.put_upload(&bundle(2), &idx, &up).unwrap().1,
+        Put::Inserted
+    );
     drop(l);
     let l = b.open();
     assert_eq!(l.upload(&local).unwrap(), Some(up));

@@ -19,7 +19,7 @@ pub(crate) use deps::{
 };
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
-pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
+pub(crate) use sign::{AttestArgs, SignArgs, TraceArgs, VerifyArgs};
 mod log;
 
 pub(crate) use log::{LogArgs, LogCommand};
@@ -40,7 +40,7 @@ mod secrets;
 pub(crate) use secrets::{SecretsArgs, SecretsCommand};
 mod serve;
 
-pub(crate) use serve::ServeArgs;
+pub(crate) use serve::{ServeArgs, ServeCommand, TokenCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -103,6 +103,10 @@ pub(crate) enum Command {
     SandboxProbe(SandboxProbeArgs),
     /// Secrets: OIDC-bound short-lived tokens, encryption at rest, an audited access log.
     Secrets(SecretsArgs),
-    /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
+    /// Serve zt's HTTP API (the evidence hub, the secrets broker) on loopback until SIGTERM or
+    /// Ctrl-C; `zt serve token …` manages its API tokens.
     Serve(ServeArgs),
+    /// Where an artifact came from: its builds, commits and their signature verdicts,
+    /// dependencies, signers and the decision at every stage, from verified evidence only.
+    Trace(TraceArgs),
 }

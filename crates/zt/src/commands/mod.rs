@@ -18,6 +18,7 @@ mod secrets;
 mod serve;
 mod sign;
 mod source;
+mod trace;
 mod verify;
 mod verify_commits;
 mod vuln;
@@ -57,6 +58,15 @@ pub(crate) fn workspace(
     Ok(ws)
 }
 
+/// The credential sent to a zt server's evidence API: `ZT_SERVER_TOKEN` (an API token or a
+/// CI job's OIDC ID token), if set.
+pub(crate) fn server_credential() -> Option<String> {
+    std::env::var("ZT_SERVER_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
 /// Dispatches a parsed command.
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
@@ -78,5 +88,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
+        Command::Trace(args) => trace::run(args, printer),
     }
 }
