@@ -21,7 +21,7 @@
 //!
 //! [[upload]]
 //! bind = "repository=org/app,ref=refs/heads/main"   # claims, as for secrets
-//! predicate_types = ["https://slsa.dev/provenance/v1", "https://zt.dev/*"]
+//! predicate_types = ["https://slsa.dev/provenance/v1", "https://zt.dev/**"]   # globs: `*` within a `/` segment, `**` across
 //! ```
 //!
 //! Without `jwks`, the keys are fetched from the issuer's `/.well-known/openid-configuration`
@@ -486,6 +486,55 @@ mod tests {
         let e =
             load("[[issuer]]\nurl = \"https://a\"\naudiences = [\"x\"]\nkeys = 1\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `keys`"), "{e}");
+    }
+
+    #[test]
+    fn upload_bindings_and_read_policy() {
+        let t = load("").unwrap();
+        assert!(
+            !t.public_reads && t.uploads.is_empty(),
+            "reads need a token by default"
+        );
+        let t = load(
+            "reads = \"public\"\n[[upload]]\nbind = \"repository=org/*\"\npredicate_types = [\"https://slsa.dev/**\", \"https://zt.dev/attestation/*/v1\"]\n",
+        )
+        .unwrap();
+        assert!(t.public_reads);
+        let claims = |repo: &str, event: &str| {
+            serde_json::json!({"repository": repo, "event_name": event})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let rule = &t.uploads[0];
+        assert!(rule.allows(&claims("org/app", "push"), "https://slsa.dev/provenance/v1"));
+        assert!(!rule.allows(&claims("org/app", "push"), "https://cyclonedx.org/bom"));
+        // `*` stays within one `/` segment, `**` crosses them (the secrets bindings' globs).
+        assert!(rule.allows(
+            &claims("org/app", "push"),
+            "https://zt.dev/attestation/source/v1"
+        ));
+        assert!(!rule.allows(
+            &claims("org/app", "push"),
+            "https://zt.dev/attestation/a/b/v1"
+        ));
+        assert!(!rule.allows(
+            &claims("evil/app", "push"),
+            "https://slsa.dev/provenance/v1"
+        ));
+        // As for secrets: a binding that does not name the event never opens to a pull request.
+        assert!(!rule.allows(
+            &claims("org/app", "pull_request"),
+            "https://slsa.dev/provenance/v1"
+        ));
+        for bad in [
+            "reads = \"everyone\"\n",
+            "[[upload]]\nbind = \"repository=org/app\"\npredicate_types = []\n",
+            "[[upload]]\nbind = \"colour=red\"\npredicate_types = [\"*\"]\n",
+            "[[upload]]\nbind = \"repository=org/app\"\npredicate_types = [\"*\"]\nextra = 1\n",
+        ] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

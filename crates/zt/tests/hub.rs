@@ -157,14 +157,75 @@ fn digest_of(runner: &Path) -> String {
     v["digest"].as_str().unwrap().to_owned()
 }
 
+/// A fresh PostgreSQL schema on the test server (`ZT_TEST_POSTGRES`, default
+/// `127.0.0.1:5432`, database `test`), dropped when the test ends.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> PgSchema {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "zt_hub_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        PgSchema {
+            url: format!("postgres://postgres@127.0.0.1/test?schema={name}"),
+            name,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec!["--store".into(), self.url.clone()]
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+            .output();
+    }
+}
+
 #[test]
 fn a_runner_uploads_its_evidence_and_the_server_decides_as_the_runner_does() {
+    uploads_and_decisions(&[]);
+}
+
+#[test]
+fn uploads_and_decisions_with_a_postgres_store() {
+    let pg = PgSchema::new();
+    uploads_and_decisions(&pg.args());
+}
+
+#[test]
+fn kill_9_during_uploads_loses_no_acknowledged_upload() {
+    kill_9_during_uploads(&[]);
+}
+
+#[test]
+fn kill_9_during_uploads_to_a_postgres_store() {
+    let pg = PgSchema::new();
+    kill_9_during_uploads(&pg.args());
+}
+
+fn uploads_and_decisions(store: &[String]) {
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
     let (runner, server_repo) = setup(dir.path());
     let digest = digest_of(&runner);
     let up = token(&server_repo, "upload");
     let read = token(&server_repo, "read");
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = Serve::start(&server_repo, &runner, &store);
     let url = server.url.clone();
 
     // Nothing uploaded yet: the server denies, naming what is missing.
@@ -241,6 +302,10 @@ fn a_runner_uploads_its_evidence_and_the_server_decides_as_the_runner_does() {
         local["evidence"].as_array().unwrap().len()
     );
     assert!(!stateless.path().join(".zt").exists());
+    if !store.is_empty() {
+        // The server's store is PostgreSQL: no embedded ledger was made.
+        assert!(!server_repo.join(".zt/ledger.db").exists());
+    }
 
     // The trace: the build, the commit it was made from with its verdict, the signer, and
     // an allow at every stage.
@@ -384,8 +449,8 @@ fn bad_uploads_are_clear_problems_and_store_nothing() {
 /// after a restart every upload that got a 2xx is in the store and in the log at the index
 /// its receipt gave, the log opens (its tiles hash to its signed checkpoint) and grows on
 /// from there.
-#[test]
-fn kill_9_during_uploads_loses_no_acknowledged_upload() {
+fn kill_9_during_uploads(store: &[String]) {
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
     let dir = tempfile::tempdir().unwrap();
     let (runner, server_repo) = setup(dir.path());
     // More bundles: sign 40 small files in the runner (each logged in the runner's log).
@@ -405,7 +470,7 @@ fn kill_9_during_uploads_loses_no_acknowledged_upload() {
         files.push(files_dir.join(format!("f{i}.txt.sigstore.json")));
     }
     let up = token(&server_repo, "upload");
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = Serve::start(&server_repo, &runner, &store);
     let url = server.url.clone();
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
     let chunks: Vec<Vec<PathBuf>> = files
@@ -434,7 +499,13 @@ fn kill_9_during_uploads_loses_no_acknowledged_upload() {
         h.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(!acked.is_empty());
+    // The kill came in the middle: some uploads were acknowledged, the rest found no server.
+    assert!(
+        !acked.is_empty() && acked.len() < files.len(),
+        "{} of {}",
+        acked.len(),
+        files.len()
+    );
 
     // The log opens: its tiles hash to the signed checkpoint (nothing half-written).
     {
@@ -447,10 +518,8 @@ fn kill_9_during_uploads_loses_no_acknowledged_upload() {
     }
     // Restarted, the server has every acknowledged upload, with the same receipt, and takes
     // the rest.
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = Serve::start(&server_repo, &runner, &store);
     for r in &acked {
-        let q = format!("&subject={}", "");
-        let _ = q;
         let (code, page) = curl(&[
             "-H",
             &format!("Authorization: Bearer {up}"),
@@ -565,4 +634,101 @@ fn sign_with_server_uploads_the_bundle() {
         stderr.contains("credentials_required") && stderr.contains("help:"),
         "{stderr}"
     );
+}
+
+/// The bundle file of `runner` whose statement has `predicate_type`.
+fn bundle_of_type(runner: &Path, predicate_type: &str) -> PathBuf {
+    bundles(runner)
+        .into_iter()
+        .find(|p| {
+            let json: serde_json::Value =
+                serde_json::from_slice(&fs_err::read(p).unwrap()).unwrap();
+            zt_core::bundle::statement(&json).is_some_and(|s| s.predicate_type == predicate_type)
+        })
+        .unwrap()
+}
+
+/// A CI job uploads with its OIDC ID token, no API token: what `[[upload]]` binds to its
+/// repository and ref goes in, anything else is refused naming the binding; its token also
+/// reads; `reads = "public"` opens reads to anyone.
+#[test]
+fn ci_jobs_upload_with_their_oidc_token_as_trust_toml_binds() {
+    use zt_test_support::issuer::{AUDIENCE, Issuer};
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, server_repo) = setup(dir.path());
+    let mut issuer = Issuer::new("", "hub-key");
+    issuer.iss = Issuer::serve_jwks(issuer.jwks());
+    fs_err::create_dir_all(server_repo.join(".zt/secrets")).unwrap();
+    fs_err::write(
+        server_repo.join(".zt/secrets/trust.toml"),
+        format!(
+            "reads = \"public\"\n\n[[issuer]]\nurl = \"{}\"\naudiences = [\"{AUDIENCE}\"]\n\n\
+             [[upload]]\nbind = \"repository=org/app,ref=refs/heads/main\"\n\
+             predicate_types = [\"https://slsa.dev/provenance/v1\"]\n",
+            issuer.iss
+        ),
+    )
+    .unwrap();
+    let server = Serve::start(&server_repo, &runner, &[]);
+    let url = server.url.clone();
+    let provenance = bundle_of_type(&runner, "https://slsa.dev/provenance/v1");
+    let sbom = bundle_of_type(&runner, "https://cyclonedx.org/bom");
+
+    let main = issuer.mint(&issuer.claims("org/app", "refs/heads/main", "j1"));
+    let (code, r) = upload(&url, &main, &provenance);
+    assert_eq!(code, 201, "{r}");
+    let sub = "repo:org/app:ref:refs/heads/main";
+    assert_eq!(
+        r["uploaded_by"],
+        format!("oidc:{} {sub}", issuer.iss),
+        "{r}"
+    );
+    // The same token again (no jti replay check for uploads): another bundle type is not
+    // bound to this job.
+    let (code, p) = upload(&url, &main, &sbom);
+    assert_eq!(
+        (code, p["detail"].as_str()),
+        (403, Some("upload_not_bound")),
+        "{p}"
+    );
+    assert!(p["reason"].as_str().unwrap().contains("org/app"), "{p}");
+    // Another repository, or another branch, may upload nothing.
+    for (repo, git_ref) in [
+        ("org/other", "refs/heads/main"),
+        ("org/app", "refs/heads/dev"),
+    ] {
+        let t = issuer.mint(&issuer.claims(repo, git_ref, "j2"));
+        let (code, p) = upload(
+            &url,
+            &t,
+            &bundle_of_type(&runner, "https://slsa.dev/provenance/v1"),
+        );
+        // Already uploaded: the first receipt, whoever asks (nothing is written).
+        assert_eq!(code, 200, "{p}");
+        let (code, p) = upload(&url, &t, &sbom);
+        assert_eq!(
+            (code, p["detail"].as_str()),
+            (403, Some("upload_not_bound")),
+            "{repo} {git_ref}: {p}"
+        );
+    }
+    // A token of an issuer the server does not trust, or one that expired.
+    let stranger = Issuer::new("https://stranger.example", "hub-key");
+    let t = stranger.mint(&stranger.claims("org/app", "refs/heads/main", "j3"));
+    let (code, p) = upload(&url, &t, &sbom);
+    assert_eq!(
+        (code, p["detail"].as_str()),
+        (401, Some("wrong_issuer")),
+        "{p}"
+    );
+    let mut claims = issuer.claims("org/app", "refs/heads/main", "j4");
+    claims["exp"] = (zt_test_support::issuer::now() - 3600).into();
+    claims["iat"] = (zt_test_support::issuer::now() - 4000).into();
+    claims["nbf"] = (zt_test_support::issuer::now() - 4000).into();
+    let (code, p) = upload(&url, &issuer.mint(&claims), &sbom);
+    assert_eq!((code, p["detail"].as_str()), (401, Some("expired")), "{p}");
+    // Public reads: no credential needed; the one upload is there.
+    let (code, page) = curl(&[&format!("{url}/api/v1/evidence")]);
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }
