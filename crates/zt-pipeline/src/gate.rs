@@ -82,15 +82,45 @@ pub struct Trusted {
     pub keys: Vec<PublicKey>,
     /// The Sigstore trusted root JSON.
     pub root: String,
+    /// For a long-running judge (the evidence hub): the decision context and compiled
+    /// policies, made once instead of at every judgement.
+    cache: Option<std::sync::Arc<Cache>>,
+}
+
+/// What a long-running judge keeps between judgements.
+#[derive(Debug)]
+struct Cache {
+    repo: Option<String>,
+    git_ref: Option<String>,
+    /// Compiled policies, each used by one judgement at a time.
+    policies: std::sync::Mutex<Vec<Policy>>,
 }
 
 impl Trusted {
     /// The workspace's: [`trusted_keys`] and [`trusted_root`].
     pub fn of(ws: &Workspace) -> Result<Self, Error> {
-        Ok(Self {
-            keys: trusted_keys(ws)?,
-            root: trusted_root(ws)?,
-        })
+        Ok(Self::new(trusted_keys(ws)?, trusted_root(ws)?))
+    }
+
+    /// These keys and this trusted root.
+    pub fn new(keys: Vec<PublicKey>, root: String) -> Self {
+        Self {
+            keys,
+            root,
+            cache: None,
+        }
+    }
+
+    /// The same trust for a long-running judge over `ws`: the context policy sees (repository,
+    /// ref) is read once, and compiled policies are kept and reused. `zt.toml` and the
+    /// policies are then read when this is made, not at every judgement.
+    pub fn cached(mut self, ws: &Workspace) -> Self {
+        self.cache = Some(std::sync::Arc::new(Cache {
+            repo: crate::context::repository(ws.root()),
+            git_ref: crate::context::git_ref(ws.root()),
+            policies: std::sync::Mutex::new(Vec::new()),
+        }));
+        self
     }
 }
 
@@ -194,17 +224,42 @@ pub fn judge_in(
         context: Context {
             stage,
             time: Timestamp::from_unix(ws.now()),
-            repo: crate::context::repository(repo),
-            git_ref: crate::context::git_ref(repo),
+            repo: match &trusted.cache {
+                Some(c) => c.repo.clone(),
+                None => crate::context::repository(repo),
+            },
+            git_ref: match &trusted.cache {
+                Some(c) => c.git_ref.clone(),
+                None => crate::context::git_ref(repo),
+            },
         },
     };
-    let set = PolicySet::from_config(&config.policy, repo, None)
-        .map_err(|e| Error::Policy(e.to_string()))?;
-    let data = zt_policy::policy_data(&config, repo).map_err(|e| Error::Policy(e.to_string()))?;
-    let mut policy = Policy::compile(&set, data).map_err(|e| Error::Policy(e.to_string()))?;
+    let pooled = trusted.cache.as_ref().and_then(|c| {
+        c.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    });
+    let mut policy = match pooled {
+        Some(p) => p,
+        None => {
+            let set = PolicySet::from_config(&config.policy, repo, None)
+                .map_err(|e| Error::Policy(e.to_string()))?;
+            let data =
+                zt_policy::policy_data(&config, repo).map_err(|e| Error::Policy(e.to_string()))?;
+            Policy::compile(&set, data).map_err(|e| Error::Policy(e.to_string()))?
+        }
+    };
     let decision = policy
         .evaluate(&input)
         .map_err(|e| Error::Policy(e.to_string()))?;
+    // Back to the pool only after a clean evaluation.
+    if let Some(c) = &trusted.cache {
+        c.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(policy);
+    }
     Ok(Judgement {
         digest,
         input,

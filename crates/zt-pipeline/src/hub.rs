@@ -229,10 +229,9 @@ impl Hub {
         }
         let root = root.to_string();
         let first = crate::ledger::open(&ws)?;
-        let trusted = crate::gate::Trusted {
-            keys: keys.iter().map(|(k, _)| k.clone()).collect(),
-            root: root.clone(),
-        };
+        let trusted =
+            crate::gate::Trusted::new(keys.iter().map(|(k, _)| k.clone()).collect(), root.clone())
+                .cached(&ws);
         Ok(Hub {
             ws,
             log,
