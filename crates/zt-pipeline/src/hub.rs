@@ -44,8 +44,10 @@ const BUNDLE_MEMBERS: &[&str] = &[
 ];
 /// Lock stripes: two uploads of the same bundle wait for each other, others do not.
 const STRIPES: usize = 64;
-/// Ledger connections kept open for reuse.
-const POOL: usize = 16;
+/// Ledger connections kept open for reuse: as many as `zt serve` runs blocking calls at once
+/// (at most 64), so that a busy server does not reconnect (a PostgreSQL connection runs the
+/// schema check when it opens).
+const POOL: usize = 64;
 
 /// Why the hub refused a request: an HTTP status, a stable reason code and a sentence for
 /// the caller (never a secret: it names what in the input is wrong and the fix).
