@@ -208,6 +208,16 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let pool = std::mem::take(&mut *relock(&self.pool));
+        // A PostgreSQL client blocks on its own runtime when dropped, which panics on a thread
+        // that drives async tasks — and `zt serve` drops the hub as its runtime stops. The
+        // connections are closed on a plain thread instead.
+        let _ = std::thread::spawn(move || drop(pool)).join();
+    }
+}
+
 impl Hub {
     /// Opens the hub: reads the trust configuration of `ws` (`zt.toml` keys, the log's key),
     /// and checks that the ledger opens. `log` is the workspace's log, already open;

@@ -44,6 +44,17 @@ impl Serve {
         }
     }
 
+    /// SIGTERM, then the exit status and what the server wrote on stderr.
+    fn stop(mut self) -> Output {
+        let child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait_with_output().unwrap()
+    }
+
     fn kill9(mut self) {
         let mut c = self.child.take().unwrap();
         let status = Command::new("kill")
@@ -353,6 +364,12 @@ fn uploads_and_decisions(store: &[String]) {
         "{:?}",
         text(&out)
     );
+    // A graceful stop closes the store's connections cleanly (regression: dropping pooled
+    // PostgreSQL clients inside the runtime aborted the process on SIGTERM).
+    let out = server.stop();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
 }
 
 #[test]
