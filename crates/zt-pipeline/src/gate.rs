@@ -94,7 +94,26 @@ struct Cache {
     git_ref: Option<String>,
     /// Compiled policies, each used by one judgement at a time.
     policies: std::sync::Mutex<Vec<Policy>>,
+    /// Bundles that verified, by (bundle id, artifact digest): a bundle's bytes and the trust
+    /// it is checked against do not change while the judge runs, so its signature and log
+    /// proof are checked once. Revocation is judged again every time.
+    verified:
+        std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>,
 }
+
+/// Verified bundles by (bundle id, artifact digest).
+type Memo = std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>;
+
+/// A bundle that verified: which trusted key, what verification established, its JSON.
+#[derive(Debug)]
+struct Verdict {
+    key_index: usize,
+    verified: zt_sign::verify::Verified,
+    json: serde_json::Value,
+}
+
+/// The most verified bundles a long-running judge remembers (then it starts over).
+const MAX_VERIFIED: usize = 100_000;
 
 impl Trusted {
     /// The workspace's: [`trusted_keys`] and [`trusted_root`].
@@ -119,6 +138,7 @@ impl Trusted {
             repo: crate::context::repository(ws.root()),
             git_ref: crate::context::git_ref(ws.root()),
             policies: std::sync::Mutex::new(Vec::new()),
+            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
         }));
         self
     }
@@ -199,6 +219,7 @@ pub fn judge_in(
         now: ws.now(),
         digest_only: matches!(target, Target::Digest(_)),
         revocations: revoke::Finder::new(ws, ledger, keys, root),
+        memo: trusted.cache.as_deref().map(|c| &c.verified),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -328,6 +349,8 @@ struct Checker<'a> {
     digest_only: bool,
     /// The keys' revocations, judged by the log (see [`revoke`]).
     revocations: revoke::Finder<'a>,
+    /// A long-running judge's bundles that verified before.
+    memo: Option<&'a Memo>,
 }
 
 impl Checker<'_> {
@@ -342,57 +365,95 @@ impl Checker<'_> {
         verified: &mut Vec<Evidence>,
         rejected: &mut Vec<Rejected>,
     ) -> Result<(), Error> {
-        let parsed = match bundle::parse(bytes, &source) {
-            Ok(p) => p,
-            Err(e) => {
-                rejected.push(Rejected {
-                    source,
-                    predicate_type: None,
-                    reason: e.to_string(),
-                });
-                return Ok(());
-            }
+        let memo_key = match (self.memo, artifact) {
+            (Some(_), Artifact::Digest(d)) => Some((Digest::sha256(bytes), d.clone())),
+            _ => None,
         };
-        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
-        if self.digest_only && parsed.json.get("messageSignature").is_some() {
-            return Ok(());
-        }
-        let mut last_error = None;
-        let mut ok = None;
-        for key in self.keys {
-            match verify(&Request {
-                artifact,
-                bundle: &parsed,
-                identity: &Identity::Key(key.clone()),
-                trusted_root: Some(self.root),
-                insecure_ignore_tlog: false,
-                witness_policy: None,
-            }) {
-                Ok(v) => {
-                    ok = Some((key, v));
-                    break;
+        let hit = match (self.memo, &memo_key) {
+            (Some(m), Some(k)) => m
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(k)
+                .cloned(),
+            _ => None,
+        };
+        let verdict = match hit {
+            Some(v) => v,
+            None => {
+                let parsed = match bundle::parse(bytes, &source) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        rejected.push(Rejected {
+                            source,
+                            predicate_type: None,
+                            reason: e.to_string(),
+                        });
+                        return Ok(());
+                    }
+                };
+                let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+                if self.digest_only && parsed.json.get("messageSignature").is_some() {
+                    return Ok(());
                 }
-                Err(e) => last_error = Some(e),
+                let mut last_error = None;
+                let mut ok = None;
+                for (key_index, key) in self.keys.iter().enumerate() {
+                    match verify(&Request {
+                        artifact,
+                        bundle: &parsed,
+                        identity: &Identity::Key(key.clone()),
+                        trusted_root: Some(self.root),
+                        insecure_ignore_tlog: false,
+                        witness_policy: None,
+                    }) {
+                        Ok(v) => {
+                            ok = Some((key_index, v));
+                            break;
+                        }
+                        Err(e) => last_error = Some(e),
+                    }
+                }
+                let Some((key_index, v)) = ok else {
+                    let reason = match last_error {
+                        Some(e) => e.to_string(),
+                        None => "no key in zt.toml's trust list could check it".into(),
+                    };
+                    rejected.push(Rejected {
+                        source,
+                        predicate_type: claimed,
+                        reason,
+                    });
+                    return Ok(());
+                };
+                let verdict = std::sync::Arc::new(Verdict {
+                    key_index,
+                    verified: v,
+                    json: parsed.json,
+                });
+                if let (Some(m), Some(k)) = (self.memo, memo_key) {
+                    let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if m.len() >= MAX_VERIFIED {
+                        m.clear();
+                    }
+                    m.insert(k, verdict.clone());
+                }
+                verdict
             }
-        }
-        let Some((key, v)) = ok else {
-            let reason = match last_error {
-                Some(e) => e.to_string(),
-                None => "no key in zt.toml's trust list could check it".into(),
-            };
-            rejected.push(Rejected {
-                source,
-                predicate_type: claimed,
-                reason,
-            });
-            return Ok(());
         };
+        let Some(key) = self.keys.get(verdict.key_index) else {
+            return Err(Error::Policy(
+                "a remembered verification names no key".into(),
+            ));
+        };
+        let claimed = evidence::statement(&verdict.json).map(|s| s.predicate_type);
+        let v = verdict.verified.clone();
+        let parsed_json = &verdict.json;
         // Revocation is judged by the log (the verified entry's index against the revocation's
         // logged position) or a verified signed time, never by a ledger column.
         let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
         if let Some(revoked) =
             self.revocations
-                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
+                .judge(key, parsed_json, v.tlog_verified, signed_time)?
         {
             rejected.push(Rejected {
                 source,
@@ -406,7 +467,7 @@ impl Checker<'_> {
         let Some(statement) = v.statement else {
             return Ok(());
         };
-        let index = zt_core::bundle::log_entries(&parsed.json)
+        let index = zt_core::bundle::log_entries(parsed_json)
             .first()
             .map(|e| e.index);
         // The time policy sees: when the ledger first recorded these bytes (informational;

@@ -749,3 +749,64 @@ fn ci_jobs_upload_with_their_oidc_token_as_trust_toml_binds() {
     assert_eq!(code, 200, "{page}");
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }
+
+/// The hub remembers which bundles verified, but never their revocation: once a revocation of
+/// the signing key is uploaded, the next decision rejects the key's evidence.
+#[test]
+fn a_revocation_uploaded_later_turns_the_next_decision_to_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, server_repo) = setup(dir.path());
+    let digest = digest_of(&runner);
+    let up = token(&server_repo, "upload");
+    let server = Serve::start(&server_repo, &runner, &[]);
+    for f in bundles(&runner) {
+        let (code, r) = upload(&server.url, &up, &f);
+        assert_eq!(code, 201, "{r}");
+    }
+    let decide = || {
+        curl(&[
+            "-H",
+            &format!("Authorization: Bearer {up}"),
+            "-d",
+            &format!(r#"{{"digest":"{digest}","stage":"deploy"}}"#),
+            &format!("{}/api/v1/decide", server.url),
+        ])
+    };
+    let (code, j) = decide();
+    assert_eq!(
+        (code, &j["allow"]),
+        (200, &serde_json::Value::Bool(true)),
+        "{j}"
+    );
+    let out = zt(&runner)
+        .args([
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "stolen",
+            "--at",
+            "0",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let revocation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let bundle = PathBuf::from(revocation["bundle"].as_str().unwrap());
+    let bundle = if bundle.is_absolute() {
+        bundle
+    } else {
+        runner.join(bundle)
+    };
+    let (code, r) = upload(&server.url, &up, &bundle);
+    assert_eq!(code, 201, "{r}");
+    let (code, j) = decide();
+    assert_eq!(
+        (code, &j["allow"]),
+        (200, &serde_json::Value::Bool(false)),
+        "{j}"
+    );
+    assert!(j.to_string().contains("revoked"), "{j}");
+}
