@@ -70,6 +70,115 @@ pub fn judge(
     stage: Stage,
     extra: &[PathBuf],
 ) -> Result<Judgement, Error> {
+    let ledger = crate::ledger::open_existing(ws)?;
+    let trusted = Trusted::of(ws)?;
+    judge_in(ws, ledger.as_deref(), &trusted, target, stage, extra)
+}
+
+/// What evidence is verified against: the keys `zt.toml` trusts and the trusted root (logs).
+#[derive(Debug, Clone)]
+pub struct Trusted {
+    /// The trusted keys with key material.
+    pub keys: Vec<PublicKey>,
+    /// The Sigstore trusted root JSON.
+    pub root: String,
+    /// For a long-running judge (the evidence hub): the decision context and compiled
+    /// policies, made once instead of at every judgement.
+    cache: Option<std::sync::Arc<Cache>>,
+}
+
+/// What a long-running judge keeps between judgements.
+#[derive(Debug)]
+struct Cache {
+    repo: Option<String>,
+    git_ref: Option<String>,
+    /// Compiled policies, each used by one judgement at a time.
+    policies: std::sync::Mutex<Vec<Policy>>,
+    /// Bundles that verified, by (bundle id, artifact digest): a bundle's bytes and the trust
+    /// it is checked against do not change while the judge runs, so its signature and log
+    /// proof are checked once. Revocation is judged again every time.
+    verified:
+        std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>,
+}
+
+/// Verified bundles by (bundle id, artifact digest).
+type Memo = std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>;
+
+/// A bundle that verified: which trusted key, what verification established, its JSON.
+#[derive(Debug)]
+struct Verdict {
+    key_index: usize,
+    verified: zt_sign::verify::Verified,
+    json: serde_json::Value,
+}
+
+/// The most verified bundles a long-running judge remembers (then it starts over).
+const MAX_VERIFIED: usize = 100_000;
+
+impl Trusted {
+    /// The workspace's: [`trusted_keys`] and [`trusted_root`].
+    pub fn of(ws: &Workspace) -> Result<Self, Error> {
+        Ok(Self::new(trusted_keys(ws)?, trusted_root(ws)?))
+    }
+
+    /// These keys and this trusted root.
+    pub fn new(keys: Vec<PublicKey>, root: String) -> Self {
+        Self {
+            keys,
+            root,
+            cache: None,
+        }
+    }
+
+    /// The same trust for a long-running judge over `ws`: the context policy sees (repository,
+    /// ref) is read once, and compiled policies are kept and reused. `zt.toml` and the
+    /// policies are then read when this is made, not at every judgement.
+    pub fn cached(mut self, ws: &Workspace) -> Self {
+        self.cache = Some(std::sync::Arc::new(Cache {
+            repo: crate::context::repository(ws.root()),
+            git_ref: crate::context::git_ref(ws.root()),
+            policies: std::sync::Mutex::new(Vec::new()),
+            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }));
+        self
+    }
+}
+
+/// The keys `zt.toml` trusts that have key material (so signatures can be checked).
+pub fn trusted_keys(ws: &Workspace) -> Result<Vec<PublicKey>, Error> {
+    let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
+    let mut keys = Vec::new();
+    for key in &config.trust.keys {
+        if let Some(p) = &key.public_key {
+            keys.push(PublicKey::load(&ws.root().join(p))?);
+        }
+    }
+    Ok(keys)
+}
+
+/// The trusted root bundles are checked against: the public-good root plus the workspace's
+/// own log (when it has one).
+pub fn trusted_root(ws: &Workspace) -> Result<String, Error> {
+    let mut root: serde_json::Value =
+        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+    let log_dir = ws.layout().log();
+    if log_dir.join("log.pub").exists() {
+        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
+    }
+    Ok(root.to_string())
+}
+
+/// As [`judge`], with the ledger already open (`None`: the workspace has none) and the trust
+/// already read, as the evidence hub calls it for every decision (its trusted root also
+/// names the CI runners' logs it accepts).
+pub fn judge_in(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &Trusted,
+    target: &Target,
+    stage: Stage,
+    extra: &[PathBuf],
+) -> Result<Judgement, Error> {
     let repo = ws.root();
     let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
     let (digest, name, file) = match target {
@@ -81,26 +190,12 @@ pub fn judge(
         Target::Digest(d) => (d.clone(), d.to_string(), Artifact::Digest(d.clone())),
     };
 
-    // The keys zt.toml trusts (with key material, so signatures can be checked).
-    let mut keys = Vec::new();
-    for key in &config.trust.keys {
-        if let Some(p) = &key.public_key {
-            keys.push(PublicKey::load(&repo.join(p))?);
-        }
-    }
-    // The public-good root plus this repository's log.
-    let mut root: serde_json::Value =
-        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-    let log_dir = ws.layout().log();
-    if log_dir.join("log.pub").exists() {
-        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
-    }
-    let root = root.to_string();
+    let keys = &trusted.keys;
+    let root = &trusted.root;
 
-    let ledger = crate::ledger::open_existing(ws)?;
     let mut candidates = Vec::new();
     let mut files = Vec::new();
-    if let Some(ledger) = &ledger {
+    if let Some(ledger) = ledger {
         for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
             candidates.push(Candidate {
                 source: format!("ledger:{}", stored.id),
@@ -118,12 +213,13 @@ pub fn judge(
     let candidates = with_files(candidates, files)?;
 
     let checker = Checker {
-        keys: &keys,
-        root: &root,
-        ledger: ledger.as_deref(),
+        keys,
+        root,
+        ledger,
         now: ws.now(),
         digest_only: matches!(target, Target::Digest(_)),
-        revocations: revoke::Finder::new(ws, ledger.as_deref(), &keys, &root),
+        revocations: revoke::Finder::new(ws, ledger, keys, root),
+        memo: trusted.cache.as_deref().map(|c| &c.verified),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -132,9 +228,7 @@ pub fn judge(
     }
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
-    for (Candidate { source, bytes }, subject) in
-        source_candidates(ws, ledger.as_deref(), &verified)?
-    {
+    for (Candidate { source, bytes }, subject) in source_candidates(ws, ledger, &verified)? {
         checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
     }
 
@@ -151,19 +245,66 @@ pub fn judge(
         context: Context {
             stage,
             time: Timestamp::from_unix(ws.now()),
-            repo: crate::context::repository(repo),
-            git_ref: crate::context::git_ref(repo),
+            repo: match &trusted.cache {
+                Some(c) => c.repo.clone(),
+                None => crate::context::repository(repo),
+            },
+            git_ref: match &trusted.cache {
+                Some(c) => c.git_ref.clone(),
+                None => crate::context::git_ref(repo),
+            },
         },
     };
-    let set = PolicySet::from_config(&config.policy, repo, None)?;
-    let data = zt_policy::policy_data(&config, repo)?;
-    let mut policy = Policy::compile(&set, data)?;
+    let pooled = trusted.cache.as_ref().and_then(|c| {
+        c.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    });
+    let mut policy = match pooled {
+        Some(p) => p,
+        None => {
+            let set = PolicySet::from_config(&config.policy, repo, None)?;
+            let data = zt_policy::policy_data(&config, repo)?;
+            Policy::compile(&set, data)?
+        }
+    };
     let decision = policy.evaluate(&input)?;
+    // Back to the pool only after a clean evaluation.
+    if let Some(c) = &trusted.cache {
+        c.policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(policy);
+    }
     Ok(Judgement {
         digest,
         input,
         decision,
     })
+}
+
+impl Judgement {
+    /// The judgement as `zt verify --stage --json` prints it and `POST /api/v1/decide`
+    /// answers: the artifact's name, digest, stage, allow, every deny with its rule id,
+    /// message, fix and doc, the verified evidence and the rejected bundles.
+    pub fn to_json(&self, name: &str, stage: Stage) -> serde_json::Value {
+        serde_json::json!({
+            "artifact": name,
+            "digest": self.digest.to_string(),
+            "stage": stage.name(),
+            "allow": self.decision.allow,
+            "deny": self.decision.deny.iter().map(|d| serde_json::json!({
+                "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
+            })).collect::<Vec<_>>(),
+            "evidence": self.input.evidence.iter().map(|e| serde_json::json!({
+                "predicate_type": e.statement.predicate_type, "signer": e.signer.key_id, "bundle": e.bundle,
+            })).collect::<Vec<_>>(),
+            "rejected": self.input.rejected.iter().map(|r| serde_json::json!({
+                "source": r.source, "reason": r.reason,
+            })).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// A bundle to judge and where it came from (a file path, or `ledger:<id>`).
@@ -204,6 +345,8 @@ struct Checker<'a> {
     digest_only: bool,
     /// The keys' revocations, judged by the log (see [`revoke`]).
     revocations: revoke::Finder<'a>,
+    /// A long-running judge's bundles that verified before.
+    memo: Option<&'a Memo>,
 }
 
 impl Checker<'_> {
@@ -218,57 +361,95 @@ impl Checker<'_> {
         verified: &mut Vec<Evidence>,
         rejected: &mut Vec<Rejected>,
     ) -> Result<(), Error> {
-        let parsed = match bundle::parse(bytes, &source) {
-            Ok(p) => p,
-            Err(e) => {
-                rejected.push(Rejected {
-                    source,
-                    predicate_type: None,
-                    reason: e.to_string(),
-                });
-                return Ok(());
-            }
+        let memo_key = match (self.memo, artifact) {
+            (Some(_), Artifact::Digest(d)) => Some((Digest::sha256(bytes), d.clone())),
+            _ => None,
         };
-        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
-        if self.digest_only && parsed.json.get("messageSignature").is_some() {
-            return Ok(());
-        }
-        let mut last_error = None;
-        let mut ok = None;
-        for key in self.keys {
-            match verify(&Request {
-                artifact,
-                bundle: &parsed,
-                identity: &Identity::Key(key.clone()),
-                trusted_root: Some(self.root),
-                insecure_ignore_tlog: false,
-                witness_policy: None,
-            }) {
-                Ok(v) => {
-                    ok = Some((key, v));
-                    break;
+        let hit = match (self.memo, &memo_key) {
+            (Some(m), Some(k)) => m
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(k)
+                .cloned(),
+            _ => None,
+        };
+        let verdict = match hit {
+            Some(v) => v,
+            None => {
+                let parsed = match bundle::parse(bytes, &source) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        rejected.push(Rejected {
+                            source,
+                            predicate_type: None,
+                            reason: e.to_string(),
+                        });
+                        return Ok(());
+                    }
+                };
+                let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+                if self.digest_only && parsed.json.get("messageSignature").is_some() {
+                    return Ok(());
                 }
-                Err(e) => last_error = Some(e),
+                let mut last_error = None;
+                let mut ok = None;
+                for (key_index, key) in self.keys.iter().enumerate() {
+                    match verify(&Request {
+                        artifact,
+                        bundle: &parsed,
+                        identity: &Identity::Key(key.clone()),
+                        trusted_root: Some(self.root),
+                        insecure_ignore_tlog: false,
+                        witness_policy: None,
+                    }) {
+                        Ok(v) => {
+                            ok = Some((key_index, v));
+                            break;
+                        }
+                        Err(e) => last_error = Some(e),
+                    }
+                }
+                let Some((key_index, v)) = ok else {
+                    let reason = match last_error {
+                        Some(e) => e.to_string(),
+                        None => "no key in zt.toml's trust list could check it".into(),
+                    };
+                    rejected.push(Rejected {
+                        source,
+                        predicate_type: claimed,
+                        reason,
+                    });
+                    return Ok(());
+                };
+                let verdict = std::sync::Arc::new(Verdict {
+                    key_index,
+                    verified: v,
+                    json: parsed.json,
+                });
+                if let (Some(m), Some(k)) = (self.memo, memo_key) {
+                    let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if m.len() >= MAX_VERIFIED {
+                        m.clear();
+                    }
+                    m.insert(k, verdict.clone());
+                }
+                verdict
             }
-        }
-        let Some((key, v)) = ok else {
-            let reason = match last_error {
-                Some(e) => e.to_string(),
-                None => "no key in zt.toml's trust list could check it".into(),
-            };
-            rejected.push(Rejected {
-                source,
-                predicate_type: claimed,
-                reason,
-            });
-            return Ok(());
         };
+        let Some(key) = self.keys.get(verdict.key_index) else {
+            return Err(Error::Policy(
+                "a remembered verification names no key".into(),
+            ));
+        };
+        let claimed = evidence::statement(&verdict.json).map(|s| s.predicate_type);
+        let v = verdict.verified.clone();
+        let parsed_json = &verdict.json;
         // Revocation is judged by the log (the verified entry's index against the revocation's
         // logged position) or a verified signed time, never by a ledger column.
         let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
         if let Some(revoked) =
             self.revocations
-                .judge(key, &parsed.json, v.tlog_verified, signed_time)?
+                .judge(key, parsed_json, v.tlog_verified, signed_time)?
         {
             rejected.push(Rejected {
                 source,
@@ -282,7 +463,7 @@ impl Checker<'_> {
         let Some(statement) = v.statement else {
             return Ok(());
         };
-        let index = zt_core::bundle::log_entries(&parsed.json)
+        let index = zt_core::bundle::log_entries(parsed_json)
             .first()
             .map(|e| e.index);
         // The time policy sees: when the ledger first recorded these bytes (informational;

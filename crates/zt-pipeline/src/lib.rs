@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api_tokens;
 pub mod approvals;
 pub mod attest;
 pub mod build;
@@ -24,6 +25,7 @@ mod error;
 pub mod evidence;
 pub mod example;
 pub mod gate;
+pub mod hub;
 pub mod init;
 pub mod intake;
 pub mod ledger;
@@ -33,6 +35,7 @@ mod run;
 pub mod sbom;
 pub mod source;
 pub mod subject;
+pub mod trace;
 pub mod verify;
 pub mod vuln;
 

@@ -101,7 +101,7 @@ const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
-    log: Log,
+    log: Arc<Log>,
     ledger: zt_store::Handle,
 }
 
@@ -193,6 +193,12 @@ impl AccessLog {
     /// lacks (a crash between the writes), and starts the committer thread.
     pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
         let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
+        Self::open_with(zt_dir, Arc::new(log))
+    }
+
+    /// As [`AccessLog::open`], appending to `log` (the repository's log, already open in this
+    /// process: a log is held by one opener at a time).
+    pub(crate) fn open_with(zt_dir: &Path, log: Arc<Log>) -> Result<AccessLog, Error> {
         let mut ledger = zt_store::open(&ledger_location(zt_dir)?)?;
         let last = last_access_record(&*ledger)?;
         let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));

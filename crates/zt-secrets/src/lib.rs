@@ -173,12 +173,26 @@ impl Broker {
     /// Opens the broker of the repository whose `.zt` directory is `zt_dir`: trust config,
     /// master key, store, broker key, replay journal, access log and ledger.
     pub fn open(zt_dir: &Path) -> Result<Broker, Error> {
+        Self::open_inner(zt_dir, None)
+    }
+
+    /// As [`Broker::open`], recording accesses in `log` — the repository's transparency log
+    /// (`<zt_dir>/log`), already open in this process for other writers (`zt serve`'s
+    /// evidence hub): a log directory is held by one opener at a time.
+    pub fn open_with_log(zt_dir: &Path, log: Arc<zt_tlog::Log>) -> Result<Broker, Error> {
+        Self::open_inner(zt_dir, Some(log))
+    }
+
+    fn open_inner(zt_dir: &Path, log: Option<Arc<zt_tlog::Log>>) -> Result<Broker, Error> {
         let dir = secrets_dir(zt_dir)?;
         let trust = trust::Trust::load(&dir)?;
         let (store, key) = load_store(&dir)?;
         let minter = Minter::load(&dir)?;
         let now = system_now();
-        let access = AccessLog::open(zt_dir)?;
+        let access = match log {
+            Some(log) => AccessLog::open_with(zt_dir, log)?,
+            None => AccessLog::open(zt_dir)?,
+        };
         let journal = journal::Journal::new(access.recent_jtis(now)?, now);
         Ok(Broker {
             store: RwLock::new((stamp(&dir.join(STORE_FILE)), Arc::new(store))),

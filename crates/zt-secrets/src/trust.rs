@@ -12,6 +12,18 @@
 //! refresh = 3600                # seconds between discovery refreshes (default 1 hour)
 //! ```
 //!
+//!
+//! `zt serve`'s evidence hub reads two more things here: which CI identities may upload
+//! evidence about what, and whether its reads need a token.
+//!
+//! ```toml
+//! reads = "public"              # or "token" (the default): reads need a `read` API token
+//!
+//! [[upload]]
+//! bind = "repository=org/app,ref=refs/heads/main"   # claims, as for secrets
+//! predicate_types = ["https://slsa.dev/provenance/v1", "https://zt.dev/**"]   # globs: `*` within a `/` segment, `**` across
+//! ```
+//!
 //! Without `jwks`, the keys are fetched from the issuer's `/.well-known/openid-configuration`
 //! (`https` only, except on a loopback address) and cached in `.zt/secrets/jwks-cache/`; when
 //! the issuer cannot be reached the cache is used. A token whose `kid` is not in the cached set
@@ -46,6 +58,42 @@ struct File {
     max_token_lifetime: Option<i64>,
     #[serde(default)]
     issuer: Vec<IssuerFile>,
+    reads: Option<String>,
+    #[serde(default)]
+    upload: Vec<UploadFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadFile {
+    bind: String,
+    predicate_types: Vec<String>,
+}
+
+/// Who may upload evidence to the hub: a CI identity whose verified ID token satisfies
+/// `binding` may upload bundles whose predicate type matches one of `predicate_types`
+/// (globs as in bindings; a message signature's type is `"signature"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRule {
+    /// The claims the token must satisfy.
+    pub binding: crate::Binding,
+    /// The predicate types it may upload.
+    pub predicate_types: Vec<String>,
+}
+
+impl UploadRule {
+    /// Whether this rule lets `claims` upload a bundle of `predicate_type`.
+    pub fn allows(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        predicate_type: &str,
+    ) -> bool {
+        self.binding.matches(claims)
+            && self
+                .predicate_types
+                .iter()
+                .any(|p| p == "*" || crate::binding::glob(p, predicate_type))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +136,10 @@ pub struct Trust {
     pub token_lifetime: i64,
     /// The issuers, by URL.
     pub issuers: HashMap<String, Issuer>,
+    /// Whether the evidence hub answers reads without a token (`reads = "public"`).
+    pub public_reads: bool,
+    /// Who may upload evidence (`[[upload]]`).
+    pub uploads: Vec<UploadRule>,
 }
 
 impl Trust {
@@ -156,9 +208,95 @@ impl Trust {
                 return Err(cfg(format!("issuer `{}` is listed twice", i.url)));
             }
         }
+        let public_reads = match file.reads.as_deref() {
+            None | Some("token") => false,
+            Some("public") => true,
+            Some(other) => {
+                return Err(cfg(format!(
+                    "`reads = \"{other}\"`: must be \"public\" or \"token\""
+                )));
+            }
+        };
+        let mut uploads = Vec::new();
+        for u in file.upload {
+            let binding = crate::Binding::parse(&u.bind)
+                .map_err(|e| cfg(format!("`[[upload]] bind = \"{}\"`: {e}", u.bind)))?;
+            if u.predicate_types.is_empty() {
+                return Err(cfg(format!(
+                    "`[[upload]] bind = \"{}\"` lists no `predicate_types`",
+                    u.bind
+                )));
+            }
+            uploads.push(UploadRule {
+                binding,
+                predicate_types: u.predicate_types,
+            });
+        }
         Ok(Trust {
             token_lifetime: lifetime,
             issuers,
+            public_reads,
+            uploads,
+        })
+    }
+}
+
+/// An OIDC ID token whose signature, issuer, audience and times verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedIdToken {
+    /// `iss`.
+    pub iss: String,
+    /// `sub`.
+    pub sub: String,
+    /// Every claim.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Trust {
+    /// Verifies an OIDC ID token against the trusted issuers (signature under the issuer's
+    /// key named by `kid`, `exp`/`nbf`/`iat` at `now`, `aud`). No `jti` replay check: a CI
+    /// job may present its token for several uploads while it lives.
+    pub fn verify_id_token(&self, token: &[u8], now: i64) -> Result<VerifiedIdToken, Error> {
+        let jws = crate::jose::Jws::parse(token)?;
+        let text = |name: &str| {
+            jws.claim_str(name).map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .take(256)
+                    .collect::<String>()
+            })
+        };
+        let iss = text("iss")
+            .ok_or_else(|| Error::denied(crate::Denial::Malformed, "the token has no `iss`"))?;
+        let issuer = self.issuers.get(iss.as_str()).ok_or_else(|| {
+            Error::denied(
+                crate::Denial::WrongIssuer,
+                format!("issuer `{iss}` is not trusted"),
+            )
+        })?;
+        let kid = jws
+            .kid
+            .as_deref()
+            .ok_or_else(|| Error::denied(crate::Denial::UnknownKid, "the token has no `kid`"))?;
+        let jwks = issuer.keys(Some(kid), now)?;
+        let jwk = jwks.get(kid).ok_or_else(|| {
+            Error::denied(
+                crate::Denial::UnknownKid,
+                format!("the token's key is not in the JWKS of `{iss}`"),
+            )
+        })?;
+        jws.verify(jwk)?;
+        jws.check_times(now)?;
+        if !jws.audience_matches(&issuer.audiences) {
+            return Err(Error::denied(
+                crate::Denial::WrongAudience,
+                format!("`aud` is not one of {}", issuer.audiences.join(", ")),
+            ));
+        }
+        Ok(VerifiedIdToken {
+            sub: text("sub").unwrap_or_default(),
+            iss,
+            claims: jws.claims.clone(),
         })
     }
 }
@@ -348,6 +486,55 @@ mod tests {
         let e =
             load("[[issuer]]\nurl = \"https://a\"\naudiences = [\"x\"]\nkeys = 1\n").unwrap_err();
         assert!(e.to_string().contains("unknown field `keys`"), "{e}");
+    }
+
+    #[test]
+    fn upload_bindings_and_read_policy() {
+        let t = load("").unwrap();
+        assert!(
+            !t.public_reads && t.uploads.is_empty(),
+            "reads need a token by default"
+        );
+        let t = load(
+            "reads = \"public\"\n[[upload]]\nbind = \"repository=org/*\"\npredicate_types = [\"https://slsa.dev/**\", \"https://zt.dev/attestation/*/v1\"]\n",
+        )
+        .unwrap();
+        assert!(t.public_reads);
+        let claims = |repo: &str, event: &str| {
+            serde_json::json!({"repository": repo, "event_name": event})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let rule = &t.uploads[0];
+        assert!(rule.allows(&claims("org/app", "push"), "https://slsa.dev/provenance/v1"));
+        assert!(!rule.allows(&claims("org/app", "push"), "https://cyclonedx.org/bom"));
+        // `*` stays within one `/` segment, `**` crosses them (the secrets bindings' globs).
+        assert!(rule.allows(
+            &claims("org/app", "push"),
+            "https://zt.dev/attestation/source/v1"
+        ));
+        assert!(!rule.allows(
+            &claims("org/app", "push"),
+            "https://zt.dev/attestation/a/b/v1"
+        ));
+        assert!(!rule.allows(
+            &claims("evil/app", "push"),
+            "https://slsa.dev/provenance/v1"
+        ));
+        // As for secrets: a binding that does not name the event never opens to a pull request.
+        assert!(!rule.allows(
+            &claims("org/app", "pull_request"),
+            "https://slsa.dev/provenance/v1"
+        ));
+        for bad in [
+            "reads = \"everyone\"\n",
+            "[[upload]]\nbind = \"repository=org/app\"\npredicate_types = []\n",
+            "[[upload]]\nbind = \"colour=red\"\npredicate_types = [\"*\"]\n",
+            "[[upload]]\nbind = \"repository=org/app\"\npredicate_types = [\"*\"]\nextra = 1\n",
+        ] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A blocking client for the secrets routes, used by `zt secrets token|get|exec --server URL`.
+//! A blocking client for zt's server: the secrets routes (`zt secrets token|get|exec --server
+//! URL`) and the evidence API (`zt sign|attest|verify|trace --server URL`).
 //!
 //! Plain `http://` is accepted only for a loopback host; anything else must be `https://`
 //! (verified against the Web PKI roots). Refusals come back as [`Error::Refused`] carrying the
@@ -119,6 +120,104 @@ impl Client {
         check_status(reply.status().as_u16(), &body)
     }
 }
+
+/// The evidence API (`/api/v1/…`). `credential` is an API token or a CI job's OIDC ID token,
+/// sent as `Authorization: Bearer`.
+impl Client {
+    /// Uploads a Sigstore bundle (`POST /api/v1/bundles`); returns the receipt.
+    pub fn upload(
+        &self,
+        credential: Option<&str>,
+        bundle: &[u8],
+    ) -> Result<serde_json::Value, Error> {
+        let url = format!("{}/api/v1/bundles", self.base);
+        let mut req = self.agent.post(&url).header(
+            "content-type",
+            "application/vnd.dev.sigstore.bundle.v0.3+json",
+        );
+        if let Some(c) = credential {
+            req = req.header("authorization", &format!("Bearer {c}"));
+        }
+        let mut reply = req.send(bundle).map_err(|e| request_error(&url, e))?;
+        evidence_reply(&url, &mut reply)
+    }
+
+    /// The judgement of `digest` at `stage` (`POST /api/v1/decide`).
+    pub fn decide(
+        &self,
+        credential: Option<&str>,
+        digest: &str,
+        stage: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let url = format!("{}/api/v1/decide", self.base);
+        let body = serde_json::json!({ "digest": digest, "stage": stage }).to_string();
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("content-type", "application/json");
+        if let Some(c) = credential {
+            req = req.header("authorization", &format!("Bearer {c}"));
+        }
+        let mut reply = req
+            .send(body.as_bytes())
+            .map_err(|e| request_error(&url, e))?;
+        evidence_reply(&url, &mut reply)
+    }
+
+    /// The trace of `digest` (`GET /api/v1/trace/{digest}`).
+    pub fn trace(
+        &self,
+        credential: Option<&str>,
+        digest: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let url = format!("{}/api/v1/trace/{}", self.base, percent_encode(digest));
+        let mut req = self.agent.get(&url);
+        if let Some(c) = credential {
+            req = req.header("authorization", &format!("Bearer {c}"));
+        }
+        let mut reply = req.call().map_err(|e| request_error(&url, e))?;
+        evidence_reply(&url, &mut reply)
+    }
+}
+
+/// The JSON of a 2xx evidence reply, or [`Error::EvidenceRefused`] with the problem's reason
+/// code, reason and fix (control characters removed, each at most 500 characters).
+fn evidence_reply(
+    url: &str,
+    reply: &mut ureq::http::Response<ureq::Body>,
+) -> Result<serde_json::Value, Error> {
+    let body = read_body(url, reply, MAX_EVIDENCE_REPLY_BYTES)?;
+    let status = reply.status().as_u16();
+    if !(200..300).contains(&status) {
+        let p = serde_json::from_slice::<Problem>(&body).ok();
+        let clean = |s: Option<String>| -> String {
+            s.unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(500)
+                .collect()
+        };
+        let code = p
+            .as_ref()
+            .map(|p| p.detail.clone())
+            .filter(|d| !d.is_empty() && d.len() <= 128 && d.bytes().all(is_reason_byte))
+            .unwrap_or_else(|| "no_reason_given".to_owned());
+        let explanation = p.and_then(|p| p.explanation);
+        return Err(Error::EvidenceRefused {
+            status,
+            code,
+            reason: clean(explanation.as_ref().map(|e| e.reason.clone())),
+            fix: clean(explanation.map(|e| e.fix)),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::BadReply {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The largest evidence reply the client accepts (a page of bundles, a trace).
+const MAX_EVIDENCE_REPLY_BYTES: u64 = 256 * 1024 * 1024;
 
 fn request_error(url: &str, e: ureq::Error) -> Error {
     Error::Request {

@@ -79,12 +79,29 @@ pub enum Error {
         /// The reason code, e.g. `token_expired`.
         detail: String,
     },
+    /// The evidence API refused the request (an RFC 9457 problem with `reason` and `fix`).
+    #[error("the server refused the request: {status} {code}: {reason}")]
+    EvidenceRefused {
+        /// The HTTP status.
+        status: u16,
+        /// The reason code, e.g. `bundle_not_verified`.
+        code: String,
+        /// What the server says is wrong.
+        reason: String,
+        /// What the server says to do.
+        fix: String,
+    },
 }
 
 impl Diagnostic for Error {
     fn outcome(&self) -> Outcome {
         match self {
             Error::Refused { status, .. } if *status < 500 && *status != 413 => Outcome::Rejected,
+            Error::EvidenceRefused { status, .. }
+                if (401..=403).contains(status) || *status == 422 =>
+            {
+                Outcome::Rejected
+            }
             _ => Outcome::InputError,
         }
     }
@@ -103,6 +120,8 @@ impl Diagnostic for Error {
             Error::Refused { status: 401 | 403, .. } => "check the token: scoped tokens expire in minutes, and each opens only the secrets bound to the job's identity".into(),
             Error::Refused { status: 413, .. } => "an OIDC token is at most 16 KiB; send the ID token itself".into(),
             Error::Refused { .. } => "the reason code names the refusal; the server's access log has the record (`zt secrets audit`)".into(),
+            Error::EvidenceRefused { fix, .. } if !fix.is_empty() => fix.clone(),
+            Error::EvidenceRefused { .. } => "the reason code names the refusal; see `docs/server.md`".into(),
         })
     }
 }

@@ -1,8 +1,8 @@
-//! zt's HTTP API: for now the secrets broker over HTTP, so that a CI job needs nothing but
-//! `curl` to trade its OIDC ID token for a short-lived scoped token and read the secrets bound
-//! to its identity.
+//! zt's HTTP API: the secrets broker over HTTP, so that a CI job needs nothing but `curl` to
+//! trade its OIDC ID token for a short-lived scoped token and read the secrets bound to its
+//! identity; and the evidence hub (`/api/v1/…`: upload, query, decide, trace).
 //!
-//! - [`routes`]: the router, one module per feature (`routes::secrets` today).
+//! - [`routes`]: the router, one module per feature (`routes::secrets`, `routes::evidence`).
 //! - [`problem`]: every refusal is an RFC 9457 `application/problem+json` document whose
 //!   `detail` is the broker's reason code — never a secret value.
 //! - [`guard`]: every request's `Host` (DNS rebinding) and `Origin` (cross-site requests)

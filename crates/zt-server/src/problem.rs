@@ -2,8 +2,10 @@
 //!
 //! Every refusal the server sends is a [`Problem`]: `type` (`about:blank`, so `title` is the
 //! HTTP status phrase), `title`, `status`, and `detail` — a stable, machine-readable reason code
-//! such as `token_expired` or `jti_replayed`. Nothing else goes into a problem: never a secret
-//! value, never a token, never the text of an internal error.
+//! such as `token_expired` or `jti_replayed`. Nothing else goes into a secrets problem: never
+//! a secret value, never a token, never the text of an internal error. The evidence API adds
+//! two extension members (RFC 9457 §3.2), `reason` and `fix`: why its input was refused (a
+//! bundle's verification failure, an unknown field) and what to do.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +32,20 @@ pub struct Problem {
     /// The reason code, e.g. `token_expired`.
     #[serde(default)]
     pub detail: String,
+    /// The extension members (RFC 9457 §3.2) of the evidence API's refusals. The secrets
+    /// routes never set them.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Box<Explanation>>,
+}
+
+/// Why the evidence API refused a request and what to do: two extension members of its
+/// problem documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// What in the request is wrong, as a sentence.
+    pub reason: String,
+    /// How to fix the request.
+    pub fix: String,
 }
 
 fn about_blank() -> String {
@@ -45,7 +61,18 @@ impl Problem {
             title: code.canonical_reason().unwrap_or("Error").to_owned(),
             status: code.as_u16(),
             detail: reason.to_owned(),
+            explanation: None,
         }
+    }
+
+    /// A problem with this status and reason code, explained (the evidence API's refusals).
+    pub fn explained(status: u16, code: &str, reason: &str, fix: &str) -> Self {
+        let mut p = Self::new(status, code);
+        p.explanation = Some(Box::new(Explanation {
+            reason: reason.to_owned(),
+            fix: fix.to_owned(),
+        }));
+        p
     }
 
     /// 404 for a path no route serves.
@@ -96,6 +123,21 @@ mod tests {
                 "detail": "secret_not_in_token",
             })
         );
+    }
+
+    #[test]
+    fn explained_problems_carry_reason_and_fix_and_read_back() {
+        let p = Problem::explained(422, "bundle_not_verified", "bad signature", "sign again");
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["reason"], "bad signature");
+        assert_eq!(json["fix"], "sign again");
+        assert_eq!(json["detail"], "bundle_not_verified");
+        let back: Problem = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+        let plain: Problem =
+            serde_json::from_str(r#"{"type":"about:blank","title":"x","status":400,"detail":"d"}"#)
+                .unwrap();
+        assert_eq!(plain.explanation, None);
     }
 
     #[test]

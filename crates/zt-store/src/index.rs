@@ -70,6 +70,40 @@ pub fn from_sigstore_bundle(
     })
 }
 
+/// The git commits (lowercase hex ids) a bundle's statement names: subjects with a
+/// `gitCommit` digest (source verification) and SLSA provenance's resolved dependencies with
+/// one (what the build was made from). Sorted, without duplicates; empty for a message
+/// signature or a bundle that does not parse.
+pub fn commits_of(bundle: &serde_json::Value) -> Vec<String> {
+    let Some(statement) = zt_core::bundle::statement(bundle) else {
+        return Vec::new();
+    };
+    let is_commit =
+        |c: &str| (40..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut out: Vec<String> = statement
+        .subject
+        .iter()
+        .filter_map(|s| s.digest.get("gitCommit"))
+        .map(String::as_str)
+        .chain(
+            statement
+                .predicate
+                .as_ref()
+                .and_then(|p| p.pointer("/buildDefinition/resolvedDependencies"))
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.pointer("/digest/gitCommit"))
+                .filter_map(serde_json::Value::as_str),
+        )
+        .filter(|c| is_commit(c))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {
@@ -156,6 +190,27 @@ mod tests {
             ]
         );
         assert_eq!(ok, 48);
+    }
+
+    #[test]
+    fn commits_from_subjects_and_provenance() {
+        let c1 = "a".repeat(40);
+        let c2 = "B".repeat(40);
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "x", "digest": {"gitCommit": c1, "sha256": "00".repeat(32)}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"buildDefinition": {"resolvedDependencies": [
+                {"uri": "git+https://x", "digest": {"gitCommit": c2}},
+                {"uri": "bad", "digest": {"gitCommit": "not-hex"}},
+                {"uri": "dup", "digest": {"gitCommit": c1}}
+            ]}}
+        });
+        let bundle = serde_json::json!({"dsseEnvelope": {
+            "payload": zt_core::b64::encode(statement.to_string().as_bytes()),
+            "payloadType": "application/vnd.in-toto+json", "signatures": []}});
+        assert_eq!(commits_of(&bundle), vec![c1, "b".repeat(40)]);
+        assert!(commits_of(&serde_json::json!({})).is_empty());
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub use sqlite::SqliteLedger;
 
 /// The ledger schema version this build of zt reads and writes. A ledger written by a newer
 /// zt (a higher version) is refused with [`Error::NewerSchema`], never modified.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Where the embedded ledger lives, relative to the repository root.
 pub const LEDGER_PATH: &str = ".zt/ledger.db";
@@ -196,8 +196,74 @@ impl BundleQuery {
     }
 }
 
+/// The most bundles one [`EvidenceQuery`] page returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Where a page of evidence ends: the `(recorded_at, id)` of its last bundle. The next page
+/// starts after it (keyset paging: stable whatever is added meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The last bundle's `recorded_at`.
+    pub recorded_at: i64,
+    /// The last bundle's id.
+    pub id: Digest,
+}
+
+/// One page of an evidence search: every field that is set must match (AND); results are
+/// ordered by `recorded_at`, then id, and start after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceQuery {
+    /// A subject digest the bundle must be about.
+    pub subject: Option<Digest>,
+    /// The predicate type it must carry.
+    pub predicate_type: Option<String>,
+    /// The key that must have signed it.
+    pub key_id: Option<String>,
+    /// A git commit (hex id) the statement must name: as a subject, or as a resolved
+    /// dependency of SLSA provenance.
+    pub commit: Option<String>,
+    /// Recorded at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Recorded before this time (Unix seconds).
+    pub until: Option<i64>,
+    /// Start after this position (the previous page's last bundle).
+    pub after: Option<Position>,
+    /// The most bundles returned (1 to [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for EvidenceQuery {
+    fn default() -> Self {
+        Self {
+            subject: None,
+            predicate_type: None,
+            key_id: None,
+            commit: None,
+            since: None,
+            until: None,
+            after: None,
+            limit: 100,
+        }
+    }
+}
+
+/// Who uploaded a bundle to the evidence hub, and the index of that upload's access record
+/// in the server's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The bundle's id.
+    pub bundle_id: Digest,
+    /// The index of the upload's access record in the server's transparency log.
+    pub log_index: u64,
+    /// Who uploaded it (`oidc:<iss> <sub>` or `token:<id>`).
+    pub who: String,
+    /// When (Unix seconds).
+    pub at: i64,
+}
+
 /// The ledger. Reads take `&self`, writes `&mut self`; each write is atomic. Results are in a
-/// deterministic order: by `recorded_at`, then by id.
+/// deterministic order: by `recorded_at`, then by id. `Send`, so that a server can keep a
+/// pool of open ledgers and hand one to each request.
 pub trait Ledger: Send {
     /// The schema version of the open ledger.
     fn schema_version(&self) -> Result<u32, Error>;
@@ -243,6 +309,22 @@ pub trait Ledger: Send {
 
     /// Access records matching `query`, by `seq`.
     fn access_records(&self, query: &AccessQuery) -> Result<Vec<AccessRecord>, Error>;
+
+    /// One page of the bundles matching `query` (see [`EvidenceQuery`]).
+    fn evidence(&self, query: &EvidenceQuery) -> Result<Vec<StoredBundle>, Error>;
+
+    /// Stores an uploaded bundle (as [`Ledger::put_bundle`]) and its upload record in one
+    /// transaction. The [`Put`] is the upload's: a bundle uploaded before keeps its first
+    /// upload record and reports [`Put::AlreadyPresent`].
+    fn put_upload(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+        upload: &Upload,
+    ) -> Result<(Digest, Put), Error>;
+
+    /// The upload record of the bundle with this id, if it was uploaded.
+    fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.
@@ -250,15 +332,16 @@ pub fn bundle_id(bundle_json: &[u8]) -> Digest {
     Digest::sha256(bundle_json)
 }
 
-/// Checks what both backends require of a bundle before writing it.
-fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<String, Error> {
+/// Checks what both backends require of a bundle before writing it; returns its text and
+/// the commits it names ([`index::commits_of`]).
+fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<(String, Vec<String>), Error> {
     let text =
         std::str::from_utf8(bundle_json).map_err(|_| Error::InvalidBundle("not UTF-8".into()))?;
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(_)) => {}
+    let commits = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v @ serde_json::Value::Object(_)) => index::commits_of(&v),
         Ok(_) => return Err(Error::InvalidBundle("not a JSON object".into())),
         Err(e) => return Err(Error::InvalidBundle(e.to_string())),
-    }
+    };
     if index.subjects.is_empty() {
         return Err(Error::InvalidBundle(
             "the index names no subject digest".into(),
@@ -271,5 +354,5 @@ fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<String, Error
             "log index {i} is out of range"
         )));
     }
-    Ok(text.to_string())
+    Ok((text.to_string(), commits))
 }

@@ -9,8 +9,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put,
-    Revocation, SCHEMA_VERSION, StoredBundle,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
+    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
 };
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
@@ -169,6 +169,30 @@ impl PostgresLedger {
     }
 }
 
+/// The rows of one bundle (bundle, subjects, commits) inside `tx`; nothing when its id is
+/// already stored.
+fn insert_bundle(
+    tx: &mut postgres::Transaction<'_>,
+    id: &Digest,
+    json: &str,
+    index: &BundleIndex,
+    commits: &[String],
+) -> Result<Put, Error> {
+    let p = Params::new(&query::bundle_params(id, json, index));
+    let inserted = tx.execute(query::INSERT_BUNDLE, &p.refs())?;
+    if inserted == 0 {
+        return Ok(Put::AlreadyPresent);
+    }
+    let id_text = id.to_string();
+    for subject in query::subject_keys(index) {
+        tx.execute(query::INSERT_SUBJECT, &[&subject, &id_text])?;
+    }
+    for commit in commits {
+        tx.execute(query::INSERT_COMMIT, &[commit, &id_text])?;
+    }
+    Ok(Put::Inserted)
+}
+
 impl Ledger for PostgresLedger {
     fn schema_version(&self) -> Result<u32, Error> {
         let location = format!("postgres schema `{}`", self.schema);
@@ -183,21 +207,15 @@ impl Ledger for PostgresLedger {
         bundle_json: &[u8],
         index: &BundleIndex,
     ) -> Result<(Digest, Put), Error> {
-        let json = crate::check_bundle(bundle_json, index)?;
+        let (json, commits) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let mut client = self.lock();
         let mut tx = client.transaction()?;
-        let p = Params::new(&query::bundle_params(&id, &json, index));
-        let inserted = tx.execute(query::INSERT_BUNDLE, &p.refs())?;
-        if inserted == 0 {
-            return Ok((id, Put::AlreadyPresent));
+        let put = insert_bundle(&mut tx, &id, &json, index, &commits)?;
+        if put == Put::Inserted {
+            tx.commit()?;
         }
-        let id_text = id.to_string();
-        for subject in query::subject_keys(index) {
-            tx.execute(query::INSERT_SUBJECT, &[&subject, &id_text])?;
-        }
-        tx.commit()?;
-        Ok((id, Put::Inserted))
+        Ok((id, put))
     }
 
     fn bundle(&self, id: &Digest) -> Result<Option<StoredBundle>, Error> {
@@ -339,5 +357,44 @@ impl Ledger for PostgresLedger {
                 )))
             })
             .collect()
+    }
+
+    fn evidence(&self, q: &EvidenceQuery) -> Result<Vec<StoredBundle>, Error> {
+        let (sql, params) = query::select_evidence(q);
+        self.bundles(&sql, &params)
+    }
+
+    fn put_upload(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+        upload: &Upload,
+    ) -> Result<(Digest, Put), Error> {
+        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let id = crate::bundle_id(bundle_json);
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        insert_bundle(&mut tx, &id, &json, index, &commits)?;
+        let p = Params::new(&query::upload_params(&id, upload));
+        if tx.execute(query::INSERT_UPLOAD, &p.refs())? == 0 {
+            return Ok((id, Put::AlreadyPresent));
+        }
+        tx.commit()?;
+        Ok((id, Put::Inserted))
+    }
+
+    fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error> {
+        let row = self
+            .lock()
+            .query_opt(query::UPLOAD_OF, &[&id.to_string()])?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(query::upload_from_row(
+                r.try_get::<_, &str>(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+            )?)),
+        }
     }
 }

@@ -4,7 +4,10 @@
 use zt_core::Digest;
 use zt_core::config::Stage;
 
-use crate::{BuildRecord, BundleIndex, BundleQuery, Error, Revocation, StoredBundle};
+use crate::{
+    BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, MAX_PAGE, Revocation,
+    StoredBundle, Upload,
+};
 
 /// An access record as a row: its columns in `INSERT_ACCESS` / `SELECT_ACCESS` order.
 pub(crate) type AccessRow = (
@@ -91,6 +94,32 @@ pub(crate) const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX access_records_by_repository ON access_records (repository)",
         "CREATE INDEX access_records_by_at ON access_records (at)",
     ],
+    // Version 3: the evidence hub (`zt serve`). Commits a bundle names are indexed; every
+    // listing is ordered by `(recorded_at, id)`, so the indexes end in those columns and a
+    // page is one index range scan (keyset paging); subjects and outputs are read back by
+    // bundle and build. `uploads` holds who uploaded a bundle and its access record's index
+    // in the server's log.
+    &[
+        "CREATE TABLE bundle_commits (
+        commit_id TEXT NOT NULL,
+        bundle_id TEXT NOT NULL REFERENCES bundles (id),
+        PRIMARY KEY (commit_id, bundle_id)
+    )",
+        "CREATE TABLE uploads (
+        bundle_id TEXT PRIMARY KEY REFERENCES bundles (id),
+        log_index BIGINT NOT NULL,
+        who TEXT NOT NULL,
+        at BIGINT NOT NULL
+    )",
+        "DROP INDEX IF EXISTS bundles_by_predicate_type",
+        "DROP INDEX IF EXISTS bundles_by_key_id",
+        "CREATE INDEX bundles_by_time ON bundles (recorded_at, id)",
+        "CREATE INDEX bundles_by_predicate_type ON bundles (predicate_type, recorded_at, id)",
+        "CREATE INDEX bundles_by_key_id ON bundles (key_id, recorded_at, id)",
+        "CREATE INDEX bundle_subjects_by_bundle ON bundle_subjects (bundle_id)",
+        "CREATE INDEX bundle_commits_by_bundle ON bundle_commits (bundle_id)",
+        "CREATE INDEX build_outputs_by_build ON build_outputs (build_id)",
+    ],
 ];
 
 /// The table holding the schema version (`key = 'schema_version'`).
@@ -106,6 +135,12 @@ pub(crate) const INSERT_BUNDLE: &str = "INSERT INTO bundles
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 pub(crate) const INSERT_SUBJECT: &str = "INSERT INTO bundle_subjects (digest, bundle_id)
      VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(crate) const INSERT_COMMIT: &str = "INSERT INTO bundle_commits (commit_id, bundle_id)
+     VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(crate) const INSERT_UPLOAD: &str = "INSERT INTO uploads (bundle_id, log_index, who, at)
+     VALUES ($1, $2, $3, $4) ON CONFLICT (bundle_id) DO NOTHING";
+pub(crate) const UPLOAD_OF: &str =
+    "SELECT bundle_id, log_index, who, at FROM uploads WHERE bundle_id = $1";
 pub(crate) const SUBJECTS_OF: &str =
     "SELECT digest FROM bundle_subjects WHERE bundle_id = $1 ORDER BY digest";
 const BUNDLE_COLUMNS: &str = "SELECT b.id, b.json, b.predicate_type, b.key_id, b.log_index, b.stage, b.recorded_at FROM bundles b";
@@ -178,6 +213,63 @@ pub(crate) fn select_bundles(q: &BundleQuery) -> (String, Vec<Param>) {
         sql.push_str(&clauses.join(" AND "));
     }
     sql.push_str(" ORDER BY b.recorded_at, b.id");
+    (sql, params)
+}
+
+/// `SELECT … WHERE … ORDER BY recorded_at, id LIMIT n` for one page of an evidence query:
+/// keyset paging on `(recorded_at, id)` from the query's position.
+pub(crate) fn select_evidence(q: &EvidenceQuery) -> (String, Vec<Param>) {
+    let mut sql = String::from(BUNDLE_COLUMNS);
+    let mut params = Vec::new();
+    let mut clauses: Vec<String> = Vec::new();
+    if let Some(d) = &q.subject {
+        params.push(Param::Text(d.to_string()));
+        sql.push_str(&format!(
+            " JOIN bundle_subjects s ON s.bundle_id = b.id AND s.digest = ${}",
+            params.len()
+        ));
+    }
+    if let Some(c) = &q.commit {
+        params.push(Param::Text(c.to_ascii_lowercase()));
+        sql.push_str(&format!(
+            " JOIN bundle_commits c ON c.bundle_id = b.id AND c.commit_id = ${}",
+            params.len()
+        ));
+    }
+    if let Some(t) = &q.predicate_type {
+        params.push(Param::Text(t.clone()));
+        clauses.push(format!("b.predicate_type = ${}", params.len()));
+    }
+    if let Some(k) = &q.key_id {
+        params.push(Param::Text(k.clone()));
+        clauses.push(format!("b.key_id = ${}", params.len()));
+    }
+    if let Some(t) = q.since {
+        params.push(Param::Int(t));
+        clauses.push(format!("b.recorded_at >= ${}", params.len()));
+    }
+    if let Some(t) = q.until {
+        params.push(Param::Int(t));
+        clauses.push(format!("b.recorded_at < ${}", params.len()));
+    }
+    if let Some(after) = &q.after {
+        params.push(Param::Int(after.recorded_at));
+        params.push(Param::Text(after.id.to_string()));
+        clauses.push(format!(
+            "(b.recorded_at, b.id) > (${}, ${})",
+            params.len() - 1,
+            params.len()
+        ));
+    }
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    params.push(Param::Int(i64::from(q.limit.clamp(1, MAX_PAGE))));
+    sql.push_str(&format!(
+        " ORDER BY b.recorded_at, b.id LIMIT ${}",
+        params.len()
+    ));
     (sql, params)
 }
 
@@ -312,4 +404,29 @@ pub(crate) fn revocation_from_row(key_id: String, revoked_at: i64, reason: Strin
 pub(crate) fn parse_version(location: &str, text: &str) -> Result<u32, Error> {
     text.parse::<u32>()
         .map_err(|_| Error::Corrupt(format!("{location}: schema version `{text}`")))
+}
+
+/// The parameters of [`INSERT_UPLOAD`], in order.
+pub(crate) fn upload_params(id: &Digest, u: &Upload) -> Vec<Param> {
+    vec![
+        Param::Text(id.to_string()),
+        Param::Int(i64::try_from(u.log_index).unwrap_or(i64::MAX)),
+        Param::Text(u.who.clone()),
+        Param::Int(u.at),
+    ]
+}
+
+pub(crate) fn upload_from_row(
+    id: &str,
+    log_index: i64,
+    who: String,
+    at: i64,
+) -> Result<Upload, Error> {
+    Ok(Upload {
+        bundle_id: parse_digest(id)?,
+        log_index: u64::try_from(log_index)
+            .map_err(|_| Error::Corrupt(format!("upload {id}: negative log index")))?,
+        who,
+        at,
+    })
 }

@@ -10,8 +10,8 @@ use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
 use crate::{
-    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put,
-    Revocation, SCHEMA_VERSION, StoredBundle,
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
+    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
 };
 
 /// The SQLite ledger.
@@ -163,6 +163,36 @@ impl SqliteLedger {
     }
 }
 
+/// The rows of one bundle (bundle, subjects, commits) inside `tx`; nothing when its id is
+/// already stored.
+fn insert_bundle(
+    tx: &rusqlite::Transaction<'_>,
+    id: &Digest,
+    json: &str,
+    index: &BundleIndex,
+    commits: &[String],
+) -> Result<Put, Error> {
+    let inserted = tx.execute(
+        query::INSERT_BUNDLE,
+        params_from_iter(query::bundle_params(id, json, index).iter()),
+    )?;
+    if inserted == 0 {
+        return Ok(Put::AlreadyPresent);
+    }
+    let id = id.to_string();
+    {
+        let mut stmt = tx.prepare_cached(query::INSERT_SUBJECT)?;
+        for subject in query::subject_keys(index) {
+            stmt.execute([subject.as_str(), id.as_str()])?;
+        }
+    }
+    let mut stmt = tx.prepare_cached(query::INSERT_COMMIT)?;
+    for commit in commits {
+        stmt.execute([commit.as_str(), id.as_str()])?;
+    }
+    Ok(Put::Inserted)
+}
+
 fn read_version(conn: &Connection, location: &str) -> Result<Option<u32>, Error> {
     let has_meta: bool = conn
         .query_row(
@@ -202,21 +232,14 @@ impl Ledger for SqliteLedger {
         bundle_json: &[u8],
         index: &BundleIndex,
     ) -> Result<(Digest, Put), Error> {
-        let json = crate::check_bundle(bundle_json, index)?;
+        let (json, commits) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let tx = self.conn.transaction()?;
-        let inserted = tx.execute(
-            query::INSERT_BUNDLE,
-            params_from_iter(query::bundle_params(&id, &json, index).iter()),
-        )?;
-        if inserted == 0 {
-            return Ok((id, Put::AlreadyPresent));
+        let put = insert_bundle(&tx, &id, &json, index, &commits)?;
+        if put == Put::Inserted {
+            tx.commit()?;
         }
-        for subject in query::subject_keys(index) {
-            tx.execute(query::INSERT_SUBJECT, [subject, id.to_string()])?;
-        }
-        tx.commit()?;
-        Ok((id, Put::Inserted))
+        Ok((id, put))
     }
 
     fn bundle(&self, id: &Digest) -> Result<Option<StoredBundle>, Error> {
@@ -341,6 +364,50 @@ impl Ledger for SqliteLedger {
             )))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn evidence(&self, q: &EvidenceQuery) -> Result<Vec<StoredBundle>, Error> {
+        let (sql, params) = query::select_evidence(q);
+        self.bundles(&sql, &params)
+    }
+
+    fn put_upload(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+        upload: &Upload,
+    ) -> Result<(Digest, Put), Error> {
+        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let id = crate::bundle_id(bundle_json);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        insert_bundle(&tx, &id, &json, index, &commits)?;
+        let n = tx.execute(
+            query::INSERT_UPLOAD,
+            params_from_iter(query::upload_params(&id, upload).iter()),
+        )?;
+        if n == 0 {
+            return Ok((id, Put::AlreadyPresent));
+        }
+        tx.commit()?;
+        Ok((id, Put::Inserted))
+    }
+
+    fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error> {
+        let row = self
+            .conn
+            .query_row(query::UPLOAD_OF, [id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(id, li, who, at)| query::upload_from_row(&id, li, who, at))
+            .transpose()
     }
 }
 

@@ -60,6 +60,9 @@ ledger_suite!(Postgres::new();
     sigstore_bundle_round_trip,
     access_records,
     access_records_are_never_rewritten,
+    evidence_pages_are_stable,
+    evidence_by_commit,
+    uploads_are_recorded_once,
 );
 
 #[test]

@@ -39,6 +39,9 @@ ledger_suite!(Sqlite::new();
     sigstore_bundle_round_trip,
     access_records,
     access_records_are_never_rewritten,
+    evidence_pages_are_stable,
+    evidence_by_commit,
+    uploads_are_recorded_once,
 );
 
 /// A version-1 ledger (before access records) is migrated in place to the current schema:

@@ -296,15 +296,37 @@ fn serve_refuses_plain_http_off_loopback() {
     );
 }
 
+/// Without a secrets store, `zt serve` is the evidence hub alone, and says how to turn the
+/// broker on.
 #[test]
-fn serve_without_a_store_says_how_to_make_one() {
+fn serve_without_a_secrets_store_serves_evidence_and_says_how_to_add_one() {
     let dir = tempfile::tempdir().unwrap();
-    let out = zt(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
+    let server = Serve::start(dir.path());
+    let out = curl(
+        dir.path(),
+        &[&format!("{}/api/v1/openapi.json", server.url)],
+    );
+    assert!(
+        text(&out).0.contains("\"openapi\":\"3.1.0\""),
+        "{:?}",
+        text(&out)
+    );
+    let out = curl(
+        dir.path(),
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/v1/secrets/exchange", server.url),
+            "-d",
+            "x",
+        ],
+    );
+    assert_eq!(text(&out).0, "404");
+    let out = server.stop();
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("zt secrets init"), "{stderr}");
 }
 

@@ -15,13 +15,27 @@ use zt_secrets::Broker;
 use crate::problem::{Problem, Reason};
 use crate::server::log_line;
 
+pub mod evidence;
+pub mod openapi;
 pub mod secrets;
 
 /// The whole API: every feature's routes, health, problem documents for unknown paths and
 /// methods, and a log line for every refusal.
 pub fn router(broker: Arc<Broker>) -> Router {
-    base()
-        .merge(secrets::routes(broker))
+    router_with(Some(broker), None)
+}
+
+/// The API with the features given: the secrets broker and the evidence hub, each optional.
+pub fn router_with(broker: Option<Arc<Broker>>, hub: Option<Arc<evidence::Evidence>>) -> Router {
+    let mut app = base();
+    if let Some(broker) = broker {
+        app = app.merge(secrets::routes(broker));
+    }
+    if let Some(hub) = hub {
+        app = app.merge(evidence::routes(hub));
+    }
+    // Again after the merges: a fallback set before covers only the routes it saw.
+    app.method_not_allowed_fallback(|| async { Problem::new(405, "method_not_allowed") })
         .layer(DefaultBodyLimit::max(secrets::MAX_EXCHANGE_BODY_BYTES))
         .layer(middleware::from_fn(log_refusals))
 }

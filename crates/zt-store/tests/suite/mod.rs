@@ -404,3 +404,201 @@ CREATE TABLE build_outputs (digest TEXT NOT NULL,
 CREATE TABLE revocations (key_id TEXT PRIMARY KEY, revoked_at BIGINT NOT NULL,
     reason TEXT NOT NULL);
 INSERT INTO revocations VALUES ('k', 5, 'lost');";
+
+/// A bundle whose DSSE statement names `commit` as provenance's resolved dependency.
+fn provenance_bundle(subject: &str, commit: &str) -> Vec<u8> {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject, "digest": {"sha256": d(subject).hex()}}],
+        "predicateType": PROVENANCE,
+        "predicate": {"buildDefinition": {"resolvedDependencies": [
+            {"uri": "git+https://example.com/r", "digest": {"gitCommit": commit}}
+        ]}}
+    });
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "dsseEnvelope": {
+            "payload": zt_core::b64::encode(statement.to_string()),
+            "payloadType": "application/vnd.in-toto+json",
+            "signatures": [{"sig": "AA==", "keyid": ""}]
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Evidence pages: every filter, keyset paging in `(recorded_at, id)` order that neither
+/// skips nor repeats a bundle, even when bundles are added between pages.
+pub(crate) fn evidence_pages_are_stable<B: Backend>(b: &B) {
+    use zt_store::{EvidenceQuery, Position};
+    let mut l = b.open();
+    // 25 bundles: 5 per timestamp, so paging must order by id within one time.
+    let mut all = Vec::new();
+    for n in 0..25u32 {
+        let at = 1000 + i64::from(n / 5);
+        let pt = if n % 2 == 0 { PROVENANCE } else { TESTS };
+        let (id, _) = l
+            .put_bundle(&bundle(n), &index(&["app"], Some(pt), Some("k1"), None, at))
+            .unwrap();
+        all.push((at, id));
+    }
+    all.sort_by_key(|a| (a.0, a.1.to_string()));
+    let want: Vec<Digest> = all.iter().map(|(_, id)| id.clone()).collect();
+
+    let mut q = EvidenceQuery {
+        subject: Some(d("app")),
+        limit: 7,
+        ..EvidenceQuery::default()
+    };
+    let mut got = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = l.evidence(&q).unwrap();
+        pages += 1;
+        if pages == 2 {
+            // Added meanwhile, recorded earlier than the cursor: never shown, nothing skipped.
+            l.put_bundle(&bundle(99), &index(&["app"], None, None, None, 10))
+                .unwrap();
+        }
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        let last = page.last().unwrap();
+        q.after = Some(Position {
+            recorded_at: last.index.recorded_at,
+            id: last.id.clone(),
+        });
+        got.extend(ids(&page));
+    }
+    assert_eq!(got, want);
+    assert_eq!(pages, 5);
+
+    let count = |q: EvidenceQuery| l.evidence(&q).unwrap().len();
+    let base = EvidenceQuery {
+        limit: 1000,
+        ..EvidenceQuery::default()
+    };
+    assert_eq!(
+        count(EvidenceQuery {
+            predicate_type: Some(PROVENANCE.into()),
+            ..base.clone()
+        }),
+        13
+    );
+    assert_eq!(
+        count(EvidenceQuery {
+            key_id: Some("k1".into()),
+            since: Some(1001),
+            until: Some(1003),
+            ..base.clone()
+        }),
+        10
+    );
+    assert_eq!(
+        count(EvidenceQuery {
+            subject: Some(d("absent")),
+            ..base.clone()
+        }),
+        0
+    );
+    // A limit of 0 is one; the page never exceeds MAX_PAGE.
+    assert_eq!(
+        count(EvidenceQuery {
+            limit: 0,
+            ..base.clone()
+        }),
+        1
+    );
+}
+
+/// The commits a statement names are indexed: evidence can be found by commit.
+pub(crate) fn evidence_by_commit<B: Backend>(b: &B) {
+    use zt_store::EvidenceQuery;
+    let mut l = b.open();
+    let c1 = "ab".repeat(20);
+    let c2 = "cd".repeat(20);
+    let (a, _) = l
+        .put_bundle(
+            &provenance_bundle("app", &c1),
+            &index(&["app"], Some(PROVENANCE), None, None, 5),
+        )
+        .unwrap();
+    l.put_bundle(
+        &provenance_bundle("lib", &c2),
+        &index(&["lib"], Some(PROVENANCE), None, None, 6),
+    )
+    .unwrap();
+    let q = EvidenceQuery {
+        commit: Some(c1.to_uppercase()),
+        ..EvidenceQuery::default()
+    };
+    assert_eq!(ids(&l.evidence(&q).unwrap()), vec![a.clone()]);
+    let both = EvidenceQuery {
+        commit: Some(c1),
+        subject: Some(d("lib")),
+        ..EvidenceQuery::default()
+    };
+    assert!(l.evidence(&both).unwrap().is_empty());
+}
+
+/// An upload stores the bundle and its upload record together; the same bundle uploaded
+/// again keeps the first record; a bundle recorded before (not uploaded) can be uploaded.
+pub(crate) fn uploads_are_recorded_once<B: Backend>(b: &B) {
+    use zt_store::Upload;
+    let mut l = b.open();
+    let first = Upload {
+        bundle_id: Digest::sha256(&bundle(1)),
+        log_index: 3,
+        who: "token:abc".into(),
+        at: 50,
+    };
+    let idx = index(&["app"], Some(PROVENANCE), None, None, 50);
+    let (id, put) = l.put_upload(&bundle(1), &idx, &first).unwrap();
+    assert_eq!(put, Put::Inserted);
+    assert_eq!(l.upload(&id).unwrap(), Some(first.clone()));
+    let again = Upload {
+        log_index: 9,
+        who: "token:other".into(),
+        ..first.clone()
+    };
+    assert_eq!(
+        l.put_upload(&bundle(1), &idx, &again).unwrap(),
+        (id.clone(), Put::AlreadyPresent)
+    );
+    assert_eq!(l.upload(&id).unwrap(), Some(first));
+    assert_eq!(l.find_bundles(&BundleQuery::default()).unwrap().len(), 1);
+
+    let (local, _) = l.put_bundle(&bundle(2), &idx).unwrap();
+    assert_eq!(l.upload(&local).unwrap(), None);
+    let up = Upload {
+        bundle_id: local.clone(),
+        log_index: 4,
+        who: "oidc:x y".into(),
+        at: 51,
+    };
+    assert_eq!(
+        l.put_upload(&bundle(2), &idx, &up).unwrap().1,
+        Put::Inserted
+    );
+    drop(l);
+    let l = b.open();
+    assert_eq!(l.upload(&local).unwrap(), Some(up));
+    // A refused bundle leaves no upload behind.
+    let mut l = l;
+    let bad = Upload {
+        bundle_id: Digest::sha256(b"[]"),
+        ..first_upload()
+    };
+    assert!(l.put_upload(b"[]", &idx, &bad).is_err());
+    assert_eq!(l.upload(&Digest::sha256(b"[]")).unwrap(), None);
+}
+
+fn first_upload() -> zt_store::Upload {
+    zt_store::Upload {
+        bundle_id: d("x"),
+        log_index: 0,
+        who: "token:t".into(),
+        at: 0,
+    }
+}

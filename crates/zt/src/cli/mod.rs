@@ -21,7 +21,7 @@ pub(crate) use deps::{
 pub(crate) use docs::{CompletionsArgs, ManArgs, ShellArg};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
-pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
+pub(crate) use sign::{AttestArgs, SignArgs, TraceArgs, VerifyArgs};
 mod log;
 
 pub(crate) use log::{LogArgs, LogCommand};
@@ -42,7 +42,7 @@ mod secrets;
 pub(crate) use secrets::{SecretsArgs, SecretsCommand};
 mod serve;
 
-pub(crate) use serve::ServeArgs;
+pub(crate) use serve::{ServeArgs, ServeCommand, TokenCommand};
 
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
@@ -110,10 +110,14 @@ pub(crate) enum Command {
     SandboxProbe(SandboxProbeArgs),
     /// Secrets: OIDC-bound short-lived tokens, encryption at rest, an audited access log.
     Secrets(SecretsArgs),
-    /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
+    /// Serve zt's HTTP API (the evidence hub, the secrets broker) on loopback until SIGTERM or
+    /// Ctrl-C; `zt serve token …` manages its API tokens.
     Serve(ServeArgs),
     /// Print shell completions (bash, zsh, fish) generated from this CLI.
     Completions(CompletionsArgs),
     /// Print the man page of zt or of one command, or write them all with `--out-dir`.
     Man(ManArgs),
+    /// Where an artifact came from: its builds, commits and their signature verdicts,
+    /// dependencies, signers and the decision at every stage, from verified evidence only.
+    Trace(TraceArgs),
 }

@@ -1,19 +1,34 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 /// `zt serve`
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ServeArgs {
+    /// Administration of the server (API tokens) instead of serving.
+    #[command(subcommand)]
+    pub(crate) command: Option<ServeCommand>,
     /// The address to listen on. Plain HTTP is served on loopback only: put a TLS-terminating
     /// proxy in front to reach it from other hosts (see `docs/server.md`). Port 0 picks a free
     /// port; the URL is printed on stdout.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub(crate) listen: SocketAddr,
-    /// The repository whose secrets store (`.zt/`) the broker serves.
+    /// The repository whose `.zt/` the server serves: its secrets store, its log, its
+    /// `zt.toml` trust (which keys' evidence is accepted) and its ledger.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
+    /// The evidence store: `postgres://…[?schema=NAME]` for a shared PostgreSQL, or
+    /// `sqlite:PATH` (default: the repository's store, `ZT_STORE_URL` or `zt.toml`'s
+    /// `[store] url`, else `.zt/ledger.db`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
+    /// Another transparency log whose entries uploaded bundles may carry: its verifier key
+    /// file (a log's `log.pub`), e.g. a CI runner's own log. Repeatable. The server's own log
+    /// and the public-good Rekor are always trusted.
+    #[arg(long, value_name = "LOG.PUB")]
+    pub(crate) trust_log: Vec<PathBuf>,
     /// The most broker calls (signature checks, journal writes) running at once
     /// (default: 8 per CPU, between 8 and 64).
     #[arg(long)]
@@ -23,4 +38,43 @@ pub(crate) struct ServeArgs {
     /// host are refused (DNS rebinding).
     #[arg(long, value_name = "NAME")]
     pub(crate) allow_host: Vec<String>,
+}
+
+/// `zt serve token …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServeCommand {
+    /// Manage the evidence API's tokens (stored hashed in `.zt/server/tokens.json`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `zt serve token create|list|revoke`
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token; it is printed once and never stored.
+    Create {
+        /// What it may do: `read`, `upload` (and read) or `admin` (everything).
+        #[arg(long)]
+        role: String,
+        /// A label for listings.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The repository whose server the token is for.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// List the tokens (ids, names, roles; never the tokens).
+    List {
+        /// The repository whose server's tokens to list.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
+    /// Revoke a token by id; it stops working at the next request.
+    Revoke {
+        /// The token's id (from `zt serve token list`).
+        id: String,
+        /// The repository whose server's token to revoke.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+    },
 }

@@ -17,6 +17,11 @@ pub(crate) struct SignArgs {
     /// the repository's `.zt/log`, found from the current directory].
     #[arg(long)]
     pub(crate) log_dir: Option<PathBuf>,
+    /// Upload the bundle to the zt server at URL (`zt serve`) once it is written:
+    /// `https://`, or `http://` to loopback. The credential is `ZT_SERVER_TOKEN` (an API token
+    /// or the CI job's OIDC ID token).
+    #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+    pub(crate) server: Option<String>,
 }
 
 /// `zt attest`
@@ -47,6 +52,11 @@ pub(crate) struct AttestArgs {
     /// the repository's `.zt/log`, found from the current directory].
     #[arg(long)]
     pub(crate) log_dir: Option<PathBuf>,
+    /// Upload the bundle to the zt server at URL (`zt serve`) once it is written:
+    /// `https://`, or `http://` to loopback. The credential is `ZT_SERVER_TOKEN` (an API token
+    /// or the CI job's OIDC ID token).
+    #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+    pub(crate) server: Option<String>,
 }
 
 /// `zt verify`
@@ -87,4 +97,28 @@ pub(crate) struct VerifyArgs {
     /// signature was ever made public).
     #[arg(long)]
     pub(crate) insecure_ignore_tlog: bool,
+    /// Ask the zt server at URL (`zt serve`) for the judgement instead of judging locally
+    /// (with `--stage`): the runner needs no ledger. The credential is `ZT_SERVER_TOKEN`.
+    #[arg(
+        long,
+        env = "ZT_SERVER",
+        value_name = "URL",
+        requires = "stage",
+        conflicts_with = "bundle"
+    )]
+    pub(crate) server: Option<String>,
+}
+
+/// `zt trace`
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// The artifact: a file path, or `sha256:<hex>`.
+    pub(crate) artifact: String,
+    /// Print the trace as a graph instead (`dot`: Graphviz).
+    #[arg(long, value_name = "FORMAT", value_parser = ["dot"])]
+    pub(crate) graph: Option<String>,
+    /// Ask the zt server at URL (`zt serve`) instead of the local ledger. The credential is
+    /// `ZT_SERVER_TOKEN`.
+    #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+    pub(crate) server: Option<String>,
 }

@@ -19,6 +19,7 @@ mod secrets;
 mod serve;
 mod sign;
 mod source;
+mod trace;
 mod verify;
 mod verify_commits;
 mod vuln;
@@ -58,6 +59,15 @@ pub(crate) fn workspace(
     Ok(ws)
 }
 
+/// The credential sent to a zt server's evidence API: `ZT_SERVER_TOKEN` (an API token or a
+/// CI job's OIDC ID token), if set.
+pub(crate) fn server_credential() -> Option<String> {
+    std::env::var("ZT_SERVER_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
 /// Dispatches a parsed command.
 pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliError> {
     match command {
@@ -81,5 +91,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Serve(args) => serve::run(args, printer),
         Command::Completions(args) => docs::completions(args, printer),
         Command::Man(args) => docs::man(args, printer),
+        Command::Trace(args) => trace::run(args, printer),
     }
 }

@@ -241,42 +241,47 @@ pub(crate) fn print_judgement(
     judgement: &zt_pipeline::gate::Judgement,
     printer: &Printer,
 ) {
+    print_judgement_json(name, stage, &judgement.to_json(name, stage), printer);
+}
+
+/// Prints a judgement in its JSON form ([`zt_pipeline::gate::Judgement::to_json`]), as a
+/// local gate makes it or a zt server answers `POST /api/v1/decide`: the same output either
+/// way.
+pub(crate) fn print_judgement_json(
+    name: &str,
+    stage: zt_core::config::Stage,
+    judgement: &serde_json::Value,
+    printer: &Printer,
+) {
     if printer.json {
-        printer.json(&serde_json::json!({
-            "artifact": name,
-            "digest": judgement.digest.to_string(),
-            "stage": stage.name(),
-            "allow": judgement.decision.allow,
-            "deny": judgement.decision.deny.iter().map(|d| serde_json::json!({
-                "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
-            })).collect::<Vec<_>>(),
-            "evidence": judgement.input.evidence.iter().map(|e| serde_json::json!({
-                "predicate_type": e.statement.predicate_type, "signer": e.signer.key_id, "bundle": e.bundle,
-            })).collect::<Vec<_>>(),
-            "rejected": judgement.input.rejected.iter().map(|r| serde_json::json!({
-                "source": r.source, "reason": r.reason,
-            })).collect::<Vec<_>>(),
-        }));
+        printer.json(judgement);
         return;
     }
-    let digest = judgement.digest.to_string();
+    let count = |k: &str| judgement[k].as_array().map_or(0, Vec::len);
+    let digest = judgement["digest"].as_str().unwrap_or_default();
     let what = if name == digest {
-        digest
+        digest.to_owned()
     } else {
         format!("{name} {digest}")
     };
     printer.info(format!(
         "{what} at stage `{stage}`: {} verified statement(s), {} rejected",
-        judgement.input.evidence.len(),
-        judgement.input.rejected.len()
+        count("evidence"),
+        count("rejected")
     ));
-    if judgement.decision.allow {
+    if judgement["allow"].as_bool() == Some(true) {
         printer.out(format!("{} {name} ({stage})", "allow".green().bold()));
         return;
     }
     printer.out(format!("{} {name} ({stage})", "deny".red().bold()));
-    for d in &judgement.decision.deny {
-        printer.out(format!("  {} {}: {}", "✗".red(), d.id.bold(), d.message));
-        printer.out(format!("    {}: {}", "fix".cyan(), d.remediation));
+    for d in judgement["deny"].as_array().into_iter().flatten() {
+        let field = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+        printer.out(format!(
+            "  {} {}: {}",
+            "✗".red(),
+            field("id").bold(),
+            field("message")
+        ));
+        printer.out(format!("    {}: {}", "fix".cyan(), field("remediation")));
     }
 }

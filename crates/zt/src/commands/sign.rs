@@ -22,7 +22,7 @@ pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError
             bundle: args.bundle,
         },
     )?;
-    print(&signed, printer)
+    print(&signed, args.server.as_deref(), printer)
 }
 
 pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliError> {
@@ -58,10 +58,26 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         },
         &predicate,
     )?;
-    print(&signed, printer)
+    print(&signed, args.server.as_deref(), printer)
 }
 
-fn print(signed: &Signed, printer: &Printer) -> Result<Status, CliError> {
+fn print(signed: &Signed, server: Option<&str>, printer: &Printer) -> Result<Status, CliError> {
+    // The bundle goes to the server before anything is printed: a runner that keeps no state
+    // fails here, not later, when the hub refuses it.
+    let receipt = match server {
+        Some(url) => {
+            let bytes = fs_err::read(&signed.bundle).map_err(zt_sign::Error::from)?;
+            let client = zt_server::Client::new(url)?;
+            let receipt = client.upload(crate::commands::server_credential().as_deref(), &bytes)?;
+            printer.info(format!(
+                "uploaded to {url}: {} (log entry {})",
+                receipt["id"].as_str().unwrap_or("-"),
+                receipt["log_index"]
+            ));
+            Some(receipt)
+        }
+        None => None,
+    };
     if let Some(origin) = &signed.created_log {
         printer.info(format!(
             "created transparency log `{origin}` in `{}`",
@@ -69,7 +85,11 @@ fn print(signed: &Signed, printer: &Printer) -> Result<Status, CliError> {
         ));
     }
     if printer.json {
-        printer.json(&serde_json::to_value(signed).unwrap_or_default());
+        let mut value = serde_json::to_value(signed).unwrap_or_default();
+        if let (Some(obj), Some(r)) = (value.as_object_mut(), receipt) {
+            obj.insert("upload".into(), r);
+        }
+        printer.json(&value);
     } else {
         printer.out(format!("{}  {}", signed.digest, signed.bundle.display()));
         printer.info(format!(

@@ -94,6 +94,28 @@ fn gate(args: &VerifyArgs, stage: &str, printer: &Printer) -> Result<Status, Cli
         )
     })?;
     let target = zt_pipeline::gate::Target::parse(&args.artifact)?;
+    if let Some(url) = &args.server {
+        // The server judges from its own store: the runner needs no ledger or evidence.
+        let digest = match &target {
+            zt_pipeline::gate::Target::Digest(d) => d.clone(),
+            zt_pipeline::gate::Target::File(p) => {
+                zt_core::Digest::of_file(zt_core::DigestAlgorithm::Sha256, p)?
+            }
+        };
+        let client = zt_server::Client::new(url)?;
+        let mut judgement = client.decide(
+            crate::commands::server_credential().as_deref(),
+            &digest.to_string(),
+            stage.name(),
+        )?;
+        judgement["artifact"] = args.artifact.clone().into();
+        crate::commands::pipeline::print_judgement_json(&args.artifact, stage, &judgement, printer);
+        return Ok(if judgement["allow"].as_bool() == Some(true) {
+            Status::Success
+        } else {
+            Status::Failure
+        });
+    }
     let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
     let judgement = zt_pipeline::gate::judge(&ws, &target, stage, &args.bundle)?;
     crate::commands::pipeline::print_judgement(&args.artifact, stage, &judgement, printer);

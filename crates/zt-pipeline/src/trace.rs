@@ -1,0 +1,393 @@
+//! The trace of a digest: "which build made this, from what, signed by whom, and is it
+//! allowed?" — `zt trace FILE|DIGEST` and `GET /api/v1/trace/{digest}`.
+//!
+//! The trace reads only **verified** evidence: it judges the digest with the gate at every
+//! stage ([`crate::gate::judge_in`]) and reads the build, commits and dependencies from the
+//! statements that verified, so a forged or revoked bundle never appears in a trace except
+//! among `rejected`, with the reason.
+//!
+//! - `builds`: each SLSA provenance about the digest: builder, invocation id, build type,
+//!   times, the command, and the sandbox record zt's builder writes (`internalParameters`).
+//! - `commits`: the git commits the provenance names as resolved dependencies, each with the
+//!   verdict of the verified source-verification statement about it (or none).
+//! - `dependencies`: the components of the verified SBOMs about the digest (CycloneDX
+//!   `components`, SPDX `packages`), and the provenance's non-git resolved dependencies.
+//! - `signers`: each key that signed verified evidence, with what it signed.
+//! - `decisions`: the judgement at `ci`, `publish` and `deploy`, every deny with its fix.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use zt_core::config::Stage;
+use zt_core::{Digest, Workspace, predicate};
+use zt_policy::input::Evidence;
+
+use crate::Error;
+use crate::gate::{Judgement, Target};
+
+/// The trace of one digest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trace {
+    /// The digest traced.
+    pub digest: String,
+    /// The builds that produced it.
+    pub builds: Vec<Build>,
+    /// The commits it was built from, each with its signature verdict.
+    pub commits: Vec<Commit>,
+    /// What went into it.
+    pub dependencies: Vec<Dependency>,
+    /// Who signed its evidence.
+    pub signers: Vec<SignerSummary>,
+    /// The judgement at each stage.
+    pub decisions: Vec<Decision>,
+    /// Bundles that claim the digest but did not verify, with why.
+    pub rejected: Vec<RejectedBundle>,
+}
+
+/// One build, from verified SLSA provenance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Build {
+    /// `runDetails.builder.id`.
+    pub builder: Option<String>,
+    /// `runDetails.metadata.invocationId`.
+    pub invocation: Option<String>,
+    /// `buildDefinition.buildType`.
+    pub build_type: Option<String>,
+    /// `runDetails.metadata.startedOn`.
+    pub started_on: Option<String>,
+    /// `runDetails.metadata.finishedOn`.
+    pub finished_on: Option<String>,
+    /// `buildDefinition.externalParameters.command`.
+    pub command: Option<Value>,
+    /// `buildDefinition.internalParameters` (zt's sandbox record: hermetic, sandbox,
+    /// environment, reproducible).
+    pub sandbox: Option<Value>,
+    /// The key that signed the provenance.
+    pub signer: String,
+    /// Where the bundle came from.
+    pub bundle: Option<String>,
+}
+
+/// A commit the build was made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Commit {
+    /// The git commit id.
+    pub commit: String,
+    /// The repository URI the provenance names.
+    pub uri: Option<String>,
+    /// `verified`, `failed`, or `unverified` (no verified source-verification statement).
+    pub verdict: String,
+    /// The source verification's per-verdict counts, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<Value>,
+    /// The key that signed the source verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
+}
+
+/// A dependency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dependency {
+    /// Its name.
+    pub name: String,
+    /// Its version, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Its package URL or URI, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Where zt learned of it: `sbom` or `provenance`.
+    pub source: String,
+}
+
+/// A signer and what it signed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignerSummary {
+    /// The key id.
+    pub key_id: String,
+    /// The predicate types of the evidence it signed.
+    pub predicate_types: Vec<String>,
+}
+
+/// The judgement at one stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Decision {
+    /// The stage.
+    pub stage: String,
+    /// Whether it is allowed.
+    pub allow: bool,
+    /// Every deny: rule id, message, fix.
+    pub deny: Vec<Value>,
+}
+
+/// A bundle that did not verify.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RejectedBundle {
+    /// Where it came from.
+    pub source: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// The trace of `digest` from the workspace's ledger (and evidence store).
+pub fn trace(ws: &Workspace, digest: &Digest) -> Result<Trace, Error> {
+    let ledger = crate::ledger::open_existing(ws)?;
+    trace_in(
+        ws,
+        ledger.as_deref(),
+        &crate::gate::Trusted::of(ws)?,
+        digest,
+    )
+}
+
+/// As [`trace`], with the ledger already open.
+pub fn trace_in(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &crate::gate::Trusted,
+    digest: &Digest,
+) -> Result<Trace, Error> {
+    let target = Target::Digest(digest.clone());
+    let mut judgements: Vec<(Stage, Judgement)> = Vec::new();
+    for stage in Stage::ALL {
+        judgements.push((
+            stage,
+            crate::gate::judge_in(ws, ledger, trusted, &target, stage, &[])?,
+        ));
+    }
+    let Some((_, first)) = judgements.first() else {
+        return Err(Error::Policy("no stage to judge at".into()));
+    };
+    let evidence = &first.input.evidence;
+    let about_digest = |e: &&Evidence| {
+        e.statement
+            .subject
+            .iter()
+            .any(|s| s.digest.get("sha256").map(String::as_str) == Some(digest.hex().as_str()))
+    };
+
+    let mut builds = Vec::new();
+    let mut commits: BTreeMap<String, Commit> = BTreeMap::new();
+    let mut dependencies = Vec::new();
+    for e in evidence.iter().filter(about_digest) {
+        let p = e.statement.predicate.clone().unwrap_or(Value::Null);
+        let text = |ptr: &str| p.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
+        match e.statement.predicate_type.as_str() {
+            predicate::SLSA_PROVENANCE_V1 => {
+                builds.push(Build {
+                    builder: text("/runDetails/builder/id"),
+                    invocation: text("/runDetails/metadata/invocationId"),
+                    build_type: text("/buildDefinition/buildType"),
+                    started_on: text("/runDetails/metadata/startedOn"),
+                    finished_on: text("/runDetails/metadata/finishedOn"),
+                    command: p
+                        .pointer("/buildDefinition/externalParameters/command")
+                        .cloned(),
+                    sandbox: p.pointer("/buildDefinition/internalParameters").cloned(),
+                    signer: e.signer.key_id.clone(),
+                    bundle: e.bundle.clone(),
+                });
+                let deps = p
+                    .pointer("/buildDefinition/resolvedDependencies")
+                    .and_then(Value::as_array);
+                for d in deps.into_iter().flatten() {
+                    let uri = d.get("uri").and_then(Value::as_str).map(str::to_owned);
+                    match d.pointer("/digest/gitCommit").and_then(Value::as_str) {
+                        Some(c) => {
+                            commits.entry(c.to_ascii_lowercase()).or_insert(Commit {
+                                commit: c.to_ascii_lowercase(),
+                                uri,
+                                verdict: "unverified".into(),
+                                verdicts: None,
+                                verified_by: None,
+                            });
+                        }
+                        None => dependencies.push(Dependency {
+                            name: d
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                                .or_else(|| uri.clone())
+                                .unwrap_or_default(),
+                            version: None,
+                            purl: uri,
+                            source: "provenance".into(),
+                        }),
+                    }
+                }
+            }
+            predicate::CYCLONEDX => {
+                for c in p
+                    .get("components")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    dependencies.push(Dependency {
+                        name: c.get("name").and_then(Value::as_str).unwrap_or("").into(),
+                        version: c.get("version").and_then(Value::as_str).map(str::to_owned),
+                        purl: c.get("purl").and_then(Value::as_str).map(str::to_owned),
+                        source: "sbom".into(),
+                    });
+                }
+            }
+            predicate::SPDX_23 => {
+                for c in p
+                    .get("packages")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let purl = c
+                        .get("externalRefs")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .find(|r| r.get("referenceType").and_then(Value::as_str) == Some("purl"))
+                        .and_then(|r| r.get("referenceLocator"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    dependencies.push(Dependency {
+                        name: c.get("name").and_then(Value::as_str).unwrap_or("").into(),
+                        version: c
+                            .get("versionInfo")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        purl,
+                        source: "sbom".into(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // The verdict of each commit: the verified source-verification statements about it.
+    for e in evidence
+        .iter()
+        .filter(|e| e.statement.predicate_type == predicate::ZT_SOURCE_VERIFICATION_V1)
+    {
+        for s in &e.statement.subject {
+            let Some(c) = s.digest.get("gitCommit") else {
+                continue;
+            };
+            if let Some(commit) = commits.get_mut(&c.to_ascii_lowercase()) {
+                let p = e.statement.predicate.as_ref();
+                let ok = p
+                    .and_then(|p| p.get("verified"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                // A failed verification wins over a passing one.
+                if commit.verdict != "failed" {
+                    commit.verdict = if ok { "verified" } else { "failed" }.into();
+                    commit.verdicts = p.and_then(|p| p.get("verdicts")).cloned();
+                    commit.verified_by = Some(e.signer.key_id.clone());
+                }
+            }
+        }
+    }
+    dependencies.sort();
+    dependencies.dedup();
+
+    let mut signers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in evidence {
+        let types = signers.entry(e.signer.key_id.clone()).or_default();
+        if !types.contains(&e.statement.predicate_type) {
+            types.push(e.statement.predicate_type.clone());
+        }
+    }
+    let signers = signers
+        .into_iter()
+        .map(|(key_id, mut predicate_types)| {
+            predicate_types.sort();
+            SignerSummary {
+                key_id,
+                predicate_types,
+            }
+        })
+        .collect();
+    let rejected = first
+        .input
+        .rejected
+        .iter()
+        .map(|r| RejectedBundle {
+            source: r.source.clone(),
+            reason: r.reason.clone(),
+        })
+        .collect();
+    let decisions = judgements
+        .iter()
+        .map(|(stage, j)| Decision {
+            stage: stage.name().to_owned(),
+            allow: j.decision.allow,
+            deny: j
+                .decision
+                .deny
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Trace {
+        digest: digest.to_string(),
+        builds,
+        commits: commits.into_values().collect(),
+        dependencies,
+        signers,
+        decisions,
+        rejected,
+    })
+}
+
+impl Trace {
+    /// The trace as a Graphviz `dot` graph: commits → builds → the artifact, dependencies →
+    /// the artifact, signers → what they signed.
+    pub fn to_dot(&self) -> String {
+        let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let mut out = String::from("digraph trace {\n  rankdir=LR;\n");
+        let artifact = q(&self.digest);
+        out.push_str(&format!("  {artifact} [shape=box];\n"));
+        for (i, b) in self.builds.iter().enumerate() {
+            let node = q(&format!(
+                "build {}",
+                b.invocation.clone().unwrap_or_else(|| i.to_string())
+            ));
+            out.push_str(&format!("  {node} -> {artifact} [label=\"built\"];\n"));
+            for c in &self.commits {
+                out.push_str(&format!(
+                    "  {} -> {node} [label={}];\n",
+                    q(&format!("commit {}", c.commit)),
+                    q(&c.verdict)
+                ));
+            }
+            out.push_str(&format!(
+                "  {} -> {node} [label=\"signed\"];\n",
+                q(&format!("key {}", b.signer))
+            ));
+        }
+        for d in &self.dependencies {
+            let name = match &d.version {
+                Some(v) => format!("{}@{v}", d.name),
+                None => d.name.clone(),
+            };
+            out.push_str(&format!("  {} -> {artifact};\n", q(&name)));
+        }
+        for d in &self.decisions {
+            out.push_str(&format!(
+                "  {artifact} -> {} [label={}];\n",
+                q(&format!(
+                    "{}: {}",
+                    d.stage,
+                    if d.allow { "allow" } else { "deny" }
+                )),
+                q("decision")
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
