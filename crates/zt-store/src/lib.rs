@@ -241,6 +241,10 @@ pub trait Ledger {
 
     /// Access records matching `query`, by `seq`.
     fn access_records(&self, query: &AccessQuery) -> Result<Vec<AccessRecord>, Error>;
+
+    /// Every build recorded at or after `since` (Unix seconds), by time then id: the history
+    /// `zt watch` makes its baselines from. Two queries whatever the number of builds.
+    fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.
