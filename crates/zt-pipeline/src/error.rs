@@ -85,6 +85,9 @@ pub enum Error {
     /// The configuration or the policy could not be used.
     #[error("{0}")]
     Policy(String),
+    /// The watch (notifications, metrics) failed.
+    #[error(transparent)]
+    Watch(#[from] zt_watch::Error),
     /// An argument the caller gave cannot be used.
     #[error("{what}")]
     Input {
@@ -107,6 +110,7 @@ impl Diagnostic for Error {
             Error::Core(e) => e.outcome(),
             Error::Workspace(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
+            Error::Watch(e) => e.outcome(),
             Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
         }
@@ -128,6 +132,7 @@ impl Diagnostic for Error {
             Error::Core(e) => e.help(),
             Error::Workspace(e) => e.help(),
             Error::Store(e) => e.help(),
+            Error::Watch(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
             Error::Report { source, .. } => source.help(),
             Error::Approval { id, .. } => Some(format!(

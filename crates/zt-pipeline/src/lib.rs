@@ -32,6 +32,7 @@ pub mod sbom;
 pub mod source;
 pub mod subject;
 pub mod vuln;
+pub mod watch;
 
 pub use error::Error;
 pub use run::{NoProgress, Options, Progress, Report, StageReport, StageStatus, pipeline_key, run};

@@ -406,19 +406,9 @@ fn record_build(
     let Some(predicate) = provenance.predicate.as_ref() else {
         return Ok(());
     };
-    let Some(id) = predicate
-        .pointer("/runDetails/metadata/invocationId")
-        .and_then(serde_json::Value::as_str)
-    else {
-        return Ok(());
-    };
-    crate::ledger::open(ws)?.put_build(&zt_store::BuildRecord {
-        id: id.to_string(),
-        outputs: artifacts.iter().map(|(_, d)| d.clone()).collect(),
-        recorded_at: ws.now(),
-        record: predicate.clone(),
-    })?;
-    Ok(())
+    // With the `ztWatch` object `zt watch` baselines (crate::watch).
+    let outputs: Vec<Digest> = artifacts.iter().map(|(_, d)| d.clone()).collect();
+    crate::watch::record(ws, ws.root(), &outputs, predicate)
 }
 
 /// Runs the test command on the built artifacts; its JUnit report becomes evidence.

@@ -9,7 +9,9 @@
 //!   window and more than [`Detector::duration_z`] robust deviations from it (median and
 //!   median absolute deviation: one slow build in the window does not move the baseline);
 //! - `new-program`: a program path that no build of the window executed;
-//! - `changed-program`: a known path whose digest no build of the window executed;
+//! - `changed-program`: a known absolute path outside the build path (the toolchain, not the
+//!   repository's own scripts, which change with commits) whose digest no build of the
+//!   window executed;
 //! - `network-attempt`: an address and port no build of the window tried (any attempt at all
 //!   when the window never tried one);
 //! - `write-outside-output`: a file written outside the output that no build of the window
@@ -229,9 +231,7 @@ impl Detector {
                     .insert(k.clone());
             }
         }
-        alerts.sort_by(|a, b| {
-            (a.at, &a.build, rank(a.kind)).cmp(&(b.at, &b.build, rank(b.kind)))
-        });
+        alerts.sort_by(|a, b| (a.at, &a.build, rank(a.kind)).cmp(&(b.at, &b.build, rank(b.kind))));
         alerts
     }
 
@@ -289,8 +289,12 @@ impl Detector {
                         json!({"path": path, "digest": digest, "rarity": rarity(0)}),
                     ));
                 }
+                // A script of the repository's own (a relative path, or below the build
+                // path) changes with the commits: only the toolchain's digests are baselined.
                 Some(_)
-                    if !digest.is_empty()
+                    if path.starts_with('/')
+                        && !path.starts_with("/build/")
+                        && !digest.is_empty()
                         && !base
                             .digests
                             .contains_key(&(path.to_owned(), digest.to_owned())) =>
@@ -346,7 +350,11 @@ impl Detector {
                 "medium",
                 format!(
                     "wrote {} outside its output, which none of the last {n} builds wrote",
-                    new_writes.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+                    new_writes
+                        .iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 json!({"files": new_writes, "rarity": rarity(0)}),
             ));
@@ -443,23 +451,30 @@ mod tests {
     #[test]
     fn nothing_is_reported_while_the_baseline_is_made() {
         let mut b: Vec<BuildFacts> = (0..5).map(|i| facts(i, 1000)).collect();
-        b[4].network.push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
+        b[4].network
+            .push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
         assert!(Detector::default().detect(&b, None).is_empty());
     }
 
     #[test]
     fn each_kind_is_reported_once_with_its_evidence() {
-        let mut b: Vec<BuildFacts> = (0..30).map(|i| facts(i, 1000 + (i as u64 % 7) * 10)).collect();
+        let mut b: Vec<BuildFacts> = (0..30)
+            .map(|i| facts(i, 1000 + (i as u64 % 7) * 10))
+            .collect();
         b[20].duration_ms = 5000;
         b[21].executed.push(("/tmp/x".into(), "sha256:x".into()));
         b[22].executed[0].1 = "sha256:evil".into();
-        b[23].network.push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
+        b[23]
+            .network
+            .push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
         b[24].writes.push(".bashrc".into());
         b[25].signer_key = Some("k2".into());
         b[26].committer = Some("eve@x".into());
         b[27].commit_key = Some("kz".into());
         // Seen again: known now, not reported twice.
-        b[28].network.push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
+        b[28]
+            .network
+            .push(("203.0.113.7:443".into(), "/usr/bin/curl".into()));
         let alerts = Detector::default().detect(&b, None);
         let got: Vec<(&str, &str)> = alerts.iter().map(|a| (a.build.as_str(), a.kind)).collect();
         assert_eq!(
@@ -476,7 +491,11 @@ mod tests {
             ]
         );
         assert_eq!(alerts[3].evidence["programs"][0], "/usr/bin/curl");
-        assert!(alerts[0].why.contains("robust deviations"), "{}", alerts[0].why);
+        assert!(
+            alerts[0].why.contains("robust deviations"),
+            "{}",
+            alerts[0].why
+        );
         // --since: only later builds are reported, earlier ones still make the baseline.
         let later = Detector::default().detect(&b, Some(24));
         assert_eq!(later.len(), 4);

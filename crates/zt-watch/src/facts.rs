@@ -119,7 +119,8 @@ impl BuildFacts {
             network,
             writes,
             signer_key: s("/ztWatch/signerKey"),
-            commit: s("/ztWatch/commit").or_else(|| s("/buildDefinition/externalParameters/source")),
+            commit: s("/ztWatch/commit")
+                .or_else(|| s("/buildDefinition/externalParameters/source")),
             author: s("/ztWatch/author"),
             committer: s("/ztWatch/committer"),
             commit_key: s("/ztWatch/commitKey"),

@@ -128,7 +128,12 @@ pub fn history(spec: &Spec) -> (Vec<BuildFacts>, Vec<Label>) {
         .map(|r| {
             let n = 3 + rng.below(3);
             (0..n)
-                .map(|c| (format!("dev{c}@repo{r}.example"), format!("SHA256:r{r}c{c}")))
+                .map(|c| {
+                    (
+                        format!("dev{c}@repo{r}.example"),
+                        format!("SHA256:r{r}c{c}"),
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -208,7 +213,9 @@ pub fn history(spec: &Spec) -> (Vec<BuildFacts>, Vec<Label>) {
                 .unwrap_or("duration");
             let tag = rng.next_u64();
             match kind {
-                "duration" => f.duration_ms = (f.duration_ms as f64 * (3.0 + rng.unit() * 5.0)) as u64,
+                "duration" => {
+                    f.duration_ms = (f.duration_ms as f64 * (3.0 + rng.unit() * 5.0)) as u64
+                }
                 "new-program" => f
                     .executed
                     .push((format!("/tmp/.x{tag:x}/payload"), format!("sha256:{tag:x}"))),
@@ -221,7 +228,9 @@ pub fn history(spec: &Spec) -> (Vec<BuildFacts>, Vec<Label>) {
                     format!("198.51.100.{}:{}", tag % 250, 1024 + tag % 60000),
                     f.executed.first().map(|e| e.0.clone()).unwrap_or_default(),
                 )),
-                "write-outside-output" => f.writes.push(format!(".git/hooks/post-checkout-{tag:x}")),
+                "write-outside-output" => {
+                    f.writes.push(format!(".git/hooks/post-checkout-{tag:x}"))
+                }
                 "new-signing-key" => f.signer_key = Some(format!("stolen-key-{tag:x}")),
                 "new-committer" => {
                     let e = format!("mallory{tag:x}@evil.example");
@@ -231,10 +240,7 @@ pub fn history(spec: &Spec) -> (Vec<BuildFacts>, Vec<Label>) {
                 }
                 _ => f.commit_key = Some(format!("SHA256:forged{tag:x}")),
             }
-            labels.push(Label {
-                build: id,
-                kind,
-            });
+            labels.push(Label { build: id, kind });
         }
         builds.push(f);
     }
@@ -255,8 +261,16 @@ pub fn score(alerts: &[crate::Alert], labels: &[Label]) -> (f64, f64, usize, usi
     let truth: BTreeSet<(&str, &str)> = labels.iter().map(|l| (l.build.as_str(), l.kind)).collect();
     let found: BTreeSet<(&str, &str)> = alerts.iter().map(|a| (a.build.as_str(), a.kind)).collect();
     let tp = found.intersection(&truth).count();
-    let precision = if found.is_empty() { 1.0 } else { tp as f64 / found.len() as f64 };
-    let recall = if truth.is_empty() { 1.0 } else { tp as f64 / truth.len() as f64 };
+    let precision = if found.is_empty() {
+        1.0
+    } else {
+        tp as f64 / found.len() as f64
+    };
+    let recall = if truth.is_empty() {
+        1.0
+    } else {
+        tp as f64 / truth.len() as f64
+    };
     (precision, recall, tp, found.len(), truth.len())
 }
 

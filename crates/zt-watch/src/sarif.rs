@@ -47,12 +47,16 @@ pub fn sarif(alerts: &[Alert]) -> Value {
 /// What an alert kind means, in one sentence.
 pub fn describe(kind: &str) -> &'static str {
     match kind {
-        "network-attempt" => "The build tried to reach an address its pipeline's recent builds never tried",
+        "network-attempt" => {
+            "The build tried to reach an address its pipeline's recent builds never tried"
+        }
         "unknown-commit-key" => "A commit was signed with a key never seen for its author",
         "new-signing-key" => "The provenance was signed by a key new to the pipeline",
         "changed-program" => "A program the pipeline runs had a digest its recent builds never had",
         "new-program" => "The build executed a program its pipeline's recent builds never executed",
-        "write-outside-output" => "The build wrote files outside its output that its recent builds never wrote",
+        "write-outside-output" => {
+            "The build wrote files outside its output that its recent builds never wrote"
+        }
         "new-committer" => "A committer never seen in the repository",
         "duration" => "The build took far longer than its pipeline's median (robust statistics)",
         _ => "unknown alert kind",

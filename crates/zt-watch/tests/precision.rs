@@ -8,7 +8,10 @@ use zt_watch::{Detector, KINDS};
 #[test]
 fn precision_and_recall_on_a_seeded_history_are_at_least_0_9() {
     for seed in [18u64, 1, 2] {
-        let (builds, labels) = history(&Spec { seed, ..Spec::default() });
+        let (builds, labels) = history(&Spec {
+            seed,
+            ..Spec::default()
+        });
         let alerts = Detector::default().detect(&builds, None);
         let (precision, recall, tp, found, truth) = score(&alerts, &labels);
         println!(
@@ -28,9 +31,16 @@ fn precision_and_recall_on_a_seeded_history_are_at_least_0_9() {
 
 #[test]
 fn an_injection_free_history_raises_few_alerts() {
-    let (builds, labels) = history(&Spec { anomaly_rate: 0.0, ..Spec::default() });
+    let (builds, labels) = history(&Spec {
+        anomaly_rate: 0.0,
+        ..Spec::default()
+    });
     assert!(labels.is_empty());
     let alerts = Detector::default().detect(&builds, None);
-    println!("clean history: {} alerts over {} builds", alerts.len(), builds.len());
+    println!(
+        "clean history: {} alerts over {} builds",
+        alerts.len(),
+        builds.len()
+    );
     assert!(alerts.len() <= 5, "{:#?}", alerts);
 }

@@ -38,6 +38,9 @@ pub(crate) use policy::{PolicyArgs, PolicyCommand};
 mod secrets;
 
 pub(crate) use secrets::{SecretsArgs, SecretsCommand};
+mod watch;
+
+pub(crate) use watch::WatchArgs;
 mod serve;
 
 pub(crate) use serve::ServeArgs;
@@ -105,4 +108,7 @@ pub(crate) enum Command {
     Secrets(SecretsArgs),
     /// Serve zt's HTTP API (the secrets broker) on loopback until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Alerts from the build records' baselines: unusual programs, network attempts, writes,
+    /// durations, signing keys, committers and commit keys.
+    Watch(WatchArgs),
 }

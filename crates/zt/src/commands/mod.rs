@@ -21,6 +21,7 @@ mod source;
 mod verify;
 mod verify_commits;
 mod vuln;
+mod watch;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,5 +79,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
+        Command::Watch(args) => watch::run(args, printer),
     }
 }

@@ -1,0 +1,54 @@
+//! `zt watch`: alerts over the ledger's build records (zt_pipeline::watch).
+
+use crate::cli::WatchArgs;
+use crate::commands::{Status, workspace};
+use crate::printer::Printer;
+use crate::report::CliError;
+
+pub(crate) fn parse_since(s: &str, now: i64) -> Result<i64, CliError> {
+    zt_core::time::parse_instant(s, Some(now)).map_err(|e| {
+        CliError::input(
+            format!("`--since`: {e}"),
+            "e.g. `--since 2026-11-25T00:00:00Z` or `--since 7d`",
+        )
+    })
+}
+
+pub(crate) fn run(args: WatchArgs, printer: &Printer) -> Result<Status, CliError> {
+    let ws = workspace(&args.dir, printer)?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, ws.now()))
+        .transpose()?;
+    let report = zt_pipeline::watch::watch(&ws, &zt_pipeline::watch::Request { since })?;
+    if args.sarif {
+        printer.json(&zt_watch::sarif::sarif(&report.alerts));
+    } else if printer.json {
+        printer.json(&report.to_json());
+    } else {
+        for a in &report.alerts {
+            printer.out(format!(
+                "{} [{}] {} build {} ({})",
+                a.kind,
+                a.severity,
+                a.pipeline,
+                a.build,
+                zt_core::time::rfc3339(a.at)
+            ));
+            printer.out(format!("  why: {}", a.why));
+            printer.out(format!("  evidence: {}", a.evidence));
+        }
+        printer.info(format!(
+            "{} alert(s) over {} build(s) of {} pipeline(s)",
+            report.alerts.len(),
+            report.builds,
+            report.pipelines
+        ));
+    }
+    Ok(if args.fail_on_alert && !report.alerts.is_empty() {
+        Status::Failure
+    } else {
+        Status::Success
+    })
+}
