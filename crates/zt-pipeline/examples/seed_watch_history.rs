@@ -24,5 +24,9 @@ fn main() {
             })
             .expect("put_build");
     }
-    println!("{} builds, {} injected anomalies", builds.len(), labels.len());
+    println!(
+        "{} builds, {} injected anomalies",
+        builds.len(),
+        labels.len()
+    );
 }

@@ -352,6 +352,13 @@ fn handle(
         let program = std::fs::metadata(format!("/proc/{pid}/exe"))
             .ok()
             .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
+            // A program started another way (a script's interpreter): the kernel's name of
+            // the process's executable, as a path in the sandbox's mount namespace.
+            .or_else(|| {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
             .unwrap_or_else(|| "(unknown)".into());
         continue_call(listener, n.id);
         let (family, address, port) = sockaddr(&buf);
