@@ -223,12 +223,35 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
     ctx.stage("sign", sign_stage)?;
     ctx.stage("verify", verify_stage)?;
     ctx.stage("policy", policy_stage)?;
-    Ok(Report {
+    let report = Report {
         dir: ctx.dir,
         artifacts: ctx.artifacts,
         stages: ctx.stages,
         sandbox_millis: ctx.sandbox.as_millis(),
-    })
+    };
+    // A denial goes to the `[[notify]]` routes: spooled only (the pipeline never waits for a
+    // receiver); `zt watch` delivers it.
+    if !report.allowed()
+        && let Some(failed) = report
+            .stages
+            .iter()
+            .find(|s| s.status == StageStatus::Failed)
+    {
+        let event = zt_watch::notify::Event {
+            kind: "denial",
+            summary: format!(
+                "pipeline of {} denied at stage `{}`: {}",
+                report.dir.display(),
+                failed.name,
+                failed.summary
+            ),
+            fix: failed.remediation.clone(),
+            details: serde_json::to_value(&report.stages).unwrap_or_default(),
+            at: ctx.ws.now(),
+        };
+        crate::watch::notify(&ctx.ws, &[event], std::time::Duration::ZERO)?;
+    }
+    Ok(report)
 }
 
 type StageResult = Result<(StageStatus, String, Option<String>, Vec<PathBuf>), Error>;

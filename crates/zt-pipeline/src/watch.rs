@@ -43,8 +43,13 @@ impl Report {
 
 /// Reads every build record of the workspace's ledger and runs the detector.
 pub fn watch(ws: &Workspace, req: &Request) -> Result<Report, Error> {
+    watch_with(ws, req, &Detector::default())
+}
+
+/// [`watch`] with the detector's settings given (drills use a shorter warm-up).
+pub fn watch_with(ws: &Workspace, req: &Request, detector: &Detector) -> Result<Report, Error> {
     let facts = history(ws)?;
-    let alerts = Detector::default().detect(&facts, req.since);
+    let alerts = detector.detect(&facts, req.since);
     let pipelines = facts
         .iter()
         .map(|f| f.pipeline.as_str())
@@ -79,7 +84,12 @@ pub fn context(ws: &Workspace, tree: &Path, commit: Option<&str>) -> Value {
     let signer_key = crate::run::pipeline_key(ws)
         .ok()
         .map(|k| k.public_key().key_id());
-    let mut v = json!({"repository": repository, "signerKey": signer_key, "commit": commit});
+    // Orders builds recorded within the same second (`ZT_NOW` fixes the workspace clock).
+    let recorded_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut v = json!({"repository": repository, "signerKey": signer_key, "commit": commit, "recordedNs": recorded_ns});
     if let Some(c) = commit.and_then(|c| parse_commit(tree, c)) {
         v["author"] = json!(c.author.email);
         v["committer"] = json!(c.committer.email);
@@ -153,4 +163,44 @@ pub fn record(
         record,
     })?;
     Ok(())
+}
+
+/// Spools `events` for the workspace's `[[notify]]` routes and delivers what is due, within
+/// `budget` (zero: spool only, as the pipeline does: it never waits for a receiver).
+pub fn notify(
+    ws: &Workspace,
+    events: &[zt_watch::notify::Event],
+    budget: std::time::Duration,
+) -> Result<Option<zt_watch::notify::Drained>, Error> {
+    let config = ws.config()?;
+    if config.notify.is_empty() {
+        return Ok(None);
+    }
+    let routes = zt_watch::notify::routes(&config.notify)?;
+    for e in events {
+        zt_watch::notify::enqueue(ws.root(), &routes, e)?;
+    }
+    if budget.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(zt_watch::notify::drain(
+        ws.root(),
+        &routes,
+        ws.now(),
+        budget,
+    )?))
+}
+
+/// The notification of an alert.
+pub fn alert_event(a: &Alert) -> zt_watch::notify::Event {
+    zt_watch::notify::Event {
+        kind: "alert",
+        summary: format!("{} [{}] in {}: {}", a.kind, a.severity, a.pipeline, a.why),
+        fix: Some(format!(
+            "look at build {} (`zt watch --json`); if it is a compromise, `zt incident bad-commit COMMIT`",
+            a.build
+        )),
+        details: a.to_json(),
+        at: a.at,
+    }
 }

@@ -19,7 +19,8 @@
 //! - `new-signing-key`: the provenance was signed by a key that never signed this
 //!   pipeline's provenance before;
 //! - `new-committer`: a committer never seen in this repository;
-//! - `unknown-commit-key`: a commit signed with a key never seen for its (known) author.
+//! - `unknown-commit-key`: a commit signed with a key never seen for its (known) author;
+//! - `unsigned-commit`: an unsigned commit by an author whose earlier commits were signed.
 //!
 //! Nothing is reported until the pipeline (or repository) has [`Detector::min_history`]
 //! builds: the first builds make the baseline.
@@ -34,6 +35,7 @@ use crate::BuildFacts;
 pub const KINDS: &[&str] = &[
     "network-attempt",
     "unknown-commit-key",
+    "unsigned-commit",
     "new-signing-key",
     "changed-program",
     "new-program",
@@ -189,7 +191,7 @@ pub fn median_mad(values: &[u64]) -> (f64, f64) {
 fn median_sorted(v: &[f64]) -> f64 {
     let n = v.len();
     match (v.get(n / 2), n.checked_sub(1).and_then(|i| v.get(i / 2))) {
-        (Some(a), Some(b)) if n % 2 == 0 => (a + b) / 2.0,
+        (Some(a), Some(b)) if n.is_multiple_of(2) => (a + b) / 2.0,
         (Some(a), _) => *a,
         _ => 0.0,
     }
@@ -207,7 +209,7 @@ impl Detector {
     /// earlier builds only make the baselines. `builds` may come in any order.
     pub fn detect(&self, builds: &[BuildFacts], since: Option<i64>) -> Vec<Alert> {
         let mut order: Vec<&BuildFacts> = builds.iter().collect();
-        order.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        order.sort_by(|a, b| (a.at, a.seq, &a.id).cmp(&(b.at, b.seq, &b.id)));
         let mut pipelines: HashMap<String, Baseline> = HashMap::new();
         let mut repos: HashMap<String, Repository> = HashMap::new();
         let mut alerts = Vec::new();
@@ -278,6 +280,11 @@ impl Detector {
         let rarity = |count: usize| json!({"seenIn": count, "ofBuilds": n});
         let mut paths_flagged = BTreeSet::new();
         for (path, digest) in distinct(&f.executed) {
+            // An exec of a path where nothing could be opened (the C library trying each
+            // `PATH` entry in turn) ran nothing.
+            if digest.is_empty() {
+                continue;
+            }
             match base.paths.get(path) {
                 None => {
                     paths_flagged.insert(path);
@@ -412,6 +419,17 @@ impl Detector {
                 json!({"author": a, "key": k, "knownKeys": keys}),
             ));
         }
+        if let (Some(a), Some(_), None) = (&f.author, &f.commit, &f.commit_key)
+            && let Some(keys) = repo.author_keys.get(a)
+        {
+            out.push(Self::alert(
+                f,
+                "unsigned-commit",
+                "high",
+                format!("commit by {a} is not signed; this author's earlier commits were signed"),
+                json!({"author": a, "knownKeys": keys}),
+            ));
+        }
     }
 }
 
@@ -429,6 +447,7 @@ mod tests {
             pipeline: "r :: make".into(),
             repository: "r".into(),
             at: i as i64,
+            seq: 0,
             duration_ms: ms,
             executed: vec![("/usr/bin/make".into(), "sha256:m".into())],
             network: Vec::new(),
@@ -471,6 +490,8 @@ mod tests {
         b[25].signer_key = Some("k2".into());
         b[26].committer = Some("eve@x".into());
         b[27].commit_key = Some("kz".into());
+        b[29].commit = Some("c29".into());
+        b[29].commit_key = None;
         // Seen again: known now, not reported twice.
         b[28]
             .network
@@ -488,6 +509,7 @@ mod tests {
                 ("b025", "new-signing-key"),
                 ("b026", "new-committer"),
                 ("b027", "unknown-commit-key"),
+                ("b029", "unsigned-commit"),
             ]
         );
         assert_eq!(alerts[3].evidence["programs"][0], "/usr/bin/curl");
@@ -498,6 +520,6 @@ mod tests {
         );
         // --since: only later builds are reported, earlier ones still make the baseline.
         let later = Detector::default().detect(&b, Some(24));
-        assert_eq!(later.len(), 4);
+        assert_eq!(later.len(), 5);
     }
 }

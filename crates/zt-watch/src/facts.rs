@@ -16,6 +16,9 @@ pub struct BuildFacts {
     pub repository: String,
     /// When it was recorded (Unix seconds).
     pub at: i64,
+    /// Its place among builds recorded in the same second (nanoseconds of the system clock
+    /// when recorded; 0 when unknown).
+    pub seq: u64,
     /// How long the command ran, in milliseconds.
     pub duration_ms: u64,
     /// The programs it executed: (path, digest).
@@ -111,6 +114,10 @@ impl BuildFacts {
             pipeline: format!("{repository} :: {command}"),
             repository,
             at,
+            seq: record
+                .pointer("/ztWatch/recordedNs")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
             duration_ms: b
                 .and_then(|b| b.get("durationMs"))
                 .and_then(Value::as_u64)

@@ -196,6 +196,7 @@ pub fn history(spec: &Spec) -> (Vec<BuildFacts>, Vec<Label>) {
             pipeline: format!("git+https://git.example/repo{repo} :: {}", p.command),
             repository: format!("git+https://git.example/repo{repo}"),
             at: 1_700_000_000 + 60 * i as i64,
+            seq: 0,
             duration_ms: (p.base_ms * noise.max(0.5) * slow) as u64,
             executed,
             network: Vec::new(),

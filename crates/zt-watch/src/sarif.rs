@@ -51,6 +51,7 @@ pub fn describe(kind: &str) -> &'static str {
             "The build tried to reach an address its pipeline's recent builds never tried"
         }
         "unknown-commit-key" => "A commit was signed with a key never seen for its author",
+        "unsigned-commit" => "An unsigned commit by an author whose earlier commits were signed",
         "new-signing-key" => "The provenance was signed by a key new to the pipeline",
         "changed-program" => "A program the pipeline runs had a digest its recent builds never had",
         "new-program" => "The build executed a program its pipeline's recent builds never executed",

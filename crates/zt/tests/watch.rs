@@ -11,10 +11,13 @@ use std::path::Path;
 
 use common::{git, text, zt};
 
-fn repo(script: &str) -> tempfile::TempDir {
+fn repo(script: &str, zt_toml: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q"]);
     fs_err::write(dir.path().join("build.sh"), script).unwrap();
+    if let Some(t) = zt_toml {
+        fs_err::write(dir.path().join("zt.toml"), t).unwrap();
+    }
     git(dir.path(), &["add", "."]);
     git(dir.path(), &["commit", "-qm", "build script"]);
     dir
@@ -41,7 +44,7 @@ const EXFILTRATING: &str = "mkdir -p out\n/usr/bin/cat build.sh > out/app\n\
 
 #[test]
 fn the_build_record_carries_programs_network_attempts_and_writes() {
-    let dir = repo(EXFILTRATING);
+    let dir = repo(EXFILTRATING, None);
     let b = build(dir.path());
     assert_eq!(b["recorded"], true, "{b:#}");
     // The digest recorded is that of the file the sandbox showed: the host's /usr/bin/cat.
@@ -78,7 +81,34 @@ fn the_build_record_carries_programs_network_attempts_and_writes() {
 
 #[test]
 fn zt_watch_reports_what_is_new_to_the_pipeline_with_its_evidence() {
-    let dir = repo(NORMAL);
+    // A local receiver for the `[[notify]]` webhook: it keeps each request's body.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let r = received.clone();
+    std::thread::spawn(move || {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let mut rd = std::io::BufReader::new(s.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if rd.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            rd.read_exact(&mut body).unwrap();
+            r.lock().unwrap().push(String::from_utf8(body).unwrap());
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+        }
+    });
+    let toml = format!("[[notify]]\nkind = \"webhook\"\nurl = \"{url}\"\nevents = [\"alert\"]\n");
+    let dir = repo(NORMAL, Some(&toml));
     for _ in 0..10 {
         let b = build(dir.path());
         // (bash asks glibc for the user's name, which tries nscd's unix socket: recorded like
@@ -149,4 +179,17 @@ fn zt_watch_reports_what_is_new_to_the_pipeline_with_its_evidence() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+
+    // Each alert reached the webhook once, however often `zt watch` ran.
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(first["event"], "alert");
+    assert_eq!(first["details"]["kind"], "network-attempt");
+    assert!(
+        first["fix"]
+            .as_str()
+            .unwrap()
+            .contains("zt incident bad-commit")
+    );
 }

@@ -41,6 +41,12 @@ pub(crate) use secrets::{SecretsArgs, SecretsCommand};
 mod watch;
 
 pub(crate) use watch::WatchArgs;
+mod incident;
+
+pub(crate) use incident::{IncidentArgs, IncidentCommand};
+mod drill;
+
+pub(crate) use drill::DrillArgs;
 mod serve;
 
 pub(crate) use serve::ServeArgs;
@@ -111,4 +117,8 @@ pub(crate) enum Command {
     /// Alerts from the build records' baselines: unusual programs, network attempts, writes,
     /// durations, signing keys, committers and commit keys.
     Watch(WatchArgs),
+    /// Respond to an incident: a compromised key, a malicious package or commit.
+    Incident(IncidentArgs),
+    /// Plant a compromise in a scratch copy of the example and check that zt detects it.
+    Drill(DrillArgs),
 }

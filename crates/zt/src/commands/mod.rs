@@ -8,6 +8,8 @@ use crate::report::CliError;
 
 mod build;
 mod deps;
+mod drill;
+mod incident;
 mod init;
 mod key;
 mod log;
@@ -80,5 +82,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
         Command::Watch(args) => watch::run(args, printer),
+        Command::Incident(args) => incident::run(args, printer),
+        Command::Drill(args) => drill::run_drills(args, printer),
     }
 }

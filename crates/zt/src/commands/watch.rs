@@ -5,6 +5,9 @@ use crate::commands::{Status, workspace};
 use crate::printer::Printer;
 use crate::report::CliError;
 
+/// How long a command may spend delivering notifications.
+pub(crate) const NOTIFY_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(crate) fn parse_since(s: &str, now: i64) -> Result<i64, CliError> {
     zt_core::time::parse_instant(s, Some(now)).map_err(|e| {
         CliError::input(
@@ -22,6 +25,21 @@ pub(crate) fn run(args: WatchArgs, printer: &Printer) -> Result<Status, CliError
         .map(|s| parse_since(s, ws.now()))
         .transpose()?;
     let report = zt_pipeline::watch::watch(&ws, &zt_pipeline::watch::Request { since })?;
+    // Alerts go to the `[[notify]]` routes (each once), delivered within a few seconds; what
+    // is not delivered stays in the spool for the next run.
+    let events: Vec<_> = report
+        .alerts
+        .iter()
+        .map(zt_pipeline::watch::alert_event)
+        .collect();
+    if let Some(d) = zt_pipeline::watch::notify(&ws, &events, NOTIFY_BUDGET)?
+        && (d.delivered > 0 || d.pending > 0 || d.dead > 0)
+    {
+        printer.info(format!(
+            "notifications: {} delivered, {} pending, {} given up",
+            d.delivered, d.pending, d.dead
+        ));
+    }
     if args.sarif {
         printer.json(&zt_watch::sarif::sarif(&report.alerts));
     } else if printer.json {
