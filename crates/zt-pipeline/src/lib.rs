@@ -28,6 +28,7 @@ pub mod gate;
 pub mod incident;
 pub mod init;
 pub mod ledger;
+pub mod metrics;
 pub mod revoke;
 mod run;
 pub mod sbom;

@@ -661,6 +661,18 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
             zt_core::config::Stage::Ci,
             &[],
         )?;
+        // Kept for `zt metrics` (pass rate, top deny rules).
+        crate::metrics::append(
+            &ctx.ws,
+            "decisions",
+            &json!({
+                "at": ctx.ws.now(),
+                "stage": "ci",
+                "digest": judgement.digest.to_string(),
+                "allowed": judgement.decision.allow,
+                "denies": judgement.decision.deny.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            }),
+        )?;
         for d in judgement.decision.deny {
             denies.push((path.clone(), d));
         }

@@ -66,6 +66,21 @@ fn incidents_print_what_they_did_and_write_a_signed_record() {
     let artifact = run["artifacts"][0][1].as_str().unwrap().to_owned();
     let head = common::git(&repo, &["rev-parse", "HEAD"]).trim().to_owned();
 
+    // The run's figures: one build, rebuilt and reproducible, one decision that allowed.
+    let m = zt(&repo).args(["metrics", "--json"]).output().unwrap();
+    let (stdout, stderr) = text(&m);
+    assert_eq!(m.status.code(), Some(0), "{stdout}\n{stderr}");
+    let m: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(m["builds"], 1, "{m}");
+    assert_eq!(m["reproducibilityRate"], 1.0, "{m}");
+    assert_eq!(m["policyPassRate"], 1.0, "{m}");
+    assert!(m["sandboxOverhead"].as_f64().unwrap() > 0.0, "{m}");
+    let p = zt(&repo)
+        .args(["metrics", "--prometheus"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&p.stdout).contains("zt_policy_pass_ratio 1\n"));
+
     let out = zt(&repo)
         .args(["incident", "bad-commit", &head, "--json"])
         .output()

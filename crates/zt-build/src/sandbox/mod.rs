@@ -242,6 +242,7 @@ pub fn run_with<T>(
     spec: &Spec,
     during: impl FnOnce() -> T,
 ) -> Result<(Exit, Option<T>, Observed, Behaviour), Error> {
+    let setup_started = Instant::now();
     let log = fs_err::OpenOptions::new()
         .create(true)
         .append(true)
@@ -429,6 +430,8 @@ pub fn run_with<T>(
             (None, None) => Err("the set-up did not finish".into()),
         },
         duration_ms: u64::try_from(exec_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        setup_ms: u64::try_from(exec_started.duration_since(setup_started).as_millis())
+            .unwrap_or(u64::MAX),
         user_cpu_ms: ms(usage.ru_utime),
         system_cpu_ms: ms(usage.ru_stime),
         peak_rss_kib: usage.ru_maxrss.max(0) as u64,

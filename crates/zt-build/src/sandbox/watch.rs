@@ -65,6 +65,9 @@ pub struct Behaviour {
     pub dropped: u64,
     /// Wall-clock time from the exec of the command to its end, in milliseconds.
     pub duration_ms: u64,
+    /// Wall-clock time the sandbox took before the exec (namespaces, mounts, filters), in
+    /// milliseconds: the sandbox's own cost per build.
+    pub setup_ms: u64,
     /// User CPU time of the command and the descendants it waited for (`wait4`).
     pub user_cpu_ms: u64,
     /// System CPU time, the same way.
@@ -84,6 +87,7 @@ impl Default for Behaviour {
             network: Vec::new(),
             dropped: 0,
             duration_ms: 0,
+            setup_ms: 0,
             user_cpu_ms: 0,
             system_cpu_ms: 0,
             peak_rss_kib: 0,
@@ -99,6 +103,7 @@ impl Behaviour {
             "recorded": self.recorded.is_ok(),
             "unavailable": self.recorded.as_ref().err(),
             "durationMs": self.duration_ms,
+            "setupMs": self.setup_ms,
             "cpu": { "userMs": self.user_cpu_ms, "systemMs": self.system_cpu_ms },
             "peakRssKiB": self.peak_rss_kib,
             "executed": self.executed.iter().map(|e| json!({

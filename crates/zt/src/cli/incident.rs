@@ -18,7 +18,7 @@ pub(crate) enum IncidentCommand {
     /// A signing key was compromised: revoke it from `--at`, list its blast radius, re-decide
     /// every artifact it vouched for, list the builds to redo.
     KeyCompromised {
-        /// The key id (hex SHA-256 of its SPKI DER, as `zt key list` prints it).
+        /// The key id (hex SHA-256 of its SPKI DER, as revocations and bundles name it).
         key: String,
         /// Since when (RFC 3339 or Unix seconds; default: now).
         #[arg(long)]

@@ -47,6 +47,9 @@ pub(crate) use incident::{IncidentArgs, IncidentCommand};
 mod drill;
 
 pub(crate) use drill::DrillArgs;
+mod metrics;
+
+pub(crate) use metrics::MetricsArgs;
 mod serve;
 
 pub(crate) use serve::ServeArgs;
@@ -121,4 +124,7 @@ pub(crate) enum Command {
     Incident(IncidentArgs),
     /// Plant a compromise in a scratch copy of the example and check that zt detects it.
     Drill(DrillArgs),
+    /// Reproducibility, sandbox overhead, policy pass rate, drill times, open criticals and
+    /// waivers near expiry, from the ledger.
+    Metrics(MetricsArgs),
 }

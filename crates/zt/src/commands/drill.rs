@@ -17,6 +17,12 @@ pub(crate) fn run_drills(args: DrillArgs, printer: &Printer) -> Result<Status, C
     for name in names {
         printer.info(format!("drill {name} …"));
         let r = run(name, args.keep)?;
+        // Run inside a repository, the outcome counts in its `zt metrics`.
+        if let Ok(ws) = zt_core::Workspace::discover(std::path::Path::new(".")) {
+            let mut line = serde_json::to_value(&r).unwrap_or_default();
+            line["at"] = serde_json::json!(ws.now());
+            zt_pipeline::metrics::append(&ws, "drills", &line)?;
+        }
         if !printer.json {
             printer.out(format!(
                 "{} {}: {}",

@@ -13,6 +13,7 @@ mod incident;
 mod init;
 mod key;
 mod log;
+mod metrics;
 mod normalize;
 mod pipeline;
 mod policy;
@@ -84,5 +85,6 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Watch(args) => watch::run(args, printer),
         Command::Incident(args) => incident::run(args, printer),
         Command::Drill(args) => drill::run_drills(args, printer),
+        Command::Metrics(args) => metrics::run(args, printer),
     }
 }
