@@ -70,3 +70,45 @@ pub(crate) fn run(args: WatchArgs, printer: &Printer) -> Result<Status, CliError
         Status::Success
     })
 }
+
+/// `zt vuln watch`: each new critical finding goes to the `[[notify]]` routes of the
+/// repository's `zt.toml` (spooled once, delivered within [`NOTIFY_BUDGET`]).
+pub(crate) fn notify_new_criticals(
+    repo: &std::path::Path,
+    report: &zt_vuln::watch::WatchReport,
+    printer: &Printer,
+) -> Result<(), CliError> {
+    let Ok(ws) = zt_core::Workspace::discover(repo) else {
+        return Ok(());
+    };
+    let events: Vec<zt_watch::notify::Event> = report
+        .new
+        .iter()
+        .filter(|n| n.finding.severity.name().eq_ignore_ascii_case("critical"))
+        .map(|n| zt_watch::notify::Event {
+            kind: "vulnerability",
+            summary: format!(
+                "new critical {} in {}@{} (SBOM {})",
+                n.finding.id,
+                n.finding.name,
+                n.finding.version,
+                n.sbom.get(..12).unwrap_or(&n.sbom)
+            ),
+            fix: Some(format!(
+                "upgrade {} past the fixed version, or record why it does not apply with `zt vuln waive`",
+                n.finding.name
+            )),
+            details: serde_json::to_value(n).unwrap_or_default(),
+            at: ws.now(),
+        })
+        .collect();
+    if let Some(d) = zt_pipeline::watch::notify(&ws, &events, NOTIFY_BUDGET)?
+        && d.delivered + d.pending + d.dead > 0
+    {
+        printer.info(format!(
+            "notifications: {} delivered, {} pending, {} given up",
+            d.delivered, d.pending, d.dead
+        ));
+    }
+    Ok(())
+}
