@@ -1,10 +1,18 @@
-//! Link-time settings of the `zt` binary.
+//! Build-time settings of the `zt` binary.
 //!
-//! `zt` is a position-independent executable (ASLR stays on) with about 68,000 relative
-//! relocations, mostly pointers in read-only data. Packed as RELR (`-z pack-relative-relocs`,
-//! glibc ≥ 2.36, binutils ≥ 2.38) they take 27 KB instead of 1.6 MB, which the loader would
-//! otherwise read on every start: `zt --version` goes from 2.8 ms to 2.4 ms. Every zt command
-//! pays the start-up, `zt build -- true` included (bench/build.sh sandbox).
+//! **Link:** `zt` is a position-independent executable (ASLR stays on) with about 68,000
+//! relative relocations, mostly pointers in read-only data. Packed as RELR (`-z
+//! pack-relative-relocs`, glibc ≥ 2.36, binutils ≥ 2.38) they take 27 KB instead of 1.6 MB,
+//! which the loader would otherwise read on every start: `zt --version` goes from 2.8 ms to
+//! 2.4 ms. Every zt command pays the start-up, `zt build -- true` included (bench/build.sh
+//! sandbox).
+//!
+//! **Version:** `zt --version` names the commit zt is built from (`ZT_COMMIT`): `git
+//! describe`'s abbreviated hash, `-dirty` when the tree has changes; `unknown` outside a git
+//! checkout (a crates.io tarball, a vendored copy). `ZT_COMMIT` set in the environment wins
+//! (release builds from an exported tree).
+
+use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -13,4 +21,34 @@ fn main() {
     if os == "linux" && env == "gnu" {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+
+    println!("cargo:rerun-if-env-changed=ZT_COMMIT");
+    let commit = std::env::var("ZT_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or_else(git_commit)
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=ZT_COMMIT={commit}");
+}
+
+fn git_commit() -> Option<String> {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").ok()?;
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    // A new commit or checkout changes HEAD or the ref it points at.
+    let git_dir = git(&["rev-parse", "--absolute-git-dir"])?;
+    println!("cargo:rerun-if-changed={git_dir}/HEAD");
+    println!("cargo:rerun-if-changed={git_dir}/refs/heads");
+    println!("cargo:rerun-if-changed={git_dir}/packed-refs");
+    git(&["describe", "--always", "--dirty", "--abbrev=12"])
 }

@@ -24,6 +24,7 @@ pub mod dsse;
 mod error;
 pub mod fsutil;
 pub mod predicate;
+pub mod purl;
 pub mod statement;
 pub mod time;
 pub mod workspace;

@@ -1,8 +1,13 @@
-//! Canonical package URLs (<https://github.com/package-url/purl-spec>):
-//! `pkg:TYPE/NAMESPACE/NAME@VERSION`, type lower case, each segment percent-encoded (only
-//! `A-Z a-z 0-9 . - _ ~` stay literal), and the per-type name rules applied: PyPI names
-//! lower case with runs of `-_.` as one `-`; npm scopes (`@scope/`) become the namespace;
-//! Go module paths split into namespace and name, versions prefixed `v`.
+//! Canonical package URLs (<https://github.com/package-url/purl-spec>) of the packages a
+//! lockfile names: the ecosystem's spelling of a name split into the purl's parts (npm
+//! `@scope/` becomes the namespace; Go module paths split into namespace and name, versions
+//! prefixed `v`), then built and normalised by zt-core's [`Purl`] (PyPI names lower case with
+//! `_` as `-`, as the specification says). Names are compared as the ecosystem compares them
+//! ([`pep503`] for PyPI).
+
+use std::collections::BTreeMap;
+
+use zt_core::purl::Purl;
 
 use crate::Ecosystem;
 
@@ -19,39 +24,21 @@ pub fn encode(segment: &str) -> String {
     out
 }
 
-/// The PEP 503 normalised name: lower case, runs of `-`, `_`, `.` replaced by one `-`.
-pub fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
+pub use zt_core::purl::pep503;
 
-/// The canonical purl of a package; `version` may be empty (no `@`).
+/// The canonical purl of a package; `version` may be empty (no `@`). Built and normalised by
+/// [`zt_core::purl::Purl`], the one package model zt-vuln reads too; here the ecosystem's
+/// own spelling of a name is split into the purl's parts (npm `@scope/name`, Go module
+/// paths, whose versions gain their `v`).
 pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
     let (namespace, name, version) = match ecosystem {
-        Ecosystem::CratesIo | Ecosystem::RubyGems | Ecosystem::Other => {
-            (None, name.to_string(), version.to_string())
+        Ecosystem::CratesIo | Ecosystem::RubyGems | Ecosystem::PyPI | Ecosystem::Other => {
+            (None, name, version.to_string())
         }
         Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-            Some((scope, n)) => (
-                Some(format!("@{scope}")),
-                n.to_string(),
-                version.to_string(),
-            ),
-            None => (None, name.to_string(), version.to_string()),
+            Some((scope, n)) => (Some(format!("@{scope}")), n, version.to_string()),
+            None => (None, name, version.to_string()),
         },
-        Ecosystem::PyPI => (None, pep503(name), version.to_string()),
         Ecosystem::Go => {
             let version = if version.is_empty() || version.starts_with('v') {
                 version.to_string()
@@ -59,45 +46,30 @@ pub fn purl(ecosystem: Ecosystem, name: &str, version: &str) -> String {
                 format!("v{version}")
             };
             match name.rsplit_once('/') {
-                Some((ns, n)) => (Some(ns.to_string()), n.to_string(), version),
-                None => (None, name.to_string(), version),
+                Some((ns, n)) => (Some(ns.to_string()), n, version),
+                None => (None, name, version),
             }
         }
     };
-    let mut out = format!("pkg:{}/", ecosystem.purl_type());
-    if let Some(ns) = namespace {
-        for seg in ns.split('/').filter(|s| !s.is_empty()) {
-            out.push_str(&encode(seg));
-            out.push('/');
-        }
+    match Purl::from_parts(
+        ecosystem.purl_type(),
+        namespace.as_deref(),
+        name,
+        (!version.is_empty()).then_some(version.as_str()),
+        BTreeMap::new(),
+        None,
+    ) {
+        Ok(p) => p.to_string(),
+        // Only an empty name is refused for these types: written as is, it names nothing.
+        Err(_) => format!("pkg:{}/{}", ecosystem.purl_type(), encode(name)),
     }
-    out.push_str(&encode(&name));
-    if !version.is_empty() {
-        out.push('@');
-        out.push_str(&encode(&version));
-    }
-    out
 }
 
 /// The ecosystem, name (namespace joined with `/`, percent-decoded) and version of a purl,
-/// or `None` when it is not `pkg:TYPE/…NAME[@VERSION][?…][#…]`.
+/// or `None` when it is not a valid `pkg:TYPE/…NAME[@VERSION][?…][#…]`.
 pub fn parse(purl: &str) -> Option<(Ecosystem, String, String)> {
-    let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
-    let rest = rest.split('#').next()?.split('?').next()?;
-    let (ty, path) = rest.split_once('/')?;
-    let (path, version) = match path.rsplit_once('@') {
-        Some((p, v)) if !p.is_empty() => (p, decode(v)?),
-        _ => (path, String::new()),
-    };
-    let name: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(decode)
-        .collect::<Option<_>>()?;
-    if name.is_empty() {
-        return None;
-    }
-    let ecosystem = match ty.to_ascii_lowercase().as_str() {
+    let p: Purl = purl.parse().ok()?;
+    let ecosystem = match p.ty.as_str() {
         "cargo" => Ecosystem::CratesIo,
         "npm" => Ecosystem::Npm,
         "pypi" => Ecosystem::PyPI,
@@ -105,31 +77,16 @@ pub fn parse(purl: &str) -> Option<(Ecosystem, String, String)> {
         "gem" => Ecosystem::RubyGems,
         _ => Ecosystem::Other,
     };
-    Some((
-        ecosystem,
-        name.join("/"),
-        version
-            .trim_start_matches(|c| c == 'v' && ecosystem == Ecosystem::Go)
-            .to_string(),
-    ))
-}
-
-/// Percent-decodes a purl segment; `None` for a broken escape or non-UTF-8 result.
-fn decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    let name = match &p.namespace {
+        Some(ns) => format!("{ns}/{}", p.name),
+        None => p.name.clone(),
+    };
+    let version = p.version.unwrap_or_default();
+    let version = match ecosystem {
+        Ecosystem::Go => version.trim_start_matches('v').to_string(),
+        _ => version,
+    };
+    Some((ecosystem, name, version))
 }
 
 /// A `pkg:generic` purl for a project without an ecosystem (the SBOM root).
@@ -162,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             purl(Ecosystem::PyPI, "Django_Rest.framework", "3.0"),
-            "pkg:pypi/django-rest-framework@3.0"
+            "pkg:pypi/django-rest.framework@3.0"
         );
         assert_eq!(
             purl(Ecosystem::Go, "github.com/BurntSushi/toml", "1.0.0"),

@@ -88,6 +88,9 @@ pub enum Error {
     /// The watch (notifications, metrics) failed.
     #[error(transparent)]
     Watch(#[from] zt_watch::Error),
+    /// The policy engine refused a policy, its data or an input document.
+    #[error(transparent)]
+    Rego(#[from] zt_policy::Error),
     /// An argument the caller gave cannot be used.
     #[error("{what}")]
     Input {
@@ -111,6 +114,7 @@ impl Diagnostic for Error {
             Error::Workspace(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
             Error::Watch(e) => e.outcome(),
+            Error::Rego(e) => e.outcome(),
             Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
         }
@@ -133,6 +137,7 @@ impl Diagnostic for Error {
             Error::Workspace(e) => e.help(),
             Error::Store(e) => e.help(),
             Error::Watch(e) => e.help(),
+            Error::Rego(e) => e.help(),
             Error::Input { help, .. } => Some(help.clone()),
             Error::Report { source, .. } => source.help(),
             Error::Approval { id, .. } => Some(format!(

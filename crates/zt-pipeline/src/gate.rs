@@ -155,13 +155,10 @@ pub fn judge(
             git_ref: crate::context::git_ref(repo),
         },
     };
-    let set = PolicySet::from_config(&config.policy, repo, None)
-        .map_err(|e| Error::Policy(e.to_string()))?;
-    let data = zt_policy::policy_data(&config, repo).map_err(|e| Error::Policy(e.to_string()))?;
-    let mut policy = Policy::compile(&set, data).map_err(|e| Error::Policy(e.to_string()))?;
-    let decision = policy
-        .evaluate(&input)
-        .map_err(|e| Error::Policy(e.to_string()))?;
+    let set = PolicySet::from_config(&config.policy, repo, None)?;
+    let data = zt_policy::policy_data(&config, repo)?;
+    let mut policy = Policy::compile(&set, data)?;
+    let decision = policy.evaluate(&input)?;
     Ok(Judgement {
         digest,
         input,

@@ -18,7 +18,8 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use zt_store::{AccessQuery, AccessRecord, Ledger as _, SqliteLedger};
+use zt_core::StoreLocation;
+use zt_store::{AccessQuery, AccessRecord, Ledger};
 use zt_tlog::{Checkpoint, Log, leaf_hash, verify_inclusion};
 
 use crate::error::Error;
@@ -101,7 +102,7 @@ const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
     log: Log,
-    ledger: SqliteLedger,
+    ledger: zt_store::Handle,
 }
 
 #[derive(Debug, Default)]
@@ -192,8 +193,8 @@ impl AccessLog {
     /// lacks (a crash between the writes), and starts the committer thread.
     pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
         let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
-        let mut ledger = SqliteLedger::open(&zt_dir.join("ledger.db"))?;
-        let last = ledger.last_access_record()?;
+        let mut ledger = zt_store::open(&ledger_location(zt_dir)?)?;
+        let last = last_access_record(&*ledger)?;
         let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));
         let mut repair = Vec::new();
         for i in from..log.size() {
@@ -353,7 +354,7 @@ impl AccessLog {
     pub(crate) fn audit(&self, query: &AccessQuery) -> Result<Report, Error> {
         self.flush()?;
         let c = relock(&self.shared.committer);
-        audit_with(&c.log, &c.ledger, query)
+        audit_with(&c.log, &*c.ledger, query)
     }
 }
 
@@ -409,14 +410,23 @@ impl Drop for AccessLog {
     }
 }
 
-trait LastRecord {
-    fn last_access_record(&self) -> Result<Option<AccessRecord>, Error>;
+fn last_access_record(ledger: &dyn Ledger) -> Result<Option<AccessRecord>, Error> {
+    Ok(ledger.access_records(&AccessQuery::default())?.pop())
 }
 
-impl LastRecord for SqliteLedger {
-    fn last_access_record(&self) -> Result<Option<AccessRecord>, Error> {
-        Ok(self.access_records(&AccessQuery::default())?.pop())
+/// Where the access records of the `.zt` directory `zt_dir` are kept: the repository's ledger
+/// as every other command opens it (`[store] url` in `zt.toml`, `ZT_STORE_URL`, else
+/// `.zt/ledger.db`) when `zt_dir` is a repository's `.zt`; the embedded ledger inside any other
+/// directory named with `--zt-dir`.
+fn ledger_location(zt_dir: &Path) -> Result<StoreLocation, Error> {
+    if zt_dir.file_name() == Some(std::ffi::OsStr::new(".zt")) {
+        let root = zt_dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        return Ok(zt_core::Workspace::open(root)?.store().clone());
     }
+    Ok(StoreLocation::Sqlite(zt_dir.join("ledger.db")))
 }
 
 /// What [`audit`] found.
@@ -432,7 +442,7 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
-fn audit_with(log: &Log, ledger: &SqliteLedger, query: &AccessQuery) -> Result<Report, Error> {
+fn audit_with(log: &Log, ledger: &dyn Ledger, query: &AccessQuery) -> Result<Report, Error> {
     let (checkpoint, _) = Checkpoint::open(log.checkpoint().as_bytes(), log.verifier())?;
     let size = checkpoint.size;
     let all = ledger.access_records(&AccessQuery::default())?;
@@ -546,6 +556,10 @@ pub fn audit(zt_dir: &Path, query: &AccessQuery) -> Result<Report, Error> {
         return Err(Error::NotInitialized(zt_dir.join("secrets")));
     }
     let log = Log::open(&log_dir)?;
-    let ledger = SqliteLedger::open_existing(&zt_dir.join("ledger.db"))?;
-    audit_with(&log, &ledger, query)
+    let location = ledger_location(zt_dir)?;
+    let ledger = zt_store::open_existing(&location)?.ok_or_else(|| match &location {
+        StoreLocation::Sqlite(path) => zt_store::Error::Missing(path.clone()),
+        StoreLocation::Postgres(url) => zt_store::Error::Missing(url.into()),
+    })?;
+    audit_with(&log, &*ledger, query)
 }

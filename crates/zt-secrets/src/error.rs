@@ -220,6 +220,9 @@ pub enum Error {
     /// The ledger failed.
     #[error(transparent)]
     Ledger(#[from] zt_store::Error),
+    /// The repository's workspace (its `zt.toml`, `ZT_NOW`) could not be read.
+    #[error(transparent)]
+    Workspace(#[from] zt_core::workspace::WorkspaceError),
     /// A signing operation failed.
     #[error(transparent)]
     Sign(#[from] zt_sign::Error),
@@ -334,7 +337,8 @@ impl Diagnostic for Error {
             Error::Io(_) => "check the path and its permissions".into(),
             Error::Log(e @ zt_tlog::Error::Busy { .. }) => return e.help(),
             Error::Log(_) => "check `.zt/log`: `zt log checkpoint` opens it and verifies its signed checkpoint".into(),
-            Error::Ledger(_) => "check `.zt/ledger.db`".into(),
+            Error::Ledger(e) => return e.help(),
+            Error::Workspace(e) => return e.help(),
             Error::Sign(e @ zt_sign::Error::Log(_)) => return e.help(),
             Error::Sign(_) => "check the key".into(),
             Error::Internal(_) => "this is a bug in zt; please report it".into(),

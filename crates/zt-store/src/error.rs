@@ -42,6 +42,9 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error("ledger database error: {0}")]
     Postgres(#[from] ::postgres::Error),
+    /// The ledger is configured on a backend this zt was built without.
+    #[error("the ledger `{0}` needs PostgreSQL support, which this zt was built without")]
+    NoBackend(String),
     /// Creating the ledger's folder failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -75,6 +78,9 @@ impl Diagnostic for Error {
             #[cfg(feature = "postgres")]
             Error::Postgres(_) => {
                 "check that the PostgreSQL server is reachable and the connection string is right".into()
+            }
+            Error::NoBackend(_) => {
+                "use a zt built with PostgreSQL support, or unset `[store] url` in zt.toml to use the embedded ledger".into()
             }
             Error::Io(_) => "check that the path exists and is writable".into(),
         })

@@ -36,6 +36,7 @@
 
 mod error;
 pub mod index;
+mod open;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;
@@ -45,6 +46,7 @@ use zt_core::Digest;
 use zt_core::config::Stage;
 
 pub use error::Error;
+pub use open::{DEFAULT_SCHEMA, Handle, open, open_existing, split_schema};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;
@@ -196,7 +198,7 @@ impl BundleQuery {
 
 /// The ledger. Reads take `&self`, writes `&mut self`; each write is atomic. Results are in a
 /// deterministic order: by `recorded_at`, then by id.
-pub trait Ledger {
+pub trait Ledger: Send {
     /// The schema version of the open ledger.
     fn schema_version(&self) -> Result<u32, Error>;
 

@@ -108,3 +108,12 @@ impl Diagnostic for Error {
         })
     }
 }
+
+impl From<zt_core::purl::PurlError> for Error {
+    fn from(e: zt_core::purl::PurlError) -> Self {
+        Error::Purl {
+            input: e.input,
+            reason: e.reason,
+        }
+    }
+}

@@ -131,7 +131,7 @@ impl MalwareDb {
         let Ok(p) = purl.parse::<Purl>() else {
             return Ok(Vec::new());
         };
-        let Some(eco) = p.ecosystem() else {
+        let Some(eco) = Ecosystem::of_purl(&p) else {
             return Ok(Vec::new());
         };
         let name = p.osv_name();

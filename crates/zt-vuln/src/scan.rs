@@ -9,13 +9,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::Error;
 use crate::cvss::Severity;
 use crate::matching::{RangeResult, evaluate_valid, severity};
 use crate::osv::{AdvisoryKind, Event};
 use crate::purl::Purl;
 use crate::sbom::{Component, read_components};
 use crate::store::Store;
+use crate::{Ecosystem, Error};
 
 /// One affected component.
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +126,7 @@ pub fn scan_components(store: &Store, components: &[Component]) -> Result<ScanRe
                 continue;
             }
         };
-        let Some(eco) = purl.ecosystem() else {
+        let Some(eco) = Ecosystem::of_purl(&purl) else {
             report.unscanned.push(skip(
                 c,
                 format!("purl type `{}` has no OSV ecosystem zt orders", purl.ty),

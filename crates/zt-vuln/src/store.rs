@@ -113,22 +113,7 @@ pub struct Store {
 /// as written.
 pub fn normalize_name(eco: &Ecosystem, name: &str) -> String {
     match eco {
-        Ecosystem::PyPI => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.trim().chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.extend(c.to_lowercase());
-                }
-            }
-            out
-        }
+        Ecosystem::PyPI => zt_core::purl::pep503(name),
         Ecosystem::CratesIo => name.trim().to_ascii_lowercase().replace('_', "-"),
         Ecosystem::NuGet
         | Ecosystem::Packagist

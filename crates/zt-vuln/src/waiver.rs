@@ -165,8 +165,8 @@ pub fn load(
         let purl: Purl = w
             .purl
             .parse()
-            .map_err(|e: Error| bad(at("purl"), e.to_string()))?;
-        let ecosystem = purl.ecosystem().ok_or_else(|| {
+            .map_err(|e: crate::purl::PurlError| bad(at("purl"), e.to_string()))?;
+        let ecosystem = Ecosystem::of_purl(&purl).ok_or_else(|| {
             bad(
                 at("purl"),
                 format!("purl type `{}` has no OSV ecosystem", purl.ty),

@@ -62,20 +62,6 @@ pub fn recorded_sboms(ledger: &dyn Ledger) -> Result<(Vec<RecordedSbom>, Vec<Str
     Ok((out, problems))
 }
 
-/// [`recorded_sboms`] of the repository's SQLite ledger (`.zt/ledger.db`).
-pub fn recorded_sboms_in_repo(repo: &Path) -> Result<(Vec<RecordedSbom>, Vec<String>), Error> {
-    let path = repo.join(zt_store::LEDGER_PATH);
-    if !path.is_file() {
-        return Err(Error::Ledger(format!(
-            "no ledger at `{}`: nothing has been recorded yet",
-            path.display()
-        )));
-    }
-    let ledger =
-        zt_store::SqliteLedger::open_in_repo(repo).map_err(|e| Error::Ledger(e.to_string()))?;
-    recorded_sboms(&ledger)
-}
-
 fn sbom_of_bundle(json: &str, id: &str) -> Result<(Vec<String>, Vec<Component>), String> {
     let bundle: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;

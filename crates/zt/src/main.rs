@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// `zt --version`: the workspace's version (`Cargo.toml`, the one place it is set) and the
+/// commit it was built from (`build.rs`; `unknown` outside a git checkout).
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ZT_COMMIT"), ")");
+
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

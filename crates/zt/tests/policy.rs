@@ -373,3 +373,35 @@ fn init_example_override_replaces_the_builtin_tests_policy() {
         stdout(&o)
     );
 }
+
+#[test]
+fn policy_commands_use_the_repository_found_from_a_subdirectory() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    fs_err::create_dir(repo.join(".git")).unwrap();
+    let p = repo.join("policies");
+    fs_err::create_dir(&p).unwrap();
+    fs_err::write(
+        p.join("team_test.rego"),
+        "package zt.team_test\n\ntest_team if true\n",
+    )
+    .unwrap();
+    fs_err::write(repo.join("zt.toml"), "[policy]\ndirs = [\"policies\"]\n").unwrap();
+    let sub = repo.join("src/lib");
+    fs_err::create_dir_all(&sub).unwrap();
+    // The repository's zt.toml names its policy folder: its test runs from anywhere inside.
+    let o = zt(&sub, &["policy", "test"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("ok data.zt.team_test.test_team"), "{out}");
+    assert_eq!(
+        out.lines().last(),
+        Some(format!("{} passed, 0 failed", BUILTIN_TESTS + 1).as_str())
+    );
+    // A folder that is not there is named, with the fix.
+    fs_err::write(repo.join("zt.toml"), "[policy]\ndirs = [\"gone\"]\n").unwrap();
+    let o = zt(&sub, &["policy", "test"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("gone"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("help:"), "{}", stderr(&o));
+}

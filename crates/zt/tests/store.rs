@@ -90,3 +90,105 @@ fn every_command_uses_the_configured_postgres_ledger() {
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("ZT_STORE_URL"), "{said}");
 }
+
+/// `psql -Atc SQL` on the test database.
+fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-Atc",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "psql {sql}: {:?}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn the_secrets_access_records_go_to_the_configured_ledger() {
+    if !postgres_up() {
+        skip_outside_ci("no PostgreSQL on 127.0.0.1:5432");
+        return;
+    }
+    let schema = Schema(format!("zt_secrets_e2e_{}", std::process::id()));
+    let url = format!("postgres://postgres@127.0.0.1/test?schema={}", schema.0);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    fs_err::write(repo.join("zt.toml"), format!("[store]\nurl = \"{url}\"\n")).unwrap();
+    // Run from a subdirectory: the repository (and its configuration) is found as every
+    // command finds it.
+    let sub = repo.join("src/deep");
+    fs_err::create_dir_all(&sub).unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = zt(&sub);
+        cmd.args(args);
+        let out = match stdin {
+            Some(value) => {
+                use std::io::Write as _;
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(value.as_bytes())
+                    .unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => cmd.output().unwrap(),
+        };
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "zt {args:?}\n{stdout}\n{stderr}"
+        );
+        stdout
+    };
+    run(&["secrets", "init"], None);
+    assert!(
+        repo.join(".zt/secrets").is_dir(),
+        "the store is the repository's"
+    );
+    run(
+        &["secrets", "put", "db", "--bind", "repository=org/app"],
+        Some("s3cret"),
+    );
+    run(&["secrets", "rotate"], None);
+    assert!(
+        !repo.join(".zt/ledger.db").exists(),
+        "access records never go to the embedded ledger when PostgreSQL is configured"
+    );
+    let records = psql(&format!("SELECT count(*) FROM {}.access_records", schema.0));
+    assert_eq!(records, "2", "put and rotate, each recorded in PostgreSQL");
+    // The audit checks the log against the same ledger and finds nothing wrong.
+    let audit: serde_json::Value =
+        serde_json::from_str(&run(&["secrets", "audit", "--json"], None)).unwrap();
+    assert_eq!(audit["problems"], serde_json::json!([]), "{audit}");
+    assert_eq!(audit["records"].as_array().unwrap().len(), 2, "{audit}");
+    // A record deleted from PostgreSQL is found by the audit, as from the embedded ledger.
+    psql(&format!(
+        "DELETE FROM {}.access_records WHERE seq = 0",
+        schema.0
+    ));
+    let out = zt(&sub)
+        .args(["secrets", "audit", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("missing from the ledger") || stderr.contains("missing from the ledger"),
+        "{stdout}\n{stderr}"
+    );
+}

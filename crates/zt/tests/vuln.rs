@@ -641,3 +641,23 @@ fn an_old_database_reimported_today_is_stale_for_status_and_the_scan_statement()
     );
     assert_eq!(st["predicate"]["sbom"], "bom.json");
 }
+
+#[test]
+fn the_store_is_the_repositorys_from_any_subdirectory() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::create_dir(dir.path().join(".git")).unwrap();
+    small_store(dir.path());
+    let sub = dir.path().join("src/nested");
+    fs_err::create_dir_all(&sub).unwrap();
+    let o = zt(&sub, &["--json", "vuln", "db", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["manifest"]["records"], 3, "{v}");
+    assert!(
+        !sub.join(".zt").exists(),
+        "nothing is created in the subdirectory"
+    );
+    // `--store` (or ZT_VULN_STORE) still names another store.
+    let o = zt(&sub, &["vuln", "db", "status", "--store", "elsewhere"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

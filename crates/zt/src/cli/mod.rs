@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod deps;
+mod docs;
 #[cfg(test)]
 mod fix_texts;
 mod key;
@@ -17,6 +18,7 @@ pub(crate) use deps::{
     ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, RequestArgs,
     RequestsArgs, SbomArgs, SbomFormat,
 };
+pub(crate) use docs::{CompletionsArgs, ManArgs, ShellArg};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, VerifyArgs};
@@ -57,7 +59,12 @@ pub(crate) use serve::ServeArgs;
 /// zt: prove, for every artifact you ship, who wrote it, what went into it, how it was built,
 /// and that every policy held — offline.
 #[derive(Debug, Parser)]
-#[command(name = "zt", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "zt",
+    version = crate::VERSION,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -127,4 +134,8 @@ pub(crate) enum Command {
     /// Reproducibility, sandbox overhead, policy pass rate, drill times, open criticals and
     /// waivers near expiry, from the ledger.
     Metrics(MetricsArgs),
+    /// Print shell completions (bash, zsh, fish) generated from this CLI.
+    Completions(CompletionsArgs),
+    /// Print the man page of zt or of one command, or write them all with `--out-dir`.
+    Man(ManArgs),
 }

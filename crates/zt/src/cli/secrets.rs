@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 /// `zt secrets …`
 #[derive(Debug, Args)]
 pub(crate) struct SecretsArgs {
-    /// The repository whose store (`.zt/secrets`) to use, as `--repo` elsewhere in zt.
+    /// The repository whose store (`.zt/secrets`) to use, as `--repo` elsewhere in zt
+    /// [default: the repository containing the current directory].
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) repo: Option<PathBuf>,
     /// The `.zt` directory itself, where it is not in the repository (the store is in
@@ -22,13 +23,17 @@ pub(crate) struct SecretsArgs {
 }
 
 impl SecretsArgs {
-    /// The `.zt` directory: `--zt-dir`, else `--repo`'s (default: the current directory's).
-    pub(crate) fn zt_dir(&self) -> PathBuf {
-        match (&self.zt_dir, &self.repo) {
-            (Some(dir), _) => dir.clone(),
-            (None, Some(repo)) => repo.join(".zt"),
-            (None, None) => PathBuf::from(".zt"),
+    /// The `.zt` directory: `--zt-dir`, else that of the repository containing `--repo` (by
+    /// default the current directory), found as every command finds it.
+    pub(crate) fn zt_dir(&self) -> Result<PathBuf, zt_core::workspace::WorkspaceError> {
+        if let Some(dir) = &self.zt_dir {
+            return Ok(dir.clone());
         }
+        let start = self.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+        Ok(zt_core::Workspace::discover(&start)?
+            .layout()
+            .dir()
+            .to_path_buf())
     }
 }
 

@@ -5,9 +5,10 @@ use clap::{Args, Subcommand};
 /// `zt vuln …`
 #[derive(Debug, Args)]
 pub(crate) struct VulnArgs {
-    /// The vulnerability store directory.
-    #[arg(long, global = true, env = "ZT_VULN_STORE", default_value = ".zt/vuln")]
-    pub(crate) store: PathBuf,
+    /// The vulnerability store directory [default: the repository's `.zt/vuln`, the
+    /// repository found from `--repo` or the current directory as every command finds it].
+    #[arg(long, global = true, env = "ZT_VULN_STORE")]
+    pub(crate) store: Option<PathBuf>,
     #[command(subcommand)]
     pub(crate) command: VulnCommand,
 }
@@ -78,7 +79,7 @@ pub(crate) enum VulnCommand {
     /// Re-match every SBOM recorded in the ledger against the database and list only the
     /// findings that are new since the last watch (run it after `zt vuln db import`).
     Watch {
-        /// The repository whose ledger (`.zt/ledger.db`) holds the SBOMs.
+        /// The repository whose ledger holds the SBOMs (its `[store]`, else `.zt/ledger.db`).
         #[arg(long, default_value = ".")]
         repo: PathBuf,
         /// Where the previous findings are remembered (default: `watch.json` in the store).

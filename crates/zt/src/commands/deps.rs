@@ -181,100 +181,31 @@ fn split_package(spec: &str) -> Result<(&str, &str), CliError> {
 }
 
 fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
-    use zt_deps::intake::{self, Candidate, Policy, expect, mirror};
+    use zt_deps::intake;
 
-    let eco = ecosystem(args.ecosystem);
     let (name, version) = split_package(&args.package)?;
-    if !args.archive.is_file() {
-        return Err(CliError::input(
-            format!("`{}` is not a file", args.archive.display()),
-            "pass the archive the registry served with `--archive FILE`",
-        ));
-    }
-    let archive_name = args
-        .archive
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let config_path = args.repo.join(zt_core::config::CONFIG_FILE);
-    let thresholds = if config_path.is_file() {
-        zt_core::config::Config::load(&config_path)?.thresholds
-    } else {
-        zt_core::config::Thresholds::default()
-    };
-    let policy = Policy {
-        min_age_hours: args
-            .min_age_hours
-            .unwrap_or(thresholds.min_package_age_hours),
-        allow_unknown_age: args.allow_unknown_age,
-        ..Policy::default()
-    };
-    let mut expectations = Vec::new();
-    let mut approval = None;
-    if let Some(lock) = &args.lockfile {
-        expectations.push(expect::from_lockfile(lock, eco, name, version)?);
-        approval = Some(format!("in lockfile `{}`", lock.display()));
-    }
-    if let Some(index) = &args.index {
-        expectations.push(expect::from_index(
-            index,
-            eco,
-            name,
-            version,
-            &archive_name,
-        )?);
-    }
-    // Only a signed approval by a listed approver's own key counts (not the request files).
-    if approval.is_none()
-        && let Some(a) = zt_pipeline::approvals::approved_for(&args.repo, eco, name, version)?
-    {
-        approval = Some(format!(
-            "request {} approved by {} (key {})",
-            a.request.id,
-            a.approver,
-            a.key_id.get(..12).unwrap_or_default()
-        ));
-    }
-    let candidate = Candidate::new(eco, name, version, &args.archive);
-    let decision = intake::decide(
-        &candidate,
-        &expectations,
-        &policy,
-        approval,
-        zt_core::time::now(),
+    let ws = crate::commands::workspace(&args.repo, printer)?;
+    let outcome = zt_pipeline::intake::intake(
+        &ws,
+        &zt_pipeline::intake::IntakeRequest {
+            ecosystem: ecosystem(args.ecosystem),
+            name: name.to_owned(),
+            version: version.to_owned(),
+            archive: args.archive.clone(),
+            lockfile: args.lockfile.clone(),
+            index: args.index.clone(),
+            min_age_hours: args.min_age_hours,
+            allow_unknown_age: args.allow_unknown_age,
+        },
     )?;
-
-    // sign first: a decision is evidence before anything acts on it
-    let digest = zt_core::Digest::from_hex(zt_core::DigestAlgorithm::Sha256, &decision.sha256)
-        .map_err(|e| CliError::input(e.to_string(), "report this as a bug"))?;
-    let statement = zt_core::Statement::new(
-        vec![zt_core::ResourceDescriptor::subject(
-            decision.archive.clone(),
-            &digest,
-        )],
-        zt_core::predicate::ZT_INTAKE_V1,
-        serde_json::to_value(&decision).unwrap_or_default(),
-    );
-    let (bundle, log_index) = zt_pipeline::evidence::attest(
-        &zt_core::Workspace::open(&args.repo)?,
-        "intake",
-        &statement,
-    )?;
-    let mut mirrored = None;
-    if decision.verdict == intake::Verdict::Admitted {
-        let bytes = fs_err::read(&args.archive).map_err(zt_deps::Error::Io)?;
-        let entry = mirror::MirrorEntry {
-            purl: decision.purl.clone(),
-            ecosystem: eco.name().into(),
-            sha256: decision.sha256.clone(),
-            file: decision.archive.clone(),
-            size: decision.size,
-            admitted: decision.decided_at.clone(),
-            decision: Some(bundle.display().to_string()),
-        };
-        mirrored = Some(mirror::Mirror::in_repo(&args.repo).put(eco, &bytes, entry)?);
-    }
-    let record = intake::record(&args.repo, &decision, Some(&bundle))?;
+    let admitted = outcome.admitted();
+    let zt_pipeline::intake::IntakeOutcome {
+        decision,
+        bundle,
+        log_index,
+        mirrored,
+        record,
+    } = outcome;
 
     if printer.json {
         let mut v = serde_json::to_value(&decision).unwrap_or_default();
@@ -364,7 +295,7 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
             record.display()
         ));
     }
-    Ok(if decision.verdict == intake::Verdict::Admitted {
+    Ok(if admitted {
         Status::Success
     } else {
         Status::Failure

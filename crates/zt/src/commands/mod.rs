@@ -8,6 +8,7 @@ use crate::report::CliError;
 
 mod build;
 mod deps;
+mod docs;
 mod drill;
 mod incident;
 mod init;
@@ -86,5 +87,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Incident(args) => incident::run(args, printer),
         Command::Drill(args) => drill::run_drills(args, printer),
         Command::Metrics(args) => metrics::run(args, printer),
+        Command::Completions(args) => docs::completions(args, printer),
+        Command::Man(args) => docs::man(args, printer),
     }
 }

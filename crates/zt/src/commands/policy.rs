@@ -1,7 +1,6 @@
 use std::path::Path;
 
-use zt_core::config::{CONFIG_FILE, Config, ConfigError};
-use zt_policy::{Decision, Policy, PolicyInput, PolicySet, policy_data};
+use zt_policy::{Decision, PolicyInput};
 
 use crate::cli::{PolicyArgs, PolicyCommand};
 use crate::commands::Status;
@@ -9,52 +8,31 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: PolicyArgs, printer: &Printer) -> Result<Status, CliError> {
+    // The repository containing the current directory: its zt.toml and policy folders.
+    let ws = crate::commands::workspace(Path::new("."), printer)?;
     match args.command {
         PolicyCommand::Eval {
             input,
             policy,
             stage,
         } => {
-            let repo = Path::new(".");
-            let config = Config::load(&repo.join(CONFIG_FILE))?;
-            let bytes = fs_err::read(&input).map_err(zt_policy::Error::from)?;
-            let mut doc = PolicyInput::from_json(&bytes, Some(&input.display().to_string()))?;
-            if let Some(stage) = stage {
-                doc.context.stage = stage.into();
-            }
-            let set = PolicySet::from_config(&config.policy, repo, policy.as_deref())?;
-            let mut engine = Policy::compile(&set, policy_data(&config, repo)?)?;
-            let decision = engine.evaluate(&doc)?;
-            print_decision(&decision, &doc, printer);
-            Ok(if decision.allow {
+            let judged = zt_pipeline::policy::eval(
+                &ws,
+                &zt_pipeline::policy::EvalRequest {
+                    input,
+                    policy,
+                    stage: stage.map(Into::into),
+                },
+            )?;
+            print_decision(&judged.decision, &judged.input, printer);
+            Ok(if judged.decision.allow {
                 Status::Success
             } else {
                 Status::Failure
             })
         }
         PolicyCommand::Test { dir } => {
-            let repo = Path::new(".");
-            let config = match Config::load(&repo.join(CONFIG_FILE)) {
-                Ok(c) => c,
-                Err(ConfigError::Missing(_)) => Config::default(),
-                Err(e) => return Err(e.into()),
-            };
-            // The repository's own folders only when it has a zt.toml that names them.
-            let mut set = if config.policy.builtin {
-                PolicySet::builtin()
-            } else {
-                PolicySet::empty()
-            };
-            if repo.join(CONFIG_FILE).is_file() {
-                for d in &config.policy.dirs {
-                    set.overlay_dir(&repo.join(d))?;
-                }
-            }
-            if let Some(dir) = &dir {
-                set.overlay_dir(dir)?;
-            }
-            let mut engine = Policy::compile(&set, policy_data(&config, repo)?)?;
-            let outcomes = engine.run_tests();
+            let outcomes = zt_pipeline::policy::test(&ws, dir.as_deref())?;
             let passed = outcomes.iter().filter(|o| o.passed).count();
             let failed = outcomes.len() - passed;
             if printer.json {

@@ -10,7 +10,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliError> {
-    let zt_dir = args.zt_dir();
+    let zt_dir = args.zt_dir()?;
     let zt = zt_dir.as_path();
     match args.command {
         SecretsCommand::Init { pkcs11 } => {

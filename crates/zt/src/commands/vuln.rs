@@ -11,7 +11,17 @@ use crate::report::CliError;
 use zt_core::time::{now, rfc3339};
 
 pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError> {
-    let store_dir = args.store;
+    // The store is the workspace's unless named: the repository of `--repo` where the command
+    // has one, else the one containing the current directory.
+    let repo = match &args.command {
+        VulnCommand::Scan { repo, .. } | VulnCommand::Watch { repo, .. } => repo.clone(),
+        VulnCommand::Waive(w) => w.repo.clone(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let store_dir = match args.store {
+        Some(dir) => dir,
+        None => zt_core::Workspace::discover(&repo)?.layout().vuln_db(),
+    };
     match args.command {
         VulnCommand::VersionCmp { ecosystem, a, b } => {
             let eco = Ecosystem::parse(&ecosystem);
@@ -44,7 +54,17 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             fail_on,
         } => {
             let store = Store::open(&store_dir)?;
-            let (sboms, problems) = zt_vuln::watch::recorded_sboms_in_repo(&repo)?;
+            let ws = crate::commands::workspace(&repo, printer)?;
+            let ledger = zt_pipeline::ledger::open_existing(&ws)?.ok_or_else(|| {
+                CliError::input(
+                    format!(
+                        "no ledger at `{}`: nothing has been recorded yet",
+                        ws.layout().ledger().display()
+                    ),
+                    "record SBOMs first with `zt pipeline run` or `zt sbom --attest`",
+                )
+            })?;
+            let (sboms, problems) = zt_vuln::watch::recorded_sboms(&*ledger)?;
             for p in &problems {
                 printer.warn(format!("skipped: {p}"));
             }
@@ -427,7 +447,7 @@ fn explain(
 ) -> Result<Status, CliError> {
     use zt_vuln::matching::RangeResult;
     let purl: zt_vuln::purl::Purl = purl.parse()?;
-    let Some(eco) = purl.ecosystem() else {
+    let Some(eco) = Ecosystem::of_purl(&purl) else {
         return Err(CliError::input(
             format!("purl type `{}` has no OSV ecosystem zt can order", purl.ty),
             "use a purl of type cargo, npm, golang, hex, pypi, maven, gem, nuget, deb, apk, composer, pub, hackage, cran or rpm",

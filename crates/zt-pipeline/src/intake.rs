@@ -1,0 +1,144 @@
+//! Dependency intake as a workflow (`zt deps intake`): judge one downloaded package archive
+//! against the lockfile's or index's checksum, its age, a signed approval and the malware
+//! rules; sign and log the decision (evidence before anything acts on it); put an admitted
+//! archive in the workspace's curated mirror; keep a decision record. The workspace supplies
+//! the repository, its `zt.toml` thresholds, its key, log, ledger, mirror and clock, so the
+//! CLI and the server take the same decision. Nothing here prints.
+
+use std::path::PathBuf;
+
+use zt_core::{Digest, DigestAlgorithm, ResourceDescriptor, Statement, Workspace, predicate};
+use zt_deps::Ecosystem;
+use zt_deps::intake::{self, Candidate, Decision, Policy, Verdict, expect, mirror};
+
+use crate::Error;
+
+/// One archive to take in.
+#[derive(Debug, Clone)]
+pub struct IntakeRequest {
+    /// Its ecosystem.
+    pub ecosystem: Ecosystem,
+    /// The package name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// The archive as the registry served it.
+    pub archive: PathBuf,
+    /// A lockfile whose checksum for this package the archive must match.
+    pub lockfile: Option<PathBuf>,
+    /// A registry index document (simple index, packument) with the expected checksum.
+    pub index: Option<PathBuf>,
+    /// Minimum age in hours (default: `zt.toml`'s `min_package_age_hours`).
+    pub min_age_hours: Option<u64>,
+    /// Admit a package whose publication time is unknown.
+    pub allow_unknown_age: bool,
+}
+
+/// What the intake decided and did.
+#[derive(Debug)]
+pub struct IntakeOutcome {
+    /// The decision, as signed.
+    pub decision: Decision,
+    /// The signed decision's bundle.
+    pub bundle: PathBuf,
+    /// Its index in the transparency log.
+    pub log_index: u64,
+    /// Where the archive was mirrored (admitted only).
+    pub mirrored: Option<PathBuf>,
+    /// The decision record under `.zt/intake/decisions`.
+    pub record: PathBuf,
+}
+
+impl IntakeOutcome {
+    /// Whether the package was admitted.
+    pub fn admitted(&self) -> bool {
+        self.decision.verdict == Verdict::Admitted
+    }
+}
+
+/// Takes in `req.archive` for the workspace.
+pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Error> {
+    if !req.archive.is_file() {
+        return Err(Error::Input {
+            what: format!("`{}` is not a file", req.archive.display()),
+            help: "pass the archive the registry served with `--archive FILE`".into(),
+        });
+    }
+    let repo = ws.root();
+    let (eco, name, version) = (req.ecosystem, req.name.as_str(), req.version.as_str());
+    let archive_name = req
+        .archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let thresholds = ws.config()?.thresholds;
+    let policy = Policy {
+        min_age_hours: req
+            .min_age_hours
+            .unwrap_or(thresholds.min_package_age_hours),
+        allow_unknown_age: req.allow_unknown_age,
+        ..Policy::default()
+    };
+    let mut expectations = Vec::new();
+    let mut approval = None;
+    if let Some(lock) = &req.lockfile {
+        expectations.push(expect::from_lockfile(lock, eco, name, version)?);
+        approval = Some(format!("in lockfile `{}`", lock.display()));
+    }
+    if let Some(index) = &req.index {
+        expectations.push(expect::from_index(
+            index,
+            eco,
+            name,
+            version,
+            &archive_name,
+        )?);
+    }
+    // Only a signed approval by a listed approver's own key counts (not the request files).
+    if approval.is_none()
+        && let Some(a) = crate::approvals::approved_for(repo, eco, name, version)?
+    {
+        approval = Some(format!(
+            "request {} approved by {} (key {})",
+            a.request.id,
+            a.approver,
+            a.key_id.get(..12).unwrap_or_default()
+        ));
+    }
+    let candidate = Candidate::new(eco, name, version, &req.archive);
+    let decision = intake::decide(&candidate, &expectations, &policy, approval, ws.now())?;
+
+    // Signed first: a decision is evidence before anything acts on it.
+    let digest = Digest::from_hex(DigestAlgorithm::Sha256, &decision.sha256)?;
+    let statement = Statement::new(
+        vec![ResourceDescriptor::subject(
+            decision.archive.clone(),
+            &digest,
+        )],
+        predicate::ZT_INTAKE_V1,
+        serde_json::to_value(&decision).unwrap_or_default(),
+    );
+    let (bundle, log_index) = crate::evidence::attest(ws, "intake", &statement)?;
+    let mut mirrored = None;
+    if decision.verdict == Verdict::Admitted {
+        let bytes = fs_err::read(&req.archive)?;
+        let entry = mirror::MirrorEntry {
+            purl: decision.purl.clone(),
+            ecosystem: eco.name().into(),
+            sha256: decision.sha256.clone(),
+            file: decision.archive.clone(),
+            size: decision.size,
+            admitted: decision.decided_at.clone(),
+            decision: Some(bundle.display().to_string()),
+        };
+        mirrored = Some(mirror::Mirror::at(&ws.layout().mirror()).put(eco, &bytes, entry)?);
+    }
+    let record = intake::record(repo, &decision, Some(&bundle))?;
+    Ok(IntakeOutcome {
+        decision,
+        bundle,
+        log_index,
+        mirrored,
+        record,
+    })
+}
