@@ -107,8 +107,8 @@ impl Default for Detector {
 
 /// Counts of what the builds in a window did, kept in step with the window.
 #[derive(Default)]
-struct Baseline {
-    builds: VecDeque<BuildFacts>,
+struct Baseline<'a> {
+    builds: VecDeque<&'a BuildFacts>,
     durations: VecDeque<u64>,
     paths: HashMap<String, usize>,
     digests: HashMap<(String, String), usize>,
@@ -129,7 +129,7 @@ fn bump(m: &mut HashMap<String, usize>, k: &str, up: bool) {
     }
 }
 
-impl Baseline {
+impl<'a> Baseline<'a> {
     fn count(&mut self, f: &BuildFacts, up: bool) {
         for (p, d) in distinct(&f.executed) {
             bump(&mut self.paths, p, up);
@@ -151,17 +151,17 @@ impl Baseline {
         }
     }
 
-    fn add(&mut self, f: &BuildFacts, window: usize) {
+    fn add(&mut self, f: &'a BuildFacts, window: usize) {
         self.count(f, true);
         self.durations.push_back(f.duration_ms);
         if let Some(k) = &f.signer_key {
             self.signers.insert(k.clone());
         }
-        self.builds.push_back(f.clone());
+        self.builds.push_back(f);
         self.seen += 1;
         while self.builds.len() > window {
             if let Some(old) = self.builds.pop_front() {
-                self.count(&old, false);
+                self.count(old, false);
             }
             self.durations.pop_front();
         }
@@ -210,12 +210,12 @@ impl Detector {
     pub fn detect(&self, builds: &[BuildFacts], since: Option<i64>) -> Vec<Alert> {
         let mut order: Vec<&BuildFacts> = builds.iter().collect();
         order.sort_by(|a, b| (a.at, a.seq, &a.id).cmp(&(b.at, b.seq, &b.id)));
-        let mut pipelines: HashMap<String, Baseline> = HashMap::new();
+        let mut pipelines: HashMap<&str, Baseline<'_>> = HashMap::new();
         let mut repos: HashMap<String, Repository> = HashMap::new();
         let mut alerts = Vec::new();
         for f in order {
             let report = since.is_none_or(|s| f.at >= s);
-            let base = pipelines.entry(f.pipeline.clone()).or_default();
+            let base = pipelines.entry(f.pipeline.as_str()).or_default();
             let repo = repos.entry(f.repository.clone()).or_default();
             if report {
                 self.judge_build(f, base, &mut alerts);
