@@ -178,4 +178,42 @@ mod tests {
         assert!(f.executed.is_empty());
         assert_eq!(f.pipeline, " :: ");
     }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zA-Z/:. ]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            let keys = prop_oneof![
+                Just("buildDefinition".to_owned()),
+                Just("internalParameters".to_owned()),
+                Just("behaviour".to_owned()),
+                Just("executed".to_owned()),
+                Just("network".to_owned()),
+                Just("path".to_owned()),
+                Just("port".to_owned()),
+                Just("ztWatch".to_owned()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// A build record is read back from a ledger anyone with the file can edit: whatever
+        /// it holds, reading it never panics.
+        #[test]
+        fn any_record_reads_without_panicking(v in json_value()) {
+            let _ = BuildFacts::from_record("b", 0, &v);
+            let _ = BuildFacts::from_record("b", 0, &json!({"buildDefinition": {"internalParameters": {"behaviour": v.clone()}}, "ztWatch": v}));
+        }
+    }
 }
