@@ -168,6 +168,9 @@ pub struct Outcome {
     pub provenance: Option<(zt_core::Statement, PathBuf)>,
     /// What the sandbox enforced, as observed from inside just before the command ran.
     pub sandbox: sandbox::Observed,
+    /// What the build did: programs executed, network attempts, writes outside the output,
+    /// time, CPU, memory (see `sandbox::Behaviour`).
+    pub behaviour: sandbox::Behaviour,
 }
 
 fn git(tree: &Path, args: &[&str]) -> Option<std::process::Child> {
@@ -467,6 +470,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     )?;
     // The copy's files all carry SOURCE_DATE_EPOCH, not the time of the copy.
     set_mtimes(&copy, source.source_date_epoch)?;
+    let before = sandbox::files_before(&copy);
     sandbox::hand_over(scratch.path())?;
     let spec = Spec {
         rootfs: opts.rootfs.clone(),
@@ -492,7 +496,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     // CPU time the build leaves idle, so that it does not slow the build down. If it has not
     // finished when the build has (a machine busy with other work starves an idle thread),
     // they are collected again here at normal priority, and the idle thread is left behind.
-    let (exit, digests, observed) = sandbox::run_with(&spec, || {
+    let (exit, digests, observed, mut behaviour) = sandbox::run_with(&spec, || {
         let (tx, rx) = std::sync::mpsc::channel();
         let (opts, source) = (opts.clone(), source.clone());
         let spawned = std::thread::Builder::new()
@@ -506,6 +510,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     let deps = digests.flatten().and_then(|rx| rx.try_recv().ok());
     let finished = std::time::SystemTime::now();
     drop(spec);
+    behaviour.writes = sandbox::writes_outside(&copy, &opts.out, &before, source.source_date_epoch);
     if exit == Exit::TimedOut {
         return Err(Error::TimedOut {
             after: opts.timeout.unwrap_or_default(),
@@ -539,6 +544,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         invocation_id: id,
         provenance: None,
         sandbox: observed,
+        behaviour,
     };
     if exit.success() {
         let deps = match deps {

@@ -446,6 +446,7 @@ pub fn statement(opts: &Options, outcome: &Outcome, run: &Run, deps: Vec<Value>)
     let mut internal = json!({
         "hermetic": run.hermetic,
         "sandbox": sandbox,
+        "behaviour": outcome.behaviour.to_json(),
         "environment": env,
     });
     if let Some(r) = run.reproducible {

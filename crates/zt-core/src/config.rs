@@ -114,6 +114,27 @@ pub struct Config {
     /// Where the ledger lives.
     #[serde(default)]
     pub store: StoreConfig,
+    /// Where notifications go: one `[[notify]]` per route (see zt-watch's `notify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyRoute>,
+}
+
+/// A `[[notify]]` route: a generic webhook (the event's JSON as the body), a Slack-compatible
+/// incoming webhook, or a command (the event's JSON on its stdin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRoute {
+    /// `webhook`, `slack` or `command`.
+    pub kind: String,
+    /// The URL (`webhook`, `slack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The command and its arguments (`command`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// The events it receives: `denial`, `vulnerability`, `alert`, `incident` (default: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }
 
 /// The `[store]` table.

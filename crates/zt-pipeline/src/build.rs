@@ -89,6 +89,12 @@ pub fn build(ws: &Workspace, req: &Request) -> Result<Built, Error> {
         && !provenance.subject.is_empty()
     {
         signed = Some(crate::evidence::attest(ws, "provenance", provenance)?);
+        // The build record `zt watch` baselines (behaviour, commit, signer).
+        if let Some(predicate) = &provenance.predicate {
+            let outputs: Vec<zt_core::Digest> =
+                outcome.outputs.iter().map(|o| o.digest.clone()).collect();
+            crate::watch::record(ws, &outcome.tree, &outputs, predicate)?;
+        }
     }
     Ok(Built {
         outcome,

@@ -94,6 +94,9 @@ pub enum Error {
         #[source]
         source: zt_tlog::Error,
     },
+    /// The watch (notifications, metrics) failed.
+    #[error(transparent)]
+    Watch(#[from] zt_watch::Error),
     /// The policy engine refused a policy, its data or an input document.
     #[error(transparent)]
     Rego(#[from] zt_policy::Error),
@@ -119,6 +122,7 @@ impl Diagnostic for Error {
             Error::Core(e) => e.outcome(),
             Error::Workspace(e) => e.outcome(),
             Error::Store(e) => e.outcome(),
+            Error::Watch(e) => e.outcome(),
             Error::Rego(e) => e.outcome(),
             Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
             _ => Outcome::InputError,
@@ -141,6 +145,7 @@ impl Diagnostic for Error {
             Error::Core(e) => e.help(),
             Error::Workspace(e) => e.help(),
             Error::Store(e) => e.help(),
+            Error::Watch(e) => e.help(),
             Error::Rego(e) => e.help(),
             Error::WitnessPolicy { source, .. } => source.help(),
             Error::Input { help, .. } => Some(help.clone()),

@@ -223,12 +223,35 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Report, Error> {
     ctx.stage("sign", sign_stage)?;
     ctx.stage("verify", verify_stage)?;
     ctx.stage("policy", policy_stage)?;
-    Ok(Report {
+    let report = Report {
         dir: ctx.dir,
         artifacts: ctx.artifacts,
         stages: ctx.stages,
         sandbox_millis: ctx.sandbox.as_millis(),
-    })
+    };
+    // A denial goes to the `[[notify]]` routes: spooled only (the pipeline never waits for a
+    // receiver); `zt watch` delivers it.
+    if !report.allowed()
+        && let Some(failed) = report
+            .stages
+            .iter()
+            .find(|s| s.status == StageStatus::Failed)
+    {
+        let event = zt_watch::notify::Event {
+            kind: "denial",
+            summary: format!(
+                "pipeline of {} denied at stage `{}`: {}",
+                report.dir.display(),
+                failed.name,
+                failed.summary
+            ),
+            fix: failed.remediation.clone(),
+            details: serde_json::to_value(&report.stages).unwrap_or_default(),
+            at: ctx.ws.now(),
+        };
+        crate::watch::notify(&ctx.ws, &[event], std::time::Duration::ZERO)?;
+    }
+    Ok(report)
 }
 
 type StageResult = Result<(StageStatus, String, Option<String>, Vec<PathBuf>), Error>;
@@ -406,19 +429,9 @@ fn record_build(
     let Some(predicate) = provenance.predicate.as_ref() else {
         return Ok(());
     };
-    let Some(id) = predicate
-        .pointer("/runDetails/metadata/invocationId")
-        .and_then(serde_json::Value::as_str)
-    else {
-        return Ok(());
-    };
-    crate::ledger::open(ws)?.put_build(&zt_store::BuildRecord {
-        id: id.to_string(),
-        outputs: artifacts.iter().map(|(_, d)| d.clone()).collect(),
-        recorded_at: ws.now(),
-        record: predicate.clone(),
-    })?;
-    Ok(())
+    // With the `ztWatch` object `zt watch` baselines (crate::watch).
+    let outputs: Vec<Digest> = artifacts.iter().map(|(_, d)| d.clone()).collect();
+    crate::watch::record(ws, ws.root(), &outputs, predicate)
 }
 
 /// Runs the test command on the built artifacts; its JUnit report becomes evidence.
@@ -647,6 +660,18 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
             &crate::gate::Target::File(ctx.dir.join(path)),
             zt_core::config::Stage::Ci,
             &[],
+        )?;
+        // Kept for `zt metrics` (pass rate, top deny rules).
+        crate::metrics::append(
+            &ctx.ws,
+            "decisions",
+            &json!({
+                "at": ctx.ws.now(),
+                "stage": "ci",
+                "digest": judgement.digest.to_string(),
+                "allowed": judgement.decision.allow,
+                "denies": judgement.decision.deny.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            }),
         )?;
         for d in judgement.decision.deny {
             denies.push((path.clone(), d));

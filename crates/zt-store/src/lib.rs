@@ -325,6 +325,10 @@ pub trait Ledger: Send {
 
     /// The upload record of the bundle with this id, if it was uploaded.
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error>;
+
+    /// Every build recorded at or after `since` (Unix seconds), by time then id: the history
+    /// `zt watch` makes its baselines from. Two queries whatever the number of builds.
+    fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.

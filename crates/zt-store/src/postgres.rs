@@ -397,4 +397,19 @@ impl Ledger for PostgresLedger {
             )?)),
         }
     }
+
+    fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error> {
+        let mut client = self.lock();
+        let rows = client
+            .query(query::BUILDS_SINCE, &[&since])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let outputs = client
+            .query(query::OUTPUTS_SINCE, &[&since])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        query::builds_with_outputs(rows, outputs)
+    }
 }

@@ -430,3 +430,27 @@ pub(crate) fn upload_from_row(
         at,
     })
 }
+
+/// `builds_since`: the builds, then all their outputs (grouped by the caller).
+pub(crate) const BUILDS_SINCE: &str =
+    "SELECT id, record, recorded_at FROM builds WHERE recorded_at >= $1 ORDER BY recorded_at, id";
+pub(crate) const OUTPUTS_SINCE: &str = "SELECT o.build_id, o.digest FROM build_outputs o
+     JOIN builds b ON b.id = o.build_id WHERE b.recorded_at >= $1 ORDER BY o.build_id, o.digest";
+
+/// Puts each build's outputs (`(build id, digest)` rows) with it.
+pub(crate) fn builds_with_outputs(
+    rows: Vec<(String, String, i64)>,
+    outputs: Vec<(String, String)>,
+) -> Result<Vec<BuildRecord>, Error> {
+    let mut by_build: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for (id, digest) in outputs {
+        by_build.entry(id).or_default().push(digest);
+    }
+    rows.into_iter()
+        .map(|(id, record, at)| {
+            let outputs = by_build.remove(&id).unwrap_or_default();
+            build_from_row(id, &record, at, outputs)
+        })
+        .collect()
+}

@@ -409,6 +409,20 @@ impl Ledger for SqliteLedger {
         row.map(|(id, li, who, at)| query::upload_from_row(&id, li, who, at))
             .transpose()
     }
+
+    fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error> {
+        let rows = self
+            .conn
+            .prepare_cached(query::BUILDS_SINCE)?
+            .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let outputs = self
+            .conn
+            .prepare_cached(query::OUTPUTS_SINCE)?
+            .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        query::builds_with_outputs(rows, outputs)
+    }
 }
 
 #[cfg(test)]

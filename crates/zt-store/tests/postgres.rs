@@ -56,6 +56,7 @@ ledger_suite!(Postgres::new();
     invalid_bundles_are_refused_and_nothing_is_stored,
     records_survive_reopening,
     build_records,
+    builds_since_lists_the_history_in_time_order_with_outputs,
     key_revocations,
     sigstore_bundle_round_trip,
     access_records,

@@ -234,7 +234,8 @@ fn row4_provenance_records_the_landlock_that_was_enforced_not_a_literal() {
     assert_eq!(sandbox["enforced"], true, "{sandbox}");
     assert_eq!(sandbox["weaknesses"], serde_json::json!([]), "{sandbox}");
     assert_eq!(sandbox["seccomp"]["mode"], 2, "{sandbox}");
-    assert_eq!(sandbox["seccomp"]["filters"], 2, "{sandbox}");
+    // The deny program, the clone3 program and the behaviour-recording notification program.
+    assert_eq!(sandbox["seccomp"]["filters"], 3, "{sandbox}");
     assert_eq!(
         sandbox["seccomp"]["digest"].as_str().unwrap().len(),
         "sha256:".len() + 64

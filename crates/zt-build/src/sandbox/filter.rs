@@ -90,10 +90,12 @@ const DENIED: &[i64] = &[
 ];
 
 /// The seccomp programs, in the order they are installed, and the sha256 of their
-/// instructions (each `code` u16, `jt` u8, `jf` u8, `k` u32, little-endian, program after
+/// instructions (the notification program's included) (each `code` u16, `jt` u8, `jf` u8, `k` u32, little-endian, program after
 /// program).
 pub(crate) struct Seccomp {
     pub(crate) programs: Vec<BpfProgram>,
+    /// The behaviour-recording program ([`notify_program`]), installed last with a listener.
+    pub(crate) notify: BpfProgram,
     pub(crate) digest: zt_core::Digest,
 }
 
@@ -165,8 +167,9 @@ pub(crate) fn seccomp() -> Result<Seccomp, String> {
         arch,
     )?;
     let programs = vec![deny, clone3];
+    let notify = notify_program();
     let mut bytes = Vec::new();
-    for insn in programs.iter().flatten() {
+    for insn in programs.iter().flatten().chain(notify.iter()) {
         bytes.extend_from_slice(&insn.code.to_le_bytes());
         bytes.push(insn.jt);
         bytes.push(insn.jf);
@@ -175,7 +178,78 @@ pub(crate) fn seccomp() -> Result<Seccomp, String> {
     Ok(Seccomp {
         digest: zt_core::Digest::sha256(&bytes),
         programs,
+        notify,
     })
+}
+
+/// The third seccomp program, installed with its own listener
+/// (`SECCOMP_FILTER_FLAG_NEW_LISTENER`): `SECCOMP_RET_USER_NOTIF` for `execve`, `execveat` and
+/// `connect` (and their x32 numbers on x86-64), `ALLOW` for everything else. It refuses
+/// nothing: zt's supervisor answers every notification with
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, so the call then runs exactly as it would have without
+/// this program (the two programs above and Landlock still apply: the kernel takes the most
+/// restrictive action of all filters, and `EPERM`/`ENOSYS` outrank a notification). It only
+/// lets zt see the call (see `sandbox::watch`).
+pub(crate) fn notify_program() -> BpfProgram {
+    use seccompiler::sock_filter;
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    #[cfg(target_arch = "x86_64")]
+    const ARCH: u32 = 0xc000_003e; // AUDIT_ARCH_X86_64
+    #[cfg(target_arch = "aarch64")]
+    const ARCH: u32 = 0xc000_00b7; // AUDIT_ARCH_AARCH64
+    #[cfg(target_arch = "x86_64")]
+    const X32: &[u32] = &[0x4000_0000 + 520, 0x4000_0000 + 545, 0x4000_0000 + 42];
+    #[cfg(not(target_arch = "x86_64"))]
+    const X32: &[u32] = &[];
+    let watched: Vec<u32> = [libc::SYS_execve, libc::SYS_execveat, libc::SYS_connect]
+        .iter()
+        .map(|&n| n as u32)
+        .chain(X32.iter().copied())
+        .collect();
+    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    let n = watched.len() as u8;
+    // 0: load arch; 1: another arch → ALLOW; 2: load nr; 3..3+n: each watched → NOTIF;
+    // 3+n: ALLOW; 4+n: NOTIF.
+    let mut p = vec![
+        ins(LD_W_ABS, 0, 0, 4),
+        ins(JEQ_K, 0, n + 1, ARCH),
+        ins(LD_W_ABS, 0, 0, 0),
+    ];
+    for (i, nr) in watched.iter().enumerate() {
+        // Jump over the remaining tests and the ALLOW to the NOTIF.
+        p.push(ins(JEQ_K, n - i as u8, 0, *nr));
+    }
+    p.push(ins(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+    p.push(ins(RET_K, 0, 0, libc::SECCOMP_RET_USER_NOTIF));
+    p
+}
+
+/// Installs [`notify_program`] on the calling thread (no-new-privs is already set) and returns
+/// the listener, or why the kernel refused (`EBUSY`: zt itself runs under a filter with a
+/// listener, which a kernel allows only once per process tree).
+pub(crate) fn install_notify(program: &BpfProgram) -> Result<std::os::fd::OwnedFd, String> {
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr().cast_mut().cast(),
+    };
+    // SAFETY: seccomp(SET_MODE_FILTER, NEW_LISTENER, &prog) reads `prog` and the `len`
+    // instructions it points to, which `program` owns for the duration of the call; it
+    // returns a new descriptor (close-on-exec) or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &raw const prog,
+        )
+    };
+    if fd < 0 {
+        return Err(format!("seccomp listener: {}", nix::errno::Errno::last()));
+    }
+    // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
 /// The Landlock ABI of the running kernel (0 or less: none; `-errno` when it is not built in

@@ -36,6 +36,7 @@
 mod filter;
 mod mounts;
 mod observe;
+mod watch;
 
 use std::ffi::CString;
 use std::io::{Read as _, Write as _};
@@ -51,6 +52,7 @@ use zeroize::Zeroizing;
 pub use filter::{LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI, LandlockState};
 pub use mounts::{ETC_SHOWN, etc_generated};
 pub use observe::Observed;
+pub use watch::{Behaviour, Connect, Exec, MAX_EVENTS, files_before, writes_outside};
 
 use crate::Error;
 
@@ -229,16 +231,18 @@ pub fn hand_over(dir: &Path) -> Result<(), Error> {
 /// Runs the command in the sandbox and waits for it (at most `spec.timeout`; at the deadline
 /// the whole pid namespace is killed and [`Exit::TimedOut`] returned).
 pub fn run(spec: &Spec) -> Result<Exit, Error> {
-    run_with(spec, || ()).map(|(exit, _, _)| exit)
+    run_with(spec, || ()).map(|(exit, _, _, _)| exit)
 }
 
 /// [`run`], calling `during` in this process while the command runs (after it was exec'd;
 /// not called when the set-up failed), and returning what the sandbox enforced as the child
-/// saw it. The deadline counts from the exec, `during` included.
+/// saw it and what the build did ([`Behaviour`]; its `writes` are left to the caller, who
+/// knows the source copy). The deadline counts from the exec, `during` included.
 pub fn run_with<T>(
     spec: &Spec,
     during: impl FnOnce() -> T,
-) -> Result<(Exit, Option<T>, Observed), Error> {
+) -> Result<(Exit, Option<T>, Observed, Behaviour), Error> {
+    let setup_started = Instant::now();
     let log = fs_err::OpenOptions::new()
         .create(true)
         .append(true)
@@ -316,9 +320,56 @@ pub fn run_with<T>(
         let _ = go.write_all(b"1");
         go
     });
-    // The pipe closes when the command is exec'd (O_CLOEXEC) or carries the set-up error.
+    // The report comes first, as one line; the pipe then closes when the command is exec'd
+    // (O_CLOEXEC) or carries the set-up error. The child's exec waits on its seccomp
+    // listener, so the listener is taken and served before the rest is read.
+    let mut rd = std::io::BufReader::new(std::fs::File::from(rd));
     let mut msg = String::new();
-    let _ = std::fs::File::from(rd).read_to_string(&mut msg);
+    let _ = std::io::BufRead::read_line(&mut rd, &mut msg);
+    let exec_started = Instant::now();
+    let build_uid = if prepared.root_caller {
+        ROOT_CALLER_BUILD_ID
+    } else {
+        uid.as_raw()
+    };
+    let mut supervisor = None;
+    let mut unavailable = None;
+    if let Some(v) = msg
+        .strip_prefix('R')
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r.trim_end()).ok())
+    {
+        match v.get("listenerFd").and_then(serde_json::Value::as_i64) {
+            Some(fd) => {
+                let started = i32::try_from(fd)
+                    .map_err(|_| format!("listener descriptor {fd}"))
+                    .and_then(|fd| watch::take_listener(&pidfd, fd))
+                    .and_then(|l| {
+                        watch::Supervisor::start(l, build_uid)
+                            .map_err(|e| format!("supervisor thread: {e}"))
+                    });
+                match started {
+                    Ok(s) => supervisor = Some(s),
+                    Err(detail) => {
+                        // Nobody would answer the command's exec: end the sandbox.
+                        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                        let _ = waitpid(child, None);
+                        return Err(Error::SandboxSetup {
+                            detail: format!("behaviour recording: {detail}"),
+                        });
+                    }
+                }
+            }
+            None => {
+                unavailable = Some(
+                    v.get("listenerError")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("no seccomp listener")
+                        .to_owned(),
+                );
+            }
+        }
+    }
+    let _ = rd.read_to_string(&mut msg);
     // Held open until now: the child checks it to know that zt is still alive once its
     // parent-death signal is armed.
     drop(go_wr);
@@ -347,12 +398,51 @@ pub fn run_with<T>(
         // The child is pid 1 of its pid namespace: killing it kills every process in it.
         let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
     }
-    let status = loop {
-        match waitpid(child, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            other => break other.map_err(|e| sys("waitpid", e))?,
+    // wait4 rather than waitpid: its rusage is the build's CPU time and peak memory.
+    let mut raw_status: nix::libc::c_int = 0;
+    // SAFETY: rusage is plain data, written by wait4.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes one int and one rusage, both ours and alive for the call.
+        let r = unsafe {
+            nix::libc::wait4(
+                child.as_raw(),
+                &raw mut raw_status,
+                nix::libc::__WALL,
+                &raw mut usage,
+            )
+        };
+        if r >= 0 {
+            break;
         }
+        let e = nix::errno::Errno::last();
+        if e != nix::errno::Errno::EINTR {
+            return Err(sys("wait4", e));
+        }
+    }
+    let status = WaitStatus::from_raw(child, raw_status).map_err(|e| sys("wait4", e))?;
+    let ms =
+        |t: nix::libc::timeval| (t.tv_sec.max(0) as u64) * 1000 + (t.tv_usec.max(0) as u64) / 1000;
+    let mut behaviour = Behaviour {
+        recorded: match (&supervisor, unavailable) {
+            (Some(_), _) => Ok(()),
+            (None, Some(why)) => Err(why),
+            (None, None) => Err("the set-up did not finish".into()),
+        },
+        duration_ms: u64::try_from(exec_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        setup_ms: u64::try_from(exec_started.duration_since(setup_started).as_millis())
+            .unwrap_or(u64::MAX),
+        user_cpu_ms: ms(usage.ru_utime),
+        system_cpu_ms: ms(usage.ru_stime),
+        peak_rss_kib: usage.ru_maxrss.max(0) as u64,
+        ..Behaviour::default()
     };
+    if let Some(s) = supervisor {
+        let (executed, network, dropped) = s.finish();
+        behaviour.executed = executed;
+        behaviour.network = network;
+        behaviour.dropped = dropped;
+    }
     if let Err(detail) = mapped {
         return Err(Error::NamespacesUnavailable { detail });
     }
@@ -367,14 +457,14 @@ pub fn run_with<T>(
         });
     };
     if timed_out {
-        return Ok((Exit::TimedOut, extra, observed));
+        return Ok((Exit::TimedOut, extra, observed, behaviour));
     }
     let exit = match status {
         WaitStatus::Exited(_, code) => Exit::Code(code),
         WaitStatus::Signaled(_, sig, _) => Exit::Signal(sig as i32),
         _ => Exit::Code(-1),
     };
-    Ok((exit, extra, observed))
+    Ok((exit, extra, observed, behaviour))
 }
 
 /// Writes the child's `setgroups` (denied unless zt is root: only root may drop its groups),
@@ -636,7 +726,16 @@ fn child(
     for program in &p.seccomp.programs {
         seccompiler::apply_filter(program).map_err(|e| format!("seccomp: {e}"))?;
     }
-    let observed = observe::collect(&p.parent_ns, &landlock);
+    // Last: the notification program whose listener zt takes (through the pidfd) to record
+    // what the build executes and where it tries to connect. Held open until the exec
+    // (close-on-exec); a kernel that refuses a second listener in the process tree leaves
+    // the build unrecorded, and the provenance says so.
+    let listener = filter::install_notify(&p.seccomp.notify);
+    let mut observed = observe::collect(&p.parent_ns, &landlock);
+    match &listener {
+        Ok(fd) => observed["listenerFd"] = serde_json::json!(fd.as_raw_fd()),
+        Err(e) => observed["listenerError"] = serde_json::json!(e),
+    }
     report
         .write_all(format!("R{observed}\n").as_bytes())
         .map_err(|e| format!("report: {e}"))?;

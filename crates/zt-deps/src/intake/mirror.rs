@@ -154,6 +154,53 @@ fn ecosystem_dir(e: Ecosystem) -> &'static str {
     e.purl_type()
 }
 
+/// Quarantine (`zt incident bad-package`): an entry taken out of the index, so that it is no
+/// longer served, and kept with why and when in `.zt/mirror/quarantine.json` (its blob stays,
+/// as evidence).
+impl Mirror {
+    fn quarantine_path(&self) -> PathBuf {
+        self.root.join("quarantine.json")
+    }
+
+    /// The quarantined entries: purl → (entry, reason, when).
+    pub fn quarantined(&self) -> Result<BTreeMap<String, serde_json::Value>, Error> {
+        let path = self.quarantine_path();
+        match fs_err::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Parse {
+                file: path.clone(),
+                line: Some(e.line()),
+                message: format!("the mirror's quarantine list is not valid: {e}"),
+                fix: "restore `.zt/mirror/quarantine.json` from backup".into(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes `purl` out of the index into the quarantine list. The quarantine list is written
+    /// first: a crash between the two writes leaves the package both listed and quarantined,
+    /// never served unrecorded. Returns whether the mirror held it.
+    pub fn quarantine(&self, purl: &str, reason: &str, when: &str) -> Result<bool, Error> {
+        let mut index = self.index()?;
+        let Some(entry) = index.remove(purl) else {
+            return Ok(false);
+        };
+        let mut q = self.quarantined()?;
+        q.insert(
+            purl.to_owned(),
+            serde_json::json!({ "entry": entry, "reason": reason, "quarantined": when }),
+        );
+        fs_err::create_dir_all(&self.root)?;
+        let mut json = serde_json::to_vec_pretty(&q).unwrap_or_default();
+        json.push(b'\n');
+        zt_core::fsutil::write_atomic(&self.quarantine_path(), &json)?;
+        let mut json = serde_json::to_vec_pretty(&index).unwrap_or_default();
+        json.push(b'\n');
+        zt_core::fsutil::write_atomic(&self.index_path(), &json)?;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -214,5 +261,32 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, [Digest::sha256(b"archive").hex()]);
+    }
+
+    #[test]
+    fn a_quarantined_package_is_no_longer_served_and_is_kept_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mirror::at(dir.path());
+        let purl = "pkg:npm/evil@1.0.0";
+        let entry = MirrorEntry {
+            purl: purl.into(),
+            ecosystem: "npm".into(),
+            sha256: String::new(),
+            file: "evil-1.0.0.tgz".into(),
+            size: 0,
+            admitted: "2026-01-01T00:00:00Z".into(),
+            decision: None,
+        };
+        m.put(Ecosystem::Npm, b"payload", entry).unwrap();
+        assert!(m.get(purl).unwrap().is_some());
+        assert!(
+            m.quarantine(purl, "malicious", "2026-02-01T00:00:00Z")
+                .unwrap()
+        );
+        assert!(m.get(purl).unwrap().is_none());
+        assert_eq!(m.quarantined().unwrap()[purl]["reason"], "malicious");
+        // Twice: nothing left to quarantine, the record stays.
+        assert!(!m.quarantine(purl, "again", "x").unwrap());
+        assert_eq!(m.quarantined().unwrap()[purl]["reason"], "malicious");
     }
 }

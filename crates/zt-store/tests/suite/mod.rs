@@ -602,3 +602,26 @@ fn first_upload() -> zt_store::Upload {
         at: 0,
     }
 }
+
+pub(crate) fn builds_since_lists_the_history_in_time_order_with_outputs<B: Backend>(b: &B) {
+    let mut l = b.open();
+    l.put_build(&build("b3", &["x"], 30)).unwrap();
+    l.put_build(&build("b2", &["app", "lib"], 20)).unwrap();
+    l.put_build(&build("b1", &[], 10)).unwrap();
+    let all: Vec<(String, usize)> = l
+        .builds_since(0)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b.outputs.len()))
+        .collect();
+    assert_eq!(
+        all,
+        vec![("b1".into(), 0), ("b2".into(), 2), ("b3".into(), 1)]
+    );
+    let later = l.builds_since(20).unwrap();
+    assert_eq!(later.len(), 2);
+    let mut want = vec![d("app"), d("lib")];
+    want.sort_by_key(|x| x.to_string());
+    assert_eq!(later[0].outputs, want);
+    assert!(l.builds_since(31).unwrap().is_empty());
+}

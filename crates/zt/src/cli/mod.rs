@@ -40,6 +40,18 @@ pub(crate) use policy::{PolicyArgs, PolicyCommand};
 mod secrets;
 
 pub(crate) use secrets::{SecretsArgs, SecretsCommand};
+mod watch;
+
+pub(crate) use watch::WatchArgs;
+mod incident;
+
+pub(crate) use incident::{IncidentArgs, IncidentCommand};
+mod drill;
+
+pub(crate) use drill::DrillArgs;
+mod metrics;
+
+pub(crate) use metrics::MetricsArgs;
 mod serve;
 
 pub(crate) use serve::{ServeArgs, ServeCommand, TokenCommand};
@@ -113,6 +125,16 @@ pub(crate) enum Command {
     /// Serve zt's HTTP API (the evidence hub, the secrets broker) on loopback until SIGTERM or
     /// Ctrl-C; `zt serve token …` manages its API tokens.
     Serve(ServeArgs),
+    /// Alerts from the build records' baselines: unusual programs, network attempts, writes,
+    /// durations, signing keys, committers and commit keys.
+    Watch(WatchArgs),
+    /// Respond to an incident: a compromised key, a malicious package or commit.
+    Incident(IncidentArgs),
+    /// Plant a compromise in a scratch copy of the example and check that zt detects it.
+    Drill(DrillArgs),
+    /// Reproducibility, sandbox overhead, policy pass rate, drill times, open criticals and
+    /// waivers near expiry, from the ledger.
+    Metrics(MetricsArgs),
     /// Print shell completions (bash, zsh, fish) generated from this CLI.
     Completions(CompletionsArgs),
     /// Print the man page of zt or of one command, or write them all with `--out-dir`.

@@ -9,9 +9,12 @@ use crate::report::CliError;
 mod build;
 mod deps;
 mod docs;
+mod drill;
+mod incident;
 mod init;
 mod key;
 mod log;
+mod metrics;
 mod normalize;
 mod pipeline;
 mod policy;
@@ -23,6 +26,7 @@ mod trace;
 mod verify;
 mod verify_commits;
 mod vuln;
+mod watch;
 
 /// How a command that ran to completion ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,10 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
+        Command::Watch(args) => watch::run(args, printer),
+        Command::Incident(args) => incident::run(args, printer),
+        Command::Drill(args) => drill::run_drills(args, printer),
+        Command::Metrics(args) => metrics::run(args, printer),
         Command::Completions(args) => docs::completions(args, printer),
         Command::Man(args) => docs::man(args, printer),
         Command::Trace(args) => trace::run(args, printer),

@@ -70,6 +70,7 @@ pub(crate) fn run(args: VulnArgs, printer: &Printer) -> Result<Status, CliError>
             }
             let state = state.unwrap_or_else(|| store_dir.join("watch.json"));
             let report = zt_vuln::watch::watch(&store, &sboms, &state, now())?;
+            crate::commands::watch::notify_new_criticals(&repo, &report, printer)?;
             if printer.json {
                 printer.json(&serde_json::to_value(&report).unwrap_or_default());
             } else {

