@@ -100,7 +100,7 @@ const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
-    log: Log,
+    log: Arc<Log>,
     ledger: SqliteLedger,
 }
 
@@ -190,8 +190,11 @@ impl AccessLog {
     /// Opens the log and ledger under `zt_dir`; copies into the ledger any access entry the
     /// log holds beyond the ledger's last record, then replays the WAL's records the log
     /// lacks (a crash between the writes), and starts the committer thread.
-    pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
-        let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
+    pub(crate) fn open(zt_dir: &Path, log: Option<Arc<Log>>) -> Result<AccessLog, Error> {
+        let log = match log {
+            Some(log) => log,
+            None => Arc::new(zt_sign::transparency::open_or_init_local(&zt_dir.join("log"))?.0),
+        };
         let mut ledger = SqliteLedger::open(&zt_dir.join("ledger.db"))?;
         let last = ledger.last_access_record()?;
         let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));

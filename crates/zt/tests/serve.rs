@@ -157,8 +157,16 @@ fn a_ci_job_with_only_curl_exchanges_and_reads() {
     let out = server.stop();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
+    // One JSON line per request; the refusal names its reason code.
     assert!(
-        stderr.contains("refused POST /v1/secrets/exchange 401 replayed_jti"),
+        stderr.lines().any(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            v["msg"] == "refused"
+                && v["method"] == "POST"
+                && v["path"] == "/v1/secrets/exchange"
+                && v["status"] == 401
+                && v["reason"] == "replayed_jti"
+        }),
         "{stderr}"
     );
     assert!(stderr.contains("stopped"), "{stderr}");
