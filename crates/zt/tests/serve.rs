@@ -304,16 +304,30 @@ fn serve_refuses_plain_http_off_loopback() {
     );
 }
 
+/// Without a secrets store, `zt serve` serves the rest (the log, admission, health) and the
+/// secrets routes do not exist.
 #[test]
-fn serve_without_a_store_says_how_to_make_one() {
+fn serve_without_a_secrets_store_serves_the_log_but_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let out = zt(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("zt secrets init"), "{stderr}");
+    let server = Serve::start(dir.path());
+    let out = curl(
+        dir.path(),
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{}/v1/secrets/exchange", server.url),
+            "--data-binary",
+            "x",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    let out = curl(dir.path(), &["-f", &format!("{}/checkpoint", server.url)]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = server.stop();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(!dir.path().join(".zt/secrets").exists());
 }
 
 /// While `zt serve` holds the log, a `zt secrets` command that needs it waits `ZT_LOG_WAIT`
