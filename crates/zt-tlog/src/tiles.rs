@@ -414,4 +414,24 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn tile_path_checks_never_panic(path in "\\PC{0,80}") {
+            let _ = is_tile_path(&path);
+        }
+
+        #[test]
+        fn every_tile_the_layout_names_is_accepted(
+            level in 0u8..64,
+            index in proptest::num::u64::ANY,
+            width in 1usize..=256,
+        ) {
+            proptest::prop_assert!(is_tile_path(&tile_path(level, index, width)));
+            proptest::prop_assert!(is_tile_path(&entries_path(index, width)));
+            // Nothing outside `tile/` ever is.
+            let outside = tile_path(level, index, width).replacen("tile/", "private/", 1);
+            proptest::prop_assert!(!is_tile_path(&outside));
+        }
+    }
 }
