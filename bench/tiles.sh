@@ -37,7 +37,7 @@ for ((i = 0; i < n; i++)); do printf 'entry %d\n' "$i" > "$work/entries/$i"; don
 for ((i = 0; i < n; i += 1000)); do
   files=()
   for ((j = i; j < i + 1000 && j < n; j++)); do files+=("$work/entries/$j"); done
-  "$zt" log --dir "$repo/.zt/log" append "${files[@]}" >/dev/null
+  "$zt" log --dir "$repo/.zt/log" append "${files[@]}" >/dev/null 2>&1
 done
 rm -rf "$work/entries"
 (cd "$repo/.zt/log" && find tile -type f | sort > "$work/paths.txt" && echo checkpoint >> "$work/paths.txt")
@@ -63,7 +63,7 @@ else
   (cd "$repo/.zt/log" && exec python3 -m http.server --bind 127.0.0.1 "$port") >/dev/null 2>&1 &
 fi
 pids+=($!)
-for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/checkpoint" && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/checkpoint" 2>/dev/null && break; sleep 0.1; done
 # Both serve the same bytes.
 for p in checkpoint $(head -n 3 "$work/paths.txt"); do
   cmp <(curl -fsS "$zurl/$p") <(curl -fsS "http://127.0.0.1:$port/$p")
