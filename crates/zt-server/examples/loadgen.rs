@@ -420,7 +420,7 @@ fn get(flags: &HashMap<String, String>) {
         .to_owned();
     let concurrency: usize = flags.get("concurrency").map_or(64, |c| c.parse().unwrap());
     let seconds: f64 = flags.get("seconds").map_or(10.0, |s| s.parse().unwrap());
-    let paths: Vec<String> = std::fs::read_to_string(flag(flags, "paths"))
+    let paths: Vec<String> = fs_err::read_to_string(flag(flags, "paths"))
         .unwrap()
         .lines()
         .filter(|l| !l.is_empty())
