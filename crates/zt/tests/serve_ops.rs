@@ -56,12 +56,14 @@ impl Serve {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        assert!(url.starts_with("http"), "{url:?}");
-        Serve {
+        // Owned first, so a failed check below still kills the server (Drop).
+        let serve = Serve {
             child: Some(child),
             url,
             stderr,
-        }
+        };
+        assert!(serve.url.starts_with("http"), "{:?}", serve.url);
+        serve
     }
 
     fn addr(&self) -> String {
