@@ -432,7 +432,7 @@ pub fn revoke(
                 "reason": reason,
                 "revokedAt": zt_core::time::rfc3339(revoked_at),
                 "recordedAt": zt_core::time::rfc3339(now),
-                "logSize": if backdated { Value::Null } else { log.size().into() },
+                "logSize": if backdated { Value::Null } else { log.size()?.into() },
             }),
         );
         let mut new = bundle::attest(&signer, &statement)?;

@@ -760,7 +760,7 @@ fn sign_stage(ctx: &mut Ctx<'_>) -> StageResult {
             "{} bundles signed with key {}, logged (log size {}) and recorded in the ledger",
             written.len(),
             &key.public_key().key_id()[..12],
-            log.size()
+            log.size()?
         ),
         None,
         written,

@@ -191,14 +191,11 @@ impl AccessLog {
     /// Opens the log and ledger under `zt_dir`; copies into the ledger any access entry the
     /// log holds beyond the ledger's last record, then replays the WAL's records the log
     /// lacks (a crash between the writes), and starts the committer thread.
-    pub(crate) fn open(zt_dir: &Path) -> Result<AccessLog, Error> {
-        let (log, _) = zt_sign::transparency::open_or_init(&zt_dir.join("log"))?;
-        Self::open_with(zt_dir, Arc::new(log))
-    }
-
-    /// As [`AccessLog::open`], appending to `log` (the repository's log, already open in this
-    /// process: a log is held by one opener at a time).
-    pub(crate) fn open_with(zt_dir: &Path, log: Arc<Log>) -> Result<AccessLog, Error> {
+    pub(crate) fn open(zt_dir: &Path, log: Option<Arc<Log>>) -> Result<AccessLog, Error> {
+        let log = match log {
+            Some(log) => log,
+            None => Arc::new(zt_sign::transparency::open_or_init_local(&zt_dir.join("log"))?.0),
+        };
         let mut ledger = zt_store::open(&ledger_location(zt_dir)?)?;
         let last = last_access_record(&*ledger)?;
         let (mut next_seq, from) = last.map_or((0, 0), |r| (r.seq + 1, r.log_index + 1));

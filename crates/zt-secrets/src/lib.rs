@@ -173,26 +173,19 @@ impl Broker {
     /// Opens the broker of the repository whose `.zt` directory is `zt_dir`: trust config,
     /// master key, store, broker key, replay journal, access log and ledger.
     pub fn open(zt_dir: &Path) -> Result<Broker, Error> {
-        Self::open_inner(zt_dir, None)
+        Self::open_with_log(zt_dir, None)
     }
 
-    /// As [`Broker::open`], recording accesses in `log` — the repository's transparency log
-    /// (`<zt_dir>/log`), already open in this process for other writers (`zt serve`'s
-    /// evidence hub): a log directory is held by one opener at a time.
-    pub fn open_with_log(zt_dir: &Path, log: Arc<zt_tlog::Log>) -> Result<Broker, Error> {
-        Self::open_inner(zt_dir, Some(log))
-    }
-
-    fn open_inner(zt_dir: &Path, log: Option<Arc<zt_tlog::Log>>) -> Result<Broker, Error> {
+    /// [`Broker::open`], writing the access log to `log` (the repository's log, `.zt/log`,
+    /// already open in this process: `zt serve` shares it with its other routes) instead of
+    /// opening it.
+    pub fn open_with_log(zt_dir: &Path, log: Option<Arc<zt_tlog::Log>>) -> Result<Broker, Error> {
         let dir = secrets_dir(zt_dir)?;
         let trust = trust::Trust::load(&dir)?;
         let (store, key) = load_store(&dir)?;
         let minter = Minter::load(&dir)?;
         let now = system_now();
-        let access = match log {
-            Some(log) => AccessLog::open_with(zt_dir, log)?,
-            None => AccessLog::open(zt_dir)?,
-        };
+        let access = AccessLog::open(zt_dir, log)?;
         let journal = journal::Journal::new(access.recent_jtis(now)?, now);
         Ok(Broker {
             store: RwLock::new((stamp(&dir.join(STORE_FILE)), Arc::new(store))),
@@ -608,7 +601,7 @@ pub fn put(zt_dir: &Path, name: &str, value: &[u8], bindings: Vec<Binding>) -> R
         .collect::<Vec<_>>()
         .join(" | ");
     let version = store.put(&key, name, value, bindings, now)?;
-    let access = AccessLog::open(zt_dir)?;
+    let access = AccessLog::open(zt_dir, None)?;
     store.save(&dir.join(STORE_FILE))?;
     access.record(Event {
         at: now,
@@ -670,7 +663,7 @@ pub struct RotateReport {
 pub fn rotate(zt_dir: &Path) -> Result<RotateReport, Error> {
     let dir = secrets_dir(zt_dir)?;
     let (mut store, old) = load_store(&dir)?;
-    let access = AccessLog::open(zt_dir)?;
+    let access = AccessLog::open(zt_dir, None)?;
     let next = store::next_path(&old.path);
     let new = MasterKey::generate(old.path.clone())?;
     if old.path.extension().is_some_and(|e| e == "p11") {
@@ -709,7 +702,7 @@ pub fn read_as_operator(zt_dir: &Path, name: &str, purpose: &str) -> Result<Secr
     store::check_name(name)?;
     let dir = secrets_dir(zt_dir)?;
     let (store, key) = load_store(&dir)?;
-    let access = AccessLog::open(zt_dir)?;
+    let access = AccessLog::open(zt_dir, None)?;
     let result = store.decrypt(&key, name, None).map(|(_, s)| s);
     access.record(Event {
         at: system_now(),

@@ -72,6 +72,22 @@ impl Client {
         &self.base
     }
 
+    /// `GET <base>/<path>`: the body of a 200 reply (at most `limit` bytes), `None` on 404.
+    pub fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let mut reply = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| request_error(&url, e))?;
+        if reply.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        let body = read_body(&url, &mut reply, limit)?;
+        check_status(reply.status().as_u16(), &body)?;
+        Ok(Some(body))
+    }
+
     /// Exchanges an OIDC ID token for a scoped token (`POST /v1/secrets/exchange`).
     pub fn exchange(&self, oidc_token: &[u8]) -> Result<IssuedToken, Error> {
         let url = format!("{}/v1/secrets/exchange", self.base);

@@ -19,6 +19,14 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// The TLS certificate or key could not be used.
+    #[error("cannot use `{}` for TLS: {reason}", path.display())]
+    Tls {
+        /// The certificate or key file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -71,6 +79,21 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// The secrets broker could not be opened.
+    #[error(transparent)]
+    Secrets(#[from] zt_secrets::Error),
+    /// The log could not be opened or appended to.
+    #[error(transparent)]
+    Sign(#[from] zt_sign::Error),
+    /// The log or a proof fetched from a remote log failed.
+    #[error(transparent)]
+    Log(#[from] zt_tlog::Error),
+    /// A workflow the server runs failed (the evidence hub's store, trust or policy).
+    #[error(transparent)]
+    Pipeline(#[from] zt_pipeline::Error),
+    /// Reading or writing a file failed (the message names the path).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     /// The server refused the request (an RFC 9457 problem).
     #[error("the server refused the request: {status} {detail}")]
     Refused {
@@ -102,14 +125,24 @@ impl Diagnostic for Error {
             {
                 Outcome::Rejected
             }
+            Error::Secrets(e) => e.outcome(),
+            Error::Sign(e) => e.outcome(),
+            Error::Log(e) => e.outcome(),
+            Error::Pipeline(e) => e.outcome(),
             _ => Outcome::InputError,
         }
     }
 
     fn help(&self) -> Option<String> {
         Some(match self {
-            Error::PlainHttpNotLoopback { .. } => "listen on 127.0.0.1 (the default) and put a TLS-terminating proxy in front for other hosts; see `docs/server.md`".into(),
+            Error::Secrets(e) => return e.help(),
+            Error::Sign(e) => return e.help(),
+            Error::Log(e) => return e.help(),
+            Error::Pipeline(e) => return e.help(),
+            Error::Io(_) => "check that the path exists and that this user may read and write it".into(),
+            Error::PlainHttpNotLoopback { .. } => "listen on 127.0.0.1 (the default) and put a TLS-terminating proxy in front, or serve TLS yourself with `zt serve --tls-cert FILE --tls-key FILE`; see `docs/server.md`".into(),
             Error::InvalidAllowedHost { .. } => "pass the bare name the proxy forwards, e.g. `zt serve --allow-host zt.example.com` (no port, no wildcard)".into(),
+            Error::Tls { .. } => "pass a PEM certificate chain (leaf first) with `--tls-cert` and its PEM private key with `--tls-key`".into(),
             Error::Bind { .. } => "pick another port with `--listen 127.0.0.1:PORT`, or stop what holds this one".into(),
             Error::Runtime(_) => "check the process limits (threads, open files)".into(),
             Error::Serve { .. } => "restart `zt serve`; the secrets store is unchanged".into(),

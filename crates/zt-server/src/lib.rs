@@ -9,6 +9,10 @@
 //!   are checked before any route runs.
 //! - [`server`]: bind (loopback only: plain HTTP), serve, shut down gracefully on SIGTERM.
 //! - [`client`]: the blocking client behind `zt secrets token|get|exec --server URL`.
+//! - [`service`]: `zt serve` put together — the log shared by every route, the tile,
+//!   witness and append routes ([`routes::tlog`]), deploy admission
+//!   ([`routes::admission`]), readiness and Prometheus metrics ([`routes::ops`],
+//!   [`metrics`]).
 //!
 //! ```no_run
 //! use zt_server::{Client, ServeOptions};
@@ -26,9 +30,12 @@
 pub mod client;
 mod error;
 pub mod guard;
+pub mod metrics;
 pub mod problem;
+pub mod remote_log;
 pub mod routes;
 pub mod server;
+pub mod service;
 
 pub use client::{Client, IssuedToken};
 pub use error::Error;

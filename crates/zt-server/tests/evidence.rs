@@ -11,7 +11,7 @@ use zt_server::{ServeOptions, Server};
 fn start() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let ws = zt_core::Workspace::new(dir.path());
-    let (log, _) = zt_sign::transparency::open_or_init(&ws.layout().log()).unwrap();
+    let (log, _) = zt_sign::transparency::open_or_init_local(&ws.layout().log()).unwrap();
     let hub = zt_pipeline::hub::Hub::open(ws, Arc::new(log), &[]).unwrap();
     let evidence = Arc::new(Evidence::new(hub, None));
     let options = ServeOptions {
@@ -19,6 +19,7 @@ fn start() -> (tempfile::TempDir, String) {
         workers: Some(1),
         blocking_threads: 4,
         allowed_hosts: Vec::new(),
+        tls: None,
     };
     let server = Server::bind(
         &options,

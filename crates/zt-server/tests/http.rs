@@ -65,6 +65,7 @@ impl Harness {
             workers: Some(2),
             blocking_threads: 8,
             allowed_hosts: vec!["zt.example.com".to_owned()],
+            tls: None,
         };
         let server = Server::bind(&options, zt_server::routes::router(broker.clone())).unwrap();
         let addr = server.local_addr();

@@ -99,6 +99,14 @@ pub enum Error {
     /// An evidence-model error.
     #[error(transparent)]
     Core(#[from] zt_core::Error),
+    /// The running `zt serve` that holds the log refused or failed an append.
+    #[error("appending through the running server at {url} failed: {reason}")]
+    LogServer {
+        /// The server's URL (from `.zt/serve.addr`).
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Diagnostic for Error {
@@ -166,6 +174,7 @@ impl Diagnostic for Error {
             }),
             Error::Core(e) => e.help(),
             Error::Log(e) => e.help(),
+            Error::LogServer { .. } => Some("check the server's log on its stderr; stop `zt serve` to append to the log directly (see `docs/server.md`)".into()),
         }
     }
 }

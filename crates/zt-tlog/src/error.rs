@@ -119,6 +119,25 @@ pub enum Error {
         /// How long this process waited.
         waited: std::time::Duration,
     },
+    /// A C2SP `tlog-witness` request body is malformed or asks for something impossible.
+    #[error("malformed add-checkpoint request: {0}")]
+    WitnessRequest(&'static str),
+    /// A witness was asked to cosign a log it is not configured for.
+    #[error("this witness does not know the log `{origin}`")]
+    UnknownLog {
+        /// The checkpoint's origin.
+        origin: String,
+    },
+    /// An `add-checkpoint` request's old size is not the size the witness last cosigned.
+    #[error(
+        "the request's old size {old} is not {latest}, the size of the latest checkpoint cosigned"
+    )]
+    OldSizeMismatch {
+        /// The old size sent.
+        old: u64,
+        /// The size of the latest checkpoint this witness cosigned for the log (0: none).
+        latest: u64,
+    },
     /// Another caller's batch, which included this entry, failed to commit.
     #[error("the batch holding this entry failed to commit: {0}")]
     BatchFailed(String),
@@ -193,7 +212,9 @@ impl Diagnostic for Error {
             | Error::QuorumNotMet { .. }
             | Error::Corrupt { .. }
             | Error::Rollback { .. }
-            | Error::Fork { .. } => Outcome::Rejected,
+            | Error::Fork { .. }
+            | Error::OldSizeMismatch { .. }
+            | Error::UnknownLog { .. } => Outcome::Rejected,
             Error::Note(e) => e.outcome(),
             _ => Outcome::InputError,
         }
@@ -215,6 +236,9 @@ impl Diagnostic for Error {
             Error::Corrupt { .. } => "restore the log directory from a backup; do not append to it until it verifies".into(),
             Error::ReadOnly(_) => "run this where the log's private key is, or restore the key file".into(),
             Error::Rollback { .. } | Error::Fork { .. } => "the log is misbehaving: keep both checkpoints as evidence and do not cosign".into(),
+            Error::WitnessRequest(_) => "send `old <size>`, the consistency proof lines, an empty line and the signed checkpoint (c2sp.org/tlog-witness)".into(),
+            Error::UnknownLog { .. } => "configure the log's verifier key on the witness (`zt serve --witness-log VKEY`)".into(),
+            Error::OldSizeMismatch { .. } => "send the request again with the latest size as `old` and a consistency proof from it (`zt log consistency --from SIZE`)".into(),
             Error::BatchFailed(_) => "fix the cause above and append the entry again".into(),
             Error::Busy { .. } => "wait for the other zt process to finish; if it is `zt serve`, use it (`--server URL`) or stop it first. `ZT_LOG_WAIT=SECONDS` waits longer".into(),
             Error::Io(_) => "check that the path exists and is readable and writable".into(),

@@ -192,6 +192,147 @@ impl NodeSource for TileReader<'_> {
     }
 }
 
+/// Reads complete subtree hashes of a tree of `size` leaves from tiles fetched one by one
+/// (over HTTP from a log served in the tlog-tiles layout, say): `fetch` gets a path such as
+/// `tile/0/x001/234` and returns its bytes, or `None` if there is no such file. A partial tile
+/// that is gone (its full tile was published since, which tlog-tiles allows) is read from
+/// the full tile instead. Every tile is checked for length; the hashes themselves are
+/// checked by whoever verifies the resulting proof against a signed checkpoint.
+pub struct FetchedTiles<F> {
+    size: u64,
+    fetch: F,
+    cache: HashMap<(u8, u64), Rc<Vec<Hash>>>,
+}
+
+impl<F: FnMut(&str) -> Result<Option<Vec<u8>>, Error>> FetchedTiles<F> {
+    /// Tiles of the tree of `size` leaves, read through `fetch`.
+    pub fn new(size: u64, fetch: F) -> Self {
+        Self {
+            size,
+            fetch,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, level: u8, index: u64, width: usize) -> Result<Option<Vec<Hash>>, Error> {
+        let path = tile_path(level, index, width);
+        let Some(bytes) = (self.fetch)(&path)? else {
+            return Ok(None);
+        };
+        match decode_tile(&bytes) {
+            Some(t) if t.len() >= width => Ok(Some(t[..width].to_vec())),
+            _ => Err(Error::Corrupt {
+                path: PathBuf::from(path),
+                reason: format!(
+                    "the tile is {} bytes, not {} hashes of 32 bytes",
+                    bytes.len(),
+                    width
+                ),
+            }),
+        }
+    }
+
+    fn tile(&mut self, level: u8, index: u64) -> Result<Rc<Vec<Hash>>, Error> {
+        if let Some(t) = self.cache.get(&(level, index)) {
+            return Ok(Rc::clone(t));
+        }
+        let (full, width) = tiles_at(level, self.size);
+        let want = if index < full {
+            TILE_WIDTH
+        } else if index == full && width > 0 {
+            width
+        } else {
+            0
+        };
+        let size = self.size;
+        let missing = move || Error::Corrupt {
+            path: PathBuf::from(tile_path(level, index, TILE_WIDTH)),
+            reason: format!("no such tile in a tree of size {size}"),
+        };
+        if want == 0 {
+            return Err(missing());
+        }
+        let tile = match self.get(level, index, want)? {
+            Some(t) => t,
+            // A partial tile may be removed once its full tile exists.
+            None if want < TILE_WIDTH => self.get(level, index, TILE_WIDTH)?.ok_or_else(missing)?,
+            None => return Err(missing()),
+        };
+        let mut tile = tile;
+        tile.truncate(want);
+        let tile = Rc::new(tile);
+        self.cache.insert((level, index), Rc::clone(&tile));
+        Ok(tile)
+    }
+}
+
+impl<F: FnMut(&str) -> Result<Option<Vec<u8>>, Error>> NodeSource for FetchedTiles<F> {
+    type Error = Error;
+
+    fn node(&mut self, level: u8, index: u64) -> Result<Hash, Error> {
+        let tile_level = level / TILE_HEIGHT as u8;
+        let r = u32::from(level % TILE_HEIGHT as u8);
+        let first = index << r;
+        let count = 1usize << r;
+        let tile = self.tile(tile_level, first >> TILE_HEIGHT)?;
+        let offset = (first & 0xff) as usize;
+        match tile.get(offset..offset + count) {
+            Some(hashes) => Ok(perfect_root(hashes)),
+            None => Err(Error::Corrupt {
+                path: PathBuf::from(tile_path(tile_level, first >> TILE_HEIGHT, TILE_WIDTH)),
+                reason: format!("the tile is too short for a tree of size {}", self.size),
+            }),
+        }
+    }
+}
+
+/// Whether `path` (relative, `/`-separated) is a tlog-tiles resource: `tile/<L>/<N>` or
+/// `tile/entries/<N>`, optionally `.p/<W>` with `W` in 1..=255. Anything else — `private/`,
+/// `..`, a key file — is not. Servers use this to serve a log directory without exposing
+/// more than the layout.
+pub fn is_tile_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    if parts.next() != Some("tile") {
+        return false;
+    }
+    let rest: Vec<&str> = parts.collect();
+    let Some((first, rest)) = rest.split_first() else {
+        return false;
+    };
+    let level_ok = *first == "entries"
+        || (matches!(first.len(), 1 | 2)
+            && first.bytes().all(|b| b.is_ascii_digit())
+            && (first.len() == 1 || !first.starts_with('0')));
+    if !level_ok || rest.is_empty() {
+        return false;
+    }
+    // `.p/<W>` at the end.
+    let (index, width) = match rest.len() {
+        n if n >= 2 && rest[n - 2].ends_with(".p") => (
+            [&rest[..n - 2], &[rest[n - 2].trim_end_matches(".p")]].concat(),
+            Some(rest[n - 1]),
+        ),
+        _ => (rest.to_vec(), None),
+    };
+    if let Some(w) = width {
+        let ok = !w.is_empty()
+            && w.bytes().all(|b| b.is_ascii_digit())
+            && !w.starts_with('0')
+            && w.parse::<u16>().is_ok_and(|w| (1..=255).contains(&w));
+        if !ok {
+            return false;
+        }
+    }
+    let Some((last, groups)) = index.split_last() else {
+        return false;
+    };
+    let digits3 = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit());
+    digits3(last)
+        && groups
+            .iter()
+            .all(|g| g.strip_prefix('x').is_some_and(digits3))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +370,68 @@ mod tests {
         assert_eq!(decode_bundle(&b).unwrap(), entries);
         assert!(decode_bundle(&b[..b.len() - 1]).is_none());
         assert!(decode_bundle(&[0]).is_none());
+    }
+
+    #[test]
+    fn tile_paths_are_recognised_and_nothing_else() {
+        for ok in [
+            "tile/0/000",
+            "tile/0/x001/x234/067",
+            "tile/2/003.p/17",
+            "tile/entries/001.p/5",
+            "tile/entries/x001/000",
+            "tile/0/000.p/255",
+        ] {
+            assert!(is_tile_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "checkpoint",
+            "log.pub",
+            "private/log.key",
+            "tile",
+            "tile/0",
+            "tile/0/00",
+            "tile/0/0000",
+            "tile/0/../private/log.key",
+            "tile/0/000.p/0",
+            "tile/0/000.p/256",
+            "tile/0/000.p/017",
+            "tile/0/001/000",
+            "tile/x/000",
+            "tile/0/000/",
+            "tile//000",
+            "tile/0/000.p/",
+            "tile/0/.zt-tmp-abc",
+        ] {
+            assert!(!is_tile_path(bad), "{bad}");
+        }
+        for l in 0..8u8 {
+            for n in [0, 5, 999, 1000, 1_234_067] {
+                assert!(is_tile_path(&tile_path(l, n, 256)));
+                assert!(is_tile_path(&tile_path(l, n, 7)));
+                assert!(is_tile_path(&entries_path(n, 9)));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tile_path_checks_never_panic(path in "\\PC{0,80}") {
+            let _ = is_tile_path(&path);
+        }
+
+        #[test]
+        fn every_tile_the_layout_names_is_accepted(
+            level in 0u8..64,
+            index in proptest::num::u64::ANY,
+            width in 1usize..=256,
+        ) {
+            proptest::prop_assert!(is_tile_path(&tile_path(level, index, width)));
+            proptest::prop_assert!(is_tile_path(&entries_path(index, width)));
+            // Nothing outside `tile/` ever is.
+            let outside = tile_path(level, index, width).replacen("tile/", "private/", 1);
+            proptest::prop_assert!(!is_tile_path(&outside));
+        }
     }
 }

@@ -157,8 +157,16 @@ fn a_ci_job_with_only_curl_exchanges_and_reads() {
     let out = server.stop();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
+    // One JSON line per request; the refusal names its reason code.
     assert!(
-        stderr.contains("refused POST /v1/secrets/exchange 401 replayed_jti"),
+        stderr.lines().any(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            v["msg"] == "refused"
+                && v["method"] == "POST"
+                && v["path"] == "/v1/secrets/exchange"
+                && v["status"] == 401
+                && v["reason"] == "replayed_jti"
+        }),
         "{stderr}"
     );
     assert!(stderr.contains("stopped"), "{stderr}");
@@ -296,10 +304,10 @@ fn serve_refuses_plain_http_off_loopback() {
     );
 }
 
-/// Without a secrets store, `zt serve` is the evidence hub alone, and says how to turn the
-/// broker on.
+/// Without a secrets store, `zt serve` serves the rest (the evidence API, the log, admission,
+/// health), the secrets routes do not exist, and it says how to turn the broker on.
 #[test]
-fn serve_without_a_secrets_store_serves_evidence_and_says_how_to_add_one() {
+fn serve_without_a_secrets_store_serves_evidence_and_the_log_but_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(dir.path());
     let out = curl(
@@ -319,15 +327,18 @@ fn serve_without_a_secrets_store_serves_evidence_and_says_how_to_add_one() {
             "-w",
             "%{http_code}",
             &format!("{}/v1/secrets/exchange", server.url),
-            "-d",
+            "--data-binary",
             "x",
         ],
     );
-    assert_eq!(text(&out).0, "404");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    let out = curl(dir.path(), &["-f", &format!("{}/checkpoint", server.url)]);
+    assert!(out.status.success(), "{:?}", text(&out));
     let out = server.stop();
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("zt secrets init"), "{stderr}");
+    assert!(!dir.path().join(".zt/secrets").exists());
 }
 
 /// While `zt serve` holds the log, a `zt secrets` command that needs it waits `ZT_LOG_WAIT`

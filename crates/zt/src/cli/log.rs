@@ -8,6 +8,16 @@ pub(crate) struct LogArgs {
     /// The log directory (C2SP tlog-tiles layout).
     #[arg(long, global = true, default_value = ".zt/log")]
     pub(crate) dir: PathBuf,
+    /// Read a remote log served in the tlog-tiles layout (by `zt serve`, a static web server
+    /// or a CDN) instead of `--dir`: `checkpoint`, `prove` and `consistency` fetch its
+    /// checkpoint and tiles and check every proof against the signed checkpoint. A `--dir`
+    /// that is an `https://` (or loopback `http://`) URL means the same.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) log_url: Option<String>,
+    /// The remote log's verifier key, or a file holding it (default: `log.pub` in `--dir` if
+    /// there is one, else the key the server publishes at `URL/log.pub`, trusted on first use).
+    #[arg(long, global = true, value_name = "VKEY")]
+    pub(crate) log_key: Option<String>,
     #[command(subcommand)]
     pub(crate) command: LogCommand,
 }

@@ -17,6 +17,14 @@ use crate::report::CliError;
 
 pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> {
     let dir = args.dir;
+    let dir_text = dir.to_string_lossy();
+    let url = args.log_url.clone().or_else(|| {
+        (dir_text.starts_with("https://") || dir_text.starts_with("http://"))
+            .then(|| dir_text.into_owned())
+    });
+    if let Some(url) = url {
+        return remote(&url, &dir, args.log_key.as_deref(), args.command, printer);
+    }
     match args.command {
         LogCommand::Init { origin, key } => init(&dir, origin, key, printer),
         LogCommand::Append { files } => append(&dir, &files, printer),
@@ -336,6 +344,107 @@ fn cosign(
             "origin": cp.origin, "size": cp.size, "root": b64::encode(cp.root),
             "witness": witness.verifier().to_vkey(), "timestamp": now, "checkpoint": cosigned,
         }));
+    }
+    Ok(Status::Success)
+}
+
+/// `zt log --log-url URL checkpoint|prove|consistency`: the same reports from a remote log,
+/// every proof checked against its signed checkpoint.
+fn remote(
+    url: &str,
+    dir: &Path,
+    log_key: Option<&str>,
+    command: LogCommand,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let local_key = dir.join("log.pub");
+    let verifier = match log_key {
+        Some(k) => read_vkey(k)?,
+        None if local_key.is_file() => read_vkey(&local_key.display().to_string())?,
+        None => {
+            let k = zt_server::remote_log::RemoteLog::published_key(url)?;
+            printer.info(format!(
+                "trusting the key `{}` that {url}/log.pub serves; pin it with `--log-key`",
+                k.to_vkey()
+            ));
+            k
+        }
+    };
+    let log = zt_server::remote_log::RemoteLog::new(url, verifier)?;
+    let cp = log.checkpoint()?;
+    match command {
+        LogCommand::Checkpoint => {
+            if printer.json {
+                printer.json(&json!({
+                    "origin": cp.checkpoint.origin,
+                    "size": cp.checkpoint.size,
+                    "root": b64::encode(cp.checkpoint.root),
+                    "checkpoint": cp.text,
+                    "url": url,
+                }));
+            } else {
+                printer.out(cp.text.trim_end());
+            }
+        }
+        LogCommand::Prove { index, size, out } => {
+            let size = size.unwrap_or(cp.checkpoint.size);
+            let (proof, leaf, root) = log.inclusion_proof(index, size, &cp.checkpoint)?;
+            if let Some(out) = &out {
+                if size != cp.checkpoint.size {
+                    return Err(CliError::input(
+                        format!(
+                            "`--out` needs the current checkpoint's size {}, not {size}",
+                            cp.checkpoint.size
+                        ),
+                        "leave out `--size` to write a proof file under the current checkpoint",
+                    ));
+                }
+                let file = TlogProof {
+                    extra: None,
+                    index,
+                    hashes: proof.clone(),
+                    checkpoint: cp.text.clone(),
+                };
+                zt_core::fsutil::write_atomic(out, file.to_text().as_bytes())
+                    .map_err(zt_tlog::Error::from)?;
+                printer.info(format!("wrote `{}`", out.display()));
+            }
+            if printer.json {
+                printer.json(&json!({
+                    "index": index, "size": size, "leaf_hash": b64::encode(leaf), "root": b64::encode(root),
+                    "proof": proof.iter().map(b64::encode).collect::<Vec<_>>(),
+                }));
+            } else {
+                printer.out(format!("index {index}"));
+                printer.out(format!("size {size}"));
+                printer.out(format!("leaf-hash {}", b64::encode(leaf)));
+                printer.out(format!("root {}", b64::encode(root)));
+                printer.out(format!("proof {}", join(&proof)));
+            }
+        }
+        LogCommand::Consistency { from, to } => {
+            let to = to.unwrap_or(cp.checkpoint.size);
+            let (proof, root1, root2) = log.consistency_proof(from, to, &cp.checkpoint)?;
+            if printer.json {
+                printer.json(&json!({
+                    "size1": from, "size2": to,
+                    "root1": b64::encode(root1), "root2": b64::encode(root2),
+                    "proof": proof.iter().map(b64::encode).collect::<Vec<_>>(),
+                }));
+            } else {
+                printer.out(format!("size1 {from}"));
+                printer.out(format!("size2 {to}"));
+                printer.out(format!("root1 {}", b64::encode(root1)));
+                printer.out(format!("root2 {}", b64::encode(root2)));
+                printer.out(format!("proof {}", join(&proof)));
+            }
+        }
+        _ => {
+            return Err(CliError::input(
+                format!("this `zt log` command works on a log directory, not on `{url}`"),
+                "remote logs answer `zt log checkpoint`, `zt log prove` and `zt log consistency` with `--log-url URL`",
+            ));
+        }
     }
     Ok(Status::Success)
 }

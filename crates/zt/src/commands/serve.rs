@@ -1,8 +1,10 @@
-//! `zt serve`: the HTTP API on loopback until SIGTERM or Ctrl-C — the evidence hub
-//! (`/api/v1/…`) and, when the repository has a secrets store, the secrets broker; and
-//! `zt serve token create|list|revoke`, the evidence API's tokens.
+//! `zt serve`: the HTTP API on loopback (or anywhere with TLS), until SIGTERM or Ctrl-C — the
+//! evidence hub (`/api/v1/…`), the repository's log over HTTP (tiles, checkpoint, witness,
+//! appends from this machine), deploy admission, readiness and metrics, and the secrets broker
+//! when the repository has a secrets store; and `zt serve token create|list|revoke`, the
+//! evidence API's tokens.
 
-use std::sync::Arc;
+use zt_tlog::{NoteVerifier, WitnessSigner};
 
 use crate::cli::{ServeArgs, ServeCommand, TokenCommand};
 use crate::commands::Status;
@@ -14,9 +16,19 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
         return token(cmd, printer);
     }
     // A listen address that can never be served is refused before anything is opened (the
-    // log's lock, the broker's key): a typo costs nothing.
-    if !args.listen.ip().is_loopback() {
+    // log's lock, its key): a typo costs nothing.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(zt_server::server::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    if tls.is_none() && !args.listen.ip().is_loopback() {
         return Err(zt_server::Error::PlainHttpNotLoopback { addr: args.listen }.into());
+    }
+    if let Some(files) = &tls {
+        zt_server::server::tls_config(files)?;
     }
     let mut ws = zt_core::Workspace::open(&args.repo)?;
     if let Some(url) = &args.store {
@@ -24,38 +36,21 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
         ws = ws.with_store(store);
     }
     let zt_dir = ws.layout().dir().to_path_buf();
-    // One opener holds a log: the hub and the broker append to the same one.
-    let (log, _) = zt_sign::transparency::open_or_init(&ws.layout().log())?;
-    let log = Arc::new(log);
-    let secrets_dir = zt_dir.join(zt_secrets::SECRETS_DIR);
-    let broker = if secrets_dir.join("store.json").exists() {
-        let broker = zt_secrets::Broker::open_with_log(&zt_dir, log.clone())?;
-        // The credential the administration routes require (stores made before it existed).
-        if let Some(path) = zt_secrets::operator::ensure(broker.dir())? {
-            printer.info(format!(
-                "created the operator token in `{}` (admin routes need it as `Authorization: Bearer`)",
-                path.display()
-            ));
-        }
-        Some(Arc::new(broker))
-    } else {
-        printer.info(
-            "no secrets store in this repository: the secrets broker is off (`zt secrets init` makes one)",
-        );
-        None
-    };
-    let trust = if secrets_dir.join(zt_secrets::trust::TRUST_FILE).exists() {
-        Some(zt_secrets::trust::Trust::load(&secrets_dir)?)
-    } else {
-        None
-    };
     let store = ws.store().display();
-    let mut other_logs = Vec::new();
+    let mut trust_logs = Vec::new();
     for p in &args.trust_log {
-        other_logs.push(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?);
+        trust_logs.push(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?);
     }
-    let hub = zt_pipeline::hub::Hub::open(ws, log, &other_logs)?;
-    let evidence = Arc::new(zt_server::routes::evidence::Evidence::new(hub, trust));
+    let witness = match &args.witness_key {
+        Some(key) => Some(witness(key, &args)?),
+        None => None,
+    };
+    let service = zt_server::service::Service::open(zt_server::service::ServiceOptions {
+        ws,
+        witness,
+        admission_exclude: args.admission_exclude.clone(),
+        trust_logs,
+    })?;
     let options = zt_server::ServeOptions {
         listen: args.listen,
         workers: None,
@@ -63,24 +58,77 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
             .blocking_threads
             .unwrap_or_else(zt_server::default_blocking_threads),
         allowed_hosts: args.allow_host,
+        tls,
     };
-    let server = zt_server::Server::bind(
-        &options,
-        zt_server::routes::router_with(broker, Some(evidence)),
-    )?;
-    let url = format!("http://{}", server.local_addr());
+    let secrets = service.secrets;
+    if !secrets {
+        printer.info(
+            "no secrets store in this repository: the secrets broker is off (`zt secrets init` makes one)",
+        );
+    }
+    if let Some(path) = &service.operator_token {
+        printer.info(format!(
+            "created the operator token in `{}` (admin routes need it as `Authorization: Bearer`)",
+            path.display()
+        ));
+    }
+    let server = zt_server::Server::bind(&options, service.router.clone())?;
+    let url = server.url();
+    // Written once the socket is bound; removed after the last in-flight request finished.
+    // Only for plain HTTP on loopback: that is what the appending commands speak.
+    let published = if url.starts_with("http://") {
+        Some(service.publish(server.local_addr())?)
+    } else {
+        None
+    };
     if printer.json {
         printer.json(&serde_json::json!({ "listening": url, "store": store, "state": zt_dir }));
     } else {
         printer.out(&url);
     }
     printer.info(format!(
-        "serving `{}` (evidence store {store}) on {url}; SIGTERM or Ctrl-C stops it",
-        zt_dir.display()
+        "serving `{}` on {url} (evidence store {store}; evidence API, log, admission{}); SIGTERM or Ctrl-C stops it",
+        zt_dir.display(),
+        if secrets { ", secrets broker" } else { "" }
     ));
     server.run()?;
+    drop(published);
+    drop(service);
     printer.info("stopped");
     Ok(Status::Success)
+}
+
+fn witness(
+    key: &std::path::Path,
+    args: &ServeArgs,
+) -> Result<zt_server::service::WitnessOptions, CliError> {
+    let key = match zt_sign::FileKey::load(key)? {
+        zt_sign::FileKey::Ed25519(k) => k,
+        _ => {
+            return Err(CliError::input(
+                format!("`{}` is not an Ed25519 key", key.display()),
+                "witnesses cosign with Ed25519: make one with `zt key generate --type ed25519`",
+            ));
+        }
+    };
+    let name = args.witness_name.clone().unwrap_or_default();
+    let signer = WitnessSigner::new(&name, key).map_err(zt_tlog::Error::from)?;
+    let mut logs = Vec::new();
+    for v in &args.witness_log {
+        let text = match NoteVerifier::parse(v) {
+            Ok(k) => {
+                logs.push(k);
+                continue;
+            }
+            Err(_) => fs_err::read_to_string(v).map_err(zt_tlog::Error::from)?,
+        };
+        logs.push(NoteVerifier::parse(text.trim()).map_err(zt_tlog::Error::from)?);
+    }
+    Ok(zt_server::service::WitnessOptions {
+        signer,
+        logs,
+        state: None,
+    })
 }
 
 /// `zt serve token create|list|revoke`.
