@@ -183,9 +183,16 @@ fn zt_watch_reports_what_is_new_to_the_pipeline_with_its_evidence() {
     // Each alert reached the webhook once, however often `zt watch` ran.
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 2, "{got:?}");
-    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
-    assert_eq!(first["event"], "alert");
-    assert_eq!(first["details"]["kind"], "network-attempt");
+    // Deliveries run in the background: their order is not the alerts' order.
+    let delivered: Vec<serde_json::Value> = got
+        .iter()
+        .map(|g| serde_json::from_str(g).unwrap())
+        .collect();
+    assert!(delivered.iter().all(|d| d["event"] == "alert"), "{got:?}");
+    let first = delivered
+        .iter()
+        .find(|d| d["details"]["kind"] == "network-attempt")
+        .unwrap_or_else(|| panic!("no network-attempt alert delivered: {got:?}"));
     assert!(
         first["fix"]
             .as_str()
