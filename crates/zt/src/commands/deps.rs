@@ -197,12 +197,24 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let config_path = args.repo.join(zt_core::config::CONFIG_FILE);
-    let thresholds = if config_path.is_file() {
-        zt_core::config::Config::load(&config_path)?.thresholds
+    let config = if config_path.is_file() {
+        Some(zt_core::config::Config::load(&config_path)?)
     } else {
-        zt_core::config::Thresholds::default()
+        None
     };
+    let thresholds = config
+        .as_ref()
+        .map(|c| c.thresholds.clone())
+        .unwrap_or_default();
+    // `[deps.malware] rules`: rule folders beside zt's built-in rules
+    let rule_dirs: Vec<std::path::PathBuf> = config
+        .as_ref()
+        .and_then(|c| c.deps.malware.as_ref())
+        .map(|m| m.rules.iter().map(|d| args.repo.join(d)).collect())
+        .unwrap_or_default();
+    let rules = intake::malware::RuleSet::load(&rule_dirs)?;
     let policy = Policy {
+        rules: Some(std::sync::Arc::new(rules)),
         min_age_hours: args
             .min_age_hours
             .unwrap_or(thresholds.min_package_age_hours),
