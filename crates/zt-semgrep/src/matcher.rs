@@ -11,6 +11,8 @@ const MV: &str = "ZTMV_";
 const ELLIPSIS: &str = "ZTELLIPSIS";
 const DOTS: &str = "ZTDOTS";
 const DEEP: &str = "ZTDEEP";
+/// Most ways one statement sequence is matched from one place.
+const MAX_SOLUTIONS: usize = 64;
 
 /// A formula.
 #[derive(Debug)]
@@ -517,6 +519,28 @@ impl<'a> Ctx<'a> {
         if pn.kind != tn.kind {
             return false;
         }
+        // a JavaScript object pattern lists fields the target must have, in any order
+        if pn.kind == "object" {
+            let mut used = vec![false; tn.children.len()];
+            return pn.children.iter().all(|pc| {
+                if pat.is_ellipsis(*pc) {
+                    return true;
+                }
+                let hit = tn.children.iter().enumerate().find_map(|(k, tc)| {
+                    (!used.get(k).copied().unwrap_or(true) && self.m(pat, *pc, *tc, env))
+                        .then_some(k)
+                });
+                match hit {
+                    Some(k) => {
+                        if let Some(u) = used.get_mut(k) {
+                            *u = true;
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
         if pn.children.is_empty() {
             return tn.children.is_empty() && pat.text(p) == self.text(t);
         }
@@ -552,34 +576,33 @@ impl<'a> Ctx<'a> {
         false
     }
 
-    /// A statement sequence from the start of `ts`: how many items it took (all the rest
-    /// when it ends in `...`).
-    fn seq(&self, pat: &Pattern, ps: &[usize], ts: &[usize], env: &mut Env) -> Option<usize> {
+    /// Every way a statement sequence matches from the start of `ts`: how many items each
+    /// took (all the rest when it ends in `...`) and its bindings (at most [`MAX_SOLUTIONS`]).
+    fn seq(&self, pat: &Pattern, ps: &[usize], ts: &[usize], env: &Env, out: &mut Vec<(usize, Env)>, taken: usize) {
+        if out.len() >= MAX_SOLUTIONS {
+            return;
+        }
         let Some((p, prest)) = ps.split_first() else {
-            return Some(0);
+            out.push((taken, env.clone()));
+            return;
         };
         if pat.is_ellipsis(*p) {
             if prest.is_empty() {
-                return Some(ts.len());
+                out.push((taken + ts.len(), env.clone()));
+                return;
             }
             for k in 0..=ts.len() {
-                let save = env.len();
-                if let Some(n) = self.seq(pat, prest, ts.get(k..).unwrap_or_default(), env) {
-                    return Some(k + n);
-                }
-                env.truncate(save);
+                self.seq(pat, prest, ts.get(k..).unwrap_or_default(), env, out, taken + k);
             }
-            return None;
+            return;
         }
-        let (t, trest) = ts.split_first()?;
-        let save = env.len();
-        if self.m(pat, *p, *t, env)
-            && let Some(n) = self.seq(pat, prest, trest, env)
-        {
-            return Some(1 + n);
+        let Some((t, trest)) = ts.split_first() else {
+            return;
+        };
+        let mut e = env.clone();
+        if self.m(pat, *p, *t, &mut e) {
+            self.seq(pat, prest, trest, &e, out, taken + 1);
         }
-        env.truncate(save);
-        None
     }
 
     fn candidates(&self, pat: &Pattern, p: usize) -> Vec<usize> {
@@ -641,16 +664,18 @@ impl<'a> Ctx<'a> {
                     }
                     for i in 0..n.children.len() {
                         let ts = n.children.get(i..).unwrap_or_default();
-                        let mut env = scope.env.clone();
-                        if let Some(k) = self.seq(pat, ps, ts, &mut env)
-                            && k > 0
-                            && let (Some(first), Some(last)) = (ts.first(), ts.get(k - 1))
-                        {
-                            out.push(Range {
-                                start: self.ast.node(*first).start,
-                                end: self.ast.node(*last).end,
-                                env,
-                            });
+                        let mut found = Vec::new();
+                        self.seq(pat, ps, ts, &scope.env, &mut found, 0);
+                        for (k, env) in found {
+                            if k > 0
+                                && let (Some(first), Some(last)) = (ts.first(), ts.get(k - 1))
+                            {
+                                out.push(Range {
+                                    start: self.ast.node(*first).start,
+                                    end: self.ast.node(*last).end,
+                                    env,
+                                });
+                            }
                         }
                     }
                 }
@@ -975,19 +1000,4 @@ fn class(p: &[char], at: usize, c: char) -> Option<usize> {
         }
     }
     (c == '[').then_some(at + 1)
-}
-
-#[cfg(test)]
-pub(crate) fn debug_pattern(lang: Lang, text: &str) -> String {
-    let p = Pattern::compile(lang, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = format!("src={:?} root={:?}\n", p.src, p.root);
-    for (i, n) in p.ast.nodes.iter().enumerate() {
-        out.push_str(&format!(
-            "{i} {} {:?} {:?}\n",
-            n.kind,
-            p.text(i),
-            n.children
-        ));
-    }
-    out
 }

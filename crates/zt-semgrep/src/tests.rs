@@ -129,23 +129,3 @@ proptest::proptest! {
         let _ = load_str(&y, "p.yml");
     }
 }
-
-#[test]
-fn debug_tmp() {
-    for pat in [
-        "setup(..., cmdclass = { ..., \"$COMMAND\": $SCRIPT, ... }, ...)",
-        "setup(..., cmdclass = $X, ...)",
-        "{..., \"$C\": $S, ...}",
-    ] {
-        let r = rule(&format!("    languages: [python]\n    pattern: '{pat}'\n"));
-        println!(
-            "{pat}: {:?}",
-            lines(
-                &r,
-                "a.py",
-                "setup(\n    name='x',\n    cmdclass={'install': PostInstallCommand},\n)\n"
-            )
-        );
-        println!("{}", crate::matcher::debug_pattern(Lang::Python, pat));
-    }
-}
