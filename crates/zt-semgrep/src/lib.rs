@@ -365,6 +365,13 @@ impl LoadCtx<'_> {
     }
 
     fn regex(&self, re: &str) -> Result<Regex, Error> {
+        for look in ["(?!", "(?=", "(?<!", "(?<="] {
+            if re.contains(look) {
+                return Err(self.unsupported(format!(
+                    "a look-around `{look}…)` in regex `{re}` (Rust's regex engine has none)"
+                )));
+            }
+        }
         Regex::new(&pcre(re)).map_err(|e| self.bad(format!("regex `{re}`: {e}")))
     }
 

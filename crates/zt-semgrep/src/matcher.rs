@@ -1,6 +1,6 @@
 //! Patterns, formulas and their evaluation over one file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use regex::Regex;
 
@@ -160,6 +160,20 @@ impl Pattern {
             src.push_str("\ndef ZTDECORATED():\n    pass\n");
         }
         let mut ast = ast::parse(lang, &src).ok_or("the grammar could not be loaded")?;
+        if ast.has_error && lang == Lang::Json {
+            // `"key": value` is a member of an object
+            let wrapped = format!("{{{src}}}");
+            if let Some(a) = ast::parse(lang, &wrapped)
+                && !a.has_error
+                && let Some(pair) = a.nodes.iter().position(|n| n.kind == "pair")
+            {
+                return Ok(Pattern {
+                    src: wrapped,
+                    ast: a,
+                    root: Root::One(pair),
+                });
+            }
+        }
         if ast.has_error && lang == Lang::Python {
             // `{..., "k": v}`: in a dict `...` is written as a splat the grammar accepts
             src = splat_in_braces(&src);
@@ -280,6 +294,8 @@ pub(crate) struct Ctx<'a> {
     by_kind: HashMap<&'static str, Vec<usize>>,
     /// Python import aliases: local name → dotted module path.
     imports: HashMap<String, String>,
+    /// Constants: names assigned exactly once, from a string literal (→ that literal).
+    consts: HashMap<&'a str, usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -294,11 +310,41 @@ impl<'a> Ctx<'a> {
             lang,
             by_kind,
             imports: HashMap::new(),
+            consts: HashMap::new(),
         };
         if lang == Lang::Python {
             ctx.imports = ctx.python_imports();
         }
+        ctx.consts = ctx.constants();
         ctx
+    }
+
+    /// Constant propagation, the simple case semgrep's rules rely on: `p = '/etc/passwd'`
+    /// assigned once makes `read(p)` match `read("/etc/passwd")`.
+    fn constants(&self) -> HashMap<&'a str, usize> {
+        let mut seen: HashMap<&'a str, Option<usize>> = HashMap::new();
+        for n in &self.ast.nodes {
+            let (l, r) = match (n.kind, n.children.as_slice()) {
+                (
+                    "assignment"
+                    | "augmented_assignment"
+                    | "variable_declarator"
+                    | "assignment_expression",
+                    [l, .., r],
+                ) if l != r => (*l, *r),
+                _ => continue,
+            };
+            if self.ast.node(l).kind != "identifier" {
+                continue;
+            }
+            let value = (self.ast.node(r).string && n.kind != "augmented_assignment").then_some(r);
+            seen.entry(self.text(l))
+                .and_modify(|v| *v = None)
+                .or_insert(value);
+        }
+        seen.into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect()
     }
 
     fn text(&self, i: usize) -> &'a str {
@@ -405,6 +451,13 @@ impl<'a> Ctx<'a> {
         }
         let pn = pat.ast.node(p);
         let tn = self.ast.node(t);
+        // a string pattern against a constant: its one string value
+        if pn.string
+            && tn.kind == "identifier"
+            && let Some(v) = self.consts.get(self.text(t))
+        {
+            return self.m(pat, p, *v, env);
+        }
         if let Some(name) = pat.metavar(p) {
             if pn.string {
                 // `"$X"` binds the string's content
@@ -578,7 +631,15 @@ impl<'a> Ctx<'a> {
 
     /// Every way a statement sequence matches from the start of `ts`: how many items each
     /// took (all the rest when it ends in `...`) and its bindings (at most [`MAX_SOLUTIONS`]).
-    fn seq(&self, pat: &Pattern, ps: &[usize], ts: &[usize], env: &Env, out: &mut Vec<(usize, Env)>, taken: usize) {
+    fn seq(
+        &self,
+        pat: &Pattern,
+        ps: &[usize],
+        ts: &[usize],
+        env: &Env,
+        out: &mut Vec<(usize, Env)>,
+        taken: usize,
+    ) {
         if out.len() >= MAX_SOLUTIONS {
             return;
         }
@@ -592,7 +653,14 @@ impl<'a> Ctx<'a> {
                 return;
             }
             for k in 0..=ts.len() {
-                self.seq(pat, prest, ts.get(k..).unwrap_or_default(), env, out, taken + k);
+                self.seq(
+                    pat,
+                    prest,
+                    ts.get(k..).unwrap_or_default(),
+                    env,
+                    out,
+                    taken + k,
+                );
             }
             return;
         }
@@ -880,16 +948,12 @@ impl<'a> Ctx<'a> {
             src.iter()
                 .any(|r| (s <= r.start && r.end <= e) || (r.start <= s && e <= r.end))
         };
-        let mut tainted: HashSet<&str> = HashSet::new();
-        for _ in 0..3 {
-            let before = tainted.len();
-            for (names, s, e) in &assigns {
-                if contains_source(*s, *e) || self.mentions(*s, *e, &tainted) {
-                    tainted.extend(names.iter().copied());
-                }
-            }
-            if tainted.len() == before {
-                break;
+        // in source order: each assignment taints or clears its names from there on
+        let mut history: HashMap<&str, Vec<(usize, bool)>> = HashMap::new();
+        for (names, s, e) in &assigns {
+            let t = contains_source(*s, *e) || self.mentions(*s, *e, &history);
+            for n in names {
+                history.entry(n).or_default().push((*e, t));
             }
         }
         // a source written `x\n...` covers the rest of its block: a sink inside it is reached
@@ -898,7 +962,7 @@ impl<'a> Ctx<'a> {
             .filter(|k| {
                 contains_source(k.start, k.end)
                     || in_source(k.start, k.end)
-                    || self.mentions(k.start, k.end, &tainted)
+                    || self.mentions(k.start, k.end, &history)
             })
             .collect()
     }
@@ -922,13 +986,22 @@ impl<'a> Ctx<'a> {
         Vec::new()
     }
 
-    fn mentions(&self, s: usize, e: usize, vars: &HashSet<&str>) -> bool {
-        if vars.is_empty() {
+    /// Whether an identifier in `s..e` names a variable whose last assignment before it
+    /// was tainted.
+    fn mentions(&self, s: usize, e: usize, history: &HashMap<&str, Vec<(usize, bool)>>) -> bool {
+        if history.is_empty() {
             return false;
         }
         self.of_kind_ref("identifier").iter().any(|i| {
             let n = self.ast.node(*i);
-            n.start >= s && n.end <= e && vars.contains(self.text(*i))
+            n.start >= s
+                && n.end <= e
+                && history.get(self.text(*i)).is_some_and(|h| {
+                    h.iter()
+                        .rev()
+                        .find(|(at, _)| *at <= n.start)
+                        .is_some_and(|(_, t)| *t)
+                })
         })
     }
 

@@ -101,3 +101,48 @@ fn guarddog_rules_on_guarddog_samples() {
         "recall {found}/{wanted} below 90 %"
     );
 }
+
+/// Every rule file of the set loads, or is refused with an error naming the rule and the
+/// construct zt does not support (Ruby and Go syntax patterns, `metavariable-comparison`,
+/// `metavariable-analysis`).
+#[test]
+fn every_guarddog_rule_loads_or_is_refused_by_name() {
+    let dir = samples().join("rules");
+    let mut names: Vec<_> = fs_err::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    names.sort();
+    let (mut loaded, mut refused) = (Vec::new(), Vec::new());
+    for path in names {
+        let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        match zt_semgrep::load_str(&fs_err::read_to_string(&path).unwrap(), &id) {
+            Ok(rules) => {
+                assert_eq!(rules.len(), 1);
+                assert_eq!(rules[0].id, id);
+                loaded.push(id);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("rule `{id}`")), "{e}");
+                let known = [
+                    "language `ruby`",
+                    "language `go`",
+                    "`metavariable-analysis`",
+                    "look-around",
+                ]
+                .iter()
+                .any(|c| e.contains(c));
+                assert!(known, "{e}");
+                refused.push(id);
+            }
+        }
+    }
+    println!(
+        "loaded {}: {loaded:?}\nrefused {}: {refused:?}",
+        loaded.len(),
+        refused.len()
+    );
+    assert!(loaded.len() >= 20, "{loaded:?}");
+}
