@@ -147,6 +147,22 @@ enum Mode {
     },
 }
 
+impl Mode {
+    fn needs(&self) -> matcher::Needs {
+        match self {
+            Mode::Search(f) => f.needs(),
+            // a sink must match: what the sinks need
+            Mode::Taint { sinks, .. } => {
+                let mut alts = Vec::new();
+                for f in sinks {
+                    alts.extend(f.needs()?);
+                }
+                Some(alts)
+            }
+        }
+    }
+}
+
 /// One loaded rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -561,9 +577,16 @@ fn pcre(re: &str) -> String {
     out
 }
 
-/// Runs `rules` over one file at `path` with content `text`; hits sorted by line.
+/// Files larger than this are not parsed (semgrep's own default `--max-target-bytes`).
+pub const MAX_TARGET_BYTES: usize = 1_000_000;
+
+/// Runs `rules` over one file at `path` with content `text`; hits sorted by line. A file
+/// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it).
 pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
     let mut out = Vec::new();
+    if text.len() > MAX_TARGET_BYTES {
+        return out;
+    }
     let Some(lang) = Lang::of_path(path) else {
         return out;
     };
@@ -571,6 +594,46 @@ pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
         .iter()
         .enumerate()
         .filter(|(_, r)| r.applies(path))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    // like semgrep, skip the parse when no rule can match: each needs its words in the text
+    let needs: Vec<matcher::Needs> = wanted
+        .iter()
+        .map(|(_, rule)| {
+            rule.modes
+                .iter()
+                .find(|(l, _)| *l == lang)
+                .and_then(|(_, m)| m.needs())
+        })
+        .collect();
+    let mut words: Vec<&str> = Vec::new();
+    for w in needs.iter().flatten().flatten().flatten() {
+        if !words.contains(&w.as_str()) {
+            words.push(w);
+        }
+    }
+    let present: std::collections::HashSet<&str> = match aho_corasick::AhoCorasick::new(&words) {
+        Ok(ac) => ac
+            .find_overlapping_iter(text)
+            .filter_map(|m| words.get(m.pattern().as_usize()).copied())
+            .collect(),
+        Err(_) => words.iter().copied().collect(),
+    };
+    let keep: Vec<bool> = needs
+        .iter()
+        .map(|need| match need {
+            None => true,
+            Some(alts) => alts
+                .iter()
+                .any(|alt| alt.iter().all(|w| present.contains(w.as_str()))),
+        })
+        .collect();
+    let wanted: Vec<(usize, &Rule)> = wanted
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
         .collect();
     if wanted.is_empty() {
         return out;

@@ -673,36 +673,53 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn candidates(&self, pat: &Pattern, p: usize) -> Vec<usize> {
+    /// The nodes a pattern root may match, within `range` (node starts grow with the
+    /// arena index, so a range is found by binary search).
+    fn candidates(&self, pat: &Pattern, p: usize, range: Option<(usize, usize)>) -> Vec<usize> {
         let pn = pat.ast.node(p);
-        let all = || (0..self.ast.nodes.len()).collect::<Vec<_>>();
-        if pat.metavar(p).is_some() || pat.is_ellipsis(p) {
-            if pn.string {
-                let mut v = self.of_kind("string");
-                v.extend(self.of_kind("template_string"));
-                return v;
-            }
-            return all();
-        }
-        if matches!(pn.kind, "call" | "call_expression")
-            && pn.children.first().is_some_and(|f| pat.text(*f) == DEEP)
+        let all: Vec<usize>;
+        let mut lists: Vec<&[usize]> = Vec::new();
+        if (pat.metavar(p).is_some() || pat.is_ellipsis(p)) && !pn.string
+            || matches!(pn.kind, "call" | "call_expression")
+                && pn.children.first().is_some_and(|f| pat.text(*f) == DEEP)
         {
-            return all();
+            let (s, e) = range.unwrap_or((0, usize::MAX));
+            let lo = self.ast.nodes.partition_point(|n| n.start < s);
+            let hi = self.ast.nodes.partition_point(|n| n.start < e.max(s));
+            return (lo..hi.max(lo)).collect();
         }
-        let mut v = self.of_kind(pn.kind);
-        match pn.kind {
-            "assignment_expression" => v.extend(self.of_kind("variable_declarator")),
-            "attribute" if self.lang == Lang::Python && !self.imports.is_empty() => {
-                v.extend(self.of_kind("identifier"));
+        if pn.string && (pat.metavar(p).is_some() || pat.is_ellipsis(p)) {
+            lists.push(self.of_kind_ref("string"));
+            lists.push(self.of_kind_ref("template_string"));
+        } else {
+            lists.push(self.of_kind_ref(pn.kind));
+            match pn.kind {
+                "assignment_expression" => lists.push(self.of_kind_ref("variable_declarator")),
+                "attribute" if self.lang == Lang::Python && !self.imports.is_empty() => {
+                    lists.push(self.of_kind_ref("identifier"));
+                }
+                // a string pattern also matches a constant's name
+                "string" if !self.consts.is_empty() => lists.push(self.of_kind_ref("identifier")),
+                _ => {}
             }
-            _ => {}
+        }
+        let mut v: Vec<usize> = Vec::new();
+        for l in lists {
+            v.extend_from_slice(self.slice_in(l, range));
         }
         v.sort_unstable();
-        v
+        all = v;
+        all
     }
 
-    fn of_kind(&self, k: &str) -> Vec<usize> {
-        self.by_kind.get(k).cloned().unwrap_or_default()
+    /// The part of a node list (in arena order) that starts within `range`.
+    fn slice_in<'l>(&self, list: &'l [usize], range: Option<(usize, usize)>) -> &'l [usize] {
+        let Some((s, e)) = range else {
+            return list;
+        };
+        let lo = list.partition_point(|i| self.ast.node(*i).start < s);
+        let hi = list.partition_point(|i| self.ast.node(*i).start < e);
+        list.get(lo..hi.max(lo)).unwrap_or_default()
     }
 
     fn search(&self, pat: &Pattern, scope: &Scope) -> Vec<Range> {
@@ -710,7 +727,7 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         match &pat.root {
             Root::One(p) => {
-                for t in self.candidates(pat, *p) {
+                for t in self.candidates(pat, *p, scope.range) {
                     let tn = self.ast.node(t);
                     if !inside(tn) {
                         continue;
@@ -730,7 +747,9 @@ impl<'a> Ctx<'a> {
                     if n.children.is_empty() || !inside(n) {
                         continue;
                     }
-                    for i in 0..n.children.len() {
+                    let leading = ps.first().is_some_and(|p| pat.is_ellipsis(*p));
+                    let starts = if leading { 1 } else { n.children.len() };
+                    for i in 0..starts {
                         let ts = n.children.get(i..).unwrap_or_default();
                         let mut found = Vec::new();
                         self.seq(pat, ps, ts, &scope.env, &mut found, 0);
@@ -989,13 +1008,13 @@ impl<'a> Ctx<'a> {
     /// Whether an identifier in `s..e` names a variable whose last assignment before it
     /// was tainted.
     fn mentions(&self, s: usize, e: usize, history: &HashMap<&str, Vec<(usize, bool)>>) -> bool {
-        if history.is_empty() {
+        if !history.values().any(|h| h.iter().any(|(_, t)| *t)) {
             return false;
         }
-        self.of_kind_ref("identifier").iter().any(|i| {
+        let ids = self.slice_in(self.of_kind_ref("identifier"), Some((s, e)));
+        ids.iter().any(|i| {
             let n = self.ast.node(*i);
-            n.start >= s
-                && n.end <= e
+            n.end <= e
                 && history.get(self.text(*i)).is_some_and(|h| {
                     h.iter()
                         .rev()
@@ -1073,4 +1092,63 @@ fn class(p: &[char], at: usize, c: char) -> Option<usize> {
         }
     }
     (c == '[').then_some(at + 1)
+}
+
+/// What a formula needs in a file's text to match at all: alternatives, each a list of
+/// words that must all appear (`None`: cannot tell, always run).
+pub(crate) type Needs = Option<Vec<Vec<String>>>;
+
+impl Pattern {
+    /// The names and string values the pattern spells out: a file without all of them
+    /// cannot match.
+    fn words(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (i, n) in self.ast.nodes.iter().enumerate() {
+            if !n.children.is_empty() {
+                continue;
+            }
+            let t = if n.string {
+                string_value(self.text(i))
+            } else {
+                self.text(i)
+            };
+            let ident = !n.string
+                && matches!(
+                    n.kind,
+                    "identifier" | "property_identifier" | "shorthand_property_identifier"
+                );
+            if (ident || n.string)
+                && t.len() >= 3
+                && !t.contains("ZT")
+                && t != "..."
+                && !t.contains('\\')
+                && !out.iter().any(|w| w == t)
+            {
+                out.push(t.to_string());
+            }
+        }
+        // the decorator pattern's stand-in function is not in the file
+        out.retain(|w| w != "pass");
+        out
+    }
+}
+
+impl Formula {
+    pub(crate) fn needs(&self) -> Needs {
+        match self {
+            Formula::Pattern(p) => Some(vec![p.words()]),
+            Formula::Regex(_) => None,
+            Formula::Either(fs) => {
+                let mut alts = Vec::new();
+                for f in fs {
+                    alts.extend(f.needs()?);
+                }
+                Some(alts)
+            }
+            Formula::And(cs) => cs.iter().find_map(|c| match c {
+                Clause::Pos(f) | Clause::Inside(f) => f.needs(),
+                _ => None,
+            }),
+        }
+    }
 }
