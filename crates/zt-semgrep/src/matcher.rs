@@ -677,7 +677,6 @@ impl<'a> Ctx<'a> {
     /// arena index, so a range is found by binary search).
     fn candidates(&self, pat: &Pattern, p: usize, range: Option<(usize, usize)>) -> Vec<usize> {
         let pn = pat.ast.node(p);
-        let all: Vec<usize>;
         let mut lists: Vec<&[usize]> = Vec::new();
         if (pat.metavar(p).is_some() || pat.is_ellipsis(p)) && !pn.string
             || matches!(pn.kind, "call" | "call_expression")
@@ -708,8 +707,7 @@ impl<'a> Ctx<'a> {
             v.extend_from_slice(self.slice_in(l, range));
         }
         v.sort_unstable();
-        all = v;
-        all
+        v
     }
 
     /// The part of a node list (in arena order) that starts within `range`.
