@@ -380,6 +380,11 @@ impl LoadCtx<'_> {
         }
     }
 
+    /// A `pattern-regex`: semgrep compiles these multi-line (`^` and `$` match at lines).
+    fn text_regex(&self, re: &str) -> Result<Regex, Error> {
+        self.regex(&format!("(?m){re}"))
+    }
+
     fn regex(&self, re: &str) -> Result<Regex, Error> {
         for look in ["(?!", "(?=", "(?<!", "(?<="] {
             if re.contains(look) {
@@ -412,7 +417,7 @@ impl LoadCtx<'_> {
                 "pattern" | "pattern-inside" => {
                     Formula::Pattern(self.pattern(&as_str(v).unwrap_or_default())?)
                 }
-                "pattern-regex" => Formula::Regex(self.regex(&as_str(v).unwrap_or_default())?),
+                "pattern-regex" => Formula::Regex(self.text_regex(&as_str(v).unwrap_or_default())?),
                 "pattern-either" => Formula::Either(
                     v.as_sequence()
                         .into_iter()
@@ -481,7 +486,7 @@ impl LoadCtx<'_> {
             "pattern-inside" => Clause::Inside(Formula::Pattern(self.pattern(&text())?)),
             "pattern-not-inside" => Clause::NotInside(Formula::Pattern(self.pattern(&text())?)),
             "pattern-not" => Clause::Not(Formula::Pattern(self.pattern(&text())?)),
-            "pattern-not-regex" => Clause::NotRegex(self.regex(&text())?),
+            "pattern-not-regex" => Clause::NotRegex(self.text_regex(&text())?),
             "metavariable-regex" => {
                 let re = mv("regex")?;
                 Clause::MvRegex(mv("metavariable")?, self.regex(&format!("^(?:{re})"))?)
