@@ -45,21 +45,25 @@ fn is_string(lang: Lang, kind: &str) -> bool {
     }
 }
 
+/// No syntax tree (regex rules only): one node for the whole text.
+pub(crate) fn text_only(text: &str) -> Ast {
+    Ast {
+        nodes: vec![Node {
+            kind: "document",
+            start: 0,
+            end: text.len(),
+            children: Vec::new(),
+            string: false,
+        }],
+        root: 0,
+        has_error: false,
+    }
+}
+
 /// Parses `text` as `lang`.
 pub(crate) fn parse(lang: Lang, text: &str) -> Option<Ast> {
     let Some(grammar) = lang.grammar() else {
-        // no syntax tree (JSON: regex rules only): one node for the whole text
-        return Some(Ast {
-            nodes: vec![Node {
-                kind: "document",
-                start: 0,
-                end: text.len(),
-                children: Vec::new(),
-                string: false,
-            }],
-            root: 0,
-            has_error: false,
-        });
+        return Some(text_only(text));
     };
     let mut parser = tree_sitter::Parser::new();
     parser.set_language(&grammar).ok()?;

@@ -148,6 +148,15 @@ enum Mode {
 }
 
 impl Mode {
+    fn has_patterns(&self) -> bool {
+        match self {
+            Mode::Search(f) => f.has_patterns(),
+            Mode::Taint { sources, sinks } => {
+                sources.iter().chain(sinks).any(Formula::has_patterns)
+            }
+        }
+    }
+
     fn needs(&self) -> matcher::Needs {
         match self {
             Mode::Search(f) => f.needs(),
@@ -643,7 +652,18 @@ pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
     if wanted.is_empty() {
         return out;
     }
-    let Some(tree) = ast::parse(lang, text) else {
+    // regex-only rules need no syntax tree
+    let syntax = wanted.iter().any(|(_, r)| {
+        r.modes
+            .iter()
+            .any(|(l, m)| *l == lang && m.has_patterns())
+    });
+    let tree = if syntax {
+        ast::parse(lang, text)
+    } else {
+        Some(ast::text_only(text))
+    };
+    let Some(tree) = tree else {
         return out;
     };
     let ctx = Ctx::new(&tree, text, lang);

@@ -1150,3 +1150,22 @@ impl Formula {
         }
     }
 }
+
+impl Formula {
+    /// Whether the formula holds syntax patterns (else regexes alone, no syntax tree needed).
+    pub(crate) fn has_patterns(&self) -> bool {
+        match self {
+            Formula::Pattern(_) => true,
+            Formula::Regex(_) => false,
+            Formula::Either(fs) => fs.iter().any(Formula::has_patterns),
+            Formula::And(cs) => cs.iter().any(|c| match c {
+                Clause::Pos(f)
+                | Clause::Inside(f)
+                | Clause::NotInside(f)
+                | Clause::Not(f)
+                | Clause::MvPattern(_, f) => f.has_patterns(),
+                _ => false,
+            }),
+        }
+    }
+}
