@@ -653,11 +653,9 @@ pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
         return out;
     }
     // regex-only rules need no syntax tree
-    let syntax = wanted.iter().any(|(_, r)| {
-        r.modes
-            .iter()
-            .any(|(l, m)| *l == lang && m.has_patterns())
-    });
+    let syntax = wanted
+        .iter()
+        .any(|(_, r)| r.modes.iter().any(|(l, m)| *l == lang && m.has_patterns()));
     let tree = if syntax {
         ast::parse(lang, text)
     } else {
