@@ -715,7 +715,8 @@ fn rule_folders_from_zt_toml_and_findings_in_tests() {
     )
     .unwrap();
     fs_err::write(d.join("zt.toml"), "[deps.malware]\nrules = [\"rules\"]\n").unwrap();
-    let setup = b"from setuptools import setup\nsetup(name='p', install_requires=['urllib3>=1.21.1'])\n";
+    let setup =
+        b"from setuptools import setup\nsetup(name='p', install_requires=['urllib3>=1.21.1'])\n";
     let bytes = gzip(&write_tar(&[
         ("p-1.0/setup.py", setup, 0o644),
         ("p-1.0/p/__init__.py", b"x = 1\n", 0o644),
@@ -768,10 +769,17 @@ fn rule_folders_from_zt_toml_and_findings_in_tests() {
         .find(|f| f["rule"] == "exfiltrate-sensitive-data")
         .unwrap();
     assert_eq!(
-        (&exfil["context"], &exfil["severity"], &exfil["source"]["kind"]),
+        (
+            &exfil["context"],
+            &exfil["severity"],
+            &exfil["source"]["kind"]
+        ),
         (&"tests".into(), &"warn".into(), &"semgrep".into())
     );
-    assert_eq!(exfil["source"]["file"], "builtin/exfiltrate-sensitive-data.yml");
+    assert_eq!(
+        exfil["source"]["file"],
+        "builtin/exfiltrate-sensitive-data.yml"
+    );
 
     // the same code in the package's own module rejects, naming rule, file and context
     let bytes = gzip(&write_tar(&[(
@@ -787,13 +795,27 @@ fn rule_folders_from_zt_toml_and_findings_in_tests() {
         .iter()
         .map(|r| (r["rule"].as_str().unwrap(), r["message"].as_str().unwrap()))
         .collect();
-    let marker = reasons.iter().find(|r| r.0 == "threat-evil-marker").unwrap();
-    assert!(marker.1.starts_with("p-1.0/p/__init__.py:3:"), "{}", marker.1);
+    let marker = reasons
+        .iter()
+        .find(|r| r.0 == "threat-evil-marker")
+        .unwrap();
+    assert!(
+        marker.1.starts_with("p-1.0/p/__init__.py:3:"),
+        "{}",
+        marker.1
+    );
     assert!(marker.1.contains("code in"), "{}", marker.1);
-    assert!(reasons.iter().any(|r| r.0 == "exfiltrate-sensitive-data"), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.0 == "exfiltrate-sensitive-data"),
+        "{reasons:?}"
+    );
 
     // a rule that does not compile: exit 2, the file named
-    fs_err::write(rules.join("broken.yar"), "rule broken { condition: $nope }\n").unwrap();
+    fs_err::write(
+        rules.join("broken.yar"),
+        "rule broken { condition: $nope }\n",
+    )
+    .unwrap();
     let o = zt(d, &args);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
