@@ -158,6 +158,20 @@ pub struct DepsConfig {
     /// that signs their approvals.
     #[serde(default, rename = "approver", skip_serializing_if = "Vec::is_empty")]
     pub approvers: Vec<Approver>,
+    /// The `[deps.malware]` table: rules added to zt's built-in malware rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malware: Option<MalwareConfig>,
+}
+
+/// The `[deps.malware]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalwareConfig {
+    /// Folders (or single files) of YARA rules run by `zt deps intake` beside zt's built-in
+    /// rules, relative to the repository root; e.g. an installed GuardDog's
+    /// `guarddog/analyzer/sourcecode` folder.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
 }
 
 /// One `[[deps.approver]]`: a person who may approve dependency requests (`zt deps approve ID

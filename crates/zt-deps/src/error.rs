@@ -46,6 +46,17 @@ pub enum Error {
         /// What to do about it.
         fix: String,
     },
+    /// Malware rules that cannot be loaded (a YARA rule that does not compile, a rule
+    /// format zt does not run) are refused by file, never skipped.
+    #[error("malware rule file `{}`: {message}", .file.display())]
+    Rule {
+        /// The rule file (`builtin/NAME` for an embedded one).
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
 }
 
 impl Error {
@@ -77,7 +88,7 @@ impl Diagnostic for Error {
 
     fn help(&self) -> Option<String> {
         Some(match self {
-            Error::Parse { fix, .. } | Error::Config { fix, .. } => fix.clone(),
+            Error::Parse { fix, .. } | Error::Config { fix, .. } | Error::Rule { fix, .. } => fix.clone(),
             Error::UnknownFormat(_) => "name it `Cargo.lock`, `package-lock.json`, `requirements.txt`, `poetry.lock`, `uv.lock`, `Gemfile.lock`, `go.mod`, `pnpm-lock.yaml` or `yarn.lock`".into(),
             Error::Io(_) => "check that the path exists and is readable".into(),
             Error::Archive(_) => "the archive is not one zt admits; run `zt deps intake` on the registry's original file".into(),

@@ -39,8 +39,10 @@ fn guarddog_samples_recall_and_precision() {
         };
         let text = fs_err::read_to_string(samples().join("sourcecode").join(name)).unwrap();
         let findings = scan_source(name, &text, lang);
-        let hits: BTreeSet<(&str, usize)> =
-            findings.iter().map(|f| (f.rule, f.line.unwrap())).collect();
+        let hits: BTreeSet<(&str, usize)> = findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.line.unwrap()))
+            .collect();
         let mut sample_found = 0;
         let mut sample_wanted = 0;
         for a in sample["annotations"].as_array().unwrap() {

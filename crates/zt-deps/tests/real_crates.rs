@@ -11,18 +11,11 @@ use std::path::PathBuf;
 use zt_deps::intake::{self, Candidate, Policy, Verdict, expect, malware};
 
 /// Crates the heuristics reject, and why that is right.
-const KNOWN_REJECTIONS: &[(&str, &str)] = &[
-    (
-        "libloading",
-        "ships two Windows DLLs (`tests/nagisa32.dll`, `tests/nagisa64.dll`, PE files) as test \
-         fixtures: a true positive of `bundled-binary` — prebuilt code nobody reviewed as source",
-    ),
-    (
-        "regorus",
-        "ships a compiled Mach-O test binary (`bindings/go/regorus_test`): a true positive of \
+const KNOWN_REJECTIONS: &[(&str, &str)] = &[(
+    "regorus",
+    "ships a compiled Mach-O test binary (`bindings/go/regorus_test`): a true positive of \
          `bundled-binary`",
-    ),
-];
+)];
 
 fn cache_dirs() -> Vec<PathBuf> {
     let home = std::env::var_os("CARGO_HOME")
@@ -59,7 +52,7 @@ fn real_crates_pass_intake() {
     let (_, locked) = zt_deps::read_lockfile(&lock).unwrap();
     let mut rejected = Vec::new();
     let (mut admitted, mut checked_against_lock, mut warned) = (0, 0, 0);
-    let mut warn_rules = std::collections::BTreeMap::<&str, usize>::new();
+    let mut warn_rules = std::collections::BTreeMap::<String, usize>::new();
     for path in &crates {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         let stem = file.strip_suffix(".crate").unwrap();
@@ -104,7 +97,7 @@ fn real_crates_pass_intake() {
             .filter(|f| f.severity == malware::Severity::Warn)
         {
             warned += 1;
-            *warn_rules.entry(f.rule).or_default() += 1;
+            *warn_rules.entry(f.rule.clone()).or_default() += 1;
         }
         match d.verdict {
             Verdict::Admitted => admitted += 1,

@@ -71,8 +71,18 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let thresholds = ws.config()?.thresholds;
+    let config = ws.config()?;
+    // `[deps.malware] rules`: rule folders beside zt's built-in rules.
+    let rule_dirs: Vec<PathBuf> = config
+        .deps
+        .malware
+        .as_ref()
+        .map(|m| m.rules.iter().map(|d| repo.join(d)).collect())
+        .unwrap_or_default();
+    let rules = intake::malware::RuleSet::load(&rule_dirs)?;
+    let thresholds = config.thresholds;
     let policy = Policy {
+        rules: Some(std::sync::Arc::new(rules)),
         min_age_hours: req
             .min_age_hours
             .unwrap_or(thresholds.min_package_age_hours),

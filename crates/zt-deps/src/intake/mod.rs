@@ -85,6 +85,9 @@ pub struct Policy {
     pub allow_unknown_age: bool,
     /// Archive size limits.
     pub limits: archive::Limits,
+    /// The malware rules: zt's built-in ones plus `[deps.malware] rules` folders
+    /// ([`malware::RuleSet::load`]); `None` means the built-in ones.
+    pub rules: Option<std::sync::Arc<malware::RuleSet>>,
 }
 
 impl Default for Policy {
@@ -93,6 +96,7 @@ impl Default for Policy {
             min_age_hours: 72,
             allow_unknown_age: false,
             limits: archive::Limits::default(),
+            rules: None,
         }
     }
 }
@@ -230,7 +234,15 @@ pub fn decide(
 
     // the archive, read as a stream: each file scanned as it is read, only the few the
     // install-hook heuristics need (and a Go module's, hashed together) kept
-    let scanned = match scan_archive(c, &archive_name, policy.limits) {
+    let builtin;
+    let rules = match &policy.rules {
+        Some(r) => r.as_ref(),
+        None => {
+            builtin = malware::RuleSet::builtin()?;
+            &builtin
+        }
+    };
+    let scanned = match scan_archive(c, &archive_name, policy.limits, rules) {
         Ok(s) => Some(s),
         Err(Error::Archive(e)) => {
             reasons.push(reject(e.rule_id(), e.to_string()));
@@ -331,15 +343,22 @@ pub fn decide(
     for f in findings
         .iter()
         .filter(|f| f.severity == malware::Severity::Deny)
-        .filter(|f| seen.insert((f.rule, f.file.as_str())))
+        .filter(|f| seen.insert((f.rule.as_str(), f.file.as_str())))
     {
         reasons.push(reject(
-            f.rule,
+            &f.rule,
             format!(
-                "{}{}: {}",
+                "{}{}: {} ({} in {})",
                 f.file,
                 f.line.map(|l| format!(":{l}")).unwrap_or_default(),
-                f.message
+                f.message,
+                f.context.name(),
+                f.source.file.as_deref().unwrap_or(match f.source.kind {
+                    malware::SourceKind::Heuristic => "zt's built-in heuristics",
+                    malware::SourceKind::Semgrep => "a semgrep rule",
+                    malware::SourceKind::Yara => "a YARA rule",
+                    malware::SourceKind::Dynamic => "the sandboxed install run",
+                })
             ),
         ));
     }
@@ -458,6 +477,7 @@ fn scan_archive(
     c: &Candidate,
     archive_name: &str,
     limits: archive::Limits,
+    rules: &malware::RuleSet,
 ) -> Result<Scanned, Error> {
     let kind = archive::Kind::from_name(archive_name)
         .ok_or_else(|| archive::ArchiveError::UnknownFormat(archive_name.into()))?;
@@ -475,11 +495,12 @@ fn scan_archive(
         findings: Vec::new(),
         kept: Vec::new(),
     };
+    let mut yara = rules.package();
     pass(&mut |e| {
         scanned.files += 1;
         scanned
             .findings
-            .extend(malware::scan_entry(&e, platform_wheel));
+            .extend(malware::scan_entry(&e, platform_wheel, &mut yara));
         if keep_all || malware::kept_for_hooks(&e.path, c.ecosystem) {
             scanned.kept.push(e);
         }
@@ -501,6 +522,8 @@ fn scan_archive(
     scanned
         .findings
         .extend(malware::scan_hooks(&scanned.kept, c.ecosystem));
+    let install = malware::install_files(&scanned.kept, c.ecosystem);
+    malware::place(&mut scanned.findings, &install);
     malware::sort(&mut scanned.findings);
     Ok(scanned)
 }

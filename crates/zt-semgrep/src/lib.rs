@@ -1,0 +1,709 @@
+//! Semgrep rules read as data: the part of semgrep's rule language that GuardDog's
+//! source-code rules use, matched over tree-sitter syntax trees of Python and JavaScript /
+//! TypeScript files.
+//!
+//! Supported: `pattern`, `patterns`, `pattern-either`, `pattern-inside`, `pattern-not`,
+//! `pattern-not-inside`, `pattern-regex`, `pattern-not-regex`, `metavariable-regex`,
+//! `metavariable-pattern`, `focus-metavariable`, `paths` (`include` / `exclude`), and
+//! `mode: taint` (`pattern-sources`, `pattern-sinks`; values flow through assignments). In
+//! patterns: `$X` metavariables, `$...X`, `...` (arguments, statements, expressions,
+//! strings `"..."`), deep expressions `<... P ...>`, member chains `$X. ... .f()`, and
+//! Python import aliases (`from base64 import b64decode` makes `b64decode(x)` match
+//! `base64.b64decode(...)`).
+//!
+//! Anything else a rule uses (another language, `metavariable-comparison`,
+//! `metavariable-analysis`, taint sanitizers, a pattern that does not parse) is an
+//! [`Error`] at load time naming the rule and the construct: never a silent skip.
+//!
+//! ```
+//! let rules = zt_semgrep::load_str(r#"
+//! rules:
+//!   - id: exec-decoded
+//!     languages: [python]
+//!     message: runs decoded code
+//!     severity: WARNING
+//!     pattern: exec(base64.b64decode(...))
+//! "#, "example.yml").unwrap();
+//! let hits = zt_semgrep::scan(&rules, "pkg/x.py", "import base64\nexec(base64.b64decode(p))\n");
+//! assert_eq!(hits[0].line, 2);
+//! ```
+#![forbid(unsafe_code)]
+
+mod ast;
+mod matcher;
+
+use std::collections::HashMap;
+
+pub use matcher::fnmatch;
+use matcher::{Ctx, Formula, Pattern};
+use regex::Regex;
+use serde_yaml::Value;
+
+/// A rule file that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Not YAML, or not a semgrep rule file.
+    #[error("{file}: {message}")]
+    Malformed {
+        /// The rule file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rule uses something zt's matcher does not support.
+    #[error("{file}: rule `{rule}` uses {construct}, which zt's semgrep matcher does not support")]
+    Unsupported {
+        /// The rule file.
+        file: String,
+        /// The rule id.
+        rule: String,
+        /// The construct (`metavariable-comparison`, `language ruby`, …).
+        construct: String,
+    },
+    /// A pattern or regex of a rule does not compile.
+    #[error("{file}: rule `{rule}`: {message}")]
+    BadPattern {
+        /// The rule file.
+        file: String,
+        /// The rule id.
+        rule: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A language the matcher parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// Python.
+    Python,
+    /// JavaScript and TypeScript (parsed with the JavaScript grammar).
+    JavaScript,
+    /// JSON (parsed as a JavaScript expression).
+    Json,
+    /// Ruby: text only (no grammar linked yet), for `pattern-regex` rules.
+    Ruby,
+    /// Go: text only (no grammar linked yet), for `pattern-regex` rules.
+    Go,
+}
+
+impl Lang {
+    /// The language of a file, by its extension.
+    pub fn of_path(path: &str) -> Option<Lang> {
+        let ext = path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(_, e)| e.to_ascii_lowercase())?;
+        match ext.as_str() {
+            "py" | "pyi" | "pyw" => Some(Lang::Python),
+            "js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" => Some(Lang::JavaScript),
+            "json" => Some(Lang::Json),
+            "rb" | "gemspec" => Some(Lang::Ruby),
+            "go" => Some(Lang::Go),
+            _ => None,
+        }
+    }
+
+    fn grammar(self) -> Option<tree_sitter::Language> {
+        match self {
+            Lang::Python => Some(tree_sitter_python::LANGUAGE.into()),
+            // JSON is parsed as a JavaScript expression
+            Lang::JavaScript | Lang::Json => Some(tree_sitter_javascript::LANGUAGE.into()),
+            Lang::Ruby | Lang::Go => None,
+        }
+    }
+
+    /// semgrep's name of the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::Json => "json",
+            Lang::Ruby => "ruby",
+            Lang::Go => "go",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Lang> {
+        match name {
+            "python" | "py" | "python3" => Some(Lang::Python),
+            "javascript" | "js" | "typescript" | "ts" => Some(Lang::JavaScript),
+            "json" => Some(Lang::Json),
+            "ruby" => Some(Lang::Ruby),
+            "go" | "golang" => Some(Lang::Go),
+            _ => None,
+        }
+    }
+}
+
+/// How a rule decides.
+#[derive(Debug)]
+enum Mode {
+    Search(Formula),
+    Taint {
+        sources: Vec<Formula>,
+        sinks: Vec<Formula>,
+    },
+}
+
+impl Mode {
+    fn has_patterns(&self) -> bool {
+        match self {
+            Mode::Search(f) => f.has_patterns(),
+            Mode::Taint { sources, sinks } => {
+                sources.iter().chain(sinks).any(Formula::has_patterns)
+            }
+        }
+    }
+
+    fn needs(&self) -> matcher::Needs {
+        match self {
+            Mode::Search(f) => f.needs(),
+            // a sink must match: what the sinks need
+            Mode::Taint { sinks, .. } => {
+                let mut alts = Vec::new();
+                for f in sinks {
+                    alts.extend(f.needs()?);
+                }
+                Some(alts)
+            }
+        }
+    }
+}
+
+/// One loaded rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Its id.
+    pub id: String,
+    /// Its message.
+    pub message: String,
+    /// `INFO`, `WARNING`, `ERROR`.
+    pub severity: String,
+    /// `metadata.description`, if any.
+    pub description: Option<String>,
+    /// `metadata.zt-severity` (`deny` / `warn`), zt's own setting for its built-in rules.
+    pub zt_severity: Option<String>,
+    /// The file it was read from.
+    pub file: String,
+    languages: Vec<Lang>,
+    include: Vec<String>,
+    exclude: Vec<String>,
+    /// The rule compiled for each of its languages.
+    modes: Vec<(Lang, Mode)>,
+}
+
+impl Rule {
+    /// Whether the rule runs on the file at `path` (its language and `paths`).
+    pub fn applies(&self, path: &str) -> bool {
+        let Some(lang) = Lang::of_path(path) else {
+            return false;
+        };
+        self.languages.contains(&lang)
+            && (self.include.is_empty() || self.include.iter().any(|g| path_glob(g, path)))
+            && !self.exclude.iter().any(|g| path_glob(g, path))
+    }
+}
+
+/// semgrep's `paths` globs: a glob without `/` matches the file name or any folder name;
+/// `**/` and a leading `*/` match any folders.
+fn path_glob(glob: &str, path: &str) -> bool {
+    let g = glob.trim_start_matches("./").replace("**/", "*");
+    if !g.contains('/') {
+        return path.split('/').any(|part| fnmatch(&g, part));
+    }
+    fnmatch(&g, path) || fnmatch(&format!("*/{g}"), path)
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the rule in the slice given to [`scan`].
+    pub rule: usize,
+    /// 1-based line of the start of the match.
+    pub line: usize,
+    /// Byte range of the match.
+    pub start: usize,
+    /// End of the match.
+    pub end: usize,
+}
+
+/// Loads every rule of a semgrep rule file (`rules: [...]`); `file` names it in errors.
+pub fn load_str(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
+    let malformed = |message: String| Error::Malformed {
+        file: file.into(),
+        message,
+    };
+    let doc: Value = serde_yaml::from_str(yaml).map_err(|e| malformed(e.to_string()))?;
+    let rules = doc
+        .get("rules")
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| malformed("no `rules:` list".into()))?;
+    rules.iter().map(|r| load_rule(r, file)).collect()
+}
+
+fn as_str(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn load_rule(r: &Value, file: &str) -> Result<Rule, Error> {
+    let id = r
+        .get("id")
+        .and_then(as_str)
+        .ok_or_else(|| Error::Malformed {
+            file: file.into(),
+            message: "a rule has no `id`".into(),
+        })?;
+    let unsupported = |construct: String| Error::Unsupported {
+        file: file.into(),
+        rule: id.clone(),
+        construct,
+    };
+    let Some(map) = r.as_mapping() else {
+        return Err(unsupported("a rule that is not a mapping".into()));
+    };
+    const KNOWN: &[&str] = &[
+        "id",
+        "message",
+        "severity",
+        "languages",
+        "metadata",
+        "paths",
+        "mode",
+        "pattern",
+        "patterns",
+        "pattern-either",
+        "pattern-regex",
+        "pattern-sources",
+        "pattern-sinks",
+    ];
+    for k in map.keys() {
+        let k = as_str(k).unwrap_or_default();
+        if !KNOWN.contains(&k.as_str()) {
+            return Err(unsupported(format!("`{k}`")));
+        }
+    }
+    let mut languages = Vec::new();
+    for l in r
+        .get("languages")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let name = as_str(l).unwrap_or_default();
+        match Lang::from_name(&name) {
+            Some(lang) => languages.push(lang),
+            None => return Err(unsupported(format!("language `{name}`"))),
+        }
+    }
+    if languages.is_empty() {
+        return Err(unsupported("no `languages`".into()));
+    }
+    let textual = languages.iter().copied().find(|l| l.grammar().is_none());
+    let globs = |key: &str| -> Vec<String> {
+        r.get("paths")
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(as_str)
+            .collect()
+    };
+    // patterns are compiled once per language (each has its own syntax tree kinds)
+    let mut modes = Vec::new();
+    for &lang in &languages {
+        let ctx = LoadCtx {
+            file,
+            rule: &id,
+            lang,
+            textual,
+        };
+        let mode = match r.get("mode").and_then(as_str).as_deref() {
+            None | Some("search") => Mode::Search(ctx.formula_of(map)?.ok_or_else(|| {
+                unsupported("no `pattern`, `patterns`, `pattern-either` or `pattern-regex`".into())
+            })?),
+            Some("taint") => {
+                let list = |key: &str| -> Result<Vec<Formula>, Error> {
+                    r.get(key)
+                        .and_then(Value::as_sequence)
+                        .into_iter()
+                        .flatten()
+                        .map(|v| ctx.formula(v))
+                        .collect()
+                };
+                Mode::Taint {
+                    sources: list("pattern-sources")?,
+                    sinks: list("pattern-sinks")?,
+                }
+            }
+            Some(other) => return Err(unsupported(format!("`mode: {other}`"))),
+        };
+        modes.push((lang, mode));
+    }
+    let meta = |k: &str| r.get("metadata").and_then(|m| m.get(k)).and_then(as_str);
+    Ok(Rule {
+        message: r.get("message").and_then(as_str).unwrap_or_default(),
+        severity: r
+            .get("severity")
+            .and_then(as_str)
+            .unwrap_or_else(|| "WARNING".into()),
+        description: meta("description"),
+        zt_severity: meta("zt-severity"),
+        file: file.into(),
+        languages,
+        include: globs("include"),
+        exclude: globs("exclude"),
+        modes,
+        id,
+    })
+}
+
+struct LoadCtx<'a> {
+    file: &'a str,
+    rule: &'a str,
+    lang: Lang,
+    /// A language of the rule that zt reads as text only, if any.
+    textual: Option<Lang>,
+}
+
+impl LoadCtx<'_> {
+    fn unsupported(&self, construct: impl Into<String>) -> Error {
+        Error::Unsupported {
+            file: self.file.into(),
+            rule: self.rule.into(),
+            construct: construct.into(),
+        }
+    }
+
+    fn bad(&self, message: impl Into<String>) -> Error {
+        Error::BadPattern {
+            file: self.file.into(),
+            rule: self.rule.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `pattern-regex`: semgrep compiles these multi-line (`^` and `$` match at lines).
+    fn text_regex(&self, re: &str) -> Result<Regex, Error> {
+        self.regex(&format!("(?m){re}"))
+    }
+
+    fn regex(&self, re: &str) -> Result<Regex, Error> {
+        for look in ["(?!", "(?=", "(?<!", "(?<="] {
+            if re.contains(look) {
+                return Err(self.unsupported(format!(
+                    "a look-around `{look}…)` in regex `{re}` (Rust's regex engine has none)"
+                )));
+            }
+        }
+        Regex::new(&pcre(re)).map_err(|e| self.bad(format!("regex `{re}`: {e}")))
+    }
+
+    fn pattern(&self, text: &str) -> Result<Pattern, Error> {
+        if let Some(l) = self.textual {
+            return Err(self.unsupported(format!(
+                "syntax patterns in language `{}` (zt parses Python and JavaScript/TypeScript; other languages take `pattern-regex` rules only)",
+                l.name()
+            )));
+        }
+        Pattern::compile(self.lang, text)
+            .map_err(|m| self.bad(format!("pattern `{}`: {m}", text.trim())))
+    }
+
+    /// The formula of a mapping holding one of the formula keys (others are errors).
+    fn formula_of(&self, m: &serde_yaml::Mapping) -> Result<Option<Formula>, Error> {
+        for (k, v) in m {
+            let key = as_str(k).unwrap_or_default();
+            let f = match key.as_str() {
+                // in a taint spec, `pattern-inside: f(...)` makes the whole range a source or
+                // sink: the same range as `pattern`
+                "pattern" | "pattern-inside" => {
+                    Formula::Pattern(self.pattern(&as_str(v).unwrap_or_default())?)
+                }
+                "pattern-regex" => Formula::Regex(self.text_regex(&as_str(v).unwrap_or_default())?),
+                "pattern-either" => Formula::Either(
+                    v.as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .map(|x| self.formula(x))
+                        .collect::<Result<_, _>>()?,
+                ),
+                "patterns" => {
+                    let mut clauses = Vec::new();
+                    for x in v.as_sequence().into_iter().flatten() {
+                        clauses.push(self.clause(x)?);
+                    }
+                    Formula::And(clauses)
+                }
+                _ => continue,
+            };
+            return Ok(Some(f));
+        }
+        Ok(None)
+    }
+
+    fn formula(&self, v: &Value) -> Result<Formula, Error> {
+        let m = v
+            .as_mapping()
+            .ok_or_else(|| self.unsupported("a formula that is not a mapping"))?;
+        for k in m.keys() {
+            let key = as_str(k).unwrap_or_default();
+            if !matches!(
+                key.as_str(),
+                "pattern" | "pattern-inside" | "pattern-regex" | "pattern-either" | "patterns"
+            ) {
+                return Err(self.unsupported(format!("`{key}` here")));
+            }
+        }
+        self.formula_of(m)?
+            .ok_or_else(|| self.unsupported("an empty formula"))
+    }
+
+    fn clause(&self, v: &Value) -> Result<matcher::Clause, Error> {
+        use matcher::Clause;
+        let m = v
+            .as_mapping()
+            .ok_or_else(|| self.unsupported("a `patterns` item that is not a mapping"))?;
+        let (k, val) = m
+            .iter()
+            .next()
+            .ok_or_else(|| self.unsupported("an empty `patterns` item"))?;
+        let key = as_str(k).unwrap_or_default();
+        let text = || as_str(val).unwrap_or_default();
+        let mv = |field: &str| -> Result<String, Error> {
+            val.get(field)
+                .and_then(as_str)
+                .map(|s| {
+                    if field == "metavariable" {
+                        s.trim().trim_start_matches('$').to_string()
+                    } else {
+                        s
+                    }
+                })
+                .ok_or_else(|| self.unsupported(format!("`{key}` without `{field}`")))
+        };
+        Ok(match key.as_str() {
+            "pattern" | "pattern-regex" | "pattern-either" | "patterns" => {
+                Clause::Pos(self.formula(v)?)
+            }
+            "pattern-inside" => Clause::Inside(Formula::Pattern(self.pattern(&text())?)),
+            "pattern-not-inside" => Clause::NotInside(Formula::Pattern(self.pattern(&text())?)),
+            "pattern-not" => Clause::Not(Formula::Pattern(self.pattern(&text())?)),
+            "pattern-not-regex" => Clause::NotRegex(self.text_regex(&text())?),
+            "metavariable-regex" => {
+                let re = mv("regex")?;
+                Clause::MvRegex(mv("metavariable")?, self.regex(&format!("^(?:{re})"))?)
+            }
+            "metavariable-pattern" => {
+                let inner = val.as_mapping().ok_or_else(|| {
+                    self.unsupported("`metavariable-pattern` that is not a mapping")
+                })?;
+                for k in inner.keys() {
+                    let k = as_str(k).unwrap_or_default();
+                    if !matches!(
+                        k.as_str(),
+                        "metavariable"
+                            | "pattern"
+                            | "patterns"
+                            | "pattern-either"
+                            | "pattern-regex"
+                    ) {
+                        return Err(self.unsupported(format!("`metavariable-pattern` with `{k}`")));
+                    }
+                }
+                let f = self
+                    .formula_of(inner)?
+                    .ok_or_else(|| self.unsupported("`metavariable-pattern` without a pattern"))?;
+                Clause::MvPattern(mv("metavariable")?, f)
+            }
+            "focus-metavariable" => {
+                Clause::Focus(text().trim().trim_start_matches('$').to_string())
+            }
+            other => return Err(self.unsupported(format!("`{other}`"))),
+        })
+    }
+}
+
+/// semgrep's regexes are PCRE: the few PCRE spellings Rust's `regex` reads otherwise are
+/// rewritten (`\h` → horizontal space; a `{` that starts no `{n}`, `{n,}`, `{n,m}`
+/// quantifier is a literal brace).
+fn pcre(re: &str) -> String {
+    let mut out = String::with_capacity(re.len() + 8);
+    let chars: Vec<char> = re.chars().collect();
+    let mut in_class = false;
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '\\' => {
+                let next = chars.get(i + 1).copied();
+                match next {
+                    Some('h') if in_class => out.push_str(" \\t"),
+                    Some('h') => out.push_str("[ \\t]"),
+                    Some(n) => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    None => out.push_str("\\\\"),
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '{' if !in_class => {
+                let rest: String = chars.get(i + 1..).unwrap_or_default().iter().collect();
+                let quantifier = rest.split_once('}').is_some_and(|(q, _)| {
+                    let mut parts = q.splitn(2, ',');
+                    let a = parts.next().unwrap_or_default();
+                    !a.is_empty()
+                        && a.bytes().all(|b| b.is_ascii_digit())
+                        && parts
+                            .next()
+                            .is_none_or(|b| b.bytes().all(|b| b.is_ascii_digit()))
+                });
+                if !quantifier {
+                    out.push_str("\\{");
+                    i += 1;
+                    continue;
+                }
+            }
+            '}' if !in_class => {
+                // a `}` closing a literal `{` is literal too
+                let opened = out.rfind("\\{").map(|p| p + 2);
+                let closed = out.rfind('}');
+                if opened.is_some_and(|o| closed.is_none_or(|c| c < o)) {
+                    out.push_str("\\}");
+                    i += 1;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Files larger than this are not parsed (semgrep's own default `--max-target-bytes`).
+pub const MAX_TARGET_BYTES: usize = 1_000_000;
+
+/// Runs `rules` over one file at `path` with content `text`; hits sorted by line. A file
+/// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it).
+pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
+    let mut out = Vec::new();
+    if text.len() > MAX_TARGET_BYTES {
+        return out;
+    }
+    let Some(lang) = Lang::of_path(path) else {
+        return out;
+    };
+    let wanted: Vec<(usize, &Rule)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.applies(path))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    // like semgrep, skip the parse when no rule can match: each needs its words in the text
+    let needs: Vec<matcher::Needs> = wanted
+        .iter()
+        .map(|(_, rule)| {
+            rule.modes
+                .iter()
+                .find(|(l, _)| *l == lang)
+                .and_then(|(_, m)| m.needs())
+        })
+        .collect();
+    let mut words: Vec<&str> = Vec::new();
+    for w in needs.iter().flatten().flatten().flatten() {
+        if !words.contains(&w.as_str()) {
+            words.push(w);
+        }
+    }
+    let present: std::collections::HashSet<&str> = match aho_corasick::AhoCorasick::new(&words) {
+        Ok(ac) => ac
+            .find_overlapping_iter(text)
+            .filter_map(|m| words.get(m.pattern().as_usize()).copied())
+            .collect(),
+        Err(_) => words.iter().copied().collect(),
+    };
+    let keep: Vec<bool> = needs
+        .iter()
+        .map(|need| match need {
+            None => true,
+            Some(alts) => alts
+                .iter()
+                .any(|alt| alt.iter().all(|w| present.contains(w.as_str()))),
+        })
+        .collect();
+    let wanted: Vec<(usize, &Rule)> = wanted
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    // regex-only rules need no syntax tree
+    let syntax = wanted
+        .iter()
+        .any(|(_, r)| r.modes.iter().any(|(l, m)| *l == lang && m.has_patterns()));
+    let tree = if syntax {
+        ast::parse(lang, text)
+    } else {
+        Some(ast::text_only(text))
+    };
+    let Some(tree) = tree else {
+        return out;
+    };
+    let ctx = Ctx::new(&tree, text, lang);
+    for (i, rule) in wanted {
+        let Some((_, mode)) = rule.modes.iter().find(|(l, _)| *l == lang) else {
+            continue;
+        };
+        let ranges = match mode {
+            Mode::Search(f) => ctx.eval(f, &matcher::Scope::file()),
+            Mode::Taint { sources, sinks } => ctx.taint(sources, sinks),
+        };
+        let mut lines = std::collections::BTreeSet::new();
+        for r in ranges {
+            let line = line_of(text, r.start);
+            if lines.insert(line) {
+                out.push(Hit {
+                    rule: i,
+                    line,
+                    start: r.start,
+                    end: r.end,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|h| (h.line, h.rule));
+    out
+}
+
+fn line_of(text: &str, at: usize) -> usize {
+    text.as_bytes()
+        .get(..at)
+        .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+        + 1
+}
+
+/// Rule ids and the files they came from, for reports.
+pub fn ids(rules: &[Rule]) -> HashMap<&str, &str> {
+    rules
+        .iter()
+        .map(|r| (r.id.as_str(), r.file.as_str()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

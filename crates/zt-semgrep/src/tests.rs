@@ -1,0 +1,131 @@
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::indexing_slicing)]
+
+use super::*;
+
+fn rule(yaml_body: &str) -> Vec<Rule> {
+    let y = format!("rules:\n  - id: r\n    message: m\n    severity: WARNING\n{yaml_body}");
+    load_str(&y, "test.yml").unwrap()
+}
+
+fn lines(rules: &[Rule], path: &str, text: &str) -> Vec<usize> {
+    scan(rules, path, text)
+        .into_iter()
+        .map(|h| h.line)
+        .collect()
+}
+
+#[test]
+fn calls_ellipsis_metavariables_and_strings() {
+    let r = rule("    languages: [python]\n    pattern: subprocess.Popen(..., shell=True)\n");
+    let py = "import subprocess\nsubprocess.Popen(['a'], shell=True)\nsubprocess.Popen(['a'])\nx = (subprocess.Popen('b', shell=True))\n";
+    assert_eq!(lines(&r, "a.py", py), [2, 4]);
+    let r = rule(
+        "    languages: [python]\n    patterns:\n      - pattern: requests.$M($URL, ...)\n      - metavariable-regex:\n          metavariable: $M\n          regex: (post|put)\n",
+    );
+    let py = "requests.post(u, data=d)\nrequests.get(u)\nrequests.put('x')\n";
+    assert_eq!(lines(&r, "a.py", py), [1, 3]);
+    // "..." matches any string, a literal matches by value whatever the quotes
+    let r = rule("    languages: [python]\n    pattern: codecs.decode(..., 'base64')\n");
+    assert_eq!(
+        lines(
+            &r,
+            "a.py",
+            "codecs.decode(x, \"base64\")\ncodecs.decode(x, 'hex')\n"
+        ),
+        [1]
+    );
+    // comments are not code
+    assert!(lines(&r, "a.py", "# codecs.decode(x, 'base64')\n").is_empty());
+}
+
+#[test]
+fn import_aliases_and_sequences() {
+    let r = rule("    languages: [python]\n    pattern: base64.b64decode(...)\n");
+    assert_eq!(
+        lines(&r, "a.py", "from base64 import b64decode\nb64decode(x)\n"),
+        [2]
+    );
+    assert_eq!(
+        lines(&r, "a.py", "import base64 as b\nb.b64decode(x)\n"),
+        [2]
+    );
+    let r = rule(
+        "    languages: [python]\n    patterns:\n      - pattern-inside: |\n          $C = sqlite3.connect(...)\n          ...\n      - pattern: $C.execute(...)\n",
+    );
+    let py = "c.execute(1)\nc = sqlite3.connect('x')\nc.execute(2)\nd.execute(3)\n";
+    assert_eq!(lines(&r, "a.py", py), [3]);
+}
+
+#[test]
+fn javascript_declarations_member_chains_and_deep() {
+    let r = rule(
+        "    languages: [javascript]\n    patterns:\n      - pattern-inside: |\n          $FS = require('fs')\n          ...\n      - pattern: $FS. ... .readFileSync(..., <... \"$F\" ...>, ...)\n      - metavariable-regex:\n          metavariable: $F\n          regex: .*\\.npmrc\n",
+    );
+    let js = "const fs = require('fs');\nfs.readFileSync(path.join(home, '.npmrc'));\nfs.promises.readFileSync(x + '/.npmrc');\nfs.readFileSync('a.txt');\n";
+    assert_eq!(lines(&r, "a.js", js), [2, 3]);
+}
+
+#[test]
+fn taint_flows_through_assignments() {
+    let r = rule(
+        "    languages: [python]\n    mode: taint\n    pattern-sources:\n      - pattern: os.environ\n    pattern-sinks:\n      - pattern-inside: requests.post(...)\n",
+    );
+    let py = "import os, requests\nenv = dict(os.environ)\nbody = {'e': env}\nrequests.post(u, json=body)\nrequests.post(u, json={})\nrequests.post(u, data=os.environ)\n";
+    assert_eq!(lines(&r, "a.py", py), [4, 6]);
+}
+
+#[test]
+fn unsupported_constructs_are_load_errors_naming_rule_and_construct() {
+    for (body, construct) in [
+        ("    languages: [ruby]\n    pattern: x\n", "language `ruby`"),
+        (
+            "    languages: [cobol]\n    pattern-regex: x\n",
+            "language `cobol`",
+        ),
+        (
+            "    languages: [python]\n    patterns:\n      - pattern: f($X)\n      - metavariable-comparison:\n          metavariable: $X\n          comparison: $X > 1\n",
+            "`metavariable-comparison`",
+        ),
+        (
+            "    languages: [python]\n    mode: taint\n    pattern-sources: []\n    pattern-sinks: []\n    pattern-sanitizers: []\n",
+            "`pattern-sanitizers`",
+        ),
+    ] {
+        let y = format!("rules:\n  - id: the-rule\n    message: m\n    severity: WARNING\n{body}");
+        let e = load_str(&y, "f.yml").unwrap_err().to_string();
+        assert!(e.contains("the-rule") && e.contains(construct), "{e}");
+    }
+    let y = "rules:\n  - id: bad\n    message: m\n    severity: WARNING\n    languages: [python]\n    pattern: 'f(('\n";
+    let e = load_str(y, "f.yml").unwrap_err().to_string();
+    assert!(e.contains("bad") && e.contains("does not parse"), "{e}");
+}
+
+#[test]
+fn paths_include_and_exclude() {
+    let r = rule(
+        "    languages: [python]\n    paths:\n      include: ['*/setup.py']\n    pattern: os.system(...)\n",
+    );
+    assert_eq!(lines(&r, "x-1.0/setup.py", "os.system('a')\n"), [1]);
+    assert!(lines(&r, "x-1.0/x/mod.py", "os.system('a')\n").is_empty());
+    let r = rule(
+        "    languages: [python]\n    paths:\n      exclude: ['*/tests/*', 'test_*']\n    pattern: os.system(...)\n",
+    );
+    assert!(lines(&r, "x-1.0/tests/a.py", "os.system('a')\n").is_empty());
+    assert!(lines(&r, "x-1.0/test_a.py", "os.system('a')\n").is_empty());
+    assert_eq!(lines(&r, "x-1.0/a.py", "os.system('a')\n"), [1]);
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_text_is_scanned_without_panicking(text in "\\PC{0,300}") {
+        let r = rule("    languages: [python, javascript]\n    pattern-either:\n      - pattern: eval(...)\n      - pattern: $X.y(<... $Z ...>)\n");
+        let _ = scan(&r, "a.py", &text);
+        let _ = scan(&r, "a.js", &text);
+    }
+
+    #[test]
+    fn any_pattern_text_loads_or_errors(p in "\\PC{0,60}") {
+        let y = format!("rules:\n  - id: p\n    message: m\n    severity: WARNING\n    languages: [python]\n    pattern: {}\n", serde_yaml::to_string(&p).unwrap_or_default().trim());
+        let _ = load_str(&y, "p.yml");
+    }
+}
