@@ -284,8 +284,9 @@ fn input_errors_exit_2_and_name_the_problem() {
     let cwd = tmp.path();
     let o = zt(cwd, &["log", "checkpoint"]);
     assert_eq!(code(&o), 2);
+    // The repository's log, found from the current directory, named in full.
     assert!(
-        stderr(&o).contains("no transparency log at `.zt/log`"),
+        stderr(&o).contains("no transparency log at `/") && stderr(&o).contains("/.zt/log`"),
         "{}",
         stderr(&o)
     );

@@ -5,9 +5,10 @@ use clap::{Args, Subcommand};
 /// `zt log …`
 #[derive(Debug, Args)]
 pub(crate) struct LogArgs {
-    /// The log directory (C2SP tlog-tiles layout).
-    #[arg(long, global = true, default_value = ".zt/log")]
-    pub(crate) dir: PathBuf,
+    /// The log directory (C2SP tlog-tiles layout) [default: the repository's `.zt/log`, the
+    /// repository found from the current directory as every command finds it].
+    #[arg(long, global = true)]
+    pub(crate) dir: Option<PathBuf>,
     /// Read a remote log served in the tlog-tiles layout (by `zt serve`, a static web server
     /// or a CDN) instead of `--dir`: `checkpoint`, `prove` and `consistency` fetch its
     /// checkpoint and tiles and check every proof against the signed checkpoint. A `--dir`
@@ -140,9 +141,10 @@ pub(crate) enum LogCommand {
         /// (default: computed from `--dir` and checked).
         #[arg(long, allow_hyphen_values = true)]
         proof: Option<String>,
-        /// Where the witness keeps the last checkpoint it saw per origin.
-        #[arg(long, default_value = ".zt/witness")]
-        state: PathBuf,
+        /// Where the witness keeps the last checkpoint it saw per origin [default: the
+        /// repository's `.zt/witness`].
+        #[arg(long)]
+        state: Option<PathBuf>,
         /// Write the cosigned checkpoint here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,

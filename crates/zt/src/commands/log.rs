@@ -16,7 +16,18 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> {
-    let dir = args.dir;
+    // The repository's log unless one is named: found from the current directory, so
+    // `zt log …` works from any subdirectory as every other command does.
+    let ws_dir = || -> Result<PathBuf, CliError> {
+        Ok(zt_core::Workspace::discover(Path::new("."))?
+            .layout()
+            .dir()
+            .to_path_buf())
+    };
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => ws_dir()?.join("log"),
+    };
     let dir_text = dir.to_string_lossy();
     let url = args.log_url.clone().or_else(|| {
         (dir_text.starts_with("https://") || dir_text.starts_with("http://"))
@@ -167,6 +178,10 @@ pub(crate) fn run(args: LogArgs, printer: &Printer) -> Result<Status, CliError> 
             out,
         } => {
             let witness = WitnessSigner::new(&name, ed25519_key(&key)?)?;
+            let state = match state {
+                Some(state) => state,
+                None => ws_dir()?.join("witness"),
+            };
             let cp_path = checkpoint.unwrap_or_else(|| dir.join("checkpoint"));
             let log_key = log_key.unwrap_or_else(|| dir.join("log.pub").display().to_string());
             cosign(
