@@ -8,71 +8,17 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::{example_repo, text, zt};
+use common::{Serve, example_repo, text, zt};
 
-/// A running `zt serve`, killed on drop.
-struct Serve {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Serve {
-    fn start(server: &Path, runner: &Path, extra: &[&str]) -> Serve {
-        let mut child = zt(server)
-            .args(["serve", "--listen", "127.0.0.1:0", "--repo"])
-            .arg(server)
-            .arg("--trust-log")
-            .arg(runner.join(".zt/log/log.pub"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-        Serve {
-            child: Some(child),
-            url,
-        }
-    }
-
-    /// SIGTERM, then the exit status and what the server wrote on stderr.
-    fn stop(mut self) -> Output {
-        let child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        child.wait_with_output().unwrap()
-    }
-
-    fn kill9(mut self) {
-        let mut c = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-KILL", &c.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let _ = c.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// The hub on `server`, trusting the runner's log (its bundles' log entries).
+fn hub(server: &Path, runner: &Path, extra: &[&str]) -> Serve {
+    let runner_log = runner.join(".zt/log/log.pub");
+    let mut args = vec!["--trust-log", runner_log.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Serve::start(server, &args, &[])
 }
 
 /// The runner (the example after one pipeline run) and a server repository that trusts the
@@ -236,7 +182,7 @@ fn uploads_and_decisions(store: &[String]) {
     let digest = digest_of(&runner);
     let up = token(&server_repo, "upload");
     let read = token(&server_repo, "read");
-    let server = Serve::start(&server_repo, &runner, &store);
+    let server = hub(&server_repo, &runner, &store);
     let url = server.url.clone();
 
     // Nothing uploaded yet: the server denies, naming what is missing.
@@ -377,7 +323,7 @@ fn bad_uploads_are_clear_problems_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (runner, server_repo) = setup(dir.path());
     let up = token(&server_repo, "upload");
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = hub(&server_repo, &runner, &[]);
     let url = server.url.clone();
     let good = fs_err::read_to_string(&bundles(&runner)[0]).unwrap();
     let mut with_unknown: serde_json::Value = serde_json::from_str(&good).unwrap();
@@ -487,7 +433,7 @@ fn kill_9_during_uploads(store: &[String]) {
         files.push(files_dir.join(format!("f{i}.txt.sigstore.json")));
     }
     let up = token(&server_repo, "upload");
-    let server = Serve::start(&server_repo, &runner, &store);
+    let server = hub(&server_repo, &runner, &store);
     let url = server.url.clone();
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
     let chunks: Vec<Vec<PathBuf>> = files
@@ -535,7 +481,7 @@ fn kill_9_during_uploads(store: &[String]) {
     }
     // Restarted, the server has every acknowledged upload, with the same receipt, and takes
     // the rest.
-    let server = Serve::start(&server_repo, &runner, &store);
+    let server = hub(&server_repo, &runner, &store);
     for r in &acked {
         let (code, page) = curl(&[
             "-H",
@@ -568,7 +514,7 @@ fn tokens_are_listed_without_secrets_and_revoked_tokens_stop_working() {
     let dir = tempfile::tempdir().unwrap();
     let (runner, server_repo) = setup(dir.path());
     let read = token(&server_repo, "read");
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = hub(&server_repo, &runner, &[]);
     let (code, _) = curl(&[
         "-H",
         &format!("Authorization: Bearer {read}"),
@@ -613,7 +559,7 @@ fn sign_with_server_uploads_the_bundle() {
     let (runner, server_repo) = setup(dir.path());
     let up = token(&server_repo, "upload");
     // The runner's log is held by nobody: the server has its own.
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = hub(&server_repo, &runner, &[]);
     let f = runner.join("artifact.bin");
     fs_err::write(&f, b"payload").unwrap();
     let out: Output = zt(&runner)
@@ -686,7 +632,7 @@ fn ci_jobs_upload_with_their_oidc_token_as_trust_toml_binds() {
         ),
     )
     .unwrap();
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = hub(&server_repo, &runner, &[]);
     let url = server.url.clone();
     let provenance = bundle_of_type(&runner, "https://slsa.dev/provenance/v1");
     let sbom = bundle_of_type(&runner, "https://cyclonedx.org/bom");
@@ -758,7 +704,7 @@ fn a_revocation_uploaded_later_turns_the_next_decision_to_deny() {
     let (runner, server_repo) = setup(dir.path());
     let digest = digest_of(&runner);
     let up = token(&server_repo, "upload");
-    let server = Serve::start(&server_repo, &runner, &[]);
+    let server = hub(&server_repo, &runner, &[]);
     for f in bundles(&runner) {
         let (code, r) = upload(&server.url, &up, &f);
         assert_eq!(code, 201, "{r}");

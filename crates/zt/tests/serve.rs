@@ -7,62 +7,13 @@
 mod common;
 use zt_test_support::issuer;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::{text, zt};
+use common::{Serve, text, zt};
 use issuer::{AUDIENCE, Issuer};
 
 const VALUE: &str = "s3rv3-value-0c4e1b7a";
-
-/// A running `zt serve`: killed (SIGTERM) and reaped on drop if the test did not stop it.
-struct Serve {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Serve {
-    fn start(repo: &Path) -> Serve {
-        let mut child = zt(repo)
-            .args(["serve", "--listen", "127.0.0.1:0", "--repo"])
-            .arg(repo)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-        Serve {
-            child: Some(child),
-            url,
-        }
-    }
-
-    /// SIGTERM, then the exit status and everything the server wrote on stderr.
-    fn stop(mut self) -> Output {
-        let child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// A repository with a secrets store trusting `issuer` (by discovery on 127.0.0.1) and one
 /// secret bound to `org/app` on `main`.
@@ -98,7 +49,7 @@ fn curl(dir: &Path, args: &[&str]) -> Output {
 fn a_ci_job_with_only_curl_exchanges_and_reads() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, issuer) = setup(dir.path());
-    let server = Serve::start(&repo);
+    let server = Serve::start(&repo, &[], &[]);
     let oidc = issuer.mint(&issuer.claims("org/app", "refs/heads/main", "curl-1"));
     let token_file = dir.path().join("oidc.jwt");
     fs_err::write(&token_file, format!("{oidc}\n")).unwrap();
@@ -182,7 +133,7 @@ fn a_ci_job_with_only_curl_exchanges_and_reads() {
 fn zt_secrets_token_get_exec_over_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, issuer) = setup(dir.path());
-    let server = Serve::start(&repo);
+    let server = Serve::start(&repo, &[], &[]);
     let oidc = dir.path().join("oidc.jwt");
     fs_err::write(
         &oidc,
@@ -309,7 +260,7 @@ fn serve_refuses_plain_http_off_loopback() {
 #[test]
 fn serve_without_a_secrets_store_serves_evidence_and_the_log_but_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Serve::start(dir.path());
+    let server = Serve::start(dir.path(), &[], &[]);
     let out = curl(
         dir.path(),
         &[&format!("{}/api/v1/openapi.json", server.url)],
@@ -347,7 +298,7 @@ fn serve_without_a_secrets_store_serves_evidence_and_the_log_but_no_secrets() {
 fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
     let (repo, _issuer) = setup(dir.path());
-    let server = Serve::start(&repo);
+    let server = Serve::start(&repo, &[], &[]);
     let value = repo.join("value");
     fs_err::write(&value, "v2").unwrap();
     let out = zt(&repo)

@@ -7,102 +7,15 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{example_repo, text, zt};
-
-/// A running `zt serve`: killed and reaped on drop if the test did not stop it.
-struct Serve {
-    child: Option<Child>,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    fn start(repo: &Path, extra: &[&str], env: &[(&str, &str)]) -> Serve {
-        let mut cmd = zt(repo);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--repo"])
-            .arg(repo)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_owned();
-        // Drain stderr as it comes (a full pipe would block the server).
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        // Owned first, so a failed check below still kills the server (Drop).
-        let serve = Serve {
-            child: Some(child),
-            url,
-            stderr,
-        };
-        assert!(serve.url.starts_with("http"), "{:?}", serve.url);
-        serve
-    }
-
-    fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_owned()
-    }
-
-    /// SIGTERM; the exit status and the server's stderr.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let status = child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        (status, self.stderr.lock().unwrap().clone())
-    }
-
-    /// SIGKILL, no chance to clean up.
-    fn kill9(mut self) {
-        let mut child = self.child.take().unwrap();
-        let ok = Command::new("kill")
-            .args(["-KILL", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        child.wait().unwrap();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use common::{Serve, example_repo, text, zt};
 
 /// `curl -sS -i`: the status, the headers (lower-cased names) and the body.
 fn http(args: &[&str]) -> (u16, Vec<(String, String)>, Vec<u8>) {
@@ -439,7 +352,8 @@ fn the_log_admission_and_appends_through_a_running_server() {
     }
 
     let (_, _, served) = http(&[&format!("{url}/checkpoint")]);
-    let (status, log) = serve.stop();
+    let out = serve.stop();
+    let (status, log) = (out.status, text(&out).1);
     assert!(status.success(), "{log}");
     assert!(
         !repo.join(".zt/serve.addr").exists(),
@@ -582,7 +496,8 @@ fn append_route_needs_the_token_and_refuses_bad_bodies() {
     // take 30 s; the head timeout above is the one exercised here.
     let (status, _, _) = http(&[&format!("{}/healthz", serve.url)]);
     assert_eq!(status, 200);
-    let (status, _) = serve.stop();
+    let out = serve.stop();
+    let (status, _) = (out.status, text(&out).1);
     assert!(status.success());
 }
 
@@ -841,7 +756,8 @@ fn postgres_going_away_makes_the_server_unready_not_broken() {
     assert_eq!(status, 200, "{verdict}");
     // Two recorded admissions (before and after) and the append made while the store was down.
     assert_eq!(log_size(&serve.url), 3);
-    let (status, log) = serve.stop();
+    let out = serve.stop();
+    let (status, log) = (out.status, text(&out).1);
     assert!(status.success());
     assert!(log.contains("\"status\":503"), "{log}");
     assert!(!log.contains("\"status\":500"), "{log}");
@@ -1066,6 +982,7 @@ fn tls_when_given_a_certificate_and_plain_http_on_loopback_only() {
     assert!(!out.status.success() || !String::from_utf8_lossy(&out.stdout).contains("ok"));
     // No append record under TLS: local commands use the log directly when it is free.
     assert!(!d.join(".zt/serve.addr").exists());
-    let (status, _) = serve.stop();
+    let out = serve.stop();
+    let (status, _) = (out.status, text(&out).1);
     assert!(status.success());
 }

@@ -122,3 +122,100 @@ pub(crate) fn zt_offline(dir: &Path, args: &[&str]) -> Output {
         }
     }
 }
+
+/// A running `zt serve --listen 127.0.0.1:0 --repo REPO EXTRA…` (with `env` added): its URL,
+/// the first line it prints; its stderr drained as it comes (a full pipe would block the
+/// server). Killed and reaped on drop if the test did not stop it.
+pub(crate) struct Serve {
+    child: Option<std::process::Child>,
+    pub(crate) url: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Serve {
+    pub(crate) fn start(repo: &Path, extra: &[&str], env: &[(&str, &str)]) -> Serve {
+        use std::io::{BufRead as _, Read as _};
+        use std::process::Stdio;
+        let mut cmd = zt(repo);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--repo"])
+            .arg(repo)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_owned();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        // Owned first, so a failed check below still kills the server (Drop).
+        let serve = Serve {
+            child: Some(child),
+            url,
+            stderr,
+        };
+        assert!(serve.url.starts_with("http"), "{:?}", serve.url);
+        serve
+    }
+
+    /// `host:port`.
+    pub(crate) fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// SIGTERM; the exit status and everything the server wrote on stderr.
+    pub(crate) fn stop(mut self) -> Output {
+        let mut child = self.child.take().unwrap();
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = child.wait().unwrap();
+        // The drain thread reads to the end of the pipe, which closed with the process.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let stderr = self.stderr.lock().unwrap().clone().into_bytes();
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub(crate) fn kill9(mut self) {
+        let mut child = self.child.take().unwrap();
+        let ok = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
