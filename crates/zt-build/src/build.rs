@@ -564,3 +564,72 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     }
     Ok(outcome)
 }
+
+/// Where a sandboxed test run's JUnit report is written, relative to the source copy (the
+/// `{junit}` of the test command).
+pub const TEST_JUNIT: &str = ".zt-test-junit.xml";
+
+/// What a sandboxed test run left: how it ended and its JUnit report, if it wrote one.
+#[derive(Debug)]
+pub struct TestRun {
+    /// How the test command ended.
+    pub exit: Exit,
+    /// The report the command wrote to `{junit}`, read back out of the sandbox.
+    pub junit: Option<Vec<u8>>,
+}
+
+/// Runs a repository's test command in the build sandbox, as hostile as a build: a copy of
+/// the tree (the build's outputs included, `.git` and zt's `.zt` state left out: the tests
+/// see no key, no secret store, no evidence) at the build path, no network, the base system
+/// read-only, the same seccomp and Landlock rules. `{junit}` in `argv` becomes a path in
+/// the copy; the report is read back after the run. Output goes to `log`.
+pub fn test(
+    tree: &Path,
+    argv: &[String],
+    log: &Path,
+    timeout: Option<Duration>,
+    allow_weak_sandbox: bool,
+) -> Result<TestRun, Error> {
+    let tree = fs_err::canonicalize(tree).map_err(|e| Error::io(tree, e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("zt-test-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let copy = scratch.path().join("src");
+    let root = scratch.path().join("root");
+    fs_err::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    copy_tree(&tree, &copy, &[Path::new(".git"), Path::new(".zt")])?;
+    sandbox::hand_over(scratch.path())?;
+    let junit_inside = Path::new(BUILD_PATH).join(TEST_JUNIT);
+    let argv = argv
+        .iter()
+        .map(|a| a.replace("{junit}", &junit_inside.to_string_lossy()))
+        .collect();
+    let spec = Spec {
+        rootfs: PathBuf::from("/"),
+        source_copy: Some(copy.clone()),
+        build_path: PathBuf::from(BUILD_PATH),
+        inputs: Vec::new(),
+        env: environment(0),
+        hostname: HOSTNAME.to_owned(),
+        umask: 0o022,
+        uid: 0,
+        gid: 0,
+        argv,
+        scratch: root,
+        log: log.to_path_buf(),
+        faketime: None,
+        timeout,
+        secrets: Vec::new(),
+        allow_weak: allow_weak_sandbox,
+    };
+    let exit = sandbox::run(&spec)?;
+    drop(spec);
+    // Read without following a link the tests may have planted in its place.
+    let report = copy.join(TEST_JUNIT);
+    let junit = match fs_err::symlink_metadata(&report) {
+        Ok(m) if m.is_file() => Some(fs_err::read(&report).map_err(|e| Error::io(&report, e))?),
+        _ => None,
+    };
+    Ok(TestRun { exit, junit })
+}

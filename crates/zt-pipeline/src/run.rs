@@ -1,7 +1,6 @@
 //! The stages, in order, and the report they add up to.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -447,32 +446,25 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
             _ => {}
         }
     }
-    let argv: Vec<String> = ctx
-        .opts
-        .test
-        .iter()
-        .map(|a| a.replace("{junit}", &junit.to_string_lossy()))
-        .collect();
-    let Some((program, args)) = argv.split_first() else {
+    if ctx.opts.test.is_empty() {
         return Ok((
             StageStatus::Failed,
             "no test command".into(),
             Some("configure a test command".into()),
             Vec::new(),
         ));
-    };
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(&ctx.dir)
-        .output()
-        .map_err(|e| Error::Repository {
-            path: ctx.dir.clone(),
-            reason: format!("could not run the test command `{program}`: {e}"),
-        })?;
-    let mut text = out.stdout.clone();
-    text.extend_from_slice(&out.stderr);
-    zt_core::fsutil::write_atomic(&log, &text)?;
-    if !junit.is_file() {
+    }
+    // The tests are the repository's code, as hostile as its build: they run in the build
+    // sandbox on a copy of the tree (no network, no `.zt`: no key, no secrets, no evidence),
+    // and their report is read back out of it.
+    let run = zt_build::build::test(
+        &ctx.dir,
+        &ctx.opts.test,
+        &log,
+        None,
+        ctx.opts.allow_weak_sandbox,
+    )?;
+    let Some(report) = run.junit else {
         return Ok((
             StageStatus::Failed,
             "the tests wrote no JUnit report".into(),
@@ -482,7 +474,8 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
             )),
             vec![log],
         ));
-    }
+    };
+    zt_core::fsutil::write_atomic(&junit, &report)?;
     let xml = fs_err::read(&junit)?;
     let predicate = match zt_policy::evidence::junit::junit_to_test_result(&xml) {
         Ok(p) => p,
@@ -498,14 +491,19 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
             ));
         }
     };
-    let passed = out.status.success() && predicate["result"] == "PASSED";
+    let passed = run.exit.success() && predicate["result"] == "PASSED";
     let mut summary = format!(
         "{} passed, {} failed",
         predicate["passedTests"].as_array().map_or(0, Vec::len),
         predicate["failedTests"].as_array().map_or(0, Vec::len)
     );
-    if !out.status.success() {
-        summary.push_str(&format!("; the test command exited with {}", out.status));
+    if !run.exit.success() {
+        let how = match run.exit {
+            zt_build::sandbox::Exit::Code(c) => format!("exited with {c}"),
+            zt_build::sandbox::Exit::Signal(s) => format!("was killed by signal {s}"),
+            zt_build::sandbox::Exit::TimedOut => "timed out".to_owned(),
+        };
+        summary.push_str(&format!("; the test command {how}"));
     }
     ctx.statements.push((
         "test-result",

@@ -580,3 +580,42 @@ fn row4_without_landlock_the_build_refuses_unless_weak_is_allowed_and_recorded()
     );
     assert_eq!(def["internalParameters"]["hermetic"], false);
 }
+
+/// The tests are the repository's code: `zt pipeline run` runs them in the build sandbox on a
+/// copy of the tree, so a hostile test sees no `.zt` (no key, no secrets, no evidence), writes
+/// nothing into the repository or next to it, and still reports its results.
+#[test]
+fn tests_run_sandboxed_without_zt_state_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, _) = common::example_repo(dir.path(), "repo");
+    let key = fs_err::read_to_string(repo.join(".zt/keys/pipeline")).unwrap();
+    let run_sh = repo.join("tests/run.sh");
+    let script = fs_err::read_to_string(&run_sh).unwrap().replacen(
+        "set -u\n",
+        "set -u\ncat .zt/keys/pipeline 2>/dev/null || echo NO-ZT-STATE\n\
+         echo stolen > ../escaped.txt 2>/dev/null || echo NO-ESCAPE\n\
+         echo planted > planted.txt\n",
+        1,
+    );
+    fs_err::write(&run_sh, script).unwrap();
+    common::git(&repo, &["commit", "-qam", "tests: hostile"]);
+    let out = zt(dir.path())
+        .args(["pipeline", "run", "repo", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let log = fs_err::read_to_string(repo.join(".zt/tests/test.log")).unwrap();
+    assert!(log.contains("NO-ZT-STATE"), "{log}");
+    assert!(
+        !log.contains(key.trim()),
+        "the key reached the tests: {log}"
+    );
+    assert!(!dir.path().join("escaped.txt").exists());
+    assert!(
+        !repo.join("planted.txt").exists(),
+        "the tests wrote into the repository"
+    );
+    // Their report still came out.
+    assert!(repo.join(".zt/tests/junit.xml").is_file());
+}
