@@ -226,6 +226,31 @@ impl Verifier {
     }
 }
 
+/// Appends the access record of a token change made on the server's host (`zt serve token
+/// create|revoke`) to the repository's log, as the API records its own: through the running
+/// server when there is one (it holds the log), else directly. A token made on the host is
+/// then as visible in the log as one made over the API. Returns the entry's index.
+pub fn record_on_host(ws: &Workspace, action: &str, detail: &str) -> Result<u64, Error> {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| {
+            !u.is_empty()
+                && u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let entry = serde_json::json!({
+        "type": crate::hub::ADMIN_ENTRY_TYPE,
+        "action": action,
+        "detail": detail,
+        "who": format!("host:{user}"),
+        "at": ws.now(),
+    });
+    let (log, _) = zt_sign::transparency::open_or_init(&ws.layout().log())?;
+    let proofs = log.append_all(&[serde_json::to_vec(&entry).unwrap_or_default()])?;
+    Ok(proofs.first().map_or(0, |p| p.index))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

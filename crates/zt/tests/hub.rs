@@ -549,6 +549,21 @@ fn tokens_are_listed_without_secrets_and_revoked_tokens_stop_working() {
     // The OpenAPI document needs no credential.
     let (code, doc) = curl(&[&format!("{}/api/v1/openapi.json", server.url)]);
     assert_eq!((code, doc["openapi"].as_str()), (200, Some("3.1.0")));
+    // Both changes made on the host are access records in the log: the creation before the
+    // server ran (appended directly), the revocation while it ran (appended through it).
+    drop(server);
+    let log = zt_tlog::Log::open(&server_repo.join(".zt/log")).unwrap();
+    let admin: Vec<serde_json::Value> = (0..log.size())
+        .map(|i| serde_json::from_slice(&log.entry(i).unwrap()).unwrap_or_default())
+        .filter(|e: &serde_json::Value| e["type"] == "https://zt.dev/log/hub-admin/v1")
+        .collect();
+    let actions: Vec<&str> = admin.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["token-create", "token-revoke"], "{admin:?}");
+    assert_eq!(admin[1]["detail"], format!("id={id}"));
+    assert!(
+        admin[0]["who"].as_str().unwrap().starts_with("host:"),
+        "{admin:?}"
+    );
 }
 
 /// `zt sign --server` uploads what it signed: a runner with its own log and key, the server

@@ -139,12 +139,17 @@ fn token(cmd: TokenCommand, printer: &Printer) -> Result<Status, CliError> {
             let ws = zt_core::Workspace::open(&repo)?;
             let role: api_tokens::Role = role.parse()?;
             let created = api_tokens::create(&ws, role, &name)?;
+            let index = api_tokens::record_on_host(
+                &ws,
+                "token-create",
+                &format!("id={} role={}", created.id, role.name()),
+            )?;
             if printer.json {
                 printer.json(&serde_json::to_value(&created).unwrap_or_default());
             } else {
                 printer.out(&created.token);
                 printer.info(format!(
-                    "created API token {} (role {}); it is shown only now, the server keeps its hash",
+                    "created API token {} (role {}); it is shown only now, the server keeps its hash; recorded in the log at index {index}",
                     created.id,
                     role.name()
                 ));
@@ -174,6 +179,9 @@ fn token(cmd: TokenCommand, printer: &Printer) -> Result<Status, CliError> {
         TokenCommand::Revoke { id, repo } => {
             let ws = zt_core::Workspace::open(&repo)?;
             let changed = api_tokens::revoke(&ws, &id)?;
+            if changed {
+                api_tokens::record_on_host(&ws, "token-revoke", &format!("id={id}"))?;
+            }
             if printer.json {
                 printer.json(&serde_json::json!({ "revoked": id, "changed": changed }));
             } else if changed {
