@@ -37,6 +37,12 @@ fn lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// [`metrics`] in the Prometheus text format (what `zt metrics --prometheus` prints and a
+/// server's `/metrics` appends).
+pub fn prometheus(ws: &Workspace, since: i64) -> Result<String, Error> {
+    Ok(zt_watch::metrics::prometheus(&metrics(ws, since)?))
+}
+
 /// Gathers the inputs and computes the figures for records at or after `since`.
 pub fn metrics(ws: &Workspace, since: i64) -> Result<Metrics, Error> {
     let mut inputs = Inputs {

@@ -103,10 +103,13 @@ impl Service {
         };
         let hub = zt_pipeline::hub::Hub::open(ws.clone(), log.clone(), &options.trust_logs)?;
         let evidence = Arc::new(crate::routes::evidence::Evidence::new(hub, oidc));
-        let ops = Arc::new(Ops::new(
-            vec![store_check(ws.clone()), log_check(log.clone())],
-            vec![log_size_gauge(log.clone())],
-        ));
+        let ops = Arc::new(
+            Ops::new(
+                vec![store_check(ws.clone()), log_check(log.clone())],
+                vec![log_size_gauge(log.clone())],
+            )
+            .with_text(pipeline_metrics(ws.clone())),
+        );
         let features = crate::routes::evidence::routes(evidence)
             .merge(crate::routes::tlog::routes(routes))
             .merge(crate::routes::admission::routes(admission))
@@ -197,4 +200,26 @@ fn log_size_gauge(log: Arc<Log>) -> crate::routes::ops::Gauge {
         "zt_log_size".to_owned(),
         Box::new(move || Some(log.size() as f64)),
     )
+}
+
+/// The pipeline's own figures (reproducibility, sandbox overhead, policy pass rate, drills,
+/// open criticals, waivers near expiry: `zt metrics`) over the last 30 days, from the ledger;
+/// computed at most once a minute, however often Prometheus scrapes.
+fn pipeline_metrics(ws: Workspace) -> crate::routes::ops::TextSource {
+    const WINDOW: i64 = 30 * 86_400;
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+    let cache: std::sync::Mutex<Option<(std::time::Instant, String)>> = std::sync::Mutex::new(None);
+    Box::new(move || {
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, text)) = cache.as_ref()
+            && at.elapsed() < FRESH
+        {
+            return Some(text.clone());
+        }
+        let text = zt_pipeline::metrics::prometheus(&ws, ws.now() - WINDOW).ok()?;
+        *cache = Some((std::time::Instant::now(), text.clone()));
+        Some(text)
+    })
 }

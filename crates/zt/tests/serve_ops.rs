@@ -347,6 +347,10 @@ fn the_log_admission_and_appends_through_a_running_server() {
         "zt_decisions_total{stage=\"deploy\",verdict=\"deny\"}",
         "zt_admission_reviews_total{outcome=\"excluded\"} 1",
         &format!("zt_log_size {}", log_size(&url)),
+        // The pipeline's own figures from the ledger (`zt metrics`), after the example's run.
+        "# TYPE zt_builds gauge",
+        "zt_reproducibility_ratio 1",
+        "zt_policy_pass_ratio 1",
     ] {
         assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
     }

@@ -51,10 +51,15 @@ pub type Gauge = (String, Box<dyn Fn() -> Option<f64> + Send + Sync>);
 /// Each check's name and result.
 pub type Readiness = Vec<(String, Result<(), String>)>;
 
+/// A block of Prometheus text computed per scrape (e.g. the pipeline's metrics from the
+/// ledger); `None` leaves it out (the data could not be read: the scrape still answers).
+pub type TextSource = Box<dyn Fn() -> Option<String> + Send + Sync>;
+
 /// What `/readyz` checks and `/metrics` samples.
 pub struct Ops {
     checks: Vec<Check>,
     gauges: Vec<Gauge>,
+    texts: Vec<TextSource>,
     last: Mutex<Option<(Instant, Readiness)>>,
 }
 
@@ -73,8 +78,15 @@ impl Ops {
         Self {
             checks,
             gauges,
+            texts: Vec::new(),
             last: Mutex::new(None),
         }
+    }
+
+    /// Adds a block of metrics text that `/metrics` appends to the registry's.
+    pub fn with_text(mut self, source: TextSource) -> Self {
+        self.texts.push(source);
+        self
     }
 
     /// Runs every check (or reuses results under a second old): each check's name and result.
@@ -156,7 +168,13 @@ async fn metrics(State(ops): State<Arc<Ops>>) -> Response {
                 registry().set(name, &[], v);
             }
         }
-        registry().render()
+        let mut text = registry().render();
+        for source in &ops.texts {
+            if let Some(block) = source() {
+                text.push_str(&block);
+            }
+        }
+        text
     })
     .await
     .unwrap_or_default();
