@@ -6,27 +6,10 @@
 
 mod common;
 
-use common::{tree, zt};
+use common::{sandboxed, tree, zt};
 
 use std::path::Path;
-use std::process::{Command, Output};
-
-/// Runs `sh -c SCRIPT` in the sandbox of a dirty (non-git) tree and returns out/result.
-fn sandboxed(tree: &Path, script: &str) -> (Output, String) {
-    let full = format!("mkdir -p out; {{ {script} ; }} > out/result 2>&1; true");
-    let out = zt(tree)
-        .args(["build", "--allow-dirty", "--", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result = fs_err::read_to_string(tree.join("out/result")).unwrap();
-    (out, result)
-}
+use std::process::Command;
 
 #[test]
 fn build_collects_outputs_with_digests() {
@@ -203,6 +186,7 @@ fn escape_connect_to_host_loopback_is_refused() {
     let t = tree();
     let (_, result) = sandboxed(
         t.path(),
+        &[],
         &format!(
             "if bash -c 'echo x > /dev/tcp/127.0.0.1/{port}'; then echo CONNECTED; else echo refused; fi"
         ),
@@ -219,6 +203,7 @@ fn escape_name_resolution_is_refused() {
     let t = tree();
     let (_, result) = sandboxed(
         t.path(),
+        &[],
         "if getent ahosts deb.debian.org; then echo RESOLVED; else echo refused; fi",
     );
     assert_eq!(result.lines().last(), Some("refused"), "{result}");
@@ -232,7 +217,7 @@ fn escape_writing_outside_source_copy_is_refused() {
         "for p in /etc/zt-escape /usr/zt-escape /zt-escape /build/zt-escape /proc/zt-escape {}/escaped; do if touch \"$p\" 2>/dev/null; then echo \"WROTE $p\"; else echo \"refused $p\"; fi; done",
         real.display()
     );
-    let (_, result) = sandboxed(t.path(), &script);
+    let (_, result) = sandboxed(t.path(), &[], &script);
     assert!(!result.contains("WROTE"), "{result}");
     assert_eq!(
         result.lines().filter(|l| l.starts_with("refused")).count(),
@@ -273,6 +258,7 @@ fn escape_signalling_a_host_process_is_refused() {
     let t = tree();
     let (_, result) = sandboxed(
         t.path(),
+        &[],
         &format!("if kill -TERM {pid}; then echo KILLED; else echo refused; fi"),
     );
     assert!(result.ends_with("refused\n"), "{result}");

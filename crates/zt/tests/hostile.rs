@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{tree, zt};
+use common::{sandboxed, tree, zt};
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -23,27 +23,6 @@ fn host_dir(name: &str, contents: &str) -> tempfile::TempDir {
     fs_err::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     fs_err::write(d.path().join(name), contents).unwrap();
     d
-}
-
-/// Runs `sh -c SCRIPT` in the sandbox (extra zt arguments first); the build itself writes
-/// what it saw to `out/result` and succeeds.
-fn sandboxed(tree: &Path, extra: &[&str], script: &str) -> (Output, String) {
-    let full = format!("mkdir -p out; {{ {script} ; }} > out/result 2>&1; true");
-    let out = zt(tree)
-        .arg("build")
-        .arg("--allow-dirty")
-        .args(extra)
-        .args(["--", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result = fs_err::read_to_string(tree.join("out/result")).unwrap();
-    (out, result)
 }
 
 /// Every file below `dir` (not following links) whose contents include `needle`.

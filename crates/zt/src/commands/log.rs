@@ -271,20 +271,17 @@ fn append(dir: &Path, files: &[PathBuf], printer: &Printer) -> Result<Status, Cl
     Ok(Status::Success)
 }
 
-fn prove(
-    dir: &Path,
-    index: u64,
-    size: Option<u64>,
-    out: Option<PathBuf>,
+/// An inclusion proof, printed (`index`, `size`, leaf hash, root, the path) and, with `--out`,
+/// written as a `c2sp.org/tlog-proof@v1` file under the current checkpoint (`current` is its
+/// size; `checkpoint` gives its text) — the same for a local and a remote log.
+fn print_proof(
+    out: Option<&Path>,
+    (index, size, current): (u64, u64, u64),
+    (leaf, root, proof): (Hash, Hash, &[Hash]),
+    checkpoint: impl FnOnce() -> String,
     printer: &Printer,
-) -> Result<Status, CliError> {
-    let log = Log::open(dir)?;
-    let current = log.size();
-    let size = size.unwrap_or(current);
-    let proof = log.inclusion_proof(index, size)?;
-    let root = log.root_at(size)?;
-    let leaf = log.leaf_hash(index)?;
-    if let Some(out) = &out {
+) -> Result<(), CliError> {
+    if let Some(out) = out {
         if size != current {
             return Err(CliError::input(
                 format!("`--out` needs the current checkpoint's size {current}, not {size}"),
@@ -294,8 +291,8 @@ fn prove(
         let file = TlogProof {
             extra: None,
             index,
-            hashes: proof.clone(),
-            checkpoint: log.checkpoint(),
+            hashes: proof.to_vec(),
+            checkpoint: checkpoint(),
         };
         zt_core::fsutil::write_atomic(out, file.to_text().as_bytes())
             .map_err(zt_tlog::Error::from)?;
@@ -311,8 +308,31 @@ fn prove(
         printer.out(format!("size {size}"));
         printer.out(format!("leaf-hash {}", b64::encode(leaf)));
         printer.out(format!("root {}", b64::encode(root)));
-        printer.out(format!("proof {}", join(&proof)));
+        printer.out(format!("proof {}", join(proof)));
     }
+    Ok(())
+}
+
+fn prove(
+    dir: &Path,
+    index: u64,
+    size: Option<u64>,
+    out: Option<PathBuf>,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    let log = Log::open(dir)?;
+    let current = log.size();
+    let size = size.unwrap_or(current);
+    let proof = log.inclusion_proof(index, size)?;
+    let root = log.root_at(size)?;
+    let leaf = log.leaf_hash(index)?;
+    print_proof(
+        out.as_deref(),
+        (index, size, current),
+        (leaf, root, &proof),
+        || log.checkpoint(),
+        printer,
+    )?;
     Ok(Status::Success)
 }
 
@@ -404,38 +424,13 @@ fn remote(
         LogCommand::Prove { index, size, out } => {
             let size = size.unwrap_or(cp.checkpoint.size);
             let (proof, leaf, root) = log.inclusion_proof(index, size, &cp.checkpoint)?;
-            if let Some(out) = &out {
-                if size != cp.checkpoint.size {
-                    return Err(CliError::input(
-                        format!(
-                            "`--out` needs the current checkpoint's size {}, not {size}",
-                            cp.checkpoint.size
-                        ),
-                        "leave out `--size` to write a proof file under the current checkpoint",
-                    ));
-                }
-                let file = TlogProof {
-                    extra: None,
-                    index,
-                    hashes: proof.clone(),
-                    checkpoint: cp.text.clone(),
-                };
-                zt_core::fsutil::write_atomic(out, file.to_text().as_bytes())
-                    .map_err(zt_tlog::Error::from)?;
-                printer.info(format!("wrote `{}`", out.display()));
-            }
-            if printer.json {
-                printer.json(&json!({
-                    "index": index, "size": size, "leaf_hash": b64::encode(leaf), "root": b64::encode(root),
-                    "proof": proof.iter().map(b64::encode).collect::<Vec<_>>(),
-                }));
-            } else {
-                printer.out(format!("index {index}"));
-                printer.out(format!("size {size}"));
-                printer.out(format!("leaf-hash {}", b64::encode(leaf)));
-                printer.out(format!("root {}", b64::encode(root)));
-                printer.out(format!("proof {}", join(&proof)));
-            }
+            print_proof(
+                out.as_deref(),
+                (index, size, cp.checkpoint.size),
+                (leaf, root, &proof),
+                || cp.text.clone(),
+                printer,
+            )?;
         }
         LogCommand::Consistency { from, to } => {
             let to = to.unwrap_or(cp.checkpoint.size);

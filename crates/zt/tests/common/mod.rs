@@ -219,3 +219,24 @@ impl Drop for Serve {
         }
     }
 }
+
+/// Runs `script` with `sh -c` as a `zt build --allow-dirty EXTRA…` in `tree` (the build must
+/// succeed); returns the command's output and what the script printed (kept in
+/// `out/result`, which the build collects).
+pub(crate) fn sandboxed(tree: &Path, extra: &[&str], script: &str) -> (Output, String) {
+    let full = format!("mkdir -p out; {{ {script} ; }} > out/result 2>&1; true");
+    let out = zt(tree)
+        .args(["build", "--allow-dirty"])
+        .args(extra)
+        .args(["--", "sh", "-c", &full])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = fs_err::read_to_string(tree.join("out/result")).unwrap();
+    (out, result)
+}
