@@ -1,10 +1,11 @@
 //! The shared ledger: the same schema and statements as SQLite, in one PostgreSQL schema
 //! (namespace) per ledger, every write in one transaction.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 use zt_core::Digest;
 
 use crate::query::{self, BundleRow, Param};
@@ -15,8 +16,84 @@ use crate::{
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
 pub struct PostgresLedger {
-    client: Mutex<Client>,
+    client: Mutex<Conn>,
     schema: String,
+}
+
+/// The most statements one connection keeps prepared (the ledger's queries come in a few
+/// dozen shapes; past this the cache starts over).
+const MAX_PREPARED: usize = 256;
+
+/// A connection and the statements prepared on it, by SQL text. A statement given as text is
+/// parsed, planned and described by the server in one round trip and executed in another;
+/// prepared once per connection, every later use is one round trip, and the server keeps its
+/// plan.
+struct Conn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+}
+
+type Sql<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+fn prepared<C: GenericClient>(
+    cache: &mut HashMap<String, Statement>,
+    client: &mut C,
+    sql: &str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(sql)?;
+    if cache.len() >= MAX_PREPARED {
+        cache.clear();
+    }
+    cache.insert(sql.to_owned(), s.clone());
+    Ok(s)
+}
+
+impl Conn {
+    fn query(&mut self, sql: &str, params: Sql<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let st = prepared(&mut self.prepared, &mut self.client, sql)?;
+        self.client.query(&st, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Sql<'_>) -> Result<Option<Row>, postgres::Error> {
+        let st = prepared(&mut self.prepared, &mut self.client, sql)?;
+        self.client.query_opt(&st, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: Sql<'_>) -> Result<u64, postgres::Error> {
+        let st = prepared(&mut self.prepared, &mut self.client, sql)?;
+        self.client.execute(&st, params)
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.client.batch_execute(sql)
+    }
+
+    fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {
+        Ok(Tx {
+            tx: self.client.transaction()?,
+            prepared: &mut self.prepared,
+        })
+    }
+}
+
+/// A transaction on a [`Conn`], using its prepared statements.
+struct Tx<'a> {
+    tx: Transaction<'a>,
+    prepared: &'a mut HashMap<String, Statement>,
+}
+
+impl Tx<'_> {
+    fn execute(&mut self, sql: &str, params: Sql<'_>) -> Result<u64, postgres::Error> {
+        let st = prepared(self.prepared, &mut self.tx, sql)?;
+        self.tx.execute(&st, params)
+    }
+
+    fn commit(self) -> Result<(), postgres::Error> {
+        self.tx.commit()
+    }
 }
 
 impl std::fmt::Debug for PostgresLedger {
@@ -101,7 +178,10 @@ impl PostgresLedger {
         tx.commit()?;
         client.batch_execute(&format!("SET search_path TO {schema}"))?;
         Ok(Self {
-            client: Mutex::new(client),
+            client: Mutex::new(Conn {
+                client,
+                prepared: HashMap::new(),
+            }),
             schema: schema.to_string(),
         })
     }
@@ -119,7 +199,7 @@ impl PostgresLedger {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Client> {
+    fn lock(&self) -> MutexGuard<'_, Conn> {
         // A poisoned lock only means another thread panicked mid-call; every write is a
         // transaction, so the connection's state is still consistent.
         self.client.lock().unwrap_or_else(|p| p.into_inner())
@@ -128,7 +208,9 @@ impl PostgresLedger {
     fn bundles(&self, sql: &str, params: &[Param]) -> Result<Vec<StoredBundle>, Error> {
         let mut client = self.lock();
         let p = Params::new(params);
-        let rows = client.query(sql, &p.refs())?;
+        // Each bundle's subjects in the same query (an array column), not one more query per row.
+        let with_subjects = query::with_subjects_array(sql);
+        let rows = client.query(with_subjects.as_deref().unwrap_or(sql), &p.refs())?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let row = BundleRow {
@@ -140,11 +222,14 @@ impl PostgresLedger {
                 stage: r.try_get(5)?,
                 recorded_at: r.try_get(6)?,
             };
-            let subjects = client
-                .query(query::SUBJECTS_OF, &[&row.id])?
-                .iter()
-                .map(|s| s.try_get::<_, String>(0))
-                .collect::<Result<Vec<_>, _>>()?;
+            let subjects = match with_subjects {
+                Some(_) => r.try_get::<_, Vec<String>>(7)?,
+                None => client
+                    .query(query::SUBJECTS_OF, &[&row.id])?
+                    .iter()
+                    .map(|s| s.try_get::<_, String>(0))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
             out.push(row.into_bundle(subjects)?);
         }
         Ok(out)
@@ -172,7 +257,7 @@ impl PostgresLedger {
 /// The rows of one bundle (bundle, subjects, commits) inside `tx`; nothing when its id is
 /// already stored.
 fn insert_bundle(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut Tx<'_>,
     id: &Digest,
     json: &str,
     index: &BundleIndex,
@@ -309,10 +394,9 @@ impl Ledger for PostgresLedger {
     fn put_access_records(&mut self, records: &[AccessRecord]) -> Result<(), Error> {
         let mut client = self.lock();
         let mut tx = client.transaction()?;
-        let stmt = tx.prepare(query::INSERT_ACCESS)?;
         for r in records {
             let n = tx.execute(
-                &stmt,
+                query::INSERT_ACCESS,
                 &[
                     &(r.seq as i64),
                     &(r.log_index as i64),

@@ -145,6 +145,17 @@ pub(crate) const SUBJECTS_OF: &str =
     "SELECT digest FROM bundle_subjects WHERE bundle_id = $1 ORDER BY digest";
 const BUNDLE_COLUMNS: &str = "SELECT b.id, b.json, b.predicate_type, b.key_id, b.log_index, b.stage, b.recorded_at FROM bundles b";
 
+/// `sql` (a query made from `BUNDLE_COLUMNS`) with each bundle's subjects as an eighth column,
+/// a PostgreSQL array sorted as [`SUBJECTS_OF`] sorts them; `None` for any other query.
+#[cfg(feature = "postgres")]
+pub(crate) fn with_subjects_array(sql: &str) -> Option<String> {
+    let rest = sql.strip_prefix(BUNDLE_COLUMNS)?;
+    let columns = BUNDLE_COLUMNS.strip_suffix(" FROM bundles b")?;
+    Some(format!(
+        "{columns}, ARRAY(SELECT s_.digest FROM bundle_subjects s_ WHERE s_.bundle_id = b.id ORDER BY s_.digest) FROM bundles b{rest}"
+    ))
+}
+
 pub(crate) const INSERT_BUILD: &str = "INSERT INTO builds (id, record, recorded_at)
      VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
 pub(crate) const INSERT_OUTPUT: &str = "INSERT INTO build_outputs (digest, build_id)
