@@ -99,6 +99,10 @@ struct Cache {
     /// proof are checked once. Revocation is judged again every time.
     verified:
         std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>,
+    /// Decisions by the SHA-256 of the policy input's JSON (see [`judge_gathered`]).
+    decisions: std::sync::Mutex<std::collections::HashMap<Digest, Decision>>,
+    /// The SHA-256 of commit objects (as git frames them) by commit id, from the repository.
+    commits: std::sync::Mutex<std::collections::HashMap<String, Digest>>,
 }
 
 /// Verified bundles by (bundle id, artifact digest).
@@ -114,6 +118,8 @@ struct Verdict {
 
 /// The most verified bundles a long-running judge remembers (then it starts over).
 const MAX_VERIFIED: usize = 100_000;
+/// The most decisions a long-running judge remembers (then it starts over).
+const MAX_DECISIONS: usize = 10_000;
 
 impl Trusted {
     /// The workspace's: [`trusted_keys`] and [`trusted_root`].
@@ -139,6 +145,8 @@ impl Trusted {
             git_ref: crate::context::git_ref(ws.root()),
             policies: std::sync::Mutex::new(Vec::new()),
             verified: std::sync::Mutex::new(std::collections::HashMap::new()),
+            decisions: std::sync::Mutex::new(std::collections::HashMap::new()),
+            commits: std::sync::Mutex::new(std::collections::HashMap::new()),
         }));
         self
     }
@@ -179,8 +187,34 @@ pub fn judge_in(
     stage: Stage,
     extra: &[PathBuf],
 ) -> Result<Judgement, Error> {
-    let repo = ws.root();
-    let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
+    let gathered = gather(ws, ledger, trusted, target, extra)?;
+    judge_gathered(ws, trusted, &gathered, stage)
+}
+
+/// An artifact's evidence, verified, before any stage is judged: what [`judge_gathered`]
+/// gives policy, once for every stage a caller judges (a trace judges three).
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    /// The artifact's digest.
+    pub digest: Digest,
+    /// Its name in the statement policy sees (the path, or the digest).
+    pub name: String,
+    /// The verified evidence, by predicate type then source.
+    pub verified: Vec<Evidence>,
+    /// The bundles that claim the digest and did not verify, by source.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Gathers and verifies the evidence about `target` (see [`judge`]): the ledger's bundles
+/// about its digest (or the store's files where the ledger has none), `extra` files, and the
+/// source verifications of the commits its verified provenance names.
+pub fn gather(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &Trusted,
+    target: &Target,
+    extra: &[PathBuf],
+) -> Result<Gathered, Error> {
     let (digest, name, file) = match target {
         Target::File(path) => {
             let digest = Digest::of_file(DigestAlgorithm::Sha256, path)?;
@@ -197,10 +231,7 @@ pub fn judge_in(
     let mut files = Vec::new();
     if let Some(ledger) = ledger {
         for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
-            candidates.push(Candidate {
-                source: format!("ledger:{}", stored.id),
-                bytes: stored.json.into_bytes(),
-            });
+            candidates.push(Candidate::stored(stored));
         }
     }
     // The ledger is the index of the evidence store. Where it knows nothing about this digest
@@ -223,13 +254,13 @@ pub fn judge_in(
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
-    for Candidate { source, bytes } in candidates {
-        checker.check(source, &bytes, &file, &mut verified, &mut rejected)?;
+    for candidate in candidates {
+        checker.check(candidate, &file, &mut verified, &mut rejected)?;
     }
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
-    for (Candidate { source, bytes }, subject) in source_candidates(ws, ledger, &verified)? {
-        checker.check(source, &bytes, &subject, &mut verified, &mut rejected)?;
+    for (candidate, subject) in source_candidates(ws, ledger, trusted, &verified)? {
+        checker.check(candidate, &subject, &mut verified, &mut rejected)?;
     }
 
     // One order whatever the ledger's: by predicate type, then where the bundle came from.
@@ -237,11 +268,31 @@ pub fn judge_in(
         (&a.statement.predicate_type, &a.bundle).cmp(&(&b.statement.predicate_type, &b.bundle))
     });
     rejected.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(Gathered {
+        digest,
+        name,
+        verified,
+        rejected,
+    })
+}
+
+/// Judges gathered evidence at `stage`: the policy input (evidence, rejections, the decision
+/// context) evaluated by the workspace's policies. A long-running judge ([`Trusted::cached`])
+/// evaluates an input it has seen before only once: the input carries the decision time to the
+/// second, so a remembered decision is the one evaluation would give — unless a policy reads
+/// the clock or another impure built-in, and then nothing is remembered.
+pub fn judge_gathered(
+    ws: &Workspace,
+    trusted: &Trusted,
+    gathered: &Gathered,
+    stage: Stage,
+) -> Result<Judgement, Error> {
+    let repo = ws.root();
     let input = PolicyInput {
         version: zt_policy::INPUT_VERSION,
-        subject: ResourceDescriptor::subject(name, &digest),
-        evidence: verified,
-        rejected,
+        subject: ResourceDescriptor::subject(gathered.name.clone(), &gathered.digest),
+        evidence: gathered.verified.clone(),
+        rejected: gathered.rejected.clone(),
         context: Context {
             stage,
             time: Timestamp::from_unix(ws.now()),
@@ -255,33 +306,51 @@ pub fn judge_in(
             },
         },
     };
-    let pooled = trusted.cache.as_ref().and_then(|c| {
-        c.policies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-    });
+    let json = input.to_json();
+    let key = Digest::sha256(json.as_bytes());
+    if let Some(c) = &trusted.cache
+        && let Some(decision) = relock(&c.decisions).get(&key)
+    {
+        return Ok(Judgement {
+            digest: gathered.digest.clone(),
+            input,
+            decision: decision.clone(),
+        });
+    }
+    let pooled = trusted
+        .cache
+        .as_ref()
+        .and_then(|c| relock(&c.policies).pop());
     let mut policy = match pooled {
         Some(p) => p,
         None => {
+            let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
             let set = PolicySet::from_config(&config.policy, repo, None)?;
             let data = zt_policy::policy_data(&config, repo)?;
             Policy::compile(&set, data)?
         }
     };
-    let decision = policy.evaluate(&input)?;
+    let decision = policy.evaluate_text(&json)?;
     // Back to the pool only after a clean evaluation.
     if let Some(c) = &trusted.cache {
-        c.policies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(policy);
+        if policy.is_pure() {
+            let mut decisions = relock(&c.decisions);
+            if decisions.len() >= MAX_DECISIONS {
+                decisions.clear();
+            }
+            decisions.insert(key, decision.clone());
+        }
+        relock(&c.policies).push(policy);
     }
     Ok(Judgement {
-        digest,
+        digest: gathered.digest.clone(),
         input,
         decision,
     })
+}
+
+fn relock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Judgement {
@@ -311,6 +380,18 @@ impl Judgement {
 struct Candidate {
     source: String,
     bytes: Vec<u8>,
+    /// When the ledger first recorded these bytes, when the candidate came from it.
+    recorded_at: Option<i64>,
+}
+
+impl Candidate {
+    fn stored(stored: zt_store::StoredBundle) -> Self {
+        Self {
+            source: format!("ledger:{}", stored.id),
+            recorded_at: Some(stored.index.recorded_at),
+            bytes: stored.json.into_bytes(),
+        }
+    }
 }
 
 /// `candidates` (from the ledger) and the bundle `files`, each set of identical bytes once:
@@ -325,6 +406,7 @@ fn with_files(
         candidates.push(Candidate {
             bytes: fs_err::read(&path)?,
             source: path.to_string_lossy().into_owned(),
+            recorded_at: None,
         });
     }
     candidates.sort_by_key(|c| c.source.starts_with("ledger:"));
@@ -355,12 +437,17 @@ impl Checker<'_> {
     /// rejected.
     fn check(
         &self,
-        source: String,
-        bytes: &[u8],
+        candidate: Candidate,
         artifact: &Artifact,
         verified: &mut Vec<Evidence>,
         rejected: &mut Vec<Rejected>,
     ) -> Result<(), Error> {
+        let Candidate {
+            source,
+            bytes,
+            recorded_at: known_at,
+        } = candidate;
+        let bytes = bytes.as_slice();
         let memo_key = match (self.memo, artifact) {
             (Some(_), Artifact::Digest(d)) => Some((Digest::sha256(bytes), d.clone())),
             _ => None,
@@ -468,7 +555,10 @@ impl Checker<'_> {
             .map(|e| e.index);
         // The time policy sees: when the ledger first recorded these bytes (informational;
         // no trust decision rests on it). Bundles the ledger has not seen are dated now.
-        let time = recorded_at(self.ledger, bytes)?.unwrap_or(self.now);
+        let time = match known_at {
+            Some(t) => t,
+            None => recorded_at(self.ledger, bytes)?.unwrap_or(self.now),
+        };
         let key_id = key.key_id();
         verified.push(Evidence {
             statement,
@@ -530,26 +620,46 @@ fn provenance_commits(verified: &[Evidence]) -> std::collections::BTreeSet<Strin
 fn source_candidates(
     ws: &Workspace,
     ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &Trusted,
     verified: &[Evidence],
 ) -> Result<Vec<(Candidate, Artifact)>, Error> {
     let commits = provenance_commits(verified);
     if commits.is_empty() {
         return Ok(Vec::new());
     }
-    let git = zt_source::commits::Repo::discover(ws.root()).ok();
+    let mut git = None;
     let mut out = Vec::new();
     for commit in commits {
-        let object_sha256 = git.as_ref().and_then(|g| {
-            let id = zt_source::commits::ObjectId::from_hex(commit.as_bytes()).ok()?;
-            Some(Digest::sha256(&g.commit(id).ok()?.object_bytes()))
-        });
+        let object_sha256 = match trusted
+            .cache
+            .as_ref()
+            .and_then(|c| relock(&c.commits).get(&commit).cloned().map(Some))
+        {
+            Some(known) => known,
+            None => {
+                // Opened once per judgement, and only when a commit is not remembered.
+                let g =
+                    git.get_or_insert_with(|| zt_source::commits::Repo::discover(ws.root()).ok());
+                let sha = g.as_ref().and_then(|g| {
+                    let id = zt_source::commits::ObjectId::from_hex(commit.as_bytes()).ok()?;
+                    Some(Digest::sha256(&g.commit(id).ok()?.object_bytes()))
+                });
+                // A commit object never changes, but one the repository lacks may arrive with
+                // a fetch: only what was found is remembered.
+                if let (Some(c), Some(found)) = (&trusted.cache, &sha) {
+                    let mut commits = relock(&c.commits);
+                    if commits.len() >= MAX_VERIFIED {
+                        commits.clear();
+                    }
+                    commits.insert(commit.clone(), found.clone());
+                }
+                sha
+            }
+        };
         let mut found: Vec<Candidate> = Vec::new();
         if let (Some(ledger), Some(sha)) = (ledger, &object_sha256) {
             for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(sha))? {
-                found.push(Candidate {
-                    source: format!("ledger:{}", stored.id),
-                    bytes: stored.json.into_bytes(),
-                });
+                found.push(Candidate::stored(stored));
             }
         }
         let files = match ledger {

@@ -149,11 +149,13 @@ pub fn trace_in(
     digest: &Digest,
 ) -> Result<Trace, Error> {
     let target = Target::Digest(digest.clone());
+    // The evidence is gathered and verified once; policy judges it at every stage.
+    let gathered = crate::gate::gather(ws, ledger, trusted, &target, &[])?;
     let mut judgements: Vec<(Stage, Judgement)> = Vec::new();
     for stage in Stage::ALL {
         judgements.push((
             stage,
-            crate::gate::judge_in(ws, ledger, trusted, &target, stage, &[])?,
+            crate::gate::judge_gathered(ws, trusted, &gathered, stage)?,
         ));
     }
     let Some((_, first)) = judgements.first() else {

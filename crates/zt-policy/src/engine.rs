@@ -61,7 +61,20 @@ pub struct Policy {
     engine: regorus::Engine,
     deny_rules: Vec<String>,
     tests: Vec<TestCase>,
+    pure: bool,
 }
+
+/// Built-ins whose result is not a function of the input and data: the clock, randomness,
+/// the network, the runtime's environment. A policy that calls one may decide differently on
+/// the same input.
+const IMPURE_BUILTINS: &[&str] = &[
+    "time.now_ns",
+    "rand.intn",
+    "uuid.rfc4122",
+    "http.send",
+    "opa.runtime",
+    "net.lookup_ip_addr",
+];
 
 impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,10 +136,15 @@ impl Policy {
                 }
             }
         }
+        let pure = !set
+            .sources()
+            .iter()
+            .any(|s| IMPURE_BUILTINS.iter().any(|b| s.text.contains(b)));
         Ok(Self {
             engine,
             deny_rules: deny_rules.into_iter().collect(),
             tests: tests.into_iter().collect(),
+            pure,
         })
     }
 
@@ -135,11 +153,24 @@ impl Policy {
         &self.deny_rules
     }
 
+    /// Whether the decision is a function of the input alone: no policy file names a built-in
+    /// that reads the clock, randomness or the network (checked on the text, so a mention in
+    /// a comment counts too — erring towards "impure"). Callers may then remember decisions by
+    /// input.
+    pub fn is_pure(&self) -> bool {
+        self.pure
+    }
+
     /// Evaluates every deny rule on `input`.
     pub fn evaluate(&mut self, input: &PolicyInput) -> Result<Decision, Error> {
+        self.evaluate_text(&input.to_json())
+    }
+
+    /// Like [`Policy::evaluate`], for the input's JSON text ([`PolicyInput::to_json`]).
+    pub fn evaluate_text(&mut self, input_json: &str) -> Result<Decision, Error> {
         // JSON text into regorus's own parser: faster than converting a serde_json tree.
         self.engine
-            .set_input_json(&input.to_json())
+            .set_input_json(input_json)
             .map_err(|e| Error::Eval {
                 rule: "input".into(),
                 message: e.to_string(),
