@@ -308,4 +308,23 @@ mod tests {
         let text = "package p\ntest_a if {\n true\n}\ntest_b := true\n  test_c if true\ntest_f(x) if x\ntest_a if { false }\n";
         assert_eq!(test_rule_names(text), vec!["test_a", "test_b", "test_a"]);
     }
+
+    #[test]
+    fn a_policy_reading_the_clock_is_not_pure() {
+        let builtin = Policy::compile(&PolicySet::builtin(), serde_json::json!({})).unwrap();
+        assert!(
+            builtin.is_pure(),
+            "the built-in library is a function of its input"
+        );
+        let mut set = PolicySet::builtin();
+        set.insert(crate::library::PolicySource {
+            name: "clock.rego".into(),
+            origin: crate::library::Origin::Builtin,
+            text: "package zt.clock\ndeny contains {\"id\": \"late\", \"message\": \"late\", \"remediation\": \"none\", \"doc\": \"none\"} if time.now_ns() > 0\n".into(),
+        });
+        let mut clock = Policy::compile(&set, serde_json::json!({})).unwrap();
+        assert!(!clock.is_pure());
+        let decision = clock.evaluate_text("{}").unwrap();
+        assert!(!decision.allow, "{decision:?}");
+    }
 }
