@@ -71,7 +71,8 @@ impl Driver {
                 .get(format!("{}/status", driver.base))
                 .call()
                 .ok()
-                .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+                .and_then(|mut r| r.body_mut().read_to_string().ok())
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
                 .is_some_and(|v| v["value"]["ready"] == true);
             if ready {
                 break;
@@ -106,11 +107,17 @@ impl Driver {
             _ => self
                 .agent
                 .post(&url)
-                .send_json(body.unwrap_or_else(|| json!({}))),
+                .header("content-type", "application/json")
+                .send(body.unwrap_or_else(|| json!({})).to_string()),
         };
         let mut reply = reply.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = reply.status().as_u16();
-        let v: Value = reply.body_mut().read_json().unwrap_or(Value::Null);
+        let v: Value = reply
+            .body_mut()
+            .read_to_string()
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
         assert!(
             status == 200,
             "WebDriver {method} {path}: {status} {}",
