@@ -282,6 +282,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     until("the graph's script ran", || {
         d.attr(&d.find("#graph"), "data-enhanced").as_deref() == Some("true")
     });
+    d.screenshot(&shots().join("artifact.png"));
     let commit_node = d.find(&format!("#graph a[data-node=\"commit-{}\"]", h.commit));
     assert!(
         d.text(&commit_node)
@@ -313,10 +314,11 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     assert!(classes.contains("highlighting"), "{classes}");
     let lit = d.find_all("#graph .node.lit");
     assert!(lit.len() >= 3, "{}", lit.len());
+    d.screenshot(&shots().join("artifact-highlighted.png"));
     let before = d.attr(&d.find("#graph"), "viewBox").unwrap();
     d.click(&d.find(".graph-controls button[aria-label=\"Zoom in\"]"));
     assert_ne!(d.attr(&d.find("#graph"), "viewBox").unwrap(), before);
-    d.screenshot(&shots().join("artifact.png"));
+    d.screenshot(&shots().join("artifact-zoomed.png"));
     // The evidence link opens the JSON with the session cookie.
     d.goto(&format!("{url}/api/v1/evidence?commit={}", h.commit));
     let json = d.text(&d.find("body"));

@@ -363,24 +363,41 @@ pub(super) fn graph(v: &ArtifactView) -> Graph {
             verdict: Verdict::Neutral,
         });
     }
+    // One box per kind of evidence (a digest built many times has many bundles of each):
+    // how many, and the latest one's log entry. Every bundle is in the table below.
+    let mut kinds: Vec<(Option<&str>, Vec<&zt_pipeline::dashboard::EvidenceNode>)> = Vec::new();
+    for e in &v.evidence {
+        let t = e.predicate_type.as_deref();
+        match kinds.iter_mut().find(|(k, _)| *k == t) {
+            Some((_, list)) => list.push(e),
+            None => kinds.push((t, vec![e])),
+        }
+    }
     let mut evidence_ids = Vec::new();
-    for (i, e) in v.evidence.iter().enumerate() {
+    for (i, (t, list)) in kinds.iter().enumerate() {
         let id = format!("evidence-{i}");
+        let latest = list.iter().max_by_key(|e| (e.recorded_at, e.log_index));
+        let logged = list.iter().all(|e| e.log_index.is_some());
+        let entry = match latest.map(|e| (e.log_index, &e.checkpoint)) {
+            Some((Some(ix), Some((_, size)))) => format!("log index {ix}, tree size {size}"),
+            Some((Some(ix), None)) => format!("log index {ix}"),
+            _ => "not logged".into(),
+        };
         g.nodes.push(Node {
             id: id.clone(),
             kind: Kind::Evidence,
-            label: kind_name(e.predicate_type.as_deref()).to_owned(),
-            detail: match (e.log_index, &e.checkpoint) {
-                (Some(ix), Some((_, size))) => format!("log index {ix}, checkpoint {size}"),
-                (Some(ix), None) => format!("log index {ix}"),
-                _ => "not logged".into(),
-            },
-            href: api_evidence(d, e.predicate_type.as_deref()),
-            verdict: if e.log_index.is_some() {
-                Verdict::Good
+            label: if list.len() > 1 {
+                format!("{} ×{}", kind_name(*t), list.len())
             } else {
-                Verdict::Bad
+                kind_name(*t).to_owned()
             },
+            detail: if list.len() > 1 {
+                format!("last: {entry}")
+            } else {
+                entry
+            },
+            href: api_evidence(d, *t),
+            verdict: if logged { Verdict::Good } else { Verdict::Bad },
         });
         g.edges.push((artifact.clone(), id.clone()));
         evidence_ids.push(id);

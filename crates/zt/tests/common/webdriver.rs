@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// The key of a web element reference in WebDriver JSON.
-const ELEMENT: &str = "element-6066-11e4-a52f-4d6f4d6c8d3c";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A headless Chromium driven by chromedriver; both stop when dropped.
 pub(crate) struct Driver {
@@ -172,7 +172,10 @@ impl Driver {
             "/element",
             Some(json!({"using": "css selector", "value": css})),
         );
-        v[ELEMENT].as_str().unwrap().to_owned()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_owned()
     }
 
     /// An element's rendered text.
