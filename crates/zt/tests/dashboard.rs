@@ -364,6 +364,14 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
         "{result}"
     );
     d.screenshot(&shots().join("log.png"));
+    // An entry that is not the logged one is told apart.
+    let entry = d.find("#entry");
+    d.send_keys(&entry, "{\"forged\": true}");
+    d.click(&d.find("form.proof button[type=submit]"));
+    until("the pasted entry's verdict", || {
+        d.text(&d.find("main"))
+            .contains("is NOT the one logged at this index")
+    });
 
     // Signing out drops the session: the pages ask for a token again.
     d.goto(&format!("{url}/"));
