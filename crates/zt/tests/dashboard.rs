@@ -74,6 +74,39 @@ fn until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// What a screen-reader or keyboard user needs on every page: one `main`, a `nav`, a `h1`,
+/// a label on every control, an accessible name on every link and picture, and the skip
+/// link first in the tab order.
+fn assert_accessible(d: &Driver, page: &str) {
+    let problems = d.execute(
+        "var p = [];\
+         if (document.querySelectorAll('main').length !== 1) p.push('main landmarks');\
+         if (!document.querySelector('nav[aria-label]')) p.push('no labelled nav');\
+         if (document.querySelectorAll('h1').length !== 1) p.push('h1 count');\
+         if (!document.documentElement.lang) p.push('no lang');\
+         document.querySelectorAll('input:not([type=hidden]), select, textarea').forEach(function (e) {\
+           if (!(e.labels && e.labels.length) && !e.getAttribute('aria-label')) p.push('unlabelled ' + (e.id || e.name));\
+         });\
+         document.querySelectorAll('a').forEach(function (a) {\
+           if (!(a.textContent.trim() || a.getAttribute('aria-label'))) p.push('nameless link ' + a.getAttribute('href'));\
+         });\
+         document.querySelectorAll('svg[role=img]').forEach(function (s) {\
+           if (!s.getAttribute('aria-label')) p.push('unlabelled chart');\
+         });\
+         return p;",
+        serde_json::json!([]),
+    );
+    assert_eq!(problems, serde_json::json!([]), "{page}");
+    // The first Tab reaches the skip link.
+    d.execute(
+        "document.activeElement && document.activeElement.blur()",
+        serde_json::json!([]),
+    );
+    d.send_keys(&d.find("body"), "\u{E004}");
+    let first = d.active();
+    assert_eq!(d.attr(&first, "class").as_deref(), Some("skip"), "{page}");
+}
+
 /// The history: three allowed runs, a denied one (coverage required, none measured), a
 /// drill, an incident on the denied commit. Returns the repository, the first run's
 /// artifact digest and commit, the denied run's report and commit.
@@ -263,6 +296,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     let top = d.text(&d.find("ol.rules"));
     assert!(top.contains("tests.coverage"), "{top}");
     assert!(d.find_all("svg.trend").len() >= 6);
+    assert_accessible(&d, "overview");
     d.screenshot(&shots().join("overview.png"));
 
     // Search by commit, then open the artifact: the graph shows the commit it came from.
@@ -282,6 +316,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     until("the graph's script ran", || {
         d.attr(&d.find("#graph"), "data-enhanced").as_deref() == Some("true")
     });
+    assert_accessible(&d, "artifact");
     d.screenshot(&shots().join("artifact.png"));
     let commit_node = d.find(&format!("#graph a[data-node=\"commit-{}\"]", h.commit));
     assert!(
@@ -337,6 +372,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     let fix = h.denied["remediation"].as_str().unwrap();
     assert!(shown.contains(fix), "{shown}\nfix: {fix}");
     assert!(shown.contains(&h.denied_commit[..12]), "{shown}");
+    assert_accessible(&d, "denials");
     d.screenshot(&shots().join("denials.png"));
     d.goto(&format!("{url}/denials?rule=no.such-rule"));
     assert!(d.find_all("article.denial").is_empty());
@@ -346,6 +382,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     let incident = d.text(&d.find("article.incident"));
     assert!(incident.contains("bad-commit"), "{incident}");
     assert!(incident.contains(&h.denied_commit), "{incident}");
+    assert_accessible(&d, "alerts");
     d.screenshot(&shots().join("alerts.png"));
 
     // The log: the checkpoint, and an inclusion proof checked from the form.
@@ -363,6 +400,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
         result.starts_with("Valid: entry 3 is in the tree"),
         "{result}"
     );
+    assert_accessible(&d, "log");
     d.screenshot(&shots().join("log.png"));
     // An entry that is not the logged one is told apart.
     let entry = d.find("#entry");
