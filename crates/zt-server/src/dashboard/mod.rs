@@ -67,7 +67,19 @@ pub struct Dashboard {
     evidence: Arc<Evidence>,
     log: Arc<Log>,
     links: AssetLinks,
+    /// The overview's content per `since` as given, with when it was computed: the figures
+    /// read every vulnerability scan in the ledger (as `zt metrics` and `/metrics` do), so a
+    /// busy dashboard computes them at most once a minute per period, like `/metrics`.
+    overview: OverviewCache,
 }
+
+type OverviewCacheMap = std::collections::HashMap<String, (std::time::Instant, String)>;
+type OverviewCache = std::sync::Mutex<OverviewCacheMap>;
+
+/// How long a computed overview is served again.
+const OVERVIEW_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+/// The most periods whose overview is kept.
+const OVERVIEW_KEPT: usize = 16;
 
 fn pinned(name: &str, ext: &str, body: &str) -> (String, String) {
     let digest = Sha256::digest(body.as_bytes());
@@ -93,6 +105,7 @@ impl Dashboard {
                 js,
                 js_integrity,
             },
+            overview: OverviewCache::default(),
         }
     }
 
@@ -267,30 +280,48 @@ async fn overview(
     guarded(state, headers, next, move |s| {
         let p = params(s, raw.as_deref())?;
         let (since, from) = since_of(s, &p)?;
-        let ws = s.evidence.hub().workspace();
-        let inputs = zt_pipeline::dashboard::metrics_inputs(s.evidence.hub(), from)
-            .map_err(|e| internal(&e))?;
-        let m = zt_watch::metrics::compute(&inputs);
-        // The charts start at the period's start, or the first record when it is older.
-        let first = inputs
-            .builds
-            .iter()
-            .map(|(at, _)| *at)
-            .chain(inputs.decisions.iter().map(|d| d.at))
-            .chain(inputs.drills.iter().map(|d| d.at))
-            .filter(|at| *at >= from)
-            .min()
-            .unwrap_or(from);
-        let start = from.max(first.min(ws.now()));
-        let series = zt_pipeline::metrics::series(&inputs, start, ws.now(), PERIODS);
-        ok_page(
-            s,
-            "Overview",
-            "/",
-            &pages::overview(&since, from, &m, &series),
-        )
+        if let Some((at, main)) = relock_cache(&s.overview).get(&since)
+            && at.elapsed() < OVERVIEW_FRESH
+        {
+            return ok_page(s, "Overview", "/", main);
+        }
+        let main = overview_main(s, &since, from)?;
+        let mut cache = relock_cache(&s.overview);
+        if cache.len() >= OVERVIEW_KEPT {
+            cache.retain(|_, (at, _)| at.elapsed() < OVERVIEW_FRESH);
+        }
+        if cache.len() < OVERVIEW_KEPT {
+            cache.insert(since, (std::time::Instant::now(), main.clone()));
+        }
+        drop(cache);
+        ok_page(s, "Overview", "/", &main)
     })
     .await
+}
+
+fn relock_cache(m: &OverviewCache) -> std::sync::MutexGuard<'_, OverviewCacheMap> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The overview's content for `since` (as given) starting at `from`.
+fn overview_main(s: &Dashboard, since: &str, from: i64) -> Result<String, Response> {
+    let ws = s.evidence.hub().workspace();
+    let inputs =
+        zt_pipeline::dashboard::metrics_inputs(s.evidence.hub(), from).map_err(|e| internal(&e))?;
+    let m = zt_watch::metrics::compute(&inputs);
+    // The charts start at the period's start, or the first record when it is older.
+    let first = inputs
+        .builds
+        .iter()
+        .map(|(at, _)| *at)
+        .chain(inputs.decisions.iter().map(|d| d.at))
+        .chain(inputs.drills.iter().map(|d| d.at))
+        .filter(|at| *at >= from)
+        .min()
+        .unwrap_or(from);
+    let start = from.max(first.min(ws.now()));
+    let series = zt_pipeline::metrics::series(&inputs, start, ws.now(), PERIODS);
+    Ok(pages::overview(since, from, &m, &series))
 }
 
 fn parse_digest(s: &str) -> Option<Digest> {
