@@ -15,11 +15,38 @@ use crate::metrics::DecisionRecord;
 
 /// The most bundles about one artifact the artifact page reads.
 pub const MAX_EVIDENCE: u32 = 200;
-/// The most provenance statements a name or repository search reads (newest periods are
-/// not favoured: the ledger pages by time, oldest first, within the search's period).
-pub const SEARCH_SCAN: usize = 5000;
+/// The most provenance statements a name or repository search reads, newest first (see
+/// [`search`]).
+pub const SEARCH_SCAN: usize = 2000;
 /// The most hits a search returns.
 pub const MAX_HITS: usize = 100;
+/// The rows read per query of a name or repository search.
+const SEARCH_PAGE: u32 = 500;
+/// How far back each window of a name or repository search reaches from now: an hour, a
+/// day, a week, 30 days, a year, then everything (the period's start bounds them all).
+const SEARCH_WINDOWS: &[i64] = &[
+    3_600,
+    86_400,
+    7 * 86_400,
+    30 * 86_400,
+    365 * 86_400,
+    i64::MAX,
+];
+
+fn hits_full(hits: &[Hit]) -> bool {
+    hits.len() >= MAX_HITS
+}
+
+/// Adds `hit` unless the same artifact and name is there already or the list is full.
+fn add(hits: &mut Vec<Hit>, hit: Hit) {
+    if !hits_full(hits)
+        && !hits
+            .iter()
+            .any(|h| h.digest == hit.digest && h.name == hit.name)
+    {
+        hits.push(hit);
+    }
+}
 
 /// The records of the figures ([`crate::metrics::inputs`]) read over the hub's pooled ledger
 /// connection.
@@ -156,18 +183,9 @@ impl Query {
 /// Searches the evidence: a digest and a commit are index lookups over all of history; a
 /// name or repository fragment (case-insensitive) is looked for in the subjects and
 /// resolved dependencies of at most [`SEARCH_SCAN`] provenance statements recorded at or
-/// after `since`.
+/// after `since`, the newest first.
 pub fn search(hub: &Hub, query: &Query, since: i64) -> Result<Vec<Hit>, Error> {
     let mut hits: Vec<Hit> = Vec::new();
-    let mut push = |hit: Hit| {
-        if hits.len() < MAX_HITS
-            && !hits
-                .iter()
-                .any(|h| h.digest == hit.digest && h.name == hit.name)
-        {
-            hits.push(hit);
-        }
-    };
     match query {
         Query::Digest(d) => {
             let rows = hub.ledger()?.evidence(&EvidenceQuery {
@@ -194,12 +212,15 @@ pub fn search(hub: &Hub, query: &Query, since: i64) -> Result<Vec<Hit>, Error> {
                 }
             }
             if let Some(at) = first {
-                push(Hit {
-                    digest: d.to_string(),
-                    name: names.into_iter().next(),
-                    matched: "digest",
-                    recorded_at: at,
-                });
+                add(
+                    &mut hits,
+                    Hit {
+                        digest: d.to_string(),
+                        name: names.into_iter().next(),
+                        matched: "digest",
+                        recorded_at: at,
+                    },
+                );
             }
         }
         Query::Commit(c) => {
@@ -215,74 +236,92 @@ pub fn search(hub: &Hub, query: &Query, since: i64) -> Result<Vec<Hit>, Error> {
                     .unwrap_or_default()
                 {
                     if let Some(d) = s.digest_for(DigestAlgorithm::Sha256) {
-                        push(Hit {
-                            digest: d.to_string(),
-                            name: s.name.clone(),
-                            matched: "commit",
-                            recorded_at: b.index.recorded_at,
-                        });
+                        add(
+                            &mut hits,
+                            Hit {
+                                digest: d.to_string(),
+                                name: s.name.clone(),
+                                matched: "commit",
+                                recorded_at: b.index.recorded_at,
+                            },
+                        );
                     }
                 }
             }
         }
         Query::Text(t) => {
             let needle = t.to_lowercase();
-            let mut query = EvidenceQuery {
-                predicate_type: Some(predicate::SLSA_PROVENANCE_V1.to_owned()),
-                since: Some(since),
-                limit: zt_store::MAX_PAGE,
-                ..EvidenceQuery::default()
-            };
-            let mut read = 0;
             let ledger = hub.ledger()?;
-            while read < SEARCH_SCAN {
-                let rows = ledger.evidence(&query)?;
-                read += rows.len();
-                for b in &rows {
-                    let json: Value = serde_json::from_str(&b.json).unwrap_or(Value::Null);
-                    let Some(st) = crate::evidence::statement(&json) else {
-                        continue;
-                    };
-                    let repo_match = st
-                        .predicate
-                        .as_ref()
-                        .and_then(|p| p.pointer("/buildDefinition/resolvedDependencies"))
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|d| d.get("uri").and_then(Value::as_str))
-                        .any(|u| u.to_lowercase().contains(&needle));
-                    for s in &st.subject {
-                        let Some(d) = s.digest_for(DigestAlgorithm::Sha256) else {
-                            continue;
-                        };
-                        let named = s
-                            .name
-                            .as_deref()
-                            .is_some_and(|n| n.to_lowercase().contains(&needle));
-                        let matched = if named {
-                            "name"
-                        } else if repo_match {
-                            "repository"
-                        } else {
-                            continue;
-                        };
-                        push(Hit {
-                            digest: d.to_string(),
-                            name: s.name.clone(),
-                            matched,
-                            recorded_at: b.index.recorded_at,
-                        });
-                    }
+            let now = hub.workspace().now();
+            let mut read = 0;
+            // Newest first: windows reaching back from now (an hour, a day, a week, …, the
+            // period), each read oldest first, until the budget is spent.
+            let mut end = now.saturating_add(1);
+            for width in SEARCH_WINDOWS {
+                if read >= SEARCH_SCAN || end <= since || hits_full(&hits) {
+                    break;
                 }
-                match rows.last() {
-                    Some(last) if rows.len() == query.limit as usize => {
-                        query.after = Some(zt_store::Position {
-                            recorded_at: last.index.recorded_at,
-                            id: last.id.clone(),
-                        });
+                let start = now.saturating_sub(*width).max(since);
+                let mut query = EvidenceQuery {
+                    predicate_type: Some(predicate::SLSA_PROVENANCE_V1.to_owned()),
+                    since: Some(start),
+                    until: Some(end),
+                    limit: SEARCH_PAGE,
+                    ..EvidenceQuery::default()
+                };
+                end = start;
+                while read < SEARCH_SCAN {
+                    let rows = ledger.evidence(&query)?;
+                    read += rows.len();
+                    for b in &rows {
+                        let json: Value = serde_json::from_str(&b.json).unwrap_or(Value::Null);
+                        let Some(st) = crate::evidence::statement(&json) else {
+                            continue;
+                        };
+                        let repo_match = st
+                            .predicate
+                            .as_ref()
+                            .and_then(|p| p.pointer("/buildDefinition/resolvedDependencies"))
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|d| d.get("uri").and_then(Value::as_str))
+                            .any(|u| u.to_lowercase().contains(&needle));
+                        for s in &st.subject {
+                            let Some(d) = s.digest_for(DigestAlgorithm::Sha256) else {
+                                continue;
+                            };
+                            let named = s
+                                .name
+                                .as_deref()
+                                .is_some_and(|n| n.to_lowercase().contains(&needle));
+                            let matched = if named {
+                                "name"
+                            } else if repo_match {
+                                "repository"
+                            } else {
+                                continue;
+                            };
+                            add(
+                                &mut hits,
+                                Hit {
+                                    digest: d.to_string(),
+                                    name: s.name.clone(),
+                                    matched,
+                                    recorded_at: b.index.recorded_at,
+                                },
+                            );
+                        }
                     }
-                    _ => break,
+                    match rows.last() {
+                        Some(last) if rows.len() == query.limit as usize => {
+                            query.after = Some(zt_store::Position {
+                                recorded_at: last.index.recorded_at,
+                                id: last.id.clone(),
+                            });
+                        }
+                        _ => break,
+                    }
                 }
             }
         }
