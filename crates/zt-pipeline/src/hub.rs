@@ -163,7 +163,7 @@ impl std::fmt::Debug for Hub {
 }
 
 /// A ledger connection borrowed from the pool; back to the pool when dropped.
-struct Lease<'a> {
+pub(crate) struct Lease<'a> {
     hub: &'a Hub,
     handle: Option<Handle>,
 }
@@ -265,7 +265,7 @@ impl Hub {
         &self.log
     }
 
-    fn ledger(&self) -> Result<Lease<'_>, Error> {
+    pub(crate) fn ledger(&self) -> Result<Lease<'_>, Error> {
         let pooled = relock(&self.pool).pop();
         let handle = match pooled {
             Some(h) => h,

@@ -20,6 +20,7 @@ pub mod approvals;
 pub mod attest;
 pub mod build;
 pub mod context;
+pub mod dashboard;
 pub mod deps;
 pub mod drill;
 mod error;

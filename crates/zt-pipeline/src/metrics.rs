@@ -45,13 +45,31 @@ pub fn prometheus(ws: &Workspace, since: i64) -> Result<String, Error> {
 
 /// Gathers the inputs and computes the figures for records at or after `since`.
 pub fn metrics(ws: &Workspace, since: i64) -> Result<Metrics, Error> {
+    Ok(compute(&inputs(ws, since)?))
+}
+
+/// The records [`metrics`] computes its figures from: build records at or after `since` (from
+/// the ledger), every policy decision and drill, the open criticals and the waivers. A caller
+/// that wants the figures per period (the dashboard's trend charts) filters them and calls
+/// [`zt_watch::metrics::compute`] per period.
+pub fn inputs(ws: &Workspace, since: i64) -> Result<Inputs, Error> {
+    let ledger = crate::ledger::open_existing(ws)?;
+    inputs_in(ws, ledger.as_deref(), since)
+}
+
+/// As [`inputs`], with the ledger already open (`None`: there is none yet).
+pub fn inputs_in(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    since: i64,
+) -> Result<Inputs, Error> {
     let mut inputs = Inputs {
         since,
         now: ws.now(),
         near_expiry: NEAR_EXPIRY,
         ..Inputs::default()
     };
-    if let Some(ledger) = crate::ledger::open_existing(ws)? {
+    if let Some(ledger) = ledger {
         inputs.builds = ledger
             .builds_since(since)?
             .into_iter()
@@ -147,5 +165,123 @@ pub fn metrics(ws: &Workspace, since: i64) -> Result<Metrics, Error> {
                 .push((w.waiver.id.clone(), w.waiver.purl.clone(), w.expires_at));
         }
     }
-    Ok(compute(&inputs))
+    Ok(inputs)
+}
+
+/// The figures of each of `buckets` equal periods from `since` to `until`: (period start,
+/// figures of the records in `[start, end)`). Open criticals and waivers are the present
+/// state, the same in every period.
+pub fn series(inputs: &Inputs, since: i64, until: i64, buckets: usize) -> Vec<(i64, Metrics)> {
+    let buckets = buckets.max(1);
+    let span = (until - since).max(1);
+    (0..buckets)
+        .map(|i| {
+            let start = since + span * i as i64 / buckets as i64;
+            let end = since + span * (i as i64 + 1) / buckets as i64;
+            let end = if i + 1 == buckets { i64::MAX } else { end };
+            let part = Inputs {
+                builds: inputs
+                    .builds
+                    .iter()
+                    .filter(|(at, _)| *at >= start && *at < end)
+                    .cloned()
+                    .collect(),
+                decisions: inputs
+                    .decisions
+                    .iter()
+                    .filter(|d| d.at >= start && d.at < end)
+                    .cloned()
+                    .collect(),
+                drills: inputs
+                    .drills
+                    .iter()
+                    .filter(|d| d.at >= start && d.at < end)
+                    .cloned()
+                    .collect(),
+                open_criticals: inputs.open_criticals.clone(),
+                waivers: inputs.waivers.clone(),
+                since: start,
+                now: inputs.now,
+                near_expiry: inputs.near_expiry,
+            };
+            (start, compute(&part))
+        })
+        .collect()
+}
+
+/// One policy decision the pipeline recorded (`.zt/metrics/decisions.jsonl`), with each
+/// deny's rule, reason and fix when the record carries them (records written before they
+/// did carry only the rule ids).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionRecord {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// The stage judged at.
+    pub stage: String,
+    /// The artifact's digest (`sha256:…`).
+    pub digest: String,
+    /// The artifact's path in the repository, when recorded.
+    pub name: Option<String>,
+    /// The repository (`git+<origin>` or `git+file://<path>`), when recorded.
+    pub repository: Option<String>,
+    /// The commit built, when recorded.
+    pub commit: Option<String>,
+    /// Whether it allowed.
+    pub allowed: bool,
+    /// Every deny: rule id, and the reason and fix when recorded.
+    pub denies: Vec<DenyRecord>,
+}
+
+/// One deny of a recorded decision.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DenyRecord {
+    /// The rule id, e.g. `tests.coverage`.
+    pub rule: String,
+    /// Why it denied.
+    pub reason: Option<String>,
+    /// How to fix it.
+    pub fix: Option<String>,
+}
+
+/// Every decision recorded in the workspace, oldest first.
+pub fn decisions(ws: &Workspace) -> Vec<DecisionRecord> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    lines(&ws.root().join(".zt/metrics/decisions.jsonl"))
+        .iter()
+        .map(|v| {
+            let details = v.get("deny").and_then(Value::as_array);
+            let denies = match details {
+                Some(d) => d
+                    .iter()
+                    .map(|d| DenyRecord {
+                        rule: text(d, "id").unwrap_or_default(),
+                        reason: text(d, "message"),
+                        fix: text(d, "remediation"),
+                    })
+                    .collect(),
+                None => v
+                    .get("denies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|r| DenyRecord {
+                        rule: r.to_owned(),
+                        reason: None,
+                        fix: None,
+                    })
+                    .collect(),
+            };
+            DecisionRecord {
+                at: v.get("at").and_then(Value::as_i64).unwrap_or(0),
+                stage: text(v, "stage").unwrap_or_default(),
+                digest: text(v, "digest").unwrap_or_default(),
+                name: text(v, "name"),
+                repository: text(v, "repository"),
+                commit: text(v, "commit"),
+                allowed: v.get("allowed").and_then(Value::as_bool).unwrap_or(false),
+                denies,
+            }
+        })
+        .collect()
 }

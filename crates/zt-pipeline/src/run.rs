@@ -652,6 +652,8 @@ fn vuln_stage(ctx: &mut Ctx<'_>) -> StageResult {
 /// Every artifact judged at the `ci` stage with the policies, over the verified evidence.
 fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let mut denies = Vec::new();
+    let repository = crate::watch::repository(&ctx.dir);
+    let commit = example::git(&ctx.dir, &["rev-parse", "HEAD"]).ok();
     for (path, _) in &ctx.artifacts {
         let judgement = crate::gate::judge(
             &ctx.ws,
@@ -669,6 +671,13 @@ fn policy_stage(ctx: &mut Ctx<'_>) -> StageResult {
                 "digest": judgement.digest.to_string(),
                 "allowed": judgement.decision.allow,
                 "denies": judgement.decision.deny.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+                // What the dashboard's denials page shows: where, and each deny's reason and fix.
+                "name": path.to_string_lossy(),
+                "repository": repository,
+                "commit": commit,
+                "deny": judgement.decision.deny.iter().map(|d| json!({
+                    "id": d.id, "message": d.message, "remediation": d.remediation,
+                })).collect::<Vec<_>>(),
             }),
         )?;
         for d in judgement.decision.deny {

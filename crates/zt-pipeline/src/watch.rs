@@ -78,9 +78,7 @@ pub fn history(ws: &Workspace) -> Result<Vec<BuildFacts>, Error> {
 /// else its path), the commit's author and committer e-mails and the key that signed it
 /// (SSH fingerprint, or OpenPGP issuer), and the key that signs the provenance.
 pub fn context(ws: &Workspace, tree: &Path, commit: Option<&str>) -> Value {
-    let repository = git(tree, &["config", "--get", "remote.origin.url"])
-        .map(|u| format!("git+{u}"))
-        .unwrap_or_else(|| format!("git+file://{}", tree.display()));
+    let repository = repository(tree);
     let signer_key = crate::run::pipeline_key(ws)
         .ok()
         .map(|k| k.public_key().key_id());
@@ -96,6 +94,14 @@ pub fn context(ws: &Workspace, tree: &Path, commit: Option<&str>) -> Value {
         v["commitKey"] = json!(c.signature.as_deref().and_then(signature_key));
     }
     v
+}
+
+/// The repository of `tree` as build records name it: `git+<origin URL>`, else
+/// `git+file://<path>`.
+pub fn repository(tree: &Path) -> String {
+    git(tree, &["config", "--get", "remote.origin.url"])
+        .map(|u| format!("git+{u}"))
+        .unwrap_or_else(|| format!("git+file://{}", tree.display()))
 }
 
 fn parse_commit(tree: &Path, commit: &str) -> Option<zt_source::commits::Commit> {

@@ -8,6 +8,8 @@
 //! - [`guard`]: every request's `Host` (DNS rebinding) and `Origin` (cross-site requests)
 //!   are checked before any route runs.
 //! - [`server`]: bind (loopback only: plain HTTP), serve, shut down gracefully on SIGTERM.
+//! - [`dashboard`]: the HTML pages at `/` (figures, provenance graphs, denials, alerts, log),
+//!   behind the evidence API's read permission.
 //! - [`client`]: the blocking client behind `zt secrets token|get|exec --server URL`.
 //! - [`service`]: `zt serve` put together — the log shared by every route, the tile,
 //!   witness and append routes ([`routes::tlog`]), deploy admission
@@ -28,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod dashboard;
 mod error;
 pub mod guard;
 pub mod metrics;

@@ -103,6 +103,10 @@ impl Service {
         };
         let hub = zt_pipeline::hub::Hub::open(ws.clone(), log.clone(), &options.trust_logs)?;
         let evidence = Arc::new(crate::routes::evidence::Evidence::new(hub, oidc));
+        let dashboard = Arc::new(crate::dashboard::Dashboard::new(
+            evidence.clone(),
+            log.clone(),
+        ));
         let ops = Arc::new(
             Ops::new(
                 vec![store_check(ws.clone()), log_check(log.clone())],
@@ -111,6 +115,7 @@ impl Service {
             .with_text(pipeline_metrics(ws.clone())),
         );
         let features = crate::routes::evidence::routes(evidence)
+            .merge(crate::dashboard::routes(dashboard))
             .merge(crate::routes::tlog::routes(routes))
             .merge(crate::routes::admission::routes(admission))
             .merge(crate::routes::ops::routes(ops));

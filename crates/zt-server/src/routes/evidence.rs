@@ -14,7 +14,9 @@
 //! `.zt/secrets/trust.toml`. Reads need no credential when `trust.toml` says
 //! `reads = "public"`; a verified OIDC token may read. Every refusal is an RFC 9457 problem
 //! whose `detail` is a stable reason code, with `reason` (what is wrong) and `fix` members;
-//! nothing is stored for a refused request.
+//! nothing is stored for a refused request. The read routes a browser follows from the
+//! dashboard (`GET /api/v1/evidence`, `GET /api/v1/trace/…`) also take the token from the
+//! dashboard's session cookie ([`SESSION_COOKIE`]); writes never do.
 
 // A refusal is the response itself, built once where it is decided and passed up unchanged;
 // boxing it would only add an allocation to every refusal.
@@ -113,10 +115,38 @@ fn problem(status: u16, code: &str, reason: &str, fix: &str) -> Response {
     Problem::explained(status, code, reason, fix).into_response()
 }
 
-fn internal(e: &zt_pipeline::Error) -> Response {
+pub(crate) fn internal(e: &zt_pipeline::Error) -> Response {
     // The cause goes to the server's log, not to the caller.
     log_line(&format!("evidence API error: {e}"));
     Problem::new(500, "internal_error").into_response()
+}
+
+/// The name of the cookie the dashboard's sign-in sets: the same token a client sends as
+/// `Authorization: Bearer`, for reads only (`HttpOnly`, `SameSite=Strict`).
+pub const SESSION_COOKIE: &str = "zt_session";
+
+/// The session cookie's token, if the request carries one.
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the caller may read, from `Authorization: Bearer …` or, for the read routes a
+/// browser follows (the dashboard, its links to the evidence JSON), the session cookie
+/// (blocking: an OIDC token may need its issuer's keys fetched).
+pub(crate) fn check_read(state: &Evidence, headers: &HeaderMap) -> Result<(), Response> {
+    let caller = match (headers.get(header::AUTHORIZATION), session_token(headers)) {
+        (None, Some(token)) => authenticate_token(state, &token)?,
+        _ => authenticate(state, headers)?,
+    };
+    may_read(state, &caller)
 }
 
 /// Identifies the caller from `Authorization: Bearer …` (blocking: an OIDC token may need
@@ -132,14 +162,19 @@ fn authenticate(state: &Evidence, headers: &HeaderMap) -> Result<Caller, Respons
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .filter(|t| !t.is_empty());
-    let Some(token) = bearer else {
-        return Err(problem(
+    match bearer {
+        Some(token) => authenticate_token(state, token),
+        None => Err(problem(
             401,
             "bad_authorization",
             "the Authorization header is not `Bearer <token>`",
             "send `Authorization: Bearer <API token or OIDC ID token>`",
-        ));
-    };
+        )),
+    }
+}
+
+/// Identifies the caller from a bearer token: an API token or an OIDC ID token.
+fn authenticate_token(state: &Evidence, token: &str) -> Result<Caller, Response> {
     if token.starts_with("ztk_") {
         return match state.tokens.verify(token) {
             Ok(Some((id, role))) => Ok(Caller::Token { id, role }),
@@ -200,7 +235,7 @@ fn may_read(state: &Evidence, caller: &Caller) -> Result<(), Response> {
 }
 
 /// Runs blocking hub work on the blocking pool.
-async fn blocking<T, F>(f: F) -> Result<T, Response>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, Response>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -322,7 +357,7 @@ async fn upload(State(state): State<Arc<Evidence>>, headers: HeaderMap, body: Bo
 
 /// Splits and percent-decodes a query string; `None` if it is not valid UTF-8 after
 /// decoding.
-fn query_pairs(query: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn query_pairs(query: &str) -> Option<Vec<(String, String)>> {
     fn decode(s: &str) -> Option<String> {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -442,8 +477,7 @@ async fn evidence(
         Err(r) => return r,
     };
     let result = blocking(move || -> Result<Response, Response> {
-        let caller = authenticate(&state, &headers)?;
-        may_read(&state, &caller)?;
+        check_read(&state, &headers)?;
         match state.hub.evidence(query, cursor.as_deref()) {
             Ok(Outcome::Done(page)) => Ok(json_reply(StatusCode::OK, &page)),
             Ok(Outcome::Refused(r)) => Err(refusal(r)),
@@ -531,8 +565,7 @@ async fn trace(
         );
     };
     let result = blocking(move || -> Result<Response, Response> {
-        let caller = authenticate(&state, &headers)?;
-        may_read(&state, &caller)?;
+        check_read(&state, &headers)?;
         let trace = state.hub.trace(&digest).map_err(|e| internal(&e))?;
         Ok(json_reply(StatusCode::OK, &trace))
     })
