@@ -169,7 +169,22 @@ pub fn push_referrer(repo: &dyn Repository, artifact: &Manifest) -> Result<Descr
         .any(|d| d.digest == descriptor.digest)
     {
         index.manifests.push(descriptor.clone());
-        repo.push_manifest(&index.to_bytes(), manifest::OCI_INDEX, Some(&tag))?;
+        if repo
+            .push_manifest(&index.to_bytes(), manifest::OCI_INDEX, Some(&tag))
+            .is_err()
+        {
+            // A registry refuses an index naming a manifest it no longer holds (a deleted
+            // referrer): drop those entries and push again.
+            let mut kept = Vec::with_capacity(index.manifests.len());
+            for d in index.manifests {
+                if d.digest == descriptor.digest || repo.manifest(&d.digest.to_string())?.is_some()
+                {
+                    kept.push(d);
+                }
+            }
+            index.manifests = kept;
+            repo.push_manifest(&index.to_bytes(), manifest::OCI_INDEX, Some(&tag))?;
+        }
     }
     Ok(descriptor)
 }
