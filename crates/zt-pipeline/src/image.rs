@@ -447,6 +447,59 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     Ok(out)
 }
 
+/// What deploy admission does with images (see `zt serve --admission-resolve-tags`).
+#[derive(Debug, Clone, Default)]
+pub struct Admission {
+    /// Resolve an image given by tag to its digest through the registry (else a tag is
+    /// denied: "pin by digest").
+    pub resolve_tags: bool,
+    /// Judge with the evidence the registry holds about the digest too (its Sigstore-bundle
+    /// referrers and zt's attestations on cosign's `.att` tag), verified like any bundle.
+    pub registry_evidence: bool,
+    /// How registries are reached.
+    pub registry: RegistryOptions,
+}
+
+/// The digest an image reference names now: its own when pinned, else its tag resolved
+/// through the registry (the manifest fetched and checked).
+pub fn resolve_digest(image: &str, options: &RegistryOptions) -> Result<Digest, Error> {
+    let opened = open(image, options)?;
+    Ok(opened.resolve()?.descriptor.digest)
+}
+
+/// Writes to `dir` every bundle the registry holds about `digest` in `image`'s repository —
+/// each Sigstore-bundle referrer, and the bundles on cosign's `.att` tag (zt's own, or made
+/// from cosign's Rekor entries) — and returns their paths, for the gate to verify and judge
+/// like any other evidence. Nothing here is trusted before the gate verifies it.
+pub fn registry_evidence(
+    image: &str,
+    digest: &Digest,
+    options: &RegistryOptions,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let opened = open(image, options)?;
+    let repo = opened.repo();
+    let mut bundles: Vec<Vec<u8>> = Vec::new();
+    let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE))?;
+    for d in referrers.manifests.iter().take(256) {
+        if let Ok(parsed) = referrer_bundle(repo, &d.digest, digest) {
+            bundles.push(bundle::to_bytes(&parsed.json));
+        }
+    }
+    for layer in artifacts::cosign_layers(repo, &artifacts::att_tag(digest))? {
+        if let Ok(parsed) = cosign_attestation(&layer) {
+            bundles.push(bundle::to_bytes(&parsed.json));
+        }
+    }
+    let mut paths = Vec::with_capacity(bundles.len());
+    for (i, b) in bundles.iter().enumerate() {
+        let path = dir.join(format!("registry-{i}.sigstore.json"));
+        fs_err::write(&path, b)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
 fn push_found(out: &mut VerifiedImage, form: Form, carrier: Digest, v: &Verified) {
     let found = Found {
         form,

@@ -505,3 +505,122 @@ fn sigstore_python_verifies_the_bundles_zt_attached_to_an_image() {
         .unwrap();
     assert!(!out.status.success(), "{:?}", text(&out));
 }
+
+/// POSTs an AdmissionReview with curl (as the API server would); the reply's JSON.
+fn review(url: &str, image: &str) -> Value {
+    let body = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "0d7c6a52-1f3e-4c1b-9d1e-0a5c2b7e9f10",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "name": "web", "namespace": "shop", "operation": "CREATE",
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+                       "spec": {"containers": [{"name": "web", "image": image}]}},
+            "dryRun": false
+        }
+    });
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+        ])
+        .arg(body.to_string())
+        .arg(format!("{url}/admission/v1"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn deploy_admission_resolves_tags_and_judges_with_the_registrys_evidence() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, _) = common::example_repo(dir.path(), "shop");
+    let tagged = format!("{}/shop/web:v1", registry.host);
+    let digest = push_image(&Reference::parse(&tagged).unwrap(), b"web layer");
+
+    // Without configuration a tag is denied: pin by digest.
+    let plain = common::Serve::start(&repo, &[], &[]);
+    let v = review(&plain.url, &tagged);
+    let message = v["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(v["response"]["allowed"], false);
+    assert!(message.contains("pin by digest"), "{message}");
+    drop(plain);
+
+    let serve = common::Serve::start(
+        &repo,
+        &["--admission-resolve-tags", "--admission-registry-evidence"],
+        &[],
+    );
+    // The tag is resolved; the digest has no evidence yet.
+    let v = review(&serve.url, &tagged);
+    let message = v["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(v["response"]["allowed"], false);
+    assert!(!message.contains("pin by digest"), "{message}");
+    assert!(message.contains("provenance.missing"), "{message}");
+
+    // Provenance about the image, signed with the pipeline's key and logged in the
+    // repository's log, but made elsewhere: it lives in the registry, not in the ledger.
+    let elsewhere = dir.path().join("elsewhere");
+    fs_err::create_dir_all(&elsewhere).unwrap();
+    fs_err::write(
+        elsewhere.join("provenance.json"),
+        r#"{"buildDefinition":{"buildType":"https://zt.dev/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://zt.dev/builder"}}}"#,
+    )
+    .unwrap();
+    let key = repo.join(".zt/keys/pipeline");
+    let log = repo.join(".zt/log");
+    let (code, stdout, stderr) = run(
+        &elsewhere,
+        &[
+            "attest",
+            &format!("{}/shop/web@{digest}", registry.host),
+            "--predicate-type",
+            SLSA,
+            "--predicate",
+            "provenance.json",
+            "--key",
+            &key.to_string_lossy(),
+            "--log-dir",
+            &log.to_string_lossy(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    // Admission reads it from the registry and verifies it.
+    let v = review(&serve.url, &tagged);
+    let message = v["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(!message.contains("provenance.missing"), "{v}");
+    drop(serve);
+    // Without `--admission-registry-evidence` the ledger alone is consulted: still missing.
+    let ledger_only = common::Serve::start(&repo, &["--admission-resolve-tags"], &[]);
+    let v = review(&ledger_only.url, &tagged);
+    let message = v["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("provenance.missing"), "{message}");
+    let serve = ledger_only;
+
+    // A tag that does not resolve is denied with the reason.
+    let v = review(&serve.url, &format!("{}/shop/web:nope", registry.host));
+    assert_eq!(v["response"]["allowed"], false);
+    let message = v["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.contains("could not be resolved"), "{message}");
+}
