@@ -4,9 +4,10 @@
 //! For every container image (`containers`, `initContainers`, `ephemeralContainers`) of a Pod,
 //! or of the pod template of a Deployment, StatefulSet, DaemonSet, ReplicaSet,
 //! ReplicationController, Job or CronJob, the image must be pinned by digest
-//! (`registry/name@sha256:<64 hex>`; a tag alone is denied: "pin by digest") and the digest
-//! must be allowed at stage `deploy` by [`zt_pipeline::gate::judge`] from the evidence the
-//! server's ledger holds about it. The reply echoes the request's `uid`; a denial carries
+//! (`registry/name@sha256:<64 hex>`; a tag alone is denied: "pin by digest", unless tags are
+//! resolved through the registry by configuration) and the digest must be allowed at stage
+//! `deploy` by [`zt_pipeline::gate::judge`] from the evidence the server's ledger holds about
+//! it (and, by configuration, the evidence the image's registry holds). The reply echoes the request's `uid`; a denial carries
 //! every reason and its fix in `status.message`. Namespaces excluded by configuration are
 //! allowed with a warning. A dry-run request is judged the same way but leaves no record;
 //! every other review is appended to the transparency log as a `zt.admission/v1` entry.
