@@ -319,6 +319,66 @@ mod tests {
         assert!(read_simple_signing(b"{\"critical\":{}}").is_err());
     }
 
+    proptest::proptest! {
+        // Layers and annotations come from registries: reading them never panics.
+        #[test]
+        fn cosign_layers_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            rekor in ".{0,300}",
+            sig in ".{0,80}",
+            cert in ".{0,200}",
+            dsse in proptest::prelude::any::<bool>(),
+        ) {
+            let _ = read_simple_signing(&bytes);
+            let media = if dsse { DSSE_ENVELOPE } else { SIMPLE_SIGNING };
+            let layer = CosignLayer {
+                descriptor: Descriptor::of(media, &bytes)
+                    .annotate(COSIGN_BUNDLE, rekor)
+                    .annotate(COSIGN_SIGNATURE, sig)
+                    .annotate(COSIGN_CERTIFICATE, cert),
+                bytes,
+            };
+            let _ = bundle_from_cosign_layer(&layer);
+        }
+    }
+
+    #[test]
+    fn a_rekor_v1_entry_becomes_a_v01_bundle() {
+        let payload = simple_signing_payload("r", &Digest::sha256(b"m"));
+        let rekor = json!({
+            "SignedEntryTimestamp": "c2V0",
+            "Payload": {
+                "body": zt_core::b64::encode(br#"{"apiVersion":"0.0.1","kind":"hashedrekord"}"#),
+                "integratedTime": 1700000000,
+                "logIndex": 7,
+                "logID": "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d",
+            },
+        });
+        let layer = CosignLayer {
+            descriptor: Descriptor::of(SIMPLE_SIGNING, &payload)
+                .annotate(COSIGN_BUNDLE, rekor.to_string())
+                .annotate(COSIGN_SIGNATURE, "c2ln"),
+            bytes: payload.clone(),
+        };
+        let b = bundle_from_cosign_layer(&layer).unwrap().unwrap();
+        assert_eq!(b["verificationMaterial"]["tlogEntries"][0]["logIndex"], "7");
+        assert_eq!(
+            b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+            "hashedrekord"
+        );
+        assert_eq!(b["messageSignature"]["signature"], "c2ln");
+        assert_eq!(
+            b["messageSignature"]["messageDigest"]["digest"],
+            zt_core::b64::encode(Digest::sha256(&payload).bytes())
+        );
+        // No Rekor entry: nothing to make.
+        let bare = CosignLayer {
+            descriptor: Descriptor::of(SIMPLE_SIGNING, &payload),
+            bytes: payload,
+        };
+        assert!(bundle_from_cosign_layer(&bare).unwrap().is_none());
+    }
+
     #[test]
     fn tags() {
         let d = Digest::sha256(b"x");
