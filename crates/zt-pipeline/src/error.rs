@@ -100,6 +100,17 @@ pub enum Error {
     /// The policy engine refused a policy, its data or an input document.
     #[error(transparent)]
     Rego(#[from] zt_policy::Error),
+    /// A registry, image layout or image reference failed.
+    #[error(transparent)]
+    Oci(#[from] zt_oci::Error),
+    /// An image carries no signature that verifies.
+    #[error("{image} has no valid signature{}", if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join("; ")) })]
+    ImageUnsigned {
+        /// The image, pinned to its digest.
+        image: String,
+        /// Why each signature that was found failed.
+        reasons: Vec<String>,
+    },
     /// An argument the caller gave cannot be used.
     #[error("{what}")]
     Input {
@@ -124,7 +135,10 @@ impl Diagnostic for Error {
             Error::Store(e) => e.outcome(),
             Error::Watch(e) => e.outcome(),
             Error::Rego(e) => e.outcome(),
-            Error::Approval { .. } | Error::RevokedKey { .. } => Outcome::Rejected,
+            Error::Oci(e) => e.outcome(),
+            Error::Approval { .. } | Error::RevokedKey { .. } | Error::ImageUnsigned { .. } => {
+                Outcome::Rejected
+            }
             _ => Outcome::InputError,
         }
     }
@@ -147,6 +161,10 @@ impl Diagnostic for Error {
             Error::Store(e) => e.help(),
             Error::Watch(e) => e.help(),
             Error::Rego(e) => e.help(),
+            Error::Oci(e) => e.help(),
+            Error::ImageUnsigned { .. } => Some(
+                "sign the image with `zt sign IMAGE --key KEY` (or check `--key` / `--certificate-identity` against its signer)".into(),
+            ),
             Error::WitnessPolicy { source, .. } => source.help(),
             Error::Input { help, .. } => Some(help.clone()),
             Error::Report { source, .. } => source.help(),

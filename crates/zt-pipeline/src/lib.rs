@@ -28,6 +28,7 @@ pub mod evidence;
 pub mod example;
 pub mod gate;
 pub mod hub;
+pub mod image;
 pub mod incident;
 pub mod init;
 pub mod intake;

@@ -33,32 +33,10 @@ pub struct BundleCheck<'a> {
 /// Verifies `check.bundle`; on success the bundle is indexed in the workspace's ledger if
 /// one exists (a verification never creates a ledger).
 pub fn bundle(ws: &Workspace, check: &BundleCheck<'_>) -> Result<Verified, Error> {
-    let read = |p: &Path| fs_err::read_to_string(p).map_err(zt_sign::Error::from);
     let bundle_bytes = fs_err::read(check.bundle).map_err(zt_sign::Error::from)?;
     let parsed = zt_sign::bundle::parse(&bundle_bytes, &check.bundle.display().to_string())?;
-    let log_dir = check.log_dir.clone().unwrap_or_else(|| ws.layout().log());
-    let trusted_root = match check.trusted_root {
-        Some(p) => Some(read(p)?),
-        None if log_dir.join("log.pub").exists() => {
-            // The public-good root plus this repository's own log.
-            let mut root: serde_json::Value =
-                serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-            let local = zt_sign::transparency::trusted_root(&log_dir)?;
-            zt_sign::rekor::merge_tlogs(&mut root, &local);
-            Some(root.to_string())
-        }
-        None => None,
-    };
-    let witness_policy =
-        match check.witness_policy {
-            Some(p) => Some(zt_tlog::TrustPolicy::parse(&read(p)?).map_err(|source| {
-                Error::WitnessPolicy {
-                    path: p.to_path_buf(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
+    let trusted_root = trusted_root(ws, check.trusted_root, check.log_dir.clone())?;
+    let witness_policy = witness_policy(check.witness_policy)?;
     let verified = zt_sign::verify::verify(&Request {
         artifact: check.artifact,
         bundle: &parsed,
@@ -71,4 +49,39 @@ pub fn bundle(ws: &Workspace, check: &BundleCheck<'_>) -> Result<Verified, Error
         crate::evidence::index(ws, &parsed.json)?;
     }
     Ok(verified)
+}
+
+/// The trusted root a verification uses: the file given, else the public-good root joined by
+/// the workspace's own log (`log_dir`, default `.zt/log`) when it has one, else `None` (the
+/// embedded public-good root).
+pub fn trusted_root(
+    ws: &Workspace,
+    given: Option<&Path>,
+    log_dir: Option<PathBuf>,
+) -> Result<Option<String>, Error> {
+    let log_dir = log_dir.unwrap_or_else(|| ws.layout().log());
+    Ok(match given {
+        Some(p) => Some(fs_err::read_to_string(p).map_err(zt_sign::Error::from)?),
+        None if log_dir.join("log.pub").exists() => {
+            // The public-good root plus this repository's own log.
+            let mut root: serde_json::Value =
+                serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
+            let local = zt_sign::transparency::trusted_root(&log_dir)?;
+            zt_sign::rekor::merge_tlogs(&mut root, &local);
+            Some(root.to_string())
+        }
+        None => None,
+    })
+}
+
+/// Reads a witness cosignature policy file.
+pub fn witness_policy(path: Option<&Path>) -> Result<Option<zt_tlog::TrustPolicy>, Error> {
+    let Some(p) = path else { return Ok(None) };
+    let text = fs_err::read_to_string(p).map_err(zt_sign::Error::from)?;
+    zt_tlog::TrustPolicy::parse(&text)
+        .map(Some)
+        .map_err(|source| Error::WitnessPolicy {
+            path: p.to_path_buf(),
+            source,
+        })
 }

@@ -42,6 +42,8 @@ pub struct ServiceOptions {
     /// Other transparency logs whose entries uploaded bundles may carry (their `log.pub`
     /// texts), e.g. CI runners' own logs.
     pub trust_logs: Vec<String>,
+    /// What deploy admission does with images: resolve tags, read the registry's evidence.
+    pub admission_images: zt_pipeline::image::Admission,
 }
 
 /// The assembled service: its router and what it holds.
@@ -87,11 +89,10 @@ impl Service {
             )
         });
         let routes = Arc::new(LogRoutes::new(log.clone(), Some(&append_token), witness));
-        let admission = Arc::new(Admission::new(
-            ws.clone(),
-            options.admission_exclude,
-            Some(log.clone()),
-        ));
+        let admission = Arc::new(
+            Admission::new(ws.clone(), options.admission_exclude, Some(log.clone()))
+                .with_images(options.admission_images),
+        );
         // The evidence API (`/api/v1`): uploads are verified with the repository's trust and
         // recorded in the same log; CI jobs' OIDC tokens are checked with the secrets
         // store's trust configuration when there is one.

@@ -39,6 +39,8 @@ pub enum Artifact {
     File(PathBuf),
     /// Only the digest is known.
     Digest(Digest),
+    /// The artifact's bytes, held in memory (an image manifest, a cosign payload).
+    Bytes(Vec<u8>),
 }
 
 impl Artifact {
@@ -135,6 +137,7 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
     let artifact_digest = match req.artifact {
         Artifact::File(p) => Digest::of_file(DigestAlgorithm::Sha256, p)?,
         Artifact::Digest(d) => d.clone(),
+        Artifact::Bytes(b) => Digest::sha256(b),
     };
     let hash = Sha256Hash::try_from(artifact_digest.bytes()).map_err(|_| {
         Error::Core(zt_core::Error::InvalidDigest {
@@ -201,6 +204,9 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
                 (Artifact::File(p), PublicKey::Ed25519(_)) if kind == "message-signature" => {
                     let bytes = fs_err::read(p)?;
                     verifier.verify(bytes.as_slice(), bundle, &policy)
+                }
+                (Artifact::Bytes(b), PublicKey::Ed25519(_)) if kind == "message-signature" => {
+                    verifier.verify(b.as_slice(), bundle, &policy)
                 }
                 _ => verifier.verify(hash, bundle, &policy),
             }
@@ -277,6 +283,7 @@ fn verify_signature_only(
         }
         let checked = match (req.artifact, key) {
             (Artifact::File(p), PublicKey::Ed25519(_)) => key.verify(&fs_err::read(p)?, &signature),
+            (Artifact::Bytes(b), PublicKey::Ed25519(_)) => key.verify(b, &signature),
             _ => key.verify_digest(artifact_digest.bytes(), &signature),
         };
         checked.map_err(|e| fail("signature", &e.to_string()))?;

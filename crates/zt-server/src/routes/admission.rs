@@ -4,9 +4,10 @@
 //! For every container image (`containers`, `initContainers`, `ephemeralContainers`) of a Pod,
 //! or of the pod template of a Deployment, StatefulSet, DaemonSet, ReplicaSet,
 //! ReplicationController, Job or CronJob, the image must be pinned by digest
-//! (`registry/name@sha256:<64 hex>`; a tag alone is denied: "pin by digest") and the digest
-//! must be allowed at stage `deploy` by [`zt_pipeline::gate::judge`] from the evidence the
-//! server's ledger holds about it. The reply echoes the request's `uid`; a denial carries
+//! (`registry/name@sha256:<64 hex>`; a tag alone is denied: "pin by digest", unless tags are
+//! resolved through the registry by configuration) and the digest must be allowed at stage
+//! `deploy` by [`zt_pipeline::gate::judge`] from the evidence the server's ledger holds about
+//! it (and, by configuration, the evidence the image's registry holds). The reply echoes the request's `uid`; a denial carries
 //! every reason and its fix in `status.message`. Namespaces excluded by configuration are
 //! allowed with a warning. A dry-run request is judged the same way but leaves no record;
 //! every other review is appended to the transparency log as a `zt.admission/v1` entry.
@@ -44,13 +45,36 @@ pub struct Admission {
     ws: Workspace,
     exclude: Vec<String>,
     log: Option<Arc<Log>>,
+    images: zt_pipeline::image::Admission,
 }
 
 impl Admission {
     /// Judges with the evidence and policy of `ws`; reviews in the `exclude` namespaces are
     /// allowed with a warning; records go to `log` (`None`: not recorded).
     pub fn new(ws: Workspace, exclude: Vec<String>, log: Option<Arc<Log>>) -> Self {
-        Self { ws, exclude, log }
+        Self {
+            ws,
+            exclude,
+            log,
+            images: zt_pipeline::image::Admission::default(),
+        }
+    }
+
+    /// Resolves tags through the registry and/or judges with the registry's evidence too.
+    pub fn with_images(mut self, images: zt_pipeline::image::Admission) -> Self {
+        self.images = images;
+        self
+    }
+
+    /// The digest an image is judged by: pinned, or (when configured) its tag resolved.
+    fn digest_of(&self, img: &ImageRef) -> Result<Option<Digest>, String> {
+        match (&img.digest, self.images.resolve_tags) {
+            (Some(d), _) => Ok(Some(d.clone())),
+            (None, false) => Ok(None),
+            (None, true) => zt_pipeline::image::resolve_digest(&img.image, &self.images.registry)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 
@@ -212,7 +236,20 @@ impl Admission {
         let mut problems = Vec::new();
         let mut records = Vec::new();
         for img in &images {
-            let Some(digest) = &img.digest else {
+            let resolved = match self.digest_of(img) {
+                Ok(d) => d,
+                Err(why) => {
+                    problems.push(format!(
+                        "{} image `{}` could not be resolved through its registry: {why} (fix: pin it by digest, or check the registry and its credentials)",
+                        img.at, img.image
+                    ));
+                    records.push(
+                        json!({"image": img.image, "allowed": false, "deny": ["image.unresolved"]}),
+                    );
+                    continue;
+                }
+            };
+            let Some(digest) = &resolved else {
                 problems.push(format!(
                     "{} image `{}` is not pinned by digest: pin by digest — deploy `{}@sha256:<digest>` (the digest `zt pipeline run` signed; `docker buildx imagetools inspect {}` prints it)",
                     img.at,
@@ -227,11 +264,26 @@ impl Admission {
             };
             let key = digest.to_string();
             if !verdicts.contains_key(&key) {
+                // The registry's evidence about the digest joins the ledger's (the gate
+                // verifies every bundle against the repository's trust before it counts).
+                let scratch = tempfile::tempdir()
+                    .map_err(|e| ReviewError::Unavailable(format!("a scratch directory: {e}")))?;
+                let extra = if self.images.registry_evidence {
+                    zt_pipeline::image::registry_evidence(
+                        &img.image,
+                        digest,
+                        &self.images.registry,
+                        scratch.path(),
+                    )
+                    .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 let judgement = gate::judge(
                     &self.ws,
                     &Target::Digest(digest.clone()),
                     Stage::Deploy,
-                    &[],
+                    &extra,
                 )
                 .map_err(unavailable)?;
                 let verdict = if judgement.decision.allow {
@@ -256,7 +308,11 @@ impl Admission {
                 problems.push(format!("{} image `{}`: {d}", img.at, img.image));
             }
             let ids: Vec<&str> = denies.iter().filter_map(|d| d.split(':').next()).collect();
-            records.push(json!({"image": img.image, "digest": key, "allowed": denies.is_empty(), "deny": ids}));
+            let mut record = json!({"image": img.image, "digest": key, "allowed": denies.is_empty(), "deny": ids});
+            if img.digest.is_none() {
+                record["resolved_from_tag"] = true.into();
+            }
+            records.push(record);
         }
         let allowed = problems.is_empty();
         registry().inc(

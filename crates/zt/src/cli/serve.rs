@@ -55,6 +55,19 @@ pub(crate) struct ServeArgs {
     /// warning (e.g. `kube-system`). Repeatable.
     #[arg(long, value_name = "NAMESPACE")]
     pub(crate) admission_exclude: Vec<String>,
+    /// Deploy admission resolves an image given by tag to its digest through the registry
+    /// and judges that digest (without it a tag is denied: "pin by digest").
+    #[arg(long)]
+    pub(crate) admission_resolve_tags: bool,
+    /// Deploy admission judges with the evidence the image's registry holds about the digest
+    /// too (Sigstore-bundle referrers, zt attestations on cosign's `.att` tag), verified
+    /// against the repository's trust like any bundle.
+    #[arg(long)]
+    pub(crate) admission_registry_evidence: bool,
+    /// Reach this registry (`HOST:PORT`) over plain HTTP during admission (registries on
+    /// loopback always are). Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
     /// Serve HTTPS (rustls) with this PEM certificate chain (leaf first); needs `--tls-key`.
     /// With TLS the server may listen on any address.
     #[arg(long, value_name = "PEM", requires = "tls_key")]

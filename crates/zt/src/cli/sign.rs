@@ -5,7 +5,9 @@ use clap::Args;
 /// `zt sign`
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// The artifact to sign.
+    /// The artifact to sign: a file, or an image (`oci://REF`, `REGISTRY/REPO[:TAG][@sha256:…]`,
+    /// `oci-layout:DIR[:TAG]`), whose manifest digest is signed and whose signature is pushed
+    /// beside it (an OCI 1.1 referrer and cosign's `sha256-<hex>.sig` tag).
     pub(crate) file: PathBuf,
     /// The signing key: a PKCS#8 PEM file or a `pkcs11:` URI (RFC 7512).
     #[arg(long, env = "ZT_KEY")]
@@ -22,12 +24,17 @@ pub(crate) struct SignArgs {
     /// or the CI job's OIDC ID token).
     #[arg(long, env = "ZT_SERVER", value_name = "URL")]
     pub(crate) server: Option<String>,
+    /// Reach this registry (`HOST:PORT`) over plain HTTP (registries on loopback always are;
+    /// every other registry is HTTPS only). Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
 }
 
 /// `zt attest`
 #[derive(Debug, Args)]
 pub(crate) struct AttestArgs {
-    /// The artifact the attestation is about (its digest becomes the statement's subject).
+    /// The artifact the attestation is about (its digest becomes the statement's subject): a
+    /// file or an image (as for `zt sign`; stored as a referrer and on cosign's `.att` tag).
     pub(crate) file: PathBuf,
     /// The predicate type URI, e.g. `https://slsa.dev/provenance/v1`.
     #[arg(long, required_unless_present = "kind", requires = "predicate")]
@@ -57,12 +64,18 @@ pub(crate) struct AttestArgs {
     /// or the CI job's OIDC ID token).
     #[arg(long, env = "ZT_SERVER", value_name = "URL")]
     pub(crate) server: Option<String>,
+    /// Reach this registry (`HOST:PORT`) over plain HTTP (registries on loopback always are;
+    /// every other registry is HTTPS only). Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
 }
 
 /// `zt verify`
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The artifact: a file path, or `sha256:<hex>` when only the digest is known.
+    /// The artifact: a file path, `sha256:<hex>` when only the digest is known, or an image
+    /// (`oci://REF`, `REGISTRY/REPO[:TAG][@sha256:…]`, `oci-layout:DIR[:TAG]`) whose referrers
+    /// and cosign signatures and attestations are verified.
     pub(crate) artifact: String,
     /// The Sigstore bundle (v0.1 to v0.3). With `--stage`, extra bundles to consider besides
     /// the repository's evidence (repeatable).
@@ -97,6 +110,10 @@ pub(crate) struct VerifyArgs {
     /// signature was ever made public).
     #[arg(long)]
     pub(crate) insecure_ignore_tlog: bool,
+    /// Reach this registry (`HOST:PORT`) over plain HTTP (registries on loopback always are;
+    /// every other registry is HTTPS only). Repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
     /// Ask the zt server at URL (`zt serve`) for the judgement instead of judging locally
     /// (with `--stage`): the runner needs no ledger. The credential is `ZT_SERVER_TOKEN`.
     #[arg(

@@ -50,6 +50,13 @@ pub(crate) fn run(args: ServeArgs, printer: &Printer) -> Result<Status, CliError
         witness,
         admission_exclude: args.admission_exclude.clone(),
         trust_logs,
+        admission_images: zt_pipeline::image::Admission {
+            resolve_tags: args.admission_resolve_tags,
+            registry_evidence: args.admission_registry_evidence,
+            registry: zt_pipeline::image::RegistryOptions {
+                insecure: args.insecure_registry.clone(),
+            },
+        },
     })?;
     let options = zt_server::ServeOptions {
         listen: args.listen,

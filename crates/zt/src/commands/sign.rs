@@ -13,6 +13,21 @@ use crate::report::CliError;
 pub(crate) fn sign(args: SignArgs, printer: &Printer) -> Result<Status, CliError> {
     let signer = zt_sign::load_signer(&args.key)?;
     let ws = crate::commands::workspace(Path::new("."), printer)?;
+    let arg = args.file.to_string_lossy().into_owned();
+    if zt_pipeline::image::is_image(&arg) {
+        no_server_for_images(args.server.as_deref())?;
+        let signed = zt_pipeline::image::sign(
+            &ws,
+            &image_request(
+                signer.as_ref(),
+                arg,
+                args.log_dir,
+                args.insecure_registry,
+                &ws,
+            ),
+        )?;
+        return print_image(&signed, printer);
+    }
     let signed = zt_pipeline::attest::sign(
         &ws,
         &Request {
@@ -48,6 +63,22 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
     };
     let signer = zt_sign::load_signer(&args.key)?;
     let ws = crate::commands::workspace(Path::new("."), printer)?;
+    let arg = args.file.to_string_lossy().into_owned();
+    if zt_pipeline::image::is_image(&arg) {
+        no_server_for_images(args.server.as_deref())?;
+        let signed = zt_pipeline::image::attest(
+            &ws,
+            &image_request(
+                signer.as_ref(),
+                arg,
+                args.log_dir,
+                args.insecure_registry,
+                &ws,
+            ),
+            &predicate,
+        )?;
+        return print_image(&signed, printer);
+    }
     let signed = zt_pipeline::attest::attest(
         &ws,
         &Request {
@@ -59,6 +90,60 @@ pub(crate) fn attest(args: AttestArgs, printer: &Printer) -> Result<Status, CliE
         &predicate,
     )?;
     print(&signed, args.server.as_deref(), printer)
+}
+
+fn image_request<'a>(
+    signer: &'a dyn zt_sign::Signer,
+    image: String,
+    log_dir: Option<std::path::PathBuf>,
+    insecure: Vec<String>,
+    ws: &zt_core::Workspace,
+) -> zt_pipeline::image::Request<'a> {
+    zt_pipeline::image::Request {
+        signer,
+        image,
+        log_dir: log_dir.unwrap_or_else(|| ws.layout().log()),
+        registry: zt_pipeline::image::RegistryOptions { insecure },
+    }
+}
+
+fn no_server_for_images(server: Option<&str>) -> Result<(), CliError> {
+    match server {
+        Some(_) => Err(CliError::input(
+            "`--server` uploads file bundles; an image's signatures live in its registry",
+            "drop `--server` (or unset `ZT_SERVER`) when signing an image; `zt verify IMAGE` finds them there",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn print_image(
+    signed: &zt_pipeline::image::SignedImage,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    if let Some(origin) = &signed.created_log {
+        printer.info(format!("created transparency log `{origin}`"));
+    }
+    if let Some(tag) = &signed.resolved_tag {
+        printer.info(format!(
+            "warning: tag `{tag}` resolved to {}; sign by digest to be sure of what you sign",
+            signed.digest
+        ));
+    }
+    if printer.json {
+        printer.json(&serde_json::to_value(signed).unwrap_or_default());
+    } else {
+        printer.out(format!("{}  {}", signed.digest, signed.image));
+        let what = match &signed.predicate_type {
+            Some(p) => format!("attested `{p}` about"),
+            None => "signed".to_string(),
+        };
+        printer.info(format!(
+            "{what} `{}`: referrer {} and cosign tag `{}`, log entries {:?}",
+            signed.image, signed.referrer, signed.cosign_tag, signed.log_indexes
+        ));
+    }
+    Ok(Status::Success)
 }
 
 fn print(signed: &Signed, server: Option<&str>, printer: &Printer) -> Result<Status, CliError> {

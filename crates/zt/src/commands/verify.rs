@@ -9,6 +9,9 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
     if let Some(stage) = &args.stage {
         return gate(&args, stage, printer);
     }
+    if zt_pipeline::image::is_image(&args.artifact) {
+        return image(&args, printer);
+    }
     let artifact = Artifact::from_arg(&args.artifact)?;
     let [bundle_path] = args.bundle.as_slice() else {
         return Err(CliError::input(
@@ -16,23 +19,7 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
             "pass exactly one `--bundle FILE`, or `--stage ci|publish|deploy` to judge the artifact",
         ));
     };
-    let identity = match (
-        &args.key,
-        &args.certificate_identity,
-        &args.certificate_oidc_issuer,
-    ) {
-        (Some(key), _, _) => Identity::Key(zt_sign::load_public_key(key)?),
-        (None, Some(identity), Some(issuer)) => Identity::Certificate {
-            identity: identity.clone(),
-            issuer: issuer.clone(),
-        },
-        _ => {
-            return Err(CliError::input(
-                "no expected signer given",
-                "pass `--key KEY.pub`, or `--certificate-identity` with `--certificate-oidc-issuer`",
-            ));
-        }
-    };
+    let identity = identity(&args)?;
     let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
     let verified = zt_pipeline::verify::bundle(
         &ws,
@@ -82,6 +69,110 @@ pub(crate) fn run(args: VerifyArgs, printer: &Printer) -> Result<Status, CliErro
         };
         printer.info(format!("  log        {log}"));
     }
+    Ok(Status::Success)
+}
+
+fn identity(args: &VerifyArgs) -> Result<Identity, CliError> {
+    Ok(
+        match (
+            &args.key,
+            &args.certificate_identity,
+            &args.certificate_oidc_issuer,
+        ) {
+            (Some(key), _, _) => Identity::Key(zt_sign::load_public_key(key)?),
+            (None, Some(identity), Some(issuer)) => Identity::Certificate {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            _ => {
+                return Err(CliError::input(
+                    "no expected signer given",
+                    "pass `--key KEY.pub`, or `--certificate-identity` with `--certificate-oidc-issuer`",
+                ));
+            }
+        },
+    )
+}
+
+/// `zt verify IMAGE`: the image's referrers and cosign signatures and attestations.
+fn image(args: &VerifyArgs, printer: &Printer) -> Result<Status, CliError> {
+    if !args.bundle.is_empty() {
+        return Err(CliError::input(
+            "`--bundle` names a bundle file; an image's bundles are found in its registry",
+            "drop `--bundle`: `zt verify IMAGE --key KEY.pub` finds the image's signatures itself",
+        ));
+    }
+    let identity = identity(args)?;
+    let ws = crate::commands::workspace(std::path::Path::new("."), printer)?;
+    let verified = zt_pipeline::image::verify(
+        &ws,
+        &zt_pipeline::image::Check {
+            image: &args.artifact,
+            identity: &identity,
+            trusted_root: args.trusted_root.as_deref(),
+            log_dir: args.log_dir.clone(),
+            witness_policy: args.witness_policy.as_deref(),
+            insecure_ignore_tlog: args.insecure_ignore_tlog,
+            registry: zt_pipeline::image::RegistryOptions {
+                insecure: args.insecure_registry.clone(),
+            },
+        },
+    )
+    .map_err(|e| CliError::from(e).context(format!("`{}` failed verification", args.artifact)))?;
+    for r in &verified.refused {
+        printer.info(format!(
+            "warning: ignored {} {}: {}",
+            serde_json::to_value(r.form)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("-"),
+            r.carrier,
+            r.reason
+        ));
+    }
+    if printer.json {
+        let mut value = serde_json::to_value(&verified).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("ok".into(), true.into());
+        }
+        printer.json(&value);
+        return Ok(Status::Success);
+    }
+    printer.out(format!("{} {} verified", printer.ok_mark(), verified.image));
+    let form = |f: zt_pipeline::image::Form| match f {
+        zt_pipeline::image::Form::Referrer => "referrer",
+        zt_pipeline::image::Form::Cosign => "cosign",
+    };
+    for s in &verified.signatures {
+        printer.info(format!(
+            "  signature    {:<8} by {}{}",
+            form(s.form),
+            s.signer,
+            if s.tlog_verified {
+                ", logged"
+            } else {
+                ", not logged"
+            }
+        ));
+    }
+    for a in &verified.attestations {
+        printer.info(format!(
+            "  attestation  {:<8} {} by {}{}",
+            form(a.form),
+            a.predicate_type.as_deref().unwrap_or("-"),
+            a.signer,
+            if a.tlog_verified {
+                ", logged"
+            } else {
+                ", not logged"
+            }
+        ));
+    }
+    let via = match verified.referrers_via {
+        zt_oci::Via::ReferrersApi => "the registry's referrers API",
+        zt_oci::Via::TagSchema => "the `sha256-<hex>` tag index (no referrers API)",
+    };
+    printer.info(format!("  referrers    listed through {via}"));
     Ok(Status::Success)
 }
 
