@@ -111,9 +111,8 @@ pub struct Verified {
 pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
     crate::provider::install();
     let root_json = req.trusted_root.unwrap_or(PRODUCTION_TRUSTED_ROOT);
-    let root = sigstore_verify::trust_root::TrustedRoot::from_json(root_json)
-        .map_err(|e| Error::TrustedRoot(e.to_string()))?;
-    let verifier = Verifier::new(&root).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let prepared = prepared_root(root_json)?;
+    let verifier = &prepared.verifier;
     let bundle = &req.bundle.bundle;
 
     let (kind, statement) = match &bundle.content {
@@ -149,7 +148,7 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
     if let Identity::Key(key) = req.identity {
         check_key_hint(&req.bundle.json, key)?;
     }
-    check_proof_duplicates(&req.bundle.json, root_json)?;
+    check_proof_duplicates(&req.bundle.json, &prepared.json)?;
 
     if req
         .bundle
@@ -175,8 +174,7 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         let mut verified =
             verify_signature_only(req, key, kind, statement, artifact_digest.clone())?;
         let (signed_digest, signature) = signed_material(&req.bundle.json, &artifact_digest)?;
-        let root: serde_json::Value =
-            serde_json::from_str(root_json).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+        let root = &prepared.json;
         crate::zt_log_verify::verify_entries(
             &req.bundle.json,
             &root,
@@ -353,8 +351,45 @@ fn check_key_hint(json: &serde_json::Value, key: &PublicKey) -> Result<(), Error
 /// Rekor v2 proofs (`hashedrekord`/`dsse` 0.0.2 entries) repeat the index, tree size and root
 /// that the signed checkpoint authenticates; sigstore-rs ignores the copies, zt requires them to agree, so no byte of a
 /// bundle's proof can change unnoticed.
-fn check_proof_duplicates(json: &serde_json::Value, root_json: &str) -> Result<(), Error> {
-    let root: serde_json::Value = serde_json::from_str(root_json).unwrap_or_default();
+/// A trusted root made ready to verify against: its JSON tree and the verifier over it (every
+/// key decoded, every certificate chain prepared).
+struct PreparedRoot {
+    json: serde_json::Value,
+    verifier: Verifier,
+}
+
+/// The most trusted roots kept prepared (a process verifies against one or two).
+const PREPARED_ROOTS: usize = 8;
+
+/// `root_json` prepared, once per process: parsing the root and decoding its keys and
+/// certificates costs more than many a verification, and a server or `zt verify IMAGE`
+/// verifies many bundles against the same root. Nothing in it depends on the time (validity
+/// windows are checked against each bundle's own times).
+fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRoot>, Error> {
+    static PREPARED: std::sync::Mutex<Vec<(String, std::sync::Arc<PreparedRoot>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let lock = || {
+        PREPARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some((_, p)) = lock().iter().find(|(text, _)| text == root_json) {
+        return Ok(p.clone());
+    }
+    let root = sigstore_verify::trust_root::TrustedRoot::from_json(root_json)
+        .map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let verifier = Verifier::new(&root).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let json = serde_json::from_str(root_json).map_err(|e| Error::TrustedRoot(e.to_string()))?;
+    let prepared = std::sync::Arc::new(PreparedRoot { json, verifier });
+    let mut all = lock();
+    if all.len() >= PREPARED_ROOTS {
+        all.remove(0);
+    }
+    all.push((root_json.to_owned(), prepared.clone()));
+    Ok(prepared)
+}
+
+fn check_proof_duplicates(json: &serde_json::Value, root: &serde_json::Value) -> Result<(), Error> {
     let trusted_ids: Vec<&str> = root
         .get("tlogs")
         .and_then(serde_json::Value::as_array)
