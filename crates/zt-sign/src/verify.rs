@@ -346,7 +346,10 @@ fn check_key_hint(json: &serde_json::Value, key: &PublicKey) -> Result<(), Error
 /// Rekor v2 proofs (`hashedrekord`/`dsse` 0.0.2 entries) repeat the index, tree size and root
 /// that the signed checkpoint authenticates; sigstore-rs ignores the copies, zt requires them to agree, so no byte of a
 /// bundle's proof can change unnoticed.
-fn check_proof_duplicates(json: &serde_json::Value, root_json: &str) -> Result<(), Error> {
+pub(crate) fn check_proof_duplicates(
+    json: &serde_json::Value,
+    root_json: &str,
+) -> Result<(), Error> {
     let root: serde_json::Value = serde_json::from_str(root_json).unwrap_or_default();
     let trusted_ids: Vec<&str> = root
         .get("tlogs")
@@ -519,7 +522,7 @@ pub fn key_hint(key: &PublicKey) -> String {
     b64::encode(key.fingerprint().bytes())
 }
 
-fn map_error(e: sigstore_verify::Error) -> Error {
+pub(crate) fn map_error(e: sigstore_verify::Error) -> Error {
     use sigstore_verify::Error as E;
     let (check, reason) = match &e {
         E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => {
