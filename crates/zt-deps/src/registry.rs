@@ -514,6 +514,26 @@ mod tests {
         assert!(cargo_index_path("").is_none());
     }
 
+    proptest::proptest! {
+        /// Names, versions and manifests come from archives anyone can publish: the readers
+        /// never panic, and an index path only ever holds the name's own characters.
+        #[test]
+        fn readers_of_untrusted_names_versions_and_manifests_never_panic(
+            name in ".{0,70}", a in "[0-9a-z.+-]{0,20}", b in "[0-9a-z.+-]{0,20}",
+            manifest in "(\\[[a-z.-]{1,20}\\]\n|[a-z-]{1,10} = (\"[^\"\n]{0,10}\"|true|\\[\"[a-z:?/]{0,8}\"\\]|\\{ version = \"1\" \\})\n){0,12}",
+        ) {
+            if let Some(p) = cargo_index_path(&name) {
+                proptest::prop_assert!(p.ends_with(&name.to_ascii_lowercase()));
+                proptest::prop_assert!(!p.contains(".."));
+            }
+            let _ = pep503(&name);
+            proptest::prop_assert_eq!(compare_versions(&a, &b), compare_versions(&b, &a).reverse());
+            if let Ok(t) = toml::from_str::<toml::Table>(&manifest) {
+                let _ = cargo_line(&t);
+            }
+        }
+    }
+
     #[test]
     fn pep503_normalises() {
         assert_eq!(pep503("Foo.Bar__baz"), "foo-bar-baz");

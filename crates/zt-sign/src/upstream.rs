@@ -498,6 +498,7 @@ fn check_publisher(publisher: &Value, cert: &Cert) -> Result<(), Error> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn data(rel: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -583,6 +584,23 @@ mod tests {
         // a document without provenance
         let e = verify_npm(br#"{"attestations":[]}"#, "sigstore", "3.1.0", &tgz, None).unwrap_err();
         assert!(e.to_string().contains("no SLSA provenance"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Provenance documents are untrusted input: any bytes, any JSON shape, give an error,
+        /// never a panic (and never a verified result).
+        #[test]
+        fn arbitrary_documents_never_panic_or_verify(
+            doc in proptest::prop_oneof![
+                proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+                "\\{\"(attestations|attestation_bundles|envelope|mediaType)\": ?(\\[\\]|\\{\\}|\\[\\{\"bundle\":\\{\\},\"predicateType\":\"https://slsa.dev/provenance/v1\"\\}\\]|1|null)\\}"
+                    .prop_map(String::into_bytes),
+            ]
+        ) {
+            let tgz = data("npm/sigstore-3.1.0.tgz");
+            proptest::prop_assert!(verify_npm(&doc, "sigstore", "3.1.0", &tgz, None).is_err());
+            proptest::prop_assert!(verify_pypi(&doc, &tgz, None).is_err());
+        }
     }
 
     /// The real PEP 740 provenance of `gcb_attestation_test-0.0.0.tar.gz` (pypi-attestations'
