@@ -38,9 +38,10 @@ printf 'version = 4\n\n[[package]]\nname = "cfg-if"\nversion = "1.0.0"\nsource =
 printf '{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/is-number":{"version":"7.0.0","integrity":"%s"}}}\n' "$npm_sri" > "$repo/package-lock.json"
 printf 'iniconfig==2.0.0 --hash=sha256:%s\n' "$whl_sum" > "$repo/requirements.txt"
 ( cd "$repo"
-  "$zt" deps intake cfg-if@1.0.0 --ecosystem crates.io --archive cfg-if-1.0.0.crate --lockfile Cargo.lock --allow-unknown-age >/dev/null
-  "$zt" deps intake is-number@7.0.0 --ecosystem npm --archive is-number-7.0.0.tgz --lockfile package-lock.json --allow-unknown-age >/dev/null
-  "$zt" deps intake iniconfig@2.0.0 --ecosystem pypi --archive iniconfig-2.0.0-py3-none-any.whl --lockfile requirements.txt --allow-unknown-age >/dev/null )
+  "$zt" deps intake cfg-if@1.0.0 --ecosystem crates.io --archive cfg-if-1.0.0.crate --lockfile Cargo.lock --allow-unknown-age
+  "$zt" deps intake is-number@7.0.0 --ecosystem npm --archive is-number-7.0.0.tgz --lockfile package-lock.json --allow-unknown-age
+  "$zt" deps intake iniconfig@2.0.0 --ecosystem pypi --archive iniconfig-2.0.0-py3-none-any.whl --lockfile requirements.txt --allow-unknown-age
+) > "$work/intake.log" 2>&1 || { cat "$work/intake.log" >&2; echo "intake failed" >&2; exit 1; }
 
 echo "== zt serve"
 "$zt" serve --listen 127.0.0.1:0 --repo "$repo" > "$work/url" 2> "$work/serve.log" &
