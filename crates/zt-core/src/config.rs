@@ -161,6 +161,79 @@ pub struct DepsConfig {
     /// The `[deps.malware]` table: rules added to zt's built-in malware rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub malware: Option<MalwareConfig>,
+    /// The `[deps.provenance]` table: upstream provenance required at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceConfig>,
+}
+
+/// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries
+/// publish (npm SLSA provenance, PyPI PEP 740 attestations), per ecosystem, and the source
+/// repository each named package must be published from.
+///
+/// ```toml
+/// [deps.provenance]
+/// npm = "require"      # require | prefer (default) | off
+/// pypi = "prefer"
+/// [[deps.provenance.package]]
+/// package = "pkg:npm/sigstore"
+/// repository = "https://github.com/sigstore/sigstore-js"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenanceConfig {
+    /// npm packages.
+    #[serde(default)]
+    pub npm: ProvenanceRequirement,
+    /// PyPI distributions.
+    #[serde(default)]
+    pub pypi: ProvenanceRequirement,
+    /// The expected source repository of named packages.
+    #[serde(default, rename = "package", skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<ExpectedSource>,
+}
+
+impl ProvenanceConfig {
+    /// The requirement for an ecosystem by its purl type (`npm`, `pypi`); others are `off`
+    /// (their registries publish no provenance zt verifies).
+    pub fn requirement(&self, purl_type: &str) -> ProvenanceRequirement {
+        match purl_type {
+            "npm" => self.npm,
+            "pypi" => self.pypi,
+            _ => ProvenanceRequirement::Off,
+        }
+    }
+
+    /// The repository `package` (a purl without version, `pkg:npm/sigstore`) must come from.
+    pub fn expected_repository(&self, package: &str) -> Option<&str> {
+        self.packages
+            .iter()
+            .find(|p| p.package.eq_ignore_ascii_case(package))
+            .map(|p| p.repository.as_str())
+    }
+}
+
+/// How intake treats upstream provenance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvenanceRequirement {
+    /// A version without verified provenance is rejected.
+    Require,
+    /// Provenance given is verified (a bad one rejects); a version without any is admitted.
+    #[default]
+    Prefer,
+    /// Not checked.
+    Off,
+}
+
+/// One `[[deps.provenance.package]]`: the source repository a package is published from; a
+/// version whose provenance names another one is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedSource {
+    /// The package as a purl without version, e.g. `pkg:npm/sigstore`, `pkg:pypi/requests`.
+    pub package: String,
+    /// Its source repository URL (or, for a publisher without one, the signer identity).
+    pub repository: String,
 }
 
 /// The `[deps.malware]` table.

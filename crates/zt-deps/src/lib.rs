@@ -46,6 +46,7 @@ mod error;
 pub mod intake;
 pub mod lockfile;
 pub mod purl;
+pub mod registry;
 pub mod sbom;
 
 pub use error::Error;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use zt_core::{Digest, DigestAlgorithm, ResourceDescriptor, Statement, Workspace, predicate};
 use zt_deps::Ecosystem;
-use zt_deps::intake::{self, Candidate, Decision, Policy, Verdict, expect, mirror};
+use zt_deps::intake::{self, Candidate, Decision, Policy, Verdict, expect, mirror, provenance};
 
 use crate::Error;
 
@@ -32,6 +32,9 @@ pub struct IntakeRequest {
     pub min_age_hours: Option<u64>,
     /// Admit a package whose publication time is unknown.
     pub allow_unknown_age: bool,
+    /// The registry's provenance document for this version (npm attestations / SLSA bundle,
+    /// PyPI PEP 740 provenance), verified offline against the public-good trusted root.
+    pub provenance: Option<PathBuf>,
 }
 
 /// What the intake decided and did.
@@ -54,6 +57,105 @@ impl IntakeOutcome {
     pub fn admitted(&self) -> bool {
         self.decision.verdict == Verdict::Admitted
     }
+}
+
+/// `[deps.provenance]` for the package, and what its provenance document (if given) proves.
+/// A document for an ecosystem set to `off` is not read.
+fn upstream_provenance(
+    deps: &zt_core::config::DepsConfig,
+    req: &IntakeRequest,
+    archive_name: &str,
+) -> Result<provenance::Provenance, Error> {
+    use zt_core::config::ProvenanceRequirement;
+    let config = deps.provenance.clone().unwrap_or_default();
+    let package = zt_deps::purl::purl(req.ecosystem, &req.name, "");
+    let requirement = config.requirement(req.ecosystem.purl_type());
+    let expected_repository = config.expected_repository(&package).map(str::to_owned);
+    let mut p = provenance::Provenance {
+        requirement: Some(requirement),
+        expected_repository,
+        evidence: provenance::Evidence::None,
+    };
+    let Some(doc_path) = &req.provenance else {
+        return Ok(p);
+    };
+    if !matches!(req.ecosystem, Ecosystem::Npm | Ecosystem::PyPI) {
+        return Err(no_provenance(req.ecosystem, archive_name));
+    }
+    if requirement == ProvenanceRequirement::Off {
+        return Ok(p);
+    }
+    let document = doc_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !doc_path.is_file() {
+        return Err(Error::Input {
+            what: format!("`{}` is not a file", doc_path.display()),
+            help: "pass the registry's provenance document with `--provenance FILE`".into(),
+        });
+    }
+    let verified = verify_upstream(
+        req.ecosystem,
+        &req.name,
+        &req.version,
+        &req.archive,
+        doc_path,
+        None,
+    );
+    p.evidence = match verified {
+        Ok(u) => provenance::Evidence::Verified {
+            document,
+            repository: u.repository().to_owned(),
+            facts: serde_json::to_value(&u).unwrap_or_default(),
+        },
+        Err(e) => provenance::Evidence::Failed {
+            document,
+            error: e.to_string(),
+        },
+    };
+    Ok(p)
+}
+
+fn no_provenance(ecosystem: Ecosystem, archive_name: &str) -> Error {
+    Error::Input {
+        what: format!(
+            "zt verifies no upstream provenance for {} packages (`{archive_name}`)",
+            ecosystem.name()
+        ),
+        help: "drop `--provenance`: zt reads npm provenance and PyPI attestations".into(),
+    }
+}
+
+/// Verifies the registry's provenance `document` for `name@version` against `archive`
+/// (`zt deps provenance`, and intake's `--provenance`); `trusted_root` replaces the embedded
+/// Sigstore public-good root.
+pub fn verify_upstream(
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    archive: &std::path::Path,
+    document: &std::path::Path,
+    trusted_root: Option<&str>,
+) -> Result<zt_sign::upstream::Upstream, Error> {
+    let archive_name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !archive.is_file() {
+        return Err(Error::Input {
+            what: format!("`{}` is not a file", archive.display()),
+            help: "pass the archive the registry served with `--archive FILE`".into(),
+        });
+    }
+    let doc = fs_err::read(document)?;
+    Ok(match ecosystem {
+        Ecosystem::Npm => {
+            zt_sign::upstream::verify_npm(&doc, name, version, archive, trusted_root)?
+        }
+        Ecosystem::PyPI => zt_sign::upstream::verify_pypi(&doc, archive, trusted_root)?,
+        other => return Err(no_provenance(other, &archive_name)),
+    })
 }
 
 /// Takes in `req.archive` for the workspace.
@@ -87,6 +189,7 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             .min_age_hours
             .unwrap_or(thresholds.min_package_age_hours),
         allow_unknown_age: req.allow_unknown_age,
+        provenance: upstream_provenance(&config.deps, req, &archive_name)?,
         ..Policy::default()
     };
     let mut expectations = Vec::new();

@@ -6,6 +6,7 @@
 //! hubload decide --url URL --token T --digests FILE [--stage deploy] [--concurrency 64] [--seconds 10]
 //! hubload trace  --url URL --token T --digests FILE [--concurrency 64] [--seconds 10]
 //! hubload upload --url URL --token T --bundles DIR  [--concurrency 64]
+//! hubload get    --url URL --paths FILE [--concurrency 64] [--seconds 10]   (no token: the registries)
 //! ```
 // A bench tool: a failed setup is a failed run, and it reports on stdout and stderr.
 #![allow(
@@ -31,7 +32,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().cloned().expect("mode: decide|trace|upload");
     let url = arg(&args, "--url").expect("--url");
-    let token = arg(&args, "--token").expect("--token");
+    let token = arg(&args, "--token").unwrap_or_default();
     let concurrency: usize = arg(&args, "--concurrency").map_or(64, |s| s.parse().unwrap());
     let seconds: u64 = arg(&args, "--seconds").map_or(10, |s| s.parse().unwrap());
     let stage = arg(&args, "--stage").unwrap_or_else(|| "deploy".into());
@@ -69,6 +70,12 @@ fn main() {
                 .map(|f| (true, "/api/v1/bundles".to_owned(), fs_err::read(f).unwrap()))
                 .collect()
         }
+        "get" => fs_err::read_to_string(arg(&args, "--paths").expect("--paths"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|p| (false, p.to_owned(), Vec::new()))
+            .collect(),
         other => panic!("unknown mode {other}"),
     };
     assert!(!work.is_empty(), "nothing to send");
@@ -106,6 +113,8 @@ fn main() {
                         .header("authorization", &format!("Bearer {token}"))
                         .header("content-type", "application/json")
                         .send(&body[..])
+                } else if token.is_empty() {
+                    agent.get(&full).call()
                 } else {
                     agent
                         .get(&full)

@@ -2,7 +2,7 @@
 //! secrets broker's access log, the evidence API's upload records, the tile routes, the append
 //! route, admission records), the evidence API over the workspace's store, the
 //! secrets broker when the repository has one, the witness when configured, readiness checks
-//! and metrics; and the record (`.zt/serve.addr`) that lets other zt commands on this machine
+//! and metrics, the curated mirror as Cargo, npm and PyPI registries; and the record (`.zt/serve.addr`) that lets other zt commands on this machine
 //! append through the server while it holds the log.
 
 use std::net::SocketAddr;
@@ -119,6 +119,9 @@ impl Service {
             .merge(crate::dashboard::routes(dashboard))
             .merge(crate::routes::tlog::routes(routes))
             .merge(crate::routes::admission::routes(admission))
+            .merge(crate::routes::registry::routes(Arc::new(
+                zt_pipeline::registry::Registry::open(&ws),
+            )))
             .merge(crate::routes::ops::routes(ops));
         Ok(Service {
             router: crate::routes::service(broker, features),

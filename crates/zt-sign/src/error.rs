@@ -170,6 +170,7 @@ impl Diagnostic for Error {
                 "key hint" => "the bundle was signed by another key: pass that signer's public key, or check where the bundle came from".into(),
                 "witness quorum" => "the checkpoint lacks enough witness cosignatures: have the policy's witnesses cosign it (`zt log cosign`)".into(),
                 "artifact digest" => "the bundle is about a different artifact: check that you passed the file that was signed".into(),
+                "provenance" => "the upstream provenance is not about this archive or not from its publisher: re-fetch the archive and its attestation from the registry, and check who publishes the package".into(),
                 _ => "the bundle's contents are inconsistent: re-fetch it from its producer".into(),
             }),
             Error::Core(e) => e.help(),

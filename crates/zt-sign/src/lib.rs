@@ -21,6 +21,7 @@ pub mod pkcs11;
 mod provider;
 pub mod rekor;
 pub mod transparency;
+pub mod upstream;
 pub mod verify;
 mod zt_log_verify;
 

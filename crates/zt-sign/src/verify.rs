@@ -353,9 +353,11 @@ fn check_key_hint(json: &serde_json::Value, key: &PublicKey) -> Result<(), Error
 /// bundle's proof can change unnoticed.
 /// A trusted root made ready to verify against: its JSON tree and the verifier over it (every
 /// key decoded, every certificate chain prepared).
-struct PreparedRoot {
-    json: serde_json::Value,
-    verifier: Verifier,
+pub(crate) struct PreparedRoot {
+    /// The root's JSON tree.
+    pub(crate) json: serde_json::Value,
+    /// The verifier over it.
+    pub(crate) verifier: Verifier,
 }
 
 /// The most trusted roots kept prepared (a process verifies against one or two).
@@ -365,7 +367,7 @@ const PREPARED_ROOTS: usize = 8;
 /// certificates costs more than many a verification, and a server or `zt verify IMAGE`
 /// verifies many bundles against the same root. Nothing in it depends on the time (validity
 /// windows are checked against each bundle's own times).
-fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRoot>, Error> {
+pub(crate) fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRoot>, Error> {
     static PREPARED: std::sync::Mutex<Vec<(String, std::sync::Arc<PreparedRoot>)>> =
         std::sync::Mutex::new(Vec::new());
     let lock = || {
@@ -389,7 +391,10 @@ fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRoot>, Error>
     Ok(prepared)
 }
 
-fn check_proof_duplicates(json: &serde_json::Value, root: &serde_json::Value) -> Result<(), Error> {
+pub(crate) fn check_proof_duplicates(
+    json: &serde_json::Value,
+    root: &serde_json::Value,
+) -> Result<(), Error> {
     let trusted_ids: Vec<&str> = root
         .get("tlogs")
         .and_then(serde_json::Value::as_array)
@@ -561,7 +566,7 @@ pub fn key_hint(key: &PublicKey) -> String {
     b64::encode(key.fingerprint().bytes())
 }
 
-fn map_error(e: sigstore_verify::Error) -> Error {
+pub(crate) fn map_error(e: sigstore_verify::Error) -> Error {
     use sigstore_verify::Error as E;
     let (check, reason) = match &e {
         E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => {

@@ -37,6 +37,7 @@ pub mod archive;
 pub mod expect;
 pub mod malware;
 pub mod mirror;
+pub mod provenance;
 pub mod requests;
 
 use std::path::{Path, PathBuf};
@@ -88,6 +89,8 @@ pub struct Policy {
     /// The malware rules: zt's built-in ones plus `[deps.malware] rules` folders
     /// ([`malware::RuleSet::load`]); `None` means the built-in ones.
     pub rules: Option<std::sync::Arc<malware::RuleSet>>,
+    /// Upstream provenance: the requirement, the expected repository, what was verified.
+    pub provenance: provenance::Provenance,
 }
 
 impl Default for Policy {
@@ -97,6 +100,7 @@ impl Default for Policy {
             allow_unknown_age: false,
             limits: archive::Limits::default(),
             rules: None,
+            provenance: provenance::Provenance::default(),
         }
     }
 }
@@ -187,6 +191,9 @@ pub struct Decision {
     pub files: usize,
     /// Heuristic findings (warn and deny).
     pub findings: Vec<malware::Finding>,
+    /// Upstream provenance, when it was asked for or given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<provenance::ProvenanceCheck>,
     /// When decided (RFC 3339).
     pub decided_at: String,
 }
@@ -363,6 +370,12 @@ pub fn decide(
         ));
     }
 
+    // upstream provenance
+    let package = crate::purl::purl(c.ecosystem, &c.name, "");
+    let package = package.trim_end_matches('@');
+    let (provenance, reason) = provenance::judge(&policy.provenance, package);
+    reasons.extend(reason);
+
     // age
     let published = expectations.iter().filter_map(|x| x.published).min();
     let age = match published {
@@ -433,6 +446,7 @@ pub fn decide(
         age,
         files,
         findings,
+        provenance,
         decided_at: zt_core::time::rfc3339(now),
     })
 }

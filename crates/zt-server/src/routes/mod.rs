@@ -17,6 +17,7 @@ pub mod admission;
 pub mod evidence;
 pub mod openapi;
 pub mod ops;
+pub mod registry;
 pub mod secrets;
 pub mod tlog;
 

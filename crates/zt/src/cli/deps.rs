@@ -66,6 +66,10 @@ pub(crate) enum DepsCommand {
     /// `.zt/mirror/`; every decision is a signed statement in the ledger. Exit 1 when
     /// rejected or held.
     Intake(IntakeArgs),
+    /// Verify the provenance a registry publishes for a package version against its archive,
+    /// offline (npm SLSA provenance, PyPI PEP 740 attestations): what `zt deps intake
+    /// --provenance` checks, without taking the package in. Exit 1 when it does not verify.
+    Provenance(ProvenanceArgs),
     /// Ask for a new dependency: a justification and a maintenance plan, signed and
     /// recorded under `.zt/requests/`; someone else approves it with `zt deps approve`.
     Request(RequestArgs),
@@ -121,9 +125,37 @@ pub(crate) struct IntakeArgs {
     /// Override `thresholds.min_package_age_hours` of `zt.toml` (default 72).
     #[arg(long)]
     pub(crate) min_age_hours: Option<u64>,
+    /// The registry's provenance document for this version, verified offline against the
+    /// Sigstore public-good root: npm's attestations document
+    /// (`/-/npm/v1/attestations/NAME@VERSION`) or its SLSA provenance bundle, or a PyPI PEP 740
+    /// provenance object (`/integrity/NAME/VERSION/FILE/provenance`). It must be about this
+    /// archive; `[deps.provenance]` in `zt.toml` says whether it is required and which source
+    /// repository each package must come from.
+    #[arg(long)]
+    pub(crate) provenance: Option<PathBuf>,
     /// The repository whose mirror, requests and ledger are used.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
+}
+
+/// `zt deps provenance`
+#[derive(Debug, Args)]
+pub(crate) struct ProvenanceArgs {
+    /// The package and version, `NAME@VERSION`.
+    pub(crate) package: String,
+    /// The package's ecosystem (`npm` or `pypi`).
+    #[arg(long, value_enum)]
+    pub(crate) ecosystem: EcosystemArg,
+    /// The archive the registry served (the npm tarball, the PyPI distribution).
+    #[arg(long)]
+    pub(crate) archive: PathBuf,
+    /// The provenance document: npm's attestations document or SLSA bundle, a PyPI PEP 740
+    /// provenance object or attestation.
+    #[arg(long)]
+    pub(crate) document: PathBuf,
+    /// A Sigstore `trusted_root.json` replacing the embedded public-good root.
+    #[arg(long)]
+    pub(crate) trusted_root: Option<PathBuf>,
 }
 
 /// `zt deps request`

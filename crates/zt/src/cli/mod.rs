@@ -15,8 +15,8 @@ mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs, SandboxProbeArgs};
 pub(crate) use deps::{
-    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, RequestArgs,
-    RequestsArgs, SbomArgs, SbomFormat,
+    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, ProvenanceArgs,
+    RequestArgs, RequestsArgs, SbomArgs, SbomFormat,
 };
 pub(crate) use docs::{CompletionsArgs, ManArgs, ShellArg};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};

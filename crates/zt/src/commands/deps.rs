@@ -1,8 +1,8 @@
 use std::path::Path;
 
 use crate::cli::{
-    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, RequestArgs,
-    RequestsArgs, SbomArgs, SbomFormat,
+    ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, ProvenanceArgs,
+    RequestArgs, RequestsArgs, SbomArgs, SbomFormat,
 };
 use crate::commands::Status;
 use crate::printer::Printer;
@@ -84,6 +84,7 @@ pub(crate) fn run(args: DepsArgs, printer: &Printer) -> Result<Status, CliError>
     match args.command {
         DepsCommand::Check(check) => run_check(check, printer),
         DepsCommand::Intake(a) => run_intake(a, printer),
+        DepsCommand::Provenance(a) => run_provenance(a, printer),
         DepsCommand::Request(a) => run_request(a, printer),
         DepsCommand::Approve(a) => run_approve(a, printer),
         DepsCommand::Requests(a) => run_requests(a, printer),
@@ -196,6 +197,7 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
             index: args.index.clone(),
             min_age_hours: args.min_age_hours,
             allow_unknown_age: args.allow_unknown_age,
+            provenance: args.provenance.clone(),
         },
     )?;
     let admitted = outcome.admitted();
@@ -265,6 +267,17 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
         if let Some(a) = &decision.approval {
             printer.out(format!("  wanted: {a}"));
         }
+        if let Some(p) = &decision.provenance {
+            let from = p
+                .repository
+                .as_deref()
+                .map(|r| format!(" from `{r}`"))
+                .unwrap_or_default();
+            printer.out(format!(
+                "  provenance ({}): {}{from}",
+                p.requirement, p.status
+            ));
+        }
         for r in &decision.reasons {
             printer.out(format!(
                 "  {} [{}] {}",
@@ -300,6 +313,48 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
     } else {
         Status::Failure
     })
+}
+
+fn run_provenance(args: ProvenanceArgs, printer: &Printer) -> Result<Status, CliError> {
+    let (name, version) = split_package(&args.package)?;
+    let root = match &args.trusted_root {
+        Some(p) => Some(fs_err::read_to_string(p).map_err(zt_pipeline::Error::from)?),
+        None => None,
+    };
+    let u = zt_pipeline::intake::verify_upstream(
+        ecosystem(args.ecosystem),
+        name,
+        version,
+        &args.archive,
+        &args.document,
+        root.as_deref(),
+    )?;
+    if printer.json {
+        printer.json(&serde_json::to_value(&u).unwrap_or_default());
+    } else {
+        printer.out(format!(
+            "{} {} provenance of {} verified: {} ({})",
+            printer.ok_mark(),
+            u.kind,
+            u.subject,
+            u.digest,
+            u.predicate_type
+        ));
+        printer.out(format!("  signer: {} (issuer {})", u.identity, u.issuer));
+        for (what, v) in [
+            ("source repository", &u.source_repository),
+            ("commit", &u.source_commit),
+            ("ref", &u.source_ref),
+            ("workflow", &u.workflow),
+            ("runner", &u.runner),
+            ("run", &u.run),
+        ] {
+            if let Some(v) = v {
+                printer.out(format!("  {what}: {v}"));
+            }
+        }
+    }
+    Ok(Status::Success)
 }
 
 fn print_request(
