@@ -177,7 +177,7 @@ pub fn verify(req: &Request<'_>) -> Result<Verified, Error> {
         let root = &prepared.json;
         crate::zt_log_verify::verify_entries(
             &req.bundle.json,
-            &root,
+            root,
             key,
             &signed_digest,
             &signature,
