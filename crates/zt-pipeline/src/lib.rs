@@ -33,6 +33,7 @@ pub mod intake;
 pub mod ledger;
 pub mod metrics;
 pub mod policy;
+pub mod preset;
 pub mod revoke;
 mod run;
 pub mod sbom;
