@@ -12,7 +12,8 @@ pub(crate) struct InitArgs {
     /// requirements.txt, go.mod, pom.xml/build.gradle or Makefile (none: `make`).
     #[arg(long, value_enum)]
     pub(crate) preset: Option<PresetArg>,
-    /// Do not run the pipeline once after writing the files.
+    /// Do not run the pipeline once after writing the files (it runs where a preset applies
+    /// and the directory is a git work tree).
     #[arg(long)]
     pub(crate) no_run: bool,
 }

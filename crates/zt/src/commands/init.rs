@@ -11,7 +11,15 @@ pub(crate) fn run(args: InitArgs, printer: &Printer) -> Result<Status, CliError>
     let repo = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let done = zt_pipeline::init::init_with(&repo, args.preset.map(Into::into))?;
     // The first verdict: the pipeline once, as `zt pipeline run` will run it.
-    let first = if args.no_run || done.clone {
+    // Only where a preset says how to build (given or detected), and on a git work tree (the
+    // pipeline builds commits).
+    let first = if args.no_run || done.clone || done.preset.is_none() {
+        None
+    } else if !repo.join(".git").exists() {
+        printer.info(format!(
+            "not running the pipeline: `{}` is not a git work tree (`git init`, commit, then `zt pipeline run .`)",
+            repo.display()
+        ));
         None
     } else {
         Some(first_run(&repo, printer))
