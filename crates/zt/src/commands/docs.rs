@@ -90,8 +90,10 @@ pub(crate) fn man(args: ManArgs, printer: &Printer) -> Result<Status, CliError> 
 /// One command's page in Markdown: its title as typed (`zt vuln scan`), its long help exactly
 /// as `--help` prints it (no colour, 100 columns), and links to its subcommands' pages.
 fn markdown(name: &str, typed: &str, cmd: &clap::Command) -> String {
+    // Environment values are never shown: the page must not depend on who generates it.
     let mut cmd = cmd
         .clone()
+        .mut_args(|a| a.hide_env_values(true))
         .bin_name(typed.to_owned())
         .term_width(100)
         .color(clap::ColorChoice::Never);
