@@ -45,10 +45,17 @@ fn git_commit() -> Option<String> {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
     };
-    // A new commit or checkout changes HEAD or the ref it points at.
+    // A new commit or checkout changes HEAD or the ref it points at. In a linked worktree
+    // (`git worktree add`) HEAD is in the worktree's git dir but the branches are in the
+    // common one: watch both (regression: a worktree's binary named its first build's commit
+    // after every later commit).
     let git_dir = git(&["rev-parse", "--absolute-git-dir"])?;
     println!("cargo:rerun-if-changed={git_dir}/HEAD");
-    println!("cargo:rerun-if-changed={git_dir}/refs/heads");
-    println!("cargo:rerun-if-changed={git_dir}/packed-refs");
+    let common = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .unwrap_or_else(|| git_dir.clone());
+    for dir in [&git_dir, &common] {
+        println!("cargo:rerun-if-changed={dir}/refs/heads");
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+    }
     git(&["describe", "--always", "--dirty", "--abbrev=12"])
 }

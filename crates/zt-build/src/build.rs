@@ -582,10 +582,12 @@ pub struct TestRun {
 /// the tree (the build's outputs included, `.git` and zt's `.zt` state left out: the tests
 /// see no key, no secret store, no evidence) at the build path, no network, the base system
 /// read-only, the same seccomp and Landlock rules. `{junit}` in `argv` becomes a path in
-/// the copy; the report is read back after the run. Output goes to `log`.
+/// the copy; the report is read back after the run. Output goes to `log`. `inputs` are
+/// shown read-only as for a build (toolchains outside the base system).
 pub fn test(
     tree: &Path,
     argv: &[String],
+    inputs: &[PathBuf],
     log: &Path,
     timeout: Option<Duration>,
     allow_weak_sandbox: bool,
@@ -609,7 +611,7 @@ pub fn test(
         rootfs: PathBuf::from("/"),
         source_copy: Some(copy.clone()),
         build_path: PathBuf::from(BUILD_PATH),
-        inputs: Vec::new(),
+        inputs: inputs.to_vec(),
         env: environment(0),
         hostname: HOSTNAME.to_owned(),
         umask: 0o022,

@@ -117,6 +117,52 @@ pub struct Config {
     /// Where notifications go: one `[[notify]]` per route (see zt-watch's `notify`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<NotifyRoute>,
+    /// How `zt pipeline run` builds and tests the repository (`zt init --preset` writes it).
+    #[serde(default)]
+    pub build: BuildConfig,
+}
+
+/// The `[build]` table: what `zt pipeline run DIR` runs in the sandbox (flags override it).
+///
+/// ```toml
+/// [build]
+/// command = ["cargo", "build", "--offline", "--locked", "--release"]
+/// test = ["sh", "-c", "…", "sh", "{junit}"]   # `{junit}`: where the JUnit report goes
+/// out = "out"                                  # the artifacts, relative to the repository
+/// toolchains = ["~/.rustup/toolchains/stable-x86_64-unknown-linux-gnu"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// The build command, run in the sandbox (unset: `make`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// The test command, run in the sandbox on a copy of the tree with the build's outputs;
+    /// `{junit}` is replaced by the path where it must write its JUnit XML report (unset:
+    /// `make test JUNIT={junit}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test: Vec<String>,
+    /// The build's output directory, relative to the repository (unset: `out`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    /// Toolchain directories outside the base system (`/usr`, `/opt`…), shown read-only in
+    /// the sandbox at the same path, their `bin/` first on `PATH`; a leading `~/` is the
+    /// home directory of the user running zt (so one `zt.toml` serves every machine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub toolchains: Vec<String>,
+}
+
+impl BuildConfig {
+    /// The toolchain directories with `~/` expanded against `home`.
+    pub fn toolchain_dirs(&self, home: Option<&Path>) -> Vec<PathBuf> {
+        self.toolchains
+            .iter()
+            .map(|t| match (t.strip_prefix("~/"), home) {
+                (Some(rest), Some(home)) => home.join(rest),
+                _ => PathBuf::from(t),
+            })
+            .collect()
+    }
 }
 
 /// A `[[notify]]` route: a generic webhook (the event's JSON as the body), a Slack-compatible
@@ -495,6 +541,29 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let Some(out) = &self.build.out
+            && (out.is_absolute()
+                || out.as_os_str().is_empty()
+                || out
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_))))
+        {
+            return Err(invalid(
+                "build.out".into(),
+                "must be a relative path inside the repository, e.g. \"out\"".into(),
+            ));
+        }
+        if let Some(t) = self
+            .build
+            .toolchains
+            .iter()
+            .find(|t| !(t.starts_with('/') || t.starts_with("~/")))
+        {
+            return Err(invalid(
+                "build.toolchains".into(),
+                format!("`{t}` must be an absolute path or start with `~/`"),
+            ));
         }
         let t = &self.thresholds;
         if !(0.0..=100.0).contains(&t.min_coverage) {

@@ -74,6 +74,91 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// Every rule, in SARIF rule order.
+    pub const ALL: [Problem; 9] = [
+        Problem::Floating,
+        Problem::MissingHash,
+        Problem::UnpinnedGit,
+        Problem::UnverifiedUrl,
+        Problem::UnpinnedManifest,
+        Problem::LicenseDenied,
+        Problem::LicenseUnknown,
+        Problem::Malicious,
+        Problem::Typosquat,
+    ];
+
+    /// What the rule means, in one sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Problem::Floating => "A dependency is not pinned to one exact version",
+            Problem::MissingHash => "A locked dependency carries no content hash",
+            Problem::UnpinnedGit => "A git dependency is not pinned to a full commit",
+            Problem::UnverifiedUrl => "A URL dependency has no content hash",
+            Problem::UnpinnedManifest => "A manifest declares dependencies and has no lockfile",
+            Problem::LicenseDenied => "A dependency's licence is not on the allow list",
+            Problem::LicenseUnknown => "A dependency's licence is not known",
+            Problem::Malicious => "A dependency is a known-malicious package",
+            Problem::Typosquat => "A dependency's name imitates a popular package's",
+        }
+    }
+}
+
+/// The findings as SARIF 2.1.0 (code scanning): one rule per problem, one result per finding
+/// at its lockfile and line (paths relative to `root` when below it), its fix in the message.
+pub fn to_sarif(findings: &[Finding], root: &std::path::Path) -> serde_json::Value {
+    use serde_json::json;
+    let rules: Vec<serde_json::Value> = Problem::ALL
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.name(),
+                "name": p.name(),
+                "shortDescription": {"text": p.describe()},
+                "helpUri": "https://zt.dev/docs/deps",
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            // Relative to the repository, without `./`: as code scanning resolves paths.
+            let uri = f
+                .file
+                .strip_prefix(root)
+                .unwrap_or(&f.file)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect::<std::path::PathBuf>()
+                .to_string_lossy()
+                .into_owned();
+            let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": uri}}});
+            if let Some(line) = f.line {
+                location["physicalLocation"]["region"] = json!({"startLine": line});
+            }
+            json!({
+                "ruleId": f.problem.name(),
+                "ruleIndex": Problem::ALL.iter().position(|p| *p == f.problem),
+                "level": match f.level {
+                    zt_core::config::FindingLevel::Deny => "error",
+                    zt_core::config::FindingLevel::Warn => "warning",
+                },
+                "message": {"text": format!("{}: {}. Fix: {}", f.purl, f.message, f.fix)},
+                "locations": [location],
+                "partialFingerprints": {"ztPackageRule": format!("{}/{}", f.purl, f.problem.name())},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "zt deps check", "informationUri": "https://zt.dev/docs/deps", "rules": rules}},
+            "results": results,
+        }],
+    })
+}
+
 /// One problem, located.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {

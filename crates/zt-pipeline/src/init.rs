@@ -51,20 +51,52 @@ pub struct Initialised {
     pub policies: Vec<PathBuf>,
     /// A clone of a configured repository: `zt.toml` was kept and now also trusts the new key.
     pub clone: bool,
+    /// The ecosystem preset whose `[build]` table `zt.toml` got (given or detected).
+    pub preset: Option<crate::preset::Preset>,
+    /// Files the preset wrote (e.g. `.cargo/config.toml`).
+    pub files: Vec<PathBuf>,
+    /// What is left to do before the pipeline can build offline (vendoring, lockfiles).
+    pub next: Vec<String>,
 }
 
 /// Sets `repo` up for zt; on a repository that has a `zt.toml` already, see [`init_clone`].
+/// The ecosystem is detected ([`crate::preset::detect`]); none found, `zt.toml` has no
+/// `[build]` table (the pipeline's defaults: `make`).
 pub fn init(repo: &Path) -> Result<Initialised, Error> {
+    init_with(repo, None)
+}
+
+/// [`init`] with the ecosystem `preset` (`None`: detected): `zt.toml` gets its `[build]`
+/// table and the repository the files its offline build needs.
+pub fn init_with(repo: &Path, preset: Option<crate::preset::Preset>) -> Result<Initialised, Error> {
     let config_path = repo.join(CONFIG_FILE);
     if config_path.exists() {
+        if let Some(p) = preset {
+            return Err(Error::Input {
+                what: format!(
+                    "`{}` exists: zt init never overwrites a configuration",
+                    config_path.display()
+                ),
+                help: format!(
+                    "move it away and run `zt init --preset {p}` again, or add the `[build]` table to it by hand (see docs/presets.md)"
+                ),
+            });
+        }
         return init_clone(repo);
     }
+    let setup = match preset.or_else(|| crate::preset::detect(repo)) {
+        Some(p) => Some(crate::preset::setup(p, repo)?),
+        None => None,
+    };
+    let build_table = setup.as_ref().map(|s| s.table.as_str()).unwrap_or("");
     // The template must stay valid: a broken one would be written once and fail forever.
     // Checked before anything is written.
     let text_for = |key_id: &str| {
-        CONFIG_TEMPLATE
+        let mut text = CONFIG_TEMPLATE
             .replace("{key_path}", KEY_PATH)
-            .replace("{key_id}", key_id)
+            .replace("{key_id}", key_id);
+        text.push_str(build_table);
+        text
     };
     Config::parse(&text_for(&"0".repeat(64)), &config_path)
         .map_err(|e| Error::Policy(format!("the built-in zt.toml template is invalid: {e}")))?;
@@ -92,6 +124,14 @@ pub fn init(repo: &Path) -> Result<Initialised, Error> {
             policies.push(path);
         }
     }
+    let mut files = Vec::new();
+    for (rel, text) in setup.as_ref().map(|s| s.files.as_slice()).unwrap_or(&[]) {
+        let path = repo.join(rel);
+        if !path.exists() {
+            write_new(&path, text)?;
+            files.push(path);
+        }
+    }
     let key_id = public.key_id();
     write_new(&config_path, &text_for(&key_id))?;
     Ok(Initialised {
@@ -101,6 +141,9 @@ pub fn init(repo: &Path) -> Result<Initialised, Error> {
         private_key: created_key.then_some(key_path),
         policies,
         clone: false,
+        preset: setup.as_ref().map(|s| s.preset),
+        files,
+        next: setup.map(|s| s.next).unwrap_or_default(),
     })
 }
 
@@ -163,6 +206,9 @@ pub fn init_clone(repo: &Path) -> Result<Initialised, Error> {
         private_key: Some(key_path),
         policies: Vec::new(),
         clone: true,
+        preset: None,
+        files: Vec::new(),
+        next: Vec::new(),
     })
 }
 

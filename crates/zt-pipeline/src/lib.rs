@@ -35,6 +35,7 @@ pub mod intake;
 pub mod ledger;
 pub mod metrics;
 pub mod policy;
+pub mod preset;
 pub mod registry;
 pub mod revoke;
 mod run;

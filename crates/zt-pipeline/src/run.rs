@@ -31,6 +31,12 @@ pub struct Options {
     /// Build even where the sandbox cannot be fully enforced (`zt build --allow-weak-sandbox`;
     /// recorded in the provenance, denied by `build.sandbox` unless the policy allows it).
     pub allow_weak_sandbox: bool,
+    /// Directories shown read-only in the build and test sandboxes (toolchains outside the
+    /// base system; `[build] toolchains`).
+    pub inputs: Vec<PathBuf>,
+    /// Build a tree with uncommitted changes (`zt init`'s first run, before its files are
+    /// committed): the provenance says so and the build is not hermetic.
+    pub allow_dirty: bool,
 }
 
 impl Options {
@@ -45,8 +51,54 @@ impl Options {
             out: PathBuf::from("out"),
             clock: None,
             allow_weak_sandbox: false,
+            inputs: Vec::new(),
+            allow_dirty: false,
         }
     }
+
+    /// A repository's own settings: the `[build]` table of its `zt.toml` (see
+    /// [`zt_core::config::BuildConfig`]), else the example's defaults (`make`, `make test
+    /// JUNIT={junit}`, `out`). Toolchains are shown read-only and their `bin/` put first on
+    /// `PATH` (the command runs through `env PATH=…`, which the provenance records).
+    pub fn for_repo(dir: &std::path::Path, config: &zt_core::config::BuildConfig) -> Self {
+        let mut opts = Self::example();
+        opts.dir = Some(dir.to_path_buf());
+        opts.test = vec!["make".into(), "test".into(), "JUNIT={junit}".into()];
+        if !config.command.is_empty() {
+            opts.build = config.command.clone();
+        }
+        if !config.test.is_empty() {
+            opts.test = config.test.clone();
+        }
+        if let Some(out) = &config.out {
+            opts.out = out.clone();
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        opts.inputs = config.toolchain_dirs(home.as_deref());
+        opts.build = with_toolchains(&opts.inputs, std::mem::take(&mut opts.build));
+        opts.test = with_toolchains(&opts.inputs, std::mem::take(&mut opts.test));
+        opts
+    }
+}
+
+/// `argv` run with the toolchains' `bin/` directories first on the sandbox's `PATH`.
+fn with_toolchains(toolchains: &[PathBuf], argv: Vec<String>) -> Vec<String> {
+    if toolchains.is_empty() || argv.is_empty() {
+        return argv;
+    }
+    let base = zt_build::build::environment(0)
+        .into_iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| "/usr/bin:/bin".into());
+    let mut path: Vec<String> = toolchains
+        .iter()
+        .map(|t| t.join("bin").to_string_lossy().into_owned())
+        .collect();
+    path.push(base);
+    let mut wrapped = vec!["env".to_owned(), format!("PATH={}", path.join(":"))];
+    wrapped.extend(argv);
+    wrapped
 }
 
 /// How a stage ended.
@@ -337,9 +389,9 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let opts = BuildOptions {
         tree: ctx.dir.clone(),
         out: ctx.opts.out.clone(),
-        inputs: Vec::new(),
+        inputs: ctx.opts.inputs.clone(),
         rootfs: PathBuf::from("/"),
-        allow_dirty: false,
+        allow_dirty: ctx.opts.allow_dirty,
         source_date_epoch: None,
         argv: ctx.opts.build.clone(),
         allow_weak_sandbox: ctx.opts.allow_weak_sandbox,
@@ -460,6 +512,7 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
     let run = zt_build::build::test(
         &ctx.dir,
         &ctx.opts.test,
+        &ctx.opts.inputs,
         &log,
         None,
         ctx.opts.allow_weak_sandbox,

@@ -81,6 +81,25 @@ fn the_ci_recipe_of_separate_steps_reaches_allow() {
     }
     assert!(!stdout.contains("provenance.missing"), "{stdout}");
     assert!(!stdout.contains("tests.missing"), "{stdout}");
+    // The same denies as SARIF for code scanning: one result each, at the artifact, with its
+    // fix; the exit status is the verdict's.
+    let out = zt(&repo)
+        .args(["build", "verify", "--sarif"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    for missing in ["deps.missing", "sbom.missing", "vuln.missing"] {
+        let r = results.iter().find(|r| r["ruleId"] == missing).unwrap();
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "out/hello"
+        );
+        assert!(r["message"]["text"].as_str().unwrap().contains("Fix: "));
+    }
 
     step(
         &repo,

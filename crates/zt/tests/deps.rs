@@ -106,6 +106,32 @@ fn deps_check_reports_unpinned_requirements() {
     assert_eq!(j.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 2);
+    // The same findings as SARIF for code scanning: each at its lockfile line, its fix in the
+    // message, under its rule.
+    let s = zt(dir.path(), &["deps", "check", "--sarif"]);
+    assert_eq!(s.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let floating = results.iter().find(|r| r["ruleId"] == "floating").unwrap();
+    assert_eq!(floating["level"], "error");
+    let at = &floating["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], "requirements.txt");
+    assert_eq!(at["region"]["startLine"], 2);
+    assert!(
+        floating["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Fix: ")
+    );
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        rules[floating["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "floating"
+    );
 
     copy("cargo-lock/many-packages.lock", dir.path(), "Cargo.lock");
     fs_err::remove_file(dir.path().join("requirements.txt")).unwrap();

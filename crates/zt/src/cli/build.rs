@@ -70,6 +70,10 @@ pub(crate) enum BuildAction {
         /// The output directory, relative to the tree.
         #[arg(long, default_value = "out")]
         out: PathBuf,
+        /// Print every deny as SARIF 2.1.0 (for code scanning) instead: one rule per policy
+        /// rule, one result per deny at the artifact, its fix in the message.
+        #[arg(long)]
+        sarif: bool,
     },
 }
 

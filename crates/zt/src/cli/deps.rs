@@ -250,6 +250,9 @@ pub(crate) struct CheckArgs {
     /// The repository whose key signs and whose ledger records `--attest`.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
+    /// Print the findings as SARIF 2.1.0 (for code scanning) instead of the report.
+    #[arg(long)]
+    pub(crate) sarif: bool,
 }
 
 /// How a kind of finding counts.

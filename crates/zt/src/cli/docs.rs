@@ -30,4 +30,17 @@ pub(crate) struct ManArgs {
     /// Write every page (`zt.1`, `zt-verify.1`, `zt-vuln-scan.1`, …) into this folder instead.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub(crate) out_dir: Option<PathBuf>,
+    /// The pages' format: roff for `man`, or Markdown for the book (`docs/commands/`,
+    /// `zt man --format markdown --out-dir docs/commands`).
+    #[arg(long, value_enum, default_value_t = ManFormat::Roff)]
+    pub(crate) format: ManFormat,
+}
+
+/// The format of `zt man`'s pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ManFormat {
+    /// roff (`man zt-verify`).
+    Roff,
+    /// Markdown (one page per command, linked to its subcommands; the book's reference).
+    Markdown,
 }

@@ -18,7 +18,7 @@ pub(crate) use deps::{
     ApproveArgs, CheckArgs, DepsArgs, DepsCommand, EcosystemArg, IntakeArgs, Level, ProvenanceArgs,
     RequestArgs, RequestsArgs, SbomArgs, SbomFormat,
 };
-pub(crate) use docs::{CompletionsArgs, ManArgs, ShellArg};
+pub(crate) use docs::{CompletionsArgs, ManArgs, ManFormat, ShellArg};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
 pub(crate) use sign::{AttestArgs, SignArgs, TraceArgs, VerifyArgs};

@@ -44,5 +44,10 @@ pub(crate) enum PipelineCommand {
         /// on a merge request.
         #[arg(long, value_name = "FILE")]
         junit: Option<std::path::PathBuf>,
+        /// Upload every bundle the run signed to the zt server at URL (`zt serve`), whatever
+        /// the verdict: `https://`, or `http://` to loopback. The credential is
+        /// `ZT_SERVER_TOKEN` (an API token or the CI job's OIDC ID token).
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
 }

@@ -132,8 +132,14 @@ pub(crate) fn sandbox_probe(
 }
 
 pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
-    if let Some(crate::cli::BuildAction::Verify { stage, tree, out }) = &args.action {
-        return verify(stage, tree, out, printer);
+    if let Some(crate::cli::BuildAction::Verify {
+        stage,
+        tree,
+        out,
+        sarif,
+    }) = &args.action
+    {
+        return verify(stage, tree, out, *sarif, printer);
     }
     let (options, vary) = options(&args)?;
     let ws = crate::commands::workspace(&options.tree, printer)?;
@@ -198,6 +204,7 @@ fn verify(
     stage: &str,
     tree: &std::path::Path,
     out: &std::path::Path,
+    sarif: bool,
     printer: &Printer,
 ) -> Result<Status, CliError> {
     let stage: zt_core::config::Stage = stage.parse().map_err(|_| {
@@ -208,14 +215,69 @@ fn verify(
     })?;
     let ws = crate::commands::workspace(tree, printer)?;
     let mut allowed = true;
-    for (name, judgement) in zt_pipeline::build::verify(&ws, out, stage)? {
-        allowed &= judgement.decision.allow;
-        crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
+    let judgements = zt_pipeline::build::verify(&ws, out, stage)?;
+    if sarif {
+        allowed = judgements.iter().all(|(_, j)| j.decision.allow);
+        printer.json(&denies_sarif(&judgements, stage));
+    } else {
+        for (name, judgement) in judgements {
+            allowed &= judgement.decision.allow;
+            crate::commands::pipeline::print_judgement(&name, stage, &judgement, printer);
+        }
     }
     Ok(if allowed {
         Status::Success
     } else {
         Status::Failure
+    })
+}
+
+/// Policy denies as SARIF 2.1.0: one rule per policy rule id that denied, one result per
+/// deny located at the artifact (its path in the tree), the message and its fix.
+fn denies_sarif(
+    judgements: &[(String, zt_pipeline::gate::Judgement)],
+    stage: zt_core::config::Stage,
+) -> serde_json::Value {
+    use serde_json::json;
+    let mut rules: Vec<(String, String)> = Vec::new();
+    let mut results = Vec::new();
+    for (name, judgement) in judgements {
+        for d in &judgement.decision.deny {
+            let index = match rules.iter().position(|(id, _)| *id == d.id) {
+                Some(i) => i,
+                None => {
+                    rules.push((d.id.clone(), d.doc.clone()));
+                    rules.len() - 1
+                }
+            };
+            results.push(json!({
+                "ruleId": d.id,
+                "ruleIndex": index,
+                "level": "error",
+                "message": {"text": format!("{} (stage `{stage}`). Fix: {}", d.message, d.remediation)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": name}}}],
+                "partialFingerprints": {"ztArtifactRule": format!("{name}/{}", d.id)},
+                "properties": {"digest": judgement.digest.to_string(), "stage": stage.name()},
+            }));
+        }
+    }
+    let rules: Vec<serde_json::Value> = rules
+        .into_iter()
+        .map(|(id, doc)| {
+            let mut rule = json!({"id": id, "name": id});
+            if !doc.is_empty() {
+                rule["helpUri"] = doc.into();
+            }
+            rule
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "zt policy", "informationUri": "https://zt.dev/docs/policies", "rules": rules}},
+            "results": results,
+        }],
     })
 }
 

@@ -115,7 +115,10 @@ fn run_check(args: CheckArgs, printer: &Printer) -> Result<Status, CliError> {
         attest(printer, &args.repo, "deps", &report.statement)?;
     }
     let (findings, inv_lockfiles) = (&report.findings, &report.lockfiles);
-    if printer.json {
+    if args.sarif {
+        let root = fs_err::canonicalize(&args.dir).unwrap_or(args.dir.clone());
+        printer.json(&zt_deps::check::to_sarif(findings, &root));
+    } else if printer.json {
         printer.json(&serde_json::json!({
             "lockfiles": inv_lockfiles.iter().map(|l| l.display().to_string()).collect::<Vec<_>>(),
             "packages": report.packages,

@@ -7,7 +7,7 @@ use crate::printer::Printer;
 use crate::report::CliError;
 
 /// Shows each stage on stderr as it starts and ends.
-struct Stderr<'a>(&'a Printer);
+pub(crate) struct Stderr<'a>(pub(crate) &'a Printer);
 
 impl Progress for Stderr<'_> {
     fn started(&self, stage: &str) {
@@ -41,15 +41,16 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         allow_weak_sandbox,
         summary,
         junit,
+        server,
     } = args.command;
-    let mut opts = Options::example();
+    let mut opts = match dir {
+        // A repository: its `zt.toml` `[build]` table, else the defaults.
+        Some(dir) => Options::for_repo(&dir, &build_config(&dir)?),
+        None => Options::example(),
+    };
     opts.allow_weak_sandbox = allow_weak_sandbox;
     opts.workdir = workdir;
     opts.rebuild = rebuild;
-    if let Some(dir) = dir {
-        opts.dir = Some(dir);
-        opts.test = vec!["make".into(), "test".into(), "JUNIT={junit}".into()];
-    }
     if let Some(b) = build {
         opts.build = b;
     }
@@ -65,6 +66,10 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     let progress = Stderr(printer);
     let report = zt_pipeline::run(&opts, &progress)?;
     let allowed = report.allowed();
+    let uploads = match &server {
+        Some(url) => upload(url, &report, printer)?,
+        None => Vec::new(),
+    };
     if let Some(path) = &summary {
         append_summary(path, &markdown_summary(&report))?;
         printer.info(format!("summary appended to `{}`", path.display()));
@@ -81,6 +86,9 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
         let mut value = serde_json::to_value(&report).unwrap_or_default();
         if let Some(obj) = value.as_object_mut() {
             obj.insert("allow".into(), allowed.into());
+            if server.is_some() {
+                obj.insert("uploads".into(), uploads.into());
+            }
         }
         printer.json(&value);
     } else {
@@ -102,6 +110,50 @@ pub(crate) fn run(args: PipelineArgs, printer: &Printer) -> Result<Status, CliEr
     } else {
         Status::Failure
     })
+}
+
+/// Uploads every bundle the sign stage wrote to the zt server at `url`; the receipts.
+fn upload(
+    url: &str,
+    report: &zt_pipeline::Report,
+    printer: &Printer,
+) -> Result<Vec<serde_json::Value>, CliError> {
+    let client = zt_server::Client::new(url)?;
+    let credential = crate::commands::server_credential();
+    let mut receipts = Vec::new();
+    let signed = report
+        .stages
+        .iter()
+        .filter(|s| s.name == "sign" && s.status == StageStatus::Passed)
+        .flat_map(|s| s.evidence.iter());
+    for bundle in signed {
+        let bytes = fs_err::read(bundle).map_err(zt_sign::Error::from)?;
+        let receipt = client
+            .upload(credential.as_deref(), &bytes)
+            .map_err(|e| CliError::from(e).context(format!("uploading `{}`", bundle.display())))?;
+        receipts.push(receipt);
+    }
+    printer.info(format!(
+        "uploaded {} bundle(s) to {url}{}",
+        receipts.len(),
+        if receipts.is_empty() {
+            " (the run signed nothing: an earlier stage failed)"
+        } else {
+            ""
+        }
+    ));
+    Ok(receipts)
+}
+
+/// The `[build]` table of `DIR/zt.toml` (none there: the defaults).
+pub(crate) fn build_config(
+    dir: &std::path::Path,
+) -> Result<zt_core::config::BuildConfig, CliError> {
+    let path = dir.join(zt_core::config::CONFIG_FILE);
+    if !path.exists() {
+        return Ok(Default::default());
+    }
+    Ok(zt_core::config::Config::load(&path)?.build)
 }
 
 /// The run as Markdown for a CI job's summary page: the verdict, a table of the stages, every
