@@ -17,8 +17,9 @@ else
 fi
 
 # The musl binary must be static and must work.
-if ldd "$STATIC" >/dev/null 2>&1; then
-  echo "$STATIC is dynamically linked" >&2
+# (`ldd` succeeds on a static PIE too, printing "statically linked": ask `file` instead.)
+if ! file -L "$STATIC" | grep -q 'static'; then
+  echo "$STATIC is dynamically linked: $(file -L "$STATIC")" >&2
   exit 1
 fi
 "$STATIC" --version >/dev/null

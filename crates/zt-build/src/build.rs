@@ -340,7 +340,6 @@ pub fn refuse_unsafe_out(tree: &Path, out: &Path) -> Result<(), Error> {
 /// (`RENAME_EXCHANGE`), then the old contents removed; or renamed into place when there was
 /// nothing. `staged` (absent when the build wrote no outputs) becomes an empty `dest`.
 fn swap_into_place(staged: &Path, dest: &Path) -> Result<(), Error> {
-    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
     if !staged.exists() {
         fs_err::create_dir_all(staged).map_err(|e| Error::io(staged, e))?;
     }
@@ -348,14 +347,7 @@ fn swap_into_place(staged: &Path, dest: &Path) -> Result<(), Error> {
         fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
     if fs_err::symlink_metadata(dest).is_ok() {
-        renameat2(
-            AT_FDCWD,
-            staged,
-            AT_FDCWD,
-            dest,
-            RenameFlags::RENAME_EXCHANGE,
-        )
-        .map_err(|e| Error::io(dest, std::io::Error::from(e)))?;
+        crate::sandbox::rename_exchange(staged, dest).map_err(|e| Error::io(dest, e))?;
         // `staged` now holds the previous outputs.
         let old = fs_err::symlink_metadata(staged).map_err(|e| Error::io(staged, e))?;
         if old.is_dir() {

@@ -510,7 +510,10 @@ fn wait_readable(fd: &OwnedFd, deadline: Instant) -> bool {
 /// Puts the calling thread in the `SCHED_IDLE` class: it then runs only on a CPU that nothing
 /// else wants. Best effort; a kernel that refuses leaves the thread as it was.
 pub fn idle_priority() {
-    let param = nix::libc::sched_param { sched_priority: 0 };
+    // SAFETY: `sched_param` is plain integers; all-zero is a valid value (priority 0). musl's
+    // has more members than glibc's, so it is not built field by field.
+    let mut param: nix::libc::sched_param = unsafe { std::mem::zeroed() };
+    param.sched_priority = 0;
     // SAFETY: sched_setscheduler reads the one `sched_param` passed; pid 0 is this thread.
     let _ = unsafe { nix::libc::sched_setscheduler(0, nix::libc::SCHED_IDLE, &raw const param) };
 }
@@ -773,4 +776,32 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
     let t = Instant::now();
     let exit = run(&spec)?;
     Ok((exit, t.elapsed()))
+}
+
+/// Exchanges the paths `a` and `b` atomically (`renameat2(2)` with `RENAME_EXCHANGE`), both
+/// relative to the working directory. Called through `syscall(2)`: glibc and musl do not both
+/// wrap it.
+pub fn rename_exchange(a: &std::path::Path, b: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let a = std::ffi::CString::new(a.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let b = std::ffi::CString::new(b.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: both paths are NUL-terminated strings that outlive the call; the kernel reads
+    // nothing else.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_renameat2,
+            nix::libc::AT_FDCWD,
+            a.as_ptr(),
+            nix::libc::AT_FDCWD,
+            b.as_ptr(),
+            nix::libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
