@@ -70,29 +70,7 @@ trap 'kill -TERM $server 2>/dev/null || true' EXIT
 
 echo "== seeded history: $n artifacts (seed $seed), each with one statement, subject and commit"
 t0=$(date +%s%N)
-psql_ <<SQL
-SET search_path TO $schema;
-BEGIN;
-INSERT INTO bundles (id, json, predicate_type, key_id, log_index, stage, recorded_at)
-SELECT 'sha256:' || encode(sha256(('bundle-$seed-' || i)::bytea), 'hex'),
-       '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","synthetic":' || i || '}',
-       (ARRAY['https://slsa.dev/provenance/v1','https://cyclonedx.org/bom',
-              'https://in-toto.io/attestation/test-result/v0.1',
-              'https://zt.dev/attestation/vuln-scan/v1'])[1 + i % 4],
-       encode(sha256(('key-$seed-' || (i % 50))::bytea), 'hex'),
-       i, 'ci', 1700000000 + i
-FROM generate_series(1, $n) AS i;
-INSERT INTO bundle_subjects (digest, bundle_id)
-SELECT 'sha256:' || encode(sha256(('artifact-$seed-' || (i / 4))::bytea), 'hex'),
-       'sha256:' || encode(sha256(('bundle-$seed-' || i)::bytea), 'hex')
-FROM generate_series(1, $n) AS i;
-INSERT INTO bundle_commits (commit_id, bundle_id)
-SELECT encode(sha256(('commit-$seed-' || (i / 16))::bytea), 'hex'),
-       'sha256:' || encode(sha256(('bundle-$seed-' || i)::bytea), 'hex')
-FROM generate_series(1, $n) AS i WHERE i % 4 = 1;
-COMMIT;
-ANALYZE bundles; ANALYZE bundle_subjects; ANALYZE bundle_commits;
-SQL
+bench/seed-history.sh "$pg" "$schema" "$n" "$seed" 1700000000
 t1=$(date +%s%N)
 echo "generated in $(( (t1 - t0) / 1000000 )) ms; rows: $(psql_ -tAc "SELECT count(*) FROM $schema.bundles")"
 
