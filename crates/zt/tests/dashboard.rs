@@ -337,7 +337,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
         d.title().starts_with("Artifact out/hello")
     });
     until("the graph's script ran", || {
-        d.attr(&d.find("#graph"), "data-enhanced").as_deref() == Some("true")
+        d.attr_of("#graph", "data-enhanced").as_deref() == Some("true")
     });
     assert_accessible(&d, "artifact");
     d.screenshot(&shots().join("artifact.png"));
@@ -422,9 +422,9 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     d.send_keys(&index, "3");
     d.click(&d.find("form.proof button[type=submit]"));
     until("the proof result", || {
-        !d.find_all("#proof-result").is_empty()
+        !d.text_of("#proof-result").is_empty()
     });
-    let result = d.text(&d.find("#proof-result"));
+    let result = d.text_of("#proof-result");
     assert!(
         result.starts_with("Valid: entry 3 is in the tree"),
         "{result}"
@@ -436,7 +436,7 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     d.send_keys(&entry, "{\"forged\": true}");
     d.click(&d.find("form.proof button[type=submit]"));
     until("the pasted entry's verdict", || {
-        d.text(&d.find("main"))
+        d.text_of("main")
             .contains("is NOT the one logged at this index")
     });
 

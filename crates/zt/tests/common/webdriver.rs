@@ -100,6 +100,13 @@ impl Driver {
 
     /// One command: method, path (under the driver), body; the reply's `value`.
     fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_raw(method, path, body)
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"))
+    }
+
+    /// [`Self::raw`] that reports a failure instead of panicking: polling a page that a form
+    /// submission may be replacing meets "stale element" and "no such element" on the way.
+    fn try_raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let reply = match method {
             "GET" => self.agent.get(&url).call(),
@@ -110,7 +117,7 @@ impl Driver {
                 .header("content-type", "application/json")
                 .send(body.unwrap_or_else(|| json!({})).to_string()),
         };
-        let mut reply = reply.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let mut reply = reply.map_err(|e| format!("{url}: {e}"))?;
         let status = reply.status().as_u16();
         let v: Value = reply
             .body_mut()
@@ -118,12 +125,11 @@ impl Driver {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or(Value::Null);
-        assert!(
-            status == 200,
-            "WebDriver {method} {path}: {status} {}",
-            v["value"]
-        );
-        v["value"].clone()
+        if status == 200 {
+            Ok(v["value"].clone())
+        } else {
+            Err(format!("{status} {}", v["value"]))
+        }
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -143,12 +149,12 @@ impl Driver {
             .to_owned()
     }
 
-    /// The page title.
+    /// The page title; empty while a page is between loads (it is polled).
     pub(crate) fn title(&self) -> String {
-        self.cmd("GET", "/title", None)
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
+        self.try_raw("GET", &format!("/session/{}/title", self.session), None)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     /// Every element matching the CSS selector.
@@ -176,6 +182,38 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no element {css}: {v}"))
             .to_owned()
+    }
+
+    /// The rendered text of the first element matching `css`, looked up and read in one
+    /// script so that a page replaced in between cannot leave a stale reference; empty when
+    /// there is no such element or the page is between loads. For polling.
+    pub(crate) fn text_of(&self, css: &str) -> String {
+        self.try_raw(
+            "POST",
+            &format!("/session/{}/execute/sync", self.session),
+            Some(json!({
+                "script": "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+                "args": [css],
+            })),
+        )
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+    }
+
+    /// An attribute of the first element matching `css`, read in one script (see
+    /// [`Self::text_of`]); `None` when absent or the page is between loads. For polling.
+    pub(crate) fn attr_of(&self, css: &str, name: &str) -> Option<String> {
+        self.try_raw(
+            "POST",
+            &format!("/session/{}/execute/sync", self.session),
+            Some(json!({
+                "script": "var e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+                "args": [css, name],
+            })),
+        )
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
     }
 
     /// An element's rendered text.
