@@ -8,7 +8,6 @@ use std::path::Path;
 
 use serde_json::Value;
 use zt_core::Workspace;
-use zt_store::BundleQuery;
 use zt_watch::metrics::{Decision, Drill, Inputs, Metrics, compute};
 
 use crate::Error;
@@ -71,54 +70,18 @@ pub fn inputs_in(
     };
     if let Some(ledger) = ledger {
         inputs.builds = ledger
-            .builds_since(since)?
+            .build_figures_since(since)?
             .into_iter()
-            .map(|b| (b.recorded_at, b.record))
+            .map(|f| zt_watch::metrics::BuildFigures {
+                at: f.recorded_at,
+                reproducible: f.reproducible,
+                setup_ms: f.setup_ms.map(|v| v.max(0) as u64),
+                duration_ms: f.duration_ms.map(|v| v.max(0) as u64),
+            })
             .collect();
-        // Open criticals: the latest scan of each SBOM, its unwaived critical findings.
-        let mut latest: std::collections::BTreeMap<String, (i64, Value)> = Default::default();
-        for b in ledger.find_bundles(&BundleQuery::predicate_type(
-            zt_core::predicate::ZT_VULN_SCAN_V1,
-        ))? {
-            let Ok(json) = serde_json::from_str::<Value>(&b.json) else {
-                continue;
-            };
-            let Some(p) = crate::evidence::statement(&json).and_then(|s| s.predicate) else {
-                continue;
-            };
-            let sbom = p
-                .pointer("/sbom/name")
-                .or_else(|| p.get("sbom"))
-                .map(Value::to_string)
-                .unwrap_or_default();
-            if latest
-                .get(&sbom)
-                .is_none_or(|(at, _)| *at <= b.index.recorded_at)
-            {
-                latest.insert(sbom, (b.index.recorded_at, p));
-            }
-        }
-        for (_, p) in latest.values() {
-            for f in p
-                .get("findings")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let waived = f
-                    .get("waived")
-                    .is_some_and(|w| !w.is_null() && w != &Value::Bool(false));
-                if f.get("severity").and_then(Value::as_str) == Some("critical") && !waived {
-                    inputs.open_criticals.push((
-                        f.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
-                        f.get("package")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned(),
-                    ));
-                }
-            }
-        }
+        // Open criticals: the latest scan of each SBOM, its unwaived critical findings (the
+        // ledger's scan index: one query however many scans were recorded).
+        inputs.open_criticals = ledger.open_findings("critical")?;
     }
     let dir = ws.root().join(".zt/metrics");
     inputs.decisions = lines(&dir.join("decisions.jsonl"))
@@ -183,8 +146,8 @@ pub fn series(inputs: &Inputs, since: i64, until: i64, buckets: usize) -> Vec<(i
                 builds: inputs
                     .builds
                     .iter()
-                    .filter(|(at, _)| *at >= start && *at < end)
-                    .cloned()
+                    .filter(|b| b.at >= start && b.at < end)
+                    .copied()
                     .collect(),
                 decisions: inputs
                     .decisions

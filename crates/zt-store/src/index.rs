@@ -104,6 +104,109 @@ pub fn commits_of(bundle: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// What a vulnerability scan (`https://zt.dev/attestation/vuln-scan/v1`) found, as the ledger
+/// indexes it: the SBOM it scanned (the predicate's `sbom`, its name in the repository) and
+/// every finding. "The open criticals" are the unwaived critical findings of the latest scan
+/// of each SBOM; with this index that is one join over the latest scans instead of reading
+/// every scan bundle ever recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// The scanned SBOM's name.
+    pub sbom: String,
+    /// Its findings.
+    pub findings: Vec<ScanFinding>,
+}
+
+/// One finding of a [`Scan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanFinding {
+    /// The advisory id (`GHSA-…`, `CVE-…`).
+    pub advisory: String,
+    /// The package (a purl).
+    pub package: String,
+    /// The severity, lowercase (`critical`, `high`, …).
+    pub severity: String,
+    /// Whether a waiver covered it when the scan ran.
+    pub waived: bool,
+}
+
+/// The scan a bundle's statement records, when it is a vulnerability scan; `None` for any
+/// other bundle. A finding's `waived` is true unless it is `false` or null (older scans wrote
+/// the waiver's reason there).
+pub fn scan_of(bundle: &serde_json::Value) -> Option<Scan> {
+    let statement = zt_core::bundle::statement(bundle)?;
+    if statement.predicate_type != zt_core::predicate::ZT_VULN_SCAN_V1 {
+        return None;
+    }
+    let p = statement.predicate.as_ref()?;
+    let sbom = match p.get("sbom") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| v.to_string(), str::to_owned),
+        None => String::new(),
+    };
+    let text = |f: &serde_json::Value, k: &str| {
+        f.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let findings = p
+        .get("findings")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|f| ScanFinding {
+            advisory: text(f, "id"),
+            package: text(f, "package"),
+            severity: text(f, "severity").to_ascii_lowercase(),
+            waived: f
+                .get("waived")
+                .is_some_and(|w| !w.is_null() && w != &serde_json::Value::Bool(false)),
+        })
+        .collect();
+    Some(Scan { sbom, findings })
+}
+
+/// The figures of a build that the metrics count, read from zt's build record (the SLSA
+/// provenance predicate: `buildDefinition.internalParameters`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildFigures {
+    /// When the build was recorded (Unix seconds).
+    pub recorded_at: i64,
+    /// Whether the rebuild matched; `None` when it was not rebuilt.
+    pub reproducible: Option<bool>,
+    /// The sandbox's set-up time (ms), when behaviour was recorded.
+    pub setup_ms: Option<i64>,
+    /// The build command's run time (ms), when behaviour was recorded.
+    pub duration_ms: Option<i64>,
+}
+
+/// [`BuildFigures`] of a build record (`recorded_at` left 0).
+pub fn build_figures(record: &serde_json::Value) -> BuildFigures {
+    let internal = record.pointer("/buildDefinition/internalParameters");
+    let behaviour = internal
+        .and_then(|i| i.get("behaviour"))
+        .filter(|b| b.get("recorded").and_then(serde_json::Value::as_bool) == Some(true));
+    let ms = |k: &str| {
+        behaviour.map(|b| {
+            b.get(k)
+                .and_then(serde_json::Value::as_u64)
+                .map_or(0, |v| v.min(i64::MAX as u64) as i64)
+        })
+    };
+    BuildFigures {
+        recorded_at: 0,
+        reproducible: internal
+            .and_then(|i| i.get("reproducible"))
+            .and_then(serde_json::Value::as_bool),
+        setup_ms: ms("setupMs"),
+        duration_ms: ms("durationMs"),
+    }
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {

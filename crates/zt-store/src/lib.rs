@@ -53,7 +53,7 @@ pub use sqlite::SqliteLedger;
 
 /// The ledger schema version this build of zt reads and writes. A ledger written by a newer
 /// zt (a higher version) is refused with [`Error::NewerSchema`], never modified.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Where the embedded ledger lives, relative to the repository root.
 pub const LEDGER_PATH: &str = ".zt/ledger.db";
@@ -329,6 +329,15 @@ pub trait Ledger: Send {
     /// Every build recorded at or after `since` (Unix seconds), by time then id: the history
     /// `zt watch` makes its baselines from. Two queries whatever the number of builds.
     fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error>;
+
+    /// The unwaived findings of `severity` (lowercase, e.g. `critical`) in the latest
+    /// vulnerability scan of each SBOM ([`index::scan_of`]): `(advisory, package)`, sorted. One
+    /// query over the latest scans, whatever the number of scans recorded.
+    fn open_findings(&self, severity: &str) -> Result<Vec<(String, String)>, Error>;
+
+    /// The figures ([`index::build_figures`]) of every build recorded at or after `since`, by
+    /// time then id: what the metrics count, without reading the records.
+    fn build_figures_since(&self, since: i64) -> Result<Vec<index::BuildFigures>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.
@@ -336,13 +345,31 @@ pub fn bundle_id(bundle_json: &[u8]) -> Digest {
     Digest::sha256(bundle_json)
 }
 
+/// What the ledger derives from a bundle's statement and indexes beside it.
+#[derive(Debug, Default)]
+pub(crate) struct Derived {
+    /// The commits it names ([`index::commits_of`]).
+    pub(crate) commits: Vec<String>,
+    /// The vulnerability scan it records ([`index::scan_of`]).
+    pub(crate) scan: Option<index::Scan>,
+}
+
+impl Derived {
+    pub(crate) fn of(bundle: &serde_json::Value) -> Self {
+        Self {
+            commits: index::commits_of(bundle),
+            scan: index::scan_of(bundle),
+        }
+    }
+}
+
 /// Checks what both backends require of a bundle before writing it; returns its text and
-/// the commits it names ([`index::commits_of`]).
-fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<(String, Vec<String>), Error> {
+/// what the ledger indexes beside it ([`Derived`]).
+fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<(String, Derived), Error> {
     let text =
         std::str::from_utf8(bundle_json).map_err(|_| Error::InvalidBundle("not UTF-8".into()))?;
-    let commits = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v @ serde_json::Value::Object(_)) => index::commits_of(&v),
+    let derived = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v @ serde_json::Value::Object(_)) => Derived::of(&v),
         Ok(_) => return Err(Error::InvalidBundle("not a JSON object".into())),
         Err(e) => return Err(Error::InvalidBundle(e.to_string())),
     };
@@ -358,5 +385,5 @@ fn check_bundle(bundle_json: &[u8], index: &BundleIndex) -> Result<(String, Vec<
             "log index {i} is out of range"
         )));
     }
-    Ok((text.to_string(), commits))
+    Ok((text.to_string(), derived))
 }

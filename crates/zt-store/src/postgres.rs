@@ -172,6 +172,9 @@ impl PostgresLedger {
                 tx.execute(*sql, &[])?;
             }
         }
+        if current > 0 && current < query::SCANS_SINCE_VERSION {
+            backfill_scans(&mut tx)?;
+        }
         if current != SCHEMA_VERSION {
             tx.execute(query::WRITE_VERSION, &[&SCHEMA_VERSION.to_string()])?;
         }
@@ -254,14 +257,14 @@ impl PostgresLedger {
     }
 }
 
-/// The rows of one bundle (bundle, subjects, commits) inside `tx`; nothing when its id is
+/// The rows of one bundle (bundle, subjects, commits, scan) inside `tx`; nothing when its id is
 /// already stored.
 fn insert_bundle(
     tx: &mut Tx<'_>,
     id: &Digest,
     json: &str,
     index: &BundleIndex,
-    commits: &[String],
+    derived: &crate::Derived,
 ) -> Result<Put, Error> {
     let p = Params::new(&query::bundle_params(id, json, index));
     let inserted = tx.execute(query::INSERT_BUNDLE, &p.refs())?;
@@ -272,10 +275,58 @@ fn insert_bundle(
     for subject in query::subject_keys(index) {
         tx.execute(query::INSERT_SUBJECT, &[&subject, &id_text])?;
     }
-    for commit in commits {
+    for commit in &derived.commits {
         tx.execute(query::INSERT_COMMIT, &[commit, &id_text])?;
     }
+    if let Some(scan) = &derived.scan {
+        for f in &scan.findings {
+            tx.execute(
+                query::INSERT_SCAN_FINDING,
+                &[&id_text, &f.advisory, &f.package, &f.severity, &f.waived],
+            )?;
+        }
+        tx.execute(
+            query::UPSERT_LATEST_SCAN,
+            &[&scan.sbom, &id_text, &index.recorded_at],
+        )?;
+    }
     Ok(Put::Inserted)
+}
+
+/// Indexes the scans recorded before the ledger had a scan index (an upgrade from a version
+/// below `query::SCANS_SINCE_VERSION`), inside the migration's transaction.
+fn backfill_scans(tx: &mut postgres::Transaction<'_>) -> Result<(), Error> {
+    let rows = tx.query(query::SCAN_BUNDLES, &[&zt_core::predicate::ZT_VULN_SCAN_V1])?;
+    for r in rows {
+        let (id, json, recorded_at): (String, String, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) else {
+            continue;
+        };
+        let Some(scan) = crate::index::scan_of(&v) else {
+            continue;
+        };
+        for f in &scan.findings {
+            tx.execute(
+                query::INSERT_SCAN_FINDING,
+                &[&id, &f.advisory, &f.package, &f.severity, &f.waived],
+            )?;
+        }
+        tx.execute(query::UPSERT_LATEST_SCAN, &[&scan.sbom, &id, &recorded_at])?;
+    }
+    // And the figures of the builds recorded before the builds table had them.
+    for r in tx.query(query::ALL_BUILDS, &[])? {
+        let (id, record): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&record) else {
+            continue;
+        };
+        let f = crate::index::build_figures(&v);
+        tx.execute(
+            query::SET_BUILD_FIGURES,
+            &[&f.reproducible, &f.setup_ms, &f.duration_ms, &id],
+        )?;
+    }
+    Ok(())
 }
 
 impl Ledger for PostgresLedger {
@@ -292,11 +343,11 @@ impl Ledger for PostgresLedger {
         bundle_json: &[u8],
         index: &BundleIndex,
     ) -> Result<(Digest, Put), Error> {
-        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let (json, derived) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let mut client = self.lock();
         let mut tx = client.transaction()?;
-        let put = insert_bundle(&mut tx, &id, &json, index, &commits)?;
+        let put = insert_bundle(&mut tx, &id, &json, index, &derived)?;
         if put == Put::Inserted {
             tx.commit()?;
         }
@@ -322,9 +373,17 @@ impl Ledger for PostgresLedger {
         let inserted = {
             let mut client = self.lock();
             let mut tx = client.transaction()?;
+            let f = crate::index::build_figures(&build.record);
             let n = tx.execute(
                 query::INSERT_BUILD,
-                &[&build.id, &record, &build.recorded_at],
+                &[
+                    &build.id,
+                    &record,
+                    &build.recorded_at,
+                    &f.reproducible,
+                    &f.setup_ms,
+                    &f.duration_ms,
+                ],
             )?;
             if n > 0 {
                 for digest in query::output_keys(build) {
@@ -454,11 +513,11 @@ impl Ledger for PostgresLedger {
         index: &BundleIndex,
         upload: &Upload,
     ) -> Result<(Digest, Put), Error> {
-        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let (json, derived) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let mut client = self.lock();
         let mut tx = client.transaction()?;
-        insert_bundle(&mut tx, &id, &json, index, &commits)?;
+        insert_bundle(&mut tx, &id, &json, index, &derived)?;
         let p = Params::new(&query::upload_params(&id, upload));
         if tx.execute(query::INSERT_UPLOAD, &p.refs())? == 0 {
             return Ok((id, Put::AlreadyPresent));
@@ -480,6 +539,29 @@ impl Ledger for PostgresLedger {
                 r.try_get(3)?,
             )?)),
         }
+    }
+
+    fn open_findings(&self, severity: &str) -> Result<Vec<(String, String)>, Error> {
+        self.lock()
+            .query(query::OPEN_FINDINGS, &[&severity])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn build_figures_since(&self, since: i64) -> Result<Vec<crate::index::BuildFigures>, Error> {
+        self.lock()
+            .query(query::BUILD_FIGURES_SINCE, &[&since])?
+            .iter()
+            .map(|r| {
+                Ok(crate::index::BuildFigures {
+                    recorded_at: r.try_get(0)?,
+                    reproducible: r.try_get(1)?,
+                    setup_ms: r.try_get(2)?,
+                    duration_ms: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error> {

@@ -120,7 +120,51 @@ pub(crate) const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX bundle_commits_by_bundle ON bundle_commits (bundle_id)",
         "CREATE INDEX build_outputs_by_build ON build_outputs (build_id)",
     ],
+    // Version 4: vulnerability scans indexed (`index::scan_of`): every scan's findings, and
+    // the latest scan of each SBOM, so that "open criticals" is one join over the latest scans
+    // rather than a read of every scan bundle. A ledger upgraded from version 3 has its
+    // recorded scans indexed by the backend right after these statements (`backfill_scans`).
+    &[
+        "CREATE TABLE scan_findings (
+        bundle_id TEXT NOT NULL REFERENCES bundles (id),
+        advisory TEXT NOT NULL,
+        package TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        waived BOOLEAN NOT NULL
+    )",
+        "CREATE INDEX scan_findings_by_bundle ON scan_findings (bundle_id, severity)",
+        "CREATE TABLE latest_scans (
+        sbom TEXT PRIMARY KEY,
+        bundle_id TEXT NOT NULL REFERENCES bundles (id),
+        recorded_at BIGINT NOT NULL
+    )",
+        // A build's figures (`index::build_figures`) beside its record, so that the metrics
+        // over a period read three numbers per build rather than every record's JSON.
+        "ALTER TABLE builds ADD COLUMN reproducible BOOLEAN",
+        "ALTER TABLE builds ADD COLUMN setup_ms BIGINT",
+        "ALTER TABLE builds ADD COLUMN duration_ms BIGINT",
+        "CREATE INDEX builds_by_time ON builds (recorded_at, id)",
+    ],
 ];
+
+/// The schema version that added the scan index (a ledger migrated from below it has its
+/// recorded scans indexed once).
+pub(crate) const SCANS_SINCE_VERSION: u32 = 4;
+
+pub(crate) const INSERT_SCAN_FINDING: &str = "INSERT INTO scan_findings
+     (bundle_id, advisory, package, severity, waived) VALUES ($1, $2, $3, $4, $5)";
+/// Makes a scan the latest of its SBOM unless a later one (by time, then id) is there.
+pub(crate) const UPSERT_LATEST_SCAN: &str = "INSERT INTO latest_scans (sbom, bundle_id, recorded_at)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (sbom) DO UPDATE SET bundle_id = excluded.bundle_id, recorded_at = excluded.recorded_at
+     WHERE excluded.recorded_at > latest_scans.recorded_at
+        OR (excluded.recorded_at = latest_scans.recorded_at AND excluded.bundle_id > latest_scans.bundle_id)";
+pub(crate) const OPEN_FINDINGS: &str = "SELECT DISTINCT f.advisory, f.package FROM latest_scans l
+     JOIN scan_findings f ON f.bundle_id = l.bundle_id AND f.severity = $1
+     WHERE NOT f.waived ORDER BY f.advisory, f.package";
+/// The recorded scans a ledger upgraded to [`SCANS_SINCE_VERSION`] indexes.
+pub(crate) const SCAN_BUNDLES: &str =
+    "SELECT id, json, recorded_at FROM bundles WHERE predicate_type = $1";
 
 /// The table holding the schema version (`key = 'schema_version'`).
 pub(crate) const CREATE_META: &str =
@@ -156,8 +200,16 @@ pub(crate) fn with_subjects_array(sql: &str) -> Option<String> {
     ))
 }
 
-pub(crate) const INSERT_BUILD: &str = "INSERT INTO builds (id, record, recorded_at)
-     VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_BUILD: &str = "INSERT INTO builds
+     (id, record, recorded_at, reproducible, setup_ms, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+pub(crate) const SET_BUILD_FIGURES: &str =
+    "UPDATE builds SET reproducible = $1, setup_ms = $2, duration_ms = $3 WHERE id = $4";
+/// The builds a ledger upgraded to [`SCANS_SINCE_VERSION`] takes the figures of.
+pub(crate) const ALL_BUILDS: &str = "SELECT id, record FROM builds";
+pub(crate) const BUILD_FIGURES_SINCE: &str =
+    "SELECT recorded_at, reproducible, setup_ms, duration_ms
+     FROM builds WHERE recorded_at >= $1 ORDER BY recorded_at, id";
 pub(crate) const INSERT_OUTPUT: &str = "INSERT INTO build_outputs (digest, build_id)
      VALUES ($1, $2) ON CONFLICT DO NOTHING";
 pub(crate) const BUILD_BY_ID: &str = "SELECT id, record, recorded_at FROM builds WHERE id = $1";

@@ -111,6 +111,9 @@ impl SqliteLedger {
                 tx.execute(sql, [])?;
             }
         }
+        if current > 0 && current < query::SCANS_SINCE_VERSION {
+            backfill_scans(&tx)?;
+        }
         if current != SCHEMA_VERSION {
             tx.execute(query::WRITE_VERSION, [SCHEMA_VERSION.to_string()])?;
         }
@@ -163,14 +166,14 @@ impl SqliteLedger {
     }
 }
 
-/// The rows of one bundle (bundle, subjects, commits) inside `tx`; nothing when its id is
+/// The rows of one bundle (bundle, subjects, commits, scan) inside `tx`; nothing when its id is
 /// already stored.
 fn insert_bundle(
     tx: &rusqlite::Transaction<'_>,
     id: &Digest,
     json: &str,
     index: &BundleIndex,
-    commits: &[String],
+    derived: &crate::Derived,
 ) -> Result<Put, Error> {
     let inserted = tx.execute(
         query::INSERT_BUNDLE,
@@ -187,10 +190,69 @@ fn insert_bundle(
         }
     }
     let mut stmt = tx.prepare_cached(query::INSERT_COMMIT)?;
-    for commit in commits {
+    for commit in &derived.commits {
         stmt.execute([commit.as_str(), id.as_str()])?;
     }
+    if let Some(scan) = &derived.scan {
+        insert_scan(tx, &id, index.recorded_at, scan)?;
+    }
     Ok(Put::Inserted)
+}
+
+/// The scan index rows of bundle `id` (see `query::MIGRATIONS`, version 4).
+fn insert_scan(
+    conn: &Connection,
+    id: &str,
+    recorded_at: i64,
+    scan: &crate::index::Scan,
+) -> Result<(), Error> {
+    let mut stmt = conn.prepare_cached(query::INSERT_SCAN_FINDING)?;
+    for f in &scan.findings {
+        stmt.execute(rusqlite::params![
+            id, f.advisory, f.package, f.severity, f.waived
+        ])?;
+    }
+    conn.prepare_cached(query::UPSERT_LATEST_SCAN)?
+        .execute(rusqlite::params![scan.sbom, id, recorded_at])?;
+    Ok(())
+}
+
+/// Indexes the scans recorded before the ledger had a scan index (an upgrade from a version
+/// below `query::SCANS_SINCE_VERSION`), inside the migration's transaction.
+fn backfill_scans(conn: &Connection) -> Result<(), Error> {
+    let rows: Vec<(String, String, i64)> = conn
+        .prepare(query::SCAN_BUNDLES)?
+        .query_map([zt_core::predicate::ZT_VULN_SCAN_V1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (id, json, recorded_at) in rows {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) else {
+            continue;
+        };
+        if let Some(scan) = crate::index::scan_of(&v) {
+            insert_scan(conn, &id, recorded_at, &scan)?;
+        }
+    }
+    // And the figures of the builds recorded before the builds table had them.
+    let builds: Vec<(String, String)> = conn
+        .prepare(query::ALL_BUILDS)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut set = conn.prepare(query::SET_BUILD_FIGURES)?;
+    for (id, record) in builds {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&record) else {
+            continue;
+        };
+        let f = crate::index::build_figures(&v);
+        set.execute(rusqlite::params![
+            f.reproducible,
+            f.setup_ms,
+            f.duration_ms,
+            id
+        ])?;
+    }
+    Ok(())
 }
 
 fn read_version(conn: &Connection, location: &str) -> Result<Option<u32>, Error> {
@@ -232,10 +294,10 @@ impl Ledger for SqliteLedger {
         bundle_json: &[u8],
         index: &BundleIndex,
     ) -> Result<(Digest, Put), Error> {
-        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let (json, derived) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let tx = self.conn.transaction()?;
-        let put = insert_bundle(&tx, &id, &json, index, &commits)?;
+        let put = insert_bundle(&tx, &id, &json, index, &derived)?;
         if put == Put::Inserted {
             tx.commit()?;
         }
@@ -259,9 +321,17 @@ impl Ledger for SqliteLedger {
         let record = serde_json::to_string(&build.record)
             .map_err(|e| Error::InvalidBundle(format!("build record: {e}")))?;
         let tx = self.conn.transaction()?;
+        let f = crate::index::build_figures(&build.record);
         let inserted = tx.execute(
             query::INSERT_BUILD,
-            rusqlite::params![build.id, record, build.recorded_at],
+            rusqlite::params![
+                build.id,
+                record,
+                build.recorded_at,
+                f.reproducible,
+                f.setup_ms,
+                f.duration_ms
+            ],
         )?;
         if inserted == 0 {
             drop(tx);
@@ -377,12 +447,12 @@ impl Ledger for SqliteLedger {
         index: &BundleIndex,
         upload: &Upload,
     ) -> Result<(Digest, Put), Error> {
-        let (json, commits) = crate::check_bundle(bundle_json, index)?;
+        let (json, derived) = crate::check_bundle(bundle_json, index)?;
         let id = crate::bundle_id(bundle_json);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        insert_bundle(&tx, &id, &json, index, &commits)?;
+        insert_bundle(&tx, &id, &json, index, &derived)?;
         let n = tx.execute(
             query::INSERT_UPLOAD,
             params_from_iter(query::upload_params(&id, upload).iter()),
@@ -408,6 +478,25 @@ impl Ledger for SqliteLedger {
             .optional()?;
         row.map(|(id, li, who, at)| query::upload_from_row(&id, li, who, at))
             .transpose()
+    }
+
+    fn open_findings(&self, severity: &str) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::OPEN_FINDINGS)?;
+        let rows = stmt.query_map([severity], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn build_figures_since(&self, since: i64) -> Result<Vec<crate::index::BuildFigures>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::BUILD_FIGURES_SINCE)?;
+        let rows = stmt.query_map([since], |r| {
+            Ok(crate::index::BuildFigures {
+                recorded_at: r.get(0)?,
+                reproducible: r.get(1)?,
+                setup_ms: r.get(2)?,
+                duration_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error> {

@@ -47,6 +47,11 @@ impl suite::Backend for Postgres {
     fn open(&self) -> PostgresLedger {
         PostgresLedger::connect(&self.conn, &self.schema).unwrap()
     }
+    fn raw_sql(&self, sql: &str) {
+        let mut c = postgres::Client::connect(&self.conn, postgres::NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {}; {sql}", self.schema))
+            .unwrap();
+    }
 }
 
 ledger_suite!(Postgres::new();
@@ -64,6 +69,9 @@ ledger_suite!(Postgres::new();
     evidence_pages_are_stable,
     evidence_by_commit,
     uploads_are_recorded_once,
+    open_findings_are_those_of_the_latest_scan_of_each_sbom,
+    scans_recorded_before_the_scan_index_are_indexed_on_upgrade,
+    build_figures_are_listed_by_time,
 );
 
 #[test]

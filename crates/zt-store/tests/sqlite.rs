@@ -26,6 +26,12 @@ impl suite::Backend for Sqlite {
     fn open(&self) -> SqliteLedger {
         SqliteLedger::open(&self.path).unwrap()
     }
+    fn raw_sql(&self, sql: &str) {
+        rusqlite::Connection::open(&self.path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
 }
 
 ledger_suite!(Sqlite::new();
@@ -43,6 +49,9 @@ ledger_suite!(Sqlite::new();
     evidence_pages_are_stable,
     evidence_by_commit,
     uploads_are_recorded_once,
+    open_findings_are_those_of_the_latest_scan_of_each_sbom,
+    scans_recorded_before_the_scan_index_are_indexed_on_upgrade,
+    build_figures_are_listed_by_time,
 );
 
 /// A version-1 ledger (before access records) is migrated in place to the current schema:

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// One policy decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +33,24 @@ pub struct Drill {
     pub contain_ms: u64,
 }
 
+/// What the metrics count of one build (the ledger keeps these beside each build record).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildFigures {
+    /// When it was recorded (Unix seconds).
+    pub at: i64,
+    /// Whether its rebuild matched; `None`: not rebuilt.
+    pub reproducible: Option<bool>,
+    /// The sandbox's set-up time (ms), when behaviour was recorded.
+    pub setup_ms: Option<u64>,
+    /// The build command's run time (ms), when behaviour was recorded.
+    pub duration_ms: Option<u64>,
+}
+
 /// What the figures are computed from.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
-    /// Build records (`(recorded_at, record)`: the provenance predicate).
-    pub builds: Vec<(i64, Value)>,
+    /// The builds' figures.
+    pub builds: Vec<BuildFigures>,
     /// Policy decisions.
     pub decisions: Vec<Decision>,
     /// Drills.
@@ -98,28 +110,12 @@ fn mean(v: &[u64]) -> Option<f64> {
 
 /// Computes the figures.
 pub fn compute(i: &Inputs) -> Metrics {
-    let builds: Vec<&Value> = i
-        .builds
-        .iter()
-        .filter(|(at, _)| *at >= i.since)
-        .map(|(_, r)| r)
-        .collect();
-    let internal = |r: &Value, k: &str| {
-        r.pointer(&format!("/buildDefinition/internalParameters/{k}"))
-            .cloned()
-    };
-    let repro: Vec<bool> = builds
-        .iter()
-        .filter_map(|r| internal(r, "reproducible").and_then(|v| v.as_bool()))
-        .collect();
+    let builds: Vec<&BuildFigures> = i.builds.iter().filter(|b| b.at >= i.since).collect();
+    let repro: Vec<bool> = builds.iter().filter_map(|b| b.reproducible).collect();
     let (mut setup, mut run) = (0u64, 0u64);
-    for r in &builds {
-        if let Some(b) = internal(r, "behaviour")
-            && b.get("recorded").and_then(Value::as_bool) == Some(true)
-        {
-            setup += b.get("setupMs").and_then(Value::as_u64).unwrap_or(0);
-            run += b.get("durationMs").and_then(Value::as_u64).unwrap_or(0);
-        }
+    for b in &builds {
+        setup = setup.saturating_add(b.setup_ms.unwrap_or(0));
+        run = run.saturating_add(b.duration_ms.unwrap_or(0));
     }
     let decisions: Vec<&Decision> = i.decisions.iter().filter(|d| d.at >= i.since).collect();
     let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
@@ -225,24 +221,21 @@ pub fn prometheus(m: &Metrics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn figures_from_records() {
-        let build = |repro: Option<bool>, setup: u64, run: u64| {
-            let mut internal =
-                json!({"behaviour": {"recorded": true, "setupMs": setup, "durationMs": run}});
-            if let Some(r) = repro {
-                internal["reproducible"] = json!(r);
-            }
-            json!({"buildDefinition": {"internalParameters": internal}})
+        let build = |at: i64, reproducible: Option<bool>, setup: u64, run: u64| BuildFigures {
+            at,
+            reproducible,
+            setup_ms: Some(setup),
+            duration_ms: Some(run),
         };
         let i = Inputs {
             builds: vec![
-                (10, build(Some(true), 4, 100)),
-                (11, build(Some(false), 4, 100)),
-                (12, build(None, 2, 200)),
-                (1, build(Some(false), 100, 1)), // before --since
+                build(10, Some(true), 4, 100),
+                build(11, Some(false), 4, 100),
+                build(12, None, 2, 200),
+                build(1, Some(false), 100, 1), // before --since
             ],
             decisions: vec![
                 Decision {

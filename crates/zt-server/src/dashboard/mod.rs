@@ -313,7 +313,7 @@ fn overview_main(s: &Dashboard, since: &str, from: i64) -> Result<String, Respon
     let first = inputs
         .builds
         .iter()
-        .map(|(at, _)| *at)
+        .map(|b| b.at)
         .chain(inputs.decisions.iter().map(|d| d.at))
         .chain(inputs.drills.iter().map(|d| d.at))
         .filter(|at| *at >= from)

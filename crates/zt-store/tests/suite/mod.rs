@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use zt_core::Digest;
 use zt_core::config::Stage;
+use zt_store::index::BuildFigures;
 use zt_store::{
     BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
 };
@@ -13,6 +14,8 @@ use zt_store::{
 pub(crate) trait Backend {
     type L: Ledger;
     fn open(&self) -> Self::L;
+    /// Runs SQL statements on the ledger's storage directly (to make an older schema).
+    fn raw_sql(&self, sql: &str);
 }
 
 /// Generates one `#[test]` per suite function for a backend constructor.
@@ -624,4 +627,219 @@ pub(crate) fn builds_since_lists_the_history_in_time_order_with_outputs<B: Backe
     want.sort_by_key(|x| x.to_string());
     assert_eq!(later[0].outputs, want);
     assert!(l.builds_since(31).unwrap().is_empty());
+}
+
+const VULN_SCAN: &str = "https://zt.dev/attestation/vuln-scan/v1";
+
+/// A vulnerability-scan bundle of `sbom` with `findings` as (advisory, package, severity,
+/// waived); `n` makes bundles of equal content distinct.
+fn scan_bundle(sbom: &str, findings: &[(&str, &str, &str, bool)], n: u32) -> Vec<u8> {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": sbom, "digest": {"sha256": d(&format!("{sbom}{n}")).hex()}}],
+        "predicateType": VULN_SCAN,
+        "predicate": {
+            "sbom": sbom,
+            "findings": findings.iter().map(|(id, p, sev, w)| serde_json::json!({
+                "id": id, "package": p, "severity": sev, "waived": w,
+            })).collect::<Vec<_>>(),
+        }
+    });
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "dsseEnvelope": {
+            "payload": zt_core::b64::encode(statement.to_string()),
+            "payloadType": "application/vnd.in-toto+json",
+            "signatures": [{"sig": "AA==", "keyid": ""}]
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn put_scan<L: Ledger>(
+    l: &mut L,
+    sbom: &str,
+    findings: &[(&str, &str, &str, bool)],
+    n: u32,
+    at: i64,
+) {
+    let subject = format!("{sbom}{n}");
+    l.put_bundle(
+        &scan_bundle(sbom, findings, n),
+        &index(&[&subject], Some(VULN_SCAN), None, None, at),
+    )
+    .unwrap();
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Open findings are the unwaived ones of the requested severity in the latest scan of each
+/// SBOM: an older scan of the same SBOM no longer counts, whatever order the scans arrive in;
+/// another SBOM's scan does; a bundle that is not a scan is not read as one.
+pub(crate) fn open_findings_are_those_of_the_latest_scan_of_each_sbom<B: Backend>(b: &B) {
+    let mut l = b.open();
+    assert!(l.open_findings("critical").unwrap().is_empty());
+    put_scan(
+        &mut l,
+        "app/sbom.json",
+        &[
+            ("CVE-1", "pkg:npm/a@1", "critical", false),
+            ("CVE-2", "pkg:npm/b@1", "high", false),
+        ],
+        1,
+        100,
+    );
+    // The later scan of the same SBOM arrives first; the earlier one must not replace it.
+    put_scan(
+        &mut l,
+        "app/sbom.json",
+        &[
+            ("CVE-3", "pkg:npm/a@2", "critical", false),
+            ("CVE-4", "pkg:npm/c@1", "critical", true),
+        ],
+        2,
+        200,
+    );
+    put_scan(
+        &mut l,
+        "app/sbom.json",
+        &[("CVE-0", "pkg:npm/old@1", "critical", false)],
+        3,
+        50,
+    );
+    put_scan(
+        &mut l,
+        "lib/sbom.json",
+        &[
+            ("CVE-3", "pkg:npm/a@2", "critical", false),
+            ("CVE-5", "pkg:npm/d@1", "critical", false),
+        ],
+        4,
+        150,
+    );
+    l.put_bundle(
+        &provenance_bundle("out/app", &"c".repeat(40)),
+        &index(&["out/app"], Some(PROVENANCE), None, None, 300),
+    )
+    .unwrap();
+    assert_eq!(
+        l.open_findings("critical").unwrap(),
+        pairs(&[("CVE-3", "pkg:npm/a@2"), ("CVE-5", "pkg:npm/d@1")])
+    );
+    assert!(l.open_findings("high").unwrap().is_empty());
+    // A newer scan that fixed everything closes the SBOM's findings.
+    put_scan(&mut l, "app/sbom.json", &[], 5, 400);
+    assert_eq!(
+        l.open_findings("critical").unwrap(),
+        pairs(&[("CVE-3", "pkg:npm/a@2"), ("CVE-5", "pkg:npm/d@1")])
+    );
+    put_scan(&mut l, "lib/sbom.json", &[], 6, 400);
+    assert!(l.open_findings("critical").unwrap().is_empty());
+    // Reopened, the index is still there.
+    drop(l);
+    assert!(b.open().open_findings("critical").unwrap().is_empty());
+}
+
+/// A version-3 ledger (before the scan index) with scans recorded is upgraded in place and
+/// its scans indexed, so the open findings are the same as if the index had always been there.
+pub(crate) fn scans_recorded_before_the_scan_index_are_indexed_on_upgrade<B: Backend>(b: &B) {
+    let mut l = b.open();
+    put_scan(
+        &mut l,
+        "app/sbom.json",
+        &[("CVE-1", "pkg:npm/a@1", "critical", false)],
+        1,
+        100,
+    );
+    put_scan(
+        &mut l,
+        "app/sbom.json",
+        &[("CVE-2", "pkg:npm/a@2", "critical", false)],
+        2,
+        200,
+    );
+    l.put_build(&figured_build("b1", 300, Some(true), Some((7, 700))))
+        .unwrap();
+    drop(l);
+    // What zt wrote at version 3: no scan tables, no build figures.
+    b.raw_sql(
+        "DROP TABLE latest_scans; DROP TABLE scan_findings; DROP INDEX builds_by_time; \
+         ALTER TABLE builds DROP COLUMN reproducible; ALTER TABLE builds DROP COLUMN setup_ms; \
+         ALTER TABLE builds DROP COLUMN duration_ms; \
+         UPDATE zt_meta SET value = '3' WHERE key = 'schema_version'",
+    );
+    let l = b.open();
+    assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        l.open_findings("critical").unwrap(),
+        pairs(&[("CVE-2", "pkg:npm/a@2")])
+    );
+    assert_eq!(
+        l.build_figures_since(0).unwrap(),
+        [BuildFigures {
+            recorded_at: 300,
+            reproducible: Some(true),
+            setup_ms: Some(7),
+            duration_ms: Some(700),
+        }]
+    );
+}
+
+/// A build record with zt's figures: rebuilt (and whether it matched), behaviour recorded
+/// (set-up and run time).
+fn figured_build(
+    id: &str,
+    at: i64,
+    reproducible: Option<bool>,
+    ms: Option<(u64, u64)>,
+) -> BuildRecord {
+    let mut internal = serde_json::json!({});
+    if let Some(r) = reproducible {
+        internal["reproducible"] = r.into();
+    }
+    if let Some((setup, run)) = ms {
+        internal["behaviour"] =
+            serde_json::json!({"recorded": true, "setupMs": setup, "durationMs": run});
+    }
+    BuildRecord {
+        id: id.into(),
+        outputs: vec![d(id)],
+        record: serde_json::json!({"buildDefinition": {"internalParameters": internal}}),
+        recorded_at: at,
+    }
+}
+
+/// The figures the metrics count are kept beside each build record and listed by time from
+/// `since`: a build not rebuilt has no verdict, one without behaviour no times.
+pub(crate) fn build_figures_are_listed_by_time<B: Backend>(b: &B) {
+    let mut l = b.open();
+    l.put_build(&figured_build("late", 30, Some(false), Some((5, 50))))
+        .unwrap();
+    l.put_build(&figured_build("early", 10, Some(true), None))
+        .unwrap();
+    l.put_build(&figured_build("middle", 20, None, Some((1, 9))))
+        .unwrap();
+    let f = |recorded_at, reproducible, ms: Option<(i64, i64)>| BuildFigures {
+        recorded_at,
+        reproducible,
+        setup_ms: ms.map(|m| m.0),
+        duration_ms: ms.map(|m| m.1),
+    };
+    assert_eq!(
+        l.build_figures_since(0).unwrap(),
+        [
+            f(10, Some(true), None),
+            f(20, None, Some((1, 9))),
+            f(30, Some(false), Some((5, 50)))
+        ]
+    );
+    assert_eq!(
+        l.build_figures_since(20).unwrap(),
+        [f(20, None, Some((1, 9))), f(30, Some(false), Some((5, 50)))]
+    );
 }
