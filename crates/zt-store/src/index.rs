@@ -5,7 +5,7 @@
 //! before a bundle is stored.
 
 use zt_core::config::Stage;
-use zt_core::{DigestAlgorithm, b64};
+use zt_core::{Digest, DigestAlgorithm, b64};
 
 use crate::{BundleIndex, Error};
 
@@ -205,6 +205,50 @@ pub fn build_figures(record: &serde_json::Value) -> BuildFigures {
         setup_ms: ms("setupMs"),
         duration_ms: ms("durationMs"),
     }
+}
+
+/// What a dependency intake decision (`https://zt.dev/attestation/dependency-intake/v1`)
+/// decided, as the ledger indexes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    /// The package's purl as the decision names it.
+    pub purl: String,
+    /// `admitted`, `held` or `rejected`.
+    pub verdict: String,
+}
+
+/// An intake decision read back from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeRecord {
+    /// The package's purl as the decision names it.
+    pub purl: String,
+    /// `admitted`, `held` or `rejected`.
+    pub verdict: String,
+    /// The decision's bundle.
+    pub bundle_id: Digest,
+    /// When it was recorded (Unix seconds).
+    pub recorded_at: i64,
+}
+
+/// The intake decision a bundle's statement records, when it is one; `None` otherwise.
+pub fn intake_of(bundle: &serde_json::Value) -> Option<Intake> {
+    let statement = zt_core::bundle::statement(bundle)?;
+    if statement.predicate_type != zt_core::predicate::ZT_INTAKE_V1 {
+        return None;
+    }
+    let p = statement.predicate.as_ref()?;
+    let text = |k: &str| p.get(k).and_then(serde_json::Value::as_str);
+    Some(Intake {
+        purl: text("purl").filter(|p| !p.is_empty())?.to_owned(),
+        verdict: text("verdict").unwrap_or("").to_ascii_lowercase(),
+    })
+}
+
+/// A purl as the ledger compares it: without its qualifiers (`?…`) and subpath (`#…`), so
+/// that an SBOM's `pkg:npm/a@1?arch=x` finds the intake decision about `pkg:npm/a@1`.
+pub fn purl_key(purl: &str) -> &str {
+    let end = purl.find(['?', '#']).unwrap_or(purl.len());
+    &purl[..end]
 }
 
 fn hex_lower(bytes: &[u8]) -> String {

@@ -247,6 +247,29 @@ impl Default for EvidenceQuery {
     }
 }
 
+/// One image of a deploy admission review (`zt serve`'s admission webhook): which digest was
+/// to be deployed where, and whether it was admitted. Kept by digest, so that an artifact's
+/// page shows where it was deployed (or refused); the review itself is a log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// The image's digest.
+    pub digest: Digest,
+    /// When it was reviewed (Unix seconds).
+    pub at: i64,
+    /// Whether the review admitted the object.
+    pub allowed: bool,
+    /// The operation (`CREATE`, `UPDATE`).
+    pub operation: String,
+    /// The object's kind (`Pod`, `Deployment`, …).
+    pub kind: String,
+    /// Its namespace (empty for a cluster-scoped object).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The review's entry in the server's transparency log.
+    pub log_index: Option<u64>,
+}
+
 /// Who uploaded a bundle to the evidence hub, and the index of that upload's access record
 /// in the server's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,6 +361,17 @@ pub trait Ledger: Send {
     /// The figures ([`index::build_figures`]) of every build recorded at or after `since`, by
     /// time then id: what the metrics count, without reading the records.
     fn build_figures_since(&self, since: i64) -> Result<Vec<index::BuildFigures>, Error>;
+
+    /// The intake decisions ([`index::intake_of`]) recorded about any of `purls` (compared
+    /// without qualifiers and subpath, see [`index::purl_key`]), by time then bundle id.
+    fn intake_decisions(&self, purls: &[String]) -> Result<Vec<index::IntakeRecord>, Error>;
+
+    /// Records deploy admission reviews, all or none. The same review stored again (same
+    /// digest, time, object and log entry) changes nothing.
+    fn put_deployments(&mut self, deployments: &[Deployment]) -> Result<(), Error>;
+
+    /// The latest `limit` reviews of `digest`, newest first.
+    fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<Deployment>, Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.
@@ -352,6 +386,8 @@ pub(crate) struct Derived {
     pub(crate) commits: Vec<String>,
     /// The vulnerability scan it records ([`index::scan_of`]).
     pub(crate) scan: Option<index::Scan>,
+    /// The intake decision it records ([`index::intake_of`]).
+    pub(crate) intake: Option<index::Intake>,
 }
 
 impl Derived {
@@ -359,6 +395,7 @@ impl Derived {
         Self {
             commits: index::commits_of(bundle),
             scan: index::scan_of(bundle),
+            intake: index::intake_of(bundle),
         }
     }
 }

@@ -290,19 +290,49 @@ fn insert_bundle(
             &[&scan.sbom, &id_text, &index.recorded_at],
         )?;
     }
+    if let Some(intake) = &derived.intake {
+        tx.execute(
+            query::INSERT_INTAKE,
+            &[
+                &crate::index::purl_key(&intake.purl),
+                &id_text,
+                &intake.purl,
+                &intake.verdict,
+                &index.recorded_at,
+            ],
+        )?;
+    }
     Ok(Put::Inserted)
 }
 
 /// Indexes the scans recorded before the ledger had a scan index (an upgrade from a version
 /// below `query::SCANS_SINCE_VERSION`), inside the migration's transaction.
 fn backfill_scans(tx: &mut postgres::Transaction<'_>) -> Result<(), Error> {
-    let rows = tx.query(query::SCAN_BUNDLES, &[&zt_core::predicate::ZT_VULN_SCAN_V1])?;
+    let rows = tx.query(
+        query::SCAN_BUNDLES,
+        &[
+            &zt_core::predicate::ZT_VULN_SCAN_V1,
+            &zt_core::predicate::ZT_INTAKE_V1,
+        ],
+    )?;
     for r in rows {
         let (id, json, recorded_at): (String, String, i64) =
             (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) else {
             continue;
         };
+        if let Some(intake) = crate::index::intake_of(&v) {
+            tx.execute(
+                query::INSERT_INTAKE,
+                &[
+                    &crate::index::purl_key(&intake.purl),
+                    &id,
+                    &intake.purl,
+                    &intake.verdict,
+                    &recorded_at,
+                ],
+            )?;
+        }
         let Some(scan) = crate::index::scan_of(&v) else {
             continue;
         };
@@ -546,6 +576,69 @@ impl Ledger for PostgresLedger {
             .query(query::OPEN_FINDINGS, &[&severity])?
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn intake_decisions(&self, purls: &[String]) -> Result<Vec<crate::index::IntakeRecord>, Error> {
+        let keys: std::collections::BTreeSet<&str> =
+            purls.iter().map(|p| crate::index::purl_key(p)).collect();
+        let mut client = self.lock();
+        let mut out = Vec::new();
+        for key in keys {
+            for r in client.query(query::INTAKE_OF, &[&key])? {
+                out.push(crate::index::IntakeRecord {
+                    purl: r.try_get(0)?,
+                    verdict: r.try_get(1)?,
+                    bundle_id: query::parse_digest(r.try_get::<_, &str>(2)?)?,
+                    recorded_at: r.try_get(3)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.recorded_at, &a.bundle_id).cmp(&(b.recorded_at, &b.bundle_id)));
+        Ok(out)
+    }
+
+    fn put_deployments(&mut self, deployments: &[crate::Deployment]) -> Result<(), Error> {
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        for d in deployments {
+            let log_index = query::log_index_param(d.log_index)?;
+            tx.execute(
+                query::INSERT_DEPLOYMENT,
+                &[
+                    &d.digest.to_string(),
+                    &d.at,
+                    &d.allowed,
+                    &d.operation,
+                    &d.kind,
+                    &d.namespace,
+                    &d.name,
+                    &log_index,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<crate::Deployment>, Error> {
+        let rows = self.lock().query(
+            query::DEPLOYMENTS_OF,
+            &[&digest.to_string(), &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                query::deployment_from_row((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                    r.try_get(7)?,
+                ))
+            })
             .collect()
     }
 

@@ -144,6 +144,29 @@ pub(crate) const MIGRATIONS: &[&[&str]] = &[
         "ALTER TABLE builds ADD COLUMN setup_ms BIGINT",
         "ALTER TABLE builds ADD COLUMN duration_ms BIGINT",
         "CREATE INDEX builds_by_time ON builds (recorded_at, id)",
+        // Intake decisions by package (`index::intake_of`; the purl without qualifiers), so
+        // that an artifact's dependencies show what intake decided about each.
+        "CREATE TABLE intake_decisions (
+        purl TEXT NOT NULL,
+        bundle_id TEXT NOT NULL REFERENCES bundles (id),
+        named TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        PRIMARY KEY (purl, bundle_id)
+    )",
+        // Deploy admission reviews by image digest (the review itself is a log entry).
+        "CREATE TABLE deployments (
+        digest TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        allowed BOOLEAN NOT NULL,
+        operation TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        log_index BIGINT
+    )",
+        "CREATE UNIQUE INDEX deployments_once ON deployments
+        (digest, at, kind, namespace, name, operation, COALESCE(log_index, -1))",
     ],
 ];
 
@@ -162,9 +185,23 @@ pub(crate) const UPSERT_LATEST_SCAN: &str = "INSERT INTO latest_scans (sbom, bun
 pub(crate) const OPEN_FINDINGS: &str = "SELECT DISTINCT f.advisory, f.package FROM latest_scans l
      JOIN scan_findings f ON f.bundle_id = l.bundle_id AND f.severity = $1
      WHERE NOT f.waived ORDER BY f.advisory, f.package";
-/// The recorded scans a ledger upgraded to [`SCANS_SINCE_VERSION`] indexes.
+pub(crate) const INSERT_INTAKE: &str = "INSERT INTO intake_decisions
+     (purl, bundle_id, named, verdict, recorded_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT DO NOTHING";
+pub(crate) const INSERT_DEPLOYMENT: &str = "INSERT INTO deployments
+     (digest, at, allowed, operation, kind, namespace, name, log_index)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
+pub(crate) const DEPLOYMENTS_OF: &str = "SELECT digest, at, allowed, operation, kind, namespace,
+     name, log_index FROM deployments WHERE digest = $1
+     ORDER BY at DESC, log_index DESC LIMIT $2";
+/// The intake decisions about one purl key (called once per key).
+pub(crate) const INTAKE_OF: &str = "SELECT named, verdict, bundle_id, recorded_at
+     FROM intake_decisions WHERE purl = $1 ORDER BY recorded_at, bundle_id";
+
+/// The recorded scans (and intake decisions) a ledger upgraded to [`SCANS_SINCE_VERSION`]
+/// indexes.
 pub(crate) const SCAN_BUNDLES: &str =
-    "SELECT id, json, recorded_at FROM bundles WHERE predicate_type = $1";
+    "SELECT id, json, recorded_at FROM bundles WHERE predicate_type = $1 OR predicate_type = $2";
 
 /// The table holding the schema version (`key = 'schema_version'`).
 pub(crate) const CREATE_META: &str =
@@ -516,4 +553,37 @@ pub(crate) fn builds_with_outputs(
             build_from_row(id, &record, at, outputs)
         })
         .collect()
+}
+
+/// A deployment row: digest, at, allowed, operation, kind, namespace, name, log index.
+pub(crate) type DeploymentRow = (
+    String,
+    i64,
+    bool,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+);
+
+pub(crate) fn deployment_from_row(r: DeploymentRow) -> Result<crate::Deployment, Error> {
+    Ok(crate::Deployment {
+        digest: parse_digest(&r.0)?,
+        at: r.1,
+        allowed: r.2,
+        operation: r.3,
+        kind: r.4,
+        namespace: r.5,
+        name: r.6,
+        log_index: r.7.map(|i| i as u64),
+    })
+}
+
+/// A log index as a BIGINT parameter (refused above `i64::MAX`).
+pub(crate) fn log_index_param(i: Option<u64>) -> Result<Option<i64>, Error> {
+    i.map(|i| {
+        i64::try_from(i).map_err(|_| Error::InvalidBundle(format!("log index {i} is out of range")))
+    })
+    .transpose()
 }

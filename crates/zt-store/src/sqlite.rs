@@ -196,7 +196,28 @@ fn insert_bundle(
     if let Some(scan) = &derived.scan {
         insert_scan(tx, &id, index.recorded_at, scan)?;
     }
+    if let Some(intake) = &derived.intake {
+        insert_intake(tx, &id, index.recorded_at, intake)?;
+    }
     Ok(Put::Inserted)
+}
+
+/// The intake index row of bundle `id`.
+fn insert_intake(
+    conn: &Connection,
+    id: &str,
+    recorded_at: i64,
+    intake: &crate::index::Intake,
+) -> Result<(), Error> {
+    conn.prepare_cached(query::INSERT_INTAKE)?
+        .execute(rusqlite::params![
+            crate::index::purl_key(&intake.purl),
+            id,
+            intake.purl,
+            intake.verdict,
+            recorded_at
+        ])?;
+    Ok(())
 }
 
 /// The scan index rows of bundle `id` (see `query::MIGRATIONS`, version 4).
@@ -222,9 +243,13 @@ fn insert_scan(
 fn backfill_scans(conn: &Connection) -> Result<(), Error> {
     let rows: Vec<(String, String, i64)> = conn
         .prepare(query::SCAN_BUNDLES)?
-        .query_map([zt_core::predicate::ZT_VULN_SCAN_V1], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
+        .query_map(
+            [
+                zt_core::predicate::ZT_VULN_SCAN_V1,
+                zt_core::predicate::ZT_INTAKE_V1,
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
         .collect::<Result<_, _>>()?;
     for (id, json, recorded_at) in rows {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) else {
@@ -232,6 +257,9 @@ fn backfill_scans(conn: &Connection) -> Result<(), Error> {
         };
         if let Some(scan) = crate::index::scan_of(&v) {
             insert_scan(conn, &id, recorded_at, &scan)?;
+        }
+        if let Some(intake) = crate::index::intake_of(&v) {
+            insert_intake(conn, &id, recorded_at, &intake)?;
         }
     }
     // And the figures of the builds recorded before the builds table had them.
@@ -484,6 +512,73 @@ impl Ledger for SqliteLedger {
         let mut stmt = self.conn.prepare_cached(query::OPEN_FINDINGS)?;
         let rows = stmt.query_map([severity], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn intake_decisions(&self, purls: &[String]) -> Result<Vec<crate::index::IntakeRecord>, Error> {
+        let keys: std::collections::BTreeSet<&str> =
+            purls.iter().map(|p| crate::index::purl_key(p)).collect();
+        let mut stmt = self.conn.prepare_cached(query::INTAKE_OF)?;
+        let mut out = Vec::new();
+        for key in keys {
+            let rows = stmt.query_map([key], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (purl, verdict, id, recorded_at) = row?;
+                out.push(crate::index::IntakeRecord {
+                    purl,
+                    verdict,
+                    bundle_id: query::parse_digest(&id)?,
+                    recorded_at,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.recorded_at, &a.bundle_id).cmp(&(b.recorded_at, &b.bundle_id)));
+        Ok(out)
+    }
+
+    fn put_deployments(&mut self, deployments: &[crate::Deployment]) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(query::INSERT_DEPLOYMENT)?;
+            for d in deployments {
+                let log_index = query::log_index_param(d.log_index)?;
+                stmt.execute(rusqlite::params![
+                    d.digest.to_string(),
+                    d.at,
+                    d.allowed,
+                    d.operation,
+                    d.kind,
+                    d.namespace,
+                    d.name,
+                    log_index
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<crate::Deployment>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::DEPLOYMENTS_OF)?;
+        let rows = stmt.query_map(rusqlite::params![digest.to_string(), limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+            ))
+        })?;
+        rows.map(|row| query::deployment_from_row(row?)).collect()
     }
 
     fn build_figures_since(&self, since: i64) -> Result<Vec<crate::index::BuildFigures>, Error> {

@@ -72,6 +72,8 @@ ledger_suite!(Postgres::new();
     open_findings_are_those_of_the_latest_scan_of_each_sbom,
     scans_recorded_before_the_scan_index_are_indexed_on_upgrade,
     build_figures_are_listed_by_time,
+    intake_decisions_are_found_by_package,
+    deployments_are_kept_by_digest,
 );
 
 #[test]

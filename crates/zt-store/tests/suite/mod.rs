@@ -765,10 +765,19 @@ pub(crate) fn scans_recorded_before_the_scan_index_are_indexed_on_upgrade<B: Bac
     );
     l.put_build(&figured_build("b1", 300, Some(true), Some((7, 700))))
         .unwrap();
+    let purl = "pkg:npm/left-pad@1.3.0";
+    let intake = l
+        .put_bundle(
+            &intake_bundle(purl, "admitted", 1),
+            &index(&[&format!("{purl}1")], Some(INTAKE), None, None, 400),
+        )
+        .unwrap()
+        .0;
     drop(l);
     // What zt wrote at version 3: no scan tables, no build figures.
     b.raw_sql(
         "DROP TABLE latest_scans; DROP TABLE scan_findings; DROP INDEX builds_by_time; \
+         DROP TABLE intake_decisions; DROP TABLE deployments; \
          ALTER TABLE builds DROP COLUMN reproducible; ALTER TABLE builds DROP COLUMN setup_ms; \
          ALTER TABLE builds DROP COLUMN duration_ms; \
          UPDATE zt_meta SET value = '3' WHERE key = 'schema_version'",
@@ -788,6 +797,10 @@ pub(crate) fn scans_recorded_before_the_scan_index_are_indexed_on_upgrade<B: Bac
             duration_ms: Some(700),
         }]
     );
+    let found = l.intake_decisions(&[purl.to_owned()]).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].bundle_id, intake);
+    assert_eq!(found[0].verdict, "admitted");
 }
 
 /// A build record with zt's figures: rebuilt (and whether it matched), behaviour recorded
@@ -842,4 +855,97 @@ pub(crate) fn build_figures_are_listed_by_time<B: Backend>(b: &B) {
         l.build_figures_since(20).unwrap(),
         [f(20, None, Some((1, 9))), f(30, Some(false), Some((5, 50)))]
     );
+}
+
+const INTAKE: &str = "https://zt.dev/attestation/dependency-intake/v1";
+
+/// An intake decision bundle about `purl`.
+fn intake_bundle(purl: &str, verdict: &str, n: u32) -> Vec<u8> {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "pkg.tgz", "digest": {"sha256": d(&format!("{purl}{n}")).hex()}}],
+        "predicateType": INTAKE,
+        "predicate": {"purl": purl, "verdict": verdict, "reasons": []}
+    });
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "dsseEnvelope": {
+            "payload": zt_core::b64::encode(statement.to_string()),
+            "payloadType": "application/vnd.in-toto+json",
+            "signatures": [{"sig": "AA==", "keyid": ""}]
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Intake decisions are found by package, qualifiers and subpath aside, oldest first; a
+/// package never taken in has none.
+pub(crate) fn intake_decisions_are_found_by_package<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let put = |l: &mut B::L, purl: &str, verdict: &str, n: u32, at: i64| {
+        let subject = format!("{purl}{n}");
+        l.put_bundle(
+            &intake_bundle(purl, verdict, n),
+            &index(&[&subject], Some(INTAKE), None, None, at),
+        )
+        .unwrap()
+        .0
+    };
+    let held = put(&mut l, "pkg:npm/left-pad@1.3.0", "held", 1, 10);
+    let admitted = put(&mut l, "pkg:npm/left-pad@1.3.0", "admitted", 2, 20);
+    put(&mut l, "pkg:npm/other@1.0.0", "rejected", 3, 15);
+    let got = l
+        .intake_decisions(&[
+            "pkg:npm/left-pad@1.3.0?arch=any".to_owned(),
+            "pkg:npm/never@1".to_owned(),
+        ])
+        .unwrap();
+    let summary: Vec<(&str, &str, &Digest, i64)> = got
+        .iter()
+        .map(|r| {
+            (
+                r.purl.as_str(),
+                r.verdict.as_str(),
+                &r.bundle_id,
+                r.recorded_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("pkg:npm/left-pad@1.3.0", "held", &held, 10),
+            ("pkg:npm/left-pad@1.3.0", "admitted", &admitted, 20)
+        ]
+    );
+    assert!(l.intake_decisions(&[]).unwrap().is_empty());
+}
+
+/// Deploy reviews are kept by digest, newest first, limited; the same review twice is kept
+/// once.
+pub(crate) fn deployments_are_kept_by_digest<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let review =
+        |digest: &str, at: i64, allowed: bool, name: &str, log: u64| zt_store::Deployment {
+            digest: d(digest),
+            at,
+            allowed,
+            operation: "CREATE".into(),
+            kind: "Pod".into(),
+            namespace: "prod".into(),
+            name: name.into(),
+            log_index: Some(log),
+        };
+    let first = review("app", 10, true, "web-1", 4);
+    let second = review("app", 20, false, "web-2", 7);
+    l.put_deployments(&[first.clone(), review("other", 15, true, "x", 5)])
+        .unwrap();
+    l.put_deployments(&[second.clone(), first.clone()]).unwrap();
+    assert_eq!(
+        l.deployments(&d("app"), 10).unwrap(),
+        [second.clone(), first]
+    );
+    assert_eq!(l.deployments(&d("app"), 1).unwrap(), [second]);
+    assert!(l.deployments(&d("none"), 10).unwrap().is_empty());
 }
