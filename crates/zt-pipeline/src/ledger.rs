@@ -23,3 +23,16 @@ pub fn open(ws: &Workspace) -> Result<Handle, Error> {
 pub fn open_existing(ws: &Workspace) -> Result<Option<Handle>, Error> {
     Ok(zt_store::open_existing(ws.store())?)
 }
+
+/// Records deploy admission reviews in the workspace's ledger (created if there is none yet),
+/// all or none.
+pub fn record_deployments(
+    ws: &Workspace,
+    deployments: &[zt_store::Deployment],
+) -> Result<(), Error> {
+    if deployments.is_empty() {
+        return Ok(());
+    }
+    open(ws)?.put_deployments(deployments)?;
+    Ok(())
+}

@@ -43,6 +43,49 @@ pub struct Trace {
     pub decisions: Vec<Decision>,
     /// Bundles that claim the digest but did not verify, with why.
     pub rejected: Vec<RejectedBundle>,
+    /// What dependency intake decided about the dependencies (by package URL), oldest first.
+    #[serde(default)]
+    pub intake: Vec<IntakeDecision>,
+    /// Where the digest was to be deployed: the deploy admission reviews of it, newest first
+    /// (at most [`MAX_DEPLOYMENTS`]).
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+}
+
+/// The most deploy reviews a trace lists.
+pub const MAX_DEPLOYMENTS: u32 = 20;
+
+/// An intake decision about one of the dependencies, as the ledger recorded it. The ledger
+/// holds only evidence that verified when it was recorded (signed by `zt deps intake`, or
+/// uploaded and verified by the hub); `bundle` is its id, for the evidence itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IntakeDecision {
+    /// The package URL the decision names.
+    pub purl: String,
+    /// `admitted`, `held` or `rejected`.
+    pub verdict: String,
+    /// The decision's bundle id.
+    pub bundle: String,
+    /// The package archive's digest the decision is about.
+    pub subject: String,
+    /// When it was recorded (RFC 3339).
+    pub recorded_at: String,
+}
+
+/// A deploy admission review of the digest (`zt serve`'s admission webhook).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Deployment {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Whether the review admitted it.
+    pub allowed: bool,
+    /// `CREATE` or `UPDATE`.
+    pub operation: String,
+    /// The object: `Kind namespace/name`.
+    pub object: String,
+    /// The review's entry in the server's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
 }
 
 /// One build, from verified SLSA provenance.
@@ -334,6 +377,26 @@ pub fn trace_in(
                 .collect(),
         })
         .collect();
+    let (intake, deployments) = match ledger {
+        Some(l) => (
+            intake_of(l, &dependencies)?,
+            l.deployments(digest, MAX_DEPLOYMENTS)?
+                .into_iter()
+                .map(|d| Deployment {
+                    at: zt_core::time::rfc3339(d.at),
+                    allowed: d.allowed,
+                    operation: d.operation,
+                    object: if d.namespace.is_empty() {
+                        format!("{} {}", d.kind, d.name)
+                    } else {
+                        format!("{} {}/{}", d.kind, d.namespace, d.name)
+                    },
+                    log_index: d.log_index,
+                })
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(Trace {
         digest: digest.to_string(),
         builds,
@@ -342,10 +405,49 @@ pub fn trace_in(
         signers,
         decisions,
         rejected,
+        intake,
+        deployments,
     })
 }
 
+/// The intake decisions the ledger holds about the dependencies that have a package URL.
+fn intake_of(
+    ledger: &dyn zt_store::Ledger,
+    dependencies: &[Dependency],
+) -> Result<Vec<IntakeDecision>, Error> {
+    let purls: Vec<String> = dependencies
+        .iter()
+        .filter_map(|d| d.purl.as_deref())
+        .filter(|p| p.starts_with("pkg:"))
+        .map(str::to_owned)
+        .collect();
+    if purls.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ledger
+        .intake_decisions(&purls)?
+        .into_iter()
+        .map(|r| IntakeDecision {
+            purl: r.purl,
+            verdict: r.verdict,
+            bundle: r.bundle_id.to_string(),
+            subject: r.subject.to_string(),
+            recorded_at: zt_core::time::rfc3339(r.recorded_at),
+        })
+        .collect())
+}
+
 impl Trace {
+    /// The latest intake decision about a dependency's package URL (qualifiers and subpath
+    /// aside), if any.
+    pub fn intake_for(&self, purl: &str) -> Option<&IntakeDecision> {
+        let key = zt_store::index::purl_key(purl);
+        self.intake
+            .iter()
+            .rev()
+            .find(|d| zt_store::index::purl_key(&d.purl) == key)
+    }
+
     /// The trace as a Graphviz `dot` graph: commits → builds → the artifact, dependencies →
     /// the artifact, signers → what they signed.
     pub fn to_dot(&self) -> String {

@@ -226,6 +226,8 @@ pub struct IntakeRecord {
     pub verdict: String,
     /// The decision's bundle.
     pub bundle_id: Digest,
+    /// The package archive's digest (the statement's subject).
+    pub subject: Digest,
     /// When it was recorded (Unix seconds).
     pub recorded_at: i64,
 }

@@ -590,6 +590,7 @@ impl Ledger for PostgresLedger {
                     purl: r.try_get(0)?,
                     verdict: r.try_get(1)?,
                     bundle_id: query::parse_digest(r.try_get::<_, &str>(2)?)?,
+                    subject: query::parse_digest(r.try_get::<_, &str>(4)?)?,
                     recorded_at: r.try_get(3)?,
                 });
             }

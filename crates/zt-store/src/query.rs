@@ -195,8 +195,9 @@ pub(crate) const DEPLOYMENTS_OF: &str = "SELECT digest, at, allowed, operation, 
      name, log_index FROM deployments WHERE digest = $1
      ORDER BY at DESC, log_index DESC LIMIT $2";
 /// The intake decisions about one purl key (called once per key).
-pub(crate) const INTAKE_OF: &str = "SELECT named, verdict, bundle_id, recorded_at
-     FROM intake_decisions WHERE purl = $1 ORDER BY recorded_at, bundle_id";
+pub(crate) const INTAKE_OF: &str = "SELECT i.named, i.verdict, i.bundle_id, i.recorded_at,
+     (SELECT min(s.digest) FROM bundle_subjects s WHERE s.bundle_id = i.bundle_id)
+     FROM intake_decisions i WHERE i.purl = $1 ORDER BY i.recorded_at, i.bundle_id";
 
 /// The recorded scans (and intake decisions) a ledger upgraded to [`SCANS_SINCE_VERSION`]
 /// indexes.

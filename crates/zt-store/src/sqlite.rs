@@ -526,14 +526,16 @@ impl Ledger for SqliteLedger {
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?;
             for row in rows {
-                let (purl, verdict, id, recorded_at) = row?;
+                let (purl, verdict, id, recorded_at, subject) = row?;
                 out.push(crate::index::IntakeRecord {
                     purl,
                     verdict,
                     bundle_id: query::parse_digest(&id)?,
+                    subject: query::parse_digest(&subject)?,
                     recorded_at,
                 });
             }

@@ -207,6 +207,31 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     let bearer = format!("Bearer {token}");
     let auth = [("authorization", bearer.as_str())];
 
+    // A deploy admission review of the artifact: the graph's last column and a table row.
+    {
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "5b0c3f1e-2d6a-4c1b-9e0f-7a1d2c3b4e5f", "operation": "CREATE",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "namespace": "shop", "name": "hello",
+                "object": {"metadata": {"name": "hello"}, "spec": {"containers": [
+                    {"name": "hello", "image": format!("registry.example.com/shop/hello@{}", h.artifact)}
+                ]}}
+            }
+        });
+        let mut reply = ureq::post(&format!("{url}/admission/v1"))
+            .header("content-type", "application/json")
+            .send(review.to_string())
+            .unwrap();
+        let reply: Value =
+            serde_json::from_str(&reply.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(
+            reply["response"]["uid"], "5b0c3f1e-2d6a-4c1b-9e0f-7a1d2c3b4e5f",
+            "{reply}"
+        );
+    }
+
     // --- Without a browser (JavaScript off): the pages are whole HTML, the graph is SVG.
     let (status, hs, body) = get(&format!("{url}/"), &[]);
     assert_eq!(status, 401, "{body}");
@@ -222,6 +247,8 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     }
     assert_eq!(header(&hs2, "content-type"), "text/html; charset=utf-8");
     assert!(body.contains("<svg id=\"graph\""), "{body}");
+    assert!(body.contains("<table class=\"deployments\">"), "{body}");
+    assert!(body.contains("<td>Pod shop/hello</td>"), "{body}");
     assert!(
         body.contains(&format!("commit {}", &h.commit[..12])),
         "{body}"
@@ -358,6 +385,14 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     for n in &nodes {
         assert!(d.attr(n, "href").unwrap().starts_with("/api/v1/"));
     }
+    // Where it was deployed: the admission review, after the decisions.
+    let deployed = d.find_all("#graph a.node.deployment");
+    assert_eq!(deployed.len(), 1);
+    assert!(
+        d.text(&deployed[0]).contains("Pod shop/hello"),
+        "{}",
+        d.text(&deployed[0])
+    );
     let log_nodes = d.find_all("#graph a.node.evidence");
     assert!(d.text(&log_nodes[0]).contains("log index"));
     // Keyboard: focusing a node highlights its path; the zoom button changes the view.

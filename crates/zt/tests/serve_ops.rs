@@ -326,6 +326,46 @@ fn the_log_admission_and_appends_through_a_running_server() {
     assert_eq!(status, 200);
     assert_eq!(review["response"]["allowed"], true);
 
+    // The reviews that named the artifact's digest are in its trace, newest first: the refused
+    // Deployment (another of its images is unsigned), the refused Pod (another of its images
+    // is not pinned) and the admitted Pod; the dry run left no record; each points at its log
+    // entry.
+    let out = zt(&repo)
+        .args(["trace", "out/hello", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let trace: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let deployments: Vec<(String, bool, String)> = trace["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["object"].as_str().unwrap().to_owned(),
+                d["allowed"].as_bool().unwrap(),
+                d["operation"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deployments,
+        [
+            ("Deployment shop/api".to_owned(), false, "UPDATE".to_owned()),
+            ("Pod shop/web".to_owned(), false, "CREATE".to_owned()),
+            ("Pod shop/hello".to_owned(), true, "CREATE".to_owned())
+        ],
+        "{trace}"
+    );
+    assert_eq!(trace["deployments"][2]["log_index"], after, "{trace}");
+    let out = zt(&repo).args(["trace", "out/hello"]).output().unwrap();
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("deployment  admitted CREATE Pod shop/hello at "),
+        "{stdout}"
+    );
+
     let (status, problem) = post_json(&admission, r#"{"apiVersion":"v1","kind":"Pod"}"#);
     assert_eq!(status, 400);
     assert_eq!(problem["detail"], "not_admission_review_v1");

@@ -242,6 +242,9 @@ fn kind_name(predicate_type: Option<&str>) -> &str {
     }
 }
 
+/// The most deploy reviews drawn in the graph (the rest are listed below it).
+const GRAPH_DEPLOYMENTS: usize = 6;
+
 /// The most dependencies drawn in the graph (the rest are listed below it).
 const GRAPH_DEPENDENCIES: usize = 8;
 
@@ -338,6 +341,7 @@ pub(super) fn graph(v: &ArtifactView) -> Graph {
         } else {
             zt_core::predicate::SLSA_PROVENANCE_V1
         };
+        let intake = dep.purl.as_deref().and_then(|p| v.trace.intake_for(p));
         g.nodes.push(Node {
             id: id.clone(),
             kind: Kind::Dependency,
@@ -345,9 +349,21 @@ pub(super) fn graph(v: &ArtifactView) -> Graph {
                 Some(ver) => format!("{}@{ver}", dep.name),
                 None => dep.name.clone(),
             },
-            detail: format!("from the {}", dep.source),
-            href: api_evidence(d, Some(predicate)),
-            verdict: Verdict::Neutral,
+            // The intake decision about the package, when there is one: its verdict, and the
+            // box links to the decision's evidence.
+            detail: match intake {
+                Some(i) => format!("intake: {}", i.verdict),
+                None => format!("from the {}", dep.source),
+            },
+            href: match intake {
+                Some(i) => api_evidence(&i.subject, Some(zt_core::predicate::ZT_INTAKE_V1)),
+                None => api_evidence(d, Some(predicate)),
+            },
+            verdict: match intake.map(|i| i.verdict.as_str()) {
+                Some("admitted") => Verdict::Good,
+                Some(_) => Verdict::Bad,
+                None => Verdict::Neutral,
+            },
         });
         for t in &targets {
             g.edges.push((id.clone(), t.clone()));
@@ -431,6 +447,40 @@ pub(super) fn graph(v: &ArtifactView) -> Graph {
             g.edges.push((e.clone(), id.clone()));
         }
     }
+    // Where it was to be deployed: the latest admission reviews, after the deploy decision.
+    for (i, dep) in v
+        .trace
+        .deployments
+        .iter()
+        .take(GRAPH_DEPLOYMENTS)
+        .enumerate()
+    {
+        let id = format!("deployment-{i}");
+        g.nodes.push(Node {
+            id: id.clone(),
+            kind: Kind::Deployment,
+            label: dep.object.clone(),
+            detail: format!(
+                "{} {}",
+                if dep.allowed { "admitted" } else { "refused" },
+                dep.at.get(..10).unwrap_or(&dep.at)
+            ),
+            // The review's evidence is in the trace's JSON (with its log index); the table
+            // below links each review to the log page's proof checker.
+            href: trace_href.clone(),
+            verdict: if dep.allowed {
+                Verdict::Good
+            } else {
+                Verdict::Bad
+            },
+        });
+        let from = if v.trace.decisions.iter().any(|d| d.stage == "deploy") {
+            "decision-deploy".to_owned()
+        } else {
+            artifact.clone()
+        };
+        g.edges.push((from, id));
+    }
     g
 }
 
@@ -457,7 +507,7 @@ pub(super) fn artifact(v: &ArtifactView) -> String {
         "<p class=\"lede\">Digest <code class=\"digest\">{}</code>{}</p>\n\
          <figure class=\"graph-box\"><div class=\"graph-scroll\" id=\"graph-scroll\">{}</div>\
          <figcaption>Provenance of this artifact: commit → dependencies → build → artifact → \
-         signatures and attestations → decisions. Each box links to its evidence JSON.</figcaption></figure>\n",
+         signatures and attestations → decisions → deployments. Each box links to its evidence JSON.</figcaption></figure>\n",
         escape(d),
         if v.names.is_empty() {
             String::new()
@@ -545,9 +595,25 @@ pub(super) fn artifact(v: &ArtifactView) -> String {
     } else {
         out.push_str("<ul class=\"deps\">");
         for dep in &v.trace.dependencies {
+            let intake = dep
+                .purl
+                .as_deref()
+                .and_then(|p| v.trace.intake_for(p))
+                .map(|i| {
+                    format!(
+                        " — <a href=\"{}\">intake: {}</a> <small>({})</small>",
+                        escape(&api_evidence(
+                            &i.subject,
+                            Some(zt_core::predicate::ZT_INTAKE_V1)
+                        )),
+                        escape(&i.verdict),
+                        escape(&i.recorded_at)
+                    )
+                })
+                .unwrap_or_default();
             let _ = write!(
                 out,
-                "<li>{}{} <small>({})</small></li>",
+                "<li>{}{} <small>({})</small>{intake}</li>",
                 escape(&dep.name),
                 dep.version
                     .as_ref()
@@ -575,6 +641,31 @@ pub(super) fn artifact(v: &ArtifactView) -> String {
             let _ = write!(out, "<li>{}: {}</li>", escape(&r.source), escape(&r.reason));
         }
         out.push_str("</ul>");
+    }
+    out.push_str("</section>\n<section aria-labelledby=\"h-deployments\"><h2 id=\"h-deployments\">Deployments</h2>");
+    if v.trace.deployments.is_empty() {
+        out.push_str("<p>No deploy admission review has named this digest.</p>");
+    } else {
+        out.push_str(
+            "<table class=\"deployments\"><thead><tr><th scope=\"col\">object</th>\
+             <th scope=\"col\">review</th><th scope=\"col\">when</th>\
+             <th scope=\"col\">log entry</th></tr></thead><tbody>",
+        );
+        for dep in &v.trace.deployments {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=\"{}\">{} {}</td><td>{}</td><td>{}</td></tr>",
+                escape(&dep.object),
+                if dep.allowed { "allow" } else { "deny" },
+                escape(&dep.operation),
+                if dep.allowed { "admitted" } else { "refused" },
+                escape(&dep.at),
+                dep.log_index
+                    .map(|ix| format!("<a href=\"/log?index={ix}\">{ix}</a>"))
+                    .unwrap_or_else(|| "not logged".into())
+            );
+        }
+        out.push_str("</tbody></table>");
     }
     out.push_str("</section>\n");
     out
@@ -920,5 +1011,99 @@ mod tests {
         assert!(html.contains("<dd class=\"fix\">record coverage with `zt attest`</dd>"));
         assert!(html.contains("href=\"/denials?rule=tests.coverage\""));
         assert!(html.contains("value=\"tests.coverage\""));
+    }
+
+    /// A dependency intake has judged is drawn with the verdict and links to the decision's
+    /// evidence (found by purl, qualifiers aside); one it has not judged says where it was
+    /// listed; a refused deploy review is drawn after the deploy decision.
+    #[test]
+    fn dependencies_show_their_intake_and_reviews_follow_the_deploy_decision() {
+        use zt_pipeline::trace::{Dependency, Deployment, IntakeDecision, Trace};
+        let dep = |name: &str, purl: &str| Dependency {
+            name: name.into(),
+            version: None,
+            purl: Some(purl.into()),
+            source: "sbom".into(),
+        };
+        let intake = |purl: &str, verdict: &str, subject: &str, at: &str| IntakeDecision {
+            purl: purl.into(),
+            verdict: verdict.into(),
+            bundle: "sha256:b".into(),
+            subject: subject.into(),
+            recorded_at: at.into(),
+        };
+        let view = ArtifactView {
+            digest: "sha256:aa".into(),
+            names: vec!["out/app".into()],
+            evidence: Vec::new(),
+            trace: Trace {
+                digest: "sha256:aa".into(),
+                builds: Vec::new(),
+                commits: Vec::new(),
+                dependencies: vec![
+                    dep("left-pad", "pkg:npm/left-pad@1.3.0?arch=any"),
+                    dep("evil", "pkg:npm/evil@6.6.6"),
+                    dep("unknown", "pkg:npm/unknown@1"),
+                ],
+                signers: Vec::new(),
+                decisions: vec![zt_pipeline::trace::Decision {
+                    stage: "deploy".into(),
+                    allow: false,
+                    deny: Vec::new(),
+                }],
+                rejected: Vec::new(),
+                intake: vec![
+                    intake(
+                        "pkg:npm/left-pad@1.3.0",
+                        "held",
+                        "sha256:01",
+                        "2026-01-01T00:00:00Z",
+                    ),
+                    intake(
+                        "pkg:npm/left-pad@1.3.0",
+                        "admitted",
+                        "sha256:02",
+                        "2026-02-01T00:00:00Z",
+                    ),
+                    intake(
+                        "pkg:npm/evil@6.6.6",
+                        "rejected",
+                        "sha256:03",
+                        "2026-02-01T00:00:00Z",
+                    ),
+                ],
+                deployments: vec![Deployment {
+                    at: "2026-03-01T00:00:00Z".into(),
+                    allowed: false,
+                    operation: "CREATE".into(),
+                    object: "Pod shop/app".into(),
+                    log_index: Some(9),
+                }],
+            },
+        };
+        let g = graph(&view);
+        let node = |id: &str| g.nodes.iter().find(|n| n.id == id).unwrap();
+        let (pad, evil, unknown) = (node("dep-0"), node("dep-1"), node("dep-2"));
+        assert_eq!(pad.detail, "intake: admitted");
+        assert_eq!(pad.verdict, Verdict::Good);
+        assert_eq!(
+            pad.href,
+            "/api/v1/evidence?subject=sha256%3A02&predicateType=https%3A%2F%2Fzt.dev%2Fattestation%2Fdependency-intake%2Fv1"
+        );
+        assert_eq!(evil.detail, "intake: rejected");
+        assert_eq!(evil.verdict, Verdict::Bad);
+        assert_eq!(unknown.detail, "from the sbom");
+        assert_eq!(unknown.verdict, Verdict::Neutral);
+        let review = node("deployment-0");
+        assert_eq!(review.label, "Pod shop/app");
+        assert_eq!(review.detail, "refused 2026-03-01");
+        assert_eq!(review.verdict, Verdict::Bad);
+        assert!(
+            g.edges
+                .contains(&("decision-deploy".to_owned(), "deployment-0".to_owned()))
+        );
+        let html = artifact(&view);
+        assert!(html.contains("intake: admitted</a>"), "{html}");
+        assert!(html.contains("<a href=\"/log?index=9\">9</a>"), "{html}");
     }
 }

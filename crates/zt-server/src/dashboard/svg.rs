@@ -83,17 +83,20 @@ pub enum Kind {
     Evidence,
     /// A policy decision.
     Decision,
+    /// A deploy admission review.
+    Deployment,
 }
 
 impl Kind {
     /// Left to right.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Commit,
         Kind::Dependency,
         Kind::Build,
         Kind::Artifact,
         Kind::Evidence,
         Kind::Decision,
+        Kind::Deployment,
     ];
 
     fn column(self) -> usize {
@@ -108,6 +111,7 @@ impl Kind {
             Kind::Artifact => "artifact",
             Kind::Evidence => "evidence",
             Kind::Decision => "decision",
+            Kind::Deployment => "deployment",
         }
     }
 
@@ -119,6 +123,7 @@ impl Kind {
             Kind::Artifact => "Artifact",
             Kind::Evidence => "Signatures and attestations",
             Kind::Decision => "Decisions",
+            Kind::Deployment => "Deployments",
         }
     }
 }
@@ -169,17 +174,17 @@ const TOP: f64 = 34.0;
 impl Graph {
     /// The graph as an `<svg>` titled `title`.
     pub fn to_svg(&self, title: &str) -> String {
-        let mut rows = [0usize; 6];
+        let mut rows = [0usize; Kind::ALL.len()];
         for n in &self.nodes {
             if let Some(r) = rows.get_mut(n.kind.column()) {
                 *r += 1;
             }
         }
         let most = rows.iter().copied().max().unwrap_or(1).max(1);
-        let width = 12.0 + COL_W * 6.0;
+        let width = 12.0 + COL_W * Kind::ALL.len() as f64;
         let height = TOP + ROW_H * most as f64 + 8.0;
         // Each node's position: columns centred vertically.
-        let mut seen = [0usize; 6];
+        let mut seen = [0usize; Kind::ALL.len()];
         let mut pos: Vec<(f64, f64)> = Vec::with_capacity(self.nodes.len());
         for n in &self.nodes {
             let c = n.kind.column();

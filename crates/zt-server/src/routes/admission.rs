@@ -319,6 +319,7 @@ impl Admission {
             "zt_admission_reviews_total",
             &[("outcome", if allowed { "allowed" } else { "denied" })],
         );
+        let mut log_index = None;
         if !dry_run && let Some(log) = &self.log {
             let record = json!({
                 "type": "zt.admission/v1",
@@ -342,9 +343,32 @@ impl Admission {
                 .to_string()
                 .into_bytes();
             }
-            log.append(&bytes)
-                .map_err(|e| ReviewError::Unavailable(format!("recording the review: {e}")))?;
+            log_index = Some(
+                log.append(&bytes)
+                    .map_err(|e| ReviewError::Unavailable(format!("recording the review: {e}")))?,
+            );
             registry().inc("zt_log_appends_total", &[("route", "admission")]);
+        }
+        if !dry_run {
+            // Kept by digest in the ledger too, so that an artifact's trace and page show
+            // where it was deployed (or refused).
+            let at = self.ws.now();
+            let deployments: Vec<zt_store::Deployment> = verdicts
+                .keys()
+                .filter_map(|k| k.parse::<Digest>().ok())
+                .map(|digest| zt_store::Deployment {
+                    digest,
+                    at,
+                    allowed,
+                    operation: operation.to_owned(),
+                    kind: kind.to_owned(),
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    log_index,
+                })
+                .collect();
+            zt_pipeline::ledger::record_deployments(&self.ws, &deployments)
+                .map_err(|e| ReviewError::Unavailable(format!("recording the review: {e}")))?;
         }
         let message = (!allowed).then(|| {
             format!(

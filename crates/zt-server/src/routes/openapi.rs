@@ -99,7 +99,7 @@ pub fn document() -> Value {
                 },
                 "Trace": {
                     "type": "object",
-                    "required": ["digest", "builds", "commits", "dependencies", "signers", "decisions", "rejected"],
+                    "required": ["digest", "builds", "commits", "dependencies", "signers", "decisions", "rejected", "intake", "deployments"],
                     "properties": {
                         "digest": digest,
                         "builds": {"type": "array", "items": {"type": "object"}},
@@ -107,7 +107,25 @@ pub fn document() -> Value {
                         "dependencies": {"type": "array", "items": {"type": "object"}},
                         "signers": {"type": "array", "items": {"type": "object"}},
                         "decisions": {"type": "array", "items": {"type": "object"}},
-                        "rejected": {"type": "array", "items": {"type": "object"}}
+                        "rejected": {"type": "array", "items": {"type": "object"}},
+                        "intake": {"type": "array", "items": {"type": "object",
+                            "required": ["purl", "verdict", "bundle", "subject", "recorded_at"],
+                            "properties": {
+                                "purl": {"type": "string"},
+                                "subject": digest,
+                                "verdict": {"type": "string", "enum": ["admitted", "held", "rejected"]},
+                                "bundle": {"type": "string"},
+                                "recorded_at": {"type": "string", "format": "date-time"}
+                            }}},
+                        "deployments": {"type": "array", "items": {"type": "object",
+                            "required": ["at", "allowed", "operation", "object"],
+                            "properties": {
+                                "at": {"type": "string", "format": "date-time"},
+                                "allowed": {"type": "boolean"},
+                                "operation": {"type": "string"},
+                                "object": {"type": "string"},
+                                "log_index": {"type": "integer", "minimum": 0}
+                            }}}
                     }
                 }
             }

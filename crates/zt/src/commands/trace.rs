@@ -69,8 +69,14 @@ fn print(name: &str, t: &Trace, printer: &Printer) {
     }
     printer.out(format!("  deps        {}", t.dependencies.len()));
     for d in &t.dependencies {
+        let intake = d
+            .purl
+            .as_deref()
+            .and_then(|p| t.intake_for(p))
+            .map(|i| format!(" (intake: {})", i.verdict))
+            .unwrap_or_default();
         printer.info(format!(
-            "    {} {} {}",
+            "    {} {} {}{intake}",
             d.name,
             d.version.as_deref().unwrap_or(""),
             d.purl.as_deref().unwrap_or("")
@@ -98,6 +104,22 @@ fn print(name: &str, t: &Trace, printer: &Printer) {
                 deny["message"].as_str().unwrap_or("")
             ));
         }
+    }
+    for d in &t.deployments {
+        printer.out(format!(
+            "  deployment  {} {} {} at {}{}",
+            if d.allowed {
+                "admitted".green().to_string()
+            } else {
+                "refused".red().to_string()
+            },
+            d.operation,
+            d.object,
+            d.at,
+            d.log_index
+                .map(|i| format!(" (log index {i})"))
+                .unwrap_or_default()
+        ));
     }
     for r in &t.rejected {
         printer.out(format!("  rejected    {}: {}", r.source, r.reason));
