@@ -486,20 +486,29 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
     // build runs (the build cannot change them), on a thread of idle priority: it uses the
     // CPU time the build leaves idle, so that it does not slow the build down. If it has not
-    // finished when the build has (a machine busy with other work starves an idle thread),
-    // they are collected again here at normal priority, and the idle thread is left behind.
+    // finished when the build has (a machine busy with other work starves an idle thread), it
+    // is raised to normal priority and waited for: no thread may outlive the build. The next
+    // sandbox (a rebuild, the faketime probe) is started with clone3, which copies the address
+    // space as fork(2) does but without glibc's fork handlers, so a thread caught inside the
+    // allocator at that moment would leave the child waiting forever on the allocator's lock
+    // (seen: a CI run hung in the faketime probe's child, in `realloc`, while the previous
+    // build's idle thread was still hashing on a loaded machine).
     let (exit, digests, observed, mut behaviour) = sandbox::run_with(&spec, || {
         let (tx, rx) = std::sync::mpsc::channel();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let (opts, source) = (opts.clone(), source.clone());
         let spawned = std::thread::Builder::new()
             .name("zt-input-digests".into())
             .spawn(move || {
+                let _ = tid_tx.send(sandbox::this_thread_id());
                 sandbox::idle_priority();
                 let _ = tx.send(crate::provenance::resolved_dependencies(&opts, &source));
             });
-        spawned.ok().map(|_| rx)
+        let handle = spawned.ok()?;
+        let tid = tid_rx.recv().ok()?;
+        Some(InputDigests { rx, tid, handle })
     })?;
-    let deps = digests.flatten().and_then(|rx| rx.try_recv().ok());
+    let deps = digests.flatten().and_then(InputDigests::wait);
     let finished = std::time::SystemTime::now();
     drop(spec);
     behaviour.writes = sandbox::writes_outside(&copy, &opts.out, &before, source.source_date_epoch);
@@ -555,6 +564,30 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         outcome.provenance = Some((statement, path));
     }
     Ok(outcome)
+}
+
+/// The thread collecting a build's pinned inputs at idle priority (see [`build`]).
+struct InputDigests {
+    rx: std::sync::mpsc::Receiver<Result<Vec<serde_json::Value>, Error>>,
+    tid: i32,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl InputDigests {
+    /// Its result, once it has ended: at once if it is done, else after raising it to normal
+    /// priority. `None` if it failed to deliver (the caller collects them itself).
+    fn wait(self) -> Option<Result<Vec<serde_json::Value>, Error>> {
+        let got = match self.rx.try_recv() {
+            Ok(v) => Some(v),
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                sandbox::normal_priority(self.tid);
+                self.rx.recv().ok()
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => None,
+        };
+        let _ = self.handle.join();
+        got
+    }
 }
 
 /// Where a sandboxed test run's JUnit report is written, relative to the source copy (the

@@ -518,6 +518,26 @@ pub fn idle_priority() {
     let _ = unsafe { nix::libc::sched_setscheduler(0, nix::libc::SCHED_IDLE, &raw const param) };
 }
 
+/// This thread's kernel id (for [`normal_priority`]).
+pub fn this_thread_id() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { nix::libc::gettid() }
+}
+
+/// Raises thread `tid` of this process (one that called [`idle_priority`]) back to the normal
+/// scheduling class.
+pub fn normal_priority(tid: i32) {
+    if tid <= 0 {
+        return;
+    }
+    // SAFETY: as in `idle_priority`: a zeroed `sched_param` is priority 0.
+    let mut param: nix::libc::sched_param = unsafe { std::mem::zeroed() };
+    param.sched_priority = 0;
+    // SAFETY: sched_setscheduler reads the one `sched_param` passed; `tid` is a thread of
+    // this process that is still running (its owner has not joined it).
+    let _ = unsafe { nix::libc::sched_setscheduler(tid, nix::libc::SCHED_OTHER, &raw const param) };
+}
+
 /// `struct clone_args` of clone3(2).
 #[repr(C)]
 #[derive(Default)]
