@@ -213,13 +213,15 @@ pub struct DepsConfig {
 }
 
 /// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries
-/// publish (npm SLSA provenance, PyPI PEP 740 attestations), per ecosystem, and the source
-/// repository each named package must be published from.
+/// publish (npm SLSA provenance, PyPI PEP 740 attestations, the Go checksum database), per
+/// ecosystem, and the source repository each named package must be published from.
 ///
 /// ```toml
 /// [deps.provenance]
 /// npm = "require"      # require | prefer (default) | off
 /// pypi = "prefer"
+/// go = "require"       # the module's h1: hash logged by the checksum database
+/// go_sumdb = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 https://sum.golang.org"
 /// [[deps.provenance.package]]
 /// package = "pkg:npm/sigstore"
 /// repository = "https://github.com/sigstore/sigstore-js"
@@ -233,18 +235,26 @@ pub struct ProvenanceConfig {
     /// PyPI distributions.
     #[serde(default)]
     pub pypi: ProvenanceRequirement,
+    /// Go modules: their `h1:` hash proved logged by the checksum database.
+    #[serde(default)]
+    pub go: ProvenanceRequirement,
+    /// The Go checksum database, as `GOSUMDB` writes it: its verifier key, then optionally
+    /// its URL (default: `https` at the key's name). Unset: `sum.golang.org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_sumdb: Option<String>,
     /// The expected source repository of named packages.
     #[serde(default, rename = "package", skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<ExpectedSource>,
 }
 
 impl ProvenanceConfig {
-    /// The requirement for an ecosystem by its purl type (`npm`, `pypi`); others are `off`
+    /// The requirement for an ecosystem by its purl type (`npm`, `pypi`, `golang`); others are `off`
     /// (their registries publish no provenance zt verifies).
     pub fn requirement(&self, purl_type: &str) -> ProvenanceRequirement {
         match purl_type {
             "npm" => self.npm,
             "pypi" => self.pypi,
+            "golang" => self.go,
             _ => ProvenanceRequirement::Off,
         }
     }
