@@ -523,10 +523,10 @@ impl SumdbSource {
         if arg.is_file() {
             let mut dir = arg.parent();
             while let Some(d) = dir {
-                if d.file_name().is_some_and(|n| n == "lookup") {
-                    if let Some(top) = d.parent() {
-                        return SumdbSource::Dir(top.to_path_buf());
-                    }
+                if d.file_name().is_some_and(|n| n == "lookup")
+                    && let Some(top) = d.parent()
+                {
+                    return SumdbSource::Dir(top.to_path_buf());
                 }
                 dir = d.parent();
             }

@@ -354,3 +354,83 @@ fn intake_requires_the_checksum_database_and_records_what_it_proved() {
     assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
     assert!(v["provenance"].is_null(), "{v}");
 }
+
+/// Serves `root` over plain HTTP on loopback (GET only; 404 for what is not there) the way
+/// the checksum database serves its documents; returns its base URL.
+fn serve_dir(root: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // skip the headers
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let reply = match fs_err::read(root.join(path)) {
+                Ok(body) if !path.contains("..") => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend(body);
+                    r
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&reply);
+        }
+    });
+    base
+}
+
+#[test]
+fn online_the_database_is_asked_over_http_and_proves_the_same() {
+    let base = serve_dir(data("sum.golang.org"));
+    let dir = tempfile::tempdir().unwrap();
+    let zip = data("github.com-fatih-camelcase@v1.0.0.zip");
+    let (o, v) = provenance(dir.path(), CAMELCASE, &zip, Path::new(&base));
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(
+        (v["record_id"].as_u64(), v["hash"].as_str()),
+        (Some(3445), Some(CAMELCASE_H1))
+    );
+    assert_eq!(v["source"], base.as_str());
+
+    // intake without documents asks the database `go_sumdb` names
+    let dir = go_repo(&format!(
+        "[deps.provenance]\ngo = \"require\"\ngo_sumdb = \"{} {base}\"\n",
+        zt_tlog::sumdb::GO_SUMDB_KEY
+    ));
+    let (o, v) = intake(dir.path(), None);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(v["provenance"]["status"], "verified");
+    assert_eq!(v["provenance"]["document"], base.as_str());
+
+    // a database served with a forged tile is refused online too
+    let (_t, db) = sumdb_copy();
+    let tile = db.join("tile/8/0/013");
+    let mut bytes = fs_err::read(&tile).unwrap();
+    bytes[32 * 100] ^= 1;
+    fs_err::write(&tile, bytes).unwrap();
+    let forged = serve_dir(db);
+    let dir = tempfile::tempdir().unwrap();
+    let (o, _) = provenance(dir.path(), CAMELCASE, &zip, Path::new(&forged));
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not in the signed tree"), "{stderr}");
+}
