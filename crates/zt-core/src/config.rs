@@ -130,6 +130,7 @@ pub struct Config {
 /// test = ["sh", "-c", "…", "sh", "{junit}"]   # `{junit}`: where the JUnit report goes
 /// out = "out"                                  # the artifacts, relative to the repository
 /// toolchains = ["~/.rustup/toolchains/stable-x86_64-unknown-linux-gnu"]
+/// mirror = "local"                             # install packages from the curated mirror only
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +151,12 @@ pub struct BuildConfig {
     /// home directory of the user running zt (so one `zt.toml` serves every machine).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub toolchains: Vec<String>,
+    /// Pin the curated mirror as the build's only package source: `"local"` is this
+    /// repository's mirror (what `zt deps intake` admitted), anything else the path of
+    /// another mirror directory (relative to the repository). Cargo, pip and Go in the
+    /// sandbox then install from it, offline; the provenance records its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
 }
 
 impl BuildConfig {
