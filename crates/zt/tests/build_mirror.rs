@@ -195,3 +195,82 @@ fn pip_installs_offline_from_the_pinned_mirror() {
         sum
     );
 }
+
+#[test]
+fn go_builds_offline_from_the_pinned_mirror() {
+    let have_go = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_go {
+        return skip_outside_ci("go is not installed (apt: golang-go)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let zip = d.join("v1.0.0.zip");
+    fs_err::copy(
+        data("provenance/go/github.com-fatih-camelcase@v1.0.0.zip"),
+        &zip,
+    )
+    .unwrap();
+    fs_err::write(
+        d.join("go.mod"),
+        "module example.com/app\n\ngo 1.19\n\nrequire github.com/fatih/camelcase v1.0.0\n",
+    )
+    .unwrap();
+    fs_err::write(
+        d.join("go.sum"),
+        "github.com/fatih/camelcase v1.0.0 h1:hxNvNX/xYBp0ovncs8WyWZrOrpBNub/JfaMvbURyft8=\ngithub.com/fatih/camelcase v1.0.0/go.mod h1:yN2Sb0lFhZJUdVvtELVWefmrXpuZESvPmqwoZc+/fpc=\n",
+    )
+    .unwrap();
+    fs_err::write(
+        d.join("main.go"),
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/fatih/camelcase\"\n)\n\nfunc main() { fmt.Println(camelcase.Split(\"ZeroTrust\")) }\n",
+    )
+    .unwrap();
+    fs_err::write(
+        d.join("zt.toml"),
+        "[build]\nmirror = \"local\"\n[deps.provenance]\ngo = \"require\"\n",
+    )
+    .unwrap();
+    // Taken in with the checksum database's proof (the saved sum.golang.org documents).
+    let o = zt(d)
+        .args([
+            "deps",
+            "intake",
+            "github.com/fatih/camelcase@v1.0.0",
+            "--ecosystem",
+            "go",
+            "--archive",
+            "v1.0.0.zip",
+            "--lockfile",
+            "go.mod",
+            "--allow-unknown-age",
+            "--provenance",
+        ])
+        .arg(data("provenance/go/sum.golang.org"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    fs_err::remove_file(&zip).unwrap();
+    let o = zt(d)
+        .args(["build", "--allow-dirty", "--json", "--", "sh", "-c"])
+        .arg("go build -o out/app . && ./out/app > out/said")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(
+        fs_err::read_to_string(d.join("out/said")).unwrap(),
+        "[Zero Trust]\n"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join(v["provenance"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
+    assert_eq!(mirror["annotations"]["packages"]["Go"], 1, "{mirror}");
+}
