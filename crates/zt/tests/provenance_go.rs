@@ -348,6 +348,16 @@ fn intake_requires_the_checksum_database_and_records_what_it_proved() {
     );
     assert_eq!(v["reasons"][0]["rule"], "provenance-invalid");
 
+    // A module expected from another path (a fork's zip passed off as the original, say):
+    // held for a person to look at.
+    let dir = go_repo(
+        "[deps.provenance]\ngo = \"require\"\n[[deps.provenance.package]]\npackage = \"pkg:golang/github.com/fatih/camelcase\"\nrepository = \"https://github.com/someone-else/camelcase\"\n",
+    );
+    let (o, v) = intake(dir.path(), Some(&data("sum.golang.org")));
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert_eq!(v["verdict"], "held", "{v}");
+    assert_eq!(v["reasons"][0]["rule"], "provenance-source-changed");
+
     // `off`: nothing is checked or recorded.
     let dir = go_repo("[deps.provenance]\ngo = \"off\"\n");
     let (o, v) = intake(dir.path(), Some(&db));
