@@ -217,6 +217,27 @@ pub struct DepsConfig {
     /// The `[deps.provenance]` table: upstream provenance required at intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<ProvenanceConfig>,
+    /// The `[deps.on_demand]` table: upstream registries `zt serve` takes a missing package
+    /// in from when a client first asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<OnDemandConfig>,
+}
+
+/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a crate the
+/// mirror lacks and a request for it was approved, the server fetches the approved version
+/// from upstream, runs intake on it (every check, the provenance policy) and serves it only if
+/// admitted.
+///
+/// ```toml
+/// [deps.on_demand]
+/// cargo = "https://index.crates.io"   # a sparse index; downloads from its config.json `dl`
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnDemandConfig {
+    /// The upstream Cargo sparse index (`https://index.crates.io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo: Option<String>,
 }
 
 /// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries

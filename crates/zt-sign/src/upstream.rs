@@ -543,6 +543,38 @@ impl SumdbSource {
     }
 }
 
+/// An HTTPS client for upstream registries that trusts what the machine trusts, as `curl`
+/// and `cargo` do: the PEM bundle `SSL_CERT_FILE` names, else the system's
+/// (`/etc/ssl/certs/ca-certificates.crt`), else Mozilla's roots compiled in. Status codes are
+/// answers, not errors.
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
+    let bundle = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+    let certs: Vec<_> = std::fs::read(&bundle)
+        .map(|pem| {
+            parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout));
+    if !certs.is_empty() {
+        config = config.tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    config.build().into()
+}
+
 /// Documents larger than this are not read (a full tile is 8 KiB, a lookup a few hundred
 /// bytes).
 const MAX_SUMDB_DOCUMENT: u64 = 1 << 20;
@@ -596,11 +628,7 @@ pub fn verify_go(
             )?
         }
         SumdbSource::Url(base) => {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(std::time::Duration::from_secs(30)))
-                .build()
-                .into();
+            let agent = http_agent(std::time::Duration::from_secs(30));
             zt_tlog::sumdb::verify_module(key, module, version, hash, |p: &str| {
                 let url = format!("{base}/{p}");
                 let offline = |e: &dyn std::fmt::Display| {
