@@ -95,6 +95,11 @@ impl Registry {
                 reasons: Vec::new(),
             });
         }
+        // A version intake held stays held (403 with its reasons) until someone acts on it;
+        // asking again does not fetch and decide again.
+        if self.held(ecosystem, name, None)?.is_some() {
+            return Ok(crate::on_demand::OnDemand::NotApproved);
+        }
         crate::on_demand::cargo(ws, index, name)
     }
 

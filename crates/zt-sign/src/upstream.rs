@@ -552,7 +552,7 @@ pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
     let bundle = std::env::var_os("SSL_CERT_FILE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
-    let certs: Vec<_> = std::fs::read(&bundle)
+    let certs: Vec<_> = fs_err::read(&bundle)
         .map(|pem| {
             parse_pem(&pem)
                 .filter_map(|item| match item {

@@ -1,7 +1,8 @@
 //! Intake on demand (`[deps.on_demand] cargo`): the real `cargo fetch` asks `zt serve` for a
 //! crate its mirror lacks; the server takes the approved version in from crates.io through
-//! the whole of intake and serves it; a crate nobody approved stays a 404 naming the
-//! `zt deps request` to run, and nothing of it is fetched.
+//! the whole of intake and serves it; an approved one intake holds (too new) is 403 with the
+//! reason; a crate nobody approved stays a 404 naming the `zt deps request` to run, and
+//! nothing of it is fetched.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
@@ -51,7 +52,7 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
     let d = repo.path();
     fs_err::write(
         d.join("zt.toml"),
-        "[deps.on_demand]\ncargo = \"https://index.crates.io\"\n\n[[deps.approver]]\nname = \"bob\"\npublic_key = \"bob.pub\"\n",
+        "[thresholds]\nmin_package_age_hours = 35064\n\n[deps.on_demand]\ncargo = \"https://index.crates.io\"\n\n[[deps.approver]]\nname = \"bob\"\npublic_key = \"bob.pub\"\n",
     )
     .unwrap();
     run(d, &["key", "generate", "--out", "bob"]);
@@ -77,6 +78,30 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
     let id = r["id"].as_str().unwrap().to_owned();
     run(d, &["deps", "approve", &id, "--key", "bob"]);
 
+    // adler 1.0.2 (published 2021) is approved too. cfg-if 1.0.4 (2025-10-15) is younger than
+    // the four years this repository quarantines versions for: intake will hold it.
+    let r = run(
+        d,
+        &[
+            "deps",
+            "request",
+            "adler",
+            "--ecosystem",
+            "crates.io",
+            "--package-version",
+            "1.0.2",
+            "--justification",
+            "checksums",
+            "--maintenance-plan",
+            "pinned",
+            "--requester",
+            "alice",
+            "--json",
+        ],
+    );
+    let adler = r["id"].as_str().unwrap().to_owned();
+    run(d, &["deps", "approve", &adler, "--key", "bob"]);
+
     let serve = Serve::start(d, &[], &[]);
     let u = serve.url.clone();
 
@@ -91,7 +116,15 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
         }
     );
 
-    // cargo asks for cfg-if: taken in from crates.io on demand, then installed.
+    // cfg-if: fetched, held by intake, 403 with the reason — and held again without a new
+    // intake on the next request.
+    for _ in 0..2 {
+        let (status, body) = get(&format!("{u}/cargo/cf/g-/cfg-if"));
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("held") && body.contains("too-new"), "{body}");
+    }
+
+    // cargo asks for adler 1.0.2 (2021): taken in from crates.io on demand, then installed.
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let proj = w.join("app");
@@ -99,7 +132,7 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
     fs_err::create_dir_all(proj.join(".cargo")).unwrap();
     fs_err::write(
         proj.join("Cargo.toml"),
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncfg-if = \"=1.0.4\"\n",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nadler = \"=1.0.2\"\n",
     )
     .unwrap();
     fs_err::write(proj.join("src/lib.rs"), "").unwrap();
@@ -120,14 +153,15 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
         .unwrap();
     assert!(o.status.success(), "cargo fetch: {:?}", text(&o));
     let lock = fs_err::read_to_string(proj.join("Cargo.lock")).unwrap();
-    // crates.io's checksum of cfg-if 1.0.4
+    // crates.io's checksum of adler 1.0.2
     assert!(
-        lock.contains("9330f8b2ff13f34540b44e946ef35111825727b38d33286ef986142615121801"),
+        lock.contains("f26201604c87b1e01bd3d98f8d5d9a8fcbb815e8cedb41ffccbeb4bf593a35fe"),
         "{lock}"
     );
     // The decision was signed and recorded like any intake.
     let index = fs_err::read_to_string(d.join(".zt/mirror/index.json")).unwrap();
-    assert!(index.contains("pkg:cargo/cfg-if@1.0.4"), "{index}");
+    assert!(index.contains("pkg:cargo/adler@1.0.2"), "{index}");
+    assert!(!index.contains("cfg-if"), "{index}");
     let decisions: Vec<String> = fs_err::read_dir(d.join(".zt/intake/decisions"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -135,7 +169,7 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
     assert!(
         decisions
             .iter()
-            .any(|f| f.contains("cfg-if") && f.contains("admitted")),
+            .any(|f| f.contains("adler") && f.contains("admitted")),
         "{decisions:?}"
     );
 }
