@@ -106,6 +106,24 @@ pub struct Options {
     /// Build even where the sandbox cannot be fully enforced (no Landlock, or too old an
     /// ABI); the provenance records the consent and what was enforced.
     pub allow_weak_sandbox: bool,
+    /// The package source pinned for the build (the curated mirror as file registries).
+    pub package_source: Option<PackageSource>,
+}
+
+/// A package source the build is pinned to: a host directory shown read-only at the same
+/// path, the environment and the files that point the package managers at it, and how the
+/// provenance records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageSource {
+    /// The host directory (read-only inside, at the same path).
+    pub dir: PathBuf,
+    /// Variables added to the build's environment.
+    pub env: Vec<(String, String)>,
+    /// Text appended to files of the build's copy of the tree (path relative to the tree),
+    /// e.g. Cargo's `[source]` replacement in `.cargo/config.toml`.
+    pub files: Vec<(PathBuf, String)>,
+    /// The provenance's `resolvedDependencies` entry for it.
+    pub record: serde_json::Value,
 }
 
 impl Default for Options {
@@ -122,6 +140,7 @@ impl Default for Options {
             secrets: Vec::new(),
             secret_source: None,
             allow_weak_sandbox: false,
+            package_source: None,
         }
     }
 }
@@ -228,6 +247,39 @@ pub fn source_state(opts: &Options) -> Result<SourceState, Error> {
         dirty,
         source_date_epoch: sde,
     })
+}
+
+/// Points the build's copy of the tree and its environment at a pinned package source: its
+/// directory joins the read-only inputs, its variables the environment, its file texts are
+/// appended to the copy's files (created if absent).
+fn pin_package_source(
+    copy: &Path,
+    ps: &PackageSource,
+    inputs: &mut Vec<PathBuf>,
+    env: &mut Vec<(String, String)>,
+) -> Result<(), Error> {
+    inputs.push(ps.dir.clone());
+    for (k, v) in &ps.env {
+        env.retain(|(name, _)| name != k);
+        env.push((k.clone(), v.clone()));
+    }
+    for (rel, text) in &ps.files {
+        let path = copy.join(rel);
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let mut old = match fs_err::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        if !old.is_empty() && !old.ends_with('\n') {
+            old.push('\n');
+        }
+        old.push_str(text);
+        fs_err::write(&path, old).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// The environment every build gets, and nothing else.
@@ -460,6 +512,11 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         &copy,
         &[Path::new(".git"), Path::new(".zt"), &opts.out],
     )?;
+    let mut inputs = opts.inputs.clone();
+    let mut env = environment(source.source_date_epoch);
+    if let Some(ps) = &opts.package_source {
+        pin_package_source(&copy, ps, &mut inputs, &mut env)?;
+    }
     // The copy's files all carry SOURCE_DATE_EPOCH, not the time of the copy.
     set_mtimes(&copy, source.source_date_epoch)?;
     let before = sandbox::files_before(&copy);
@@ -468,8 +525,8 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         rootfs: opts.rootfs.clone(),
         source_copy: Some(copy.clone()),
         build_path: PathBuf::from(BUILD_PATH),
-        inputs: opts.inputs.clone(),
-        env: environment(source.source_date_epoch),
+        inputs,
+        env,
         hostname: HOSTNAME.to_owned(),
         umask: 0o022,
         uid: 0,

@@ -273,6 +273,9 @@ pub fn resolved_dependencies(opts: &Options, source: &SourceState) -> Result<Vec
             deps.push(v);
         }
     }
+    if let Some(ps) = &opts.package_source {
+        deps.push(ps.record.clone());
+    }
     let mut locks = Vec::new();
     find_lockfiles(&opts.tree, &opts.tree, 0, &mut locks);
     for rel in locks {

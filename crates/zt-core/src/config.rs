@@ -130,6 +130,7 @@ pub struct Config {
 /// test = ["sh", "-c", "…", "sh", "{junit}"]   # `{junit}`: where the JUnit report goes
 /// out = "out"                                  # the artifacts, relative to the repository
 /// toolchains = ["~/.rustup/toolchains/stable-x86_64-unknown-linux-gnu"]
+/// mirror = "local"                             # install packages from the curated mirror only
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -150,6 +151,12 @@ pub struct BuildConfig {
     /// home directory of the user running zt (so one `zt.toml` serves every machine).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub toolchains: Vec<String>,
+    /// Pin the curated mirror as the build's only package source: `"local"` is this
+    /// repository's mirror (what `zt deps intake` admitted), anything else the path of
+    /// another mirror directory (relative to the repository). Cargo, pip and Go in the
+    /// sandbox then install from it, offline; the provenance records its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
 }
 
 impl BuildConfig {
@@ -210,16 +217,39 @@ pub struct DepsConfig {
     /// The `[deps.provenance]` table: upstream provenance required at intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<ProvenanceConfig>,
+    /// The `[deps.on_demand]` table: upstream registries `zt serve` takes a missing package
+    /// in from when a client first asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand: Option<OnDemandConfig>,
+}
+
+/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a crate the
+/// mirror lacks and a request for it was approved, the server fetches the approved version
+/// from upstream, runs intake on it (every check, the provenance policy) and serves it only if
+/// admitted.
+///
+/// ```toml
+/// [deps.on_demand]
+/// cargo = "https://index.crates.io"   # a sparse index; downloads from its config.json `dl`
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnDemandConfig {
+    /// The upstream Cargo sparse index (`https://index.crates.io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo: Option<String>,
 }
 
 /// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries
-/// publish (npm SLSA provenance, PyPI PEP 740 attestations), per ecosystem, and the source
-/// repository each named package must be published from.
+/// publish (npm SLSA provenance, PyPI PEP 740 attestations, the Go checksum database), per
+/// ecosystem, and the source repository each named package must be published from.
 ///
 /// ```toml
 /// [deps.provenance]
 /// npm = "require"      # require | prefer (default) | off
 /// pypi = "prefer"
+/// go = "require"       # the module's h1: hash logged by the checksum database
+/// go_sumdb = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 https://sum.golang.org"
 /// [[deps.provenance.package]]
 /// package = "pkg:npm/sigstore"
 /// repository = "https://github.com/sigstore/sigstore-js"
@@ -233,18 +263,26 @@ pub struct ProvenanceConfig {
     /// PyPI distributions.
     #[serde(default)]
     pub pypi: ProvenanceRequirement,
+    /// Go modules: their `h1:` hash proved logged by the checksum database.
+    #[serde(default)]
+    pub go: ProvenanceRequirement,
+    /// The Go checksum database, as `GOSUMDB` writes it: its verifier key, then optionally
+    /// its URL (default: `https` at the key's name). Unset: `sum.golang.org`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_sumdb: Option<String>,
     /// The expected source repository of named packages.
     #[serde(default, rename = "package", skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<ExpectedSource>,
 }
 
 impl ProvenanceConfig {
-    /// The requirement for an ecosystem by its purl type (`npm`, `pypi`); others are `off`
+    /// The requirement for an ecosystem by its purl type (`npm`, `pypi`, `golang`); others are `off`
     /// (their registries publish no provenance zt verifies).
     pub fn requirement(&self, purl_type: &str) -> ProvenanceRequirement {
         match purl_type {
             "npm" => self.npm,
             "pypi" => self.pypi,
+            "golang" => self.go,
             _ => ProvenanceRequirement::Off,
         }
     }

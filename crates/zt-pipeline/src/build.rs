@@ -70,6 +70,24 @@ impl Built {
 /// verdict in the provenance (and its own statement); signs the provenance with the
 /// workspace's pipeline key, logs it and records it.
 pub fn build(ws: &Workspace, req: &Request) -> Result<Built, Error> {
+    let config = ws.config()?;
+    let pinned_dir;
+    let req = &match &config.build.mirror {
+        Some(setting) => {
+            pinned_dir = tempfile::Builder::new()
+                .prefix("zt-mirror-")
+                .tempdir()
+                .map_err(|e| {
+                    Error::Io(std::io::Error::other(format!(
+                        "a temporary directory for the pinned mirror: {e}"
+                    )))
+                })?;
+            let mut req = req.clone();
+            req.options.package_source = Some(pin_mirror(ws, setting, pinned_dir.path())?);
+            req
+        }
+        None => req.clone(),
+    };
     let mut outcome = zt_build::build::build(&req.options)?;
     let mut repro = None;
     if outcome.exit.success()
@@ -100,6 +118,46 @@ pub fn build(ws: &Workspace, req: &Request) -> Result<Built, Error> {
         outcome,
         repro,
         signed,
+    })
+}
+
+/// Writes the curated mirror named by `[build] mirror` (`local`: this repository's; else a
+/// mirror directory) under `dir` as file registries, and says how the build uses and records it.
+pub fn pin_mirror(
+    ws: &Workspace,
+    setting: &str,
+    dir: &Path,
+) -> Result<zt_build::build::PackageSource, Error> {
+    let root = if setting == "local" {
+        ws.layout().mirror()
+    } else {
+        ws.root().join(setting)
+    };
+    if !root.is_dir() {
+        return Err(Error::Input {
+            what: format!(
+                "`[build] mirror` names `{setting}`, and `{}` is no mirror directory",
+                root.display()
+            ),
+            help: "admit packages with `zt deps intake` first (`mirror = \"local\"` is this repository's mirror), or point `mirror` at another repository's mirror directory".into(),
+        });
+    }
+    let pinned = zt_deps::pinned::materialize(&zt_deps::intake::mirror::Mirror::at(&root), dir)?;
+    let record = serde_json::json!({
+        "name": "zt-mirror",
+        "uri": format!("file://{}", root.display()),
+        "digest": { "sha256": pinned.index_digest },
+        "annotations": {
+            "kind": "package-mirror",
+            "packages": pinned.packages,
+            "env": pinned.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        },
+    });
+    Ok(zt_build::build::PackageSource {
+        dir: pinned.dir.clone(),
+        env: pinned.env,
+        files: vec![(PathBuf::from(".cargo/config.toml"), pinned.cargo_config)],
+        record,
     })
 }
 

@@ -76,6 +76,12 @@ fn upstream_provenance(
         expected_repository,
         evidence: provenance::Evidence::None,
     };
+    if req.ecosystem == Ecosystem::Go {
+        if requirement != ProvenanceRequirement::Off {
+            p.evidence = go_evidence(&config, req)?;
+        }
+        return Ok(p);
+    }
     let Some(doc_path) = &req.provenance else {
         return Ok(p);
     };
@@ -115,6 +121,102 @@ fn upstream_provenance(
         },
     };
     Ok(p)
+}
+
+/// The Go checksum database's word on the module zip: from the saved documents `--provenance`
+/// names (a directory or a lookup file in it, or a URL), else online from `go_sumdb` (default
+/// `sum.golang.org`). A database that cannot be reached without a document given is no
+/// evidence (what `require` then rejects), not a failed one.
+fn go_evidence(
+    config: &zt_core::config::ProvenanceConfig,
+    req: &IntakeRequest,
+) -> Result<provenance::Evidence, Error> {
+    use zt_sign::upstream::SumdbSource;
+    let (_, url) = sumdb_setting(config.go_sumdb.as_deref())?;
+    let source = match &req.provenance {
+        Some(arg) => SumdbSource::from_arg(arg),
+        None => SumdbSource::Url(url),
+    };
+    let document = source.describe();
+    match verify_go_module(
+        &req.name,
+        &req.version,
+        &req.archive,
+        &source,
+        config.go_sumdb.as_deref(),
+    ) {
+        Ok(record) => {
+            let mut facts = serde_json::to_value(&record).unwrap_or_default();
+            facts["kind"] = "go-checksum-database".into();
+            facts["source"] = document.clone().into();
+            Ok(provenance::Evidence::Verified {
+                document,
+                repository: record.module.clone(),
+                facts,
+            })
+        }
+        Err(Error::Sign(zt_sign::Error::Log(zt_tlog::Error::Io(_))))
+            if req.provenance.is_none() =>
+        {
+            Ok(provenance::Evidence::None)
+        }
+        Err(e @ Error::Input { .. }) => Err(e),
+        Err(e) => Ok(provenance::Evidence::Failed {
+            document,
+            error: e.to_string(),
+        }),
+    }
+}
+
+fn sumdb_setting(setting: Option<&str>) -> Result<(zt_tlog::NoteVerifier, String), Error> {
+    zt_sign::upstream::sumdb_setting(setting).map_err(|e| Error::Input {
+        what: format!("`go_sumdb` in `[deps.provenance]` is not `<verifier key> [url]`: {e}"),
+        help: "write it as `GOSUMDB` does, e.g. `sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 https://sum.golang.org`, or remove it".into(),
+    })
+}
+
+/// The `h1:` hash (dirhash Hash1) of a Go module zip, as `go mod download` computes it.
+pub fn go_module_hash(archive: &std::path::Path) -> Result<String, Error> {
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.to_ascii_lowercase().ends_with(".zip") {
+        return Err(Error::Input {
+            what: format!("`{}` is not a module zip (`.zip`)", archive.display()),
+            help: "pass the zip the module proxy served (`$GOMODCACHE/cache/download/MODULE/@v/VERSION.zip`) with `--archive`".into(),
+        });
+    }
+    let bytes = fs_err::read(archive)?;
+    let entries = intake::archive::read(&name, &bytes, intake::archive::Limits::default())
+        .map_err(|e| Error::Input {
+            what: format!("`{}` does not read as a module zip: {e}", archive.display()),
+            help: "pass the zip the module proxy served with `--archive`".into(),
+        })?;
+    Ok(format!("h1:{}", intake::expect::go_h1(&entries)))
+}
+
+/// Proves that the Go checksum database (`go_sumdb`, `<vkey> [url]`; default
+/// `sum.golang.org`) logged the module zip `archive`'s `h1:` hash for `module@version`, from
+/// `source` (`zt deps provenance --ecosystem go`, and intake of Go modules).
+pub fn verify_go_module(
+    module: &str,
+    version: &str,
+    archive: &std::path::Path,
+    source: &zt_sign::upstream::SumdbSource,
+    go_sumdb: Option<&str>,
+) -> Result<zt_tlog::sumdb::SumdbRecord, Error> {
+    if !archive.is_file() {
+        return Err(Error::Input {
+            what: format!("`{}` is not a file", archive.display()),
+            help: "pass the module zip the proxy served with `--archive FILE`".into(),
+        });
+    }
+    let (key, _) = sumdb_setting(go_sumdb)?;
+    let hash = go_module_hash(archive)?;
+    Ok(zt_sign::upstream::verify_go(
+        &key, source, module, version, &hash,
+    )?)
 }
 
 fn no_provenance(ecosystem: Ecosystem, archive_name: &str) -> Error {

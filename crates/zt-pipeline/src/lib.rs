@@ -34,6 +34,7 @@ pub mod init;
 pub mod intake;
 pub mod ledger;
 pub mod metrics;
+pub mod on_demand;
 pub mod policy;
 pub mod preset;
 pub mod registry;

@@ -23,6 +23,10 @@ pub struct Registry {
     index: PathBuf,
     decisions: PathBuf,
     state: Mutex<(Stamp, Arc<Snapshot>)>,
+    /// The workspace and the upstream sparse index for intake on demand (`[deps.on_demand]
+    /// cargo`), one intake at a time.
+    on_demand: Option<(Workspace, String)>,
+    taking_in: Mutex<()>,
 }
 
 /// A version intake held (too new, provenance from another repository, …).
@@ -51,7 +55,52 @@ impl Registry {
             mirror: Mirror::at(&root),
             decisions: ws.root().join(".zt/intake/decisions"),
             state: Mutex::new((None, Arc::new(Snapshot::default()))),
+            on_demand: ws
+                .config()
+                .ok()
+                .and_then(|c| c.deps.on_demand)
+                .and_then(|o| o.cargo)
+                .map(|index| (ws.clone(), index)),
+            taking_in: Mutex::new(()),
         }
+    }
+
+    /// Whether a missing crate is taken in from upstream when asked for.
+    pub fn on_demand_enabled(&self, ecosystem: Ecosystem) -> bool {
+        ecosystem == Ecosystem::CratesIo && self.on_demand.is_some()
+    }
+
+    /// Takes `name` in from upstream if an approved version exists (see
+    /// [`crate::on_demand`]); one at a time, and not again once the mirror has it.
+    pub fn take_in(
+        &self,
+        ecosystem: Ecosystem,
+        name: &str,
+    ) -> Result<crate::on_demand::OnDemand, Error> {
+        let Some((ws, index)) = self
+            .on_demand
+            .as_ref()
+            .filter(|_| ecosystem == Ecosystem::CratesIo)
+        else {
+            return Ok(crate::on_demand::OnDemand::Off);
+        };
+        let _one = self
+            .taking_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(items) = self.snapshot()?.cargo.get(&name.to_ascii_lowercase()) {
+            return Ok(crate::on_demand::OnDemand::Decided {
+                version: items.last().map(|i| i.version.clone()).unwrap_or_default(),
+                verdict: "admitted".into(),
+                reasons: Vec::new(),
+            });
+        }
+        // A version intake held stays held (403 with its reasons) until someone acts on it;
+        // asking again does not fetch and decide again.
+        if self.held(ecosystem, name, None)?.is_some() {
+            return Ok(crate::on_demand::OnDemand::NotApproved);
+        }
+        crate::on_demand::cargo(ws, index, name)
     }
 
     /// The admitted packages as of now (reloaded if the mirror's index changed).

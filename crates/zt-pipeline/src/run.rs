@@ -386,6 +386,15 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
     use zt_build::repro::{self, Variation};
     use zt_build::sandbox::Exit;
 
+    // `[build] mirror`: the packages come from the curated mirror only (as `zt build`).
+    let (package_source, _pinned_dir) = match ctx.ws.config()?.build.mirror {
+        Some(setting) => {
+            let dir = tempfile::Builder::new().prefix("zt-mirror-").tempdir()?;
+            let ps = crate::build::pin_mirror(&ctx.ws, &setting, dir.path())?;
+            (Some(ps), Some(dir))
+        }
+        None => (None, None),
+    };
     let opts = BuildOptions {
         tree: ctx.dir.clone(),
         out: ctx.opts.out.clone(),
@@ -395,6 +404,7 @@ fn build_stage(ctx: &mut Ctx<'_>) -> StageResult {
         source_date_epoch: None,
         argv: ctx.opts.build.clone(),
         allow_weak_sandbox: ctx.opts.allow_weak_sandbox,
+        package_source,
         ..Default::default()
     };
     // The build replaces the previous run's outputs whole (`zt_build::build` swaps them in).

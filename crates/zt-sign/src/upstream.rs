@@ -14,6 +14,12 @@
 //!   subject is the distribution's file name with its SHA-256, and the certificate must match
 //!   the Trusted Publisher (GitHub or GitLab repository and workflow, Google service account).
 //!
+//! - **Go** ([`verify_go`]): no signature by the publisher, but the checksum database's
+//!   (`sum.golang.org`) signed tree note over a record that holds the module zip's `h1:` hash,
+//!   with the record's inclusion proof computed from the database's tiles
+//!   ([`zt_tlog::sumdb`]); from a saved copy of the documents ([`SumdbSource::Dir`]) or
+//!   online ([`SumdbSource::Url`]).
+//!
 //! ```no_run
 //! # fn main() -> Result<(), zt_sign::Error> {
 //! let doc = std::fs::read("sigstore-3.1.0.sigstore.json")?;
@@ -28,6 +34,9 @@ use std::path::Path;
 use serde_json::{Value, json};
 use sigstore_verify::VerificationPolicy;
 use zt_core::b64;
+
+use zt_tlog::NoteVerifier;
+use zt_tlog::sumdb::SumdbRecord;
 
 use crate::Error;
 
@@ -491,6 +500,159 @@ fn check_publisher(publisher: &Value, cert: &Cert) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Where the Go checksum database's documents come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SumdbSource {
+    /// A directory laid out like the database (`lookup/…`, `tile/8/…`): the `go` command's
+    /// cache of it, `$GOMODCACHE/cache/download/sumdb/sum.golang.org/`, works as is.
+    Dir(std::path::PathBuf),
+    /// The database's base URL (`https://sum.golang.org`), asked online.
+    Url(String),
+}
+
+impl SumdbSource {
+    /// A `--provenance` argument: an `http(s)://` URL, a database directory, or a lookup file
+    /// inside one (its directory is the one above `lookup/`).
+    pub fn from_arg(arg: &Path) -> SumdbSource {
+        let text = arg.to_string_lossy();
+        if text.starts_with("https://") || text.starts_with("http://") {
+            return SumdbSource::Url(text.trim_end_matches('/').to_owned());
+        }
+        if arg.is_file() {
+            let mut dir = arg.parent();
+            while let Some(d) = dir {
+                if d.file_name().is_some_and(|n| n == "lookup")
+                    && let Some(top) = d.parent()
+                {
+                    return SumdbSource::Dir(top.to_path_buf());
+                }
+                dir = d.parent();
+            }
+        }
+        SumdbSource::Dir(arg.to_path_buf())
+    }
+
+    /// How it is shown in records: the directory's name or the URL.
+    pub fn describe(&self) -> String {
+        match self {
+            SumdbSource::Dir(d) => d.display().to_string(),
+            SumdbSource::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// An HTTPS client for upstream registries that trusts what the machine trusts, as `curl`
+/// and `cargo` do: the PEM bundle `SSL_CERT_FILE` names, else the system's
+/// (`/etc/ssl/certs/ca-certificates.crt`), else Mozilla's roots compiled in. Status codes are
+/// answers, not errors.
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
+    let bundle = std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+    let certs: Vec<_> = fs_err::read(&bundle)
+        .map(|pem| {
+            parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout));
+    if !certs.is_empty() {
+        config = config.tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    config.build().into()
+}
+
+/// Documents larger than this are not read (a full tile is 8 KiB, a lookup a few hundred
+/// bytes).
+const MAX_SUMDB_DOCUMENT: u64 = 1 << 20;
+
+/// Parses a `GOSUMDB`-style setting, `<vkey> [url]`: the verifier key and the URL (default:
+/// `https://` and the key's name). `None` is `sum.golang.org`.
+pub fn sumdb_setting(setting: Option<&str>) -> Result<(NoteVerifier, String), Error> {
+    let setting = setting.unwrap_or(zt_tlog::sumdb::GO_SUMDB_KEY);
+    let mut parts = setting.split_whitespace();
+    let vkey = parts.next().unwrap_or_default();
+    let key = NoteVerifier::parse(vkey).map_err(zt_tlog::Error::from)?;
+    let url = parts
+        .next()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("https://{}", key.name()));
+    Ok((key, url))
+}
+
+/// Proves that the Go checksum database signed by `key` logged `hash` (the module zip's
+/// `h1:`, computed by the caller) for `module@version`, from `source`: the lookup's tree note
+/// signed by the key, the record's line for the zip equal to `hash`, and the record included
+/// in that tree by a proof computed from the tiles (zt-tlog's verification).
+pub fn verify_go(
+    key: &NoteVerifier,
+    source: &SumdbSource,
+    module: &str,
+    version: &str,
+    hash: &str,
+) -> Result<SumdbRecord, Error> {
+    let record = match source {
+        SumdbSource::Dir(dir) => {
+            if !dir.is_dir() {
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "`{}` is not a checksum database directory (one holding `lookup/` and `tile/`)",
+                        dir.display()
+                    ),
+                )));
+            }
+            zt_tlog::sumdb::verify_module(
+                key,
+                module,
+                version,
+                hash,
+                |p: &str| match fs_err::read(dir.join(p)) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e.into()),
+                },
+            )?
+        }
+        SumdbSource::Url(base) => {
+            let agent = http_agent(std::time::Duration::from_secs(30));
+            zt_tlog::sumdb::verify_module(key, module, version, hash, |p: &str| {
+                let url = format!("{base}/{p}");
+                let offline = |e: &dyn std::fmt::Display| {
+                    zt_tlog::Error::Io(std::io::Error::other(format!(
+                        "the checksum database at {base} cannot be reached ({url}: {e})"
+                    )))
+                };
+                let mut reply = agent.get(&url).call().map_err(|e| offline(&e))?;
+                match reply.status().as_u16() {
+                    200 => {}
+                    404 | 410 => return Ok(None),
+                    s => return Err(offline(&format!("HTTP {s}"))),
+                }
+                let body = reply
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_SUMDB_DOCUMENT)
+                    .read_to_vec()
+                    .map_err(|e| offline(&e))?;
+                Ok(Some(body))
+            })?
+        }
+    };
+    Ok(record)
 }
 
 #[cfg(test)]

@@ -141,6 +141,50 @@ pub enum Error {
     /// Another caller's batch, which included this entry, failed to commit.
     #[error("the batch holding this entry failed to commit: {0}")]
     BatchFailed(String),
+    /// A Go checksum database document is malformed.
+    #[error("malformed checksum database {what}: {reason}")]
+    Sumdb {
+        /// Which document (`lookup response`, `record`, `module path`).
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The checksum database has no record of a module version (no lookup document).
+    #[error("the checksum database has no record of `{module}@{version}` (no `{path}`)")]
+    SumdbNoRecord {
+        /// The module path.
+        module: String,
+        /// The version.
+        version: String,
+        /// The lookup path that was asked for.
+        path: String,
+    },
+    /// A checksum database record is not in the signed tree its lookup came with.
+    #[error(
+        "the checksum database record of `{module}@{version}` is not in the signed tree: {reason}"
+    )]
+    SumdbProof {
+        /// The module path.
+        module: String,
+        /// The version.
+        version: String,
+        /// Why the inclusion proof failed.
+        reason: String,
+    },
+    /// The checksum database logged another hash for the module version.
+    #[error(
+        "the checksum database logged `{logged}` for `{module}@{version}`, but the module zip hashes to `{found}`"
+    )]
+    SumdbHashMismatch {
+        /// The module path.
+        module: String,
+        /// The version.
+        version: String,
+        /// The hash the database logged.
+        logged: String,
+        /// The archive's hash.
+        found: String,
+    },
     /// Reading or writing a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -214,7 +258,9 @@ impl Diagnostic for Error {
             | Error::Rollback { .. }
             | Error::Fork { .. }
             | Error::OldSizeMismatch { .. }
-            | Error::UnknownLog { .. } => Outcome::Rejected,
+            | Error::UnknownLog { .. }
+            | Error::SumdbProof { .. }
+            | Error::SumdbHashMismatch { .. } => Outcome::Rejected,
             Error::Note(e) => e.outcome(),
             _ => Outcome::InputError,
         }
@@ -241,6 +287,10 @@ impl Diagnostic for Error {
             Error::OldSizeMismatch { .. } => "send the request again with the latest size as `old` and a consistency proof from it (`zt log consistency --from SIZE`)".into(),
             Error::BatchFailed(_) => "fix the cause above and append the entry again".into(),
             Error::Busy { .. } => "wait for the other zt process to finish; if it is `zt serve`, use it (`--server URL`) or stop it first. `ZT_LOG_WAIT=SECONDS` waits longer".into(),
+            Error::Sumdb { .. } => "pass the checksum database's documents as served: `lookup/MODULE@VERSION` (record id, record, blank line, signed tree note) and `tile/8/…` (the `go` command keeps them under `$GOMODCACHE/cache/download/sumdb/sum.golang.org/`)".into(),
+            Error::SumdbNoRecord { .. } => "fetch the module once with the `go` command (GOSUMDB on) to save its lookup, or check the module path and version".into(),
+            Error::SumdbProof { .. } => "the record or the tiles were altered (a proxy or mirror lying about the module): do not take the module in, keep the documents as evidence".into(),
+            Error::SumdbHashMismatch { .. } => "the module zip is not the one the world sees for this version: take the zip from proxy.golang.org again and compare, do not take this one in".into(),
             Error::Io(_) => "check that the path exists and is readable and writable".into(),
         })
     }

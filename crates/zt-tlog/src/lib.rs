@@ -68,6 +68,7 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod proof_file;
+pub mod sumdb;
 pub mod tiles;
 pub mod witness;
 

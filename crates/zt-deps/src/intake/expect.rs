@@ -263,21 +263,51 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     zt_core::time::parse_rfc3339(s).or_else(|| zt_core::time::parse_rfc3339(&format!("{s}Z")))
 }
 
-/// The Go module hash (`h1:`, dirhash Hash1) of a module zip's files, base64 without the
-/// prefix: SHA-256 over the sorted lines `hex(sha256(file))  name\n`.
+/// The Go module hash (`h1:`, `golang.org/x/mod/sumdb/dirhash.Hash1`) of a module zip's files,
+/// base64 without the prefix: SHA-256 over the lines `hex(sha256(file))  name\n`, one per
+/// file **in file-name order** (Go's `sort.Strings` over the names, byte order; sorting the
+/// lines instead would order them by content hash and give another hash).
 pub fn go_h1(entries: &[super::archive::Entry]) -> String {
-    let mut lines: Vec<String> = entries
-        .iter()
-        .map(|e| format!("{}  {}\n", zt_core::Digest::sha256(&e.data).hex(), e.path))
-        .collect();
-    lines.sort();
-    zt_core::b64::encode(zt_core::Digest::sha256(lines.concat().as_bytes()).bytes())
+    let mut files: Vec<&super::archive::Entry> = entries.iter().collect();
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    let mut summary = String::new();
+    for e in files {
+        summary.push_str(&zt_core::Digest::sha256(&e.data).hex());
+        summary.push_str("  ");
+        summary.push_str(&e.path);
+        summary.push('\n');
+    }
+    zt_core::b64::encode(zt_core::Digest::sha256(summary.as_bytes()).bytes())
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Regression: the lines were sorted instead of the file names, so a module whose files'
+    /// content hashes are not in name order got a hash the `go` command never logs.
+    #[test]
+    fn go_h1_orders_by_file_name_as_dirhash_does() {
+        let entry = |path: &str, data: &[u8]| super::super::archive::Entry {
+            path: path.into(),
+            data: data.to_vec(),
+            executable: false,
+        };
+        // sha256("b") = 3e23…, sha256("a") = ca97…: name order and line order differ.
+        let files = [entry("m@v1/z.go", b"b"), entry("m@v1/a.go", b"a")];
+        let summary = format!(
+            "{}  m@v1/a.go\n{}  m@v1/z.go\n",
+            zt_core::Digest::sha256(b"a").hex(),
+            zt_core::Digest::sha256(b"b").hex()
+        );
+        assert_eq!(
+            go_h1(&files),
+            zt_core::b64::encode(zt_core::Digest::sha256(summary.as_bytes()).bytes())
+        );
+        let reversed: Vec<_> = files.iter().rev().cloned().collect();
+        assert_eq!(go_h1(&files), go_h1(&reversed));
+    }
 
     #[test]
     fn rfc3339_forms() {

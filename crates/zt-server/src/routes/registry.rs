@@ -205,7 +205,54 @@ async fn cargo(State(reg): State<Arc<Registry>>, Path(path): Path<String>) -> Re
     };
     match snap.cargo.get(&name.to_ascii_lowercase()) {
         Some(items) => body("text/plain", documents::cargo_index_file(items)),
+        None if reg.on_demand_enabled(Ecosystem::CratesIo) => take_in(reg, name).await,
         None => refused(reg, Ecosystem::CratesIo, name, None).await,
+    }
+}
+
+/// Intake on demand of a crate the mirror lacks: served once admitted; a version intake held
+/// or rejected is 403 with intake's reasons; without an approved request, the usual 404.
+async fn take_in(reg: Arc<Registry>, name: String) -> Response {
+    use zt_pipeline::on_demand::OnDemand;
+    let (r, n) = (reg.clone(), name.clone());
+    let decided = tokio::task::spawn_blocking(move || r.take_in(Ecosystem::CratesIo, &n)).await;
+    match decided {
+        Ok(Ok(OnDemand::Decided { verdict, .. })) if verdict == "admitted" => {
+            match snapshot(&reg).await {
+                Ok(snap) => match snap.cargo.get(&name.to_ascii_lowercase()) {
+                    Some(items) => body("text/plain", documents::cargo_index_file(items)),
+                    None => refused(reg, Ecosystem::CratesIo, name, None).await,
+                },
+                Err(r) => r,
+            }
+        }
+        Ok(Ok(OnDemand::Decided {
+            version,
+            verdict,
+            reasons,
+        })) => Problem::explained(
+            403,
+            if verdict == "held" { "held" } else { "rejected" },
+            &format!(
+                "intake on demand {verdict} `{name}@{version}`: {}",
+                reasons.join("; ")
+            ),
+            &format!(
+                "resolve the reasons, then run `zt deps intake {name}@{version} --ecosystem crates.io --archive FILE`"
+            ),
+        )
+        .into_response(),
+        Ok(Ok(OnDemand::NotApproved | OnDemand::Off)) => {
+            refused(reg, Ecosystem::CratesIo, name, None).await
+        }
+        Ok(Err(e)) => Problem::explained(
+            502,
+            "upstream_failed",
+            &format!("intake on demand of `{name}` failed: {e}"),
+            "see the server's log; take the package in by hand with `zt deps intake`",
+        )
+        .into_response(),
+        Err(e) => unavailable(e),
     }
 }
 

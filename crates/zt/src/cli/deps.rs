@@ -126,7 +126,9 @@ pub(crate) struct IntakeArgs {
     #[arg(long)]
     pub(crate) min_age_hours: Option<u64>,
     /// The registry's provenance document for this version, verified offline against the
-    /// Sigstore public-good root: npm's attestations document
+    /// Sigstore public-good root (for Go modules: the checksum database's saved documents, a
+    /// directory with `lookup/` and `tile/8/`, or its URL; without it the database of
+    /// `[deps.provenance] go_sumdb` is asked online): npm's attestations document
     /// (`/-/npm/v1/attestations/NAME@VERSION`) or its SLSA provenance bundle, or a PyPI PEP 740
     /// provenance object (`/integrity/NAME/VERSION/FILE/provenance`). It must be about this
     /// archive; `[deps.provenance]` in `zt.toml` says whether it is required and which source
@@ -143,19 +145,27 @@ pub(crate) struct IntakeArgs {
 pub(crate) struct ProvenanceArgs {
     /// The package and version, `NAME@VERSION`.
     pub(crate) package: String,
-    /// The package's ecosystem (`npm` or `pypi`).
+    /// The package's ecosystem (`npm`, `pypi` or `go`).
     #[arg(long, value_enum)]
     pub(crate) ecosystem: EcosystemArg,
-    /// The archive the registry served (the npm tarball, the PyPI distribution).
+    /// The archive the registry served (the npm tarball, the PyPI distribution, the Go
+    /// module zip).
     #[arg(long)]
     pub(crate) archive: PathBuf,
     /// The provenance document: npm's attestations document or SLSA bundle, a PyPI PEP 740
-    /// provenance object or attestation.
+    /// provenance object or attestation. For Go: the checksum database's documents, a
+    /// directory holding `lookup/` and `tile/8/` (the `go` command's
+    /// `$GOMODCACHE/cache/download/sumdb/sum.golang.org`) or a lookup file in it, or the
+    /// database's URL to ask it online (default `https://sum.golang.org`).
     #[arg(long)]
-    pub(crate) document: PathBuf,
+    pub(crate) document: Option<PathBuf>,
     /// A Sigstore `trusted_root.json` replacing the embedded public-good root.
     #[arg(long)]
     pub(crate) trusted_root: Option<PathBuf>,
+    /// Go: the checksum database as `GOSUMDB` names it, `<verifier key> [url]` (default
+    /// `sum.golang.org`'s key).
+    #[arg(long)]
+    pub(crate) go_sumdb: Option<String>,
 }
 
 /// `zt deps request`

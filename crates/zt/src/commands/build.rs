@@ -83,6 +83,8 @@ fn options(args: &BuildArgs) -> Result<(Options, Vec<Variation>), CliError> {
         secrets: names,
         secret_source,
         allow_weak_sandbox: args.allow_weak_sandbox,
+        // `[build] mirror` in zt.toml is applied by the build workflow.
+        package_source: None,
     };
     Ok((opts, vary))
 }

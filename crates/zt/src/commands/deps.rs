@@ -320,6 +320,15 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
 
 fn run_provenance(args: ProvenanceArgs, printer: &Printer) -> Result<Status, CliError> {
     let (name, version) = split_package(&args.package)?;
+    if matches!(args.ecosystem, EcosystemArg::Go) {
+        return run_go_provenance(&args, name, version, printer);
+    }
+    let Some(document) = &args.document else {
+        return Err(CliError::input(
+            "no provenance document given".to_owned(),
+            "pass the registry's attestation document with `--document FILE`",
+        ));
+    };
     let root = match &args.trusted_root {
         Some(p) => Some(fs_err::read_to_string(p).map_err(zt_pipeline::Error::from)?),
         None => None,
@@ -329,7 +338,7 @@ fn run_provenance(args: ProvenanceArgs, printer: &Printer) -> Result<Status, Cli
         name,
         version,
         &args.archive,
-        &args.document,
+        document,
         root.as_deref(),
     )?;
     if printer.json {
@@ -356,6 +365,52 @@ fn run_provenance(args: ProvenanceArgs, printer: &Printer) -> Result<Status, Cli
                 printer.out(format!("  {what}: {v}"));
             }
         }
+    }
+    Ok(Status::Success)
+}
+
+fn run_go_provenance(
+    args: &ProvenanceArgs,
+    module: &str,
+    version: &str,
+    printer: &Printer,
+) -> Result<Status, CliError> {
+    use zt_sign::upstream::SumdbSource;
+    let source = match &args.document {
+        Some(d) => SumdbSource::from_arg(d),
+        None => {
+            let (_, url) = zt_sign::upstream::sumdb_setting(args.go_sumdb.as_deref())
+                .map_err(zt_pipeline::Error::from)?;
+            SumdbSource::Url(url)
+        }
+    };
+    let r = zt_pipeline::intake::verify_go_module(
+        module,
+        version,
+        &args.archive,
+        &source,
+        args.go_sumdb.as_deref(),
+    )?;
+    if printer.json {
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v["kind"] = "go-checksum-database".into();
+        v["source"] = source.describe().into();
+        printer.json(&v);
+    } else {
+        printer.out(format!(
+            "{} {module}@{version} {} logged by {}: record {} in the signed tree of size {} ({} proof hashes)",
+            printer.ok_mark(),
+            r.hash,
+            r.database,
+            r.record_id,
+            r.tree_size,
+            r.proof_hashes
+        ));
+        if let Some(h) = &r.go_mod_hash {
+            printer.out(format!("  go.mod: {h}"));
+        }
+        printer.out(format!("  tree root: {}", r.tree_root));
+        printer.out(format!("  from: {}", source.describe()));
     }
     Ok(Status::Success)
 }
