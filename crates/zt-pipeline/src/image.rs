@@ -384,11 +384,34 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     };
     let mut ledger_bundles: Vec<Value> = Vec::new();
 
+    // Every read is a round trip to the registry: the three listings run side by side, then
+    // the referrers' manifests and bundles (see `zt_oci::each_concurrently`).
+    let repo = image.repo();
+    let (referrers, sig_layers, att_layers) = std::thread::scope(|s| {
+        let sig = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::sig_tag(&digest)));
+        let att = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::att_tag(&digest)));
+        let referrers = zt_oci::referrers(repo, &digest, Some(artifacts::SIGSTORE_BUNDLE));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|_| {
+                Err(zt_oci::Error::Request {
+                    url: repo.describe(),
+                    reason: "a reader thread failed".into(),
+                })
+            })
+        };
+        (referrers, joined(sig), joined(att))
+    });
+    let (referrers, sig_layers, att_layers) = (referrers?, sig_layers?, att_layers?);
+    let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
+    let fetched = zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, &digest));
+
     // 1. OCI 1.1 referrers holding Sigstore bundles.
-    let referrers = zt_oci::referrers(image.repo(), &digest, Some(artifacts::SIGSTORE_BUNDLE))?;
     out.referrers_via = referrers.via;
-    for d in referrers.manifests.iter().take(256) {
-        let result = referrer_bundle(image.repo(), &d.digest, &digest).and_then(|parsed| {
+    for (d, bytes) in listed.iter().zip(fetched) {
+        let result = bytes
+            .map_err(Error::from)
+            .and_then(|b| Ok(bundle::parse(&b, &format!("referrer {}", d.digest))?));
+        let result = result.and_then(|parsed| {
             let artifact = match (parsed.json.get("messageSignature"), &manifest_bytes) {
                 (Some(_), Some(bytes)) => Artifact::Bytes(bytes.clone()),
                 _ => Artifact::Digest(digest.clone()),
@@ -406,7 +429,7 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     }
 
     // 2. cosign's `.sig` layers: simple-signing payloads about this digest.
-    for layer in artifacts::cosign_layers(image.repo(), &artifacts::sig_tag(&digest))? {
+    for layer in sig_layers {
         let carrier = layer.descriptor.digest.clone();
         let result = cosign_signature(&layer, &digest, check.insecure_ignore_tlog)
             .and_then(|parsed| run(&parsed, &Artifact::Bytes(layer.bytes.clone())));
@@ -417,7 +440,7 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     }
 
     // 3. cosign's `.att` layers: DSSE envelopes about this digest.
-    for layer in artifacts::cosign_layers(image.repo(), &artifacts::att_tag(&digest))? {
+    for layer in att_layers {
         let carrier = layer.descriptor.digest.clone();
         let result = cosign_attestation(&layer).and_then(|parsed| {
             let v = run(&parsed, &Artifact::Digest(digest.clone()))?;
@@ -438,10 +461,11 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
             reasons: out.refused.iter().map(|r| r.reason.clone()).collect(),
         });
     }
-    // Evidence follows the digest: what verified joins the ledger, like `zt verify FILE`.
-    if crate::ledger::open_existing(ws)?.is_some() {
+    // Evidence follows the digest: what verified joins the ledger, like `zt verify FILE`
+    // (opened once; a bundle already there is a read, not a write).
+    if let Some(mut ledger) = crate::ledger::open_existing(ws)? {
         for b in &ledger_bundles {
-            crate::evidence::index(ws, b)?;
+            crate::evidence::index_into(ws, &mut ledger, b)?;
         }
     }
     Ok(out)
@@ -540,10 +564,19 @@ fn referrer_bundle(
     artifact: &Digest,
     subject: &Digest,
 ) -> Result<ParsedBundle, Error> {
-    let bad = |reason: &str| {
-        Error::Oci(zt_oci::Error::Manifest {
-            reason: format!("referrer {artifact}: {reason}"),
-        })
+    let bytes = referrer_bytes(repo, artifact, subject)?;
+    Ok(bundle::parse(&bytes, &format!("referrer {artifact}"))?)
+}
+
+/// The bytes of the Sigstore bundle layer of a referrer artifact whose manifest names
+/// `subject` (not yet parsed: this runs on reader threads).
+fn referrer_bytes(
+    repo: &dyn Repository,
+    artifact: &Digest,
+    subject: &Digest,
+) -> Result<Vec<u8>, zt_oci::Error> {
+    let bad = |reason: &str| zt_oci::Error::Manifest {
+        reason: format!("referrer {artifact}: {reason}"),
     };
     let m = zt_oci::resolve(repo, &artifact.to_string())?.manifest;
     if m.subject.as_ref().map(|s| &s.digest) != Some(subject) {
@@ -554,8 +587,7 @@ fn referrer_bundle(
         .iter()
         .find(|l| l.media_type == artifacts::SIGSTORE_BUNDLE)
         .ok_or_else(|| bad("it holds no Sigstore bundle layer"))?;
-    let bytes = repo.blob(&layer.digest)?;
-    Ok(bundle::parse(&bytes, &format!("referrer {artifact}"))?)
+    repo.blob(&layer.digest)
 }
 
 /// The bundle that proves a `.sig` layer: zt's own (its signature must be the layer's), the
