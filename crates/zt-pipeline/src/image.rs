@@ -363,15 +363,32 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     };
     let root = crate::verify::trusted_root(ws, check.trusted_root, check.log_dir.clone())?;
     let witness = crate::verify::witness_policy(check.witness_policy)?;
+    // zt stores each attestation's bundle twice (referrer and `.att` annotation): the same
+    // bundle bytes about the same artifact are verified once; the verdict is the same.
+    let seen: std::cell::RefCell<std::collections::HashMap<(Digest, Digest), Verified>> =
+        std::cell::RefCell::default();
     let run = |bundle: &ParsedBundle, artifact: &Artifact| -> Result<Verified, Error> {
-        Ok(zt_sign::verify::verify(&zt_sign::verify::Request {
+        let key = (
+            Digest::sha256(&bundle::to_bytes(&bundle.json)),
+            match artifact {
+                Artifact::Digest(d) => d.clone(),
+                Artifact::Bytes(b) => Digest::sha256(b),
+                Artifact::File(p) => Digest::sha256(p.to_string_lossy().as_bytes()),
+            },
+        );
+        if let Some(v) = seen.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v = zt_sign::verify::verify(&zt_sign::verify::Request {
             artifact,
             bundle,
             identity: check.identity,
             trusted_root: root.as_deref(),
             insecure_ignore_tlog: check.insecure_ignore_tlog,
             witness_policy: witness.as_ref(),
-        })?)
+        })?;
+        seen.borrow_mut().insert(key, v.clone());
+        Ok(v)
     };
     let mut out = VerifiedImage {
         image: image.pinned(&digest),
