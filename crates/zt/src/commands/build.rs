@@ -356,6 +356,12 @@ fn print_report(report: &repro::Report, printer: &Printer) {
 }
 
 pub(crate) fn repro(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
+    if args.image.is_some() {
+        return Err(CliError::input(
+            "`zt repro` compares the outputs only; it builds no image",
+            "build the image with `zt build --rebuild 2 --image DIR -- …`: the same outputs give the same image",
+        ));
+    }
     let (options, vary) = options(&args)?;
     let ws = crate::commands::workspace(&options.tree, printer)?;
     let zt_pipeline::build::Repro { report, statement } = zt_pipeline::build::repro_only(
