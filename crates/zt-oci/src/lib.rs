@@ -229,3 +229,19 @@ pub fn push_referrer(repo: &dyn Repository, artifact: &Manifest) -> Result<Descr
     }
     Ok(descriptor)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_concurrently_keeps_the_order_of_its_items() {
+        let items: Vec<u64> = (0..50).collect();
+        let out = super::each_concurrently(&items, |i| {
+            // Later items finish first.
+            std::thread::sleep(std::time::Duration::from_micros(50 - i));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(super::each_concurrently(&[7u8], |i| *i), [7]);
+        assert!(super::each_concurrently(&[] as &[u8], |i| *i).is_empty());
+    }
+}
