@@ -351,6 +351,85 @@ mod tests {
         assert!(keep("etc/os-release") && keep("app/go.sum") && !keep("usr/bin/ls"));
     }
 
+    /// An Alpine image made of syft's real apk database (zt-deps/tests/data/os), its
+    /// os-release behind a link, a lockfile a second layer deletes, and a hostile
+    /// requirements file: read through `oci-layout:`.
+    #[test]
+    fn an_alpine_image_layout_gives_apk_purls_and_honours_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base");
+        fs_err::create_dir_all(base.join("lib/apk/db")).unwrap();
+        fs_err::create_dir_all(base.join("usr/lib")).unwrap();
+        fs_err::create_dir_all(base.join("etc")).unwrap();
+        fs_err::create_dir_all(base.join("app")).unwrap();
+        fs_err::write(
+            base.join("lib/apk/db/installed"),
+            include_str!("../../zt-deps/tests/data/os/alpine-installed"),
+        )
+        .unwrap();
+        fs_err::write(
+            base.join("usr/lib/os-release"),
+            "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.0\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../usr/lib/os-release", base.join("etc/os-release")).unwrap();
+        fs_err::write(base.join("app/requirements.txt"), "flask==2.0.0\n").unwrap();
+        fs_err::write(base.join("app/requirements-evil.txt"), "-r /etc/passwd\n").unwrap();
+        let top = dir.path().join("top");
+        fs_err::create_dir_all(top.join("app")).unwrap();
+        fs_err::write(top.join("app/.wh.requirements.txt"), "").unwrap();
+        let recipe = zt_oci::assemble::Recipe {
+            base: None,
+            layers: vec![
+                zt_oci::assemble::LayerSource {
+                    dir: base,
+                    dest: "/".into(),
+                },
+                zt_oci::assemble::LayerSource {
+                    dir: top,
+                    dest: "/".into(),
+                },
+            ],
+            config: zt_oci::assemble::RunConfig::default(),
+            epoch: 0,
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            tag: "latest".into(),
+            created_by: "test".into(),
+        };
+        let built = zt_oci::assemble::build(&recipe, &dir.path().join("img")).unwrap();
+        let r = sbom(&Request {
+            image: format!("oci-layout:{}", dir.path().join("img").display()),
+            format: Format::CycloneDx,
+            platform: None,
+            timestamp: None,
+            registry: RegistryOptions::default(),
+        })
+        .unwrap();
+        assert_eq!(r.digest, built.manifest.digest);
+        assert_eq!(r.distro.as_deref(), Some("Alpine Linux v3.19"));
+        assert_eq!(r.packages, 4);
+        let purls: Vec<&str> = r.document["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["purl"].as_str().unwrap())
+            .collect();
+        assert!(purls.contains(
+            &"pkg:apk/alpine/busybox-binsh@1.36.1-r15?arch=x86_64&distro=alpine-3.19.0&upstream=busybox"
+        ), "{purls:?}");
+        assert!(
+            !purls.iter().any(|p| p.starts_with("pkg:pypi/")),
+            "{purls:?}"
+        );
+        assert_eq!(r.unread.len(), 1, "{:?}", r.unread);
+        assert_eq!(r.unread[0].path, "/app/requirements-evil.txt");
+        assert_eq!(
+            r.statement.subject[0].digest.get("sha256"),
+            Some(&built.manifest.digest.hex())
+        );
+    }
+
     #[test]
     fn a_requirements_file_that_includes_outside_the_image_is_not_read() {
         assert!(include_outside("-r /etc/passwd\n").is_some());
