@@ -521,13 +521,29 @@ pub fn registry_evidence(
     let opened = open(image, options)?;
     let repo = opened.repo();
     let mut bundles: Vec<Vec<u8>> = Vec::new();
-    let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE))?;
-    for d in referrers.manifests.iter().take(256) {
-        if let Ok(parsed) = referrer_bundle(repo, &d.digest, digest) {
+    let (referrers, att_layers) = std::thread::scope(|s| {
+        let att = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::att_tag(digest)));
+        let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE));
+        let att = att.join().unwrap_or_else(|_| {
+            Err(zt_oci::Error::Request {
+                url: repo.describe(),
+                reason: "a reader thread failed".into(),
+            })
+        });
+        (referrers, att)
+    });
+    let referrers = referrers?;
+    let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
+    let fetched = zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, digest));
+    for (d, bytes) in listed.iter().zip(fetched) {
+        if let Ok(parsed) = bytes
+            .map_err(Error::from)
+            .and_then(|b| Ok(bundle::parse(&b, &format!("referrer {}", d.digest))?))
+        {
             bundles.push(bundle::to_bytes(&parsed.json));
         }
     }
-    for layer in artifacts::cosign_layers(repo, &artifacts::att_tag(digest))? {
+    for layer in att_layers? {
         if let Ok(parsed) = cosign_attestation(&layer) {
             bundles.push(bundle::to_bytes(&parsed.json));
         }
@@ -573,16 +589,6 @@ fn refused(form: Form, carrier: &Digest, e: &Error) -> Refused {
         carrier: carrier.clone(),
         reason,
     }
-}
-
-/// The Sigstore bundle a referrer artifact holds (its manifest must name `subject`).
-fn referrer_bundle(
-    repo: &dyn Repository,
-    artifact: &Digest,
-    subject: &Digest,
-) -> Result<ParsedBundle, Error> {
-    let bytes = referrer_bytes(repo, artifact, subject)?;
-    Ok(bundle::parse(&bytes, &format!("referrer {artifact}"))?)
 }
 
 /// The bytes of the Sigstore bundle layer of a referrer artifact whose manifest names
