@@ -160,7 +160,14 @@ pub fn referrers(
     subject: &Digest,
     artifact_type: Option<&str>,
 ) -> Result<Referrers, Error> {
-    if let Some(manifests) = repo.referrers_api(subject, artifact_type)? {
+    // The API and the fallback index are asked at once: a registry without the API costs one
+    // round trip, not two (the fallback read is dropped when the API answers).
+    let (api, fallback) = std::thread::scope(|s| {
+        let fallback = s.spawn(|| repo.manifest(&fallback_tag(subject)));
+        let api = repo.referrers_api(subject, artifact_type);
+        (api, fallback.join())
+    });
+    if let Some(manifests) = api? {
         // A registry may ignore the filter (it then omits `OCI-Filters-Applied`): filter again.
         let manifests = manifests
             .into_iter()
@@ -171,7 +178,13 @@ pub fn referrers(
             via: Via::ReferrersApi,
         });
     }
-    let manifests = match repo.manifest(&fallback_tag(subject))? {
+    let fallback = fallback.unwrap_or_else(|_| {
+        Err(Error::Request {
+            url: repo.describe(),
+            reason: "a reader thread failed".into(),
+        })
+    });
+    let manifests = match fallback? {
         Some(f) if f.manifest.is_index() => f
             .manifest
             .manifests

@@ -344,9 +344,20 @@ pub struct VerifiedImage {
 /// signature and attestation, and requires at least one valid signature.
 pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error> {
     let image = open(check.image, &check.registry)?;
+    let repo = image.repo();
     // An image pinned by digest is judged by its digest even when the store lacks the
-    // manifest itself (signatures are about the digest); a tag must resolve.
-    let (digest, manifest_bytes) = match image.repo().manifest(&image.target)? {
+    // manifest itself (signatures are about the digest); a tag must resolve. Pinned, the
+    // manifest is read while its signatures are listed (every read is a round trip).
+    let pinned_digest = zt_oci::reference::parse_digest(&image.target).ok();
+    let name = image.name.as_str();
+    let (manifest, early) = std::thread::scope(|s| {
+        let early = pinned_digest
+            .as_ref()
+            .map(|d| s.spawn(move || listings(repo, name, d)));
+        let manifest = repo.manifest(&image.target);
+        (manifest, early.map(|h| h.join()))
+    });
+    let (digest, manifest_bytes) = match manifest? {
         Some(f) => (f.descriptor.digest, Some(f.bytes)),
         None => match zt_oci::reference::parse_digest(&image.target) {
             Ok(d) => (d, None),
@@ -401,26 +412,32 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     };
     let mut ledger_bundles: Vec<Value> = Vec::new();
 
-    // Every read is a round trip to the registry: the three listings run side by side, then
-    // the referrers' manifests and bundles (see `zt_oci::each_concurrently`).
-    let repo = image.repo();
-    let (referrers, sig_layers, att_layers) = std::thread::scope(|s| {
-        let sig = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::sig_tag(&digest)));
-        let att = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::att_tag(&digest)));
-        let referrers = zt_oci::referrers(repo, &digest, Some(artifacts::SIGSTORE_BUNDLE));
-        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|_| {
-                Err(zt_oci::Error::Request {
-                    url: repo.describe(),
-                    reason: "a reader thread failed".into(),
-                })
-            })
-        };
-        (referrers, joined(sig), joined(att))
-    });
-    let (referrers, sig_layers, att_layers) = (referrers?, sig_layers?, att_layers?);
+    // Every read is a round trip to the registry: the three listings run side by side (for a
+    // pinned image, already done above), then the referrers' manifests and bundles.
+    let listed = match early {
+        Some(Ok(l)) => l,
+        Some(Err(_)) => Err(zt_oci::Error::Request {
+            url: repo.describe(),
+            reason: "a reader thread failed".into(),
+        }),
+        None => listings(repo, name, &digest),
+    };
+    let (referrers, sig_layers, att_layers) = listed?;
+    // zt's attestation bundles are on `.att` too: a referrer's bundle blob whose digest is
+    // one of theirs is not fetched again.
+    let known: std::collections::HashMap<Digest, Vec<u8>> = att_layers
+        .iter()
+        .filter_map(|l| {
+            let json: Value =
+                serde_json::from_str(l.descriptor.annotations.get(artifacts::ZT_BUNDLE)?).ok()?;
+            let bytes = bundle::to_bytes(&json);
+            Some((Digest::sha256(&bytes), bytes))
+        })
+        .collect();
     let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
-    let fetched = zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, &digest));
+    let fetched = zt_oci::each_concurrently(&listed, |d| {
+        referrer_bytes(repo, &d.digest, &digest, &known)
+    });
 
     // 1. OCI 1.1 referrers holding Sigstore bundles.
     out.referrers_via = referrers.via;
@@ -488,6 +505,68 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     Ok(out)
 }
 
+/// The referrers of `digest` (Sigstore bundles) and the layers of its cosign `.sig` and `.att`
+/// tags, read side by side.
+#[allow(clippy::type_complexity)] // (referrers, .sig layers, .att layers), named where used
+fn listings(
+    repo: &dyn Repository,
+    name: &str,
+    digest: &Digest,
+) -> Result<(zt_oci::Referrers, Vec<CosignLayer>, Vec<CosignLayer>), zt_oci::Error> {
+    // zt's own cosign layers can be rebuilt from what zt put beside them (the simple-signing
+    // payload; the envelope of the bundle annotation): bytes that hash to the layer's digest
+    // *are* the layer, so the blob is not fetched. Anything else is fetched.
+    let payload = artifacts::simple_signing_payload(name, digest);
+    let sig_bytes = |d: &Descriptor| {
+        d.annotations
+            .contains_key(artifacts::ZT_BUNDLE)
+            .then(|| payload.clone())
+    };
+    let att_bytes = |d: &Descriptor| {
+        let bundle: Value = serde_json::from_str(d.annotations.get(artifacts::ZT_BUNDLE)?).ok()?;
+        bundle.get("dsseEnvelope").map(|e| compact(e).into_bytes())
+    };
+    std::thread::scope(|s| {
+        let sig = s.spawn(|| cosign_layers(repo, &artifacts::sig_tag(digest), &sig_bytes));
+        let att = s.spawn(|| cosign_layers(repo, &artifacts::att_tag(digest), &att_bytes));
+        let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|_| {
+                Err(zt_oci::Error::Request {
+                    url: repo.describe(),
+                    reason: "a reader thread failed".into(),
+                })
+            })
+        };
+        Ok((referrers?, joined(sig)?, joined(att)?))
+    })
+}
+
+/// The layers of the cosign image at `tag`, each from `known(descriptor)` when those bytes
+/// hash to the layer's digest and size, else fetched.
+fn cosign_layers(
+    repo: &dyn Repository,
+    tag: &str,
+    known: &(dyn Fn(&Descriptor) -> Option<Vec<u8>> + Sync),
+) -> Result<Vec<CosignLayer>, zt_oci::Error> {
+    let Some(fetched) = repo.manifest(tag)? else {
+        return Ok(Vec::new());
+    };
+    let layers: Vec<Descriptor> = fetched.manifest.layers.into_iter().take(256).collect();
+    zt_oci::each_concurrently(&layers, |d| {
+        let bytes = match known(d) {
+            Some(b) if b.len() as u64 == d.size && Digest::sha256(&b) == d.digest => b,
+            _ => repo.blob(&d.digest)?,
+        };
+        Ok(CosignLayer {
+            descriptor: d.clone(),
+            bytes,
+        })
+    })
+    .into_iter()
+    .collect()
+}
+
 /// What deploy admission does with images (see `zt serve --admission-resolve-tags`).
 #[derive(Debug, Clone, Default)]
 pub struct Admission {
@@ -534,7 +613,9 @@ pub fn registry_evidence(
     });
     let referrers = referrers?;
     let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
-    let fetched = zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, digest));
+    let none = std::collections::HashMap::new();
+    let fetched =
+        zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, digest, &none));
     for (d, bytes) in listed.iter().zip(fetched) {
         if let Ok(parsed) = bytes
             .map_err(Error::from)
@@ -597,6 +678,7 @@ fn referrer_bytes(
     repo: &dyn Repository,
     artifact: &Digest,
     subject: &Digest,
+    known: &std::collections::HashMap<Digest, Vec<u8>>,
 ) -> Result<Vec<u8>, zt_oci::Error> {
     let bad = |reason: &str| zt_oci::Error::Manifest {
         reason: format!("referrer {artifact}: {reason}"),
@@ -610,7 +692,10 @@ fn referrer_bytes(
         .iter()
         .find(|l| l.media_type == artifacts::SIGSTORE_BUNDLE)
         .ok_or_else(|| bad("it holds no Sigstore bundle layer"))?;
-    repo.blob(&layer.digest)
+    match known.get(&layer.digest) {
+        Some(bytes) if bytes.len() as u64 == layer.size => Ok(bytes.clone()),
+        _ => repo.blob(&layer.digest),
+    }
 }
 
 /// The bundle that proves a `.sig` layer: zt's own (its signature must be the layer's), the
