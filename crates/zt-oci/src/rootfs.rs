@@ -150,8 +150,7 @@ impl Rootfs {
     }
 
     /// `path` with every symbolic link in it resolved inside the image (absolute targets are
-    /// relative to the image's root, `..` stops at it); `None` past 40 links or when a
-    /// component is missing.
+    /// relative to the image's root, `..` stops at it); `None` past 40 links.
     pub fn resolve(&self, path: &str) -> Option<String> {
         let mut pending: Vec<String> = path
             .split('/')
@@ -172,7 +171,9 @@ impl Rootfs {
             }
             done.push(c);
             let here = done.join("/");
-            if let Node::Symlink(target) = self.nodes.get(&here)? {
+            // A layer need not list the directories above its files: a missing component is
+            // a directory; only a link redirects.
+            if let Some(Node::Symlink(target)) = self.nodes.get(&here) {
                 hops += 1;
                 if hops > 40 {
                     return None;
@@ -286,6 +287,31 @@ mod tests {
         assert_eq!(fs.read("lib/os-release"), Some(&b"ID=alpine"[..]));
         assert_eq!(fs.read("up"), Some(&b"ID=alpine"[..]));
         assert_eq!(fs.read("loop"), None);
+    }
+
+    /// A hostile layer: entries that climb out of the root are skipped and named, absolute
+    /// and `./` paths land inside it, and a hard link to a kept file carries its data.
+    #[test]
+    fn entries_that_leave_the_root_are_skipped_and_named() {
+        let mut t = Vec::new();
+        for (name, kind, data, link) in [
+            (&b"../../etc/shadow"[..], b'0', &b"x"[..], &b""[..]),
+            (b"/var/lib/dpkg/status", b'0', b"Package: a", b""),
+            (b"./etc/os-release", b'0', b"ID=debian", b""),
+            (b"etc/os-release.bak", b'1', b"", b"./etc/os-release"),
+            (b"a/../../b", b'5', b"", b""),
+        ] {
+            t.extend_from_slice(&tar::header(name, kind, 0o644, data.len() as u64, link, 0));
+            t.extend_from_slice(data);
+            tar::pad(&mut t);
+        }
+        t.extend_from_slice(&[0u8; 1024]);
+        let mut fs = Rootfs::new();
+        fs.apply(&t, "evil", &|_| true, 1 << 20).unwrap();
+        assert_eq!(fs.skipped, ["../../etc/shadow", "a/../../b"]);
+        assert_eq!(fs.read("var/lib/dpkg/status"), Some(&b"Package: a"[..]));
+        assert_eq!(fs.read("etc/os-release.bak"), Some(&b"ID=debian"[..]));
+        assert!(fs.iter().all(|(p, _)| !p.contains("..")));
     }
 
     #[test]

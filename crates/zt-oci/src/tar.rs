@@ -230,7 +230,7 @@ fn put_octal(field: &mut [u8], v: u64) {
     put_str(field, s.as_bytes());
 }
 
-fn pad(out: &mut Vec<u8>) {
+pub(crate) fn pad(out: &mut Vec<u8>) {
     let rem = out.len() % BLOCK;
     if rem != 0 {
         out.resize(out.len() + BLOCK - rem, 0);
@@ -247,7 +247,14 @@ fn pax_record(key: &str, value: &str) -> String {
     format!("{len}{body}")
 }
 
-fn header(name: &[u8], kind: u8, mode: u32, size: u64, link: &[u8], mtime: i64) -> [u8; BLOCK] {
+pub(crate) fn header(
+    name: &[u8],
+    kind: u8,
+    mode: u32,
+    size: u64,
+    link: &[u8],
+    mtime: i64,
+) -> [u8; BLOCK] {
     let mut h = [0u8; BLOCK];
     put_str(&mut h[0..100], name);
     put_octal(&mut h[100..108], u64::from(mode));
