@@ -59,22 +59,28 @@ pub fn is_image(arg: &str) -> bool {
     arg.starts_with("oci-layout:") || Reference::looks_like_image(arg)
 }
 
+/// `DIR[:TAG|@sha256:…]` (after `oci-layout:`) as the directory and the tag or digest
+/// (default `latest`).
+fn split_layout(rest: &str) -> (&str, String) {
+    match rest.rsplit_once('@') {
+        Some((dir, digest)) => (dir, digest.to_string()),
+        None => {
+            let last = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+            match rest.get(last..).and_then(|t| t.rfind(':')) {
+                Some(i) => (
+                    rest.get(..last + i).unwrap_or_default(),
+                    rest.get(last + i + 1..).unwrap_or_default().to_string(),
+                ),
+                None => (rest, "latest".to_string()),
+            }
+        }
+    }
+}
+
 /// Opens `oci://REF`, `REF` (`registry/repo[:tag][@sha256:…]`) or `oci-layout:DIR[:TAG|@sha256:…]`.
 pub fn open(arg: &str, options: &RegistryOptions) -> Result<Image, Error> {
     if let Some(rest) = arg.strip_prefix("oci-layout:") {
-        let (dir, target) = match rest.rsplit_once('@') {
-            Some((dir, digest)) => (dir, digest.to_string()),
-            None => {
-                let last = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-                match rest.get(last..).and_then(|t| t.rfind(':')) {
-                    Some(i) => (
-                        rest.get(..last + i).unwrap_or_default(),
-                        rest.get(last + i + 1..).unwrap_or_default().to_string(),
-                    ),
-                    None => (rest, "latest".to_string()),
-                }
-            }
-        };
+        let (dir, target) = split_layout(rest);
         let layout = Layout::open(Path::new(dir))?;
         return Ok(Image {
             name: format!("oci-layout:{dir}"),
@@ -109,6 +115,69 @@ impl Image {
     pub fn pinned(&self, digest: &Digest) -> String {
         format!("{}@{digest}", self.name)
     }
+}
+
+/// An image copied by `zt push`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pushed {
+    /// The source, pinned.
+    pub source: String,
+    /// The destination, pinned.
+    pub destination: String,
+    /// The manifest (or index) digest: the same on both sides.
+    pub digest: Digest,
+    /// The tag set at the destination, if any.
+    pub tag: Option<String>,
+}
+
+/// `zt push SRC DST`: copies an image (manifest or index, config, layers; every blob checked
+/// against its digest) from a layout or registry to a registry or a layout (created when
+/// absent), tagged as DST names it (a DST pinned by digest must be the source's digest).
+pub fn push(source: &str, destination: &str, options: &RegistryOptions) -> Result<Pushed, Error> {
+    let from = open(source, options)?;
+    let digest = from.resolve()?.descriptor.digest;
+    if let Some(pinned) = destination.rsplit_once('@').map(|(_, d)| d)
+        && zt_oci::reference::parse_digest(pinned).is_ok_and(|d| d != digest)
+    {
+        return Err(Error::Input {
+            what: format!("`{destination}` names another digest than `{source}` ({digest})"),
+            help: "name the destination by tag, or by the source's digest".into(),
+        });
+    }
+    let (to, tag, name): (Box<dyn Repository>, Option<String>, String) =
+        match destination.strip_prefix("oci-layout:") {
+            Some(rest) => {
+                let (dir, target) = split_layout(rest);
+                let tag = zt_oci::reference::parse_digest(&target)
+                    .is_err()
+                    .then_some(target);
+                (
+                    Box::new(Layout::open_or_create(Path::new(dir))?),
+                    tag,
+                    format!("oci-layout:{dir}"),
+                )
+            }
+            None => {
+                let opened = open(destination, options)?;
+                let tag = zt_oci::reference::parse_digest(&opened.target)
+                    .is_err()
+                    .then(|| opened.target.clone());
+                (opened.repo, tag, opened.name)
+            }
+        };
+    // By digest, so that what is copied is what was checked above.
+    let descriptor = zt_oci::assemble::copy(
+        from.repo(),
+        &digest.to_string(),
+        to.as_ref(),
+        tag.as_deref(),
+    )?;
+    Ok(Pushed {
+        source: from.pinned(&descriptor.digest),
+        destination: format!("{name}@{}", descriptor.digest),
+        digest: descriptor.digest,
+        tag,
+    })
 }
 
 /// A signature or attestation to make about an image.

@@ -775,19 +775,28 @@ to = "/"
     let local = ok_json(d, &["sbom", &layout_arg, "--json"]);
     assert_eq!(local["digest"], digest.to_string());
 
-    // Pushed to the registry with zt's client.
+    // Pushed to the registry by `zt push` (no daemon), every blob checked on the way.
     let image = format!("{}/demo/debian-app", registry.host);
-    let r = Reference::parse(&format!("{image}:v1")).unwrap();
-    let layout = zt_oci::layout::Layout::open(&repo.join("image")).unwrap();
-    let pushed = zt_oci::assemble::copy(
-        &layout,
-        "latest",
-        &Client::new(Options::default()).repo(&r),
-        Some("v1"),
-    )
-    .unwrap();
-    assert_eq!(pushed.digest, digest);
+    let pushed = ok_json(d, &["push", &layout_arg, &format!("{image}:v1"), "--json"]);
+    assert_eq!(pushed["digest"], digest.to_string());
+    assert_eq!(pushed["tag"], "v1");
     let pinned = format!("{image}@{digest}");
+    assert_eq!(pushed["destination"], pinned);
+    // A destination pinned to another digest is refused.
+    let other = format!("{image}@sha256:{}", "0".repeat(64));
+    let (code, _, stderr) = run(d, &["push", &layout_arg, &other]);
+    assert_eq!(code, Some(2), "{stderr}");
+    // And back into another layout, air-gapped: the same digest.
+    let back = ok_json(
+        d,
+        &[
+            "push",
+            &format!("{image}:v1"),
+            &format!("oci-layout:{}:copy", d.join("copied").display()),
+            "--json",
+        ],
+    );
+    assert_eq!(back["digest"], digest.to_string());
 
     run(d, &["key", "generate", "--type", "p256", "--out", "k"]);
     let (code, stdout, stderr) = run(d, &["sign", &pinned, "--key", "k", "--json"]);
