@@ -157,6 +157,85 @@ pub struct BuildConfig {
     /// sandbox then install from it, offline; the provenance records its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror: Option<String>,
+    /// The container image `zt build` makes from the outputs (see [`ImageConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageConfig>,
+}
+
+/// The `[build.image]` table: an OCI image `zt build` assembles from its outputs, without a
+/// daemon or a Dockerfile. Its manifest digest joins the provenance's subjects.
+///
+/// ```toml
+/// [build.image]
+/// layout = "image"                        # where the OCI image layout is written
+/// name = "registry.example.com/team/app"  # the subject's name (default: the layout path)
+/// tag = "latest"                          # the tag in the layout's index.json
+/// base = "oci-layout:base"                # a base image (layout or registry@digest); unset: none
+/// entrypoint = ["/app/hello"]
+/// cmd = []
+/// env = ["PATH=/app:/usr/bin"]
+/// workdir = "/"
+/// user = "65532"
+/// labels = { "org.opencontainers.image.source" = "https://example.com/app" }
+/// [[build.image.layers]]                  # bottom first; default: the whole output at `/`
+/// from = "out/rootfs"                     # a directory of the build's outputs
+/// to = "/"                                # where its contents go in the image
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageConfig {
+    /// Where the layout is written, relative to the repository (unset: `image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<PathBuf>,
+    /// The image's name in the provenance subject (unset: `oci-layout:<layout>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The tag written in the layout (unset: `latest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The base image: `oci-layout:DIR[:TAG|@sha256:…]` or `registry/repo@sha256:…` (unset:
+    /// none, the image holds only its own layers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// The layers, bottom first (unset: the whole output directory at `/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<ImageLayer>,
+    /// The entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    /// The command (arguments to the entrypoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    /// Environment `KEY=VALUE` entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// The working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// The user (`uid[:gid]` or a name the image knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Labels (also the manifest's annotations).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The architecture in GOARCH spelling (unset: the machine's, e.g. `amd64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+}
+
+/// One `[[build.image.layers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageLayer {
+    /// A directory of the build's outputs, relative to the repository.
+    pub from: PathBuf,
+    /// Where its contents go in the image (absolute; unset: `/`).
+    #[serde(default = "root_dir")]
+    pub to: String,
+}
+
+fn root_dir() -> String {
+    "/".to_string()
 }
 
 impl BuildConfig {
@@ -591,6 +670,40 @@ impl Config {
                 "build.out".into(),
                 "must be a relative path inside the repository, e.g. \"out\"".into(),
             ));
+        }
+        if let Some(image) = &self.build.image {
+            let inside = |p: &Path| {
+                !p.is_absolute()
+                    && !p.as_os_str().is_empty()
+                    && p.components()
+                        .all(|c| matches!(c, std::path::Component::Normal(_)))
+            };
+            if image.layout.as_deref().is_some_and(|l| !inside(l)) {
+                return Err(invalid(
+                    "build.image.layout".into(),
+                    "must be a relative path inside the repository, e.g. \"image\"".into(),
+                ));
+            }
+            for (i, l) in image.layers.iter().enumerate() {
+                if !inside(&l.from) {
+                    return Err(invalid(
+                        format!("build.image.layers[{i}].from"),
+                        "must be a relative path inside the repository, e.g. \"out\"".into(),
+                    ));
+                }
+                if !l.to.starts_with('/') || l.to.split('/').any(|c| c == "..") {
+                    return Err(invalid(
+                        format!("build.image.layers[{i}].to"),
+                        "must be an absolute path inside the image, e.g. \"/app\"".into(),
+                    ));
+                }
+            }
+            if image.env.iter().any(|e| !e.contains('=')) {
+                return Err(invalid(
+                    "build.image.env".into(),
+                    "every entry is `KEY=VALUE`".into(),
+                ));
+            }
         }
         if let Some(t) = self
             .build

@@ -45,6 +45,7 @@ pub mod check;
 mod error;
 pub mod intake;
 pub mod lockfile;
+pub mod os;
 pub mod pinned;
 pub mod purl;
 pub mod registry;

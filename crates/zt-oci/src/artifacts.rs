@@ -153,18 +153,15 @@ pub fn cosign_layers(repo: &dyn Repository, tag: &str) -> Result<Vec<CosignLayer
     let Some(fetched) = repo.manifest(tag)? else {
         return Ok(Vec::new());
     };
-    fetched
-        .manifest
-        .layers
-        .into_iter()
-        .take(256)
-        .map(|descriptor| {
-            Ok(CosignLayer {
-                bytes: repo.blob(&descriptor.digest)?,
-                descriptor,
-            })
+    let layers: Vec<Descriptor> = fetched.manifest.layers.into_iter().take(256).collect();
+    crate::each_concurrently(&layers, |descriptor| {
+        Ok(CosignLayer {
+            bytes: repo.blob(&descriptor.digest)?,
+            descriptor: descriptor.clone(),
         })
-        .collect()
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Adds a layer to the cosign image at `tag` (created when absent), as `cosign sign` and

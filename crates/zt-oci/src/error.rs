@@ -82,6 +82,22 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An image layer (a tar archive, maybe compressed) is malformed or unsupported.
+    #[error("layer {layer}: {reason}")]
+    Layer {
+        /// The layer's digest or path.
+        layer: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An image cannot be built as asked (a layer source, the base image, the config).
+    #[error("cannot build the image: {reason}")]
+    Build {
+        /// What is wrong.
+        reason: String,
+        /// How to fix it.
+        fix: String,
+    },
     /// Reading or writing a file failed (the message names the path).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -106,6 +122,8 @@ impl Diagnostic for Error {
             Error::Unauthorized { .. } => "log in with `docker login REGISTRY` (zt reads `~/.docker/config.json`), or check the repository name".into(),
             Error::DockerConfig { .. } => "fix or move `~/.docker/config.json` (or set `DOCKER_CONFIG` to its directory)".into(),
             Error::Layout { .. } => "pass a directory holding `oci-layout`, `index.json` and `blobs/sha256/`".into(),
+            Error::Layer { .. } => "the image holds a layer zt cannot read (zt reads tar, tar+gzip): rebuild or re-pull it from a trusted source".into(),
+            Error::Build { fix, .. } => fix.clone(),
             Error::Io(_) => "check that the path exists and is readable".into(),
         })
     }

@@ -1,6 +1,8 @@
 //! zt's OCI side: image references, a small blocking distribution client, OCI image layouts
 //! on disk, and the shapes in which Sigstore bundles and cosign signatures live next to an
-//! image (OCI 1.1 referrers, cosign's `sha256-<hex>.sig` / `.att` tags).
+//! image (OCI 1.1 referrers, cosign's `sha256-<hex>.sig` / `.att` tags); images built
+//! reproducibly from directories ([`assemble`], [`tar`]) and read back layer by layer
+//! ([`rootfs`]).
 //!
 //! ```
 //! use zt_oci::Reference;
@@ -13,12 +15,15 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod assemble;
 pub mod auth;
 pub mod client;
 mod error;
 pub mod layout;
 pub mod manifest;
 pub mod reference;
+pub mod rootfs;
+pub mod tar;
 
 pub use client::{Client, Options};
 pub use error::Error;
@@ -52,8 +57,9 @@ impl Fetched {
 }
 
 /// One repository: in a registry ([`client::RegistryRepo`]) or an image layout on disk
-/// ([`layout::Layout`]). Every read verifies digests.
-pub trait Repository {
+/// ([`layout::Layout`]). Every read verifies digests. Shared between threads: reads of
+/// independent manifests and blobs run concurrently ([`each_concurrently`]).
+pub trait Repository: Send + Sync {
     /// How to name it in messages.
     fn describe(&self) -> String;
     /// The manifest at a tag or digest (`None`: nothing there).
@@ -78,6 +84,41 @@ pub trait Repository {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Option<Vec<Descriptor>>, Error>;
+}
+
+/// How many requests [`each_concurrently`] keeps in flight.
+pub const CONCURRENCY: usize = 8;
+
+/// `f` over every item, up to [`CONCURRENCY`] at a time on scoped threads; results in the
+/// items' order. Reads from a registry are round trips: this is what keeps a verification
+/// that needs twenty of them from waiting for each in turn.
+pub fn each_concurrently<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..items.len().min(CONCURRENCY) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Some(slot) = results.get(i)
+                        && let Ok(mut slot) = slot.lock()
+                    {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect()
 }
 
 /// Resolves a tag or digest to its manifest (an error when nothing is there).
@@ -119,7 +160,14 @@ pub fn referrers(
     subject: &Digest,
     artifact_type: Option<&str>,
 ) -> Result<Referrers, Error> {
-    if let Some(manifests) = repo.referrers_api(subject, artifact_type)? {
+    // The API and the fallback index are asked at once: a registry without the API costs one
+    // round trip, not two (the fallback read is dropped when the API answers).
+    let (api, fallback) = std::thread::scope(|s| {
+        let fallback = s.spawn(|| repo.manifest(&fallback_tag(subject)));
+        let api = repo.referrers_api(subject, artifact_type);
+        (api, fallback.join())
+    });
+    if let Some(manifests) = api? {
         // A registry may ignore the filter (it then omits `OCI-Filters-Applied`): filter again.
         let manifests = manifests
             .into_iter()
@@ -130,7 +178,13 @@ pub fn referrers(
             via: Via::ReferrersApi,
         });
     }
-    let manifests = match repo.manifest(&fallback_tag(subject))? {
+    let fallback = fallback.unwrap_or_else(|_| {
+        Err(Error::Request {
+            url: repo.describe(),
+            reason: "a reader thread failed".into(),
+        })
+    });
+    let manifests = match fallback? {
         Some(f) if f.manifest.is_index() => f
             .manifest
             .manifests
@@ -187,4 +241,20 @@ pub fn push_referrer(repo: &dyn Repository, artifact: &Manifest) -> Result<Descr
         }
     }
     Ok(descriptor)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_concurrently_keeps_the_order_of_its_items() {
+        let items: Vec<u64> = (0..50).collect();
+        let out = super::each_concurrently(&items, |i| {
+            // Later items finish first.
+            std::thread::sleep(std::time::Duration::from_micros(50 - i));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(super::each_concurrently(&[7u8], |i| *i), [7]);
+        assert!(super::each_concurrently(&[] as &[u8], |i| *i).is_empty());
+    }
 }

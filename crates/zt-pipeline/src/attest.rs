@@ -25,6 +25,16 @@ pub enum Predicate {
         /// The JSON file.
         file: PathBuf,
     },
+    /// A predicate zt made itself (an image's SBOM): its type URI, the kind used in the
+    /// evidence store's file names, and the predicate.
+    Document {
+        /// The predicate type URI.
+        predicate_type: String,
+        /// The kind (`sbom`).
+        kind: &'static str,
+        /// The predicate.
+        value: serde_json::Value,
+    },
 }
 
 impl Predicate {
@@ -34,6 +44,7 @@ impl Predicate {
             Predicate::TestResults(_) => "test-result",
             Predicate::Coverage(_) => "coverage",
             Predicate::Given { .. } => "attestation",
+            Predicate::Document { kind, .. } => kind,
         }
     }
 
@@ -71,6 +82,11 @@ impl Predicate {
                 })?;
                 (predicate_type.clone(), p)
             }
+            Predicate::Document {
+                predicate_type,
+                value,
+                ..
+            } => (predicate_type.clone(), value.clone()),
         })
     }
 }

@@ -23,6 +23,34 @@ pub struct Request {
     pub rebuild: Option<usize>,
     /// The variations to apply when rebuilding.
     pub vary: Vec<Variation>,
+    /// The container image to assemble from the outputs (`[build.image]`, `--image`).
+    pub image: Option<ImageRequest>,
+}
+
+/// An image to assemble from a build's outputs.
+#[derive(Debug, Clone, Default)]
+pub struct ImageRequest {
+    /// The recipe (`[build.image]`; its defaults when the table is absent).
+    pub recipe: zt_core::config::ImageConfig,
+    /// Where the layout goes (overrides `recipe.layout`), relative to the tree or absolute.
+    pub layout: Option<PathBuf>,
+    /// How registries are reached (for a base image in a registry).
+    pub registry: crate::image::RegistryOptions,
+}
+
+/// An image a build assembled.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuiltImage {
+    /// Its name in the provenance subject.
+    pub name: String,
+    /// The manifest digest (a provenance subject).
+    pub digest: zt_core::Digest,
+    /// The layout written.
+    pub layout: PathBuf,
+    /// The tag in the layout.
+    pub tag: String,
+    /// Its layers' digests, bottom first.
+    pub layers: Vec<zt_core::Digest>,
 }
 
 /// A rebuild-and-compare verdict and where its (unsigned) statement was written.
@@ -43,6 +71,8 @@ pub struct Built {
     pub repro: Option<Repro>,
     /// The signed provenance's bundle and log index (a build without outputs has none).
     pub signed: Option<(PathBuf, u64)>,
+    /// The image assembled from the outputs, when asked for.
+    pub image: Option<BuiltImage>,
 }
 
 impl Built {
@@ -101,6 +131,22 @@ pub fn build(ws: &Workspace, req: &Request) -> Result<Built, Error> {
         }
         repro = Some(Repro { report, statement });
     }
+    let mut image = None;
+    if outcome.exit.success()
+        && let Some(want) = &req.image
+    {
+        let built = assemble(&outcome, &req.options, want)?;
+        if let Some((provenance, path)) = &mut outcome.provenance {
+            provenance
+                .subject
+                .push(zt_core::ResourceDescriptor::subject(
+                    built.name.clone(),
+                    &built.digest,
+                ));
+            zt_core::fsutil::write_atomic(path, &provenance.to_json())?;
+        }
+        image = Some(built);
+    }
     // (A build without outputs has nothing to attest to: in-toto needs a subject.)
     let mut signed = None;
     if let Some((provenance, _)) = &outcome.provenance
@@ -118,6 +164,114 @@ pub fn build(ws: &Workspace, req: &Request) -> Result<Built, Error> {
         outcome,
         repro,
         signed,
+        image,
+    })
+}
+
+/// Assembles the image from the build's outputs: every layer from a directory of the output,
+/// every time `SOURCE_DATE_EPOCH`, written as an OCI layout.
+fn assemble(
+    outcome: &zt_build::build::Outcome,
+    options: &Options,
+    want: &ImageRequest,
+) -> Result<BuiltImage, Error> {
+    let recipe = &want.recipe;
+    let tree = &outcome.tree;
+    let layout_rel = want
+        .layout
+        .clone()
+        .or_else(|| recipe.layout.clone())
+        .unwrap_or_else(|| PathBuf::from("image"));
+    let layout = tree.join(&layout_rel);
+    let layers: Vec<zt_core::config::ImageLayer> = if recipe.layers.is_empty() {
+        vec![zt_core::config::ImageLayer {
+            from: options.out.clone(),
+            to: "/".into(),
+        }]
+    } else {
+        recipe.layers.clone()
+    };
+    let mut sources = Vec::with_capacity(layers.len());
+    for l in &layers {
+        if !l.from.starts_with(&options.out)
+            || l.from
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Error::Input {
+                what: format!(
+                    "the image layer `{}` is not inside the build's output `{}`",
+                    l.from.display(),
+                    options.out.display()
+                ),
+                help: format!(
+                    "make the build write it under `{}` and name that directory in `[[build.image.layers]] from`",
+                    options.out.display()
+                ),
+            });
+        }
+        let dir = tree.join(&l.from);
+        if !dir.is_dir() {
+            return Err(Error::Input {
+                what: format!(
+                    "the build left no directory `{}` for the image",
+                    l.from.display()
+                ),
+                help: "make the build create it, or fix `[[build.image.layers]] from` in `zt.toml`"
+                    .into(),
+            });
+        }
+        sources.push(zt_oci::assemble::LayerSource {
+            dir,
+            dest: l.to.clone(),
+        });
+    }
+    let base = match &recipe.base {
+        Some(b) => {
+            // A layout path is relative to the tree, like every path in `zt.toml`.
+            let arg = match b.strip_prefix("oci-layout:") {
+                Some(rest) if !rest.starts_with('/') => {
+                    format!("oci-layout:{}", tree.join(rest).display())
+                }
+                _ => b.clone(),
+            };
+            Some(crate::image::open(&arg, &want.registry)?)
+        }
+        None => None,
+    };
+    let tag = recipe.tag.clone().unwrap_or_else(|| "latest".into());
+    let built = zt_oci::assemble::build(
+        &zt_oci::assemble::Recipe {
+            base: base.as_ref().map(|b| (b.repo(), b.target.clone())),
+            layers: sources,
+            config: zt_oci::assemble::RunConfig {
+                entrypoint: recipe.entrypoint.clone(),
+                cmd: recipe.cmd.clone(),
+                env: recipe.env.clone(),
+                workdir: recipe.workdir.clone(),
+                user: recipe.user.clone(),
+                labels: recipe.labels.clone(),
+            },
+            epoch: outcome.source.source_date_epoch,
+            os: "linux".into(),
+            architecture: recipe
+                .architecture
+                .clone()
+                .unwrap_or_else(|| zt_oci::assemble::host_architecture().to_string()),
+            tag: tag.clone(),
+            created_by: "zt build: layer at".into(),
+        },
+        &layout,
+    )?;
+    Ok(BuiltImage {
+        name: recipe
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("oci-layout:{}", layout_rel.display())),
+        digest: built.manifest.digest,
+        layout,
+        tag,
+        layers: built.layers.into_iter().map(|d| d.digest).collect(),
     })
 }
 

@@ -100,6 +100,7 @@ fn build_request(repo: &Path, argv: &[&str], inputs: Vec<PathBuf>) -> crate::bui
         },
         rebuild: None,
         vary: Vec::new(),
+        image: None,
     }
 }
 

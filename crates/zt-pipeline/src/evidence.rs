@@ -30,9 +30,18 @@ pub fn store(ws: &Workspace, kind: &str, json: &Value) -> Result<PathBuf, Error>
 /// digest, predicate type, signer key id and log index. Storing the same bytes again changes
 /// nothing.
 pub fn index(ws: &Workspace, json: &Value) -> Result<(), Error> {
+    index_into(ws, &mut crate::ledger::open(ws)?, json)
+}
+
+/// Indexes a bundle in a ledger already open (see [`index`]).
+pub fn index_into(
+    ws: &Workspace,
+    ledger: &mut crate::ledger::Handle,
+    json: &Value,
+) -> Result<(), Error> {
     let bytes = bundle::to_bytes(json);
     let index = zt_store::index::from_sigstore_bundle(&bytes, None, ws.now())?;
-    crate::ledger::open(ws)?.put_bundle(&bytes, &index)?;
+    ledger.put_bundle(&bytes, &index)?;
     Ok(())
 }
 

@@ -59,22 +59,28 @@ pub fn is_image(arg: &str) -> bool {
     arg.starts_with("oci-layout:") || Reference::looks_like_image(arg)
 }
 
+/// `DIR[:TAG|@sha256:…]` (after `oci-layout:`) as the directory and the tag or digest
+/// (default `latest`).
+fn split_layout(rest: &str) -> (&str, String) {
+    match rest.rsplit_once('@') {
+        Some((dir, digest)) => (dir, digest.to_string()),
+        None => {
+            let last = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+            match rest.get(last..).and_then(|t| t.rfind(':')) {
+                Some(i) => (
+                    rest.get(..last + i).unwrap_or_default(),
+                    rest.get(last + i + 1..).unwrap_or_default().to_string(),
+                ),
+                None => (rest, "latest".to_string()),
+            }
+        }
+    }
+}
+
 /// Opens `oci://REF`, `REF` (`registry/repo[:tag][@sha256:…]`) or `oci-layout:DIR[:TAG|@sha256:…]`.
 pub fn open(arg: &str, options: &RegistryOptions) -> Result<Image, Error> {
     if let Some(rest) = arg.strip_prefix("oci-layout:") {
-        let (dir, target) = match rest.rsplit_once('@') {
-            Some((dir, digest)) => (dir, digest.to_string()),
-            None => {
-                let last = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-                match rest.get(last..).and_then(|t| t.rfind(':')) {
-                    Some(i) => (
-                        rest.get(..last + i).unwrap_or_default(),
-                        rest.get(last + i + 1..).unwrap_or_default().to_string(),
-                    ),
-                    None => (rest, "latest".to_string()),
-                }
-            }
-        };
+        let (dir, target) = split_layout(rest);
         let layout = Layout::open(Path::new(dir))?;
         return Ok(Image {
             name: format!("oci-layout:{dir}"),
@@ -109,6 +115,69 @@ impl Image {
     pub fn pinned(&self, digest: &Digest) -> String {
         format!("{}@{digest}", self.name)
     }
+}
+
+/// An image copied by `zt push`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pushed {
+    /// The source, pinned.
+    pub source: String,
+    /// The destination, pinned.
+    pub destination: String,
+    /// The manifest (or index) digest: the same on both sides.
+    pub digest: Digest,
+    /// The tag set at the destination, if any.
+    pub tag: Option<String>,
+}
+
+/// `zt push SRC DST`: copies an image (manifest or index, config, layers; every blob checked
+/// against its digest) from a layout or registry to a registry or a layout (created when
+/// absent), tagged as DST names it (a DST pinned by digest must be the source's digest).
+pub fn push(source: &str, destination: &str, options: &RegistryOptions) -> Result<Pushed, Error> {
+    let from = open(source, options)?;
+    let digest = from.resolve()?.descriptor.digest;
+    if let Some(pinned) = destination.rsplit_once('@').map(|(_, d)| d)
+        && zt_oci::reference::parse_digest(pinned).is_ok_and(|d| d != digest)
+    {
+        return Err(Error::Input {
+            what: format!("`{destination}` names another digest than `{source}` ({digest})"),
+            help: "name the destination by tag, or by the source's digest".into(),
+        });
+    }
+    let (to, tag, name): (Box<dyn Repository>, Option<String>, String) =
+        match destination.strip_prefix("oci-layout:") {
+            Some(rest) => {
+                let (dir, target) = split_layout(rest);
+                let tag = zt_oci::reference::parse_digest(&target)
+                    .is_err()
+                    .then_some(target);
+                (
+                    Box::new(Layout::open_or_create(Path::new(dir))?),
+                    tag,
+                    format!("oci-layout:{dir}"),
+                )
+            }
+            None => {
+                let opened = open(destination, options)?;
+                let tag = zt_oci::reference::parse_digest(&opened.target)
+                    .is_err()
+                    .then(|| opened.target.clone());
+                (opened.repo, tag, opened.name)
+            }
+        };
+    // By digest, so that what is copied is what was checked above.
+    let descriptor = zt_oci::assemble::copy(
+        from.repo(),
+        &digest.to_string(),
+        to.as_ref(),
+        tag.as_deref(),
+    )?;
+    Ok(Pushed {
+        source: from.pinned(&descriptor.digest),
+        destination: format!("{name}@{}", descriptor.digest),
+        digest: descriptor.digest,
+        tag,
+    })
 }
 
 /// A signature or attestation to make about an image.
@@ -344,9 +413,20 @@ pub struct VerifiedImage {
 /// signature and attestation, and requires at least one valid signature.
 pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error> {
     let image = open(check.image, &check.registry)?;
+    let repo = image.repo();
     // An image pinned by digest is judged by its digest even when the store lacks the
-    // manifest itself (signatures are about the digest); a tag must resolve.
-    let (digest, manifest_bytes) = match image.repo().manifest(&image.target)? {
+    // manifest itself (signatures are about the digest); a tag must resolve. Pinned, the
+    // manifest is read while its signatures are listed (every read is a round trip).
+    let pinned_digest = zt_oci::reference::parse_digest(&image.target).ok();
+    let name = image.name.as_str();
+    let (manifest, early) = std::thread::scope(|s| {
+        let early = pinned_digest
+            .as_ref()
+            .map(|d| s.spawn(move || listings(repo, name, d)));
+        let manifest = repo.manifest(&image.target);
+        (manifest, early.map(|h| h.join()))
+    });
+    let (digest, manifest_bytes) = match manifest? {
         Some(f) => (f.descriptor.digest, Some(f.bytes)),
         None => match zt_oci::reference::parse_digest(&image.target) {
             Ok(d) => (d, None),
@@ -363,15 +443,32 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     };
     let root = crate::verify::trusted_root(ws, check.trusted_root, check.log_dir.clone())?;
     let witness = crate::verify::witness_policy(check.witness_policy)?;
+    // zt stores each attestation's bundle twice (referrer and `.att` annotation): the same
+    // bundle bytes about the same artifact are verified once; the verdict is the same.
+    let seen: std::cell::RefCell<std::collections::HashMap<(Digest, Digest), Verified>> =
+        std::cell::RefCell::default();
     let run = |bundle: &ParsedBundle, artifact: &Artifact| -> Result<Verified, Error> {
-        Ok(zt_sign::verify::verify(&zt_sign::verify::Request {
+        let key = (
+            Digest::sha256(&bundle::to_bytes(&bundle.json)),
+            match artifact {
+                Artifact::Digest(d) => d.clone(),
+                Artifact::Bytes(b) => Digest::sha256(b),
+                Artifact::File(p) => Digest::sha256(p.to_string_lossy().as_bytes()),
+            },
+        );
+        if let Some(v) = seen.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let v = zt_sign::verify::verify(&zt_sign::verify::Request {
             artifact,
             bundle,
             identity: check.identity,
             trusted_root: root.as_deref(),
             insecure_ignore_tlog: check.insecure_ignore_tlog,
             witness_policy: witness.as_ref(),
-        })?)
+        })?;
+        seen.borrow_mut().insert(key, v.clone());
+        Ok(v)
     };
     let mut out = VerifiedImage {
         image: image.pinned(&digest),
@@ -384,11 +481,40 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     };
     let mut ledger_bundles: Vec<Value> = Vec::new();
 
+    // Every read is a round trip to the registry: the three listings run side by side (for a
+    // pinned image, already done above), then the referrers' manifests and bundles.
+    let listed = match early {
+        Some(Ok(l)) => l,
+        Some(Err(_)) => Err(zt_oci::Error::Request {
+            url: repo.describe(),
+            reason: "a reader thread failed".into(),
+        }),
+        None => listings(repo, name, &digest),
+    };
+    let (referrers, sig_layers, att_layers) = listed?;
+    // zt's attestation bundles are on `.att` too: a referrer's bundle blob whose digest is
+    // one of theirs is not fetched again.
+    let known: std::collections::HashMap<Digest, Vec<u8>> = att_layers
+        .iter()
+        .filter_map(|l| {
+            let json: Value =
+                serde_json::from_str(l.descriptor.annotations.get(artifacts::ZT_BUNDLE)?).ok()?;
+            let bytes = bundle::to_bytes(&json);
+            Some((Digest::sha256(&bytes), bytes))
+        })
+        .collect();
+    let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
+    let fetched = zt_oci::each_concurrently(&listed, |d| {
+        referrer_bytes(repo, &d.digest, &digest, &known)
+    });
+
     // 1. OCI 1.1 referrers holding Sigstore bundles.
-    let referrers = zt_oci::referrers(image.repo(), &digest, Some(artifacts::SIGSTORE_BUNDLE))?;
     out.referrers_via = referrers.via;
-    for d in referrers.manifests.iter().take(256) {
-        let result = referrer_bundle(image.repo(), &d.digest, &digest).and_then(|parsed| {
+    for (d, bytes) in listed.iter().zip(fetched) {
+        let result = bytes
+            .map_err(Error::from)
+            .and_then(|b| Ok(bundle::parse(&b, &format!("referrer {}", d.digest))?));
+        let result = result.and_then(|parsed| {
             let artifact = match (parsed.json.get("messageSignature"), &manifest_bytes) {
                 (Some(_), Some(bytes)) => Artifact::Bytes(bytes.clone()),
                 _ => Artifact::Digest(digest.clone()),
@@ -406,7 +532,7 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     }
 
     // 2. cosign's `.sig` layers: simple-signing payloads about this digest.
-    for layer in artifacts::cosign_layers(image.repo(), &artifacts::sig_tag(&digest))? {
+    for layer in sig_layers {
         let carrier = layer.descriptor.digest.clone();
         let result = cosign_signature(&layer, &digest, check.insecure_ignore_tlog)
             .and_then(|parsed| run(&parsed, &Artifact::Bytes(layer.bytes.clone())));
@@ -417,7 +543,7 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
     }
 
     // 3. cosign's `.att` layers: DSSE envelopes about this digest.
-    for layer in artifacts::cosign_layers(image.repo(), &artifacts::att_tag(&digest))? {
+    for layer in att_layers {
         let carrier = layer.descriptor.digest.clone();
         let result = cosign_attestation(&layer).and_then(|parsed| {
             let v = run(&parsed, &Artifact::Digest(digest.clone()))?;
@@ -438,13 +564,76 @@ pub fn verify(ws: &Workspace, check: &Check<'_>) -> Result<VerifiedImage, Error>
             reasons: out.refused.iter().map(|r| r.reason.clone()).collect(),
         });
     }
-    // Evidence follows the digest: what verified joins the ledger, like `zt verify FILE`.
-    if crate::ledger::open_existing(ws)?.is_some() {
+    // Evidence follows the digest: what verified joins the ledger, like `zt verify FILE`
+    // (opened once; a bundle already there is a read, not a write).
+    if let Some(mut ledger) = crate::ledger::open_existing(ws)? {
         for b in &ledger_bundles {
-            crate::evidence::index(ws, b)?;
+            crate::evidence::index_into(ws, &mut ledger, b)?;
         }
     }
     Ok(out)
+}
+
+/// The referrers of `digest` (Sigstore bundles) and the layers of its cosign `.sig` and `.att`
+/// tags, read side by side.
+#[allow(clippy::type_complexity)] // (referrers, .sig layers, .att layers), named where used
+fn listings(
+    repo: &dyn Repository,
+    name: &str,
+    digest: &Digest,
+) -> Result<(zt_oci::Referrers, Vec<CosignLayer>, Vec<CosignLayer>), zt_oci::Error> {
+    // zt's own cosign layers can be rebuilt from what zt put beside them (the simple-signing
+    // payload; the envelope of the bundle annotation): bytes that hash to the layer's digest
+    // *are* the layer, so the blob is not fetched. Anything else is fetched.
+    let payload = artifacts::simple_signing_payload(name, digest);
+    let sig_bytes = |d: &Descriptor| {
+        d.annotations
+            .contains_key(artifacts::ZT_BUNDLE)
+            .then(|| payload.clone())
+    };
+    let att_bytes = |d: &Descriptor| {
+        let bundle: Value = serde_json::from_str(d.annotations.get(artifacts::ZT_BUNDLE)?).ok()?;
+        bundle.get("dsseEnvelope").map(|e| compact(e).into_bytes())
+    };
+    std::thread::scope(|s| {
+        let sig = s.spawn(|| cosign_layers(repo, &artifacts::sig_tag(digest), &sig_bytes));
+        let att = s.spawn(|| cosign_layers(repo, &artifacts::att_tag(digest), &att_bytes));
+        let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|_| {
+                Err(zt_oci::Error::Request {
+                    url: repo.describe(),
+                    reason: "a reader thread failed".into(),
+                })
+            })
+        };
+        Ok((referrers?, joined(sig)?, joined(att)?))
+    })
+}
+
+/// The layers of the cosign image at `tag`, each from `known(descriptor)` when those bytes
+/// hash to the layer's digest and size, else fetched.
+fn cosign_layers(
+    repo: &dyn Repository,
+    tag: &str,
+    known: &(dyn Fn(&Descriptor) -> Option<Vec<u8>> + Sync),
+) -> Result<Vec<CosignLayer>, zt_oci::Error> {
+    let Some(fetched) = repo.manifest(tag)? else {
+        return Ok(Vec::new());
+    };
+    let layers: Vec<Descriptor> = fetched.manifest.layers.into_iter().take(256).collect();
+    zt_oci::each_concurrently(&layers, |d| {
+        let bytes = match known(d) {
+            Some(b) if b.len() as u64 == d.size && Digest::sha256(&b) == d.digest => b,
+            _ => repo.blob(&d.digest)?,
+        };
+        Ok(CosignLayer {
+            descriptor: d.clone(),
+            bytes,
+        })
+    })
+    .into_iter()
+    .collect()
 }
 
 /// What deploy admission does with images (see `zt serve --admission-resolve-tags`).
@@ -480,13 +669,31 @@ pub fn registry_evidence(
     let opened = open(image, options)?;
     let repo = opened.repo();
     let mut bundles: Vec<Vec<u8>> = Vec::new();
-    let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE))?;
-    for d in referrers.manifests.iter().take(256) {
-        if let Ok(parsed) = referrer_bundle(repo, &d.digest, digest) {
+    let (referrers, att_layers) = std::thread::scope(|s| {
+        let att = s.spawn(|| artifacts::cosign_layers(repo, &artifacts::att_tag(digest)));
+        let referrers = zt_oci::referrers(repo, digest, Some(artifacts::SIGSTORE_BUNDLE));
+        let att = att.join().unwrap_or_else(|_| {
+            Err(zt_oci::Error::Request {
+                url: repo.describe(),
+                reason: "a reader thread failed".into(),
+            })
+        });
+        (referrers, att)
+    });
+    let referrers = referrers?;
+    let listed: Vec<&Descriptor> = referrers.manifests.iter().take(256).collect();
+    let none = std::collections::HashMap::new();
+    let fetched =
+        zt_oci::each_concurrently(&listed, |d| referrer_bytes(repo, &d.digest, digest, &none));
+    for (d, bytes) in listed.iter().zip(fetched) {
+        if let Ok(parsed) = bytes
+            .map_err(Error::from)
+            .and_then(|b| Ok(bundle::parse(&b, &format!("referrer {}", d.digest))?))
+        {
             bundles.push(bundle::to_bytes(&parsed.json));
         }
     }
-    for layer in artifacts::cosign_layers(repo, &artifacts::att_tag(digest))? {
+    for layer in att_layers? {
         if let Ok(parsed) = cosign_attestation(&layer) {
             bundles.push(bundle::to_bytes(&parsed.json));
         }
@@ -534,16 +741,16 @@ fn refused(form: Form, carrier: &Digest, e: &Error) -> Refused {
     }
 }
 
-/// The Sigstore bundle a referrer artifact holds (its manifest must name `subject`).
-fn referrer_bundle(
+/// The bytes of the Sigstore bundle layer of a referrer artifact whose manifest names
+/// `subject` (not yet parsed: this runs on reader threads).
+fn referrer_bytes(
     repo: &dyn Repository,
     artifact: &Digest,
     subject: &Digest,
-) -> Result<ParsedBundle, Error> {
-    let bad = |reason: &str| {
-        Error::Oci(zt_oci::Error::Manifest {
-            reason: format!("referrer {artifact}: {reason}"),
-        })
+    known: &std::collections::HashMap<Digest, Vec<u8>>,
+) -> Result<Vec<u8>, zt_oci::Error> {
+    let bad = |reason: &str| zt_oci::Error::Manifest {
+        reason: format!("referrer {artifact}: {reason}"),
     };
     let m = zt_oci::resolve(repo, &artifact.to_string())?.manifest;
     if m.subject.as_ref().map(|s| &s.digest) != Some(subject) {
@@ -554,8 +761,10 @@ fn referrer_bundle(
         .iter()
         .find(|l| l.media_type == artifacts::SIGSTORE_BUNDLE)
         .ok_or_else(|| bad("it holds no Sigstore bundle layer"))?;
-    let bytes = repo.blob(&layer.digest)?;
-    Ok(bundle::parse(&bytes, &format!("referrer {artifact}"))?)
+    match known.get(&layer.digest) {
+        Some(bytes) if bytes.len() as u64 == layer.size => Ok(bytes.clone()),
+        _ => repo.blob(&layer.digest),
+    }
 }
 
 /// The bundle that proves a `.sig` layer: zt's own (its signature must be the layer's), the

@@ -29,6 +29,7 @@ pub mod example;
 pub mod gate;
 pub mod hub;
 pub mod image;
+pub mod image_sbom;
 pub mod incident;
 pub mod init;
 pub mod intake;

@@ -624,3 +624,258 @@ fn deploy_admission_resolves_tags_and_judges_with_the_registrys_evidence() {
     let message = v["response"]["status"]["message"].as_str().unwrap();
     assert!(message.contains("could not be resolved"), "{message}");
 }
+
+/// The (name, version, arch) of every package a dpkg database records as installed, as
+/// Debian's own `dpkg-query` reads it: the peer for zt's dpkg reader.
+fn dpkg_query(admindir: &Path) -> Option<std::collections::BTreeSet<(String, String, String)>> {
+    let out = Command::new("dpkg-query")
+        .arg(format!("--admindir={}", admindir.display()))
+        .args([
+            "-W",
+            "-f",
+            "${db:Status-Abbrev}|${Package}|${Version}|${Architecture}\n",
+        ])
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{out:?}");
+    Some(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.as_bytes().get(1) == Some(&b'i'))
+            .map(|l| {
+                let f: Vec<&str> = l.split('|').collect();
+                (f[1].to_string(), f[2].to_string(), f[3].to_string())
+            })
+            .collect(),
+    )
+}
+
+/// The (name, version, arch) of the `pkg:deb` components of a CycloneDX document.
+fn deb_components(doc: &Value) -> std::collections::BTreeSet<(String, String, String)> {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["purl"].as_str().unwrap().starts_with("pkg:deb/"))
+        .map(|c| {
+            let purl: zt_core::purl::Purl = c["purl"].as_str().unwrap().parse().unwrap();
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["version"].as_str().unwrap_or("").to_string(),
+                purl.qualifiers.get("arch").cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn purls(doc: &Value, prefix: &str) -> std::collections::BTreeSet<String> {
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .filter(|p| p.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn an_image_zt_builds_is_reproducible_gets_an_sbom_from_its_layers_and_verifies_in_a_registry() {
+    let status = Path::new("/var/lib/dpkg/status");
+    if !status.is_file() {
+        skip_outside_ci("this machine has no dpkg database to build a Debian root layer from");
+        return;
+    }
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repo = d.join("repo");
+
+    // A Debian root made of this machine's real dpkg database and os-release, plus one entry
+    // dpkg keeps for a removed package (only its config files left: not installed), and the
+    // workspace's own Cargo.lock as an application's lockfile.
+    let root = repo.join("rootfs");
+    fs_err::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::create_dir_all(root.join("app")).unwrap();
+    let mut db = fs_err::read_to_string(status).unwrap();
+    db.push_str("\nPackage: zt-removed-example\nStatus: deinstall ok config-files\nPriority: optional\nArchitecture: amd64\nVersion: 1.0-1\nConffiles:\n /etc/zt-removed-example.conf 0123456789abcdef0123456789abcdef\n");
+    fs_err::write(root.join("var/lib/dpkg/status"), &db).unwrap();
+    fs_err::write(
+        root.join("etc/os-release"),
+        fs_err::read("/etc/os-release").unwrap(),
+    )
+    .unwrap();
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
+    fs_err::copy(&lock, root.join("app/Cargo.lock")).unwrap();
+    // A requirements file the top layer deletes with a whiteout: its package must not show.
+    fs_err::write(root.join("app/requirements.txt"), "deleted-package==1.0\n").unwrap();
+    fs_err::write(
+        repo.join("zt.toml"),
+        r#"[build.image]
+layout = "image"
+name = "example.org/demo/debian-app"
+entrypoint = ["/usr/local/bin/hello"]
+env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+labels = { "org.opencontainers.image.source" = "https://example.org/demo" }
+
+[[build.image.layers]]
+from = "out/rootfs"
+to = "/"
+
+[[build.image.layers]]
+from = "out/top"
+to = "/"
+"#,
+    )
+    .unwrap();
+    let script = "mkdir -p out/top/app out/top/usr/local/bin && cp -R rootfs out/rootfs \
+                  && touch out/top/app/.wh.requirements.txt \
+                  && printf '#!/bin/sh\\necho hello\\n' > out/top/usr/local/bin/hello \
+                  && chmod 755 out/top/usr/local/bin/hello";
+    let build = |extra: &[&str]| -> Value {
+        let _ = fs_err::remove_dir_all(repo.join("out"));
+        let mut args = vec![
+            "build",
+            "--allow-dirty",
+            "--source-date-epoch",
+            "1700000000",
+            "--json",
+        ];
+        args.extend(extra);
+        args.extend(["--", "sh", "-c", script]);
+        ok_json(&repo, &args)
+    };
+
+    // Built twice with variations: the outputs compare equal, and so the image.
+    let first = build(&["--rebuild", "2"]);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(first["repro"]["reproducible"], true, "{first}");
+    let digest: Digest = first["image"]["digest"].as_str().unwrap().parse().unwrap();
+    assert_eq!(first["image"]["layers"].as_array().unwrap().len(), 2);
+    // The manifest digest is a subject of the signed provenance.
+    let provenance: Value =
+        serde_json::from_slice(&fs_err::read(first["provenance"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert!(
+        provenance["subject"].as_array().unwrap().iter().any(|s| {
+            s["name"] == "example.org/demo/debian-app" && s["digest"]["sha256"] == digest.hex()
+        }),
+        "{provenance}"
+    );
+    // An independent build (another run, its own sandbox) gives the same digest.
+    let second = build(&[]);
+    assert_eq!(second["image"]["digest"], digest.to_string());
+
+    // The layout holds it; `zt sbom` reads it from there.
+    let layout_arg = format!("oci-layout:{}", repo.join("image").display());
+    let local = ok_json(d, &["sbom", &layout_arg, "--json"]);
+    assert_eq!(local["digest"], digest.to_string());
+
+    // Pushed to the registry by `zt push` (no daemon), every blob checked on the way.
+    let image = format!("{}/demo/debian-app", registry.host);
+    let pushed = ok_json(d, &["push", &layout_arg, &format!("{image}:v1"), "--json"]);
+    assert_eq!(pushed["digest"], digest.to_string());
+    assert_eq!(pushed["tag"], "v1");
+    let pinned = format!("{image}@{digest}");
+    assert_eq!(pushed["destination"], pinned);
+    // A destination pinned to another digest is refused.
+    let other = format!("{image}@sha256:{}", "0".repeat(64));
+    let (code, _, stderr) = run(d, &["push", &layout_arg, &other]);
+    assert_eq!(code, Some(2), "{stderr}");
+    // And back into another layout, air-gapped: the same digest.
+    let back = ok_json(
+        d,
+        &[
+            "push",
+            &format!("{image}:v1"),
+            &format!("oci-layout:{}:copy", d.join("copied").display()),
+            "--json",
+        ],
+    );
+    assert_eq!(back["digest"], digest.to_string());
+
+    run(d, &["key", "generate", "--type", "p256", "--out", "k"]);
+    let (code, stdout, stderr) = run(d, &["sign", &pinned, "--key", "k", "--json"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+
+    // The SBOM from the registry's layers, attached as an attestation.
+    let (code, stdout, stderr) = run(
+        d,
+        &[
+            "sbom",
+            &format!("{image}:v1"),
+            "--attest",
+            "--key",
+            "k",
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["digest"], digest.to_string());
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2);
+    assert_eq!(v["distro"], "Debian GNU/Linux 12 (bookworm)", "{v}");
+    let sources: Vec<&str> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["/app/Cargo.lock", "/var/lib/dpkg/status"]);
+    let doc = &v["sbom"];
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    assert_eq!(
+        purls(doc, "pkg:"),
+        purls(&local["sbom"], "pkg:"),
+        "the layout and the registry disagree"
+    );
+
+    // The peer: Debian's dpkg-query over the same database lists the same installed packages.
+    let peer = dpkg_query(&root.join("var/lib/dpkg")).expect("dpkg-query runs on Debian");
+    let ours = deb_components(doc);
+    assert_eq!(ours.len(), peer.len());
+    assert_eq!(ours, peer);
+    assert!(!ours.iter().any(|(n, _, _)| n == "zt-removed-example"));
+    let deb = purls(doc, "pkg:deb/");
+    assert!(
+        deb.iter()
+            .all(|p| p.starts_with("pkg:deb/debian/") && p.contains("distro=debian-12")),
+        "{deb:?}"
+    );
+    // The application's lockfile: the same packages `zt sbom DIR` finds in it.
+    let app = d.join("app");
+    fs_err::create_dir_all(&app).unwrap();
+    fs_err::copy(&lock, app.join("Cargo.lock")).unwrap();
+    let (code, dir_sbom, stderr) = run(d, &["sbom", "app"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let dir_doc: Value = serde_json::from_str(&dir_sbom).unwrap();
+    assert_eq!(purls(doc, "pkg:cargo/"), purls(&dir_doc, "pkg:cargo/"));
+    assert!(!purls(doc, "pkg:cargo/").is_empty());
+    // The whiteout in the top layer removed the requirements file of the layer below.
+    assert!(
+        purls(doc, "pkg:pypi/").is_empty(),
+        "{:?}",
+        purls(doc, "pkg:pypi/")
+    );
+    assert_eq!(v["attached"]["predicate_type"], "https://cyclonedx.org/bom");
+
+    // `zt verify IMAGE`: the signature, and the SBOM in both stored forms.
+    let verified = ok_json(d, &["verify", &pinned, "--key", "k.pub", "--json"]);
+    assert_eq!(
+        forms(&verified["attestations"]),
+        [
+            "cosign:https://cyclonedx.org/bom",
+            "referrer:https://cyclonedx.org/bom"
+        ]
+    );
+    assert_eq!(forms(&verified["signatures"]).len(), 2);
+
+    // SPDX too, from the same layers.
+    let spdx = ok_json(d, &["sbom", &pinned, "--format", "spdx", "--json"]);
+    assert_eq!(spdx["sbom"]["spdxVersion"], "SPDX-2.3");
+    assert_eq!(spdx["packages"], v["packages"]);
+}

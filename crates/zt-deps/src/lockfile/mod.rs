@@ -43,6 +43,10 @@ pub enum Format {
     CycloneDx,
     /// An SPDX JSON SBOM read back.
     Spdx,
+    /// A dpkg status database (`var/lib/dpkg/status`, `status.d/*`) inside an image.
+    DpkgStatus,
+    /// An apk database (`lib/apk/db/installed`) inside an image.
+    ApkInstalled,
 }
 
 impl Format {
@@ -79,6 +83,8 @@ impl Format {
             Format::YarnLock => "yarn.lock",
             Format::CycloneDx => "bom.cdx.json",
             Format::Spdx => "bom.spdx.json",
+            Format::DpkgStatus => "var/lib/dpkg/status",
+            Format::ApkInstalled => "lib/apk/db/installed",
         }
     }
 }
@@ -107,6 +113,9 @@ pub fn parse(format: Format, path: &Path, text: &str) -> Result<Vec<Package>, Er
             })?;
             crate::sbom::from_value(path, &doc)?
         }
+        // Without the image's os-release (see `crate::os` for the image reader's call).
+        Format::DpkgStatus => crate::os::dpkg(path, text, &crate::os::Distro::default())?,
+        Format::ApkInstalled => crate::os::apk(path, text, &crate::os::Distro::default())?,
     };
     for p in &mut packages {
         p.dependencies.sort();

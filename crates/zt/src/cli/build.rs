@@ -50,6 +50,15 @@ pub(crate) struct BuildArgs {
     /// The source tree (default: the current directory).
     #[arg(long, short = 'C', default_value = ".")]
     pub(crate) tree: PathBuf,
+    /// Also assemble an OCI image layout at DIR (relative to the tree) from the outputs, as
+    /// `[build.image]` in `zt.toml` describes it (without one: the whole output directory as
+    /// one layer at `/`). Its manifest digest joins the provenance's subjects. A
+    /// `[build.image]` table alone builds the image at its `layout` (default `image`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) image: Option<PathBuf>,
+    /// A registry (`HOST:PORT`) to reach over plain HTTP for a `[build.image] base` image.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
     /// The build command and its arguments.
     #[arg(last = true, required = true)]
     pub(crate) command: Vec<String>,

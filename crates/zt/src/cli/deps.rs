@@ -5,7 +5,9 @@ use clap::{Args, Subcommand, ValueEnum};
 /// `zt sbom`
 #[derive(Debug, Args)]
 pub(crate) struct SbomArgs {
-    /// The project directory whose lockfiles are read.
+    /// The project directory whose lockfiles are read, or a container image whose layers are
+    /// read (`oci-layout:DIR[:TAG|@sha256:…]`, `registry/repo@sha256:…`, `registry/repo:tag`,
+    /// `oci://…`): its OS packages (dpkg, apk) and the lockfiles inside it.
     #[arg(default_value = ".")]
     pub(crate) dir: PathBuf,
     /// The SBOM format.
@@ -34,6 +36,20 @@ pub(crate) struct SbomArgs {
     /// The repository whose key signs and whose ledger records `--attest`.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,
+    /// For an image: the key `--attest` signs with (the SBOM is attached to the image digest
+    /// in its registry or layout, as `zt attest IMAGE` attaches attestations).
+    #[arg(long, env = "ZT_KEY")]
+    pub(crate) key: Option<String>,
+    /// For an image: the transparency log `--attest` appends to (default: the workspace's).
+    #[arg(long)]
+    pub(crate) log_dir: Option<PathBuf>,
+    /// For an image index: the platform whose image is read (`OS/ARCH`, default
+    /// `linux/<this machine>`).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub(crate) platform: Option<String>,
+    /// A registry (`HOST:PORT`) to reach over plain HTTP although it is not on loopback.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) insecure_registry: Vec<String>,
 }
 
 /// SBOM formats.

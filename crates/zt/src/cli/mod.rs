@@ -11,6 +11,7 @@ mod fix_texts;
 mod key;
 mod normalize;
 mod pipeline;
+mod push;
 mod sign;
 
 pub(crate) use build::{BuildAction, BuildArgs, SandboxProbeArgs};
@@ -21,6 +22,7 @@ pub(crate) use deps::{
 pub(crate) use docs::{CompletionsArgs, ManArgs, ManFormat, ShellArg};
 pub(crate) use key::{KeyArgs, KeyCommand, KeyTypeArg};
 pub(crate) use pipeline::{PipelineArgs, PipelineCommand};
+pub(crate) use push::PushArgs;
 pub(crate) use sign::{AttestArgs, SignArgs, TraceArgs, VerifyArgs};
 mod log;
 
@@ -115,8 +117,12 @@ pub(crate) enum Command {
     Policy(PolicyArgs),
     /// Dependencies: checks over the lockfiles, intake of new archives, requests and approvals.
     Deps(DepsArgs),
-    /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles (deterministic).
+    /// Write a CycloneDX 1.6 or SPDX 2.3 SBOM of the project's lockfiles, or of a container
+    /// image's layers (deterministic).
     Sbom(SbomArgs),
+    /// Copy a container image (an OCI layout `zt build --image` wrote, or a registry's) to a
+    /// registry or a layout, every blob checked against its digest; no daemon.
+    Push(PushArgs),
     /// Run a command in the bare build sandbox and time it (benchmarks).
     #[command(hide = true, name = "sandbox-probe")]
     SandboxProbe(SandboxProbeArgs),

@@ -145,12 +145,22 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
     }
     let (options, vary) = options(&args)?;
     let ws = crate::commands::workspace(&options.tree, printer)?;
+    let recipe = ws.config()?.build.image;
+    let image =
+        (args.image.is_some() || recipe.is_some()).then(|| zt_pipeline::build::ImageRequest {
+            recipe: recipe.unwrap_or_default(),
+            layout: args.image.clone(),
+            registry: zt_pipeline::image::RegistryOptions {
+                insecure: args.insecure_registry.clone(),
+            },
+        });
     let built = zt_pipeline::build::build(
         &ws,
         &zt_pipeline::build::Request {
             options,
             rebuild: args.rebuild,
             vary,
+            image,
         },
     )?;
     let outcome = &built.outcome;
@@ -170,6 +180,7 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
             "provenance": outcome.provenance.as_ref().map(|(_, p)| p),
             "outputs": outcome.outputs.iter().map(|o| serde_json::json!({"path": o.path, "digest": o.digest.to_string()})).collect::<Vec<_>>(),
             "repro": built.repro.as_ref().map(|r| report_json(&r.report, r.statement.clone())),
+            "image": built.image,
         }));
     } else if built.succeeded() {
         if let Some(r) = &built.repro {
@@ -177,6 +188,16 @@ pub(crate) fn run(args: BuildArgs, printer: &Printer) -> Result<Status, CliError
         }
         for o in &outcome.outputs {
             printer.out(format!("{} {}", o.digest, o.path.display()));
+        }
+        if let Some(image) = &built.image {
+            printer.out(format!("{} {}", image.digest, image.name));
+            printer.info(format!(
+                "image `{}` ({} layers) written to the OCI layout `{}` (tag `{}`)",
+                image.digest,
+                image.layers.len(),
+                image.layout.display(),
+                image.tag
+            ));
         }
         printer.info(format!("build succeeded; log: `{}`", outcome.log.display()));
         if let Some((_, path)) = &outcome.provenance {
@@ -337,6 +358,12 @@ fn print_report(report: &repro::Report, printer: &Printer) {
 }
 
 pub(crate) fn repro(args: BuildArgs, printer: &Printer) -> Result<Status, CliError> {
+    if args.image.is_some() {
+        return Err(CliError::input(
+            "`zt repro` compares the outputs only; it builds no image",
+            "build the image with `zt build --rebuild 2 --image DIR -- …`: the same outputs give the same image",
+        ));
+    }
     let (options, vary) = options(&args)?;
     let ws = crate::commands::workspace(&options.tree, printer)?;
     let zt_pipeline::build::Repro { report, statement } = zt_pipeline::build::repro_only(
@@ -345,6 +372,7 @@ pub(crate) fn repro(args: BuildArgs, printer: &Printer) -> Result<Status, CliErr
             options,
             rebuild: args.rebuild,
             vary,
+            image: None,
         },
     )?;
     if printer.json {

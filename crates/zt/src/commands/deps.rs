@@ -10,6 +10,10 @@ use crate::report::CliError;
 
 pub(crate) fn sbom(args: SbomArgs, printer: &Printer) -> Result<Status, CliError> {
     use zt_pipeline::sbom::{self, Format, Request};
+    let arg = args.dir.to_string_lossy().into_owned();
+    if zt_pipeline::image::is_image(&arg) {
+        return image_sbom(arg, args, printer);
+    }
     let subjects = zt_pipeline::subject::of_files(&args.repo, &args.subject)?;
     let report = sbom::sbom(&Request {
         dir: args.dir.clone(),
@@ -43,6 +47,110 @@ pub(crate) fn sbom(args: SbomArgs, printer: &Printer) -> Result<Status, CliError
         }
         None => printer.out(String::from_utf8_lossy(&report.bytes).trim_end()),
     }
+    Ok(Status::Success)
+}
+
+/// `zt sbom IMAGE`: the SBOM read from an image's layers; with `--attest`, attached to the
+/// image digest as a signed attestation (referrer and cosign `.att`).
+fn image_sbom(image: String, args: SbomArgs, printer: &Printer) -> Result<Status, CliError> {
+    use zt_pipeline::sbom::Format;
+    let format = match args.format {
+        SbomFormat::Cyclonedx => Format::CycloneDx,
+        SbomFormat::Spdx => Format::Spdx,
+    };
+    if !args.subject.is_empty() {
+        return Err(CliError::input(
+            "`--subject` names files; an image's SBOM is about the image's digest",
+            "drop `--subject`: `zt sbom IMAGE --attest --key KEY` attaches the SBOM to the image",
+        ));
+    }
+    let signer = match (&args.key, args.attest) {
+        (Some(k), true) => Some(zt_sign::load_signer(k)?),
+        (None, true) => {
+            return Err(CliError::input(
+                "`--attest` on an image needs the key to sign with",
+                "pass `--key KEY` (or set `ZT_KEY`), as for `zt attest IMAGE`",
+            ));
+        }
+        _ => None,
+    };
+    let registry = zt_pipeline::image::RegistryOptions {
+        insecure: args.insecure_registry.clone(),
+    };
+    printer.info(format!("reading the layers of `{image}`"));
+    let report = zt_pipeline::image_sbom::sbom(&zt_pipeline::image_sbom::Request {
+        image: image.clone(),
+        format,
+        platform: args.platform.clone(),
+        timestamp: source_date_epoch()?,
+        registry: registry.clone(),
+    })?;
+    for u in &report.unread {
+        printer.warn(format!("not read: `{}`: {}", u.path, u.reason));
+    }
+    if report.sources.is_empty() {
+        printer.warn(format!(
+            "no package database or lockfile in `{image}`: the SBOM holds the image only"
+        ));
+    }
+    let mut attached = None;
+    if let Some(signer) = &signer {
+        let ws = crate::commands::workspace(&args.repo, printer)?;
+        let pinned = format!("{}@{}", report.name, report.digest);
+        let predicate = zt_pipeline::image_sbom::predicate(&report, format);
+        let signed = zt_pipeline::image::attest(
+            &ws,
+            &zt_pipeline::image::Request {
+                signer: signer.as_ref(),
+                image: pinned,
+                log_dir: args.log_dir.clone().unwrap_or_else(|| ws.layout().log()),
+                registry,
+            },
+            &predicate,
+        )?;
+        if let Some(origin) = &signed.created_log {
+            printer.info(format!("created transparency log `{origin}`"));
+        }
+        printer.info(format!(
+            "attached the SBOM to `{}`: referrer {} and cosign tag `{}`, log entries {:?}",
+            signed.image, signed.referrer, signed.cosign_tag, signed.log_indexes
+        ));
+        attached = Some(signed);
+    }
+    if let Some(out) = &args.out {
+        zt_core::fsutil::write_atomic(out, &report.bytes).map_err(zt_deps::Error::Io)?;
+        printer.info(format!("wrote `{}`", out.display()));
+    }
+    if printer.json {
+        printer.json(&serde_json::json!({
+            "ok": true,
+            "image": format!("{}@{}", report.name, report.digest),
+            "digest": report.digest.to_string(),
+            "index": report.index.as_ref().map(ToString::to_string),
+            "layers": report.layers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "distro": report.distro,
+            "sources": report.sources.iter().map(|(p, f)| serde_json::json!({"path": p, "format": f})).collect::<Vec<_>>(),
+            "unread": report.unread,
+            "packages": report.packages,
+            "attached": attached,
+            "sbom": if args.out.is_some() { serde_json::Value::Null } else { report.document.clone() },
+        }));
+    } else if args.out.is_none() {
+        printer.out(String::from_utf8_lossy(&report.bytes).trim_end());
+    }
+    printer.info(format!(
+        "{} packages from {} database(s) and lockfile(s) in {} layer(s) of {}@{}{}",
+        report.packages,
+        report.sources.len(),
+        report.layers.len(),
+        report.name,
+        report.digest,
+        report
+            .distro
+            .as_ref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    ));
     Ok(Status::Success)
 }
 

@@ -18,6 +18,7 @@ mod metrics;
 mod normalize;
 mod pipeline;
 mod policy;
+mod push;
 mod secrets;
 mod serve;
 mod sign;
@@ -90,6 +91,7 @@ pub(crate) fn run(command: Command, printer: &Printer) -> Result<Status, CliErro
         Command::Policy(args) => policy::run(args, printer),
         Command::Deps(args) => deps::run(args, printer),
         Command::Sbom(args) => deps::sbom(args, printer),
+        Command::Push(args) => push::run(args, printer),
         Command::SandboxProbe(args) => build::sandbox_probe(args, printer),
         Command::Secrets(args) => secrets::run(args, printer),
         Command::Serve(args) => serve::run(args, printer),
