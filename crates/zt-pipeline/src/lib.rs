@@ -32,6 +32,7 @@ pub mod image;
 pub mod incident;
 pub mod init;
 pub mod intake;
+pub mod intake_dynamic;
 pub mod ledger;
 pub mod metrics;
 pub mod policy;
