@@ -71,7 +71,7 @@ fn tools() -> (Tools, Vec<PathBuf>) {
             })
         });
     // A Rust toolchain outside the base system (rustup's) is shown read-only at its path.
-    let rustc = std::process::Command::new("rustc")
+    let rustc = std::process::Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
         .args(["--print", "sysroot"])
         .output()
         .ok()

@@ -606,11 +606,16 @@ impl Prepared {
         let cmd = spec.argv.first().ok_or(Error::MissingCommand {
             command: String::new(),
         })?;
-        let resolved =
-            resolve_command(cmd, &spec.env, &spec.rootfs, &spec.inputs).ok_or_else(|| {
-                Error::MissingCommand {
-                    command: cmd.clone(),
-                }
+        // A program in the writable copy (a build script zt compiled there) is named by its
+        // path inside.
+        let in_copy = spec.source_copy.as_ref().and_then(|copy| {
+            let rel = Path::new(cmd).strip_prefix(&spec.build_path).ok()?;
+            copy.join(rel).is_file().then(|| PathBuf::from(cmd))
+        });
+        let resolved = in_copy
+            .or_else(|| resolve_command(cmd, &spec.env, &spec.rootfs, &spec.inputs))
+            .ok_or_else(|| Error::MissingCommand {
+                command: cmd.clone(),
             })?;
         let mut env = spec.env.clone();
         if let Some(ft) = &spec.faketime {
@@ -776,8 +781,22 @@ fn child(
     // what the build executes and where it tries to connect. Held open until the exec
     // (close-on-exec); a kernel that refuses a second listener in the process tree leaves
     // the build unrecorded, and the provenance says so.
-    let listener = filter::install_notify(&p.seccomp.notify);
-    let mut observed = observe::collect(&p.parent_ns, &landlock);
+    // Watching opens, the listener must come after everything that opens a file before the
+    // exec (collecting what was enforced reads /proc): nobody would answer until the report
+    // is read. The filter it adds is counted then.
+    let (listener, mut observed) = if spec.watch_files.is_empty() {
+        let listener = filter::install_notify(&p.seccomp.notify);
+        (listener, observe::collect(&p.parent_ns, &landlock))
+    } else {
+        let mut observed = observe::collect(&p.parent_ns, &landlock);
+        let listener = filter::install_notify(&p.seccomp.notify);
+        if listener.is_ok()
+            && let Some(n) = observed["seccompFilters"].as_u64()
+        {
+            observed["seccompFilters"] = serde_json::json!(n + 1);
+        }
+        (listener, observed)
+    };
     match &listener {
         Ok(fd) => observed["listenerFd"] = serde_json::json!(fd.as_raw_fd()),
         Err(e) => observed["listenerError"] = serde_json::json!(e),

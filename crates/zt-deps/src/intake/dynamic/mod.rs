@@ -147,9 +147,17 @@ pub struct Observation {
     pub writes: Vec<Write>,
     /// The end of what the hook printed (at most 2000 bytes).
     pub output_tail: String,
-    /// Whether exec, connect and open were recorded at all (false: the kernel gave no
-    /// seccomp listener, and why).
+    /// Whether exec, connect and open were recorded at all (no: the kernel gave no seccomp
+    /// listener, and why).
+    #[serde(serialize_with = "recorded")]
     pub recorded: Result<(), String>,
+}
+
+fn recorded<S: serde::Serializer>(r: &Result<(), String>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Ok(()) => s.serialize_bool(true),
+        Err(why) => s.serialize_str(why),
+    }
 }
 
 /// What `--dynamic` ran and saw: part of the signed decision.
