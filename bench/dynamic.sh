@@ -10,8 +10,11 @@
 #   2. the hooks zt ran (their commands, from the decision's `dynamic.hooks`) run bare in an
 #      unpacked copy with a throw-away HOME: the script's own run time.
 # Prints per package: the verdict of the dynamic findings (deny rules, if any), how each hook
-# ended, the script's own time, zt's added time for the run (dynamic − static intake − bare
-# hooks) and the sandbox's own set-up. Exits non-zero if any package is denied by a dynamic
+# ended, the hooks' own time run bare (bare_ms), the same hooks' time in the sandbox as zt
+# measured it from exec to exit (hook_ms), the sandbox's set-up before the exec (setup_ms),
+# the whole `intake --dynamic` process (zt_dyn_ms) and what it added over the static intake
+# and the bare hooks (added_ms = zt_dyn − static − bare: unpacking to disk, canaries, the
+# sandbox, the recording, the tree walk; noisy, as the difference of two whole processes). Exits non-zero if any package is denied by a dynamic
 # rule or any command fails to run. Target (issue 19): the script's run time + ≤ 100 ms.
 #
 # Builds zt with `cargo build --release -p zt` unless ZT names a binary.
@@ -89,8 +92,8 @@ EOF
 }
 
 git -C "$work" init -q repo 2>/dev/null || mkdir -p "$work/repo"
-printf "%-36s %-8s %-22s %9s %9s %9s %8s\n" package verdict hooks bare_ms zt_dyn_ms added_ms setup_ms
-n=0; denied=0; failed=0; sum_added=0
+printf "%-34s %-8s %-20s %8s %8s %8s %9s %9s\n" package verdict hooks bare_ms hook_ms setup_ms zt_dyn_ms added_ms
+n=0; denied=0; failed=0; sum_added=0; sum_bare=0; sum_hook=0; sum_setup=0
 while IFS=$'\t' read -r eco name ver; do
   case "$eco" in ''|'#'*) continue ;; esac
   archive=$(fetch "$eco" "$name" "$ver") || { echo "$eco $name@$ver: fetch failed"; failed=$((failed+1)); continue; }
@@ -113,9 +116,10 @@ print("DENY:" + "+".join(deny) if deny else "ok", ended, sum(h["setup_ms"] for h
 EOF
 )
   added=$(( dyn_ms - static_ms - bare_ms ))
-  printf "%-36s %-8s %-22s %9d %9d %9d %8d\n" "$eco:$name@$ver" "$verdict" "$hooks" "$bare_ms" "$dyn_ms" "$added" "$setup"
-  n=$((n+1)); sum_added=$((sum_added + added))
+  printf "%-34s %-8s %-20s %8d %8d %8d %9d %9d\n" "$eco:$name@$ver" "$verdict" "$hooks" "$bare_ms" "$hook_ms" "$setup" "$dyn_ms" "$added"
+  n=$((n+1)); sum_added=$((sum_added + added)); sum_bare=$((sum_bare + bare_ms)); sum_hook=$((sum_hook + hook_ms)); sum_setup=$((sum_setup + setup))
   case "$verdict" in DENY*) denied=$((denied+1)) ;; esac
 done < "$list"
-echo "packages: $n   denied: $denied   failed to fetch or run: $failed   mean added time: $(( n > 0 ? sum_added / n : 0 )) ms"
+echo "packages: $n   denied: $denied   failed to fetch or run: $failed"
+echo "totals: bare hooks $sum_bare ms, the same hooks in the sandbox $sum_hook ms + set-up $sum_setup ms; mean added time of the whole intake --dynamic (zt_dyn − static intake − bare): $(( n > 0 ? sum_added / n : 0 )) ms"
 [ "$denied" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -104,7 +104,7 @@ fn canary_values_are_found_plain_hex_and_base64_in_commands_and_writes() {
     for text in [
         format!("curl -d t={token} x"),
         format!("x={}", hex::encode(&token)),
-        format!("{}", super::canary::tests_base64(&format!("ab{token}cd"))),
+        super::canary::tests_base64(&format!("ab{token}cd")),
     ] {
         assert!(c.find(text.as_bytes(), false).is_some(), "{text}");
     }
