@@ -43,8 +43,9 @@ const STAMP: i64 = 315_532_800;
 /// The most bytes of a written file searched for canary values.
 const MAX_LEAK_SCAN: u64 = 8 << 20;
 
-/// The tools of the base system, found where the sandbox shows them.
-fn tools() -> (Tools, Vec<PathBuf>) {
+/// The tools of the base system, found where the sandbox shows them (a Rust toolchain only
+/// for a crate: asking `rustc` costs a process).
+fn tools(ecosystem: zt_deps::Ecosystem) -> (Tools, Vec<PathBuf>) {
     let env = vec![("PATH".to_owned(), dynamic::plan_path().to_owned())];
     let root = Path::new("/");
     let find = |cmd: &str| {
@@ -71,19 +72,23 @@ fn tools() -> (Tools, Vec<PathBuf>) {
             })
         });
     // A Rust toolchain outside the base system (rustup's) is shown read-only at its path.
-    let rustc = std::process::Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .filter(|s| s.join("bin/rustc").is_file())
-        .map(|sysroot| {
-            if !["/usr", "/opt"].iter().any(|b| sysroot.starts_with(b)) {
-                inputs.push(sysroot.clone());
-            }
-            sysroot.join("bin/rustc").to_string_lossy().into_owned()
-        });
+    let rustc = (ecosystem == zt_deps::Ecosystem::CratesIo)
+        .then(|| {
+            std::process::Command::new(std::env::var_os("RUSTC").unwrap_or("rustc".into()))
+                .args(["--print", "sysroot"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+                .filter(|s| s.join("bin/rustc").is_file())
+                .map(|sysroot| {
+                    if !["/usr", "/opt"].iter().any(|b| sysroot.starts_with(b)) {
+                        inputs.push(sysroot.clone());
+                    }
+                    sysroot.join("bin/rustc").to_string_lossy().into_owned()
+                })
+        })
+        .flatten();
     let tools = Tools {
         node,
         python: find("python3"),
@@ -120,7 +125,7 @@ pub fn run(
     let home = Layout::host(&tree, Layout::HOME);
     let canaries = Canaries::new()?;
     canaries.write(&home)?;
-    let (tools, inputs) = tools();
+    let (tools, inputs) = tools(c.ecosystem);
     let (hooks, nothing) = dynamic::plan(c, &pkg, &layout, &tools)?;
     let mut report = Report {
         canaries: canaries.files.iter().map(|f| f.path.to_owned()).collect(),
