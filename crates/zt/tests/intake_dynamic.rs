@@ -298,3 +298,65 @@ fn real_benign_packages_with_install_scripts_are_not_denied() {
     }
     assert!(ran >= 5, "{ran} fixtures");
 }
+
+/// `[deps.malware] dynamic` in `zt.toml` turns the run on per ecosystem without the flag;
+/// an entry naming no ecosystem is an error that says what to write.
+#[test]
+fn zt_toml_makes_dynamic_the_default_per_ecosystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") {
+        return;
+    }
+    let pkg: &[u8] =
+        br#"{"name":"hello-hook","version":"1.0.0","scripts":{"postinstall":"node -e 1"}}"#;
+    let archive = tgz(
+        d,
+        "hello-hook-1.0.0.tgz",
+        &[("package/package.json", pkg, 0o644)],
+    );
+    let run = |d: &Path| {
+        zt(
+            d,
+            &[
+                "deps",
+                "intake",
+                "hello-hook@1.0.0",
+                "--ecosystem",
+                "npm",
+                "--archive",
+                archive.to_str().unwrap(),
+                "--allow-unknown-age",
+                "--json",
+            ],
+        )
+    };
+    // not configured: no run
+    let o = run(d);
+    let dec: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(dec.get("dynamic").is_none(), "{dec:#}");
+    // configured for npm: the hook runs
+    fs_err::write(
+        d.join("zt.toml"),
+        "[deps.malware]\ndynamic = [\"npm\", \"pypi\"]\n",
+    )
+    .unwrap();
+    let o = run(d);
+    let dec: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        dec["dynamic"]["hooks"][0]["hook"], "npm postinstall",
+        "{dec:#}"
+    );
+    assert!(denies(&dec).is_empty(), "{dec:#}");
+    // a typo is refused, naming the entry and the fix
+    fs_err::write(d.join("zt.toml"), "[deps.malware]\ndynamic = [\"nmp\"]\n").unwrap();
+    let o = run(d);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`nmp`") && err.contains("help:"), "{err}");
+}
