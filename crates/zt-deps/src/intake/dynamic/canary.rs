@@ -153,6 +153,19 @@ impl Canaries {
         Ok(())
     }
 
+    /// `text` with every canary value (of the files and the environment) replaced by
+    /// `<canary NAME>`: the evidence keeps what a hook printed or ran, not the values.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for f in &self.files {
+            out = out.replace(&f.value, &format!("<canary ~/{}>", f.path));
+        }
+        for (k, v) in &self.env {
+            out = out.replace(v.as_str(), &format!("<canary ${k}>"));
+        }
+        out
+    }
+
     /// The first canary value in `bytes`, plain, hex or base64; the environment's tokens only
     /// when `with_env` (a build's own logs may record its environment).
     pub fn find(&self, bytes: &[u8], with_env: bool) -> Option<Leak> {

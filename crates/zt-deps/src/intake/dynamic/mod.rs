@@ -352,7 +352,7 @@ pub fn judge(report: &Report, home: &str, canaries: &Canaries) -> Vec<Finding> {
                         "{what} ran a command carrying the canary {} ({})",
                         leak.canary, leak.encoding
                     ),
-                    line.clone(),
+                    canaries.redact(&line),
                 ));
             }
         }
@@ -422,7 +422,7 @@ pub fn judge(report: &Report, home: &str, canaries: &Canaries) -> Vec<Finding> {
                     h.commands
                         .iter()
                         .find(|c| c.first().is_some_and(|a| base(a) == name))
-                        .map(|c| c.join(" "))
+                        .map(|c| canaries.redact(&c.join(" ")))
                         .unwrap_or_else(|| e.path.clone()),
                 ));
             }
@@ -495,14 +495,14 @@ pub fn judge(report: &Report, home: &str, canaries: &Canaries) -> Vec<Finding> {
                 format!(
                     "{what} exited with status {code} (a dependency or toolchain it needs may be missing in the sandbox): what it did up to then is recorded"
                 ),
-                last_line(&h.output_tail),
+                canaries.redact(&last_line(&h.output_tail)),
             )),
             Ended::Signal { signal } => out.push(finding(
                 "dynamic-hook-failed",
                 Severity::Warn,
                 file,
                 format!("{what} was killed by signal {signal} (the memory limit, or its own doing)"),
-                last_line(&h.output_tail),
+                canaries.redact(&last_line(&h.output_tail)),
             )),
             Ended::NotRun { reason } => out.push(finding(
                 "dynamic-not-run",
