@@ -538,6 +538,10 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         timeout: opts.timeout,
         secrets,
         allow_weak: opts.allow_weak_sandbox,
+        workdir: None,
+        memory_limit: None,
+        watch_files: Vec::new(),
+        resolver: None,
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
@@ -706,6 +710,10 @@ pub fn test(
         timeout,
         secrets: Vec::new(),
         allow_weak: allow_weak_sandbox,
+        workdir: None,
+        memory_limit: None,
+        watch_files: Vec::new(),
+        resolver: None,
     };
     let exit = sandbox::run(&spec)?;
     drop(spec);

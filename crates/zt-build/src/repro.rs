@@ -199,6 +199,10 @@ impl Runner<'_> {
             timeout: self.opts.timeout,
             secrets: self.secrets.clone(),
             allow_weak: self.opts.allow_weak_sandbox,
+            workdir: None,
+            memory_limit: None,
+            watch_files: Vec::new(),
+            resolver: None,
         };
         let faked = spec.faketime.is_some();
         let mut spec = spec;
@@ -351,6 +355,10 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         timeout: Some(limit),
         secrets: Vec::new(),
         allow_weak: opts.allow_weak_sandbox,
+        workdir: None,
+        memory_limit: None,
+        watch_files: Vec::new(),
+        resolver: None,
     };
     let exit = sandbox::run(&spec).map_err(|e| format!("probe: {e}"))?;
     let printed = fs_err::read_to_string(&log).unwrap_or_default();

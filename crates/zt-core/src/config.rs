@@ -408,6 +408,16 @@ pub struct MalwareConfig {
     /// `guarddog/analyzer/sourcecode` folder.
     #[serde(default)]
     pub rules: Vec<PathBuf>,
+    /// Ecosystems whose packages `zt deps intake` also runs in the sandbox, as with
+    /// `--dynamic`: `npm`, `pypi`, `crates.io` (or `cargo`), `rubygems` (or `gem`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic: Vec<String>,
+    /// Each install hook's time limit under `--dynamic`, in seconds (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_timeout_seconds: Option<u64>,
+    /// Each install hook's address-space limit under `--dynamic`, in MiB (default 4096).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_memory_mib: Option<u64>,
 }
 
 /// One `[[deps.approver]]`: a person who may approve dependency requests (`zt deps approve ID

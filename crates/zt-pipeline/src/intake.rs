@@ -35,6 +35,31 @@ pub struct IntakeRequest {
     /// The registry's provenance document for this version (npm attestations / SLSA bundle,
     /// PyPI PEP 740 provenance), verified offline against the public-good trusted root.
     pub provenance: Option<PathBuf>,
+    /// Run the install-time code in the sandbox (`--dynamic`); `zt.toml`'s
+    /// `[deps.malware] dynamic` turns it on per ecosystem as well.
+    pub dynamic: bool,
+}
+
+/// Whether `[deps.malware] dynamic` names `eco`; an entry naming no ecosystem is an error.
+fn dynamic_configured(entries: &[String], eco: Ecosystem) -> Result<bool, Error> {
+    let mut on = false;
+    for e in entries {
+        let named = match e.to_ascii_lowercase().as_str() {
+            "npm" => Ecosystem::Npm,
+            "pypi" => Ecosystem::PyPI,
+            "crates.io" | "cargo" => Ecosystem::CratesIo,
+            "rubygems" | "gem" => Ecosystem::RubyGems,
+            "go" | "golang" => Ecosystem::Go,
+            _ => {
+                return Err(Error::Input {
+                    what: format!("`[deps.malware] dynamic` in `zt.toml` names `{e}`, which is no ecosystem"),
+                    help: "list ecosystems as `npm`, `pypi`, `crates.io` or `rubygems`, then run `zt deps intake` again".into(),
+                });
+            }
+        };
+        on |= named == eco;
+    }
+    Ok(on)
 }
 
 /// What the intake decided and did.
@@ -321,7 +346,28 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
         ));
     }
     let candidate = Candidate::new(eco, name, version, &req.archive);
-    let decision = intake::decide(&candidate, &expectations, &policy, approval, ws.now())?;
+    let mut decision = intake::decide(&candidate, &expectations, &policy, approval, ws.now())?;
+    let malware_config = config.deps.malware.clone().unwrap_or_default();
+    if req.dynamic || dynamic_configured(&malware_config.dynamic, eco)? {
+        let defaults = crate::intake_dynamic::Limits::default();
+        let limits = crate::intake_dynamic::Limits {
+            time: malware_config
+                .dynamic_timeout_seconds
+                .map_or(defaults.time, std::time::Duration::from_secs),
+            memory: malware_config
+                .dynamic_memory_mib
+                .map_or(defaults.memory, |m| m.saturating_mul(1 << 20)),
+        };
+        // An archive that could not be read safely was rejected already: nothing to run.
+        if !decision
+            .reasons
+            .iter()
+            .any(|r| r.rule.starts_with("archive-"))
+        {
+            let (report, findings) = crate::intake_dynamic::run(&candidate, policy.limits, limits)?;
+            intake::dynamic::apply(&mut decision, report, findings);
+        }
+    }
 
     // Signed first: a decision is evidence before anything acts on it.
     let digest = Digest::from_hex(DigestAlgorithm::Sha256, &decision.sha256)?;

@@ -33,6 +33,7 @@ pub mod image_sbom;
 pub mod incident;
 pub mod init;
 pub mod intake;
+pub mod intake_dynamic;
 pub mod ledger;
 pub mod metrics;
 pub mod on_demand;

@@ -125,8 +125,9 @@ fn compile(
         .map_err(|e: seccompiler::BackendError| format!("seccomp: {e}"))
 }
 
-/// Compiles both programs (in the parent, before the clone).
-pub(crate) fn seccomp() -> Result<Seccomp, String> {
+/// Compiles both programs (in the parent, before the clone), and the notification program
+/// ([`notify_program`], watching opens too when `opens`).
+pub(crate) fn seccomp(opens: bool) -> Result<Seccomp, String> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| format!("seccomp: {e}"))?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
         DENIED.iter().map(|&s| (s, Vec::new())).collect();
@@ -167,7 +168,7 @@ pub(crate) fn seccomp() -> Result<Seccomp, String> {
         arch,
     )?;
     let programs = vec![deny, clone3];
-    let notify = notify_program();
+    let notify = notify_program(opens);
     let mut bytes = Vec::new();
     for insn in programs.iter().flatten().chain(notify.iter()) {
         bytes.extend_from_slice(&insn.code.to_le_bytes());
@@ -189,8 +190,11 @@ pub(crate) fn seccomp() -> Result<Seccomp, String> {
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, so the call then runs exactly as it would have without
 /// this program (the two programs above and Landlock still apply: the kernel takes the most
 /// restrictive action of all filters, and `EPERM`/`ENOSYS` outrank a notification). It only
-/// lets zt see the call (see `sandbox::watch`).
-pub(crate) fn notify_program() -> BpfProgram {
+/// lets zt see the call (see `sandbox::watch`). With `opens`, `open`, `openat`, `openat2` and
+/// `creat` notify too (install-time code run by `zt deps intake --dynamic`, whose reads of
+/// canary credentials are recorded); a build's program leaves them out, since every file a
+/// compiler opens would cross to zt and back.
+pub(crate) fn notify_program(opens: bool) -> BpfProgram {
     use seccompiler::sock_filter;
     const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
     const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
@@ -203,11 +207,26 @@ pub(crate) fn notify_program() -> BpfProgram {
     const X32: &[u32] = &[0x4000_0000 + 520, 0x4000_0000 + 545, 0x4000_0000 + 42];
     #[cfg(not(target_arch = "x86_64"))]
     const X32: &[u32] = &[];
-    let watched: Vec<u32> = [libc::SYS_execve, libc::SYS_execveat, libc::SYS_connect]
+    #[cfg(target_arch = "x86_64")]
+    const OPENS: &[i64] = &[
+        libc::SYS_open,
+        libc::SYS_openat,
+        libc::SYS_openat2,
+        libc::SYS_creat,
+    ];
+    #[cfg(not(target_arch = "x86_64"))]
+    const OPENS: &[i64] = &[libc::SYS_openat, libc::SYS_openat2];
+    let mut watched: Vec<u32> = [libc::SYS_execve, libc::SYS_execveat, libc::SYS_connect]
         .iter()
         .map(|&n| n as u32)
         .chain(X32.iter().copied())
         .collect();
+    if opens {
+        watched.extend(OPENS.iter().map(|&n| n as u32));
+        // x32 numbers of the same calls (the x32 bit set; x32 shares these numbers)
+        #[cfg(target_arch = "x86_64")]
+        watched.extend(OPENS.iter().map(|&n| 0x4000_0000 + n as u32));
+    }
     let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
     let n = watched.len() as u8;
     // 0: load arch; 1: another arch → ALLOW; 2: load nr; 3..3+n: each watched → NOTIF;
@@ -369,8 +388,9 @@ mod tests {
 
     #[test]
     fn seccomp_digest_is_stable_and_covers_both_programs() {
-        let a = seccomp().unwrap();
-        let b = seccomp().unwrap();
+        let a = seccomp(false).unwrap();
+        let b = seccomp(false).unwrap();
+        assert_ne!(a.digest, seccomp(true).unwrap().digest);
         assert_eq!(a.programs.len(), 2);
         assert_eq!(a.digest, b.digest);
         let n: usize = a.programs.iter().map(Vec::len).sum();

@@ -41,6 +41,7 @@ mod watch;
 use std::ffi::CString;
 use std::io::{Read as _, Write as _};
 use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -52,7 +53,10 @@ use zeroize::Zeroizing;
 pub use filter::{LANDLOCK_MAX_ABI, LANDLOCK_MIN_ABI, LandlockState};
 pub use mounts::{ETC_SHOWN, etc_generated};
 pub use observe::Observed;
-pub use watch::{Behaviour, Connect, Exec, MAX_EVENTS, files_before, writes_outside};
+pub use watch::{
+    Behaviour, Connect, Exec, FileRead, MAX_ARGS, MAX_COMMANDS, MAX_EVENTS, files_before,
+    writes_outside,
+};
 
 use crate::Error;
 
@@ -94,6 +98,21 @@ pub struct Spec {
     pub secrets: Vec<SecretFile>,
     /// Run even where Landlock is missing or too old (`--allow-weak-sandbox`); recorded.
     pub allow_weak: bool,
+    /// The working directory inside (absolute, at or below `build_path`); `None`: the build
+    /// path.
+    pub workdir: Option<PathBuf>,
+    /// The command's address-space limit in bytes (`RLIMIT_AS`, inherited by everything it
+    /// starts); `None`: unlimited.
+    pub memory_limit: Option<u64>,
+    /// Host files (inside the source copy or the inputs) whose opening by the build is
+    /// recorded, each with the name it is reported under ([`Behaviour::reads`]): matched by
+    /// device and inode, so a link or another path to the file counts too. Empty: opens are
+    /// not watched (builds), which keeps them off the supervisor's path.
+    pub watch_files: Vec<(PathBuf, String)>,
+    /// A name server for `/etc/resolv.conf` (and `dns` in `nsswitch.conf`'s `hosts`), so
+    /// that a name lookup becomes a connect the supervisor records; `None`: no name server,
+    /// lookups end in the files.
+    pub resolver: Option<String>,
 }
 
 /// Where secrets appear inside the sandbox.
@@ -344,7 +363,7 @@ pub fn run_with<T>(
                     .map_err(|_| format!("listener descriptor {fd}"))
                     .and_then(|fd| watch::take_listener(&pidfd, fd))
                     .and_then(|l| {
-                        watch::Supervisor::start(l, build_uid)
+                        watch::Supervisor::start(l, build_uid, prepared.watched.clone())
                             .map_err(|e| format!("supervisor thread: {e}"))
                     });
                 match started {
@@ -438,10 +457,12 @@ pub fn run_with<T>(
         ..Behaviour::default()
     };
     if let Some(s) = supervisor {
-        let (executed, network, dropped) = s.finish();
-        behaviour.executed = executed;
-        behaviour.network = network;
-        behaviour.dropped = dropped;
+        let f = s.finish();
+        behaviour.executed = f.executed;
+        behaviour.network = f.network;
+        behaviour.reads = f.reads;
+        behaviour.commands = f.commands;
+        behaviour.dropped = f.dropped;
     }
     if let Err(detail) = mapped {
         return Err(Error::NamespacesUnavailable { detail });
@@ -575,6 +596,8 @@ struct Prepared {
     /// See [`root_caller`].
     root_caller: bool,
     seccomp: filter::Seccomp,
+    /// Device and inode of each watched file ([`Spec::watch_files`]) and its name.
+    watched: std::collections::HashMap<(u64, u64), String>,
 }
 
 impl Prepared {
@@ -603,11 +626,16 @@ impl Prepared {
         let cmd = spec.argv.first().ok_or(Error::MissingCommand {
             command: String::new(),
         })?;
-        let resolved =
-            resolve_command(cmd, &spec.env, &spec.rootfs, &spec.inputs).ok_or_else(|| {
-                Error::MissingCommand {
-                    command: cmd.clone(),
-                }
+        // A program in the writable copy (a build script zt compiled there) is named by its
+        // path inside.
+        let in_copy = spec.source_copy.as_ref().and_then(|copy| {
+            let rel = Path::new(cmd).strip_prefix(&spec.build_path).ok()?;
+            copy.join(rel).is_file().then(|| PathBuf::from(cmd))
+        });
+        let resolved = in_copy
+            .or_else(|| resolve_command(cmd, &spec.env, &spec.rootfs, &spec.inputs))
+            .ok_or_else(|| Error::MissingCommand {
+                command: cmd.clone(),
             })?;
         let mut env = spec.env.clone();
         if let Some(ft) = &spec.faketime {
@@ -640,7 +668,16 @@ impl Prepared {
             root_caller: root,
             parent_ns: observe::namespace_ids(),
             landlock_abi,
-            seccomp: filter::seccomp().map_err(|detail| Error::SandboxSetup { detail })?,
+            seccomp: filter::seccomp(!spec.watch_files.is_empty())
+                .map_err(|detail| Error::SandboxSetup { detail })?,
+            watched: spec
+                .watch_files
+                .iter()
+                .map(|(path, name)| {
+                    let m = fs_err::metadata(path).map_err(|e| Error::io(path, e))?;
+                    Ok(((m.dev(), m.ino()), name.clone()))
+                })
+                .collect::<Result<_, Error>>()?,
         })
     }
 }
@@ -717,7 +754,8 @@ fn child(
     // it without needing a directory for it.
     pivot_root(".", ".").map_err(|e| format!("pivot_root: {e}"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detach old root: {e}"))?;
-    chdir(&spec.build_path).map_err(|e| format!("chdir {}: {e}", spec.build_path.display()))?;
+    let workdir = spec.workdir.as_ref().unwrap_or(&spec.build_path);
+    chdir(workdir).map_err(|e| format!("chdir {}: {e}", workdir.display()))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(spec.umask));
     // No controlling terminal: TIOCSTI and friends have nothing to push keystrokes into.
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
@@ -746,6 +784,16 @@ fn child(
     if r != 0 {
         return Err(format!("close_range: {}", nix::errno::Errno::last()));
     }
+    if let Some(limit) = spec.memory_limit {
+        let lim = nix::libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: limit,
+        };
+        // SAFETY: setrlimit reads the one `rlimit` passed, alive for the call.
+        if unsafe { nix::libc::setrlimit(nix::libc::RLIMIT_AS, &raw const lim) } != 0 {
+            return Err(format!("setrlimit: {}", nix::errno::Errno::last()));
+        }
+    }
     for program in &p.seccomp.programs {
         seccompiler::apply_filter(program).map_err(|e| format!("seccomp: {e}"))?;
     }
@@ -753,8 +801,22 @@ fn child(
     // what the build executes and where it tries to connect. Held open until the exec
     // (close-on-exec); a kernel that refuses a second listener in the process tree leaves
     // the build unrecorded, and the provenance says so.
-    let listener = filter::install_notify(&p.seccomp.notify);
-    let mut observed = observe::collect(&p.parent_ns, &landlock);
+    // Watching opens, the listener must come after everything that opens a file before the
+    // exec (collecting what was enforced reads /proc): nobody would answer until the report
+    // is read. The filter it adds is counted then.
+    let (listener, mut observed) = if spec.watch_files.is_empty() {
+        let listener = filter::install_notify(&p.seccomp.notify);
+        (listener, observe::collect(&p.parent_ns, &landlock))
+    } else {
+        let mut observed = observe::collect(&p.parent_ns, &landlock);
+        let listener = filter::install_notify(&p.seccomp.notify);
+        if listener.is_ok()
+            && let Some(n) = observed["seccompFilters"].as_u64()
+        {
+            observed["seccompFilters"] = serde_json::json!(n + 1);
+        }
+        (listener, observed)
+    };
     match &listener {
         Ok(fd) => observed["listenerFd"] = serde_json::json!(fd.as_raw_fd()),
         Err(e) => observed["listenerError"] = serde_json::json!(e),
@@ -792,6 +854,10 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         timeout: None,
         secrets: Vec::new(),
         allow_weak: false,
+        workdir: None,
+        memory_limit: None,
+        watch_files: Vec::new(),
+        resolver: None,
     };
     let t = Instant::now();
     let exit = run(&spec)?;

@@ -280,7 +280,14 @@ fn etc(spec: &Spec, root: &Path) -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         "mode=0755,size=1m",
     )?;
-    for (name, text) in etc_generated(spec.uid, spec.gid, &spec.hostname) {
+    for (name, mut text) in etc_generated(spec.uid, spec.gid, &spec.hostname) {
+        if let Some(ns) = &spec.resolver {
+            match name {
+                "resolv.conf" => text = format!("nameserver {ns}\noptions attempts:1 timeout:1\n"),
+                "nsswitch.conf" => text = text.replace("hosts: files\n", "hosts: files dns\n"),
+                _ => {}
+            }
+        }
         let path = etc.join(name);
         fs_err::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     }

@@ -52,6 +52,26 @@ pub struct Connect {
     pub count: u64,
 }
 
+/// An opening of a watched file ([`super::Spec::watch_files`]): refused or not, the attempt
+/// is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileRead {
+    /// The name the file is watched under.
+    pub file: String,
+    /// The path as the build named it.
+    pub path: String,
+    /// The program that opened it (as for [`Connect::program`]).
+    pub program: String,
+    /// How many times.
+    pub count: u64,
+}
+
+/// At most this many command lines are kept ([`Behaviour::commands`]), each of at most
+/// [`MAX_ARGS`] arguments of at most 1024 bytes.
+pub const MAX_COMMANDS: usize = 256;
+/// See [`MAX_COMMANDS`].
+pub const MAX_ARGS: usize = 64;
+
 /// Everything recorded about one build's behaviour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
@@ -61,6 +81,10 @@ pub struct Behaviour {
     pub executed: Vec<Exec>,
     /// The network attempts.
     pub network: Vec<Connect>,
+    /// Openings of watched files (only when files are watched).
+    pub reads: Vec<FileRead>,
+    /// The distinct command lines executed, in order (at most [`MAX_COMMANDS`]).
+    pub commands: Vec<Vec<String>>,
     /// Events beyond [`MAX_EVENTS`], not kept.
     pub dropped: u64,
     /// Wall-clock time from the exec of the command to its end, in milliseconds.
@@ -85,6 +109,8 @@ impl Default for Behaviour {
             recorded: Err("not recorded".into()),
             executed: Vec::new(),
             network: Vec::new(),
+            reads: Vec::new(),
+            commands: Vec::new(),
             dropped: 0,
             duration_ms: 0,
             setup_ms: 0,
@@ -136,12 +162,28 @@ pub(crate) struct Supervisor {
 pub(crate) struct Recorded {
     execs: BTreeMap<String, (u64, Option<File>)>,
     connects: BTreeMap<(String, String, u16, String), u64>,
+    reads: BTreeMap<(String, String, String), u64>,
+    commands: Vec<Vec<String>>,
+    seen_commands: BTreeSet<Vec<String>>,
     dropped: u64,
+}
+
+/// What the supervisor hands back when the build is over.
+pub(crate) struct Finished {
+    pub(crate) executed: Vec<Exec>,
+    pub(crate) network: Vec<Connect>,
+    pub(crate) reads: Vec<FileRead>,
+    pub(crate) commands: Vec<Vec<String>>,
+    pub(crate) dropped: u64,
 }
 
 impl Supervisor {
     /// Starts serving `listener` on a thread.
-    pub(crate) fn start(listener: OwnedFd, build_uid: u32) -> std::io::Result<Supervisor> {
+    pub(crate) fn start(
+        listener: OwnedFd,
+        build_uid: u32,
+        watched: HashMap<(u64, u64), String>,
+    ) -> std::io::Result<Supervisor> {
         // Linux 6.6+: wake zt's thread synchronously on the notifying task's CPU (the
         // scheduler then switches straight to it and back), which cuts the round trip of
         // each exec. Best effort: an older kernel keeps the ordinary wake-up.
@@ -158,15 +200,21 @@ impl Supervisor {
         let s = stop.clone();
         let thread = std::thread::Builder::new()
             .name("zt-sandbox-watch".into())
-            .spawn(move || serve(&listener, &s, build_uid))?;
+            .spawn(move || serve(&listener, &s, build_uid, &watched))?;
         Ok(Supervisor { stop, thread })
     }
 
     /// Stops (the build has ended) and returns what was recorded, hashed.
-    pub(crate) fn finish(self) -> (Vec<Exec>, Vec<Connect>, u64) {
+    pub(crate) fn finish(self) -> Finished {
         self.stop.store(true, Ordering::SeqCst);
         let Ok(rec) = self.thread.join() else {
-            return (Vec::new(), Vec::new(), 0);
+            return Finished {
+                executed: Vec::new(),
+                network: Vec::new(),
+                reads: Vec::new(),
+                commands: Vec::new(),
+                dropped: 0,
+            };
         };
         let mut digests: HashMap<(u64, u64), Option<String>> = HashMap::new();
         let executed = rec
@@ -202,15 +250,39 @@ impl Supervisor {
                 count,
             })
             .collect();
-        (executed, network, rec.dropped)
+        let reads = rec
+            .reads
+            .into_iter()
+            .map(|((file, path, program), count)| FileRead {
+                file,
+                path,
+                program,
+                count,
+            })
+            .collect();
+        Finished {
+            executed,
+            network,
+            reads,
+            commands: rec.commands,
+            dropped: rec.dropped,
+        }
     }
 }
 
-fn serve(listener: &OwnedFd, stop: &AtomicBool, build_uid: u32) -> Recorded {
+fn serve(
+    listener: &OwnedFd,
+    stop: &AtomicBool,
+    build_uid: u32,
+    watched: &HashMap<(u64, u64), String>,
+) -> Recorded {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut rec = Recorded {
         execs: BTreeMap::new(),
         connects: BTreeMap::new(),
+        reads: BTreeMap::new(),
+        commands: Vec::new(),
+        seen_commands: BTreeSet::new(),
         dropped: 0,
     };
     // (dev, ino) of each program opened → its path, to name the program of a connect.
@@ -233,6 +305,7 @@ fn serve(listener: &OwnedFd, stop: &AtomicBool, build_uid: u32) -> Recorded {
                 &mut programs,
                 &mut opened,
                 build_uid,
+                watched,
             );
             continue;
         }
@@ -301,6 +374,7 @@ fn handle(
     programs: &mut HashMap<(u64, u64), String>,
     opened: &mut BTreeSet<String>,
     build_uid: u32,
+    watched: &HashMap<(u64, u64), String>,
 ) {
     let pid = n.pid;
     let nr = i64::from(n.data.nr) & !0x4000_0000;
@@ -319,12 +393,49 @@ fn handle(
         nr == libc::SYS_execveat,
         nr == libc::SYS_connect,
     );
+    // (dirfd, path) of an open: open(path), creat(path), openat(dirfd, path), openat2(dirfd,
+    // path)
+    #[cfg(target_arch = "x86_64")]
+    let open = match nr {
+        libc::SYS_open | libc::SYS_creat => Some((libc::AT_FDCWD, args[0])),
+        libc::SYS_openat | libc::SYS_openat2 => Some((args[0] as i32, args[1])),
+        _ => None,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let open = match nr {
+        libc::SYS_openat | libc::SYS_openat2 => Some((args[0] as i32, args[1])),
+        _ => None,
+    };
     if !valid || mem.is_none() {
         continue_call(listener, n.id);
         return;
     }
     let Some(mem) = mem else { return };
-    if execve || execveat {
+    if let Some((dirfd, ptr)) = open {
+        // Only the identity of the file named is looked at (an `O_PATH` descriptor: nothing
+        // is read, a FIFO does not block), then the call goes on.
+        let path = read_cstring(&mem, ptr).unwrap_or_default();
+        let id = (!watched.is_empty() && !path.is_empty())
+            .then(|| locate_in_sandbox(pid, dirfd, &path))
+            .flatten();
+        let hit = id.and_then(|id| watched.get(&id));
+        if let Some(file) = hit {
+            let program = program_of(pid, programs);
+            continue_call(listener, n.id);
+            let key = (file.clone(), path, program);
+            let full = rec.reads.len() >= MAX_EVENTS;
+            match rec.reads.get_mut(&key) {
+                Some(c) => *c += 1,
+                None if !full => {
+                    rec.reads.insert(key, 1);
+                }
+                None => rec.dropped += 1,
+            }
+        } else {
+            continue_call(listener, n.id);
+        }
+    } else if execve || execveat {
+        let argv = read_argv(&mem, if execveat { args[2] } else { args[1] });
         let (dirfd, ptr, flags) = if execveat {
             (args[0] as i32, args[1], args[4])
         } else {
@@ -352,6 +463,9 @@ fn handle(
         {
             programs.entry((m.dev(), m.ino())).or_insert(name.clone());
         }
+        if rec.commands.len() < MAX_COMMANDS && rec.seen_commands.insert(argv.clone()) {
+            rec.commands.push(argv);
+        }
         let full = rec.execs.len() >= MAX_EVENTS;
         match rec.execs.get_mut(&name) {
             Some(e) => e.0 += 1,
@@ -366,17 +480,7 @@ fn handle(
         let mut buf = vec![0u8; len];
         let got = mem.read_at(&mut buf, args[1]).unwrap_or(0);
         buf.truncate(got);
-        let program = std::fs::metadata(format!("/proc/{pid}/exe"))
-            .ok()
-            .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
-            // A program started another way (a script's interpreter): the kernel's name of
-            // the process's executable, as a path in the sandbox's mount namespace.
-            .or_else(|| {
-                std::fs::read_link(format!("/proc/{pid}/exe"))
-                    .ok()
-                    .map(|p| p.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "(unknown)".into());
+        let program = program_of(pid, programs);
         continue_call(listener, n.id);
         let (family, address, port) = sockaddr(&buf);
         let key = (family, address, port, program);
@@ -391,6 +495,85 @@ fn handle(
     } else {
         continue_call(listener, n.id);
     }
+}
+
+/// The program the process `pid` runs: a path from the exec record (matched by device and
+/// inode), or for a program started another way (a script's interpreter) the kernel's name
+/// of its executable, as a path in the sandbox's mount namespace.
+fn program_of(pid: u32, programs: &HashMap<(u64, u64), String>) -> String {
+    std::fs::metadata(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
+        .or_else(|| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "(unknown)".into())
+}
+
+/// The argument vector at `addr` of the build's memory (a NULL-terminated array of string
+/// pointers): at most [`MAX_ARGS`] arguments of at most 1024 bytes each.
+fn read_argv(mem: &File, addr: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return out;
+    }
+    for i in 0..MAX_ARGS as u64 {
+        let mut p = [0u8; 8];
+        if mem.read_at(&mut p, addr + i * 8).ok() != Some(8) {
+            break;
+        }
+        let ptr = u64::from_ne_bytes(p);
+        if ptr == 0 {
+            break;
+        }
+        let mut arg = read_cstring(mem, ptr).unwrap_or_default();
+        if arg.len() > 1024 {
+            let mut end = 1024;
+            while !arg.is_char_boundary(end) {
+                end -= 1;
+            }
+            arg.truncate(end);
+        }
+        out.push(arg);
+    }
+    out
+}
+
+/// Device and inode of what `path` names for the process `pid` (resolved as
+/// [`open_in_sandbox`] does, following a final link as an open does), without opening it.
+fn locate_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<(u64, u64)> {
+    let base = if path.starts_with('/') {
+        format!("/proc/{pid}/root")
+    } else if dirfd == libc::AT_FDCWD {
+        format!("/proc/{pid}/cwd")
+    } else {
+        format!("/proc/{pid}/fd/{dirfd}")
+    };
+    let dir = open_file(base)?;
+    let c = std::ffi::CString::new(path).ok()?;
+    // SAFETY: open_how is plain data.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 reads the NUL-terminated path and `how` (its size given), both alive
+    // for the call, and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &raw const how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
+    let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    f.metadata().ok().map(|m| (m.dev(), m.ino()))
 }
 
 fn open_file(path: String) -> Option<File> {

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod archive;
+pub mod dynamic;
 pub mod expect;
 pub mod malware;
 pub mod mirror;
@@ -194,6 +195,9 @@ pub struct Decision {
     /// Upstream provenance, when it was asked for or given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<provenance::ProvenanceCheck>,
+    /// What the install-time code did in the sandbox (`--dynamic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<dynamic::Report>,
     /// When decided (RFC 3339).
     pub decided_at: String,
 }
@@ -424,13 +428,7 @@ pub fn decide(
         }
     };
 
-    let verdict = if reasons.iter().any(|r| !r.hold) {
-        Verdict::Rejected
-    } else if reasons.is_empty() {
-        Verdict::Admitted
-    } else {
-        Verdict::Held
-    };
+    let verdict = verdict_of(&reasons);
     Ok(Decision {
         purl: c.purl(),
         ecosystem: c.ecosystem.name(),
@@ -447,8 +445,20 @@ pub fn decide(
         files,
         findings,
         provenance,
+        dynamic: None,
         decided_at: zt_core::time::rfc3339(now),
     })
+}
+
+/// `rejected` if any reason rejects, else `held` if any holds, else `admitted`.
+pub(crate) fn verdict_of(reasons: &[Reason]) -> Verdict {
+    if reasons.iter().any(|r| !r.hold) {
+        Verdict::Rejected
+    } else if reasons.is_empty() {
+        Verdict::Admitted
+    } else {
+        Verdict::Held
+    }
 }
 
 /// Writes the decision record `.zt/intake/decisions/<sha256 prefix>-<verdict>-<time>.json`

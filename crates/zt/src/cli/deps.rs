@@ -151,6 +151,14 @@ pub(crate) struct IntakeArgs {
     /// repository each package must come from.
     #[arg(long)]
     pub(crate) provenance: Option<PathBuf>,
+    /// Also run the package's install-time code (npm `preinstall`/`install`/`postinstall`, a
+    /// Python sdist's build backend or `setup.py`, a crate's `build.rs`, a gem's
+    /// `extconf.rb`) in `zt build`'s sandbox: no network, a home of canary credentials, a
+    /// time and memory limit. Network attempts, canary reads, network tools and writes
+    /// outside the package are findings of source `dynamic`. `[deps.malware] dynamic` in
+    /// `zt.toml` makes it the default per ecosystem.
+    #[arg(long)]
+    pub(crate) dynamic: bool,
     /// The repository whose mirror, requests and ledger are used.
     #[arg(long, default_value = ".")]
     pub(crate) repo: PathBuf,

@@ -309,6 +309,7 @@ fn run_intake(args: IntakeArgs, printer: &Printer) -> Result<Status, CliError> {
             min_age_hours: args.min_age_hours,
             allow_unknown_age: args.allow_unknown_age,
             provenance: args.provenance.clone(),
+            dynamic: args.dynamic,
         },
     )?;
     let admitted = outcome.admitted();
