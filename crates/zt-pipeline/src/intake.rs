@@ -41,7 +41,7 @@ pub struct IntakeRequest {
 }
 
 /// Whether `[deps.malware] dynamic` names `eco`; an entry naming no ecosystem is an error.
-fn dynamic_configured(entries: &[String], eco: Ecosystem) -> Result<bool, Error> {
+pub(crate) fn dynamic_configured(entries: &[String], eco: Ecosystem) -> Result<bool, Error> {
     let mut on = false;
     for e in entries {
         let named = match e.to_ascii_lowercase().as_str() {

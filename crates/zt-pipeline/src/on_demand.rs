@@ -143,6 +143,25 @@ fn decide(
     archive: &Path,
     index: &Path,
 ) -> Result<OnDemand, Error> {
+    // Install-time code runs in the build sandbox, which is started with clone3 and must not be
+    // started from a process with other threads running (`zt serve`'s): a thread caught in the
+    // allocator at that moment would leave the sandbox's child waiting forever. A package whose
+    // ecosystem `[deps.malware] dynamic` names is therefore held here, not taken in without the
+    // check it requires; `zt deps intake --dynamic` takes it in.
+    let malware = ws.config()?.deps.malware.clone().unwrap_or_default();
+    if crate::intake::dynamic_configured(&malware.dynamic, ecosystem)? {
+        return Ok(OnDemand::Decided {
+            version: version.into(),
+            verdict: "held".into(),
+            reasons: vec![format!(
+                "[dynamic-required] `[deps.malware] dynamic` runs {}'s install-time code in the \
+                 sandbox, which the server does not start on demand; take it in with `zt deps \
+                 intake {name}@{version} --ecosystem {} --dynamic`",
+                ecosystem.name(),
+                ecosystem.name()
+            )],
+        });
+    }
     let outcome = intake(
         ws,
         &IntakeRequest {
@@ -155,6 +174,7 @@ fn decide(
             min_age_hours: None,
             allow_unknown_age: false,
             provenance: None,
+            dynamic: false,
         },
     )?;
     let d = &outcome.decision;
