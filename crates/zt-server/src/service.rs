@@ -108,6 +108,7 @@ impl Service {
             evidence.clone(),
             log.clone(),
         ));
+        dashboard.warm();
         let ops = Arc::new(
             Ops::new(
                 vec![store_check(ws.clone()), log_check(log.clone())],

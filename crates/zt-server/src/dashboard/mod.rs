@@ -71,6 +71,82 @@ pub struct Dashboard {
     /// read every vulnerability scan in the ledger (as `zt metrics` and `/metrics` do), so a
     /// busy dashboard computes them at most once a minute per period, like `/metrics`.
     overview: OverviewCache,
+    /// `zt watch`'s report over the whole history (every alert; each page shows those of its
+    /// period): detection reads every build record, seconds at a million artifacts, so it is
+    /// computed in the background at start and at most once a minute after, and the page is
+    /// served from the last one (stale while a new one is computed).
+    alerts: Arc<AlertsCache>,
+}
+
+#[derive(Debug, Default)]
+struct AlertsCache {
+    report: std::sync::Mutex<Option<(std::time::Instant, Arc<zt_pipeline::watch::Report>)>>,
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+impl AlertsCache {
+    fn compute(ws: &zt_core::Workspace) -> Result<zt_pipeline::watch::Report, zt_pipeline::Error> {
+        zt_pipeline::watch::watch(ws, &zt_pipeline::watch::Request { since: None })
+    }
+
+    fn store(&self, report: zt_pipeline::watch::Report) -> Arc<zt_pipeline::watch::Report> {
+        let report = Arc::new(report);
+        *self
+            .report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), report.clone()));
+        report
+    }
+
+    /// Starts a computation on its own thread unless one is running.
+    fn refresh_in_background(self: &Arc<Self>, ws: zt_core::Workspace) {
+        if self
+            .refreshing
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("zt-dashboard-watch".into())
+            .spawn(move || {
+                match Self::compute(&ws) {
+                    Ok(r) => {
+                        me.store(r);
+                    }
+                    Err(e) => crate::server::log_line(&format!("dashboard: zt watch: {e}")),
+                }
+                me.refreshing
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            self.refreshing
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// The report: the last one (refreshed in the background once older than
+    /// [`OVERVIEW_FRESH`]), or one computed now when there is none yet.
+    fn get(
+        self: &Arc<Self>,
+        ws: &zt_core::Workspace,
+    ) -> Result<Arc<zt_pipeline::watch::Report>, zt_pipeline::Error> {
+        let last = self
+            .report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match last {
+            Some((at, report)) => {
+                if at.elapsed() >= OVERVIEW_FRESH {
+                    self.refresh_in_background(ws.clone());
+                }
+                Ok(report)
+            }
+            None => Ok(self.store(Self::compute(ws)?)),
+        }
+    }
 }
 
 type OverviewCacheMap = std::collections::HashMap<String, (std::time::Instant, String)>;
@@ -106,7 +182,15 @@ impl Dashboard {
                 js_integrity,
             },
             overview: OverviewCache::default(),
+            alerts: Arc::default(),
         }
+    }
+
+    /// Starts computing what the slow pages show (the watch's alerts) in the background, so
+    /// that the first visitor does not wait for it.
+    pub fn warm(&self) {
+        self.alerts
+            .refresh_in_background(self.evidence.hub().workspace().clone());
     }
 
     /// The URLs and `integrity` values of the pinned assets.
@@ -449,11 +533,19 @@ async fn alerts(
         let p = params(s, raw.as_deref())?;
         let (since, from) = since_of(s, &p)?;
         let hub = s.evidence.hub();
-        let report = zt_pipeline::watch::watch(
-            hub.workspace(),
-            &zt_pipeline::watch::Request { since: Some(from) },
-        )
-        .map_err(|e| internal(&e))?;
+        // Detection over the whole history gives every alert; those of the period are the
+        // ones a run with `--since` reports (baselines grow over all builds either way).
+        let all = s.alerts.get(hub.workspace()).map_err(|e| internal(&e))?;
+        let report = zt_pipeline::watch::Report {
+            alerts: all
+                .alerts
+                .iter()
+                .filter(|a| a.at >= from)
+                .cloned()
+                .collect(),
+            builds: all.builds,
+            pipelines: all.pipelines,
+        };
         let incidents = zt_pipeline::dashboard::incidents(hub).map_err(|e| internal(&e))?;
         ok_page(
             s,
