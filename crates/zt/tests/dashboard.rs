@@ -436,7 +436,12 @@ fn the_dashboard_shows_provenance_figures_denials_and_the_log_in_a_browser() {
     assert!(d.find_all("article.denial").is_empty());
 
     // Alerts and incidents: the incident on the denied commit.
-    d.goto(&format!("{url}/alerts"));
+    // The server computes the watch's report in the background from its start; until the first
+    // one is done the page says so, and a reload shows it.
+    until("the alerts table", || {
+        d.goto(&format!("{url}/alerts"));
+        !d.find_all("table.alerts tbody").is_empty()
+    });
     let alert = d.text(&d.find("table.alerts tbody"));
     assert!(alert.contains("network-attempt"), "{alert}");
     assert!(

@@ -80,71 +80,94 @@ pub struct Dashboard {
 
 #[derive(Debug, Default)]
 struct AlertsCache {
+    /// The last report (whole history) and when it was computed.
     report: std::sync::Mutex<Option<(std::time::Instant, Arc<zt_pipeline::watch::Report>)>>,
-    refreshing: std::sync::atomic::AtomicBool,
+    /// Signalled when a computation ends.
+    done: std::sync::Condvar,
+    /// Why the last computation failed, if it did.
+    failed: std::sync::Mutex<Option<String>>,
+    /// When the running computation began (`None`: none is running).
+    running: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How long a request with no report yet waits for the first computation before the page
+/// says it is pending.
+const ALERTS_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(150);
+
+fn relock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl AlertsCache {
-    fn compute(ws: &zt_core::Workspace) -> Result<zt_pipeline::watch::Report, zt_pipeline::Error> {
-        zt_pipeline::watch::watch(ws, &zt_pipeline::watch::Request { since: None })
-    }
-
-    fn store(&self, report: zt_pipeline::watch::Report) -> Arc<zt_pipeline::watch::Report> {
-        let report = Arc::new(report);
-        *self
-            .report
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((std::time::Instant::now(), report.clone()));
-        report
-    }
-
     /// Starts a computation on its own thread unless one is running.
     fn refresh_in_background(self: &Arc<Self>, ws: zt_core::Workspace) {
-        if self
-            .refreshing
-            .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            return;
+            let mut running = relock(&self.running);
+            if running.is_some() {
+                return;
+            }
+            *running = Some(std::time::Instant::now());
         }
         let me = self.clone();
         let spawned = std::thread::Builder::new()
             .name("zt-dashboard-watch".into())
             .spawn(move || {
-                match Self::compute(&ws) {
+                let result =
+                    zt_pipeline::watch::watch(&ws, &zt_pipeline::watch::Request { since: None });
+                match result {
                     Ok(r) => {
-                        me.store(r);
+                        *relock(&me.failed) = None;
+                        *relock(&me.report) = Some((std::time::Instant::now(), Arc::new(r)));
                     }
-                    Err(e) => crate::server::log_line(&format!("dashboard: zt watch: {e}")),
+                    Err(e) => {
+                        crate::server::log_line(&format!("dashboard: zt watch: {e}"));
+                        *relock(&me.failed) = Some(e.to_string());
+                    }
                 }
-                me.refreshing
-                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                *relock(&me.running) = None;
+                me.done.notify_all();
             });
         if spawned.is_err() {
-            self.refreshing
-                .store(false, std::sync::atomic::Ordering::SeqCst);
+            *relock(&self.running) = None;
         }
     }
 
-    /// The report: the last one (refreshed in the background once older than
-    /// [`OVERVIEW_FRESH`]), or one computed now when there is none yet.
-    fn get(
-        self: &Arc<Self>,
-        ws: &zt_core::Workspace,
-    ) -> Result<Arc<zt_pipeline::watch::Report>, zt_pipeline::Error> {
-        let last = self
-            .report
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        match last {
-            Some((at, report)) => {
-                if at.elapsed() >= OVERVIEW_FRESH {
-                    self.refresh_in_background(ws.clone());
-                }
-                Ok(report)
+    /// What the page shows: the last report (refreshed in the background once older than
+    /// [`OVERVIEW_FRESH`]); with none yet, the first computation is waited for a moment
+    /// ([`ALERTS_FIRST_WAIT`]), then the page says it is pending.
+    fn get(self: &Arc<Self>, ws: &zt_core::Workspace) -> pages::WatchState {
+        let last = relock(&self.report).clone();
+        if let Some((at, report)) = last {
+            if at.elapsed() >= OVERVIEW_FRESH {
+                self.refresh_in_background(ws.clone());
             }
-            None => Ok(self.store(Self::compute(ws)?)),
+            return pages::WatchState::Ready((*report).clone(), at.elapsed().as_secs());
+        }
+        if let Some(why) = relock(&self.failed).clone() {
+            // Tried again on the next request.
+            self.refresh_in_background(ws.clone());
+            return pages::WatchState::Failed(why);
+        }
+        self.refresh_in_background(ws.clone());
+        let guard = relock(&self.report);
+        let (guard, _) = self
+            .done
+            .wait_timeout_while(guard, ALERTS_FIRST_WAIT, |r| {
+                r.is_none() && relock(&self.running).is_some()
+            })
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match guard.clone() {
+            Some((at, report)) => {
+                pages::WatchState::Ready((*report).clone(), at.elapsed().as_secs())
+            }
+            None => match relock(&self.failed).clone() {
+                Some(why) => pages::WatchState::Failed(why),
+                None => pages::WatchState::Pending(
+                    relock(&self.running)
+                        .map(|t| t.elapsed().as_secs())
+                        .unwrap_or(0),
+                ),
+            },
         }
     }
 }
@@ -535,23 +558,19 @@ async fn alerts(
         let hub = s.evidence.hub();
         // Detection over the whole history gives every alert; those of the period are the
         // ones a run with `--since` reports (baselines grow over all builds either way).
-        let all = s.alerts.get(hub.workspace()).map_err(|e| internal(&e))?;
-        let report = zt_pipeline::watch::Report {
-            alerts: all
-                .alerts
-                .iter()
-                .filter(|a| a.at >= from)
-                .cloned()
-                .collect(),
-            builds: all.builds,
-            pipelines: all.pipelines,
+        let state = match s.alerts.get(hub.workspace()) {
+            pages::WatchState::Ready(mut all, age) => {
+                all.alerts.retain(|a| a.at >= from);
+                pages::WatchState::Ready(all, age)
+            }
+            other => other,
         };
         let incidents = zt_pipeline::dashboard::incidents(hub).map_err(|e| internal(&e))?;
         ok_page(
             s,
             "Alerts and incidents",
             "/alerts",
-            &pages::alerts(&since, &report, &incidents),
+            &pages::alerts(&since, &state, &incidents),
         )
     })
     .await

@@ -778,17 +778,82 @@ pub(super) fn denials(repo: &str, rule: &str, list: &[DecisionRecord]) -> String
 }
 
 /// Alerts from the watch and incident records.
-pub(super) fn alerts(
-    since: &str,
-    report: &zt_pipeline::watch::Report,
-    incidents: &[IncidentRecord],
-) -> String {
+/// What the alerts page has of the watch's report.
+pub(super) enum WatchState {
+    /// The report (over the whole history) and how old it is, in seconds.
+    Ready(zt_pipeline::watch::Report, u64),
+    /// Being computed for the first time since this many seconds.
+    Pending(u64),
+    /// The last computation failed.
+    Failed(String),
+}
+
+impl WatchState {
+    fn render_incidents(out: &mut String, incidents: &[IncidentRecord]) {
+        out.push_str("</section>\n<section aria-labelledby=\"h-incidents\"><h2 id=\"h-incidents\">Incidents</h2>");
+        if incidents.is_empty() {
+            out.push_str("<p role=\"status\">No incident records.</p>");
+        }
+        for i in incidents {
+            let status = if i.rebuild.is_empty() {
+                "contained".to_owned()
+            } else {
+                format!("contained; {} build(s) to redo", i.rebuild.len())
+            };
+            let _ = write!(
+                out,
+                "<article class=\"incident\"><h3><code>{}</code> {}</h3>\
+                 <p class=\"meta\"><time>{}</time> · {} · {} of {} re-decided artifact(s) denied{}</p><ol>",
+                escape(&i.incident),
+                escape(&i.subject),
+                escape(&time(i.recorded_at)),
+                escape(&status),
+                i.denied,
+                i.redecided,
+                i.log_index
+                    .map(|ix| format!(" · <a href=\"/log?index={ix}\">log entry {ix}</a>"))
+                    .unwrap_or_default()
+            );
+            for a in &i.actions {
+                let _ = write!(out, "<li>{}</li>", escape(a));
+            }
+            out.push_str("</ol></article>");
+        }
+        out.push_str("</section>\n");
+    }
+}
+
+pub(super) fn alerts(since: &str, report: &WatchState, incidents: &[IncidentRecord]) -> String {
     let mut out = period_form("/alerts", since, "");
+    out.push_str("<section aria-labelledby=\"h-alerts\"><h2 id=\"h-alerts\">Alerts</h2>");
+    let (report, age) = match report {
+        WatchState::Ready(r, age) => (r, *age),
+        WatchState::Pending(started) => {
+            let _ = write!(
+                out,
+                "<p class=\"lede\" role=\"status\">The server is reading the build history for \
+                 <code>zt watch</code> (it began {started} s ago, when the server started); its \
+                 alerts appear here once it has finished. Reload in a few seconds, or run \
+                 <code>zt watch</code>.</p>"
+            );
+            WatchState::render_incidents(&mut out, incidents);
+            return out;
+        }
+        WatchState::Failed(why) => {
+            let _ = write!(
+                out,
+                "<p class=\"lede\" role=\"alert\">The alerts could not be computed: {}. Run \
+                 <code>zt watch</code> on the server's repository to see the error whole.</p>",
+                escape(why)
+            );
+            WatchState::render_incidents(&mut out, incidents);
+            return out;
+        }
+    };
     let _ = write!(
         out,
-        "<section aria-labelledby=\"h-alerts\"><h2 id=\"h-alerts\">Alerts</h2>\
-         <p class=\"lede\">What <code>zt watch</code> finds unusual in the builds of the period, \
-         judged against each pipeline's own history ({} builds of {} pipelines read).</p>",
+        "<p class=\"lede\">What <code>zt watch</code> finds unusual in the builds of the period, \
+         judged against each pipeline's own history ({} builds of {} pipelines read, {age} s ago).</p>",
         report.builds, report.pipelines
     );
     if report.alerts.is_empty() {
@@ -817,36 +882,7 @@ pub(super) fn alerts(
         }
         out.push_str("</tbody></table>");
     }
-    out.push_str("</section>\n<section aria-labelledby=\"h-incidents\"><h2 id=\"h-incidents\">Incidents</h2>");
-    if incidents.is_empty() {
-        out.push_str("<p role=\"status\">No incident records.</p>");
-    }
-    for i in incidents {
-        let status = if i.rebuild.is_empty() {
-            "contained".to_owned()
-        } else {
-            format!("contained; {} build(s) to redo", i.rebuild.len())
-        };
-        let _ = write!(
-            out,
-            "<article class=\"incident\"><h3><code>{}</code> {}</h3>\
-             <p class=\"meta\"><time>{}</time> · {} · {} of {} re-decided artifact(s) denied{}</p><ol>",
-            escape(&i.incident),
-            escape(&i.subject),
-            escape(&time(i.recorded_at)),
-            escape(&status),
-            i.denied,
-            i.redecided,
-            i.log_index
-                .map(|ix| format!(" · <a href=\"/log?index={ix}\">log entry {ix}</a>"))
-                .unwrap_or_default()
-        );
-        for a in &i.actions {
-            let _ = write!(out, "<li>{}</li>", escape(a));
-        }
-        out.push_str("</ol></article>");
-    }
-    out.push_str("</section>\n");
+    WatchState::render_incidents(&mut out, incidents);
     out
 }
 
@@ -1105,5 +1141,31 @@ mod tests {
         let html = artifact(&view);
         assert!(html.contains("intake: admitted</a>"), "{html}");
         assert!(html.contains("<a href=\"/log?index=9\">9</a>"), "{html}");
+    }
+
+    /// Until the first report is computed the page says so (and still lists incidents); a
+    /// failed computation shows its reason, escaped.
+    #[test]
+    fn the_alerts_page_says_when_the_report_is_pending_or_failed() {
+        let html = alerts("30d", &WatchState::Pending(3), &[]);
+        assert!(html.contains("it began 3 s ago"), "{html}");
+        assert!(!html.contains("No alerts in the period"), "{html}");
+        assert!(html.contains("No incident records."), "{html}");
+        let html = alerts("30d", &WatchState::Failed("bad <ledger>".into()), &[]);
+        assert!(
+            html.contains("could not be computed: bad &lt;ledger&gt;"),
+            "{html}"
+        );
+        let report = zt_pipeline::watch::Report {
+            alerts: Vec::new(),
+            builds: 7,
+            pipelines: 2,
+        };
+        let html = alerts("30d", &WatchState::Ready(report, 12), &[]);
+        assert!(
+            html.contains("7 builds of 2 pipelines read, 12 s ago"),
+            "{html}"
+        );
+        assert!(html.contains("No alerts in the period."), "{html}");
     }
 }
