@@ -128,21 +128,7 @@ fn cargo_fetch_takes_an_approved_crate_in_from_crates_io_and_nothing_else() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let proj = w.join("app");
-    fs_err::create_dir_all(proj.join("src")).unwrap();
-    fs_err::create_dir_all(proj.join(".cargo")).unwrap();
-    fs_err::write(
-        proj.join("Cargo.toml"),
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nadler = \"=1.0.2\"\n",
-    )
-    .unwrap();
-    fs_err::write(proj.join("src/lib.rs"), "").unwrap();
-    fs_err::write(
-        proj.join(".cargo/config.toml"),
-        format!(
-            "[source.crates-io]\nreplace-with = \"zt-mirror\"\n\n[source.zt-mirror]\nregistry = \"sparse+{u}/cargo/\"\n"
-        ),
-    )
-    .unwrap();
+    common::cargo_project_on_mirror(&proj, "adler = \"=1.0.2\"", &format!("{u}/cargo/"));
     let o = Command::new("cargo")
         .arg("fetch")
         .current_dir(&proj)

@@ -347,21 +347,7 @@ fn real_clients_install_from_the_mirror() {
 
     // cargo fetch with crates-io replaced by the mirror
     let proj = w.join("cargo-app");
-    fs_err::create_dir_all(proj.join("src")).unwrap();
-    fs_err::create_dir_all(proj.join(".cargo")).unwrap();
-    fs_err::write(
-        proj.join("Cargo.toml"),
-        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncfg-if = \"=1.0.0\"\n",
-    )
-    .unwrap();
-    fs_err::write(proj.join("src/lib.rs"), "").unwrap();
-    fs_err::write(
-        proj.join(".cargo/config.toml"),
-        format!(
-            "[source.crates-io]\nreplace-with = \"zt-mirror\"\n\n[source.zt-mirror]\nregistry = \"sparse+{u}/cargo/\"\n"
-        ),
-    )
-    .unwrap();
+    common::cargo_project_on_mirror(&proj, "cfg-if = \"=1.0.0\"", &format!("{u}/cargo/"));
     let cargo_home = w.join("cargo-home");
     let o = Command::new("cargo")
         .arg("fetch")

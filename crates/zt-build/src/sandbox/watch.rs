@@ -544,6 +544,14 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
 /// Device and inode of what `path` names for the process `pid` (resolved as
 /// [`open_in_sandbox`] does, following a final link as an open does), without opening it.
 fn locate_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<(u64, u64)> {
+    let f = openat2_in_sandbox(pid, dirfd, path, libc::O_PATH | libc::O_CLOEXEC)?;
+    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// `openat2` of `path` for the process `pid` with `flags`: resolved inside its own root
+/// (absolute links stay in the sandbox; `RESOLVE_IN_ROOT`), never through magic links,
+/// relative to its working directory or `dirfd` when relative.
+fn openat2_in_sandbox(pid: u32, dirfd: i32, path: &str, flags: libc::c_int) -> Option<File> {
     let base = if path.starts_with('/') {
         format!("/proc/{pid}/root")
     } else if dirfd == libc::AT_FDCWD {
@@ -555,7 +563,7 @@ fn locate_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<(u64, u64)> {
     let c = std::ffi::CString::new(path).ok()?;
     // SAFETY: open_how is plain data.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.flags = flags as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
     // SAFETY: openat2 reads the NUL-terminated path and `how` (its size given), both alive
     // for the call, and returns a new descriptor or -1.
@@ -572,8 +580,7 @@ fn locate_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<(u64, u64)> {
         return None;
     }
     // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
-    let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
-    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+    Some(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
 fn open_file(path: String) -> Option<File> {
@@ -603,40 +610,16 @@ fn read_cstring(mem: &File, addr: u64) -> Option<String> {
     None
 }
 
-/// Opens what `path` names for the process `pid`, resolved inside its own root (absolute
-/// links stay in the sandbox; `RESOLVE_IN_ROOT`), never through magic links: relative to its
-/// working directory or `dirfd` when relative. Read-only, non-blocking (a FIFO cannot stall
-/// zt), not becoming a controlling terminal.
+/// Opens what `path` names for the process `pid` ([`openat2_in_sandbox`]): read-only,
+/// non-blocking (a FIFO cannot stall zt), not becoming a controlling terminal; regular files
+/// only.
 fn open_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<File> {
-    let base = if path.starts_with('/') {
-        format!("/proc/{pid}/root")
-    } else if dirfd == libc::AT_FDCWD {
-        format!("/proc/{pid}/cwd")
-    } else {
-        format!("/proc/{pid}/fd/{dirfd}")
-    };
-    let dir = open_file(base)?;
-    let c = std::ffi::CString::new(path).ok()?;
-    // SAFETY: open_how is plain data.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: openat2 reads the NUL-terminated path and `how` (its size given), both alive
-    // for the call, and returns a new descriptor or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &raw const how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
-    let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    let f = openat2_in_sandbox(
+        pid,
+        dirfd,
+        path,
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+    )?;
     f.metadata().ok().filter(|m| m.is_file()).map(|_| f)
 }
 

@@ -408,16 +408,8 @@ CREATE TABLE revocations (key_id TEXT PRIMARY KEY, revoked_at BIGINT NOT NULL,
     reason TEXT NOT NULL);
 INSERT INTO revocations VALUES ('k', 5, 'lost');";
 
-/// A bundle whose DSSE statement names `commit` as provenance's resolved dependency.
-fn provenance_bundle(subject: &str, commit: &str) -> Vec<u8> {
-    let statement = serde_json::json!({
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": subject, "digest": {"sha256": d(subject).hex()}}],
-        "predicateType": PROVENANCE,
-        "predicate": {"buildDefinition": {"resolvedDependencies": [
-            {"uri": "git+https://example.com/r", "digest": {"gitCommit": commit}}
-        ]}}
-    });
+/// A v0.3 bundle carrying `statement` in a DSSE envelope (the signature is not checked here).
+fn dsse(statement: &serde_json::Value) -> Vec<u8> {
     serde_json::json!({
         "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
         "dsseEnvelope": {
@@ -428,6 +420,19 @@ fn provenance_bundle(subject: &str, commit: &str) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
+}
+
+/// A bundle whose DSSE statement names `commit` as provenance's resolved dependency.
+fn provenance_bundle(subject: &str, commit: &str) -> Vec<u8> {
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject, "digest": {"sha256": d(subject).hex()}}],
+        "predicateType": PROVENANCE,
+        "predicate": {"buildDefinition": {"resolvedDependencies": [
+            {"uri": "git+https://example.com/r", "digest": {"gitCommit": commit}}
+        ]}}
+    });
+    dsse(&statement)
 }
 
 /// Evidence pages: every filter, keyset paging in `(recorded_at, id)` order that neither
@@ -645,16 +650,7 @@ fn scan_bundle(sbom: &str, findings: &[(&str, &str, &str, bool)], n: u32) -> Vec
             })).collect::<Vec<_>>(),
         }
     });
-    serde_json::json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "dsseEnvelope": {
-            "payload": zt_core::b64::encode(statement.to_string()),
-            "payloadType": "application/vnd.in-toto+json",
-            "signatures": [{"sig": "AA==", "keyid": ""}]
-        }
-    })
-    .to_string()
-    .into_bytes()
+    dsse(&statement)
 }
 
 fn put_scan<L: Ledger>(
@@ -867,16 +863,7 @@ fn intake_bundle(purl: &str, verdict: &str, n: u32) -> Vec<u8> {
         "predicateType": INTAKE,
         "predicate": {"purl": purl, "verdict": verdict, "reasons": []}
     });
-    serde_json::json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "dsseEnvelope": {
-            "payload": zt_core::b64::encode(statement.to_string()),
-            "payloadType": "application/vnd.in-toto+json",
-            "signatures": [{"sig": "AA==", "keyid": ""}]
-        }
-    })
-    .to_string()
-    .into_bytes()
+    dsse(&statement)
 }
 
 /// Intake decisions are found by package, qualifiers and subpath aside, oldest first; a

@@ -240,3 +240,26 @@ pub(crate) fn sandboxed(tree: &Path, extra: &[&str], script: &str) -> (Output, S
     let result = fs_err::read_to_string(tree.join("out/result")).unwrap();
     (out, result)
 }
+
+/// A one-crate Cargo project at `proj` depending on `dependency` (a `[dependencies]` line),
+/// with crates.io replaced by the sparse registry at `registry` (e.g. `zt serve`'s
+/// `{url}/cargo/`), as a team points Cargo at its curated mirror.
+pub(crate) fn cargo_project_on_mirror(proj: &Path, dependency: &str, registry: &str) {
+    fs_err::create_dir_all(proj.join("src")).unwrap();
+    fs_err::create_dir_all(proj.join(".cargo")).unwrap();
+    fs_err::write(
+        proj.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{dependency}\n"
+        ),
+    )
+    .unwrap();
+    fs_err::write(proj.join("src/lib.rs"), "").unwrap();
+    fs_err::write(
+        proj.join(".cargo/config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"zt-mirror\"\n\n[source.zt-mirror]\nregistry = \"sparse+{registry}\"\n"
+        ),
+    )
+    .unwrap();
+}
