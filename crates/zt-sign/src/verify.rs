@@ -409,6 +409,18 @@ pub(crate) fn check_proof_duplicates(
         .pointer("/verificationMaterial/tlogEntries")
         .and_then(serde_json::Value::as_array);
     for entry in entries.into_iter().flatten() {
+        // A checkpoint is a C2SP signed note, byte for byte: the verifier below (and
+        // sigstore-rs) read it line by line and would let a changed line ending or a stray
+        // control character through, so the bundle would no longer be what the log signed.
+        if let Some(envelope) = entry
+            .pointer("/inclusionProof/checkpoint/envelope")
+            .and_then(serde_json::Value::as_str)
+        {
+            zt_tlog::note::Note::parse(envelope.as_bytes()).map_err(|e| Error::Verification {
+                check: "transparency log",
+                reason: format!("the inclusion proof's checkpoint is not a signed note: {e}"),
+            })?;
+        }
         // Rekor v2 logs hold `hashedrekord` and `dsse` entries of version 0.0.2 only. An
         // `intoto` 0.0.2 entry is Rekor v1's: there the entry's `logIndex` is global across
         // the log's shards while its inclusion proof's is the shard's own, so the two differ
