@@ -8,12 +8,23 @@
 //! - `private/log.key`: the log's note signer key (mode 0600; never serve `private/`);
 //! - `private/lock`: held (`flock`) by the one process that has the log open.
 //!
-//! A batch is committed in this order: every new tile and bundle is written to a temporary
-//! file, fsynced and renamed into place; the directories are fsynced; only then is the new
-//! checkpoint written the same way. Files a batch writes are either new names or leftovers of
-//! a batch that never got its checkpoint, so a crash at any point leaves the previous
-//! checkpoint and every tile it needs intact. [`Log::open`] starts from `checkpoint`, reloads
-//! the rightmost partial tiles, and checks that they hash to the checkpoint's root.
+//! - `private/wal`: the write-ahead file of batches appended since the last *durable base*.
+//!
+//! A batch is made durable by one fdatasync: its entries are appended to `private/wal` (with
+//! their first index and a SHA-256 over the record) and synced. Only then are its new tiles,
+//! bundles and checkpoint written (each to a temporary file renamed into place, so readers never
+//! see half a file), without syncing them one by one: the WAL is what survives a crash. Once
+//! the WAL holds enough (or when the log is closed), every file written since the base is
+//! fsynced, with its directories, and the WAL is reset to a new base (its header names the
+//! base's size and root) — only then are partial tiles that became full removed.
+//!
+//! [`Log::open`] with the private key replays a WAL that holds batches: it reloads the
+//! base's partial tiles (durable), checks that they hash to the base's root, applies every
+//! whole, intact record in order (a torn last record was never acknowledged), makes the
+//! result durable and resets the WAL. Tiles and checkpoints are deterministic functions of the
+//! entries (Ed25519 signatures included), so the replayed files are byte for byte those a
+//! client may already hold. A log without a WAL (written before it existed) opens from its
+//! checkpoint as before, which older versions made durable file by file.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
@@ -22,6 +33,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
+use sha2::{Digest as _, Sha256};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::Error;
@@ -37,6 +49,13 @@ const CHECKPOINT: &str = "checkpoint";
 const PUBLIC_KEY: &str = "log.pub";
 const PRIVATE_KEY: &str = "private/log.key";
 const LOCK: &str = "private/lock";
+const WAL: &str = "private/wal";
+const WAL_MAGIC: &[u8; 16] = b"zt-tlog-wal/v1\n\0";
+/// The WAL header: magic, base size (u64, big-endian), base root.
+const WAL_HEADER: usize = 16 + 8 + 32;
+/// A durable base is taken once the WAL holds this many bytes or entries.
+const WAL_MAX_BYTES: u64 = 16 << 20;
+const WAL_MAX_ENTRIES: u64 = 1 << 16;
 
 /// How appends are grouped into batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +111,164 @@ pub struct Log {
     state: Mutex<State>,
     queue: Mutex<Queue>,
     wake: Condvar,
-    synced_once: std::sync::atomic::AtomicBool,
+    /// The write-ahead file and what was written since the durable base (locked after
+    /// `state`, only by a writer).
+    wal: Mutex<Option<Wal>>,
     _lock: fs_err::File,
+}
+
+/// The open write-ahead file.
+#[derive(Debug)]
+struct Wal {
+    file: fs_err::File,
+    /// Bytes in the file (header included).
+    len: u64,
+    since: Since,
+}
+
+/// What was written since the durable base.
+#[derive(Debug, Default)]
+struct Since {
+    /// Entries appended since the base.
+    entries: u64,
+    /// Files written (synced when the next base is taken).
+    written: BTreeSet<PathBuf>,
+    /// Their directories and every ancestor up to the log directory (a directory created
+    /// since the base exists but may not be durable, nor may a rename inside one).
+    dirs: BTreeSet<PathBuf>,
+    /// Partial tiles and bundles whose full versions were written since the base: removed
+    /// once the next base is durable (a replay from the current base still needs them).
+    obsolete: Vec<PathBuf>,
+}
+
+impl Since {
+    fn track(&mut self, root: &Path, path: &Path) {
+        if !self.written.insert(path.to_path_buf()) {
+            return;
+        }
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if !self.dirs.insert(d.to_path_buf()) || d == root || !d.starts_with(root) {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+}
+
+impl Wal {
+    fn open(path: &Path, len: u64) -> Result<Self, Error> {
+        Ok(Self {
+            file: fs_err::OpenOptions::new().append(true).open(path)?,
+            len,
+            since: Since::default(),
+        })
+    }
+
+    /// Appends one record (first index, count, length-prefixed entries, SHA-256 of all that)
+    /// and syncs it: from here on the batch survives a crash.
+    fn append(&mut self, first: u64, entries: &[Vec<u8>]) -> Result<(), Error> {
+        let count = u32::try_from(entries.len())
+            .map_err(|_| Error::BatchFailed("a batch of more than 2^32 entries".into()))?;
+        let mut rec =
+            Vec::with_capacity(12 + 32 + entries.iter().map(|e| 4 + e.len()).sum::<usize>());
+        rec.extend_from_slice(&first.to_be_bytes());
+        rec.extend_from_slice(&count.to_be_bytes());
+        for e in entries {
+            // check_entry bounds every entry far below 4 GiB.
+            rec.extend_from_slice(&u32::try_from(e.len()).unwrap_or(u32::MAX).to_be_bytes());
+            rec.extend_from_slice(e);
+        }
+        let digest = Sha256::digest(&rec);
+        rec.extend_from_slice(&digest);
+        self.file.write_all(&rec)?;
+        self.file.sync_data()?;
+        self.len += rec.len() as u64;
+        self.since.entries += u64::from(count);
+        Ok(())
+    }
+
+    fn truncate(&mut self, len: u64) -> Result<(), Error> {
+        self.file.set_len(len)?;
+        self.file.sync_data()?;
+        self.len = len;
+        Ok(())
+    }
+}
+
+/// A write-ahead file as read back.
+struct WalRead {
+    base_size: u64,
+    base_root: Hash,
+    /// Whole, intact records that follow each other from the base.
+    records: Vec<(u64, Vec<Vec<u8>>)>,
+    /// Bytes after the last good record (a batch whose sync never finished).
+    torn: bool,
+}
+
+impl WalRead {
+    fn end(&self) -> u64 {
+        self.records
+            .last()
+            .map_or(self.base_size, |(first, e)| first + e.len() as u64)
+    }
+}
+
+fn read_wal(path: &Path) -> Result<Option<WalRead>, Error> {
+    let bytes = match fs_err::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if bytes.len() < WAL_HEADER || &bytes[..16] != WAL_MAGIC {
+        return Err(corrupt(path, "not a zt-tlog-wal/v1 write-ahead file"));
+    }
+    let base_size = u64::from_be_bytes(bytes[16..24].try_into().unwrap_or_default());
+    let base_root: Hash = bytes[24..56].try_into().unwrap_or_default();
+    let mut records = Vec::new();
+    let mut at = WAL_HEADER;
+    let mut next = base_size;
+    while let Some((first, entries, len)) = parse_record(&bytes[at..]) {
+        if first != next {
+            break;
+        }
+        next += entries.len() as u64;
+        records.push((first, entries));
+        at += len;
+    }
+    Ok(Some(WalRead {
+        base_size,
+        base_root,
+        records,
+        torn: at < bytes.len(),
+    }))
+}
+
+/// One record and its length in bytes, if `b` starts with a whole, intact one.
+fn parse_record(b: &[u8]) -> Option<(u64, Vec<Vec<u8>>, usize)> {
+    let first = u64::from_be_bytes(b.get(..8)?.try_into().ok()?);
+    let count = u32::from_be_bytes(b.get(8..12)?.try_into().ok()?) as usize;
+    let mut at = 12;
+    // Each entry takes at least its 4-byte length: a count beyond that is torn or forged.
+    let mut entries = Vec::with_capacity(count.min(b.len() / 4));
+    for _ in 0..count {
+        let len = u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize;
+        if len > MAX_ENTRY_SIZE {
+            return None;
+        }
+        entries.push(b.get(at + 4..at + 4 + len)?.to_vec());
+        at += 4 + len;
+    }
+    let digest = b.get(at..at + 32)?;
+    (Sha256::digest(&b[..at])[..] == *digest).then_some((first, entries, at + 32))
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        // Closing makes the files durable, so the next opener has nothing to replay; if it
+        // fails, the WAL still holds every batch.
+        let _ = self.sync();
+    }
 }
 
 fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -157,11 +332,50 @@ impl Log {
             None
         };
         let signed = fs_err::read(&cp_path)?;
-        let (cp, _) = Checkpoint::open(&signed, &verifier)
-            .map_err(|e| corrupt(&cp_path, &format!("the checkpoint does not verify: {e}")))?;
+        let cp = Checkpoint::open(&signed, &verifier)
+            .map(|(cp, _)| cp)
+            .map_err(|e| corrupt(&cp_path, &format!("the checkpoint does not verify: {e}")));
         let checkpoint = String::from_utf8(signed).unwrap_or_default();
-        let state = load_state(dir, cp, checkpoint)?;
-        Ok(Self {
+        let wal_path = dir.join(WAL);
+        // Only a writer replays: a reader (no private key) cannot sign the replayed tree, and
+        // reads the last checkpoint as the files hold it.
+        let wal = match &signer {
+            Some(_) => read_wal(&wal_path)?,
+            None => None,
+        };
+        let cp_size = cp.as_ref().map_or(0, |cp| cp.size);
+        let (state, replay, clean) = match wal {
+            // Batches acknowledged after the base: start from the base (durable) and apply
+            // them; the checkpoint file, written after them and never synced, may be lost or
+            // old. A checkpoint beyond them was written durably by a zt without the WAL.
+            Some(w) if !w.records.is_empty() && cp_size <= w.end() => {
+                let state = load_state(dir, w.base_size, w.base_root, String::new()).map_err(
+                    |e| match e {
+                        Error::Corrupt { reason, .. } => corrupt(
+                            &wal_path,
+                            &format!("the write-ahead file's base does not load: {reason}"),
+                        ),
+                        e => e,
+                    },
+                )?;
+                (state, w.records, false)
+            }
+            w => {
+                let cp = cp?;
+                let clean = w.is_some_and(|w| {
+                    w.records.is_empty()
+                        && !w.torn
+                        && w.base_size == cp.size
+                        && w.base_root == cp.root
+                });
+                (
+                    load_state(dir, cp.size, cp.root, checkpoint)?,
+                    Vec::new(),
+                    clean,
+                )
+            }
+        };
+        let log = Self {
             dir: dir.to_path_buf(),
             verifier,
             signer,
@@ -169,9 +383,31 @@ impl Log {
             state: Mutex::new(state),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
-            synced_once: std::sync::atomic::AtomicBool::new(false),
+            wal: Mutex::new(None),
             _lock,
-        })
+        };
+        if log.signer.is_some() {
+            let mut state = relock(&log.state);
+            let wal = if clean {
+                // Header only, at the checkpoint: append to it as it is.
+                Wal::open(&wal_path, WAL_HEADER as u64)?
+            } else {
+                let mut since = Since::default();
+                for (first, entries) in replay {
+                    if first != state.size {
+                        return Err(corrupt(
+                            &wal_path,
+                            "a record does not follow the one before it",
+                        ));
+                    }
+                    log.publish(&mut state, &entries, &mut since)?;
+                }
+                // What was replayed (or a log from before the WAL) becomes the new base.
+                log.take_base(&state, &since)?
+            };
+            *relock(&log.wal) = Some(wal);
+        }
+        Ok(log)
     }
 
     /// The log directory.
@@ -252,37 +488,85 @@ impl Log {
         }
     }
 
-    /// Appends `entries` as one batch and returns the index of the first, once the checkpoint
-    /// covering all of them is durable. An empty batch changes nothing.
+    /// Appends `entries` as one batch and returns the index of the first, once the batch is
+    /// durable (in the write-ahead file) and its checkpoint is published. An empty batch
+    /// changes nothing.
     pub fn append_batch(&self, entries: &[Vec<u8>]) -> Result<u64, Error> {
         for e in entries {
             check_entry(e)?;
         }
-        let signer = self
-            .signer
-            .as_ref()
-            .ok_or_else(|| Error::ReadOnly(self.dir.join(PRIVATE_KEY)))?;
+        if self.signer.is_none() {
+            return Err(Error::ReadOnly(self.dir.join(PRIVATE_KEY)));
+        }
         let mut state = relock(&self.state);
         let first = state.size;
         if entries.is_empty() {
             return Ok(first);
         }
+        let mut guard = relock(&self.wal);
+        let wal = guard.as_mut().ok_or_else(|| {
+            Error::BatchFailed(
+                "an earlier batch failed and its record could not be taken back from the \
+                 write-ahead file; reopen the log to replay it"
+                    .into(),
+            )
+        })?;
+        let before = wal.len;
+        if let Err(e) = wal
+            .append(first, entries)
+            .and_then(|()| self.publish(&mut state, entries, &mut wal.since))
+        {
+            // Take the record back, so that neither a replay nor the next batch sees it.
+            if wal.truncate(before).is_err() {
+                *guard = None;
+            }
+            return Err(e);
+        }
+        if wal.len >= WAL_MAX_BYTES || wal.since.entries >= WAL_MAX_ENTRIES {
+            // The batch is durable in the WAL already: a base that fails is tried again later.
+            if let Ok(next) = self.take_base(&state, &wal.since) {
+                *wal = next;
+            }
+        }
+        Ok(first)
+    }
+
+    /// Makes every file written since the last base durable and starts a new, empty
+    /// write-ahead file (what closing the log does too).
+    pub fn sync(&self) -> Result<(), Error> {
+        let state = relock(&self.state);
+        let mut guard = relock(&self.wal);
+        if let Some(wal) = guard.as_mut()
+            && (wal.since.entries > 0 || wal.len > WAL_HEADER as u64)
+        {
+            *wal = self.take_base(&state, &wal.since)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a batch to `state`: writes its new tiles and bundles, then the signed
+    /// checkpoint, each renamed into place but not synced (the caller has the batch in the WAL).
+    fn publish(
+        &self,
+        state: &mut State,
+        entries: &[Vec<u8>],
+        since: &mut Since,
+    ) -> Result<(), Error> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| Error::ReadOnly(self.dir.join(PRIVATE_KEY)))?;
         let mut next = state.clone();
-        let first_batch = !self
-            .synced_once
-            .swap(true, std::sync::atomic::Ordering::Relaxed);
-        let mut files = DurableWriter::new(&self.dir, first_batch);
-        let mut changed = BTreeSet::new();
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut completed = Vec::new();
+        let mut changed = BTreeSet::new();
         for entry in entries {
             next.size += 1;
             next.bundle.push(entry.clone());
             if next.bundle.len() == TILE_WIDTH {
                 let index = (next.size >> 8) - 1;
-                files.write(
-                    &entries_path(index, TILE_WIDTH),
-                    encode_bundle(&next.bundle),
-                )?;
+                files.push((entries_path(index, TILE_WIDTH), encode_bundle(&next.bundle)));
+                completed.push(format!("{}.p", entries_path(index, TILE_WIDTH)));
                 next.bundle.clear();
             }
             let mut hash = leaf_hash(entry);
@@ -298,8 +582,8 @@ impl Log {
                     break;
                 }
                 let (full, _) = tiles_at(level, next.size);
-                files.write(&tile_path(level, full - 1, TILE_WIDTH), encode_tile(tile))?;
-                completed.push((level, full - 1));
+                files.push((tile_path(level, full - 1, TILE_WIDTH), encode_tile(tile)));
+                completed.push(format!("{}.p", tile_path(level, full - 1, TILE_WIDTH)));
                 hash = perfect_root(tile);
                 tile.clear();
                 level += 1;
@@ -308,35 +592,65 @@ impl Log {
         for &level in &changed {
             let (full, width) = tiles_at(level, next.size);
             if width > 0 {
-                files.write(
-                    &tile_path(level, full, width),
+                files.push((
+                    tile_path(level, full, width),
                     encode_tile(&next.edge[usize::from(level)]),
-                )?;
+                ));
             }
         }
         if !next.bundle.is_empty() {
-            files.write(
-                &entries_path(next.size >> 8, next.bundle.len()),
+            files.push((
+                entries_path(next.size >> 8, next.bundle.len()),
                 encode_bundle(&next.bundle),
-            )?;
+            ));
         }
-        // The root comes from the in-memory right edge alone, so the checkpoint can be
-        // signed and synced (not yet renamed) while the tiles are being written.
+        // The root comes from the in-memory right edge alone.
         next.root =
             Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
         next.checkpoint = Checkpoint::new(self.origin(), next.size, next.root).sign(signer)?;
-        files.commit_then(CHECKPOINT, next.checkpoint.as_bytes())?;
-        *state = next;
-        drop(state);
-        // Partial tiles may go once their full tile is published (tlog-tiles, "Partial
-        // Tiles"); failing to remove one is harmless.
-        for (level, index) in completed {
-            let _ = fs_err::remove_dir_all(
-                self.dir
-                    .join(format!("{}.p", tile_path(level, index, TILE_WIDTH))),
-            );
+        files.push((CHECKPOINT.to_string(), next.checkpoint.clone().into_bytes()));
+        for (rel, bytes) in files {
+            let path = self.dir.join(&rel);
+            since.track(&self.dir, &path);
+            write_renamed(&path, &bytes)?;
         }
-        Ok(first)
+        since
+            .obsolete
+            .extend(completed.into_iter().map(|rel| self.dir.join(rel)));
+        *state = next;
+        Ok(())
+    }
+
+    /// Syncs every file written since the base and their directories, then replaces the WAL
+    /// with an empty one whose base is `state`, and removes partial tiles that became full.
+    fn take_base(&self, state: &State, since: &Since) -> Result<Wal, Error> {
+        parallel(since.written.iter().collect(), |p| {
+            match fs_err::File::open(p) {
+                Ok(f) => f.sync_all().map_err(Error::from),
+                // A file a failed batch never renamed into place.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        })?;
+        parallel(since.dirs.iter().collect(), |d| {
+            zt_core::fsutil::sync_dir(d).map_err(Error::from)
+        })?;
+        let mut header = Vec::with_capacity(WAL_HEADER);
+        header.extend_from_slice(WAL_MAGIC);
+        header.extend_from_slice(&state.size.to_be_bytes());
+        header.extend_from_slice(&state.root);
+        let private = self.dir.join("private");
+        let path = self.dir.join(WAL);
+        synced_temp(&private, &header)?
+            .persist(&path)
+            .map_err(|e| with_path(e.error, &path))?;
+        zt_core::fsutil::sync_dir(&private)?;
+        // Partial tiles may go once their full tile is durable (tlog-tiles, "Partial
+        // Tiles"); failing to remove one is harmless.
+        for p in &since.obsolete {
+            let _ = fs_err::remove_dir_all(p);
+        }
+        Wal::open(&path, WAL_HEADER as u64)
     }
 
     /// The root hash of the tree of the first `size` entries (`size` ≤ the log's size).
@@ -487,13 +801,13 @@ fn lock(dir: &Path, wait: Duration) -> Result<fs_err::File, Error> {
     }
 }
 
-/// Rebuilds the in-memory right edge of the tree from the partial tiles of `cp.size`, and
-/// checks it against the checkpoint.
-fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, Error> {
+/// Rebuilds the in-memory right edge of the tree of `size` entries from its partial tiles,
+/// and checks it against `expected` (the root its checkpoint or WAL header names).
+fn load_state(dir: &Path, size: u64, expected: Hash, checkpoint: String) -> Result<State, Error> {
     let mut edge = Vec::new();
     let mut level = 0u8;
     loop {
-        let (full, width) = tiles_at(level, cp.size);
+        let (full, width) = tiles_at(level, size);
         if full == 0 && width == 0 {
             break;
         }
@@ -507,7 +821,7 @@ fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, E
         edge.push(tile);
         level += 1;
     }
-    let (full, width) = tiles_at(0, cp.size);
+    let (full, width) = tiles_at(0, size);
     let mut bundle = Vec::new();
     if width > 0 {
         let path = dir.join(entries_path(full, width));
@@ -522,15 +836,15 @@ fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, E
             ));
         }
     }
-    let root = Prover::new(TileReader::new(dir, cp.size, &edge)).root(cp.size)?;
-    if root != cp.root {
+    let root = Prover::new(TileReader::new(dir, size, &edge)).root(size)?;
+    if root != expected {
         return Err(corrupt(
             &dir.join(CHECKPOINT),
             "the tiles do not hash to the checkpoint's root",
         ));
     }
     Ok(State {
-        size: cp.size,
+        size,
         root,
         checkpoint,
         edge,
@@ -538,80 +852,21 @@ fn load_state(dir: &Path, cp: Checkpoint, checkpoint: String) -> Result<State, E
     })
 }
 
-/// Writes a batch of files durably: each to a temp file, fsynced, renamed into place; then
-/// every directory touched is fsynced. Files and directories are synced from several threads
-/// at once, so the file system can group their journal commits.
-struct DurableWriter<'a> {
-    root: &'a Path,
-    files: Vec<(PathBuf, Vec<u8>)>,
-    dirs: BTreeSet<PathBuf>,
-    /// Sync every ancestor directory, not only new ones: done on a process's first batch,
-    /// since a directory created just before a crash exists but may not be durable.
-    all_ancestors: bool,
-}
-
 /// At most this many threads sync files at once.
 const SYNC_THREADS: usize = 16;
 
-impl<'a> DurableWriter<'a> {
-    fn new(root: &'a Path, all_ancestors: bool) -> Self {
-        Self {
-            root,
-            files: Vec::new(),
-            dirs: BTreeSet::new(),
-            all_ancestors,
-        }
-    }
-
-    /// Queues a file; nothing is visible until [`DurableWriter::commit`].
-    fn write(&mut self, rel: &str, bytes: Vec<u8>) -> Result<(), Error> {
-        let path = self.root.join(rel);
-        let dir = path.parent().unwrap_or(self.root).to_path_buf();
-        // The rename needs its directory synced; a directory created here also needs its
-        // parent synced, up to the first one that already existed.
-        let mut up = dir.as_path();
-        while (self.all_ancestors || !up.exists()) && up != self.root {
-            self.dirs.insert(up.to_path_buf());
-            match up.parent() {
-                Some(p) => up = p,
-                None => break,
-            }
-        }
-        self.dirs.insert(up.to_path_buf());
-        self.dirs.insert(dir.clone());
-        fs_err::create_dir_all(&dir)?;
-        self.files.push((path, bytes));
-        Ok(())
-    }
-
-    /// Writes, syncs and renames every queued file and syncs their directories; only then
-    /// renames `last` (written and synced alongside the others) into place and syncs the
-    /// root directory.
-    fn commit_then(&mut self, last: &str, last_bytes: &[u8]) -> Result<(), Error> {
-        let root = self.root;
-        let files = std::mem::take(&mut self.files);
-        let (pending, written) = std::thread::scope(|s| {
-            let pending = s.spawn(|| synced_temp(root, last_bytes));
-            let written = parallel(files, |(path, bytes)| write_synced(&path, &bytes));
-            let pending = pending.join().unwrap_or_else(|_| {
-                Err(Error::Io(std::io::Error::other(
-                    "the checkpoint-writing thread panicked",
-                )))
-            });
-            (pending, written)
-        });
-        written?;
-        let pending = pending?;
-        parallel(std::mem::take(&mut self.dirs).into_iter().collect(), |d| {
-            zt_core::fsutil::sync_dir(&d).map_err(Error::from)
-        })?;
-        let path = root.join(last);
-        pending
-            .persist(&path)
-            .map_err(|e| with_path(e.error, &path))?;
-        zt_core::fsutil::sync_dir(root)?;
-        Ok(())
-    }
+/// Writes `bytes` to a temporary file beside `path` and renames it into place (readers see the
+/// old file or the new one, never half of one), without syncing: see the module documentation.
+fn write_renamed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zt-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, dir))?;
+    tmp.write_all(bytes).map_err(|e| with_path(e, path))?;
+    tmp.persist(path).map_err(|e| with_path(e.error, path))?;
+    Ok(())
 }
 
 /// A synced temporary file in `dir`, ready to be renamed.
@@ -623,14 +878,6 @@ fn synced_temp(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Erro
     tmp.write_all(bytes).map_err(|e| with_path(e, dir))?;
     tmp.as_file().sync_all().map_err(|e| with_path(e, dir))?;
     Ok(tmp)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    synced_temp(dir, bytes)?
-        .persist(path)
-        .map_err(|e| with_path(e.error, path))?;
-    Ok(())
 }
 
 /// Runs `f` on every item from up to [`SYNC_THREADS`] threads; the first error wins.

@@ -212,3 +212,140 @@ fn a_log_held_by_another_opener_is_busy_after_the_wait_not_forever() {
     drop(held);
     assert!(Log::open_with(&dir, quick).is_ok());
 }
+
+/// Files under `dir` (relative paths), for telling what a run wrote.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+/// The child of [`a_crash_loses_no_acknowledged_batch`]: appends in batches of every shape,
+/// writes down the checkpoint each one was acknowledged with, then dies without closing.
+fn crash_child(dir: &std::path::Path, start: u64) -> ! {
+    use std::io::Write as _;
+    let log = Log::open(dir).unwrap();
+    let mut acked = fs_err::File::create(dir.join("../acked")).unwrap();
+    let mut next = start;
+    for batch in [1u64, 300, 255, 2, 1000, 7] {
+        let entries: Vec<Vec<u8>> = (next..next + batch).map(entry).collect();
+        assert_eq!(log.append_batch(&entries).unwrap(), next);
+        next += batch;
+        acked.write_all(log.checkpoint().as_bytes()).unwrap();
+        acked.write_all(b"\x00").unwrap();
+        acked.sync_all().unwrap();
+    }
+    // The batches are acknowledged; the process dies before anything is closed.
+    std::process::abort();
+}
+
+#[test]
+fn a_crash_loses_no_acknowledged_batch() {
+    if let Ok(dir) = std::env::var("ZT_TLOG_CRASH_CHILD") {
+        let start = std::env::var("ZT_TLOG_CRASH_START")
+            .unwrap()
+            .parse()
+            .unwrap();
+        crash_child(std::path::Path::new(&dir), start);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let mut reference = MemoryTree::new();
+    let mut size = 0u64;
+    {
+        let log = Log::init(&dir, key(), "example.com/log").unwrap();
+        let entries: Vec<Vec<u8>> = (0..200).map(entry).collect();
+        log.append_batch(&entries).unwrap();
+        entries.iter().for_each(|e| reference.push(e));
+        size += 200;
+    } // closed: the base is durable
+    for round in 0..3 {
+        let before = files_under(&dir);
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_crash_loses_no_acknowledged_batch",
+                "--test-threads=1",
+            ])
+            .env("ZT_TLOG_CRASH_CHILD", &dir)
+            .env("ZT_TLOG_CRASH_START", size.to_string())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the child should have aborted");
+        let acked = fs_err::read(tmp.path().join("acked")).unwrap();
+        let last = acked
+            .split(|b| *b == 0)
+            .rfind(|c| !c.is_empty())
+            .unwrap()
+            .to_vec();
+        for i in size..size + 1565 {
+            reference.push(&entry(i));
+        }
+        size += 1565;
+        // The machine loses what was never synced: every file the child created comes back
+        // empty or not at all, and so does the checkpoint (round 2: the WAL gets a torn tail).
+        for (n, rel) in files_under(&dir).difference(&before).enumerate() {
+            let p = dir.join(rel);
+            if rel.ends_with("private/wal") {
+                continue;
+            }
+            if n % 2 == 0 {
+                fs_err::remove_file(&p).unwrap();
+            } else {
+                fs_err::write(&p, b"").unwrap();
+            }
+        }
+        fs_err::write(dir.join("checkpoint"), b"").unwrap();
+        if round == 2 {
+            let mut wal = fs_err::read(dir.join("private/wal")).unwrap();
+            wal.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 1, 0xff]);
+            fs_err::write(dir.join("private/wal"), &wal).unwrap();
+        }
+        let log = Log::open(&dir).unwrap();
+        assert_eq!(log.size(), size, "round {round}");
+        assert_eq!(
+            log.checkpoint().into_bytes(),
+            last,
+            "the replayed checkpoint is the one acknowledged, byte for byte"
+        );
+        let root = reference.prover().root(size).unwrap();
+        assert_eq!(log.root_at(size).unwrap(), root);
+        for index in (0..size).step_by(97).chain([size - 1]) {
+            let proof = log.inclusion_proof(index, size).unwrap();
+            verify_inclusion(&leaf_hash(&entry(index)), index, size, &proof, &root).unwrap();
+            assert_eq!(log.entry(index).unwrap(), entry(index));
+        }
+        for old in [1, 200, size - 1565, size - 7] {
+            let proof = log.consistency_proof(old, size).unwrap();
+            let old_root = reference.prover().root(old).unwrap();
+            verify_consistency(old, size, &proof, &old_root, &root).unwrap();
+        }
+    }
+    // A reader (no private key) of a replayed log sees the same tree.
+    fs_err::rename(dir.join("private/log.key"), tmp.path().join("log.key")).unwrap();
+    let reader = Log::open(&dir).unwrap();
+    assert_eq!(reader.size(), size);
+}
+
+#[test]
+fn a_damaged_write_ahead_file_is_reported_not_replayed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    drop(Log::init(&dir, key(), "example.com/log").unwrap());
+    fs_err::write(dir.join("private/wal"), b"not a wal").unwrap();
+    let err = Log::open(&dir).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt { path, .. } if path.ends_with("private/wal")),
+        "{err}"
+    );
+}
