@@ -624,7 +624,14 @@ impl Log {
     /// Syncs every file written since the base and their directories, then replaces the WAL
     /// with an empty one whose base is `state`, and removes partial tiles that became full.
     fn take_base(&self, state: &State, since: &Since) -> Result<Wal, Error> {
-        parallel(since.written.iter().collect(), |p| {
+        // Partial tiles about to be removed need not be synced first.
+        let obsolete: BTreeSet<&Path> = since.obsolete.iter().map(PathBuf::as_path).collect();
+        let keep = since
+            .written
+            .iter()
+            .filter(|p| !p.parent().is_some_and(|d| obsolete.contains(d)))
+            .collect();
+        parallel(keep, |p| {
             match fs_err::File::open(p) {
                 Ok(f) => f.sync_all().map_err(Error::from),
                 // A file a failed batch never renamed into place.
@@ -632,9 +639,12 @@ impl Log {
                 Err(e) => Err(e.into()),
             }
         })?;
-        parallel(since.dirs.iter().collect(), |d| {
-            zt_core::fsutil::sync_dir(d).map_err(Error::from)
-        })?;
+        let dirs = since
+            .dirs
+            .iter()
+            .filter(|d| !obsolete.contains(d.as_path()))
+            .collect();
+        parallel(dirs, |d| zt_core::fsutil::sync_dir(d).map_err(Error::from))?;
         let mut header = Vec::with_capacity(WAL_HEADER);
         header.extend_from_slice(WAL_MAGIC);
         header.extend_from_slice(&state.size.to_be_bytes());
