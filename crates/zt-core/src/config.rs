@@ -302,14 +302,17 @@ pub struct DepsConfig {
     pub on_demand: Option<OnDemandConfig>,
 }
 
-/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a crate the
+/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a package the
 /// mirror lacks and a request for it was approved, the server fetches the approved version
 /// from upstream, runs intake on it (every check, the provenance policy) and serves it only if
 /// admitted.
 ///
 /// ```toml
 /// [deps.on_demand]
-/// cargo = "https://index.crates.io"   # a sparse index; downloads from its config.json `dl`
+/// cargo = "https://index.crates.io"    # a sparse index; downloads from its config.json `dl`
+/// npm = "https://registry.npmjs.org"   # packuments; tarballs from the same origin only
+/// pypi = "https://pypi.org"            # the JSON API (`/pypi/NAME/json`)
+/// pypi_files = "https://files.pythonhosted.org"   # where PyPI's files may be downloaded from
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,6 +320,16 @@ pub struct OnDemandConfig {
     /// The upstream Cargo sparse index (`https://index.crates.io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cargo: Option<String>,
+    /// The upstream npm registry (`https://registry.npmjs.org`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub npm: Option<String>,
+    /// The upstream PyPI (`https://pypi.org`), read through its JSON API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pypi: Option<String>,
+    /// The one other origin PyPI's files may be downloaded from, besides `pypi` itself
+    /// (default `https://files.pythonhosted.org`, where pypi.org's files are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pypi_files: Option<String>,
 }
 
 /// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries

@@ -263,3 +263,49 @@ pub(crate) fn cargo_project_on_mirror(proj: &Path, dependency: &str, registry: &
     )
     .unwrap();
 }
+
+/// `npm install --no-audit --no-fund ARGS --registry REGISTRY` in `app`, with its home, cache
+/// and user configuration under `w`.
+pub(crate) fn npm_install(app: &Path, args: &[&str], registry: &str, w: &Path) -> Output {
+    Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .args(args)
+        .arg("--registry")
+        .arg(registry)
+        .arg("--cache")
+        .arg(w.join("npm-cache"))
+        .current_dir(app)
+        .env("HOME", w)
+        .env("npm_config_userconfig", w.join("npmrc"))
+        .output()
+        .unwrap()
+}
+
+/// A venv at `w/venv` (asserted), then `pip install --index-url INDEX ARGS` into it: the
+/// venv's `python` and pip's output.
+pub(crate) fn pip_install(w: &Path, index: &str, args: &[&str]) -> (PathBuf, Output) {
+    let venv = w.join("venv");
+    let o = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "venv: {:?}", text(&o));
+    let python = venv.join("bin/python");
+    let o = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            index,
+        ])
+        .args(args)
+        .env("HOME", w)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    (python, o)
+}
