@@ -238,7 +238,10 @@ fn pip_install_takes_an_approved_project_in_from_pypi_and_holds_a_new_one() {
     // Nobody asked for six: 404 naming the request to make; nothing taken in.
     let (status, body) = get(&format!("{u}/pypi/simple/six/"));
     assert_eq!(status, 404, "{body}");
-    assert!(body.contains("zt deps request six --ecosystem pypi"), "{body}");
+    assert!(
+        body.contains("zt deps request six --ecosystem pypi"),
+        "{body}"
+    );
     assert!(decisions(d).is_empty());
 
     // packaging: its newest release is fetched and held (too new), 403 with the reason.

@@ -292,11 +292,7 @@ fn real_clients_install_from_the_mirror() {
     assert!(text(&o).1.contains("404"), "{:?}", text(&o));
 
     // pip in a venv
-    let (python, o) = common::pip_install(
-        w,
-        &format!("{u}/pypi/simple/"),
-        &["iniconfig==2.0.0"],
-    );
+    let (python, o) = common::pip_install(w, &format!("{u}/pypi/simple/"), &["iniconfig==2.0.0"]);
     assert!(o.status.success(), "pip install: {:?}", text(&o));
     let o = Command::new(&python)
         .args(["-c", "import iniconfig; print(iniconfig.__file__)"])

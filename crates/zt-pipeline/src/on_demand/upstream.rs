@@ -204,12 +204,7 @@ pub fn cargo_offer(name: &str, rel: &str, line: &str, dl: &str) -> Result<Offer,
     let digest = v["cksum"]
         .as_str()
         .and_then(|h| Digest::from_hex(DigestAlgorithm::Sha256, h).ok())
-        .ok_or_else(|| {
-            hostile(
-                rel,
-                format!("`{name}` {version} has no SHA-256 `cksum`"),
-            )
-        })?;
+        .ok_or_else(|| hostile(rel, format!("`{name}` {version} has no SHA-256 `cksum`")))?;
     let markers = [
         "{crate}",
         "{version}",
@@ -356,7 +351,10 @@ impl Listing for Packument {
 pub fn pypi_name_ok(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
@@ -562,7 +560,11 @@ mod tests {
 
     #[test]
     fn hostile_packuments_are_refused_with_the_reason() {
-        let bad = |doc: &[u8]| Packument::parse(doc, "left-pad", URL).unwrap_err().to_string();
+        let bad = |doc: &[u8]| {
+            Packument::parse(doc, "left-pad", URL)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(bad(b"<html>").contains("not JSON"));
         assert!(bad(br#"{"name":"right-pad","versions":{}}"#).contains("`right-pad`"));
         assert!(bad(br#"{"name":"left-pad"}"#).contains("no `versions`"));
@@ -611,7 +613,10 @@ mod tests {
             "https://pypi.org/packages/packages/ef/a6/x.whl"
         );
         assert_eq!(r("../../../../../x.whl"), "https://pypi.org/x.whl");
-        assert_eq!(r("/a/./b/../x.whl#sha256=00"), "https://pypi.org/a/x.whl#sha256=00");
+        assert_eq!(
+            r("/a/./b/../x.whl#sha256=00"),
+            "https://pypi.org/a/x.whl#sha256=00"
+        );
         assert_eq!(r("x.whl"), "https://pypi.org/pypi/iniconfig/x.whl");
         assert_eq!(r("//files.example/x.whl"), "https://files.example/x.whl");
         assert_eq!(r("http://other/x.whl"), "http://other/x.whl");
@@ -663,7 +668,11 @@ mod tests {
     fn a_release_offers_its_pure_wheel_else_its_sdist() {
         let doc = project(json!([
             file("six-1.17.0.tar.gz", "sdist", b"sdist"),
-            file("six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl", "bdist_wheel", b"plat"),
+            file(
+                "six-1.17.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+                "bdist_wheel",
+                b"plat"
+            ),
             file("six-1.17.0-py2.py3-none-any.whl", "bdist_wheel", b"wheel"),
         ]));
         let p = Project::parse(doc.to_string().as_bytes(), "six", PYPI).unwrap();
@@ -685,7 +694,10 @@ mod tests {
         assert_eq!(o.file, "six-1.17.0-py2.py3-none-any.whl");
         o.check(b"wheel").unwrap();
         let e = o.check(b"wheel, tampered").unwrap_err().to_string();
-        assert!(e.contains("sha256") && e.contains("nothing was taken in"), "{e}");
+        assert!(
+            e.contains("sha256") && e.contains("nothing was taken in"),
+            "{e}"
+        );
         let index: Value = serde_json::from_slice(&o.index).unwrap();
         assert_eq!(
             index["releases"]["1.17.0"][0]["filename"],
@@ -700,7 +712,11 @@ mod tests {
         // no pure wheel: the sdist
         let doc = project(json!([
             file("six-1.17.0.tar.gz", "sdist", b"sdist"),
-            file("six-1.17.0-cp312-cp312-win_amd64.whl", "bdist_wheel", b"plat"),
+            file(
+                "six-1.17.0-cp312-cp312-win_amd64.whl",
+                "bdist_wheel",
+                b"plat"
+            ),
         ]));
         let p = Project::parse(doc.to_string().as_bytes(), "six", PYPI).unwrap();
         assert_eq!(p.offer("1.17.0").unwrap().file, "six-1.17.0.tar.gz");
