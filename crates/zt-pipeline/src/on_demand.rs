@@ -245,8 +245,10 @@ pub fn pypi(ws: &Workspace, index: &str, files: &str, name: &str) -> Result<OnDe
     if !upstream::pypi_name_ok(name) || !requested(ws, Ecosystem::PyPI, name)? {
         return Ok(OnDemand::NotApproved);
     }
+    // Taken in under its PEP 503 name, as the mirror's simple index lists it.
+    let name = &zt_deps::registry::pep503(name);
     let index = index.trim_end_matches('/');
-    let url = format!("{index}/pypi/{}/json", zt_deps::registry::pep503(name));
+    let url = format!("{index}/pypi/{name}/json");
     let origins: Vec<String> = [index, files]
         .iter()
         .filter_map(|u| upstream::origin(u))

@@ -182,20 +182,8 @@ fn npm_install_takes_an_approved_package_in_from_the_npm_registry_and_nothing_el
 
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let app = w.join("app");
-    fs_err::create_dir_all(&app).unwrap();
-    fs_err::write(
-        app.join("package.json"),
-        r#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"is-number":"^7.0.0"}}"#,
-    )
-    .unwrap();
-    let o = common::npm_install(&app, &[], &format!("{u}/npm/"), w);
-    assert!(o.status.success(), "npm install: {:?}", text(&o));
-    let installed: serde_json::Value = serde_json::from_slice(
-        &fs_err::read(app.join("node_modules/is-number/package.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(installed["version"], "7.0.0");
+    let app = common::npm_app(w, "app", r#"{"is-number":"^7.0.0"}"#, &format!("{u}/npm/"));
+    assert_eq!(common::npm_installed(&app, "is-number"), "7.0.0");
     // The lockfile holds the npm registry's own integrity for the tarball, and the packument
     // lists the admitted version only (6.0.0 is upstream, not approved).
     let lock = fs_err::read_to_string(app.join("package-lock.json")).unwrap();

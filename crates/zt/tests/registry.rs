@@ -272,20 +272,13 @@ fn real_clients_install_from_the_mirror() {
     let w = work.path();
 
     // npm
-    let app = w.join("npm-app");
-    fs_err::create_dir_all(&app).unwrap();
-    fs_err::write(
-        app.join("package.json"),
-        r#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"is-number":"7.0.0"}}"#,
-    )
-    .unwrap();
-    let o = common::npm_install(&app, &[], &format!("{u}/npm/"), w);
-    assert!(o.status.success(), "npm install: {:?}", text(&o));
-    let installed: serde_json::Value = serde_json::from_slice(
-        &fs_err::read(app.join("node_modules/is-number/package.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(installed["version"], "7.0.0");
+    let app = common::npm_app(
+        w,
+        "npm-app",
+        r#"{"is-number":"7.0.0"}"#,
+        &format!("{u}/npm/"),
+    );
+    assert_eq!(common::npm_installed(&app, "is-number"), "7.0.0");
     // npm refuses what the mirror refuses.
     let o = common::npm_install(&app, &["left-pad@1.3.0"], &format!("{u}/npm/"), w);
     assert!(!o.status.success());

@@ -309,3 +309,29 @@ pub(crate) fn pip_install(w: &Path, index: &str, args: &[&str]) -> (PathBuf, Out
         .unwrap();
     (python, o)
 }
+
+/// `w/NAME` with a `package.json` depending on `dependencies` (a JSON object), installed
+/// from `registry` with [`npm_install`] (asserted): the app's folder.
+pub(crate) fn npm_app(w: &Path, name: &str, dependencies: &str, registry: &str) -> PathBuf {
+    let app = w.join(name);
+    fs_err::create_dir_all(&app).unwrap();
+    fs_err::write(
+        app.join("package.json"),
+        format!(
+            r#"{{"name":"app","version":"1.0.0","private":true,"dependencies":{dependencies}}}"#
+        ),
+    )
+    .unwrap();
+    let o = npm_install(&app, &[], registry, w);
+    assert!(o.status.success(), "npm install: {:?}", text(&o));
+    app
+}
+
+/// The version of `package` npm installed in `app`.
+pub(crate) fn npm_installed(app: &Path, package: &str) -> String {
+    let p: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(app.join(format!("node_modules/{package}/package.json"))).unwrap(),
+    )
+    .unwrap();
+    p["version"].as_str().unwrap_or_default().to_owned()
+}
