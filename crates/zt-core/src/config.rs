@@ -906,6 +906,20 @@ max_vuln_db_age_days = 3
     }
 
     #[test]
+    fn on_demand_upstreams_per_ecosystem() {
+        let c = parse(
+            "[deps.on_demand]\ncargo = \"https://index.crates.io\"\nnpm = \"https://registry.npmjs.org\"\npypi = \"https://pypi.org\"\npypi_files = \"https://files.example\"\n",
+        )
+        .unwrap();
+        let o = c.deps.on_demand.unwrap();
+        assert_eq!(o.npm.as_deref(), Some("https://registry.npmjs.org"));
+        assert_eq!(o.pypi.as_deref(), Some("https://pypi.org"));
+        assert_eq!(o.pypi_files.as_deref(), Some("https://files.example"));
+        let e = parse("[deps.on_demand]\nrubygems = \"https://rubygems.org\"\n").unwrap_err();
+        assert!(e.to_string().contains("rubygems"), "{e}");
+    }
+
+    #[test]
     fn missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let e = Config::load(&dir.path().join("zt.toml")).unwrap_err();
