@@ -302,14 +302,17 @@ pub struct DepsConfig {
     pub on_demand: Option<OnDemandConfig>,
 }
 
-/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a crate the
+/// The `[deps.on_demand]` table: when a client asks `zt serve`'s registry for a package the
 /// mirror lacks and a request for it was approved, the server fetches the approved version
 /// from upstream, runs intake on it (every check, the provenance policy) and serves it only if
 /// admitted.
 ///
 /// ```toml
 /// [deps.on_demand]
-/// cargo = "https://index.crates.io"   # a sparse index; downloads from its config.json `dl`
+/// cargo = "https://index.crates.io"    # a sparse index; downloads from its config.json `dl`
+/// npm = "https://registry.npmjs.org"   # packuments; tarballs from the same origin only
+/// pypi = "https://pypi.org"            # the JSON API (`/pypi/NAME/json`)
+/// pypi_files = "https://files.pythonhosted.org"   # where PyPI's files may be downloaded from
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,6 +320,16 @@ pub struct OnDemandConfig {
     /// The upstream Cargo sparse index (`https://index.crates.io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cargo: Option<String>,
+    /// The upstream npm registry (`https://registry.npmjs.org`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub npm: Option<String>,
+    /// The upstream PyPI (`https://pypi.org`), read through its JSON API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pypi: Option<String>,
+    /// The one other origin PyPI's files may be downloaded from, besides `pypi` itself
+    /// (default `https://files.pythonhosted.org`, where pypi.org's files are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pypi_files: Option<String>,
 }
 
 /// The `[deps.provenance]` table: how `zt deps intake` treats the provenance registries
@@ -890,6 +903,20 @@ max_vuln_db_age_days = 3
         let e = parse("[[trust.key]]\npublic_key=\"k.pub\"\npredicate_types = [\"slsa\"]\n")
             .unwrap_err();
         assert!(e.to_string().contains("neither a URI"), "{e}");
+    }
+
+    #[test]
+    fn on_demand_upstreams_per_ecosystem() {
+        let c = parse(
+            "[deps.on_demand]\ncargo = \"https://index.crates.io\"\nnpm = \"https://registry.npmjs.org\"\npypi = \"https://pypi.org\"\npypi_files = \"https://files.example\"\n",
+        )
+        .unwrap();
+        let o = c.deps.on_demand.unwrap();
+        assert_eq!(o.npm.as_deref(), Some("https://registry.npmjs.org"));
+        assert_eq!(o.pypi.as_deref(), Some("https://pypi.org"));
+        assert_eq!(o.pypi_files.as_deref(), Some("https://files.example"));
+        let e = parse("[deps.on_demand]\nrubygems = \"https://rubygems.org\"\n").unwrap_err();
+        assert!(e.to_string().contains("rubygems"), "{e}");
     }
 
     #[test]

@@ -1,16 +1,32 @@
-//! Intake on demand (`[deps.on_demand]`): a registry request to `zt serve` for a crate the
+//! Intake on demand (`[deps.on_demand]`): a registry request to `zt serve` for a package the
 //! mirror lacks takes it in from the upstream registry — but only a version someone approved
 //! (`zt deps request` + `zt deps approve`), only through the whole of intake (checksum against
 //! the upstream index entry, archive safety, malware heuristics, quarantine age, provenance
 //! policy), and it is served only if admitted. Everything else stays refused with its reason.
+//!
+//! The three ecosystems share one shape: read the upstream's document for the package
+//! ([`upstream`] parses it, distrusting every field), pick the newest approved version, check
+//! the archive's URL is on an origin the upstream vouches for, download it (bounded, with a
+//! timeout), check its digest against the document **before** intake sees it, then run intake
+//! with the document's entry as the index.
+//!
+//! | ecosystem | upstream document | archive | digest checked |
+//! |---|---|---|---|
+//! | crates.io | the sparse-index file | `config.json` `dl` | `cksum` (SHA-256) |
+//! | npm | the full packument (`/NAME`) | `dist.tarball`, same origin as the registry | `dist.integrity` (SHA-512) |
+//! | PyPI | the JSON API (`/pypi/NAME/json`) | one file: the pure-Python wheel, else the sdist | `digests.sha256` |
+
+pub mod upstream;
 
 use std::path::Path;
+use std::time::Duration;
 
 use zt_core::Workspace;
 use zt_deps::Ecosystem;
 
 use crate::Error;
 use crate::intake::{IntakeRequest, intake};
+use upstream::{Candidate, Offer};
 
 /// What an on-demand intake came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,17 +46,28 @@ pub enum OnDemand {
     },
 }
 
-/// Upstream documents larger than this are refused.
-const MAX_UPSTREAM: u64 = 64 << 20;
+/// Upstream documents (index files, packuments, JSON API answers) larger than this are refused.
+const MAX_DOCUMENT: u64 = 64 << 20;
+/// Archives larger than this are refused.
+const MAX_ARCHIVE: u64 = 256 << 20;
+/// Time allowed for one document, and for one archive.
+const DOCUMENT_TIMEOUT: Duration = Duration::from_secs(60);
+const ARCHIVE_TIMEOUT: Duration = Duration::from_secs(300);
 
-fn get(agent: &ureq::Agent, url: &str) -> Result<Option<Vec<u8>>, Error> {
-    let fail = |e: &dyn std::fmt::Display| {
-        Error::Input {
+const BY_HAND: &str = "check `[deps.on_demand]` in `zt.toml` and that the server reaches the registry, or take the package in by hand with `zt deps intake NAME@VERSION --ecosystem E --archive FILE --index DOC`";
+
+/// GETs `url` (`None` for 404/410), reading at most `limit` bytes.
+fn get(url: &str, limit: u64, timeout: Duration, accept: &str) -> Result<Option<Vec<u8>>, Error> {
+    let fail = |e: &dyn std::fmt::Display| Error::Input {
         what: format!("the upstream registry could not be read ({url}: {e})"),
-        help: "check `[deps.on_demand]` in `zt.toml` and that the server reaches the registry, or take the package in by hand with `zt deps intake`".into(),
-    }
+        help: BY_HAND.into(),
     };
-    let mut reply = agent.get(url).call().map_err(|e| fail(&e))?;
+    let agent = zt_sign::upstream::http_agent(timeout);
+    let mut reply = agent
+        .get(url)
+        .header("Accept", accept)
+        .call()
+        .map_err(|e| fail(&e))?;
     match reply.status().as_u16() {
         200 => {}
         404 | 410 => return Ok(None),
@@ -49,90 +76,186 @@ fn get(agent: &ureq::Agent, url: &str) -> Result<Option<Vec<u8>>, Error> {
     let body = reply
         .body_mut()
         .with_config()
-        .limit(MAX_UPSTREAM)
+        .limit(limit)
         .read_to_vec()
-        .map_err(|e| fail(&e))?;
+        .map_err(|e| fail(&format!("{e} (at most {limit} bytes are read)")))?;
     Ok(Some(body))
+}
+
+fn document(url: &str, accept: &str) -> Result<Option<Vec<u8>>, Error> {
+    get(url, MAX_DOCUMENT, DOCUMENT_TIMEOUT, accept)
+}
+
+/// Whether any approved request names `name` (the request files, unverified): without one,
+/// nothing upstream is even asked for.
+fn requested(ws: &Workspace, ecosystem: Ecosystem, name: &str) -> Result<bool, Error> {
+    Ok(zt_deps::intake::requests::Requests::in_repo(ws.root())
+        .list()?
+        .iter()
+        .any(|r| r.covers(ecosystem, name, r.version.as_deref().unwrap_or_default())))
+}
+
+/// The newest candidate with an approved request. A pre-release is taken only when a request
+/// names that exact version (a request without a version approves releases, not betas).
+fn approved(
+    ws: &Workspace,
+    ecosystem: Ecosystem,
+    name: &str,
+    mut candidates: Vec<Candidate>,
+) -> Result<Option<String>, Error> {
+    // The unsigned request files narrow the versions down; only a signed approval counts.
+    let requests = zt_deps::intake::requests::Requests::in_repo(ws.root()).list()?;
+    candidates.sort_by(|a, b| zt_deps::registry::compare_versions(&b.version, &a.version));
+    for c in candidates {
+        let named = |r: &zt_deps::intake::requests::Request| {
+            r.version.as_deref() == Some(c.version.as_str())
+        };
+        if !requests
+            .iter()
+            .any(|r| r.covers(ecosystem, name, &c.version) && (!c.prerelease || named(r)))
+        {
+            continue;
+        }
+        if let Some(a) = crate::approvals::approved_for(ws.root(), ecosystem, name, &c.version)?
+            && (!c.prerelease || named(&a.request))
+        {
+            return Ok(Some(c.version));
+        }
+    }
+    Ok(None)
+}
+
+/// Downloads the offered archive from an origin in `origins`, checks its digest, and runs it
+/// through intake with the offer's index document.
+fn take(
+    ws: &Workspace,
+    ecosystem: Ecosystem,
+    name: &str,
+    offer: &Offer,
+    origins: &[String],
+) -> Result<OnDemand, Error> {
+    upstream::check_origin(&offer.url, origins)?;
+    let Some(archive) = get(
+        &offer.url,
+        MAX_ARCHIVE,
+        ARCHIVE_TIMEOUT,
+        "application/octet-stream",
+    )?
+    else {
+        return Err(Error::Input {
+            what: format!(
+                "the upstream registry lists `{name}@{}`, but {} is not there",
+                offer.version, offer.url
+            ),
+            help: BY_HAND.into(),
+        });
+    };
+    offer.check(&archive)?;
+    let tmp = tempfile::tempdir()?;
+    let archive_path = tmp.path().join(&offer.file);
+    fs_err::write(&archive_path, &archive)?;
+    let index_path = tmp.path().join("upstream-index");
+    fs_err::write(&index_path, &offer.index)?;
+    decide(
+        ws,
+        ecosystem,
+        name,
+        &offer.version,
+        &archive_path,
+        &index_path,
+    )
 }
 
 /// Takes crate `name` in from the upstream sparse index `index` if a version of it was
 /// approved: the newest approved, non-yanked version is downloaded (from the index's
-/// `config.json` `dl` template, as Cargo expands it), written with its index line, and run
-/// through [`intake`].
+/// `config.json` `dl` template, as Cargo expands it), checked against its `cksum`, written
+/// with its index line, and run through [`intake`].
 pub fn cargo(ws: &Workspace, index: &str, name: &str) -> Result<OnDemand, Error> {
     let Some(rel) = zt_deps::registry::cargo_index_path(name) else {
         return Ok(OnDemand::NotApproved);
     };
-    let index = index.trim_end_matches('/');
-    let agent = zt_sign::upstream::http_agent(std::time::Duration::from_secs(60));
-    let Some(file) = get(&agent, &format!("{index}/{rel}"))? else {
+    if !requested(ws, Ecosystem::CratesIo, name)? {
         return Ok(OnDemand::NotApproved);
-    };
-    let text = String::from_utf8_lossy(&file).into_owned();
-    let mut lines: Vec<(String, String)> = text
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            (v["yanked"].as_bool() != Some(true) && v["name"].as_str()?.eq_ignore_ascii_case(name))
-                .then(|| Some((v["vers"].as_str()?.to_owned(), l.to_owned())))?
-        })
-        .collect();
-    lines.sort_by(|a, b| zt_deps::registry::compare_versions(&b.0, &a.0));
-    let mut chosen = None;
-    for (version, line) in lines {
-        if crate::approvals::approved_for(ws.root(), Ecosystem::CratesIo, name, &version)?.is_some()
-        {
-            chosen = Some((version, line));
-            break;
-        }
     }
-    let Some((version, line)) = chosen else {
+    let index = index.trim_end_matches('/');
+    let Some(file) = document(&format!("{index}/{rel}"), "text/plain")? else {
         return Ok(OnDemand::NotApproved);
     };
-    let config: serde_json::Value = get(&agent, &format!("{index}/config.json"))?
+    let lines = upstream::cargo_versions(&file, name);
+    let candidates = lines.iter().map(|(c, _)| c.clone()).collect();
+    let Some(version) = approved(ws, Ecosystem::CratesIo, name, candidates)? else {
+        return Ok(OnDemand::NotApproved);
+    };
+    let Some((_, line)) = lines.iter().find(|(c, _)| c.version == version) else {
+        return Ok(OnDemand::NotApproved);
+    };
+    let config: serde_json::Value = document(&format!("{index}/config.json"), "application/json")?
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let dl = config["dl"]
         .as_str()
         .unwrap_or("https://static.crates.io/crates");
-    let url = if [
-        "{crate}",
-        "{version}",
-        "{prefix}",
-        "{lowerprefix}",
-        "{sha256-checksum}",
-    ]
-    .iter()
-    .any(|m| dl.contains(m))
-    {
-        let prefix = rel.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
-        dl.replace("{crate}", name)
-            .replace("{version}", &version)
-            .replace("{prefix}", prefix)
-            .replace("{lowerprefix}", &prefix.to_ascii_lowercase())
-    } else {
-        // Cargo's rule for a template without markers.
-        format!("{dl}/{name}/{version}/download")
+    let offer = upstream::cargo_offer(name, &rel, line, dl)?;
+    // The registry's own `config.json` names where its crates are: that origin only.
+    let origins: Vec<String> = upstream::origin(dl).into_iter().collect();
+    take(ws, Ecosystem::CratesIo, name, &offer, &origins)
+}
+
+/// Takes npm package `name` in from the upstream registry `registry` if a version was
+/// approved: the newest approved, non-deprecated version's `dist.tarball` (on the registry's
+/// own origin) is downloaded, checked against its SHA-512 `dist.integrity`, and run through
+/// [`intake`] with the packument's entry for that version.
+pub fn npm(ws: &Workspace, registry: &str, name: &str) -> Result<OnDemand, Error> {
+    if !upstream::npm_name_ok(name) || !requested(ws, Ecosystem::Npm, name)? {
+        return Ok(OnDemand::NotApproved);
+    }
+    let registry = registry.trim_end_matches('/');
+    // The full packument: the abbreviated one has no `time` (the quarantine age).
+    let url = format!("{registry}/{}", name.replace('/', "%2f"));
+    let origins: Vec<String> = upstream::origin(registry).into_iter().collect();
+    from_listing(ws, Ecosystem::Npm, name, &url, &origins, |doc| {
+        upstream::Packument::parse(doc, name, &url)
+    })
+}
+
+/// Takes in the newest approved version the JSON document at `url` lists (see [`take`]).
+fn from_listing<L: upstream::Listing>(
+    ws: &Workspace,
+    ecosystem: Ecosystem,
+    name: &str,
+    url: &str,
+    origins: &[String],
+    parse: impl FnOnce(&[u8]) -> Result<L, Error>,
+) -> Result<OnDemand, Error> {
+    let Some(doc) = document(url, "application/json")? else {
+        return Ok(OnDemand::NotApproved);
     };
-    let Some(archive) = get(&agent, &url)? else {
-        return Err(Error::Input {
-            what: format!("the upstream index lists `{name}@{version}`, but {url} is not there"),
-            help: "take the package in by hand with `zt deps intake`".into(),
-        });
+    let listing = parse(&doc)?;
+    let Some(version) = approved(ws, ecosystem, name, listing.candidates())? else {
+        return Ok(OnDemand::NotApproved);
     };
-    let tmp = tempfile::tempdir()?;
-    let archive_path = tmp.path().join(format!("{name}-{version}.crate"));
-    fs_err::write(&archive_path, &archive)?;
-    let index_path = tmp.path().join(name);
-    fs_err::write(&index_path, format!("{line}\n"))?;
-    decide(
-        ws,
-        Ecosystem::CratesIo,
-        name,
-        &version,
-        &archive_path,
-        &index_path,
-    )
+    take(ws, ecosystem, name, &listing.offer(&version)?, origins)
+}
+
+/// Takes PyPI project `name` in from the upstream `index` (its JSON API) if a version was
+/// approved: of the newest approved version with files, the pure-Python wheel (else the
+/// sdist) is downloaded from `index`'s origin or `files`, checked against its SHA-256, and
+/// run through [`intake`] with the JSON API's entry for that file.
+pub fn pypi(ws: &Workspace, index: &str, files: &str, name: &str) -> Result<OnDemand, Error> {
+    if !upstream::pypi_name_ok(name) || !requested(ws, Ecosystem::PyPI, name)? {
+        return Ok(OnDemand::NotApproved);
+    }
+    // Taken in under its PEP 503 name, as the mirror's simple index lists it.
+    let name = &zt_deps::registry::pep503(name);
+    let index = index.trim_end_matches('/');
+    let url = format!("{index}/pypi/{name}/json");
+    let origins: Vec<String> = [index, files]
+        .iter()
+        .filter_map(|u| upstream::origin(u))
+        .collect();
+    from_listing(ws, Ecosystem::PyPI, name, &url, &origins, |doc| {
+        upstream::Project::parse(doc, name, &url)
+    })
 }
 
 fn decide(

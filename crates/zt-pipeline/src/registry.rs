@@ -23,9 +23,9 @@ pub struct Registry {
     index: PathBuf,
     decisions: PathBuf,
     state: Mutex<(Stamp, Arc<Snapshot>)>,
-    /// The workspace and the upstream sparse index for intake on demand (`[deps.on_demand]
-    /// cargo`), one intake at a time.
-    on_demand: Option<(Workspace, String)>,
+    /// The workspace and its upstream registries for intake on demand (`[deps.on_demand]`),
+    /// one intake at a time.
+    on_demand: Option<(Workspace, zt_core::config::OnDemandConfig)>,
     taking_in: Mutex<()>,
 }
 
@@ -46,6 +46,18 @@ fn stamp(path: &std::path::Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), m.ino()))
 }
 
+/// The admitted versions of `name` in `ecosystem` (looked up by the name as the ecosystem
+/// normalises it).
+pub fn admitted<'a>(snap: &'a Snapshot, ecosystem: Ecosystem, name: &str) -> Option<&'a [Item]> {
+    match ecosystem {
+        Ecosystem::CratesIo => snap.cargo.get(&name.to_ascii_lowercase()),
+        Ecosystem::Npm => snap.npm.get(name),
+        Ecosystem::PyPI => snap.pypi.get(&zt_deps::registry::pep503(name)),
+        _ => None,
+    }
+    .map(Vec::as_slice)
+}
+
 impl Registry {
     /// The registries of the workspace's mirror.
     pub fn open(ws: &Workspace) -> Registry {
@@ -59,15 +71,26 @@ impl Registry {
                 .config()
                 .ok()
                 .and_then(|c| c.deps.on_demand)
-                .and_then(|o| o.cargo)
-                .map(|index| (ws.clone(), index)),
+                .map(|o| (ws.clone(), o)),
             taking_in: Mutex::new(()),
         }
     }
 
-    /// Whether a missing crate is taken in from upstream when asked for.
+    /// The upstream `[deps.on_demand]` names for `ecosystem`, if any.
+    fn upstream(&self, ecosystem: Ecosystem) -> Option<(&Workspace, &str)> {
+        let (ws, o) = self.on_demand.as_ref()?;
+        let url = match ecosystem {
+            Ecosystem::CratesIo => o.cargo.as_deref(),
+            Ecosystem::Npm => o.npm.as_deref(),
+            Ecosystem::PyPI => o.pypi.as_deref(),
+            _ => None,
+        }?;
+        Some((ws, url))
+    }
+
+    /// Whether a missing package of `ecosystem` is taken in from upstream when asked for.
     pub fn on_demand_enabled(&self, ecosystem: Ecosystem) -> bool {
-        ecosystem == Ecosystem::CratesIo && self.on_demand.is_some()
+        self.upstream(ecosystem).is_some()
     }
 
     /// Takes `name` in from upstream if an approved version exists (see
@@ -77,18 +100,14 @@ impl Registry {
         ecosystem: Ecosystem,
         name: &str,
     ) -> Result<crate::on_demand::OnDemand, Error> {
-        let Some((ws, index)) = self
-            .on_demand
-            .as_ref()
-            .filter(|_| ecosystem == Ecosystem::CratesIo)
-        else {
+        let Some((ws, url)) = self.upstream(ecosystem) else {
             return Ok(crate::on_demand::OnDemand::Off);
         };
         let _one = self
             .taking_in
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(items) = self.snapshot()?.cargo.get(&name.to_ascii_lowercase()) {
+        if let Some(items) = admitted(&*self.snapshot()?, ecosystem, name) {
             return Ok(crate::on_demand::OnDemand::Decided {
                 version: items.last().map(|i| i.version.clone()).unwrap_or_default(),
                 verdict: "admitted".into(),
@@ -100,7 +119,18 @@ impl Registry {
         if self.held(ecosystem, name, None)?.is_some() {
             return Ok(crate::on_demand::OnDemand::NotApproved);
         }
-        crate::on_demand::cargo(ws, index, name)
+        match ecosystem {
+            Ecosystem::Npm => crate::on_demand::npm(ws, url, name),
+            Ecosystem::PyPI => {
+                let files = self
+                    .on_demand
+                    .as_ref()
+                    .and_then(|(_, o)| o.pypi_files.as_deref())
+                    .unwrap_or("https://files.pythonhosted.org");
+                crate::on_demand::pypi(ws, url, files, name)
+            }
+            _ => crate::on_demand::cargo(ws, url, name),
+        }
     }
 
     /// The admitted packages as of now (reloaded if the mirror's index changed).

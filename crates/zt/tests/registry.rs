@@ -272,74 +272,22 @@ fn real_clients_install_from_the_mirror() {
     let w = work.path();
 
     // npm
-    let app = w.join("npm-app");
-    fs_err::create_dir_all(&app).unwrap();
-    fs_err::write(
-        app.join("package.json"),
-        r#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"is-number":"7.0.0"}}"#,
-    )
-    .unwrap();
-    let o = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--registry"])
-        .arg(format!("{u}/npm/"))
-        .arg("--cache")
-        .arg(w.join("npm-cache"))
-        .current_dir(&app)
-        .env("HOME", w)
-        .env("npm_config_userconfig", w.join("npmrc"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "npm install: {:?}", text(&o));
-    let installed: serde_json::Value = serde_json::from_slice(
-        &fs_err::read(app.join("node_modules/is-number/package.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(installed["version"], "7.0.0");
+    let app = common::npm_app(
+        w,
+        "npm-app",
+        r#"{"is-number":"7.0.0"}"#,
+        &format!("{u}/npm/"),
+    );
+    assert_eq!(common::npm_installed(&app, "is-number"), "7.0.0");
     // npm refuses what the mirror refuses.
-    let o = Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "left-pad@1.3.0",
-            "--registry",
-        ])
-        .arg(format!("{u}/npm/"))
-        .arg("--cache")
-        .arg(w.join("npm-cache"))
-        .current_dir(&app)
-        .env("HOME", w)
-        .env("npm_config_userconfig", w.join("npmrc"))
-        .output()
-        .unwrap();
+    let o = common::npm_install(&app, &["left-pad@1.3.0"], &format!("{u}/npm/"), w);
     assert!(!o.status.success());
     assert!(text(&o).1.contains("404"), "{:?}", text(&o));
 
     // pip in a venv
-    let venv = w.join("venv");
-    let o = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "venv: {:?}", text(&o));
-    let o = Command::new(venv.join("bin/python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--index-url",
-        ])
-        .arg(format!("{u}/pypi/simple/"))
-        .arg("iniconfig==2.0.0")
-        .env("HOME", w)
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .output()
-        .unwrap();
+    let (python, o) = common::pip_install(w, &format!("{u}/pypi/simple/"), &["iniconfig==2.0.0"]);
     assert!(o.status.success(), "pip install: {:?}", text(&o));
-    let o = Command::new(venv.join("bin/python"))
+    let o = Command::new(&python)
         .args(["-c", "import iniconfig; print(iniconfig.__file__)"])
         .output()
         .unwrap();

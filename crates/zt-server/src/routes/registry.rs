@@ -11,7 +11,9 @@
 //!
 //! A package (or version) that was never admitted is 404 with a problem document naming the
 //! `zt deps request` to run; one intake held is 403 with intake's reasons. Archives are
-//! re-hashed against the mirror's index as they are read.
+//! re-hashed against the mirror's index as they are read. With `[deps.on_demand]`, a Cargo
+//! index file, npm packument or PyPI project page the mirror lacks is first taken in from
+//! upstream ([`zt_pipeline::on_demand`]).
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use zt_pipeline::registry::{Ecosystem, Item, Registry, Snapshot, documents};
+use zt_pipeline::registry::{Ecosystem, Item, Registry, Snapshot, admitted, documents};
 
 use crate::problem::Problem;
 
@@ -203,34 +205,61 @@ async fn cargo(State(reg): State<Arc<Registry>>, Path(path): Path<String>) -> Re
         Ok(s) => s,
         Err(r) => return r,
     };
+    let snap = match with_package(&reg, snap, Ecosystem::CratesIo, &name, None).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
     match snap.cargo.get(&name.to_ascii_lowercase()) {
         Some(items) => body("text/plain", documents::cargo_index_file(items)),
-        None if reg.on_demand_enabled(Ecosystem::CratesIo) => take_in(reg, name).await,
         None => refused(reg, Ecosystem::CratesIo, name, None).await,
     }
 }
 
-/// Intake on demand of a crate the mirror lacks: served once admitted; a version intake held
-/// or rejected is 403 with intake's reasons; without an approved request, the usual 404.
-async fn take_in(reg: Arc<Registry>, name: String) -> Response {
+/// A snapshot that has `name`: the current one, or — with intake on demand configured for
+/// the ecosystem — the one after taking it in; otherwise the refusal to answer.
+async fn with_package(
+    reg: &Arc<Registry>,
+    snap: Arc<Snapshot>,
+    ecosystem: Ecosystem,
+    name: &str,
+    version: Option<String>,
+) -> Result<Arc<Snapshot>, Response> {
+    if admitted(&snap, ecosystem, name).is_some() {
+        return Ok(snap);
+    }
+    if !reg.on_demand_enabled(ecosystem) {
+        return Err(refused(reg.clone(), ecosystem, name.into(), version).await);
+    }
+    take_in(reg.clone(), ecosystem, name.into(), version).await
+}
+
+/// Intake on demand of a package the mirror lacks: the snapshot that serves it once
+/// admitted; a version intake held or rejected is 403 with intake's reasons; without an
+/// approved request, the usual 404; an upstream that fails or lies, 502 with the reason.
+async fn take_in(
+    reg: Arc<Registry>,
+    ecosystem: Ecosystem,
+    name: String,
+    version: Option<String>,
+) -> Result<Arc<Snapshot>, Response> {
     use zt_pipeline::on_demand::OnDemand;
     let (r, n) = (reg.clone(), name.clone());
-    let decided = tokio::task::spawn_blocking(move || r.take_in(Ecosystem::CratesIo, &n)).await;
+    let decided = tokio::task::spawn_blocking(move || r.take_in(ecosystem, &n)).await;
+    let eco = ecosystem_arg(ecosystem);
     match decided {
         Ok(Ok(OnDemand::Decided { verdict, .. })) if verdict == "admitted" => {
-            match snapshot(&reg).await {
-                Ok(snap) => match snap.cargo.get(&name.to_ascii_lowercase()) {
-                    Some(items) => body("text/plain", documents::cargo_index_file(items)),
-                    None => refused(reg, Ecosystem::CratesIo, name, None).await,
-                },
-                Err(r) => r,
+            let snap = snapshot(&reg).await?;
+            if admitted(&snap, ecosystem, &name).is_some() {
+                Ok(snap)
+            } else {
+                Err(refused(reg, ecosystem, name, version).await)
             }
         }
         Ok(Ok(OnDemand::Decided {
             version,
             verdict,
             reasons,
-        })) => Problem::explained(
+        })) => Err(Problem::explained(
             403,
             if verdict == "held" { "held" } else { "rejected" },
             &format!(
@@ -238,21 +267,23 @@ async fn take_in(reg: Arc<Registry>, name: String) -> Response {
                 reasons.join("; ")
             ),
             &format!(
-                "resolve the reasons, then run `zt deps intake {name}@{version} --ecosystem crates.io --archive FILE`"
+                "resolve the reasons, then run `zt deps intake {name}@{version} --ecosystem {eco} --archive FILE`"
             ),
         )
-        .into_response(),
+        .into_response()),
         Ok(Ok(OnDemand::NotApproved | OnDemand::Off)) => {
-            refused(reg, Ecosystem::CratesIo, name, None).await
+            Err(refused(reg, ecosystem, name, version).await)
         }
-        Ok(Err(e)) => Problem::explained(
+        Ok(Err(e)) => Err(Problem::explained(
             502,
             "upstream_failed",
             &format!("intake on demand of `{name}` failed: {e}"),
-            "see the server's log; take the package in by hand with `zt deps intake`",
+            &zt_core::Diagnostic::help(&e).unwrap_or_else(|| {
+                format!("see the server's log; take the package in by hand with `zt deps intake {name}@VERSION --ecosystem {eco} --archive FILE`")
+            }),
         )
-        .into_response(),
-        Err(e) => unavailable(e),
+        .into_response()),
+        Err(e) => Err(unavailable(e)),
     }
 }
 
@@ -296,6 +327,10 @@ async fn npm(
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
             None => (path.clone(), None),
         },
+    };
+    let snap = match with_package(&reg, snap, Ecosystem::Npm, &name, version.clone()).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let Some(items) = snap.npm.get(&name) else {
         return refused(reg, Ecosystem::Npm, name, version).await;
@@ -356,6 +391,10 @@ async fn simple(
     let name = project.trim_end_matches('/');
     let norm = documents::pep503(name);
     let snap = match snapshot(&reg).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let snap = match with_package(&reg, snap, Ecosystem::PyPI, name, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -263,3 +263,75 @@ pub(crate) fn cargo_project_on_mirror(proj: &Path, dependency: &str, registry: &
     )
     .unwrap();
 }
+
+/// `npm install --no-audit --no-fund ARGS --registry REGISTRY` in `app`, with its home, cache
+/// and user configuration under `w`.
+pub(crate) fn npm_install(app: &Path, args: &[&str], registry: &str, w: &Path) -> Output {
+    Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .args(args)
+        .arg("--registry")
+        .arg(registry)
+        .arg("--cache")
+        .arg(w.join("npm-cache"))
+        .current_dir(app)
+        .env("HOME", w)
+        .env("npm_config_userconfig", w.join("npmrc"))
+        .output()
+        .unwrap()
+}
+
+/// A venv at `w/venv` (asserted), then `pip install --index-url INDEX ARGS` into it: the
+/// venv's `python` and pip's output.
+pub(crate) fn pip_install(w: &Path, index: &str, args: &[&str]) -> (PathBuf, Output) {
+    let venv = w.join("venv");
+    let o = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "venv: {:?}", text(&o));
+    let python = venv.join("bin/python");
+    let o = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            index,
+        ])
+        .args(args)
+        .env("HOME", w)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    (python, o)
+}
+
+/// `w/NAME` with a `package.json` depending on `dependencies` (a JSON object), installed
+/// from `registry` with [`npm_install`] (asserted): the app's folder.
+pub(crate) fn npm_app(w: &Path, name: &str, dependencies: &str, registry: &str) -> PathBuf {
+    let app = w.join(name);
+    fs_err::create_dir_all(&app).unwrap();
+    fs_err::write(
+        app.join("package.json"),
+        format!(
+            r#"{{"name":"app","version":"1.0.0","private":true,"dependencies":{dependencies}}}"#
+        ),
+    )
+    .unwrap();
+    let o = npm_install(&app, &[], registry, w);
+    assert!(o.status.success(), "npm install: {:?}", text(&o));
+    app
+}
+
+/// The version of `package` npm installed in `app`.
+pub(crate) fn npm_installed(app: &Path, package: &str) -> String {
+    let p: serde_json::Value = serde_json::from_slice(
+        &fs_err::read(app.join(format!("node_modules/{package}/package.json"))).unwrap(),
+    )
+    .unwrap();
+    p["version"].as_str().unwrap_or_default().to_owned()
+}
