@@ -5,6 +5,8 @@
 #
 #   bench/scan.sh [TREE]          default TREE: ~/.cargo/registry/src (hundreds of MB of crates)
 #
+# ZT=/path/to/zt runs that binary instead of building one (e.g. a copy of an earlier build, to
+# compare before and after on the same tree).
 # Peers: DETECT_SECRETS (default: detect-secrets on PATH, else /root/.cache/zt-source-venv/bin/…),
 # RIPSECRETS (default: ripsecrets on PATH, else /root/.cache/zt-source-tools/bin/ripsecrets).
 # Install them with `pip install detect-secrets` and `cargo install ripsecrets`.
@@ -18,8 +20,11 @@ cd "$(dirname "$0")/.."
 TREE="${1:-$(echo ~/.cargo/registry/src/*/)}"
 SUBSET_MB="${SUBSET_MB:-5}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zt-bench-target}"
-cargo build --release -q -p zt
-ZT="$CARGO_TARGET_DIR/release/zt"
+if [ -z "${ZT:-}" ]; then
+  cargo build --release -q -p zt
+  ZT="$CARGO_TARGET_DIR/release/zt"
+fi
+[ -x "$ZT" ] || { echo "not an executable: $ZT" >&2; exit 2; }
 DS="${DETECT_SECRETS:-$(command -v detect-secrets || echo /root/.cache/zt-source-venv/bin/detect-secrets)}"
 RS="${RIPSECRETS:-$(command -v ripsecrets || echo /root/.cache/zt-source-tools/bin/ripsecrets)}"
 CORES=$(nproc)
