@@ -94,19 +94,23 @@ struct Cache {
     git_ref: Option<String>,
     /// Compiled policies, each used by one judgement at a time.
     policies: std::sync::Mutex<Vec<Policy>>,
-    /// Bundles that verified, by (bundle id, artifact digest): a bundle's bytes and the trust
-    /// it is checked against do not change while the judge runs, so its signature and log
-    /// proof are checked once. Revocation is judged again every time.
-    verified:
-        std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>,
+    /// The SHA-256 of the trust bundles are verified against (the trusted root's JSON and the
+    /// trusted keys' ids), part of every key of `verified`.
+    trust: Digest,
+    /// Bundles that verified, by (bundle id, trust, artifact digest): what verification
+    /// establishes is a function of the bundle's bytes, the trust it is checked against and
+    /// the artifact, so its signature and log proof are checked once. Revocation is judged
+    /// again every time.
+    verified: Memo,
     /// Decisions by the SHA-256 of the policy input's JSON (see [`judge_gathered`]).
     decisions: std::sync::Mutex<std::collections::HashMap<Digest, Decision>>,
     /// The SHA-256 of commit objects (as git frames them) by commit id, from the repository.
     commits: std::sync::Mutex<std::collections::HashMap<String, Digest>>,
 }
 
-/// Verified bundles by (bundle id, artifact digest).
-type Memo = std::sync::Mutex<std::collections::HashMap<(Digest, Digest), std::sync::Arc<Verdict>>>;
+/// Verified bundles by (bundle id, trust digest, artifact digest).
+type Memo =
+    std::sync::Mutex<std::collections::HashMap<(Digest, Digest, Digest), std::sync::Arc<Verdict>>>;
 
 /// A bundle that verified: which trusted key, what verification established, its JSON.
 #[derive(Debug)]
@@ -140,7 +144,13 @@ impl Trusted {
     /// ref) is read once, and compiled policies are kept and reused. `zt.toml` and the
     /// policies are then read when this is made, not at every judgement.
     pub fn cached(mut self, ws: &Workspace) -> Self {
+        let mut trust = self.root.clone();
+        for key in &self.keys {
+            trust.push('\n');
+            trust.push_str(&key.key_id());
+        }
         self.cache = Some(std::sync::Arc::new(Cache {
+            trust: Digest::sha256(trust.as_bytes()),
             repo: crate::context::repository(ws.root()),
             git_ref: crate::context::git_ref(ws.root()),
             policies: std::sync::Mutex::new(Vec::new()),
@@ -203,6 +213,10 @@ pub struct Gathered {
     pub verified: Vec<Evidence>,
     /// The bundles that claim the digest and did not verify, by source.
     pub rejected: Vec<Rejected>,
+    /// The commits the verified provenance names, each with the SHA-256 of its object as the
+    /// repository gave it then (`None`: the repository did not have it), sorted: what the
+    /// source verifications were looked up by.
+    pub commits: Vec<(String, Option<Digest>)>,
 }
 
 /// Gathers and verifies the evidence about `target` (see [`judge`]): the ledger's bundles
@@ -250,7 +264,7 @@ pub fn gather(
         now: ws.now(),
         digest_only: matches!(target, Target::Digest(_)),
         revocations: revoke::Finder::new(ws, ledger, keys, root),
-        memo: trusted.cache.as_deref().map(|c| &c.verified),
+        memo: trusted.cache.as_deref().map(|c| (&c.verified, &c.trust)),
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -259,7 +273,8 @@ pub fn gather(
     }
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
-    for (candidate, subject) in source_candidates(ws, ledger, trusted, &verified)? {
+    let (sources, commits) = source_candidates(ws, ledger, trusted, &verified)?;
+    for (candidate, subject) in sources {
         checker.check(candidate, &subject, &mut verified, &mut rejected)?;
     }
 
@@ -273,6 +288,7 @@ pub fn gather(
         name,
         verified,
         rejected,
+        commits,
     })
 }
 
@@ -287,6 +303,17 @@ pub fn judge_gathered(
     gathered: &Gathered,
     stage: Stage,
 ) -> Result<Judgement, Error> {
+    Ok(judge_gathered_pure(ws, trusted, gathered, stage)?.0)
+}
+
+/// As [`judge_gathered`], and whether the decision is a pure function of the policy input
+/// (no policy reads the clock or another impure built-in), so that a caller may remember it.
+pub(crate) fn judge_gathered_pure(
+    ws: &Workspace,
+    trusted: &Trusted,
+    gathered: &Gathered,
+    stage: Stage,
+) -> Result<(Judgement, bool), Error> {
     let repo = ws.root();
     let input = PolicyInput {
         version: zt_policy::INPUT_VERSION,
@@ -311,11 +338,15 @@ pub fn judge_gathered(
     if let Some(c) = &trusted.cache
         && let Some(decision) = relock(&c.decisions).get(&key)
     {
-        return Ok(Judgement {
-            digest: gathered.digest.clone(),
-            input,
-            decision: decision.clone(),
-        });
+        // Only the decisions of pure policies are remembered.
+        return Ok((
+            Judgement {
+                digest: gathered.digest.clone(),
+                input,
+                decision: decision.clone(),
+            },
+            true,
+        ));
     }
     let pooled = trusted
         .cache
@@ -331,6 +362,7 @@ pub fn judge_gathered(
         }
     };
     let decision = policy.evaluate_text(&json)?;
+    let pure = policy.is_pure();
     // Back to the pool only after a clean evaluation.
     if let Some(c) = &trusted.cache {
         if policy.is_pure() {
@@ -342,11 +374,14 @@ pub fn judge_gathered(
         }
         relock(&c.policies).push(policy);
     }
-    Ok(Judgement {
-        digest: gathered.digest.clone(),
-        input,
-        decision,
-    })
+    Ok((
+        Judgement {
+            digest: gathered.digest.clone(),
+            input,
+            decision,
+        },
+        pure,
+    ))
 }
 
 fn relock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -427,8 +462,8 @@ struct Checker<'a> {
     digest_only: bool,
     /// The keys' revocations, judged by the log (see [`revoke`]).
     revocations: revoke::Finder<'a>,
-    /// A long-running judge's bundles that verified before.
-    memo: Option<&'a Memo>,
+    /// A long-running judge's bundles that verified before, and the digest of its trust.
+    memo: Option<(&'a Memo, &'a Digest)>,
 }
 
 impl Checker<'_> {
@@ -449,11 +484,13 @@ impl Checker<'_> {
         } = candidate;
         let bytes = bytes.as_slice();
         let memo_key = match (self.memo, artifact) {
-            (Some(_), Artifact::Digest(d)) => Some((Digest::sha256(bytes), d.clone())),
+            (Some((_, trust)), Artifact::Digest(d)) => {
+                Some((Digest::sha256(bytes), trust.clone(), d.clone()))
+            }
             _ => None,
         };
         let hit = match (self.memo, &memo_key) {
-            (Some(m), Some(k)) => m
+            (Some((m, _)), Some(k)) => m
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(k)
@@ -513,7 +550,7 @@ impl Checker<'_> {
                     verified: v,
                     json: parsed.json,
                 });
-                if let (Some(m), Some(k)) = (self.memo, memo_key) {
+                if let (Some((m, _)), Some(k)) = (self.memo, memo_key) {
                     let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if m.len() >= MAX_VERIFIED {
                         m.clear();
@@ -617,45 +654,23 @@ fn provenance_commits(verified: &[Evidence]) -> std::collections::BTreeSet<Strin
 /// object as git frames it (`commit <len>\0…`), so a statement naming the commit's id with
 /// other content fails; otherwise the sha256 its own subject gives for the commit (the policy
 /// still matches the commit id).
+#[allow(clippy::type_complexity)] // (candidates, the commits looked up): one pass.
 fn source_candidates(
     ws: &Workspace,
     ledger: Option<&dyn zt_store::Ledger>,
     trusted: &Trusted,
     verified: &[Evidence],
-) -> Result<Vec<(Candidate, Artifact)>, Error> {
+) -> Result<(Vec<(Candidate, Artifact)>, Vec<(String, Option<Digest>)>), Error> {
     let commits = provenance_commits(verified);
+    let mut looked_up = Vec::new();
     if commits.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), looked_up));
     }
     let mut git = None;
     let mut out = Vec::new();
     for commit in commits {
-        let object_sha256 = match trusted
-            .cache
-            .as_ref()
-            .and_then(|c| relock(&c.commits).get(&commit).cloned().map(Some))
-        {
-            Some(known) => known,
-            None => {
-                // Opened once per judgement, and only when a commit is not remembered.
-                let g =
-                    git.get_or_insert_with(|| zt_source::commits::Repo::discover(ws.root()).ok());
-                let sha = g.as_ref().and_then(|g| {
-                    let id = zt_source::commits::ObjectId::from_hex(commit.as_bytes()).ok()?;
-                    Some(Digest::sha256(&g.commit(id).ok()?.object_bytes()))
-                });
-                // A commit object never changes, but one the repository lacks may arrive with
-                // a fetch: only what was found is remembered.
-                if let (Some(c), Some(found)) = (&trusted.cache, &sha) {
-                    let mut commits = relock(&c.commits);
-                    if commits.len() >= MAX_VERIFIED {
-                        commits.clear();
-                    }
-                    commits.insert(commit.clone(), found.clone());
-                }
-                sha
-            }
-        };
+        let object_sha256 = commit_object(ws, trusted, &mut git, &commit);
+        looked_up.push((commit.clone(), object_sha256.clone()));
         let mut found: Vec<Candidate> = Vec::new();
         if let (Some(ledger), Some(sha)) = (ledger, &object_sha256) {
             for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(sha))? {
@@ -678,7 +693,53 @@ fn source_candidates(
             }
         }
     }
-    Ok(out)
+    Ok((out, looked_up))
+}
+
+/// The SHA-256 of `commit`'s object as git frames it, from the repository (`git`: opened on
+/// first need, at most once per judgement), or `None` when the repository lacks it. A
+/// long-running judge remembers what it found (a commit object never changes); a commit the
+/// repository lacks is looked up again next time (a fetch may bring it).
+fn commit_object(
+    ws: &Workspace,
+    trusted: &Trusted,
+    git: &mut Option<Option<zt_source::commits::Repo>>,
+    commit: &str,
+) -> Option<Digest> {
+    if let Some(known) = trusted
+        .cache
+        .as_ref()
+        .and_then(|c| relock(&c.commits).get(commit).cloned())
+    {
+        return Some(known);
+    }
+    let g = git.get_or_insert_with(|| zt_source::commits::Repo::discover(ws.root()).ok());
+    let sha = g.as_ref().and_then(|g| {
+        let id = zt_source::commits::ObjectId::from_hex(commit.as_bytes()).ok()?;
+        Some(Digest::sha256(&g.commit(id).ok()?.object_bytes()))
+    });
+    if let (Some(c), Some(found)) = (&trusted.cache, &sha) {
+        let mut commits = relock(&c.commits);
+        if commits.len() >= MAX_VERIFIED {
+            commits.clear();
+        }
+        commits.insert(commit.to_owned(), found.clone());
+    }
+    sha
+}
+
+/// Whether the repository still gives each of `commits` the object SHA-256 it gave when they
+/// were gathered ([`Gathered::commits`]): a commit that was missing and has since arrived
+/// makes a remembered gathering stale.
+pub(crate) fn same_commits(
+    ws: &Workspace,
+    trusted: &Trusted,
+    commits: &[(String, Option<Digest>)],
+) -> bool {
+    let mut git = None;
+    commits
+        .iter()
+        .all(|(commit, then)| commit_object(ws, trusted, &mut git, commit) == *then)
 }
 
 /// The sha256 a bundle's statement gives for `commit` in a subject `{gitCommit, sha256}`.

@@ -28,7 +28,7 @@ use zt_store::{EvidenceQuery, Position, Put, StoredBundle, Upload};
 use zt_tlog::Log;
 
 use crate::Error;
-use crate::gate::{Judgement, Target};
+use crate::gate::Judgement;
 use crate::ledger::Handle;
 
 /// The largest bundle the hub accepts (bytes).
@@ -152,6 +152,7 @@ pub struct Hub {
     keys: Vec<(PublicKey, Option<TrustedKey>)>,
     root: String,
     trusted: crate::gate::Trusted,
+    memo: crate::hub_memo::Memo,
     pool: Mutex<Vec<Handle>>,
     stripes: Vec<Mutex<()>>,
 }
@@ -250,6 +251,7 @@ impl Hub {
             keys,
             root,
             trusted,
+            memo: crate::hub_memo::Memo::default(),
             pool: Mutex::new(vec![first]),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         })
@@ -470,23 +472,37 @@ impl Hub {
         Ok(Outcome::Done(Page { items, next_cursor }))
     }
 
-    /// The judgement of `digest` at `stage` (see [`crate::gate::judge_in`]).
-    pub fn decide(&self, digest: &Digest, stage: Stage) -> Result<Judgement, Error> {
-        let ledger = self.ledger()?;
-        crate::gate::judge_in(
-            &self.ws,
-            Some(&*ledger),
-            &self.trusted,
-            &Target::Digest(digest.clone()),
-            stage,
-            &[],
-        )
+    /// The judgement of `digest` at `stage`: what [`crate::gate::judge_in`] gives over the
+    /// hub's ledger. The verified evidence is reused while the ledger (and the evidence
+    /// store's files, and the repository's commits) still hold what it was gathered from, and
+    /// a judgement within the same second (see [`crate::hub_memo`]).
+    pub fn decide(&self, digest: &Digest, stage: Stage) -> Result<Arc<Judgement>, Error> {
+        let mut ledger = self.ledger()?;
+        let current = self
+            .memo
+            .gathered(&self.ws, &mut *ledger, &self.trusted, digest)?;
+        self.memo
+            .judgement(&self.ws, &self.trusted, &current, stage)
     }
 
-    /// The trace of `digest` (see [`crate::trace`]).
+    /// The trace of `digest` (see [`crate::trace`]), from the same remembered evidence and
+    /// judgements as [`Hub::decide`].
     pub fn trace(&self, digest: &Digest) -> Result<crate::trace::Trace, Error> {
-        let ledger = self.ledger()?;
-        crate::trace::trace_in(&self.ws, Some(&*ledger), &self.trusted, digest)
+        let mut ledger = self.ledger()?;
+        let current = self
+            .memo
+            .gathered(&self.ws, &mut *ledger, &self.trusted, digest)?;
+        let mut judgements = Vec::new();
+        for stage in Stage::ALL {
+            judgements.push((
+                stage,
+                self.memo
+                    .judgement(&self.ws, &self.trusted, &current, stage)?,
+            ));
+        }
+        let judged: Vec<(Stage, &Judgement)> =
+            judgements.iter().map(|(s, j)| (*s, j.as_ref())).collect();
+        crate::trace::assemble(Some(&*ledger), digest, &judged)
     }
 
     /// Appends an access record of an administrative write (e.g. an API token created) to the

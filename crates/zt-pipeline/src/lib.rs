@@ -28,6 +28,7 @@ pub mod evidence;
 pub mod example;
 pub mod gate;
 pub mod hub;
+mod hub_memo;
 pub mod image;
 pub mod image_sbom;
 pub mod incident;

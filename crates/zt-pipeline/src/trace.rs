@@ -201,6 +201,17 @@ pub fn trace_in(
             crate::gate::judge_gathered(ws, trusted, &gathered, stage)?,
         ));
     }
+    let judged: Vec<(Stage, &Judgement)> = judgements.iter().map(|(s, j)| (*s, j)).collect();
+    assemble(ledger, digest, &judged)
+}
+
+/// The trace of `digest` from its judgements at every stage (the same gathered evidence),
+/// with the intake decisions and deploy reviews the ledger holds.
+pub(crate) fn assemble(
+    ledger: Option<&dyn zt_store::Ledger>,
+    digest: &Digest,
+    judgements: &[(Stage, &Judgement)],
+) -> Result<Trace, Error> {
     let Some((_, first)) = judgements.first() else {
         return Err(Error::Policy("no stage to judge at".into()));
     };

@@ -146,6 +146,32 @@ pub struct AccessRecord {
     pub entry: String,
 }
 
+/// What the ledger holds about some subjects and keys, without the bundles' bytes: the id of
+/// every bundle about each subject and each key's revocation row ([`Ledger::holdings`]).
+/// Bundles are addressed by the SHA-256 of their bytes, so equal holdings mean the same
+/// evidence: a long-running reader (the evidence hub) keeps what it derived from the bundles
+/// and compares holdings before reusing it — one index-only query instead of reading,
+/// hashing and verifying every bundle again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// `(subject, bundle id)`, sorted.
+    pub bundles: Vec<(Digest, Digest)>,
+    /// The revocation rows of the keys asked about, sorted by key id.
+    pub revocations: Vec<Revocation>,
+}
+
+impl Holdings {
+    /// Sorts both lists (the order [`Ledger::holdings`] returns).
+    pub fn sort(&mut self) {
+        self.bundles.sort();
+        self.bundles.dedup();
+        self.revocations.sort_by(|a, b| {
+            (&a.key_id, a.revoked_at, &a.reason).cmp(&(&b.key_id, b.revoked_at, &b.reason))
+        });
+        self.revocations.dedup();
+    }
+}
+
 /// An access record search: every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessQuery {
@@ -372,6 +398,23 @@ pub trait Ledger: Send {
 
     /// The latest `limit` reviews of `digest`, newest first.
     fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<Deployment>, Error>;
+
+    /// The ids of the bundles about each of `subjects` and the revocation rows of `key_ids`
+    /// ([`Holdings`], sorted). The backends answer with index-only reads (one query on
+    /// PostgreSQL); this default reads the bundles.
+    fn holdings(&self, subjects: &[Digest], key_ids: &[String]) -> Result<Holdings, Error> {
+        let mut out = Holdings::default();
+        for subject in subjects {
+            for b in self.find_bundles(&BundleQuery::subject(subject))? {
+                out.bundles.push((subject.clone(), b.id));
+            }
+        }
+        for key_id in key_ids {
+            out.revocations.extend(self.revocation(key_id)?);
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 /// The id of a bundle: SHA-256 of its bytes.

@@ -582,18 +582,20 @@ impl Ledger for PostgresLedger {
     fn intake_decisions(&self, purls: &[String]) -> Result<Vec<crate::index::IntakeRecord>, Error> {
         let keys: std::collections::BTreeSet<&str> =
             purls.iter().map(|p| crate::index::purl_key(p)).collect();
-        let mut client = self.lock();
         let mut out = Vec::new();
-        for key in keys {
-            for r in client.query(query::INTAKE_OF, &[&key])? {
-                out.push(crate::index::IntakeRecord {
-                    purl: r.try_get(0)?,
-                    verdict: r.try_get(1)?,
-                    bundle_id: query::parse_digest(r.try_get::<_, &str>(2)?)?,
-                    subject: query::parse_digest(r.try_get::<_, &str>(4)?)?,
-                    recorded_at: r.try_get(3)?,
-                });
-            }
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        // One round trip for every key (a trace asks about every dependency at once).
+        let keys: Vec<&str> = keys.into_iter().collect();
+        for r in self.lock().query(query::INTAKE_OF_ANY, &[&keys])? {
+            out.push(crate::index::IntakeRecord {
+                purl: r.try_get(0)?,
+                verdict: r.try_get(1)?,
+                bundle_id: query::parse_digest(r.try_get::<_, &str>(2)?)?,
+                subject: query::parse_digest(r.try_get::<_, &str>(4)?)?,
+                recorded_at: r.try_get(3)?,
+            });
         }
         out.sort_by(|a, b| (a.recorded_at, &a.bundle_id).cmp(&(b.recorded_at, &b.bundle_id)));
         Ok(out)
@@ -620,6 +622,26 @@ impl Ledger for PostgresLedger {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn holdings(&self, subjects: &[Digest], key_ids: &[String]) -> Result<crate::Holdings, Error> {
+        let subjects: Vec<String> = subjects.iter().map(Digest::to_string).collect();
+        let mut out = crate::Holdings::default();
+        for r in self.lock().query(query::HOLDINGS, &[&subjects, &key_ids])? {
+            let first: String = r.try_get(0)?;
+            match r.try_get::<_, Option<String>>(1)? {
+                Some(bundle) => out
+                    .bundles
+                    .push((query::parse_digest(&first)?, query::parse_digest(&bundle)?)),
+                None => out.revocations.push(query::revocation_from_row(
+                    first,
+                    r.try_get::<_, Option<i64>>(2)?.unwrap_or_default(),
+                    r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+                )),
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<crate::Deployment>, Error> {

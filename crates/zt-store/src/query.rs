@@ -198,6 +198,12 @@ pub(crate) const DEPLOYMENTS_OF: &str = "SELECT digest, at, allowed, operation, 
 pub(crate) const INTAKE_OF: &str = "SELECT i.named, i.verdict, i.bundle_id, i.recorded_at,
      (SELECT min(s.digest) FROM bundle_subjects s WHERE s.bundle_id = i.bundle_id)
      FROM intake_decisions i WHERE i.purl = $1 ORDER BY i.recorded_at, i.bundle_id";
+/// The intake decisions about any of an array of purl keys, in one PostgreSQL round trip.
+#[cfg(feature = "postgres")]
+pub(crate) const INTAKE_OF_ANY: &str = "SELECT i.named, i.verdict, i.bundle_id, i.recorded_at,
+     (SELECT min(s.digest) FROM bundle_subjects s WHERE s.bundle_id = i.bundle_id)
+     FROM intake_decisions i WHERE i.purl = ANY($1)
+     ORDER BY i.recorded_at, i.bundle_id, i.purl";
 
 /// The recorded scans (and intake decisions) a ledger upgraded to [`SCANS_SINCE_VERSION`]
 /// indexes.
@@ -271,6 +277,15 @@ pub(crate) const INSERT_REVOCATION: &str = "INSERT INTO revocations (key_id, rev
      VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING";
 pub(crate) const REVOCATION_OF: &str =
     "SELECT key_id, revoked_at, reason FROM revocations WHERE key_id = $1";
+/// The bundle ids about one subject (an index-only scan of the subjects' primary key).
+pub(crate) const BUNDLE_IDS_ABOUT: &str = "SELECT bundle_id FROM bundle_subjects WHERE digest = $1";
+/// [`crate::Ledger::holdings`] in one PostgreSQL round trip: `(subject, bundle id)` rows, then
+/// revocation rows (`bundle_id` NULL).
+#[cfg(feature = "postgres")]
+pub(crate) const HOLDINGS: &str = "SELECT digest, bundle_id, NULL::BIGINT, NULL::TEXT
+     FROM bundle_subjects WHERE digest = ANY($1)
+     UNION ALL
+     SELECT key_id, NULL, revoked_at, reason FROM revocations WHERE key_id = ANY($2)";
 pub(crate) const ALL_REVOCATIONS: &str =
     "SELECT key_id, revoked_at, reason FROM revocations ORDER BY revoked_at, key_id";
 

@@ -408,6 +408,23 @@ impl Ledger for SqliteLedger {
             .optional()?)
     }
 
+    fn holdings(&self, subjects: &[Digest], key_ids: &[String]) -> Result<crate::Holdings, Error> {
+        let mut out = crate::Holdings::default();
+        let mut stmt = self.conn.prepare_cached(query::BUNDLE_IDS_ABOUT)?;
+        for subject in subjects {
+            let ids = stmt.query_map([subject.to_string()], |r| r.get::<_, String>(0))?;
+            for id in ids {
+                out.bundles
+                    .push((subject.clone(), query::parse_digest(&id?)?));
+            }
+        }
+        for key_id in key_ids {
+            out.revocations.extend(self.revocation(key_id)?);
+        }
+        out.sort();
+        Ok(out)
+    }
+
     fn revocations(&self) -> Result<Vec<Revocation>, Error> {
         let mut stmt = self.conn.prepare_cached(query::ALL_REVOCATIONS)?;
         let rows = stmt.query_map([], |r| {

@@ -63,6 +63,7 @@ ledger_suite!(Postgres::new();
     build_records,
     builds_since_lists_the_history_in_time_order_with_outputs,
     key_revocations,
+    holdings_name_the_bundles_and_revocations,
     sigstore_bundle_round_trip,
     access_records,
     access_records_are_never_rewritten,

@@ -771,3 +771,163 @@ fn a_revocation_uploaded_later_turns_the_next_decision_to_deny() {
     );
     assert!(j.to_string().contains("revoked"), "{j}");
 }
+
+/// `POST /api/v1/decide` for `digest` at deploy on `url`.
+fn decide(url: &str, token: &str, digest: &str) -> serde_json::Value {
+    let (code, j) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        "-d",
+        &format!(r#"{{"digest":"{digest}","stage":"deploy"}}"#),
+        &format!("{url}/api/v1/decide"),
+    ]);
+    assert_eq!(code, 200, "{j}");
+    j
+}
+
+/// `GET /api/v1/trace/{digest}` on `url`: whether deploy is allowed.
+fn trace_allows_deploy(url: &str, token: &str, digest: &str) -> bool {
+    let (code, t) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        &format!("{url}/api/v1/trace/{digest}"),
+    ]);
+    assert_eq!(code, 200, "{t}");
+    assert_eq!(t["decisions"][2]["stage"], "deploy", "{t}");
+    t["decisions"][2]["allow"].as_bool().unwrap()
+}
+
+/// A test-result statement about the runner's artifact reporting a failure, signed by the
+/// runner's pipeline key and logged in its log: evidence that turns the decision to deny.
+fn failed_test_result(runner: &Path) -> PathBuf {
+    fs_err::write(
+        runner.join("junit-failed.xml"),
+        r#"<testsuite name="s" tests="2" failures="1"><testcase classname="c" name="ok"/><testcase classname="c" name="bad"><failure message="boom"/></testcase></testsuite>"#,
+    )
+    .unwrap();
+    let bundle = runner.join("failed-tests.sigstore.json");
+    let out = zt(runner)
+        .args([
+            "attest",
+            "out/hello",
+            "--type",
+            "test-results",
+            "--from",
+            "junit-failed.xml",
+            "--key",
+            ".zt/keys/pipeline",
+            "--bundle",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    bundle
+}
+
+fn denied_by(j: &serde_json::Value, rule: &str) -> bool {
+    j["allow"] == false
+        && j["deny"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == rule)
+}
+
+/// The hub keeps an artifact's verified evidence and its judgements between decisions; a
+/// failing test result uploaded after an allow must turn the very next decision (and trace)
+/// to deny — a kept allow is never served once the ledger holds more evidence.
+#[test]
+fn a_failed_test_result_uploaded_after_an_allow_turns_the_next_decision_to_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, server_repo) = setup(dir.path());
+    let digest = digest_of(&runner);
+    let up = token(&server_repo, "upload");
+    let server = hub(&server_repo, &runner, &[]);
+    for f in bundles(&runner) {
+        let (code, r) = upload(&server.url, &up, &f);
+        assert_eq!(code, 201, "{r}");
+    }
+    // Twice: the second decision is the kept one.
+    for _ in 0..2 {
+        let j = decide(&server.url, &up, &digest);
+        assert_eq!(j["allow"], true, "{j}");
+        assert!(trace_allows_deploy(&server.url, &up, &digest));
+    }
+    let (code, r) = upload(&server.url, &up, &failed_test_result(&runner));
+    assert_eq!(code, 201, "{r}");
+    let j = decide(&server.url, &up, &digest);
+    assert!(denied_by(&j, "tests.failed"), "{j}");
+    assert!(!trace_allows_deploy(&server.url, &up, &digest));
+}
+
+/// Two hubs on one PostgreSQL store (each its own repository, log and tokens): each keeps
+/// what it gathered, but checks the shared ledger before reusing it, so an upload through one
+/// — a failing test result, then a revocation of the signing key — is seen by the next
+/// decision on the other.
+#[test]
+fn two_servers_on_one_postgres_store_see_each_others_uploads() {
+    let pg = PgSchema::new();
+    let store = pg.args();
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, repo_a) = setup(dir.path());
+    let repo_b = dir.path().join("server-b");
+    fs_err::create_dir_all(repo_b.join(".zt/keys")).unwrap();
+    fs_err::copy(repo_a.join("zt.toml"), repo_b.join("zt.toml")).unwrap();
+    fs_err::copy(
+        repo_a.join(".zt/keys/pipeline.pub"),
+        repo_b.join(".zt/keys/pipeline.pub"),
+    )
+    .unwrap();
+    let digest = digest_of(&runner);
+    let up_a = token(&repo_a, "upload");
+    let read_b = token(&repo_b, "read");
+    let a = hub(&repo_a, &runner, &store);
+    let b = hub(&repo_b, &runner, &store);
+
+    // Nothing yet: B denies (and keeps that gathering).
+    let j = decide(&b.url, &read_b, &digest);
+    assert_eq!(j["allow"], false, "{j}");
+    for f in bundles(&runner) {
+        let (code, r) = upload(&a.url, &up_a, &f);
+        assert_eq!(code, 201, "{r}");
+    }
+    for _ in 0..2 {
+        let j = decide(&b.url, &read_b, &digest);
+        assert_eq!(j["allow"], true, "{j}");
+        assert!(trace_allows_deploy(&b.url, &read_b, &digest));
+    }
+
+    // A failing test result through A: B denies.
+    let (code, r) = upload(&a.url, &up_a, &failed_test_result(&runner));
+    assert_eq!(code, 201, "{r}");
+    let j = decide(&b.url, &read_b, &digest);
+    assert!(denied_by(&j, "tests.failed"), "{j}");
+    assert!(!trace_allows_deploy(&b.url, &read_b, &digest));
+
+    // A revocation of the signing key through A: B rejects every bundle the key signed.
+    let out = zt(&runner)
+        .args([
+            "key",
+            "revoke",
+            ".zt/keys/pipeline.pub",
+            "--reason",
+            "stolen",
+            "--at",
+            "0",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let revocation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let bundle = runner.join(revocation["bundle"].as_str().unwrap());
+    let (code, r) = upload(&a.url, &up_a, &bundle);
+    assert_eq!(code, 201, "{r}");
+    let j = decide(&b.url, &read_b, &digest);
+    assert_eq!(j["allow"], false, "{j}");
+    assert!(j["evidence"].as_array().unwrap().is_empty(), "{j}");
+    assert!(j.to_string().contains("revoked"), "{j}");
+}

@@ -308,6 +308,73 @@ pub(crate) fn key_revocations<B: Backend>(b: &B) {
     assert_eq!(l.revocations().unwrap(), vec![r2, r1]);
 }
 
+/// `holdings` names exactly the bundles about each subject and the keys' revocation rows, as
+/// the backend's own reads would find them (the hub reuses what it derived from evidence only
+/// while these are equal), and changes with every bundle stored about one of the subjects and
+/// every revocation of one of the keys.
+pub(crate) fn holdings_name_the_bundles_and_revocations<B: Backend>(b: &B) {
+    let mut l = b.open();
+    let (a1, _) = l
+        .put_bundle(&bundle(1), &index(&["a"], Some(PROVENANCE), None, None, 1))
+        .unwrap();
+    let (ab, _) = l
+        .put_bundle(&bundle(2), &index(&["a", "b"], Some(TESTS), None, None, 2))
+        .unwrap();
+    l.put_bundle(&bundle(3), &index(&["c"], Some(TESTS), None, None, 3))
+        .unwrap();
+    let subjects = [d("a"), d("b"), d("none")];
+    let keys = ["ka".to_string(), "kb".to_string()];
+    let first = l.holdings(&subjects, &keys).unwrap();
+    let mut expected = vec![
+        (d("a"), a1.clone()),
+        (d("a"), ab.clone()),
+        (d("b"), ab.clone()),
+    ];
+    expected.sort();
+    assert_eq!(first.bundles, expected);
+    assert!(first.revocations.is_empty());
+    // Equal to what the bundles themselves give.
+    let mut from_bundles = Vec::new();
+    for s in &subjects {
+        for found in l.find_bundles(&BundleQuery::subject(s)).unwrap() {
+            from_bundles.push((s.clone(), found.id));
+        }
+    }
+    from_bundles.sort();
+    assert_eq!(first.bundles, from_bundles);
+    assert_eq!(l.holdings(&subjects, &keys).unwrap(), first);
+
+    // A bundle about another subject changes nothing; one about `b` does.
+    l.put_bundle(&bundle(4), &index(&["c"], Some(TESTS), None, None, 4))
+        .unwrap();
+    assert_eq!(l.holdings(&subjects, &keys).unwrap(), first);
+    let (b2, _) = l
+        .put_bundle(&bundle(5), &index(&["b"], Some(TESTS), None, None, 5))
+        .unwrap();
+    let second = l.holdings(&subjects, &keys).unwrap();
+    assert_ne!(second, first);
+    assert!(second.bundles.contains(&(d("b"), b2)));
+
+    // A revocation of another key changes nothing; one of `kb` does.
+    let other = Revocation {
+        key_id: "kz".into(),
+        revoked_at: 1,
+        reason: "x".into(),
+    };
+    l.revoke_key(&other).unwrap();
+    assert_eq!(l.holdings(&subjects, &keys).unwrap(), second);
+    let kb = Revocation {
+        key_id: "kb".into(),
+        revoked_at: 7,
+        reason: "compromised".into(),
+    };
+    l.revoke_key(&kb).unwrap();
+    let third = l.holdings(&subjects, &keys).unwrap();
+    assert_eq!(third.revocations, vec![kb]);
+    assert_eq!(third.bundles, second.bundles);
+    assert_eq!(l.holdings(&[], &[]).unwrap(), zt_store::Holdings::default());
+}
+
 pub(crate) fn sigstore_bundle_round_trip<B: Backend>(b: &B) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -1,0 +1,382 @@
+//! What the evidence hub remembers between requests, and how it knows it still holds.
+//!
+//! A decision is policy over the artifact's gathered evidence; gathering reads every bundle
+//! about the digest (tens of KB for an SBOM), hashes and parses it, verifies it (or finds its
+//! verification remembered), finds its key's revocations (the key's bundles, its ledger row,
+//! the store's revocation files) and the source verifications of the commits its provenance
+//! names. All of that is a function of what the ledger holds about a handful of digests and
+//! keys, of the evidence store's files, and of the repository's commits — so the hub keeps
+//! each gathering with exactly what it read:
+//!
+//! - the ledger reads, observed by a [`Recording`] ledger while gathering: for every subject
+//!   asked about, the ids of the bundles found (bundles are addressed by the SHA-256 of their
+//!   bytes), and every revocation row read ([`zt_store::Holdings`]);
+//! - the evidence store's files (`.zt/bundles`: names, sizes, modification times), stamped
+//!   before gathering;
+//! - each commit's object as the repository gave it ([`crate::gate::Gathered::commits`]).
+//!
+//! Before reusing a gathering the hub asks the ledger for the same holdings again (one
+//! index-only query: [`zt_store::Ledger::holdings`]), stamps the files and looks the commits
+//! up. Any difference — an upload about the digest, about one of its commits or about a key's
+//! revocation, a revocation row, a new file — and the evidence is gathered afresh. The check
+//! reads the ledger, never this process's memory of writes, so an upload through another
+//! server on the same PostgreSQL store is seen by the next decision here. What was recorded is
+//! what the gathering itself read, so an upload that lands while gathering makes the next
+//! check differ rather than hide. A gathering that read anything else (a bundle by id, the
+//! store's evidence files in place of the ledger's) is not kept.
+//!
+//! Judgements are kept per (gathering, stage, second): the policy input is the gathered
+//! evidence plus the stage, the repository, the ref and the time to the second, so a kept
+//! judgement is the one evaluation would give — unless a policy is impure, and then none is
+//! kept ([`crate::gate::judge_gathered`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use zt_core::config::Stage;
+use zt_core::{Digest, Workspace};
+use zt_store::{
+    AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Deployment, EvidenceQuery,
+    Holdings, Ledger, Put, Revocation, StoredBundle, Upload,
+};
+
+use crate::Error;
+use crate::gate::{Gathered, Judgement, Trusted};
+
+/// The most gatherings kept (then the memo starts over).
+const MAX_GATHERED: usize = 4_096;
+/// The most judgements kept (then the memo starts over).
+const MAX_JUDGEMENTS: usize = 16_384;
+
+/// The hub's memo of gatherings and judgements.
+#[derive(Default)]
+pub(crate) struct Memo {
+    gathered: Mutex<HashMap<Digest, Arc<Entry>>>,
+    judgements: Mutex<HashMap<(u64, Stage, i64), Arc<Judgement>>>,
+    serial: AtomicU64,
+}
+
+/// A gathering and what it read.
+struct Entry {
+    /// Numbers gatherings, so that judgements of different evidence never share a key.
+    serial: u64,
+    gathered: Arc<Gathered>,
+    subjects: Vec<Digest>,
+    keys: Vec<String>,
+    seen: Holdings,
+    files: Option<Vec<FileStamp>>,
+}
+
+/// One file of the evidence store: name, size, modification time.
+type FileStamp = (std::ffi::OsString, u64, Option<SystemTime>);
+
+/// A gathering: its number when it is kept (judgements of it may be kept too), and the
+/// evidence.
+pub(crate) struct Current {
+    pub serial: Option<u64>,
+    pub gathered: Arc<Gathered>,
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Memo {
+    /// The verified evidence about `digest`: kept, if the ledger, the files and the
+    /// repository still hold what it was gathered from; otherwise gathered afresh (and kept).
+    pub(crate) fn gathered(
+        &self,
+        ws: &Workspace,
+        ledger: &mut dyn Ledger,
+        trusted: &Trusted,
+        digest: &Digest,
+    ) -> Result<Current, Error> {
+        let kept = relock(&self.gathered).get(digest).cloned();
+        if let Some(entry) = kept
+            && still_holds(ws, &*ledger, trusted, &entry)?
+        {
+            return Ok(Current {
+                serial: Some(entry.serial),
+                gathered: entry.gathered.clone(),
+            });
+        }
+        // Stamped before reading: a file written meanwhile makes the next stamp differ.
+        let files = stamp(ws)?;
+        let recording = Recording {
+            inner: ledger,
+            record: Mutex::new(Record::default()),
+        };
+        let gathered = Arc::new(crate::gate::gather(
+            ws,
+            Some(&recording),
+            trusted,
+            &crate::gate::Target::Digest(digest.clone()),
+            &[],
+        )?);
+        let record = recording
+            .record
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if record.other {
+            return Ok(Current {
+                serial: None,
+                gathered,
+            });
+        }
+        let mut seen = Holdings {
+            bundles: record.bundles,
+            revocations: record.revocations,
+        };
+        seen.sort();
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(Entry {
+            serial,
+            gathered: gathered.clone(),
+            subjects: record.subjects,
+            keys: record.keys,
+            seen,
+            files,
+        });
+        let mut kept = relock(&self.gathered);
+        if kept.len() >= MAX_GATHERED {
+            kept.clear();
+        }
+        kept.insert(digest.clone(), entry);
+        Ok(Current {
+            serial: Some(serial),
+            gathered,
+        })
+    }
+
+    /// The judgement of `current` at `stage`: kept for this gathering and second, or made
+    /// (and kept when the gathering is kept and the policies are pure).
+    pub(crate) fn judgement(
+        &self,
+        ws: &Workspace,
+        trusted: &Trusted,
+        current: &Current,
+        stage: Stage,
+    ) -> Result<Arc<Judgement>, Error> {
+        let key = current.serial.map(|s| (s, stage, ws.now()));
+        if let Some(k) = &key
+            && let Some(j) = relock(&self.judgements).get(k)
+        {
+            return Ok(j.clone());
+        }
+        let (judgement, pure) =
+            crate::gate::judge_gathered_pure(ws, trusted, &current.gathered, stage)?;
+        let judgement = Arc::new(judgement);
+        if let Some(k) = key
+            && pure
+        {
+            let mut kept = relock(&self.judgements);
+            if kept.len() >= MAX_JUDGEMENTS {
+                kept.clear();
+            }
+            kept.insert(k, judgement.clone());
+        }
+        Ok(judgement)
+    }
+}
+
+/// Whether the ledger, the evidence store's files and the repository still hold what
+/// `entry` was gathered from.
+fn still_holds(
+    ws: &Workspace,
+    ledger: &dyn Ledger,
+    trusted: &Trusted,
+    entry: &Entry,
+) -> Result<bool, Error> {
+    Ok(ledger.holdings(&entry.subjects, &entry.keys)? == entry.seen
+        && stamp(ws)? == entry.files
+        && crate::gate::same_commits(ws, trusted, &entry.gathered.commits))
+}
+
+/// The evidence store's files (`.zt/bundles`), sorted by name; `None` when there is no store.
+fn stamp(ws: &Workspace) -> Result<Option<Vec<FileStamp>>, Error> {
+    let dir = ws.layout().bundles();
+    let entries = match fs_err::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        files.push((entry.file_name(), meta.len(), meta.modified().ok()));
+    }
+    files.sort();
+    Ok(Some(files))
+}
+
+/// What a gathering read from the ledger.
+#[derive(Default)]
+struct Record {
+    /// The subjects whose bundles were read, and the bundles found.
+    subjects: Vec<Digest>,
+    bundles: Vec<(Digest, Digest)>,
+    /// The keys whose revocation rows were read, and the rows found.
+    keys: Vec<String>,
+    revocations: Vec<Revocation>,
+    /// Something else was read (or written): the gathering is not kept.
+    other: bool,
+}
+
+/// A ledger that passes every call on and records what a gathering reads (see the module
+/// docs).
+struct Recording<'a> {
+    inner: &'a mut dyn Ledger,
+    record: Mutex<Record>,
+}
+
+impl Recording<'_> {
+    fn other(&self) {
+        relock(&self.record).other = true;
+    }
+}
+
+impl Ledger for Recording<'_> {
+    fn schema_version(&self) -> Result<u32, zt_store::Error> {
+        self.inner.schema_version()
+    }
+
+    fn put_bundle(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+    ) -> Result<(Digest, Put), zt_store::Error> {
+        self.other();
+        self.inner.put_bundle(bundle_json, index)
+    }
+
+    fn bundle(&self, id: &Digest) -> Result<Option<StoredBundle>, zt_store::Error> {
+        self.other();
+        self.inner.bundle(id)
+    }
+
+    fn find_bundles(&self, query: &BundleQuery) -> Result<Vec<StoredBundle>, zt_store::Error> {
+        let found = self.inner.find_bundles(query)?;
+        let mut record = relock(&self.record);
+        match &query.subject {
+            Some(subject) if *query == BundleQuery::subject(subject) => {
+                record.subjects.push(subject.clone());
+                record
+                    .bundles
+                    .extend(found.iter().map(|b| (subject.clone(), b.id.clone())));
+            }
+            _ => record.other = true,
+        }
+        Ok(found)
+    }
+
+    fn put_build(&mut self, build: &BuildRecord) -> Result<Put, zt_store::Error> {
+        self.other();
+        self.inner.put_build(build)
+    }
+
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, zt_store::Error> {
+        self.other();
+        self.inner.build(id)
+    }
+
+    fn builds_producing(&self, digest: &Digest) -> Result<Vec<BuildRecord>, zt_store::Error> {
+        self.other();
+        self.inner.builds_producing(digest)
+    }
+
+    fn revoke_key(&mut self, revocation: &Revocation) -> Result<Put, zt_store::Error> {
+        self.other();
+        self.inner.revoke_key(revocation)
+    }
+
+    fn revocation(&self, key_id: &str) -> Result<Option<Revocation>, zt_store::Error> {
+        let found = self.inner.revocation(key_id)?;
+        let mut record = relock(&self.record);
+        record.keys.push(key_id.to_owned());
+        record.revocations.extend(found.clone());
+        Ok(found)
+    }
+
+    fn revocations(&self) -> Result<Vec<Revocation>, zt_store::Error> {
+        self.other();
+        self.inner.revocations()
+    }
+
+    fn put_access_records(&mut self, records: &[AccessRecord]) -> Result<(), zt_store::Error> {
+        self.other();
+        self.inner.put_access_records(records)
+    }
+
+    fn access_records(&self, query: &AccessQuery) -> Result<Vec<AccessRecord>, zt_store::Error> {
+        self.other();
+        self.inner.access_records(query)
+    }
+
+    fn evidence(&self, query: &EvidenceQuery) -> Result<Vec<StoredBundle>, zt_store::Error> {
+        self.other();
+        self.inner.evidence(query)
+    }
+
+    fn put_upload(
+        &mut self,
+        bundle_json: &[u8],
+        index: &BundleIndex,
+        upload: &Upload,
+    ) -> Result<(Digest, Put), zt_store::Error> {
+        self.other();
+        self.inner.put_upload(bundle_json, index, upload)
+    }
+
+    fn upload(&self, id: &Digest) -> Result<Option<Upload>, zt_store::Error> {
+        self.other();
+        self.inner.upload(id)
+    }
+
+    fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, zt_store::Error> {
+        self.other();
+        self.inner.builds_since(since)
+    }
+
+    fn open_findings(&self, severity: &str) -> Result<Vec<(String, String)>, zt_store::Error> {
+        self.other();
+        self.inner.open_findings(severity)
+    }
+
+    fn build_figures_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<zt_store::index::BuildFigures>, zt_store::Error> {
+        self.other();
+        self.inner.build_figures_since(since)
+    }
+
+    fn intake_decisions(
+        &self,
+        purls: &[String],
+    ) -> Result<Vec<zt_store::index::IntakeRecord>, zt_store::Error> {
+        self.other();
+        self.inner.intake_decisions(purls)
+    }
+
+    fn put_deployments(&mut self, deployments: &[Deployment]) -> Result<(), zt_store::Error> {
+        self.other();
+        self.inner.put_deployments(deployments)
+    }
+
+    fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<Deployment>, zt_store::Error> {
+        self.other();
+        self.inner.deployments(digest, limit)
+    }
+
+    fn holdings(
+        &self,
+        subjects: &[Digest],
+        key_ids: &[String],
+    ) -> Result<Holdings, zt_store::Error> {
+        self.other();
+        self.inner.holdings(subjects, key_ids)
+    }
+}
