@@ -1082,7 +1082,11 @@ pub(crate) fn the_watch_state_moves_from_its_cursor_only<B: Backend>(b: &B) {
         l.watch_states("pipeline", &names).unwrap(),
         vec![("q".into(), "q2".into())]
     );
-    assert!(l.watch_states("repository", &["r".into()]).unwrap().is_empty());
+    assert!(
+        l.watch_states("repository", &["r".into()])
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(l.watch_alerts(i64::MIN).unwrap(), vec![alert(1, 0, 10)]);
     assert_eq!(l.watch_cursor().unwrap().as_deref(), Some("c3"));
 }
