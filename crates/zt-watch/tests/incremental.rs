@@ -1,6 +1,8 @@
 //! The baselines kept between runs: the seeded history taken in chunks — each chunk's builds
 //! in the order they arrived, the touched baselines read back from their stored JSON, the
 //! alerts stored as JSON — gives exactly the alerts of one pass over the whole history.
+// Helpers are test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
