@@ -148,6 +148,34 @@ impl PostgresLedger {
         }
         let mut client = Client::connect(conn, NoTls)?;
         let location = format!("postgres schema `{schema}`");
+        // A current ledger is opened in three round trips, without the migration's lock and
+        // DDL (readers such as `zt trace` open one per process); anything else migrates below,
+        // under the lock, which checks again.
+        let meta = format!("{schema}.zt_meta");
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&meta])?
+            .try_get(0)?;
+        if exists {
+            let found = client
+                .query_opt(
+                    &format!("SELECT value FROM {meta} WHERE key = 'schema_version'"),
+                    &[],
+                )?
+                .map(|row| -> Result<u32, Error> {
+                    query::parse_version(&location, row.try_get::<_, &str>(0)?)
+                })
+                .transpose()?;
+            if found == Some(SCHEMA_VERSION) {
+                client.batch_execute(&format!("SET search_path TO {schema}"))?;
+                return Ok(Self {
+                    client: Mutex::new(Conn {
+                        client,
+                        prepared: HashMap::new(),
+                    }),
+                    schema: schema.to_string(),
+                });
+            }
+        }
         let mut tx = client.transaction()?;
         // One migrator at a time per database.
         tx.execute("SELECT pg_advisory_xact_lock(7420420)", &[])?;
