@@ -91,7 +91,7 @@ pub fn watch_in(
     detector: &Detector,
 ) -> Result<Report, Error> {
     let mut attempt = 0;
-    let cursor = loop {
+    let (cursor, unstored) = loop {
         attempt += 1;
         match update(ledger, detector) {
             Ok(c) => break c,
@@ -99,8 +99,15 @@ pub fn watch_in(
             Err(e) => return Err(e),
         }
     };
+    let since = req.since.unwrap_or(i64::MIN);
+    let mut rows = match &unstored {
+        Some(u) if u.reset => Vec::new(),
+        _ => ledger.watch_alerts(since)?,
+    };
+    if let Some(u) = unstored {
+        rows.extend(u.alerts.into_iter().filter(|a| a.at >= since));
+    }
     let mut alerts = Vec::new();
-    let mut rows = ledger.watch_alerts(req.since.unwrap_or(i64::MIN))?;
     rows.sort_by(|a, b| {
         (a.at, &a.build, a.rank, a.build_seq, a.ordinal).cmp(&(
             b.at,
@@ -126,8 +133,12 @@ pub fn watch_in(
     })
 }
 
-/// Brings the stored baselines up to date; the cursor they then stand at.
-fn update(ledger: &mut dyn zt_store::Ledger, detector: &Detector) -> Result<Cursor, Error> {
+/// Brings the stored baselines up to date; the cursor they then stand at, and the update when
+/// the ledger would not take it (the report is then made from it in memory).
+fn update(
+    ledger: &mut dyn zt_store::Ledger,
+    detector: &Detector,
+) -> Result<(Cursor, Option<zt_store::WatchUpdate>), Error> {
     let fingerprint = detector.fingerprint();
     let expected = ledger.watch_cursor()?;
     let stored = expected
@@ -138,7 +149,7 @@ fn update(ledger: &mut dyn zt_store::Ledger, detector: &Detector) -> Result<Curs
     if let Some(c) = &stored
         && new.is_empty()
     {
-        return Ok(c.clone());
+        return Ok((c.clone(), None));
     }
     let facts = |builds: Vec<zt_store::SequencedBuild>| -> Vec<(u64, BuildFacts)> {
         builds
@@ -232,8 +243,13 @@ fn update(ledger: &mut dyn zt_store::Ledger, detector: &Detector) -> Result<Curs
         what: format!("the watch's cursor: {e}"),
         help: "rerun `zt watch`".into(),
     })?;
-    ledger.put_watch(&update)?;
-    Ok(cursor)
+    match ledger.put_watch(&update) {
+        Ok(()) => Ok((cursor, None)),
+        Err(zt_store::Error::WatchMoved) => Err(zt_store::Error::WatchMoved.into()),
+        // The stored state only spares the next run work: a ledger that cannot be written (a
+        // read-only copy) still gets its report, and the next run does this again.
+        Err(_) => Ok((cursor, Some(update))),
+    }
 }
 
 /// The stored baselines of the pipelines and repositories `batch` touches.
@@ -528,6 +544,51 @@ mod tests {
             &watch_in(&mut l, &Request::default(), &d).unwrap(),
             &from_scratch(&l, None),
         );
+    }
+
+    /// A ledger that refuses the watch's state (a read-only copy; here a trigger) still gets
+    /// the report of one pass, run after run.
+    #[test]
+    fn a_ledger_that_refuses_the_state_still_gets_its_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let (builds, _) = history(&Spec {
+            builds: 400,
+            ..Spec::default()
+        });
+        let mut l = SqliteLedger::open(&path).unwrap();
+        for f in &builds[..300] {
+            put(&mut l, f, f.at);
+        }
+        let d = Detector::default();
+        same(
+            &watch_in(&mut l, &Request::default(), &d).unwrap(),
+            &from_scratch(&l, None),
+        );
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON watch_state
+                 BEGIN SELECT RAISE(ABORT, 'read-only'); END;",
+            )
+            .unwrap();
+        for f in &builds[300..] {
+            put(&mut l, f, f.at);
+        }
+        let since = Request {
+            since: builds.get(350).map(|f| f.at),
+        };
+        for _ in 0..2 {
+            same(
+                &watch_in(&mut l, &Request::default(), &d).unwrap(),
+                &from_scratch(&l, None),
+            );
+            same(
+                &watch_in(&mut l, &since, &d).unwrap(),
+                &from_scratch(&l, since.since),
+            );
+        }
+        assert_eq!(l.builds_after(300).unwrap().len(), 100);
     }
 
     /// What zt wrote at schema 4: no build numbers, no watch tables.
