@@ -329,8 +329,11 @@ pub(crate) fn select_bundles(q: &BundleQuery) -> (String, Vec<Param>) {
     let mut clauses: Vec<String> = Vec::new();
     if let Some(d) = &q.subject {
         params.push(Param::Text(d.to_string()));
-        clauses.push(format!(
-            "EXISTS (SELECT 1 FROM bundle_subjects s WHERE s.bundle_id = b.id AND s.digest = ${})",
+        // A join, not `EXISTS`: SQLite plans a correlated `EXISTS` as a scan of every bundle
+        // in `(recorded_at, id)` order with a probe each (1.3 s at 1M bundles); the join
+        // looks the digest up in the subjects' key and sorts the few rows found.
+        sql.push_str(&format!(
+            " JOIN bundle_subjects s ON s.bundle_id = b.id AND s.digest = ${}",
             params.len()
         ));
     }
