@@ -6,7 +6,8 @@
 # SBOMs with three findings (one critical in seven, one waived in five), so the latest scans
 # hold ~2,000 × 3 findings as a real organisation's would. Every provenance bundle has its
 # build record (the artifact as output; rebuilt one time in two, reproducible when rebuilt
-# nineteen times in twenty; behaviour recorded). The same SEED gives the same digests. Used by bench/server.sh and
+# nineteen times in twenty; behaviour recorded; numbered after the builds already recorded, as
+# zt numbers them). The same SEED gives the same digests. Used by bench/server.sh and
 # bench/dashboard.sh.
 # Usage: bench/seed-history.sh PG SCHEMA N SEED FIRST_AT
 set -euo pipefail
@@ -32,11 +33,12 @@ INSERT INTO bundle_commits (commit_id, bundle_id)
 SELECT encode(sha256(('commit-$seed-' || (i / 16))::bytea), 'hex'),
        'sha256:' || encode(sha256(('bundle-$seed-' || i)::bytea), 'hex')
 FROM generate_series(1, $n) AS i WHERE i % 4 = 1;
-INSERT INTO builds (id, record, recorded_at, reproducible, setup_ms, duration_ms)
+INSERT INTO builds (id, record, recorded_at, reproducible, setup_ms, duration_ms, seq)
 SELECT 'build-$seed-' || i,
        '{"buildDefinition":{"buildType":"https://zt.dev/build/v1","internalParameters":{"synthetic":' || i || '}}}',
        $first + i,
-       CASE WHEN i % 8 = 0 THEN (i % 160) <> 0 END, 8 + i % 5, 400 + i % 300
+       CASE WHEN i % 8 = 0 THEN (i % 160) <> 0 END, 8 + i % 5, 400 + i % 300,
+       (SELECT COALESCE(MAX(seq), 0) FROM builds) + i / 4
 FROM generate_series(1, $n) AS i WHERE i % 4 = 0;
 INSERT INTO build_outputs (digest, build_id)
 SELECT 'sha256:' || encode(sha256(('artifact-$seed-' || (i / 4))::bytea), 'hex'), 'build-$seed-' || i

@@ -229,6 +229,21 @@ pub fn gather(
     target: &Target,
     extra: &[PathBuf],
 ) -> Result<Gathered, Error> {
+    gather_only(ws, ledger, trusted, target, extra, None)
+}
+
+/// As [`gather`], verifying only the bundles whose statement has one of `only`'s predicate
+/// types (all when `None`): a reader that shows some evidence (`zt trace` without
+/// decisions) verifies what it shows and nothing else. The ledger's predicate-type column
+/// only saves parsing the others; what is kept is judged by the verified statement.
+pub fn gather_only(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &Trusted,
+    target: &Target,
+    extra: &[PathBuf],
+    only: Option<&[&str]>,
+) -> Result<Gathered, Error> {
     let (digest, name, file) = match target {
         Target::File(path) => {
             let digest = Digest::of_file(DigestAlgorithm::Sha256, path)?;
@@ -245,7 +260,9 @@ pub fn gather(
     let mut files = Vec::new();
     if let Some(ledger) = ledger {
         for stored in ledger.find_bundles(&zt_store::BundleQuery::subject(&digest))? {
-            candidates.push(Candidate::stored(stored));
+            if wanted(only, stored.index.predicate_type.as_deref()) {
+                candidates.push(Candidate::stored(stored));
+            }
         }
     }
     // The ledger is the index of the evidence store. Where it knows nothing about this digest
@@ -265,6 +282,7 @@ pub fn gather(
         digest_only: matches!(target, Target::Digest(_)),
         revocations: revoke::Finder::new(ws, ledger, keys, root),
         memo: trusted.cache.as_deref().map(|c| (&c.verified, &c.trust)),
+        only,
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
@@ -464,6 +482,13 @@ struct Checker<'a> {
     revocations: revoke::Finder<'a>,
     /// A long-running judge's bundles that verified before, and the digest of its trust.
     memo: Option<(&'a Memo, &'a Digest)>,
+    /// Verify only statements of these predicate types (see [`gather_only`]).
+    only: Option<&'a [&'a str]>,
+}
+
+/// Whether a bundle of predicate type `t` is to be verified (see [`gather_only`]).
+fn wanted(only: Option<&[&str]>, t: Option<&str>) -> bool {
+    only.is_none_or(|only| t.is_some_and(|t| only.contains(&t)))
 }
 
 impl Checker<'_> {
@@ -513,6 +538,9 @@ impl Checker<'_> {
                 };
                 let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
                 if self.digest_only && parsed.json.get("messageSignature").is_some() {
+                    return Ok(());
+                }
+                if !wanted(self.only, claimed.as_deref()) {
                     return Ok(());
                 }
                 let mut last_error = None;
@@ -566,6 +594,9 @@ impl Checker<'_> {
             ));
         };
         let claimed = evidence::statement(&verdict.json).map(|s| s.predicate_type);
+        if !wanted(self.only, claimed.as_deref()) {
+            return Ok(());
+        }
         let v = verdict.verified.clone();
         let parsed_json = &verdict.json;
         // Revocation is judged by the log (the verified entry's index against the revocation's

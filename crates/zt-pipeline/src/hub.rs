@@ -502,7 +502,12 @@ impl Hub {
         }
         let judged: Vec<(Stage, &Judgement)> =
             judgements.iter().map(|(s, j)| (*s, j.as_ref())).collect();
-        crate::trace::assemble(Some(&*ledger), digest, &judged)
+        crate::trace::assemble(
+            Some(&*ledger),
+            digest,
+            &current.gathered,
+            crate::trace::decisions(&judged),
+        )
     }
 
     /// Appends an access record of an administrative write (e.g. an API token created) to the

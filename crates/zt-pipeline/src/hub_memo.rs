@@ -371,6 +371,35 @@ impl Ledger for Recording<'_> {
         self.inner.deployments(digest, limit)
     }
 
+    fn builds_after(&self, seq: u64) -> Result<Vec<zt_store::SequencedBuild>, zt_store::Error> {
+        self.other();
+        self.inner.builds_after(seq)
+    }
+
+    fn watch_cursor(&self) -> Result<Option<String>, zt_store::Error> {
+        self.other();
+        self.inner.watch_cursor()
+    }
+
+    fn watch_states(
+        &self,
+        kind: &str,
+        names: &[String],
+    ) -> Result<Vec<(String, String)>, zt_store::Error> {
+        self.other();
+        self.inner.watch_states(kind, names)
+    }
+
+    fn watch_alerts(&self, since: i64) -> Result<Vec<zt_store::WatchAlert>, zt_store::Error> {
+        self.other();
+        self.inner.watch_alerts(since)
+    }
+
+    fn put_watch(&mut self, update: &zt_store::WatchUpdate) -> Result<(), zt_store::Error> {
+        self.other();
+        self.inner.put_watch(update)
+    }
+
     fn holdings(
         &self,
         subjects: &[Digest],

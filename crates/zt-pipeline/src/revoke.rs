@@ -315,13 +315,7 @@ fn repository_keys(ws: &Workspace) -> Result<Vec<PublicKey>, Error> {
 /// The trusted root the repository's evidence is checked against: the public-good root plus
 /// the repository's own log.
 pub fn trusted_root(ws: &Workspace) -> Result<String, Error> {
-    let mut root: Value =
-        serde_json::from_str(zt_sign::verify::PRODUCTION_TRUSTED_ROOT).unwrap_or_default();
-    let log_dir = ws.layout().log();
-    if log_dir.join("log.pub").exists() {
-        zt_sign::rekor::merge_tlogs(&mut root, &transparency::trusted_root(&log_dir)?);
-    }
-    Ok(root.to_string())
+    crate::gate::trusted_root(ws)
 }
 
 /// Refuses to sign with `key` when `repo` holds a revocation of it (a verified logged one, or

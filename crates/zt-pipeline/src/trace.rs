@@ -1,10 +1,13 @@
 //! The trace of a digest: "which build made this, from what, signed by whom, and is it
 //! allowed?" — `zt trace FILE|DIGEST` and `GET /api/v1/trace/{digest}`.
 //!
-//! The trace reads only **verified** evidence: it judges the digest with the gate at every
-//! stage ([`crate::gate::judge_in`]) and reads the build, commits and dependencies from the
+//! The trace reads only **verified** evidence: it gathers the digest's evidence with the gate
+//! ([`crate::gate::gather_only`]) and reads the build, commits and dependencies from the
 //! statements that verified, so a forged or revoked bundle never appears in a trace except
-//! among `rejected`, with the reason.
+//! among `rejected`, with the reason. Without decisions (`zt trace` by default) it verifies
+//! only what it shows ([`SHOWN`]: provenance, SBOMs, source verifications) and compiles no
+//! policy; with them (`zt trace --decisions`, and the server's trace) it verifies every bundle
+//! about the digest and judges them at every stage with one compiled policy.
 //!
 //! - `builds`: each SLSA provenance about the digest: builder, invocation id, build type,
 //!   times, the command, and the sandbox record zt's builder writes (`internalParameters`).
@@ -12,8 +15,10 @@
 //!   verdict of the verified source-verification statement about it (or none).
 //! - `dependencies`: the components of the verified SBOMs about the digest (CycloneDX
 //!   `components`, SPDX `packages`), and the provenance's non-git resolved dependencies.
-//! - `signers`: each key that signed verified evidence, with what it signed.
-//! - `decisions`: the judgement at `ci`, `publish` and `deploy`, every deny with its fix.
+//! - `signers`: each key that signed verified evidence (of what the trace verified), with
+//!   what it signed.
+//! - `decisions`: the judgement at `ci`, `publish` and `deploy`, every deny with its fix
+//!   (empty unless asked for).
 
 use std::collections::BTreeMap;
 
@@ -39,7 +44,7 @@ pub struct Trace {
     pub dependencies: Vec<Dependency>,
     /// Who signed its evidence.
     pub signers: Vec<SignerSummary>,
-    /// The judgement at each stage.
+    /// The judgement at each stage (empty when decisions were not asked for).
     pub decisions: Vec<Decision>,
     /// Bundles that claim the digest but did not verify, with why.
     pub rejected: Vec<RejectedBundle>,
@@ -173,18 +178,42 @@ pub struct RejectedBundle {
     pub reason: String,
 }
 
-/// The trace of `digest` from the workspace's ledger (and evidence store).
-pub fn trace(ws: &Workspace, digest: &Digest) -> Result<Trace, Error> {
+/// The predicate types a trace shows without judging: the provenance (builds, commits,
+/// dependencies), the SBOMs (dependencies) and the source verifications of the commits.
+pub const SHOWN: &[&str] = &[
+    predicate::SLSA_PROVENANCE_V1,
+    predicate::CYCLONEDX,
+    predicate::SPDX_23,
+    predicate::ZT_SOURCE_VERIFICATION_V1,
+];
+
+/// The trace of `digest` from the workspace's ledger (and evidence store). With `decisions`,
+/// every piece of evidence is verified and policy judges it at every stage; without, only the
+/// evidence the trace shows ([`SHOWN`]) is verified, and no policy is compiled.
+pub fn trace(ws: &Workspace, digest: &Digest, decisions: bool) -> Result<Trace, Error> {
     let ledger = crate::ledger::open_existing(ws)?;
-    trace_in(
-        ws,
-        ledger.as_deref(),
-        &crate::gate::Trusted::of(ws)?,
-        digest,
-    )
+    let trusted = crate::gate::Trusted::of(ws)?;
+    if decisions {
+        // One compiled policy and one read of the decision context for the three stages.
+        trace_in(ws, ledger.as_deref(), &trusted.cached(ws), digest)
+    } else {
+        trace_shown(ws, ledger.as_deref(), &trusted, digest)
+    }
 }
 
-/// As [`trace`], with the ledger already open.
+/// The trace without decisions (see [`trace`]), with the ledger already open.
+pub fn trace_shown(
+    ws: &Workspace,
+    ledger: Option<&dyn zt_store::Ledger>,
+    trusted: &crate::gate::Trusted,
+    digest: &Digest,
+) -> Result<Trace, Error> {
+    let target = Target::Digest(digest.clone());
+    let gathered = crate::gate::gather_only(ws, ledger, trusted, &target, &[], Some(SHOWN))?;
+    assemble(ledger, digest, &gathered, Vec::new())
+}
+
+/// As [`trace`] with decisions, with the ledger already open.
 pub fn trace_in(
     ws: &Workspace,
     ledger: Option<&dyn zt_store::Ledger>,
@@ -202,20 +231,39 @@ pub fn trace_in(
         ));
     }
     let judged: Vec<(Stage, &Judgement)> = judgements.iter().map(|(s, j)| (*s, j)).collect();
-    assemble(ledger, digest, &judged)
+    assemble(ledger, digest, &gathered, decisions(&judged))
 }
 
-/// The trace of `digest` from its judgements at every stage (the same gathered evidence),
-/// with the intake decisions and deploy reviews the ledger holds.
+/// The trace's decisions from the judgements at each stage.
+pub(crate) fn decisions(judgements: &[(Stage, &Judgement)]) -> Vec<Decision> {
+    judgements
+        .iter()
+        .map(|(stage, j)| Decision {
+            stage: stage.name().to_owned(),
+            allow: j.decision.allow,
+            deny: j
+                .decision
+                .deny
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The trace of verified evidence (and the rejected bundles, and the ledger's intake
+/// decisions and deployments).
 pub(crate) fn assemble(
     ledger: Option<&dyn zt_store::Ledger>,
     digest: &Digest,
-    judgements: &[(Stage, &Judgement)],
+    gathered: &crate::gate::Gathered,
+    decisions: Vec<Decision>,
 ) -> Result<Trace, Error> {
-    let Some((_, first)) = judgements.first() else {
-        return Err(Error::Policy("no stage to judge at".into()));
-    };
-    let evidence = &first.input.evidence;
+    let evidence = &gathered.verified;
     let about_digest = |e: &&Evidence| {
         e.statement
             .subject
@@ -362,30 +410,12 @@ pub(crate) fn assemble(
             }
         })
         .collect();
-    let rejected = first
-        .input
+    let rejected = gathered
         .rejected
         .iter()
         .map(|r| RejectedBundle {
             source: r.source.clone(),
             reason: r.reason.clone(),
-        })
-        .collect();
-    let decisions = judgements
-        .iter()
-        .map(|(stage, j)| Decision {
-            stage: stage.name().to_owned(),
-            allow: j.decision.allow,
-            deny: j
-                .decision
-                .deny
-                .iter()
-                .map(|d| {
-                    serde_json::json!({
-                        "id": d.id, "message": d.message, "remediation": d.remediation, "doc": d.doc,
-                    })
-                })
-                .collect(),
         })
         .collect();
     let (intake, deployments) = match ledger {

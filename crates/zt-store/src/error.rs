@@ -32,6 +32,9 @@ pub enum Error {
         /// Its id.
         id: String,
     },
+    /// Another `zt watch` stored its state since this one read it.
+    #[error("another `zt watch` updated the watch's state meanwhile")]
+    WatchMoved,
     /// Stored data no longer parses (hand-edited or corrupted ledger).
     #[error("corrupt ledger row: {0}")]
     Corrupt(String),
@@ -69,6 +72,7 @@ impl Diagnostic for Error {
             Error::Conflict { .. } => {
                 "use a new id for a different record; recorded entries are never rewritten".into()
             }
+            Error::WatchMoved => "run `zt watch` again".into(),
             Error::Corrupt(_) => {
                 "the ledger was modified outside zt; restore `.zt/ledger.db` from a backup".into()
             }

@@ -53,7 +53,7 @@ pub use sqlite::SqliteLedger;
 
 /// The ledger schema version this build of zt reads and writes. A ledger written by a newer
 /// zt (a higher version) is refused with [`Error::NewerSchema`], never modified.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Where the embedded ledger lives, relative to the repository root.
 pub const LEDGER_PATH: &str = ".zt/ledger.db";
@@ -107,6 +107,56 @@ pub struct BuildRecord {
     pub recorded_at: i64,
     /// The full record.
     pub record: serde_json::Value,
+}
+
+/// A build record with its place in the order of recording: `seq` is 1 for the ledger's
+/// first build and grows by one with each build recorded, and a build numbered n is committed
+/// before n + 1 is given (so a reader that has seen n has seen everything below it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequencedBuild {
+    /// Its place in the order of recording.
+    pub seq: u64,
+    /// The build's id.
+    pub id: String,
+    /// When it was recorded (Unix seconds).
+    pub recorded_at: i64,
+    /// The full record.
+    pub record: serde_json::Value,
+}
+
+/// What `zt watch` keeps between runs so that each run reads only the builds recorded since
+/// the last (zt-watch's baselines; opaque text to the ledger).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchUpdate {
+    /// The cursor the update was computed from, as [`Ledger::watch_cursor`] gave it (`None`:
+    /// there was none). The update is refused with [`Error::WatchMoved`] if another run moved
+    /// it meanwhile.
+    pub expected: Option<String>,
+    /// The new cursor.
+    pub cursor: String,
+    /// Drop every state row and alert first (the baselines were made again from scratch).
+    pub reset: bool,
+    /// State rows to write: `(kind, name, state)`.
+    pub states: Vec<(String, String, String)>,
+    /// The alerts of the builds the update adds.
+    pub alerts: Vec<WatchAlert>,
+}
+
+/// One stored alert of the watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchAlert {
+    /// The `seq` of the build it is about.
+    pub build_seq: u64,
+    /// Its place among that build's alerts.
+    pub ordinal: u32,
+    /// When the build was recorded (Unix seconds).
+    pub at: i64,
+    /// The build's id.
+    pub build: String,
+    /// Its kind's place in the order reports list kinds.
+    pub rank: u32,
+    /// The alert (JSON).
+    pub alert: String,
 }
 
 /// A key revocation: from `revoked_at` on, the key's signatures no longer count.
@@ -415,6 +465,24 @@ pub trait Ledger: Send {
         out.sort();
         Ok(out)
     }
+
+    /// Every build recorded after the one numbered `seq` ([`SequencedBuild`]), in the order
+    /// of recording: what an incremental `zt watch` reads. One query.
+    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error>;
+
+    /// The watch's cursor ([`WatchUpdate::cursor`]), if a watch ever stored its state.
+    fn watch_cursor(&self) -> Result<Option<String>, Error>;
+
+    /// The watch's state rows of `kind` named `names`: `(name, state)`, for those that exist.
+    fn watch_states(&self, kind: &str, names: &[String]) -> Result<Vec<(String, String)>, Error>;
+
+    /// The stored alerts of builds recorded at or after `since` (unordered: the caller
+    /// orders them by its own rules).
+    fn watch_alerts(&self, since: i64) -> Result<Vec<WatchAlert>, Error>;
+
+    /// Stores the watch's state in one transaction: all of it, or nothing and
+    /// [`Error::WatchMoved`] when the cursor is no longer `update.expected`.
+    fn put_watch(&mut self, update: &WatchUpdate) -> Result<(), Error>;
 }
 
 /// The id of a bundle: SHA-256 of its bytes.

@@ -11,7 +11,7 @@ use zt_core::Digest;
 use crate::query::{self, BundleRow, Param};
 use crate::{
     AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
-    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
+    Put, Revocation, SCHEMA_VERSION, SequencedBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
 };
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
@@ -148,6 +148,34 @@ impl PostgresLedger {
         }
         let mut client = Client::connect(conn, NoTls)?;
         let location = format!("postgres schema `{schema}`");
+        // A current ledger is opened in three round trips, without the migration's lock and
+        // DDL (readers such as `zt trace` open one per process); anything else migrates below,
+        // under the lock, which checks again.
+        let meta = format!("{schema}.zt_meta");
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&meta])?
+            .try_get(0)?;
+        if exists {
+            let found = client
+                .query_opt(
+                    &format!("SELECT value FROM {meta} WHERE key = 'schema_version'"),
+                    &[],
+                )?
+                .map(|row| -> Result<u32, Error> {
+                    query::parse_version(&location, row.try_get::<_, &str>(0)?)
+                })
+                .transpose()?;
+            if found == Some(SCHEMA_VERSION) {
+                client.batch_execute(&format!("SET search_path TO {schema}"))?;
+                return Ok(Self {
+                    client: Mutex::new(Conn {
+                        client,
+                        prepared: HashMap::new(),
+                    }),
+                    schema: schema.to_string(),
+                });
+            }
+        }
         let mut tx = client.transaction()?;
         // One migrator at a time per database.
         tx.execute("SELECT pg_advisory_xact_lock(7420420)", &[])?;
@@ -403,6 +431,7 @@ impl Ledger for PostgresLedger {
         let inserted = {
             let mut client = self.lock();
             let mut tx = client.transaction()?;
+            tx.execute(query::BUILD_SEQ_LOCK, &[])?;
             let f = crate::index::build_figures(&build.record);
             let n = tx.execute(
                 query::INSERT_BUILD,
@@ -663,6 +692,101 @@ impl Ledger for PostgresLedger {
                 ))
             })
             .collect()
+    }
+
+    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {
+        let mut client = self.lock();
+        let rows = client.query(query::BUILDS_AFTER, &[&query::signed(seq)])?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(1)?;
+                let record: &str = r.try_get(2)?;
+                let record = serde_json::from_str(record)
+                    .map_err(|e| Error::Corrupt(format!("build `{id}` record: {e}")))?;
+                Ok(SequencedBuild {
+                    seq: query::unsigned("build seq", r.try_get(0)?)?,
+                    id,
+                    recorded_at: r.try_get(3)?,
+                    record,
+                })
+            })
+            .collect()
+    }
+
+    fn watch_cursor(&self) -> Result<Option<String>, Error> {
+        let mut client = self.lock();
+        Ok(match client.query_opt(query::WATCH_CURSOR, &[])? {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    fn watch_states(&self, kind: &str, names: &[String]) -> Result<Vec<(String, String)>, Error> {
+        let mut client = self.lock();
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(r) = client.query_opt(query::WATCH_STATE_OF, &[&kind, name])? {
+                out.push((name.clone(), r.try_get(0)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn watch_alerts(&self, since: i64) -> Result<Vec<WatchAlert>, Error> {
+        let mut client = self.lock();
+        let rows = client.query(query::WATCH_ALERTS_SINCE, &[&since])?;
+        rows.iter()
+            .map(|r| {
+                let ordinal: i32 = r.try_get(1)?;
+                let rank: i32 = r.try_get(4)?;
+                Ok(WatchAlert {
+                    build_seq: query::unsigned("alert build seq", r.try_get(0)?)?,
+                    ordinal: u32::try_from(ordinal)
+                        .map_err(|_| Error::Corrupt(format!("alert ordinal {ordinal}")))?,
+                    at: r.try_get(2)?,
+                    build: r.try_get(3)?,
+                    rank: u32::try_from(rank)
+                        .map_err(|_| Error::Corrupt(format!("alert rank {rank}")))?,
+                    alert: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn put_watch(&mut self, u: &WatchUpdate) -> Result<(), Error> {
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        let moved = match &u.expected {
+            Some(old) => tx.execute(query::MOVE_WATCH_CURSOR, &[&u.cursor, old])?,
+            None => tx.execute(query::FIRST_WATCH_CURSOR, &[&u.cursor])?,
+        };
+        if moved != 1 {
+            return Err(Error::WatchMoved);
+        }
+        if u.reset {
+            tx.execute(query::CLEAR_WATCH_STATE, &[])?;
+            tx.execute(query::CLEAR_WATCH_ALERTS, &[])?;
+        }
+        for (kind, name, state) in &u.states {
+            tx.execute(query::PUT_WATCH_STATE, &[kind, name, state])?;
+        }
+        for a in &u.alerts {
+            let ordinal = i32::try_from(a.ordinal).unwrap_or(i32::MAX);
+            let rank = i32::try_from(a.rank).unwrap_or(i32::MAX);
+            tx.execute(
+                query::INSERT_WATCH_ALERT,
+                &[
+                    &query::signed(a.build_seq),
+                    &ordinal,
+                    &a.at,
+                    &a.build,
+                    &rank,
+                    &a.alert,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn build_figures_since(&self, since: i64) -> Result<Vec<crate::index::BuildFigures>, Error> {

@@ -168,6 +168,35 @@ pub(crate) const MIGRATIONS: &[&[&str]] = &[
         "CREATE UNIQUE INDEX deployments_once ON deployments
         (digest, at, kind, namespace, name, operation, COALESCE(log_index, -1))",
     ],
+    // Version 5: the incremental watch. Each build gets its place in the order of recording
+    // (`seq`: 1, 2, 3, … assigned under the write lock, so a reader that has seen `seq` n has
+    // seen every build below it); builds recorded before are numbered by (time, id), the
+    // order they were listed in. `watch_state` holds `zt watch`'s baselines (zt-watch's JSON,
+    // one row per pipeline and per repository, and the cursor: the last build they include);
+    // `watch_alerts` the alerts of every build the baselines include.
+    &[
+        "ALTER TABLE builds ADD COLUMN seq BIGINT",
+        "UPDATE builds SET seq = r.n FROM
+        (SELECT id, row_number() OVER (ORDER BY recorded_at, id) AS n FROM builds) r
+        WHERE builds.id = r.id",
+        "CREATE UNIQUE INDEX builds_by_seq ON builds (seq)",
+        "CREATE TABLE watch_state (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    )",
+        "CREATE TABLE watch_alerts (
+        build_seq BIGINT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        at BIGINT NOT NULL,
+        build TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        alert TEXT NOT NULL,
+        PRIMARY KEY (build_seq, ordinal)
+    )",
+        "CREATE INDEX watch_alerts_by_time ON watch_alerts (at)",
+    ],
 ];
 
 /// The schema version that added the scan index (a ledger migrated from below it has its
@@ -244,9 +273,17 @@ pub(crate) fn with_subjects_array(sql: &str) -> Option<String> {
     ))
 }
 
+/// A build takes the next `seq`; the caller holds the ledger's write lock (SQLite: the
+/// statement itself; PostgreSQL: [`BUILD_SEQ_LOCK`]), so numbers are given and committed in
+/// order.
 pub(crate) const INSERT_BUILD: &str = "INSERT INTO builds
-     (id, record, recorded_at, reproducible, setup_ms, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+     (id, record, recorded_at, reproducible, setup_ms, duration_ms, seq)
+     VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM builds))
+     ON CONFLICT (id) DO NOTHING";
+/// Serialises build writers on PostgreSQL until their transaction ends: a build numbered n
+/// is committed before n + 1 is given.
+#[cfg(feature = "postgres")]
+pub(crate) const BUILD_SEQ_LOCK: &str = "SELECT pg_advisory_xact_lock(7420421)";
 pub(crate) const SET_BUILD_FIGURES: &str =
     "UPDATE builds SET reproducible = $1, setup_ms = $2, duration_ms = $3 WHERE id = $4";
 /// The builds a ledger upgraded to [`SCANS_SINCE_VERSION`] takes the figures of.
@@ -307,8 +344,11 @@ pub(crate) fn select_bundles(q: &BundleQuery) -> (String, Vec<Param>) {
     let mut clauses: Vec<String> = Vec::new();
     if let Some(d) = &q.subject {
         params.push(Param::Text(d.to_string()));
-        clauses.push(format!(
-            "EXISTS (SELECT 1 FROM bundle_subjects s WHERE s.bundle_id = b.id AND s.digest = ${})",
+        // A join, not `EXISTS`: SQLite plans a correlated `EXISTS` as a scan of every bundle
+        // in `(recorded_at, id)` order with a probe each (1.3 s at 1M bundles); the join
+        // looks the digest up in the subjects' key and sorts the few rows found.
+        sql.push_str(&format!(
+            " JOIN bundle_subjects s ON s.bundle_id = b.id AND s.digest = ${}",
             params.len()
         ));
     }
@@ -602,4 +642,37 @@ pub(crate) fn log_index_param(i: Option<u64>) -> Result<Option<i64>, Error> {
         i64::try_from(i).map_err(|_| Error::InvalidBundle(format!("log index {i} is out of range")))
     })
     .transpose()
+}
+
+/// `builds_after`: the builds recorded after `seq`, in the order they were recorded.
+pub(crate) const BUILDS_AFTER: &str =
+    "SELECT seq, id, record, recorded_at FROM builds WHERE seq > $1 ORDER BY seq";
+
+/// The watch's cursor row (`kind = 'cursor'`).
+pub(crate) const WATCH_CURSOR: &str =
+    "SELECT state FROM watch_state WHERE kind = 'cursor' AND name = ''";
+pub(crate) const WATCH_STATE_OF: &str =
+    "SELECT state FROM watch_state WHERE kind = $1 AND name = $2";
+/// Moves the cursor only from where the caller read it (an optimistic lock).
+pub(crate) const MOVE_WATCH_CURSOR: &str =
+    "UPDATE watch_state SET state = $1 WHERE kind = 'cursor' AND name = '' AND state = $2";
+pub(crate) const FIRST_WATCH_CURSOR: &str = "INSERT INTO watch_state (kind, name, state)
+     VALUES ('cursor', '', $1) ON CONFLICT (kind, name) DO NOTHING";
+pub(crate) const PUT_WATCH_STATE: &str = "INSERT INTO watch_state (kind, name, state)
+     VALUES ($1, $2, $3) ON CONFLICT (kind, name) DO UPDATE SET state = excluded.state";
+pub(crate) const CLEAR_WATCH_STATE: &str = "DELETE FROM watch_state WHERE kind <> 'cursor'";
+pub(crate) const CLEAR_WATCH_ALERTS: &str = "DELETE FROM watch_alerts";
+pub(crate) const INSERT_WATCH_ALERT: &str = "INSERT INTO watch_alerts
+     (build_seq, ordinal, at, build, rank, alert) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const WATCH_ALERTS_SINCE: &str = "SELECT build_seq, ordinal, at, build, rank, alert
+     FROM watch_alerts WHERE at >= $1";
+
+/// A `seq` or ordinal read back: never negative in a ledger zt wrote.
+pub(crate) fn unsigned(what: &str, n: i64) -> Result<u64, Error> {
+    u64::try_from(n).map_err(|_| Error::Corrupt(format!("{what}: negative number {n}")))
+}
+
+/// A `seq` or ordinal as a column value.
+pub(crate) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -11,7 +11,7 @@ use zt_core::Digest;
 use crate::query::{self, BundleRow, Param};
 use crate::{
     AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
-    Put, Revocation, SCHEMA_VERSION, StoredBundle, Upload,
+    Put, Revocation, SCHEMA_VERSION, SequencedBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
 };
 
 /// The SQLite ledger.
@@ -70,7 +70,8 @@ impl SqliteLedger {
         let location = path.display().to_string();
         // Check the version before anything writes (WAL switch, migrations): a newer ledger
         // is left exactly as it was.
-        if let Some(found) = read_version(&conn, &location)?
+        let current = read_version(&conn, &location)?;
+        if let Some(found) = current
             && found > SCHEMA_VERSION
         {
             return Err(Error::NewerSchema {
@@ -79,14 +80,22 @@ impl SqliteLedger {
                 supported: SCHEMA_VERSION,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // The journal mode is kept in the file: switching (a write) happens once.
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut ledger = Self {
             conn,
             path: path.to_path_buf(),
         };
-        ledger.migrate()?;
+        // A current ledger is opened without a write transaction (readers such as `zt trace`
+        // take no lock); anything else is migrated under one, which checks again.
+        if current != Some(SCHEMA_VERSION) {
+            ledger.migrate()?;
+        }
         Ok(ledger)
     }
 
@@ -598,6 +607,118 @@ impl Ledger for SqliteLedger {
             ))
         })?;
         rows.map(|row| query::deployment_from_row(row?)).collect()
+    }
+
+    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {
+        let rows = self
+            .conn
+            .prepare_cached(query::BUILDS_AFTER)?
+            .query_map([query::signed(seq)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(seq, id, record, recorded_at)| {
+                let record = serde_json::from_str(&record)
+                    .map_err(|e| Error::Corrupt(format!("build `{id}` record: {e}")))?;
+                Ok(SequencedBuild {
+                    seq: query::unsigned("build seq", seq)?,
+                    id,
+                    recorded_at,
+                    record,
+                })
+            })
+            .collect()
+    }
+
+    fn watch_cursor(&self) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row(query::WATCH_CURSOR, [], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn watch_states(&self, kind: &str, names: &[String]) -> Result<Vec<(String, String)>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::WATCH_STATE_OF)?;
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(state) = stmt
+                .query_row([kind, name.as_str()], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.push((name.clone(), state));
+            }
+        }
+        Ok(out)
+    }
+
+    fn watch_alerts(&self, since: i64) -> Result<Vec<WatchAlert>, Error> {
+        let mut stmt = self.conn.prepare_cached(query::WATCH_ALERTS_SINCE)?;
+        let rows = stmt.query_map([since], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, ordinal, at, build, rank, alert) = row?;
+            Ok(WatchAlert {
+                build_seq: query::unsigned("alert build seq", seq)?,
+                ordinal: u32::try_from(ordinal)
+                    .map_err(|_| Error::Corrupt(format!("alert ordinal {ordinal}")))?,
+                at,
+                build,
+                rank: u32::try_from(rank)
+                    .map_err(|_| Error::Corrupt(format!("alert rank {rank}")))?,
+                alert,
+            })
+        })
+        .collect()
+    }
+
+    fn put_watch(&mut self, u: &WatchUpdate) -> Result<(), Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let moved = match &u.expected {
+            Some(old) => tx.execute(query::MOVE_WATCH_CURSOR, [u.cursor.as_str(), old])?,
+            None => tx.execute(query::FIRST_WATCH_CURSOR, [u.cursor.as_str()])?,
+        };
+        if moved != 1 {
+            return Err(Error::WatchMoved);
+        }
+        if u.reset {
+            tx.execute(query::CLEAR_WATCH_STATE, [])?;
+            tx.execute(query::CLEAR_WATCH_ALERTS, [])?;
+        }
+        {
+            let mut put = tx.prepare_cached(query::PUT_WATCH_STATE)?;
+            for (kind, name, state) in &u.states {
+                put.execute([kind, name, state])?;
+            }
+            let mut alert = tx.prepare_cached(query::INSERT_WATCH_ALERT)?;
+            for a in &u.alerts {
+                alert.execute(rusqlite::params![
+                    query::signed(a.build_seq),
+                    a.ordinal,
+                    a.at,
+                    a.build,
+                    a.rank,
+                    a.alert
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn build_figures_since(&self, since: i64) -> Result<Vec<crate::index::BuildFigures>, Error> {

@@ -75,6 +75,9 @@ ledger_suite!(Postgres::new();
     build_figures_are_listed_by_time,
     intake_decisions_are_found_by_package,
     deployments_are_kept_by_digest,
+    builds_are_numbered_in_the_order_of_recording,
+    builds_recorded_before_numbering_are_numbered_on_upgrade,
+    the_watch_state_moves_from_its_cursor_only,
 );
 
 #[test]

@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::BuildFacts;
@@ -81,6 +82,36 @@ impl Alert {
     }
 }
 
+impl Alert {
+    /// An alert read back from [`Alert::to_json`]'s JSON; `None` if it is not one (an unknown
+    /// kind or severity, a missing field).
+    pub fn from_json(v: &Value) -> Option<Alert> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str);
+        let kind = KINDS.iter().copied().find(|k| Some(*k) == text("kind"))?;
+        let severity = ["high", "medium", "low"]
+            .into_iter()
+            .find(|s| Some(*s) == text("severity"))?;
+        Some(Alert {
+            kind,
+            severity,
+            pipeline: text("pipeline")?.to_owned(),
+            build: text("build")?.to_owned(),
+            at: v.get("at")?.as_i64()?,
+            commit: match v.get("commit")? {
+                Value::Null => None,
+                c => Some(c.as_str()?.to_owned()),
+            },
+            why: text("why")?.to_owned(),
+            evidence: v.get("evidence")?.clone(),
+        })
+    }
+}
+
+/// The version of the baselines' stored form and of the judging rules: a stored state of
+/// another version is made again from the builds (bump it with any change to what a window
+/// keeps of a build, to [`State`], to [`crate::facts`] or to what is judged).
+pub const STATE_VERSION: u32 = 1;
+
 /// The detector's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Detector {
@@ -94,6 +125,17 @@ pub struct Detector {
     pub duration_z: f64,
 }
 
+impl Detector {
+    /// What a stored state was made with: [`STATE_VERSION`] and these settings. A state made
+    /// with another is not this detector's.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "v{STATE_VERSION} window={} min_history={} duration_ratio={} duration_z={}",
+            self.window, self.min_history, self.duration_ratio, self.duration_z
+        )
+    }
+}
+
 impl Default for Detector {
     fn default() -> Self {
         Detector {
@@ -105,22 +147,69 @@ impl Default for Detector {
     }
 }
 
-/// Counts of what the builds in a window did, kept in step with the window.
-#[derive(Default)]
-struct Baseline<'a> {
-    builds: VecDeque<&'a BuildFacts>,
-    durations: VecDeque<u64>,
-    paths: HashMap<String, usize>,
-    digests: HashMap<(String, String), usize>,
-    endpoints: HashMap<String, usize>,
-    writes: HashMap<String, usize>,
-    signers: BTreeSet<String>,
-    seen: usize,
+/// What one build of a pipeline's window did, as the window's counts take it: the distinct
+/// programs (path, digest), endpoints and writes, and the duration. This, not the build, is
+/// what a stored baseline keeps of each of its last [`Detector::window`] builds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Seen {
+    #[serde(rename = "ms")]
+    duration_ms: u64,
+    #[serde(rename = "x", default)]
+    executed: Vec<(String, String)>,
+    #[serde(rename = "n", default)]
+    endpoints: Vec<String>,
+    #[serde(rename = "w", default)]
+    writes: Vec<String>,
 }
 
-fn bump(m: &mut HashMap<String, usize>, k: &str, up: bool) {
+impl Seen {
+    fn of(f: &BuildFacts) -> Self {
+        Seen {
+            duration_ms: f.duration_ms,
+            executed: distinct(&f.executed)
+                .into_iter()
+                .map(|(p, d)| (p.to_owned(), d.to_owned()))
+                .collect(),
+            endpoints: f
+                .network
+                .iter()
+                .map(|(e, _)| e)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .cloned()
+                .collect(),
+            writes: f
+                .writes
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// A pipeline's baseline: its last [`Detector::window`] builds, every key that ever signed
+/// its provenance and how many builds it has had; the counts of the window are derived (kept
+/// in step as builds come and go, made again when a stored baseline is read).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Baseline {
+    window: VecDeque<Seen>,
+    signers: BTreeSet<String>,
+    seen: usize,
+    #[serde(skip)]
+    paths: HashMap<String, usize>,
+    #[serde(skip)]
+    digests: HashMap<(String, String), usize>,
+    #[serde(skip)]
+    endpoints: HashMap<String, usize>,
+    #[serde(skip)]
+    writes: HashMap<String, usize>,
+}
+
+fn bump<K: std::hash::Hash + Eq + Clone>(m: &mut HashMap<K, usize>, k: &K, up: bool) {
     if up {
-        *m.entry(k.to_owned()).or_default() += 1;
+        *m.entry(k.clone()).or_default() += 1;
     } else if let Some(n) = m.get_mut(k) {
         *n -= 1;
         if *n == 0 {
@@ -129,42 +218,42 @@ fn bump(m: &mut HashMap<String, usize>, k: &str, up: bool) {
     }
 }
 
-impl<'a> Baseline<'a> {
-    fn count(&mut self, f: &BuildFacts, up: bool) {
-        for (p, d) in distinct(&f.executed) {
+impl Baseline {
+    fn count(&mut self, s: &Seen, up: bool) {
+        for (p, d) in &s.executed {
             bump(&mut self.paths, p, up);
-            let k = (p.to_owned(), d.to_owned());
-            if up {
-                *self.digests.entry(k).or_default() += 1;
-            } else if let Some(n) = self.digests.get_mut(&k) {
-                *n -= 1;
-                if *n == 0 {
-                    self.digests.remove(&k);
-                }
-            }
+            bump(&mut self.digests, &(p.clone(), d.clone()), up);
         }
-        for e in f.network.iter().map(|(e, _)| e).collect::<BTreeSet<_>>() {
+        for e in &s.endpoints {
             bump(&mut self.endpoints, e, up);
         }
-        for w in f.writes.iter().collect::<BTreeSet<_>>() {
+        for w in &s.writes {
             bump(&mut self.writes, w, up);
         }
     }
 
-    fn add(&mut self, f: &'a BuildFacts, window: usize) {
-        self.count(f, true);
-        self.durations.push_back(f.duration_ms);
+    fn add(&mut self, f: &BuildFacts, window: usize) {
+        let s = Seen::of(f);
+        self.count(&s, true);
         if let Some(k) = &f.signer_key {
             self.signers.insert(k.clone());
         }
-        self.builds.push_back(f);
+        self.window.push_back(s);
         self.seen += 1;
-        while self.builds.len() > window {
-            if let Some(old) = self.builds.pop_front() {
-                self.count(old, false);
+        while self.window.len() > window {
+            if let Some(old) = self.window.pop_front() {
+                self.count(&old, false);
             }
-            self.durations.pop_front();
         }
+    }
+
+    /// The counts of a baseline read back (they are not stored).
+    fn recount(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        for s in &window {
+            self.count(s, true);
+        }
+        self.window = window;
     }
 }
 
@@ -197,11 +286,78 @@ fn median_sorted(v: &[f64]) -> f64 {
     }
 }
 
-#[derive(Default)]
-struct Repository {
+/// A repository's baseline: how many builds, every committer, every key each author signed
+/// with.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Repository {
     builds: usize,
     committers: BTreeSet<String>,
     author_keys: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The baselines after some builds: what the detector carries from one build to the next,
+/// and what `zt watch` keeps between runs ([`State::pipeline_json`], [`State::load_pipeline`]
+/// and the same per repository), so that a run reads only the builds recorded since the last.
+/// Taking builds one at a time through [`Detector::step`] gives the alerts [`Detector::detect`]
+/// gives over all of them, as long as each build comes after the ones before it in
+/// [`order_key`] order.
+#[derive(Debug, Default)]
+pub struct State {
+    pipelines: HashMap<String, Baseline>,
+    repositories: HashMap<String, Repository>,
+}
+
+impl State {
+    /// No builds yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pipelines it holds a baseline of.
+    pub fn pipelines(&self) -> impl Iterator<Item = &str> {
+        self.pipelines.keys().map(String::as_str)
+    }
+
+    /// The repositories it holds a baseline of.
+    pub fn repositories(&self) -> impl Iterator<Item = &str> {
+        self.repositories.keys().map(String::as_str)
+    }
+
+    /// A pipeline's baseline as JSON, if it has one.
+    pub fn pipeline_json(&self, pipeline: &str) -> Option<String> {
+        serde_json::to_string(self.pipelines.get(pipeline)?).ok()
+    }
+
+    /// A repository's baseline as JSON, if it has one.
+    pub fn repository_json(&self, repository: &str) -> Option<String> {
+        serde_json::to_string(self.repositories.get(repository)?).ok()
+    }
+
+    /// Takes a pipeline's baseline from [`State::pipeline_json`]'s text.
+    pub fn load_pipeline(&mut self, pipeline: &str, json: &str) -> Result<(), crate::Error> {
+        let mut b: Baseline = serde_json::from_str(json).map_err(|e| crate::Error::State {
+            what: format!("pipeline `{pipeline}`"),
+            reason: e.to_string(),
+        })?;
+        b.recount();
+        self.pipelines.insert(pipeline.to_owned(), b);
+        Ok(())
+    }
+
+    /// Takes a repository's baseline from [`State::repository_json`]'s text.
+    pub fn load_repository(&mut self, repository: &str, json: &str) -> Result<(), crate::Error> {
+        let r: Repository = serde_json::from_str(json).map_err(|e| crate::Error::State {
+            what: format!("repository `{repository}`"),
+            reason: e.to_string(),
+        })?;
+        self.repositories.insert(repository.to_owned(), r);
+        Ok(())
+    }
+}
+
+/// The order builds are judged in: time, then the place within the second, then id.
+pub fn order_key(f: &BuildFacts) -> (i64, u64, &str) {
+    (f.at, f.seq, f.id.as_str())
 }
 
 impl Detector {
@@ -209,31 +365,39 @@ impl Detector {
     /// earlier builds only make the baselines. `builds` may come in any order.
     pub fn detect(&self, builds: &[BuildFacts], since: Option<i64>) -> Vec<Alert> {
         let mut order: Vec<&BuildFacts> = builds.iter().collect();
-        order.sort_by(|a, b| (a.at, a.seq, &a.id).cmp(&(b.at, b.seq, &b.id)));
-        let mut pipelines: HashMap<&str, Baseline<'_>> = HashMap::new();
-        let mut repos: HashMap<String, Repository> = HashMap::new();
+        order.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+        let mut state = State::new();
         let mut alerts = Vec::new();
         for f in order {
             let report = since.is_none_or(|s| f.at >= s);
-            let base = pipelines.entry(f.pipeline.as_str()).or_default();
-            let repo = repos.entry(f.repository.clone()).or_default();
+            let found = self.step(&mut state, f);
             if report {
-                self.judge_build(f, base, &mut alerts);
-                self.judge_source(f, repo, &mut alerts);
-            }
-            base.add(f, self.window);
-            repo.builds += 1;
-            if let Some(c) = &f.committer {
-                repo.committers.insert(c.clone());
-            }
-            if let (Some(a), Some(k)) = (&f.author, &f.commit_key) {
-                repo.author_keys
-                    .entry(a.clone())
-                    .or_default()
-                    .insert(k.clone());
+                alerts.extend(found);
             }
         }
-        alerts.sort_by(|a, b| (a.at, &a.build, rank(a.kind)).cmp(&(b.at, &b.build, rank(b.kind))));
+        sort_alerts(&mut alerts);
+        alerts
+    }
+
+    /// Judges one build against the baselines as they stand, then adds it to them: its alerts,
+    /// in the order reports list one build's alerts. Builds must come in [`order_key`] order.
+    pub fn step(&self, state: &mut State, f: &BuildFacts) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        let base = state.pipelines.entry(f.pipeline.clone()).or_default();
+        self.judge_build(f, base, &mut alerts);
+        base.add(f, self.window);
+        let repo = state.repositories.entry(f.repository.clone()).or_default();
+        self.judge_source(f, repo, &mut alerts);
+        repo.builds += 1;
+        if let Some(c) = &f.committer {
+            repo.committers.insert(c.clone());
+        }
+        if let (Some(a), Some(k)) = (&f.author, &f.commit_key) {
+            repo.author_keys
+                .entry(a.clone())
+                .or_default()
+                .insert(k.clone());
+        }
         alerts
     }
 
@@ -257,7 +421,7 @@ impl Detector {
     }
 
     fn judge_build(&self, f: &BuildFacts, base: &Baseline, out: &mut Vec<Alert>) {
-        let n = base.builds.len();
+        let n = base.window.len();
         // A new signing key is judged against every key the pipeline ever had.
         if base.seen >= self.min_history
             && let Some(k) = &f.signer_key
@@ -366,7 +530,7 @@ impl Detector {
                 json!({"files": new_writes, "rarity": rarity(0)}),
             ));
         }
-        let durations: Vec<u64> = base.durations.iter().copied().collect();
+        let durations: Vec<u64> = base.window.iter().map(|s| s.duration_ms).collect();
         let (median, mad) = median_mad(&durations);
         let d = f.duration_ms as f64;
         // A floor on the deviation: a pipeline whose builds all took the same time (MAD 0)
@@ -433,8 +597,15 @@ impl Detector {
     }
 }
 
-fn rank(kind: &str) -> usize {
+/// A kind's place in [`KINDS`] (the order reports list one build's alerts in).
+pub fn rank(kind: &str) -> usize {
     KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len())
+}
+
+/// Sorts alerts as reports list them: by time, build, then kind; alerts equal in all three
+/// keep their order.
+pub fn sort_alerts(alerts: &mut [Alert]) {
+    alerts.sort_by(|a, b| (a.at, &a.build, rank(a.kind)).cmp(&(b.at, &b.build, rank(b.kind))));
 }
 
 #[cfg(test)]

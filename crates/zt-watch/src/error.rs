@@ -24,6 +24,14 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A stored baseline (the watch's state in the ledger) does not read.
+    #[error("the watch's stored baseline of {what} does not read: {reason}")]
+    State {
+        /// Whose baseline.
+        what: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -43,6 +51,7 @@ impl Diagnostic for Error {
     fn help(&self) -> Option<String> {
         Some(match self {
             Error::Io { .. } => "check the path and its permissions, then rerun `zt watch`".into(),
+            Error::State { .. } => "rerun `zt watch`: it makes the baselines again from the build records".into(),
             Error::NotifyConfig { .. } => "give each route `kind = \"webhook\"`, `\"slack\"` or `\"command\"` with its `url` or `command` (see docs/watch.md), then rerun `zt watch`".into(),
         })
     }

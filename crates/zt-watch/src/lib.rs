@@ -28,6 +28,6 @@ pub mod metrics;
 pub mod notify;
 pub mod sarif;
 
-pub use detect::{Alert, Detector, KINDS};
+pub use detect::{Alert, Detector, KINDS, State};
 pub use error::Error;
 pub use facts::BuildFacts;

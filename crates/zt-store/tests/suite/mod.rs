@@ -8,6 +8,7 @@ use zt_core::config::Stage;
 use zt_store::index::BuildFigures;
 use zt_store::{
     BuildRecord, BundleIndex, BundleQuery, Error, Ledger, Put, Revocation, SCHEMA_VERSION,
+    WatchAlert, WatchUpdate,
 };
 
 /// A place a ledger lives; `open` may be called again to reopen the same ledger.
@@ -837,9 +838,12 @@ pub(crate) fn scans_recorded_before_the_scan_index_are_indexed_on_upgrade<B: Bac
         .unwrap()
         .0;
     drop(l);
-    // What zt wrote at version 3: no scan tables, no build figures.
+    // What zt wrote at version 3: no scan tables, no build figures (nor version 5's build
+    // numbers and watch tables).
     b.raw_sql(
-        "DROP TABLE latest_scans; DROP TABLE scan_findings; DROP INDEX builds_by_time; \
+        "DROP TABLE watch_alerts; DROP TABLE watch_state; DROP INDEX builds_by_seq; \
+         ALTER TABLE builds DROP COLUMN seq; \
+         DROP TABLE latest_scans; DROP TABLE scan_findings; DROP INDEX builds_by_time; \
          DROP TABLE intake_decisions; DROP TABLE deployments; \
          ALTER TABLE builds DROP COLUMN reproducible; ALTER TABLE builds DROP COLUMN setup_ms; \
          ALTER TABLE builds DROP COLUMN duration_ms; \
@@ -1002,4 +1006,154 @@ pub(crate) fn deployments_are_kept_by_digest<B: Backend>(b: &B) {
     );
     assert_eq!(l.deployments(&d("app"), 1).unwrap(), [second]);
     assert!(l.deployments(&d("none"), 10).unwrap().is_empty());
+}
+
+fn seqs(l: &impl Ledger, after: u64) -> Vec<(u64, String)> {
+    l.builds_after(after)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.seq, b.id))
+        .collect()
+}
+
+/// Builds are numbered in the order they are recorded, whatever their times, and an identical
+/// record stored again takes no number: a watch that has read up to n has read every build
+/// recorded before n.
+pub(crate) fn builds_are_numbered_in_the_order_of_recording<B: Backend>(b: &B) {
+    let mut l = b.open();
+    assert!(seqs(&l, 0).is_empty());
+    l.put_build(&build("late", &["x"], 30)).unwrap();
+    l.put_build(&build("early", &[], 10)).unwrap();
+    assert_eq!(
+        l.put_build(&build("late", &["x"], 30)).unwrap(),
+        Put::AlreadyPresent
+    );
+    l.put_build(&build("mid", &["y"], 20)).unwrap();
+    assert_eq!(
+        seqs(&l, 0),
+        vec![(1, "late".into()), (2, "early".into()), (3, "mid".into())]
+    );
+    assert_eq!(seqs(&l, 2), vec![(3, "mid".into())]);
+    assert!(seqs(&l, 3).is_empty());
+    let got = l.builds_after(1).unwrap();
+    assert_eq!(got[0].recorded_at, 10);
+    assert_eq!(got[0].record["id"], "early");
+}
+
+/// A version-4 ledger (before build numbers and the watch's state) is upgraded in place: its
+/// builds are numbered in the order they were listed then (time, then id), and the next build
+/// recorded follows them.
+pub(crate) fn builds_recorded_before_numbering_are_numbered_on_upgrade<B: Backend>(b: &B) {
+    let mut l = b.open();
+    l.put_build(&build("b", &["x"], 20)).unwrap();
+    l.put_build(&build("c", &[], 10)).unwrap();
+    l.put_build(&build("a", &["y"], 20)).unwrap();
+    drop(l);
+    b.raw_sql(
+        "DROP TABLE watch_alerts; DROP TABLE watch_state; DROP INDEX builds_by_seq; \
+         ALTER TABLE builds DROP COLUMN seq; \
+         UPDATE zt_meta SET value = '4' WHERE key = 'schema_version'",
+    );
+    let mut l = b.open();
+    assert_eq!(l.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        seqs(&l, 0),
+        vec![(1, "c".into()), (2, "a".into()), (3, "b".into())]
+    );
+    assert_eq!(l.watch_cursor().unwrap(), None);
+    l.put_build(&build("d", &[], 5)).unwrap();
+    assert_eq!(seqs(&l, 3), vec![(4, "d".into())]);
+}
+
+fn alert(build_seq: u64, ordinal: u32, at: i64) -> WatchAlert {
+    WatchAlert {
+        build_seq,
+        ordinal,
+        at,
+        build: format!("b{build_seq}"),
+        rank: 3,
+        alert: format!(r#"{{"n":{ordinal}}}"#),
+    }
+}
+
+fn state(kind: &str, name: &str, state: &str) -> (String, String, String) {
+    (kind.into(), name.into(), state.into())
+}
+
+/// The watch's state moves only from the cursor it was computed from: a second run that read
+/// the same cursor is refused and writes nothing; a reset replaces every state row and alert.
+pub(crate) fn the_watch_state_moves_from_its_cursor_only<B: Backend>(b: &B) {
+    let mut l = b.open();
+    assert_eq!(l.watch_cursor().unwrap(), None);
+    let first = WatchUpdate {
+        expected: None,
+        cursor: "c1".into(),
+        reset: true,
+        states: vec![state("pipeline", "p", "s1"), state("repository", "r", "r1")],
+        alerts: vec![alert(1, 0, 10), alert(1, 1, 10), alert(2, 0, 20)],
+    };
+    l.put_watch(&first).unwrap();
+    assert_eq!(l.watch_cursor().unwrap().as_deref(), Some("c1"));
+    // Another run that also saw no cursor lost the race.
+    let err = l.put_watch(&first).unwrap_err();
+    assert!(matches!(err, Error::WatchMoved), "{err}");
+    let stale = WatchUpdate {
+        expected: Some("c0".into()),
+        cursor: "c2".into(),
+        states: vec![state("pipeline", "p", "stale")],
+        alerts: vec![alert(3, 0, 30)],
+        ..WatchUpdate::default()
+    };
+    assert!(matches!(l.put_watch(&stale), Err(Error::WatchMoved)));
+    let names = vec!["p".to_owned(), "q".to_owned()];
+    assert_eq!(
+        l.watch_states("pipeline", &names).unwrap(),
+        vec![("p".into(), "s1".into())]
+    );
+    assert_eq!(l.watch_alerts(i64::MIN).unwrap().len(), 3);
+    // A step from the cursor: one state row replaced, one added, alerts added.
+    l.put_watch(&WatchUpdate {
+        expected: Some("c1".into()),
+        cursor: "c2".into(),
+        reset: false,
+        states: vec![state("pipeline", "p", "s2"), state("pipeline", "q", "q1")],
+        alerts: vec![alert(3, 0, 30)],
+    })
+    .unwrap();
+    assert_eq!(
+        l.watch_states("pipeline", &names).unwrap(),
+        vec![("p".into(), "s2".into()), ("q".into(), "q1".into())]
+    );
+    let mut since: Vec<(u64, u32)> = l
+        .watch_alerts(20)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.build_seq, a.ordinal))
+        .collect();
+    since.sort();
+    assert_eq!(since, vec![(2, 0), (3, 0)]);
+    let got = l.watch_alerts(30).unwrap();
+    assert_eq!(got, vec![alert(3, 0, 30)]);
+    // A reset from the cursor: only what it writes is left.
+    drop(l);
+    let mut l = b.open();
+    l.put_watch(&WatchUpdate {
+        expected: Some("c2".into()),
+        cursor: "c3".into(),
+        reset: true,
+        states: vec![state("pipeline", "q", "q2")],
+        alerts: vec![alert(1, 0, 10)],
+    })
+    .unwrap();
+    assert_eq!(
+        l.watch_states("pipeline", &names).unwrap(),
+        vec![("q".into(), "q2".into())]
+    );
+    assert!(
+        l.watch_states("repository", &["r".into()])
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(l.watch_alerts(i64::MIN).unwrap(), vec![alert(1, 0, 10)]);
+    assert_eq!(l.watch_cursor().unwrap().as_deref(), Some("c3"));
 }

@@ -134,6 +134,11 @@ pub(crate) struct TraceArgs {
     /// Print the trace as a graph instead (`dot`: Graphviz).
     #[arg(long, value_name = "FORMAT", value_parser = ["dot"])]
     pub(crate) graph: Option<String>,
+    /// Also judge the artifact with policy at every stage (`ci`, `publish`, `deploy`), which
+    /// verifies every bundle about it; without, only the evidence shown (provenance, SBOMs,
+    /// source verifications) is verified. A zt server's trace always has the decisions.
+    #[arg(long)]
+    pub(crate) decisions: bool,
     /// Ask the zt server at URL (`zt serve`) instead of the local ledger. The credential is
     /// `ZT_SERVER_TOKEN`.
     #[arg(long, env = "ZT_SERVER", value_name = "URL")]

@@ -32,7 +32,7 @@ pub(crate) fn run(args: TraceArgs, printer: &Printer) -> Result<Status, CliError
         }
         None => {
             let ws = crate::commands::workspace(Path::new("."), printer)?;
-            zt_pipeline::trace::trace(&ws, &digest)?
+            zt_pipeline::trace::trace(&ws, &digest, args.decisions)?
         }
     };
     if args.graph.is_some() {
@@ -88,6 +88,9 @@ fn print(name: &str, t: &Trace, printer: &Printer) {
             s.key_id,
             s.predicate_types.join(", ")
         ));
+    }
+    if t.decisions.is_empty() {
+        printer.info("  decisions   not judged (`zt trace --decisions` judges every stage)");
     }
     for d in &t.decisions {
         let verdict = if d.allow {
