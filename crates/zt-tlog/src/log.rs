@@ -113,7 +113,7 @@ pub struct Log {
     wake: Condvar,
     /// The write-ahead file and what was written since the durable base (locked after
     /// `state`, only by a writer).
-    wal: Mutex<Option<Wal>>,
+    wal: Mutex<Result<Wal, String>>,
     _lock: fs_err::File,
 }
 
@@ -383,14 +383,18 @@ impl Log {
             state: Mutex::new(state),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
-            wal: Mutex::new(None),
+            wal: Mutex::new(Err("the log is read-only".into())),
             _lock,
         };
         if log.signer.is_some() {
             let mut state = relock(&log.state);
             let wal = if clean {
                 // Header only, at the checkpoint: append to it as it is.
-                Wal::open(&wal_path, WAL_HEADER as u64)?
+                Wal::open(&wal_path, WAL_HEADER as u64)
+            } else if replay.is_empty() {
+                // A log from before the WAL (durable file by file), or a WAL left by a zt
+                // that wrote the checkpoint durably past it: this state becomes the base.
+                log.take_base(&state, &Since::default())
             } else {
                 let mut since = Since::default();
                 for (first, entries) in replay {
@@ -402,10 +406,12 @@ impl Log {
                     }
                     log.publish(&mut state, &entries, &mut since)?;
                 }
-                // What was replayed (or a log from before the WAL) becomes the new base.
-                log.take_base(&state, &since)?
+                // What was replayed becomes the new base; the log is not usable until then.
+                Ok(log.take_base(&state, &since)?)
             };
-            *relock(&log.wal) = Some(wal);
+            // Nothing needed replaying, so the log reads as it is even where its WAL cannot
+            // be written (a read-only copy with its key): only appends fail, saying why.
+            *relock(&log.wal) = wal.map_err(|e| e.to_string());
         }
         Ok(log)
     }
@@ -504,21 +510,25 @@ impl Log {
             return Ok(first);
         }
         let mut guard = relock(&self.wal);
-        let wal = guard.as_mut().ok_or_else(|| {
-            Error::BatchFailed(
-                "an earlier batch failed and its record could not be taken back from the \
-                 write-ahead file; reopen the log to replay it"
-                    .into(),
-            )
-        })?;
+        let wal = match guard.as_mut() {
+            Ok(wal) => wal,
+            Err(why) => {
+                return Err(Error::BatchFailed(format!(
+                    "the log's write-ahead file cannot be written: {why}"
+                )));
+            }
+        };
         let before = wal.len;
         if let Err(e) = wal
             .append(first, entries)
             .and_then(|()| self.publish(&mut state, entries, &mut wal.since))
         {
             // Take the record back, so that neither a replay nor the next batch sees it.
-            if wal.truncate(before).is_err() {
-                *guard = None;
+            if let Err(t) = wal.truncate(before) {
+                *guard = Err(format!(
+                    "a failed batch's record could not be taken back ({t}); reopen the log to \
+                     replay what was acknowledged"
+                ));
             }
             return Err(e);
         }
@@ -536,7 +546,7 @@ impl Log {
     pub fn sync(&self) -> Result<(), Error> {
         let state = relock(&self.state);
         let mut guard = relock(&self.wal);
-        if let Some(wal) = guard.as_mut()
+        if let Ok(wal) = guard.as_mut()
             && (wal.since.entries > 0 || wal.len > WAL_HEADER as u64)
         {
             *wal = self.take_base(&state, &wal.since)?;

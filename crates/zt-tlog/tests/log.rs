@@ -349,3 +349,44 @@ fn a_damaged_write_ahead_file_is_reported_not_replayed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_log_whose_write_ahead_file_cannot_be_written_still_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    {
+        let log = Log::init(&dir, key(), "example.com/log").unwrap();
+        log.append_batch(&(0..3).map(entry).collect::<Vec<_>>())
+            .unwrap();
+    }
+    // A log from before the write-ahead file, in a directory nobody may write (root too:
+    // the immutable attribute).
+    fs_err::remove_file(dir.join("private/wal")).unwrap();
+    let private = dir.join("private");
+    let immutable = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&private)
+        .status();
+    if !immutable.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: `chattr +i` is not available here");
+        return;
+    }
+    let opened = Log::open(&dir);
+    let appended = opened
+        .as_ref()
+        .map(|log| log.append(&entry(3)))
+        .map_err(ToString::to_string);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&private)
+        .status();
+    let log = opened.unwrap();
+    assert_eq!(log.size(), 3);
+    assert_eq!(log.entry(2).unwrap(), entry(2));
+    let err = appended.unwrap().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("write-ahead file cannot be written"),
+        "{err}"
+    );
+}
