@@ -53,7 +53,8 @@ awk -v t="$next_ms" 'BEGIN { exit !(t < 1000) }' || { echo "watch: over the 1 s 
 tree="$work/exec"
 mkdir -p "$tree"
 loop='i=0; while [ $i -lt 2000 ]; do /bin/true; i=$((i+1)); done; mkdir -p out; echo done > out/x'
-bare_ms=$(time_runs 5 sh -c "$loop")
+# Bare, in the same scratch directory (never the checkout: the loop writes out/x).
+bare_ms=$(time_runs 5 sh -c "cd \"$tree\" && $loop")
 zt_cmd_ms=0
 for r in 1 2 3 4 5; do
   rm -rf "$tree/out"
