@@ -739,7 +739,23 @@ fn a_revocation_uploaded_later_turns_the_next_decision_to_deny() {
         (200, &serde_json::Value::Bool(true)),
         "{j}"
     );
-    let out = zt(&runner)
+    let bundle = revoke_pipeline_key(&runner);
+    let (code, r) = upload(&server.url, &up, &bundle);
+    assert_eq!(code, 201, "{r}");
+    let (code, j) = decide();
+    assert_eq!(
+        (code, &j["allow"]),
+        (200, &serde_json::Value::Bool(false)),
+        "{j}"
+    );
+    assert!(j.to_string().contains("revoked"), "{j}");
+}
+
+/// `POST /api/v1/decide` for `digest` at deploy on `url`.
+/// Revokes the runner's pipeline key (`zt key revoke`, backdated to 0); the revocation's
+/// bundle.
+fn revoke_pipeline_key(runner: &Path) -> PathBuf {
+    let out = zt(runner)
         .args([
             "key",
             "revoke",
@@ -756,23 +772,13 @@ fn a_revocation_uploaded_later_turns_the_next_decision_to_deny() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let revocation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let bundle = PathBuf::from(revocation["bundle"].as_str().unwrap());
-    let bundle = if bundle.is_absolute() {
+    if bundle.is_absolute() {
         bundle
     } else {
         runner.join(bundle)
-    };
-    let (code, r) = upload(&server.url, &up, &bundle);
-    assert_eq!(code, 201, "{r}");
-    let (code, j) = decide();
-    assert_eq!(
-        (code, &j["allow"]),
-        (200, &serde_json::Value::Bool(false)),
-        "{j}"
-    );
-    assert!(j.to_string().contains("revoked"), "{j}");
+    }
 }
 
-/// `POST /api/v1/decide` for `digest` at deploy on `url`.
 fn decide(url: &str, token: &str, digest: &str) -> serde_json::Value {
     let (code, j) = curl(&[
         "-H",
@@ -907,23 +913,7 @@ fn two_servers_on_one_postgres_store_see_each_others_uploads() {
     assert!(!trace_allows_deploy(&b.url, &read_b, &digest));
 
     // A revocation of the signing key through A: B rejects every bundle the key signed.
-    let out = zt(&runner)
-        .args([
-            "key",
-            "revoke",
-            ".zt/keys/pipeline.pub",
-            "--reason",
-            "stolen",
-            "--at",
-            "0",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    let revocation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let bundle = runner.join(revocation["bundle"].as_str().unwrap());
+    let bundle = revoke_pipeline_key(&runner);
     let (code, r) = upload(&a.url, &up_a, &bundle);
     assert_eq!(code, 201, "{r}");
     let j = decide(&b.url, &read_b, &digest);
