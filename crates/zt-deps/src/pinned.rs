@@ -7,8 +7,16 @@
 //! | Cargo | `cargo/`: a local registry (`index/` in the crates.io layout, `NAME-VERSION.crate`) | `.cargo/config.toml`: `[source.crates-io] replace-with` a `local-registry` ([`Pinned::cargo_config`]) |
 //! | PyPI | `pypi/simple/` PEP 503 pages, `pypi/files/SHA256/FILE` | `PIP_INDEX_URL=file://…/pypi/simple/` |
 //! | Go | `go/`: a `GOPROXY` tree (`MODULE/@v/list`, `.info`, `.mod`, `.zip`) | `GOPROXY=file://…/go`, `GOFLAGS=-mod=mod`, `GOTOOLCHAIN=local` |
+//! | npm | `npm/_cacache/content-v2/sha512/…`: npm's own content-addressed cache, tarballs only | `npm_config_cache=…/npm`, `npm_config_offline=true` |
 //!
-//! npm has no file registry; npm packages are served by `zt serve` (`/npm/`) only.
+//! npm has no file registry, but npm (pacote) takes a tarball from its cache by the lockfile's
+//! `integrity` alone, before any request, whenever the lockfile entry also has `resolved`
+//! (what `npm install` writes): so `npm ci` installs admitted tarballs, and a package the
+//! mirror lacks fails with npm's `ENOTCACHED` (offline: there is nothing else to ask). The
+//! cache holds no packuments, so a lockfile entry without `resolved` or `integrity`, or an
+//! `npm install` that must resolve versions, fails the same way. The cache is shown
+//! read-only; `npm_config_logs_max=0` keeps npm from writing its logs into it. A lockfile
+//! whose integrity is SHA-1 only (npm 4 and older) does not resolve: zt admits by SHA-512.
 //!
 //! [`Pinned::index_digest`] is SHA-256 over the mirror's index (`PURL SHA256` lines, sorted):
 //! the state the build resolved against, recorded in its provenance.
@@ -16,7 +24,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use zt_core::Digest;
+use zt_core::{Digest, DigestAlgorithm};
 
 use crate::intake::mirror::Mirror;
 use crate::registry::{
@@ -59,6 +67,18 @@ fn go_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Where cacache keeps content with this digest: `content-v2/ALGO/HH/HH/REST` of its hex.
+fn cacache_path(content: &Path, digest: &Digest) -> PathBuf {
+    let hex = digest.hex();
+    let (a, rest) = hex.split_at(2);
+    let (b, rest) = rest.split_at(2);
+    content
+        .join(digest.algorithm().name())
+        .join(a)
+        .join(b)
+        .join(rest)
 }
 
 /// Whether a path from the mirror index is safe to join under the directory.
@@ -134,6 +154,20 @@ pub fn materialize(mirror: &Mirror, dir: &Path) -> Result<Pinned, Error> {
         }
     }
 
+    // npm: tarballs in npm's content-addressed cache (cacache), under their SHA-512: the
+    // integrity every lockfile since npm 5 records. (zt takes no SHA-1-only integrity.)
+    let cacache = dir.join("npm/_cacache/content-v2");
+    for items in snapshot.npm.values() {
+        for i in items {
+            let Some((_, bytes)) = mirror.get(&i.entry.purl)? else {
+                continue;
+            };
+            let sha512 = Digest::of_bytes(DigestAlgorithm::Sha512, &bytes);
+            write(&cacache_path(&cacache, &sha512), &bytes)?;
+            *packages.entry("npm".to_owned()).or_insert(0) += 1;
+        }
+    }
+
     // Go: a GOPROXY tree.
     let go = dir.join("go");
     fs_err::create_dir_all(&go)?;
@@ -198,6 +232,15 @@ pub fn materialize(mirror: &Mirror, dir: &Path) -> Result<Pinned, Error> {
         ("GOPROXY".to_owned(), format!("file://{}", go.display())),
         ("GOFLAGS".to_owned(), "-mod=mod".to_owned()),
         ("GOTOOLCHAIN".to_owned(), "local".to_owned()),
+        (
+            "npm_config_cache".to_owned(),
+            dir.join("npm").display().to_string(),
+        ),
+        ("npm_config_offline".to_owned(), "true".to_owned()),
+        ("npm_config_logs_max".to_owned(), "0".to_owned()),
+        ("npm_config_update_notifier".to_owned(), "false".to_owned()),
+        ("npm_config_audit".to_owned(), "false".to_owned()),
+        ("npm_config_fund".to_owned(), "false".to_owned()),
     ];
     Ok(Pinned {
         dir: dir.to_path_buf(),
@@ -223,5 +266,14 @@ mod tests {
         for bad in ["", "/a", "a/../b", "a//b", "a\\b", "."] {
             assert!(!safe_rel(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn npm_tarballs_sit_where_cacache_looks_them_up_by_integrity() {
+        // cacache's content path of `sha512-3a81oZ…` (SHA-512 of "abc"): the hex split 2/2/rest.
+        let d = Digest::of_bytes(DigestAlgorithm::Sha512, b"abc");
+        let p = cacache_path(Path::new("c"), &d);
+        assert_eq!(p, Path::new("c/sha512/dd/af").join(&d.hex()[4..]),);
+        assert!(d.hex().starts_with("ddaf35a193617aba"));
     }
 }

@@ -1,8 +1,9 @@
 //! `zt build` pinned to the curated mirror (`[build] mirror = "local"`): the sandboxed build
 //! has no network, and the real package managers in it install from the mirror's admitted
 //! archives only — `cargo build --offline --locked` through a `local-registry` replacement,
-//! `pip install` through `PIP_INDEX_URL=file://…` — and the provenance records the mirror and
-//! the digest of its index. A package the mirror lacks does not resolve.
+//! `pip install` through `PIP_INDEX_URL=file://…`, `npm ci` from npm's own cache by integrity —
+//! and the provenance records the mirror and the digest of its index. A package the mirror
+//! lacks does not resolve.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
@@ -273,4 +274,119 @@ fn go_builds_offline_from_the_pinned_mirror() {
         .unwrap();
     let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
     assert_eq!(mirror["annotations"]["packages"]["Go"], 1, "{mirror}");
+}
+
+/// A package and its `package-lock.json` (v3, `resolved` and `integrity` as `npm install`
+/// writes them) for is-number 7.0.0 and, when `with_missing`, is-odd 3.0.1 (not in the mirror).
+fn npm_lockfile(d: &Path, sri: &str, with_missing: bool) {
+    let (dep, entry) = if with_missing {
+        (
+            r#","is-odd":"3.0.1""#,
+            r#","node_modules/is-odd":{"version":"3.0.1","resolved":"https://registry.npmjs.org/is-odd/-/is-odd-3.0.1.tgz","integrity":"sha512-CQpnWPrDwmP1+SMHXZhtLtJv90yiyVfluGsX5iNCVkrhQtU3TQHsUWPG9wkdk9Lgd5yNpAg9jQEo90CBaXgWMA=="}"#,
+        )
+    } else {
+        ("", "")
+    };
+    fs_err::write(
+        d.join("package.json"),
+        format!(r#"{{"name":"app","version":"1.0.0","private":true,"dependencies":{{"is-number":"7.0.0"{dep}}}}}"#),
+    )
+    .unwrap();
+    fs_err::write(
+        d.join("package-lock.json"),
+        format!(
+            r#"{{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{{"":{{"name":"app","version":"1.0.0","dependencies":{{"is-number":"7.0.0"{dep}}}}},"node_modules/is-number":{{"version":"7.0.0","resolved":"https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz","integrity":"{sri}","engines":{{"node":">=0.12.0"}}}}{entry}}}}}"#
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn npm_ci_installs_offline_from_the_pinned_mirror() {
+    let ok = Command::new("/usr/bin/npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return skip_outside_ci("the base system has no npm (apt: npm)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tgz = "is-number-7.0.0.tgz";
+    fs_err::copy(data(&format!("registry/{tgz}")), d.join(tgz)).unwrap();
+    let sha512 = zt_core::Digest::of_file(zt_core::DigestAlgorithm::Sha512, &d.join(tgz)).unwrap();
+    let sri = format!("sha512-{}", zt_core::b64::encode(sha512.bytes()));
+    npm_lockfile(d, &sri, false);
+    fs_err::write(d.join("zt.toml"), "[build]\nmirror = \"local\"\n").unwrap();
+    let o = zt(d)
+        .args([
+            "deps",
+            "intake",
+            "is-number@7.0.0",
+            "--ecosystem",
+            "npm",
+            "--archive",
+            tgz,
+            "--lockfile",
+            "package-lock.json",
+            "--allow-unknown-age",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    fs_err::remove_file(d.join(tgz)).unwrap();
+
+    let script = "npm ci --ignore-scripts && mkdir -p out && node -e 'const n = require(\"is-number\"); console.log(n(5), n(\"x\"))' > out/said";
+    let o = zt(d)
+        .args(["build", "--allow-dirty", "--json", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_eq!(
+        fs_err::read_to_string(d.join("out/said")).unwrap(),
+        "true false\n"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join(v["provenance"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap();
+    let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
+    assert_eq!(mirror["annotations"]["packages"]["npm"], 1, "{mirror}");
+    assert!(
+        mirror["annotations"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "npm_config_cache"),
+        "{mirror}"
+    );
+
+    // A package the mirror lacks is not in the cache: npm, offline, fails with ENOTCACHED.
+    npm_lockfile(d, &sri, true);
+    let o = zt(d)
+        .args([
+            "build",
+            "--allow-dirty",
+            "--",
+            "npm",
+            "ci",
+            "--ignore-scripts",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{:?}", text(&o));
+    let log = fs_err::read_dir(d.join(".zt/logs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| fs_err::read_to_string(e.path()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        log.contains("ENOTCACHED") && log.contains("is-odd"),
+        "{log}"
+    );
 }
