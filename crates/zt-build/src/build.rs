@@ -122,8 +122,9 @@ pub struct PackageSource {
     /// Text appended to files of the build's copy of the tree (path relative to the tree),
     /// e.g. Cargo's `[source]` replacement in `.cargo/config.toml`.
     pub files: Vec<(PathBuf, String)>,
-    /// The provenance's `resolvedDependencies` entry for it.
-    pub record: serde_json::Value,
+    /// The provenance's `resolvedDependencies` entries for it: the source itself first, then
+    /// each package from it the build's lockfiles pin.
+    pub records: Vec<serde_json::Value>,
 }
 
 impl Default for Options {

@@ -274,7 +274,7 @@ pub fn resolved_dependencies(opts: &Options, source: &SourceState) -> Result<Vec
         }
     }
     if let Some(ps) = &opts.package_source {
-        deps.push(ps.record.clone());
+        deps.extend(ps.records.iter().cloned());
     }
     let mut locks = Vec::new();
     find_lockfiles(&opts.tree, &opts.tree, 0, &mut locks);

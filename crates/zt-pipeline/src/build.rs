@@ -296,8 +296,9 @@ pub fn pin_mirror(
             help: "admit packages with `zt deps intake` first (`mirror = \"local\"` is this repository's mirror), or point `mirror` at another repository's mirror directory".into(),
         });
     }
-    let pinned = zt_deps::pinned::materialize(&zt_deps::intake::mirror::Mirror::at(&root), dir)?;
-    let record = serde_json::json!({
+    let mirror = zt_deps::intake::mirror::Mirror::at(&root);
+    let pinned = zt_deps::pinned::materialize(&mirror, dir)?;
+    let mut record = serde_json::json!({
         "name": "zt-mirror",
         "uri": format!("file://{}", root.display()),
         "digest": { "sha256": pinned.index_digest },
@@ -307,12 +308,84 @@ pub fn pin_mirror(
             "env": pinned.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         },
     });
+    let mut records = Vec::new();
+    match mirror_packages_pinned(ws.root(), &mirror.index()?) {
+        Ok(used) => records = used,
+        Err(e) => {
+            // The package manager will judge the lockfile; the provenance says why it names
+            // no packages.
+            record["annotations"]["lockfileError"] = serde_json::json!(e.to_string());
+        }
+    }
+    records.insert(0, record);
     Ok(zt_build::build::PackageSource {
         dir: pinned.dir.clone(),
         env: pinned.env,
         files: vec![(PathBuf::from(".cargo/config.toml"), pinned.cargo_config)],
-        record,
+        records,
     })
+}
+
+/// The mirror's admitted archives that the tree's lockfiles pin, as `resolvedDependencies`
+/// entries (`uri` the package URL, `digest` the admitted archive's SHA-256): what the package
+/// managers, held to those lockfiles and with the mirror as their only source, can install.
+/// A lockfile entry matches an admitted archive by package URL (qualifiers aside) and, where
+/// it records a SHA-256 (Cargo's `checksum`, pip's `--hash`), by that digest too: a lockfile
+/// pinning other bytes under the same name names no mirror entry.
+fn mirror_packages_pinned(
+    tree: &Path,
+    index: &std::collections::BTreeMap<String, zt_deps::intake::mirror::MirrorEntry>,
+) -> Result<Vec<serde_json::Value>, zt_deps::Error> {
+    let inventory = zt_deps::inventory(tree)?;
+    let mut by_purl: std::collections::BTreeMap<&str, Vec<&zt_deps::intake::mirror::MirrorEntry>> =
+        Default::default();
+    for (purl, entry) in index {
+        by_purl
+            .entry(strip_qualifiers(purl))
+            .or_default()
+            .push(entry);
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for p in &inventory.packages {
+        let Some(entries) = by_purl.get(strip_qualifiers(&p.purl)) else {
+            continue;
+        };
+        let sha256: Vec<&str> = p
+            .hashes
+            .iter()
+            .filter(|h| h.algorithm == "sha256")
+            .map(|h| h.value.as_str())
+            .collect();
+        let lockfile = inventory
+            .lockfiles
+            .get(p.lockfile)
+            .map(|l| {
+                l.path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .unwrap_or_default();
+        for e in entries {
+            if !sha256.is_empty() && !sha256.contains(&e.sha256.as_str()) {
+                continue;
+            }
+            out.entry((e.purl.clone(), e.sha256.clone())).or_insert_with(|| {
+                serde_json::json!({
+                    "uri": e.purl,
+                    "digest": { "sha256": e.sha256 },
+                    "annotations": { "kind": "mirror-package", "file": e.file, "lockfile": lockfile },
+                })
+            });
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// A package URL without its `?qualifiers` and `#subpath`.
+fn strip_qualifiers(purl: &str) -> &str {
+    purl.split(['?', '#']).next().unwrap_or(purl)
 }
 
 /// `zt repro`: rebuilds and compares only; the statement is written, not signed.
@@ -366,4 +439,54 @@ pub fn verify(ws: &Workspace, out: &Path, stage: Stage) -> Result<Vec<(String, J
         judged.push((name, judgement));
     }
     Ok(judged)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use zt_deps::intake::mirror::MirrorEntry;
+
+    fn entry(purl: &str, sha256: &str) -> MirrorEntry {
+        MirrorEntry {
+            purl: purl.into(),
+            ecosystem: "crates.io".into(),
+            sha256: sha256.into(),
+            file: "x.crate".into(),
+            size: 1,
+            admitted: "2026-01-01T00:00:00Z".into(),
+            decision: None,
+        }
+    }
+
+    #[test]
+    fn mirror_packages_are_named_by_purl_and_the_lockfiles_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        fs_err::write(
+            dir.path().join("Cargo.lock"),
+            format!("version = 4\n\n[[package]]\nname = \"cfg-if\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{a}\"\n\n[[package]]\nname = \"libc\"\nversion = \"0.2.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{a}\"\n"),
+        )
+        .unwrap();
+        let mut index = std::collections::BTreeMap::new();
+        // cfg-if: the bytes the lockfile pins; libc: other bytes under the same name; adler2:
+        // admitted, not in the lockfile.
+        for (purl, sum) in [
+            ("pkg:cargo/cfg-if@1.0.0", &a),
+            ("pkg:cargo/libc@0.2.1", &b),
+            ("pkg:cargo/adler2@2.0.1", &a),
+        ] {
+            index.insert(purl.to_owned(), entry(purl, sum));
+        }
+        let used = mirror_packages_pinned(dir.path(), &index).unwrap();
+        assert_eq!(used.len(), 1, "{used:?}");
+        assert_eq!(used[0]["uri"], "pkg:cargo/cfg-if@1.0.0");
+        assert_eq!(used[0]["digest"]["sha256"], a.as_str());
+        assert_eq!(used[0]["annotations"]["lockfile"], "Cargo.lock");
+        assert_eq!(
+            strip_qualifiers("pkg:pypi/x@1?file=x.whl#sub"),
+            "pkg:pypi/x@1"
+        );
+    }
 }

@@ -128,6 +128,15 @@ fn cargo_builds_offline_from_the_pinned_mirror_and_the_provenance_names_it() {
     assert_eq!(mirror["annotations"]["kind"], "package-mirror");
     assert_eq!(mirror["annotations"]["packages"]["crates.io"], 1);
     assert_eq!(mirror["digest"]["sha256"].as_str().unwrap().len(), 64);
+    // And the admitted archive Cargo.lock pins, by package URL and the lockfile's checksum.
+    let lock = fs_err::read_to_string(d.join("Cargo.lock")).unwrap();
+    let used = deps
+        .iter()
+        .find(|x| x["uri"] == "pkg:cargo/cfg-if@1.0.0")
+        .unwrap_or_else(|| panic!("{prov}"));
+    assert_eq!(used["annotations"]["kind"], "mirror-package");
+    assert_eq!(used["annotations"]["lockfile"], "Cargo.lock");
+    assert!(lock.contains(used["digest"]["sha256"].as_str().unwrap()));
     assert!(mirror["uri"].as_str().unwrap().starts_with("file://"));
 
     // A crate the mirror lacks does not resolve: the build fails, nothing reaches crates.io.
@@ -356,6 +365,11 @@ fn npm_ci_installs_offline_from_the_pinned_mirror() {
         .unwrap();
     let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
     assert_eq!(mirror["annotations"]["packages"]["npm"], 1, "{mirror}");
+    let used = deps
+        .iter()
+        .find(|x| x["uri"] == "pkg:npm/is-number@7.0.0")
+        .unwrap_or_else(|| panic!("{prov}"));
+    assert_eq!(used["annotations"]["lockfile"], "package-lock.json");
     assert!(
         mirror["annotations"]["env"]
             .as_array()
