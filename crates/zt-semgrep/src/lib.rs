@@ -597,6 +597,17 @@ pub const MAX_TARGET_BYTES: usize = 1_000_000;
 /// Runs `rules` over one file at `path` with content `text`; hits sorted by line. A file
 /// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it).
 pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
+    scan_with(rules, path, text, true)
+}
+
+/// [`scan`] without the word pre-filter: every rule that applies to the file runs over its
+/// syntax tree. The same hits, slower: it exists so that tests can show that the
+/// pre-filter never drops a match.
+pub fn scan_unfiltered(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
+    scan_with(rules, path, text, false)
+}
+
+fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit> {
     let mut out = Vec::new();
     if text.len() > MAX_TARGET_BYTES {
         return out;
@@ -638,6 +649,7 @@ pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
     let keep: Vec<bool> = needs
         .iter()
         .map(|need| match need {
+            _ if !prefilter => true,
             None => true,
             Some(alts) => alts
                 .iter()
