@@ -77,8 +77,8 @@ fn the_prefilter_drops_no_match_on_guarddogs_samples() {
     for (path, text) in samples() {
         hits += same_hits(&rules, &path, &text);
         // each rule alone, too
-        for r in 0..rules.len() {
-            same_hits(std::slice::from_ref(&rules[r]), &path, &text);
+        for rule in &rules {
+            same_hits(std::slice::from_ref(rule), &path, &text);
         }
     }
     // the comparison is about real matches
