@@ -565,11 +565,13 @@ fn scan_archive(
             drop(done_tx);
             let mut pending = std::collections::BTreeMap::new();
             let (mut sent, mut folded) = (0usize, 0usize);
+            // every scan thread is gone (a panic, raised when the scope ends): send no more
+            let dead = std::cell::Cell::new(false);
             // waits for results until at most `open` files are in flight, folding in order
             let mut settle = |sent: usize, folded: &mut usize, open: usize| {
                 while sent - *folded > open {
                     let Ok((i, e, alone)) = done_rx.recv() else {
-                        // a scan thread died: its panic is raised when the scope ends
+                        dead.set(true);
                         return;
                     };
                     pending.insert(i, (e, alone));
@@ -585,6 +587,9 @@ fn scan_archive(
                 scanned.files += 1;
                 if keep(&e) {
                     scanned.kept.push(e.clone());
+                }
+                if dead.get() {
+                    return Ok(());
                 }
                 if work_tx.send((sent, e)).is_ok() {
                     sent += 1;
