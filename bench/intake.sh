@@ -16,8 +16,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/zt-bench-target}"
-cargo build --release -q -p zt --manifest-path "$ROOT/Cargo.toml"
-ZT="$CARGO_TARGET_DIR/release/zt"
+# ZT_BIN: a zt binary to use instead of building one (say so when quoting its times)
+if [ -n "${ZT_BIN:-}" ]; then
+  ZT="$ZT_BIN"
+else
+  cargo build --release -q -p zt --manifest-path "$ROOT/Cargo.toml"
+  ZT="$CARGO_TARGET_DIR/release/zt"
+fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 runs="${2:-10}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -61,3 +67,4 @@ t_zt=$(mean_ms "$runs" intake)
 echo "sha256sum + tar -xzf: ${t_base} ms"
 echo "zt deps intake:       ${t_zt} ms (checks + sign + log + ledger + mirror)"
 awk -v a="$t_base" -v b="$t_zt" 'BEGIN { printf "ratio zt / baseline: %.1fx\n", b / a }'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

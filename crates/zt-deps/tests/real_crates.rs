@@ -64,9 +64,13 @@ fn real_crates_pass_intake() {
             .next_back()
             .unwrap();
         let (name, version) = (&stem[..split], &stem[split + 1..]);
-        let in_lock = locked
-            .iter()
-            .any(|p| p.name == name && p.version == version);
+        // pinned from the registry (a crate patched to a path, like the vendored boreal, has
+        // no checksum in the lockfile)
+        let in_lock = locked.iter().any(|p| {
+            p.name == name
+                && p.version == version
+                && matches!(p.source, zt_deps::Source::Registry { .. })
+        });
         let expectations = if in_lock {
             checked_against_lock += 1;
             vec![expect::from_lockfile(&lock, zt_deps::Ecosystem::CratesIo, name, version).unwrap()]

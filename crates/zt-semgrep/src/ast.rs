@@ -40,7 +40,9 @@ fn punctuation(kind: &str) -> bool {
 fn is_string(lang: Lang, kind: &str) -> bool {
     match lang {
         Lang::Python => kind == "string",
-        Lang::JavaScript | Lang::Json => matches!(kind, "string" | "template_string"),
+        Lang::JavaScript | Lang::TypeScript | Lang::Json => {
+            matches!(kind, "string" | "template_string")
+        }
         Lang::Ruby | Lang::Go => false,
     }
 }

@@ -77,8 +77,10 @@ pub enum Error {
 pub enum Lang {
     /// Python.
     Python,
-    /// JavaScript and TypeScript (parsed with the JavaScript grammar).
+    /// JavaScript.
     JavaScript,
+    /// TypeScript (parsed with the JavaScript grammar: no TypeScript grammar is linked).
+    TypeScript,
     /// JSON (parsed as a JavaScript expression).
     Json,
     /// Ruby: text only (no grammar linked yet), for `pattern-regex` rules.
@@ -88,18 +90,21 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The language of a file, by its extension.
+    /// The language of a file by its name, as semgrep chooses its targets (semgrep's
+    /// `lang.json`): `.py` `.pyi`; `.js` `.cjs` `.jsx` `.mjs` but not `.min.js`; `.ts` `.tsx`
+    /// but not `.d.ts`; `.json` `.ipynb`; `.rb`; `.go`. A rule runs only on the files of its
+    /// `languages`: a `javascript` rule does not read TypeScript.
     pub fn of_path(path: &str) -> Option<Lang> {
-        let ext = path
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.rsplit_once('.'))
-            .map(|(_, e)| e.to_ascii_lowercase())?;
-        match ext.as_str() {
-            "py" | "pyi" | "pyw" => Some(Lang::Python),
-            "js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" => Some(Lang::JavaScript),
-            "json" => Some(Lang::Json),
-            "rb" | "gemspec" => Some(Lang::Ruby),
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let (_, ext) = name.rsplit_once('.')?;
+        match ext {
+            "py" | "pyi" => Some(Lang::Python),
+            "js" if name.ends_with(".min.js") => None,
+            "js" | "cjs" | "jsx" | "mjs" => Some(Lang::JavaScript),
+            "ts" if name.ends_with(".d.ts") => None,
+            "ts" | "tsx" => Some(Lang::TypeScript),
+            "json" | "ipynb" => Some(Lang::Json),
+            "rb" => Some(Lang::Ruby),
             "go" => Some(Lang::Go),
             _ => None,
         }
@@ -109,7 +114,9 @@ impl Lang {
         match self {
             Lang::Python => Some(tree_sitter_python::LANGUAGE.into()),
             // JSON is parsed as a JavaScript expression
-            Lang::JavaScript | Lang::Json => Some(tree_sitter_javascript::LANGUAGE.into()),
+            Lang::JavaScript | Lang::TypeScript | Lang::Json => {
+                Some(tree_sitter_javascript::LANGUAGE.into())
+            }
             Lang::Ruby | Lang::Go => None,
         }
     }
@@ -119,6 +126,7 @@ impl Lang {
         match self {
             Lang::Python => "python",
             Lang::JavaScript => "javascript",
+            Lang::TypeScript => "typescript",
             Lang::Json => "json",
             Lang::Ruby => "ruby",
             Lang::Go => "go",
@@ -128,7 +136,8 @@ impl Lang {
     fn from_name(name: &str) -> Option<Lang> {
         match name {
             "python" | "py" | "python3" => Some(Lang::Python),
-            "javascript" | "js" | "typescript" | "ts" => Some(Lang::JavaScript),
+            "javascript" | "js" => Some(Lang::JavaScript),
+            "typescript" | "ts" => Some(Lang::TypeScript),
             "json" => Some(Lang::Json),
             "ruby" => Some(Lang::Ruby),
             "go" | "golang" => Some(Lang::Go),
@@ -597,6 +606,17 @@ pub const MAX_TARGET_BYTES: usize = 1_000_000;
 /// Runs `rules` over one file at `path` with content `text`; hits sorted by line. A file
 /// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it).
 pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
+    scan_with(rules, path, text, true)
+}
+
+/// [`scan`] without the word pre-filter: every rule that applies to the file runs over its
+/// syntax tree. The same hits, slower: it exists so that tests can show that the
+/// pre-filter never drops a match.
+pub fn scan_unfiltered(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
+    scan_with(rules, path, text, false)
+}
+
+fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit> {
     let mut out = Vec::new();
     if text.len() > MAX_TARGET_BYTES {
         return out;
@@ -638,6 +658,7 @@ pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
     let keep: Vec<bool> = needs
         .iter()
         .map(|need| match need {
+            _ if !prefilter => true,
             None => true,
             Some(alts) => alts
                 .iter()

