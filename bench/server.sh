@@ -88,12 +88,25 @@ echo "server's decision for $digest at deploy: allow=$allow"
 { echo "$digest"; psql_ -tAc "SELECT DISTINCT digest FROM $schema.bundle_subjects ORDER BY digest LIMIT 99"; } > "$work/digests.txt"
 echo "$digest" > "$work/real.txt"
 
+# The server's CPU time (user + system) per 1,000 requests of a run: steadier than the rates
+# when other work shares the cores.
+ticks=$(getconf CLK_TCK)
+server_cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+measured() {
+  local before after out n
+  before=$(server_cpu)
+  out=$("$load" "$@") || { echo "$out"; echo "hubload $1 failed" >&2; exit 1; }
+  after=$(server_cpu)
+  n=$(echo "$out" | grep -o '^[a-z]*: [0-9]*' | grep -o '[0-9]*$')
+  echo "$out"
+  echo "   server CPU: $(( (after - before) * 1000 / ticks )) ms, $(( (after - before) * 1000000 / ticks / n )) ms per 1,000 requests; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+}
 echo "== decisions (real artifact), $concurrency clients, ${seconds}s"
-"$load" decide --url "$url" --token "$token" --digests "$work/real.txt" --concurrency "$concurrency" --seconds "$seconds"
+measured decide --url "$url" --token "$token" --digests "$work/real.txt" --concurrency "$concurrency" --seconds "$seconds"
 echo "== decisions (real + 99 synthetic artifacts)"
-"$load" decide --url "$url" --token "$token" --digests "$work/digests.txt" --concurrency "$concurrency" --seconds "$seconds"
+measured decide --url "$url" --token "$token" --digests "$work/digests.txt" --concurrency "$concurrency" --seconds "$seconds"
 echo "== traces (real artifact)"
-"$load" trace --url "$url" --token "$token" --digests "$work/real.txt" --concurrency "$concurrency" --seconds "$seconds"
+measured trace --url "$url" --token "$token" --digests "$work/real.txt" --concurrency "$concurrency" --seconds "$seconds"
 
 echo "== $uploads distinct bundles signed by the runner"
 mkdir -p "$work/runner/many" "$work/uploads"
@@ -108,7 +121,7 @@ done
 t1=$(date +%s%N)
 echo "signed in $(( (t1 - t0) / 1000000 )) ms"
 echo "== durable uploads: $uploads bundles, $concurrency clients"
-"$load" upload --url "$url" --token "$token" --bundles "$work/uploads" --concurrency "$concurrency"
+measured upload --url "$url" --token "$token" --bundles "$work/uploads" --concurrency "$concurrency"
 
 echo "== query plans (EXPLAIN ANALYZE) at $(psql_ -tAc "SELECT count(*) FROM $schema.bundles") bundles"
 explain() {

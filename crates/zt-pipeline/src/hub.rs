@@ -24,11 +24,12 @@ use zt_core::config::{Stage, TrustedKey};
 use zt_core::{Digest, Workspace};
 use zt_sign::PublicKey;
 use zt_sign::verify::{Artifact, Identity, Request, verify};
-use zt_store::{EvidenceQuery, Position, Put, StoredBundle, Upload};
+use zt_store::{BundleIndex, EvidenceQuery, Position, Put, StoredBundle, Upload};
 use zt_tlog::Log;
 
 use crate::Error;
 use crate::gate::Judgement;
+use crate::group::Group;
 use crate::ledger::Handle;
 
 /// The largest bundle the hub accepts (bytes).
@@ -48,6 +49,8 @@ const STRIPES: usize = 64;
 /// (at most 64), so that a busy server does not reconnect (a PostgreSQL connection runs the
 /// schema check when it opens).
 const POOL: usize = 64;
+/// The most uploads stored in one transaction.
+const MAX_STORED_TOGETHER: usize = 256;
 
 /// Why the hub refused a request: an HTTP status, a stable reason code and a sentence for
 /// the caller (never a secret: it names what in the input is wrong and the fix).
@@ -155,6 +158,8 @@ pub struct Hub {
     memo: crate::hub_memo::Memo,
     pool: Mutex<Vec<Handle>>,
     stripes: Vec<Mutex<()>>,
+    /// Uploads waiting to be stored together ([`Hub::upload`]).
+    puts: Group<(Vec<u8>, BundleIndex, Upload), Option<Put>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -254,6 +259,7 @@ impl Hub {
             memo: crate::hub_memo::Memo::default(),
             pool: Mutex::new(vec![first]),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            puts: Group::new(MAX_STORED_TOGETHER),
         })
     }
 
@@ -440,7 +446,24 @@ impl Hub {
         };
         let mut index = checked.index;
         index.recorded_at = at;
-        let (_, put) = self.ledger()?.put_upload(bytes, &index, &upload)?;
+        // Stored with the uploads that arrive meanwhile, in one transaction (one commit);
+        // if that transaction fails, each is stored alone and gets its own error.
+        let together = self.puts.submit(
+            (bytes.to_vec(), index.clone(), upload.clone()),
+            |batch| {
+                let items: Vec<(&[u8], &BundleIndex, &Upload)> =
+                    batch.iter().map(|(b, i, u)| (b.as_slice(), i, u)).collect();
+                match self.ledger().and_then(|mut l| Ok(l.put_uploads(&items)?)) {
+                    Ok(puts) => puts.into_iter().map(|(_, p)| Some(p)).collect(),
+                    Err(_) => Vec::new(),
+                }
+            },
+            || None,
+        );
+        let put = match together {
+            Some(put) => put,
+            None => self.ledger()?.put_upload(bytes, &index, &upload)?.1,
+        };
         Ok(Outcome::Done(receipt(&upload, put == Put::Inserted)))
     }
 

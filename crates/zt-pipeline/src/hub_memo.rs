@@ -30,7 +30,7 @@
 //! judgement is the one evaluation would give — unless a policy is impure, and then none is
 //! kept ([`crate::gate::judge_gathered`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -44,18 +44,36 @@ use zt_store::{
 
 use crate::Error;
 use crate::gate::{Gathered, Judgement, Trusted};
+use crate::group::Group;
 
 /// The most gatherings kept (then the memo starts over).
 const MAX_GATHERED: usize = 4_096;
 /// The most judgements kept (then the memo starts over).
 const MAX_JUDGEMENTS: usize = 16_384;
 
+/// The most kept gatherings one holdings query checks at once.
+const MAX_CHECKS: usize = 256;
+
 /// The hub's memo of gatherings and judgements.
-#[derive(Default)]
 pub(crate) struct Memo {
     gathered: Mutex<HashMap<Digest, Arc<Entry>>>,
     judgements: Mutex<HashMap<(u64, Stage, i64), Arc<Judgement>>>,
     serial: AtomicU64,
+    /// Holdings checks of kept gatherings; concurrent ones share a query ([`Memo::holds`]).
+    /// `None`: the shared query failed, and the check is made alone so that its caller gets
+    /// the error.
+    checks: Group<Arc<Entry>, Option<bool>>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            gathered: Mutex::default(),
+            judgements: Mutex::default(),
+            serial: AtomicU64::default(),
+            checks: Group::new(MAX_CHECKS),
+        }
+    }
 }
 
 /// A gathering and what it read.
@@ -95,7 +113,7 @@ impl Memo {
     ) -> Result<Current, Error> {
         let kept = relock(&self.gathered).get(digest).cloned();
         if let Some(entry) = kept
-            && still_holds(ws, &*ledger, trusted, &entry)?
+            && self.still_holds(ws, &*ledger, trusted, &entry)?
         {
             return Ok(Current {
                 serial: Some(entry.serial),
@@ -181,17 +199,78 @@ impl Memo {
     }
 }
 
-/// Whether the ledger, the evidence store's files and the repository still hold what
-/// `entry` was gathered from.
-fn still_holds(
-    ws: &Workspace,
-    ledger: &dyn Ledger,
-    trusted: &Trusted,
-    entry: &Entry,
-) -> Result<bool, Error> {
-    Ok(ledger.holdings(&entry.subjects, &entry.keys)? == entry.seen
-        && stamp(ws)? == entry.files
-        && crate::gate::same_commits(ws, trusted, &entry.gathered.commits))
+impl Memo {
+    /// Whether the ledger, the evidence store's files and the repository still hold what
+    /// `entry` was gathered from.
+    fn still_holds(
+        &self,
+        ws: &Workspace,
+        ledger: &dyn Ledger,
+        trusted: &Trusted,
+        entry: &Arc<Entry>,
+    ) -> Result<bool, Error> {
+        Ok(self.holds(ledger, entry)?
+            && stamp(ws)? == entry.files
+            && crate::gate::same_commits(ws, trusted, &entry.gathered.commits))
+    }
+
+    /// Whether the ledger still holds what `entry` saw: its holdings read again, by a query
+    /// sent after this call began. Concurrent checks are answered together (as the log
+    /// commits concurrent appends together): one caller sends one query for the union of the
+    /// waiting entries' subjects and keys while the others wait, and each entry is compared
+    /// with the rows about its own subjects and keys — exactly the rows a query of its own
+    /// would return. A check never joins a query already sent, so what it reads was read
+    /// after it began: an upload acknowledged before the request is always seen.
+    fn holds(&self, ledger: &dyn Ledger, entry: &Arc<Entry>) -> Result<bool, Error> {
+        let shared = self.checks.submit(
+            entry.clone(),
+            |batch| match shared_holdings(ledger, &batch) {
+                Ok(holds) => holds.into_iter().map(Some).collect(),
+                Err(_) => Vec::new(),
+            },
+            || None,
+        );
+        match shared {
+            Some(holds) => Ok(holds),
+            None => Ok(ledger.holdings(&entry.subjects, &entry.keys)? == entry.seen),
+        }
+    }
+}
+
+/// One holdings query for every entry of `batch`; whether each entry's holdings are still
+/// what it saw.
+fn shared_holdings(ledger: &dyn Ledger, batch: &[Arc<Entry>]) -> Result<Vec<bool>, Error> {
+    if let [entry] = batch {
+        return Ok(vec![
+            ledger.holdings(&entry.subjects, &entry.keys)? == entry.seen,
+        ]);
+    }
+    let subjects: BTreeSet<&Digest> = batch.iter().flat_map(|e| &e.subjects).collect();
+    let keys: BTreeSet<&String> = batch.iter().flat_map(|e| &e.keys).collect();
+    let subjects: Vec<Digest> = subjects.into_iter().cloned().collect();
+    let keys: Vec<String> = keys.into_iter().cloned().collect();
+    let all = ledger.holdings(&subjects, &keys)?;
+    Ok(batch
+        .iter()
+        .map(|e| {
+            let mut own = Holdings {
+                bundles: all
+                    .bundles
+                    .iter()
+                    .filter(|(s, _)| e.subjects.contains(s))
+                    .cloned()
+                    .collect(),
+                revocations: all
+                    .revocations
+                    .iter()
+                    .filter(|r| e.keys.contains(&r.key_id))
+                    .cloned()
+                    .collect(),
+            };
+            own.sort();
+            own == e.seen
+        })
+        .collect())
 }
 
 /// The evidence store's files (`.zt/bundles`), sorted by name; `None` when there is no store.
@@ -328,6 +407,14 @@ impl Ledger for Recording<'_> {
     ) -> Result<(Digest, Put), zt_store::Error> {
         self.other();
         self.inner.put_upload(bundle_json, index, upload)
+    }
+
+    fn put_uploads(
+        &mut self,
+        uploads: &[(&[u8], &BundleIndex, &Upload)],
+    ) -> Result<Vec<(Digest, Put)>, zt_store::Error> {
+        self.other();
+        self.inner.put_uploads(uploads)
     }
 
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, zt_store::Error> {

@@ -264,18 +264,19 @@ pub(crate) fn assemble(
     decisions: Vec<Decision>,
 ) -> Result<Trace, Error> {
     let evidence = &gathered.verified;
+    let hex = digest.hex();
     let about_digest = |e: &&Evidence| {
         e.statement
             .subject
             .iter()
-            .any(|s| s.digest.get("sha256").map(String::as_str) == Some(digest.hex().as_str()))
+            .any(|s| s.digest.get("sha256").map(String::as_str) == Some(hex.as_str()))
     };
 
     let mut builds = Vec::new();
     let mut commits: BTreeMap<String, Commit> = BTreeMap::new();
     let mut dependencies = Vec::new();
     for e in evidence.iter().filter(about_digest) {
-        let p = e.statement.predicate.clone().unwrap_or(Value::Null);
+        let p = e.statement.predicate.as_ref().unwrap_or(&Value::Null);
         let text = |ptr: &str| p.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
         match e.statement.predicate_type.as_str() {
             predicate::SLSA_PROVENANCE_V1 => {
@@ -419,23 +420,27 @@ pub(crate) fn assemble(
         })
         .collect();
     let (intake, deployments) = match ledger {
-        Some(l) => (
-            intake_of(l, &dependencies)?,
-            l.deployments(digest, MAX_DEPLOYMENTS)?
-                .into_iter()
-                .map(|d| Deployment {
-                    at: zt_core::time::rfc3339(d.at),
-                    allowed: d.allowed,
-                    operation: d.operation,
-                    object: if d.namespace.is_empty() {
-                        format!("{} {}", d.kind, d.name)
-                    } else {
-                        format!("{} {}/{}", d.kind, d.namespace, d.name)
-                    },
-                    log_index: d.log_index,
-                })
-                .collect(),
-        ),
+        Some(l) => {
+            let (intake, reviews) =
+                l.trace_reads(&intake_purls(&dependencies), digest, MAX_DEPLOYMENTS)?;
+            (
+                intake.into_iter().map(intake_decision).collect(),
+                reviews
+                    .into_iter()
+                    .map(|d| Deployment {
+                        at: zt_core::time::rfc3339(d.at),
+                        allowed: d.allowed,
+                        operation: d.operation,
+                        object: if d.namespace.is_empty() {
+                            format!("{} {}", d.kind, d.name)
+                        } else {
+                            format!("{} {}/{}", d.kind, d.namespace, d.name)
+                        },
+                        log_index: d.log_index,
+                    })
+                    .collect(),
+            )
+        }
         None => (Vec::new(), Vec::new()),
     };
     Ok(Trace {
@@ -451,31 +456,24 @@ pub(crate) fn assemble(
     })
 }
 
-/// The intake decisions the ledger holds about the dependencies that have a package URL.
-fn intake_of(
-    ledger: &dyn zt_store::Ledger,
-    dependencies: &[Dependency],
-) -> Result<Vec<IntakeDecision>, Error> {
-    let purls: Vec<String> = dependencies
+/// The package URLs of the dependencies that have one (what intake decisions are about).
+fn intake_purls(dependencies: &[Dependency]) -> Vec<String> {
+    dependencies
         .iter()
         .filter_map(|d| d.purl.as_deref())
         .filter(|p| p.starts_with("pkg:"))
         .map(str::to_owned)
-        .collect();
-    if purls.is_empty() {
-        return Ok(Vec::new());
+        .collect()
+}
+
+fn intake_decision(r: zt_store::index::IntakeRecord) -> IntakeDecision {
+    IntakeDecision {
+        purl: r.purl,
+        verdict: r.verdict,
+        bundle: r.bundle_id.to_string(),
+        subject: r.subject.to_string(),
+        recorded_at: zt_core::time::rfc3339(r.recorded_at),
     }
-    Ok(ledger
-        .intake_decisions(&purls)?
-        .into_iter()
-        .map(|r| IntakeDecision {
-            purl: r.purl,
-            verdict: r.verdict,
-            bundle: r.bundle_id.to_string(),
-            subject: r.subject.to_string(),
-            recorded_at: zt_core::time::rfc3339(r.recorded_at),
-        })
-        .collect())
 }
 
 impl Trace {

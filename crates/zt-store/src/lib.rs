@@ -422,6 +422,15 @@ pub trait Ledger: Send {
         upload: &Upload,
     ) -> Result<(Digest, Put), Error>;
 
+    /// Stores several uploads, each as [`Ledger::put_upload`] would, in one transaction (one
+    /// commit), all or none: the evidence hub stores concurrent uploads together. An upload
+    /// whose bundle was stored here but whose upload record was already present (which
+    /// `put_upload` would take back alone) fails the whole call with [`Error::Conflict`].
+    fn put_uploads(
+        &mut self,
+        uploads: &[(&[u8], &BundleIndex, &Upload)],
+    ) -> Result<Vec<(Digest, Put)>, Error>;
+
     /// The upload record of the bundle with this id, if it was uploaded.
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error>;
 
@@ -448,6 +457,23 @@ pub trait Ledger: Send {
 
     /// The latest `limit` reviews of `digest`, newest first.
     fn deployments(&self, digest: &Digest, limit: u32) -> Result<Vec<Deployment>, Error>;
+
+    /// What a trace reads besides the evidence: the intake decisions about `purls`
+    /// ([`Ledger::intake_decisions`]; none when `purls` is empty) and the latest `limit`
+    /// reviews of `digest` ([`Ledger::deployments`]) — one round trip on PostgreSQL.
+    fn trace_reads(
+        &self,
+        purls: &[String],
+        digest: &Digest,
+        limit: u32,
+    ) -> Result<(Vec<index::IntakeRecord>, Vec<Deployment>), Error> {
+        let intake = if purls.is_empty() {
+            Vec::new()
+        } else {
+            self.intake_decisions(purls)?
+        };
+        Ok((intake, self.deployments(digest, limit)?))
+    }
 
     /// The ids of the bundles about each of `subjects` and the revocation rows of `key_ids`
     /// ([`Holdings`], sorted). The backends answer with index-only reads (one query on

@@ -585,6 +585,41 @@ impl Ledger for PostgresLedger {
         Ok((id, Put::Inserted))
     }
 
+    fn put_uploads(
+        &mut self,
+        uploads: &[(&[u8], &BundleIndex, &Upload)],
+    ) -> Result<Vec<(Digest, Put)>, Error> {
+        let checked = uploads
+            .iter()
+            .map(|(bytes, index, _)| crate::check_bundle(bytes, index))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut client = self.lock();
+        let mut tx = client.transaction()?;
+        let mut out = Vec::with_capacity(uploads.len());
+        for ((bytes, index, upload), (json, derived)) in uploads.iter().zip(&checked) {
+            let id = crate::bundle_id(bytes);
+            let bundle = insert_bundle(&mut tx, &id, json, index, derived)?;
+            let p = Params::new(&query::upload_params(&id, upload));
+            let put = if tx.execute(query::INSERT_UPLOAD, &p.refs())? == 0 {
+                if bundle == Put::Inserted {
+                    // `put_upload` would take this bundle's rows back with its transaction;
+                    // here that would take the others' too. Nothing is stored: the caller
+                    // stores them one by one.
+                    return Err(Error::Conflict {
+                        what: "upload",
+                        id: id.to_string(),
+                    });
+                }
+                Put::AlreadyPresent
+            } else {
+                Put::Inserted
+            };
+            out.push((id, put));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error> {
         let row = self
             .lock()
@@ -692,6 +727,54 @@ impl Ledger for PostgresLedger {
                 ))
             })
             .collect()
+    }
+
+    fn trace_reads(
+        &self,
+        purls: &[String],
+        digest: &Digest,
+        limit: u32,
+    ) -> Result<(Vec<crate::index::IntakeRecord>, Vec<crate::Deployment>), Error> {
+        let keys: std::collections::BTreeSet<&str> =
+            purls.iter().map(|p| crate::index::purl_key(p)).collect();
+        let keys: Vec<&str> = keys.into_iter().collect();
+        let digest_text = digest.to_string();
+        let rows = self.lock().query(
+            query::TRACE_READS,
+            &[&keys, &digest_text, &i64::from(limit)],
+        )?;
+        let mut intake = Vec::new();
+        let mut reviews = Vec::new();
+        for r in rows {
+            if r.try_get::<_, &str>(0)? == "i" {
+                intake.push(crate::index::IntakeRecord {
+                    purl: r.try_get(1)?,
+                    verdict: r.try_get(2)?,
+                    bundle_id: query::parse_digest(r.try_get::<_, &str>(3)?)?,
+                    subject: query::parse_digest(r.try_get::<_, &str>(4)?)?,
+                    recorded_at: r.try_get(5)?,
+                });
+            } else {
+                let rank: i64 = r.try_get(8)?;
+                let review = query::deployment_from_row((
+                    digest_text.clone(),
+                    r.try_get(5)?,
+                    r.try_get(7)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(6)?,
+                ))?;
+                reviews.push((rank, review));
+            }
+        }
+        // As `intake_decisions` and `deployments` order them.
+        intake.sort_by(|a, b| {
+            (a.recorded_at, &a.bundle_id, &a.purl).cmp(&(b.recorded_at, &b.bundle_id, &b.purl))
+        });
+        reviews.sort_by_key(|(rank, _)| *rank);
+        Ok((intake, reviews.into_iter().map(|(_, d)| d).collect()))
     }
 
     fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {

@@ -234,6 +234,21 @@ pub(crate) const INTAKE_OF_ANY: &str = "SELECT i.named, i.verdict, i.bundle_id, 
      FROM intake_decisions i WHERE i.purl = ANY($1)
      ORDER BY i.recorded_at, i.bundle_id, i.purl";
 
+/// [`INTAKE_OF_ANY`] and [`DEPLOYMENTS_OF`] in one round trip (a trace reads both): rows
+/// `('i', named, verdict, bundle_id, subject, recorded_at, NULL, NULL, NULL)` and
+/// `('d', operation, kind, namespace, name, at, log_index, allowed, rank)`, the reviews ranked
+/// in `DEPLOYMENTS_OF`'s order.
+#[cfg(feature = "postgres")]
+pub(crate) const TRACE_READS: &str = "SELECT 'i'::TEXT, i.named, i.verdict, i.bundle_id,
+     (SELECT min(s.digest) FROM bundle_subjects s WHERE s.bundle_id = i.bundle_id),
+     i.recorded_at, NULL::BIGINT, NULL::BOOLEAN, NULL::BIGINT
+     FROM intake_decisions i WHERE i.purl = ANY($1)
+     UNION ALL
+     SELECT 'd', operation, kind, namespace, name, at, log_index, allowed,
+     row_number() OVER (ORDER BY at DESC, log_index DESC)
+     FROM (SELECT operation, kind, namespace, name, at, log_index, allowed FROM deployments
+           WHERE digest = $2 ORDER BY at DESC, log_index DESC LIMIT $3) d";
+
 /// The recorded scans (and intake decisions) a ledger upgraded to [`SCANS_SINCE_VERSION`]
 /// indexes.
 pub(crate) const SCAN_BUNDLES: &str =

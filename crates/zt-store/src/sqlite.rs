@@ -518,6 +518,43 @@ impl Ledger for SqliteLedger {
         Ok((id, Put::Inserted))
     }
 
+    fn put_uploads(
+        &mut self,
+        uploads: &[(&[u8], &BundleIndex, &Upload)],
+    ) -> Result<Vec<(Digest, Put)>, Error> {
+        let checked = uploads
+            .iter()
+            .map(|(bytes, index, _)| crate::check_bundle(bytes, index))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(uploads.len());
+        for ((bytes, index, upload), (json, derived)) in uploads.iter().zip(&checked) {
+            let id = crate::bundle_id(bytes);
+            let bundle = insert_bundle(&tx, &id, json, index, derived)?;
+            let n = tx.execute(
+                query::INSERT_UPLOAD,
+                params_from_iter(query::upload_params(&id, upload).iter()),
+            )?;
+            let put = if n == 0 {
+                if bundle == Put::Inserted {
+                    // As in PostgreSQL's: nothing is stored, the caller stores them alone.
+                    return Err(Error::Conflict {
+                        what: "upload",
+                        id: id.to_string(),
+                    });
+                }
+                Put::AlreadyPresent
+            } else {
+                Put::Inserted
+            };
+            out.push((id, put));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error> {
         let row = self
             .conn

@@ -670,6 +670,55 @@ pub(crate) fn uploads_are_recorded_once<B: Backend>(b: &B) {
     assert_eq!(l.upload(&Digest::sha256(b"[]")).unwrap(), None);
 }
 
+/// Uploads stored together are stored as each would be alone; a batch with a bundle that
+/// cannot be stored stores nothing.
+pub(crate) fn uploads_stored_together_are_each_as_alone<B: Backend>(b: &B) {
+    use zt_store::Upload;
+    let mut l = b.open();
+    let idx = index(&["app"], Some(PROVENANCE), None, None, 50);
+    let up = |n: u32, log_index: u64| Upload {
+        bundle_id: Digest::sha256(&bundle(n)),
+        log_index,
+        who: "token:abc".into(),
+        at: 50,
+    };
+    let (one, two, three) = (bundle(1), bundle(2), bundle(3));
+    l.put_upload(&one, &idx, &up(1, 1)).unwrap();
+    let (u1, u2, u3) = (up(1, 7), up(2, 8), up(3, 9));
+    let got = l
+        .put_uploads(&[(&one, &idx, &u1), (&two, &idx, &u2), (&three, &idx, &u3)])
+        .unwrap();
+    assert_eq!(
+        got,
+        [
+            (u1.bundle_id.clone(), Put::AlreadyPresent),
+            (u2.bundle_id.clone(), Put::Inserted),
+            (u3.bundle_id.clone(), Put::Inserted),
+        ]
+    );
+    // The first upload record stays; the others are recorded with their bundles.
+    assert_eq!(l.upload(&u1.bundle_id).unwrap(), Some(up(1, 1)));
+    assert_eq!(l.upload(&u2.bundle_id).unwrap(), Some(u2));
+    assert_eq!(
+        l.find_bundles(&BundleQuery::subject(&d("app")))
+            .unwrap()
+            .len(),
+        3
+    );
+    // All or none.
+    let (four, u4) = (bundle(4), up(4, 10));
+    let bad = Upload {
+        bundle_id: Digest::sha256(b"[]"),
+        ..first_upload()
+    };
+    assert!(
+        l.put_uploads(&[(&four, &idx, &u4), (b"[]", &idx, &bad)])
+            .is_err()
+    );
+    assert_eq!(l.upload(&u4.bundle_id).unwrap(), None);
+    assert!(l.put_uploads(&[]).unwrap().is_empty());
+}
+
 fn first_upload() -> zt_store::Upload {
     zt_store::Upload {
         bundle_id: d("x"),
@@ -1006,6 +1055,63 @@ pub(crate) fn deployments_are_kept_by_digest<B: Backend>(b: &B) {
     );
     assert_eq!(l.deployments(&d("app"), 1).unwrap(), [second]);
     assert!(l.deployments(&d("none"), 10).unwrap().is_empty());
+}
+
+/// A trace's reads in one call are the intake decisions and the deploy reviews, as each
+/// read alone gives them (order included: reviews of one time without a log index last).
+pub(crate) fn trace_reads_are_intake_decisions_and_deployments<B: Backend>(b: &B) {
+    let mut l = b.open();
+    for (n, (purl, verdict, at)) in [
+        ("pkg:npm/left-pad@1.3.0", "held", 10),
+        ("pkg:npm/left-pad@1.3.0", "admitted", 20),
+        ("pkg:npm/other@1.0.0", "rejected", 15),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n = u32::try_from(n).unwrap() + 1;
+        let subject = format!("{purl}{n}");
+        l.put_bundle(
+            &intake_bundle(purl, verdict, n),
+            &index(&[&subject], Some(INTAKE), None, None, at),
+        )
+        .unwrap();
+    }
+    let review = |at: i64, name: &str, log_index: Option<u64>| zt_store::Deployment {
+        digest: d("app"),
+        at,
+        allowed: log_index.is_some(),
+        operation: "CREATE".into(),
+        kind: "Pod".into(),
+        namespace: "prod".into(),
+        name: name.into(),
+        log_index,
+    };
+    l.put_deployments(&[
+        review(10, "a", Some(4)),
+        review(20, "b", Some(7)),
+        review(20, "c", None),
+        review(20, "d", Some(9)),
+        review(5, "e", Some(1)),
+    ])
+    .unwrap();
+    let purls = [
+        "pkg:npm/left-pad@1.3.0?arch=any".to_owned(),
+        "pkg:npm/other@1.0.0".to_owned(),
+        "pkg:npm/never@1".to_owned(),
+    ];
+    for limit in [1, 3, 10] {
+        let (intake, reviews) = l.trace_reads(&purls, &d("app"), limit).unwrap();
+        assert_eq!(intake, l.intake_decisions(&purls).unwrap());
+        assert_eq!(intake.len(), 3);
+        assert_eq!(
+            reviews,
+            l.deployments(&d("app"), limit).unwrap(),
+            "limit {limit}"
+        );
+    }
+    let (intake, reviews) = l.trace_reads(&[], &d("none"), 10).unwrap();
+    assert!(intake.is_empty() && reviews.is_empty());
 }
 
 fn seqs(l: &impl Ledger, after: u64) -> Vec<(u64, String)> {
