@@ -443,8 +443,14 @@ fn handle(
         };
         let path = read_cstring(&mem, ptr).unwrap_or_default();
         let empty_path = path.is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0;
+        // A path executed before is only counted: its digest is the one of its first
+        // execution (the file kept then), so it is not opened again — three system calls
+        // fewer while the build waits, on every repeated exec (a build runs its compiler and
+        // shell many times).
         let file = if empty_path {
             open_file(format!("/proc/{pid}/fd/{dirfd}"))
+        } else if rec.execs.contains_key(&path) {
+            None
         } else {
             open_in_sandbox(pid, dirfd, &path)
         };
@@ -519,15 +525,7 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
     if addr == 0 {
         return out;
     }
-    for i in 0..MAX_ARGS as u64 {
-        let mut p = [0u8; 8];
-        if mem.read_at(&mut p, addr + i * 8).ok() != Some(8) {
-            break;
-        }
-        let ptr = u64::from_ne_bytes(p);
-        if ptr == 0 {
-            break;
-        }
+    for ptr in argv_pointers(mem, addr) {
         let mut arg = read_cstring(mem, ptr).unwrap_or_default();
         if arg.len() > 1024 {
             let mut end = 1024;
@@ -539,6 +537,35 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
         out.push(arg);
     }
     out
+}
+
+/// The pointers of the NULL-terminated array at `addr` (at most [`MAX_ARGS`]), read a page at a
+/// time (one system call for a whole command line, not one per argument; the next page may be
+/// unmapped).
+fn argv_pointers(mem: &File, addr: u64) -> Vec<u64> {
+    let mut pointers = Vec::new();
+    let mut at = addr;
+    while pointers.len() < MAX_ARGS {
+        let page_left = 4096 - (at % 4096) as usize;
+        // Whole pointers only; one that straddles two pages is read alone.
+        let want = (page_left.min((MAX_ARGS - pointers.len()) * 8) / 8 * 8).max(8);
+        let mut buf = vec![0u8; want];
+        let n = mem.read_at(&mut buf, at).unwrap_or(0) / 8 * 8;
+        if n == 0 {
+            break;
+        }
+        for p in buf.get(..n).unwrap_or_default().chunks_exact(8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(p);
+            let ptr = u64::from_ne_bytes(b);
+            if ptr == 0 {
+                return pointers;
+            }
+            pointers.push(ptr);
+        }
+        at += n as u64;
+    }
+    pointers
 }
 
 /// Device and inode of what `path` names for the process `pid` (resolved as
