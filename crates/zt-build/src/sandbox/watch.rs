@@ -784,6 +784,31 @@ pub fn files_before(copy: &std::path::Path) -> BTreeMap<String, u64> {
 mod tests {
     use super::*;
 
+    /// A file standing for the build's memory: `pointers` (native-endian u64) written at `at`.
+    fn memory(at: u64, pointers: &[u64]) -> File {
+        let f = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = pointers.iter().flat_map(|p| p.to_ne_bytes()).collect();
+        f.write_all_at(&bytes, at).unwrap();
+        f
+    }
+
+    #[test]
+    fn argv_pointers_stop_at_null_across_pages_and_at_the_limit() {
+        // Across a page boundary (the array starts 16 bytes before it).
+        let f = memory(4096 - 16, &[11, 22, 33, 44, 0, 55]);
+        assert_eq!(argv_pointers(&f, 4096 - 16), vec![11, 22, 33, 44]);
+        // A pointer straddling the boundary (not 8-aligned).
+        let f = memory(4096 - 12, &[7, 8, 9, 0]);
+        assert_eq!(argv_pointers(&f, 4096 - 12), vec![7, 8, 9]);
+        // Memory that ends without a NULL: what could be read.
+        let f = memory(100, &[1, 2, 3]);
+        assert_eq!(argv_pointers(&f, 100), vec![1, 2, 3]);
+        // At most MAX_ARGS.
+        let many: Vec<u64> = (1..=MAX_ARGS as u64 + 10).collect();
+        let f = memory(0, &many);
+        assert_eq!(argv_pointers(&f, 0), many[..MAX_ARGS].to_vec());
+    }
+
     #[test]
     fn sockaddr_reads_inet_inet6_and_unix() {
         let mut v4 = vec![0u8; 16];
