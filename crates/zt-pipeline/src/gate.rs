@@ -275,26 +275,26 @@ pub fn gather_only(
     let candidates = with_files(candidates, files)?;
 
     let checker = Checker {
-        keys,
-        root,
+        signatures: Signatures {
+            keys,
+            root,
+            digest_only: matches!(target, Target::Digest(_)),
+            memo: trusted.cache.as_deref().map(|c| (&c.verified, &c.trust)),
+            only,
+        },
         ledger,
         now: ws.now(),
-        digest_only: matches!(target, Target::Digest(_)),
         revocations: revoke::Finder::new(ws, ledger, keys, root),
-        memo: trusted.cache.as_deref().map(|c| (&c.verified, &c.trust)),
-        only,
     };
     let mut verified = Vec::new();
     let mut rejected = Vec::new();
-    for candidate in candidates {
-        checker.check(candidate, &file, &mut verified, &mut rejected)?;
-    }
+    let about_file: Vec<(Candidate, Artifact)> =
+        candidates.into_iter().map(|c| (c, file.clone())).collect();
+    checker.check_all(about_file, &mut verified, &mut rejected)?;
     // The source verifications of the commits the artifact's provenance was built from: their
     // subject is a commit, not the artifact, so they are found through the provenance.
     let (sources, commits) = source_candidates(ws, ledger, trusted, &verified)?;
-    for (candidate, subject) in sources {
-        checker.check(candidate, &subject, &mut verified, &mut rejected)?;
-    }
+    checker.check_all(sources, &mut verified, &mut rejected)?;
 
     // One order whatever the ledger's: by predicate type, then where the bundle came from.
     verified.sort_by(|a, b| {
@@ -470,20 +470,38 @@ fn with_files(
 
 /// What a bundle is checked against: the trusted keys, the trusted root (logs), the ledger.
 struct Checker<'a> {
-    keys: &'a [PublicKey],
-    root: &'a str,
+    /// Signature and log-proof checks (no ledger: they run on several threads).
+    signatures: Signatures<'a>,
     ledger: Option<&'a dyn zt_store::Ledger>,
     /// The workspace clock's time of the decision.
     now: i64,
+    /// The keys' revocations, judged by the log (see [`revoke`]).
+    revocations: revoke::Finder<'a>,
+}
+
+/// The part of checking a bundle that depends only on its bytes, the artifact and the trust:
+/// parsing it and verifying its signature and log proof with one of the trusted keys.
+struct Signatures<'a> {
+    keys: &'a [PublicKey],
+    root: &'a str,
     /// Judging a digest without the file: message signatures (which carry no statement, and
     /// whose Ed25519 form needs the artifact's bytes) are left out.
     digest_only: bool,
-    /// The keys' revocations, judged by the log (see [`revoke`]).
-    revocations: revoke::Finder<'a>,
     /// A long-running judge's bundles that verified before, and the digest of its trust.
     memo: Option<(&'a Memo, &'a Digest)>,
     /// Verify only statements of these predicate types (see [`gather_only`]).
     only: Option<&'a [&'a str]>,
+}
+
+/// What [`Signatures::check`] found about one bundle.
+enum Signed {
+    /// It verified with a trusted key.
+    Verified(std::sync::Arc<Verdict>),
+    /// It did not (unreadable, or no trusted key verifies it).
+    Rejected(Rejected),
+    /// Not to be judged here (a message signature about a bare digest, or a predicate type
+    /// the caller did not ask for).
+    Skipped,
 }
 
 /// Whether a bundle of predicate type `t` is to be verified (see [`gather_only`]).
@@ -491,23 +509,47 @@ fn wanted(only: Option<&[&str]>, t: Option<&str>) -> bool {
     only.is_none_or(|only| t.is_some_and(|t| only.contains(&t)))
 }
 
-impl Checker<'_> {
-    /// Verifies one bundle about `artifact` (signature, log proof, revocation of its key judged
-    /// by its verified log entry or signed time) and files it as verified evidence or as
-    /// rejected.
-    fn check(
-        &self,
-        candidate: Candidate,
-        artifact: &Artifact,
-        verified: &mut Vec<Evidence>,
-        rejected: &mut Vec<Rejected>,
-    ) -> Result<(), Error> {
-        let Candidate {
-            source,
-            bytes,
-            recorded_at: known_at,
-        } = candidate;
-        let bytes = bytes.as_slice();
+/// `f` of each item, in order, computed on up to as many threads as the machine has cores
+/// (each thread takes the next item not yet taken). The bundles a judgement verifies are
+/// independent, and verifying one (parsing, signature, log proof) costs far more than a
+/// thread.
+fn map_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            done.push((i, f(item)));
+        }
+        done
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            match h.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Signatures<'_> {
+    /// Parses `bytes` (a bundle from `source`) and verifies its signature and log proof about
+    /// `artifact` with the trusted keys (or finds that it did before, for a long-running
+    /// judge).
+    fn check(&self, source: &str, bytes: &[u8], artifact: &Artifact) -> Signed {
         let memo_key = match (self.memo, artifact) {
             (Some((_, trust)), Artifact::Digest(d)) => {
                 Some((Digest::sha256(bytes), trust.clone(), d.clone()))
@@ -522,83 +564,142 @@ impl Checker<'_> {
                 .cloned(),
             _ => None,
         };
-        let verdict = match hit {
-            Some(v) => v,
-            None => {
-                let parsed = match bundle::parse(bytes, &source) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        rejected.push(Rejected {
-                            source,
-                            predicate_type: None,
-                            reason: e.to_string(),
-                        });
-                        return Ok(());
-                    }
-                };
-                let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
-                if self.digest_only && parsed.json.get("messageSignature").is_some() {
-                    return Ok(());
-                }
-                if !wanted(self.only, claimed.as_deref()) {
-                    return Ok(());
-                }
-                let mut last_error = None;
-                let mut ok = None;
-                for (key_index, key) in self.keys.iter().enumerate() {
-                    match verify(&Request {
-                        artifact,
-                        bundle: &parsed,
-                        identity: &Identity::Key(key.clone()),
-                        trusted_root: Some(self.root),
-                        insecure_ignore_tlog: false,
-                        witness_policy: None,
-                    }) {
-                        Ok(v) => {
-                            ok = Some((key_index, v));
-                            break;
-                        }
-                        Err(e) => last_error = Some(e),
-                    }
-                }
-                let Some((key_index, v)) = ok else {
-                    let reason = match last_error {
-                        Some(e) => e.to_string(),
-                        None => "no key in zt.toml's trust list could check it".into(),
-                    };
-                    rejected.push(Rejected {
-                        source,
-                        predicate_type: claimed,
-                        reason,
-                    });
-                    return Ok(());
-                };
-                let verdict = std::sync::Arc::new(Verdict {
-                    key_index,
-                    verified: v,
-                    json: parsed.json,
+        if let Some(v) = hit {
+            return Signed::Verified(v);
+        }
+        let parsed = match bundle::parse(bytes, source) {
+            Ok(p) => p,
+            Err(e) => {
+                return Signed::Rejected(Rejected {
+                    source: source.to_owned(),
+                    predicate_type: None,
+                    reason: e.to_string(),
                 });
-                if let (Some((m, _)), Some(k)) = (self.memo, memo_key) {
-                    let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if m.len() >= MAX_VERIFIED {
-                        m.clear();
-                    }
-                    m.insert(k, verdict.clone());
-                }
-                verdict
             }
         };
-        let Some(key) = self.keys.get(verdict.key_index) else {
+        let claimed = evidence::statement(&parsed.json).map(|s| s.predicate_type);
+        if self.digest_only && parsed.json.get("messageSignature").is_some() {
+            return Signed::Skipped;
+        }
+        if !wanted(self.only, claimed.as_deref()) {
+            return Signed::Skipped;
+        }
+        let mut last_error = None;
+        let mut ok = None;
+        for (key_index, key) in self.keys.iter().enumerate() {
+            match verify(&Request {
+                artifact,
+                bundle: &parsed,
+                identity: &Identity::Key(key.clone()),
+                trusted_root: Some(self.root),
+                insecure_ignore_tlog: false,
+                witness_policy: None,
+            }) {
+                Ok(v) => {
+                    ok = Some((key_index, v));
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let Some((key_index, v)) = ok else {
+            let reason = match last_error {
+                Some(e) => e.to_string(),
+                None => "no key in zt.toml's trust list could check it".into(),
+            };
+            return Signed::Rejected(Rejected {
+                source: source.to_owned(),
+                predicate_type: claimed,
+                reason,
+            });
+        };
+        let verdict = std::sync::Arc::new(Verdict {
+            key_index,
+            verified: v,
+            json: parsed.json,
+        });
+        if let (Some((m, _)), Some(k)) = (self.memo, memo_key) {
+            let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if m.len() >= MAX_VERIFIED {
+                m.clear();
+            }
+            m.insert(k, verdict.clone());
+        }
+        Signed::Verified(verdict)
+    }
+}
+
+impl Checker<'_> {
+    /// Checks each bundle about its artifact ([`Checker::check`]): the signatures and log
+    /// proofs of all of them at once, on every core; then, in order, the revocation of each
+    /// one's key.
+    fn check_all(
+        &self,
+        candidates: Vec<(Candidate, Artifact)>,
+        verified: &mut Vec<Evidence>,
+        rejected: &mut Vec<Rejected>,
+    ) -> Result<(), Error> {
+        let signatures = &self.signatures;
+        let signed = map_parallel(&candidates, |(c, artifact)| {
+            signatures.check(&c.source, &c.bytes, artifact)
+        });
+        for ((candidate, _), signed) in candidates.into_iter().zip(signed) {
+            self.check(candidate, signed, verified, rejected)?;
+        }
+        Ok(())
+    }
+
+    /// Files one bundle whose signature was checked ([`Signatures::check`]) as verified
+    /// evidence or as rejected, its key's revocation judged by its verified log entry or
+    /// signed time.
+    fn check(
+        &self,
+        candidate: Candidate,
+        signed: Signed,
+        verified: &mut Vec<Evidence>,
+        rejected: &mut Vec<Rejected>,
+    ) -> Result<(), Error> {
+        let Candidate {
+            source,
+            bytes,
+            recorded_at: known_at,
+        } = candidate;
+        let bytes = bytes.as_slice();
+        let verdict = match signed {
+            Signed::Verified(v) => v,
+            Signed::Rejected(r) => {
+                rejected.push(r);
+                return Ok(());
+            }
+            Signed::Skipped => return Ok(()),
+        };
+        let Some(key) = self.signatures.keys.get(verdict.key_index) else {
             return Err(Error::Policy(
                 "a remembered verification names no key".into(),
             ));
         };
-        let claimed = evidence::statement(&verdict.json).map(|s| s.predicate_type);
-        if !wanted(self.only, claimed.as_deref()) {
+        // What is kept is judged by the verified statement (parsed once, by the verification).
+        let claimed = verdict
+            .verified
+            .statement
+            .as_ref()
+            .map(|s| s.predicate_type.clone());
+        if !wanted(self.signatures.only, claimed.as_deref()) {
             return Ok(());
         }
-        let v = verdict.verified.clone();
-        let parsed_json = &verdict.json;
+        // Taken, not copied, unless a long-running judge remembers it too.
+        let owned;
+        let shared;
+        let (v, parsed_json) = match std::sync::Arc::try_unwrap(verdict) {
+            Ok(Verdict { verified, json, .. }) => {
+                owned = json;
+                (verified, &owned)
+            }
+            Err(remembered) => {
+                shared = remembered;
+                (shared.verified.clone(), &shared.json)
+            }
+        };
         // Revocation is judged by the log (the verified entry's index against the revocation's
         // logged position) or a verified signed time, never by a ledger column.
         let signed_time = revoke::signed_time(&v.timestamps, v.integrated_time);
@@ -793,4 +894,25 @@ fn recorded_at(ledger: Option<&dyn zt_store::Ledger>, bytes: &[u8]) -> Result<Op
     Ok(ledger
         .bundle(&zt_store::bundle_id(bytes))?
         .map(|b| b.index.recorded_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_parallel;
+
+    #[test]
+    fn map_parallel_keeps_the_order_of_the_items() {
+        let none: Vec<u64> = Vec::new();
+        assert!(map_parallel(&none, |x| x * 2).is_empty());
+        assert_eq!(map_parallel(&[7u64], |x| x * 2), vec![14]);
+        let items: Vec<u64> = (0..257).collect();
+        // Uneven work, so the threads finish out of order.
+        let doubled = map_parallel(&items, |x| {
+            if x % 3 == 0 {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            x * 2
+        });
+        assert_eq!(doubled, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
 }

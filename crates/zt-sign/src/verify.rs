@@ -375,7 +375,11 @@ pub(crate) fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRo
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
-    if let Some((_, p)) = lock().iter().find(|(text, _)| text == root_json) {
+    // Held while a root is prepared: threads verifying against the same new root at once
+    // (a judgement verifies its bundles in parallel) wait for one preparation, not make one
+    // each.
+    let mut all = lock();
+    if let Some((_, p)) = all.iter().find(|(text, _)| text == root_json) {
         return Ok(p.clone());
     }
     let root = sigstore_verify::trust_root::TrustedRoot::from_json(root_json)
@@ -383,7 +387,6 @@ pub(crate) fn prepared_root(root_json: &str) -> Result<std::sync::Arc<PreparedRo
     let verifier = Verifier::new(&root).map_err(|e| Error::TrustedRoot(e.to_string()))?;
     let json = serde_json::from_str(root_json).map_err(|e| Error::TrustedRoot(e.to_string()))?;
     let prepared = std::sync::Arc::new(PreparedRoot { json, verifier });
-    let mut all = lock();
     if all.len() >= PREPARED_ROOTS {
         all.remove(0);
     }

@@ -148,33 +148,41 @@ impl PostgresLedger {
         }
         let mut client = Client::connect(conn, NoTls)?;
         let location = format!("postgres schema `{schema}`");
-        // A current ledger is opened in three round trips, without the migration's lock and
-        // DDL (readers such as `zt trace` open one per process); anything else migrates below,
-        // under the lock, which checks again.
-        let meta = format!("{schema}.zt_meta");
-        let exists: bool = client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&meta])?
-            .try_get(0)?;
-        if exists {
-            let found = client
-                .query_opt(
-                    &format!("SELECT value FROM {meta} WHERE key = 'schema_version'"),
-                    &[],
-                )?
-                .map(|row| -> Result<u32, Error> {
-                    query::parse_version(&location, row.try_get::<_, &str>(0)?)
-                })
-                .transpose()?;
-            if found == Some(SCHEMA_VERSION) {
-                client.batch_execute(&format!("SET search_path TO {schema}"))?;
-                return Ok(Self {
-                    client: Mutex::new(Conn {
-                        client,
-                        prepared: HashMap::new(),
-                    }),
-                    schema: schema.to_string(),
-                });
+        // A current ledger is opened in one round trip, without the migration's lock and DDL
+        // (readers such as `zt trace` open one per process): the search path and the schema
+        // version in one simple query. A schema or table that does not exist yet fails it and
+        // is made below; any other version migrates below, under the lock, which checks again.
+        let probe = client.simple_query(&format!(
+            "SET search_path TO {schema}; SELECT value FROM {schema}.zt_meta WHERE key = 'schema_version'"
+        ));
+        match probe {
+            Ok(messages) => {
+                let found = messages
+                    .iter()
+                    .find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(row) => Some(row.get(0)),
+                        _ => None,
+                    })
+                    .flatten()
+                    .map(|v| query::parse_version(&location, v))
+                    .transpose()?;
+                if found == Some(SCHEMA_VERSION) {
+                    return Ok(Self {
+                        client: Mutex::new(Conn {
+                            client,
+                            prepared: HashMap::new(),
+                        }),
+                        schema: schema.to_string(),
+                    });
+                }
             }
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some(&postgres::error::SqlState::UNDEFINED_TABLE)
+                        | Some(&postgres::error::SqlState::INVALID_SCHEMA_NAME)
+                ) => {}
+            Err(e) => return Err(e.into()),
         }
         let mut tx = client.transaction()?;
         // One migrator at a time per database.

@@ -443,8 +443,14 @@ fn handle(
         };
         let path = read_cstring(&mem, ptr).unwrap_or_default();
         let empty_path = path.is_empty() && flags & libc::AT_EMPTY_PATH as u64 != 0;
+        // A path executed before is only counted: its digest is the one of its first
+        // execution (the file kept then), so it is not opened again — three system calls
+        // fewer while the build waits, on every repeated exec (a build runs its compiler and
+        // shell many times).
         let file = if empty_path {
             open_file(format!("/proc/{pid}/fd/{dirfd}"))
+        } else if rec.execs.contains_key(&path) {
+            None
         } else {
             open_in_sandbox(pid, dirfd, &path)
         };
@@ -519,15 +525,7 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
     if addr == 0 {
         return out;
     }
-    for i in 0..MAX_ARGS as u64 {
-        let mut p = [0u8; 8];
-        if mem.read_at(&mut p, addr + i * 8).ok() != Some(8) {
-            break;
-        }
-        let ptr = u64::from_ne_bytes(p);
-        if ptr == 0 {
-            break;
-        }
+    for ptr in argv_pointers(mem, addr) {
         let mut arg = read_cstring(mem, ptr).unwrap_or_default();
         if arg.len() > 1024 {
             let mut end = 1024;
@@ -539,6 +537,35 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
         out.push(arg);
     }
     out
+}
+
+/// The pointers of the NULL-terminated array at `addr` (at most [`MAX_ARGS`]), read a page at a
+/// time (one system call for a whole command line, not one per argument; the next page may be
+/// unmapped).
+fn argv_pointers(mem: &File, addr: u64) -> Vec<u64> {
+    let mut pointers = Vec::new();
+    let mut at = addr;
+    while pointers.len() < MAX_ARGS {
+        let page_left = 4096 - (at % 4096) as usize;
+        // Whole pointers only; one that straddles two pages is read alone.
+        let want = (page_left.min((MAX_ARGS - pointers.len()) * 8) / 8 * 8).max(8);
+        let mut buf = vec![0u8; want];
+        let n = mem.read_at(&mut buf, at).unwrap_or(0) / 8 * 8;
+        if n == 0 {
+            break;
+        }
+        for p in buf.get(..n).unwrap_or_default().chunks_exact(8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(p);
+            let ptr = u64::from_ne_bytes(b);
+            if ptr == 0 {
+                return pointers;
+            }
+            pointers.push(ptr);
+        }
+        at += n as u64;
+    }
+    pointers
 }
 
 /// Device and inode of what `path` names for the process `pid` (resolved as
@@ -756,6 +783,31 @@ pub fn files_before(copy: &std::path::Path) -> BTreeMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file standing for the build's memory: `pointers` (native-endian u64) written at `at`.
+    fn memory(at: u64, pointers: &[u64]) -> File {
+        let f = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = pointers.iter().flat_map(|p| p.to_ne_bytes()).collect();
+        f.write_all_at(&bytes, at).unwrap();
+        f
+    }
+
+    #[test]
+    fn argv_pointers_stop_at_null_across_pages_and_at_the_limit() {
+        // Across a page boundary (the array starts 16 bytes before it).
+        let f = memory(4096 - 16, &[11, 22, 33, 44, 0, 55]);
+        assert_eq!(argv_pointers(&f, 4096 - 16), vec![11, 22, 33, 44]);
+        // A pointer straddling the boundary (not 8-aligned).
+        let f = memory(4096 - 12, &[7, 8, 9, 0]);
+        assert_eq!(argv_pointers(&f, 4096 - 12), vec![7, 8, 9]);
+        // Memory that ends without a NULL: what could be read.
+        let f = memory(100, &[1, 2, 3]);
+        assert_eq!(argv_pointers(&f, 100), vec![1, 2, 3]);
+        // At most MAX_ARGS.
+        let many: Vec<u64> = (1..=MAX_ARGS as u64 + 10).collect();
+        let f = memory(0, &many);
+        assert_eq!(argv_pointers(&f, 0), many[..MAX_ARGS].to_vec());
+    }
 
     #[test]
     fn sockaddr_reads_inet_inet6_and_unix() {
