@@ -86,6 +86,28 @@ fn build(d: &Path, toolchain: &Path, script: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The `resolvedDependencies` of the provenance a `zt build --json` run wrote.
+fn resolved_dependencies(d: &Path, o: &std::process::Output) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let prov: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(d.join(v["provenance"].as_str().unwrap())).unwrap())
+            .unwrap();
+    prov["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{prov}"))
+        .clone()
+}
+
+/// Every build log under `.zt/logs`, joined.
+fn build_logs(d: &Path) -> String {
+    fs_err::read_dir(d.join(".zt/logs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| fs_err::read_to_string(e.path()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn cargo_builds_offline_from_the_pinned_mirror_and_the_provenance_names_it() {
     let Some(tc) = toolchain() else {
@@ -101,12 +123,7 @@ fn cargo_builds_offline_from_the_pinned_mirror_and_the_provenance_names_it() {
         cargo.display()
     );
     let o = build(d, &tc, &script);
-    let log = fs_err::read_dir(d.join(".zt/logs"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| fs_err::read_to_string(e.path()).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let log = build_logs(d);
     assert_eq!(o.status.code(), Some(0), "{:?}\nlog: {log}", text(&o));
     assert_eq!(
         fs_err::read_to_string(d.join("out/said")).unwrap(),
@@ -114,17 +131,11 @@ fn cargo_builds_offline_from_the_pinned_mirror_and_the_provenance_names_it() {
     );
 
     // The provenance's resolved dependencies name the mirror and its index digest.
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let prov_path = PathBuf::from(v["provenance"].as_str().unwrap());
-    let prov: serde_json::Value =
-        serde_json::from_slice(&fs_err::read(d.join(prov_path)).unwrap()).unwrap();
-    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
-        .as_array()
-        .unwrap();
+    let deps = resolved_dependencies(d, &o);
     let mirror = deps
         .iter()
         .find(|x| x["name"] == "zt-mirror")
-        .unwrap_or_else(|| panic!("{prov}"));
+        .unwrap_or_else(|| panic!("{deps:?}"));
     assert_eq!(mirror["annotations"]["kind"], "package-mirror");
     assert_eq!(mirror["annotations"]["packages"]["crates.io"], 1);
     assert_eq!(mirror["digest"]["sha256"].as_str().unwrap().len(), 64);
@@ -133,7 +144,7 @@ fn cargo_builds_offline_from_the_pinned_mirror_and_the_provenance_names_it() {
     let used = deps
         .iter()
         .find(|x| x["uri"] == "pkg:cargo/cfg-if@1.0.0")
-        .unwrap_or_else(|| panic!("{prov}"));
+        .unwrap_or_else(|| panic!("{deps:?}"));
     assert_eq!(used["annotations"]["kind"], "mirror-package");
     assert_eq!(used["annotations"]["lockfile"], "Cargo.lock");
     assert!(lock.contains(used["digest"]["sha256"].as_str().unwrap()));
@@ -274,13 +285,7 @@ fn go_builds_offline_from_the_pinned_mirror() {
         fs_err::read_to_string(d.join("out/said")).unwrap(),
         "[Zero Trust]\n"
     );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let prov: serde_json::Value =
-        serde_json::from_slice(&fs_err::read(d.join(v["provenance"].as_str().unwrap())).unwrap())
-            .unwrap();
-    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
-        .as_array()
-        .unwrap();
+    let deps = resolved_dependencies(d, &o);
     let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
     assert_eq!(mirror["annotations"]["packages"]["Go"], 1, "{mirror}");
 }
@@ -356,19 +361,13 @@ fn npm_ci_installs_offline_from_the_pinned_mirror() {
         fs_err::read_to_string(d.join("out/said")).unwrap(),
         "true false\n"
     );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let prov: serde_json::Value =
-        serde_json::from_slice(&fs_err::read(d.join(v["provenance"].as_str().unwrap())).unwrap())
-            .unwrap();
-    let deps = prov["predicate"]["buildDefinition"]["resolvedDependencies"]
-        .as_array()
-        .unwrap();
+    let deps = resolved_dependencies(d, &o);
     let mirror = deps.iter().find(|x| x["name"] == "zt-mirror").unwrap();
     assert_eq!(mirror["annotations"]["packages"]["npm"], 1, "{mirror}");
     let used = deps
         .iter()
         .find(|x| x["uri"] == "pkg:npm/is-number@7.0.0")
-        .unwrap_or_else(|| panic!("{prov}"));
+        .unwrap_or_else(|| panic!("{deps:?}"));
     assert_eq!(used["annotations"]["lockfile"], "package-lock.json");
     assert!(
         mirror["annotations"]["env"]
@@ -393,12 +392,7 @@ fn npm_ci_installs_offline_from_the_pinned_mirror() {
         .output()
         .unwrap();
     assert_ne!(o.status.code(), Some(0), "{:?}", text(&o));
-    let log = fs_err::read_dir(d.join(".zt/logs"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| fs_err::read_to_string(e.path()).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let log = build_logs(d);
     assert!(
         log.contains("ENOTCACHED") && log.contains("is-odd"),
         "{log}"
