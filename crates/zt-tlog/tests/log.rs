@@ -91,7 +91,9 @@ fn concurrent_appends_share_batches_and_all_land() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     drop(Log::init(&dir, key(), "example.com/log").unwrap());
-    // Default options, then small batches that wait for company.
+    // Default options, then small batches that wait for company: with three times as many
+    // writers as a batch takes, most wait through several batches before theirs (each woken
+    // only when its entry is committed or it is first in line).
     let small = LogOptions {
         max_batch: 7,
         max_delay: std::time::Duration::from_millis(2),
@@ -102,7 +104,7 @@ fn concurrent_appends_share_batches_and_all_land() {
         let before = log.size();
         let indices = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|s| {
-            for t in 0..8u64 {
+            for t in 0..24u64 {
                 let (log, indices) = (&log, &indices);
                 s.spawn(move || {
                     for i in 0..20u64 {
@@ -115,8 +117,8 @@ fn concurrent_appends_share_batches_and_all_land() {
         });
         let mut indices = indices.into_inner().unwrap();
         indices.sort();
-        assert_eq!(indices.len(), 160);
-        assert_eq!(log.size(), before + 160);
+        assert_eq!(indices.len(), 480);
+        assert_eq!(log.size(), before + 480);
         for (n, (index, e)) in indices.iter().enumerate() {
             assert_eq!(*index, before + n as u64, "indices are dense and unique");
             assert_eq!(&log.entry(*index).unwrap(), e);
