@@ -23,6 +23,7 @@ pub mod digest;
 pub mod dsse;
 mod error;
 pub mod fsutil;
+pub mod group;
 pub mod predicate;
 pub mod purl;
 pub mod statement;

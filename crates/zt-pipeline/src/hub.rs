@@ -29,8 +29,8 @@ use zt_tlog::Log;
 
 use crate::Error;
 use crate::gate::Judgement;
-use crate::group::Group;
 use crate::ledger::Handle;
+use zt_core::group::Group;
 
 /// The largest bundle the hub accepts (bytes).
 pub const MAX_BUNDLE_BYTES: usize = 4 * 1024 * 1024;

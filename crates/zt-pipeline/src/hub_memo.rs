@@ -44,7 +44,7 @@ use zt_store::{
 
 use crate::Error;
 use crate::gate::{Gathered, Judgement, Trusted};
-use crate::group::Group;
+use zt_core::group::Group;
 
 /// The most gatherings kept (then the memo starts over).
 const MAX_GATHERED: usize = 4_096;

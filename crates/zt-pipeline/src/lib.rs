@@ -27,7 +27,6 @@ mod error;
 pub mod evidence;
 pub mod example;
 pub mod gate;
-mod group;
 pub mod hub;
 mod hub_memo;
 pub mod image;

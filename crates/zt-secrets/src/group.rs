@@ -1,29 +1,14 @@
-//! Group commit: many threads hand in items, one of them (the leader) writes everything
-//! pending in one durable batch while the others wait, so concurrent requests share one
-//! fsync. Each caller returns only once its own item is durable (or with the batch's error).
+//! Group commit into a sink: many threads hand in items, one of them (the leader) writes
+//! everything pending in one durable batch while the others wait, so concurrent requests share
+//! one fsync. Each caller returns only once its own item is durable (or with the batch's
+//! error). The batching is [`zt_core::group::Group`]'s; this adds the sink it writes to.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::thread::Thread;
-
-#[derive(Debug)]
-struct Queue<T> {
-    /// Waiting items, each with its caller's thread: a finished batch wakes exactly the
-    /// callers it committed, and the first caller still waiting so that it leads the next
-    /// batch. (A condition variable woke every waiter at every batch: 64 concurrent exchanges
-    /// spent more CPU in wake-ups and context switches than in the commits.)
-    pending: Vec<(u64, T, Thread)>,
-    next: u64,
-    /// Every ticket below this has been committed (or has failed, see `failed`).
-    done_below: u64,
-    committing: bool,
-    failed: HashMap<u64, String>,
-}
 
 /// A sink `S` (a file, a ledger) written in batches of `T`.
 #[derive(Debug)]
 pub(crate) struct Group<S, T> {
-    queue: Mutex<Queue<T>>,
+    batches: zt_core::group::Group<T, Result<(), String>>,
     sink: Mutex<S>,
 }
 
@@ -36,79 +21,32 @@ fn relock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
 impl<S, T> Group<S, T> {
     pub(crate) fn new(sink: S) -> Self {
         Group {
-            queue: Mutex::new(Queue {
-                pending: Vec::new(),
-                next: 0,
-                done_below: 0,
-                committing: false,
-                failed: HashMap::new(),
-            }),
+            // No bound: a leader's batch always holds its own item, so `commit` runs once.
+            batches: zt_core::group::Group::new(usize::MAX),
             sink: Mutex::new(sink),
         }
     }
 
-    /// Submits `item` and returns once a batch holding it was committed by `commit`. While
-    /// one batch commits, later items queue up; the first of them to wake commits them all.
-    /// Waiters park and are woken when their batch is done (no waiting in line on the sink's
-    /// lock), or when they are first in line to lead the next one.
+    /// Submits `item` and returns once a batch holding it was committed by `commit` (this
+    /// caller's, or another's while this one waited).
     pub(crate) fn submit<R>(
         &self,
         item: T,
         commit: impl FnOnce(&mut S, Vec<T>) -> Result<R, String>,
     ) -> Result<(), String> {
         let mut commit = Some(commit);
-        let mut q = relock(&self.queue);
-        let ticket = q.next;
-        q.next += 1;
-        q.pending.push((ticket, item, std::thread::current()));
-        loop {
-            if ticket < q.done_below {
-                return match q.failed.remove(&ticket) {
-                    Some(e) => Err(e),
-                    None => Ok(()),
+        self.batches.submit(
+            item,
+            |items| {
+                let n = items.len();
+                let result = match commit.take() {
+                    Some(f) => f(&mut relock(&self.sink), items).map(|_| ()),
+                    None => Err("internal: commit ran twice".to_string()),
                 };
-            }
-            if q.committing {
-                // A spurious or early wake-up goes round the loop again.
-                drop(q);
-                std::thread::park();
-                q = relock(&self.queue);
-                continue;
-            }
-            // Our item is pending and nobody is committing: we commit everything pending.
-            q.committing = true;
-            let batch = std::mem::take(&mut q.pending);
-            drop(q);
-            let last = batch.last().map_or(ticket, |(t, _, _)| *t);
-            let mut tickets = Vec::with_capacity(batch.len());
-            let mut threads = Vec::with_capacity(batch.len());
-            let mut items = Vec::with_capacity(batch.len());
-            for (t, item, thread) in batch {
-                tickets.push(t);
-                if t != ticket {
-                    threads.push(thread);
-                }
-                items.push(item);
-            }
-            let result = match commit.take() {
-                Some(f) => f(&mut relock(&self.sink), items).map(|_| ()),
-                None => Err("internal: commit ran twice".to_string()),
-            };
-            q = relock(&self.queue);
-            if let Err(e) = result {
-                for t in tickets {
-                    q.failed.insert(t, e.clone());
-                }
-            }
-            q.done_below = last + 1;
-            q.committing = false;
-            let next = q.pending.first().map(|(_, _, thread)| thread.clone());
-            drop(q);
-            for thread in threads.into_iter().chain(next) {
-                thread.unpark();
-            }
-            q = relock(&self.queue);
-        }
+                vec![result; n]
+            },
+            || Err("internal: the batch holding this item ended without an answer".to_string()),
+        )
     }
 
     /// Runs `f` on the sink with no batch in flight.

@@ -26,7 +26,7 @@
 //! client may already hold. A log without a WAL (written before it existed) opens from its
 //! checkpoint as before, which older versions made durable file by file.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -91,20 +91,6 @@ struct State {
     bundle: Vec<Vec<u8>>,
 }
 
-/// Entries waiting for the next batch, and the outcome of finished ones.
-///
-/// Each waiting entry carries its thread, so that a finished batch wakes exactly the threads
-/// whose entries it committed, and the first waiting one to lead the next batch: with a
-/// condition variable every batch woke every waiter (64 writers spent about a third of the
-/// CPU in futex wake-ups and context switches; docs/performance.md).
-#[derive(Debug, Default)]
-struct Queue {
-    pending: Vec<(u64, Vec<u8>, std::thread::Thread)>,
-    next_ticket: u64,
-    committing: bool,
-    done: HashMap<u64, Result<u64, String>>,
-}
-
 /// An open transparency log. `Sync`: share it between threads and call [`Log::append`] from
 /// each; concurrent appends are committed together.
 #[derive(Debug)]
@@ -112,9 +98,9 @@ pub struct Log {
     dir: PathBuf,
     verifier: NoteVerifier,
     signer: Option<NoteSigner>,
-    options: LogOptions,
     state: Mutex<State>,
-    queue: Mutex<Queue>,
+    /// Concurrent [`Log::append`]s, committed together.
+    batches: zt_core::group::Group<Vec<u8>, Result<u64, String>>,
     /// The write-ahead file and what was written since the durable base (locked after
     /// `state`, only by a writer).
     wal: Mutex<Result<Wal, String>>,
@@ -383,9 +369,8 @@ impl Log {
             dir: dir.to_path_buf(),
             verifier,
             signer,
-            options,
             state: Mutex::new(state),
-            queue: Mutex::new(Queue::default()),
+            batches: zt_core::group::Group::with_delay(options.max_batch, options.max_delay),
             wal: Mutex::new(Err("the log is read-only".into())),
             _lock,
         };
@@ -448,70 +433,19 @@ impl Log {
     /// Concurrent calls are committed together (group commit; see [`LogOptions`]).
     pub fn append(&self, entry: &[u8]) -> Result<u64, Error> {
         check_entry(entry)?;
-        let mut q = relock(&self.queue);
-        let ticket = q.next_ticket;
-        q.next_ticket += 1;
-        q.pending
-            .push((ticket, entry.to_vec(), std::thread::current()));
-        loop {
-            if let Some(result) = q.done.remove(&ticket) {
-                return result.map_err(Error::BatchFailed);
-            }
-            if q.committing {
-                // Woken when this entry's batch is done or when it is first in line to lead;
-                // a spurious wake-up goes round the loop again.
-                drop(q);
-                std::thread::park();
-                q = relock(&self.queue);
-                continue;
-            }
-            q.committing = true;
-            if !self.options.max_delay.is_zero() {
-                drop(q);
-                std::thread::sleep(self.options.max_delay);
-                q = relock(&self.queue);
-            }
-            let take = q.pending.len().min(self.options.max_batch.max(1));
-            let batch: Vec<(u64, Vec<u8>, std::thread::Thread)> = q.pending.drain(..take).collect();
-            drop(q);
-            let mut tickets = Vec::with_capacity(batch.len());
-            let mut entries = Vec::with_capacity(batch.len());
-            for (t, e, thread) in batch {
-                tickets.push((t, thread));
-                entries.push(e);
-            }
-            let result = self.append_batch(&entries);
-            q = relock(&self.queue);
-            let mut mine = None;
-            for (i, (t, _)) in tickets.iter().enumerate() {
-                let r = match &result {
-                    Ok(first) => Ok(first + i as u64),
-                    Err(e) => Err(e.to_string()),
-                };
-                if *t == ticket {
-                    mine = Some(r);
-                } else {
-                    q.done.insert(*t, r);
-                }
-            }
-            q.committing = false;
-            let next = q.pending.first().map(|(_, _, thread)| thread.clone());
-            drop(q);
-            for (t, thread) in &tickets {
-                if *t != ticket {
-                    thread.unpark();
-                }
-            }
-            if let Some(thread) = next {
-                thread.unpark();
-            }
-            match (mine, result) {
-                (Some(Ok(index)), _) => return Ok(index),
-                (Some(Err(_)), Err(e)) => return Err(e),
-                _ => {}
-            }
-            q = relock(&self.queue);
+        if self.signer.is_none() {
+            return Err(Error::ReadOnly(self.dir.join(PRIVATE_KEY)));
         }
+        self.batches
+            .submit(
+                entry.to_vec(),
+                |entries| match self.append_batch(&entries) {
+                    Ok(first) => (first..).take(entries.len()).map(Ok).collect(),
+                    Err(e) => vec![Err(e.to_string()); entries.len()],
+                },
+                || Err("the batch holding this entry ended without an answer".to_string()),
+            )
+            .map_err(Error::BatchFailed)
     }
 
     /// Appends `entries` as one batch and returns the index of the first, once the batch is
