@@ -2,7 +2,8 @@
 //! the added lines of one diff hunk).
 //!
 //! Per fragment: the global allowlists' commit/path checks; a keyword prefilter (one
-//! Aho-Corasick pass over the fragment, case-insensitive as gitleaks lower-cases the fragment);
+//! Aho-Corasick pass over the fragment, case-insensitive as gitleaks lower-cases the fragment,
+//! four interleaved walks of one DFA: see [`super::keywords`]);
 //! every rule without keywords, and every rule one of whose keywords occurs, is evaluated; for
 //! each regex match: trim `\n`, locate, honour `gitleaks:allow`, pick the secret group, check the
 //! entropy, then the global and the rule's allowlists (regexTarget secret/match/line, OR/AND,
@@ -15,7 +16,10 @@
 //! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
 //! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
 //! the start of the line `K` lines above `h`'s, and ends by `h + L` and by the end of the line `K`
-//! lines below. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
+//! lines below. When the expression is a sequence one of whose pieces must contain a keyword,
+//! the bounds are also taken per side of that hit (the pieces up to it before, the pieces from it
+//! after: see `sides`), which narrows most windows to one side: `generic-api-key` reads no more
+//! than the keyword's own line before it. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
 //! the current position, with the whole fragment as context for `^`, `$`, `\b`, as
 //! `regex-automata` does for a span). The next match of the whole-fragment search contains a hit
 //! at or after the current position, so it starts inside the span; if it starts at or before the
@@ -27,11 +31,12 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::config::{Allowlist, Condition, Config, RegexTarget, Required, Rule};
 use super::gore::GoRegex;
+use super::keywords::KeywordSearcher;
 
 /// What gets scanned as one unit.
 #[derive(Debug, Clone, Copy)]
@@ -170,6 +175,19 @@ struct Window {
     max_len: Option<usize>,
     /// Maximum number of newlines in a match.
     max_newlines: Option<usize>,
+    /// How far a match reaches before the start of the keyword hit it contains.
+    before: Side,
+    /// How far a match reaches after the end of the keyword hit it contains.
+    after: Side,
+}
+
+/// A bound on one side of a keyword hit: every match contains a hit `[s, e)` with at most
+/// `len` bytes and `newlines` newlines between its start and `s` (for [`Window::before`]), or
+/// between `e` and its end (for [`Window::after`]). `None`: no bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Side {
+    len: Option<usize>,
+    newlines: Option<usize>,
 }
 
 struct CompiledRule {
@@ -208,7 +226,7 @@ pub struct Detector {
     rules: Vec<CompiledRule>,
     by_id: BTreeMap<String, usize>,
     keywords: Vec<String>,
-    ascii_prefilter: Option<AhoCorasick>,
+    ascii_prefilter: Option<KeywordSearcher>,
     exact_prefilter: Option<AhoCorasick>,
     /// Every keyword is ASCII (so the ASCII case-insensitive prefilter can be exact).
     ascii_keywords: bool,
@@ -251,15 +269,8 @@ impl Detector {
         let ascii_prefilter = if keywords.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    // A full DFA: the overlapping search over every byte is the hot loop.
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .map_err(|e| e.to_string())?,
-            )
+            // The overlapping search over every byte is the hot loop: see `keywords`.
+            Some(KeywordSearcher::new(&keywords)?)
         };
         let exact_prefilter = if keywords.is_empty() {
             None
@@ -339,14 +350,13 @@ impl Detector {
         let mut present = vec![false; self.keywords.len()];
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.keywords.len()];
         if ascii {
-            if let Some(ac) = &self.ascii_prefilter {
-                for m in ac.find_overlapping_iter(frag.raw) {
-                    let k = m.pattern().as_usize();
+            if let Some(ks) = &self.ascii_prefilter {
+                ks.for_each_hit(frag.raw.as_bytes(), |k, start, end| {
                     if let (Some(p), Some(h)) = (present.get_mut(k), hits.get_mut(k)) {
                         *p = true;
-                        h.push((m.start(), m.end()));
+                        h.push((start, end));
                     }
-                }
+                });
             }
         } else if let Some(ac) = &self.exact_prefilter {
             let lowered = go_lower(frag.raw);
@@ -712,27 +722,46 @@ fn windowed_find_iter(
     hits: &[(usize, usize)],
 ) -> Vec<(usize, usize)> {
     let len = raw.len();
-    // The earliest start and the latest end of a match containing a hit at `h`.
-    let reach = |h: usize| -> (usize, usize) {
+    // The earliest start and the latest end of a match containing the hit `[h, e)`. The start
+    // depends on `h` alone, so it never decreases along `hits` (the clusters below rely on it).
+    let reach = |h: usize, e: usize| -> (usize, usize) {
         let mut lo = 0;
         let mut hi = len;
         if let Some(l) = w.max_len {
             lo = lo.max(h.saturating_sub(l));
             hi = hi.min(h.saturating_add(l));
         }
-        if let Some(k) = w.max_newlines {
-            let line = nl.partition_point(|&i| i < h);
-            let first = line.saturating_sub(k);
-            let start = if first == 0 {
+        if let Some(l) = w.before.len {
+            lo = lo.max(h.saturating_sub(l));
+        }
+        if let Some(l) = w.after.len {
+            hi = hi.min(e.saturating_add(l));
+        }
+        // The start of the line `k` lines above the one holding `at`.
+        let line_start = |at: usize, k: usize| {
+            let first = nl.partition_point(|&i| i < at).saturating_sub(k);
+            if first == 0 {
                 0
             } else {
                 nl.get(first - 1).map_or(0, |&i| i + 1)
-            };
-            let end = nl.get(line + k).map_or(len, |&i| i + 1);
-            lo = lo.max(start);
-            hi = hi.min(end);
+            }
+        };
+        // Just past the end of the line `k` lines below the one holding `at`.
+        let line_end = |at: usize, k: usize| {
+            let line = nl.partition_point(|&i| i < at);
+            nl.get(line + k).map_or(len, |&i| i + 1)
+        };
+        if let Some(k) = w.max_newlines {
+            lo = lo.max(line_start(h, k));
+            hi = hi.min(line_end(h, k));
         }
-        (lo, hi.max(h).min(len))
+        if let Some(k) = w.before.newlines {
+            lo = lo.max(line_start(h, k));
+        }
+        if let Some(k) = w.after.newlines {
+            hi = hi.min(line_end(e, k));
+        }
+        (lo, hi.max(e).min(len))
     };
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -741,14 +770,14 @@ fn windowed_find_iter(
         while hits.get(i).is_some_and(|&(s, _)| s < pos) {
             i += 1;
         }
-        let Some(&(first, _)) = hits.get(i) else {
+        let Some(&(first, first_end)) = hits.get(i) else {
             break;
         };
-        let (lo, mut hi) = reach(first);
+        let (lo, mut hi) = reach(first, first_end);
         let mut last = first;
         let mut j = i + 1;
-        while let Some(&(next, _)) = hits.get(j) {
-            let (nlo, nhi) = reach(next);
+        while let Some(&(next, next_end)) = hits.get(j) {
+            let (nlo, nhi) = reach(next, next_end);
             if nlo > hi {
                 break;
             }
@@ -793,6 +822,7 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
+    let (before, after) = sides(&hir, keywords);
     // The same lazy-DFA cache as `GoRegex` gives the `regex` crate: gitleaks' counted
     // repetitions (`{0,50}`, `{10,150}`) make many states, and a small cache thrashes.
     let regex = regex_automata::meta::Regex::builder()
@@ -803,7 +833,40 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
         regex,
         max_len,
         max_newlines,
+        before,
+        after,
     })
+}
+
+/// Bounds per side of the keyword hit a match contains: when the expression is a sequence one
+/// of whose pieces must contain a keyword, the hit lies inside that piece's part of the match,
+/// so what comes before it is at most the pieces up to and including that one, and what comes
+/// after it at most that piece and the rest. (`generic-api-key`, the rule that runs on most
+/// files, reads at most 160 bytes of the keyword's line before it, and up to 9 lines after.)
+fn sides(h: &Hir, keywords: &[String]) -> (Side, Side) {
+    let pieces = match h.kind() {
+        HirKind::Capture(c) => return sides(&c.sub, keywords),
+        HirKind::Concat(xs) => xs,
+        _ => return (Side::default(), Side::default()),
+    };
+    let Some(j) = pieces
+        .iter()
+        .position(|x| must_contain_keyword(x, keywords))
+    else {
+        return (Side::default(), Side::default());
+    };
+    let bound = |xs: &[Hir]| Side {
+        len: xs.iter().try_fold(0usize, |acc, x| {
+            acc.checked_add(x.properties().maximum_len()?)
+        }),
+        newlines: xs
+            .iter()
+            .try_fold(0usize, |acc, x| acc.checked_add(max_newlines(x)?)),
+    };
+    (
+        bound(pieces.get(..=j).unwrap_or(&[])),
+        bound(pieces.get(j..).unwrap_or(&[])),
+    )
 }
 
 /// The most newlines one match of `h` can contain (`None`: unbounded).
@@ -1144,6 +1207,53 @@ mod tests {
     }
 
     #[test]
+    fn bounds_per_side_of_the_keyword() {
+        let sides_of = |re: &str, kws: &[&str]| {
+            let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+            let w = windowable(&GoRegex::new(re).unwrap(), &kws).unwrap();
+            (
+                (w.before.len, w.before.newlines),
+                (w.after.len, w.after.newlines),
+            )
+        };
+        let generic = Config::default_rules().unwrap();
+        let generic = generic
+            .rules
+            .values()
+            .find(|r| r.id == "generic-api-key")
+            .unwrap();
+        let w = windowable(generic.regex.as_ref().unwrap(), &generic.keywords).unwrap();
+        assert_eq!(
+            (w.before, w.after),
+            (
+                Side {
+                    len: Some(160),
+                    newlines: Some(0)
+                },
+                Side {
+                    len: None,
+                    newlines: Some(9)
+                }
+            ),
+            "`[\\w.-]{{0,50}}?` (3 bytes a character: `(?i)` folds `k` with U+212A) and the \
+             longest keyword before, on one line; nine `\\s` after"
+        );
+        assert_eq!(
+            sides_of(r"[a-z]{0,4}key\s{0,2}=[0-9]+", &["key"]),
+            ((Some(7), Some(0)), (None, Some(2)))
+        );
+        assert_eq!(
+            sides_of(r"(a\s?b)(key|api)[0-9]{3}", &["key", "api"]),
+            ((Some(6), Some(1)), (Some(6), Some(0)))
+        );
+        assert_eq!(
+            sides_of(r"(?:key|x)[0-9]{3}api", &["key", "api"]),
+            ((Some(9), Some(0)), (Some(3), Some(0))),
+            "the first piece that must hold a keyword is the last one"
+        );
+    }
+
+    #[test]
     fn keyword_gates_the_rule_on_the_whole_fragment() {
         // The match does not contain the keyword, so the rule runs on the whole fragment when
         // the keyword is anywhere in it, and not at all otherwise: gitleaks' semantics.
@@ -1212,7 +1322,7 @@ mod tests {
             let kws = vec!["key".to_string(), "api".to_string()];
             let go = GoRegex::new(pattern).unwrap();
             let window = windowable(&go, &kws).expect("windowable");
-            let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
+            let ac = aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
             let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
             hits.sort_unstable();
             let nl = memchr_all(text.as_bytes());
