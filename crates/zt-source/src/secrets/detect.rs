@@ -179,6 +179,35 @@ struct Window {
     before: Side,
     /// How far a match reaches after the end of the keyword hit it contains.
     after: Side,
+    /// Which hits can be the keyword of a match, when that can be told from the hit alone.
+    hits: Option<HitFilter>,
+}
+
+/// When the piece of the expression that must contain a keyword matches nothing but keywords,
+/// a match's keyword is a hit `[s, e)` of one of those keywords, and the rest of the expression
+/// matches anchored at `e`. A hit for which that fails is no match's keyword: it is dropped
+/// before the windows are made. (`generic-api-key`: most of its hits, `key` in `fn key(` or
+/// `api` in `use api::`, are followed by no `=`, `:` or `,` within the 20 bytes the rule
+/// allows, and its windows shrink to the few lines that hold assignments.)
+struct HitFilter {
+    /// The (lower-case) strings the piece matches.
+    keywords: Vec<String>,
+    /// The pieces after it, searched anchored at a hit's end.
+    rest: regex_automata::meta::Regex,
+    /// The run of pieces `[a, b)` that matches only keywords.
+    run: (usize, usize),
+}
+
+impl HitFilter {
+    /// Whether the hit `[_, end)` of `keyword` can be a match's keyword.
+    fn keeps(&self, raw: &str, keyword: &str, end: usize) -> bool {
+        self.keywords.iter().any(|k| k == keyword)
+            && self.rest.is_match(
+                regex_automata::Input::new(raw)
+                    .range(end..)
+                    .anchored(regex_automata::Anchored::Yes),
+            )
+    }
 }
 
 /// A bound on one side of a keyword hit: every match contains a hit `[s, e)` with at most
@@ -384,14 +413,13 @@ impl Detector {
                 continue;
             }
             if ascii && let Some(window) = cr.window() {
-                let mut rule_hits: Vec<(usize, usize)> = cr
-                    .keyword_ids
-                    .iter()
-                    .filter_map(|&k| hits.get(k))
-                    .flatten()
-                    .copied()
-                    .collect();
-                rule_hits.sort_unstable();
+                let rule_hits = window_hits(
+                    window,
+                    frag.raw,
+                    cr.keyword_ids.iter().filter_map(|&k| {
+                        Some((self.keywords.get(k)?.as_str(), hits.get(k)?.as_slice()))
+                    }),
+                );
                 let spans = windowed_find_iter(window, frag.raw, lines.get(), &rule_hits);
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, Some(&spans), false));
             } else {
@@ -713,6 +741,28 @@ fn filter_generic(findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// The hits a rule's windows are made from, sorted: those of its keywords (given with their
+/// hits), less those its [`HitFilter`] shows to be no match's keyword.
+fn window_hits<'k>(
+    w: &Window,
+    raw: &str,
+    per_keyword: impl Iterator<Item = (&'k str, &'k [(usize, usize)])>,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (keyword, hits) in per_keyword {
+        match &w.hits {
+            Some(filter) => out.extend(
+                hits.iter()
+                    .filter(|&&(_, end)| filter.keeps(raw, keyword, end))
+                    .copied(),
+            ),
+            None => out.extend_from_slice(hits),
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// `find_iter` over the whole of `raw`, computed from searches near keyword hits only (see the
 /// module docs for why this is exact). `hits` are sorted by start; `nl` are the newline offsets.
 fn windowed_find_iter(
@@ -822,7 +872,20 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
-    let (before, after) = sides(&hir, keywords);
+    let (before, after, hits) = match pieces(&hir) {
+        Some(xs) => {
+            // The filter and the bounds per side must be about the same hit: the sides are
+            // taken from the run of pieces that matches only keywords when there is one.
+            let hits = keyword_run(xs, keywords, true).and_then(|run| hit_filter(xs, run));
+            let run = match &hits {
+                Some(f) => Some(f.run),
+                None => keyword_run(xs, keywords, false),
+            };
+            let (before, after) = run.map_or((Side::default(), Side::default()), |r| sides(xs, r));
+            (before, after, hits)
+        }
+        None => (Side::default(), Side::default(), None),
+    };
     // The same lazy-DFA cache as `GoRegex` gives the `regex` crate: gitleaks' counted
     // repetitions (`{0,50}`, `{10,150}`) make many states, and a small cache thrashes.
     let regex = regex_automata::meta::Regex::builder()
@@ -835,26 +898,67 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
         max_newlines,
         before,
         after,
+        hits,
     })
 }
 
-/// Bounds per side of the keyword hit a match contains: when the expression is a sequence one
-/// of whose pieces must contain a keyword, the hit lies inside that piece's part of the match,
-/// so what comes before it is at most the pieces up to and including that one, and what comes
-/// after it at most that piece and the rest. (`generic-api-key`, the rule that runs on most
-/// files, reads at most 160 bytes of the keyword's line before it, and up to 9 lines after.)
-fn sides(h: &Hir, keywords: &[String]) -> (Side, Side) {
-    let pieces = match h.kind() {
-        HirKind::Capture(c) => return sides(&c.sub, keywords),
-        HirKind::Concat(xs) => xs,
-        _ => return (Side::default(), Side::default()),
-    };
-    let Some(j) = pieces
-        .iter()
-        .position(|x| must_contain_keyword(x, keywords))
-    else {
-        return (Side::default(), Side::default());
-    };
+/// The pieces of a sequence: the expression itself unless it is one (captures looked through).
+fn pieces(h: &Hir) -> Option<&[Hir]> {
+    match h.kind() {
+        HirKind::Capture(c) => pieces(&c.sub),
+        HirKind::Concat(xs) => Some(xs),
+        _ => None,
+    }
+}
+
+/// The first run `[a, b)` of consecutive pieces (the shortest, ending first) every match of
+/// which contains a keyword, or with `exact`, is a keyword. (Under `(?i)` a literal keyword is
+/// a run of one-letter classes, so a single piece is not enough.)
+fn keyword_run(xs: &[Hir], keywords: &[String], exact: bool) -> Option<(usize, usize)> {
+    for b in 1..=xs.len() {
+        for a in (b.saturating_sub(64)..b).rev() {
+            let run = Hir::concat(xs.get(a..b)?.to_vec());
+            let found = if exact {
+                match finite_lower(&run) {
+                    Some(set) => set.iter().all(|s| keywords.contains(s)),
+                    // Longer runs spell no fewer strings.
+                    None => break,
+                }
+            } else {
+                must_contain_keyword(&run, keywords)
+            };
+            if found {
+                return Some((a, b));
+            }
+        }
+    }
+    None
+}
+
+/// A [`HitFilter`] for the pieces `xs` whose run `run` matches only keywords, when pieces
+/// follow it.
+fn hit_filter(xs: &[Hir], run: (usize, usize)) -> Option<HitFilter> {
+    let mut keywords = finite_lower(&Hir::concat(xs.get(run.0..run.1)?.to_vec()))?;
+    keywords.sort();
+    keywords.dedup();
+    let rest = xs.get(run.1..).filter(|r| !r.is_empty())?;
+    let rest = regex_automata::meta::Regex::builder()
+        .configure(regex_automata::meta::Config::new().hybrid_cache_capacity(16 << 20))
+        .build_from_hir(&Hir::concat(rest.to_vec()))
+        .ok()?;
+    Some(HitFilter {
+        keywords,
+        rest,
+        run,
+    })
+}
+
+/// Bounds per side of the keyword hit a match contains, the hit lying inside the part of the
+/// match that the pieces `run` of `xs` match: what comes before it is at most the pieces up to
+/// the end of the run, and what comes after it at most the pieces from the start of the run.
+/// (`generic-api-key`, the rule that runs on most files, reads at most 160 bytes of the
+/// keyword's line before it, and up to 9 lines after.)
+fn sides(xs: &[Hir], run: (usize, usize)) -> (Side, Side) {
     let bound = |xs: &[Hir]| Side {
         len: xs.iter().try_fold(0usize, |acc, x| {
             acc.checked_add(x.properties().maximum_len()?)
@@ -864,8 +968,8 @@ fn sides(h: &Hir, keywords: &[String]) -> (Side, Side) {
             .try_fold(0usize, |acc, x| acc.checked_add(max_newlines(x)?)),
     };
     (
-        bound(pieces.get(..=j).unwrap_or(&[])),
-        bound(pieces.get(j..).unwrap_or(&[])),
+        bound(xs.get(..run.1).unwrap_or(&[])),
+        bound(xs.get(run.0..).unwrap_or(&[])),
     )
 }
 
@@ -1254,6 +1358,50 @@ mod tests {
     }
 
     #[test]
+    fn hits_that_cannot_be_a_keyword_of_a_match_are_dropped() {
+        let config = Config::default_rules().unwrap();
+        let generic = config
+            .rules
+            .values()
+            .find(|r| r.id == "generic-api-key")
+            .unwrap();
+        let w = windowable(generic.regex.as_ref().unwrap(), &generic.keywords).unwrap();
+        let filter = w.hits.as_ref().expect("generic-api-key has a hit filter");
+        assert_eq!(
+            filter.keywords,
+            [
+                "access",
+                "api",
+                "auth",
+                "credential",
+                "creds",
+                "key",
+                "passwd",
+                "password",
+                "secret",
+                "token"
+            ]
+        );
+        let raw = "fn key(&self) {}\nlet api_key = \"0123456789abcdef\";\nuse api::x;\n";
+        let kept: Vec<&str> = [("key", 6), ("api", 24), ("key", 28), ("api", 58)]
+            .into_iter()
+            .filter(|&(k, end)| filter.keeps(raw, k, end))
+            .map(|(k, end)| &raw[end - k.len()..end])
+            .collect();
+        assert_eq!(kept, ["api", "key"], "the two of the assignment");
+        assert!(
+            !filter.keeps(raw, "tokens", 28),
+            "not a string the keyword piece matches"
+        );
+        // A keyword piece that is not only keywords: no filter.
+        let kws = vec!["key".to_string()];
+        let w = windowable(&GoRegex::new(r"(?:key|keys)=[0-9]{4}").unwrap(), &kws).unwrap();
+        assert!(w.hits.is_none(), "`keys` is not a keyword");
+        let w = windowable(&GoRegex::new(r"[a-z]{0,3}monkey=[0-9]{4}").unwrap(), &kws).unwrap();
+        assert!(w.hits.is_none(), "the piece holds a keyword but is longer");
+    }
+
+    #[test]
     fn keyword_gates_the_rule_on_the_whole_fragment() {
         // The match does not contain the keyword, so the rule runs on the whole fragment when
         // the keyword is anywhere in it, and not at all otherwise: gitleaks' semantics.
@@ -1323,8 +1471,18 @@ mod tests {
             let go = GoRegex::new(pattern).unwrap();
             let window = windowable(&go, &kws).expect("windowable");
             let ac = aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
-            let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
-            hits.sort_unstable();
+            let mut per_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); kws.len()];
+            for m in ac.find_overlapping_iter(&text) {
+                per_keyword[m.pattern().as_usize()].push((m.start(), m.end()));
+            }
+            // The hits as the detector filters them (all patterns but the eighth, whose keyword
+            // piece is not a finite set of keywords, have a filter).
+            proptest::prop_assert_eq!(window.hits.is_some(), which != 7);
+            let hits = window_hits(
+                &window,
+                &text,
+                kws.iter().map(String::as_str).zip(per_keyword.iter().map(Vec::as_slice)),
+            );
             let nl = memchr_all(text.as_bytes());
             let windowed = windowed_find_iter(&window, &text, &nl, &hits);
             let full: Vec<(usize, usize)> = go.regex().find_iter(&text).map(|m| (m.start(), m.end())).collect();
