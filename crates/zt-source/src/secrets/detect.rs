@@ -16,17 +16,19 @@
 //! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
 //! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
 //! the start of the line `K` lines above `h`'s, and ends by `h + L` and by the end of the line `K`
-//! lines below. When the expression is a sequence one of whose pieces must contain a keyword,
-//! the bounds are also taken per side of that hit (the pieces up to it before, the pieces from it
-//! after: see `sides`), which narrows most windows to one side: `generic-api-key` reads no more
-//! than the keyword's own line before it. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
-//! the current position, with the whole fragment as context for `^`, `$`, `\b`, as
-//! `regex-automata` does for a span). The next match of the whole-fragment search contains a hit
-//! at or after the current position, so it starts inside the span; if it starts at or before the
-//! cluster's last hit it also ends inside the span, and leftmost-first picks the same match there;
-//! a match found later than that hit (or none) proves that no match starts up to it, and the
-//! search moves past the cluster. The result equals `find_iter` over the whole fragment (a
-//! property test checks this), while the regex only sees the text around keyword hits.
+//! lines below. When the expression is a sequence one run of whose pieces must contain a
+//! keyword, the bounds are also taken per side of that hit (the pieces up to the run before,
+//! the pieces from it after: see `sides`): `generic-api-key` reads no more than the keyword's
+//! own line before it. When that run matches only keywords, hits after which the rest of the
+//! expression does not match are no match's keyword and are dropped first (see `HitFilter`).
+//! Hits whose windows overlap form a cluster; zt searches the cluster's span (from the current
+//! position, with the whole fragment as context for `^`, `$`, `\b`, as `regex-automata` does
+//! for a span). The next match of the whole-fragment search contains a hit at or after the
+//! current position whose window holds it, so it starts inside the span; if it starts at or
+//! before the cluster's last hit it also ends inside the span, and leftmost-first picks the same
+//! match there; a match found later than that hit (or none) proves that no match starts up to
+//! it, and the search moves past the cluster. The result equals `find_iter` over the whole
+//! fragment (property tests check this), while the regex only sees the text around keyword hits.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -1522,7 +1524,10 @@ mod tests {
             let kws = vec!["key".to_string(), "api".to_string()];
             let go = GoRegex::new(pattern).unwrap();
             let window = windowable(&go, &kws).expect("windowable");
-            let ac = aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
+            let ac = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&kws)
+                .unwrap();
             let mut per_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); kws.len()];
             for m in ac.find_overlapping_iter(&text) {
                 per_keyword[m.pattern().as_usize()].push((m.start(), m.end()));
