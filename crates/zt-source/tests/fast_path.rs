@@ -94,3 +94,57 @@ proptest! {
         prop_assert_eq!(a, b, "{:?}", text);
     }
 }
+
+/// One assignment shaped like what `generic-api-key` looks for, with each part drawn up to and
+/// past the length the rule allows: a run of `[\w.-]` before the keyword (the rule takes 50),
+/// filler, quotes and newlines before the separator, and a secret-shaped value; sometimes with
+/// the most newlines the rule allows after its keyword (3 before the separator, 5 after).
+fn generic_assignment() -> impl Strategy<Value = String> {
+    (
+        "[A-Za-z0-9_.-]{0,64}",
+        prop::sample::select(vec![
+            "key",
+            "KEY",
+            "api",
+            "Api",
+            "token",
+            "Token",
+            "secret",
+            "auth",
+            "access",
+            "credential",
+            "creds",
+            "password",
+            "passwd",
+        ]),
+        "[ \\ta-z_.-]{0,24}",
+        prop_oneof!["[\n'\" ]{0,4}", "\n{3}"],
+        prop::sample::select(vec!["=", ":", "=>", ":=", "::=", "||", "?=", ",", ">"]),
+        prop_oneof!["[`'\"\n =]{0,6}", "\n{5}"],
+        prop_oneof!["[A-Za-z0-9_.=-]{6,40}", "[a-z0-9][a-z0-9+/]{8,40}={0,3}"],
+        prop::sample::select(vec!["", "\n", "\"", "'", ";", " ", "\\n", "`", "x"]),
+    )
+        .prop_map(|(pre, kw, fill, quote, sep, open, value, end)| {
+            format!("{pre}{kw}{fill}{quote}{sep}{open}{value}{end}")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// The windows of `generic-api-key`, the rule that runs on most files, on both sides of its
+    /// keyword: text before the keyword on its line (and lines before it), lines after it.
+    #[test]
+    fn fast_path_equals_whole_fragment_scan_on_generic_shapes(
+        parts in prop::collection::vec(
+            prop_oneof![3 => generic_assignment(), 1 => "[a-z \n]{0,80}"],
+            1..40,
+        ),
+    ) {
+        let (fast, whole, _) = detectors();
+        let text = parts.concat();
+        let frag = Fragment { raw: &text, path: "src/config.txt", commit: None, start_line: 1 };
+        let a: Vec<_> = fast.detect(&frag).iter().map(key).collect();
+        let b: Vec<_> = whole.detect(&frag).iter().map(key).collect();
+        prop_assert_eq!(a, b, "{:?}", text);
+    }
+}

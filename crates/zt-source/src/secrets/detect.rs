@@ -2,7 +2,8 @@
 //! the added lines of one diff hunk).
 //!
 //! Per fragment: the global allowlists' commit/path checks; a keyword prefilter (one
-//! Aho-Corasick pass over the fragment, case-insensitive as gitleaks lower-cases the fragment);
+//! Aho-Corasick pass over the fragment, case-insensitive as gitleaks lower-cases the fragment,
+//! four interleaved walks of one DFA: see [`super::keywords`]);
 //! every rule without keywords, and every rule one of whose keywords occurs, is evaluated; for
 //! each regex match: trim `\n`, locate, honour `gitleaks:allow`, pick the secret group, check the
 //! entropy, then the global and the rule's allowlists (regexTarget secret/match/line, OR/AND,
@@ -15,23 +16,29 @@
 //! case-folded), and (c) a match is at most `L` bytes long, or spans at most `K` newlines (or
 //! both). Then a match that contains a hit `h` starts no earlier than `h − L` and no earlier than
 //! the start of the line `K` lines above `h`'s, and ends by `h + L` and by the end of the line `K`
-//! lines below. Hits whose windows overlap form a cluster; zt searches the cluster's span (from
-//! the current position, with the whole fragment as context for `^`, `$`, `\b`, as
-//! `regex-automata` does for a span). The next match of the whole-fragment search contains a hit
-//! at or after the current position, so it starts inside the span; if it starts at or before the
-//! cluster's last hit it also ends inside the span, and leftmost-first picks the same match there;
-//! a match found later than that hit (or none) proves that no match starts up to it, and the
-//! search moves past the cluster. The result equals `find_iter` over the whole fragment (a
-//! property test checks this), while the regex only sees the text around keyword hits.
+//! lines below. When the expression is a sequence one run of whose pieces must contain a
+//! keyword, the bounds are also taken per side of that hit (the pieces up to the run before,
+//! the pieces from it after: see `sides`): `generic-api-key` reads no more than the keyword's
+//! own line before it. When that run matches only keywords, hits after which the rest of the
+//! expression does not match are no match's keyword and are dropped first (see `HitFilter`).
+//! Hits whose windows overlap form a cluster; zt searches the cluster's span (from the current
+//! position, with the whole fragment as context for `^`, `$`, `\b`, as `regex-automata` does
+//! for a span). The next match of the whole-fragment search contains a hit at or after the
+//! current position whose window holds it, so it starts inside the span; if it starts at or
+//! before the cluster's last hit it also ends inside the span, and leftmost-first picks the same
+//! match there; a match found later than that hit (or none) proves that no match starts up to
+//! it, and the search moves past the cluster. The result equals `find_iter` over the whole
+//! fragment (property tests check this), while the regex only sees the text around keyword hits.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::config::{Allowlist, Condition, Config, RegexTarget, Required, Rule};
 use super::gore::GoRegex;
+use super::keywords::KeywordSearcher;
 
 /// What gets scanned as one unit.
 #[derive(Debug, Clone, Copy)]
@@ -133,12 +140,26 @@ pub fn shannon_entropy(data: &str) -> f64 {
     if data.is_empty() {
         return 0.0;
     }
+    let inv = 1.0 / data.len() as f64;
+    let mut entropy = 0.0;
+    if data.is_ascii() {
+        // Counts in an array, summed in the same (character) order as the map below.
+        let mut counts = [0usize; 128];
+        for &b in data.as_bytes() {
+            if let Some(n) = counts.get_mut(usize::from(b)) {
+                *n += 1;
+            }
+        }
+        for &n in counts.iter().filter(|&&n| n > 0) {
+            let f = n as f64 * inv;
+            entropy -= f * f.log2();
+        }
+        return entropy;
+    }
     let mut counts: BTreeMap<char, usize> = BTreeMap::new();
     for c in data.chars() {
         *counts.entry(c).or_default() += 1;
     }
-    let inv = 1.0 / data.len() as f64;
-    let mut entropy = 0.0;
     for &n in counts.values() {
         let f = n as f64 * inv;
         entropy -= f * f.log2();
@@ -170,6 +191,48 @@ struct Window {
     max_len: Option<usize>,
     /// Maximum number of newlines in a match.
     max_newlines: Option<usize>,
+    /// How far a match reaches before the start of the keyword hit it contains.
+    before: Side,
+    /// How far a match reaches after the end of the keyword hit it contains.
+    after: Side,
+    /// Which hits can be the keyword of a match, when that can be told from the hit alone.
+    hits: Option<HitFilter>,
+}
+
+/// When the piece of the expression that must contain a keyword matches nothing but keywords,
+/// a match's keyword is a hit `[s, e)` of one of those keywords, and the rest of the expression
+/// matches anchored at `e`. A hit for which that fails is no match's keyword: it is dropped
+/// before the windows are made. (`generic-api-key`: most of its hits, `key` in `fn key(` or
+/// `api` in `use api::`, are followed by no `=`, `:` or `,` within the 20 bytes the rule
+/// allows, and its windows shrink to the few lines that hold assignments.)
+struct HitFilter {
+    /// The (lower-case) strings the piece matches.
+    keywords: Vec<String>,
+    /// The pieces after it, searched anchored at a hit's end.
+    rest: regex_automata::meta::Regex,
+    /// The run of pieces `[a, b)` that matches only keywords.
+    run: (usize, usize),
+}
+
+impl HitFilter {
+    /// Whether the hit `[_, end)` of `keyword` can be a match's keyword.
+    fn keeps(&self, raw: &str, keyword: &str, end: usize) -> bool {
+        self.keywords.iter().any(|k| k == keyword)
+            && self.rest.is_match(
+                regex_automata::Input::new(raw)
+                    .range(end..)
+                    .anchored(regex_automata::Anchored::Yes),
+            )
+    }
+}
+
+/// A bound on one side of a keyword hit: every match contains a hit `[s, e)` with at most
+/// `len` bytes and `newlines` newlines between its start and `s` (for [`Window::before`]), or
+/// between `e` and its end (for [`Window::after`]). `None`: no bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Side {
+    len: Option<usize>,
+    newlines: Option<usize>,
 }
 
 struct CompiledRule {
@@ -208,7 +271,7 @@ pub struct Detector {
     rules: Vec<CompiledRule>,
     by_id: BTreeMap<String, usize>,
     keywords: Vec<String>,
-    ascii_prefilter: Option<AhoCorasick>,
+    ascii_prefilter: Option<KeywordSearcher>,
     exact_prefilter: Option<AhoCorasick>,
     /// Every keyword is ASCII (so the ASCII case-insensitive prefilter can be exact).
     ascii_keywords: bool,
@@ -251,15 +314,8 @@ impl Detector {
         let ascii_prefilter = if keywords.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    // A full DFA: the overlapping search over every byte is the hot loop.
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .map_err(|e| e.to_string())?,
-            )
+            // The overlapping search over every byte is the hot loop: see `keywords`.
+            Some(KeywordSearcher::new(&keywords)?)
         };
         let exact_prefilter = if keywords.is_empty() {
             None
@@ -339,14 +395,13 @@ impl Detector {
         let mut present = vec![false; self.keywords.len()];
         let mut hits: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.keywords.len()];
         if ascii {
-            if let Some(ac) = &self.ascii_prefilter {
-                for m in ac.find_overlapping_iter(frag.raw) {
-                    let k = m.pattern().as_usize();
+            if let Some(ks) = &self.ascii_prefilter {
+                ks.for_each_hit(frag.raw.as_bytes(), |k, start, end| {
                     if let (Some(p), Some(h)) = (present.get_mut(k), hits.get_mut(k)) {
                         *p = true;
-                        h.push((m.start(), m.end()));
+                        h.push((start, end));
                     }
-                }
+                });
             }
         } else if let Some(ac) = &self.exact_prefilter {
             let lowered = go_lower(frag.raw);
@@ -374,14 +429,17 @@ impl Detector {
                 continue;
             }
             if ascii && let Some(window) = cr.window() {
-                let mut rule_hits: Vec<(usize, usize)> = cr
-                    .keyword_ids
-                    .iter()
-                    .filter_map(|&k| hits.get(k))
-                    .flatten()
-                    .copied()
-                    .collect();
-                rule_hits.sort_unstable();
+                let rule_hits = window_hits(
+                    window,
+                    frag.raw,
+                    cr.keyword_ids.iter().filter_map(|&k| {
+                        Some((self.keywords.get(k)?.as_str(), hits.get(k)?.as_slice()))
+                    }),
+                );
+                // No hit left (the filter dropped them all): no match, and no line index needed.
+                if rule_hits.is_empty() {
+                    continue;
+                }
                 let spans = windowed_find_iter(window, frag.raw, lines.get(), &rule_hits);
                 findings.extend(self.detect_rule(frag, &lines, &cr.rule, Some(&spans), false));
             } else {
@@ -703,6 +761,28 @@ fn filter_generic(findings: Vec<Finding>) -> Vec<Finding> {
         .collect()
 }
 
+/// The hits a rule's windows are made from, sorted: those of its keywords (given with their
+/// hits), less those its [`HitFilter`] shows to be no match's keyword.
+fn window_hits<'k>(
+    w: &Window,
+    raw: &str,
+    per_keyword: impl Iterator<Item = (&'k str, &'k [(usize, usize)])>,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (keyword, hits) in per_keyword {
+        match &w.hits {
+            Some(filter) => out.extend(
+                hits.iter()
+                    .filter(|&&(_, end)| filter.keeps(raw, keyword, end))
+                    .copied(),
+            ),
+            None => out.extend_from_slice(hits),
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// `find_iter` over the whole of `raw`, computed from searches near keyword hits only (see the
 /// module docs for why this is exact). `hits` are sorted by start; `nl` are the newline offsets.
 fn windowed_find_iter(
@@ -712,27 +792,46 @@ fn windowed_find_iter(
     hits: &[(usize, usize)],
 ) -> Vec<(usize, usize)> {
     let len = raw.len();
-    // The earliest start and the latest end of a match containing a hit at `h`.
-    let reach = |h: usize| -> (usize, usize) {
+    // The earliest start and the latest end of a match containing the hit `[h, e)`. The start
+    // depends on `h` alone, so it never decreases along `hits` (the clusters below rely on it).
+    let reach = |h: usize, e: usize| -> (usize, usize) {
         let mut lo = 0;
         let mut hi = len;
         if let Some(l) = w.max_len {
             lo = lo.max(h.saturating_sub(l));
             hi = hi.min(h.saturating_add(l));
         }
-        if let Some(k) = w.max_newlines {
-            let line = nl.partition_point(|&i| i < h);
-            let first = line.saturating_sub(k);
-            let start = if first == 0 {
+        if let Some(l) = w.before.len {
+            lo = lo.max(h.saturating_sub(l));
+        }
+        if let Some(l) = w.after.len {
+            hi = hi.min(e.saturating_add(l));
+        }
+        // The start of the line `k` lines above the one holding `at`.
+        let line_start = |at: usize, k: usize| {
+            let first = nl.partition_point(|&i| i < at).saturating_sub(k);
+            if first == 0 {
                 0
             } else {
                 nl.get(first - 1).map_or(0, |&i| i + 1)
-            };
-            let end = nl.get(line + k).map_or(len, |&i| i + 1);
-            lo = lo.max(start);
-            hi = hi.min(end);
+            }
+        };
+        // Just past the end of the line `k` lines below the one holding `at`.
+        let line_end = |at: usize, k: usize| {
+            let line = nl.partition_point(|&i| i < at);
+            nl.get(line + k).map_or(len, |&i| i + 1)
+        };
+        if let Some(k) = w.max_newlines {
+            lo = lo.max(line_start(h, k));
+            hi = hi.min(line_end(h, k));
         }
-        (lo, hi.max(h).min(len))
+        if let Some(k) = w.before.newlines {
+            lo = lo.max(line_start(h, k));
+        }
+        if let Some(k) = w.after.newlines {
+            hi = hi.min(line_end(e, k));
+        }
+        (lo, hi.max(e).min(len))
     };
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -741,14 +840,14 @@ fn windowed_find_iter(
         while hits.get(i).is_some_and(|&(s, _)| s < pos) {
             i += 1;
         }
-        let Some(&(first, _)) = hits.get(i) else {
+        let Some(&(first, first_end)) = hits.get(i) else {
             break;
         };
-        let (lo, mut hi) = reach(first);
+        let (lo, mut hi) = reach(first, first_end);
         let mut last = first;
         let mut j = i + 1;
-        while let Some(&(next, _)) = hits.get(j) {
-            let (nlo, nhi) = reach(next);
+        while let Some(&(next, next_end)) = hits.get(j) {
+            let (nlo, nhi) = reach(next, next_end);
             if nlo > hi {
                 break;
             }
@@ -793,6 +892,20 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
     if !must_contain_keyword(&hir, keywords) {
         return None;
     }
+    let (before, after, hits) = match pieces(&hir) {
+        Some(xs) => {
+            // The filter and the bounds per side must be about the same hit: the sides are
+            // taken from the run of pieces that matches only keywords when there is one.
+            let hits = keyword_run(&xs, keywords, true).and_then(|run| hit_filter(&xs, run));
+            let run = match &hits {
+                Some(f) => Some(f.run),
+                None => keyword_run(&xs, keywords, false),
+            };
+            let (before, after) = run.map_or((Side::default(), Side::default()), |r| sides(&xs, r));
+            (before, after, hits)
+        }
+        None => (Side::default(), Side::default(), None),
+    };
     // The same lazy-DFA cache as `GoRegex` gives the `regex` crate: gitleaks' counted
     // repetitions (`{0,50}`, `{10,150}`) make many states, and a small cache thrashes.
     let regex = regex_automata::meta::Regex::builder()
@@ -803,7 +916,87 @@ fn windowable(re: &GoRegex, keywords: &[String]) -> Option<Window> {
         regex,
         max_len,
         max_newlines,
+        before,
+        after,
+        hits,
     })
+}
+
+/// The expression as a sequence of pieces, nested sequences and capture groups flattened
+/// (`\b(ey[a-zA-Z0-9]{17,}\.ey…)` is `\b`, `ey`, …); `None` for a single piece.
+fn pieces(h: &Hir) -> Option<Vec<Hir>> {
+    fn flatten(h: &Hir, out: &mut Vec<Hir>) {
+        match h.kind() {
+            HirKind::Capture(c) => flatten(&c.sub, out),
+            HirKind::Concat(xs) => xs.iter().for_each(|x| flatten(x, out)),
+            _ => out.push(h.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    flatten(h, &mut out);
+    (out.len() > 1).then_some(out)
+}
+
+/// The first run `[a, b)` of consecutive pieces (the shortest, ending first) every match of
+/// which contains a keyword, or with `exact`, is a keyword. (Under `(?i)` a literal keyword is
+/// a run of one-letter classes, so a single piece is not enough.)
+fn keyword_run(xs: &[Hir], keywords: &[String], exact: bool) -> Option<(usize, usize)> {
+    for b in 1..=xs.len() {
+        for a in (b.saturating_sub(64)..b).rev() {
+            let run = Hir::concat(xs.get(a..b)?.to_vec());
+            let found = if exact {
+                match finite_lower(&run) {
+                    Some(set) => set.iter().all(|s| keywords.contains(s)),
+                    // Longer runs spell no fewer strings.
+                    None => break,
+                }
+            } else {
+                must_contain_keyword(&run, keywords)
+            };
+            if found {
+                return Some((a, b));
+            }
+        }
+    }
+    None
+}
+
+/// A [`HitFilter`] for the pieces `xs` whose run `run` matches only keywords, when pieces
+/// follow it.
+fn hit_filter(xs: &[Hir], run: (usize, usize)) -> Option<HitFilter> {
+    let mut keywords = finite_lower(&Hir::concat(xs.get(run.0..run.1)?.to_vec()))?;
+    keywords.sort();
+    keywords.dedup();
+    let rest = xs.get(run.1..).filter(|r| !r.is_empty())?;
+    let rest = regex_automata::meta::Regex::builder()
+        .configure(regex_automata::meta::Config::new().hybrid_cache_capacity(16 << 20))
+        .build_from_hir(&Hir::concat(rest.to_vec()))
+        .ok()?;
+    Some(HitFilter {
+        keywords,
+        rest,
+        run,
+    })
+}
+
+/// Bounds per side of the keyword hit a match contains, the hit lying inside the part of the
+/// match that the pieces `run` of `xs` match: what comes before it is at most the pieces up to
+/// the end of the run, and what comes after it at most the pieces from the start of the run.
+/// (`generic-api-key`, the rule that runs on most files, reads at most 160 bytes of the
+/// keyword's line before it, and up to 9 lines after.)
+fn sides(xs: &[Hir], run: (usize, usize)) -> (Side, Side) {
+    let bound = |xs: &[Hir]| Side {
+        len: xs.iter().try_fold(0usize, |acc, x| {
+            acc.checked_add(x.properties().maximum_len()?)
+        }),
+        newlines: xs
+            .iter()
+            .try_fold(0usize, |acc, x| acc.checked_add(max_newlines(x)?)),
+    };
+    (
+        bound(xs.get(..run.1).unwrap_or(&[])),
+        bound(xs.get(run.0..).unwrap_or(&[])),
+    )
 }
 
 /// The most newlines one match of `h` can contain (`None`: unbounded).
@@ -1007,6 +1200,24 @@ mod tests {
         assert!((shannon_entropy("éé") - 0.5).abs() < 1e-12);
     }
 
+    proptest::proptest! {
+        /// The ASCII fast path of the entropy sums the same terms in the same order as the map.
+        #[test]
+        fn ascii_entropy_equals_the_map(data in "[ -~]{1,80}") {
+            let mut counts: BTreeMap<char, usize> = BTreeMap::new();
+            for c in data.chars() {
+                *counts.entry(c).or_default() += 1;
+            }
+            let inv = 1.0 / data.len() as f64;
+            let mut entropy = 0.0;
+            for &n in counts.values() {
+                let f = n as f64 * inv;
+                entropy -= f * f.log2();
+            }
+            proptest::prop_assert_eq!(shannon_entropy(&data).to_bits(), entropy.to_bits());
+        }
+    }
+
     #[test]
     fn redaction_like_gitleaks() {
         assert_eq!(redact("AKIALALEMEL33243OLIA", 100), "REDACTED");
@@ -1144,6 +1355,106 @@ mod tests {
     }
 
     #[test]
+    fn bounds_per_side_of_the_keyword() {
+        let sides_of = |re: &str, kws: &[&str]| {
+            let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+            let w = windowable(&GoRegex::new(re).unwrap(), &kws).unwrap();
+            (
+                (w.before.len, w.before.newlines),
+                (w.after.len, w.after.newlines),
+            )
+        };
+        let generic = Config::default_rules().unwrap();
+        let generic = generic
+            .rules
+            .values()
+            .find(|r| r.id == "generic-api-key")
+            .unwrap();
+        let w = windowable(generic.regex.as_ref().unwrap(), &generic.keywords).unwrap();
+        assert_eq!(
+            (w.before, w.after),
+            (
+                Side {
+                    len: Some(160),
+                    newlines: Some(0)
+                },
+                Side {
+                    len: None,
+                    newlines: Some(9)
+                }
+            ),
+            "`[\\w.-]{{0,50}}?` (3 bytes a character: `(?i)` folds `k` with U+212A) and the \
+             longest keyword before, on one line; nine `\\s` after"
+        );
+        assert_eq!(
+            sides_of(r"[a-z]{0,4}key\s{0,2}=[0-9]+", &["key"]),
+            ((Some(7), Some(0)), (None, Some(2)))
+        );
+        assert_eq!(
+            sides_of(r"(a\s?b)(key|api)[0-9]{3}", &["key", "api"]),
+            ((Some(6), Some(1)), (Some(6), Some(0)))
+        );
+        assert_eq!(
+            sides_of(r"(?:key|x)[0-9]{3}api", &["key", "api"]),
+            ((Some(9), Some(0)), (Some(3), Some(0))),
+            "the first piece that must hold a keyword is the last one"
+        );
+    }
+
+    #[test]
+    fn hits_that_cannot_be_a_keyword_of_a_match_are_dropped() {
+        let config = Config::default_rules().unwrap();
+        let generic = config
+            .rules
+            .values()
+            .find(|r| r.id == "generic-api-key")
+            .unwrap();
+        let w = windowable(generic.regex.as_ref().unwrap(), &generic.keywords).unwrap();
+        let filter = w.hits.as_ref().expect("generic-api-key has a hit filter");
+        assert_eq!(
+            filter.keywords,
+            [
+                "access",
+                "api",
+                "auth",
+                "credential",
+                "creds",
+                "key",
+                "passwd",
+                "password",
+                "secret",
+                "token"
+            ]
+        );
+        let raw = "fn key(&self) {}\nlet api_key = \"0123456789abcdef\";\nuse api::x;\n";
+        let kept: Vec<&str> = [("key", 6), ("api", 24), ("key", 28), ("api", 58)]
+            .into_iter()
+            .filter(|&(k, end)| filter.keeps(raw, k, end))
+            .map(|(k, end)| &raw[end - k.len()..end])
+            .collect();
+        assert_eq!(kept, ["api", "key"], "the two of the assignment");
+        assert!(
+            !filter.keeps(raw, "tokens", 28),
+            "not a string the keyword piece matches"
+        );
+        // Capture groups are looked through: jwt's `\b(ey[a-zA-Z0-9]{17,}\.ey…)`.
+        let jwt = config.rules.values().find(|r| r.id == "jwt").unwrap();
+        let w = windowable(jwt.regex.as_ref().unwrap(), &jwt.keywords).unwrap();
+        let filter = w.hits.as_ref().expect("jwt has a hit filter");
+        assert_eq!(filter.keywords, ["ey"]);
+        assert_eq!((w.before.len, w.before.newlines), (Some(2), Some(0)));
+        let raw = "the key; eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU";
+        assert!(!filter.keeps(raw, "ey", 6), "`ey` of `key`");
+        assert!(filter.keeps(raw, "ey", 11));
+        // A keyword piece that is not only keywords: no filter.
+        let kws = vec!["key".to_string()];
+        let w = windowable(&GoRegex::new(r"(?:key|keys)=[0-9]{4}").unwrap(), &kws).unwrap();
+        assert!(w.hits.is_none(), "`keys` is not a keyword");
+        let w = windowable(&GoRegex::new(r"[a-z]{0,3}monkey=[0-9]{4}").unwrap(), &kws).unwrap();
+        assert!(w.hits.is_none(), "the piece holds a keyword but is longer");
+    }
+
+    #[test]
     fn keyword_gates_the_rule_on_the_whole_fragment() {
         // The match does not contain the keyword, so the rule runs on the whole fragment when
         // the keyword is anywhere in it, and not at all otherwise: gitleaks' semantics.
@@ -1195,7 +1506,7 @@ mod tests {
         #[test]
         fn windowed_search_equals_full_search(
             text in "(key|KEY|api|=|:|\"|'| |\n|x|y|0|1|_|-|\\.|\t|é){0,160}",
-            which in 0usize..9,
+            which in 0usize..10,
         ) {
             let patterns = [
                 r"(?i)\bkey\b",
@@ -1207,14 +1518,28 @@ mod tests {
                 r"(?i)[x_]{0,5}?(?:key|api)[ \t]{0,3}[\s'\x22]{0,2}[=:]\s{0,2}([x0-9_-]+|[y01]{2,})(?:\s|$)",
                 r"(?i)\b(key[x0-9]+\.api[y_-]+)(?:['\x22\s]|$)",
                 r"api[^\n]*",
+                r"(?i)(?:key|apix)[=:][xy0-9]{1,4}",
             ];
             let pattern = patterns[which];
             let kws = vec!["key".to_string(), "api".to_string()];
             let go = GoRegex::new(pattern).unwrap();
             let window = windowable(&go, &kws).expect("windowable");
-            let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&kws).unwrap();
-            let mut hits: Vec<(usize, usize)> = ac.find_overlapping_iter(&text).map(|m| (m.start(), m.end())).collect();
-            hits.sort_unstable();
+            let ac = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&kws)
+                .unwrap();
+            let mut per_keyword: Vec<Vec<(usize, usize)>> = vec![Vec::new(); kws.len()];
+            for m in ac.find_overlapping_iter(&text) {
+                per_keyword[m.pattern().as_usize()].push((m.start(), m.end()));
+            }
+            // The hits as the detector filters them (all patterns but the last, whose keyword
+            // piece also matches `apix`, which is not a keyword, have a filter).
+            proptest::prop_assert_eq!(window.hits.is_some(), which != 9);
+            let hits = window_hits(
+                &window,
+                &text,
+                kws.iter().map(String::as_str).zip(per_keyword.iter().map(Vec::as_slice)),
+            );
             let nl = memchr_all(text.as_bytes());
             let windowed = windowed_find_iter(&window, &text, &nl, &hits);
             let full: Vec<(usize, usize)> = go.regex().find_iter(&text).map(|m| (m.start(), m.end())).collect();

@@ -4,6 +4,7 @@ pub mod config;
 pub mod detect;
 pub mod git;
 pub mod gore;
+pub mod keywords;
 pub mod report;
 pub mod scan;
 

@@ -4,8 +4,8 @@
 //! A whole file is one fragment. (gitleaks reads files in 100 kB chunks cut at whitespace and
 //! prefilters each chunk; for files over 100 kB zt can therefore find a match gitleaks misses
 //! when the keyword sits in another chunk or the match straddles a cut, never the reverse.)
-//! Files are read whole with buffered I/O; memory maps would need `unsafe`, which this crate
-//! forbids, and the read is not the bottleneck.
+//! Files are read whole into a buffer each worker reuses; memory maps would need `unsafe`, which
+//! this crate forbids.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -153,6 +153,9 @@ fn parallel_map<T: Sync, R: Send>(
     all.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The largest read buffer a worker keeps for the next file.
+const KEEP_BUFFER: usize = 16 << 20;
+
 enum Outcome {
     Findings(Vec<Finding>, u64),
     Binary,
@@ -289,12 +292,33 @@ impl Scanner {
 
     /// Scans files (already listed, see [`Scanner::collect_files`]).
     pub fn scan_files(&self, files: &[PathBuf], opts: &ScanOptions) -> ScanReport {
+        thread_local! {
+            /// The worker's read buffer, reused from file to file: a fresh buffer per file was
+            /// an allocation, and for large files fresh pages the kernel had to zero.
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let outcomes = parallel_map(files, opts.threads, |path| {
             let shown = display_path(path);
-            match fs_err::read(path) {
-                Ok(data) => (shown.clone(), self.scan_bytes(&data, &shown, None, 1)),
-                Err(e) => (shown, Outcome::Failed(e.to_string())),
-            }
+            BUF.with_borrow_mut(|buf| {
+                buf.clear();
+                // std's `File::read_to_end` sizes the read from the file's length (fs-err's
+                // reads 8 kB at first); on failure `fs_err::read` runs again for its message,
+                // which names the path.
+                let read = fs_err::File::open(path)
+                    .and_then(|mut f| std::io::Read::read_to_end(f.file_mut(), buf));
+                let outcome = match read {
+                    Ok(_) => self.scan_bytes(buf, &shown, None, 1),
+                    Err(_) => match fs_err::read(path) {
+                        Ok(data) => self.scan_bytes(&data, &shown, None, 1),
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    },
+                };
+                // Keep a large file's buffer no longer than its scan.
+                if buf.capacity() > KEEP_BUFFER {
+                    *buf = Vec::new();
+                }
+                (shown, outcome)
+            })
         });
         self.finish(outcomes)
     }
