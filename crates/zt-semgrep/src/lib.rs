@@ -436,7 +436,7 @@ impl LoadCtx<'_> {
                     Formula::Pattern(self.pattern(&as_str(v).unwrap_or_default())?)
                 }
                 "pattern-regex" => Formula::Regex(self.text_regex(&as_str(v).unwrap_or_default())?),
-                "pattern-either" => Formula::Either(
+                "pattern-either" => Formula::either(
                     v.as_sequence()
                         .into_iter()
                         .flatten()
@@ -686,6 +686,9 @@ fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit
         return out;
     };
     let ctx = Ctx::new(&tree, text, lang);
+    // line starts, made on the first hit: a line is then a binary search, not a count of the
+    // newlines before each of a rule's (possibly thousands of) ranges
+    let mut newlines: Option<Vec<usize>> = None;
     for (i, rule) in wanted {
         let Some((_, mode)) = rule.modes.iter().find(|(l, _)| *l == lang) else {
             continue;
@@ -696,7 +699,15 @@ fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit
         };
         let mut lines = std::collections::BTreeSet::new();
         for r in ranges {
-            let line = line_of(text, r.start);
+            let nl =
+                newlines.get_or_insert_with(|| text.match_indices('\n').map(|(p, _)| p).collect());
+            // the newlines before `r.start`, + 1: what `line_of` counts
+            let line = if r.start > text.len() {
+                1
+            } else {
+                nl.partition_point(|p| *p < r.start) + 1
+            };
+            debug_assert_eq!(line, line_of(text, r.start));
             if lines.insert(line) {
                 out.push(Hit {
                     rule: i,

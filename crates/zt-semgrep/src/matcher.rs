@@ -20,7 +20,34 @@ pub(crate) enum Formula {
     Pattern(Pattern),
     Regex(Regex),
     Either(Vec<Formula>),
+    /// A `pattern-either` of `pattern-regex`es only, with the same regexes as one set: a
+    /// single pass over the text tells which of them match at all (GuardDog's `unicode` and
+    /// `npm-dll-hijacking` have 16 to 26 of them), and only those are searched for ranges.
+    RegexEither(regex::RegexSet, Vec<Regex>),
     And(Vec<Clause>),
+}
+
+impl Formula {
+    /// A `pattern-either` of `fs`: a [`Formula::RegexEither`] when all are regexes (and the
+    /// set compiles), else a [`Formula::Either`].
+    pub(crate) fn either(fs: Vec<Formula>) -> Formula {
+        let regexes: Option<Vec<Regex>> = fs
+            .iter()
+            .map(|f| match f {
+                Formula::Regex(re) => Some(re.clone()),
+                _ => None,
+            })
+            .collect();
+        match regexes {
+            Some(res) if res.len() > 1 => {
+                match regex::RegexSet::new(res.iter().map(Regex::as_str)) {
+                    Ok(set) => Formula::RegexEither(set, res),
+                    Err(_) => Formula::Either(fs),
+                }
+            }
+            _ => Formula::Either(fs),
+        }
+    }
 }
 
 /// One item of `patterns`.
@@ -804,7 +831,32 @@ impl<'a> Ctx<'a> {
             Formula::Pattern(p) => self.search(p, scope),
             Formula::Regex(re) => self.regex(re, scope),
             Formula::Either(fs) => fs.iter().flat_map(|f| self.eval(f, scope)).collect(),
+            Formula::RegexEither(set, res) => {
+                let (s, e) = scope.range.unwrap_or((0, self.src.len()));
+                let text = self.src.get(s..e).unwrap_or_default();
+                set.matches(text)
+                    .into_iter()
+                    .filter_map(|i| res.get(i))
+                    .flat_map(|re| self.regex(re, scope))
+                    .collect()
+            }
             Formula::And(clauses) => self.and(clauses, scope),
+        }
+    }
+
+    /// Whether the formula matches anywhere in `scope`: `!eval(f, scope).is_empty()`, but
+    /// stopping at the first alternative that matches, and asking a regex only whether it
+    /// matches (a `metavariable-pattern` needs no more, and runs once per candidate).
+    fn exists(&self, f: &Formula, scope: &Scope) -> bool {
+        let text = || {
+            let (s, e) = scope.range.unwrap_or((0, self.src.len()));
+            self.src.get(s..e).unwrap_or_default()
+        };
+        match f {
+            Formula::Regex(re) => re.is_match(text()),
+            Formula::RegexEither(set, _) => set.is_match(text()),
+            Formula::Either(fs) => fs.iter().any(|f| self.exists(f, scope)),
+            Formula::Pattern(_) | Formula::And(_) => !self.eval(f, scope).is_empty(),
         }
     }
 
@@ -827,6 +879,9 @@ impl<'a> Ctx<'a> {
             (Some((first, rest)), _) => {
                 let mut r = self.eval(first, scope);
                 for f in rest {
+                    if r.is_empty() {
+                        break;
+                    }
                     let other = self.eval(f, scope);
                     r = self.intersect(&r, &other);
                 }
@@ -836,7 +891,14 @@ impl<'a> Ctx<'a> {
             (None, Some((last, others))) => (self.eval(last, scope), others.to_vec()),
             (None, None) => (Vec::new(), Vec::new()),
         };
+        // nothing left to filter: the other clauses need not be evaluated
+        if ranges.is_empty() {
+            return ranges;
+        }
         for f in filters {
+            if ranges.is_empty() {
+                return ranges;
+            }
             let outer = self.eval(f, scope);
             ranges = ranges
                 .into_iter()
@@ -854,6 +916,9 @@ impl<'a> Ctx<'a> {
                 .collect();
         }
         for c in clauses {
+            if ranges.is_empty() {
+                return ranges;
+            }
             match c {
                 Clause::NotInside(f) => {
                     let outer = self.eval(f, scope);
@@ -888,7 +953,7 @@ impl<'a> Ctx<'a> {
                                 range: Some((*s, *e)),
                                 env: r.env.clone(),
                             };
-                            !self.eval(f, &inner).is_empty()
+                            self.exists(f, &inner)
                         })
                     });
                 }
@@ -1135,7 +1200,7 @@ impl Formula {
     pub(crate) fn needs(&self) -> Needs {
         match self {
             Formula::Pattern(p) => Some(vec![p.words()]),
-            Formula::Regex(_) => None,
+            Formula::Regex(_) | Formula::RegexEither(..) => None,
             Formula::Either(fs) => {
                 let mut alts = Vec::new();
                 for f in fs {
@@ -1156,7 +1221,7 @@ impl Formula {
     pub(crate) fn has_patterns(&self) -> bool {
         match self {
             Formula::Pattern(_) => true,
-            Formula::Regex(_) => false,
+            Formula::Regex(_) | Formula::RegexEither(..) => false,
             Formula::Either(fs) => fs.iter().any(Formula::has_patterns),
             Formula::And(cs) => cs.iter().any(|c| match c {
                 Clause::Pos(f)

@@ -154,3 +154,20 @@ proptest::proptest! {
         let _ = load_str(&y, "p.yml");
     }
 }
+
+#[test]
+fn a_pattern_either_of_regexes_finds_what_each_regex_finds() {
+    // one RegexSet pass picks the regexes that match; each then reports its own ranges
+    let r = rule(
+        "    languages: [python]\n    pattern-either:\n      - pattern-regex: LD_PRELOAD\n      - pattern-regex: (?i)rundll32(.exe)?\\s+\\S+\n      - pattern-regex: nowhere_at_all\n",
+    );
+    let py = "a = 1\nx = 'LD_PRELOAD=1'\ny = 'RunDll32 evil'\nz = 'LD_PRELOAD'\n";
+    assert_eq!(lines(&r, "a.py", py), [2, 3, 4]);
+    assert!(lines(&r, "a.py", "a = 1\n").is_empty());
+    // as a metavariable-pattern: only whether one of them matches the bound text
+    let r = rule(
+        "    languages: [python]\n    patterns:\n      - pattern: os.system($CMD)\n      - metavariable-pattern:\n          metavariable: $CMD\n          pattern-either:\n            - pattern-regex: curl\n            - pattern-regex: (?i)WGET\n",
+    );
+    let py = "os.system('ls')\nos.system('wget x')\nos.system('curl y')\nos.system(z)\n";
+    assert_eq!(lines(&r, "a.py", py), [2, 3]);
+}
