@@ -163,6 +163,10 @@ pub struct Hub {
     /// Uploads waiting to be looked up together ("uploaded before?", [`Hub::upload`]);
     /// `None`: the shared query failed, and the lookup is made alone.
     lookups: Group<Digest, Option<Option<Upload>>>,
+    /// Traces waiting for their ledger reads (intake decisions, deploy reviews); concurrent
+    /// traces of the same digest share one query ([`Hub::trace_json`]). `None`: the shared
+    /// query failed, and the reads are made alone.
+    trace_reads: Group<(Digest, Vec<String>), Option<crate::trace::Reads>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -264,6 +268,7 @@ impl Hub {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             puts: Group::new(MAX_STORED_TOGETHER),
             lookups: Group::new(MAX_STORED_TOGETHER),
+            trace_reads: Group::new(MAX_STORED_TOGETHER),
         })
     }
 
@@ -582,7 +587,48 @@ impl Hub {
             .iter()
             .map(|(stage, j)| j.trace_decision(*stage))
             .collect();
-        parts.write(Some(&*ledger), digest, &decisions)
+        drop(ledger);
+        let reads = self.trace_reads(digest, parts.purls())?;
+        parts.write(&reads, &decisions)
+    }
+
+    /// The ledger's intake decisions about `purls` and deploy reviews of `digest`, read by a
+    /// query sent after this call began. Concurrent traces share queries: the reads waiting
+    /// when no query is running are answered together, one query for each distinct (digest,
+    /// package URLs) among them — so traces of one artifact share one — and a trace never
+    /// joins a query already sent (as the holdings checks, [`crate::hub_memo`]).
+    fn trace_reads(&self, digest: &Digest, purls: &[String]) -> Result<crate::trace::Reads, Error> {
+        let shared = self.trace_reads.submit(
+            (digest.clone(), purls.to_vec()),
+            |batch| {
+                let Ok(ledger) = self.ledger() else {
+                    return Vec::new();
+                };
+                let mut answered: Vec<(&(Digest, Vec<String>), crate::trace::Reads)> = Vec::new();
+                let mut out = Vec::with_capacity(batch.len());
+                for key in &batch {
+                    let known = answered.iter().find(|(k, _)| *k == key);
+                    let reads = match known {
+                        Some((_, r)) => r.clone(),
+                        None => match crate::trace::reads(Some(&*ledger), &key.0, &key.1) {
+                            Ok(r) => {
+                                answered.push((key, r.clone()));
+                                r
+                            }
+                            // The rest are read alone, each getting its own error.
+                            Err(_) => break,
+                        },
+                    };
+                    out.push(Some(reads));
+                }
+                out
+            },
+            || None,
+        );
+        match shared {
+            Some(reads) => Ok(reads),
+            None => crate::trace::reads(Some(&*self.ledger()?), digest, purls),
+        }
     }
 
     /// The judgements of `current` at every stage.

@@ -327,15 +327,16 @@ impl Parts {
         })
     }
 
+    /// The package URLs whose intake decisions the trace shows ([`reads`]).
+    pub(crate) fn purls(&self) -> &[String] {
+        &self.purls
+    }
+
     /// The trace's JSON, byte for byte what serializing [`assemble`]'s [`Trace`] gives:
-    /// these parts, `decisions` (each a serialized [`Decision`]) and the ledger's reads.
-    pub(crate) fn write(
-        &self,
-        ledger: Option<&dyn zt_store::Ledger>,
-        digest: &Digest,
-        decisions: &[&[u8]],
-    ) -> Result<Vec<u8>, Error> {
-        let (intake, deployments) = ledger_reads(ledger, digest, &self.purls)?;
+    /// these parts, `decisions` (each a serialized [`Decision`]) and the ledger's reads
+    /// ([`reads`] of this digest and [`Parts::purls`]).
+    pub(crate) fn write(&self, reads: &Reads, decisions: &[&[u8]]) -> Result<Vec<u8>, Error> {
+        let (intake, deployments) = reads;
         let mut out = Vec::with_capacity(
             self.head.len()
                 + self.tail.len()
@@ -364,12 +365,23 @@ fn put(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), Error> {
     Ok(())
 }
 
+/// What a trace reads from the ledger besides the evidence.
+pub(crate) type Reads = (Vec<IntakeDecision>, Vec<Deployment>);
+
 /// The intake decisions about `purls` and the deploy reviews of `digest`, from the ledger.
+pub(crate) fn reads(
+    ledger: Option<&dyn zt_store::Ledger>,
+    digest: &Digest,
+    purls: &[String],
+) -> Result<Reads, Error> {
+    ledger_reads(ledger, digest, purls)
+}
+
 fn ledger_reads(
     ledger: Option<&dyn zt_store::Ledger>,
     digest: &Digest,
     purls: &[String],
-) -> Result<(Vec<IntakeDecision>, Vec<Deployment>), Error> {
+) -> Result<Reads, Error> {
     let Some(l) = ledger else {
         return Ok((Vec::new(), Vec::new()));
     };
@@ -765,7 +777,8 @@ mod tests {
                 .map(|d| serde_json::to_vec(d).unwrap())
                 .collect();
             let each: Vec<&[u8]> = each.iter().map(Vec::as_slice).collect();
-            let written = parts.write(ledger, &digest, &each).unwrap();
+            let read = reads(ledger, &digest, parts.purls()).unwrap();
+            let written = parts.write(&read, &each).unwrap();
             assert_eq!(
                 String::from_utf8(written).unwrap(),
                 serde_json::to_string(&whole).unwrap()
