@@ -102,8 +102,9 @@ struct Cache {
     /// the artifact, so its signature and log proof are checked once. Revocation is judged
     /// again every time.
     verified: Memo,
-    /// Decisions by the SHA-256 of the policy input's JSON (see [`judge_gathered`]).
-    decisions: std::sync::Mutex<std::collections::HashMap<Digest, Decision>>,
+    /// Decisions by the SHA-256 of the policy input's JSON (see [`judge_gathered`]), and
+    /// whether evaluating it read the decision's time.
+    decisions: std::sync::Mutex<std::collections::HashMap<Digest, (Decision, zt_policy::Clock)>>,
     /// The SHA-256 of commit objects (as git frames them) by commit id, from the repository.
     commits: std::sync::Mutex<std::collections::HashMap<String, Digest>>,
 }
@@ -321,17 +322,31 @@ pub fn judge_gathered(
     gathered: &Gathered,
     stage: Stage,
 ) -> Result<Judgement, Error> {
-    Ok(judge_gathered_pure(ws, trusted, gathered, stage)?.0)
+    Ok(judge_gathered_pure(ws, trusted, gathered, stage, ws.now())?.0)
 }
 
-/// As [`judge_gathered`], and whether the decision is a pure function of the policy input
-/// (no policy reads the clock or another impure built-in), so that a caller may remember it.
+/// For how long a judgement may be remembered, the gathered evidence, stage, repository and
+/// ref unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holds {
+    /// Not at all: a policy reads the clock or another impure built-in.
+    Never,
+    /// For its input's second: the evaluation may have read the decision's time.
+    ThisSecond,
+    /// At any time: the evaluation read nothing that could reach the decision's time
+    /// ([`zt_policy::Clock::Unread`]), so evaluating at another second gives the same decision.
+    AnyTime,
+}
+
+/// As [`judge_gathered`] at time `now` (Unix seconds), and for how long the decision may be
+/// remembered ([`Holds`]).
 pub(crate) fn judge_gathered_pure(
     ws: &Workspace,
     trusted: &Trusted,
     gathered: &Gathered,
     stage: Stage,
-) -> Result<(Judgement, bool), Error> {
+    now: i64,
+) -> Result<(Judgement, Holds), Error> {
     let repo = ws.root();
     let input = PolicyInput {
         version: zt_policy::INPUT_VERSION,
@@ -340,7 +355,7 @@ pub(crate) fn judge_gathered_pure(
         rejected: gathered.rejected.clone(),
         context: Context {
             stage,
-            time: Timestamp::from_unix(ws.now()),
+            time: Timestamp::from_unix(now),
             repo: match &trusted.cache {
                 Some(c) => c.repo.clone(),
                 None => crate::context::repository(repo),
@@ -354,7 +369,7 @@ pub(crate) fn judge_gathered_pure(
     let json = input.to_json();
     let key = Digest::sha256(json.as_bytes());
     if let Some(c) = &trusted.cache
-        && let Some(decision) = relock(&c.decisions).get(&key)
+        && let Some((decision, clock)) = relock(&c.decisions).get(&key)
     {
         // Only the decisions of pure policies are remembered.
         return Ok((
@@ -363,7 +378,7 @@ pub(crate) fn judge_gathered_pure(
                 input,
                 decision: decision.clone(),
             },
-            true,
+            holds(true, *clock),
         ));
     }
     let pooled = trusted
@@ -376,10 +391,16 @@ pub(crate) fn judge_gathered_pure(
             let config = ws.config().map_err(|e| Error::Policy(e.to_string()))?;
             let set = PolicySet::from_config(&config.policy, repo, None)?;
             let data = zt_policy::policy_data(&config, repo)?;
-            Policy::compile(&set, data)?
+            let mut policy = Policy::compile(&set, data)?;
+            if trusted.cache.is_some() {
+                // A long-running judge remembers decisions; one that never read the time
+                // holds at every time.
+                policy.track_clock();
+            }
+            policy
         }
     };
-    let decision = policy.evaluate_text(&json)?;
+    let (decision, clock) = policy.evaluate_text_clocked(&json)?;
     let pure = policy.is_pure();
     // Back to the pool only after a clean evaluation.
     if let Some(c) = &trusted.cache {
@@ -388,7 +409,7 @@ pub(crate) fn judge_gathered_pure(
             if decisions.len() >= MAX_DECISIONS {
                 decisions.clear();
             }
-            decisions.insert(key, decision.clone());
+            decisions.insert(key, (decision.clone(), clock));
         }
         relock(&c.policies).push(policy);
     }
@@ -398,8 +419,16 @@ pub(crate) fn judge_gathered_pure(
             input,
             decision,
         },
-        pure,
+        holds(pure, clock),
     ))
+}
+
+fn holds(pure: bool, clock: zt_policy::Clock) -> Holds {
+    match (pure, clock) {
+        (false, _) => Holds::Never,
+        (true, zt_policy::Clock::MayHaveRead) => Holds::ThisSecond,
+        (true, zt_policy::Clock::Unread) => Holds::AnyTime,
+    }
 }
 
 fn relock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -160,6 +160,13 @@ pub struct Hub {
     stripes: Vec<Mutex<()>>,
     /// Uploads waiting to be stored together ([`Hub::upload`]).
     puts: Group<(Vec<u8>, BundleIndex, Upload), Option<Put>>,
+    /// Uploads waiting to be looked up together ("uploaded before?", [`Hub::upload`]);
+    /// `None`: the shared query failed, and the lookup is made alone.
+    lookups: Group<Digest, Option<Option<Upload>>>,
+    /// Traces waiting for their ledger reads (intake decisions, deploy reviews); concurrent
+    /// traces of the same digest share one query ([`Hub::trace_json`]). `None`: the shared
+    /// query failed, and the reads are made alone.
+    trace_reads: Group<(Digest, Vec<String>), Option<crate::trace::Reads>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -260,6 +267,8 @@ impl Hub {
             pool: Mutex::new(vec![first]),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             puts: Group::new(MAX_STORED_TOGETHER),
+            lookups: Group::new(MAX_STORED_TOGETHER),
+            trace_reads: Group::new(MAX_STORED_TOGETHER),
         })
     }
 
@@ -415,7 +424,7 @@ impl Hub {
         let id = zt_store::bundle_id(bytes);
         let stripe = usize::from(id.bytes().first().copied().unwrap_or(0)) % STRIPES;
         let _one_at_a_time = self.stripes.get(stripe).map(relock);
-        if let Some(up) = self.ledger()?.upload(&id)? {
+        if let Some(up) = self.uploaded(&id)? {
             return Ok(Outcome::Done(receipt(&up, false)));
         }
         let checked = match self.check_inner(bytes) {
@@ -467,6 +476,25 @@ impl Hub {
         Ok(Outcome::Done(receipt(&upload, put == Put::Inserted)))
     }
 
+    /// The upload record of bundle `id`, if it was uploaded: read by a query sent after this
+    /// call began, shared with the lookups of the uploads that arrive meanwhile (one round
+    /// trip for all of them; a lookup never joins a query already sent, so an upload
+    /// acknowledged before this call is always found).
+    fn uploaded(&self, id: &Digest) -> Result<Option<Upload>, Error> {
+        let shared = self.lookups.submit(
+            id.clone(),
+            |batch| match self.ledger().and_then(|l| Ok(l.uploads(&batch)?)) {
+                Ok(found) if found.len() == batch.len() => found.into_iter().map(Some).collect(),
+                _ => Vec::new(),
+            },
+            || None,
+        );
+        match shared {
+            Some(found) => Ok(found),
+            None => Ok(self.ledger()?.upload(id)?),
+        }
+    }
+
     /// One page of evidence. `cursor` is the previous page's `next_cursor`.
     pub fn evidence(
         &self,
@@ -498,12 +526,25 @@ impl Hub {
     /// The judgement of `digest` at `stage`: what [`crate::gate::judge_in`] gives over the
     /// hub's ledger. The verified evidence is reused while the ledger (and the evidence
     /// store's files, and the repository's commits) still hold what it was gathered from, and
-    /// a judgement within the same second (see [`crate::hub_memo`]).
+    /// a judgement within the same second, or at any second when its evaluation never read
+    /// the time (see [`crate::hub_memo`]).
     pub fn decide(&self, digest: &Digest, stage: Stage) -> Result<Arc<Judgement>, Error> {
+        Ok(self.judged(digest, stage)?.judgement.clone())
+    }
+
+    /// The body of `POST /api/v1/decide`'s reply about `digest` at `stage`: the JSON of
+    /// [`Hub::decide`]'s judgement ([`Judgement::to_json`], named by the digest), kept with
+    /// the judgement.
+    pub fn decide_reply(&self, digest: &Digest, stage: Stage) -> Result<Vec<u8>, Error> {
+        Ok(self.judged(digest, stage)?.reply(stage).to_vec())
+    }
+
+    fn judged(&self, digest: &Digest, stage: Stage) -> Result<Arc<crate::hub_memo::Judged>, Error> {
         let mut ledger = self.ledger()?;
         let current = self
             .memo
             .gathered(&self.ws, &mut *ledger, &self.trusted, digest)?;
+        drop(ledger);
         self.memo
             .judgement(&self.ws, &self.trusted, &current, stage)
     }
@@ -515,22 +556,96 @@ impl Hub {
         let current = self
             .memo
             .gathered(&self.ws, &mut *ledger, &self.trusted, digest)?;
-        let mut judgements = Vec::new();
-        for stage in Stage::ALL {
-            judgements.push((
-                stage,
-                self.memo
-                    .judgement(&self.ws, &self.trusted, &current, stage)?,
-            ));
-        }
+        let judged = self.judged_all(&current)?;
         let judged: Vec<(Stage, &Judgement)> =
-            judgements.iter().map(|(s, j)| (*s, j.as_ref())).collect();
+            judged.iter().map(|(s, j)| (*s, &*j.judgement)).collect();
         crate::trace::assemble(
             Some(&*ledger),
             digest,
             &current.gathered,
             crate::trace::decisions(&judged),
         )
+    }
+
+    /// The JSON of [`Hub::trace`], byte for byte: the parts that depend on the evidence and
+    /// the judgements alone are kept with them, serialized once; only the ledger's intake
+    /// decisions and deploy reviews are read and serialized for each request.
+    pub fn trace_json(&self, digest: &Digest) -> Result<Vec<u8>, Error> {
+        let mut ledger = self.ledger()?;
+        let current = self
+            .memo
+            .gathered(&self.ws, &mut *ledger, &self.trusted, digest)?;
+        let judged = self.judged_all(&current)?;
+        let parts = match current.trace.get() {
+            Some(p) => p,
+            None => {
+                let made = crate::trace::Parts::of(digest, &current.gathered)?;
+                current.trace.get_or_init(|| made)
+            }
+        };
+        let decisions: Vec<&[u8]> = judged
+            .iter()
+            .map(|(stage, j)| j.trace_decision(*stage))
+            .collect();
+        drop(ledger);
+        let reads = self.trace_reads(digest, parts.purls())?;
+        parts.write(&reads, &decisions)
+    }
+
+    /// The ledger's intake decisions about `purls` and deploy reviews of `digest`, read by a
+    /// query sent after this call began. Concurrent traces share queries: the reads waiting
+    /// when no query is running are answered together, one query for each distinct (digest,
+    /// package URLs) among them — so traces of one artifact share one — and a trace never
+    /// joins a query already sent (as the holdings checks, [`crate::hub_memo`]).
+    fn trace_reads(&self, digest: &Digest, purls: &[String]) -> Result<crate::trace::Reads, Error> {
+        let shared = self.trace_reads.submit(
+            (digest.clone(), purls.to_vec()),
+            |batch| {
+                let Ok(ledger) = self.ledger() else {
+                    return Vec::new();
+                };
+                let mut answered: Vec<(&(Digest, Vec<String>), crate::trace::Reads)> = Vec::new();
+                let mut out = Vec::with_capacity(batch.len());
+                for key in &batch {
+                    let known = answered.iter().find(|(k, _)| *k == key);
+                    let reads = match known {
+                        Some((_, r)) => r.clone(),
+                        None => match crate::trace::reads(Some(&*ledger), &key.0, &key.1) {
+                            Ok(r) => {
+                                answered.push((key, r.clone()));
+                                r
+                            }
+                            // The rest are read alone, each getting its own error.
+                            Err(_) => break,
+                        },
+                    };
+                    out.push(Some(reads));
+                }
+                out
+            },
+            || None,
+        );
+        match shared {
+            Some(reads) => Ok(reads),
+            None => crate::trace::reads(Some(&*self.ledger()?), digest, purls),
+        }
+    }
+
+    /// The judgements of `current` at every stage.
+    fn judged_all(
+        &self,
+        current: &crate::hub_memo::Current,
+    ) -> Result<Vec<(Stage, Arc<crate::hub_memo::Judged>)>, Error> {
+        Stage::ALL
+            .into_iter()
+            .map(|stage| {
+                Ok((
+                    stage,
+                    self.memo
+                        .judgement(&self.ws, &self.trusted, current, stage)?,
+                ))
+            })
+            .collect()
     }
 
     /// Appends an access record of an administrative write (e.g. an API token created) to the

@@ -25,14 +25,22 @@
 //! check differ rather than hide. A gathering that read anything else (a bundle by id, the
 //! store's evidence files in place of the ledger's) is not kept.
 //!
-//! Judgements are kept per (gathering, stage, second): the policy input is the gathered
-//! evidence plus the stage, the repository, the ref and the time to the second, so a kept
-//! judgement is the one evaluation would give — unless a policy is impure, and then none is
-//! kept ([`crate::gate::judge_gathered`]).
+//! Judgements are kept per (gathering, stage): the policy input is the gathered evidence plus
+//! the stage, the repository and the ref (fixed for the hub's life) and the time to the
+//! second. A judgement whose evaluation may have read the time (`input.context.time`) is kept
+//! for its second only; one whose evaluation never reached an expression that could read it
+//! ([`zt_policy::Clock::Unread`]) is the decision evaluation gives at every second, and is kept
+//! until its gathering is replaced. A policy that calls an impure built-in keeps none
+//! ([`crate::gate::Holds`]). A kept judgement's policy input carries the time it was made at;
+//! nothing the hub sends shows that time.
+//!
+//! Each kept judgement and gathering also keeps the bytes it is sent as (the decision's
+//! reply, a trace's decision, the trace's evidence-only parts: [`crate::trace::Parts`]), made
+//! at first need, so a repeated request serializes only what the ledger read for it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
 
 use zt_core::config::Stage;
@@ -43,7 +51,7 @@ use zt_store::{
 };
 
 use crate::Error;
-use crate::gate::{Gathered, Judgement, Trusted};
+use crate::gate::{Gathered, Holds, Judgement, Trusted};
 use zt_core::group::Group;
 
 /// The most gatherings kept (then the memo starts over).
@@ -57,7 +65,7 @@ const MAX_CHECKS: usize = 256;
 /// The hub's memo of gatherings and judgements.
 pub(crate) struct Memo {
     gathered: Mutex<HashMap<Digest, Arc<Entry>>>,
-    judgements: Mutex<HashMap<(u64, Stage, i64), Arc<Judgement>>>,
+    judgements: Mutex<HashMap<(u64, Stage), Arc<Judged>>>,
     serial: AtomicU64,
     /// Holdings checks of kept gatherings; concurrent ones share a query ([`Memo::holds`]).
     /// `None`: the shared query failed, and the check is made alone so that its caller gets
@@ -85,6 +93,46 @@ struct Entry {
     keys: Vec<String>,
     seen: Holdings,
     files: Option<Vec<FileStamp>>,
+    /// The trace's evidence-only parts, serialized at first need.
+    trace: Arc<OnceLock<crate::trace::Parts>>,
+}
+
+/// A judgement the hub made or kept, and the forms it is sent in (made at first need).
+pub(crate) struct Judged {
+    pub judgement: Arc<Judgement>,
+    /// The second it holds for; `None`: every second ([`Holds::AnyTime`]).
+    second: Option<i64>,
+    /// The body of `POST /api/v1/decide`'s reply.
+    reply: OnceLock<Vec<u8>>,
+    /// The trace's decision at this stage ([`crate::trace::Decision`]).
+    trace_decision: OnceLock<Vec<u8>>,
+}
+
+impl Judged {
+    fn new(judgement: Judgement, second: Option<i64>) -> Self {
+        Self {
+            judgement: Arc::new(judgement),
+            second,
+            reply: OnceLock::new(),
+            trace_decision: OnceLock::new(),
+        }
+    }
+
+    /// `POST /api/v1/decide`'s reply body: [`Judgement::to_json`] named by the digest.
+    pub(crate) fn reply(&self, stage: Stage) -> &[u8] {
+        self.reply.get_or_init(|| {
+            let j = &self.judgement;
+            serde_json::to_vec(&j.to_json(&j.digest.to_string(), stage)).unwrap_or_default()
+        })
+    }
+
+    /// The trace's decision at `stage`, serialized.
+    pub(crate) fn trace_decision(&self, stage: Stage) -> &[u8] {
+        self.trace_decision.get_or_init(|| {
+            let decision = crate::trace::decisions(&[(stage, &*self.judgement)]);
+            serde_json::to_vec(&decision.first()).unwrap_or_default()
+        })
+    }
 }
 
 /// One file of the evidence store: name, size, modification time.
@@ -95,6 +143,8 @@ type FileStamp = (std::ffi::OsString, u64, Option<SystemTime>);
 pub(crate) struct Current {
     pub serial: Option<u64>,
     pub gathered: Arc<Gathered>,
+    /// The trace's evidence-only parts (kept with the gathering when it is kept).
+    pub trace: Arc<OnceLock<crate::trace::Parts>>,
 }
 
 fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,6 +168,7 @@ impl Memo {
             return Ok(Current {
                 serial: Some(entry.serial),
                 gathered: entry.gathered.clone(),
+                trace: entry.trace.clone(),
             });
         }
         // Stamped before reading: a file written meanwhile makes the next stamp differ.
@@ -141,6 +192,7 @@ impl Memo {
             return Ok(Current {
                 serial: None,
                 gathered,
+                trace: Arc::default(),
             });
         }
         let mut seen = Holdings {
@@ -156,7 +208,9 @@ impl Memo {
             keys: record.keys,
             seen,
             files,
+            trace: Arc::default(),
         });
+        let trace = entry.trace.clone();
         let mut kept = relock(&self.gathered);
         if kept.len() >= MAX_GATHERED {
             kept.clear();
@@ -165,37 +219,45 @@ impl Memo {
         Ok(Current {
             serial: Some(serial),
             gathered,
+            trace,
         })
     }
 
-    /// The judgement of `current` at `stage`: kept for this gathering and second, or made
-    /// (and kept when the gathering is kept and the policies are pure).
+    /// The judgement of `current` at `stage`: kept for this gathering (and this second, if
+    /// its evaluation may have read the time), or made (and kept when the gathering is kept
+    /// and the policies are pure).
     pub(crate) fn judgement(
         &self,
         ws: &Workspace,
         trusted: &Trusted,
         current: &Current,
         stage: Stage,
-    ) -> Result<Arc<Judgement>, Error> {
-        let key = current.serial.map(|s| (s, stage, ws.now()));
+    ) -> Result<Arc<Judged>, Error> {
+        let now = ws.now();
+        let key = current.serial.map(|s| (s, stage));
         if let Some(k) = &key
             && let Some(j) = relock(&self.judgements).get(k)
+            && j.second.is_none_or(|second| second == now)
         {
             return Ok(j.clone());
         }
-        let (judgement, pure) =
-            crate::gate::judge_gathered_pure(ws, trusted, &current.gathered, stage)?;
-        let judgement = Arc::new(judgement);
+        let (judgement, holds) =
+            crate::gate::judge_gathered_pure(ws, trusted, &current.gathered, stage, now)?;
+        let second = match holds {
+            Holds::AnyTime => None,
+            Holds::ThisSecond | Holds::Never => Some(now),
+        };
+        let judged = Arc::new(Judged::new(judgement, second));
         if let Some(k) = key
-            && pure
+            && holds != Holds::Never
         {
             let mut kept = relock(&self.judgements);
             if kept.len() >= MAX_JUDGEMENTS {
                 kept.clear();
             }
-            kept.insert(k, judgement.clone());
+            kept.insert(k, judged.clone());
         }
-        Ok(judgement)
+        Ok(judged)
     }
 }
 
@@ -422,6 +484,11 @@ impl Ledger for Recording<'_> {
         self.inner.upload(id)
     }
 
+    fn uploads(&self, ids: &[Digest]) -> Result<Vec<Option<Upload>>, zt_store::Error> {
+        self.other();
+        self.inner.uploads(ids)
+    }
+
     fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, zt_store::Error> {
         self.other();
         self.inner.builds_since(since)
@@ -494,5 +561,121 @@ impl Ledger for Recording<'_> {
     ) -> Result<Holdings, zt_store::Error> {
         self.other();
         self.inner.holdings(subjects, key_ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zt_core::workspace::Clock;
+
+    /// A waiver that let the artifact deploy expires at the start of December 2026; only the
+    /// deploy rule reads the time.
+    const WAIVER: &str = "package zt.waiver\n\n# The waiver lets deploys through until it expires.\ndeny contains d if {\n\tinput.context.stage == \"deploy\"\n\tinput.context.time >= \"2026-12-01T00:00:00Z\"\n\td := {\"id\": \"waiver.expired\", \"message\": \"the waiver expired\", \"remediation\": \"renew the waiver\", \"doc\": \"none\"}\n}\n";
+    /// 2026-12-01T00:00:00Z.
+    const EXPIRY: i64 = 1_796_083_200;
+
+    fn at(dir: &std::path::Path, t: i64) -> Workspace {
+        Workspace::new(dir).with_clock(Clock::Fixed(t))
+    }
+
+    fn expired(j: &Judged) -> bool {
+        j.judgement
+            .decision
+            .deny
+            .iter()
+            .any(|d| d.id == "waiver.expired")
+    }
+
+    /// Kept judgements are reused across seconds only when their evaluation never read the
+    /// time: a deploy judgement (which reads it) made one second before the waiver expires
+    /// must not be served one second later, while the ci judgement (which never reads it) is
+    /// kept a year on and is what a fresh evaluation then gives.
+    #[test]
+    fn a_kept_judgement_that_read_the_time_flips_when_the_waiver_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(dir.path().join("policies")).unwrap();
+        fs_err::write(dir.path().join("policies/waiver.rego"), WAIVER).unwrap();
+        let before = at(dir.path(), EXPIRY - 1);
+        let trusted = Trusted::new(Vec::new(), String::new()).cached(&before);
+        let memo = Memo::default();
+        let digest = Digest::sha256(b"artifact");
+        let current = Current {
+            serial: Some(1),
+            gathered: Arc::new(Gathered {
+                name: digest.to_string(),
+                digest,
+                verified: Vec::new(),
+                rejected: Vec::new(),
+                commits: Vec::new(),
+            }),
+            trace: Arc::default(),
+        };
+
+        let deploy = memo
+            .judgement(&before, &trusted, &current, Stage::Deploy)
+            .unwrap();
+        assert!(!expired(&deploy));
+        let again = memo
+            .judgement(&before, &trusted, &current, Stage::Deploy)
+            .unwrap();
+        assert!(Arc::ptr_eq(&deploy, &again), "kept within its second");
+        let after = at(dir.path(), EXPIRY);
+        let deploy_after = memo
+            .judgement(&after, &trusted, &current, Stage::Deploy)
+            .unwrap();
+        assert!(expired(&deploy_after), "the expired waiver must deny");
+        // And back (a clock is not monotonic): the kept judgement is for its second only.
+        let deploy_before = memo
+            .judgement(&before, &trusted, &current, Stage::Deploy)
+            .unwrap();
+        assert!(!expired(&deploy_before));
+
+        let ci = memo
+            .judgement(&before, &trusted, &current, Stage::Ci)
+            .unwrap();
+        let year_on = at(dir.path(), EXPIRY + 365 * 86_400);
+        let ci_later = memo
+            .judgement(&year_on, &trusted, &current, Stage::Ci)
+            .unwrap();
+        assert!(Arc::ptr_eq(&ci, &ci_later), "kept at every second");
+        let fresh = crate::gate::judge_gathered(
+            &year_on,
+            &Trusted::new(Vec::new(), String::new()),
+            &current.gathered,
+            Stage::Ci,
+        )
+        .unwrap();
+        assert_eq!(fresh.decision, ci_later.judgement.decision);
+        assert!(
+            !fresh.decision.allow,
+            "no evidence: the built-in rules deny"
+        );
+    }
+
+    /// A gathering that is not kept keeps no judgement either.
+    #[test]
+    fn judgements_of_a_gathering_not_kept_are_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(dir.path().join("policies")).unwrap();
+        let ws = at(dir.path(), EXPIRY);
+        let trusted = Trusted::new(Vec::new(), String::new()).cached(&ws);
+        let memo = Memo::default();
+        let digest = Digest::sha256(b"artifact");
+        let current = Current {
+            serial: None,
+            gathered: Arc::new(Gathered {
+                name: digest.to_string(),
+                digest,
+                verified: Vec::new(),
+                rejected: Vec::new(),
+                commits: Vec::new(),
+            }),
+            trace: Arc::default(),
+        };
+        let a = memo.judgement(&ws, &trusted, &current, Stage::Ci).unwrap();
+        let b = memo.judgement(&ws, &trusted, &current, Stage::Ci).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a.judgement.decision, b.judgement.decision);
     }
 }

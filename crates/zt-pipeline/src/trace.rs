@@ -263,6 +263,150 @@ pub(crate) fn assemble(
     gathered: &crate::gate::Gathered,
     decisions: Vec<Decision>,
 ) -> Result<Trace, Error> {
+    let shown = shown(digest, gathered);
+    let (intake, deployments) = ledger_reads(ledger, digest, &shown.purls)?;
+    Ok(Trace {
+        digest: digest.to_string(),
+        builds: shown.builds,
+        commits: shown.commits,
+        dependencies: shown.dependencies,
+        signers: shown.signers,
+        decisions,
+        rejected: shown.rejected,
+        intake,
+        deployments,
+    })
+}
+
+/// What a trace shows that is a function of the gathered evidence alone (no ledger read, no
+/// judgement): the evidence hub keeps it, serialized, with the gathering ([`Parts`]).
+pub(crate) struct Shown {
+    builds: Vec<Build>,
+    commits: Vec<Commit>,
+    dependencies: Vec<Dependency>,
+    signers: Vec<SignerSummary>,
+    rejected: Vec<RejectedBundle>,
+    /// The dependencies' package URLs, for the intake decisions.
+    purls: Vec<String>,
+}
+
+/// A trace's JSON around its decisions and ledger reads, as [`Trace`] serializes: `head` is
+/// `{"digest":…,"builds":…,"commits":…,"dependencies":…,"signers":…,"decisions":[`,
+/// `tail` is `],"rejected":…,"intake":`; the decisions, the intake decisions and
+/// `,"deployments":…}` go between and after ([`Parts::write`]).
+pub(crate) struct Parts {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    purls: Vec<String>,
+}
+
+impl Parts {
+    /// The parts of `digest`'s trace from `gathered`.
+    pub(crate) fn of(digest: &Digest, gathered: &crate::gate::Gathered) -> Result<Self, Error> {
+        let s = shown(digest, gathered);
+        let mut head = Vec::with_capacity(4096);
+        head.extend_from_slice(b"{\"digest\":");
+        put(&mut head, &digest.to_string())?;
+        head.extend_from_slice(b",\"builds\":");
+        put(&mut head, &s.builds)?;
+        head.extend_from_slice(b",\"commits\":");
+        put(&mut head, &s.commits)?;
+        head.extend_from_slice(b",\"dependencies\":");
+        put(&mut head, &s.dependencies)?;
+        head.extend_from_slice(b",\"signers\":");
+        put(&mut head, &s.signers)?;
+        head.extend_from_slice(b",\"decisions\":[");
+        let mut tail = Vec::with_capacity(256);
+        tail.extend_from_slice(b"],\"rejected\":");
+        put(&mut tail, &s.rejected)?;
+        tail.extend_from_slice(b",\"intake\":");
+        Ok(Self {
+            head,
+            tail,
+            purls: s.purls,
+        })
+    }
+
+    /// The package URLs whose intake decisions the trace shows ([`reads`]).
+    pub(crate) fn purls(&self) -> &[String] {
+        &self.purls
+    }
+
+    /// The trace's JSON, byte for byte what serializing [`assemble`]'s [`Trace`] gives:
+    /// these parts, `decisions` (each a serialized [`Decision`]) and the ledger's reads
+    /// ([`reads`] of this digest and [`Parts::purls`]).
+    pub(crate) fn write(&self, reads: &Reads, decisions: &[&[u8]]) -> Result<Vec<u8>, Error> {
+        let (intake, deployments) = reads;
+        let mut out = Vec::with_capacity(
+            self.head.len()
+                + self.tail.len()
+                + decisions.iter().map(|d| d.len() + 1).sum::<usize>()
+                + 256,
+        );
+        out.extend_from_slice(&self.head);
+        for (i, d) in decisions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(d);
+        }
+        out.extend_from_slice(&self.tail);
+        put(&mut out, &intake)?;
+        out.extend_from_slice(b",\"deployments\":");
+        put(&mut out, &deployments)?;
+        out.push(b'}');
+        Ok(out)
+    }
+}
+
+/// `value`'s JSON (serde_json's compact form, as `Trace` is sent) appended to `out`.
+fn put(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), Error> {
+    serde_json::to_writer(out, value).map_err(std::io::Error::from)?;
+    Ok(())
+}
+
+/// What a trace reads from the ledger besides the evidence.
+pub(crate) type Reads = (Vec<IntakeDecision>, Vec<Deployment>);
+
+/// The intake decisions about `purls` and the deploy reviews of `digest`, from the ledger.
+pub(crate) fn reads(
+    ledger: Option<&dyn zt_store::Ledger>,
+    digest: &Digest,
+    purls: &[String],
+) -> Result<Reads, Error> {
+    ledger_reads(ledger, digest, purls)
+}
+
+fn ledger_reads(
+    ledger: Option<&dyn zt_store::Ledger>,
+    digest: &Digest,
+    purls: &[String],
+) -> Result<Reads, Error> {
+    let Some(l) = ledger else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let (intake, reviews) = l.trace_reads(purls, digest, MAX_DEPLOYMENTS)?;
+    Ok((
+        intake.into_iter().map(intake_decision).collect(),
+        reviews
+            .into_iter()
+            .map(|d| Deployment {
+                at: zt_core::time::rfc3339(d.at),
+                allowed: d.allowed,
+                operation: d.operation,
+                object: if d.namespace.is_empty() {
+                    format!("{} {}", d.kind, d.name)
+                } else {
+                    format!("{} {}/{}", d.kind, d.namespace, d.name)
+                },
+                log_index: d.log_index,
+            })
+            .collect(),
+    ))
+}
+
+/// The parts of the trace of `digest` that come from the gathered evidence alone.
+fn shown(digest: &Digest, gathered: &crate::gate::Gathered) -> Shown {
     let evidence = &gathered.verified;
     let hex = digest.hex();
     let about_digest = |e: &&Evidence| {
@@ -419,41 +563,14 @@ pub(crate) fn assemble(
             reason: r.reason.clone(),
         })
         .collect();
-    let (intake, deployments) = match ledger {
-        Some(l) => {
-            let (intake, reviews) =
-                l.trace_reads(&intake_purls(&dependencies), digest, MAX_DEPLOYMENTS)?;
-            (
-                intake.into_iter().map(intake_decision).collect(),
-                reviews
-                    .into_iter()
-                    .map(|d| Deployment {
-                        at: zt_core::time::rfc3339(d.at),
-                        allowed: d.allowed,
-                        operation: d.operation,
-                        object: if d.namespace.is_empty() {
-                            format!("{} {}", d.kind, d.name)
-                        } else {
-                            format!("{} {}/{}", d.kind, d.namespace, d.name)
-                        },
-                        log_index: d.log_index,
-                    })
-                    .collect(),
-            )
-        }
-        None => (Vec::new(), Vec::new()),
-    };
-    Ok(Trace {
-        digest: digest.to_string(),
+    Shown {
+        purls: intake_purls(&dependencies),
         builds,
         commits: commits.into_values().collect(),
         dependencies,
         signers,
-        decisions,
         rejected,
-        intake,
-        deployments,
-    })
+    }
 }
 
 /// The package URLs of the dependencies that have one (what intake decisions are about).
@@ -532,5 +649,140 @@ impl Trace {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn evidence(statement: Value, key: &str, bundle: &str) -> Evidence {
+        serde_json::from_value(json!({
+            "statement": statement,
+            "signer": {"key_id": key, "algorithm": "ed25519"},
+            "log": {"status": "verified", "index": 3},
+            "time": "2026-12-01T10:00:00Z",
+            "bundle": bundle,
+        }))
+        .unwrap()
+    }
+
+    /// A gathering with every part a trace shows: a build (command, sandbox record, a commit
+    /// and a non-git dependency), an SBOM whose names need escaping, the commit's source
+    /// verification, a rejected bundle.
+    fn gathered(digest: &Digest) -> crate::gate::Gathered {
+        let hex = digest.hex();
+        let commit = "a".repeat(40);
+        let subject = json!([{"name": "out/app", "digest": {"sha256": hex}}]);
+        let provenance = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": subject,
+            "predicateType": predicate::SLSA_PROVENANCE_V1,
+            "predicate": {
+                "buildDefinition": {
+                    "buildType": "https://zt.dev/build/v1",
+                    "externalParameters": {"command": ["sh", "-c", "make \"all\""]},
+                    "internalParameters": {"hermetic": true, "sandbox": {"network": "none"}},
+                    "resolvedDependencies": [
+                        {"uri": "git+https://example.com/app", "digest": {"gitCommit": commit}},
+                        {"uri": "https://example.com/toolchain.tar.gz", "digest": {"sha256": "00"}},
+                    ],
+                },
+                "runDetails": {"builder": {"id": "https://zt.dev/builder"}, "metadata": {"invocationId": "run-1"}},
+            },
+        });
+        let sbom = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": subject,
+            "predicateType": predicate::CYCLONEDX,
+            "predicate": {"components": [
+                {"name": "z\u{e9}ta \"quoted\"", "version": "1.0", "purl": "pkg:cargo/zeta@1.0"},
+                {"name": "alpha", "version": "2.0", "purl": "pkg:npm/alpha@2.0"},
+            ]},
+        });
+        let source = json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "commit", "digest": {"gitCommit": commit, "sha256": "11"}}],
+            "predicateType": predicate::ZT_SOURCE_VERIFICATION_V1,
+            "predicate": {"verified": true, "verdicts": {"good": 1}},
+        });
+        crate::gate::Gathered {
+            digest: digest.clone(),
+            name: digest.to_string(),
+            verified: vec![
+                evidence(provenance, "k1", "ledger:sha256:01"),
+                evidence(sbom, "k2", "ledger:sha256:02"),
+                evidence(source, "k1", "ledger:sha256:03"),
+            ],
+            rejected: vec![zt_policy::input::Rejected {
+                source: "ledger:sha256:04".into(),
+                predicate_type: None,
+                reason: "signature does not verify\twith any key".into(),
+            }],
+            commits: Vec::new(),
+        }
+    }
+
+    fn decisions() -> Vec<Decision> {
+        vec![
+            Decision {
+                stage: "ci".into(),
+                allow: true,
+                deny: Vec::new(),
+            },
+            Decision {
+                stage: "deploy".into(),
+                allow: false,
+                deny: vec![
+                    json!({"id": "vuln.missing", "message": "no scan", "remediation": "run `zt vuln scan`", "doc": "d"}),
+                ],
+            },
+        ]
+    }
+
+    /// The hub sends a trace as its kept parts with the decisions and the ledger's reads
+    /// spliced in; the bytes must be exactly what serializing the assembled trace gives, or
+    /// a client parsing one and the other would see different traces.
+    #[test]
+    fn kept_parts_write_the_bytes_the_assembled_trace_serializes_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::new(dir.path());
+        let mut ledger = crate::ledger::open(&ws).unwrap();
+        let digest = Digest::sha256(b"artifact");
+        ledger
+            .put_deployments(&[zt_store::Deployment {
+                digest: digest.clone(),
+                at: 1_765_000_000,
+                allowed: false,
+                operation: "CREATE".into(),
+                kind: "Pod".into(),
+                namespace: "prod".into(),
+                name: "app".into(),
+                log_index: Some(7),
+            }])
+            .unwrap();
+        let gathered = gathered(&digest);
+        let parts = Parts::of(&digest, &gathered).unwrap();
+        for (ledger, decisions) in [
+            (Some(&*ledger), decisions()),
+            (Some(&*ledger), Vec::new()),
+            (None, decisions()),
+        ] {
+            let whole = assemble(ledger, &digest, &gathered, decisions.clone()).unwrap();
+            assert!(ledger.is_none() || !whole.deployments.is_empty());
+            assert!(!whole.dependencies.is_empty() && !whole.builds.is_empty());
+            let each: Vec<Vec<u8>> = decisions
+                .iter()
+                .map(|d| serde_json::to_vec(d).unwrap())
+                .collect();
+            let each: Vec<&[u8]> = each.iter().map(Vec::as_slice).collect();
+            let read = reads(ledger, &digest, parts.purls()).unwrap();
+            let written = parts.write(&read, &each).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                serde_json::to_string(&whole).unwrap()
+            );
+        }
     }
 }

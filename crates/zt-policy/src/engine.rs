@@ -62,6 +62,22 @@ pub struct Policy {
     deny_rules: Vec<String>,
     tests: Vec<TestCase>,
     pure: bool,
+    /// Per file (its label), the lines that may read `input.context.time`
+    /// ([`crate::clock`]); `None` when some file cannot be read that way.
+    clock_lines: Option<Vec<(String, BTreeSet<u32>)>>,
+    /// Whether evaluations record which lines they evaluated ([`Policy::track_clock`]).
+    tracking: bool,
+}
+
+/// Whether an evaluation read the decision's time (`input.context.time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// It evaluated no expression that could read it: the decision is the same at any other
+    /// time, the rest of the input equal.
+    Unread,
+    /// It may have read it (or this was not tracked): the decision holds for the input's
+    /// time only.
+    MayHaveRead,
 }
 
 /// Built-ins whose result is not a function of the input and data: the clock, randomness,
@@ -140,11 +156,18 @@ impl Policy {
             .sources()
             .iter()
             .any(|s| IMPURE_BUILTINS.iter().any(|b| s.text.contains(b)));
+        let clock_lines = set
+            .sources()
+            .iter()
+            .map(|s| crate::clock::clock_lines(&s.text).map(|lines| (s.label(), lines)))
+            .collect();
         Ok(Self {
             engine,
             deny_rules: deny_rules.into_iter().collect(),
             tests: tests.into_iter().collect(),
             pure,
+            clock_lines,
+            tracking: false,
         })
     }
 
@@ -159,6 +182,56 @@ impl Policy {
     /// input.
     pub fn is_pure(&self) -> bool {
         self.pure
+    }
+
+    /// From now on, record which lines each evaluation evaluates, so that
+    /// [`Policy::evaluate_text_clocked`] can tell whether it read the decision's time (regorus's
+    /// coverage: a little more work per evaluation, for a judge that remembers decisions).
+    pub fn track_clock(&mut self) {
+        if self.clock_lines.is_some() {
+            self.engine.set_enable_coverage(true);
+            self.tracking = true;
+        }
+    }
+
+    /// Like [`Policy::evaluate_text`], and whether the evaluation read the decision's time
+    /// (always [`Clock::MayHaveRead`] unless [`Policy::track_clock`] was called and every
+    /// file could be read for it; see [`crate::clock`]).
+    pub fn evaluate_text_clocked(&mut self, input_json: &str) -> Result<(Decision, Clock), Error> {
+        if !self.tracking {
+            return Ok((self.evaluate_text(input_json)?, Clock::MayHaveRead));
+        }
+        self.engine.clear_coverage_data();
+        let decision = self.evaluate_text(input_json)?;
+        Ok((decision, self.clock_read()))
+    }
+
+    /// Whether the evaluations since coverage was last cleared evaluated a line that may read
+    /// `input.context.time`. A line counts as not evaluated only when regorus's report lists
+    /// it as not covered; a line the report does not classify is taken as read.
+    fn clock_read(&self) -> Clock {
+        let Some(files) = &self.clock_lines else {
+            return Clock::MayHaveRead;
+        };
+        let Ok(report) = self.engine.get_coverage_report() else {
+            return Clock::MayHaveRead;
+        };
+        for (label, lines) in files {
+            if lines.is_empty() {
+                continue;
+            }
+            // A file absent from the report had no expression evaluated at all.
+            let Some(file) = report.files.iter().find(|f| f.path == *label) else {
+                continue;
+            };
+            if lines
+                .iter()
+                .any(|l| file.covered.contains(l) || !file.not_covered.contains(l))
+            {
+                return Clock::MayHaveRead;
+            }
+        }
+        Clock::Unread
     }
 
     /// Evaluates every deny rule on `input`.
@@ -307,6 +380,81 @@ mod tests {
     fn finds_test_rules() {
         let text = "package p\ntest_a if {\n true\n}\ntest_b := true\n  test_c if true\ntest_f(x) if x\ntest_a if { false }\n";
         assert_eq!(test_rule_names(text), vec!["test_a", "test_b", "test_a"]);
+    }
+
+    fn input_at(stage: &str, time: &str) -> String {
+        serde_json::json!({
+            "version": 1,
+            "subject": {"name": "app", "digest": {"sha256": "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"}},
+            "evidence": [],
+            "context": {"stage": stage, "time": time},
+        })
+        .to_string()
+    }
+
+    /// A rule that reads the time only at `deploy`, on a line of its own.
+    fn deploy_deadline() -> PolicySet {
+        let mut set = PolicySet::empty();
+        set.insert(crate::library::PolicySource {
+            name: "deadline.rego".into(),
+            origin: crate::library::Origin::Builtin,
+            text: "package zt.deadline\n\n# input.context.time in a comment is no reference\ndeny contains d if {\n\tinput.context.stage == \"deploy\"\n\tinput.context.time >= \"2026-12-01T00:00:00Z\"\n\td := {\"id\": \"late\", \"message\": \"too late\", \"remediation\": \"none\", \"doc\": \"none\"}\n}\n".into(),
+        });
+        set
+    }
+
+    #[test]
+    fn an_evaluation_that_never_reached_the_time_says_so() {
+        let mut policy = Policy::compile(&deploy_deadline(), serde_json::json!({})).unwrap();
+        // Untracked: nothing is claimed.
+        let (_, clock) = policy
+            .evaluate_text_clocked(&input_at("ci", "2026-11-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(clock, Clock::MayHaveRead);
+        policy.track_clock();
+        for (stage, time, allow, clock) in [
+            ("ci", "2026-11-01T00:00:00Z", true, Clock::Unread),
+            ("ci", "2026-12-02T00:00:00Z", true, Clock::Unread),
+            ("deploy", "2026-11-01T00:00:00Z", true, Clock::MayHaveRead),
+            ("deploy", "2026-12-02T00:00:00Z", false, Clock::MayHaveRead),
+            // Coverage is per evaluation: the deploy evaluations above leave no mark here.
+            ("ci", "2026-12-02T00:00:00Z", true, Clock::Unread),
+        ] {
+            let (decision, read) = policy
+                .evaluate_text_clocked(&input_at(stage, time))
+                .unwrap();
+            assert_eq!((decision.allow, read), (allow, clock), "{stage} {time}");
+        }
+    }
+
+    #[test]
+    fn the_builtin_library_reads_the_time_only_to_judge_a_scan() {
+        let mut policy = Policy::compile(&PolicySet::builtin(), serde_json::json!({})).unwrap();
+        policy.track_clock();
+        // No evidence: no scan, so the database's age (the library's only use of the time) is
+        // never asked.
+        let (decision, read) = policy
+            .evaluate_text_clocked(&input_at("deploy", "2026-11-01T00:00:00Z"))
+            .unwrap();
+        assert!(!decision.allow);
+        assert_eq!(read, Clock::Unread);
+    }
+
+    #[test]
+    fn a_file_importing_input_is_never_taken_as_time_free() {
+        let mut set = PolicySet::empty();
+        set.insert(crate::library::PolicySource {
+            name: "alias.rego".into(),
+            origin: crate::library::Origin::Builtin,
+            text: "package zt.alias\n\nimport input.context as ctx\n\ndeny contains d if {\n\tctx.time >= \"2026-12-01T00:00:00Z\"\n\td := {\"id\": \"late\", \"message\": \"too late\", \"remediation\": \"none\", \"doc\": \"none\"}\n}\n".into(),
+        });
+        let mut policy = Policy::compile(&set, serde_json::json!({})).unwrap();
+        policy.track_clock();
+        let (decision, read) = policy
+            .evaluate_text_clocked(&input_at("ci", "2026-12-02T00:00:00Z"))
+            .unwrap();
+        assert!(!decision.allow);
+        assert_eq!(read, Clock::MayHaveRead);
     }
 
     #[test]

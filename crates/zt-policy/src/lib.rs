@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod clock;
 mod data;
 mod engine;
 mod error;
@@ -39,7 +40,7 @@ pub mod library;
 pub mod time;
 
 pub use data::policy_data;
-pub use engine::{Decision, Deny, Policy, TestCase, TestOutcome};
+pub use engine::{Clock, Decision, Deny, Policy, TestCase, TestOutcome};
 pub use error::Error;
 pub use input::{INPUT_VERSION, PolicyInput};
 pub use library::{PolicySet, PolicySource};

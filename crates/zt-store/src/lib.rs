@@ -434,6 +434,13 @@ pub trait Ledger: Send {
     /// The upload record of the bundle with this id, if it was uploaded.
     fn upload(&self, id: &Digest) -> Result<Option<Upload>, Error>;
 
+    /// The upload records of the bundles with these ids, in the same order (`None`: not
+    /// uploaded): the evidence hub asks for concurrent uploads together. One query on
+    /// PostgreSQL; this default asks for each ([`Ledger::upload`]).
+    fn uploads(&self, ids: &[Digest]) -> Result<Vec<Option<Upload>>, Error> {
+        ids.iter().map(|id| self.upload(id)).collect()
+    }
+
     /// Every build recorded at or after `since` (Unix seconds), by time then id: the history
     /// `zt watch` makes its baselines from. Two queries whatever the number of builds.
     fn builds_since(&self, since: i64) -> Result<Vec<BuildRecord>, Error>;

@@ -608,20 +608,8 @@ impl Ledger for PostgresLedger {
             let id = crate::bundle_id(bytes);
             let bundle = insert_bundle(&mut tx, &id, json, index, derived)?;
             let p = Params::new(&query::upload_params(&id, upload));
-            let put = if tx.execute(query::INSERT_UPLOAD, &p.refs())? == 0 {
-                if bundle == Put::Inserted {
-                    // `put_upload` would take this bundle's rows back with its transaction;
-                    // here that would take the others' too. Nothing is stored: the caller
-                    // stores them one by one.
-                    return Err(Error::Conflict {
-                        what: "upload",
-                        id: id.to_string(),
-                    });
-                }
-                Put::AlreadyPresent
-            } else {
-                Put::Inserted
-            };
+            let recorded = tx.execute(query::INSERT_UPLOAD, &p.refs())? > 0;
+            let put = query::grouped_upload(&id, bundle, recorded)?;
             out.push((id, put));
         }
         tx.commit()?;
@@ -641,6 +629,25 @@ impl Ledger for PostgresLedger {
                 r.try_get(3)?,
             )?)),
         }
+    }
+
+    fn uploads(&self, ids: &[Digest]) -> Result<Vec<Option<Upload>>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<String> = ids.iter().map(Digest::to_string).collect();
+        let rows = self.lock().query(query::UPLOADS_OF, &[&texts])?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in rows {
+            let up = query::upload_from_row(
+                r.try_get::<_, &str>(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+            )?;
+            found.insert(up.bundle_id.clone(), up);
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
     fn open_findings(&self, severity: &str) -> Result<Vec<(String, String)>, Error> {

@@ -273,6 +273,9 @@ pub(crate) const INSERT_UPLOAD: &str = "INSERT INTO uploads (bundle_id, log_inde
      VALUES ($1, $2, $3, $4) ON CONFLICT (bundle_id) DO NOTHING";
 pub(crate) const UPLOAD_OF: &str =
     "SELECT bundle_id, log_index, who, at FROM uploads WHERE bundle_id = $1";
+/// [`UPLOAD_OF`] for several bundles (PostgreSQL: an array of ids).
+pub(crate) const UPLOADS_OF: &str =
+    "SELECT bundle_id, log_index, who, at FROM uploads WHERE bundle_id = ANY($1)";
 pub(crate) const SUBJECTS_OF: &str =
     "SELECT digest FROM bundle_subjects WHERE bundle_id = $1 ORDER BY digest";
 const BUNDLE_COLUMNS: &str = "SELECT b.id, b.json, b.predicate_type, b.key_id, b.log_index, b.stage, b.recorded_at FROM bundles b";
@@ -585,6 +588,28 @@ pub(crate) fn upload_params(id: &Digest, u: &Upload) -> Vec<Param> {
         Param::Text(u.who.clone()),
         Param::Int(u.at),
     ]
+}
+
+/// The [`crate::Put`] of one upload among several stored in one transaction
+/// ([`crate::Ledger::put_uploads`]), from what storing it did: `bundle`, its bundle's row, and
+/// `recorded`, whether its upload record was inserted. An upload record already present is
+/// the first upload's, so the bundle's row must have been present too; when it was not (this
+/// transaction stored the bundle, someone else its upload), `put_upload` alone would take the
+/// bundle's rows back with its transaction — here that would take the others' too, so the
+/// whole call fails with [`Error::Conflict`] and the caller stores them one by one.
+pub(crate) fn grouped_upload(
+    id: &Digest,
+    bundle: crate::Put,
+    recorded: bool,
+) -> Result<crate::Put, Error> {
+    match (recorded, bundle) {
+        (true, _) => Ok(crate::Put::Inserted),
+        (false, crate::Put::Inserted) => Err(Error::Conflict {
+            what: "upload",
+            id: id.to_string(),
+        }),
+        (false, crate::Put::AlreadyPresent) => Ok(crate::Put::AlreadyPresent),
+    }
 }
 
 pub(crate) fn upload_from_row(

@@ -537,18 +537,7 @@ impl Ledger for SqliteLedger {
                 query::INSERT_UPLOAD,
                 params_from_iter(query::upload_params(&id, upload).iter()),
             )?;
-            let put = if n == 0 {
-                if bundle == Put::Inserted {
-                    // As in PostgreSQL's: nothing is stored, the caller stores them alone.
-                    return Err(Error::Conflict {
-                        what: "upload",
-                        id: id.to_string(),
-                    });
-                }
-                Put::AlreadyPresent
-            } else {
-                Put::Inserted
-            };
+            let put = query::grouped_upload(&id, bundle, n > 0)?;
             out.push((id, put));
         }
         tx.commit()?;

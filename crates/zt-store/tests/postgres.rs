@@ -71,6 +71,7 @@ ledger_suite!(Postgres::new();
     evidence_by_commit,
     uploads_are_recorded_once,
     uploads_stored_together_are_each_as_alone,
+    uploads_are_looked_up_together_as_one_by_one,
     open_findings_are_those_of_the_latest_scan_of_each_sbom,
     scans_recorded_before_the_scan_index_are_indexed_on_upgrade,
     build_figures_are_listed_by_time,

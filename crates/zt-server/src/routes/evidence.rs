@@ -281,6 +281,18 @@ fn json_reply(status: StatusCode, value: &impl serde::Serialize) -> Response {
     r
 }
 
+/// As [`json_reply`], for a body already serialized (the hub keeps its replies' bytes).
+fn json_bytes_reply(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    let headers = r.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 async fn upload(State(state): State<Arc<Evidence>>, headers: HeaderMap, body: Body) -> Response {
     let body = match read_body(body, zt_pipeline::hub::MAX_BUNDLE_BYTES).await {
         Ok(b) => b,
@@ -539,11 +551,11 @@ async fn decide(State(state): State<Arc<Evidence>>, headers: HeaderMap, body: Bo
     let result = blocking(move || -> Result<Response, Response> {
         let caller = authenticate(&state, &headers)?;
         may_read(&state, &caller)?;
-        let judgement = state.hub.decide(&digest, stage).map_err(|e| internal(&e))?;
-        Ok(json_reply(
-            StatusCode::OK,
-            &judgement.to_json(&digest.to_string(), stage),
-        ))
+        let reply = state
+            .hub
+            .decide_reply(&digest, stage)
+            .map_err(|e| internal(&e))?;
+        Ok(json_bytes_reply(StatusCode::OK, reply))
     })
     .await;
     match result {
@@ -566,8 +578,8 @@ async fn trace(
     };
     let result = blocking(move || -> Result<Response, Response> {
         check_read(&state, &headers)?;
-        let trace = state.hub.trace(&digest).map_err(|e| internal(&e))?;
-        Ok(json_reply(StatusCode::OK, &trace))
+        let trace = state.hub.trace_json(&digest).map_err(|e| internal(&e))?;
+        Ok(json_bytes_reply(StatusCode::OK, trace))
     })
     .await;
     match result {

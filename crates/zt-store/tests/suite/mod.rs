@@ -719,6 +719,45 @@ pub(crate) fn uploads_stored_together_are_each_as_alone<B: Backend>(b: &B) {
     assert!(l.put_uploads(&[]).unwrap().is_empty());
 }
 
+/// Several bundles' upload records in one call (the hub's shared "uploaded before?"): each
+/// id answered in the order asked, repeats too, absent ones `None`; the same records
+/// [`Ledger::upload`] gives one by one.
+pub(crate) fn uploads_are_looked_up_together_as_one_by_one<B: Backend>(b: &B) {
+    use zt_store::Upload;
+    let mut l = b.open();
+    let idx = index(&["app"], Some(PROVENANCE), None, None, 50);
+    let up = |n: u32, log_index: u64| Upload {
+        bundle_id: Digest::sha256(&bundle(n)),
+        log_index,
+        who: format!("token:{n}"),
+        at: 50 + i64::from(n),
+    };
+    let (one, two) = (bundle(1), bundle(2));
+    let (u1, u2) = (up(1, 1), up(2, 2));
+    l.put_uploads(&[(&one, &idx, &u1), (&two, &idx, &u2)])
+        .unwrap();
+    // A bundle stored without an upload record is not an upload.
+    let plain = bundle(3);
+    l.put_bundle(&plain, &idx).unwrap();
+    let absent = Digest::sha256(b"never uploaded");
+    let ids = [
+        u2.bundle_id.clone(),
+        absent.clone(),
+        u1.bundle_id.clone(),
+        Digest::sha256(&plain),
+        u2.bundle_id.clone(),
+    ];
+    let found = l.uploads(&ids).unwrap();
+    assert_eq!(
+        found,
+        [Some(u2.clone()), None, Some(u1.clone()), None, Some(u2)]
+    );
+    for (id, f) in ids.iter().zip(&found) {
+        assert_eq!(&l.upload(id).unwrap(), f);
+    }
+    assert!(l.uploads(&[]).unwrap().is_empty());
+}
+
 fn first_upload() -> zt_store::Upload {
     zt_store::Upload {
         bundle_id: d("x"),
