@@ -8,16 +8,9 @@ use std::path::PathBuf;
 
 use zt_deps::intake::malware::{Lang, scan_source, scan_text};
 
-/// `shared/testdata/…` beside the repository (`../shared/testdata`), found from the crate
-/// directory upwards so that it resolves from a git worktree too.
+/// GuardDog's labelled samples in `../shared/testdata`.
 fn samples() -> PathBuf {
-    let rel = "shared/testdata/malware/guarddog-samples";
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .map(|a| a.join(rel))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| start.join("../../..").join(rel))
+    zt_test_support::shared(env!("CARGO_MANIFEST_DIR"), "malware/guarddog-samples")
 }
 
 /// `ok:` targets the rules report on purpose, each with the reason.

@@ -579,6 +579,22 @@ mod tests {
         Workspace::new(dir).with_clock(Clock::Fixed(t))
     }
 
+    /// An artifact with no evidence, as the memo holds it (`serial` when it is kept).
+    fn no_evidence(serial: Option<u64>) -> Current {
+        let digest = Digest::sha256(b"artifact");
+        Current {
+            serial,
+            gathered: Arc::new(Gathered {
+                name: digest.to_string(),
+                digest,
+                verified: Vec::new(),
+                rejected: Vec::new(),
+                commits: Vec::new(),
+            }),
+            trace: Arc::default(),
+        }
+    }
+
     fn expired(j: &Judged) -> bool {
         j.judgement
             .decision
@@ -599,18 +615,7 @@ mod tests {
         let before = at(dir.path(), EXPIRY - 1);
         let trusted = Trusted::new(Vec::new(), String::new()).cached(&before);
         let memo = Memo::default();
-        let digest = Digest::sha256(b"artifact");
-        let current = Current {
-            serial: Some(1),
-            gathered: Arc::new(Gathered {
-                name: digest.to_string(),
-                digest,
-                verified: Vec::new(),
-                rejected: Vec::new(),
-                commits: Vec::new(),
-            }),
-            trace: Arc::default(),
-        };
+        let current = no_evidence(Some(1));
 
         let deploy = memo
             .judgement(&before, &trusted, &current, Stage::Deploy)
@@ -661,18 +666,7 @@ mod tests {
         let ws = at(dir.path(), EXPIRY);
         let trusted = Trusted::new(Vec::new(), String::new()).cached(&ws);
         let memo = Memo::default();
-        let digest = Digest::sha256(b"artifact");
-        let current = Current {
-            serial: None,
-            gathered: Arc::new(Gathered {
-                name: digest.to_string(),
-                digest,
-                verified: Vec::new(),
-                rejected: Vec::new(),
-                commits: Vec::new(),
-            }),
-            trace: Arc::default(),
-        };
+        let current = no_evidence(None);
         let a = memo.judgement(&ws, &trusted, &current, Stage::Ci).unwrap();
         let b = memo.judgement(&ws, &trusted, &current, Stage::Ci).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));

@@ -8,13 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn samples() -> PathBuf {
-    let rel = "shared/testdata/malware/guarddog-samples";
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .map(|a| a.join(rel))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| start.join("../../..").join(rel))
+    zt_test_support::shared(env!("CARGO_MANIFEST_DIR"), "malware/guarddog-samples")
 }
 
 /// Rules the matcher refuses at load time, and the construct it names.

@@ -7,20 +7,16 @@
 
 use std::path::PathBuf;
 
-fn shared(rel: &str) -> PathBuf {
-    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .map(|a| a.join(rel))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| start.join("../../..").join(rel))
+/// GuardDog's labelled samples in `../shared/testdata`.
+fn guarddog() -> PathBuf {
+    zt_test_support::shared(env!("CARGO_MANIFEST_DIR"), "malware/guarddog-samples")
 }
 
 /// Every rule that loads: GuardDog's published semgrep rules and zt's built-in ones.
 fn all_rules() -> Vec<zt_semgrep::Rule> {
     let mut out = Vec::new();
     for dir in [
-        shared("shared/testdata/malware/guarddog-samples").join("rules"),
+        guarddog().join("rules"),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../zt-deps/rules/semgrep"),
     ] {
         let mut files: Vec<PathBuf> = fs_err::read_dir(&dir)
@@ -43,7 +39,7 @@ fn all_rules() -> Vec<zt_semgrep::Rule> {
 
 /// The Python and JavaScript samples: (path in a package, text).
 fn samples() -> Vec<(String, String)> {
-    let dir = shared("shared/testdata/malware/guarddog-samples").join("sourcecode");
+    let dir = guarddog().join("sourcecode");
     let mut out: Vec<(String, String)> = fs_err::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -33,11 +33,16 @@ pub fn skip_outside_ci(why: &str) {
     eprintln!("NOTICE: {why}; test skipped");
 }
 
-/// `../shared/testdata/REL`, from a crate directory under `crates/` (`env!("CARGO_MANIFEST_DIR")`).
+/// `shared/testdata/REL` beside the repository (`../shared/testdata`), found from a crate
+/// directory (`env!("CARGO_MANIFEST_DIR")`) upwards, so that it resolves from a git worktree
+/// too; where none exists, the path beside the repository (for the error message).
 pub fn shared(manifest_dir: &str, rel: &str) -> PathBuf {
-    Path::new(manifest_dir)
-        .join("../../../shared/testdata")
-        .join(rel)
+    let start = Path::new(manifest_dir);
+    start
+        .ancestors()
+        .map(|a| a.join("shared/testdata").join(rel))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| start.join("../../../shared/testdata").join(rel))
 }
 
 /// The binary `bin` run in `dir` with a clean environment: `PATH` only, `HOME` in `dir`, no
