@@ -382,6 +382,54 @@ mod tests {
         assert_eq!(test_rule_names(text), vec!["test_a", "test_b", "test_a"]);
     }
 
+    /// regorus's time builtins with a named zone go through crates/chrono-tz (the system's
+    /// tz database): the wall clock of a known instant, and a zone that does not exist.
+    #[test]
+    fn time_builtins_read_zones_from_the_system_database() {
+        let mut engine = regorus::Engine::new();
+        engine
+            .add_policy(
+                "tz.rego".into(),
+                "package tz\n\
+                 ns := 1720094400000000000\n\
+                 ny := time.clock([ns, \"America/New_York\"])\n\
+                 paris := time.date([ns, \"Europe/Paris\"])\n\
+                 utc := time.clock([ns, \"UTC\"])\n\
+                 mars := time.clock([ns, \"Mars/Olympus_Mons\"])\n"
+                    .into(),
+            )
+            .unwrap();
+        let eval = |engine: &mut regorus::Engine, q: &str| {
+            engine
+                .eval_rule(format!("data.tz.{q}"))
+                .map(|v| v.to_json_str().unwrap())
+        };
+        // 2024-07-04T12:00:00Z: 08:00 EDT in New York, the same date in Paris
+        assert_eq!(
+            eval(&mut engine, "ny")
+                .unwrap()
+                .replace(char::is_whitespace, ""),
+            "[8,0,0]"
+        );
+        assert_eq!(
+            eval(&mut engine, "paris")
+                .unwrap()
+                .replace(char::is_whitespace, ""),
+            "[2024,7,4]"
+        );
+        assert_eq!(
+            eval(&mut engine, "utc")
+                .unwrap()
+                .replace(char::is_whitespace, ""),
+            "[12,0,0]"
+        );
+        let err = eval(&mut engine, "mars").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown time zone `Mars/Olympus_Mons`"),
+            "{err}"
+        );
+    }
+
     fn input_at(stage: &str, time: &str) -> String {
         serde_json::json!({
             "version": 1,
