@@ -7,7 +7,13 @@
 #   trace              `zt trace DIGEST --json` (verifies what it shows, no policy)
 #   trace --decisions  the same judged at every stage (verifies every bundle, one policy)
 #   synthetic          `zt trace` of a synthetic digest (no bundle verifies)
-# beside the floor: `sqlite3` / `psql` reading the artifact's rows (what any tracer reads).
+#   server             `zt trace DIGEST --json --server URL`: the same trace asked of `zt serve`
+#                      over the same store (how an organisation on PostgreSQL traces: the
+#                      server keeps verified evidence; its first answer for the digest, which
+#                      verifies and judges it, is printed apart as `first`)
+# beside the floor: `sqlite3` / `psql` reading the artifact's rows (what any tracer reads), and
+# on PostgreSQL `pgbench -C`'s time to open one connection (a new server process per client:
+# what every `zt` process on PostgreSQL pays before its first query).
 #
 # Usage: bench/trace.sh [WORKDIR]
 #   N=1000000  synthetic artifacts' bundles (SEED=42)   RUNS=20
@@ -56,7 +62,7 @@ example() {
 
 report() {
   local store=$1 repo=$2 digest=$3 synthetic=$4 floor=$5 bundles=$6
-  local shown judged synth
+  local shown judged synth token url server_pid s e first via
   shown=$(cd "$repo" && median "$runs" "$ZT" trace "$digest" --json)
   judged=$(cd "$repo" && median "$runs" "$ZT" trace "$digest" --decisions --json)
   synth=$(cd "$repo" && median "$runs" "$ZT" trace "$synthetic" --json)
@@ -65,8 +71,32 @@ report() {
 import json, sys
 t = json.load(sys.stdin)
 assert len(t["builds"]) >= 3 and len(t["decisions"]) == 3, (len(t["builds"]), len(t["decisions"]))'
-  printf '%-9s %9s bundles  trace %6s ms  --decisions %6s ms  synthetic %6s ms  floor %6s ms  target/trace %sx\n' \
-    "$store" "$bundles" "$shown" "$judged" "$synth" "$floor" "$(ratio "$shown" "$target_ms")"
+  # The same trace from `zt serve` on the same repository and store.
+  token=$(cd "$repo" && "$ZT" serve token create --role read --name bench-trace --repo .)
+  rm -f "$work/url"
+  (cd "$repo" && exec "$ZT" serve --repo . ${ZT_STORE_URL:+--store "$ZT_STORE_URL"} \
+      --listen 127.0.0.1:0 > "$work/url" 2>> "$work/serve.log") &
+  server_pid=$!
+  for _ in $(seq 300); do [ -s "$work/url" ] && break; sleep 0.1; done
+  url=$(head -n 1 "$work/url")
+  [ -n "$url" ] || { echo "zt serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
+  export ZT_SERVER_TOKEN=$token
+  s=$(now_ns)
+  "$ZT" trace "$digest" --json --server "$url" > "$work/server-trace.json" \
+    || { echo "zt trace --server failed" >&2; cat "$work/serve.log" >&2; exit 1; }
+  e=$(now_ns)
+  first=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", (e - s) / 1e6 }')
+  python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert len(t["builds"]) >= 3 and len(t["decisions"]) == 3, (len(t["builds"]), len(t["decisions"]))' "$work/server-trace.json"
+  via=$(median "$runs" "$ZT" trace "$digest" --json --server "$url")
+  unset ZT_SERVER_TOKEN
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  printf '%-9s %9s bundles  trace %6s ms  --decisions %6s ms  synthetic %6s ms  server %6s ms (first %s ms)  floor %6s ms  target/trace %sx  target/server %sx\n' \
+    "$store" "$bundles" "$shown" "$judged" "$synth" "$via" "$first" "$floor" "$(ratio "$shown" "$target_ms")" \
+    "$(ratio "$via" "$target_ms")"
 }
 
 for store in $stores; do
@@ -109,6 +139,12 @@ SQL
       synthetic=$(psql_ -tAc "SELECT digest FROM $schema.bundle_subjects WHERE digest <> '$digest' ORDER BY digest LIMIT 1")
       bundles=$(psql_ -tAc "SELECT count(*) FROM $schema.bundles")
       floor=$(median "$runs" psql -X -q "$pg" -c "SELECT b.json FROM $schema.bundle_subjects s JOIN $schema.bundles b ON b.id = s.bundle_id WHERE s.digest = '$digest'")
+      if command -v pgbench >/dev/null; then
+        echo "SELECT 1;" > "$work/select1.sql"
+        pgbench -C -n -T 3 -f "$work/select1.sql" "$pg" 2>/dev/null | grep -E "average connection time" \
+          | sed 's/^/postgres  pgbench -C (one new connection, then SELECT 1): /' \
+          || { echo "pgbench failed" >&2; exit 1; }
+      fi
       report postgres "$repo" "$digest" "$synthetic" "$floor" "$bundles"
       unset ZT_STORE_URL
       echo "(the store is schema $schema: psql -c 'DROP SCHEMA $schema CASCADE')"
