@@ -525,9 +525,13 @@ impl Ledger for Recording<'_> {
         self.inner.deployments(digest, limit)
     }
 
-    fn builds_after(&self, seq: u64) -> Result<Vec<zt_store::SequencedBuild>, zt_store::Error> {
+    fn each_build_after(
+        &self,
+        seq: u64,
+        each: &mut dyn FnMut(zt_store::StoredBuild<'_>) -> Result<(), zt_store::Error>,
+    ) -> Result<(), zt_store::Error> {
         self.other();
-        self.inner.builds_after(seq)
+        self.inner.each_build_after(seq, each)
     }
 
     fn watch_cursor(&self) -> Result<Option<String>, zt_store::Error> {

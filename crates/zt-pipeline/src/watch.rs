@@ -91,7 +91,7 @@ pub fn watch_in(
     detector: &Detector,
 ) -> Result<Report, Error> {
     let mut attempt = 0;
-    let (cursor, unstored) = loop {
+    let (cursor, made) = loop {
         attempt += 1;
         match update(ledger, detector) {
             Ok(c) => break c,
@@ -100,11 +100,11 @@ pub fn watch_in(
         }
     };
     let since = req.since.unwrap_or(i64::MIN);
-    let mut rows = match &unstored {
+    let mut rows = match &made {
         Some(u) if u.reset => Vec::new(),
         _ => ledger.watch_alerts(since)?,
     };
-    if let Some(u) = unstored {
+    if let Some(u) = made {
         rows.extend(u.alerts.into_iter().filter(|a| a.at >= since));
     }
     let mut alerts = Vec::new();
@@ -134,7 +134,8 @@ pub fn watch_in(
 }
 
 /// Brings the stored baselines up to date; the cursor they then stand at, and the update when
-/// the ledger would not take it (the report is then made from it in memory).
+/// the report is made from it in memory: the ledger would not take it, or it replaces every
+/// stored alert (`reset`).
 fn update(
     ledger: &mut dyn zt_store::Ledger,
     detector: &Detector,
@@ -145,24 +146,12 @@ fn update(
         .as_deref()
         .and_then(|t| serde_json::from_str::<Cursor>(t).ok())
         .filter(|c| c.detector == fingerprint);
-    let new = ledger.builds_after(stored.as_ref().map_or(0, |c| c.seq))?;
+    let mut batch = facts_after(ledger, stored.as_ref().map_or(0, |c| c.seq))?;
     if let Some(c) = &stored
-        && new.is_empty()
+        && batch.is_empty()
     {
         return Ok((c.clone(), None));
     }
-    let facts = |builds: Vec<zt_store::SequencedBuild>| -> Vec<(u64, BuildFacts)> {
-        builds
-            .into_iter()
-            .map(|b| {
-                (
-                    b.seq,
-                    BuildFacts::from_record(&b.id, b.recorded_at, &b.record),
-                )
-            })
-            .collect()
-    };
-    let mut batch = facts(new);
     let mut state = State::new();
     let mut base = stored.clone().filter(|c| {
         let after = |f: &BuildFacts| {
@@ -186,11 +175,14 @@ fn update(
     let reset = base.is_none();
     if reset && stored.is_some() {
         // Everything again: the batch read so far was only what came after the cursor.
-        batch = facts(ledger.builds_after(0)?);
+        batch = facts_after(ledger, 0)?;
     }
-    batch.sort_by(|(_, a), (_, b)| {
-        zt_watch::detect::order_key(a).cmp(&zt_watch::detect::order_key(b))
-    });
+    // Builds are mostly recorded in time order: sorted already, they are not moved (a stable
+    // sort would leave them as they are).
+    let key = zt_watch::detect::order_key;
+    if !batch.is_sorted_by(|(_, a), (_, b)| key(a) <= key(b)) {
+        batch.sort_by(|(_, a), (_, b)| key(a).cmp(&key(b)));
+    }
     let known: std::collections::BTreeSet<String> = state.pipelines().map(str::to_owned).collect();
     let mut update = zt_store::WatchUpdate {
         expected,
@@ -204,7 +196,7 @@ fn update(
         builds: 0,
         pipelines: 0,
     });
-    let mut new_pipelines = std::collections::BTreeSet::new();
+    let mut new_pipelines: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for (seq, f) in &batch {
         for (ordinal, a) in detector.step(&mut state, f).into_iter().enumerate() {
             update.alerts.push(zt_store::WatchAlert {
@@ -217,7 +209,7 @@ fn update(
             });
         }
         if !known.contains(&f.pipeline) {
-            new_pipelines.insert(f.pipeline.clone());
+            new_pipelines.insert(&f.pipeline);
         }
         cursor.seq = cursor.seq.max(*seq);
         cursor.builds += 1;
@@ -244,12 +236,27 @@ fn update(
         help: "rerun `zt watch`".into(),
     })?;
     match ledger.put_watch(&update) {
-        Ok(()) => Ok((cursor, None)),
+        // Made again from every build, the stored alerts are now exactly this update's: the
+        // report is made from them as they are, not read back.
+        Ok(()) => Ok((cursor, update.reset.then_some(update))),
         Err(zt_store::Error::WatchMoved) => Err(zt_store::Error::WatchMoved.into()),
         // The stored state only spares the next run work: a ledger that cannot be written (a
         // read-only copy) still gets its report, and the next run does this again.
         Err(_) => Ok((cursor, Some(update))),
     }
+}
+
+/// The facts of every build recorded after the one numbered `seq`, with their numbers, in
+/// the order of recording; each record read from its text ([`BuildFacts::from_json`]).
+fn facts_after(ledger: &dyn zt_store::Ledger, seq: u64) -> Result<Vec<(u64, BuildFacts)>, Error> {
+    let mut out = Vec::new();
+    ledger.each_build_after(seq, &mut |b| {
+        let f = BuildFacts::from_json(b.id, b.recorded_at, b.record)
+            .map_err(|e| zt_store::Error::Corrupt(format!("build `{}` record: {e}", b.id)))?;
+        out.push((b.seq, f));
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The stored baselines of the pipelines and repositories `batch` touches.

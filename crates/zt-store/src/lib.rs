@@ -124,6 +124,34 @@ pub struct SequencedBuild {
     pub record: serde_json::Value,
 }
 
+/// A build record as the ledger holds it, its record's JSON text not parsed
+/// ([`Ledger::each_build_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBuild<'a> {
+    /// Its place in the order of recording.
+    pub seq: u64,
+    /// The build's id.
+    pub id: &'a str,
+    /// When it was recorded (Unix seconds).
+    pub recorded_at: i64,
+    /// The full record, as JSON text.
+    pub record: &'a str,
+}
+
+impl StoredBuild<'_> {
+    /// The build with its record parsed.
+    pub fn parse(&self) -> Result<SequencedBuild, Error> {
+        let record = serde_json::from_str(self.record)
+            .map_err(|e| Error::Corrupt(format!("build `{}` record: {e}", self.id)))?;
+        Ok(SequencedBuild {
+            seq: self.seq,
+            id: self.id.to_owned(),
+            recorded_at: self.recorded_at,
+            record,
+        })
+    }
+}
+
 /// What `zt watch` keeps between runs so that each run reads only the builds recorded since
 /// the last (zt-watch's baselines; opaque text to the ledger).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -500,8 +528,24 @@ pub trait Ledger: Send {
     }
 
     /// Every build recorded after the one numbered `seq` ([`SequencedBuild`]), in the order
-    /// of recording: what an incremental `zt watch` reads. One query.
-    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error>;
+    /// of recording. One query.
+    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {
+        let mut out = Vec::new();
+        self.each_build_after(seq, &mut |b| {
+            out.push(b.parse()?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// [`Ledger::builds_after`] one build at a time, each record's text as stored: what
+    /// `zt watch` reads (it takes a few fields of each record, so it parses the text itself,
+    /// and keeps no record once read). One query; stops at the first error `each` returns.
+    fn each_build_after(
+        &self,
+        seq: u64,
+        each: &mut dyn FnMut(StoredBuild<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error>;
 
     /// The watch's cursor ([`WatchUpdate::cursor`]), if a watch ever stored its state.
     fn watch_cursor(&self) -> Result<Option<String>, Error>;

@@ -11,7 +11,7 @@ use zt_core::Digest;
 use crate::query::{self, BundleRow, Param};
 use crate::{
     AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
-    Put, Revocation, SCHEMA_VERSION, SequencedBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
+    Put, Revocation, SCHEMA_VERSION, StoredBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
 };
 
 /// The PostgreSQL ledger. The client sits behind a mutex so that reads can take `&self`.
@@ -792,23 +792,21 @@ impl Ledger for PostgresLedger {
         Ok((intake, reviews.into_iter().map(|(_, d)| d).collect()))
     }
 
-    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {
+    fn each_build_after(
+        &self,
+        seq: u64,
+        each: &mut dyn FnMut(StoredBuild<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let mut client = self.lock();
-        let rows = client.query(query::BUILDS_AFTER, &[&query::signed(seq)])?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get(1)?;
-                let record: &str = r.try_get(2)?;
-                let record = serde_json::from_str(record)
-                    .map_err(|e| Error::Corrupt(format!("build `{id}` record: {e}")))?;
-                Ok(SequencedBuild {
-                    seq: query::unsigned("build seq", r.try_get(0)?)?,
-                    id,
-                    recorded_at: r.try_get(3)?,
-                    record,
-                })
-            })
-            .collect()
+        for r in client.query(query::BUILDS_AFTER, &[&query::signed(seq)])? {
+            each(StoredBuild {
+                seq: query::unsigned("build seq", r.try_get(0)?)?,
+                id: r.try_get(1)?,
+                record: r.try_get(2)?,
+                recorded_at: r.try_get(3)?,
+            })?;
+        }
+        Ok(())
     }
 
     fn watch_cursor(&self) -> Result<Option<String>, Error> {

@@ -11,7 +11,7 @@ use zt_core::Digest;
 use crate::query::{self, BundleRow, Param};
 use crate::{
     AccessQuery, AccessRecord, BuildRecord, BundleIndex, BundleQuery, Error, EvidenceQuery, Ledger,
-    Put, Revocation, SCHEMA_VERSION, SequencedBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
+    Put, Revocation, SCHEMA_VERSION, StoredBuild, StoredBundle, Upload, WatchAlert, WatchUpdate,
 };
 
 /// The SQLite ledger.
@@ -635,31 +635,22 @@ impl Ledger for SqliteLedger {
         rows.map(|row| query::deployment_from_row(row?)).collect()
     }
 
-    fn builds_after(&self, seq: u64) -> Result<Vec<SequencedBuild>, Error> {
-        let rows = self
-            .conn
-            .prepare_cached(query::BUILDS_AFTER)?
-            .query_map([query::signed(seq)], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|(seq, id, record, recorded_at)| {
-                let record = serde_json::from_str(&record)
-                    .map_err(|e| Error::Corrupt(format!("build `{id}` record: {e}")))?;
-                Ok(SequencedBuild {
-                    seq: query::unsigned("build seq", seq)?,
-                    id,
-                    recorded_at,
-                    record,
-                })
-            })
-            .collect()
+    fn each_build_after(
+        &self,
+        seq: u64,
+        each: &mut dyn FnMut(StoredBuild<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut stmt = self.conn.prepare_cached(query::BUILDS_AFTER)?;
+        let mut rows = stmt.query([query::signed(seq)])?;
+        while let Some(r) = rows.next()? {
+            each(StoredBuild {
+                seq: query::unsigned("build seq", r.get(0)?)?,
+                id: text(r, 1)?,
+                record: text(r, 2)?,
+                recorded_at: r.get(3)?,
+            })?;
+        }
+        Ok(())
     }
 
     fn watch_cursor(&self) -> Result<Option<String>, Error> {
@@ -773,6 +764,13 @@ impl Ledger for SqliteLedger {
             .collect::<Result<Vec<_>, _>>()?;
         query::builds_with_outputs(rows, outputs)
     }
+}
+
+/// Column `i` of `r` as text, borrowed from the row.
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str, rusqlite::Error> {
+    let v = r.get_ref(i)?;
+    v.as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e)))
 }
 
 #[cfg(test)]

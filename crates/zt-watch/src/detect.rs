@@ -197,32 +197,50 @@ pub(crate) struct Baseline {
     window: VecDeque<Seen>,
     signers: BTreeSet<String>,
     seen: usize,
+    /// Per program path, per digest: how many of the window's builds executed it (a path
+    /// is here only while some build of the window executed it).
     #[serde(skip)]
-    paths: HashMap<String, usize>,
-    #[serde(skip)]
-    digests: HashMap<(String, String), usize>,
+    digests: HashMap<String, HashMap<String, usize>>,
     #[serde(skip)]
     endpoints: HashMap<String, usize>,
     #[serde(skip)]
     writes: HashMap<String, usize>,
 }
 
-fn bump<K: std::hash::Hash + Eq + Clone>(m: &mut HashMap<K, usize>, k: &K, up: bool) {
-    if up {
-        *m.entry(k.clone()).or_default() += 1;
-    } else if let Some(n) = m.get_mut(k) {
-        *n -= 1;
-        if *n == 0 {
-            m.remove(k);
+/// One more (`up`) or one fewer build with `k`; a count that falls to 0 is removed. The key is
+/// copied only when it is new.
+fn bump(m: &mut HashMap<String, usize>, k: &str, up: bool) {
+    match m.get_mut(k) {
+        Some(n) if up => *n += 1,
+        Some(n) => {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(k);
+            }
         }
+        None if up => {
+            m.insert(k.to_owned(), 1);
+        }
+        None => {}
     }
 }
 
 impl Baseline {
     fn count(&mut self, s: &Seen, up: bool) {
         for (p, d) in &s.executed {
-            bump(&mut self.paths, p, up);
-            bump(&mut self.digests, &(p.clone(), d.clone()), up);
+            match self.digests.get_mut(p.as_str()) {
+                Some(m) => {
+                    bump(m, d, up);
+                    if m.is_empty() {
+                        self.digests.remove(p.as_str());
+                    }
+                }
+                None if up => {
+                    self.digests
+                        .insert(p.clone(), HashMap::from([(d.clone(), 1)]));
+                }
+                None => {}
+            }
         }
         for e in &s.endpoints {
             bump(&mut self.endpoints, e, up);
@@ -269,11 +287,13 @@ pub fn median_mad(values: &[u64]) -> (f64, f64) {
     if values.is_empty() {
         return (0.0, 0.0);
     }
+    // Unstable sorts: under `total_cmp` equal values are the same bits, so the order they
+    // give is the one a stable sort gives.
     let mut v: Vec<f64> = values.iter().map(|&x| x as f64).collect();
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     let med = median_sorted(&v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
-    dev.sort_by(f64::total_cmp);
+    dev.sort_unstable_by(f64::total_cmp);
     (med, median_sorted(&dev))
 }
 
@@ -383,10 +403,24 @@ impl Detector {
     /// in the order reports list one build's alerts. Builds must come in [`order_key`] order.
     pub fn step(&self, state: &mut State, f: &BuildFacts) -> Vec<Alert> {
         let mut alerts = Vec::new();
-        let base = state.pipelines.entry(f.pipeline.clone()).or_default();
+        if !state.pipelines.contains_key(&f.pipeline) {
+            state
+                .pipelines
+                .insert(f.pipeline.clone(), Baseline::default());
+        }
+        let Some(base) = state.pipelines.get_mut(&f.pipeline) else {
+            return alerts;
+        };
         self.judge_build(f, base, &mut alerts);
         base.add(f, self.window);
-        let repo = state.repositories.entry(f.repository.clone()).or_default();
+        if !state.repositories.contains_key(&f.repository) {
+            state
+                .repositories
+                .insert(f.repository.clone(), Repository::default());
+        }
+        let Some(repo) = state.repositories.get_mut(&f.repository) else {
+            return alerts;
+        };
         self.judge_source(f, repo, &mut alerts);
         repo.builds += 1;
         if let Some(c) = &f.committer {
@@ -449,7 +483,7 @@ impl Detector {
             if digest.is_empty() {
                 continue;
             }
-            match base.paths.get(path) {
+            match base.digests.get(path) {
                 None => {
                     paths_flagged.insert(path);
                     out.push(Self::alert(
@@ -462,20 +496,13 @@ impl Detector {
                 }
                 // A script of the repository's own (a relative path, or below the build
                 // path) changes with the commits: only the toolchain's digests are baselined.
-                Some(_)
+                Some(digests)
                     if path.starts_with('/')
                         && !path.starts_with("/build/")
                         && !digest.is_empty()
-                        && !base
-                            .digests
-                            .contains_key(&(path.to_owned(), digest.to_owned())) =>
+                        && !digests.contains_key(digest) =>
                 {
-                    let known: BTreeSet<&str> = base
-                        .digests
-                        .keys()
-                        .filter(|(p, _)| p == path)
-                        .map(|(_, d)| d.as_str())
-                        .collect();
+                    let known: BTreeSet<&str> = digests.keys().map(String::as_str).collect();
                     out.push(Self::alert(
                         f,
                         "changed-program",

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+mod read;
+
 /// One build, as the detector sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFacts {
@@ -135,6 +137,72 @@ impl BuildFacts {
     }
 }
 
+impl BuildFacts {
+    /// [`BuildFacts::from_record`] of the record's JSON text, read without building the
+    /// document: the same facts for any text, only the fields used kept (a record's bulk, and
+    /// the allocations of a `Value` of it, are most of what reading every record costs). An
+    /// error where `serde_json::from_str::<Value>` would give one.
+    pub fn from_json(id: &str, at: i64, text: &str) -> Result<BuildFacts, serde_json::Error> {
+        let r = read::record(text)?;
+        let definition = r.build_definition.0;
+        let external = definition.external.0;
+        let behaviour = definition.internal.0.behaviour.0;
+        let watch = r.zt_watch.0;
+        let command = external
+            .command
+            .0
+            .iter()
+            .filter_map(|c| c.0.as_deref())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let repository = watch
+            .repository
+            .0
+            .or_else(|| {
+                definition.dependencies.0.into_iter().find_map(|d| {
+                    let uri = d.0.uri.0?;
+                    (uri.starts_with("git+") || d.0.name.0? == "source-tree").then_some(uri)
+                })
+            })
+            .unwrap_or_default();
+        let executed = behaviour
+            .executed
+            .0
+            .into_iter()
+            .filter_map(|e| Some((e.0.path.0?, e.0.digest.0.unwrap_or_default())))
+            .collect();
+        let network = behaviour
+            .network
+            .0
+            .into_iter()
+            .filter_map(|c| {
+                let address = c.0.address.0?;
+                Some((
+                    format!("{address}:{}", c.0.port.0.unwrap_or(0)),
+                    c.0.program.0.unwrap_or_default(),
+                ))
+            })
+            .collect();
+        let writes = behaviour.writes.0.into_iter().filter_map(|w| w.0).collect();
+        Ok(BuildFacts {
+            id: id.to_owned(),
+            pipeline: format!("{repository} :: {command}"),
+            repository,
+            at,
+            seq: watch.recorded_ns.0.unwrap_or(0),
+            duration_ms: behaviour.duration_ms.0.unwrap_or(0),
+            executed,
+            network,
+            writes,
+            signer_key: watch.signer_key.0,
+            commit: watch.commit.0.or(external.source.0),
+            author: watch.author.0,
+            committer: watch.committer.0,
+            commit_key: watch.commit_key.0,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +275,158 @@ mod tests {
         })
     }
 
+    /// A record shaped like zt's, each member present or not, of the expected type or any
+    /// other value (so every way `from_record` can find a field absent is taken).
+    fn record_like() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        fn text() -> BoxedStrategy<Value> {
+            prop_oneof![
+                3 => "[a-z+:/. -]{0,8}".prop_map(Value::String),
+                1 => Just(json!("git+file:///src/app")),
+                1 => Just(json!("source-tree")),
+                1 => Just(json!("")),
+                1 => json_value(),
+            ]
+            .boxed()
+        }
+        fn number() -> BoxedStrategy<Value> {
+            prop_oneof![
+                3 => any::<u64>().prop_map(|n| json!(n)),
+                1 => any::<i64>().prop_map(|n| json!(n)),
+                1 => any::<f64>().prop_map(|n| json!(n)),
+                1 => Just(json!(0)),
+                1 => json_value(),
+            ]
+            .boxed()
+        }
+        // An object of the members given (each perhaps absent), or any other value.
+        fn object(members: Vec<(&'static str, BoxedStrategy<Value>)>) -> BoxedStrategy<Value> {
+            let (keys, values): (Vec<_>, Vec<_>) = members
+                .into_iter()
+                .map(|(k, v)| (k, proptest::option::of(v)))
+                .unzip();
+            prop_oneof![
+                6 => values.prop_map(move |vs| {
+                    Value::Object(
+                        keys.iter()
+                            .zip(vs)
+                            .filter_map(|(k, v)| Some(((*k).to_owned(), v?)))
+                            .collect(),
+                    )
+                }),
+                1 => json_value(),
+            ]
+            .boxed()
+        }
+        fn list(item: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+            prop_oneof![
+                6 => proptest::collection::vec(item, 0..4).prop_map(Value::Array),
+                1 => json_value(),
+            ]
+            .boxed()
+        }
+        let behaviour = object(vec![
+            ("durationMs", number()),
+            ("recorded", json_value().boxed()),
+            (
+                "executed",
+                list(object(vec![
+                    ("path", text()),
+                    ("digest", text()),
+                    ("count", number()),
+                ])),
+            ),
+            (
+                "network",
+                list(object(vec![
+                    ("address", text()),
+                    ("port", number()),
+                    ("program", text()),
+                ])),
+            ),
+            ("writes", list(text())),
+        ]);
+        let definition = object(vec![
+            (
+                "externalParameters",
+                object(vec![("command", list(text())), ("source", text())]),
+            ),
+            ("internalParameters", object(vec![("behaviour", behaviour)])),
+            (
+                "resolvedDependencies",
+                list(object(vec![("uri", text()), ("name", text())])),
+            ),
+        ]);
+        let watch = object(vec![
+            ("repository", text()),
+            ("signerKey", text()),
+            ("commit", text()),
+            ("author", text()),
+            ("committer", text()),
+            ("commitKey", text()),
+            ("recordedNs", number()),
+        ]);
+        object(vec![
+            ("buildDefinition", definition),
+            ("runDetails", json_value().boxed()),
+            ("ztWatch", watch),
+        ])
+    }
+
+    /// The facts read from the text equal those of the parsed document, and the text is
+    /// refused exactly when the document would be.
+    fn same_facts(text: &str) {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => assert_eq!(
+                BuildFacts::from_json("b", 3, text).ok(),
+                Some(BuildFacts::from_record("b", 3, &v)),
+                "{text}"
+            ),
+            Err(_) => assert!(BuildFacts::from_json("b", 3, text).is_err(), "{text}"),
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_counts_with_its_last_value() {
+        for text in [
+            r#"{"ztWatch": {"author": "a"}, "ztWatch": {"committer": "c"}}"#,
+            r#"{"ztWatch": {"author": "a", "author": 5}}"#,
+            r#"{"ztWatch": {"author": 5, "author": "a"}}"#,
+            r#"{"ztWatch": 1, "ztWatch": {"commitKey": "k"}}"#,
+            r#"{"buildDefinition": {"internalParameters": {"behaviour": {"executed": [{"path": "/a", "path": "/b", "digest": "d"}], "executed": [{"path": "/c"}]}}}}"#,
+            r#"{"zt\u0057atch": {"author": "\u0061\n"}}"#,
+        ] {
+            same_facts(text);
+        }
+        let f = BuildFacts::from_json("b", 0, r#"{"ztWatch": {"author": 5, "author": "a"}}"#);
+        assert_eq!(f.unwrap().author.as_deref(), Some("a"));
+    }
+
+    /// What is not JSON is an error, as it was when the record was parsed whole, even in
+    /// the members the watch does not read (a string with a lone surrogate, a number out of
+    /// range, nesting past serde_json's limit).
+    #[test]
+    fn text_that_is_not_json_is_refused_as_before() {
+        let deep = format!("{{\"runDetails\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            "",
+            "{",
+            "[1,]",
+            "{} x",
+            r#"{"runDetails": 1e400}"#,
+            r#"{"runDetails": "\ud800"}"#,
+            r#"{"runDetails": "a\u0001b\x"}"#,
+            "{\"runDetails\": \"a\u{1}b\"}",
+            r#"{"buildDefinition": tru}"#,
+            r#"{"ztWatch": {"recordedNs": -0}}"#,
+            r#"{"ztWatch": {"recordedNs": 18446744073709551616}}"#,
+            r#"{"ztWatch": {"recordedNs": 12.0}}"#,
+            deep.as_str(),
+        ] {
+            same_facts(text);
+        }
+    }
+
     proptest::proptest! {
         /// A build record is read back from a ledger anyone with the file can edit: whatever
         /// it holds, reading it never panics.
@@ -214,6 +434,39 @@ mod tests {
         fn any_record_reads_without_panicking(v in json_value()) {
             let _ = BuildFacts::from_record("b", 0, &v);
             let _ = BuildFacts::from_record("b", 0, &json!({"buildDefinition": {"internalParameters": {"behaviour": v.clone()}}, "ztWatch": v}));
+        }
+
+        /// Reading the text gives the facts of reading the parsed document, whatever the
+        /// record holds.
+        #[test]
+        fn the_text_gives_the_facts_of_the_document(v in record_like()) {
+            same_facts(&v.to_string());
+            same_facts(&serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+
+        /// And text broken anywhere is refused as the document would be.
+        #[test]
+        fn broken_text_is_refused_as_the_document_would_be(
+            v in record_like(),
+            at in 0usize..400,
+            insert in proptest::option::of(proptest::sample::select(vec!["", "\"", ",", "}", "]", "{", "[", "-", "1e999", "\\u", "\\ud800", "\u{1}", ":"])),
+        ) {
+            let text = v.to_string();
+            let mut at = at % (text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let broken = match insert {
+                Some(s) => format!("{}{s}{}", &text[..at], &text[at..]),
+                None => {
+                    let mut t = text.clone();
+                    if at < t.len() {
+                        t.remove(at);
+                    }
+                    t
+                }
+            };
+            same_facts(&broken);
         }
     }
 }

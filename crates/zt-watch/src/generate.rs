@@ -338,6 +338,17 @@ mod tests {
         }
     }
 
+    /// `zt watch` reads records from their text ([`BuildFacts::from_json`]): every record of
+    /// the seeded history (the one `bench/watch.sh` loads) gives the facts it was made of.
+    #[test]
+    fn a_generated_record_reads_back_from_its_text() {
+        let (builds, _) = history(&Spec::default());
+        for f in &builds {
+            let text = record(f).to_string();
+            assert_eq!(&BuildFacts::from_json(&f.id, f.at, &text).unwrap(), f);
+        }
+    }
+
     #[test]
     fn every_kind_is_injected() {
         let (_, labels) = history(&Spec::default());
