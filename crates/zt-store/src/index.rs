@@ -265,13 +265,12 @@ fn hex_lower(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const CONFORMANCE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/sigstore/conformance"
-    );
-
     fn read(case: &str) -> Vec<u8> {
-        fs_err::read(format!("{CONFORMANCE}/{case}/bundle.sigstore.json")).unwrap()
+        fs_err::read(zt_test_support::shared(
+            env!("CARGO_MANIFEST_DIR"),
+            &format!("sigstore/conformance/{case}/bundle.sigstore.json"),
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -314,7 +313,9 @@ mod tests {
     fn every_conformance_bundle() {
         let mut ok = 0;
         let mut refused = Vec::new();
-        let mut dirs: Vec<_> = fs_err::read_dir(CONFORMANCE)
+        let conformance =
+            zt_test_support::shared(env!("CARGO_MANIFEST_DIR"), "sigstore/conformance");
+        let mut dirs: Vec<_> = fs_err::read_dir(conformance)
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.join("bundle.sigstore.json").is_file())

@@ -377,9 +377,9 @@ pub(crate) fn holdings_name_the_bundles_and_revocations<B: Backend>(b: &B) {
 }
 
 pub(crate) fn sigstore_bundle_round_trip<B: Backend>(b: &B) {
-    let path = concat!(
+    let path = zt_test_support::shared(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/sigstore/conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"
+        "sigstore/conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json",
     );
     let bytes = fs_err::read(path).unwrap();
     let idx =
