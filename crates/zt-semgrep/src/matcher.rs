@@ -1157,15 +1157,23 @@ fn class(p: &[char], at: usize, c: char) -> Option<usize> {
     (c == '[').then_some(at + 1)
 }
 
+/// A word the pre-filter looks for in a file's text; `nocase`: in any ASCII case (`text`
+/// is then lowercase).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Word {
+    pub(crate) text: String,
+    pub(crate) nocase: bool,
+}
+
 /// What a formula needs in a file's text to match at all: alternatives, each a list of
 /// words that must all appear (`None`: cannot tell, always run).
-pub(crate) type Needs = Option<Vec<Vec<String>>>;
+pub(crate) type Needs = Option<Vec<Vec<Word>>>;
 
 impl Pattern {
     /// The names and string values the pattern spells out: a file without all of them
     /// cannot match.
-    fn words(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    fn words(&self) -> Vec<Word> {
+        let mut out: Vec<Word> = Vec::new();
         for (i, n) in self.ast.nodes.iter().enumerate() {
             if !n.children.is_empty() {
                 continue;
@@ -1185,22 +1193,35 @@ impl Pattern {
                 && !t.contains("ZT")
                 && t != "..."
                 && !t.contains('\\')
-                && !out.iter().any(|w| w == t)
+                && !out.iter().any(|w| w.text == t)
+                // the decorator pattern's stand-in function is not in the file
+                && t != "pass"
             {
-                out.push(t.to_string());
+                out.push(Word {
+                    text: t.to_string(),
+                    nocase: false,
+                });
             }
         }
-        // the decorator pattern's stand-in function is not in the file
-        out.retain(|w| w != "pass");
         out
     }
 }
 
 impl Formula {
+    /// What a match of the formula anywhere in a file (or in a part of it: a
+    /// `metavariable-pattern` runs on the bound text, a slice of the file) needs in its
+    /// text. A regex needs the literals every match of it contains (`crate::literals`).
     pub(crate) fn needs(&self) -> Needs {
         match self {
             Formula::Pattern(p) => Some(vec![p.words()]),
-            Formula::Regex(_) | Formula::RegexEither(..) => None,
+            Formula::Regex(re) => crate::literals::needs(re.as_str()),
+            Formula::RegexEither(_, res) => {
+                let mut alts = Vec::new();
+                for re in res {
+                    alts.extend(crate::literals::needs(re.as_str())?);
+                }
+                Some(alts)
+            }
             Formula::Either(fs) => {
                 let mut alts = Vec::new();
                 for f in fs {
@@ -1208,10 +1229,25 @@ impl Formula {
                 }
                 Some(alts)
             }
-            Formula::And(cs) => cs.iter().find_map(|c| match c {
-                Clause::Pos(f) | Clause::Inside(f) => f.needs(),
-                _ => None,
-            }),
+            // every positive clause, `pattern-inside`, `metavariable-pattern` and
+            // `metavariable-regex` must match (the last two within the file's text)
+            Formula::And(cs) => {
+                let mut need: Option<Vec<Vec<Word>>> = None;
+                for c in cs {
+                    let n = match c {
+                        Clause::Pos(f) | Clause::Inside(f) | Clause::MvPattern(_, f) => f.needs(),
+                        Clause::MvRegex(_, re) => crate::literals::needs(re.as_str()),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        need = Some(match need {
+                            None => n,
+                            Some(prev) => crate::literals::and(prev, n),
+                        });
+                    }
+                }
+                need
+            }
         }
     }
 }
