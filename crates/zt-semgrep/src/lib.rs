@@ -226,6 +226,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Compiles every regex of the rule now (those of [`load_str_lazy`] are compiled when
+    /// first searched, and one that does not compile would match nothing).
+    pub fn compile(&self) -> Result<(), Error> {
+        for (_, mode) in &self.modes {
+            let formulas: Vec<&Formula> = match mode {
+                Mode::Search(f) => vec![f],
+                Mode::Taint { sources, sinks } => sources.iter().chain(sinks).collect(),
+            };
+            for f in formulas {
+                f.compile().map_err(|message| Error::BadPattern {
+                    file: self.file.clone(),
+                    rule: self.id.clone(),
+                    message,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the rule runs on the file at `path` (its language and `paths`).
     pub fn applies(&self, path: &str) -> bool {
         let Some(lang) = Lang::of_path(path) else {
@@ -262,6 +281,18 @@ pub struct Hit {
 
 /// Loads every rule of a semgrep rule file (`rules: [...]`); `file` names it in errors.
 pub fn load_str(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
+    load(yaml, file, false)
+}
+
+/// [`load_str`] for rule files whose regexes are known to compile (zt's built-in rules:
+/// [`Rule::compile`] in a test): a regex is only parsed at load (a syntax error is still
+/// an error) and compiled when first searched. Most are never searched in a package: the
+/// pre-filter skips the rules whose words are not in a file.
+pub fn load_str_lazy(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
+    load(yaml, file, true)
+}
+
+fn load(yaml: &str, file: &str, lazy: bool) -> Result<Vec<Rule>, Error> {
     let malformed = |message: String| Error::Malformed {
         file: file.into(),
         message,
@@ -271,7 +302,7 @@ pub fn load_str(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
         .get("rules")
         .and_then(Value::as_sequence)
         .ok_or_else(|| malformed("no `rules:` list".into()))?;
-    rules.iter().map(|r| load_rule(r, file)).collect()
+    rules.iter().map(|r| load_rule(r, file, lazy)).collect()
 }
 
 fn as_str(v: &Value) -> Option<String> {
@@ -283,7 +314,7 @@ fn as_str(v: &Value) -> Option<String> {
     }
 }
 
-fn load_rule(r: &Value, file: &str) -> Result<Rule, Error> {
+fn load_rule(r: &Value, file: &str, lazy: bool) -> Result<Rule, Error> {
     let id = r
         .get("id")
         .and_then(as_str)
@@ -353,6 +384,7 @@ fn load_rule(r: &Value, file: &str) -> Result<Rule, Error> {
             file,
             rule: &id,
             lang,
+            lazy,
             textual,
         };
         let mode = match r.get("mode").and_then(as_str).as_deref() {
@@ -399,6 +431,8 @@ struct LoadCtx<'a> {
     file: &'a str,
     rule: &'a str,
     lang: Lang,
+    /// Regexes are compiled when first searched ([`load_str_lazy`]).
+    lazy: bool,
     /// A language of the rule that zt reads as text only, if any.
     textual: Option<Lang>,
 }
@@ -421,11 +455,11 @@ impl LoadCtx<'_> {
     }
 
     /// A `pattern-regex`: semgrep compiles these multi-line (`^` and `$` match at lines).
-    fn text_regex(&self, re: &str) -> Result<Regex, Error> {
+    fn text_regex(&self, re: &str) -> Result<matcher::Re, Error> {
         self.regex(&format!("(?m){re}"))
     }
 
-    fn regex(&self, re: &str) -> Result<Regex, Error> {
+    fn regex(&self, re: &str) -> Result<matcher::Re, Error> {
         for look in ["(?!", "(?=", "(?<!", "(?<="] {
             if re.contains(look) {
                 return Err(self.unsupported(format!(
@@ -433,7 +467,15 @@ impl LoadCtx<'_> {
                 )));
             }
         }
-        Regex::new(&pcre(re)).map_err(|e| self.bad(format!("regex `{re}`: {e}")))
+        if self.lazy {
+            // still a syntax error at load time
+            let src = pcre(re);
+            regex_syntax::parse(&src).map_err(|e| self.bad(format!("regex `{re}`: {e}")))?;
+            return Ok(matcher::Re::lazy(src));
+        }
+        Regex::new(&pcre(re))
+            .map(matcher::Re::compiled)
+            .map_err(|e| self.bad(format!("regex `{re}`: {e}")))
     }
 
     fn pattern(&self, text: &str) -> Result<Pattern, Error> {
