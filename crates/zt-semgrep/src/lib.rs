@@ -30,9 +30,11 @@
 #![forbid(unsafe_code)]
 
 mod ast;
+mod literals;
 mod matcher;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 pub use matcher::fnmatch;
 use matcher::{Ctx, Formula, Pattern};
@@ -121,6 +123,19 @@ impl Lang {
         }
     }
 
+    const ALL: [Lang; 6] = [
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::TypeScript,
+        Lang::Json,
+        Lang::Ruby,
+        Lang::Go,
+    ];
+
+    fn index(self) -> usize {
+        Lang::ALL.iter().position(|l| *l == self).unwrap_or(0)
+    }
+
     /// semgrep's name of the language.
     pub fn name(self) -> &'static str {
         match self {
@@ -169,13 +184,20 @@ impl Mode {
     fn needs(&self) -> matcher::Needs {
         match self {
             Mode::Search(f) => f.needs(),
-            // a sink must match: what the sinks need
-            Mode::Taint { sinks, .. } => {
-                let mut alts = Vec::new();
-                for f in sinks {
-                    alts.extend(f.needs()?);
+            // a source and a sink must match: what one of the sources needs and what one
+            // of the sinks needs (either alone when the other cannot tell)
+            Mode::Taint { sources, sinks } => {
+                let any = |fs: &[Formula]| -> matcher::Needs {
+                    let mut alts = Vec::new();
+                    for f in fs {
+                        alts.extend(f.needs()?);
+                    }
+                    Some(alts)
+                };
+                match (any(sources), any(sinks)) {
+                    (Some(a), Some(b)) => Some(literals::and(a, b)),
+                    (a, b) => a.or(b),
                 }
-                Some(alts)
             }
         }
     }
@@ -204,6 +226,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Compiles every regex of the rule now (those of [`load_str_lazy`] are compiled when
+    /// first searched, and one that does not compile would match nothing).
+    pub fn compile(&self) -> Result<(), Error> {
+        for (_, mode) in &self.modes {
+            let formulas: Vec<&Formula> = match mode {
+                Mode::Search(f) => vec![f],
+                Mode::Taint { sources, sinks } => sources.iter().chain(sinks).collect(),
+            };
+            for f in formulas {
+                f.compile().map_err(|message| Error::BadPattern {
+                    file: self.file.clone(),
+                    rule: self.id.clone(),
+                    message,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the rule runs on the file at `path` (its language and `paths`).
     pub fn applies(&self, path: &str) -> bool {
         let Some(lang) = Lang::of_path(path) else {
@@ -240,6 +281,18 @@ pub struct Hit {
 
 /// Loads every rule of a semgrep rule file (`rules: [...]`); `file` names it in errors.
 pub fn load_str(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
+    load(yaml, file, false)
+}
+
+/// [`load_str`] for rule files whose regexes are known to compile (zt's built-in rules:
+/// [`Rule::compile`] in a test): a regex is only parsed at load (a syntax error is still
+/// an error) and compiled when first searched. Most are never searched in a package: the
+/// pre-filter skips the rules whose words are not in a file.
+pub fn load_str_lazy(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
+    load(yaml, file, true)
+}
+
+fn load(yaml: &str, file: &str, lazy: bool) -> Result<Vec<Rule>, Error> {
     let malformed = |message: String| Error::Malformed {
         file: file.into(),
         message,
@@ -249,7 +302,7 @@ pub fn load_str(yaml: &str, file: &str) -> Result<Vec<Rule>, Error> {
         .get("rules")
         .and_then(Value::as_sequence)
         .ok_or_else(|| malformed("no `rules:` list".into()))?;
-    rules.iter().map(|r| load_rule(r, file)).collect()
+    rules.iter().map(|r| load_rule(r, file, lazy)).collect()
 }
 
 fn as_str(v: &Value) -> Option<String> {
@@ -261,7 +314,7 @@ fn as_str(v: &Value) -> Option<String> {
     }
 }
 
-fn load_rule(r: &Value, file: &str) -> Result<Rule, Error> {
+fn load_rule(r: &Value, file: &str, lazy: bool) -> Result<Rule, Error> {
     let id = r
         .get("id")
         .and_then(as_str)
@@ -331,6 +384,7 @@ fn load_rule(r: &Value, file: &str) -> Result<Rule, Error> {
             file,
             rule: &id,
             lang,
+            lazy,
             textual,
         };
         let mode = match r.get("mode").and_then(as_str).as_deref() {
@@ -377,6 +431,8 @@ struct LoadCtx<'a> {
     file: &'a str,
     rule: &'a str,
     lang: Lang,
+    /// Regexes are compiled when first searched ([`load_str_lazy`]).
+    lazy: bool,
     /// A language of the rule that zt reads as text only, if any.
     textual: Option<Lang>,
 }
@@ -399,11 +455,11 @@ impl LoadCtx<'_> {
     }
 
     /// A `pattern-regex`: semgrep compiles these multi-line (`^` and `$` match at lines).
-    fn text_regex(&self, re: &str) -> Result<Regex, Error> {
+    fn text_regex(&self, re: &str) -> Result<matcher::Re, Error> {
         self.regex(&format!("(?m){re}"))
     }
 
-    fn regex(&self, re: &str) -> Result<Regex, Error> {
+    fn regex(&self, re: &str) -> Result<matcher::Re, Error> {
         for look in ["(?!", "(?=", "(?<!", "(?<="] {
             if re.contains(look) {
                 return Err(self.unsupported(format!(
@@ -411,7 +467,15 @@ impl LoadCtx<'_> {
                 )));
             }
         }
-        Regex::new(&pcre(re)).map_err(|e| self.bad(format!("regex `{re}`: {e}")))
+        if self.lazy {
+            // still a syntax error at load time
+            let src = pcre(re);
+            regex_syntax::parse(&src).map_err(|e| self.bad(format!("regex `{re}`: {e}")))?;
+            return Ok(matcher::Re::lazy(src));
+        }
+        Regex::new(&pcre(re))
+            .map(matcher::Re::compiled)
+            .map_err(|e| self.bad(format!("regex `{re}`: {e}")))
     }
 
     fn pattern(&self, text: &str) -> Result<Pattern, Error> {
@@ -604,19 +668,182 @@ fn pcre(re: &str) -> String {
 pub const MAX_TARGET_BYTES: usize = 1_000_000;
 
 /// Runs `rules` over one file at `path` with content `text`; hits sorted by line. A file
-/// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it).
+/// over [`MAX_TARGET_BYTES`] gets no hits, as with semgrep (callers report it). To scan
+/// many files with the same rules, a [`Scanner`] prepares the word pre-filter once.
 pub fn scan(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
-    scan_with(rules, path, text, true)
+    let Some(lang) = Lang::of_path(path) else {
+        return Vec::new();
+    };
+    scan_with(rules, Some(&Filter::new(rules, lang)), path, text)
 }
 
 /// [`scan`] without the word pre-filter: every rule that applies to the file runs over its
 /// syntax tree. The same hits, slower: it exists so that tests can show that the
 /// pre-filter never drops a match.
 pub fn scan_unfiltered(rules: &[Rule], path: &str, text: &str) -> Vec<Hit> {
-    scan_with(rules, path, text, false)
+    scan_with(rules, None, path, text)
 }
 
-fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit> {
+/// Rules ready to scan many files: the word pre-filter of each language (what each rule
+/// needs in a file's text, and the automata that find those words) is made once, on the
+/// first file of that language.
+#[derive(Debug)]
+pub struct Scanner {
+    rules: Vec<Rule>,
+    filters: [OnceLock<Filter>; Lang::ALL.len()],
+}
+
+impl Scanner {
+    /// A scanner of `rules` (hits name a rule by its index in `rules`).
+    pub fn new(rules: Vec<Rule>) -> Scanner {
+        Scanner {
+            rules,
+            filters: Default::default(),
+        }
+    }
+
+    /// The rules, in the order hits name them.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// [`scan`] with these rules.
+    pub fn scan(&self, path: &str, text: &str) -> Vec<Hit> {
+        match Lang::of_path(path) {
+            Some(lang) => self.with_filter(lang, |f| scan_with(&self.rules, Some(f), path, text)),
+            None => Vec::new(),
+        }
+    }
+
+    /// The rules (indices) that run on the file at `path`: those that apply to it and whose
+    /// words the pre-filter finds in `text`. The file is parsed only if one of them needs
+    /// its syntax tree.
+    pub fn candidates(&self, path: &str, text: &str) -> Vec<usize> {
+        let Some(lang) = Lang::of_path(path) else {
+            return Vec::new();
+        };
+        self.with_filter(lang, |f| {
+            let present = f.present(text);
+            (0..self.rules.len())
+                .filter(|i| {
+                    self.rules.get(*i).is_some_and(|r| r.applies(path)) && f.keeps(*i, &present)
+                })
+                .collect()
+        })
+    }
+
+    fn with_filter<T>(&self, lang: Lang, run: impl FnOnce(&Filter) -> T) -> T {
+        match self.filters.get(lang.index()) {
+            Some(f) => run(f.get_or_init(|| Filter::new(&self.rules, lang))),
+            None => run(&Filter::new(&self.rules, lang)),
+        }
+    }
+}
+
+/// The word pre-filter of one language: like semgrep, a rule runs on a file only when the
+/// file holds the words the rule needs (the names and strings its patterns spell out, the
+/// literals its regexes must match), and a file is parsed only when some rule runs.
+#[derive(Debug)]
+struct Filter {
+    /// Per rule: `None`, always runs; else alternatives, each the words (indices into the
+    /// automata's patterns) that must all be present.
+    needs: Vec<Option<Vec<Vec<usize>>>>,
+    /// The words matched as written, and their indices.
+    exact: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    /// The words matched in any ASCII case.
+    nocase: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    words: usize,
+}
+
+impl Filter {
+    fn new(rules: &[Rule], lang: Lang) -> Filter {
+        let mut words: Vec<matcher::Word> = Vec::new();
+        let mut index = |w: matcher::Word| match words.iter().position(|x| *x == w) {
+            Some(i) => i,
+            None => {
+                words.push(w);
+                words.len() - 1
+            }
+        };
+        let needs: Vec<Option<Vec<Vec<usize>>>> = rules
+            .iter()
+            .map(|rule| {
+                let need = rule
+                    .modes
+                    .iter()
+                    .find(|(l, _)| *l == lang)
+                    .and_then(|(_, m)| m.needs())?;
+                Some(
+                    need.into_iter()
+                        .map(|alt| alt.into_iter().map(&mut index).collect())
+                        .collect(),
+                )
+            })
+            .collect();
+        let automaton = |nocase: bool| {
+            let (ids, texts): (Vec<usize>, Vec<&str>) = words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.nocase == nocase)
+                .map(|(i, w)| (i, w.text.as_str()))
+                .unzip();
+            if ids.is_empty() {
+                return None;
+            }
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(nocase)
+                .build(texts)
+                .ok()
+                .map(|ac| (ac, ids))
+        };
+        let exact = automaton(false);
+        let nocase = automaton(true);
+        // a set of words too large for an automaton: every word counts as present
+        let failed = words.iter().any(|w| {
+            if w.nocase {
+                nocase.is_none()
+            } else {
+                exact.is_none()
+            }
+        });
+        Filter {
+            needs: if failed {
+                vec![None; rules.len()]
+            } else {
+                needs
+            },
+            exact,
+            nocase,
+            words: words.len(),
+        }
+    }
+
+    /// Which words are in `text`.
+    fn present(&self, text: &str) -> Vec<bool> {
+        let mut present = vec![false; self.words];
+        for (ac, ids) in self.exact.iter().chain(&self.nocase) {
+            for m in ac.find_overlapping_iter(text) {
+                if let Some(&i) = ids.get(m.pattern().as_usize())
+                    && let Some(p) = present.get_mut(i)
+                {
+                    *p = true;
+                }
+            }
+        }
+        present
+    }
+
+    fn keeps(&self, rule: usize, present: &[bool]) -> bool {
+        match self.needs.get(rule) {
+            Some(Some(alts)) => alts
+                .iter()
+                .any(|alt| alt.iter().all(|w| present.get(*w).copied().unwrap_or(true))),
+            _ => true,
+        }
+    }
+}
+
+fn scan_with(rules: &[Rule], filter: Option<&Filter>, path: &str, text: &str) -> Vec<Hit> {
     let mut out = Vec::new();
     if text.len() > MAX_TARGET_BYTES {
         return out;
@@ -633,43 +860,16 @@ fn scan_with(rules: &[Rule], path: &str, text: &str, prefilter: bool) -> Vec<Hit
         return out;
     }
     // like semgrep, skip the parse when no rule can match: each needs its words in the text
-    let needs: Vec<matcher::Needs> = wanted
-        .iter()
-        .map(|(_, rule)| {
-            rule.modes
-                .iter()
-                .find(|(l, _)| *l == lang)
-                .and_then(|(_, m)| m.needs())
-        })
-        .collect();
-    let mut words: Vec<&str> = Vec::new();
-    for w in needs.iter().flatten().flatten().flatten() {
-        if !words.contains(&w.as_str()) {
-            words.push(w);
+    let wanted: Vec<(usize, &Rule)> = match filter {
+        None => wanted,
+        Some(f) => {
+            let present = f.present(text);
+            wanted
+                .into_iter()
+                .filter(|(i, _)| f.keeps(*i, &present))
+                .collect()
         }
-    }
-    let present: std::collections::HashSet<&str> = match aho_corasick::AhoCorasick::new(&words) {
-        Ok(ac) => ac
-            .find_overlapping_iter(text)
-            .filter_map(|m| words.get(m.pattern().as_usize()).copied())
-            .collect(),
-        Err(_) => words.iter().copied().collect(),
     };
-    let keep: Vec<bool> = needs
-        .iter()
-        .map(|need| match need {
-            _ if !prefilter => true,
-            None => true,
-            Some(alts) => alts
-                .iter()
-                .any(|alt| alt.iter().all(|w| present.contains(w.as_str()))),
-        })
-        .collect();
-    let wanted: Vec<(usize, &Rule)> = wanted
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(r, k)| k.then_some(r))
-        .collect();
     if wanted.is_empty() {
         return out;
     }

@@ -14,38 +14,101 @@ const DEEP: &str = "ZTDEEP";
 /// Most ways one statement sequence is matched from one place.
 const MAX_SOLUTIONS: usize = 64;
 
+/// A regex of a rule, compiled at load or, for rules known to compile (zt's built-in ones,
+/// every regex of which a test compiles), when first searched: with the word pre-filter
+/// most of them never are in a package (GuardDog's `unicode` alone has 52 regexes of
+/// non-ASCII letters, and compiling the built-in rules' regexes was a quarter of the CPU of
+/// an intake of a one-file archive).
+#[derive(Debug)]
+pub(crate) struct Re {
+    src: String,
+    re: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Re {
+    pub(crate) fn compiled(re: Regex) -> Re {
+        Re {
+            src: re.as_str().to_string(),
+            re: std::sync::OnceLock::from(Some(re)),
+        }
+    }
+
+    pub(crate) fn lazy(src: String) -> Re {
+        Re {
+            src,
+            re: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.src
+    }
+
+    /// The regex; `None` if it does not compile (a lazy one: see [`Formula::compile`]).
+    pub(crate) fn get(&self) -> Option<&Regex> {
+        self.re.get_or_init(|| Regex::new(&self.src).ok()).as_ref()
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.get().is_some_and(|re| re.is_match(text))
+    }
+}
+
 /// A formula.
 #[derive(Debug)]
 pub(crate) enum Formula {
     Pattern(Pattern),
-    Regex(Regex),
+    Regex(Re),
     Either(Vec<Formula>),
     /// A `pattern-either` of `pattern-regex`es only, with the same regexes as one set: a
     /// single pass over the text tells which of them match at all (GuardDog's `unicode` and
     /// `npm-dll-hijacking` have 16 to 26 of them), and only those are searched for ranges.
-    RegexEither(regex::RegexSet, Vec<Regex>),
+    /// The set is compiled when first needed; if it does not compile, each regex is asked.
+    RegexEither(std::sync::OnceLock<Option<regex::RegexSet>>, Vec<Re>),
     And(Vec<Clause>),
 }
 
 impl Formula {
-    /// A `pattern-either` of `fs`: a [`Formula::RegexEither`] when all are regexes (and the
-    /// set compiles), else a [`Formula::Either`].
+    /// A `pattern-either` of `fs`: a [`Formula::RegexEither`] when all are regexes, else a
+    /// [`Formula::Either`].
     pub(crate) fn either(fs: Vec<Formula>) -> Formula {
-        let regexes: Option<Vec<Regex>> = fs
-            .iter()
-            .map(|f| match f {
-                Formula::Regex(re) => Some(re.clone()),
-                _ => None,
-            })
-            .collect();
-        match regexes {
-            Some(res) if res.len() > 1 => {
-                match regex::RegexSet::new(res.iter().map(Regex::as_str)) {
-                    Ok(set) => Formula::RegexEither(set, res),
-                    Err(_) => Formula::Either(fs),
-                }
-            }
-            _ => Formula::Either(fs),
+        if fs.len() > 1 && fs.iter().all(|f| matches!(f, Formula::Regex(_))) {
+            let res = fs
+                .into_iter()
+                .filter_map(|f| match f {
+                    Formula::Regex(re) => Some(re),
+                    _ => None,
+                })
+                .collect();
+            return Formula::RegexEither(std::sync::OnceLock::new(), res);
+        }
+        Formula::Either(fs)
+    }
+
+    /// Compiles every regex of the formula now; the first that does not compile is the
+    /// error.
+    pub(crate) fn compile(&self) -> Result<(), String> {
+        let one = |re: &Re| match re.get() {
+            Some(_) => Ok(()),
+            None => Err(Regex::new(re.as_str()).err().map_or_else(
+                || re.as_str().to_string(),
+                |e| format!("regex `{}`: {e}", re.as_str()),
+            )),
+        };
+        match self {
+            Formula::Pattern(_) => Ok(()),
+            Formula::Regex(re) => one(re),
+            Formula::RegexEither(_, res) => res.iter().try_for_each(one),
+            Formula::Either(fs) => fs.iter().try_for_each(Formula::compile),
+            Formula::And(cs) => cs.iter().try_for_each(|c| match c {
+                Clause::Pos(f)
+                | Clause::Inside(f)
+                | Clause::NotInside(f)
+                | Clause::Not(f)
+                | Clause::MvPattern(_, f) => f.compile(),
+                Clause::NotRegex(re) | Clause::MvRegex(_, re) => one(re),
+                Clause::Focus(_) => Ok(()),
+            }),
         }
     }
 }
@@ -57,8 +120,8 @@ pub(crate) enum Clause {
     Inside(Formula),
     NotInside(Formula),
     Not(Formula),
-    NotRegex(Regex),
-    MvRegex(String, Regex),
+    NotRegex(Re),
+    MvRegex(String, Re),
     MvPattern(String, Formula),
     Focus(String),
 }
@@ -796,9 +859,12 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    fn regex(&self, re: &Regex, scope: &Scope) -> Vec<Range> {
+    fn regex(&self, re: &Re, scope: &Scope) -> Vec<Range> {
         let (s, e) = scope.range.unwrap_or((0, self.src.len()));
         let text = self.src.get(s..e).unwrap_or_default();
+        let Some(re) = re.get() else {
+            return Vec::new();
+        };
         re.find_iter(text)
             .map(|m| Range {
                 start: s + m.start(),
@@ -834,14 +900,27 @@ impl<'a> Ctx<'a> {
             Formula::RegexEither(set, res) => {
                 let (s, e) = scope.range.unwrap_or((0, self.src.len()));
                 let text = self.src.get(s..e).unwrap_or_default();
-                set.matches(text)
-                    .into_iter()
-                    .filter_map(|i| res.get(i))
-                    .flat_map(|re| self.regex(re, scope))
-                    .collect()
+                match Self::set(set, res) {
+                    Some(set) => set
+                        .matches(text)
+                        .into_iter()
+                        .filter_map(|i| res.get(i))
+                        .flat_map(|re| self.regex(re, scope))
+                        .collect(),
+                    None => res.iter().flat_map(|re| self.regex(re, scope)).collect(),
+                }
             }
             Formula::And(clauses) => self.and(clauses, scope),
         }
+    }
+
+    /// The set of a [`Formula::RegexEither`], compiled on first use.
+    fn set<'s>(
+        set: &'s std::sync::OnceLock<Option<regex::RegexSet>>,
+        res: &[Re],
+    ) -> Option<&'s regex::RegexSet> {
+        set.get_or_init(|| regex::RegexSet::new(res.iter().map(Re::as_str)).ok())
+            .as_ref()
     }
 
     /// Whether the formula matches anywhere in `scope`: `!eval(f, scope).is_empty()`, but
@@ -854,7 +933,10 @@ impl<'a> Ctx<'a> {
         };
         match f {
             Formula::Regex(re) => re.is_match(text()),
-            Formula::RegexEither(set, _) => set.is_match(text()),
+            Formula::RegexEither(set, res) => match Self::set(set, res) {
+                Some(set) => set.is_match(text()),
+                None => res.iter().any(|re| re.is_match(text())),
+            },
             Formula::Either(fs) => fs.iter().any(|f| self.exists(f, scope)),
             Formula::Pattern(_) | Formula::And(_) => !self.eval(f, scope).is_empty(),
         }
@@ -1157,15 +1239,23 @@ fn class(p: &[char], at: usize, c: char) -> Option<usize> {
     (c == '[').then_some(at + 1)
 }
 
+/// A word the pre-filter looks for in a file's text; `nocase`: in any ASCII case (`text`
+/// is then lowercase).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Word {
+    pub(crate) text: String,
+    pub(crate) nocase: bool,
+}
+
 /// What a formula needs in a file's text to match at all: alternatives, each a list of
 /// words that must all appear (`None`: cannot tell, always run).
-pub(crate) type Needs = Option<Vec<Vec<String>>>;
+pub(crate) type Needs = Option<Vec<Vec<Word>>>;
 
 impl Pattern {
     /// The names and string values the pattern spells out: a file without all of them
     /// cannot match.
-    fn words(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    fn words(&self) -> Vec<Word> {
+        let mut out: Vec<Word> = Vec::new();
         for (i, n) in self.ast.nodes.iter().enumerate() {
             if !n.children.is_empty() {
                 continue;
@@ -1185,22 +1275,35 @@ impl Pattern {
                 && !t.contains("ZT")
                 && t != "..."
                 && !t.contains('\\')
-                && !out.iter().any(|w| w == t)
+                && !out.iter().any(|w| w.text == t)
+                // the decorator pattern's stand-in function is not in the file
+                && t != "pass"
             {
-                out.push(t.to_string());
+                out.push(Word {
+                    text: t.to_string(),
+                    nocase: false,
+                });
             }
         }
-        // the decorator pattern's stand-in function is not in the file
-        out.retain(|w| w != "pass");
         out
     }
 }
 
 impl Formula {
+    /// What a match of the formula anywhere in a file (or in a part of it: a
+    /// `metavariable-pattern` runs on the bound text, a slice of the file) needs in its
+    /// text. A regex needs the literals every match of it contains (`crate::literals`).
     pub(crate) fn needs(&self) -> Needs {
         match self {
             Formula::Pattern(p) => Some(vec![p.words()]),
-            Formula::Regex(_) | Formula::RegexEither(..) => None,
+            Formula::Regex(re) => crate::literals::needs(re.as_str()),
+            Formula::RegexEither(_, res) => {
+                let mut alts = Vec::new();
+                for re in res {
+                    alts.extend(crate::literals::needs(re.as_str())?);
+                }
+                Some(alts)
+            }
             Formula::Either(fs) => {
                 let mut alts = Vec::new();
                 for f in fs {
@@ -1208,10 +1311,25 @@ impl Formula {
                 }
                 Some(alts)
             }
-            Formula::And(cs) => cs.iter().find_map(|c| match c {
-                Clause::Pos(f) | Clause::Inside(f) => f.needs(),
-                _ => None,
-            }),
+            // every positive clause, `pattern-inside`, `metavariable-pattern` and
+            // `metavariable-regex` must match (the last two within the file's text)
+            Formula::And(cs) => {
+                let mut need: Option<Vec<Vec<Word>>> = None;
+                for c in cs {
+                    let n = match c {
+                        Clause::Pos(f) | Clause::Inside(f) | Clause::MvPattern(_, f) => f.needs(),
+                        Clause::MvRegex(_, re) => crate::literals::needs(re.as_str()),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        need = Some(match need {
+                            None => n,
+                            Some(prev) => crate::literals::and(prev, n),
+                        });
+                    }
+                }
+                need
+            }
         }
     }
 }

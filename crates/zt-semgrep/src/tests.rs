@@ -171,3 +171,27 @@ fn a_pattern_either_of_regexes_finds_what_each_regex_finds() {
     let py = "os.system('ls')\nos.system('wget x')\nos.system('curl y')\nos.system(z)\n";
     assert_eq!(lines(&r, "a.py", py), [2, 3]);
 }
+
+#[test]
+fn lazy_rules_give_the_eager_hits_and_compile_on_demand() {
+    let body = "rules:\n  - id: r\n    message: m\n    severity: WARNING\n    languages: [python]\n    pattern-either:\n      - pattern-regex: (?i)mshta\\s+\\S+\n      - pattern-regex: LD_PRELOAD\n";
+    let eager = load_str(body, "t.yml").unwrap();
+    let lazy = load_str_lazy(body, "t.yml").unwrap();
+    for text in ["x = 'MSHTA a'\n", "os.environ['LD_PRELOAD']\n", "x = 1\n"] {
+        assert_eq!(
+            scan(&eager, "a.py", text),
+            scan(&lazy, "a.py", text),
+            "{text:?}"
+        );
+    }
+    lazy[0].compile().unwrap();
+    // a syntax error is still an error at load; one the parser accepts but the compiler
+    // refuses (too large) is found by `compile`
+    let bad = body.replace("LD_PRELOAD", "LD_PRELOAD(");
+    assert!(load_str_lazy(&bad, "t.yml").is_err());
+    let big = body.replace("LD_PRELOAD", "(?:\\w{100}){100}");
+    assert!(load_str(&big, "t.yml").is_err());
+    let lazy_big = load_str_lazy(&big, "t.yml").unwrap();
+    assert!(lazy_big[0].compile().is_err());
+    assert!(scan(&lazy_big, "a.py", "x = 'MSHTA a'\n").len() == 1);
+}

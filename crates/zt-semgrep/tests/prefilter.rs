@@ -66,12 +66,27 @@ fn same_hits(rules: &[zt_semgrep::Rule], path: &str, text: &str) -> usize {
     filtered.len()
 }
 
+/// Every rule that loads, in one [`zt_semgrep::Scanner`] (its pre-filter made once).
+static SCANNER: std::sync::LazyLock<zt_semgrep::Scanner> =
+    std::sync::LazyLock::new(|| zt_semgrep::Scanner::new(all_rules()));
+
+/// [`same_hits`] with every rule, and the same through the [`SCANNER`].
+fn same_hits_all(rules: &[zt_semgrep::Rule], path: &str, text: &str) -> usize {
+    let n = same_hits(rules, path, text);
+    assert_eq!(
+        SCANNER.scan(path, text),
+        zt_semgrep::scan_unfiltered(SCANNER.rules(), path, text),
+        "{path}: the scanner's pre-filter changed the hits\n--- text ---\n{text}"
+    );
+    n
+}
+
 #[test]
 fn the_prefilter_drops_no_match_on_guarddogs_samples() {
     let rules = all_rules();
     let mut hits = 0;
     for (path, text) in samples() {
-        hits += same_hits(&rules, &path, &text);
+        hits += same_hits_all(&rules, &path, &text);
         // each rule alone, too
         for rule in &rules {
             same_hits(std::slice::from_ref(rule), &path, &text);
@@ -154,5 +169,88 @@ proptest::proptest! {
             std::sync::LazyLock::new(samples);
         let (path, text) = &SAMPLES[which % SAMPLES.len()];
         same_hits(&RULES, path, &edited(text, &edits));
+        same_hits_all(&[], path, &edited(text, &edits));
     }
+}
+
+fn rule(body: &str) -> Vec<zt_semgrep::Rule> {
+    let y = format!("rules:\n  - id: r\n    message: m\n    severity: WARNING\n{body}");
+    zt_semgrep::load_str(&y, "test.yml").unwrap()
+}
+
+/// The words a regex must match (`pattern-regex`, and the regexes of `metavariable-pattern`
+/// and `metavariable-regex`) are in the pre-filter, those of `(?i)` regexes in any case:
+/// with them too the filtered scan gives the unfiltered one's hits, on texts that match in
+/// other cases, with `ſ` for `s` and the Kelvin sign for `k` (which `(?i)` also matches).
+#[test]
+fn regex_words_and_case_insensitive_words_drop_no_match() {
+    let lolbin =
+        "    languages: [python, javascript]\n    pattern-regex: (?i)(mshta|kill)(.exe)?\\s+\\S+\n";
+    let mv_pattern = "    languages: [python, javascript]\n    patterns:\n      - pattern: \"$S\"\n      - metavariable-pattern:\n          metavariable: $S\n          pattern-either:\n            - pattern-regex: (?i).*?\\.exe\\s+.*?\\.dll\n            - pattern-regex: LD_PRELOAD\n";
+    let mv_regex = "    languages: [python, javascript]\n    patterns:\n      - pattern: requests.$M(...)\n      - metavariable-regex:\n          metavariable: $M\n          regex: (?i)(post|put)_json\n";
+    let cases: &[(&str, &str, usize)] = &[
+        (lolbin, "x = 'mshta http://a'\n", 1),
+        (lolbin, "x = 'MsHtA.exe http://a'\n", 1),
+        (lolbin, "x = 'm\u{17f}hta http://a'\n", 1),
+        (lolbin, "x = '\u{212a}ILL -9 1'\n", 1),
+        (lolbin, "x = 'mshta'\ny = 'kil -9'\n", 0),
+        (mv_pattern, "run('C:/a.EXE  b.Dll')\n", 1),
+        (mv_pattern, "run('C:/a.e\u{212a}e b.dll')\n", 0),
+        (mv_pattern, "env = 'LD_PRELOAD'\n", 1),
+        (mv_pattern, "env = 'ld_preload'\n", 0),
+        (mv_regex, "requests.POST_JSON(u)\nrequests.put_json(u)\n", 2),
+        (mv_regex, "requests.post(u)\n", 0),
+    ];
+    for (body, text, want) in cases {
+        for path in ["pkg/a.py", "pkg/a.js"] {
+            assert_eq!(
+                same_hits(&rule(body), path, text),
+                *want,
+                "{path}: {text:?}"
+            );
+            let scanner = zt_semgrep::Scanner::new(rule(body));
+            assert_eq!(scanner.scan(path, text).len(), *want, "{path}: {text:?}");
+        }
+    }
+    // without their words, the rules do not run (`LD_PRELOAD` is not `(?i)`)
+    for (body, text) in [
+        (lolbin, "x = 'msht -a'\n"),
+        (mv_pattern, "env = 'ld_preload'\n"),
+        (mv_regex, "requests.post(u)\n"),
+    ] {
+        let scanner = zt_semgrep::Scanner::new(rule(body));
+        assert_eq!(
+            scanner.candidates("a.py", text),
+            Vec::<usize>::new(),
+            "{text:?}"
+        );
+        assert_eq!(
+            scanner.candidates("a.py", "mshta.exe a.dll LD_PRELOAD requests.PUT_JSON()"),
+            [0]
+        );
+    }
+}
+
+/// What the regex words buy: a Python or JavaScript file that holds none of the words of
+/// GuardDog's rules and zt's built-in ones runs no rule, so it is not parsed — but for
+/// `npm-api-obfuscation` (`$MODULE[$FUNCTION](...)`, any computed call), which needs
+/// every JavaScript file's tree.
+#[test]
+fn a_plain_file_runs_no_rule() {
+    // (GuardDog's published `obfuscation` looks for 150 blanks in a row: six in a row, as in
+    // code indented twice, are its words)
+    let text = "import json\n\ndef load(path):\n    return json.loads(path)\n";
+    let ids = |path: &str, text: &str| -> Vec<&str> {
+        SCANNER
+            .candidates(path, text)
+            .into_iter()
+            .map(|i| SCANNER.rules()[i].id.as_str())
+            .collect()
+    };
+    assert_eq!(ids("pkg/util.py", text), Vec::<&str>::new());
+    let js = "const fs = require('fs');\nmodule.exports = (p) => JSON.parse(fs.readFileSync(p, 'utf8'));\n";
+    // (GuardDog's published copy and zt's built-in one)
+    let mut js_ids = ids("pkg/util.js", js);
+    js_ids.dedup();
+    assert_eq!(js_ids, ["npm-api-obfuscation"]);
 }
