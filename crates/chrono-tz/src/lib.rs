@@ -133,15 +133,14 @@ impl Tz {
                     });
                 }
             };
-            let zone = tzif::parse(&bytes).map_err(|reason| ParseError::Invalid {
-                name: name.to_owned(),
-                path: path.display().to_string(),
-                reason,
-            })?;
-            return Ok(Self(Arc::new(Named {
-                name: name.to_owned(),
-                zone,
-            })));
+            return Self::from_tzif(name, &bytes).map_err(|e| match e {
+                ParseError::Invalid { name, reason, .. } => ParseError::Invalid {
+                    name,
+                    path: path.display().to_string(),
+                    reason,
+                },
+                other => other,
+            });
         }
         Err(ParseError::NotFound {
             name: name.to_owned(),
@@ -153,11 +152,24 @@ impl Tz {
         })
     }
 
+    /// The zone `name` from the bytes of its TZif file (RFC 8536, any version).
+    pub fn from_tzif(name: &str, bytes: &[u8]) -> Result<Self, ParseError> {
+        let zone = tzif::parse(bytes).map_err(|reason| ParseError::Invalid {
+            name: name.to_owned(),
+            path: "the bytes given".to_owned(),
+            reason,
+        })?;
+        Ok(Self(Arc::new(Named {
+            name: name.to_owned(),
+            zone,
+        })))
+    }
+
     fn offset_at(&self, t: i64) -> TzOffset {
         let (utoff, abbr, _) = self.0.zone.at(t);
         TzOffset {
             tz: self.clone(),
-            // every offset is within a day (checked when the file is read)
+            // every offset is within a day (checked when the file and its footer are read)
             fixed: FixedOffset::east_opt(utoff).unwrap_or(chrono::Utc.fix()),
             abbr: abbr.clone(),
         }

@@ -118,7 +118,7 @@ fn change_time(year: i32, change: Change, off: i32) -> i64 {
 pub(crate) fn parse(s: &str) -> Option<Rule> {
     let mut p = Parser { s: s.as_bytes() };
     let std = p.name()?;
-    let std_off = -p.offset()?;
+    let std_off = -p.offset(24)?;
     if p.s.is_empty() {
         return Some(Rule {
             std,
@@ -130,7 +130,7 @@ pub(crate) fn parse(s: &str) -> Option<Rule> {
     let off = if p.s.is_empty() || p.s.first() == Some(&b',') {
         std_off.checked_add(3600)?
     } else {
-        -p.offset()?
+        -p.offset(24)?
     };
     let (start, end) = if p.s.is_empty() {
         // POSIX leaves the default to the implementation; Go (and glibc) use the US rules
@@ -211,8 +211,9 @@ impl Parser<'_> {
         Some(Arc::from(std::str::from_utf8(name).ok()?))
     }
 
-    /// `[+-]hh[:mm[:ss]]` in seconds, hours up to 167 (RFC 8536 §3.3.1).
-    fn offset(&mut self) -> Option<i32> {
+    /// `[+-]hh[:mm[:ss]]` in seconds, hours up to `max_hours` (24 for an offset, as POSIX
+    /// says; 167 for a change's time, RFC 8536 §3.3.1); an offset stays within a day.
+    fn offset(&mut self, max_hours: i32) -> Option<i32> {
         let sign = match self.s.first() {
             Some(b'-') => {
                 self.s = self.s.get(1..)?;
@@ -224,7 +225,7 @@ impl Parser<'_> {
             }
             _ => 1,
         };
-        let hours = self.number(0, 167)?;
+        let hours = self.number(0, max_hours)?;
         let mut secs = hours * 3600;
         if self.eat(b':').is_some() {
             secs += self.number(0, 59)? * 60;
@@ -232,7 +233,7 @@ impl Parser<'_> {
                 secs += self.number(0, 59)?;
             }
         }
-        Some(sign * secs)
+        (max_hours > 24 || secs < 86_400).then_some(sign * secs)
     }
 
     fn number(&mut self, min: i32, max: i32) -> Option<i32> {
@@ -268,7 +269,7 @@ impl Parser<'_> {
             _ => When::Ordinal(u16::try_from(self.number(0, 365)?).ok()?),
         };
         let time = if self.eat(b'/').is_some() {
-            i64::from(self.offset()?)
+            i64::from(self.offset(167)?)
         } else {
             7200
         };
@@ -363,6 +364,8 @@ mod tests {
             "EST5EDT,J0,J365",
             "EST5EDT,366,1",
             "EST168",
+            "EST25",
+            "EST5EDT24:00:01,M3.2.0,M11.1.0",
             "<+0530-5:30",
             "EST5EDT,M3.2.0",
             "EST5EDT,M3.2.0,M11.1.0,",

@@ -192,7 +192,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Zone, String> {
     let chars = r.take(h.charcnt)?;
     let mut types = Vec::with_capacity(raw_types.len());
     for (utoff, isdst, idx) in raw_types {
-        if utoff == i32::MIN || !(-25 * 3600..=26 * 3600).contains(&utoff) {
+        // within a day, as chrono's FixedOffset (and every zone: −12 h to +14 h)
+        if !(-86_399..=86_399).contains(&utoff) {
             return Err(format!("a local time type has the offset {utoff} s"));
         }
         let rest = chars
