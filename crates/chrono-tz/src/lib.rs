@@ -186,8 +186,10 @@ pub fn search_dirs() -> Vec<PathBuf> {
 
 /// The file's bytes; `None` when there is no such file (or it is a directory).
 fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let file = match fs_err::File::open(path) {
-        Ok(f) => f,
+    // What the name reaches is looked at before it is opened: a policy's input can pick the
+    // name, and opening a FIFO or a device would block or read without end.
+    let meta = match fs_err::metadata(path) {
+        Ok(m) => m,
         Err(e)
             if matches!(
                 e.kind(),
@@ -196,17 +198,15 @@ fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
         {
             return Ok(None);
         }
-        Err(e) => return Err(format!("cannot open it: {e}")),
+        Err(e) => return Err(format!("cannot read it: {e}")),
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read it: {e}"))?;
     if meta.is_dir() {
         return Ok(None);
     }
     if !meta.is_file() {
         return Err("it is not a regular file".into());
     }
+    let file = fs_err::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let mut bytes = Vec::new();
     file.take(u64::try_from(tzif::MAX_LEN + 1).unwrap_or(u64::MAX))
         .read_to_end(&mut bytes)

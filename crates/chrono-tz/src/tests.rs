@@ -104,6 +104,7 @@ fn names_that_are_not_zones_are_refused_with_the_fix() {
 #[test]
 fn tzdir_and_damaged_files() {
     let dir = std::env::temp_dir().join(format!("zt-tz-{}", std::process::id()));
+    let _ = fs_err::remove_dir_all(&dir);
     fs_err::create_dir_all(dir.join("Test")).unwrap();
     fs_err::write(dir.join("Test/Broken"), b"not a zone").unwrap();
     fs_err::copy(
@@ -134,6 +135,17 @@ fn tzdir_and_damaged_files() {
         matches!(err, ParseError::Invalid { .. }) && err.to_string().contains("TZif"),
         "{err}"
     );
+    // a FIFO is refused without being opened (opening it would wait for a writer)
+    let fifo = dir.join("Test/Fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = Tz::load("Test/Fifo", &dirs).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
     // a directory is not a zone
     assert!(matches!(
         Tz::load("Test", &dirs),
