@@ -537,6 +537,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         log: log.clone(),
         faketime: None,
         timeout: opts.timeout,
+        stall: None,
         secrets,
         allow_weak: opts.allow_weak_sandbox,
         workdir: None,
@@ -574,7 +575,8 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
     let finished = std::time::SystemTime::now();
     drop(spec);
     behaviour.writes = sandbox::writes_outside(&copy, &opts.out, &before, source.source_date_epoch);
-    if exit == Exit::TimedOut {
+    // No stall limit is set for a build: only its timeout ends it early.
+    if matches!(exit, Exit::TimedOut | Exit::Stalled) {
         return Err(Error::TimedOut {
             after: opts.timeout.unwrap_or_default(),
             log,
@@ -709,6 +711,7 @@ pub fn test(
         log: log.to_path_buf(),
         faketime: None,
         timeout,
+        stall: None,
         secrets: Vec::new(),
         allow_weak: allow_weak_sandbox,
         workdir: None,

@@ -132,6 +132,12 @@ struct Runner<'a> {
 
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
 
+/// How long every process of a build under libfaketime may sleep, using no CPU, before the
+/// build counts as libfaketime's deadlock ([`sandbox::Spec::stall`]). A build that really waits
+/// that long without running (a `sleep` in a script) is run again with the real clock and the
+/// time variation reported as not applied: slower, never wrong.
+const FAKETIME_STALL: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Runner<'_> {
     /// One sandboxed build with the given variations (values depend on `round`).
     fn build(&mut self, vary: &[Variation], round: usize) -> Result<Tree, Error> {
@@ -197,6 +203,7 @@ impl Runner<'_> {
             log: log.clone(),
             faketime: (on(Variation::Time) && self.faketime).then(|| format!("+{}d", 397 * round)),
             timeout: self.opts.timeout,
+            stall: None,
             secrets: self.secrets.clone(),
             allow_weak: self.opts.allow_weak_sandbox,
             workdir: None,
@@ -212,26 +219,39 @@ impl Runner<'_> {
                     .timeout
                     .map_or(self.faketime_deadline, |t| t.min(self.faketime_deadline)),
             );
+            // libfaketime 0.9.10 (Debian 12) deadlocks a program whose allocator reads the
+            // clock while it initialises — rustc (jemalloc) does, at every start: its lazy
+            // set-up looks up a symbol glibc no longer has, and the failed lookup allocates.
+            // Such a build sleeps forever using no CPU: seen at once, not at the deadline
+            // (which is at least 10 s, and four times the build).
+            spec.stall = Some(FAKETIME_STALL);
         }
         let started = std::time::Instant::now();
         let mut exit = sandbox::run(&spec)?;
         self.sandbox_elapsed += started.elapsed();
-        if exit == sandbox::Exit::TimedOut
-            && faked
-            && self.opts.timeout.is_none_or(|t| t > self.faketime_deadline)
-        {
-            // libfaketime deadlocks some programs: run this build again without it.
-            self.limited.push((
-                Variation::Time,
-                format!(
+        let hung = match exit {
+            sandbox::Exit::TimedOut
+                if self.opts.timeout.is_none_or(|t| t > self.faketime_deadline) =>
+            {
+                Some(format!(
                     "the build hung under libfaketime (killed after {:.1}s); this build ran with the real clock",
                     self.faketime_deadline.as_secs_f64()
-                ),
-            ));
+                ))
+            }
+            sandbox::Exit::Stalled => Some(format!(
+                "the build stalled under libfaketime (every process asleep, no CPU used for {:.0}s: libfaketime's start-up deadlock); this build ran with the real clock",
+                FAKETIME_STALL.as_secs_f64()
+            )),
+            _ => None,
+        };
+        if let Some(why) = hung.filter(|_| faked) {
+            // libfaketime deadlocks some programs: run this build again without it.
+            self.limited.push((Variation::Time, why));
             self.faketime = false;
             self.count += 1;
             spec.faketime = None;
             spec.timeout = self.opts.timeout;
+            spec.stall = None;
             fs_err::remove_dir_all(&copy).map_err(|e| Error::io(&copy, e))?;
             build::copy_tree_ordered(
                 &self.opts.tree,
@@ -245,7 +265,7 @@ impl Runner<'_> {
             exit = sandbox::run(&spec)?;
             self.sandbox_elapsed += started.elapsed();
         }
-        if exit == sandbox::Exit::TimedOut {
+        if matches!(exit, sandbox::Exit::TimedOut | sandbox::Exit::Stalled) {
             return Err(Error::TimedOut {
                 after: spec.timeout.unwrap_or_default(),
                 log,
@@ -353,6 +373,7 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         log: log.clone(),
         faketime: Some("+800d".into()),
         timeout: Some(limit),
+        stall: None,
         secrets: Vec::new(),
         allow_weak: opts.allow_weak_sandbox,
         workdir: None,

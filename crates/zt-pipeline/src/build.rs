@@ -92,6 +92,7 @@ impl Built {
             Exit::Code(c) => format!("exit status {c}"),
             Exit::Signal(s) => format!("signal {s}"),
             Exit::TimedOut => "timed out".to_owned(),
+            Exit::Stalled => "stalled (every process asleep, no CPU used)".to_owned(),
         }
     }
 }

@@ -165,6 +165,7 @@ pub fn run(
             log: log.clone(),
             faketime: None,
             timeout: Some(limits.time),
+            stall: None,
             secrets: Vec::new(),
             allow_weak: false,
             workdir: Some(PathBuf::from(&step.workdir)),
@@ -229,7 +230,8 @@ pub fn run(
             }
             Exit::Code(code) => Ended::Exited { code },
             Exit::Signal(signal) => Ended::Signal { signal },
-            Exit::TimedOut => Ended::TimedOut {
+            // No stall limit is set here: a hook that sleeps is watched until the time limit.
+            Exit::TimedOut | Exit::Stalled => Ended::TimedOut {
                 limit_s: limits.time.as_secs(),
             },
         };

@@ -253,10 +253,9 @@ fn a_build_that_hangs_under_libfaketime_is_rerun_and_time_is_limited() {
     assert_eq!(limited.len(), 1, "{limited:?}");
     assert_eq!(limited[0]["variation"], "time");
     assert!(
-        limited[0]["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("the build hung under libfaketime (killed after "),
+        limited[0]["reason"].as_str().unwrap().starts_with(
+            "the build stalled under libfaketime (every process asleep, no CPU used for 3s"
+        ),
         "{limited:?}"
     );
     assert!(
@@ -264,5 +263,49 @@ fn a_build_that_hangs_under_libfaketime_is_rerun_and_time_is_limited() {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+    // Seen as a stall within seconds, not at the deadline (at least 10 s).
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[test]
+fn a_build_that_spins_under_libfaketime_is_killed_at_the_deadline_and_rerun() {
+    if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1").is_file() {
+        common::skip_outside_ci("libfaketime missing (apt-get install faketime)");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    fs_err::write(t.path().join("README"), "x\n").unwrap();
+    // Busy, not asleep, whenever FAKETIME is set: no stall, so the deadline ends it.
+    let script =
+        "if [ -n \"$FAKETIME\" ]; then while :; do :; done; fi; mkdir -p out; echo same > out/a";
+    let out = zt(t.path())
+        .args(["--json", "repro", "--allow-dirty", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reproducible"], true);
+    let statement: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(v["statement"].as_str().unwrap()).unwrap()).unwrap();
+    let limited = statement["predicate"]["limitedVariations"]
+        .as_array()
+        .unwrap();
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert!(
+        limited[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the build hung under libfaketime (killed after "),
+        "{limited:?}"
     );
 }

@@ -94,6 +94,11 @@ pub struct Spec {
     pub faketime: Option<String>,
     /// Kill the whole sandbox after this long.
     pub timeout: Option<Duration>,
+    /// Kill the whole sandbox once none of its processes has run for this long — every one
+    /// asleep and no CPU time used: a deadlock, such as libfaketime's at the start of a program
+    /// whose allocator reads the clock while it initialises (rustc's jemalloc). Reported as
+    /// [`Exit::Stalled`]. `None`: only [`Spec::timeout`] ends a build early.
+    pub stall: Option<Duration>,
     /// Files placed, 0600, in a tmpfs at [`SECRETS_DIR`].
     pub secrets: Vec<SecretFile>,
     /// Run even where Landlock is missing or too old (`--allow-weak-sandbox`); recorded.
@@ -157,6 +162,9 @@ pub enum Exit {
     Signal(i32),
     /// Killed by zt at the deadline ([`Spec::timeout`]), with everything else in the sandbox.
     TimedOut,
+    /// Killed by zt, with everything else in the sandbox, after every process in it had slept
+    /// without using the CPU for [`Spec::stall`].
+    Stalled,
 }
 
 impl Exit {
@@ -409,10 +417,12 @@ pub fn run_with<T>(
     let deadline = spec.timeout.map(spec_deadline);
     let running = observed.is_some();
     let extra = running.then(during);
-    let timed_out = match deadline {
-        Some(deadline) if running => !wait_readable(&pidfd, deadline),
-        _ => false,
+    let waited = if running {
+        wait_ended(&pidfd, deadline, spec.stall.map(|after| (after, child)))
+    } else {
+        Waited::Ended
     };
+    let timed_out = waited != Waited::Ended;
     if timed_out {
         // The child is pid 1 of its pid namespace: killing it kills every process in it.
         let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
@@ -477,8 +487,10 @@ pub fn run_with<T>(
             Error::SandboxSetup { detail }
         });
     };
-    if timed_out {
-        return Ok((Exit::TimedOut, extra, observed, behaviour));
+    match waited {
+        Waited::Deadline => return Ok((Exit::TimedOut, extra, observed, behaviour)),
+        Waited::Stalled => return Ok((Exit::Stalled, extra, observed, behaviour)),
+        Waited::Ended => {}
     }
     let exit = match status {
         WaitStatus::Exited(_, code) => Exit::Code(code),
@@ -508,24 +520,128 @@ fn spec_deadline(limit: Duration) -> Instant {
     Instant::now() + limit
 }
 
-/// Waits until `fd` is readable (a pidfd: the process ended) or `deadline` passes; true when
-/// readable.
-fn wait_readable(fd: &OwnedFd, deadline: Instant) -> bool {
+/// How waiting for the sandbox ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    /// The process ended.
+    Ended,
+    /// The deadline passed first.
+    Deadline,
+    /// Every process in the sandbox slept, using no CPU, for the stall limit.
+    Stalled,
+}
+
+/// How often a sandbox watched for a stall is sampled.
+const STALL_SAMPLE: Duration = Duration::from_millis(200);
+
+/// Waits until `fd` is readable (a pidfd: the process ended), `deadline` passes, or — with
+/// `stall` = (limit, the sandbox's pid 1) — no process of the sandbox has run for `limit`.
+fn wait_ended(fd: &OwnedFd, deadline: Option<Instant>, stall: Option<(Duration, Pid)>) -> Waited {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let namespace = stall.and_then(|(_, init)| {
+        std::fs::read_link(format!("/proc/{init}/ns/pid"))
+            .ok()
+            .map(|link| (link.into_os_string(), init))
+    });
+    let mut last: Option<(u64, Instant)> = None;
     loop {
         // Polled at least once, even past the deadline: a build that ended in time is not
         // reported as killed.
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let now = Instant::now();
+        let left = deadline.map(|d| d.saturating_duration_since(now));
+        let mut wait = left.unwrap_or(Duration::MAX);
+        if namespace.is_some() {
+            wait = wait.min(STALL_SAMPLE);
+        }
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(n) if n > 0 => return true,
+            Ok(n) if n > 0 => return Waited::Ended,
             Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) if !left.is_zero() => continue,
-            Ok(_) => return false,
-            Err(_) => return true,
+            Err(_) => return Waited::Ended,
+            Ok(_) => {}
+        }
+        if left.is_some_and(|l| l.is_zero()) {
+            return Waited::Deadline;
+        }
+        if let (Some((ns, init)), Some((limit, _))) = (&namespace, stall) {
+            let now = Instant::now();
+            match namespace_activity(ns, *init) {
+                // Something runs (or waits on the disk), or the CPU time moved: not stalled.
+                Activity { busy: true, .. } => last = None,
+                Activity { ticks, .. } => match last {
+                    Some((seen, since)) if seen == ticks => {
+                        if now.duration_since(since) >= limit {
+                            return Waited::Stalled;
+                        }
+                    }
+                    _ => last = Some((ticks, now)),
+                },
+            }
         }
     }
+}
+
+/// What the processes of one pid namespace are doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Activity {
+    /// CPU time used by them and by the children they waited for, in clock ticks: it only
+    /// grows while the namespace lives (an ended process's time moves to its parent's).
+    ticks: u64,
+    /// One of them is running, runnable or in uninterruptible sleep (disk).
+    busy: bool,
+}
+
+/// Sums `/proc/PID/stat` over the processes whose pid namespace is `ns` (the link
+/// `/proc/PID/ns/pid` reads). A process that ends while it is read is skipped; `init`'s
+/// own line is read even if the namespace link cannot be (it is the sandbox's pid 1).
+fn namespace_activity(ns: &std::ffi::OsStr, init: Pid) -> Activity {
+    let mut activity = Activity {
+        ticks: 0,
+        busy: false,
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        // Without /proc nothing can be judged stalled.
+        return Activity {
+            ticks: 0,
+            busy: true,
+        };
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let member = pid == init.as_raw()
+            || std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+                .is_ok_and(|link| link.as_os_str() == ns);
+        if !member {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some((state, ticks)) = parse_stat(&stat) {
+            activity.busy |= matches!(state, 'R' | 'D');
+            activity.ticks = activity.ticks.saturating_add(ticks);
+        }
+    }
+    activity
+}
+
+/// The state and the CPU ticks (utime + stime + cutime + cstime) of a `/proc/PID/stat` line.
+/// The command name (field 2) may hold spaces and parentheses: fields are counted from the
+/// last `)`.
+fn parse_stat(stat: &str) -> Option<(char, u64)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    // Fields 14–17 of the line (utime, stime, cutime, cstime) are 11–14 after the state (3).
+    let mut ticks = 0u64;
+    for f in fields.get(11..15)? {
+        ticks = ticks.saturating_add(f.parse::<i64>().ok()?.max(0) as u64);
+    }
+    Some((state, ticks))
 }
 
 /// Puts the calling thread in the `SCHED_IDLE` class: it then runs only on a CPU that nothing
@@ -852,6 +968,7 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         log: PathBuf::from("/dev/null"),
         faketime: None,
         timeout: None,
+        stall: None,
         secrets: Vec::new(),
         allow_weak: false,
         workdir: None,
@@ -889,5 +1006,37 @@ pub fn rename_exchange(a: &std::path::Path, b: &std::path::Path) -> std::io::Res
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_give_state_and_ticks() {
+        // utime 7, stime 3, cutime 20, cstime 5.
+        let line = "4242 (rustc) S 1 4242 4242 0 -1 4194560 1234 0 0 0 7 3 20 5 20 0 1 0 99 0 0";
+        assert_eq!(parse_stat(line), Some(('S', 35)));
+        // A command name with spaces and parentheses: fields count from the last `)`.
+        let odd = "77 (a) b (c)) R 1 77 77 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5 0 0";
+        assert_eq!(parse_stat(odd), Some(('R', 2)));
+        assert_eq!(parse_stat("12 (short) S 1 2"), None);
+        assert_eq!(parse_stat("no parenthesis"), None);
+    }
+
+    #[test]
+    fn cpu_used_in_a_namespace_moves_its_ticks() {
+        let me = Pid::this();
+        let ns = std::fs::read_link(format!("/proc/{me}/ns/pid")).unwrap();
+        let before = namespace_activity(ns.as_os_str(), me);
+        // Burn ~100 ms of CPU in this thread: a process's line sums all its threads.
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+        let after = namespace_activity(ns.as_os_str(), me);
+        assert!(after.ticks > before.ticks, "{before:?} {after:?}");
     }
 }
