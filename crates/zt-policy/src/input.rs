@@ -170,8 +170,16 @@ impl PolicyInput {
     pub fn from_json(bytes: &[u8], source_name: Option<&str>) -> Result<Self, Error> {
         let name = source_name.map(str::to_string);
         // One typed pass straight from the bytes (no intermediate JSON tree: inputs can be
-        // large). Only when it fails do we look closer, to tell broken JSON from a wrong field
-        // and a newer version from both.
+        // large), without tracking where it is: recording the path of every value costs as
+        // much as the parse itself. Only when it fails do we parse again, tracking the path,
+        // to name the offending field, and look closer, to tell broken JSON from a wrong
+        // field and a newer version from both.
+        if let Ok(input) = serde_json::from_slice::<PolicyInput>(bytes)
+            && input.version == INPUT_VERSION
+        {
+            input.check(name)?;
+            return Ok(input);
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let parsed: Result<PolicyInput, _> = serde_path_to_error::deserialize(&mut de);
         let input = match parsed {
