@@ -357,6 +357,34 @@ mod tests {
         assert_eq!(field_of(parse(&d).unwrap_err()), "subject.digest");
     }
 
+    /// The plain parse (no path tracking) must accept exactly what the tracking parse
+    /// accepted: trailing whitespace yes, trailing text or a second document no, a newer
+    /// version no, and each refusal reported as the tracking parse reports it.
+    #[test]
+    fn the_untracked_parse_accepts_what_the_tracking_parse_accepted() {
+        let text = doc().to_string();
+        assert_eq!(
+            PolicyInput::from_json(format!("{text} \n\t").as_bytes(), None).unwrap(),
+            parse(&doc()).unwrap()
+        );
+        for refused in [format!("{text}{text}"), format!("{text} null")] {
+            let e = PolicyInput::from_json(refused.as_bytes(), None).unwrap_err();
+            assert!(matches!(e, Error::InputJson { .. }), "{e}");
+        }
+        let mut d = doc();
+        d["version"] = 2.into();
+        assert!(matches!(
+            parse(&d),
+            Err(Error::InputVersion { found: 2, .. })
+        ));
+        let mut d = doc();
+        d["evidence"][0]["signer"]["key_id"] = "".into();
+        assert_eq!(
+            field_of(parse(&d).unwrap_err()),
+            "evidence[0].signer.key_id"
+        );
+    }
+
     #[test]
     fn version_and_syntax() {
         let mut d = doc();
