@@ -63,7 +63,7 @@ pub struct Policy {
     tests: Vec<TestCase>,
     pure: bool,
     /// Per file (its label), the lines that may read `input.context.time`
-    /// ([`crate::clock`]); `None` when some file cannot be read that way.
+    /// ([`crate::clock`]); `None` until [`Policy::track_clock`] found them for every file.
     clock_lines: Option<Vec<(String, BTreeSet<u32>)>>,
     /// Whether evaluations record which lines they evaluated ([`Policy::track_clock`]).
     tracking: bool,
@@ -156,17 +156,12 @@ impl Policy {
             .sources()
             .iter()
             .any(|s| IMPURE_BUILTINS.iter().any(|b| s.text.contains(b)));
-        let clock_lines = set
-            .sources()
-            .iter()
-            .map(|s| crate::clock::clock_lines(&s.text).map(|lines| (s.label(), lines)))
-            .collect();
         Ok(Self {
             engine,
             deny_rules: deny_rules.into_iter().collect(),
             tests: tests.into_iter().collect(),
             pure,
-            clock_lines,
+            clock_lines: None,
             tracking: false,
         })
     }
@@ -187,8 +182,22 @@ impl Policy {
     /// From now on, record which lines each evaluation evaluates, so that
     /// [`Policy::evaluate_text_clocked`] can tell whether it read the decision's time (regorus's
     /// coverage: a little more work per evaluation, for a judge that remembers decisions).
+    /// The files' lines are found here, not in [`Policy::compile`]: a one-off evaluation
+    /// never asks.
     pub fn track_clock(&mut self) {
-        if self.clock_lines.is_some() {
+        let Ok(files) = self.engine.get_policies() else {
+            return;
+        };
+        // Each file as compiled, under the label it was added with (its coverage path).
+        let lines: Option<Vec<_>> = files
+            .iter()
+            .map(|f| {
+                crate::clock::clock_lines(f.get_contents())
+                    .map(|lines| (f.get_path().clone(), lines))
+            })
+            .collect();
+        if let Some(lines) = lines {
+            self.clock_lines = Some(lines);
             self.engine.set_enable_coverage(true);
             self.tracking = true;
         }

@@ -170,8 +170,16 @@ impl PolicyInput {
     pub fn from_json(bytes: &[u8], source_name: Option<&str>) -> Result<Self, Error> {
         let name = source_name.map(str::to_string);
         // One typed pass straight from the bytes (no intermediate JSON tree: inputs can be
-        // large). Only when it fails do we look closer, to tell broken JSON from a wrong field
-        // and a newer version from both.
+        // large), without tracking where it is: recording the path of every value costs as
+        // much as the parse itself. Only when it fails do we parse again, tracking the path,
+        // to name the offending field, and look closer, to tell broken JSON from a wrong
+        // field and a newer version from both.
+        if let Ok(input) = serde_json::from_slice::<PolicyInput>(bytes)
+            && input.version == INPUT_VERSION
+        {
+            input.check(name)?;
+            return Ok(input);
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let parsed: Result<PolicyInput, _> = serde_path_to_error::deserialize(&mut de);
         let input = match parsed {
@@ -347,6 +355,34 @@ mod tests {
         let mut d = doc();
         d["subject"]["digest"] = serde_json::json!({});
         assert_eq!(field_of(parse(&d).unwrap_err()), "subject.digest");
+    }
+
+    /// The plain parse (no path tracking) must accept exactly what the tracking parse
+    /// accepted: trailing whitespace yes, trailing text or a second document no, a newer
+    /// version no, and each refusal reported as the tracking parse reports it.
+    #[test]
+    fn the_untracked_parse_accepts_what_the_tracking_parse_accepted() {
+        let text = doc().to_string();
+        assert_eq!(
+            PolicyInput::from_json(format!("{text} \n\t").as_bytes(), None).unwrap(),
+            parse(&doc()).unwrap()
+        );
+        for refused in [format!("{text}{text}"), format!("{text} null")] {
+            let e = PolicyInput::from_json(refused.as_bytes(), None).unwrap_err();
+            assert!(matches!(e, Error::InputJson { .. }), "{e}");
+        }
+        let mut d = doc();
+        d["version"] = 2.into();
+        assert!(matches!(
+            parse(&d),
+            Err(Error::InputVersion { found: 2, .. })
+        ));
+        let mut d = doc();
+        d["evidence"][0]["signer"]["key_id"] = "".into();
+        assert_eq!(
+            field_of(parse(&d).unwrap_err()),
+            "evidence[0].signer.key_id"
+        );
     }
 
     #[test]
