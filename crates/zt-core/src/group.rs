@@ -71,12 +71,6 @@ impl<T, R> Group<T, R> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How many items wait for a batch that has not started (not those of a running one).
-    /// A batch that sees waiting items knows another batch will run after it.
-    pub fn waiting(&self) -> usize {
-        self.lock().pending.len()
-    }
-
     /// `item`'s answer: from a batch another caller runs, or from `run` over every item
     /// waiting (this one among them, up to `max`). `run` answers each item of its batch, in
     /// order; an answer it leaves out, or every answer of a batch that panicked, is
@@ -191,41 +185,6 @@ mod tests {
         assert_eq!(answered, 32 * 50);
         // Shared batches: fewer batches than items.
         assert!(batches.load(Ordering::Relaxed) < 32 * 50);
-    }
-
-    #[test]
-    fn waiting_counts_items_behind_a_running_batch_not_in_it() {
-        let group = Arc::new(Group::<u32, u32>::new(usize::MAX));
-        let (started_tx, started_rx) = std::sync::mpsc::channel();
-        let first = {
-            let group = group.clone();
-            std::thread::spawn(move || {
-                let g = group.clone();
-                group.submit(
-                    1,
-                    move |items| {
-                        // Inside the batch: its own item is not waiting.
-                        let alone = g.waiting();
-                        started_tx.send(()).unwrap();
-                        let start = std::time::Instant::now();
-                        while g.waiting() == 0 && start.elapsed() < Duration::from_secs(10) {
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        vec![alone as u32 * 100 + g.waiting() as u32; items.len()]
-                    },
-                    || u32::MAX,
-                )
-            })
-        };
-        started_rx.recv().unwrap();
-        let second = group.submit(2, |items| items, || u32::MAX);
-        assert_eq!(
-            first.join().unwrap(),
-            1,
-            "0 waiting at first, then the second"
-        );
-        assert_eq!(second, 2);
-        assert_eq!(group.waiting(), 0);
     }
 
     #[test]

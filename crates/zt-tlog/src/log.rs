@@ -130,7 +130,9 @@ pub struct Log {
     state: Mutex<State>,
     /// Concurrent [`Log::append`]s, committed together.
     batches: zt_core::group::Group<Vec<u8>, Result<u64, String>>,
-    /// [`Log::append_batch`] callers waiting for `state`.
+    /// Appends that have not reached a running batch yet: [`Log::append`] entries not taken
+    /// by a batch, [`Log::append_batch`] callers waiting for `state`. A batch that sees one
+    /// knows another batch will run after it.
     queued: AtomicUsize,
     /// [`LogOptions::publish_interval`].
     publish_interval: Duration,
@@ -504,12 +506,16 @@ impl Log {
         if self.signer.is_none() {
             return Err(Error::ReadOnly(self.dir.join(PRIVATE_KEY)));
         }
+        self.queued.fetch_add(1, Ordering::SeqCst);
         self.batches
             .submit(
                 entry.to_vec(),
-                |entries| match self.append_batch(&entries) {
-                    Ok(first) => (first..).take(entries.len()).map(Ok).collect(),
-                    Err(e) => vec![Err(e.to_string()); entries.len()],
+                |entries| {
+                    self.queued.fetch_sub(entries.len(), Ordering::SeqCst);
+                    match self.append_batch(&entries) {
+                        Ok(first) => (first..).take(entries.len()).map(Ok).collect(),
+                        Err(e) => vec![Err(e.to_string()); entries.len()],
+                    }
                 },
                 || Err("the batch holding this entry ended without an answer".to_string()),
             )
@@ -551,7 +557,7 @@ impl Log {
             }
             // Publish now unless another append will run right after this one (it, or the
             // one after it, publishes) and the files on disk are recent enough.
-            let waiting = self.queued.load(Ordering::SeqCst) + self.batches.waiting();
+            let waiting = self.queued.load(Ordering::SeqCst);
             if next.published != next.size
                 && (waiting == 0 || next.published_at.elapsed() >= self.publish_interval)
             {
