@@ -4,7 +4,7 @@
 # exchange is the full path: RS256 verify (pinned JWKS), binding match, replay check (in
 # memory, made durable by the access record), Ed25519-signed scoped token, access record in
 # the access log's write-ahead file (fdatasync, group commit) before the reply; a background
-# thread copies records into the transparency log and the ledger (one batch per 10 ms at
+# thread copies records into the transparency log and the ledger (one batch per 50 ms at
 # most). Printed beside the cost of one bare RS256 verify + Ed25519 sign on this machine: the
 # limit, if everything else were free. `loadgen run` exits non-zero on any refused exchange
 # or broken connection, and so does this script.

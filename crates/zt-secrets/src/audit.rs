@@ -5,7 +5,7 @@
 //! Records are numbered 0, 1, 2, … (`seq`) in log order. A record is durable once it is in
 //! the write-ahead file `.zt/secrets/access.wal` (concurrent records share one fdatasync); a
 //! background thread moves WAL records in batches into the log (one checkpoint per batch) and
-//! the ledger (one transaction per batch), at most once per `COMMIT_INTERVAL` (10 ms) unless someone
+//! the ledger (one transaction per batch), at most once per `COMMIT_INTERVAL` (50 ms) unless someone
 //! waits for them. Opening replays WAL records the log lacks, so a crash loses none; a failing
 //! log or ledger stops the broker (fail closed).
 //!
@@ -106,7 +106,7 @@ const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 /// transaction (an fsync) whatever its size: under load an interval gathers a whole interval's
 /// records into one. Records are durable in the WAL before their callers return, so this only
 /// delays their copies.
-pub(crate) const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+pub(crate) const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
