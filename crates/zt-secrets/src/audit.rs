@@ -5,8 +5,9 @@
 //! Records are numbered 0, 1, 2, … (`seq`) in log order. A record is durable once it is in
 //! the write-ahead file `.zt/secrets/access.wal` (concurrent records share one fdatasync); a
 //! background thread moves WAL records in batches into the log (one checkpoint per batch) and
-//! the ledger (one transaction per batch). Opening replays WAL records the log lacks, so a
-//! crash loses none; a failing log or ledger stops the broker (fail closed).
+//! the ledger (one transaction per batch), at most once per `COMMIT_INTERVAL` (50 ms) unless someone
+//! waits for them. Opening replays WAL records the log lacks, so a crash loses none; a failing
+//! log or ledger stops the broker (fail closed).
 //!
 //! [`audit`] checks the two against each other: every ledger record must be, byte for byte,
 //! an entry of the log included under the latest signed checkpoint; the sequence must have
@@ -99,6 +100,14 @@ struct WalSink {
 /// it after every batch would add a metadata change to every fdatasync).
 const WAL_TRUNCATE_BYTES: u64 = 4 << 20;
 
+/// The least time between two batches the committer moves into the log and the ledger, unless
+/// someone waits for the records ([`AccessLog::flush`]) or the log is closing. Every batch
+/// costs a log checkpoint (an fdatasync, new tile and checkpoint files) and a ledger
+/// transaction (an fsync) whatever its size: under load an interval gathers a whole interval's
+/// records into one. Records are durable in the WAL before their callers return, so this only
+/// delays their copies.
+pub(crate) const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Moves records from the WAL into the transparency log and the ledger.
 struct Committer {
     log: Arc<Log>,
@@ -116,6 +125,8 @@ struct Flow {
     /// Set when a log or ledger write failed: the broker then refuses to work (fail closed).
     failed: Option<String>,
     closing: bool,
+    /// Callers of [`AccessLog::flush`] waiting: the committer does not wait out its interval.
+    flushing: usize,
 }
 
 struct Shared {
@@ -307,8 +318,13 @@ impl AccessLog {
                 sink.bytes += buf.len() as u64;
                 let mut flow = relock(&shared.flow);
                 flow.written = sink.next_seq;
+                // Only a committer idle for want of records needs waking; one waiting out its
+                // interval takes these with the others.
+                let idle = flow.pending.is_empty();
                 flow.pending.extend(numbered);
-                shared.wake.notify_all();
+                if idle {
+                    shared.wake.notify_all();
+                }
                 Ok(())
             })
             .map_err(|e| Error::Audit(format!("writing the access record: {e}")))
@@ -317,13 +333,17 @@ impl AccessLog {
     /// Waits until every record written so far is in the log and the ledger.
     fn flush(&self) -> Result<(), Error> {
         let mut flow = relock(&self.shared.flow);
-        while flow.committed < flow.written && flow.failed.is_none() {
+        let target = flow.written;
+        flow.flushing += 1;
+        self.shared.wake.notify_all();
+        while flow.committed < target && flow.failed.is_none() {
             flow = self
                 .shared
                 .wake
                 .wait(flow)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
+        flow.flushing -= 1;
         match &flow.failed {
             Some(e) => Err(Error::Audit(format!("the access log is failing: {e}"))),
             None => Ok(()),
@@ -362,20 +382,36 @@ impl AccessLog {
 }
 
 fn run_committer(shared: &Shared) {
+    let mut last_commit: Option<std::time::Instant> = None;
     loop {
         let batch = {
             let mut flow = relock(&shared.flow);
-            while flow.pending.is_empty() && !flow.closing {
+            loop {
+                if flow.pending.is_empty() {
+                    if flow.closing {
+                        return;
+                    }
+                    flow = shared
+                        .wake
+                        .wait(flow)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    continue;
+                }
+                let wait = last_commit.map_or(std::time::Duration::ZERO, |t| {
+                    COMMIT_INTERVAL.saturating_sub(t.elapsed())
+                });
+                if wait.is_zero() || flow.closing || flow.flushing > 0 {
+                    break;
+                }
                 flow = shared
                     .wake
-                    .wait(flow)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            }
-            if flow.pending.is_empty() {
-                return;
+                    .wait_timeout(flow, wait)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
             }
             std::mem::take(&mut flow.pending)
         };
+        last_commit = Some(std::time::Instant::now());
         let last = batch.last().map_or(0, |(s, _)| *s);
         let result = commit(&mut relock(&shared.committer), &batch);
         let caught_up = {

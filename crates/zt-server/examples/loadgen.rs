@@ -349,6 +349,11 @@ fn run(flags: &HashMap<String, String>) {
         non_200 + r.errors,
         r.errors,
     );
+    // The target is zero errors: a refused exchange or a broken connection fails the run
+    // (and `bench/secrets.sh` with it), after the figures are printed.
+    if non_200 > 0 || r.errors > 0 || ok == 0 {
+        std::process::exit(1);
+    }
 }
 
 #[derive(Default)]

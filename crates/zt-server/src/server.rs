@@ -323,10 +323,14 @@ pub(crate) fn log_line(text: &str) {
     log_json(&serde_json::json!({"time": now_rfc3339(), "msg": text}));
 }
 
-/// Writes one JSON object as one line on stderr (the server's structured log).
+/// Writes one JSON object as one line on stderr (the server's structured log), in one
+/// `write`: stderr is unbuffered, and formatting a `Value` straight into it wrote every key,
+/// quote and value separately — dozens of system calls per request line, about a fifth of
+/// `zt serve`'s CPU under load (`docs/performance.md`).
 pub(crate) fn log_json(value: &serde_json::Value) {
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{value}");
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
+    let _ = std::io::stderr().lock().write_all(&line);
 }
 
 /// The current time, RFC 3339.

@@ -52,11 +52,15 @@
 //! ## Durability
 //!
 //! One process at a time holds a log open (an exclusive `flock` on `private/lock`; others
-//! wait). A batch writes its tiles and entry bundles (temp file, fsync, rename), fsyncs their
-//! directories, and only then replaces `checkpoint` the same way; [`Log::append`] returns after
-//! that. Tiles a checkpoint needs are never rewritten, so killing the process at any moment
-//! leaves the last published checkpoint valid and every later checkpoint consistent with it;
-//! [`Log::open`] checks the right edge of the tree against the checkpoint's root.
+//! wait). A batch is appended to the write-ahead file `private/wal` and synced (one
+//! fdatasync); [`Log::append`] returns after that, with the batch's checkpoint signed in
+//! memory. The tiles and bundles a batch completes are written (temp file, rename) right away;
+//! the partial tiles and the `checkpoint` file are published when no append waits, or every
+//! [`LogOptions::publish_interval`], partial tiles first, so the `checkpoint` file always names
+//! a tree whose tiles are on disk. Every file is synced at the next base; opening replays the
+//! WAL, rebuilding tiles and checkpoints byte for byte, so killing the process at any moment
+//! loses no acknowledged entry; [`Log::open`] checks the right edge of the tree against the
+//! root it starts from. See the `log` module's documentation.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

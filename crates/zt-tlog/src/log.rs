@@ -11,12 +11,27 @@
 //! - `private/wal`: the write-ahead file of batches appended since the last *durable base*.
 //!
 //! A batch is made durable by one fdatasync: its entries are appended to `private/wal` (with
-//! their first index and a SHA-256 over the record) and synced. Only then are its new tiles,
-//! bundles and checkpoint written (each to a temporary file renamed into place, so readers never
-//! see half a file), without syncing them one by one: the WAL is what survives a crash. Once
-//! the WAL holds enough (or when the log is closed), every file written since the base is
-//! fsynced, with its directories, and the WAL is reset to a new base (its header names the
-//! base's size and root) — only then are partial tiles that became full removed.
+//! their first index and a SHA-256 over the record) and synced. Only then are its new full
+//! tiles and bundles written (each to a temporary file renamed into place, so readers never
+//! see half a file), without syncing them one by one: the WAL is what survives a crash. Its
+//! checkpoint is signed in memory, so [`Log::checkpoint`], [`Log::tlog_proof`] and every proof
+//! cover the batch when [`Log::append`] returns.
+//!
+//! **Publication.** The files that change with every batch — the rightmost partial tile of
+//! each level, the partial entry bundle and `checkpoint` — are *published* (written, partial
+//! tiles first, the checkpoint last) by a batch after which no other append waits, or once
+//! [`LogOptions::publish_interval`] has passed since the last publication, and by every base.
+//! Under load the files on disk therefore lag the in-memory tree by at most that interval, but
+//! they always agree with each other: the `checkpoint` file names a tree whose tiles are all on
+//! disk. Each publication creates new files (new partial tile names, the checkpoint's
+//! replacement); doing it per interval instead of per batch is what keeps a file system's inode
+//! allocator out of the append path (`docs/performance.md`). [`Log::unpublished_tile`] serves
+//! the in-memory partial tiles to an HTTP reader of the in-memory checkpoint.
+//!
+//! Once the WAL holds enough (or when the log is closed), the current tree is published, every
+//! file written since the base is fsynced, with its directories, and the WAL is reset to a new
+//! base (its header names the base's size and root) — only then are partial tiles that became
+//! full removed.
 //!
 //! [`Log::open`] with the private key replays a WAL that holds batches: it reloads the
 //! base's partial tiles (durable), checks that they hash to the base's root, applies every
@@ -29,8 +44,9 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest as _, Sha256};
@@ -67,6 +83,11 @@ pub struct LogOptions {
     /// How long opening waits for another process that has the log open before failing with
     /// [`Error::Busy`] (default: `ZT_LOG_WAIT` seconds, or 30).
     pub lock_wait: Duration,
+    /// While other appends wait to run, how long a batch may leave its partial tiles, partial
+    /// entry bundle and `checkpoint` file to a later batch (default 25 ms). The in-memory
+    /// checkpoint and proofs are current regardless, and a batch after which no append waits
+    /// publishes at once; `Duration::ZERO` publishes every batch.
+    pub publish_interval: Duration,
 }
 
 impl Default for LogOptions {
@@ -75,6 +96,7 @@ impl Default for LogOptions {
             max_batch: 4096,
             max_delay: Duration::ZERO,
             lock_wait: lock_wait(),
+            publish_interval: Duration::from_millis(25),
         }
     }
 }
@@ -89,6 +111,13 @@ struct State {
     edge: Vec<Vec<Hash>>,
     /// The entries of the partial entry bundle.
     bundle: Vec<Vec<u8>>,
+    /// The size whose partial tiles and bundle are on disk and whose checkpoint is the
+    /// `checkpoint` file.
+    published: u64,
+    /// The text of the `checkpoint` file.
+    published_checkpoint: String,
+    /// When it was written.
+    published_at: Instant,
 }
 
 /// An open transparency log. `Sync`: share it between threads and call [`Log::append`] from
@@ -101,6 +130,12 @@ pub struct Log {
     state: Mutex<State>,
     /// Concurrent [`Log::append`]s, committed together.
     batches: zt_core::group::Group<Vec<u8>, Result<u64, String>>,
+    /// Appends that have not reached a running batch yet: [`Log::append`] entries not taken
+    /// by a batch, [`Log::append_batch`] callers waiting for `state`. A batch that sees one
+    /// knows another batch will run after it.
+    queued: AtomicUsize,
+    /// [`LogOptions::publish_interval`].
+    publish_interval: Duration,
     /// The write-ahead file and what was written since the durable base (locked after
     /// `state`, only by a writer).
     wal: Mutex<Result<Wal, String>>,
@@ -371,6 +406,8 @@ impl Log {
             signer,
             state: Mutex::new(state),
             batches: zt_core::group::Group::with_delay(options.max_batch, options.max_delay),
+            queued: AtomicUsize::new(0),
+            publish_interval: options.publish_interval,
             wal: Mutex::new(Err("the log is read-only".into())),
             _lock,
         };
@@ -382,7 +419,7 @@ impl Log {
             } else if replay.is_empty() {
                 // A log from before the WAL (durable file by file), or a WAL left by a zt
                 // that wrote the checkpoint durably past it: this state becomes the base.
-                log.take_base(&state, &Since::default())
+                log.take_base(&mut state, &mut Since::default())
             } else {
                 let mut since = Since::default();
                 for (first, entries) in replay {
@@ -392,10 +429,11 @@ impl Log {
                             "a record does not follow the one before it",
                         ));
                     }
-                    log.publish(&mut state, &entries, &mut since)?;
+                    log.apply(&mut state, &entries, &mut since)?;
                 }
-                // What was replayed becomes the new base; the log is not usable until then.
-                Ok(log.take_base(&state, &since)?)
+                // What was replayed becomes the new base (published first); the log is not
+                // usable until then.
+                Ok(log.take_base(&mut state, &mut since)?)
             };
             // Nothing needed replaying, so the log reads as it is even where its WAL cannot
             // be written (a read-only copy with its key): only appends fail, saying why.
@@ -424,9 +462,41 @@ impl Log {
         relock(&self.state).size
     }
 
-    /// The current signed checkpoint (note text).
+    /// The current signed checkpoint (note text): it covers every acknowledged append.
     pub fn checkpoint(&self) -> String {
         relock(&self.state).checkpoint.clone()
+    }
+
+    /// The signed checkpoint in the `checkpoint` file: the newest whose tiles are all on disk
+    /// (at most [`LogOptions::publish_interval`] behind [`Log::checkpoint`] while appends
+    /// keep coming, the same once they stop).
+    pub fn published_checkpoint(&self) -> String {
+        relock(&self.state).published_checkpoint.clone()
+    }
+
+    /// A partial tile or entry bundle (`rel`, e.g. `tile/0/x001/234.p/17`) of the current
+    /// tree that is not on disk yet (see the module documentation, "Publication"): the first
+    /// `W` hashes or entries of the rightmost tile, the bytes the file will hold. `None` for
+    /// any other path.
+    pub fn unpublished_tile(&self, rel: &str) -> Option<Vec<u8>> {
+        let state = relock(&self.state);
+        let width_in = |full_path: String| -> Option<usize> {
+            rel.strip_prefix(&full_path)?
+                .strip_prefix(".p/")?
+                .parse::<usize>()
+                .ok()
+                .filter(|w| (1..TILE_WIDTH).contains(w))
+        };
+        for (level, tile) in state.edge.iter().enumerate() {
+            let level = u8::try_from(level).ok()?;
+            let (full, _) = tiles_at(level, state.size);
+            if let Some(w) = width_in(tile_path(level, full, TILE_WIDTH)) {
+                return tile.get(..w).map(encode_tile);
+            }
+        }
+        let (full, _) = tiles_at(0, state.size);
+        let w = width_in(entries_path(full, TILE_WIDTH))?;
+        state.bundle.get(..w).map(encode_bundle)
     }
 
     /// Appends one entry and returns its index once a checkpoint covering it is durable.
@@ -436,12 +506,16 @@ impl Log {
         if self.signer.is_none() {
             return Err(Error::ReadOnly(self.dir.join(PRIVATE_KEY)));
         }
+        self.queued.fetch_add(1, Ordering::SeqCst);
         self.batches
             .submit(
                 entry.to_vec(),
-                |entries| match self.append_batch(&entries) {
-                    Ok(first) => (first..).take(entries.len()).map(Ok).collect(),
-                    Err(e) => vec![Err(e.to_string()); entries.len()],
+                |entries| {
+                    self.queued.fetch_sub(entries.len(), Ordering::SeqCst);
+                    match self.append_batch(&entries) {
+                        Ok(first) => (first..).take(entries.len()).map(Ok).collect(),
+                        Err(e) => vec![Err(e.to_string()); entries.len()],
+                    }
                 },
                 || Err("the batch holding this entry ended without an answer".to_string()),
             )
@@ -458,9 +532,11 @@ impl Log {
         if self.signer.is_none() {
             return Err(Error::ReadOnly(self.dir.join(PRIVATE_KEY)));
         }
+        self.queued.fetch_add(1, Ordering::SeqCst);
         let mut state = relock(&self.state);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
         let first = state.size;
-        if entries.is_empty() {
+        if entries.is_empty() && state.published == state.size {
             return Ok(first);
         }
         let mut guard = relock(&self.wal);
@@ -473,12 +549,27 @@ impl Log {
             }
         };
         let before = wal.len;
-        if let Err(e) = wal
-            .append(first, entries)
-            .and_then(|()| self.publish(&mut state, entries, &mut wal.since))
-        {
+        let mut next = state.clone();
+        let applied = (|| {
+            if !entries.is_empty() {
+                wal.append(first, entries)?;
+                self.apply(&mut next, entries, &mut wal.since)?;
+            }
+            // Publish now unless another append will run right after this one (it, or the
+            // one after it, publishes) and the files on disk are recent enough.
+            let waiting = self.queued.load(Ordering::SeqCst);
+            if next.published != next.size
+                && (waiting == 0 || next.published_at.elapsed() >= self.publish_interval)
+            {
+                self.publish(&mut next, &mut wal.since)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = applied {
             // Take the record back, so that neither a replay nor the next batch sees it.
-            if let Err(t) = wal.truncate(before) {
+            if wal.len != before
+                && let Err(t) = wal.truncate(before)
+            {
                 *guard = Err(format!(
                     "a failed batch's record could not be taken back ({t}); reopen the log to \
                      replay what was acknowledged"
@@ -486,10 +577,11 @@ impl Log {
             }
             return Err(e);
         }
+        *state = next;
         if wal.len >= WAL_MAX_BYTES || wal.since.entries >= WAL_MAX_ENTRIES {
             // The batch is durable in the WAL already: a base that fails is tried again later.
-            if let Ok(next) = self.take_base(&state, &wal.since) {
-                *wal = next;
+            if let Ok(base) = self.take_base(&mut state, &mut wal.since) {
+                *wal = base;
             }
         }
         Ok(first)
@@ -498,19 +590,20 @@ impl Log {
     /// Makes every file written since the last base durable and starts a new, empty
     /// write-ahead file (what closing the log does too).
     pub fn sync(&self) -> Result<(), Error> {
-        let state = relock(&self.state);
+        let mut state = relock(&self.state);
         let mut guard = relock(&self.wal);
         if let Ok(wal) = guard.as_mut()
             && (wal.since.entries > 0 || wal.len > WAL_HEADER as u64)
         {
-            *wal = self.take_base(&state, &wal.since)?;
+            *wal = self.take_base(&mut state, &mut wal.since)?;
         }
         Ok(())
     }
 
-    /// Applies a batch to `state`: writes its new tiles and bundles, then the signed
-    /// checkpoint, each renamed into place but not synced (the caller has the batch in the WAL).
-    fn publish(
+    /// Applies a batch to `state`: writes the tiles and bundles it fills, renamed into place
+    /// but not synced (the caller has the batch in the WAL), and signs its checkpoint. The
+    /// partial tiles, the partial bundle and the checkpoint file are left to [`Log::publish`].
+    fn apply(
         &self,
         state: &mut State,
         entries: &[Vec<u8>],
@@ -520,10 +613,10 @@ impl Log {
             .signer
             .as_ref()
             .ok_or_else(|| Error::ReadOnly(self.dir.join(PRIVATE_KEY)))?;
-        let mut next = state.clone();
+        // On failure `state` is left part-way: callers apply to a copy they drop then.
+        let next = state;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut completed = Vec::new();
-        let mut changed = BTreeSet::new();
         for entry in entries {
             next.size += 1;
             next.bundle.push(entry.clone());
@@ -541,7 +634,6 @@ impl Log {
                 }
                 let tile = &mut next.edge[usize::from(level)];
                 tile.push(hash);
-                changed.insert(level);
                 if tile.len() < TILE_WIDTH {
                     break;
                 }
@@ -553,26 +645,10 @@ impl Log {
                 level += 1;
             }
         }
-        for &level in &changed {
-            let (full, width) = tiles_at(level, next.size);
-            if width > 0 {
-                files.push((
-                    tile_path(level, full, width),
-                    encode_tile(&next.edge[usize::from(level)]),
-                ));
-            }
-        }
-        if !next.bundle.is_empty() {
-            files.push((
-                entries_path(next.size >> 8, next.bundle.len()),
-                encode_bundle(&next.bundle),
-            ));
-        }
         // The root comes from the in-memory right edge alone.
         next.root =
             Prover::new(TileReader::new(&self.dir, next.size, &next.edge)).root(next.size)?;
         next.checkpoint = Checkpoint::new(self.origin(), next.size, next.root).sign(signer)?;
-        files.push((CHECKPOINT.to_string(), next.checkpoint.clone().into_bytes()));
         for (rel, bytes) in files {
             let path = self.dir.join(&rel);
             since.track(&self.dir, &path);
@@ -581,13 +657,49 @@ impl Log {
         since
             .obsolete
             .extend(completed.into_iter().map(|rel| self.dir.join(rel)));
-        *state = next;
         Ok(())
     }
 
-    /// Syncs every file written since the base and their directories, then replaces the WAL
-    /// with an empty one whose base is `state`, and removes partial tiles that became full.
-    fn take_base(&self, state: &State, since: &Since) -> Result<Wal, Error> {
+    /// Writes the partial tiles and bundle of `state` that are not on disk yet, then its
+    /// checkpoint (each renamed into place, not synced): from here on the `checkpoint` file
+    /// names `state`'s tree, and every tile it needs is on disk.
+    fn publish(&self, state: &mut State, since: &mut Since) -> Result<(), Error> {
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for (level, tile) in state.edge.iter().enumerate() {
+            let level = u8::try_from(level).unwrap_or(u8::MAX);
+            let (full, width) = tiles_at(level, state.size);
+            // The same path holds the same bytes: a tile of that width is on disk already.
+            if width > 0 && tiles_at(level, state.published) != (full, width) {
+                files.push((tile_path(level, full, width), encode_tile(tile)));
+            }
+        }
+        let (full, width) = tiles_at(0, state.size);
+        if width > 0 && tiles_at(0, state.published) != (full, width) {
+            files.push((entries_path(full, width), encode_bundle(&state.bundle)));
+        }
+        // The checkpoint last: readers of the directory never see it before its tiles.
+        files.push((
+            CHECKPOINT.to_string(),
+            state.checkpoint.clone().into_bytes(),
+        ));
+        for (rel, bytes) in files {
+            let path = self.dir.join(&rel);
+            since.track(&self.dir, &path);
+            write_renamed(&path, &bytes)?;
+        }
+        state.published = state.size;
+        state.published_checkpoint.clone_from(&state.checkpoint);
+        state.published_at = Instant::now();
+        Ok(())
+    }
+
+    /// Publishes `state`, syncs every file written since the base and their directories, then
+    /// replaces the WAL with an empty one whose base is `state`, and removes partial tiles that
+    /// became full.
+    fn take_base(&self, state: &mut State, since: &mut Since) -> Result<Wal, Error> {
+        if state.published != state.size {
+            self.publish(state, since)?;
+        }
         // Partial tiles about to be removed need not be synced first.
         let obsolete: BTreeSet<&Path> = since.obsolete.iter().map(PathBuf::as_path).collect();
         let keep = since
@@ -820,9 +932,14 @@ fn load_state(dir: &Path, size: u64, expected: Hash, checkpoint: String) -> Resu
     Ok(State {
         size,
         root,
+        published_checkpoint: checkpoint.clone(),
         checkpoint,
         edge,
         bundle,
+        // The partial tiles of `size` are on disk (they were just read); its checkpoint file
+        // too, unless a replay follows (which publishes).
+        published: size,
+        published_at: Instant::now(),
     })
 }
 

@@ -11,9 +11,9 @@
 )]
 
 use zt_tlog::ed25519_dalek::SigningKey;
-use zt_tlog::tiles::{entries_path, tile_path};
+use zt_tlog::tiles::{FetchedTiles, entries_path, tile_path};
 use zt_tlog::{
-    Checkpoint, Error, Log, LogOptions, MemoryTree, TrustPolicy, WitnessSigner, leaf_hash,
+    Checkpoint, Error, Log, LogOptions, MemoryTree, Prover, TrustPolicy, WitnessSigner, leaf_hash,
     verify_consistency, verify_inclusion,
 };
 
@@ -123,6 +123,126 @@ fn concurrent_appends_share_batches_and_all_land() {
             assert_eq!(*index, before + n as u64, "indices are dense and unique");
             assert_eq!(&log.entry(*index).unwrap(), e);
         }
+    }
+}
+
+/// A tile as a reader of the log directory (a static web server's copy) fetches it.
+fn from_disk(dir: &std::path::Path, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+    match fs_err::read(dir.join(rel)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[test]
+fn under_load_the_files_lag_but_always_agree_and_catch_up_when_appends_stop() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    drop(Log::init(&dir, key(), "example.com/log").unwrap());
+    // Publication only when no append waits: the files lag as far as they ever can.
+    let options = LogOptions {
+        publish_interval: std::time::Duration::from_secs(3600),
+        ..LogOptions::default()
+    };
+    let log = Log::open_with(&dir, options).unwrap();
+    let verifier = log.verifier().clone();
+    let done = AtomicBool::new(false);
+    let (mut checked, mut lagging) = (0u32, 0u32);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..32u64)
+            .map(|t| {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..37u64 {
+                        let index = log.append(&entry(t * 1000 + i)).unwrap();
+                        // What the caller gets covers its entry.
+                        let proof = log.tlog_proof(index, None).unwrap();
+                        let policy = TrustPolicy::log_only(log.verifier().clone()).unwrap();
+                        proof
+                            .verify(&leaf_hash(&entry(t * 1000 + i)), &policy)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        let reader = s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                // A reader of the directory: the checkpoint file and the tiles it names
+                // (a partial tile removed since is read from its full tile).
+                let text = fs_err::read(dir.join("checkpoint")).unwrap();
+                let (on_disk, _) = Checkpoint::open(&text, &verifier).unwrap();
+                let tiles = FetchedTiles::new(on_disk.size, |rel: &str| from_disk(&dir, rel));
+                assert_eq!(
+                    Prover::new(tiles).root(on_disk.size).unwrap(),
+                    on_disk.root,
+                    "the checkpoint file names a tree whose tiles are on disk"
+                );
+                // A reader over HTTP (`zt serve`): the in-memory checkpoint, each tile from
+                // disk or, not published yet, from memory.
+                let text = log.checkpoint();
+                let (current, _) = Checkpoint::open(text.as_bytes(), &verifier).unwrap();
+                let tiles = FetchedTiles::new(current.size, |rel: &str| {
+                    Ok(from_disk(&dir, rel)?.or_else(|| log.unpublished_tile(rel)))
+                });
+                assert_eq!(Prover::new(tiles).root(current.size).unwrap(), current.root);
+                checked += 1;
+                lagging += u32::from(on_disk.size < current.size);
+            }
+        });
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        reader.join().unwrap();
+    });
+    eprintln!("{checked} reads, {lagging} with the files behind the in-memory tree");
+    assert!(checked > 0);
+    // Appends stopped: the files are the current tree.
+    assert_eq!(log.size(), 32 * 37);
+    assert_eq!(log.published_checkpoint(), log.checkpoint());
+    assert_eq!(
+        fs_err::read_to_string(dir.join("checkpoint")).unwrap(),
+        log.checkpoint()
+    );
+    let size = log.size();
+    let (full, width) = zt_tlog::tiles::tiles_at(0, size);
+    assert!(dir.join(tile_path(0, full, width)).is_file());
+    assert!(dir.join(entries_path(full, width)).is_file());
+}
+
+#[test]
+fn unpublished_tiles_are_prefixes_of_the_rightmost_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = Log::init(&dir, key(), "example.com/log").unwrap();
+    log.append_batch(&(0..300).map(entry).collect::<Vec<_>>())
+        .unwrap();
+    // Published (no append waited): the same bytes as the files.
+    for rel in [tile_path(0, 1, 44), entries_path(1, 44), tile_path(1, 0, 1)] {
+        assert_eq!(
+            log.unpublished_tile(&rel).unwrap(),
+            fs_err::read(dir.join(&rel)).unwrap(),
+            "{rel}"
+        );
+    }
+    let whole = fs_err::read(dir.join(tile_path(0, 1, 44))).unwrap();
+    assert_eq!(
+        log.unpublished_tile(&tile_path(0, 1, 10)).unwrap(),
+        whole[..320]
+    );
+    // Wider than the tree, another tile, a full tile, a path that is no tile.
+    for rel in [
+        tile_path(0, 1, 45),
+        tile_path(0, 0, 44),
+        tile_path(0, 1, 256),
+        tile_path(2, 0, 1),
+        entries_path(1, 45),
+        "checkpoint".to_string(),
+        format!("{}/../../private/log.key", tile_path(0, 1, 3)),
+    ] {
+        assert_eq!(log.unpublished_tile(&rel), None, "{rel}");
     }
 }
 

@@ -12,7 +12,10 @@
 //!
 //! The read routes serve the files of the log directory, the same bytes a static web server
 //! or a CDN would serve from a copy of it: nothing outside the tlog-tiles layout is reachable
-//! (`private/` never is).
+//! (`private/` never is). `/checkpoint` is the log's newest (in memory); while appends keep
+//! coming, the log writes its partial tiles and `checkpoint` file at most every few ms
+//! (`zt_tlog::LogOptions::publish_interval`), so a partial tile of that checkpoint not on disk
+//! yet is served from memory, byte for byte the file it becomes.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -162,7 +165,22 @@ async fn tile(State(s): State<Arc<LogRoutes>>, Path(path): Path<String>) -> Resp
         )
             .into_response(),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            Problem::new(404, "no_such_tile").into_response()
+            // A partial tile of the served (in-memory) checkpoint that the log has not
+            // published to disk yet: the bytes the file will hold.
+            match s.log.unpublished_tile(&rel) {
+                Some(bytes) => (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/octet-stream"),
+                        ),
+                        (header::CACHE_CONTROL, HeaderValue::from_static(PARTIAL)),
+                    ],
+                    Bytes::from(bytes),
+                )
+                    .into_response(),
+                None => Problem::new(404, "no_such_tile").into_response(),
+            }
         }
         _ => Problem::new(500, "internal_error").into_response(),
     }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two `zt` binaries' `zt serve`, alternately, under the same OIDC exchange load as
+# bench/secrets.sh (64 keep-alive clients, 8 s, the same tokens, a fresh store each run):
+# the load generator's rate and latency line, and the server's CPU per exchange (user+sys
+# from /proc/PID/stat).
+#
+# Usage: bench/secrets-ab.sh ZT_BEFORE ZT_AFTER LOADGEN [ROUNDS] [WORKDIR]
+#   LOADGEN: `cargo build --release -p zt-server --example loadgen --features loadgen`
+#   N=40000 tokens, SECONDS_RUN=8, CONCURRENCY=64; PERF=1 records the last run's server
+#   (`perf record -g`, WORKDIR/perf-<which>.data).
+set -euo pipefail
+before="$1"
+after="$2"
+loadgen="$3"
+rounds="${4:-3}"
+work="${5:-$(mktemp -d)}"
+n="${N:-40000}"
+seconds="${SECONDS_RUN:-8}"
+concurrency="${CONCURRENCY:-64}"
+mkdir -p "$work"
+iss="https://token.actions.githubusercontent.com"
+[ -f "$work/issuer.pk8" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null \
+    | openssl pkcs8 -topk8 -nocrypt -outform DER -out "$work/issuer.pk8"
+cat > "$work/claims.json" <<'JSON'
+{"sub": "repo:org/app:ref:refs/heads/main", "repository": "org/app", "ref": "refs/heads/main",
+ "workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main",
+ "job_workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main", "event_name": "push",
+ "environment": "production", "repository_owner": "org", "runner_environment": "github-hosted"}
+JSON
+[ -f "$work/tokens.txt" ] || "$loadgen" mint --key "$work/issuer.pk8" --kid bench-1 --iss "$iss" \
+    --aud zt --claims "$work/claims.json" --count "$n" --tokens "$work/tokens.txt" --jwks "$work/jwks.json"
+tick=$(getconf CLK_TCK)
+for r in $(seq "$rounds"); do
+    for which in before after; do
+        zt=$before
+        [ "$which" = after ] && zt=$after
+        rm -rf "$work/repo" && mkdir -p "$work/repo"
+        "$loadgen" setup --zt "$work/repo/.zt" --jwks "$work/jwks.json" --iss "$iss" --aud zt \
+            --bind 'repository=org/app,ref=refs/heads/main' > /dev/null
+        rm -f "$work/url"
+        "$zt" serve --repo "$work/repo" --listen 127.0.0.1:0 > "$work/url" 2> "$work/serve.log" &
+        server=$!
+        trap 'kill -TERM $server 2>/dev/null || true' EXIT
+        for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.1; done
+        url=$(head -n 1 "$work/url")
+        perf_pid=
+        if [ "${PERF:-}" = 1 ] && [ "$r" = "$rounds" ]; then
+            perf record -g -o "$work/perf-$which.data" -p "$server" 2> /dev/null &
+            perf_pid=$!
+        fi
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        cpu0=$(awk '{print $14 + $15}' "/proc/$server/stat")
+        out=$("$loadgen" run --url "$url" --tokens "$work/tokens.txt" --concurrency "$concurrency" --seconds "$seconds")
+        cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
+        [ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
+        kill -TERM "$server"
+        wait "$server" || true
+        trap - EXIT
+        ok=$(sed -n 's/^exchanges: \([0-9]*\) ok.*/\1/p' <<<"$out")
+        cpu_ms=$(( (cpu1 - cpu0) * 1000 / tick ))
+        echo "round $r $which (load average $load): $out"
+        echo "    zt serve CPU ${cpu_ms} ms = $(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN{printf "%.0f", c * 1000 / n}') µs per exchange"
+    done
+done
