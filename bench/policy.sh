@@ -4,7 +4,7 @@
 # files, data and input evaluated directly on regorus (`raw_regorus`, an example binary of
 # zt-policy that only calls the regorus crate). Input: 50 realistic statements about one
 # artifact (provenance with resolved dependencies, test results with hundreds of test names,
-# SBOMs, scans with findings, dependency checks). Target: zt ≤ 1.2× raw regorus.
+# SBOMs, scans with findings, dependency checks). Target (issue 25): zt ≤ 1.1× raw regorus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-30}"
@@ -73,7 +73,9 @@ PY
 
 # Both must agree before timing means anything: allow, and no deny from raw regorus.
 (cd "$work" && "$ZT" policy eval --input input.json) | grep -qx 'allow (stage ci)'
-[ "$("$RAW" crates/zt-policy/policies "$work/data.json" "$work/input.json" | tr -d ' \n')" = '[[],[],[],[],[],[]]' ]
+"$RAW" crates/zt-policy/policies "$work/data.json" "$work/input.json" \
+  | python3 -c 'import json, sys; v = json.load(sys.stdin); assert len(v) >= 8 and all(d == [] for d in v), v'
+
 
 now() { date +%s%N; }
 time_runs() { local t0 t1; t0=$(now); for _ in $(seq "$RUNS"); do "$@" >/dev/null; done; t1=$(now); echo $(( (t1 - t0) / RUNS / 1000 )); }
