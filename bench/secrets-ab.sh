@@ -19,16 +19,8 @@ seconds="${SECONDS_RUN:-8}"
 concurrency="${CONCURRENCY:-64}"
 mkdir -p "$work"
 iss="https://token.actions.githubusercontent.com"
-[ -f "$work/issuer.pk8" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null \
-    | openssl pkcs8 -topk8 -nocrypt -outform DER -out "$work/issuer.pk8"
-cat > "$work/claims.json" <<'JSON'
-{"sub": "repo:org/app:ref:refs/heads/main", "repository": "org/app", "ref": "refs/heads/main",
- "workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main",
- "job_workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main", "event_name": "push",
- "environment": "production", "repository_owner": "org", "runner_environment": "github-hosted"}
-JSON
-[ -f "$work/tokens.txt" ] || "$loadgen" mint --key "$work/issuer.pk8" --kid bench-1 --iss "$iss" \
-    --aud zt --claims "$work/claims.json" --count "$n" --tokens "$work/tokens.txt" --jwks "$work/jwks.json"
+source "$(dirname "$0")/oidc-tokens.sh"
+[ -f "$work/tokens.txt" ] || mint_tokens "$work" "$n" "$loadgen" "$iss"
 tick=$(getconf CLK_TCK)
 for r in $(seq "$rounds"); do
     for which in before after; do

@@ -37,17 +37,8 @@ echo "load average before (other work on the machine skews tails): $(cut -d' ' -
 
 iss="https://token.actions.githubusercontent.com"
 rm -rf "$work/repo" && mkdir -p "$work/repo"
-# ring reads PKCS#8 DER (genpkey's DER output is PKCS#1).
-[ -f "$work/issuer.pk8" ] || openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null \
-    | openssl pkcs8 -topk8 -nocrypt -outform DER -out "$work/issuer.pk8"
-cat > "$work/claims.json" <<'JSON'
-{"sub": "repo:org/app:ref:refs/heads/main", "repository": "org/app", "ref": "refs/heads/main",
- "workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main",
- "job_workflow_ref": "org/app/.github/workflows/ci.yml@refs/heads/main", "event_name": "push",
- "environment": "production", "repository_owner": "org", "runner_environment": "github-hosted"}
-JSON
-"$loadgen" mint --key "$work/issuer.pk8" --kid bench-1 --iss "$iss" --aud zt \
-    --claims "$work/claims.json" --count "$n" --tokens "$work/tokens.txt" --jwks "$work/jwks.json"
+source bench/oidc-tokens.sh
+mint_tokens "$work" "$n" "$loadgen" "$iss"
 "$loadgen" setup --zt "$work/repo/.zt" --jwks "$work/jwks.json" --iss "$iss" --aud zt \
     --bind 'repository=org/app,ref=refs/heads/main'
 
