@@ -618,7 +618,7 @@ fn namespace_activity(ns: &std::ffi::OsStr, init: Pid) -> Activity {
         if !member {
             continue;
         }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Ok(stat) = fs_err::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
         if let Some((state, ticks)) = parse_stat(&stat) {
