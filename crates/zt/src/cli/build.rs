@@ -2,11 +2,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `zt build [OPTIONS] -- CMD ARGS…`
+// `zt build [OPTIONS] -- CMD ARGS…`
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct BuildArgs {
-    /// `zt build verify`: judge the current build's outputs offline.
+    // `zt build verify`: judge the current build's outputs offline.
     #[command(subcommand)]
     pub(crate) action: Option<BuildAction>,
     /// Where the build leaves its outputs, relative to the source tree; collected from the
@@ -64,7 +64,7 @@ pub(crate) struct BuildArgs {
     pub(crate) command: Vec<String>,
 }
 
-/// `zt build verify`
+// `zt build verify`
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BuildAction {
     /// Judge the current build's outputs offline, over the local evidence, with the same
@@ -86,8 +86,8 @@ pub(crate) enum BuildAction {
     },
 }
 
-/// `zt sandbox-probe -- CMD…` (hidden): runs CMD in the bare sandbox (no git, no copy, no
-/// provenance) and reports how long the sandbox took; for benchmarks.
+// `zt sandbox-probe -- CMD…` (hidden): runs CMD in the bare sandbox (no git, no copy, no
+// provenance) and reports how long the sandbox took; for benchmarks.
 #[derive(Debug, Args)]
 pub(crate) struct SandboxProbeArgs {
     /// The command and its arguments.

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-/// `zt sbom`
+// `zt sbom`
 #[derive(Debug, Args)]
 pub(crate) struct SbomArgs {
     /// The project directory whose lockfiles are read, or a container image whose layers are
@@ -61,14 +61,14 @@ pub(crate) enum SbomFormat {
     Spdx,
 }
 
-/// `zt deps …`
+// `zt deps …`
 #[derive(Debug, Args)]
 pub(crate) struct DepsArgs {
     #[command(subcommand)]
     pub(crate) command: DepsCommand,
 }
 
-/// Dependency commands.
+// Dependency commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DepsCommand {
     /// Check the dependencies: pinned (no floating ranges, hashes where the format carries

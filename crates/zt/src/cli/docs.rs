@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-/// `zt completions SHELL`
+// `zt completions SHELL`
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell to complete for.
@@ -21,7 +21,7 @@ pub(crate) enum ShellArg {
     Fish,
 }
 
-/// `zt man [COMMAND…] [--out-dir DIR]`
+// `zt man [COMMAND…] [--out-dir DIR]`
 #[derive(Debug, Args)]
 pub(crate) struct ManArgs {
     /// The command whose page to print, as typed after `zt` (e.g. `verify`, `vuln scan`);

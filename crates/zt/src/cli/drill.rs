@@ -1,6 +1,6 @@
 use clap::Args;
 
-/// `zt drill NAME|all [--json]`
+// `zt drill NAME|all [--json]`
 #[derive(Debug, Args)]
 pub(crate) struct DrillArgs {
     /// The drill: tamper-dependency, leaked-key, unsigned-commit, malicious-build-script,

@@ -7,10 +7,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory as _;
-
-use super::Cli;
-
 /// Source files whose string literals and comments hold fix texts.
 fn sources() -> Vec<PathBuf> {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -120,7 +116,8 @@ fn check(root: &clap::Command, words: &str) -> Result<(), String> {
 
 #[test]
 fn every_fix_text_names_a_command_and_flags_that_exist() {
-    let root = Cli::command();
+    let mut root = super::whole_tree();
+    root.build();
     let mut wrong = Vec::new();
     let mut checked = 0;
     for path in sources() {
@@ -153,7 +150,8 @@ fn every_fix_text_names_a_command_and_flags_that_exist() {
 
 #[test]
 fn the_checker_catches_what_does_not_exist() {
-    let root = Cli::command();
+    let mut root = super::whole_tree();
+    root.build();
     assert!(check(&root, "vuln frobnicate CVE-1").is_err());
     assert!(check(&root, "vuln waive CVE-1 --purl P --expires 2027-01-01").is_ok());
     assert!(check(&root, "attest --coverage 80").is_err());

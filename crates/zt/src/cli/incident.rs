@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt incident key-compromised|bad-package|bad-commit`
+// `zt incident key-compromised|bad-package|bad-commit`
 #[derive(Debug, Args)]
 pub(crate) struct IncidentArgs {
     #[command(subcommand)]
@@ -12,7 +12,7 @@ pub(crate) struct IncidentArgs {
     pub(crate) dir: PathBuf,
 }
 
-/// The incident workflows.
+// The incident workflows.
 #[derive(Debug, Subcommand)]
 pub(crate) enum IncidentCommand {
     /// A signing key was compromised: revoke it from `--at`, list its blast radius, re-decide

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-/// `zt init`
+// `zt init`
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// The repository root (default: the current directory).

@@ -1,13 +1,13 @@
 use clap::{Args, Subcommand, ValueEnum};
 
-/// `zt key …`
+// `zt key …`
 #[derive(Debug, Args)]
 pub(crate) struct KeyArgs {
     #[command(subcommand)]
     pub(crate) command: KeyCommand,
 }
 
-/// Key commands.
+// Key commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyCommand {
     /// Generate a key pair: NAME (PKCS#8 PEM private key, mode 0600) and NAME.pub (SPKI PEM),

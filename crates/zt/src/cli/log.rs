@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt log …`
+// `zt log …`
 #[derive(Debug, Args)]
 pub(crate) struct LogArgs {
     /// The log directory (C2SP tlog-tiles layout) [default: the repository's `.zt/log`, the
@@ -23,7 +23,7 @@ pub(crate) struct LogArgs {
     pub(crate) command: LogCommand,
 }
 
-/// Transparency log commands.
+// Transparency log commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum LogCommand {
     /// Create an empty log with a new Ed25519 signing key (or `--key`) and print its

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `zt metrics [--since T] [--json|--prometheus]`
+// `zt metrics [--since T] [--json|--prometheus]`
 #[derive(Debug, Args)]
 pub(crate) struct MetricsArgs {
     /// Count records at or after this time (RFC 3339, Unix seconds, or an age like `30d`).

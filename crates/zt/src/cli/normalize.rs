@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `zt normalize FILE…`
+// `zt normalize FILE…`
 #[derive(Debug, Args)]
 pub(crate) struct NormalizeArgs {
     /// Files to normalise in place (zip, jar, apk, jmod, python zipapp, gzip, ar, png, javadoc

@@ -2,14 +2,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt pipeline …`
+// `zt pipeline …`
 #[derive(Debug, Args)]
 pub(crate) struct PipelineArgs {
     #[command(subcommand)]
     pub(crate) command: PipelineCommand,
 }
 
-/// Pipeline commands.
+// Pipeline commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum PipelineCommand {
     /// Run every stage on a repository, in order: secret scan, hermetic build rebuilt and

@@ -2,14 +2,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-/// `zt policy …`
+// `zt policy …`
 #[derive(Debug, Args)]
 pub(crate) struct PolicyArgs {
     #[command(subcommand)]
     pub(crate) command: PolicyCommand,
 }
 
-/// Policy commands.
+// Policy commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum PolicyCommand {
     /// Evaluate the policy on an input document; print allow, or every deny with its fix.

@@ -1,6 +1,6 @@
 use clap::Args;
 
-/// `zt push SRC DST`
+// `zt push SRC DST`
 #[derive(Debug, Args)]
 pub(crate) struct PushArgs {
     /// The image to copy: `oci-layout:DIR[:TAG|@sha256:…]` (what `zt build --image` writes)

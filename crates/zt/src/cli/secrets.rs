@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt secrets …`
+// `zt secrets …`
 #[derive(Debug, Args)]
 pub(crate) struct SecretsArgs {
     /// The repository whose store (`.zt/secrets`) to use, as `--repo` elsewhere in zt
@@ -37,7 +37,7 @@ impl SecretsArgs {
     }
 }
 
-/// Secrets broker commands.
+// Secrets broker commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum SecretsCommand {
     /// Create the secrets store: a master key, the broker's token-signing key, an empty store

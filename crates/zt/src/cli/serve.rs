@@ -3,11 +3,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt serve`
+// `zt serve`
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ServeArgs {
-    /// Administration of the server (API tokens) instead of serving.
+    // Administration of the server (API tokens) instead of serving.
     #[command(subcommand)]
     pub(crate) command: Option<ServeCommand>,
     /// The address to listen on. Plain HTTP is served on loopback only: give `--tls-cert` and
@@ -77,7 +77,7 @@ pub(crate) struct ServeArgs {
     pub(crate) tls_key: Option<PathBuf>,
 }
 
-/// `zt serve token …`
+// `zt serve token …`
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServeCommand {
     /// Manage the evidence API's tokens (stored hashed in `.zt/server/tokens.json`).
@@ -85,7 +85,7 @@ pub(crate) enum ServeCommand {
     Token(TokenCommand),
 }
 
-/// `zt serve token create|list|revoke`
+// `zt serve token create|list|revoke`
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
     /// Create a token; it is printed once and never stored.

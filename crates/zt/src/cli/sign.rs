@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `zt sign`
+// `zt sign`
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
     /// The artifact to sign: a file, or an image (`oci://REF`, `REGISTRY/REPO[:TAG][@sha256:…]`,
@@ -30,7 +30,7 @@ pub(crate) struct SignArgs {
     pub(crate) insecure_registry: Vec<String>,
 }
 
-/// `zt attest`
+// `zt attest`
 #[derive(Debug, Args)]
 pub(crate) struct AttestArgs {
     /// The artifact the attestation is about (its digest becomes the statement's subject): a
@@ -70,7 +70,7 @@ pub(crate) struct AttestArgs {
     pub(crate) insecure_registry: Vec<String>,
 }
 
-/// `zt verify`
+// `zt verify`
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The artifact: a file path, `sha256:<hex>` when only the digest is known, or an image
@@ -126,7 +126,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) server: Option<String>,
 }
 
-/// `zt trace`
+// `zt trace`
 #[derive(Debug, Args)]
 pub(crate) struct TraceArgs {
     /// The artifact: a file path, or `sha256:<hex>`.

@@ -2,14 +2,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-/// `zt source …`
+// `zt source …`
 #[derive(Debug, Args)]
 pub(crate) struct SourceArgs {
     #[command(subcommand)]
     pub(crate) command: SourceCommand,
 }
 
-/// Source integrity commands.
+// Source integrity commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum SourceCommand {
     /// Scan for secrets with gitleaks rules (built in, or a repository's `.gitleaks.toml`).

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `zt vuln …`
+// `zt vuln …`
 #[derive(Debug, Args)]
 pub(crate) struct VulnArgs {
     /// The vulnerability store directory [default: the repository's `.zt/vuln`, the
@@ -13,7 +13,7 @@ pub(crate) struct VulnArgs {
     pub(crate) command: VulnCommand,
 }
 
-/// Vulnerability commands.
+// Vulnerability commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum VulnCommand {
     /// Compare two versions with an ecosystem's native ordering; prints `<`, `=` or `>`.
@@ -114,7 +114,7 @@ pub(crate) enum VulnCommand {
     },
 }
 
-/// Database commands.
+// Database commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DbCommand {
     /// Import OSV records (JSON, YAML) and RustSec advisories (Markdown + TOML) from files or

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// `zt watch [--since T] [--json|--sarif]`
+// `zt watch [--since T] [--json|--sarif]`
 #[derive(Debug, Args)]
 pub(crate) struct WatchArgs {
     /// Report builds recorded at or after this time (RFC 3339, Unix seconds, or an age like

@@ -3,15 +3,13 @@
 
 use std::io::Write as _;
 
-use clap::CommandFactory as _;
-
-use crate::cli::{Cli, CompletionsArgs, ManArgs, ManFormat, ShellArg};
+use crate::cli::{CompletionsArgs, ManArgs, ManFormat, ShellArg};
 use crate::commands::Status;
 use crate::printer::Printer;
 use crate::report::CliError;
 
 pub(crate) fn completions(args: CompletionsArgs, _printer: &Printer) -> Result<Status, CliError> {
-    let mut cmd = Cli::command();
+    let mut cmd = crate::cli::whole_tree();
     let shell = match args.shell {
         ShellArg::Bash => clap_complete::Shell::Bash,
         ShellArg::Zsh => clap_complete::Shell::Zsh,
@@ -24,7 +22,7 @@ pub(crate) fn completions(args: CompletionsArgs, _printer: &Printer) -> Result<S
 }
 
 pub(crate) fn man(args: ManArgs, printer: &Printer) -> Result<Status, CliError> {
-    let mut root = Cli::command();
+    let mut root = crate::cli::whole_tree();
     root.build();
     if let Some(dir) = &args.out_dir {
         fs_err::create_dir_all(dir).map_err(|e| write_error(dir, &e))?;
