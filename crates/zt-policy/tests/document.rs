@@ -469,3 +469,42 @@ proptest! {
         same_on_both_routes(doc.to_string().as_bytes(), None)?;
     }
 }
+
+/// The one input the routes read differently, on purpose: regorus reads serde's private
+/// big-number object (`{"$serde_json::private::Number": "12"}`) as a number. Read once, a
+/// predicate spelled so is a number, so not an object, and is refused as such (the old route
+/// accepted it, and the policies saw a number); one whose text is not a number is refused as
+/// an input error naming the field (the old route failed later, in `evaluating `input``).
+/// Inside a predicate a valid one is the same number on both routes.
+#[test]
+fn serdes_big_number_object_is_read_as_regorus_reads_it() {
+    let with = |p: Value| {
+        let mut d = bench_input();
+        d["evidence"][5]["statement"]["predicate"] = p;
+        d.to_string()
+    };
+    let whole = with(json!({"$serde_json::private::Number": "12"}));
+    assert!(through_text(whole.as_bytes(), None).is_ok());
+    let e = in_one_pass(whole.as_bytes(), None).unwrap_err();
+    assert!(
+        e.contains("field `evidence[5].statement`") && e.contains("must be a JSON object"),
+        "{e}"
+    );
+
+    let nested = with(json!({"n": {"$serde_json::private::Number": "12"}}));
+    same_on_both_routes(nested.as_bytes(), None).unwrap();
+    let doc = in_one_pass(nested.as_bytes(), None).unwrap();
+    assert_eq!(
+        doc["evidence"][5]["statement"]["predicate"]["n"],
+        Rego::from(12u64)
+    );
+
+    let broken = with(json!({"n": {"$serde_json::private::Number": "zz"}}));
+    assert!(through_text(broken.as_bytes(), None).is_err());
+    let e = in_one_pass(broken.as_bytes(), None).unwrap_err();
+    assert!(
+        e.contains("field `evidence[5].statement.predicate.n`")
+            && e.contains("failed to read big number"),
+        "{e}"
+    );
+}
