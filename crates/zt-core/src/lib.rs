@@ -34,5 +34,5 @@ pub use diagnostic::{Diagnostic, Outcome};
 pub use digest::{Digest, DigestAlgorithm};
 pub use dsse::Envelope;
 pub use error::Error;
-pub use statement::{ResourceDescriptor, Statement};
+pub use statement::{Predicate, ResourceDescriptor, Statement};
 pub use workspace::{Clock, Layout, StoreLocation, Workspace};

@@ -66,10 +66,30 @@ impl ResourceDescriptor {
     }
 }
 
-/// An in-toto Statement v1.
+/// What a statement's predicate is read as: a JSON tree of some kind. zt reads it as a
+/// `serde_json::Value`; a consumer that hands predicates straight to another engine may read
+/// them as that engine's value instead (zt-policy reads them as regorus values) and skip a
+/// conversion.
+pub trait Predicate {
+    /// Whether the predicate is a JSON object (the only shape in-toto allows).
+    fn is_object(&self) -> bool;
+}
+
+impl Predicate for serde_json::Value {
+    fn is_object(&self) -> bool {
+        serde_json::Value::is_object(self)
+    }
+}
+
+/// An in-toto Statement v1, its predicate read as `P` (by default a `serde_json::Value`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Statement {
+// The predicate is optional (`default`), which makes serde ask `P: Default` unless told.
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    bound(deserialize = "P: Deserialize<'de>")
+)]
+pub struct Statement<P = serde_json::Value> {
     /// Always [`STATEMENT_TYPE_V1`].
     #[serde(rename = "_type")]
     pub type_: String,
@@ -79,7 +99,7 @@ pub struct Statement {
     pub predicate_type: String,
     /// The claim itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub predicate: Option<serde_json::Value>,
+    pub predicate: Option<P>,
 }
 
 impl Statement {
@@ -105,6 +125,15 @@ impl Statement {
         Ok(statement)
     }
 
+    /// Serialises to canonical-enough JSON: keys sorted (serde_json's map is ordered), no
+    /// whitespace, so equal statements give equal bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        // A Statement holds only strings, maps and JSON values: serialising cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+impl<P: Predicate> Statement<P> {
     /// Checks the rules serde cannot express.
     pub fn validate(&self) -> Result<(), Error> {
         if self.type_ != STATEMENT_TYPE_V1 {
@@ -149,13 +178,6 @@ impl Statement {
             ));
         }
         Ok(())
-    }
-
-    /// Serialises to canonical-enough JSON: keys sorted (serde_json's map is ordered), no
-    /// whitespace, so equal statements give equal bytes.
-    pub fn to_json(&self) -> Vec<u8> {
-        // A Statement holds only strings, maps and JSON values: serialising cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
     }
 
     /// Whether any subject of this statement has `digest`.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use zt_core::Workspace;
 use zt_core::config::{Config, Stage};
+use zt_policy::input::RegoPredicate;
 use zt_policy::{Decision, Policy, PolicyInput, PolicySet, TestOutcome, policy_data};
 
 use crate::Error;
@@ -25,8 +26,9 @@ pub struct EvalRequest {
 /// A judgement of an input document.
 #[derive(Debug)]
 pub struct Evaluation {
-    /// The input as judged (its stage replaced when the request named one).
-    pub input: PolicyInput,
+    /// The input as judged (its stage replaced when the request named one), its predicates
+    /// as the policies saw them.
+    pub input: PolicyInput<RegoPredicate>,
     /// Allow, or every deny with its fix.
     pub decision: Decision,
 }
@@ -37,13 +39,15 @@ pub fn eval(ws: &Workspace, request: &EvalRequest) -> Result<Evaluation, Error> 
     // to make one, not a judgement against an empty configuration.
     let config = Config::load(&ws.config_path())?;
     let bytes = fs_err::read(&request.input).map_err(zt_policy::Error::from)?;
-    let mut input = PolicyInput::from_json(&bytes, Some(&request.input.display().to_string()))?;
+    // Read once, straight into the values the policies see.
+    let mut input =
+        PolicyInput::<RegoPredicate>::read(&bytes, Some(&request.input.display().to_string()))?;
     if let Some(stage) = request.stage {
         input.context.stage = stage;
     }
     let set = PolicySet::from_config(&config.policy, ws.root(), request.policy.as_deref())?;
     let mut engine = Policy::compile(&set, policy_data(&config, ws.root())?)?;
-    let decision = engine.evaluate(&input)?;
+    let decision = engine.evaluate_rego(&input)?;
     Ok(Evaluation { input, decision })
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::error::from_regorus_load;
-use crate::input::PolicyInput;
+use crate::input::{PolicyInput, RegoPredicate};
 use crate::library::PolicySet;
 
 /// One reason to refuse an artifact.
@@ -246,6 +246,14 @@ impl Policy {
     /// Evaluates every deny rule on `input`.
     pub fn evaluate(&mut self, input: &PolicyInput) -> Result<Decision, Error> {
         self.evaluate_text(&input.to_json())
+    }
+
+    /// Like [`Policy::evaluate`], for an input read with its predicates as regorus values
+    /// ([`PolicyInput::read`]): the document goes to regorus as it is, not as text to parse
+    /// again.
+    pub fn evaluate_rego(&mut self, input: &PolicyInput<RegoPredicate>) -> Result<Decision, Error> {
+        self.engine.set_input(input.to_rego());
+        self.evaluate_loaded()
     }
 
     /// Like [`Policy::evaluate`], for the input's JSON text ([`PolicyInput::to_json`]).

@@ -12,27 +12,35 @@
 //!
 //! Only evidence whose signature verified enters `evidence`; everything that failed goes to
 //! `rejected` with the reason. Unknown fields are errors (outside statements' predicates).
+//!
+//! Predicates are read as `P`: `serde_json::Value` by default, or [`RegoPredicate`] when the
+//! input goes straight to the policy engine ([`PolicyInput::read`], then
+//! [`crate::Policy::evaluate_rego`]): the input is then parsed once, into the values the
+//! policies see, rather than parsed, printed and parsed again.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zt_core::config::Stage;
-use zt_core::{ResourceDescriptor, Statement};
+use zt_core::{Predicate, ResourceDescriptor, Statement};
 
 use crate::Error;
+pub use crate::document::RegoPredicate;
 
 /// The input version this zt writes and reads.
 pub const INPUT_VERSION: u32 = 1;
 
-/// The whole input document.
+/// The whole input document, its statements' predicates read as `P`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyInput {
+// `default` fields would make serde ask `P: Default` unless told.
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
+pub struct PolicyInput<P = serde_json::Value> {
     /// Always [`INPUT_VERSION`].
     pub version: u32,
     /// The artifact being judged.
     pub subject: ResourceDescriptor,
     /// Verified statements about it (or about anything; rules check the subject).
     #[serde(default)]
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Evidence<P>>,
     /// Evidence that failed verification, with reasons.
     #[serde(default)]
     pub rejected: Vec<Rejected>,
@@ -42,10 +50,11 @@ pub struct PolicyInput {
 
 /// One verified statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Evidence {
+// `default` fields would make serde ask `P: Default` unless told.
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
+pub struct Evidence<P = serde_json::Value> {
     /// The in-toto Statement v1, as signed.
-    pub statement: Statement,
+    pub statement: Statement<P>,
     /// Who signed it.
     pub signer: Signer,
     /// Its transparency-log proof.
@@ -94,6 +103,16 @@ pub enum LogStatus {
     Verified,
     /// The statement was never logged.
     Missing,
+}
+
+impl LogStatus {
+    /// The status as written in the input document.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogStatus::Verified => "verified",
+            LogStatus::Missing => "missing",
+        }
+    }
 }
 
 /// Evidence that did not verify.
@@ -168,20 +187,28 @@ impl PolicyInput {
     /// Reads and checks an input document. `source_name` (a path) only labels errors, which
     /// name the offending field as a path like `evidence[2].signer.key_id`.
     pub fn from_json(bytes: &[u8], source_name: Option<&str>) -> Result<Self, Error> {
+        Self::read(bytes, source_name)
+    }
+}
+
+impl<P: Predicate + DeserializeOwned> PolicyInput<P> {
+    /// Like [`PolicyInput::from_json`], the predicates read as `P`: the same documents are
+    /// accepted and refused, with the same errors.
+    pub fn read(bytes: &[u8], source_name: Option<&str>) -> Result<Self, Error> {
         let name = source_name.map(str::to_string);
         // One typed pass straight from the bytes (no intermediate JSON tree: inputs can be
         // large), without tracking where it is: recording the path of every value costs as
         // much as the parse itself. Only when it fails do we parse again, tracking the path,
         // to name the offending field, and look closer, to tell broken JSON from a wrong
         // field and a newer version from both.
-        if let Ok(input) = serde_json::from_slice::<PolicyInput>(bytes)
+        if let Ok(input) = serde_json::from_slice::<Self>(bytes)
             && input.version == INPUT_VERSION
         {
             input.check(name)?;
             return Ok(input);
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let parsed: Result<PolicyInput, _> = serde_path_to_error::deserialize(&mut de);
+        let parsed: Result<Self, _> = serde_path_to_error::deserialize(&mut de);
         let input = match parsed {
             Ok(input) => {
                 // Trailing text after the document is broken JSON too.
@@ -261,7 +288,9 @@ impl PolicyInput {
         }
         Ok(())
     }
+}
 
+impl<P: Serialize> PolicyInput<P> {
     /// The document as JSON, as policies see it.
     pub fn to_value(&self) -> serde_json::Value {
         // Every field is a string, number, bool, map or list: serialising cannot fail.

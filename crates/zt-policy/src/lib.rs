@@ -32,6 +32,7 @@
 
 mod clock;
 mod data;
+mod document;
 mod engine;
 mod error;
 pub mod evidence;

@@ -1,6 +1,7 @@
 use std::path::Path;
 
-use zt_policy::{Decision, PolicyInput};
+use zt_core::config::Stage;
+use zt_policy::Decision;
 
 use crate::cli::{PolicyArgs, PolicyCommand};
 use crate::commands::Status;
@@ -24,7 +25,7 @@ pub(crate) fn run(args: PolicyArgs, printer: &Printer) -> Result<Status, CliErro
                     stage: stage.map(Into::into),
                 },
             )?;
-            print_decision(&judged.decision, &judged.input, printer);
+            print_decision(&judged.decision, judged.input.context.stage, printer);
             Ok(if judged.decision.allow {
                 Status::Success
             } else {
@@ -76,17 +77,17 @@ pub(crate) fn run(args: PolicyArgs, printer: &Printer) -> Result<Status, CliErro
     }
 }
 
-fn print_decision(decision: &Decision, input: &PolicyInput, printer: &Printer) {
+fn print_decision(decision: &Decision, stage: Stage, printer: &Printer) {
     if printer.json {
         printer.json(&serde_json::json!({
             "allow": decision.allow,
-            "stage": input.context.stage.name(),
+            "stage": stage.name(),
             "deny": decision.deny,
         }));
         return;
     }
     if decision.allow {
-        printer.out(format!("allow (stage {})", input.context.stage));
+        printer.out(format!("allow (stage {stage})"));
         return;
     }
     for d in &decision.deny {
@@ -96,7 +97,7 @@ fn print_decision(decision: &Decision, input: &PolicyInput, printer: &Printer) {
     }
     printer.out(format!(
         "deny (stage {}): {} rule violation{}",
-        input.context.stage,
+        stage,
         decision.deny.len(),
         if decision.deny.len() == 1 { "" } else { "s" }
     ));
