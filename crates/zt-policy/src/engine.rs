@@ -268,12 +268,6 @@ impl Policy {
         self.evaluate_loaded()
     }
 
-    /// Like [`Policy::evaluate`], for an input already checked and turned into JSON.
-    pub fn evaluate_json(&mut self, input: serde_json::Value) -> Result<Decision, Error> {
-        self.engine.set_input(Value::from(input));
-        self.evaluate_loaded()
-    }
-
     fn evaluate_loaded(&mut self) -> Result<Decision, Error> {
         let mut denies = BTreeSet::new();
         for rule in &self.deny_rules {
