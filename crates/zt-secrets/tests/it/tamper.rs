@@ -2,7 +2,7 @@
 //! record (in the ledger or in the log) is found by the audit and named.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -393,12 +393,13 @@ fn a_crash_loses_no_acknowledged_batch() {
     } // closed: the base is durable
     for round in 0..3 {
         let before = files_under(&dir);
+        // This test's name as libtest knows it: its module path inside the test binary.
+        let name = module_path!()
+            .split_once("::")
+            .map_or(String::new(), |(_, m)| format!("{m}::"))
+            + "a_crash_loses_no_acknowledged_batch";
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "a_crash_loses_no_acknowledged_batch",
-                "--test-threads=1",
-            ])
+            .args(["--exact", &name, "--test-threads=1"])
             .env("ZT_TLOG_CRASH_CHILD", &dir)
             .env("ZT_TLOG_CRASH_START", size.to_string())
             .output()

@@ -1,7 +1,7 @@
 //! Bad input: a clear error naming the input and the fix, and nothing written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;

@@ -3,7 +3,7 @@
 //! denial in the access log (verified against the transparency log).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 
