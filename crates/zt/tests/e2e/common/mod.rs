@@ -114,6 +114,8 @@ pub(crate) struct Serve {
     child: Option<std::process::Child>,
     pub(crate) url: String,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Told by the drain thread when it has read the pipe to its end.
+    drained: std::sync::mpsc::Receiver<()>,
 }
 
 impl Serve {
@@ -138,6 +140,7 @@ impl Serve {
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut pipe = child.stderr.take().unwrap();
         let sink = stderr.clone();
+        let (done, drained) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = pipe.read(&mut buf) {
@@ -148,12 +151,14 @@ impl Serve {
                     .unwrap()
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
+            let _ = done.send(());
         });
         // Owned first, so a failed check below still kills the server (Drop).
         let serve = Serve {
             child: Some(child),
             url,
             stderr,
+            drained,
         };
         assert!(serve.url.starts_with("http"), "{:?}", serve.url);
         serve
@@ -173,8 +178,11 @@ impl Serve {
             .unwrap();
         assert!(ok.success());
         let status = child.wait().unwrap();
-        // The drain thread reads to the end of the pipe, which closed with the process.
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The drain thread reads to the end of the pipe, which closed with the process (bounded,
+        // in case something the server started still holds it).
+        let _ = self
+            .drained
+            .recv_timeout(std::time::Duration::from_secs(10));
         let stderr = self.stderr.lock().unwrap().clone().into_bytes();
         Output {
             status,
