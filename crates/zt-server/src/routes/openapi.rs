@@ -205,7 +205,7 @@ mod tests {
     use super::*;
 
     /// Every documented (method, path) is in the route table the router is built from, and
-    /// every routed one is documented. (`tests/evidence.rs` also calls each documented
+    /// every routed one is documented. (`tests/it/evidence.rs` also calls each documented
     /// operation on the real server and checks that it is routed.)
     #[test]
     fn document_and_route_table_agree() {

@@ -1,0 +1,7 @@
+//! zt-tlog's integration tests, one module per concern. One test binary, not one per file:
+//! each `tests/*.rs` used to be its own binary, linked separately against the same
+//! dependencies. Run one module with `cargo test -p zt-tlog --test it MODULE::`.
+
+mod log;
+mod properties;
+mod vectors;

