@@ -6,7 +6,7 @@
 //!
 //! Each struct is taken apart field by field with no `..`, so a field added to the input makes
 //! this file fail to compile until it says how the field reaches the policies; the tests in
-//! `tests/document.rs` compare the two routes on every input they know and on generated ones.
+//! `tests/it/document.rs` compare the two routes on every input they know and on generated ones.
 
 use std::collections::BTreeMap;
 

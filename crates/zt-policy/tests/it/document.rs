@@ -119,12 +119,12 @@ fn ev(t: &str, p: Value) -> Value {
         "signer": {"key_id": KEY}, "log": {"status": "verified"}, "time": "2026-11-25T10:00:00Z"})
 }
 
-/// The inputs of `tests/library.rs`, `crates/zt/tests/policy.rs`, `src/input.rs` and the
+/// The inputs of `tests/it/library.rs`, `crates/zt/tests/e2e/policy.rs`, `src/input.rs` and the
 /// example of `docs/policy-input.md`, and the optional fields in every state: absent, `null`
 /// (dropped: the policies never see a null there), present.
 #[test]
 fn the_test_inputs_reach_regorus_unchanged() {
-    // tests/library.rs: complete evidence, and none.
+    // tests/it/library.rs: complete evidence, and none.
     let complete = vec![
         ev(
             "https://slsa.dev/provenance/v1",
@@ -154,7 +154,7 @@ fn the_test_inputs_reach_regorus_unchanged() {
             "evidence": evidence, "context": {"stage": "publish", "time": "2026-11-25T12:00:00Z"}}),
         );
     }
-    // crates/zt/tests/policy.rs's good input, with a rejection and another ref.
+    // crates/zt/tests/e2e/policy.rs's good input, with a rejection and another ref.
     check_accepted(
         &json!({"version": 1, "subject": {"name": "app.tar.gz", "digest": {"sha256": DIGEST}},
         "evidence": complete,
