@@ -38,7 +38,7 @@ fn input(evidence: Vec<Value>) -> PolicyInput {
     PolicyInput::from_json(doc.to_string().as_bytes(), None).unwrap()
 }
 
-fn complete() -> Vec<Value> {
+pub(crate) fn complete() -> Vec<Value> {
     vec![
         ev(
             "https://slsa.dev/provenance/v1",
