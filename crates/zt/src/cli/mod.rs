@@ -91,8 +91,8 @@ pub(crate) struct GlobalArgs {
 /// man pages or completions need the whole tree). Building all 25 commands' arguments, then
 /// dropping them, was 1.2 M of the 2.5 M instructions every `zt` process spent before its own
 /// work (callgrind). Two rules keep the deferred tree the same as an eager one, both tested
-/// below: the argument structs named here carry no doc comment (clap would apply it after the
-/// variant's, replacing the command's summary), and no command defines an argument that
+/// below: the argument structs named here, and the command enums inside them, carry no doc
+/// comment (clap would apply it after the variant's, replacing the command's summary), and no command defines an argument that
 /// shadows a global one (`--json`, `--quiet`: the global is propagated before a deferred
 /// command's own arguments exist). Nested command enums are not deferred: `zt log`'s global
 /// `--log-key` is shadowed by `zt log cosign`'s own.
@@ -162,7 +162,7 @@ pub(crate) enum Command {
 }
 
 /// The whole command tree with every deferred command built, for what shows the tree rather
-/// than parsing one command line (completions): `help`'s own tree (`zt help deps approve`) is
+/// than parsing one command line (completions, man pages): `help`'s own tree (`zt help deps approve`) is
 /// copied from the commands when the root is built, before a deferred command has its
 /// arguments and commands. So the tree is built once, and its built commands (their globals
 /// propagated, their names set, as in an eager tree) are put into a fresh root, whose build
