@@ -164,6 +164,13 @@ impl<'a> Context<'a> {
     }
 
     /// Every dependency-request statement in the ledger and the evidence store, each once.
+    ///
+    /// Of the store, only the files of the two kinds requests and approvals are stored under
+    /// ([`REQUEST_KIND`], [`APPROVAL_KIND`]) are read, as revocations are read from their own
+    /// kind's files: an intake then costs the same however much other evidence the store holds
+    /// (reading every bundle made each intake slower than the one before). A request or approval
+    /// stored under another name by hand is not read from the store (it still counts when the
+    /// ledger indexes it); missing it can only hold a package back, never admit one.
     fn statements(&self) -> Result<Vec<(String, Vec<u8>, Statement)>, Error> {
         let mut found: Vec<(String, Vec<u8>)> = Vec::new();
         if let Some(ledger) = &self.ledger {
@@ -177,7 +184,14 @@ impl<'a> Context<'a> {
         if dir.is_dir() {
             let mut paths: Vec<PathBuf> = fs_err::read_dir(&dir)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.to_string_lossy().ends_with(".sigstore.json"))
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.ends_with(".sigstore.json")
+                            && [REQUEST_KIND, APPROVAL_KIND]
+                                .iter()
+                                .any(|k| n.strip_prefix(k).is_some_and(|r| r.starts_with('-')))
+                    })
+                })
                 .collect();
             paths.sort();
             for p in paths {
@@ -310,6 +324,12 @@ impl<'a> Context<'a> {
     }
 }
 
+/// The kind (file name prefix in `.zt/bundles/`, see [`evidence::bundle_path`]) of a signed
+/// request.
+pub const REQUEST_KIND: &str = "dependency-request";
+/// The kind of a signed approval.
+pub const APPROVAL_KIND: &str = "dependency-approval";
+
 /// The request in a statement `{action, request}` when its action is `want` and its id `id`
 /// (any id when `id` is empty).
 fn action(s: &Statement, want: &str, id: &str) -> Option<Request> {
@@ -356,7 +376,7 @@ pub fn request(
     r: &Request,
     signer: Option<&dyn Signer>,
 ) -> Result<(PathBuf, u64), Error> {
-    let signed = sign(repo, "dependency-request", "request", r, signer)?;
+    let signed = sign(repo, REQUEST_KIND, "request", r, signer)?;
     Requests::in_repo(repo).save(r)?;
     Ok(signed)
 }
@@ -410,13 +430,7 @@ pub fn approve(
     }
     let name = entry.name.clone();
     let approved = requests::approve(signed, &name, now).map_err(zt_deps::Error::from)?;
-    let (path, index) = sign(
-        repo,
-        "dependency-approval",
-        "approve",
-        &approved,
-        Some(signer),
-    )?;
+    let (path, index) = sign(repo, APPROVAL_KIND, "approve", &approved, Some(signer))?;
     Requests::in_repo(repo).save(&approved)?;
     Ok((approved, name, path, index))
 }

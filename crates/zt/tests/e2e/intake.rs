@@ -565,6 +565,102 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     assert!(json(&o)["approval"].as_str().unwrap().contains(&id));
 }
 
+/// The ledger indexes requests and approvals; without it (deleted, or a new one) the store's
+/// own request and approval files count, and only those: an intake reads no other evidence, so
+/// it costs the same however many bundles earlier runs stored.
+#[test]
+fn approvals_count_from_their_own_store_files_when_the_ledger_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (archive, sha) = good_crate(d);
+    let idx = index(d, &sha, now() - 30 * 24 * 3600);
+    let intake = [
+        "deps",
+        "intake",
+        "demo@1.0.0",
+        "--ecosystem",
+        "crates.io",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+        "--json",
+    ];
+    let r = zt_env(
+        d,
+        &[
+            "deps",
+            "request",
+            "demo",
+            "--ecosystem",
+            "crates.io",
+            "--justification",
+            "adds numbers",
+            "--maintenance-plan",
+            "platform team",
+            "--json",
+        ],
+        &[("USER", "alice")],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let id = json(&r)["id"].as_str().unwrap().to_string();
+    let bob = approver(d, "bob", true);
+    let o = zt(d, &["deps", "approve", &id, "--key", &bob, "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let approval = d.join(json(&o)["bundle"].as_str().unwrap());
+    let name = approval.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("dependency-approval-"), "{name}");
+
+    let forget_ledger = || {
+        for entry in fs_err::read_dir(d.join(".zt")).unwrap() {
+            let p = entry.unwrap().path();
+            if p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ledger.db")
+            {
+                fs_err::remove_file(&p).unwrap();
+            }
+        }
+    };
+    forget_ledger();
+    let o = zt(d, &intake);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(json(&o)["approval"].as_str().unwrap().contains(&id));
+
+    // Under another kind's name the store's copy is not read: the package is held back (never
+    // admitted by a file the lookup skipped).
+    fs_err::rename(
+        &approval,
+        approval.with_file_name("build-0000000000000000.sigstore.json"),
+    )
+    .unwrap();
+    forget_ledger();
+    let o = zt(d, &intake);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(json(&o)["reasons"][0]["rule"], "no-approved-request");
+}
+
 #[test]
 fn a_crash_half_way_leaves_no_partial_mirror_entry() {
     let dir = tempfile::tempdir().unwrap();
