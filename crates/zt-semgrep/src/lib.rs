@@ -123,7 +123,8 @@ impl Lang {
         }
     }
 
-    const ALL: [Lang; 6] = [
+    /// Every language, in [`Lang::index`] order.
+    pub const ALL: [Lang; 6] = [
         Lang::Python,
         Lang::JavaScript,
         Lang::TypeScript,
@@ -132,7 +133,8 @@ impl Lang {
         Lang::Go,
     ];
 
-    fn index(self) -> usize {
+    /// The language's position in [`Lang::ALL`] (for tables indexed by language).
+    pub fn index(self) -> usize {
         Lang::ALL.iter().position(|l| *l == self).unwrap_or(0)
     }
 
@@ -243,6 +245,11 @@ impl Rule {
             }
         }
         Ok(())
+    }
+
+    /// The languages whose files the rule runs on (`languages:`).
+    pub fn languages(&self) -> &[Lang] {
+        &self.languages
     }
 
     /// Whether the rule runs on the file at `path` (its language and `paths`).
