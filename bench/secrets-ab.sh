@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Two `zt` binaries' `zt serve`, alternately, under the same OIDC exchange load as
 # bench/secrets.sh (64 keep-alive clients, 8 s, the same tokens, a fresh store each run):
-# the load generator's rate and latency line, and the server's CPU per exchange (user+sys
-# from /proc/PID/stat).
+# the load generator's rate and latency line, the server's CPU per exchange (user+sys
+# from /proc/PID/stat) and its context switches per exchange (voluntary + involuntary, summed
+# over its threads from /proc/PID/task/*/status before and after the run).
 #
 # Usage: bench/secrets-ab.sh ZT_BEFORE ZT_AFTER LOADGEN [ROUNDS] [WORKDIR]
 #   LOADGEN: `cargo build --release -p zt-server --example loadgen --features loadgen`
@@ -22,6 +23,12 @@ iss="https://token.actions.githubusercontent.com"
 source "$(dirname "$0")/oidc-tokens.sh"
 [ -f "$work/tokens.txt" ] || mint_tokens "$work" "$n" "$loadgen" "$iss"
 tick=$(getconf CLK_TCK)
+# Context switches of every thread of process $1 so far (threads that ended are not counted:
+# zt serve's workers and blocking threads live through a run).
+switches() {
+    cat /proc/"$1"/task/*/status 2> /dev/null |
+        awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ {n += $2} END {print n + 0}'
+}
 for r in $(seq "$rounds"); do
     for which in before after; do
         zt=$before
@@ -42,8 +49,10 @@ for r in $(seq "$rounds"); do
         fi
         load=$(cut -d' ' -f1 /proc/loadavg)
         cpu0=$(awk '{print $14 + $15}' "/proc/$server/stat")
+        cs0=$(switches "$server")
         out=$("$loadgen" run --url "$url" --tokens "$work/tokens.txt" --concurrency "$concurrency" --seconds "$seconds")
         cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
+        cs1=$(switches "$server")
         [ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
         kill -TERM "$server"
         wait "$server" || true
@@ -51,6 +60,7 @@ for r in $(seq "$rounds"); do
         ok=$(sed -n 's/^exchanges: \([0-9]*\) ok.*/\1/p' <<<"$out")
         cpu_ms=$(( (cpu1 - cpu0) * 1000 / tick ))
         echo "round $r $which (load average $load): $out"
-        echo "    zt serve CPU ${cpu_ms} ms = $(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN{printf "%.0f", c * 1000 / n}') µs per exchange"
+        echo "    zt serve CPU ${cpu_ms} ms = $(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN{printf "%.0f", c * 1000 / n}') µs per exchange;" \
+            "$((cs1 - cs0)) context switches = $(awk -v c="$((cs1 - cs0))" -v n="$ok" 'BEGIN{printf "%.2f", c / n}') per exchange"
     done
 done

@@ -3,8 +3,10 @@
 //! (`.zt/log`) and copied into the ledger (`.zt/ledger.db`, table `access_records`).
 //!
 //! Records are numbered 0, 1, 2, … (`seq`) in log order. A record is durable once it is in
-//! the write-ahead file `.zt/secrets/access.wal` (concurrent records share one fdatasync); a
-//! background thread moves WAL records in batches into the log (one checkpoint per batch) and
+//! the write-ahead file `.zt/secrets/access.wal`: one WAL thread takes every record queued,
+//! writes them, fdatasyncs once and only then answers each caller ([`crate::group`]); a caller
+//! blocks on the answer ([`AccessLog::record`]) or `.await`s it ([`AccessLog::submit`]). A
+//! second background thread moves WAL records in batches into the log (one checkpoint per batch) and
 //! the ledger (one transaction per batch), at most once per `COMMIT_INTERVAL` (50 ms) unless someone
 //! waits for them. Opening replays WAL records the log lacks, so a crash loses none; a failing
 //! log or ledger stops the broker (fail closed).
@@ -24,7 +26,7 @@ use zt_store::{AccessQuery, AccessRecord, Ledger};
 use zt_tlog::{Checkpoint, Log, leaf_hash, verify_inclusion};
 
 use crate::error::Error;
-use crate::group::Group;
+use crate::group::{Group, Ticket};
 
 /// The `type` of every access entry in the log.
 pub const ENTRY_TYPE: &str = "zt-secrets-access/v1";
@@ -133,16 +135,55 @@ struct Shared {
     flow: Mutex<Flow>,
     wake: Condvar,
     committer: Mutex<Committer>,
-    wal: Group<WalSink, Event>,
+    /// Records waiting for the WAL thread.
+    queue: Group<Event>,
+    /// The WAL: written by the WAL thread, emptied by the log committer when caught up.
+    wal: Mutex<WalSink>,
 }
 
 /// The writer of access records: a record is durable once it is in the WAL (one fdatasync
-/// shared by concurrent records); a background thread then appends WAL records, in order and
-/// in batches, to the transparency log and the ledger. Opening replays WAL records the log
-/// does not have yet, so a crash loses none.
+/// shared by the records queued together, by the WAL thread); a second background thread then
+/// appends WAL records, in order and in batches, to the transparency log and the ledger.
+/// Opening replays WAL records the log does not have yet, so a crash loses none.
 pub(crate) struct AccessLog {
     shared: Arc<Shared>,
+    wal_worker: Option<std::thread::JoinHandle<()>>,
     worker: Option<std::thread::JoinHandle<()>>,
+}
+
+/// An access record on its way into the WAL: resolves once it is durable there (or with the
+/// error that kept it out). Block on it with [`Durable::wait`] or `.await` it.
+#[derive(Debug)]
+pub(crate) struct Durable(Result<Ticket, Option<Error>>);
+
+fn wal_error(e: String) -> Error {
+    Error::Audit(format!("writing the access record: {e}"))
+}
+
+impl Durable {
+    /// Blocks until the record is durable.
+    pub(crate) fn wait(self) -> Result<(), Error> {
+        match self.0 {
+            Ok(t) => t.wait().map_err(wal_error),
+            Err(e) => Err(e.unwrap_or(Error::Internal("access record answered twice"))),
+        }
+    }
+}
+
+impl std::future::Future for Durable {
+    type Output = Result<(), Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        match &mut self.0 {
+            Ok(t) => std::pin::Pin::new(t).poll(cx).map_err(wal_error),
+            Err(e) => std::task::Poll::Ready(Err(e
+                .take()
+                .unwrap_or(Error::Internal("access record answered twice")))),
+        }
+    }
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -258,20 +299,36 @@ impl AccessLog {
             }),
             wake: Condvar::new(),
             committer: Mutex::new(committer),
-            wal: Group::new(WalSink {
+            queue: Group::new(),
+            wal: Mutex::new(WalSink {
                 file,
                 next_seq,
                 bytes: 0,
             }),
         });
+        let wal_worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("zt-secrets-access-wal".into())
+                .spawn(move || shared.queue.run(|events| write_wal(&shared, events)))?
+        };
         let worker = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("zt-secrets-access-log".into())
-                .spawn(move || run_committer(&shared))?
+                .spawn(move || run_committer(&shared))
+        };
+        let worker = match worker {
+            Ok(w) => w,
+            Err(e) => {
+                shared.queue.close();
+                let _ = wal_worker.join();
+                return Err(e.into());
+            }
         };
         Ok(AccessLog {
             shared,
+            wal_worker: Some(wal_worker),
             worker: Some(worker),
         })
     }
@@ -279,57 +336,80 @@ impl AccessLog {
     /// Appends one record; returns once it is durable (in the WAL, numbered). The log and
     /// ledger follow within one batch.
     pub(crate) fn record(&self, event: Event) -> Result<(), Error> {
-        if let Some(e) = &relock(&self.shared.flow).failed {
-            return Err(Error::Audit(format!("the access log is failing: {e}")));
-        }
-        let shared = &self.shared;
-        shared
-            .wal
-            .submit(event, |sink, events| {
-                let mut buf = Vec::new();
-                let mut numbered = Vec::with_capacity(events.len());
-                for (i, ev) in events.into_iter().enumerate() {
-                    let seq = sink.next_seq + i as u64;
-                    let e = Entry {
-                        kind: ENTRY_TYPE.into(),
-                        seq,
-                        at: ev.at,
-                        action: ev.action.into(),
-                        decision: ev.decision.into(),
-                        reason: ev.reason.into(),
-                        who: ev.who,
-                        secret: ev.secret,
-                        repository: ev.repository,
-                        token_id: ev.token_id,
-                        detail: ev.detail,
-                        oidc_jti: ev.oidc_jti.map(|(k, _)| hex::encode(k)),
-                        oidc_exp: ev.oidc_jti.map(|(_, exp)| exp),
-                    };
-                    let raw = serde_json::to_vec(&e).map_err(|e| e.to_string())?;
-                    buf.extend_from_slice(&raw);
-                    buf.push(b'\n');
-                    numbered.push((seq, raw));
-                }
-                sink.file
-                    .write_all(&buf)
-                    .and_then(|()| sink.file.sync_data())
-                    .map_err(|e| format!("writing `{WAL_FILE}`: {e}"))?;
-                sink.next_seq += numbered.len() as u64;
-                sink.bytes += buf.len() as u64;
-                let mut flow = relock(&shared.flow);
-                flow.written = sink.next_seq;
-                // Only a committer idle for want of records needs waking; one waiting out its
-                // interval takes these with the others.
-                let idle = flow.pending.is_empty();
-                flow.pending.extend(numbered);
-                if idle {
-                    shared.wake.notify_all();
-                }
-                Ok(())
-            })
-            .map_err(|e| Error::Audit(format!("writing the access record: {e}")))
+        self.submit(event).wait()
     }
 
+    /// Hands one record to the WAL thread without waiting: the returned [`Durable`] resolves
+    /// once it is durable (in the WAL, numbered).
+    pub(crate) fn submit(&self, event: Event) -> Durable {
+        if let Some(e) = &relock(&self.shared.flow).failed {
+            return Durable(Err(Some(Error::Audit(format!(
+                "the access log is failing: {e}"
+            )))));
+        }
+        Durable(
+            self.shared
+                .queue
+                .submit(event)
+                .map_err(|e| Some(wal_error(e))),
+        )
+    }
+
+    /// Makes the WAL unwritable (a read-only handle in its place): every record from now on
+    /// fails, as on a full or failing disk.
+    #[cfg(test)]
+    pub(crate) fn break_wal(&self, zt_dir: &Path) {
+        relock(&self.shared.wal).file = fs_err::File::open(zt_dir.join(WAL_FILE)).unwrap();
+    }
+}
+
+/// The WAL thread's batch: numbers `events`, writes them to the WAL, fdatasyncs, and hands them
+/// to the log committer. The callers are answered (by [`Group::run`]) only after this returns.
+fn write_wal(shared: &Shared, events: Vec<Event>) -> Result<(), String> {
+    let sink = &mut *relock(&shared.wal);
+    let mut buf = Vec::new();
+    let mut numbered = Vec::with_capacity(events.len());
+    for (i, ev) in events.into_iter().enumerate() {
+        let seq = sink.next_seq + i as u64;
+        let e = Entry {
+            kind: ENTRY_TYPE.into(),
+            seq,
+            at: ev.at,
+            action: ev.action.into(),
+            decision: ev.decision.into(),
+            reason: ev.reason.into(),
+            who: ev.who,
+            secret: ev.secret,
+            repository: ev.repository,
+            token_id: ev.token_id,
+            detail: ev.detail,
+            oidc_jti: ev.oidc_jti.map(|(k, _)| hex::encode(k)),
+            oidc_exp: ev.oidc_jti.map(|(_, exp)| exp),
+        };
+        let raw = serde_json::to_vec(&e).map_err(|e| e.to_string())?;
+        buf.extend_from_slice(&raw);
+        buf.push(b'\n');
+        numbered.push((seq, raw));
+    }
+    sink.file
+        .write_all(&buf)
+        .and_then(|()| sink.file.sync_data())
+        .map_err(|e| format!("writing `{WAL_FILE}`: {e}"))?;
+    sink.next_seq += numbered.len() as u64;
+    sink.bytes += buf.len() as u64;
+    let mut flow = relock(&shared.flow);
+    flow.written = sink.next_seq;
+    // Only a committer idle for want of records needs waking; one waiting out its
+    // interval takes these with the others.
+    let idle = flow.pending.is_empty();
+    flow.pending.extend(numbered);
+    if idle {
+        shared.wake.notify_all();
+    }
+    Ok(())
+}
+
+impl AccessLog {
     /// Waits until every record written so far is in the log and the ledger.
     fn flush(&self) -> Result<(), Error> {
         let mut flow = relock(&self.shared.flow);
@@ -427,20 +507,25 @@ fn run_committer(shared: &Shared) {
             // Everything in the WAL is in the log: empty it (under the WAL lock, so no
             // record is being written). A lost truncation only means a replay that skips
             // records the log already has.
-            shared.wal.with_sink(|s| {
-                if s.bytes >= WAL_TRUNCATE_BYTES
-                    && relock(&shared.flow).committed == s.next_seq
-                    && s.file.set_len(0).is_ok()
-                {
-                    s.bytes = 0;
-                }
-            });
+            let s = &mut *relock(&shared.wal);
+            if s.bytes >= WAL_TRUNCATE_BYTES
+                && relock(&shared.flow).committed == s.next_seq
+                && s.file.set_len(0).is_ok()
+            {
+                s.bytes = 0;
+            }
         }
     }
 }
 
 impl Drop for AccessLog {
     fn drop(&mut self) {
+        // The WAL thread first writes every record already queued (their callers wait for
+        // it), then the log committer copies them into the log and the ledger.
+        self.shared.queue.close();
+        if let Some(w) = self.wal_worker.take() {
+            let _ = w.join();
+        }
         relock(&self.shared.flow).closing = true;
         self.shared.wake.notify_all();
         if let Some(w) = self.worker.take() {

@@ -1,57 +1,189 @@
-//! Group commit into a sink: many threads hand in items, one of them (the leader) writes
-//! everything pending in one durable batch while the others wait, so concurrent requests share
-//! one fsync. Each caller returns only once its own item is durable (or with the batch's
-//! error). The batching is [`zt_core::group::Group`]'s; this adds the sink it writes to.
+//! Group commit through one committer thread: callers hand in items and get a [`Ticket`]; the
+//! committer takes everything queued, commits it in one durable batch (one fsync for all), and
+//! answers each ticket with the batch's result. A ticket is waited on either by blocking the
+//! calling thread ([`Ticket::wait`], the CLI) or by `.await`ing it (`zt serve`'s handlers, which
+//! then never park a thread while the record becomes durable). The committer completes tickets
+//! without an async runtime: a ticket is a mutex, a condition variable and a task's waker.
+//!
+//! (This replaced a leader/follower group commit over [`zt_core::group::Group`], in which every
+//! caller parked its own thread until a leader's fsync covered it: `zt serve` had to run each
+//! exchange on tokio's blocking pool, and paid a thread hand-off and a futex wake-up per
+//! request; `docs/performance.md`.)
 
-use std::sync::{Mutex, MutexGuard};
-
-/// A sink `S` (a file, a ledger) written in batches of `T`.
-#[derive(Debug)]
-pub(crate) struct Group<S, T> {
-    batches: zt_core::group::Group<T, Result<(), String>>,
-    sink: Mutex<S>,
-}
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 fn relock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
-    // Every critical section leaves its data whole (pushes, swaps), so a panic elsewhere
-    // cannot leave it half-updated.
+    // Every critical section leaves its data whole (pushes, swaps, one `Option` set), so a
+    // panic elsewhere cannot leave it half-updated.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl<S, T> Group<S, T> {
-    pub(crate) fn new(sink: S) -> Self {
+/// The answer to one item: `Ok` once it is durable, else the batch's error.
+pub(crate) type Answer = Result<(), String>;
+
+#[derive(Debug, Default)]
+struct SlotState {
+    answer: Option<Answer>,
+    /// Set with the first answer: later ones (a completer's drop) are ignored.
+    answered: bool,
+    waker: Option<Waker>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    answered: Condvar,
+}
+
+impl Slot {
+    fn answer(&self, answer: Answer) {
+        let waker = {
+            let mut s = relock(&self.state);
+            if s.answered {
+                return;
+            }
+            s.answered = true;
+            s.answer = Some(answer);
+            s.waker.take()
+        };
+        self.answered.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// The committer's side of a ticket. Dropped unanswered (a committer that panicked, or a
+/// batch abandoned), it answers with an error: a waiter never hangs and never hears `Ok` for
+/// an item that was not committed.
+#[derive(Debug)]
+struct Completer(Arc<Slot>);
+
+impl Drop for Completer {
+    fn drop(&mut self) {
+        self.0.answer(Err(
+            "internal: the batch holding this record ended without an answer".to_string(),
+        ));
+    }
+}
+
+/// The caller's side: resolves once the committer answered for its item.
+#[derive(Debug)]
+pub(crate) struct Ticket(Arc<Slot>);
+
+impl Ticket {
+    /// Blocks the calling thread until the item is answered.
+    pub(crate) fn wait(self) -> Answer {
+        let mut s = relock(&self.0.state);
+        loop {
+            if let Some(a) = s.answer.take() {
+                return a;
+            }
+            s = self
+                .0
+                .answered
+                .wait(s)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+impl Future for Ticket {
+    type Output = Answer;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        let mut s = relock(&self.0.state);
+        if let Some(a) = s.answer.take() {
+            return Poll::Ready(a);
+        }
+        match &mut s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            w => *w = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+#[derive(Debug)]
+struct Queue<T> {
+    items: Vec<(T, Completer)>,
+    /// The committer is asleep waiting for items (only then does a submit wake it).
+    idle: bool,
+    closing: bool,
+}
+
+/// Items of type `T` waiting for the committer thread ([`Group::run`]).
+#[derive(Debug)]
+pub(crate) struct Group<T> {
+    queue: Mutex<Queue<T>>,
+    wake: Condvar,
+}
+
+impl<T> Group<T> {
+    pub(crate) fn new() -> Self {
         Group {
-            // No bound: a leader's batch always holds its own item, so `commit` runs once.
-            batches: zt_core::group::Group::new(usize::MAX),
-            sink: Mutex::new(sink),
+            queue: Mutex::new(Queue {
+                items: Vec::new(),
+                idle: false,
+                closing: false,
+            }),
+            wake: Condvar::new(),
         }
     }
 
-    /// Submits `item` and returns once a batch holding it was committed by `commit` (this
-    /// caller's, or another's while this one waited).
-    pub(crate) fn submit<R>(
-        &self,
-        item: T,
-        commit: impl FnOnce(&mut S, Vec<T>) -> Result<R, String>,
-    ) -> Result<(), String> {
-        let mut commit = Some(commit);
-        self.batches.submit(
-            item,
-            |items| {
-                let n = items.len();
-                let result = match commit.take() {
-                    Some(f) => f(&mut relock(&self.sink), items).map(|_| ()),
-                    None => Err("internal: commit ran twice".to_string()),
-                };
-                vec![result; n]
-            },
-            || Err("internal: the batch holding this item ended without an answer".to_string()),
-        )
+    /// Queues `item` for the next batch. `Err` once the group is closing.
+    pub(crate) fn submit(&self, item: T) -> Result<Ticket, String> {
+        let slot = Arc::new(Slot::default());
+        let wake = {
+            let mut q = relock(&self.queue);
+            if q.closing {
+                return Err("the access log is closing".to_string());
+            }
+            q.items.push((item, Completer(slot.clone())));
+            std::mem::replace(&mut q.idle, false)
+        };
+        // A committer busy with a batch takes this item with the next one, unwoken.
+        if wake {
+            self.wake.notify_one();
+        }
+        Ok(Ticket(slot))
     }
 
-    /// Runs `f` on the sink with no batch in flight.
-    pub(crate) fn with_sink<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
-        f(&mut relock(&self.sink))
+    /// The committer's loop: takes every queued item, runs `commit` on them (in submission
+    /// order), answers each with its result; returns once [`Group::close`] was called and the
+    /// queue is empty. Run it on one thread per group.
+    pub(crate) fn run(&self, mut commit: impl FnMut(Vec<T>) -> Answer) {
+        loop {
+            let batch = {
+                let mut q = relock(&self.queue);
+                while q.items.is_empty() {
+                    if q.closing {
+                        return;
+                    }
+                    q.idle = true;
+                    q = self
+                        .wake
+                        .wait(q)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                q.idle = false;
+                std::mem::take(&mut q.items)
+            };
+            let (items, completers): (Vec<T>, Vec<Completer>) = batch.into_iter().unzip();
+            let answer = commit(items);
+            for c in &completers {
+                c.0.answer(answer.clone());
+            }
+        }
+    }
+
+    /// Refuses new items; [`Group::run`] returns once it has committed those already queued.
+    pub(crate) fn close(&self) {
+        relock(&self.queue).closing = true;
+        self.wake.notify_all();
     }
 }
 
@@ -59,21 +191,32 @@ impl<S, T> Group<S, T> {
 mod tests {
     use super::*;
 
+    fn committer<T: Send + 'static>(
+        g: &Arc<Group<T>>,
+        mut commit: impl FnMut(Vec<T>) -> Answer + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
+        let g = g.clone();
+        std::thread::spawn(move || g.run(&mut commit))
+    }
+
     #[test]
     fn every_item_is_committed_once_across_threads() {
-        let g = std::sync::Arc::new(Group::new(Vec::<u32>::new()));
-        // More callers than fit in one slow commit: most wait through several batches.
+        let g = Arc::new(Group::new());
+        let sink = Arc::new(Mutex::new(Vec::<u32>::new()));
+        let worker = {
+            let sink = sink.clone();
+            committer(&g, move |items| {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+                sink.lock().unwrap().extend(items);
+                Ok(())
+            })
+        };
         let handles: Vec<_> = (0..32)
             .map(|t| {
                 let g = g.clone();
                 std::thread::spawn(move || {
                     for i in 0..100 {
-                        g.submit(t * 1000 + i, |s: &mut Vec<u32>, items| {
-                            std::thread::sleep(std::time::Duration::from_micros(50));
-                            s.extend(items);
-                            Ok(())
-                        })
-                        .unwrap();
+                        g.submit(t * 1000 + i).unwrap().wait().unwrap();
                     }
                 })
             })
@@ -81,7 +224,9 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        let mut all = g.with_sink(|s| s.clone());
+        g.close();
+        worker.join().unwrap();
+        let mut all = sink.lock().unwrap().clone();
         all.sort_unstable();
         let mut want: Vec<u32> = (0..32)
             .flat_map(|t| (0..100).map(move |i| t * 1000 + i))
@@ -92,11 +237,66 @@ mod tests {
 
     #[test]
     fn a_failed_batch_fails_its_callers() {
-        let g = Group::new(());
-        let e = g
-            .submit(1, |_, _| Err::<(), _>("disk full".to_string()))
-            .unwrap_err();
-        assert_eq!(e, "disk full");
-        g.submit(2, |_, _| Ok(())).unwrap();
+        let g = Arc::new(Group::new());
+        let worker = committer(&g, |items: Vec<u32>| {
+            if items.contains(&1) {
+                Err("disk full".to_string())
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(g.submit(1).unwrap().wait().unwrap_err(), "disk full");
+        g.submit(2).unwrap().wait().unwrap();
+        g.close();
+        worker.join().unwrap();
+    }
+
+    /// A ticket is answered only after its batch's commit returned: the committer is held
+    /// inside `commit` until the test lets it go, and the ticket must stay pending until then.
+    #[test]
+    fn a_ticket_resolves_only_after_its_commit() {
+        let g = Arc::new(Group::new());
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let worker = committer(&g, move |_: Vec<u32>| {
+            entered_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        });
+        let mut ticket = Box::pin(g.submit(7).unwrap());
+        entered.recv().unwrap();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(ticket.as_mut().poll(&mut cx).is_pending());
+        release.send(()).unwrap();
+        g.close();
+        worker.join().unwrap();
+        assert_eq!(ticket.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    }
+
+    #[test]
+    fn items_queued_before_close_are_committed_and_later_ones_refused() {
+        let g = Arc::new(Group::new());
+        let t = g.submit(1u32).unwrap();
+        g.close();
+        assert!(g.submit(2).is_err());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        committer(&g, move |items| {
+            s.lock().unwrap().extend(items);
+            Ok(())
+        })
+        .join()
+        .unwrap();
+        t.wait().unwrap();
+        assert_eq!(*seen.lock().unwrap(), [1]);
+    }
+
+    #[test]
+    fn a_dropped_completer_answers_with_an_error() {
+        let g = Arc::new(Group::<u32>::new());
+        let t = g.submit(1).unwrap();
+        drop(g);
+        assert!(t.wait().unwrap_err().contains("without an answer"));
     }
 }

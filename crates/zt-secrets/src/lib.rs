@@ -24,6 +24,8 @@
 
 pub mod audit;
 pub mod binding;
+#[cfg(test)]
+mod durability_tests;
 mod error;
 pub mod exec;
 mod group;
@@ -49,7 +51,7 @@ pub use error::{Denial, Error};
 pub use jose::MAX_OIDC_TOKEN_BYTES;
 pub use zt_store::AccessQuery;
 
-use audit::{AccessLog, Event};
+use audit::{AccessLog, Durable, Event};
 use store::{MasterKey, STORE_FILE, Store};
 use token::Minter;
 
@@ -94,6 +96,46 @@ pub struct Issued {
     pub expires_at: i64,
     /// The secrets it opens.
     pub secrets: Vec<String>,
+}
+
+/// An exchange or a read that is decided, its access record on its way into the write-ahead
+/// file: its outcome is released only once the record is durable (or, if the record cannot be
+/// written, the outcome is that error, and the token or value is dropped unseen). Block on it
+/// with [`Pending::wait`], or `.await` it: the record's fdatasync is done by the access log's
+/// own thread, so an async caller parks no thread meanwhile.
+#[derive(Debug)]
+#[must_use = "the outcome is only released once its access record is durable"]
+pub struct Pending<T> {
+    durable: Durable,
+    outcome: Option<Result<T, Error>>,
+}
+
+impl<T> Pending<T> {
+    fn release(&mut self, durable: Result<(), Error>) -> Result<T, Error> {
+        durable?;
+        self.outcome
+            .take()
+            .unwrap_or(Err(Error::Internal("an outcome released twice")))
+    }
+
+    /// Blocks until the access record is durable, then returns the outcome.
+    pub fn wait(self) -> Result<T, Error> {
+        let Pending { durable, outcome } = self;
+        durable.wait()?;
+        outcome.unwrap_or(Err(Error::Internal("an outcome released twice")))
+    }
+}
+
+impl<T: Unpin> std::future::Future for Pending<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<T, Error>> {
+        let durable = std::task::ready!(std::pin::Pin::new(&mut self.durable).poll(cx));
+        std::task::Poll::Ready(self.release(durable))
+    }
 }
 
 /// Where the clock comes from (tests move it).
@@ -240,13 +282,42 @@ impl Broker {
         Ok(store)
     }
 
-    /// Exchanges an OIDC ID token for a scoped token. Every outcome is an access record.
+    /// Exchanges an OIDC ID token for a scoped token. Every outcome is an access record, and
+    /// returns once that record is durable.
     pub fn exchange(&self, oidc_token: &[u8]) -> Result<Issued, Error> {
+        match self.begin_exchange(oidc_token, true) {
+            Some(pending) => pending.wait(),
+            None => Err(Error::Internal("an exchange allowed to block did not run")),
+        }
+    }
+
+    /// [`Broker::exchange`] for an async caller: decides the exchange on the calling thread
+    /// (parse, verify, claims, replay check, signature — CPU only) and hands its access
+    /// record to the access log's thread; `.await` the [`Pending`] for the outcome. `None`,
+    /// with nothing done or recorded, when deciding would block: the issuer's keys must be
+    /// fetched first (discovery, a stale or missing `kid`). Call [`Broker::exchange`] on a
+    /// thread that may block then.
+    pub fn start_exchange(&self, oidc_token: &[u8]) -> Option<Pending<Issued>> {
+        self.begin_exchange(oidc_token, false)
+    }
+
+    fn begin_exchange(&self, oidc_token: &[u8], may_block: bool) -> Option<Pending<Issued>> {
         let now = self.now();
         let mut who = String::from("unknown");
         let mut repository = None;
         let mut jti = None;
-        let result = self.exchange_inner(oidc_token, now, &mut who, &mut repository, &mut jti);
+        let result = match self.exchange_inner(
+            oidc_token,
+            now,
+            may_block,
+            &mut who,
+            &mut repository,
+            &mut jti,
+        ) {
+            Ok(issued) => Ok(issued),
+            Err(Halt::Refused(e)) => Err(e),
+            Err(Halt::WouldBlock) => return None,
+        };
         let event = match &result {
             Ok(issued) => Event {
                 at: now,
@@ -271,18 +342,21 @@ impl Broker {
                 ..Event::default()
             },
         };
-        self.access.record(event)?;
-        result
+        Some(Pending {
+            durable: self.access.submit(event),
+            outcome: Some(result),
+        })
     }
 
     fn exchange_inner(
         &self,
         oidc_token: &[u8],
         now: i64,
+        may_block: bool,
         who: &mut String,
         repository: &mut Option<String>,
         jti_claim: &mut Option<([u8; 32], i64)>,
-    ) -> Result<Issued, Error> {
+    ) -> Result<Issued, Halt> {
         let jws = jose::Jws::parse(oidc_token)?;
         let iss = claim(&jws.claims, "iss")
             .ok_or_else(|| Error::denied(Denial::Malformed, "the token has no `iss`"))?;
@@ -299,7 +373,13 @@ impl Broker {
             .kid
             .as_deref()
             .ok_or_else(|| Error::denied(Denial::UnknownKid, "the token has no `kid`"))?;
-        let jwks = issuer.keys(Some(kid), now)?;
+        let jwks = if may_block {
+            issuer.keys(Some(kid), now)?
+        } else {
+            issuer
+                .keys_without_fetch(Some(kid), now)
+                .ok_or(Halt::WouldBlock)??
+        };
         let jwk = jwks.get(kid).ok_or_else(|| {
             Error::denied(
                 Denial::UnknownKid,
@@ -320,7 +400,8 @@ impl Broker {
             return Err(Error::denied(
                 Denial::WrongAudience,
                 format!("`aud` is not one of {}", issuer.audiences.join(", ")),
-            ));
+            )
+            .into());
         }
         let jti = claim(&jws.claims, "jti")
             .filter(|j| !j.is_empty())
@@ -344,7 +425,8 @@ impl Broker {
                     claim(&jws.claims, "ref").unwrap_or_else(|| "-".into()),
                     claim(&jws.claims, "event_name").unwrap_or_else(|| "-".into()),
                 ),
-            ));
+            )
+            .into());
         }
         if now
             .checked_add(journal::MAX_OIDC_LIFETIME)
@@ -353,14 +435,16 @@ impl Broker {
             return Err(Error::denied(
                 Denial::Malformed,
                 "the token claims to live longer than 24 hours",
-            ));
+            )
+            .into());
         }
         let key = journal::key(&iss, &jti);
         if !self.journal.claim(key, exp, now)? {
             return Err(Error::denied(
                 Denial::ReplayedJti,
                 format!("token `jti` {jti} was already exchanged"),
-            ));
+            )
+            .into());
         }
         *jti_claim = Some((key, exp));
         let id = hex::encode(store::random::<16>()?);
@@ -406,8 +490,16 @@ impl Broker {
         Ok(())
     }
 
-    /// Reads a secret with a scoped token. Every outcome is an access record.
+    /// Reads a secret with a scoped token. Every outcome is an access record, and returns once
+    /// that record is durable.
     pub fn read(&self, scoped_token: &str, secret: &str) -> Result<Secret, Error> {
+        self.start_read(scoped_token, secret).wait()
+    }
+
+    /// [`Broker::read`] for an async caller: decides the read on the calling thread (token
+    /// check, decryption — CPU and a cached store) and hands its access record to the access
+    /// log's thread; `.await` the [`Pending`] for the value.
+    pub fn start_read(&self, scoped_token: &str, secret: &str) -> Pending<Secret> {
         let now = self.now();
         let mut event = Event {
             at: now,
@@ -430,8 +522,10 @@ impl Broker {
                 event.detail = Some(e.to_string());
             }
         }
-        self.access.record(event)?;
-        result
+        Pending {
+            durable: self.access.submit(event),
+            outcome: Some(result),
+        }
     }
 
     fn read_inner(
@@ -507,6 +601,19 @@ impl Broker {
     /// Verifies the access log against the ledger (see [`audit`]).
     pub fn audit(&self, query: &AccessQuery) -> Result<AuditReport, Error> {
         self.access.audit(query)
+    }
+}
+
+/// Why an exchange stopped before its outcome: refused (recorded as a denial), or it would
+/// have to block and the caller may not.
+enum Halt {
+    Refused(Error),
+    WouldBlock,
+}
+
+impl From<Error> for Halt {
+    fn from(e: Error) -> Halt {
+        Halt::Refused(e)
     }
 }
 

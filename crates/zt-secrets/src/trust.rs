@@ -342,16 +342,8 @@ impl Issuer {
     /// The issuer's keys, refreshed by discovery when stale or when `kid` is missing from
     /// them (at most once a minute). Pinned JWKS files are never refetched.
     pub fn keys(&self, kid: Option<&str>, now: i64) -> Result<Arc<Jwks>, Error> {
-        let cached = self.cached();
-        if self.jwks_file.is_some() {
-            return cached
-                .map(|c| c.jwks)
-                .ok_or_else(|| Error::Internal("pinned JWKS not loaded"));
-        }
-        if !self.wants_refresh(cached.as_ref(), kid, now) {
-            return cached
-                .map(|c| c.jwks)
-                .ok_or_else(|| Error::Internal("JWKS cache empty"));
+        if let Some(keys) = self.keys_without_fetch(kid, now) {
+            return keys;
         }
         let _fetching = self
             .fetching
@@ -360,6 +352,32 @@ impl Issuer {
         // Another request may have refreshed the keys while this one waited.
         let cached = self.cached();
         self.refresh_now(cached, kid, now)
+    }
+
+    /// [`Issuer::keys`] when they are at hand (pinned, or cached and fresh): `None` when they
+    /// would have to be fetched first, which blocks on the network. `zt serve` answers
+    /// exchanges on its async workers when this is `Some`, and on its blocking pool otherwise.
+    pub fn keys_without_fetch(
+        &self,
+        kid: Option<&str>,
+        now: i64,
+    ) -> Option<Result<Arc<Jwks>, Error>> {
+        let cached = self.cached();
+        if self.jwks_file.is_some() {
+            return Some(
+                cached
+                    .map(|c| c.jwks)
+                    .ok_or(Error::Internal("pinned JWKS not loaded")),
+            );
+        }
+        if self.wants_refresh(cached.as_ref(), kid, now) {
+            return None;
+        }
+        Some(
+            cached
+                .map(|c| c.jwks)
+                .ok_or(Error::Internal("JWKS cache empty")),
+        )
     }
 
     fn wants_refresh(&self, cached: Option<&Cached>, kid: Option<&str>, now: i64) -> bool {

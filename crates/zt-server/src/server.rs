@@ -21,7 +21,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Reactor threads (default: the number of CPUs).
     pub workers: Option<usize>,
-    /// The most threads running blocking broker calls at once (signature checks, fsync).
+    /// The most threads running blocking broker calls at once (issuer key fetches,
+    /// revocations).
     pub blocking_threads: usize,
     /// Host names the server answers to besides its listen address and `localhost` (the
     /// name a TLS proxy in front forwards in `Host`). Any other `Host` is refused (DNS
@@ -82,10 +83,11 @@ pub fn tls_config(files: &TlsFiles) -> Result<rustls::ServerConfig, Error> {
     Ok(config)
 }
 
-/// The broker pool's default size: 8 per CPU, between 8 and 64. A broker call is a signature
-/// check plus a wait for a group commit; beyond a few threads per core the extra calls only
-/// queue behind the same fsync and lengthen the tail (`bench/secrets.sh` on 2 cores, 64
-/// clients: 64 threads gave p99 12.3 ms, 16 gave 9.5 ms at a similar throughput).
+/// The broker pool's default size: 8 per CPU, between 8 and 64. Exchanges and reads no longer
+/// run there (they are decided on the async workers and await their access record); the pool
+/// takes the calls that may block: an exchange whose issuer keys must be fetched first, and
+/// revocations. (When every exchange ran there, waiting for a group commit, 16 threads on
+/// 2 cores gave a shorter tail than 64: `docs/server.md`.)
 pub fn default_blocking_threads() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     (cpus * 8).clamp(8, 64)

@@ -6,9 +6,14 @@
 //! | `GET /v1/secrets/{name}` | `Authorization: Bearer <scoped token>`; reply: the value, `application/octet-stream` |
 //! | `POST /v1/secrets/tokens/{id}/revoke` | `Authorization: Bearer <operator token>`, from a loopback peer only; reply: `{"revoked": id}` |
 //!
-//! Every broker call blocks (signature checks, an fsync'd journal), so it runs on tokio's
-//! blocking pool (bounded by [`crate::ServeOptions::blocking_threads`]) and never on the
-//! reactor. Every refusal is the broker's own decision, so the broker's access log records it —
+//! Exchanges and reads are decided on the async worker that received them (signature checks
+//! and signing are CPU work of tens of microseconds; nothing waits on I/O), and their access
+//! record goes to the access log's own thread, which fdatasyncs a whole batch at once; the
+//! handler `.await`s that record's durability before it replies ([`zt_secrets::Pending`]), so
+//! no scoped token or value leaves before its record is durable, and no thread is parked
+//! meanwhile. An exchange whose issuer keys must first be fetched (discovery, an unknown or
+//! stale `kid`), and revocations (which rewrite a file), run on tokio's blocking pool (bounded
+//! by [`crate::ServeOptions::blocking_threads`]) instead, never on the reactor. Every refusal is the broker's own decision, so the broker's access log records it —
 //! including a body over the size limit, whose first bytes are handed to
 //! [`zt_secrets::Broker::exchange`] to be refused and logged as `token_too_large`.
 
@@ -56,10 +61,17 @@ async fn exchange(State(broker): State<Arc<Broker>>, body: Body) -> Response {
         Err(()) => return Problem::new(400, "unreadable_body").into_response(),
     };
     let token = oidc_token_of(&body);
-    match blocking(move || broker.exchange(&token)).await {
-        Ok(Ok(issued)) => no_store(axum::Json(issued).into_response()),
-        Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
-        Err(p) => p.into_response(),
+    let outcome = match broker.start_exchange(&token) {
+        Some(pending) => pending.await,
+        // The issuer's keys must be fetched first: that blocks on the network.
+        None => match blocking(move || broker.exchange(&token)).await {
+            Ok(outcome) => outcome,
+            Err(p) => return p.into_response(),
+        },
+    };
+    match outcome {
+        Ok(issued) => no_store(axum::Json(issued).into_response()),
+        Err(e) => Problem::new(e.status(), e.reason()).into_response(),
     }
 }
 
@@ -109,9 +121,10 @@ async fn read_exchange(State(broker): State<Arc<Broker>>, headers: HeaderMap) ->
 
 async fn read_secret(broker: Arc<Broker>, name: String, headers: &HeaderMap) -> Response {
     // A missing or non-bearer header goes to the broker as an empty token: refused and logged.
-    let token = bearer(headers).unwrap_or_default().to_owned();
-    match blocking(move || broker.read(&token, &name).map(|s| s.expose().to_vec())).await {
-        Ok(Ok(value)) => {
+    let token = bearer(headers).unwrap_or_default();
+    match broker.start_read(token, &name).await {
+        Ok(secret) => {
+            let value = secret.expose().to_vec();
             let mut r = Bytes::from(value).into_response();
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -119,8 +132,7 @@ async fn read_secret(broker: Arc<Broker>, name: String, headers: &HeaderMap) -> 
             );
             no_store(r)
         }
-        Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
-        Err(p) => p.into_response(),
+        Err(e) => Problem::new(e.status(), e.reason()).into_response(),
     }
 }
 

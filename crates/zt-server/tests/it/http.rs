@@ -486,3 +486,76 @@ fn foreign_host_and_cross_site_origin_are_refused_on_every_route() {
         assert_eq!(got.0, 200, "{headers:?}");
     }
 }
+
+/// The server's async path (`start_exchange`, `start_read`, durability awaited on the access
+/// log's thread) and the blocking one the CLI uses (`Broker::exchange`, `Broker::read`) write
+/// one access log at the same time: every exchange and read of either is recorded exactly
+/// once, in one gap-free sequence the audit proves against the transparency log.
+#[test]
+fn http_and_direct_callers_share_one_access_log_without_loss() {
+    let h = Arc::new(Harness::start());
+    // The first exchange fetches the issuer's keys (the blocking path); the rest are async.
+    let first = Client::new(&h.url)
+        .unwrap()
+        .exchange(h.token("warm-up").as_bytes())
+        .unwrap();
+    let workers: Vec<_> = (0..6)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let client = Client::new(&h.url).unwrap();
+                (0..15)
+                    .map(|i| {
+                        let token = h.token(&format!("shared-{t}-{i}"));
+                        let (scoped, id) = if t % 2 == 0 {
+                            let i = client.exchange(token.as_bytes()).unwrap();
+                            (i.token, i.id)
+                        } else {
+                            let i = h.broker.exchange(token.as_bytes()).unwrap();
+                            (i.token, i.id)
+                        };
+                        let value = if i % 2 == 0 {
+                            client.read(&scoped, "db_password").unwrap()
+                        } else {
+                            h.broker
+                                .read(&scoped, "db_password")
+                                .unwrap()
+                                .expose()
+                                .to_vec()
+                        };
+                        assert_eq!(value, VALUE);
+                        id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut read: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    read.sort();
+    let mut exchanged = read.clone();
+    exchanged.push(first.id);
+    exchanged.sort();
+    let report = h.broker.audit(&AccessQuery::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let of = |action: &str| {
+        let mut v: Vec<String> = report
+            .records
+            .iter()
+            .filter(|e| e.action == action && e.decision == "allow")
+            .map(|e| e.token_id.clone().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        of("exchange"),
+        exchanged,
+        "each exchange recorded exactly once"
+    );
+    assert_eq!(of("read"), read, "each read recorded exactly once");
+    let seqs: Vec<u64> = report.records.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
+}

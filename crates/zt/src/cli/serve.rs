@@ -30,7 +30,7 @@ pub(crate) struct ServeArgs {
     /// and the public-good Rekor are always trusted.
     #[arg(long, value_name = "LOG.PUB")]
     pub(crate) trust_log: Vec<PathBuf>,
-    /// The most broker calls (signature checks, journal writes) running at once
+    /// The most blocking broker calls (issuer key fetches, revocations) running at once
     /// (default: 8 per CPU, between 8 and 64).
     #[arg(long)]
     pub(crate) blocking_threads: Option<usize>,
