@@ -156,6 +156,9 @@ impl<T> Group<T> {
     /// order), answers each with its result; returns once [`Group::close`] was called and the
     /// queue is empty. Run it on one thread per group.
     pub(crate) fn run(&self, mut commit: impl FnMut(Vec<T>) -> Answer) {
+        // However the loop ends — closed, or a panic in `commit` unwinding out of it — nobody
+        // is left waiting: the group refuses new items and answers those queued with an error.
+        let _stopped = Stopped(self);
         loop {
             let batch = {
                 let mut q = relock(&self.queue);
@@ -181,9 +184,25 @@ impl<T> Group<T> {
     }
 
     /// Refuses new items; [`Group::run`] returns once it has committed those already queued.
+    /// (A committer that stopped on a panic closes the group the same way.)
     pub(crate) fn close(&self) {
         relock(&self.queue).closing = true;
         self.wake.notify_all();
+    }
+}
+
+/// Closes its group when the committer's loop ends, by return or by unwinding.
+struct Stopped<'a, T>(&'a Group<T>);
+
+impl<T> Drop for Stopped<'_, T> {
+    fn drop(&mut self) {
+        let left = {
+            let mut q = relock(&self.0.queue);
+            q.closing = true;
+            std::mem::take(&mut q.items)
+        };
+        // each dropped completer answers its ticket with an error
+        drop(left);
     }
 }
 
@@ -298,5 +317,31 @@ mod tests {
         let t = g.submit(1).unwrap();
         drop(g);
         assert!(t.wait().unwrap_err().contains("without an answer"));
+    }
+
+    /// A committer that panics answers its batch with an error, and later items are refused at
+    /// once instead of waiting for a committer that is gone.
+    #[test]
+    fn a_committer_that_panics_leaves_nobody_waiting() {
+        let g = Arc::new(Group::<u32>::new());
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let worker = committer(&g, move |_items| {
+            let _ = entered_tx.send(());
+            let _ = go_rx.recv();
+            panic!("the disk driver fell over");
+        });
+        let first = g.submit(1).unwrap();
+        entered_rx.recv().unwrap();
+        // queued while the committer is inside the batch that will panic
+        let queued = g.submit(2).unwrap();
+        go_tx.send(()).unwrap();
+        assert!(worker.join().is_err(), "the committer panicked");
+        assert!(first.wait().is_err());
+        assert!(queued.wait().is_err());
+        assert!(
+            g.submit(3).is_err(),
+            "a group without a committer takes nothing"
+        );
     }
 }
