@@ -102,6 +102,36 @@ fn tools(ecosystem: zt_deps::Ecosystem) -> (Tools, Vec<PathBuf>) {
     (tools, inputs)
 }
 
+/// Where the temporary tree goes: `/dev/shm` when it is a tmpfs mounted without `noexec`
+/// and `TMPDIR` is not set,
+/// else the temporary directory. Thousands of files created and removed per intake on a
+/// journalled file system make ext4's inode allocator skip every inode freed in the last
+/// minutes (`recently_deleted`, reading the inode table for each): 5.5 s of kernel CPU for
+/// core-js-pure (3,500 files) on this machine's `/tmp` after a few intakes, 0.1 s on tmpfs.
+/// The tree is removed at the end of the run; a hook that writes more than the tmpfs holds
+/// fails with `ENOSPC`, as it would on a full disk. An explicit `TMPDIR` is honoured.
+fn tree_base() -> PathBuf {
+    const SHM: &str = "/dev/shm";
+    let tmpfs = || {
+        fs_err::read_to_string("/proc/self/mountinfo").is_ok_and(|info| {
+            info.lines().any(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                // mount point is field 5, its options field 6 (a hook may run what it
+                // builds: not `noexec`); the type follows the " - " separator
+                f.get(4) == Some(&SHM)
+                    && f.get(5)
+                        .is_some_and(|o| !o.split(',').any(|o| o == "noexec"))
+                    && f.iter().position(|x| *x == "-").and_then(|i| f.get(i + 1)) == Some(&"tmpfs")
+            })
+        })
+    };
+    if std::env::var_os("TMPDIR").is_none() && tmpfs() {
+        PathBuf::from(SHM)
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 /// Runs `c`'s install-time code and returns what it did, and the findings.
 pub fn run(
     c: &Candidate,
@@ -110,7 +140,7 @@ pub fn run(
 ) -> Result<(Report, Vec<malware::Finding>), Error> {
     let tmp = tempfile::Builder::new()
         .prefix("zt-dynamic-")
-        .tempdir()
+        .tempdir_in(tree_base())
         .map_err(Error::Io)?;
     let scratch = tmp.path().join("root");
     let tree = tmp.path().join("home");
