@@ -385,3 +385,68 @@ fn zt_toml_makes_dynamic_the_default_per_ecosystem() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("`nmp`") && err.contains("help:"), "{err}");
 }
+
+/// Regression for the one-pass unpack (each file stamped and handed to the build user as it
+/// is written, and the files before the hook taken from the unpack instead of a walk): a
+/// hook that rewrites unpacked files in place keeping their size (one in a directory the
+/// unpack made four levels down), swaps one for a symlink, creates one in the package and
+/// one in the home must show every one of them as a write, and nothing it left alone.
+#[test]
+fn in_place_same_size_rewrites_and_a_file_swapped_for_a_link_are_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") {
+        return;
+    }
+    let pkg: &[u8] =
+        br#"{"name":"quiet-patch","version":"1.0.0","scripts":{"postinstall":"node hook.js"}}"#;
+    let js: &[u8] = br#"
+const fs = require('fs'), os = require('os'), path = require('path');
+fs.writeFileSync(path.join(__dirname, 'same.js'), 'B'.repeat(64));
+const fd = fs.openSync(path.join(__dirname, 'lib/a/b/c/deep.js'), 'r+');
+fs.writeSync(fd, 'Z', 3);
+fs.closeSync(fd);
+fs.unlinkSync(path.join(__dirname, 'link.js'));
+fs.symlinkSync('same.js', path.join(__dirname, 'link.js'));
+fs.writeFileSync(path.join(__dirname, 'new.js'), '1');
+fs.writeFileSync(path.join(os.homedir(), '.quiet'), '1');
+"#;
+    let same = [b'A'; 64];
+    let archive = tgz(
+        d,
+        "quiet-patch-1.0.0.tgz",
+        &[
+            ("package/package.json", pkg, 0o644),
+            ("package/hook.js", js, 0o644),
+            ("package/same.js", &same, 0o644),
+            ("package/lib/a/b/c/deep.js", b"0123456789", 0o644),
+            ("package/link.js", b"module.exports = 1;\n", 0o644),
+            ("package/untouched.js", b"module.exports = 2;\n", 0o644),
+        ],
+    );
+    let dec = intake(d, "quiet-patch@1.0.0", "npm", &archive);
+    let hook = &dec["dynamic"]["hooks"][0];
+    assert_eq!(hook["ended"]["status"], "exited", "{hook:#}");
+    assert_eq!(hook["ended"]["code"], 0, "{hook:#}");
+    let writes: Vec<(String, bool)> = hook["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["path"].as_str().unwrap().to_owned(),
+                w["in_package"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let pkg_dir = "/home/user/app/node_modules/quiet-patch";
+    let mut expected: Vec<(String, bool)> = ["lib/a/b/c/deep.js", "link.js", "new.js", "same.js"]
+        .iter()
+        .map(|f| (format!("{pkg_dir}/{f}"), true))
+        .collect();
+    expected.push(("/home/user/.quiet".to_owned(), false));
+    expected.sort();
+    let mut got = writes.clone();
+    got.sort();
+    assert_eq!(got, expected, "{hook:#}");
+}

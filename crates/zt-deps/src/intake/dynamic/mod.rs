@@ -23,7 +23,7 @@ mod plan;
 use serde::Serialize;
 
 pub use canary::{Canaries, CanaryFile, Leak};
-pub use plan::{BACKEND_MISSING, Hook, Layout, Step, Tools, plan, unpack};
+pub use plan::{BACKEND_MISSING, Finish, Hook, Layout, Step, Tools, plan, unpack};
 
 /// The `PATH` inside the sandbox.
 pub fn plan_path() -> &'static str {

@@ -1,5 +1,6 @@
 //! What a package manager runs when it installs a package, and where the package sits then.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::intake::{Candidate, archive};
@@ -77,12 +78,30 @@ impl Layout {
     }
 }
 
-/// Writes the archive's regular files into `dest` (the package's directory on the host),
-/// without its top directory (`package/` of an npm tarball, `NAME-VERSION/` of an sdist or a
-/// crate; a gem's `data/`). Paths were checked by the archive reader (no `..`, no absolute
-/// path, no links); the execute bit is kept.
-pub fn unpack(c: &Candidate, limits: archive::Limits, dest: &Path) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt as _;
+/// How [`unpack`] leaves each file and directory it makes, set on the descriptor it has
+/// just written (one pass, instead of walks of the tree after the unpack): the mtime and
+/// atime that tell later what a hook wrote, and the owner the sandboxed build runs as (when
+/// the caller runs as root and the build as another user; `None`: left to the caller's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finish {
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// User and group ids.
+    pub owner: Option<(u32, u32)>,
+}
+
+/// Writes the archive's regular files into `dest` (the package's directory on the host,
+/// which exists), without its top directory (`package/` of an npm tarball, `NAME-VERSION/` of
+/// an sdist or a crate; a gem's `data/`). Paths were checked by the archive reader (no `..`,
+/// no absolute path, no links); the execute bit is kept. Every file, every directory made
+/// and `dest` itself get `finish`'s times and owner. Returns the files written: their paths
+/// relative to `dest` and their sizes.
+pub fn unpack(
+    c: &Candidate,
+    limits: archive::Limits,
+    dest: &Path,
+    finish: Finish,
+) -> Result<BTreeMap<String, u64>, Error> {
     let name = c
         .archive
         .file_name()
@@ -95,6 +114,10 @@ pub fn unpack(c: &Candidate, limits: archive::Limits, dest: &Path) -> Result<(),
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let strip = !matches!(kind, archive::Kind::Zip) || name.ends_with(".zip");
     let mut failed = None;
+    let mut written = BTreeMap::new();
+    // The directories known to exist (made here, or `dest`), in the order they were made.
+    let mut dirs: Vec<PathBuf> = vec![dest.to_path_buf()];
+    let mut known: HashSet<PathBuf> = dirs.iter().cloned().collect();
     archive::stream(kind, &mut reader, size, limits, &mut |e| {
         let rel = if kind == archive::Kind::Gem {
             match e.path.strip_prefix("data/") {
@@ -109,24 +132,105 @@ pub fn unpack(c: &Candidate, limits: archive::Limits, dest: &Path) -> Result<(),
         } else {
             e.path.clone()
         };
+        if failed.is_some() {
+            return Ok(());
+        }
         let path = dest.join(&rel);
-        let written = (|| -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                fs_err::create_dir_all(dir)?;
+        let mode = if e.executable { 0o755 } else { 0o644 };
+        let result = make_parents(&path, &mut known, &mut dirs, finish)
+            .and_then(|()| write_file(&path, &e.data, mode, finish));
+        match result {
+            Ok(()) => {
+                written.insert(rel, e.data.len() as u64);
             }
-            fs_err::write(&path, &e.data)?;
-            let mode = if e.executable { 0o755 } else { 0o644 };
-            fs_err::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-        })();
-        if let Err(err) = written {
-            failed.get_or_insert(err);
+            Err(err) => {
+                failed = Some(err);
+            }
         }
         Ok(())
     })?;
     if let Some(e) = failed {
         return Err(e.into());
     }
+    // Last, as writing a file changes its directory's mtime.
+    for d in &dirs {
+        finish_fd(&fs_err::File::open(d)?, finish)?;
+    }
+    Ok(written)
+}
+
+/// Makes the missing directories above `path`, recording each one made.
+fn make_parents(
+    path: &Path,
+    known: &mut HashSet<PathBuf>,
+    dirs: &mut Vec<PathBuf>,
+    finish: Finish,
+) -> std::io::Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    if known.contains(parent) {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut at = parent;
+    while !known.contains(at) {
+        missing.push(at.to_path_buf());
+        match at.parent() {
+            Some(p) => at = p,
+            None => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match fs_err::create_dir(&d) {
+            Ok(()) => {}
+            // A path that two entries share: made for the first.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+        if let Some((uid, gid)) = finish.owner {
+            std::os::unix::fs::lchown(&d, Some(uid), Some(gid)).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("chown {}: {e}", d.display()))
+            })?;
+        }
+        known.insert(d.clone());
+        dirs.push(d);
+    }
     Ok(())
+}
+
+/// Writes one file (replacing an earlier entry of the same path) and finishes it through
+/// the descriptor it was written with.
+fn write_file(path: &Path, data: &[u8], mode: u32, finish: Finish) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut f = fs_err::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    f.write_all(data)?;
+    // `fchmod`: the mode exactly, whatever the umask.
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    finish_fd(&f, finish)
+}
+
+/// `fchown` (when an owner is set), then `futimens`, on an open file or directory.
+fn finish_fd(f: &fs_err::File, finish: Finish) -> std::io::Result<()> {
+    if let Some((uid, gid)) = finish.owner {
+        std::os::unix::fs::fchown(f.file(), Some(uid), Some(gid)).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("chown {}: {e}", f.path().display()))
+        })?;
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(finish.mtime.max(0) as u64);
+    f.file()
+        .set_times(std::fs::FileTimes::new().set_modified(t).set_accessed(t))
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("set times of {}: {e}", f.path().display()),
+            )
+        })
 }
 
 /// One command of a hook.

@@ -201,3 +201,67 @@ fn canary_values_are_unique_per_seed() {
     assert!(a.files[0].contents.contains(&a.files[0].value));
     assert!(a.files.iter().any(|f| f.path == ".ssh/id_ed25519"));
 }
+
+/// The files of `dir` (relative path → size) and whether every entry, `dir` included,
+/// carries `mtime`, found by walking it (as `zt-build`'s `files_before` does).
+fn walk(dir: &std::path::Path, mtime: i64) -> (std::collections::BTreeMap<String, u64>, bool) {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut files = std::collections::BTreeMap::new();
+    let mut stamped = fs_err::metadata(dir).unwrap().mtime() == mtime;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs_err::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs_err::symlink_metadata(&p).unwrap();
+            stamped &= m.mtime() == mtime && m.atime() == mtime;
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                files.insert(rel, m.len());
+            }
+        }
+    }
+    (files, stamped)
+}
+
+/// The one-pass unpack (times, mode and owner set on each file as it is written) is what
+/// the intake compares against after each hook instead of walking the tree: what it returns
+/// must be exactly what a walk finds, and every file and directory must carry the stamp,
+/// or a hook's in-place write that keeps the size would go unseen.
+#[test]
+fn unpack_finishes_every_file_and_directory_and_lists_what_a_walk_finds() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("deep-1.0.0.tgz");
+    let tar = crate::intake::archive::write_tar(&[
+        ("package/package.json", b"{\"name\":\"deep\"}", 0o644),
+        ("package/bin/run", b"#!/bin/sh\n", 0o755),
+        ("package/lib/a/b/c/d.js", b"1234567", 0o644),
+        ("package/lib/a/e.js", b"", 0o644),
+        // a later entry of the same path replaces the earlier one
+        ("package/lib/a/e.js", b"second", 0o644),
+    ]);
+    fs_err::write(&archive, crate::intake::archive::gzip(&tar)).unwrap();
+    let dest = tmp.path().join("pkg");
+    fs_err::create_dir(&dest).unwrap();
+    let c = crate::intake::Candidate::new(crate::Ecosystem::Npm, "deep", "1.0.0", &archive);
+    let me = fs_err::metadata(tmp.path()).unwrap();
+    let finish = Finish {
+        mtime: 315_532_800,
+        // chown to the ids the files already have: allowed to anyone, and still a call
+        owner: Some((me.uid(), me.gid())),
+    };
+    let listed = unpack(&c, crate::intake::archive::Limits::default(), &dest, finish).unwrap();
+    let (found, stamped) = walk(&dest, finish.mtime);
+    assert_eq!(listed, found);
+    assert_eq!(
+        listed.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["bin/run", "lib/a/b/c/d.js", "lib/a/e.js", "package.json"]
+    );
+    assert_eq!(listed["lib/a/e.js"], 6);
+    assert!(stamped, "an entry without the stamp");
+    let mode = |p: &str| fs_err::metadata(dest.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("bin/run"), 0o755);
+    assert_eq!(mode("lib/a/b/c/d.js"), 0o644);
+}
