@@ -56,6 +56,33 @@ fn approver(dir: &Path, name: &str, listed: bool) -> String {
     name.to_string()
 }
 
+/// `zt deps request demo` by alice (signed with the pipeline key); its JSON.
+fn request_demo(d: &Path) -> serde_json::Value {
+    let r = zt_env(
+        d,
+        &[
+            "deps",
+            "request",
+            "demo",
+            "--ecosystem",
+            "crates.io",
+            "--justification",
+            "adds numbers",
+            "--maintenance-plan",
+            "platform team, monthly updates",
+            "--json",
+        ],
+        &[("USER", "alice")],
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    json(&r)
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -425,29 +452,7 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
             .contains("zt deps request demo")
     );
 
-    let r = zt_env(
-        d,
-        &[
-            "deps",
-            "request",
-            "demo",
-            "--ecosystem",
-            "crates.io",
-            "--justification",
-            "adds numbers",
-            "--maintenance-plan",
-            "platform team, monthly updates",
-            "--json",
-        ],
-        &[("USER", "alice")],
-    );
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let req = json(&r);
+    let req = request_demo(d);
     assert_eq!(req["requester"], "alice");
     assert_eq!(req["status"], "pending");
     let id = req["id"].as_str().unwrap().to_string();
@@ -586,29 +591,7 @@ fn approvals_count_from_their_own_store_files_when_the_ledger_is_gone() {
         idx.to_str().unwrap(),
         "--json",
     ];
-    let r = zt_env(
-        d,
-        &[
-            "deps",
-            "request",
-            "demo",
-            "--ecosystem",
-            "crates.io",
-            "--justification",
-            "adds numbers",
-            "--maintenance-plan",
-            "platform team",
-            "--json",
-        ],
-        &[("USER", "alice")],
-    );
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let id = json(&r)["id"].as_str().unwrap().to_string();
+    let id = request_demo(d)["id"].as_str().unwrap().to_string();
     let bob = approver(d, "bob", true);
     let o = zt(d, &["deps", "approve", &id, "--key", &bob, "--json"]);
     assert_eq!(
