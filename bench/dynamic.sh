@@ -44,8 +44,25 @@ fetch() { # ECO NAME VERSION → prints the archive path
     pypi)
       f=$(ls "$cache/pypi/"* 2>/dev/null | grep -i -E "/${name//-/[-_]}-$ver\.(tar\.gz|zip)$" | head -1 || true)
       if [ -z "$f" ]; then
-        python3 -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$cache/pypi" "$name==$ver" >/dev/null 2>&1 \
-          || python3 -m pip download -q --no-deps --no-binary :all: -d "$cache/pypi" "$name==$ver" >/dev/null 2>&1 || true
+        # The index's JSON form (PEP 691) names the sdist and its sha256: fetched as served,
+        # without pip preparing its metadata (which builds the build requirements from
+        # source under `--no-binary :all:`, e.g. Cython for PyYAML: minutes each).
+        python3 - "$cache/pypi" "$name" "$ver" <<'PY' 2>/dev/null \
+          || python3 -m pip download -q --no-deps --no-binary :all: --no-build-isolation -d "$cache/pypi" "$name==$ver" >/dev/null 2>&1 || true
+import hashlib, json, os, re, sys, urllib.request
+out, name, ver = sys.argv[1:]
+norm = re.sub(r"[-_.]+", "-", name).lower()
+req = urllib.request.Request(f"https://pypi.org/simple/{norm}/",
+                             headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+files = json.load(urllib.request.urlopen(req, timeout=60))["files"]
+pat = "[-_.]".join(re.escape(part) for part in re.split(r"[-_.]+", name))
+stem = re.compile("^" + pat + "-" + re.escape(ver) + r"\.(tar\.gz|zip)$", re.I)
+f = next(f for f in files if stem.match(f["filename"]))
+data = urllib.request.urlopen(f["url"], timeout=120).read()
+if hashlib.sha256(data).hexdigest() != f["hashes"]["sha256"]:
+    sys.exit("sha256 mismatch: " + f["filename"])
+open(os.path.join(out, f["filename"]), "wb").write(data)
+PY
         f=$(ls "$cache/pypi/"* 2>/dev/null | grep -i -E "/${name//-/[-_]}-$ver\.(tar\.gz|zip)$" | head -1 || true)
       fi ;;
   esac
@@ -56,7 +73,7 @@ fetch() { # ECO NAME VERSION → prints the archive path
 # directory with the hook's environment (paths under /home/user mapped into the copy).
 bare() { # DECISION.json ARCHIVE → prints milliseconds
   python3 - "$1" "$2" "$work/bare" <<'EOF'
-import json, os, shutil, subprocess, sys, tarfile, zipfile, time
+import json, os, shutil, subprocess, sys, tarfile, threading, zipfile, time
 dec, archive, base = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 shutil.rmtree(base, ignore_errors=True)
 home = os.path.join(base, "home")
@@ -80,13 +97,32 @@ for h in hooks:
     if h["ended"]["status"] == "not-run":
         continue
     cmd = [mapped(a) for a in h["command"]]
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": home,
-           "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    if h["hook"].startswith("npm"):
+        # as npm (and zt's sandbox) runs a hook: the package's bins, then npm's own node-gyp
+        npm = shutil.which("npm")
+        gyp = npm and os.path.join(os.path.dirname(os.path.realpath(npm)), "..",
+                                   "node_modules/@npmcli/run-script/lib/node-gyp-bin")
+        path = os.path.join(top, "node_modules/.bin") + (":" + os.path.normpath(gyp) if gyp and os.path.isdir(gyp) else "") + ":" + path
+    env = {"PATH": path, "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
+    if h["hook"].startswith("npm") and npm:
+        # npm's node-gyp-bin wrapper runs `node "$npm_config_node_gyp"`: without it, nothing
+        env["npm_config_node_gyp"] = os.path.normpath(os.path.join(
+            os.path.dirname(os.path.realpath(npm)), "..", "node_modules/node-gyp/bin/node-gyp.js"))
+        # and the system's Node.js headers, as zt gives them (node-gyp would download them)
+        if os.path.exists("/usr/include/node/node.h"):
+            env["npm_config_nodedir"] = "/usr"
     if h["hook"].startswith("cargo"):
         continue
+    # A blocking wait: subprocess.run(timeout=…) polls with sleeps of up to 50 ms, which
+    # rounded every bare time up to the next poll (and so made zt's added time look smaller).
     t = time.monotonic()
-    subprocess.run(cmd, cwd=top, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    p = subprocess.Popen(cmd, cwd=top, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    timer = threading.Timer(300, p.kill)
+    timer.start()
+    p.wait()
     total += time.monotonic() - t
+    timer.cancel()
 print(int(total * 1000))
 EOF
 }

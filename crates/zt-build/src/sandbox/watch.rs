@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
-use std::os::unix::fs::{FileExt as _, MetadataExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -379,8 +379,7 @@ fn handle(
     let pid = n.pid;
     let nr = i64::from(n.data.nr) & !0x4000_0000;
     let args = n.data.args;
-    let mem = open_file(format!("/proc/{pid}/mem"));
-    let valid = still_valid(listener, n.id);
+    let mem = Mem(pid);
     #[cfg(target_arch = "x86_64")]
     let (execve, execveat, connect) = (
         nr == libc::SYS_execve || nr == 520,
@@ -406,11 +405,10 @@ fn handle(
         libc::SYS_openat | libc::SYS_openat2 => Some((args[0] as i32, args[1])),
         _ => None,
     };
-    if !valid || mem.is_none() {
-        continue_call(listener, n.id);
-        return;
-    }
-    let Some(mem) = mem else { return };
+    // Everything below reads the memory and resolves the paths of the process `pid` first,
+    // then asks whether the notification is still pending: only then did `pid` name the
+    // thread that made the call all along (not a process that took its number after it
+    // died). A notification gone meanwhile needs no answer and records nothing.
     if let Some((dirfd, ptr)) = open {
         // Only the identity of the file named is looked at (an `O_PATH` descriptor: nothing
         // is read, a FIFO does not block), then the call goes on.
@@ -418,6 +416,9 @@ fn handle(
         let id = (!watched.is_empty() && !path.is_empty())
             .then(|| locate_in_sandbox(pid, dirfd, &path))
             .flatten();
+        if !still_valid(listener, n.id) {
+            return;
+        }
         let hit = id.and_then(|id| watched.get(&id));
         if let Some(file) = hit {
             let program = program_of(pid, programs);
@@ -454,6 +455,9 @@ fn handle(
         } else {
             open_in_sandbox(pid, dirfd, &path)
         };
+        if !still_valid(listener, n.id) {
+            return;
+        }
         // The file was opened while the call waited: let it go on now, hash it later.
         continue_call(listener, n.id);
         let name = if empty_path {
@@ -487,6 +491,9 @@ fn handle(
         let got = mem.read_at(&mut buf, args[1]).unwrap_or(0);
         buf.truncate(got);
         let program = program_of(pid, programs);
+        if !still_valid(listener, n.id) {
+            return;
+        }
         continue_call(listener, n.id);
         let (family, address, port) = sockaddr(&buf);
         let key = (family, address, port, program);
@@ -520,7 +527,7 @@ fn program_of(pid: u32, programs: &HashMap<(u64, u64), String>) -> String {
 
 /// The argument vector at `addr` of the build's memory (a NULL-terminated array of string
 /// pointers): at most [`MAX_ARGS`] arguments of at most 1024 bytes each.
-fn read_argv(mem: &File, addr: u64) -> Vec<String> {
+fn read_argv(mem: &Mem, addr: u64) -> Vec<String> {
     let mut out = Vec::new();
     if addr == 0 {
         return out;
@@ -542,7 +549,7 @@ fn read_argv(mem: &File, addr: u64) -> Vec<String> {
 /// The pointers of the NULL-terminated array at `addr` (at most [`MAX_ARGS`]), read a page at a
 /// time (one system call for a whole command line, not one per argument; the next page may be
 /// unmapped).
-fn argv_pointers(mem: &File, addr: u64) -> Vec<u64> {
+fn argv_pointers(mem: &Mem, addr: u64) -> Vec<u64> {
     let mut pointers = Vec::new();
     let mut at = addr;
     while pointers.len() < MAX_ARGS {
@@ -578,20 +585,66 @@ fn locate_in_sandbox(pid: u32, dirfd: i32, path: &str) -> Option<(u64, u64)> {
 /// `openat2` of `path` for the process `pid` with `flags`: resolved inside its own root
 /// (absolute links stay in the sandbox; `RESOLVE_IN_ROOT`), never through magic links,
 /// relative to its working directory or `dirfd` when relative.
+///
+/// A relative path crossing no symbolic link is resolved from the directory alone. One that
+/// crosses a link is resolved from the root, as the directory's own path in the sandbox
+/// (`/proc/PID/cwd` or `/proc/PID/fd/N` read as a link) followed by `path`, once that path is
+/// seen to name the same directory: resolving it from the directory's descriptor with
+/// `RESOLVE_IN_ROOT` would take the directory for the root, so that a link to an absolute
+/// path (`rc -> /home/user/.npmrc`, made by the build) would be followed from there and miss
+/// the file the build opens. Where the directory has no such path (removed, or renamed
+/// meanwhile), the descriptor is used.
 fn openat2_in_sandbox(pid: u32, dirfd: i32, path: &str, flags: libc::c_int) -> Option<File> {
-    let base = if path.starts_with('/') {
-        format!("/proc/{pid}/root")
-    } else if dirfd == libc::AT_FDCWD {
+    const IN_ROOT: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    if path.starts_with('/') {
+        let root = open_file(format!("/proc/{pid}/root"))?;
+        return openat2_at(&root, path, flags, IN_ROOT).ok();
+    }
+    let base = if dirfd == libc::AT_FDCWD {
         format!("/proc/{pid}/cwd")
     } else {
         format!("/proc/{pid}/fd/{dirfd}")
     };
-    let dir = open_file(base)?;
-    let c = std::ffi::CString::new(path).ok()?;
+    let dir = open_file(base.clone())?;
+    // `..` stops at the sandbox's root either way (the root of its mount tree).
+    match openat2_at(
+        &dir,
+        path,
+        flags,
+        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    ) {
+        Ok(f) => return Some(f),
+        Err(e) if e.raw_os_error() != Some(libc::ELOOP) => return None,
+        Err(_) => {}
+    }
+    let root = open_file(format!("/proc/{pid}/root"))?;
+    let same = std::fs::read_link(&base)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .filter(|p| p.starts_with('/'))
+        .and_then(|p| {
+            let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+            let there = openat2_at(&root, &p, flags, IN_ROOT).ok()?;
+            let (a, b) = (there.metadata().ok()?, dir.metadata().ok()?);
+            (a.dev() == b.dev() && a.ino() == b.ino()).then_some(p)
+        });
+    match same {
+        Some(p) => {
+            let full = format!("{}/{path}", p.trim_end_matches('/'));
+            openat2_at(&root, &full, flags, IN_ROOT).ok()
+        }
+        None => openat2_at(&dir, path, flags, IN_ROOT).ok(),
+    }
+}
+
+/// `openat2(dir, path, flags)` with the `resolve` flags given.
+fn openat2_at(dir: &File, path: &str, flags: libc::c_int, resolve: u64) -> std::io::Result<File> {
+    let c = std::ffi::CString::new(path)
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: open_how is plain data.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = flags as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: openat2 reads the NUL-terminated path and `how` (its size given), both alive
     // for the call, and returns a new descriptor or -1.
     let fd = unsafe {
@@ -604,10 +657,39 @@ fn openat2_in_sandbox(pid: u32, dirfd: i32, path: &str, flags: libc::c_int) -> O
         )
     };
     if fd < 0 {
-        return None;
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a fresh descriptor from the kernel, owned by nothing else.
-    Some(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
+    Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}
+
+/// The memory of the process `pid` of a notification, read with `process_vm_readv(2)`: one
+/// system call per read, where opening `/proc/PID/mem` took three (open, read, close) and a
+/// walk of `/proc` on every notification (an install script's every `open` is one). The same
+/// permission check (`PTRACE_MODE_ATTACH`). The pid is looked up on each read, so the caller
+/// checks afterwards that the notification is still pending ([`still_valid`]).
+struct Mem(u32);
+
+impl Mem {
+    /// Reads up to `buf.len()` bytes at `addr`: fewer where an unmapped page begins.
+    fn read_at(&self, buf: &mut [u8], addr: u64) -> std::io::Result<usize> {
+        let local = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let remote = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        let pid = libc::pid_t::try_from(self.0)
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::ESRCH))?;
+        // SAFETY: process_vm_readv writes at most `local.iov_len` bytes into `buf`, which is
+        // that long and mutably borrowed for the call; `remote` is only an address in the other
+        // process, checked by the kernel.
+        let n =
+            unsafe { libc::process_vm_readv(pid, &raw const local, 1, &raw const remote, 1, 0) };
+        usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+    }
 }
 
 fn open_file(path: String) -> Option<File> {
@@ -616,7 +698,7 @@ fn open_file(path: String) -> Option<File> {
 
 /// Reads a NUL-terminated string of at most 4096 bytes at `addr` of the build's memory,
 /// page by page (a string may end just before an unmapped page).
-fn read_cstring(mem: &File, addr: u64) -> Option<String> {
+fn read_cstring(mem: &Mem, addr: u64) -> Option<String> {
     let mut out = Vec::new();
     let mut at = addr;
     while out.len() < 4096 {
@@ -784,29 +866,93 @@ pub fn files_before(copy: &std::path::Path) -> BTreeMap<String, u64> {
 mod tests {
     use super::*;
 
-    /// A file standing for the build's memory: `pointers` (native-endian u64) written at `at`.
-    fn memory(at: u64, pointers: &[u64]) -> File {
-        let f = tempfile::tempfile().unwrap();
-        let bytes: Vec<u8> = pointers.iter().flat_map(|p| p.to_ne_bytes()).collect();
-        f.write_all_at(&bytes, at).unwrap();
-        f
+    /// This process's memory standing for the build's: `pages` fresh pages with nothing mapped
+    /// after them, read through [`Mem`] as zt reads a build's.
+    struct Pages {
+        base: *mut u8,
+        len: usize,
+    }
+
+    impl Pages {
+        fn new(pages: usize) -> Pages {
+            let len = pages * 4096;
+            // SAFETY: an anonymous private mapping of `len + 4096` bytes at an address the
+            // kernel picks; the last page is unmapped again so that reads stop there.
+            unsafe {
+                let base = libc::mmap(
+                    std::ptr::null_mut(),
+                    len + 4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert_ne!(base, libc::MAP_FAILED);
+                assert_eq!(libc::munmap(base.cast::<u8>().add(len).cast(), 4096), 0);
+                Pages {
+                    base: base.cast(),
+                    len,
+                }
+            }
+        }
+
+        /// Writes `pointers` (native-endian u64) at offset `at`; returns their address.
+        fn put(&self, at: usize, pointers: &[u64]) -> u64 {
+            let bytes: Vec<u8> = pointers.iter().flat_map(|p| p.to_ne_bytes()).collect();
+            assert!(at + bytes.len() <= self.len);
+            // SAFETY: within the mapping (checked above), which nothing else uses.
+            unsafe {
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(at), bytes.len())
+            };
+            self.base as u64 + at as u64
+        }
+    }
+
+    impl Drop for Pages {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, less its unmapped last page.
+            unsafe { libc::munmap(self.base.cast(), self.len) };
+        }
     }
 
     #[test]
     fn argv_pointers_stop_at_null_across_pages_and_at_the_limit() {
+        let me = Mem(std::process::id());
+        let m = Pages::new(2);
         // Across a page boundary (the array starts 16 bytes before it).
-        let f = memory(4096 - 16, &[11, 22, 33, 44, 0, 55]);
-        assert_eq!(argv_pointers(&f, 4096 - 16), vec![11, 22, 33, 44]);
+        let at = m.put(4096 - 16, &[11, 22, 33, 44, 0, 55]);
+        assert_eq!(argv_pointers(&me, at), vec![11, 22, 33, 44]);
         // A pointer straddling the boundary (not 8-aligned).
-        let f = memory(4096 - 12, &[7, 8, 9, 0]);
-        assert_eq!(argv_pointers(&f, 4096 - 12), vec![7, 8, 9]);
+        let at = m.put(4096 - 12, &[7, 8, 9, 0]);
+        assert_eq!(argv_pointers(&me, at), vec![7, 8, 9]);
         // Memory that ends without a NULL: what could be read.
-        let f = memory(100, &[1, 2, 3]);
-        assert_eq!(argv_pointers(&f, 100), vec![1, 2, 3]);
+        let at = m.put(2 * 4096 - 24, &[1, 2, 3]);
+        assert_eq!(argv_pointers(&me, at), vec![1, 2, 3]);
         // At most MAX_ARGS.
         let many: Vec<u64> = (1..=MAX_ARGS as u64 + 10).collect();
-        let f = memory(0, &many);
-        assert_eq!(argv_pointers(&f, 0), many[..MAX_ARGS].to_vec());
+        let m = Pages::new((many.len() * 8).div_ceil(4096));
+        let at = m.put(0, &many);
+        assert_eq!(argv_pointers(&me, at), many[..MAX_ARGS].to_vec());
+    }
+
+    #[test]
+    fn strings_are_read_up_to_their_nul_or_the_memory_s_end() {
+        let me = Mem(std::process::id());
+        let m = Pages::new(2);
+        let put = |at: usize, s: &[u8]| {
+            // SAFETY: within the two mapped pages.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), m.base.add(at), s.len()) };
+            m.base as u64 + at as u64
+        };
+        // across the page boundary
+        let at = put(4096 - 3, b"/home/user/.npmrc\0");
+        assert_eq!(read_cstring(&me, at).as_deref(), Some("/home/user/.npmrc"));
+        // no NUL before the unmapped page: nothing (never a cut path)
+        let at = put(2 * 4096 - 4, b"abcd");
+        assert_eq!(read_cstring(&me, at), None);
+        // an unmapped address, and a process that is not there
+        assert_eq!(read_cstring(&me, m.base as u64 + 2 * 4096), None);
+        assert_eq!(read_cstring(&Mem(u32::MAX), at), None);
     }
 
     #[test]

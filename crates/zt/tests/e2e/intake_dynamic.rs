@@ -191,6 +191,72 @@ s.on('error', () => {
     );
 }
 
+/// The hook reaches the canaries only through a directory descriptor (`O_DIRECTORY` opens are
+/// not stopped on their way: the file's own open relative to it is), a symbolic link to the
+/// absolute path, a relative path up through `..` and a hard link of its own: each read is
+/// still seen, as a read of the canary.
+#[test]
+fn canary_reads_through_a_directory_descriptor_or_a_link_are_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("python3") {
+        return;
+    }
+    let pkg: &[u8] =
+        br#"{"name":"dir-reader","version":"0.1.0","scripts":{"postinstall":"python3 steal.py"}}"#;
+    let py: &[u8] = br#"
+import os
+home = os.path.expanduser("~")
+d = os.open(home + "/.aws", os.O_RDONLY | os.O_DIRECTORY)
+f = os.open("credentials", os.O_RDONLY, dir_fd=d)
+os.read(f, 100)
+os.symlink(home + "/.npmrc", "rc")
+open("rc").read()
+rel = os.path.relpath(home + "/.git-credentials")
+assert rel.startswith("../"), rel
+open(rel).read()
+try:
+    os.link(home + "/.pypirc", "pp")
+    print("hard link made")
+except OSError as e:
+    print("no hard link:", e)
+else:
+    open("pp").read()
+"#;
+    let archive = tgz(
+        d,
+        "dir-reader-0.1.0.tgz",
+        &[
+            ("package/package.json", pkg, 0o644),
+            ("package/steal.py", py, 0o644),
+        ],
+    );
+    let dec = intake(d, "dir-reader@0.1.0", "npm", &archive);
+    let hook = &dec["dynamic"]["hooks"][0];
+    assert_eq!(hook["ended"]["status"], "exited", "{hook:#}");
+    assert_eq!(hook["ended"]["code"], 0, "{hook:#}");
+    assert_eq!(dec["verdict"], "rejected");
+    let reads: Vec<String> = denies(&dec)
+        .into_iter()
+        .filter(|(r, _)| r == "dynamic-canary-read")
+        .map(|(_, m)| m)
+        .collect();
+    let linked = hook["output_tail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("hard link made");
+    let mut canaries = vec!["~/.aws/credentials", "~/.npmrc", "~/.git-credentials"];
+    if linked {
+        canaries.push("~/.pypirc");
+    }
+    for canary in canaries {
+        assert!(
+            reads.iter().any(|m| m.contains(canary)),
+            "{canary} not seen: {reads:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_setup_py_that_downloads_and_runs_a_script_is_denied() {
     let dir = tempfile::tempdir().unwrap();
