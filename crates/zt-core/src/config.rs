@@ -431,6 +431,36 @@ pub struct MalwareConfig {
     /// Each install hook's address-space limit under `--dynamic`, in MiB (default 4096).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_memory_mib: Option<u64>,
+    /// Deny findings a reviewer has looked at and accepted, each for one archive (by its
+    /// SHA-256): `[[deps.malware.accept]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept: Vec<MalwareAccept>,
+}
+
+/// One `[[deps.malware.accept]]`: a reviewer's acceptance of a rule's deny findings in one
+/// archive — e.g. the Windows launchers pip ships (`bundled-binary`). It applies to the
+/// archive whose SHA-256 it names and to no other (a new release is reviewed again); its
+/// findings stay in the signed decision, as warnings that name the reviewer and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalwareAccept {
+    /// The package's name, as in `NAME@VERSION`.
+    pub package: String,
+    /// Its version.
+    pub version: String,
+    /// The SHA-256 (hex) of the archive reviewed.
+    pub sha256: String,
+    /// The rule id whose findings are accepted (`bundled-binary`, `install-hook-network`, …).
+    pub rule: String,
+    /// The files whose findings are accepted: `fnmatch` globs over the paths as the decision's
+    /// findings give them (the archive's own, e.g. `package/…` in an npm tarball); empty:
+    /// every file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// What the reviewer found, in words.
+    pub reason: String,
+    /// Who reviewed it.
+    pub reviewer: String,
 }
 
 /// One `[[deps.approver]]`: a person who may approve dependency requests (`zt deps approve ID
@@ -670,6 +700,44 @@ impl Config {
             }
             if key.stages.is_empty() {
                 return Err(invalid(field("stages"), "is empty".into()));
+            }
+        }
+        if let Some(m) = &self.deps.malware {
+            for (i, a) in m.accept.iter().enumerate() {
+                let field = |f: &str| format!("deps.malware.accept[{i}].{f}");
+                if a.sha256.len() != 64
+                    || !a
+                        .sha256
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return Err(invalid(
+                        field("sha256"),
+                        "must be the archive's SHA-256, 64 lowercase hex digits (the `sha256` of `zt deps intake --json`)".into(),
+                    ));
+                }
+                for (name, value) in [
+                    ("package", &a.package),
+                    ("version", &a.version),
+                    ("rule", &a.rule),
+                    ("reviewer", &a.reviewer),
+                ] {
+                    if value.trim().is_empty() {
+                        return Err(invalid(field(name), "is empty".into()));
+                    }
+                }
+                if a.reason.trim().is_empty() {
+                    return Err(invalid(
+                        field("reason"),
+                        "is empty: say what the reviewer found and why it may be admitted".into(),
+                    ));
+                }
+                if a.files.iter().any(|f| f.trim().is_empty()) {
+                    return Err(invalid(
+                        field("files"),
+                        "has an empty pattern: leave `files` out to accept every file".into(),
+                    ));
+                }
             }
         }
         if let Some(l) = &self.deps.licenses {

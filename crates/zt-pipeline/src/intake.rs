@@ -317,6 +317,12 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             .unwrap_or(thresholds.min_package_age_hours),
         allow_unknown_age: req.allow_unknown_age,
         provenance: upstream_provenance(&config.deps, req, &archive_name)?,
+        accept: config
+            .deps
+            .malware
+            .as_ref()
+            .map(|m| m.accept.clone())
+            .unwrap_or_default(),
         ..Policy::default()
     };
     let mut expectations = Vec::new();
@@ -365,7 +371,7 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             .any(|r| r.rule.starts_with("archive-"))
         {
             let (report, findings) = crate::intake_dynamic::run(&candidate, policy.limits, limits)?;
-            intake::dynamic::apply(&mut decision, report, findings);
+            intake::dynamic::apply(&mut decision, report, findings, &policy.accept);
         }
     }
 

@@ -92,6 +92,8 @@ pub struct Policy {
     pub rules: Option<std::sync::Arc<malware::RuleSet>>,
     /// Upstream provenance: the requirement, the expected repository, what was verified.
     pub provenance: provenance::Provenance,
+    /// Deny findings reviewers accepted, each for one archive (`[[deps.malware.accept]]`).
+    pub accept: Vec<zt_core::config::MalwareAccept>,
 }
 
 impl Default for Policy {
@@ -102,6 +104,7 @@ impl Default for Policy {
             limits: archive::Limits::default(),
             rules: None,
             provenance: provenance::Provenance::default(),
+            accept: Vec::new(),
         }
     }
 }
@@ -192,6 +195,9 @@ pub struct Decision {
     pub files: usize,
     /// Heuristic findings (warn and deny).
     pub findings: Vec<malware::Finding>,
+    /// The reviewers' acceptances that turned deny findings of this archive into warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<malware::accept::Accepted>,
     /// Upstream provenance, when it was asked for or given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<provenance::ProvenanceCheck>,
@@ -348,7 +354,19 @@ pub fn decide(
     }
 
     // malware
-    let (files, findings) = scanned.map_or((0, Vec::new()), |s| (s.files, s.findings));
+    let (files, mut findings) = scanned.map_or((0, Vec::new()), |s| (s.files, s.findings));
+    let sha256_hex = sha256.hex();
+    let mut accepted = Vec::new();
+    malware::accept::apply(
+        &mut findings,
+        &policy.accept,
+        malware::accept::Archive {
+            name: &c.name,
+            version: &c.version,
+            sha256: &sha256_hex,
+        },
+        &mut accepted,
+    );
     // one reason per rule and file (the findings list has every line)
     let mut seen = std::collections::BTreeSet::new();
     for f in findings
@@ -444,6 +462,7 @@ pub fn decide(
         age,
         files,
         findings,
+        accepted,
         provenance,
         dynamic: None,
         decided_at: zt_core::time::rfc3339(now),

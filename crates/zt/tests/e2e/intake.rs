@@ -779,6 +779,101 @@ fn bad_input_exits_2_and_names_it() {
     assert_eq!(json(&o)["reasons"][0]["rule"], "archive-unsafe-path");
 }
 
+/// `[[deps.malware.accept]]`: a reviewer's acceptance of one rule's deny findings in one archive
+/// (by SHA-256) lets it through with those findings as warnings naming the reviewer; the
+/// decision lists the acceptance. Another archive of the same release, a file the acceptance
+/// does not name, or a malformed entry changes nothing or stops with the field named.
+#[test]
+fn a_reviewers_acceptance_of_findings_applies_to_that_archive_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let elf: &[u8] = b"\x7fELF\x02\x01\x01\x00prebuilt";
+    let pkg: &[u8] = br#"{"name":"native-thing","version":"2.0.0"}"#;
+    let archive = |name: &str, extra: &[u8]| {
+        let bytes = gzip(&write_tar(&[
+            ("package/package.json", pkg, 0o644),
+            ("package/prebuilds/linux-x64/addon.node", elf, 0o644),
+            ("package/vendor/helper", &[elf, extra].concat(), 0o755),
+        ]));
+        fs_err::write(d.join(name), &bytes).unwrap();
+        zt_core::Digest::sha256(&bytes).hex()
+    };
+    let sha = archive("native-thing-2.0.0.tgz", b"");
+    let other = archive("other.tgz", b"!");
+    let intake = |file: &str| {
+        let o = zt(
+            d,
+            &[
+                "deps",
+                "intake",
+                "native-thing@2.0.0",
+                "--ecosystem",
+                "npm",
+                "--archive",
+                file,
+                "--allow-unknown-age",
+                "--json",
+            ],
+        );
+        (o.status.code(), o)
+    };
+    let binary_reasons = |v: &serde_json::Value| -> Vec<String> {
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rule"] == "bundled-binary")
+            .map(|r| r["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, o) = intake("native-thing-2.0.0.tgz");
+    assert_eq!(binary_reasons(&json(&o)).len(), 2, "both binaries reject");
+    fs_err::write(
+        d.join("zt.toml"),
+        format!(
+            "[[deps.malware.accept]]\npackage = \"native-thing\"\nversion = \"2.0.0\"\nsha256 = \"{sha}\"\nrule = \"bundled-binary\"\nfiles = [\"package/prebuilds/*/*.node\"]\nreason = \"the Node-API addon built by the project's release workflow\"\nreviewer = \"alice\"\n"
+        ),
+    )
+    .unwrap();
+    let (_, o) = intake("native-thing-2.0.0.tgz");
+    let v = json(&o);
+    let left = binary_reasons(&v);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("package/vendor/helper"), "{left:?}");
+    let addon = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "package/prebuilds/linux-x64/addon.node")
+        .unwrap();
+    assert_eq!(addon["severity"], "warn");
+    assert!(
+        addon["message"].as_str().unwrap().ends_with(
+            "(accepted by alice: the Node-API addon built by the project's release workflow)"
+        ),
+        "{addon}"
+    );
+    assert_eq!(v["accepted"][0]["reviewer"], "alice");
+    assert_eq!(v["accepted"][0]["findings"], 1);
+    assert_eq!(v["accepted"][0]["files"][0], "package/prebuilds/*/*.node");
+    // the same release in other bytes: reviewed again
+    let (_, o) = intake("other.tgz");
+    let v = json(&o);
+    assert_eq!(binary_reasons(&v).len(), 2);
+    assert!(v.get("accepted").is_none(), "{v}");
+    assert_ne!(sha, other);
+    // a malformed acceptance stops the intake, naming the field and what it must be
+    let text = fs_err::read_to_string(d.join("zt.toml")).unwrap();
+    fs_err::write(d.join("zt.toml"), text.replace(&sha, &sha[..40])).unwrap();
+    let (code, o) = intake("native-thing-2.0.0.tgz");
+    assert_eq!(code, Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("deps.malware.accept[0].sha256") && err.contains("64 lowercase hex"),
+        "{err}"
+    );
+}
+
 /// `[deps.malware] rules` adds a folder of YARA rules (GuardDog 3.x conventions) to the
 /// built-in ones, each finding names its rule file and context; a deny-level finding in a
 /// package's tests only warns; a rule that does not compile stops the intake by name.

@@ -526,9 +526,25 @@ fn last_line(s: &str) -> String {
         .to_owned()
 }
 
-/// Adds a dynamic run's findings to a decision: every `deny` finding rejects (one reason per
-/// rule and hook file), and the verdict is decided again.
-pub fn apply(d: &mut super::Decision, report: Report, findings: Vec<Finding>) {
+/// Adds a dynamic run's findings to a decision: every `deny` finding a reviewer did not accept
+/// (`accepts`, see [`super::malware::accept`]) rejects (one reason per rule and hook file),
+/// and the verdict is decided again.
+pub fn apply(
+    d: &mut super::Decision,
+    report: Report,
+    mut findings: Vec<Finding>,
+    accepts: &[zt_core::config::MalwareAccept],
+) {
+    super::malware::accept::apply(
+        &mut findings,
+        accepts,
+        super::malware::accept::Archive {
+            name: &d.name,
+            version: &d.version,
+            sha256: &d.sha256,
+        },
+        &mut d.accepted,
+    );
     let mut seen = std::collections::BTreeSet::new();
     for f in findings
         .iter()
