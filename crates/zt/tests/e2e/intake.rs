@@ -423,25 +423,32 @@ fn a_version_younger_than_the_quarantine_age_is_held() {
     assert_eq!(json(&o)["reasons"][0]["rule"], "age-unknown");
 }
 
+/// `zt deps intake demo@1.0.0 --json` of `archive` against the index entry `idx`.
+fn intake_demo(d: &Path, archive: &Path, idx: &Path) -> Output {
+    zt(
+        d,
+        &[
+            "deps",
+            "intake",
+            "demo@1.0.0",
+            "--ecosystem",
+            "crates.io",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--index",
+            idx.to_str().unwrap(),
+            "--json",
+        ],
+    )
+}
+
 #[test]
 fn a_new_package_needs_a_request_approved_by_someone_else() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (archive, sha) = good_crate(d);
     let idx = index(d, &sha, now() - 30 * 24 * 3600);
-    let intake = [
-        "deps",
-        "intake",
-        "demo@1.0.0",
-        "--ecosystem",
-        "crates.io",
-        "--archive",
-        archive.to_str().unwrap(),
-        "--index",
-        idx.to_str().unwrap(),
-        "--json",
-    ];
-    let o = zt(d, &intake);
+    let o = intake_demo(d, &archive, &idx);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
     assert_eq!(v["reasons"][0]["rule"], "no-approved-request");
@@ -464,7 +471,7 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     assert_eq!(st["predicate"]["action"], "request");
 
     // still pending: intake refuses
-    assert_eq!(zt(d, &intake).status.code(), Some(1));
+    assert_eq!(intake_demo(d, &archive, &idx).status.code(), Some(1));
     // A forged request file saying "approved" convinces nobody: approvals are read from
     // signed bundles only.
     let file = d.join(format!(".zt/requests/{id}.json"));
@@ -472,7 +479,7 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     forged["status"] = "approved".into();
     forged["approval"] = serde_json::json!({"approver": "bob", "at": "2026-01-01T00:00:00Z"});
     fs_err::write(&file, forged.to_string()).unwrap();
-    assert_eq!(zt(d, &intake).status.code(), Some(1));
+    assert_eq!(intake_demo(d, &archive, &idx).status.code(), Some(1));
 
     let refused = |key: &str, why: &str| {
         let o = zt(d, &["deps", "approve", &id, "--key", key]);
@@ -560,7 +567,7 @@ fn a_new_package_needs_a_request_approved_by_someone_else() {
     let human = zt(d, &["deps", "requests"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains(&format!("{id}  approved")));
     // now intake admits it
-    let o = zt(d, &intake);
+    let o = intake_demo(d, &archive, &idx);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -579,18 +586,6 @@ fn approvals_count_from_their_own_store_files_when_the_ledger_is_gone() {
     let d = dir.path();
     let (archive, sha) = good_crate(d);
     let idx = index(d, &sha, now() - 30 * 24 * 3600);
-    let intake = [
-        "deps",
-        "intake",
-        "demo@1.0.0",
-        "--ecosystem",
-        "crates.io",
-        "--archive",
-        archive.to_str().unwrap(),
-        "--index",
-        idx.to_str().unwrap(),
-        "--json",
-    ];
     let id = request_demo(d)["id"].as_str().unwrap().to_string();
     let bob = approver(d, "bob", true);
     let o = zt(d, &["deps", "approve", &id, "--key", &bob, "--json"]);
@@ -617,7 +612,7 @@ fn approvals_count_from_their_own_store_files_when_the_ledger_is_gone() {
         }
     };
     forget_ledger();
-    let o = zt(d, &intake);
+    let o = intake_demo(d, &archive, &idx);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -634,7 +629,7 @@ fn approvals_count_from_their_own_store_files_when_the_ledger_is_gone() {
     )
     .unwrap();
     forget_ledger();
-    let o = zt(d, &intake);
+    let o = intake_demo(d, &archive, &idx);
     assert_eq!(
         o.status.code(),
         Some(1),
