@@ -638,6 +638,7 @@ fn scan_archive(
     scanned
         .findings
         .extend(malware::scan_hooks(&scanned.kept, c.ecosystem));
+    malware::settle_native_addons(&mut scanned.findings, &scanned.kept, c.ecosystem);
     let install = malware::install_files(&scanned.kept, c.ecosystem);
     malware::place(&mut scanned.findings, &install);
     malware::sort(&mut scanned.findings);
@@ -684,6 +685,85 @@ mod tests {
             assert_eq!(d.files, 3);
             let rules: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
             assert!(rules.contains(&"download-execute"), "{rules:?}");
+        }
+    }
+
+    /// A Node native addon (a `.node` shared library) warns in a package that declares
+    /// native code, like a platform wheel's extension module; a native program, or an addon
+    /// in a package that declares none, still rejects.
+    #[test]
+    fn native_addons_reject_only_where_the_package_declares_no_native_code() {
+        use malware::Severity;
+        let addon = crate::intake::malware::package_tests::elf(3, &[1, 1, 2]);
+        let program = crate::intake::malware::package_tests::elf(3, &[6, 3, 1, 2]);
+        let plain: &[u8] = br#"{"name":"p","version":"1.0.0"}"#;
+        let gypfile: &[u8] = br#"{"name":"p","version":"1.0.0","gypfile":true}"#;
+        let platform: &[u8] = br#"{"name":"p","version":"1.0.0","os":["linux"],"cpu":["x64"]}"#;
+        let gyp: &[u8] = b"{ 'targets': [ { 'target_name': 'p', 'sources': [ 'p.cc' ] } ] }\n";
+        type Members<'a> = &'a [(&'a str, &'a [u8], u32)];
+        let cases: [(Members<'_>, Severity); 6] = [
+            (
+                &[
+                    ("package/prebuilds/linux-x64/p.node", &addon, 0o644),
+                    ("package/package.json", plain, 0o644),
+                    ("package/binding.gyp", gyp, 0o644),
+                ],
+                Severity::Warn,
+            ),
+            (
+                &[
+                    ("package/package.json", gypfile, 0o644),
+                    ("package/build/Release/p.node", &addon, 0o644),
+                ],
+                Severity::Warn,
+            ),
+            (
+                &[
+                    ("package/package.json", platform, 0o644),
+                    ("package/p.linux-x64.node", &addon, 0o644),
+                ],
+                Severity::Warn,
+            ),
+            (
+                &[
+                    ("package/package.json", plain, 0o644),
+                    ("package/prebuilds/linux-x64/p.node", &addon, 0o644),
+                ],
+                Severity::Deny,
+            ),
+            (
+                &[
+                    ("package/package.json", plain, 0o644),
+                    ("package/binding.gyp", gyp, 0o644),
+                    ("package/prebuilds/linux-x64/p.node", &program, 0o755),
+                ],
+                Severity::Deny,
+            ),
+            (
+                &[
+                    ("package/package.json", platform, 0o644),
+                    ("package/bin/p", &addon, 0o755),
+                ],
+                Severity::Deny,
+            ),
+        ];
+        for (i, (members, severity)) in cases.into_iter().enumerate() {
+            let d = decide_tgz(members, archive::Limits::default());
+            let binary: Vec<&malware::Finding> = d
+                .findings
+                .iter()
+                .filter(|f| f.rule == "bundled-binary")
+                .collect();
+            assert_eq!(binary.len(), 1, "case {i}: {:?}", d.findings);
+            assert_eq!(binary[0].severity, severity, "case {i}: {binary:?}");
+            // a deny finding is a reason to reject (the others here: no checksum, no age)
+            let rejects = d.reasons.iter().any(|r| r.rule == "bundled-binary");
+            assert_eq!(
+                rejects,
+                severity == Severity::Deny,
+                "case {i}: {:?}",
+                d.reasons
+            );
         }
     }
 

@@ -292,6 +292,7 @@ fn finding(
         context: Context::Install,
         source: SOURCE,
         deny_at_install_only: false,
+        native_addon: false,
     }
 }
 
