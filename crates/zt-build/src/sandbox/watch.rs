@@ -175,14 +175,18 @@ pub(crate) struct Recorded {
 /// after it: Node.js is a 99 MB executable, ~60 ms of SHA-256 on this machine's cores, which
 /// an npm hook's run now hides. The same files are hashed as before (the ones opened at the
 /// execution), read by position, so the descriptor's shared offset does not matter.
+///
+/// At most [`HASH_QUEUE`] programs wait for it, each a second descriptor of the file: a build
+/// that executes programs faster than they are hashed leaves the rest to [`Supervisor::finish`]
+/// rather than holding more descriptors than before.
 struct ProgramHasher {
-    tx: std::sync::mpsc::Sender<((u64, u64), File)>,
+    tx: std::sync::mpsc::SyncSender<((u64, u64), File)>,
     thread: std::thread::JoinHandle<HashMap<(u64, u64), Option<String>>>,
 }
 
 impl ProgramHasher {
     fn start() -> Option<Self> {
-        let (tx, rx) = std::sync::mpsc::channel::<((u64, u64), File)>();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<((u64, u64), File)>(HASH_QUEUE);
         let thread = std::thread::Builder::new()
             .name("zt-sandbox-hash".into())
             .spawn(move || {
@@ -196,10 +200,11 @@ impl ProgramHasher {
         Some(ProgramHasher { tx, thread })
     }
 
-    /// Queues `file` (the program at `key`, device and inode) for hashing.
+    /// Queues `file` (the program at `key`, device and inode) for hashing, unless the queue
+    /// is full (then `finish` hashes it).
     fn send(&self, key: (u64, u64), file: &File) {
         if let Ok(dup) = file.try_clone() {
-            let _ = self.tx.send((key, dup));
+            let _ = self.tx.try_send((key, dup));
         }
     }
 
@@ -209,6 +214,9 @@ impl ProgramHasher {
         self.thread.join().unwrap_or_default()
     }
 }
+
+/// The most programs waiting for the hashing thread.
+const HASH_QUEUE: usize = 32;
 
 /// The SHA-256 of a whole file, read by position (`pread`) from its start.
 fn hash_program(file: &File) -> Option<String> {
