@@ -164,20 +164,16 @@ fn a_package_from_the_lockfile_with_matching_checksum_enters_the_mirror() {
     let idx = index(d, &sha, now() - 30 * 24 * 3600);
     let o = zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
+        &demo_args(
             archive.to_str().unwrap(),
-            "--lockfile",
-            "Cargo.lock",
-            "--index",
-            idx.to_str().unwrap(),
-            "--json",
-        ],
+            &[
+                "--lockfile",
+                "Cargo.lock",
+                "--index",
+                idx.to_str().unwrap(),
+                "--json",
+            ],
+        ),
     );
     assert_eq!(
         o.status.code(),
@@ -217,19 +213,10 @@ fn a_checksum_mismatch_is_rejected_and_never_mirrored() {
     lockfile(d, &wrong);
     let o = zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
+        &demo_args(
             archive.to_str().unwrap(),
-            "--lockfile",
-            "Cargo.lock",
-            "--allow-unknown-age",
-            "--json",
-        ],
+            &["--lockfile", "Cargo.lock", "--allow-unknown-age", "--json"],
+        ),
     );
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
@@ -367,20 +354,16 @@ fn a_version_younger_than_the_quarantine_age_is_held() {
     let (archive, sha) = good_crate(d);
     lockfile(d, &sha);
     let idx = index(d, &sha, now() - 3600);
-    let args = [
-        "deps",
-        "intake",
-        "demo@1.0.0",
-        "--ecosystem",
-        "crates.io",
-        "--archive",
+    let args = demo_args(
         archive.to_str().unwrap(),
-        "--lockfile",
-        "Cargo.lock",
-        "--index",
-        idx.to_str().unwrap(),
-        "--json",
-    ];
+        &[
+            "--lockfile",
+            "Cargo.lock",
+            "--index",
+            idx.to_str().unwrap(),
+            "--json",
+        ],
+    );
     let o = zt(d, &args);
     assert_eq!(o.status.code(), Some(1));
     let v = json(&o);
@@ -406,39 +389,39 @@ fn a_version_younger_than_the_quarantine_age_is_held() {
     fs_err::remove_file(d.join("zt.toml")).unwrap();
     let o = zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
+        &demo_args(
             archive.to_str().unwrap(),
-            "--lockfile",
-            "Cargo.lock",
-            "--json",
-        ],
+            &["--lockfile", "Cargo.lock", "--json"],
+        ),
     );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json(&o)["reasons"][0]["rule"], "age-unknown");
+}
+
+/// The arguments of `zt deps intake demo@1.0.0 --ecosystem crates.io --archive ARCHIVE`,
+/// then `rest`.
+fn demo_args<'a>(archive: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "deps",
+        "intake",
+        "demo@1.0.0",
+        "--ecosystem",
+        "crates.io",
+        "--archive",
+        archive,
+    ];
+    args.extend_from_slice(rest);
+    args
 }
 
 /// `zt deps intake demo@1.0.0 --json` of `archive` against the index entry `idx`.
 fn intake_demo(d: &Path, archive: &Path, idx: &Path) -> Output {
     zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
+        &demo_args(
             archive.to_str().unwrap(),
-            "--index",
-            idx.to_str().unwrap(),
-            "--json",
-        ],
+            &["--index", idx.to_str().unwrap(), "--json"],
+        ),
     )
 }
 
@@ -645,18 +628,10 @@ fn a_crash_half_way_leaves_no_partial_mirror_entry() {
     let d = dir.path();
     let (archive, sha) = good_crate(d);
     lockfile(d, &sha);
-    let args = [
-        "deps",
-        "intake",
-        "demo@1.0.0",
-        "--ecosystem",
-        "crates.io",
-        "--archive",
+    let args = demo_args(
         archive.to_str().unwrap(),
-        "--lockfile",
-        "Cargo.lock",
-        "--allow-unknown-age",
-    ];
+        &["--lockfile", "Cargo.lock", "--allow-unknown-age"],
+    );
     let o = zt_env(d, &args, &[("ZT_FAILPOINT", "before-rename:/sha256/")]);
     assert_eq!(o.status.code(), None, "the process should have aborted");
     // only the temporary file: no blob under its digest, no index entry
@@ -696,35 +671,14 @@ fn bad_input_exits_2_and_names_it() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not `NAME@VERSION`"));
-    let o = zt(
-        d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
-            "missing.crate",
-        ],
-    );
+    let o = zt(d, &demo_args("missing.crate", &[]));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.crate"));
     let (archive, _) = good_crate(d);
     fs_err::write(d.join("bad-index"), "{not json\n").unwrap();
     let o = zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
-            archive.to_str().unwrap(),
-            "--index",
-            "bad-index",
-        ],
+        &demo_args(archive.to_str().unwrap(), &["--index", "bad-index"]),
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad-index:1"));
@@ -756,19 +710,10 @@ fn bad_input_exits_2_and_names_it() {
     lockfile(d, &sha);
     let o = zt(
         d,
-        &[
-            "deps",
-            "intake",
-            "demo@1.0.0",
-            "--ecosystem",
-            "crates.io",
-            "--archive",
+        &demo_args(
             "demo-1.0.0.crate",
-            "--lockfile",
-            "Cargo.lock",
-            "--allow-unknown-age",
-            "--json",
-        ],
+            &["--lockfile", "Cargo.lock", "--allow-unknown-age", "--json"],
+        ),
     );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json(&o)["reasons"][0]["rule"], "archive-unsafe-path");
