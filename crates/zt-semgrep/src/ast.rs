@@ -70,14 +70,21 @@ impl Kinds {
         }
     }
 
-    /// The table of `lang`'s grammar, made once per process.
+    /// The table of `lang`'s grammar (`grammar`, from [`Lang::grammar`]), made once per
+    /// process: one table per grammar, so a language given a grammar of its own needs a cell
+    /// of its own here (the match says which languages share one).
     fn for_lang(lang: Lang, grammar: &tree_sitter::Language) -> &'static Kinds {
-        static PYTHON: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
-        static JAVASCRIPT: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
-        let cell = if lang == Lang::Python {
-            &PYTHON
-        } else {
-            &JAVASCRIPT
+        use std::sync::OnceLock;
+        static PYTHON: OnceLock<Kinds> = OnceLock::new();
+        static JAVASCRIPT: OnceLock<Kinds> = OnceLock::new();
+        static RUBY: OnceLock<Kinds> = OnceLock::new();
+        static GO: OnceLock<Kinds> = OnceLock::new();
+        let cell = match lang {
+            Lang::Python => &PYTHON,
+            // TypeScript and JSON are parsed with the JavaScript grammar
+            Lang::JavaScript | Lang::TypeScript | Lang::Json => &JAVASCRIPT,
+            Lang::Ruby => &RUBY,
+            Lang::Go => &GO,
         };
         cell.get_or_init(|| Kinds::of(grammar))
     }
