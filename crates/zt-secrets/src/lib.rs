@@ -168,6 +168,9 @@ pub struct Broker {
     journal: journal::Journal,
     access: AccessLog,
     clock: Clock,
+    /// Held while a put reads, changes and saves `store.json`, so two puts through this
+    /// broker cannot both write the same next version.
+    writing: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -239,6 +242,7 @@ impl Broker {
             journal,
             access,
             clock: Arc::new(system_now),
+            writing: std::sync::Mutex::new(()),
         })
     }
 
@@ -593,6 +597,83 @@ impl Broker {
         self.revoke_token(id)
     }
 
+    /// Checks a presented operator token for an administration request (`action` on
+    /// `subject`, e.g. `put` of a secret's name); a missing or wrong token is refused, and
+    /// the refusal recorded as a denial.
+    pub fn check_operator(
+        &self,
+        operator: Option<&str>,
+        action: &'static str,
+        subject: &str,
+    ) -> Result<(), Error> {
+        let Err(e) = operator::verify(&self.dir, operator) else {
+            return Ok(());
+        };
+        self.access.record(Event {
+            at: self.now(),
+            action,
+            decision: "deny",
+            reason: e.reason(),
+            who: "http:unauthenticated".into(),
+            secret: Some(
+                subject
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(256)
+                    .collect(),
+            ),
+            ..Event::default()
+        })?;
+        Err(e)
+    }
+
+    /// Stores `value` as the next version of `name` for a caller that presents the operator
+    /// token (`zt serve`'s `PUT /v1/secrets/{name}`, `zt secrets put --server`): what
+    /// [`put`] does, through this broker's access log, so that a secret can be added while a
+    /// server holds the repository's log. A missing or wrong operator token is refused and
+    /// recorded, as for revocation. Returns the version.
+    pub fn put_as_operator(
+        &self,
+        operator: Option<&str>,
+        name: &str,
+        value: &[u8],
+        bindings: Vec<Binding>,
+    ) -> Result<u32, Error> {
+        self.check_operator(operator, "put", name)?;
+        let now = self.now();
+        store::check_name(name)?;
+        let summary = bindings_summary(&bindings);
+        let _writing = self
+            .writing
+            .lock()
+            .map_err(|_| Error::Internal("store write lock poisoned"))?;
+        // The file as it is now, not the cached copy: a put from another process (before
+        // this server started, or with its own log) must not be lost.
+        let path = self.dir.join(STORE_FILE);
+        let mut store = Store::load(&path)?;
+        if store.key_id != self.key.id() {
+            return Err(Error::WrongKey {
+                path: self.key.path.clone(),
+                found: self.key.id().to_string(),
+                expected: store.key_id,
+            });
+        }
+        let version = store.put(&self.key, name, value, bindings, now)?;
+        store.save(&path)?;
+        *self
+            .store
+            .write()
+            .map_err(|_| Error::Internal("store lock poisoned"))? = (stamp(&path), Arc::new(store));
+        self.access.record(put_event(
+            now,
+            "http:operator".into(),
+            name,
+            version,
+            &summary,
+        ))?;
+        Ok(version)
+    }
+
     /// The secrets directory this broker serves (`.zt/secrets`).
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -697,30 +778,41 @@ pub fn init(zt_dir: &Path, options: &InitOptions) -> Result<InitReport, Error> {
 
 /// Stores `value` as the next version of `name`, readable by workloads matching any of
 /// `bindings`. Logged (never the value). Returns the version.
+///
+/// This opens the repository's log, which a running `zt serve` holds: beside a server, put
+/// through it instead ([`Broker::put_as_operator`], `zt secrets put --server URL`).
 pub fn put(zt_dir: &Path, name: &str, value: &[u8], bindings: Vec<Binding>) -> Result<u32, Error> {
     store::check_name(name)?;
     let dir = secrets_dir(zt_dir)?;
     let (mut store, key) = load_store(&dir)?;
     let now = system_now();
-    let summary = bindings
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" | ");
+    let summary = bindings_summary(&bindings);
     let version = store.put(&key, name, value, bindings, now)?;
     let access = AccessLog::open(zt_dir, None)?;
     store.save(&dir.join(STORE_FILE))?;
-    access.record(Event {
+    access.record(put_event(now, operator(), name, version, &summary))?;
+    Ok(version)
+}
+
+fn bindings_summary(bindings: &[Binding]) -> String {
+    bindings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn put_event(now: i64, who: String, name: &str, version: u32, summary: &str) -> Event {
+    Event {
         at: now,
         action: "put",
         decision: "allow",
         reason: "ok",
-        who: operator(),
+        who,
         secret: Some(name.to_string()),
         detail: Some(format!("version {version}; bindings: {summary}")),
         ..Event::default()
-    })?;
-    Ok(version)
+    }
 }
 
 /// A secret as `zt secrets list` shows it (no value).
@@ -855,5 +947,59 @@ mod tests {
     fn secret_debug_is_redacted() {
         let s = super::Secret::new(b"hunter2".to_vec());
         assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+    }
+
+    /// Puts through one broker from many threads (the server's handlers) each get their own
+    /// version, none lost, and the store on disk holds them all; a wrong operator token
+    /// stores nothing and is recorded.
+    #[test]
+    fn concurrent_operator_puts_lose_no_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let zt = dir.path().join(".zt");
+        super::init(&zt, &super::InitOptions::default()).unwrap();
+        let operator = fs_err::read_to_string(zt.join("secrets/operator.token")).unwrap();
+        let operator = operator.trim();
+        let broker = std::sync::Arc::new(super::Broker::open(&zt).unwrap());
+        let bind = || vec![super::Binding::parse("repository=org/app").unwrap()];
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (broker, operator) = (broker.clone(), operator.to_owned());
+                std::thread::spawn(move || {
+                    (0..5)
+                        .map(|j| {
+                            broker
+                                .put_as_operator(
+                                    Some(&operator),
+                                    "shared",
+                                    format!("v{i}-{j}").as_bytes(),
+                                    bind(),
+                                )
+                                .unwrap()
+                        })
+                        .collect::<Vec<u32>>()
+                })
+            })
+            .collect();
+        let mut versions: Vec<u32> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        versions.sort_unstable();
+        assert_eq!(versions, (1..=40).collect::<Vec<u32>>());
+        let listed = super::list(&zt).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].version, 40);
+        // A wrong token stores nothing and is recorded.
+        let refused = broker.put_as_operator(Some("zto1.nope"), "shared", b"x", bind());
+        assert_eq!(refused.unwrap_err().reason(), "bad_operator_token");
+        assert_eq!(super::list(&zt).unwrap()[0].version, 40);
+        let denials = broker
+            .audit(&super::AccessQuery::default())
+            .unwrap()
+            .records
+            .into_iter()
+            .filter(|r| r.action == "put" && r.decision == "deny")
+            .count();
+        assert_eq!(denials, 1);
     }
 }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use ureq::Agent;
 use ureq::http::Uri;
@@ -119,9 +120,10 @@ impl Client {
         Ok(body)
     }
 
-    /// Revokes a scoped token by id (`POST /v1/secrets/tokens/{id}/revoke`; the server takes
-    /// it only from a loopback peer).
-    pub fn revoke(&self, id: &str) -> Result<(), Error> {
+    /// Revokes a scoped token by id (`POST /v1/secrets/tokens/{id}/revoke`), as the operator
+    /// (`operator_token`: `.zt/secrets/operator.token`); the server takes it only from a
+    /// loopback peer.
+    pub fn revoke(&self, operator_token: &str, id: &str) -> Result<(), Error> {
         let url = format!(
             "{}/v1/secrets/tokens/{}/revoke",
             self.base,
@@ -130,10 +132,54 @@ impl Client {
         let mut reply = self
             .agent
             .post(&url)
+            .header("authorization", &format!("Bearer {operator_token}"))
             .send_empty()
             .map_err(|e| request_error(&url, e))?;
         let body = read_body(&url, &mut reply, MAX_REPLY_BYTES)?;
         check_status(reply.status().as_u16(), &body)
+    }
+
+    /// Stores `value` as the next version of secret `name`, readable by workloads matching
+    /// any of `bindings` (`claim=value[,claim=value…]` each), as the operator
+    /// (`PUT /v1/secrets/{name}`; the server takes it only from a loopback peer). Returns the
+    /// version.
+    pub fn put_secret(
+        &self,
+        operator_token: &str,
+        name: &str,
+        value: &[u8],
+        bindings: &[String],
+    ) -> Result<u32, Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            version: u32,
+        }
+        let url = format!("{}/v1/secrets/{}", self.base, percent_encode(name));
+        let body = zeroize::Zeroizing::new(
+            serde_json::to_vec(&serde_json::json!({
+                "value": base64::engine::general_purpose::STANDARD.encode(value),
+                "bindings": bindings,
+            }))
+            .map_err(|e| Error::BadReply {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?,
+        );
+        let mut reply = self
+            .agent
+            .put(&url)
+            .header("authorization", &format!("Bearer {operator_token}"))
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(|e| request_error(&url, e))?;
+        let reply_body = read_body(&url, &mut reply, MAX_REPLY_BYTES)?;
+        check_status(reply.status().as_u16(), &reply_body)?;
+        serde_json::from_slice::<Stored>(&reply_body)
+            .map(|s| s.version)
+            .map_err(|e| Error::BadReply {
+                url,
+                reason: e.to_string(),
+            })
     }
 }
 

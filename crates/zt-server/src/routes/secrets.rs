@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /v1/secrets/exchange` | body: the OIDC ID token, raw or `{"token": "…"}`; reply: the scoped token as JSON |
 //! | `GET /v1/secrets/{name}` | `Authorization: Bearer <scoped token>`; reply: the value, `application/octet-stream` |
+//! | `PUT /v1/secrets/{name}` | `Authorization: Bearer <operator token>`, from a loopback peer only; body `{"value": "<base64>", "bindings": ["claim=value,…"]}`; reply: `{"name": …, "version": n}` |
 //! | `POST /v1/secrets/tokens/{id}/revoke` | `Authorization: Bearer <operator token>`, from a loopback peer only; reply: `{"revoked": id}` |
 //!
 //! Exchanges and reads are decided on the async worker that received them (signature checks
@@ -27,8 +28,10 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine as _;
 use http_body_util::BodyExt as _;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 use zt_secrets::{Broker, MAX_OIDC_TOKEN_BYTES};
 
 use crate::problem::Problem;
@@ -38,12 +41,22 @@ use crate::server::log_line;
 /// One byte more marks the body as too large.
 pub const MAX_EXCHANGE_BODY_BYTES: usize = MAX_OIDC_TOKEN_BYTES + 1024;
 
+/// The largest secret value `PUT /v1/secrets/{name}` stores (1 MiB, Kubernetes' limit for a
+/// Secret): larger values belong in a file the secret points to.
+pub const MAX_PUT_VALUE_BYTES: usize = 1024 * 1024;
+
+/// The most bytes of a put body read: the value in base64 plus room for the bindings.
+const MAX_PUT_BODY_BYTES: usize = MAX_PUT_VALUE_BYTES.div_ceil(3) * 4 + 64 * 1024;
+
 /// The secrets routes over `broker`.
 pub fn routes(broker: Arc<Broker>) -> Router {
     Router::new()
         // A secret named `exchange` is still readable: GET on the exchange path reads it.
-        .route("/v1/secrets/exchange", post(exchange).get(read_exchange))
-        .route("/v1/secrets/{name}", get(read))
+        .route(
+            "/v1/secrets/exchange",
+            post(exchange).get(read_exchange).put(put_exchange),
+        )
+        .route("/v1/secrets/{name}", get(read).put(put))
         .route("/v1/secrets/tokens/{id}/revoke", post(revoke))
         .with_state(broker)
 }
@@ -152,14 +165,8 @@ async fn revoke(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    // Administration from this machine only. A reverse proxy on the same host connects from
-    // loopback too, so a request that names a forwarded client is refused.
-    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    if !peer.ip().is_loopback() || forwarded {
-        log_line(&format!("refused revoke from {peer}: not loopback"));
-        return Problem::new(403, "admin_loopback_only").into_response();
+    if let Err(p) = loopback_admin(peer, &headers, "revoke") {
+        return p.into_response();
     }
     let Ok(Path(id)) = id else {
         return Problem::new(400, "bad_token_id").into_response();
@@ -173,6 +180,118 @@ async fn revoke(
         Ok(Err(e)) => Problem::new(e.status(), e.reason()).into_response(),
         Err(p) => p.into_response(),
     }
+}
+
+/// Administration from this machine only. A reverse proxy on the same host connects from
+/// loopback too, so a request that names a forwarded client is refused.
+fn loopback_admin(peer: SocketAddr, headers: &HeaderMap, what: &str) -> Result<(), Problem> {
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    if !peer.ip().is_loopback() || forwarded {
+        log_line(&format!("refused {what} from {peer}: not loopback"));
+        return Err(Problem::new(403, "admin_loopback_only"));
+    }
+    Ok(())
+}
+
+/// The body of `PUT /v1/secrets/{name}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutBody {
+    /// The value, standard base64 (RFC 4648 §4).
+    value: String,
+    /// Who may read it: `claim=value[,claim=value…]` each, as `zt secrets put --bind`.
+    #[serde(default)]
+    bindings: Vec<String>,
+}
+
+async fn put(
+    State(broker): State<Arc<Broker>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match name {
+        Ok(Path(name)) => put_secret(broker, peer, name, &headers, body).await,
+        Err(_) => Problem::new(400, "bad_secret_name").into_response(),
+    }
+}
+
+async fn put_exchange(
+    State(broker): State<Arc<Broker>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    put_secret(broker, peer, "exchange".to_owned(), &headers, body).await
+}
+
+/// Stores a secret for the operator. The operator token is checked (and a refusal recorded)
+/// by the broker before the body is looked at, so an unauthenticated caller learns nothing
+/// about what a well-formed body is.
+async fn put_secret(
+    broker: Arc<Broker>,
+    peer: SocketAddr,
+    name: String,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(p) = loopback_admin(peer, headers, "put") {
+        return p.into_response();
+    }
+    let operator = bearer(headers).map(str::to_owned);
+    let Ok(body) = read_limited(body, MAX_PUT_BODY_BYTES).await else {
+        return Problem::new(400, "unreadable_body").into_response();
+    };
+    let body = Zeroizing::new(body);
+    let request = parse_put(&body);
+    let reply = blocking(move || {
+        // The operator token first (a refusal is recorded), then the body: a caller without
+        // the token learns nothing about what a well-formed body is.
+        let denied = |e: zt_secrets::Error| Problem::new(e.status(), e.reason());
+        broker
+            .check_operator(operator.as_deref(), "put", &name)
+            .map_err(denied)?;
+        let (value, bindings) = request?;
+        broker
+            .put_as_operator(operator.as_deref(), &name, &value, bindings)
+            .map(|version| serde_json::json!({ "name": name, "version": version }))
+            .map_err(denied)
+    })
+    .await;
+    match reply {
+        Ok(Ok(reply)) => no_store(axum::Json(reply).into_response()),
+        Ok(Err(p)) | Err(p) => p.into_response(),
+    }
+}
+
+/// The value and bindings of a put body, or the problem with it.
+fn parse_put(body: &[u8]) -> Result<(Zeroizing<Vec<u8>>, Vec<zt_secrets::Binding>), Problem> {
+    if body.len() > MAX_PUT_BODY_BYTES {
+        return Err(Problem::new(413, "too_large"));
+    }
+    let PutBody { value, bindings } =
+        serde_json::from_slice(body).map_err(|_| Problem::new(400, "malformed_body"))?;
+    let encoded = Zeroizing::new(value);
+    let value = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map_err(|_| Problem::new(400, "malformed_body"))?,
+    );
+    if value.is_empty() {
+        return Err(Problem::new(400, "empty_value"));
+    }
+    if value.len() > MAX_PUT_VALUE_BYTES {
+        return Err(Problem::new(413, "too_large"));
+    }
+    let bindings = bindings
+        .iter()
+        .map(|b| zt_secrets::Binding::parse(b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Problem::new(e.status(), e.reason()))?;
+    Ok((value, bindings))
 }
 
 /// Runs a blocking broker call on the blocking pool.

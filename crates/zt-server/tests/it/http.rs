@@ -424,6 +424,150 @@ fn revocation_needs_the_operator_token_even_from_loopback() {
     );
 }
 
+/// A secret added while the server runs (the server holds the repository's log, so the
+/// store can only change through it): the operator token from loopback, every refusal recorded,
+/// the new version readable at once by an exchange, and a bad request refused with its reason
+/// without changing the store.
+#[test]
+fn the_operator_puts_secrets_through_the_server() {
+    use base64::Engine as _;
+    let h = Harness::start();
+    let client = Client::new(&h.url).unwrap();
+    let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+    let put = |name: &str, auth: Option<&str>, forwarded: bool, body: &str| {
+        let mut req = h.agent.put(&format!("{}/v1/secrets/{name}", h.url));
+        if let Some(t) = auth {
+            req = req.header("authorization", &format!("Bearer {t}"));
+        }
+        if forwarded {
+            req = req.header("forwarded", "for=203.0.113.9");
+        }
+        reply(&mut req.send(body.as_bytes()).unwrap())
+    };
+    let bound = format!("repository={REPO},ref={MAIN}");
+    let good =
+        serde_json::json!({"value": b64(b"new-api-key-91c3"), "bindings": [bound]}).to_string();
+
+    // Refused before anything is stored, each refusal of the token recorded.
+    assert_problem(
+        &put("api_key", None, false, &good),
+        401,
+        "operator_required",
+    );
+    h.assert_logged_denial("put", "operator_required");
+    let forged = format!("{}x", h.operator);
+    assert_problem(
+        &put("api_key", Some(&forged), false, &good),
+        401,
+        "bad_operator_token",
+    );
+    h.assert_logged_denial("put", "bad_operator_token");
+    // A malformed body without the token says nothing about the body.
+    assert_problem(&put("api_key", None, false, "{"), 401, "operator_required");
+    assert_problem(
+        &put("api_key", Some(&h.operator), true, &good),
+        403,
+        "admin_loopback_only",
+    );
+    for (body, status, reason) in [
+        ("{".to_owned(), 400, "malformed_body"),
+        (serde_json::json!({"value": "not base64!"}).to_string(), 400, "malformed_body"),
+        (serde_json::json!({"value": b64(b"x"), "extra": 1}).to_string(), 400, "malformed_body"),
+        (serde_json::json!({"value": ""}).to_string(), 400, "empty_value"),
+        (serde_json::json!({"value": b64(b"x"), "bindings": ["colour=blue"]}).to_string(), 400, "unknown_claim"),
+        (serde_json::json!({"value": b64(&vec![7u8; zt_server::routes::secrets::MAX_PUT_VALUE_BYTES + 1])}).to_string(), 413, "too_large"),
+    ] {
+        assert_problem(&put("api_key", Some(&h.operator), false, &body), status, reason);
+    }
+    assert_problem(
+        &put("bad/name", Some(&h.operator), false, &good),
+        404,
+        "no_such_route",
+    );
+    assert_problem(
+        &put(".hidden", Some(&h.operator), false, &good),
+        400,
+        "invalid_name",
+    );
+    let scoped = client.exchange(h.token("put-0").as_bytes()).unwrap();
+    assert!(
+        !scoped.secrets.contains(&"api_key".to_owned()),
+        "{:?}",
+        scoped.secrets
+    );
+
+    // Stored: version 1 of a new secret, version 2 of an existing one; an exchange made
+    // after the put opens both, with the new values.
+    let got = put("api_key", Some(&h.operator), false, &good);
+    assert_eq!(got.0, 200, "{}", String::from_utf8_lossy(&got.2));
+    let v: serde_json::Value = serde_json::from_slice(&got.2).unwrap();
+    assert_eq!(v, serde_json::json!({"name": "api_key", "version": 1}));
+    assert_eq!(
+        client
+            .put_secret(
+                &h.operator,
+                "db_password",
+                b"rotated-db-pw",
+                std::slice::from_ref(&bound)
+            )
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        client
+            .put_secret(&h.operator, "exchange", b"named-exchange-2", &[bound])
+            .unwrap(),
+        2
+    );
+    let issued = client.exchange(h.token("put-1").as_bytes()).unwrap();
+    assert_eq!(
+        client.read(&issued.token, "api_key").unwrap(),
+        b"new-api-key-91c3"
+    );
+    assert_eq!(
+        client.read(&issued.token, "db_password").unwrap(),
+        b"rotated-db-pw"
+    );
+    assert_eq!(
+        client.read(&issued.token, "exchange").unwrap(),
+        b"named-exchange-2"
+    );
+    match client.put_secret("zto1.wrong", "api_key", b"x", &[]) {
+        Err(zt_server::Error::Refused { status, detail }) => {
+            assert_eq!((status, detail.as_str()), (401, "bad_operator_token"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Revocation through the client, with the operator token.
+    client.revoke(&h.operator, &issued.id).unwrap();
+    assert_problem(
+        &h.get_secret("api_key", Some(&issued.token)),
+        401,
+        "token_revoked",
+    );
+
+    // The access log holds each put, never a value.
+    let report = h.broker.audit(&AccessQuery::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let puts: Vec<(String, Option<String>, String)> = report
+        .records
+        .iter()
+        .filter(|r| r.action == "put" && r.decision == "allow" && r.who == "http:operator")
+        .map(|r| (r.reason.clone(), r.secret.clone(), r.who.clone()))
+        .collect();
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    for r in &report.records {
+        let entry = serde_json::to_string(r).unwrap();
+        for secret in [
+            "new-api-key-91c3",
+            "rotated-db-pw",
+            "bmV3LWFwaS1rZXktOTFjMw",
+        ] {
+            assert!(!entry.contains(secret), "{entry}");
+        }
+    }
+}
+
 /// Regression (issue 16): `zt serve` ignored `Host`, so a page whose DNS name was rebound to
 /// 127.0.0.1 reached every route; and a browser's cross-site request was served.
 #[test]
@@ -437,11 +581,12 @@ fn foreign_host_and_cross_site_origin_are_refused_on_every_route() {
     let bearer = format!("Bearer {}", issued.token);
     let operator = format!("Bearer {}", h.operator);
     let revoke = format!("/v1/secrets/tokens/{}/revoke", issued.id);
-    let routes: [(&str, &str, &str); 5] = [
+    let routes: [(&str, &str, &str); 6] = [
         ("GET", "/healthz", ""),
         ("GET", "/v1/secrets/db_password", &bearer),
         ("POST", "/v1/secrets/exchange", ""),
         ("POST", &revoke, &operator),
+        ("PUT", "/v1/secrets/db_password", &operator),
         ("GET", "/no/such/route", ""),
     ];
     for (method, path, auth) in routes {

@@ -60,6 +60,12 @@ pub(crate) enum SecretsCommand {
         /// globs). Repeat for alternatives.
         #[arg(long = "bind", value_name = "BINDING")]
         bind: Vec<String>,
+        /// Store it through the zt server at URL (`zt serve`, which holds the repository's
+        /// log while it runs) instead of the local store: `http://127.0.0.1:PORT`, from the
+        /// server's machine. The operator token is `ZT_OPERATOR_TOKEN`, else read from
+        /// `.zt/secrets/operator.token`.
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Exchange a CI job's OIDC ID token for a scoped token; print it.
     Token {
@@ -109,6 +115,10 @@ pub(crate) enum SecretsCommand {
     RevokeToken {
         /// The token's id.
         id: String,
+        /// Revoke it through the zt server at URL (`zt serve`) instead of the local store,
+        /// from the server's machine; the operator token as for `put --server`.
+        #[arg(long, env = "ZT_SERVER", value_name = "URL")]
+        server: Option<String>,
     },
     /// Verify every access record against the transparency log and list accesses.
     Audit {

@@ -34,6 +34,7 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             name,
             from_file,
             bind,
+            server,
         } => {
             // Name and bindings first: a bad one is reported before stdin is read.
             zt_secrets::store::check_name(&name)?;
@@ -65,7 +66,27 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
                     "pipe the value on stdin or pass `--from-file FILE`",
                 ));
             }
-            let version = zt_secrets::put(zt, &name, &value, bindings)?;
+            let version = match server {
+                Some(url) => {
+                    if value.len() > zt_server::routes::secrets::MAX_PUT_VALUE_BYTES {
+                        return Err(CliError::input(
+                            format!(
+                                "the value of `{name}` is {} bytes; the server stores at most {} (1 MiB)",
+                                value.len(),
+                                zt_server::routes::secrets::MAX_PUT_VALUE_BYTES
+                            ),
+                            "store a smaller value, e.g. a key that opens the large file, or stop `zt serve` and run `zt secrets put` without `--server`",
+                        ));
+                    }
+                    zt_server::Client::new(&url)?.put_secret(
+                        &operator_token(zt)?,
+                        &name,
+                        &value,
+                        &bind,
+                    )?
+                }
+                None => zt_secrets::put(zt, &name, &value, bindings)?,
+            };
             if printer.json {
                 printer.json(&json!({"name": name, "version": version}));
             } else {
@@ -124,8 +145,11 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             command,
             server,
         } => exec(zt, server.as_deref(), &token, &env, &file, command),
-        SecretsCommand::RevokeToken { id } => {
-            Broker::open(zt)?.revoke_token(&id)?;
+        SecretsCommand::RevokeToken { id, server } => {
+            match server {
+                Some(url) => zt_server::Client::new(&url)?.revoke(&operator_token(zt)?, &id)?,
+                None => Broker::open(zt)?.revoke_token(&id)?,
+            }
             if printer.json {
                 printer.json(&json!({"revoked": id}));
             } else {
@@ -306,4 +330,28 @@ fn audit(
     } else {
         Status::Failure
     })
+}
+
+/// The operator token for `--server` administration: `ZT_OPERATOR_TOKEN`, else the file
+/// `zt secrets init` (or the first `zt serve`) wrote beside the store.
+fn operator_token(zt: &Path) -> Result<zeroize::Zeroizing<String>, CliError> {
+    if let Some(t) = std::env::var_os("ZT_OPERATOR_TOKEN") {
+        return Ok(zeroize::Zeroizing::new(
+            t.to_string_lossy().trim().to_owned(),
+        ));
+    }
+    let path = zt
+        .join(zt_secrets::SECRETS_DIR)
+        .join(zt_secrets::operator::TOKEN_FILE);
+    match fs_err::read_to_string(&path) {
+        Ok(t) => Ok(zeroize::Zeroizing::new(t.trim().to_owned())),
+        Err(e) => Err(CliError::input(
+            format!(
+                "no operator token: `ZT_OPERATOR_TOKEN` is not set and `{}` cannot be read ({})",
+                path.display(),
+                e.kind()
+            ),
+            "set `ZT_OPERATOR_TOKEN` to the token `zt secrets init` wrote to `.zt/secrets/operator.token` on the server's machine",
+        )),
+    }
 }

@@ -297,7 +297,7 @@ fn serve_without_a_secrets_store_serves_evidence_and_the_log_but_no_secrets() {
 #[test]
 fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
-    let (repo, _issuer) = setup(dir.path());
+    let (repo, issuer) = setup(dir.path());
     let server = Serve::start(&repo, &[], &[]);
     let value = repo.join("value");
     fs_err::write(&value, "v2").unwrap();
@@ -318,7 +318,102 @@ fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("is held by another process"), "{err}");
     assert!(err.contains("help:") && err.contains("zt serve"), "{err}");
-    // Once the server is gone, the same command goes through.
+    assert!(err.contains("--server URL"), "{err}");
+    // Through the server, the same put goes through while it runs; a wrong operator token is
+    // refused with the way to the right one.
+    let put = |token: Option<&str>| {
+        let mut cmd = zt(&repo);
+        if let Some(t) = token {
+            cmd.env("ZT_OPERATOR_TOKEN", t);
+        }
+        cmd.args([
+            "secrets",
+            "put",
+            "other",
+            "--bind",
+            "repository=org/app,ref=refs/heads/main",
+            "--server",
+            &server.url,
+            "--from-file",
+        ])
+        .arg(&value)
+        .output()
+        .unwrap()
+    };
+    let out = put(Some("zto1.not-the-operator"));
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("401 bad_operator_token"), "{err}");
+    assert!(
+        err.contains("help:") && err.contains("ZT_OPERATOR_TOKEN"),
+        "{err}"
+    );
+    // Without `ZT_OPERATOR_TOKEN`, the token `zt secrets init` left in the store is used.
+    let out = put(None);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(stdout.trim(), "stored `other` version 1");
+    // The running server serves it at once, and revokes through the same operator route.
+    let oidc = dir.path().join("oidc.jwt");
+    fs_err::write(
+        &oidc,
+        issuer.mint(&issuer.claims("org/app", "refs/heads/main", "put-1")),
+    )
+    .unwrap();
+    let out = zt(&repo)
+        .args([
+            "secrets",
+            "token",
+            "--json",
+            "--server",
+            &server.url,
+            "--oidc-token",
+        ])
+        .arg(&oidc)
+        .output()
+        .unwrap();
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    let issued: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        issued["secrets"],
+        serde_json::json!(["db_password", "other"])
+    );
+    let token = issued["token"].as_str().unwrap();
+    let get = || {
+        zt(&repo)
+            .args([
+                "secrets",
+                "get",
+                "other",
+                "--token",
+                token,
+                "--server",
+                &server.url,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(get().stdout, b"v2");
+    let out = zt(&repo)
+        .args([
+            "secrets",
+            "revoke-token",
+            issued["id"].as_str().unwrap(),
+            "--server",
+            &server.url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let out = get();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("401 token_revoked"),
+        "{}",
+        text(&out).1
+    );
+    // Once the server is gone, the same command goes through without it.
     server.stop();
     let out = zt(&repo)
         .args([
