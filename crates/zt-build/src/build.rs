@@ -544,6 +544,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         memory_limit: None,
         watch_files: Vec::new(),
         resolver: None,
+        write_limit: None,
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
@@ -718,6 +719,7 @@ pub fn test(
         memory_limit: None,
         watch_files: Vec::new(),
         resolver: None,
+        write_limit: None,
     };
     let exit = sandbox::run(&spec)?;
     drop(spec);

@@ -210,6 +210,7 @@ impl Runner<'_> {
             memory_limit: None,
             watch_files: Vec::new(),
             resolver: None,
+            write_limit: None,
         };
         let faked = spec.faketime.is_some();
         let mut spec = spec;
@@ -380,6 +381,7 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         memory_limit: None,
         watch_files: Vec::new(),
         resolver: None,
+        write_limit: None,
     };
     let exit = sandbox::run(&spec).map_err(|e| format!("probe: {e}"))?;
     let printed = fs_err::read_to_string(&log).unwrap_or_default();

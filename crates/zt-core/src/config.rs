@@ -431,6 +431,11 @@ pub struct MalwareConfig {
     /// Each install hook's address-space limit under `--dynamic`, in MiB (default 4096).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_memory_mib: Option<u64>,
+    /// The most each install hook may write under `--dynamic`, in MiB (default 2048): its
+    /// `/tmp` holds at most this much, and the hook is killed once the file system of the
+    /// package's tree has grown by more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_disk_mib: Option<u64>,
     /// Deny findings a reviewer has looked at and accepted, each for one archive (by its
     /// SHA-256): `[[deps.malware.accept]]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

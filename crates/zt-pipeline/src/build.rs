@@ -93,6 +93,7 @@ impl Built {
             Exit::Signal(s) => format!("signal {s}"),
             Exit::TimedOut => "timed out".to_owned(),
             Exit::Stalled => "stalled (every process asleep, no CPU used)".to_owned(),
+            Exit::WriteLimit => "killed at the write limit".to_owned(),
         }
     }
 }

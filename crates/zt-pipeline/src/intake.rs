@@ -363,6 +363,9 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             memory: malware_config
                 .dynamic_memory_mib
                 .map_or(defaults.memory, |m| m.saturating_mul(1 << 20)),
+            disk: malware_config
+                .dynamic_disk_mib
+                .map_or(defaults.disk, |m| m.saturating_mul(1 << 20)),
         };
         // An archive that could not be read safely was rejected already: nothing to run.
         if !decision

@@ -22,6 +22,10 @@ pub struct Limits {
     pub time: Duration,
     /// Each hook's address-space limit (`RLIMIT_AS`), bytes.
     pub memory: u64,
+    /// The most each hook may write, bytes: the size of the sandbox's `/tmp`, and how much
+    /// the file system of the package's tree may grow while it runs before the hook is
+    /// killed (the tree is on `/dev/shm`, i.e. in memory, where there is one).
+    pub disk: u64,
 }
 
 impl Default for Limits {
@@ -29,6 +33,7 @@ impl Default for Limits {
         Limits {
             time: Duration::from_secs(120),
             memory: 4 << 30,
+            disk: 2 << 30,
         }
     }
 }
@@ -108,8 +113,10 @@ fn tools(ecosystem: zt_deps::Ecosystem) -> (Tools, Vec<PathBuf>) {
 /// journalled file system make ext4's inode allocator skip every inode freed in the last
 /// minutes (`recently_deleted`, reading the inode table for each): 5.5 s of kernel CPU for
 /// core-js-pure (3,500 files) on this machine's `/tmp` after a few intakes, 0.1 s on tmpfs.
-/// The tree is removed at the end of the run; a hook that writes more than the tmpfs holds
-/// fails with `ENOSPC`, as it would on a full disk. An explicit `TMPDIR` is honoured.
+/// The tree is removed at the end of the run. A hook that makes the file system grow by more
+/// than [`Limits::disk`] is killed ([`Exit::WriteLimit`]): on a tmpfs its files are memory,
+/// so a hostile hook could otherwise fill half of the machine's. An explicit `TMPDIR` is
+/// honoured.
 fn tree_base() -> PathBuf {
     const SHM: &str = "/dev/shm";
     let tmpfs = || {
@@ -173,6 +180,7 @@ pub fn run(
         canary_env: canaries.env.iter().map(|(k, _)| k.clone()).collect(),
         time_limit_s: limits.time.as_secs(),
         memory_limit: limits.memory,
+        write_limit: limits.disk,
         nothing_to_run: nothing,
         hooks: Vec::new(),
     };
@@ -211,6 +219,7 @@ pub fn run(
             memory_limit: Some(limits.memory),
             watch_files: watch.clone(),
             resolver: Some(RESOLVER.into()),
+            write_limit: Some(limits.disk),
         };
         let mut obs = Observation {
             hook: hook.name.clone(),
@@ -272,6 +281,9 @@ pub fn run(
             // No stall limit is set here: a hook that sleeps is watched until the time limit.
             Exit::TimedOut | Exit::Stalled => Ended::TimedOut {
                 limit_s: limits.time.as_secs(),
+            },
+            Exit::WriteLimit => Ended::WriteLimit {
+                limit_mib: limits.disk >> 20,
             },
         };
         observe(&mut obs, &behaviour, &hook.run);

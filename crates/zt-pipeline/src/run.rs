@@ -566,6 +566,7 @@ fn test_stage(ctx: &mut Ctx<'_>) -> StageResult {
             zt_build::sandbox::Exit::Signal(s) => format!("was killed by signal {s}"),
             zt_build::sandbox::Exit::TimedOut => "timed out".to_owned(),
             zt_build::sandbox::Exit::Stalled => "stalled (every process asleep)".to_owned(),
+            zt_build::sandbox::Exit::WriteLimit => "was killed at the write limit".to_owned(),
         };
         summary.push_str(&format!("; the test command {how}"));
     }

@@ -118,7 +118,19 @@ pub struct Spec {
     /// that a name lookup becomes a connect the supervisor records; `None`: no name server,
     /// lookups end in the files.
     pub resolver: Option<String>,
+    /// The most the command may write: `/tmp` becomes a tmpfs of at most this many bytes
+    /// (a write past it fails with `ENOSPC`), and the file system holding the source copy is
+    /// watched while the command runs — once it holds more than this many bytes, or
+    /// [`WRITE_LIMIT_FILES`] more files, than when the command started, everything in the
+    /// sandbox is killed ([`Exit::WriteLimit`]). `None`: neither (a tmpfs takes up to half
+    /// the memory by default): a hostile command could fill the memory through a tmpfs, or
+    /// the disk.
+    pub write_limit: Option<u64>,
 }
+
+/// Under [`Spec::write_limit`], the most files the command may add to the file system of its
+/// source copy (each costs the kernel memory on a tmpfs, whatever its size).
+pub const WRITE_LIMIT_FILES: u64 = 1_000_000;
 
 /// Where secrets appear inside the sandbox.
 pub const SECRETS_DIR: &str = "/run/secrets";
@@ -165,6 +177,9 @@ pub enum Exit {
     /// Killed by zt, with everything else in the sandbox, after every process in it had slept
     /// without using the CPU for [`Spec::stall`].
     Stalled,
+    /// Killed by zt, with everything else in the sandbox, when the file system of the source
+    /// copy had grown by more than [`Spec::write_limit`] while it ran.
+    WriteLimit,
 }
 
 impl Exit {
@@ -284,6 +299,20 @@ pub fn run_with<T>(
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
     // Everything the child needs (strings, the seccomp program) is prepared before the clone.
     let prepared = Prepared::new(spec, uid.as_raw(), gid.as_raw())?;
+    // The write limit counts from before the clone: the set-up writes nothing there.
+    let written = match (spec.write_limit, &spec.source_copy) {
+        (Some(bytes), Some(copy)) => {
+            Some(
+                WriteWatch::new(copy, bytes).ok_or_else(|| Error::SandboxSetup {
+                    detail: format!(
+                        "statvfs {}: the file system cannot be measured for the write limit",
+                        copy.display()
+                    ),
+                })?,
+            )
+        }
+        _ => None,
+    };
     let mut pidfd: nix::libc::c_int = -1;
     let flags = nix::libc::CLONE_NEWUSER
         | nix::libc::CLONE_NEWNS
@@ -418,7 +447,12 @@ pub fn run_with<T>(
     let running = observed.is_some();
     let extra = running.then(during);
     let waited = if running {
-        wait_ended(&pidfd, deadline, spec.stall.map(|after| (after, child)))
+        wait_ended(
+            &pidfd,
+            deadline,
+            spec.stall.map(|after| (after, child)),
+            written.as_ref(),
+        )
     } else {
         Waited::Ended
     };
@@ -490,6 +524,7 @@ pub fn run_with<T>(
     match waited {
         Waited::Deadline => return Ok((Exit::TimedOut, extra, observed, behaviour)),
         Waited::Stalled => return Ok((Exit::Stalled, extra, observed, behaviour)),
+        Waited::WriteLimit => return Ok((Exit::WriteLimit, extra, observed, behaviour)),
         Waited::Ended => {}
     }
     let exit = match status {
@@ -529,14 +564,64 @@ enum Waited {
     Deadline,
     /// Every process in the sandbox slept, using no CPU, for the stall limit.
     Stalled,
+    /// The file system of the source copy grew past the write limit.
+    WriteLimit,
 }
 
 /// How often a sandbox watched for a stall is sampled.
 const STALL_SAMPLE: Duration = Duration::from_millis(200);
 
+/// How often the file system of the source copy is measured under [`Spec::write_limit`]: a
+/// command writing to a tmpfs at a few GB/s passes the limit by at most this long's worth.
+const WRITE_SAMPLE: Duration = Duration::from_millis(50);
+
+/// What the file system holding the source copy held when the command started, and how much
+/// more it may hold ([`Spec::write_limit`]).
+#[derive(Debug)]
+struct WriteWatch {
+    dir: PathBuf,
+    bytes: u64,
+    files: u64,
+    start: (u64, u64),
+}
+
+impl WriteWatch {
+    /// Bytes and files in use on the file system holding `dir`, from statvfs(2). Other
+    /// processes' writes to the same file system count too: the limit is for a command that
+    /// fills it, not an exact account.
+    fn used(dir: &Path) -> Option<(u64, u64)> {
+        let s = nix::sys::statvfs::statvfs(dir).ok()?;
+        let bytes = (s.blocks().saturating_sub(s.blocks_free())).saturating_mul(s.fragment_size());
+        let files = s.files().saturating_sub(s.files_free());
+        Some((bytes, files))
+    }
+
+    fn new(dir: &Path, bytes: u64) -> Option<WriteWatch> {
+        Some(WriteWatch {
+            dir: dir.to_path_buf(),
+            bytes,
+            files: WRITE_LIMIT_FILES,
+            start: Self::used(dir)?,
+        })
+    }
+
+    /// Whether the file system has grown past the limit since the start.
+    fn over(&self) -> bool {
+        Self::used(&self.dir).is_some_and(|(bytes, files)| {
+            bytes.saturating_sub(self.start.0) > self.bytes
+                || files.saturating_sub(self.start.1) > self.files
+        })
+    }
+}
+
 /// Waits until `fd` is readable (a pidfd: the process ended), `deadline` passes, or — with
 /// `stall` = (limit, the sandbox's pid 1) — no process of the sandbox has run for `limit`.
-fn wait_ended(fd: &OwnedFd, deadline: Option<Instant>, stall: Option<(Duration, Pid)>) -> Waited {
+fn wait_ended(
+    fd: &OwnedFd,
+    deadline: Option<Instant>,
+    stall: Option<(Duration, Pid)>,
+    written: Option<&WriteWatch>,
+) -> Waited {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let namespace = stall.and_then(|(_, init)| {
         std::fs::read_link(format!("/proc/{init}/ns/pid"))
@@ -553,6 +638,9 @@ fn wait_ended(fd: &OwnedFd, deadline: Option<Instant>, stall: Option<(Duration, 
         if namespace.is_some() {
             wait = wait.min(STALL_SAMPLE);
         }
+        if written.is_some() {
+            wait = wait.min(WRITE_SAMPLE);
+        }
         let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(ms)) {
@@ -563,6 +651,9 @@ fn wait_ended(fd: &OwnedFd, deadline: Option<Instant>, stall: Option<(Duration, 
         }
         if left.is_some_and(|l| l.is_zero()) {
             return Waited::Deadline;
+        }
+        if written.is_some_and(WriteWatch::over) {
+            return Waited::WriteLimit;
         }
         if let (Some((ns, init)), Some((limit, _))) = (&namespace, stall) {
             let now = Instant::now();
@@ -975,6 +1066,7 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         memory_limit: None,
         watch_files: Vec::new(),
         resolver: None,
+        write_limit: None,
     };
     let t = Instant::now();
     let exit = run(&spec)?;

@@ -172,6 +172,14 @@ pub(crate) fn inside(root: &Path, p: &Path) -> PathBuf {
     root.join(p.strip_prefix("/").unwrap_or(p))
 }
 
+/// tmpfs options with a size limit (bytes, rounded up to whole KiB) when there is one.
+fn sized(options: &str, limit: Option<u64>) -> String {
+    match limit {
+        Some(bytes) => format!("{options},size={}k", bytes.div_ceil(1024).max(1)),
+        None => options.to_owned(),
+    }
+}
+
 pub(crate) fn tmpfs(dst: &Path, flags: MsFlags, data: &str) -> Result<(), String> {
     mount(Some("tmpfs"), dst, Some("tmpfs"), flags, Some(data))
         .map_err(|e| format!("tmpfs {}: {e}", dst.display()))
@@ -313,7 +321,11 @@ pub(crate) fn build_root(spec: &Spec, plan: &Plan) -> Result<(), String> {
     // /tmp first, so that inputs below /tmp are bound on top of the new tmpfs.
     let tmp = root.join("tmp");
     std::fs::create_dir(&tmp).map_err(|e| format!("mkdir {}: {e}", tmp.display()))?;
-    tmpfs(&tmp, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777")?;
+    tmpfs(
+        &tmp,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        &sized("mode=1777", spec.write_limit),
+    )?;
     let mut read_only_binds = Vec::new();
     for (at, source) in &plan.0 {
         let target = inside(root, at);
@@ -360,7 +372,11 @@ pub(crate) fn build_root(spec: &Spec, plan: &Plan) -> Result<(), String> {
             // Writable, but a setuid bit or a device node made there means nothing.
             restrict(&build, true, false)?;
         }
-        None => tmpfs(&build, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755")?,
+        None => tmpfs(
+            &build,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            &sized("mode=0755", spec.write_limit),
+        )?,
     }
     let dev = root.join("dev");
     std::fs::create_dir(&dev).map_err(|e| format!("mkdir {}: {e}", dev.display()))?;

@@ -516,3 +516,59 @@ fs.writeFileSync(path.join(os.homedir(), '.quiet'), '1');
     got.sort();
     assert_eq!(got, expected, "{hook:#}");
 }
+
+/// A hook cannot fill the machine's memory or disk through the files it writes: its `/tmp`
+/// is a tmpfs of at most `dynamic_disk_mib`, and once the file system of the package's tree
+/// (a tmpfs on `/dev/shm` where there is one) has grown by more, the hook is killed, with a
+/// warning that says so, and its tree is removed.
+#[test]
+fn a_hook_that_fills_its_tmp_or_its_tree_is_stopped_at_the_write_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") {
+        return;
+    }
+    fs_err::write(d.join("zt.toml"), "[deps.malware]\ndynamic_disk_mib = 16\n").unwrap();
+    let pkg: &[u8] =
+        br#"{"name":"disk-filler","version":"1.0.0","scripts":{"postinstall":"node fill.js"}}"#;
+    let js: &[u8] = br#"
+const fs = require('fs'), path = require('path');
+const mib = Buffer.alloc(1 << 20, 0x5a);
+try {
+  const fd = fs.openSync('/tmp/fill', 'w');
+  for (let i = 0; i < 64; i++) fs.writeSync(fd, mib);
+  console.log('tmp: wrote 64 MiB');
+} catch (e) {
+  console.log('tmp: ' + e.code);
+}
+fs.unlinkSync('/tmp/fill');
+const fd = fs.openSync(path.join(__dirname, 'junk'), 'w');
+for (let i = 0; i < 1024; i++) fs.writeSync(fd, mib);
+console.log('tree: wrote 1 GiB');
+"#;
+    let archive = tgz(
+        d,
+        "disk-filler-1.0.0.tgz",
+        &[
+            ("package/package.json", pkg, 0o644),
+            ("package/fill.js", js, 0o644),
+        ],
+    );
+    let dec = intake(d, "disk-filler@1.0.0", "npm", &archive);
+    assert_eq!(dec["dynamic"]["write_limit"], 16 << 20, "{dec:#}");
+    let hook = &dec["dynamic"]["hooks"][0];
+    assert_eq!(hook["ended"]["status"], "write-limit", "{hook:#}");
+    assert_eq!(hook["ended"]["limit_mib"], 16, "{hook:#}");
+    let tail = hook["output_tail"].as_str().unwrap();
+    assert!(tail.contains("tmp: ENOSPC"), "{tail}");
+    assert!(!tail.contains("tree: wrote"), "{tail}");
+    let found = dynamic_findings(&dec);
+    assert!(
+        found
+            .iter()
+            .any(|(rule, severity, message)| rule == "dynamic-write-limit"
+                && severity == "warn"
+                && message.contains("more than 16 MiB")),
+        "{found:?}"
+    );
+}

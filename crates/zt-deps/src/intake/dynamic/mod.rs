@@ -57,6 +57,11 @@ pub enum Ended {
         /// The limit, in seconds.
         limit_s: u64,
     },
+    /// Killed when the files it wrote passed the write limit.
+    WriteLimit {
+        /// The limit, in MiB.
+        limit_mib: u64,
+    },
     /// Not run: what it needs is missing.
     NotRun {
         /// Why.
@@ -171,6 +176,8 @@ pub struct Report {
     pub time_limit_s: u64,
     /// The address-space limit of each hook, in bytes.
     pub memory_limit: u64,
+    /// The most each hook may write, in bytes (its `/tmp`, and the growth of the tree).
+    pub write_limit: u64,
     /// Why nothing ran, when nothing did (a wheel, a Go module, a package without hooks).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nothing_to_run: Option<String>,
@@ -486,6 +493,15 @@ pub fn judge(report: &Report, home: &str, canaries: &Canaries) -> Vec<Finding> {
                 file,
                 format!(
                     "{what} was still running at the time limit ({limit_s} s) and was killed: what it would have done later was not seen"
+                ),
+                h.command.join(" "),
+            )),
+            Ended::WriteLimit { limit_mib } => out.push(finding(
+                "dynamic-write-limit",
+                Severity::Warn,
+                file,
+                format!(
+                    "{what} wrote more than {limit_mib} MiB and was killed: what it would have done later was not seen"
                 ),
                 h.command.join(" "),
             )),

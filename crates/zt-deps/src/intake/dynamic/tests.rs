@@ -38,6 +38,7 @@ fn report(h: Observation) -> Report {
         canary_env: Vec::new(),
         time_limit_s: 60,
         memory_limit: 1 << 32,
+        write_limit: 1 << 31,
         nothing_to_run: None,
         hooks: vec![h],
     }
@@ -171,6 +172,7 @@ fn failures_timeouts_and_missing_toolchains_warn() {
     for (ended, rule) in [
         (Ended::Exited { code: 1 }, "dynamic-hook-failed"),
         (Ended::TimedOut { limit_s: 5 }, "dynamic-timeout"),
+        (Ended::WriteLimit { limit_mib: 2048 }, "dynamic-write-limit"),
         (
             Ended::NotRun {
                 reason: "no ruby".into(),
