@@ -62,8 +62,9 @@ pub(crate) enum SecretsCommand {
         bind: Vec<String>,
         /// Store it through the zt server at URL (`zt serve`, which holds the repository's
         /// log while it runs) instead of the local store: `http://127.0.0.1:PORT`, from the
-        /// server's machine. The operator token is `ZT_OPERATOR_TOKEN`, else read from
-        /// `.zt/secrets/operator.token`.
+        /// server's machine. Without it, a server running on this repository (its
+        /// `.zt/serve.addr`) is used. The operator token is `ZT_OPERATOR_TOKEN`, else read
+        /// from `.zt/secrets/operator.token`.
         #[arg(long, env = "ZT_SERVER", value_name = "URL")]
         server: Option<String>,
     },
@@ -116,7 +117,8 @@ pub(crate) enum SecretsCommand {
         /// The token's id.
         id: String,
         /// Revoke it through the zt server at URL (`zt serve`) instead of the local store,
-        /// from the server's machine; the operator token as for `put --server`.
+        /// from the server's machine (without it, a server running on this repository); the
+        /// operator token as for `put --server`.
         #[arg(long, env = "ZT_SERVER", value_name = "URL")]
         server: Option<String>,
     },

@@ -66,7 +66,7 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
                     "pipe the value on stdin or pass `--from-file FILE`",
                 ));
             }
-            let version = match server {
+            let version = match server.or_else(|| running_server(zt)) {
                 Some(url) => {
                     if value.len() > zt_server::routes::secrets::MAX_PUT_VALUE_BYTES {
                         return Err(CliError::input(
@@ -146,7 +146,7 @@ pub(crate) fn run(args: SecretsArgs, printer: &Printer) -> Result<Status, CliErr
             server,
         } => exec(zt, server.as_deref(), &token, &env, &file, command),
         SecretsCommand::RevokeToken { id, server } => {
-            match server {
+            match server.or_else(|| running_server(zt)) {
                 Some(url) => zt_server::Client::new(&url)?.revoke(&operator_token(zt)?, &id)?,
                 None => Broker::open(zt)?.revoke_token(&id)?,
             }
@@ -354,4 +354,16 @@ fn operator_token(zt: &Path) -> Result<zeroize::Zeroizing<String>, CliError> {
             "set `ZT_OPERATOR_TOKEN` to the token `zt secrets init` wrote to `.zt/secrets/operator.token` on the server's machine",
         )),
     }
+}
+
+/// The URL of the `zt serve` that holds this repository's log, when one runs on this machine
+/// (its `.zt/serve.addr`, checked to answer: a killed server leaves the file behind). A
+/// command that changes the store goes through it, as appending commands do, instead of
+/// waiting for the log the server holds.
+fn running_server(zt: &Path) -> Option<String> {
+    let record = zt_sign::transparency::ServerRecord::read_for(&zt.join("log"))?;
+    let addr: std::net::SocketAddr = record.url.strip_prefix("http://")?.parse().ok()?;
+    (addr.ip().is_loopback()
+        && std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok())
+    .then_some(record.url)
 }

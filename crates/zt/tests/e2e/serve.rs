@@ -293,7 +293,9 @@ fn serve_without_a_secrets_store_serves_evidence_and_the_log_but_no_secrets() {
 }
 
 /// While `zt serve` holds the log, a `zt secrets` command that needs it waits `ZT_LOG_WAIT`
-/// seconds and then stops with exit 2, naming the problem and the fix, instead of hanging.
+/// seconds and then stops with exit 2, naming the problem and the fix, instead of hanging;
+/// `put` and `revoke-token` go through the server instead (found by its `.zt/serve.addr`, or
+/// named with `--server`), with the operator token.
 #[test]
 fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
@@ -303,26 +305,18 @@ fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     fs_err::write(&value, "v2").unwrap();
     let out = zt(&repo)
         .env("ZT_LOG_WAIT", "0")
-        .args([
-            "secrets",
-            "put",
-            "other",
-            "--bind",
-            "repository=org/app",
-            "--from-file",
-        ])
-        .arg(&value)
+        .args(["secrets", "audit"])
         .output()
         .unwrap();
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("is held by another process"), "{err}");
     assert!(err.contains("help:") && err.contains("zt serve"), "{err}");
-    assert!(err.contains("--server URL"), "{err}");
-    // Through the server, the same put goes through while it runs; a wrong operator token is
-    // refused with the way to the right one.
-    let put = |token: Option<&str>| {
+    // A put goes through the server while it runs; a wrong operator token is refused with
+    // the way to the right one.
+    let put = |token: Option<&str>, server_url: Option<&str>| {
         let mut cmd = zt(&repo);
+        cmd.env("ZT_LOG_WAIT", "0");
         if let Some(t) = token {
             cmd.env("ZT_OPERATOR_TOKEN", t);
         }
@@ -332,15 +326,15 @@ fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
             "other",
             "--bind",
             "repository=org/app,ref=refs/heads/main",
-            "--server",
-            &server.url,
             "--from-file",
         ])
-        .arg(&value)
-        .output()
-        .unwrap()
+        .arg(&value);
+        if let Some(url) = server_url {
+            cmd.args(["--server", url]);
+        }
+        cmd.output().unwrap()
     };
-    let out = put(Some("zto1.not-the-operator"));
+    let out = put(Some("zto1.not-the-operator"), Some(&server.url));
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("401 bad_operator_token"), "{err}");
@@ -348,8 +342,9 @@ fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
         err.contains("help:") && err.contains("ZT_OPERATOR_TOKEN"),
         "{err}"
     );
-    // Without `ZT_OPERATOR_TOKEN`, the token `zt secrets init` left in the store is used.
-    let out = put(None);
+    // Without `--server`, the running server is found; without `ZT_OPERATOR_TOKEN`, the
+    // token `zt secrets init` left in the store is used.
+    let out = put(None, None);
     let (stdout, err) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(stdout.trim(), "stored `other` version 1");
@@ -396,13 +391,8 @@ fn a_command_meeting_a_running_server_says_so_instead_of_hanging() {
     };
     assert_eq!(get().stdout, b"v2");
     let out = zt(&repo)
-        .args([
-            "secrets",
-            "revoke-token",
-            issued["id"].as_str().unwrap(),
-            "--server",
-            &server.url,
-        ])
+        .env("ZT_LOG_WAIT", "0")
+        .args(["secrets", "revoke-token", issued["id"].as_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
