@@ -361,6 +361,10 @@ fn operator_token(zt: &Path) -> Result<zeroize::Zeroizing<String>, CliError> {
 /// command that changes the store goes through it, as appending commands do, instead of
 /// waiting for the log the server holds.
 fn running_server(zt: &Path) -> Option<String> {
+    // Without a store here the server runs no broker: the local command says what to do.
+    if !zt.join(zt_secrets::SECRETS_DIR).is_dir() {
+        return None;
+    }
     let record = zt_sign::transparency::ServerRecord::read_for(&zt.join("log"))?;
     let addr: std::net::SocketAddr = record.url.strip_prefix("http://")?.parse().ok()?;
     (addr.ip().is_loopback()
