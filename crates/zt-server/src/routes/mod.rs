@@ -21,6 +21,19 @@ pub mod registry;
 pub mod secrets;
 pub mod tlog;
 
+/// Whether a request comes from this machine itself: a loopback peer that names no forwarded
+/// client (a reverse proxy on the same host connects from loopback too). The routes taken
+/// from this machine only (administration, the log's append route) ask this first.
+pub(crate) fn from_this_machine(
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> bool {
+    peer.ip().is_loopback()
+        && !["forwarded", "x-forwarded-for", "x-real-ip"]
+            .iter()
+            .any(|h| headers.contains_key(*h))
+}
+
 /// The whole API: every feature's routes, health, problem documents for unknown paths and
 /// methods, and a log line for every refusal.
 pub fn router(broker: Arc<Broker>) -> Router {

@@ -182,13 +182,9 @@ async fn revoke(
     }
 }
 
-/// Administration from this machine only. A reverse proxy on the same host connects from
-/// loopback too, so a request that names a forwarded client is refused.
+/// Administration from this machine only ([`super::from_this_machine`]).
 fn loopback_admin(peer: SocketAddr, headers: &HeaderMap, what: &str) -> Result<(), Problem> {
-    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    if !peer.ip().is_loopback() || forwarded {
+    if !super::from_this_machine(peer, headers) {
         log_line(&format!("refused {what} from {peer}: not loopback"));
         return Err(Problem::new(403, "admin_loopback_only"));
     }

@@ -318,10 +318,7 @@ async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    if !peer.ip().is_loopback() || forwarded {
+    if !super::from_this_machine(peer, &headers) {
         return Problem::new(403, "append_loopback_only").into_response();
     }
     let Some(expected) = s.append_token_hash else {
