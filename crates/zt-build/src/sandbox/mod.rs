@@ -400,8 +400,13 @@ pub fn run_with<T>(
                     .map_err(|_| format!("listener descriptor {fd}"))
                     .and_then(|fd| watch::take_listener(&pidfd, fd))
                     .and_then(|l| {
-                        watch::Supervisor::start(l, build_uid, prepared.watched.clone())
-                            .map_err(|e| format!("supervisor thread: {e}"))
+                        watch::Supervisor::start(
+                            l,
+                            build_uid,
+                            spec.uid != 0,
+                            prepared.watched.clone(),
+                        )
+                        .map_err(|e| format!("supervisor thread: {e}"))
                     });
                 match started {
                     Ok(s) => supervisor = Some(s),
