@@ -482,9 +482,11 @@ fn handle(
         _ => None,
     };
     // Everything below reads the memory and resolves the paths of the process `pid` first,
-    // then asks whether the notification is still pending: only then did `pid` name the
-    // thread that made the call all along (not a process that took its number after it
-    // died). A notification gone meanwhile needs no answer and records nothing.
+    // then, before it records anything, asks whether the notification is still pending: only
+    // then did `pid` name the thread that made the call all along (not a process that took
+    // its number after it died). A notification gone meanwhile needs no answer and records
+    // nothing. (An open of a file that is not watched records nothing: it is let go on
+    // without asking.)
     if let Some((dirfd, ptr)) = open {
         // Only the identity of the file named is looked at (an `O_PATH` descriptor: nothing
         // is read, a FIFO does not block), then the call goes on.
@@ -492,24 +494,25 @@ fn handle(
         let id = (!watched.is_empty() && !path.is_empty())
             .then(|| locate_in_sandbox(&mut rec.roots, pid, dirfd, &path))
             .flatten();
+        let Some(file) = id.and_then(|id| watched.get(&id)) else {
+            // Nothing to record: let it go on without asking first whether it is still
+            // pending (an answer to one that is gone is refused by the kernel, harmlessly).
+            continue_call(listener, n.id);
+            return;
+        };
         if !still_valid(listener, n.id) {
             return;
         }
-        let hit = id.and_then(|id| watched.get(&id));
-        if let Some(file) = hit {
-            let program = program_of(pid, programs);
-            continue_call(listener, n.id);
-            let key = (file.clone(), path, program);
-            let full = rec.reads.len() >= MAX_EVENTS;
-            match rec.reads.get_mut(&key) {
-                Some(c) => *c += 1,
-                None if !full => {
-                    rec.reads.insert(key, 1);
-                }
-                None => rec.dropped += 1,
+        let program = program_of(pid, programs);
+        continue_call(listener, n.id);
+        let key = (file.clone(), path, program);
+        let full = rec.reads.len() >= MAX_EVENTS;
+        match rec.reads.get_mut(&key) {
+            Some(c) => *c += 1,
+            None if !full => {
+                rec.reads.insert(key, 1);
             }
-        } else {
-            continue_call(listener, n.id);
+            None => rec.dropped += 1,
         }
     } else if execve || execveat {
         let argv = read_argv(&mem, if execveat { args[2] } else { args[1] });
