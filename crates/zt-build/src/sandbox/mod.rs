@@ -619,8 +619,9 @@ impl WriteWatch {
     }
 }
 
-/// Waits until `fd` is readable (a pidfd: the process ended), `deadline` passes, or — with
-/// `stall` = (limit, the sandbox's pid 1) — no process of the sandbox has run for `limit`.
+/// Waits until `fd` is readable (a pidfd: the process ended), `deadline` passes, — with
+/// `stall` = (limit, the sandbox's pid 1) — no process of the sandbox has run for `limit`, or
+/// — with `written` — the file system of the source copy has grown past the write limit.
 fn wait_ended(
     fd: &OwnedFd,
     deadline: Option<Instant>,
