@@ -582,19 +582,31 @@ impl Broker {
     /// revocation route): a missing or wrong operator token is refused, and that refusal is
     /// an access record like any other.
     pub fn revoke_token_as_operator(&self, operator: Option<&str>, id: &str) -> Result<(), Error> {
-        if let Err(e) = operator::verify(&self.dir, operator) {
-            self.access.record(Event {
-                at: self.now(),
+        self.refuse_unless_operator(
+            operator,
+            Event {
                 action: "revoke",
-                decision: "deny",
-                reason: e.reason(),
-                who: "http:unauthenticated".into(),
                 token_id: Some(recorded_token_id(id)),
                 ..Event::default()
-            })?;
-            return Err(e);
-        }
+            },
+        )?;
         self.revoke_token(id)
+    }
+
+    /// Verifies a presented operator token; a missing or wrong one is refused, and `about`
+    /// (the action and what it names) is recorded as that denial.
+    fn refuse_unless_operator(&self, operator: Option<&str>, about: Event) -> Result<(), Error> {
+        let Err(e) = operator::verify(&self.dir, operator) else {
+            return Ok(());
+        };
+        self.access.record(Event {
+            at: self.now(),
+            decision: "deny",
+            reason: e.reason(),
+            who: "http:unauthenticated".into(),
+            ..about
+        })?;
+        Err(e)
     }
 
     /// Checks a presented operator token for an administration request (`action` on
@@ -606,25 +618,20 @@ impl Broker {
         action: &'static str,
         subject: &str,
     ) -> Result<(), Error> {
-        let Err(e) = operator::verify(&self.dir, operator) else {
-            return Ok(());
-        };
-        self.access.record(Event {
-            at: self.now(),
-            action,
-            decision: "deny",
-            reason: e.reason(),
-            who: "http:unauthenticated".into(),
-            secret: Some(
-                subject
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(256)
-                    .collect(),
-            ),
-            ..Event::default()
-        })?;
-        Err(e)
+        self.refuse_unless_operator(
+            operator,
+            Event {
+                action,
+                secret: Some(
+                    subject
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(256)
+                        .collect(),
+                ),
+                ..Event::default()
+            },
+        )
     }
 
     /// Stores `value` as the next version of `name` for a caller that presents the operator

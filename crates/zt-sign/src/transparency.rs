@@ -47,6 +47,20 @@ impl ServerRecord {
         let here = fs_err::canonicalize(log_dir).ok()?;
         (record.log == here).then_some(record)
     }
+
+    /// The record of a server holding `log_dir` that answers on its loopback address. A
+    /// record whose server does not accept connections is stale (a killed server): `None`,
+    /// and the caller uses the log itself (the lock was released with the process).
+    pub fn running_for(log_dir: &Path) -> Option<ServerRecord> {
+        let record = Self::read_for(log_dir)?;
+        let addr = record
+            .url
+            .strip_prefix("http://")
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .filter(|a| a.ip().is_loopback())?;
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).ok()?;
+        Some(record)
+    }
 }
 
 /// The path of the append route a running server offers.
@@ -233,20 +247,9 @@ pub fn open_or_init(dir: &Path) -> Result<(LogHandle, bool), Error> {
 /// accept connections is stale (a killed server): `None`, and the caller opens the log
 /// itself (the lock was released with the process).
 fn running_server(dir: &Path) -> Result<Option<ServerLog>, Error> {
-    let Some(record) = ServerRecord::read_for(dir) else {
+    let Some(record) = ServerRecord::running_for(dir) else {
         return Ok(None);
     };
-    let Some(addr) = record
-        .url
-        .strip_prefix("http://")
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .filter(|a| a.ip().is_loopback())
-    else {
-        return Ok(None);
-    };
-    if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_err() {
-        return Ok(None);
-    }
     let vkey = fs_err::read_to_string(dir.join("log.pub"))?;
     let verifier = NoteVerifier::parse(vkey.trim()).map_err(zt_tlog::Error::from)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()

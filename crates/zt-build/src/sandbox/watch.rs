@@ -505,15 +505,11 @@ fn handle(
         }
         let program = program_of(pid, programs);
         continue_call(listener, n.id);
-        let key = (file.clone(), path, program);
-        let full = rec.reads.len() >= MAX_EVENTS;
-        match rec.reads.get_mut(&key) {
-            Some(c) => *c += 1,
-            None if !full => {
-                rec.reads.insert(key, 1);
-            }
-            None => rec.dropped += 1,
-        }
+        count(
+            &mut rec.reads,
+            (file.clone(), path, program),
+            &mut rec.dropped,
+        );
     } else if execve || execveat {
         let argv = read_argv(&mem, if execveat { args[2] } else { args[1] });
         let (dirfd, ptr, flags) = if execveat {
@@ -586,17 +582,25 @@ fn handle(
         }
         continue_call(listener, n.id);
         let (family, address, port) = sockaddr(&buf);
-        let key = (family, address, port, program);
-        let full = rec.connects.len() >= MAX_EVENTS;
-        match rec.connects.get_mut(&key) {
-            Some(c) => *c += 1,
-            None if !full => {
-                rec.connects.insert(key, 1);
-            }
-            None => rec.dropped += 1,
-        }
+        count(
+            &mut rec.connects,
+            (family, address, port, program),
+            &mut rec.dropped,
+        );
     } else {
         continue_call(listener, n.id);
+    }
+}
+
+/// Counts one more `key`; a new key once [`MAX_EVENTS`] are kept is counted as dropped.
+fn count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, dropped: &mut u64) {
+    let full = map.len() >= MAX_EVENTS;
+    match map.get_mut(&key) {
+        Some(c) => *c += 1,
+        None if !full => {
+            map.insert(key, 1);
+        }
+        None => *dropped += 1,
     }
 }
 

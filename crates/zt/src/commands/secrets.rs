@@ -365,9 +365,5 @@ fn running_server(zt: &Path) -> Option<String> {
     if !zt.join(zt_secrets::SECRETS_DIR).is_dir() {
         return None;
     }
-    let record = zt_sign::transparency::ServerRecord::read_for(&zt.join("log"))?;
-    let addr: std::net::SocketAddr = record.url.strip_prefix("http://")?.parse().ok()?;
-    (addr.ip().is_loopback()
-        && std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok())
-    .then_some(record.url)
+    zt_sign::transparency::ServerRecord::running_for(&zt.join("log")).map(|record| record.url)
 }
