@@ -235,6 +235,7 @@ pub fn run(
             canary_reads: Vec::new(),
             writes: Vec::new(),
             output_tail: String::new(),
+            opens_watched_by: None,
             recorded: Ok(()),
         };
         if let Some(reason) = &hook.not_run {
@@ -395,6 +396,7 @@ fn environment(canaries: &Canaries, extra: &[(String, String)]) -> Vec<(String, 
 
 fn observe(obs: &mut Observation, b: &Behaviour, run: &Step) {
     obs.recorded = b.recorded.clone();
+    obs.opens_watched_by = b.opens_watched_by.map(str::to_owned);
     obs.duration_ms = b.duration_ms;
     obs.setup_ms = b.setup_ms;
     obs.peak_rss_kib = b.peak_rss_kib;

@@ -33,6 +33,7 @@
 // The sandbox alone uses `unsafe` (fork, dup2 and exec); each block says why it is sound.
 #![allow(unsafe_code)]
 
+mod fanotify;
 mod filter;
 mod mounts;
 mod observe;
@@ -111,8 +112,11 @@ pub struct Spec {
     pub memory_limit: Option<u64>,
     /// Host files (inside the source copy or the inputs) whose opening by the build is
     /// recorded, each with the name it is reported under ([`Behaviour::reads`]): matched by
-    /// device and inode, so a link or another path to the file counts too. Empty: opens are
-    /// not watched (builds), which keeps them off the supervisor's path.
+    /// device and inode, so a link or another path to the file counts too. Where zt holds
+    /// `CAP_SYS_ADMIN`, fanotify inode marks on these files see their openings and no other
+    /// open is stopped; otherwise every open stops for the supervisor, which resolves the
+    /// path named ([`Behaviour::opens_watched_by`] says which). Empty: opens are not watched
+    /// (builds), which keeps them off the supervisor's path.
     pub watch_files: Vec<(PathBuf, String)>,
     /// A name server for `/etc/resolv.conf` (and `dns` in `nsswitch.conf`'s `hosts`), so
     /// that a name lookup becomes a connect the supervisor records; `None`: no name server,
@@ -298,7 +302,7 @@ pub fn run_with<T>(
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
     // Everything the child needs (strings, the seccomp program) is prepared before the clone.
-    let prepared = Prepared::new(spec, uid.as_raw(), gid.as_raw())?;
+    let mut prepared = Prepared::new(spec, uid.as_raw(), gid.as_raw())?;
     // The write limit counts from before the clone: the set-up writes nothing there.
     let written = match (spec.write_limit, &spec.source_copy) {
         (Some(bytes), Some(copy)) => {
@@ -399,13 +403,14 @@ pub fn run_with<T>(
                 let started = i32::try_from(fd)
                     .map_err(|_| format!("listener descriptor {fd}"))
                     .and_then(|fd| watch::take_listener(&pidfd, fd))
-                    .and_then(|l| {
-                        watch::Supervisor::start(
-                            l,
+                    .and_then(|listener| {
+                        watch::Supervisor::start(watch::Watching {
+                            listener,
+                            opens: prepared.open_watch.take(),
                             build_uid,
-                            spec.uid != 0,
-                            prepared.watched.clone(),
-                        )
+                            fixed_root: spec.uid != 0,
+                            watched: prepared.watched.clone(),
+                        })
                         .map_err(|e| format!("supervisor thread: {e}"))
                     });
                 match started {
@@ -510,6 +515,7 @@ pub fn run_with<T>(
         behaviour.executed = f.executed;
         behaviour.network = f.network;
         behaviour.reads = f.reads;
+        behaviour.opens_watched_by = f.opens_watched_by;
         behaviour.commands = f.commands;
         behaviour.dropped = f.dropped;
     }
@@ -811,6 +817,9 @@ struct Prepared {
     seccomp: filter::Seccomp,
     /// Device and inode of each watched file ([`Spec::watch_files`]) and its name.
     watched: std::collections::HashMap<(u64, u64), String>,
+    /// Where zt may use fanotify, the inode marks that see the watched files opened (then
+    /// the seccomp program does not stop opens); taken by the supervisor.
+    open_watch: Option<fanotify::OpenWatch>,
 }
 
 impl Prepared {
@@ -861,6 +870,8 @@ impl Prepared {
             env.push(("FAKETIME".into(), ft.clone()));
             env.push(("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()));
         }
+        let files: Vec<PathBuf> = spec.watch_files.iter().map(|(p, _)| p.clone()).collect();
+        let open_watch = fanotify::OpenWatch::new(&files);
         Ok(Prepared {
             path: cs(&resolved.to_string_lossy())?,
             argv: spec.argv.iter().map(|a| cs(a)).collect::<Result<_, _>>()?,
@@ -881,8 +892,9 @@ impl Prepared {
             root_caller: root,
             parent_ns: observe::namespace_ids(),
             landlock_abi,
-            seccomp: filter::seccomp(!spec.watch_files.is_empty())
+            seccomp: filter::seccomp(!spec.watch_files.is_empty() && open_watch.is_none())
                 .map_err(|detail| Error::SandboxSetup { detail })?,
+            open_watch,
             watched: spec
                 .watch_files
                 .iter()

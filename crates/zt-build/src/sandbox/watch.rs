@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::libc;
 use serde_json::{Value, json};
 
+use super::fanotify::OpenWatch;
+
 /// At most this many distinct programs and network attempts are kept (the rest counted).
 pub const MAX_EVENTS: usize = 4096;
 
@@ -83,6 +85,10 @@ pub struct Behaviour {
     pub network: Vec<Connect>,
     /// Openings of watched files (only when files are watched).
     pub reads: Vec<FileRead>,
+    /// How openings of the watched files were seen: `fanotify` (inode marks; zt has
+    /// `CAP_SYS_ADMIN`) or `seccomp` (every open stopped for zt's supervisor); `None` when no
+    /// file is watched or nothing was recorded.
+    pub opens_watched_by: Option<&'static str>,
     /// The distinct command lines executed, in order (at most [`MAX_COMMANDS`]).
     pub commands: Vec<Vec<String>>,
     /// Events beyond [`MAX_EVENTS`], not kept.
@@ -110,6 +116,7 @@ impl Default for Behaviour {
             executed: Vec::new(),
             network: Vec::new(),
             reads: Vec::new(),
+            opens_watched_by: None,
             commands: Vec::new(),
             dropped: 0,
             duration_ms: 0,
@@ -170,7 +177,15 @@ pub(crate) struct Recorded {
     hasher: Option<ProgramHasher>,
     /// The sandbox's root, for resolving the paths of the calls.
     roots: Roots,
+    /// The program each thread last executed (by the thread id that made the `execve`), to
+    /// name the program of an opening fanotify reports after its thread has exited.
+    exec_by_tid: HashMap<u32, String>,
+    /// See [`Behaviour::opens_watched_by`].
+    opens_watched_by: Option<&'static str>,
 }
+
+/// The most threads [`Recorded::exec_by_tid`] remembers.
+const MAX_EXEC_TIDS: usize = 65_536;
 
 /// Hashes the programs a build executes on a thread of its own, from their first execution,
 /// so that the digests are ready (or nearly) when the build ends instead of being computed
@@ -245,18 +260,27 @@ pub(crate) struct Finished {
     pub(crate) executed: Vec<Exec>,
     pub(crate) network: Vec<Connect>,
     pub(crate) reads: Vec<FileRead>,
+    pub(crate) opens_watched_by: Option<&'static str>,
     pub(crate) commands: Vec<Vec<String>>,
     pub(crate) dropped: u64,
 }
 
+/// What the supervisor serves: the listener of the seccomp notification program and, where
+/// watched files' openings are seen by fanotify instead of stopping every open, its group.
+pub(crate) struct Watching {
+    pub(crate) listener: OwnedFd,
+    pub(crate) opens: Option<OpenWatch>,
+    /// The build's user outside the sandbox (programs not readable by it are not hashed).
+    pub(crate) build_uid: u32,
+    /// Whether no process in the sandbox can change its root (see [`Roots`]).
+    pub(crate) fixed_root: bool,
+    /// Device and inode of each watched file, and its name.
+    pub(crate) watched: HashMap<(u64, u64), String>,
+}
+
 impl Supervisor {
-    /// Starts serving `listener` on a thread.
-    pub(crate) fn start(
-        listener: OwnedFd,
-        build_uid: u32,
-        fixed_root: bool,
-        watched: HashMap<(u64, u64), String>,
-    ) -> std::io::Result<Supervisor> {
+    /// Starts serving `w.listener` (and `w.opens`) on a thread.
+    pub(crate) fn start(w: Watching) -> std::io::Result<Supervisor> {
         // Linux 6.6+: wake zt's thread synchronously on the notifying task's CPU (the
         // scheduler then switches straight to it and back), which cuts the round trip of
         // each exec. Best effort: an older kernel keeps the ordinary wake-up.
@@ -264,7 +288,7 @@ impl Supervisor {
         // SAFETY: SECCOMP_IOCTL_NOTIF_SET_FLAGS takes the flags by value; no memory is read.
         let _ = unsafe {
             libc::ioctl(
-                listener.as_raw_fd(),
+                w.listener.as_raw_fd(),
                 libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                 SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
             )
@@ -273,7 +297,7 @@ impl Supervisor {
         let s = stop.clone();
         let thread = std::thread::Builder::new()
             .name("zt-sandbox-watch".into())
-            .spawn(move || serve(&listener, &s, build_uid, fixed_root, &watched))?;
+            .spawn(move || serve(&w, &s))?;
         Ok(Supervisor { stop, thread })
     }
 
@@ -285,6 +309,7 @@ impl Supervisor {
                 executed: Vec::new(),
                 network: Vec::new(),
                 reads: Vec::new(),
+                opens_watched_by: None,
                 commands: Vec::new(),
                 dropped: 0,
             };
@@ -334,20 +359,24 @@ impl Supervisor {
             executed,
             network,
             reads,
+            opens_watched_by: rec.opens_watched_by,
             commands: rec.commands,
             dropped: rec.dropped,
         }
     }
 }
 
-fn serve(
-    listener: &OwnedFd,
-    stop: &AtomicBool,
-    build_uid: u32,
-    fixed_root: bool,
-    watched: &HashMap<(u64, u64), String>,
-) -> Recorded {
+fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let (listener, build_uid, watched) = (&w.listener, w.build_uid, &w.watched);
+    // With fanotify watching the files, the notification program does not stop opens, and
+    // `handle` must not look for them (an empty map).
+    let no_files = HashMap::new();
+    let watched_opens = if w.opens.is_some() {
+        &no_files
+    } else {
+        watched
+    };
     let mut rec = Recorded {
         execs: BTreeMap::new(),
         connects: BTreeMap::new(),
@@ -357,21 +386,38 @@ fn serve(
         dropped: 0,
         hasher: None,
         roots: Roots {
-            fixed: fixed_root,
+            fixed: w.fixed_root,
             cached: None,
+        },
+        exec_by_tid: HashMap::new(),
+        opens_watched_by: match (&w.opens, watched.is_empty()) {
+            (_, true) => None,
+            (Some(_), false) => Some("fanotify"),
+            (None, false) => Some("seccomp"),
         },
     };
     // (dev, ino) of each program opened → its path, to name the program of a connect.
     let mut programs: HashMap<(u64, u64), String> = HashMap::new();
     let mut opened: BTreeSet<String> = BTreeSet::new();
     loop {
-        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        if let Some(o) = &w.opens {
+            fds.push(PollFd::new(o.fd(), PollFlags::POLLIN));
+        }
         let ready = match poll(&mut fds, PollTimeout::from(50u16)) {
             Ok(n) => n > 0,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break,
         };
         let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        let files_opened = fds
+            .get(1)
+            .and_then(PollFd::revents)
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+        drop(fds);
+        if let (true, Some(o)) = (files_opened, &w.opens) {
+            record_openings(o, &mut rec, &programs, watched);
+        }
         if ready && revents.contains(PollFlags::POLLIN) {
             let Some(n) = recv(listener) else { continue };
             handle(
@@ -381,8 +427,11 @@ fn serve(
                 &mut programs,
                 &mut opened,
                 build_uid,
-                watched,
+                watched_opens,
             );
+            continue;
+        }
+        if files_opened {
             continue;
         }
         // No process is left under the filter, or the build ended and nothing is pending.
@@ -392,7 +441,56 @@ fn serve(
             break;
         }
     }
+    // The kernel queued each opening as it happened: whatever the last processes opened is
+    // in the queue now.
+    if let Some(o) = &w.opens {
+        record_openings(o, &mut rec, &programs, watched);
+    }
     rec
+}
+
+/// Records the openings of watched files fanotify has queued, each under the program its
+/// thread runs (from `/proc` while the thread lives, else the thread's last exec, else
+/// `(unknown)`). zt's own threads (the exec handler opening a program that is a watched
+/// file) are not the build.
+fn record_openings(
+    o: &OpenWatch,
+    rec: &mut Recorded,
+    programs: &HashMap<(u64, u64), String>,
+    watched: &HashMap<(u64, u64), String>,
+) {
+    let events = o.drain();
+    for e in events.opened {
+        let Some(name) = watched.get(&e.file) else {
+            continue;
+        };
+        let Ok(tid) = u32::try_from(e.tid) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() {
+            continue;
+        }
+        let program = live_program(tid, programs)
+            .or_else(|| rec.exec_by_tid.get(&tid).cloned())
+            .unwrap_or_else(|| "(unknown)".into());
+        count(
+            &mut rec.reads,
+            (name.clone(), String::new(), program),
+            &mut rec.dropped,
+        );
+    }
+    if events.overflowed {
+        // Not expected (the queue is unlimited): the files are unknown, the opening is not.
+        count(
+            &mut rec.reads,
+            (
+                "(a watched file: events were lost)".into(),
+                String::new(),
+                "(unknown)".into(),
+            ),
+            &mut rec.dropped,
+        );
+    }
 }
 
 fn recv(listener: &OwnedFd) -> Option<libc::seccomp_notif> {
@@ -548,6 +646,9 @@ fn handle(
         {
             programs.entry((m.dev(), m.ino())).or_insert(name.clone());
         }
+        if rec.exec_by_tid.len() < MAX_EXEC_TIDS || rec.exec_by_tid.contains_key(&pid) {
+            rec.exec_by_tid.insert(pid, name.clone());
+        }
         if rec.commands.len() < MAX_COMMANDS && rec.seen_commands.insert(argv.clone()) {
             rec.commands.push(argv);
         }
@@ -608,6 +709,11 @@ fn count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, dropped: &mut u64) {
 /// inode), or for a program started another way (a script's interpreter) the kernel's name
 /// of its executable, as a path in the sandbox's mount namespace.
 fn program_of(pid: u32, programs: &HashMap<(u64, u64), String>) -> String {
+    live_program(pid, programs).unwrap_or_else(|| "(unknown)".into())
+}
+
+/// [`program_of`], `None` when the process is gone.
+fn live_program(pid: u32, programs: &HashMap<(u64, u64), String>) -> Option<String> {
     std::fs::metadata(format!("/proc/{pid}/exe"))
         .ok()
         .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
@@ -616,7 +722,6 @@ fn program_of(pid: u32, programs: &HashMap<(u64, u64), String>) -> String {
                 .ok()
                 .map(|p| p.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| "(unknown)".into())
 }
 
 /// The argument vector at `addr` of the build's memory (a NULL-terminated array of string

@@ -11,7 +11,28 @@ use std::process::Output;
 use zt_deps::intake::archive::{gzip, write_tar};
 
 fn zt(dir: &Path, args: &[&str]) -> Output {
-    let mut c = zt_test_support::command(Path::new(env!("CARGO_BIN_EXE_zt")), dir);
+    zt_as(dir, args, false)
+}
+
+/// `zt` itself, or with `without_admin` as `setpriv` runs it without `CAP_SYS_ADMIN` (what
+/// root in a container has, and every other user): fanotify then cannot name the thread
+/// that opened a canary, and zt watches opens with seccomp instead.
+fn zt_as(dir: &Path, args: &[&str], without_admin: bool) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_zt"));
+    let mut c = if without_admin {
+        let mut c = zt_test_support::command(Path::new("setpriv"), dir);
+        c.args([
+            "--bounding-set",
+            "-sys_admin",
+            "--inh-caps",
+            "-sys_admin",
+            "--",
+        ]);
+        c.arg(bin);
+        c
+    } else {
+        zt_test_support::command(bin, dir)
+    };
     // rustup's `rustc` finds its toolchain through these (HOME is the test's)
     for var in ["RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_HOME"] {
         if let Some(v) = std::env::var_os(var) {
@@ -57,7 +78,17 @@ fn has_rustc() -> bool {
 }
 
 fn intake(dir: &Path, package: &str, ecosystem: &str, archive: &Path) -> serde_json::Value {
-    let o = zt(
+    intake_as(dir, package, ecosystem, archive, false)
+}
+
+fn intake_as(
+    dir: &Path,
+    package: &str,
+    ecosystem: &str,
+    archive: &Path,
+    without_admin: bool,
+) -> serde_json::Value {
+    let o = zt_as(
         dir,
         &[
             "deps",
@@ -71,6 +102,7 @@ fn intake(dir: &Path, package: &str, ecosystem: &str, archive: &Path) -> serde_j
             "--dynamic",
             "--json",
         ],
+        without_admin,
     );
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
@@ -191,12 +223,36 @@ s.on('error', () => {
     );
 }
 
+/// Whether this process holds `CAP_SYS_ADMIN` (bit 21 of `CapEff`), which a `zt` it starts
+/// inherits: then zt sees the canaries' openings with fanotify.
+fn has_cap_sys_admin() -> bool {
+    fs_err::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << 21) != 0)
+}
+
 /// The hook reaches the canaries only through a directory descriptor (`O_DIRECTORY` opens are
 /// not stopped on their way: the file's own open relative to it is), a symbolic link to the
 /// absolute path, a relative path up through `..` and a hard link of its own: each read is
-/// still seen, as a read of the canary.
+/// still seen, as a read of the canary — with fanotify where zt holds `CAP_SYS_ADMIN`, and
+/// with the seccomp watch of every open without it.
 #[test]
 fn canary_reads_through_a_directory_descriptor_or_a_link_are_seen() {
+    canary_reads_by_any_way_are_seen(false);
+}
+
+#[test]
+fn canary_reads_are_seen_by_the_seccomp_watch_without_cap_sys_admin() {
+    if !tool("setpriv") {
+        return;
+    }
+    canary_reads_by_any_way_are_seen(true);
+}
+
+fn canary_reads_by_any_way_are_seen(without_admin: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     if !sandbox_ready(d) || !tool("python3") {
@@ -231,10 +287,20 @@ else:
             ("package/steal.py", py, 0o644),
         ],
     );
-    let dec = intake(d, "dir-reader@0.1.0", "npm", &archive);
+    let dec = intake_as(d, "dir-reader@0.1.0", "npm", &archive, without_admin);
     let hook = &dec["dynamic"]["hooks"][0];
     assert_eq!(hook["ended"]["status"], "exited", "{hook:#}");
     assert_eq!(hook["ended"]["code"], 0, "{hook:#}");
+    let by = if !without_admin && has_cap_sys_admin() {
+        "fanotify"
+    } else {
+        "seccomp"
+    };
+    assert_eq!(hook["opens_watched_by"], by, "{hook:#}");
+    // each read is by the hook's python3, whichever way it was seen
+    for r in hook["canary_reads"].as_array().unwrap() {
+        assert!(r["program"].as_str().unwrap().contains("python3"), "{r:#}");
+    }
     assert_eq!(dec["verdict"], "rejected");
     let reads: Vec<String> = denies(&dec)
         .into_iter()

@@ -89,7 +89,8 @@ pub struct NetAttempt {
 pub struct CanaryRead {
     /// The canary, as a path below the home (`.npmrc`).
     pub canary: String,
-    /// The path the code named.
+    /// The path the code named; empty where openings are seen by fanotify, which knows the
+    /// file opened but not the name it was opened by.
     pub path: String,
     /// The program that opened it.
     pub program: String,
@@ -152,6 +153,11 @@ pub struct Observation {
     pub writes: Vec<Write>,
     /// The end of what the hook printed (at most 2000 bytes).
     pub output_tail: String,
+    /// How openings of the canaries were seen: `fanotify` (inode marks on the canaries: zt
+    /// holds `CAP_SYS_ADMIN`) or `seccomp` (every open stopped and its path resolved);
+    /// absent when nothing was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_watched_by: Option<String>,
     /// Whether exec, connect and open were recorded at all (no: the kernel gave no seccomp
     /// listener, and why).
     #[serde(serialize_with = "recorded")]
@@ -346,7 +352,11 @@ pub fn judge(report: &Report, home: &str, canaries: &Canaries) -> Vec<Finding> {
                     "{what} opened the canary credential file `~/{}` ({} time(s), by `{}`)",
                     r.canary, r.count, r.program
                 ),
-                r.path.clone(),
+                if r.path.is_empty() {
+                    format!("~/{}", r.canary)
+                } else {
+                    r.path.clone()
+                },
             ));
         }
         for c in &h.commands {

@@ -28,6 +28,7 @@ fn hook() -> Observation {
         canary_reads: Vec::new(),
         writes: Vec::new(),
         output_tail: String::new(),
+        opens_watched_by: None,
         recorded: Ok(()),
     }
 }
