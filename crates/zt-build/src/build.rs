@@ -545,6 +545,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
+        program_digests: None,
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
@@ -720,6 +721,7 @@ pub fn test(
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
+        program_digests: None,
     };
     let exit = sandbox::run(&spec)?;
     drop(spec);

@@ -128,8 +128,10 @@ fn version_output(child: std::process::Child) -> Option<String> {
 
 /// Toolchain digests and `--version` lines remembered between builds in
 /// `<tree>/.zt/cache/digests.json`, keyed by the file's canonical path and its size,
-/// modification time (ns), inode and device: a binary that changes in any of these is hashed
-/// and asked again. Written atomically, only when something new was learnt.
+/// modification time (ns), inode, device and change time (ns): a binary that changes in any
+/// of these is hashed and asked again. (The change time is what catches a rewrite in place
+/// that keeps the size and sets the mtime back, `cp -p` over the old file: no unprivileged
+/// call sets it.) Written atomically, only when something new was learnt.
 #[derive(Debug)]
 pub struct DigestCache {
     path: PathBuf,
@@ -142,12 +144,14 @@ fn stat_key(path: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt as _;
     let m = fs_err::metadata(path).ok()?;
     Some(format!(
-        "{}:{}.{}:{}:{}",
+        "{}:{}.{}:{}:{}:{}.{}",
         m.size(),
         m.mtime(),
         m.mtime_nsec(),
         m.ino(),
-        m.dev()
+        m.dev(),
+        m.ctime(),
+        m.ctime_nsec()
     ))
 }
 

@@ -211,6 +211,7 @@ impl Runner<'_> {
             watch_files: Vec::new(),
             resolver: None,
             write_limit: None,
+            program_digests: None,
         };
         let faked = spec.faketime.is_some();
         let mut spec = spec;
@@ -382,6 +383,7 @@ fn probe_faketime(opts: &Options, logs: &Path, id: &str) -> Result<(), String> {
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
+        program_digests: None,
     };
     let exit = sandbox::run(&spec).map_err(|e| format!("probe: {e}"))?;
     let printed = fs_err::read_to_string(&log).unwrap_or_default();

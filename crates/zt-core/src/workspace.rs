@@ -110,6 +110,12 @@ impl Layout {
         self.dir.join("secrets")
     }
 
+    /// Digests of the programs sandboxed commands executed, by file identity (a cache: see
+    /// `zt_build::sandbox::Spec::program_digests`).
+    pub fn program_digests(&self) -> PathBuf {
+        self.dir.join("cache").join("program-digests")
+    }
+
     /// The address file of a running `zt serve` (so other commands can go through it).
     pub fn server_address(&self) -> PathBuf {
         self.dir.join("serve.addr")

@@ -373,7 +373,12 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             .iter()
             .any(|r| r.rule.starts_with("archive-"))
         {
-            let (report, findings) = crate::intake_dynamic::run(&candidate, policy.limits, limits)?;
+            let (report, findings) = crate::intake_dynamic::run(
+                &candidate,
+                policy.limits,
+                limits,
+                &ws.layout().program_digests(),
+            )?;
             intake::dynamic::apply(&mut decision, report, findings, &policy.accept);
         }
     }

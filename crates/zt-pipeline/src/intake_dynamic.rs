@@ -144,6 +144,7 @@ pub fn run(
     c: &Candidate,
     archive_limits: archive::Limits,
     limits: Limits,
+    program_digests: &Path,
 ) -> Result<(Report, Vec<malware::Finding>), Error> {
     let tmp = tempfile::Builder::new()
         .prefix("zt-dynamic-")
@@ -220,6 +221,7 @@ pub fn run(
             watch_files: watch.clone(),
             resolver: Some(RESOLVER.into()),
             write_limit: Some(limits.disk),
+            program_digests: Some(program_digests.to_path_buf()),
         };
         let mut obs = Observation {
             hook: hook.name.clone(),

@@ -217,6 +217,18 @@ mod tests {
         assert!(out.overflowed && out.opened.is_empty());
     }
 
+    proptest::proptest! {
+        /// Whatever a read returns, the records are walked without a panic or a loop, and
+        /// only descriptors of whole records are handed over.
+        #[test]
+        fn any_bytes_are_read_without_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut out = Events::default();
+            let mut handed = 0usize;
+            parse(&b, &mut out, &mut |_| { handed += 1; None });
+            proptest::prop_assert!(handed <= b.len() / METADATA_LEN);
+        }
+    }
+
     #[test]
     fn a_marked_file_is_seen_opened_by_any_name_and_others_are_not() {
         let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,7 @@
 // The sandbox alone uses `unsafe` (fork, dup2 and exec); each block says why it is sound.
 #![allow(unsafe_code)]
 
+mod digests;
 mod fanotify;
 mod filter;
 mod mounts;
@@ -130,6 +131,10 @@ pub struct Spec {
     /// the memory by default): a hostile command could fill the memory through a tmpfs, or
     /// the disk.
     pub write_limit: Option<u64>,
+    /// A cache of the digests of the programs executed, by device, inode, size, mtime and
+    /// ctime (`.zt/cache/program-digests`): a program hashed by an earlier run and unchanged
+    /// since is not read again (see `sandbox/digests.rs`). `None`: every program is hashed.
+    pub program_digests: Option<PathBuf>,
 }
 
 /// Under [`Spec::write_limit`], the most files the command may add to the file system of its
@@ -410,6 +415,7 @@ pub fn run_with<T>(
                             build_uid,
                             fixed_root: spec.uid != 0,
                             watched: prepared.watched.clone(),
+                            program_digests: spec.program_digests.clone(),
                         })
                         .map_err(|e| format!("supervisor thread: {e}"))
                     });
@@ -1085,6 +1091,7 @@ pub fn probe(argv: &[String]) -> Result<(Exit, Duration), Error> {
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
+        program_digests: None,
     };
     let t = Instant::now();
     let exit = run(&spec)?;

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::libc;
 use serde_json::{Value, json};
 
+use super::digests::DigestCache;
 use super::fanotify::OpenWatch;
 
 /// At most this many distinct programs and network attempts are kept (the rest counted).
@@ -175,6 +176,10 @@ pub(crate) struct Recorded {
     dropped: u64,
     /// Hashes each program on its first execution while the build goes on.
     hasher: Option<ProgramHasher>,
+    /// Digests of programs hashed by earlier runs ([`super::Spec::program_digests`]).
+    cache: Option<DigestCache>,
+    /// The programs of this run found in `cache`, by device and inode.
+    cached: HashMap<(u64, u64), String>,
     /// The sandbox's root, for resolving the paths of the calls.
     roots: Roots,
     /// The program each thread last executed (by the thread id that made the `execve`), to
@@ -276,6 +281,8 @@ pub(crate) struct Watching {
     pub(crate) fixed_root: bool,
     /// Device and inode of each watched file, and its name.
     pub(crate) watched: HashMap<(u64, u64), String>,
+    /// See [`super::Spec::program_digests`].
+    pub(crate) program_digests: Option<std::path::PathBuf>,
 }
 
 impl Supervisor {
@@ -316,16 +323,27 @@ impl Supervisor {
         };
         // what the hashing thread did while the build ran; anything it missed, here
         let mut digests = rec.hasher.map(ProgramHasher::finish).unwrap_or_default();
+        let mut cache = rec.cache;
+        let cached = rec.cached;
         let executed = rec
             .execs
             .into_iter()
             .map(|(path, (count, file))| {
                 let digest = file.and_then(|f| {
                     let m = f.metadata().ok()?;
-                    digests
-                        .entry((m.dev(), m.ino()))
+                    let id = (m.dev(), m.ino());
+                    if let Some(d) = cached.get(&id) {
+                        return Some(d.clone());
+                    }
+                    let d = digests
+                        .entry(id)
                         .or_insert_with(|| hash_program(&f))
-                        .clone()
+                        .clone();
+                    // Read after the hashing: a file changed during the run is not kept.
+                    if let (Some(c), Some(d)) = (cache.as_mut(), &d) {
+                        c.insert(&m, d);
+                    }
+                    d
                 });
                 Exec {
                     path,
@@ -334,6 +352,9 @@ impl Supervisor {
                 }
             })
             .collect();
+        if let Some(c) = cache {
+            c.save();
+        }
         let network = rec
             .connects
             .into_iter()
@@ -385,6 +406,8 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
         seen_commands: BTreeSet::new(),
         dropped: 0,
         hasher: None,
+        cache: w.program_digests.as_deref().map(DigestCache::load),
+        cached: HashMap::new(),
         roots: Roots {
             fixed: w.fixed_root,
             cached: None,
@@ -661,11 +684,16 @@ fn handle(
                 if let Some(f) = &file
                     && let Ok(m) = f.metadata()
                 {
-                    if rec.hasher.is_none() {
-                        rec.hasher = ProgramHasher::start();
-                    }
-                    if let Some(h) = &rec.hasher {
-                        h.send((m.dev(), m.ino()), f);
+                    // Hashed by an earlier run as it is now: not read again.
+                    if let Some(d) = rec.cache.as_ref().and_then(|c| c.get(&m)) {
+                        rec.cached.insert((m.dev(), m.ino()), d.clone());
+                    } else {
+                        if rec.hasher.is_none() {
+                            rec.hasher = ProgramHasher::start();
+                        }
+                        if let Some(h) = &rec.hasher {
+                            h.send((m.dev(), m.ino()), f);
+                        }
                     }
                 }
                 rec.execs.insert(name, (1, file));

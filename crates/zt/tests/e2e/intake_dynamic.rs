@@ -638,3 +638,69 @@ console.log('tree: wrote 1 GiB');
         "{found:?}"
     );
 }
+
+/// The digests of the programs a hook executed are kept by file identity in
+/// `.zt/cache/program-digests`: a second intake finds `node` there instead of hashing its
+/// 99 MB again, with the same digest, and a program the hook itself wrote (changed just now)
+/// is never kept.
+#[test]
+fn program_digests_are_cached_by_file_identity_but_not_for_programs_just_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    if !sandbox_ready(d) || !tool("node") || !tool("sha256sum") {
+        return;
+    }
+    let pkg: &[u8] = br#"{"name":"cached-hook","version":"1.0.0","scripts":{"postinstall":"node -e \"require('fs').writeFileSync('/tmp/own.sh', '#!/bin/sh\\necho own\\n', {mode: 0o755}); require('child_process').execFileSync('/tmp/own.sh')\""}}"#;
+    let archive = tgz(
+        d,
+        "cached-hook-1.0.0.tgz",
+        &[("package/package.json", pkg, 0o644)],
+    );
+    let digest_of = |dec: &serde_json::Value, name: &str| -> String {
+        dec["dynamic"]["hooks"][0]["executed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not executed: {dec:#}"))["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = intake(d, "cached-hook@1.0.0", "npm", &archive);
+    let node = digest_of(&first, "node");
+    let own = digest_of(&first, "own.sh");
+    let which = std::process::Command::new("sh")
+        .args(["-c", "sha256sum \"$(readlink -f \"$(command -v node)\")\""])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&which.stdout);
+    assert_eq!(
+        node,
+        format!("sha256:{}", real.split_whitespace().next().unwrap())
+    );
+    let cache = fs_err::read_to_string(d.join(".zt/cache/program-digests")).unwrap();
+    assert!(cache.contains(&node), "{cache}");
+    assert!(
+        !cache.contains(&own),
+        "a program written by the hook was kept: {cache}"
+    );
+    // a second intake takes node's digest from the cache: the same
+    let second = intake(d, "cached-hook@1.0.0", "npm", &archive);
+    assert_eq!(digest_of(&second, "node"), node);
+    assert_eq!(digest_of(&second, "own.sh"), own);
+    // it is the cache's entry that the second run took (an entry changed by hand is believed:
+    // `.zt` is the repository's own record, out of the sandbox's reach)
+    let zero = format!("sha256:{}", "0".repeat(64));
+    fs_err::write(
+        d.join(".zt/cache/program-digests"),
+        cache.replace(&node, &zero),
+    )
+    .unwrap();
+    let changed = intake(d, "cached-hook@1.0.0", "npm", &archive);
+    assert_eq!(digest_of(&changed, "node"), zero);
+    // a damaged cache is only a slower run
+    fs_err::write(d.join(".zt/cache/program-digests"), "garbage\n").unwrap();
+    let third = intake(d, "cached-hook@1.0.0", "npm", &archive);
+    assert_eq!(digest_of(&third, "node"), node);
+}
