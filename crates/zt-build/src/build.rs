@@ -80,6 +80,10 @@ pub fn read_secrets(opts: &Options, purpose: &str) -> Result<Vec<SecretFile>, Er
     Ok(out)
 }
 
+/// The digests of the programs builds and tests executed, kept by file identity
+/// ([`sandbox::Spec::program_digests`]), relative to the tree.
+pub(crate) const PROGRAM_DIGESTS: &str = ".zt/cache/program-digests";
+
 /// How to build.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -545,7 +549,7 @@ pub fn build(opts: &Options) -> Result<Outcome, Error> {
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
-        program_digests: None,
+        program_digests: Some(opts.tree.join(PROGRAM_DIGESTS)),
     };
     let started = std::time::SystemTime::now();
     // The pinned inputs (toolchain and input digests, lockfiles, OS) are collected while the
@@ -721,7 +725,7 @@ pub fn test(
         watch_files: Vec::new(),
         resolver: None,
         write_limit: None,
-        program_digests: None,
+        program_digests: Some(tree.join(PROGRAM_DIGESTS)),
     };
     let exit = sandbox::run(&spec)?;
     drop(spec);

@@ -211,7 +211,7 @@ impl Runner<'_> {
             watch_files: Vec::new(),
             resolver: None,
             write_limit: None,
-            program_digests: None,
+            program_digests: Some(self.opts.tree.join(crate::build::PROGRAM_DIGESTS)),
         };
         let faked = spec.faketime.is_some();
         let mut spec = spec;

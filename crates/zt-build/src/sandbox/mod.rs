@@ -132,8 +132,9 @@ pub struct Spec {
     /// the disk.
     pub write_limit: Option<u64>,
     /// A cache of the digests of the programs executed, by device, inode, size, mtime and
-    /// ctime (`.zt/cache/program-digests`): a program hashed by an earlier run and unchanged
-    /// since is not read again (see `sandbox/digests.rs`). `None`: every program is hashed.
+    /// ctime (`.zt/cache/program-digests` of the repository, for builds, tests and install
+    /// hooks): a program hashed by an earlier run and unchanged since is not read again (see
+    /// `sandbox/digests.rs`). `None`: every program is hashed.
     pub program_digests: Option<PathBuf>,
 }
 

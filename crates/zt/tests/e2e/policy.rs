@@ -164,6 +164,7 @@ fn init_scaffolds_and_refuses_to_overwrite() {
         ".zt/secrets/master.key",
         ".zt/source/verified",
         ".zt/cache/digests.json",
+        ".zt/cache/program-digests",
     ] {
         assert!(git(&["check-ignore", "-q", private]).success(), "{private}");
     }
