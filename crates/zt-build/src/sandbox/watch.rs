@@ -339,9 +339,10 @@ impl Supervisor {
                         .entry(id)
                         .or_insert_with(|| hash_program(&f))
                         .clone();
-                    // Read after the hashing: a file changed during the run is not kept.
-                    if let (Some(c), Some(d)) = (cache.as_mut(), &d) {
-                        c.insert(&m, d);
+                    // Its identity read again after the hashing: a file changed during the run
+                    // or while it was read has a new ctime, and is not kept.
+                    if let (Some(c), Some(d), Ok(after)) = (cache.as_mut(), &d, f.metadata()) {
+                        c.insert(&after, d);
                     }
                     d
                 });
@@ -669,7 +670,10 @@ fn handle(
         {
             programs.entry((m.dev(), m.ino())).or_insert(name.clone());
         }
-        if rec.exec_by_tid.len() < MAX_EXEC_TIDS || rec.exec_by_tid.contains_key(&pid) {
+        // Only an exec that found its file (a search along `PATH` tries paths that fail).
+        if file.is_some()
+            && (rec.exec_by_tid.len() < MAX_EXEC_TIDS || rec.exec_by_tid.contains_key(&pid))
+        {
             rec.exec_by_tid.insert(pid, name.clone());
         }
         if rec.commands.len() < MAX_COMMANDS && rec.seen_commands.insert(argv.clone()) {
