@@ -7,7 +7,8 @@
 //! What is unusual, and why:
 //! - `duration`: the build took more than [`Detector::duration_ratio`] times the median of the
 //!   window and more than [`Detector::duration_z`] robust deviations from it (median and
-//!   median absolute deviation: one slow build in the window does not move the baseline);
+//!   median absolute deviation: one slow build in the window does not move the baseline),
+//!   and at least [`MIN_DURATION_EXCESS_MS`] longer;
 //! - `new-program`: a program path that no build of the window executed;
 //! - `changed-program`: a known absolute path outside the build path (the toolchain, not the
 //!   repository's own scripts, which change with commits) whose digest no build of the
@@ -110,7 +111,13 @@ impl Alert {
 /// The version of the baselines' stored form and of the judging rules: a stored state of
 /// another version is made again from the builds (bump it with any change to what a window
 /// keeps of a build, to [`State`], to [`crate::facts`] or to what is judged).
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
+
+/// The least a build must take over its window's median for a `duration` alert: below a
+/// second, wall time on a shared machine is the scheduler, the page cache and the recorder's
+/// own hashing, not the build — a build of 10 ms that takes 30 ms once is not a finding
+/// (and a short exfiltration shows as its connect or program, not as its time).
+pub const MIN_DURATION_EXCESS_MS: f64 = 1000.0;
 
 /// The detector's settings.
 #[derive(Debug, Clone, Copy)]
@@ -564,7 +571,11 @@ impl Detector {
         // is not alarmed by a millisecond.
         let sigma = (1.4826 * mad).max(median * 0.01).max(1.0);
         let z = (d - median) / sigma;
-        if median > 0.0 && d > self.duration_ratio * median && z > self.duration_z {
+        if median > 0.0
+            && d > self.duration_ratio * median
+            && z > self.duration_z
+            && d - median >= MIN_DURATION_EXCESS_MS
+        {
             out.push(Self::alert(
                 f,
                 "duration",
@@ -663,6 +674,19 @@ mod tests {
         assert_eq!(median_mad(&[10, 11, 9, 10, 1000]), (10.0, 1.0));
         assert_eq!(median_mad(&[]), (0.0, 0.0));
         assert_eq!(median_mad(&[1, 3]), (2.0, 1.0));
+    }
+
+    #[test]
+    fn short_builds_are_not_alarmed_by_their_scheduler_noise() {
+        // 10–12 ms builds, then one of 40 ms: 3.6× the median and far beyond its deviation,
+        // but 29 ms is no finding; 1.2 s is.
+        let mut b: Vec<BuildFacts> = (0..12).map(|i| facts(i, 10 + i as u64 % 3)).collect();
+        b[11].duration_ms = 40;
+        assert!(Detector::default().detect(&b, None).is_empty());
+        b[11].duration_ms = 1_300;
+        let alerts = Detector::default().detect(&b, None);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].kind, "duration");
     }
 
     #[test]
