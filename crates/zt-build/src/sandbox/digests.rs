@@ -88,7 +88,8 @@ impl DigestCache {
 
     /// Writes what this run added, merged with what is in the file now (another process may
     /// have written it meanwhile), keeping the newest [`MAX_ENTRIES`]: a new file, renamed
-    /// over the old. Best effort: a cache that cannot be written is only slower next time.
+    /// over the old (`zt_core::fsutil::write_atomic`). Best effort: a cache that cannot be
+    /// written is only slower next time.
     pub(crate) fn save(self) {
         if self.added.is_empty() {
             return;
@@ -108,12 +109,9 @@ impl DigestCache {
             return;
         };
         let _ = fs_err::create_dir_all(dir);
-        let Ok(tmp) = tempfile::NamedTempFile::new_in(dir) else {
-            return;
-        };
-        if fs_err::write(tmp.path(), text).is_ok() {
-            let _ = tmp.persist(&self.path);
-        }
+        // What a run killed in the middle of its own save left behind.
+        zt_core::fsutil::sweep_stale_temps(dir, Duration::from_secs(600));
+        let _ = zt_core::fsutil::write_atomic(&self.path, text.as_bytes());
     }
 }
 
@@ -219,6 +217,36 @@ mod tests {
         assert_eq!(read(&store).len(), 3);
         // a missing or unreadable cache is empty
         assert!(DigestCache::load(&dir.path().join("none")).known.is_empty());
+    }
+
+    #[test]
+    fn a_save_sweeps_what_a_killed_save_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("program-digests");
+        let stale = dir.path().join(".zt-tmp-killed");
+        let fresh = dir.path().join(".zt-tmp-another-writer");
+        fs_err::write(&stale, b"half").unwrap();
+        fs_err::write(&fresh, b"half").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        fs_err::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .file()
+            .set_modified(old)
+            .unwrap();
+        let prog = dir.path().join("p");
+        fs_err::write(&prog, b"p").unwrap();
+        let mut c = DigestCache::load(&store);
+        settled(&mut c);
+        c.insert(&fs_err::metadata(&prog).unwrap(), D1);
+        c.save();
+        assert!(!stale.exists(), "a temporary file an hour old is swept");
+        assert!(
+            fresh.exists(),
+            "another process's write in progress is kept"
+        );
+        assert_eq!(read(&store).len(), 1);
     }
 
     proptest::proptest! {
