@@ -270,7 +270,19 @@ impl Broker {
                 return Ok(cur.1.clone());
             }
         }
-        let store = Store::load(&path)?;
+        let store = self.load_store_file(&path)?;
+        let store = Arc::new(store);
+        *self
+            .store
+            .write()
+            .map_err(|_| Error::Internal("store lock poisoned"))? = (now, store.clone());
+        Ok(store)
+    }
+
+    /// `store.json` as it is on disk, refused if it was sealed with another master key than
+    /// this broker's.
+    fn load_store_file(&self, path: &Path) -> Result<Store, Error> {
+        let store = Store::load(path)?;
         if store.key_id != self.key.id() {
             return Err(Error::WrongKey {
                 path: self.key.path.clone(),
@@ -278,11 +290,6 @@ impl Broker {
                 expected: store.key_id,
             });
         }
-        let store = Arc::new(store);
-        *self
-            .store
-            .write()
-            .map_err(|_| Error::Internal("store lock poisoned"))? = (now, store.clone());
         Ok(store)
     }
 
@@ -657,14 +664,7 @@ impl Broker {
         // The file as it is now, not the cached copy: a put from another process (before
         // this server started, or with its own log) must not be lost.
         let path = self.dir.join(STORE_FILE);
-        let mut store = Store::load(&path)?;
-        if store.key_id != self.key.id() {
-            return Err(Error::WrongKey {
-                path: self.key.path.clone(),
-                found: self.key.id().to_string(),
-                expected: store.key_id,
-            });
-        }
+        let mut store = self.load_store_file(&path)?;
         let version = store.put(&self.key, name, value, bindings, now)?;
         store.save(&path)?;
         *self

@@ -80,9 +80,10 @@ impl DigestCache {
             .started
             .checked_sub(SETTLED)
             .is_some_and(|before| changed <= before);
-        if settled && m.ctime() > 0 && !self.known.contains_key(&key(m)) {
-            self.known.insert(key(m), digest.to_owned());
-            self.added.push((key(m), digest.to_owned()));
+        let k = key(m);
+        if settled && m.ctime() > 0 && !self.known.contains_key(&k) {
+            self.known.insert(k, digest.to_owned());
+            self.added.push((k, digest.to_owned()));
         }
     }
 

@@ -424,21 +424,23 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
     let mut programs: HashMap<(u64, u64), String> = HashMap::new();
     let mut opened: BTreeSet<String> = BTreeSet::new();
     loop {
-        let mut fds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
-        if let Some(o) = &w.opens {
-            fds.push(PollFd::new(o.fd(), PollFlags::POLLIN));
-        }
-        let ready = match poll(&mut fds, PollTimeout::from(50u16)) {
+        // No allocation per notification: the group's slot is polled only when there is one.
+        let second = w.opens.as_ref().map_or(listener.as_fd(), OpenWatch::fd);
+        let mut fds = [
+            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
+            PollFd::new(second, PollFlags::POLLIN),
+        ];
+        let polled = if w.opens.is_some() { 2 } else { 1 };
+        let ready = match poll(&mut fds[..polled], PollTimeout::from(50u16)) {
             Ok(n) => n > 0,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break,
         };
         let revents = fds[0].revents().unwrap_or(PollFlags::empty());
-        let files_opened = fds
-            .get(1)
-            .and_then(PollFd::revents)
-            .is_some_and(|r| r.contains(PollFlags::POLLIN));
-        drop(fds);
+        let files_opened = w.opens.is_some()
+            && fds[1]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLIN));
         if let (true, Some(o)) = (files_opened, &w.opens) {
             record_openings(o, &mut rec, &programs, watched);
         }
