@@ -8,7 +8,9 @@
 # Usage: bench/secrets-ab.sh ZT_BEFORE ZT_AFTER LOADGEN [ROUNDS] [WORKDIR]
 #   LOADGEN: `cargo build --release -p zt-server --example loadgen --features loadgen`
 #   N=40000 tokens, SECONDS_RUN=8, CONCURRENCY=64; PERF=1 records the last run's server
-#   (`perf record -g`, WORKDIR/perf-<which>.data).
+#   (`perf record -g`, WORKDIR/perf-<which>.data); TRACE=1 keeps each run's per-exchange
+#   trace (WORKDIR/trace-<which>-<round>.txt: send time and latency in µs, `loadgen --trace`)
+#   and prints how the slow exchanges (over 10 ms) fall in time (bench/oidc-trace.py).
 set -euo pipefail
 before="$1"
 after="$2"
@@ -50,7 +52,9 @@ for r in $(seq "$rounds"); do
         load=$(cut -d' ' -f1 /proc/loadavg)
         cpu0=$(awk '{print $14 + $15}' "/proc/$server/stat")
         cs0=$(switches "$server")
-        out=$("$loadgen" run --url "$url" --tokens "$work/tokens.txt" --concurrency "$concurrency" --seconds "$seconds")
+        trace=()
+        [ "${TRACE:-}" = 1 ] && trace=(--trace "$work/trace-$which-$r.txt")
+        out=$("$loadgen" run --url "$url" --tokens "$work/tokens.txt" --concurrency "$concurrency" --seconds "$seconds" "${trace[@]}")
         cpu1=$(awk '{print $14 + $15}' "/proc/$server/stat")
         cs1=$(switches "$server")
         [ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
@@ -62,5 +66,8 @@ for r in $(seq "$rounds"); do
         echo "round $r $which (load average $load): $out"
         echo "    zt serve CPU ${cpu_ms} ms = $(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN{printf "%.0f", c * 1000 / n}') µs per exchange;" \
             "$((cs1 - cs0)) context switches = $(awk -v c="$((cs1 - cs0))" -v n="$ok" 'BEGIN{printf "%.2f", c / n}') per exchange"
+        if [ "${TRACE:-}" = 1 ]; then
+            python3 "$(dirname "$0")/oidc-trace.py" "$work/trace-$which-$r.txt" | sed 's/^/    /'
+        fi
     done
 done

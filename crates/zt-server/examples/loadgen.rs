@@ -6,6 +6,7 @@
 //! loadgen setup --zt DIR/.zt --jwks jwks.json --iss URL --aud AUD --bind 'repository=org/app'
 //! loadgen direct --zt DIR/.zt --tokens tokens.txt [--concurrency 64] [--seconds 10]
 //! loadgen run   --url http://127.0.0.1:PORT --tokens tokens.txt [--concurrency 64] [--seconds 10]
+//!               [--trace trace.txt]
 //! loadgen limit --key issuer.pk8 --tokens tokens.txt
 //! loadgen get   --url http://127.0.0.1:PORT --paths paths.txt [--concurrency 64] [--seconds 10]
 //! ```
@@ -18,7 +19,9 @@
 //! exchanged once) with an RSA key in PKCS#8 DER, and writes the issuer's JWKS. `run` opens
 //! `--concurrency` keep-alive HTTP/1.1 connections and POSTs each token once to
 //! `/v1/secrets/exchange`, stopping when the tokens run out or after `--seconds`, then prints
-//! exchanges/s, p50/p99/max latency and errors. `limit` times the bare cryptography of one
+//! exchanges/s, p50/p99/max latency and errors; `--trace` also writes one line per answered
+//! exchange, `SENT_US LATENCY_US` (microseconds since the run began, in the order sent), to see
+//! whether slow exchanges come together in time (a stall of the server) or alone. `limit` times the bare cryptography of one
 //! exchange on this machine: one RS256 verify (ring, as the broker) plus one Ed25519 signature (ed25519-dalek, as the
 //! broker's scoped tokens).
 #![allow(
@@ -303,7 +306,7 @@ fn run(flags: &HashMap<String, String>) {
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| {
                 let (tokens, next, addr) = (tokens.clone(), next.clone(), addr.clone());
-                tokio::spawn(client(addr, tokens, next, deadline))
+                tokio::spawn(client(addr, tokens, next, start, deadline))
             })
             .collect();
         let mut all = Outcome::default();
@@ -313,6 +316,7 @@ fn run(flags: &HashMap<String, String>) {
         }
         for o in &out {
             all.latencies_us.extend_from_slice(&o.latencies_us);
+            all.sent_us.extend_from_slice(&o.sent_us);
             all.errors += o.errors;
             for (k, v) in &o.statuses {
                 *all.statuses.entry(*k).or_default() += v;
@@ -322,6 +326,17 @@ fn run(flags: &HashMap<String, String>) {
     });
     let elapsed = start.elapsed().as_secs_f64();
     let mut r = results.into_iter().next().unwrap();
+    if let Some(path) = flags.get("trace") {
+        let mut trace: Vec<(u32, u32)> = r
+            .sent_us
+            .iter()
+            .copied()
+            .zip(r.latencies_us.iter().copied())
+            .collect();
+        trace.sort_unstable();
+        let text: String = trace.iter().map(|(s, l)| format!("{s} {l}\n")).collect();
+        fs_err::write(path, text).unwrap();
+    }
     r.latencies_us.sort_unstable();
     let ok = r.statuses.get(&200).copied().unwrap_or(0);
     let pct = |p: f64| -> f64 {
@@ -359,6 +374,8 @@ fn run(flags: &HashMap<String, String>) {
 #[derive(Default)]
 struct Outcome {
     latencies_us: Vec<u32>,
+    /// When each answered request was sent, in microseconds since the run began (`--trace`).
+    sent_us: Vec<u32>,
     statuses: HashMap<u16, usize>,
     errors: usize,
 }
@@ -368,6 +385,7 @@ async fn client(
     addr: String,
     tokens: Arc<Vec<String>>,
     next: Arc<AtomicUsize>,
+    start: Instant,
     deadline: Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -402,6 +420,9 @@ async fn client(
             Ok((status, keep_alive)) => {
                 let us = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
                 out.latencies_us.push(us);
+                out.sent_us.push(
+                    u32::try_from(sent.duration_since(start).as_micros()).unwrap_or(u32::MAX),
+                );
                 *out.statuses.entry(status).or_default() += 1;
                 if !keep_alive {
                     conn = None;
