@@ -151,6 +151,24 @@ pub(crate) struct AccessLog {
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A record announced to the WAL thread ([`AccessLog::expect`]); dropped without being handed
+/// in, it stops the WAL thread waiting for it.
+pub(crate) struct Expected(Option<Arc<Shared>>);
+
+impl std::fmt::Debug for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Expected")
+    }
+}
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.take() {
+            shared.queue.unexpect();
+        }
+    }
+}
+
 /// An access record on its way into the WAL: resolves once it is durable there (or with the
 /// error that kept it out). Block on it with [`Durable::wait`] or `.await` it.
 #[derive(Debug)]
@@ -342,17 +360,40 @@ impl AccessLog {
     /// Hands one record to the WAL thread without waiting: the returned [`Durable`] resolves
     /// once it is durable (in the WAL, numbered).
     pub(crate) fn submit(&self, event: Event) -> Durable {
+        self.hand_in(event, false)
+    }
+
+    /// Announces a record the caller is about to decide: the WAL thread may hold its next
+    /// batch back for it (at most [`crate::group::LINGER`]), so that one fdatasync covers the
+    /// records of concurrent exchanges. Hand it in with [`AccessLog::submit_expected`]; a
+    /// dropped [`Expected`] gives it up.
+    pub(crate) fn expect(&self) -> Expected {
+        self.shared.queue.expect();
+        Expected(Some(self.shared.clone()))
+    }
+
+    /// [`AccessLog::submit`] for a record announced with [`AccessLog::expect`].
+    pub(crate) fn submit_expected(&self, mut expected: Expected, event: Event) -> Durable {
+        // The announcement is settled by the hand-in itself, not by the guard's drop.
+        expected.0 = None;
+        self.hand_in(event, true)
+    }
+
+    fn hand_in(&self, event: Event, announced: bool) -> Durable {
         if let Some(e) = &relock(&self.shared.flow).failed {
+            if announced {
+                self.shared.queue.unexpect();
+            }
             return Durable(Err(Some(Error::Audit(format!(
                 "the access log is failing: {e}"
             )))));
         }
-        Durable(
-            self.shared
-                .queue
-                .submit(event)
-                .map_err(|e| Some(wal_error(e))),
-        )
+        let ticket = if announced {
+            self.shared.queue.submit_expected(event)
+        } else {
+            self.shared.queue.submit(event)
+        };
+        Durable(ticket.map_err(|e| Some(wal_error(e))))
     }
 
     /// Makes the WAL unwritable (a read-only handle in its place): every record from now on

@@ -313,6 +313,11 @@ impl Broker {
     }
 
     fn begin_exchange(&self, oidc_token: &[u8], may_block: bool) -> Option<Pending<Issued>> {
+        // Announced before the signature checks, so that a batch being written now can wait
+        // for this record instead of taking an fdatasync of its own (given up unrecorded if
+        // the exchange must block for the issuer's keys). Not for an exchange allowed to
+        // block: it may be fetching those keys, and a batch would wait its longest for it.
+        let expected = (!may_block).then(|| self.access.expect());
         let now = self.now();
         let mut who = String::from("unknown");
         let mut repository = None;
@@ -354,7 +359,10 @@ impl Broker {
             },
         };
         Some(Pending {
-            durable: self.access.submit(event),
+            durable: match expected {
+                Some(expected) => self.access.submit_expected(expected, event),
+                None => self.access.submit(event),
+            },
             outcome: Some(result),
         })
     }
@@ -511,6 +519,7 @@ impl Broker {
     /// check, decryption — CPU and a cached store) and hands its access record to the access
     /// log's thread; `.await` the [`Pending`] for the value.
     pub fn start_read(&self, scoped_token: &str, secret: &str) -> Pending<Secret> {
+        let expected = self.access.expect();
         let now = self.now();
         let mut event = Event {
             at: now,
@@ -534,7 +543,7 @@ impl Broker {
             }
         }
         Pending {
-            durable: self.access.submit(event),
+            durable: self.access.submit_expected(expected, event),
             outcome: Some(result),
         }
     }
