@@ -6,12 +6,12 @@
 //! without an async runtime: a ticket is a mutex, a condition variable and a task's waker.
 //!
 //! A batch waits — at most [`LINGER`] — for the items callers had announced ([`Group::expect`])
-//! when it was taken and have not yet handed in: `zt serve`'s exchanges announce their access record when they start
-//! deciding (~60 µs of signature checks), so under load one fsync covers the records of the
-//! exchanges being decided as well as those already queued, instead of ~2 per fsync (each sync
-//! costs CPU: the block layer, a virtio notification, waking the callers). Nothing announced,
-//! nothing waited for: a lone record is written at once (`docs/performance.md`, "Where the tail
-//! comes from").
+//! when it was taken and have not yet handed in: `zt serve`'s exchanges and reads announce
+//! their access record when they start deciding (~60 µs of signature checks), so under load one
+//! fsync covers the records of the exchanges being decided as well as those already queued,
+//! instead of ~2 per fsync (each sync costs CPU: the block layer, a virtio notification, waking
+//! the callers). Nothing announced, nothing waited for: a lone record is written at once
+//! (`docs/performance.md`, "Where the tail comes from").
 //!
 //! (This replaced a leader/follower group commit over [`zt_core::group::Group`], in which every
 //! caller parked its own thread until a leader's fsync covered it: `zt serve` had to run each
