@@ -433,6 +433,10 @@ pub fn run_with<T>(
                 }
             }
             None => {
+                // Nobody will answer the watched files' openings: close their group now, or
+                // an opening would wait for an answer that never comes (the run is recorded
+                // as unwatched instead).
+                drop(prepared.open_watch.take());
                 unavailable = Some(
                     v.get("listenerError")
                         .and_then(serde_json::Value::as_str)

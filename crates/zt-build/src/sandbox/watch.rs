@@ -22,7 +22,7 @@ use nix::libc;
 use serde_json::{Value, json};
 
 use super::digests::DigestCache;
-use super::fanotify::OpenWatch;
+use super::fanotify::{Events, OpenWatch};
 
 /// At most this many distinct programs and network attempts are kept (the rest counted).
 pub const MAX_EVENTS: usize = 4096;
@@ -287,7 +287,7 @@ pub(crate) struct Watching {
 
 impl Supervisor {
     /// Starts serving `w.listener` (and `w.opens`) on a thread.
-    pub(crate) fn start(w: Watching) -> std::io::Result<Supervisor> {
+    pub(crate) fn start(mut w: Watching) -> std::io::Result<Supervisor> {
         // Linux 6.6+: wake zt's thread synchronously on the notifying task's CPU (the
         // scheduler then switches straight to it and back), which cuts the round trip of
         // each exec. Best effort: an older kernel keeps the ordinary wake-up.
@@ -304,7 +304,10 @@ impl Supervisor {
         let s = stop.clone();
         let thread = std::thread::Builder::new()
             .name("zt-sandbox-watch".into())
-            .spawn(move || serve(&w, &s))?;
+            .spawn(move || {
+                let opens = w.opens.take();
+                serve(&w, opens, &s)
+            })?;
         Ok(Supervisor { stop, thread })
     }
 
@@ -388,17 +391,13 @@ impl Supervisor {
     }
 }
 
-fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
+fn serve(w: &Watching, opens: Option<OpenWatch>, stop: &AtomicBool) -> Recorded {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let (listener, build_uid, watched) = (&w.listener, w.build_uid, &w.watched);
     // With fanotify watching the files, the notification program does not stop opens, and
     // `handle` must not look for them (an empty map).
     let no_files = HashMap::new();
-    let watched_opens = if w.opens.is_some() {
-        &no_files
-    } else {
-        watched
-    };
+    let watched_opens = if opens.is_some() { &no_files } else { watched };
     let mut rec = Recorded {
         execs: BTreeMap::new(),
         connects: BTreeMap::new(),
@@ -414,7 +413,7 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
             cached: None,
         },
         exec_by_tid: HashMap::new(),
-        opens_watched_by: match (&w.opens, watched.is_empty()) {
+        opens_watched_by: match (&opens, watched.is_empty()) {
             (_, true) => None,
             (Some(_), false) => Some("fanotify"),
             (None, false) => Some("seccomp"),
@@ -423,27 +422,36 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
     // (dev, ino) of each program opened → its path, to name the program of a connect.
     let mut programs: HashMap<(u64, u64), String> = HashMap::new();
     let mut opened: BTreeSet<String> = BTreeSet::new();
+    // The openings of watched files are answered on a thread of their own (see
+    // `fanotify`); the supervisor folds in what it saw at each turn of its loop.
+    let answering = match opens.map(OpenWatch::answer) {
+        Some(Ok(a)) => Some(a),
+        Some(Err(_)) => {
+            // The group is closed again (openings go unobserved): fail closed.
+            count(
+                &mut rec.reads,
+                (
+                    "(a watched file: its watch could not start)".into(),
+                    String::new(),
+                    "(unknown)".into(),
+                ),
+                &mut rec.dropped,
+            );
+            None
+        }
+        None => None,
+    };
     loop {
-        // No allocation per notification: the group's slot is polled only when there is one.
-        let second = w.opens.as_ref().map_or(listener.as_fd(), OpenWatch::fd);
-        let mut fds = [
-            PollFd::new(listener.as_fd(), PollFlags::POLLIN),
-            PollFd::new(second, PollFlags::POLLIN),
-        ];
-        let polled = if w.opens.is_some() { 2 } else { 1 };
-        let ready = match poll(&mut fds[..polled], PollTimeout::from(50u16)) {
+        if let Some(a) = &answering {
+            record_openings(a.take(), &mut rec, &programs, watched);
+        }
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        let ready = match poll(&mut fds, PollTimeout::from(50u16)) {
             Ok(n) => n > 0,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => break,
         };
         let revents = fds[0].revents().unwrap_or(PollFlags::empty());
-        let files_opened = w.opens.is_some()
-            && fds[1]
-                .revents()
-                .is_some_and(|r| r.contains(PollFlags::POLLIN));
-        if let (true, Some(o)) = (files_opened, &w.opens) {
-            record_openings(o, &mut rec, &programs, watched);
-        }
         if ready && revents.contains(PollFlags::POLLIN) {
             let Some(n) = recv(listener) else { continue };
             handle(
@@ -457,9 +465,6 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
             );
             continue;
         }
-        if files_opened {
-            continue;
-        }
         // No process is left under the filter, or the build ended and nothing is pending.
         if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)
             || stop.load(Ordering::SeqCst)
@@ -467,37 +472,31 @@ fn serve(w: &Watching, stop: &AtomicBool) -> Recorded {
             break;
         }
     }
-    // The kernel queued each opening as it happened: whatever the last processes opened is
-    // in the queue now.
-    if let Some(o) = &w.opens {
-        record_openings(o, &mut rec, &programs, watched);
+    // Whatever the last processes opened is in the group's queue now: a last read.
+    if let Some(a) = answering {
+        record_openings(a.finish(), &mut rec, &programs, watched);
     }
     rec
 }
 
-/// Records the openings of watched files fanotify has queued, each under the program its
-/// thread runs (from `/proc` while the thread lives, else the thread's last exec, else
-/// `(unknown)`). zt's own threads (the exec handler opening a program that is a watched
-/// file) are not the build.
+/// Records the openings of watched files fanotify reported, each under the program its
+/// thread ran when it opened the file (read while the opener waited for the answer; named by
+/// its exec record where one matches), else the thread's last exec, else `(unknown)`.
 fn record_openings(
-    o: &OpenWatch,
+    events: Events,
     rec: &mut Recorded,
     programs: &HashMap<(u64, u64), String>,
     watched: &HashMap<(u64, u64), String>,
 ) {
-    let events = o.drain();
     for e in events.opened {
         let Some(name) = watched.get(&e.file) else {
             continue;
         };
-        let Ok(tid) = u32::try_from(e.tid) else {
-            continue;
-        };
-        if std::path::Path::new(&format!("/proc/self/task/{tid}")).exists() {
-            continue;
-        }
-        let program = live_program(tid, programs)
-            .or_else(|| rec.exec_by_tid.get(&tid).cloned())
+        let tid = u32::try_from(e.tid).ok();
+        let program = e
+            .program
+            .map(|p| programs.get(&p.file).cloned().unwrap_or(p.path))
+            .or_else(|| tid.and_then(|t| rec.exec_by_tid.get(&t).cloned()))
             .unwrap_or_else(|| "(unknown)".into());
         count(
             &mut rec.reads,
