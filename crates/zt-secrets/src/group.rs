@@ -554,4 +554,83 @@ mod tests {
         assert!(start.elapsed() < LONG / 2, "closing ends the wait");
         assert_eq!(*batches.lock().unwrap(), [vec![7]]);
     }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Announce, decide for this many µs, hand in.
+        Announced(u16),
+        /// Announce, decide for this many µs, give up.
+        GivenUp(u16),
+        /// Hand in without announcing.
+        Plain,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0u16..300).prop_map(Step::Announced),
+            (0u16..300).prop_map(Step::GivenUp),
+            Just(Step::Plain),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Callers on several threads announcing, handing in and giving up in any order: every
+        /// item handed in is committed once and answered, and nobody waits much longer than the
+        /// work (no announcement is waited for beyond the linger, none forever).
+        #[test]
+        fn any_mix_of_announcements_commits_every_item_once(
+            scripts in proptest::collection::vec(proptest::collection::vec(step(), 1..30), 1..5)
+        ) {
+            let linger = std::time::Duration::from_millis(2);
+            let g = Arc::new(Group::with_linger(linger));
+            let (batches, worker) = recording(&g);
+            let start = std::time::Instant::now();
+            let handles: Vec<_> = scripts
+                .iter()
+                .enumerate()
+                .map(|(t, script)| {
+                    let (g, script) = (g.clone(), script.clone());
+                    std::thread::spawn(move || {
+                        let mut handed = Vec::new();
+                        for (i, s) in script.into_iter().enumerate() {
+                            let item = u32::try_from(t * 1000 + i).unwrap();
+                            match s {
+                                Step::Announced(us) => {
+                                    g.expect();
+                                    std::thread::sleep(std::time::Duration::from_micros(us.into()));
+                                    g.submit_expected(item).unwrap().wait().unwrap();
+                                    handed.push(item);
+                                }
+                                Step::GivenUp(us) => {
+                                    g.expect();
+                                    std::thread::sleep(std::time::Duration::from_micros(us.into()));
+                                    g.unexpect();
+                                }
+                                Step::Plain => {
+                                    g.submit(item).unwrap().wait().unwrap();
+                                    handed.push(item);
+                                }
+                            }
+                        }
+                        handed
+                    })
+                })
+                .collect();
+            let mut want: Vec<u32> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+            let steps: usize = scripts.iter().map(Vec::len).sum();
+            // each item waits at most one linger and one batch of its own beyond its work
+            proptest::prop_assert!(
+                start.elapsed() < std::time::Duration::from_secs(2) + linger * (2 * steps as u32),
+                "took {:?}", start.elapsed()
+            );
+            g.close();
+            worker.join().unwrap();
+            let mut got: Vec<u32> = batches.lock().unwrap().iter().flatten().copied().collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
