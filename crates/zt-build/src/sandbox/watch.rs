@@ -495,7 +495,7 @@ fn record_openings(
         let tid = u32::try_from(e.tid).ok();
         let program = e
             .program
-            .map(|p| programs.get(&p.file).cloned().unwrap_or(p.path))
+            .name(programs)
             .or_else(|| tid.and_then(|t| rec.exec_by_tid.get(&t).cloned()))
             .unwrap_or_else(|| "(unknown)".into());
         count(
@@ -747,14 +747,50 @@ fn program_of(pid: u32, programs: &HashMap<(u64, u64), String>) -> String {
 
 /// [`program_of`], `None` when the process is gone.
 fn live_program(pid: u32, programs: &HashMap<(u64, u64), String>) -> Option<String> {
-    std::fs::metadata(format!("/proc/{pid}/exe"))
+    // As `exe_of(pid).name(programs)`, without the `readlink` when the exec record names it.
+    exe_file(pid)
+        .and_then(|f| programs.get(&f).cloned())
+        .or_else(|| exe_path(pid))
+}
+
+/// What `/proc/TID/exe` says of a thread's program: its file (device, inode) and the kernel's
+/// path of it, in the thread's mount namespace. Both empty once the thread is gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Exe {
+    pub(crate) file: Option<(u64, u64)>,
+    pub(crate) path: Option<String>,
+}
+
+impl Exe {
+    /// The program's name in the record: the path from the exec record where the file
+    /// matches one, else the kernel's path.
+    pub(crate) fn name(self, programs: &HashMap<(u64, u64), String>) -> Option<String> {
+        self.file
+            .and_then(|f| programs.get(&f).cloned())
+            .or(self.path)
+    }
+}
+
+/// [`Exe`] of thread `tid`: a `stat` and a `readlink` of `/proc`, no file opened (the
+/// fanotify answering thread must open none: a program that is itself a watched file would
+/// wait for its own answer).
+pub(crate) fn exe_of(tid: u32) -> Exe {
+    Exe {
+        file: exe_file(tid),
+        path: exe_path(tid),
+    }
+}
+
+fn exe_file(tid: u32) -> Option<(u64, u64)> {
+    std::fs::metadata(format!("/proc/{tid}/exe"))
         .ok()
-        .and_then(|m| programs.get(&(m.dev(), m.ino())).cloned())
-        .or_else(|| {
-            std::fs::read_link(format!("/proc/{pid}/exe"))
-                .ok()
-                .map(|p| p.to_string_lossy().into_owned())
-        })
+        .map(|m| (m.dev(), m.ino()))
+}
+
+fn exe_path(tid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{tid}/exe"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// The argument vector at `addr` of the build's memory (a NULL-terminated array of string
