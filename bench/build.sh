@@ -3,9 +3,9 @@
 #
 #   normalize: `zt normalize` against Debian's `strip-nondeterminism` on a generated zip of tens
 #              of MB and thousands of entries (same options; the outputs must be identical).
-#   sandbox:   start-up of `zt build -- true` (whole command, and the sandboxed part alone as
-#              zt reports it) against `bwrap` with comparable isolation and against
-#              `unshare -Urnmpf --mount-proc true`.
+#   sandbox:   start-up of `zt sandbox-probe -- true` (whole process, and the sandbox alone:
+#              many in one process, `--runs`) against `bwrap` with comparable isolation and
+#              against `unshare -Urnmpf --mount-proc true`, then the whole `zt build -- true`.
 #   overhead:  `zt build` of a real crate (regex-syntax from ~/.cargo/registry, `cargo build
 #              --offline --release`) against the same command run bare, several runs each.
 #   repro:     `zt repro` against `reprotest` on a trivial build.
@@ -92,6 +92,18 @@ bench_sandbox() {
   printf 'sandbox:   min zt - min unshare = %.2f ms; bwrap / zt (min) = %.2fx, (mean) = %.2fx\n' \
     "$(echo "($zmin - $umin) * 1000" | bc -l)" "$(echo "$bmin / $zmin" | bc -l)" \
     "$(echo "$(stat_field "$work/sb.json" 1 mean) / $(stat_field "$work/sb.json" 0 mean)" | bc -l)"
+  # The sandbox alone, as a running zt pays it for each build step or install hook: N
+  # sandboxes one after the other in one process (zt's own start counted once, not per run).
+  local inproc
+  inproc=$("$ZT" sandbox-probe --runs "$RUNS" --json -- true) || { echo "sandbox: zt sandbox-probe --runs failed" >&2; return 1; }
+  python3 - "$inproc" "$(stat_field "$work/sb.json" 1 mean)" "$(stat_field "$work/sb.json" 2 mean)" <<'PY2'
+import json, sys
+v = json.loads(sys.argv[1]); bw = float(sys.argv[2]); un = float(sys.argv[3])
+print("sandbox:   zt, in one process (--runs %d)        mean %.2f ms, median %.2f, min %.2f" % (
+    v["runs"], v["mean_seconds"] * 1e3, v["median_seconds"] * 1e3, v["min_seconds"] * 1e3))
+print("sandbox:   in one process: bwrap / zt (mean) = %.2fx; zt - (unshare + 1 ms) = %+.2f ms" % (
+    bw / v["mean_seconds"], (v["mean_seconds"] - un - 1e-3) * 1e3))
+PY2
   # The whole `zt build -- true`: git state, copy, sandbox, provenance (digest cache warm).
   "$ZT" build -C "$git_tree" -- true >/dev/null 2>&1
   hyperfine -N -w 5 -r 50 --export-json "$work/zb.json" \

@@ -244,19 +244,26 @@ pub(crate) fn plan(spec: &Spec) -> Result<Plan, String> {
         }
     }
     let host_etc = spec.rootfs.join("etc");
+    // Listed once, for all the prefix patterns, and only if there is one.
+    let mut listing: Option<Vec<String>> = None;
     for pattern in ETC_SHOWN {
         let names = match pattern.strip_suffix('*') {
             Some(prefix) => {
-                let mut found: Vec<String> = std::fs::read_dir(&host_etc)
-                    .map(|rd| {
-                        rd.filter_map(Result::ok)
-                            .map(|e| e.file_name().to_string_lossy().into_owned())
-                            .filter(|n| n.starts_with(prefix))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                found.sort();
-                found
+                let all = listing.get_or_insert_with(|| {
+                    let mut all: Vec<String> = std::fs::read_dir(&host_etc)
+                        .map(|rd| {
+                            rd.filter_map(Result::ok)
+                                .map(|e| e.file_name().to_string_lossy().into_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    all.sort();
+                    all
+                });
+                all.iter()
+                    .filter(|n| n.starts_with(prefix))
+                    .cloned()
+                    .collect()
             }
             None => vec![(*pattern).to_owned()],
         };

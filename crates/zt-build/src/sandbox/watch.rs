@@ -240,11 +240,17 @@ impl ProgramHasher {
 /// The most programs waiting for the hashing thread.
 const HASH_QUEUE: usize = 32;
 
+/// The most bytes read at once when hashing a program.
+const HASH_BUFFER: u64 = 256 << 10;
+
 /// The SHA-256 of a whole file, read by position (`pread`) from its start.
 fn hash_program(file: &File) -> Option<String> {
     use std::os::unix::fs::FileExt;
     let mut hasher = zt_core::digest::Hasher::new(zt_core::DigestAlgorithm::Sha256);
-    let mut buf = vec![0u8; 1 << 20];
+    // No larger than the file: a fresh 1 MiB buffer for a 40 KB `true` cost more (its pages
+    // faulted in, zeroed and unmapped again) than reading the file.
+    let len = file.metadata().map_or(HASH_BUFFER, |m| m.len());
+    let mut buf = vec![0u8; usize::try_from(len.clamp(1, HASH_BUFFER)).unwrap_or(1)];
     let mut at = 0u64;
     loop {
         match file.read_at(&mut buf, at) {
@@ -1307,6 +1313,22 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(done[&(1, 2)].as_deref(), Some(want.as_str()));
         assert_eq!(hash_program(&f).as_deref(), Some(want.as_str()));
+    }
+
+    #[test]
+    fn programs_of_every_size_around_the_buffer_hash_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = HASH_BUFFER as usize;
+        for len in [0, 1, 4095, b - 1, b, b + 1, 2 * b + 7] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let path = dir.path().join(format!("p{len}"));
+            fs_err::write(&path, &data).unwrap();
+            let want = zt_core::Digest::of_reader(zt_core::DigestAlgorithm::Sha256, &data[..])
+                .unwrap()
+                .to_string();
+            let f: File = fs_err::File::open(&path).unwrap().into();
+            assert_eq!(hash_program(&f).as_deref(), Some(want.as_str()), "{len}");
+        }
     }
 
     #[test]

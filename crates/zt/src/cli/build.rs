@@ -87,9 +87,14 @@ pub(crate) enum BuildAction {
 }
 
 // `zt sandbox-probe -- CMD…` (hidden): runs CMD in the bare sandbox (no git, no copy, no
-// provenance) and reports how long the sandbox took; for benchmarks.
+// provenance) and reports how long the sandbox took; for benchmarks. `--runs N` runs it N
+// times in this one process: what a sandbox costs a zt that is already running (a build's
+// step, an install hook), without zt's own start.
 #[derive(Debug, Args)]
 pub(crate) struct SandboxProbeArgs {
+    /// How many times to run the command, one sandbox after the other.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) runs: u32,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub(crate) command: Vec<String>,

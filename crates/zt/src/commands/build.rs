@@ -111,20 +111,50 @@ impl SecretSource for ZtSecrets {
     }
 }
 
-/// `zt sandbox-probe -- CMD…`
+/// `zt sandbox-probe [--runs N] -- CMD…`
 pub(crate) fn sandbox_probe(
     args: crate::cli::SandboxProbeArgs,
     printer: &Printer,
 ) -> Result<Status, CliError> {
-    let (exit, took) = zt_build::sandbox::probe(&args.command)?;
+    let mut took = Vec::with_capacity(args.runs as usize);
+    let mut exit = None;
+    for _ in 0..args.runs {
+        let (e, t) = zt_build::sandbox::probe(&args.command)?;
+        took.push(t.as_secs_f64());
+        let failed = !e.success();
+        exit = Some(e);
+        if failed {
+            break;
+        }
+    }
+    let Some(exit) = exit else {
+        return Ok(Status::Failure);
+    };
+    let mut sorted = took.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mean = took.iter().sum::<f64>() / took.len() as f64;
+    let median = sorted[sorted.len() / 2];
+    let min = sorted[0];
     if printer.json {
         printer.json(&serde_json::json!({
             "ok": exit.success(),
             "exit": format!("{exit:?}"),
-            "sandbox_seconds": took.as_secs_f64(),
+            "runs": took.len(),
+            "sandbox_seconds": took[took.len() - 1],
+            "mean_seconds": mean,
+            "median_seconds": median,
+            "min_seconds": min,
         }));
+    } else if took.len() == 1 {
+        printer.out(format!("{exit:?} in {:.3} ms", mean * 1000.0));
     } else {
-        printer.out(format!("{exit:?} in {:.3} ms", took.as_secs_f64() * 1000.0));
+        printer.out(format!(
+            "{exit:?}; {} runs: mean {:.3} ms, median {:.3} ms, min {:.3} ms",
+            took.len(),
+            mean * 1000.0,
+            median * 1000.0,
+            min * 1000.0
+        ));
     }
     Ok(if exit.success() {
         Status::Success

@@ -675,3 +675,41 @@ fn build_verify_does_not_follow_a_link_loop_in_the_outputs() {
     assert!(matches!(out.status.code(), Some(1 | 2)), "{stdout}");
     assert!(!stdout.contains("out/loop"), "{stdout}");
 }
+
+#[test]
+fn many_sandboxes_in_one_process_leak_nothing_and_stop_at_a_failure() {
+    // `sandbox-probe --runs N` starts N sandboxes one after the other in one zt, as a build
+    // with several hooks does: each must end whole (no descriptor, thread or child left
+    // behind: 300 runs would exhaust a leak of even a few descriptors a run under a low
+    // limit), and the first failing run ends the loop.
+    let t = tree();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 128 && exec \"$0\" sandbox-probe --runs 300 --json -- /bin/true",
+        ])
+        .arg(env!("CARGO_BIN_EXE_zt"))
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["runs"], 300, "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+    let (min, median, mean) = (
+        v["min_seconds"].as_f64().unwrap(),
+        v["median_seconds"].as_f64().unwrap(),
+        v["mean_seconds"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= median && min <= mean, "{v}");
+
+    let out = zt(t.path())
+        .args(["sandbox-probe", "--runs", "5", "--json", "--", "/bin/false"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(v["runs"], 1, "{v}");
+    assert_eq!(v["ok"], false, "{v}");
+}
