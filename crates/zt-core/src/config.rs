@@ -436,6 +436,12 @@ pub struct MalwareConfig {
     /// package's tree has grown by more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dynamic_disk_mib: Option<u64>,
+    /// The platforms the mirror's packages are installed on: `linux`, `macos`, `windows`. A
+    /// bundled native program or library for none of them (a Windows `.exe` in a mirror for
+    /// Linux machines: it cannot run there) warns instead of rejecting. Empty (the default):
+    /// every platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
     /// Deny findings a reviewer has looked at and accepted, each for one archive (by its
     /// SHA-256): `[[deps.malware.accept]]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -62,6 +62,23 @@ pub(crate) fn dynamic_configured(entries: &[String], eco: Ecosystem) -> Result<b
     Ok(on)
 }
 
+/// The platforms `[deps.malware] platforms` names; an entry naming no platform is an error.
+pub(crate) fn platforms_configured(
+    entries: &[String],
+) -> Result<Vec<intake::malware::Platform>, Error> {
+    entries
+        .iter()
+        .map(|e| {
+            intake::malware::Platform::from_name(e).ok_or_else(|| Error::Input {
+                what: format!(
+                    "`[deps.malware] platforms` in `zt.toml` names `{e}`, which is no platform"
+                ),
+                help: "list platforms as `linux`, `macos` or `windows` (or leave the list out for all three), then run `zt deps intake` again".into(),
+            })
+        })
+        .collect()
+}
+
 /// What the intake decided and did.
 #[derive(Debug)]
 pub struct IntakeOutcome {
@@ -323,6 +340,13 @@ pub fn intake(ws: &Workspace, req: &IntakeRequest) -> Result<IntakeOutcome, Erro
             .as_ref()
             .map(|m| m.accept.clone())
             .unwrap_or_default(),
+        platforms: platforms_configured(
+            config
+                .deps
+                .malware
+                .as_ref()
+                .map_or(&[][..], |m| &m.platforms),
+        )?,
         ..Policy::default()
     };
     let mut expectations = Vec::new();

@@ -94,6 +94,8 @@ pub struct Policy {
     pub provenance: provenance::Provenance,
     /// Deny findings reviewers accepted, each for one archive (`[[deps.malware.accept]]`).
     pub accept: Vec<zt_core::config::MalwareAccept>,
+    /// The platforms the mirror serves (`[deps.malware] platforms`); empty: every one.
+    pub platforms: Vec<malware::Platform>,
 }
 
 impl Default for Policy {
@@ -105,6 +107,7 @@ impl Default for Policy {
             rules: None,
             provenance: provenance::Provenance::default(),
             accept: Vec::new(),
+            platforms: Vec::new(),
         }
     }
 }
@@ -356,6 +359,7 @@ pub fn decide(
     // malware
     let (files, mut findings) = scanned.map_or((0, Vec::new()), |s| (s.files, s.findings));
     let sha256_hex = sha256.hex();
+    malware::settle_platforms(&mut findings, &policy.platforms);
     let mut accepted = Vec::new();
     malware::accept::apply(
         &mut findings,

@@ -814,6 +814,100 @@ fn a_reviewers_acceptance_of_findings_applies_to_that_archive_only() {
     );
 }
 
+/// `[deps.malware] platforms`: a bundled program built for a platform the mirror does not
+/// serve (a Windows `.exe` in a mirror for Linux and macOS) warns, saying why; one for a
+/// served platform still rejects; a name that is no platform stops the intake.
+#[test]
+fn bundled_programs_for_platforms_the_mirror_does_not_serve_only_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut pe = vec![0u8; 0x90];
+    pe[0..2].copy_from_slice(b"MZ");
+    pe[0x3c] = 0x80;
+    pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+    let elf: &[u8] = b"\x7fELF\x02\x01\x01\x00prebuilt";
+    let pkg: &[u8] = br#"{"name":"launcher","version":"1.0.0"}"#;
+    let write = |members: &[(&str, &[u8], u32)]| {
+        fs_err::write(d.join("launcher-1.0.0.tgz"), gzip(&write_tar(members))).unwrap();
+    };
+    let intake = || {
+        zt(
+            d,
+            &[
+                "deps",
+                "intake",
+                "launcher@1.0.0",
+                "--ecosystem",
+                "npm",
+                "--archive",
+                "launcher-1.0.0.tgz",
+                "--allow-unknown-age",
+                "--json",
+            ],
+        )
+    };
+    write(&[
+        ("package/package.json", pkg, 0o644),
+        ("package/bin/kill.exe", &pe, 0o644),
+    ]);
+    // (no approved request either: the intake rejects for that in every case; only the
+    // binary reasons differ)
+    let binary_reasons = |v: &serde_json::Value| -> Vec<String> {
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rule"] == "bundled-binary")
+            .map(|r| r["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // every platform by default: the Windows program rejects
+    let o = intake();
+    assert_eq!(binary_reasons(&json(&o)).len(), 1);
+    fs_err::write(
+        d.join("zt.toml"),
+        "[deps.malware]\nplatforms = [\"linux\", \"macOS\"]\n",
+    )
+    .unwrap();
+    let o = intake();
+    let v = json(&o);
+    assert_eq!(binary_reasons(&v), Vec::<String>::new(), "{v}");
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "bundled-binary");
+    assert_eq!(f["severity"], "warn");
+    assert!(
+        f["message"].as_str().unwrap().ends_with(
+            "(built for windows: the mirror serves linux and macos only, `[deps.malware] platforms`)"
+        ),
+        "{f}"
+    );
+    // a Linux program in the same mirror still rejects
+    write(&[
+        ("package/package.json", pkg, 0o644),
+        ("package/bin/kill.exe", &pe, 0o644),
+        ("package/bin/helper", elf, 0o755),
+    ]);
+    let o = intake();
+    let v = json(&o);
+    let left = binary_reasons(&v);
+    assert_eq!(left.len(), 1, "{v}");
+    assert!(left[0].starts_with("package/bin/helper"), "{left:?}");
+    // a name that is no platform
+    fs_err::write(
+        d.join("zt.toml"),
+        "[deps.malware]\nplatforms = [\"win32\"]\n",
+    )
+    .unwrap();
+    let o = intake();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`[deps.malware] platforms` in `zt.toml` names `win32`, which is no platform")
+            && err.contains("help: list platforms as `linux`, `macos` or `windows`"),
+        "{err}"
+    );
+}
+
 /// `[deps.malware] rules` adds a folder of YARA rules (GuardDog 3.x conventions) to the
 /// built-in ones, each finding names its rule file and context; a deny-level finding in a
 /// package's tests only warns; a rule that does not compile stops the intake by name.

@@ -306,6 +306,7 @@ fn finding(
         source: SOURCE,
         deny_at_install_only: false,
         native_addon: false,
+        platform: None,
     }
 }
 
