@@ -719,6 +719,17 @@ fn bad_input_exits_2_and_names_it() {
     assert_eq!(json(&o)["reasons"][0]["rule"], "archive-unsafe-path");
 }
 
+/// The messages of a decision's `bundled-binary` reasons.
+fn binary_reasons(v: &serde_json::Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "bundled-binary")
+        .map(|r| r["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// `[[deps.malware.accept]]`: a reviewer's acceptance of one rule's deny findings in one archive
 /// (by SHA-256) lets it through with those findings as warnings naming the reviewer; the
 /// decision lists the acceptance. Another archive of the same release, a file the acceptance
@@ -756,15 +767,6 @@ fn a_reviewers_acceptance_of_findings_applies_to_that_archive_only() {
             ],
         );
         (o.status.code(), o)
-    };
-    let binary_reasons = |v: &serde_json::Value| -> Vec<String> {
-        v["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["rule"] == "bundled-binary")
-            .map(|r| r["message"].as_str().unwrap().to_owned())
-            .collect()
     };
     let (_, o) = intake("native-thing-2.0.0.tgz");
     assert_eq!(binary_reasons(&json(&o)).len(), 2, "both binaries reject");
@@ -851,16 +853,7 @@ fn bundled_programs_for_platforms_the_mirror_does_not_serve_only_warn() {
         ("package/bin/kill.exe", &pe, 0o644),
     ]);
     // (no approved request either: the intake rejects for that in every case; only the
-    // binary reasons differ)
-    let binary_reasons = |v: &serde_json::Value| -> Vec<String> {
-        v["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["rule"] == "bundled-binary")
-            .map(|r| r["message"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    // `bundled-binary` reasons differ)
     // every platform by default: the Windows program rejects
     let o = intake();
     assert_eq!(binary_reasons(&json(&o)).len(), 1);
