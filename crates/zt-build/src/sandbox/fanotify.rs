@@ -405,6 +405,17 @@ mod tests {
             .is_some_and(|caps| caps & (1 << 21) != 0)
     }
 
+    /// A group watching `canary`, or `None` where fanotify is refused: then zt must not hold
+    /// `CAP_SYS_ADMIN` (the seccomp watch is used instead, tested end to end).
+    fn watch_or_skip(canary: &std::path::Path) -> Option<OpenWatch> {
+        let w = OpenWatch::new(std::slice::from_ref(&canary.to_path_buf()));
+        assert!(
+            w.is_some() || !holds_cap_sys_admin(),
+            "fanotify refused though zt may use it"
+        );
+        w
+    }
+
     /// Every opening of the marked file is seen however it is named, with the program of the
     /// thread that opened it — also a child that forked without exec and ended at once — and
     /// goes ahead; other files are not seen.
@@ -416,12 +427,7 @@ mod tests {
         fs_err::write(&canary, b"secret").unwrap();
         fs_err::write(&other, b"x").unwrap();
         std::os::unix::fs::symlink(&canary, dir.path().join("link")).unwrap();
-        let Some(w) = OpenWatch::new(std::slice::from_ref(&canary)) else {
-            // no CAP_SYS_ADMIN here: the seccomp watch is used instead (tested end to end)
-            assert!(
-                !holds_cap_sys_admin(),
-                "fanotify refused though zt may use it"
-            );
+        let Some(w) = watch_or_skip(&canary) else {
             return;
         };
         let answering = w.answer().unwrap();
@@ -467,11 +473,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let canary = dir.path().join("canary");
         fs_err::write(&canary, b"secret").unwrap();
-        let Some(w) = OpenWatch::new(std::slice::from_ref(&canary)) else {
-            assert!(
-                !holds_cap_sys_admin(),
-                "fanotify refused though zt may use it"
-            );
+        let Some(w) = watch_or_skip(&canary) else {
             return;
         };
         let answering = w.answer().unwrap();
