@@ -12,6 +12,8 @@ mod raw;
 mod validator;
 mod widener;
 
+pub(crate) use validator::ValidatorCaches;
+
 #[derive(Debug)]
 #[cfg_attr(all(test, feature = "serialize"), derive(PartialEq))]
 pub(crate) struct Matcher {
@@ -310,8 +312,20 @@ impl Matcher {
         }
     }
 
-    pub fn process_literal_match(
-        &self,
+    /// zt: builds the validator now if it is built lazily.
+    pub(crate) fn build_validators(&self) -> Result<(), crate::regex::Error> {
+        match &self.kind {
+            MatcherKind::Atomized(validator) => validator.build_now(),
+            MatcherKind::Literals | MatcherKind::Raw(_) => Ok(()),
+        }
+    }
+
+    /// zt: `variable` is this matcher's index in the scanner, which names its validator's
+    /// caches in `caches`.
+    pub fn process_literal_match<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        variable: usize,
         mem: &[u8],
         mat: Range<usize>,
         start_position: usize,
@@ -326,7 +340,7 @@ impl Matcher {
                 }
             }
             MatcherKind::Atomized(validator) => {
-                match validator.validate_match(mem, mat, start_position, match_type) {
+                match validator.validate_match(caches, variable, mem, mat, start_position, match_type) {
                     Matches::None => LiteralMatchStatus::None,
                     Matches::Single(m) => {
                         if self.validate_fullword(mem, &m, match_type) {

@@ -1,12 +1,43 @@
 use std::ops::Range;
 
 use crate::regex::Hir;
+use boreal_parser::regex::{RepetitionKind, RepetitionRange};
 
 use super::analysis::{HirAnalysis, analyze_hir};
 use super::{MatchType, Matches, Modifiers};
 
 mod dfa;
 mod simple;
+
+pub(crate) use dfa::ValidatorCaches;
+
+/// zt: an upper bound of the positions of `hir` — bytes, classes, masks and assertions, a
+/// bounded repetition counted as its maximum number of copies and an unbounded one as its
+/// minimum plus one, as regex-automata's Thompson compiler expands them — which bounds the
+/// states of its NFA. Saturates.
+pub(crate) fn size_bound(hir: &Hir) -> usize {
+    match hir {
+        Hir::Alternation(v) => v
+            .iter()
+            .fold(v.len(), |n, h| n.saturating_add(size_bound(h))),
+        Hir::Concat(v) => v.iter().fold(1, |n, h| n.saturating_add(size_bound(h))),
+        Hir::Group(h) => size_bound(h).saturating_add(1),
+        Hir::Repetition { hir, kind, .. } => {
+            let copies = match kind {
+                RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 1,
+                RepetitionKind::OneOrMore => 2,
+                RepetitionKind::Range(RepetitionRange::Exactly(n)) => *n as usize,
+                RepetitionKind::Range(RepetitionRange::AtLeast(n)) => (*n as usize).saturating_add(1),
+                RepetitionKind::Range(RepetitionRange::Bounded(_, m)) => *m as usize,
+            };
+            size_bound(hir)
+                .saturating_add(1)
+                .saturating_mul(copies.max(1))
+                .saturating_add(1)
+        }
+        Hir::Assertion(_) | Hir::Class(_) | Hir::Mask { .. } | Hir::Dot | Hir::Empty | Hir::Literal(_) => 1,
+    }
+}
 
 // Maximum length against which a regex validator of a AC literal match will be run.
 //
@@ -72,8 +103,22 @@ impl Validator {
         wire::deserialize_validator(modifiers, reader)
     }
 
-    pub(super) fn validate_match(
-        &self,
+    /// zt: builds the lazily built halves now.
+    pub(super) fn build_now(&self) -> Result<(), crate::regex::Error> {
+        for half in [&self.forward, &self.reverse].into_iter().flatten() {
+            if let HalfValidator::Dfa(v) = half {
+                v.build_now()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `variable`: the index of the variable this validates, which names its caches' slots
+    /// in `caches`.
+    pub(super) fn validate_match<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        variable: usize,
         mem: &[u8],
         mat: Range<usize>,
         start_position: usize,
@@ -83,7 +128,7 @@ impl Validator {
             Some(validator) => {
                 let end =
                     std::cmp::min(mem.len(), mat.start.saturating_add(MAX_SPLIT_MATCH_LENGTH));
-                match validator.find_anchored_fwd(mem, mat.start, end, match_type) {
+                match validator.find_anchored_fwd(caches, variable * 2, mem, mat.start, end, match_type) {
                     Some(end) => end,
                     None => return Matches::None,
                 }
@@ -102,7 +147,9 @@ impl Validator {
                     start_position,
                     mat.start.saturating_sub(MAX_SPLIT_MATCH_LENGTH),
                 );
-                while let Some(s) = validator.find_anchored_rev(mem, start, mat.end, match_type) {
+                while let Some(s) =
+                    validator.find_anchored_rev(caches, variable * 2 + 1, mem, start, mat.end, match_type)
+                {
                     matches.push(s..end);
                     start = s + 1;
                     if start > mat.end {
@@ -158,8 +205,10 @@ impl HalfValidator {
         }
     }
 
-    fn find_anchored_fwd(
-        &self,
+    fn find_anchored_fwd<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        slot: usize,
         haystack: &[u8],
         start: usize,
         end: usize,
@@ -167,12 +216,16 @@ impl HalfValidator {
     ) -> Option<usize> {
         match self {
             Self::Simple(validator) => validator.find_anchored_fwd(haystack, start, end),
-            Self::Dfa(validator) => validator.find_anchored_fwd(haystack, start, end, match_type),
+            Self::Dfa(validator) => {
+                validator.find_anchored_fwd_with(caches, slot, haystack, start, end, match_type)
+            }
         }
     }
 
-    fn find_anchored_rev(
-        &self,
+    fn find_anchored_rev<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        slot: usize,
         haystack: &[u8],
         start: usize,
         end: usize,
@@ -180,7 +233,9 @@ impl HalfValidator {
     ) -> Option<usize> {
         match self {
             Self::Simple(validator) => validator.find_anchored_rev(haystack, start, end),
-            Self::Dfa(validator) => validator.find_anchored_rev(haystack, start, end, match_type),
+            Self::Dfa(validator) => {
+                validator.find_anchored_rev_with(caches, slot, haystack, start, end, match_type)
+            }
         }
     }
 }

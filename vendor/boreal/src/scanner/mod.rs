@@ -229,6 +229,24 @@ impl Scanner {
         }
     }
 
+    /// zt: builds every validator that is built lazily, on its first use in a scan (small
+    /// regexes: see `matcher::validator::dfa`), and returns the first error. A test of a rule
+    /// set calls it, so that a validator that would not build is found before a scan meets
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// The first validator that does not build, as a message naming its variable's index.
+    #[doc(hidden)]
+    pub fn build_validators(&self) -> Result<(), String> {
+        for (i, matcher) in self.inner.matchers.iter().enumerate() {
+            matcher
+                .build_validators()
+                .map_err(|e| format!("variable #{i}: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Scan a byte slice.
     ///
     /// Returns a list of rules that matched on the given byte slice.
@@ -828,6 +846,7 @@ impl Inner {
             entrypoint: None,
             callback: None,
             string_reached_match_limit: HashSet::new(),
+            validator_caches: Default::default(),
         };
 
         let res = self.do_scan(mem, &mut scan_data);
@@ -868,6 +887,7 @@ impl Inner {
             entrypoint: None,
             callback: Some(callback),
             string_reached_match_limit: HashSet::new(),
+            validator_caches: Default::default(),
         };
 
         let res = self.do_scan(mem, &mut scan_data);
@@ -1330,6 +1350,10 @@ pub(crate) struct ScanData<'scanner, 'cb> {
     /// Only used if the callback is set and the relevant scan event is
     /// enabled.
     pub string_reached_match_limit: HashSet<usize>,
+
+    /// zt: the search caches of the DFA validators this scan used, given back to their
+    /// pools when the scan ends.
+    pub(crate) validator_caches: crate::matcher::ValidatorCaches<'scanner>,
 }
 
 impl std::fmt::Debug for ScanData<'_, '_> {
@@ -2035,6 +2059,7 @@ mod tests {
             entrypoint: None,
             callback: None,
             string_reached_match_limit: HashSet::new(),
+            validator_caches: Default::default(),
         };
         let mut matched_dependency_rules = MatchedDependencyRules::default();
         let rules = &scanner.inner.rules;
@@ -2593,6 +2618,7 @@ mod tests {
             process_memory: false,
             callback: Some(Box::new(|_evt| ScanCallbackResult::Continue)),
             string_reached_match_limit: HashSet::new(),
+            validator_caches: Default::default(),
         });
         test_type_traits_non_clonable(RulesIter {
             global_rules: [].iter(),

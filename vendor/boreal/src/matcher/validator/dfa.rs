@@ -1,9 +1,9 @@
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::hybrid::dfa::{Builder, Cache, DFA};
 use regex_automata::nfa::thompson;
-use regex_automata::util::pool::Pool;
+use regex_automata::util::pool::{Pool, PoolGuard};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternID};
 
@@ -14,14 +14,33 @@ use crate::regex::{Hir, regex_hir_to_string};
 
 type PoolCreateFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
+/// zt: a validator whose regex has at most this many positions (see [`super::size_bound`])
+/// is built when it first validates a match, not when the rules are compiled: most never
+/// do, and building them all was ~40 % of compiling GuardDog's rules. At this size its NFA
+/// is far below the 10 MiB limit and its lazy DFA's minimum cache below the default
+/// capacity, the ways a build of a valid regex fails; its expressions are boreal's own
+/// rendering of a regex its parser accepted (what the eager build parsed too).
+/// [`crate::Scanner::build_validators`] builds them all, for a test of a rule set. Larger
+/// ones are built at compile time, as before, so that their errors are compile errors.
+const LAZY_MAX_POSITIONS: usize = 2048;
+
+/// The built automaton, and the pool of its search caches.
+struct Built {
+    dfa: Arc<DFA>,
+    pool: Pool<Cache, PoolCreateFn>,
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Built").field("dfa", &self.dfa).finish()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct DfaValidator {
-    /// Anchored lazy DFA, used to validate an AC match.
-    dfa: Arc<DFA>,
-    // TODO: Taking the cache out of the pool when starting scanning (and putting them in the scan
-    // data) would avoid the get/drop on every validation, and only do it once per scan.
-    // Not sure how much improvements this would be, to test.
-    pool: Pool<Cache, PoolCreateFn>,
+    /// Anchored lazy DFA, used to validate an AC match: built at compile time, or (zt) on
+    /// first use when the regex is small.
+    built: OnceLock<Built>,
 
     /// Use the custom wide routine to validate wide matches.
     ///
@@ -32,17 +51,45 @@ pub(crate) struct DfaValidator {
     /// a corresponding "widened" HIR.
     use_custom_wide_runner: bool,
 
-    /// Saved expressions of the regex.
-    ///
-    /// Only used for serialization.
-    #[cfg(feature = "serialize")]
+    /// Expressions of the regex, to build it (zt: lazily) and to serialize it.
     exprs: [Box<str>; 2],
+
+    /// What the DFA is built with.
+    modifiers: Modifiers,
+    reverse: bool,
 }
 
 #[cfg(feature = "serialize")]
 impl PartialEq for DfaValidator {
     fn eq(&self, other: &Self) -> bool {
         self.use_custom_wide_runner == other.use_custom_wide_runner && self.exprs == other.exprs
+    }
+}
+
+/// zt: the search caches of the DFA validators one scan uses, taken from each validator's
+/// pool on first use in the scan and given back when the scan ends. The pool's fast path
+/// serves one thread; the others took a lock, and gave the cache back, for every
+/// validation (twice for a validator that looks both ways). By slot: a variable's index
+/// times two, plus one for the backward half.
+#[derive(Default)]
+pub(crate) struct ValidatorCaches<'s> {
+    caches: Vec<Option<PoolGuard<'s, Cache, PoolCreateFn>>>,
+}
+
+impl std::fmt::Debug for ValidatorCaches<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatorCaches")
+            .field("taken", &self.caches.iter().filter(|c| c.is_some()).count())
+            .finish()
+    }
+}
+
+impl<'s> ValidatorCaches<'s> {
+    fn get(&mut self, slot: usize, validator: &'s DfaValidator) -> &mut Cache {
+        if self.caches.len() <= slot {
+            self.caches.resize_with(slot + 1, || None);
+        }
+        self.caches[slot].get_or_insert_with(|| validator.built().pool.get())
     }
 }
 
@@ -74,19 +121,55 @@ impl DfaValidator {
         } else {
             (regex_hir_to_string(hir), String::new())
         };
-        let dfa = Arc::new(build_dfa(&expr1, &expr2, modifiers, reverse)?);
+        let mut validator = Self {
+            built: OnceLock::new(),
+            use_custom_wide_runner,
+            exprs: [expr1.into_boxed_str(), expr2.into_boxed_str()],
+            modifiers,
+            reverse,
+        };
+        let positions = super::size_bound(hir).saturating_mul(if modifiers.wide { 2 } else { 1 });
+        if positions > LAZY_MAX_POSITIONS {
+            validator.built = OnceLock::from(validator.build()?);
+        }
+        Ok(validator)
+    }
+
+    /// zt: builds the automaton now if it was not yet (see [`LAZY_MAX_POSITIONS`]).
+    pub(crate) fn build_now(&self) -> Result<(), crate::regex::Error> {
+        if self.built.get().is_none() {
+            let built = self.build()?;
+            let _built: &Built = self.built.get_or_init(|| built);
+        }
+        Ok(())
+    }
+
+    fn build(&self) -> Result<Built, crate::regex::Error> {
+        let dfa = Arc::new(build_dfa(
+            &self.exprs[0],
+            &self.exprs[1],
+            self.modifiers,
+            self.reverse,
+        )?);
         let pool = {
             let dfa = Arc::clone(&dfa);
             let create: PoolCreateFn = Box::new(move || dfa.create_cache());
             Pool::new(create)
         };
+        Ok(Built { dfa, pool })
+    }
 
-        Ok(Self {
-            dfa,
-            pool,
-            use_custom_wide_runner,
-            #[cfg(feature = "serialize")]
-            exprs: [expr1.into_boxed_str(), expr2.into_boxed_str()],
+    /// The automaton, built now if it was not yet.
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| match self.build() {
+            Ok(built) => built,
+            // `new` bounded the regex's size, and its expressions are this crate's rendering
+            // of a regex its parser accepted: a build that fails now is a bug of this crate
+            // or of regex-automata, not of the rule (`Scanner::build_validators` finds it)
+            Err(e) => panic!(
+                "boreal: the validator of `{}` was checked when the rules were compiled, but does not build: {e:?}",
+                self.exprs[0]
+            ),
         })
     }
 
@@ -99,6 +182,7 @@ impl DfaValidator {
         wire::deserialize_dfa_validator(modifiers, reverse, reader)
     }
 
+    #[cfg(test)]
     pub(crate) fn find_anchored_fwd(
         &self,
         haystack: &[u8],
@@ -106,15 +190,38 @@ impl DfaValidator {
         end: usize,
         match_type: MatchType,
     ) -> Option<usize> {
-        let mut cache = self.pool.get();
+        self.find_anchored_fwd_in(&mut self.built().pool.get(), haystack, start, end, match_type)
+    }
 
+    /// zt: the search, with a cache of this validator's DFA (see [`ValidatorCaches`]).
+    pub(crate) fn find_anchored_fwd_with<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        slot: usize,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        match_type: MatchType,
+    ) -> Option<usize> {
+        self.find_anchored_fwd_in(caches.get(slot, self), haystack, start, end, match_type)
+    }
+
+    fn find_anchored_fwd_in(
+        &self,
+        cache: &mut Cache,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        match_type: MatchType,
+    ) -> Option<usize> {
         if self.use_custom_wide_runner && match_type.is_wide() {
-            self.find_wide_anchored_fwd(&mut cache, haystack, start, end)
+            self.find_wide_anchored_fwd(cache, haystack, start, end)
         } else {
             let pattern_index = match_type_to_pattern_index(match_type);
-            self.dfa
+            self.built()
+                .dfa
                 .try_search_fwd(
-                    &mut cache,
+                    cache,
                     &Input::new(haystack)
                         .span(start..end)
                         .anchored(Anchored::Pattern(pattern_index)),
@@ -125,6 +232,7 @@ impl DfaValidator {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn find_anchored_rev(
         &self,
         haystack: &[u8],
@@ -132,15 +240,38 @@ impl DfaValidator {
         end: usize,
         match_type: MatchType,
     ) -> Option<usize> {
-        let mut cache = self.pool.get();
+        self.find_anchored_rev_in(&mut self.built().pool.get(), haystack, start, end, match_type)
+    }
 
+    /// zt: the search, with a cache of this validator's DFA (see [`ValidatorCaches`]).
+    pub(crate) fn find_anchored_rev_with<'s>(
+        &'s self,
+        caches: &mut ValidatorCaches<'s>,
+        slot: usize,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        match_type: MatchType,
+    ) -> Option<usize> {
+        self.find_anchored_rev_in(caches.get(slot, self), haystack, start, end, match_type)
+    }
+
+    fn find_anchored_rev_in(
+        &self,
+        cache: &mut Cache,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+        match_type: MatchType,
+    ) -> Option<usize> {
         if self.use_custom_wide_runner && match_type.is_wide() {
-            self.find_wide_anchored_rev(&mut cache, haystack, start, end)
+            self.find_wide_anchored_rev(cache, haystack, start, end)
         } else {
             let pattern_index = match_type_to_pattern_index(match_type);
-            self.dfa
+            self.built()
+                .dfa
                 .try_search_rev(
-                    &mut cache,
+                    cache,
                     &Input::new(haystack)
                         .span(start..end)
                         .anchored(Anchored::Pattern(pattern_index)),
@@ -164,12 +295,13 @@ impl DfaValidator {
         start: usize,
         end: usize,
     ) -> Option<usize> {
+        let dfa = &self.built().dfa;
         let start_input = get_unwidened_start(mem, start);
         let input = match start_input.as_ref() {
             None => Input::new("").anchored(Anchored::Yes),
             Some(v) => Input::new(v).span(1..2).anchored(Anchored::Yes),
         };
-        let mut state = self.dfa.start_state_forward(cache, &input).ok()?;
+        let mut state = dfa.start_state_forward(cache, &input).ok()?;
 
         let mut last_match = None;
         let mut i = start;
@@ -180,7 +312,7 @@ impl DfaValidator {
                 break;
             }
             let b = mem[i];
-            state = self.dfa.next_state(cache, state, b).ok()?;
+            state = dfa.next_state(cache, state, b).ok()?;
             if state.is_tagged() {
                 if state.is_match() {
                     last_match = Some(i);
@@ -193,7 +325,7 @@ impl DfaValidator {
         }
         // Matches are always delayed by 1 byte, so we must explicitly walk
         // the special "EOI" transition at the end of the search.
-        state = self.dfa.next_eoi_state(cache, state).ok()?;
+        state = dfa.next_eoi_state(cache, state).ok()?;
         if state.is_match() {
             last_match = Some(i);
         }
@@ -214,15 +346,16 @@ impl DfaValidator {
         start: usize,
         end: usize,
     ) -> Option<usize> {
+        let dfa = &self.built().dfa;
         let end_input = get_unwidened_end(mem, end);
         let input = match end_input.as_ref() {
             None => Input::new("").anchored(Anchored::Yes),
             Some(v) => Input::new(v).anchored(Anchored::Yes),
         };
-        let mut state = self.dfa.start_state_reverse(cache, &input).ok()?;
+        let mut state = dfa.start_state_reverse(cache, &input).ok()?;
 
         if end - start < 2 {
-            state = self.dfa.next_eoi_state(cache, state).ok()?;
+            state = dfa.next_eoi_state(cache, state).ok()?;
             return state.is_match().then_some(end);
         }
 
@@ -237,7 +370,7 @@ impl DfaValidator {
             i -= 2;
 
             let b = mem[i];
-            state = self.dfa.next_state(cache, state, b).ok()?;
+            state = dfa.next_state(cache, state, b).ok()?;
             if state.is_tagged() {
                 if state.is_match() {
                     // We need to add 2, since the match state is 1 byte past the real match.
@@ -249,7 +382,7 @@ impl DfaValidator {
         }
         // Matches are always delayed by 1 byte, so we must explicitly walk
         // the special "EOI" transition at the end of the search.
-        state = self.dfa.next_eoi_state(cache, state).ok()?;
+        state = dfa.next_eoi_state(cache, state).ok()?;
         if state.is_match() {
             last_match = Some(i);
         }
@@ -284,6 +417,16 @@ fn match_type_to_pattern_index(match_type: MatchType) -> PatternID {
     })
 }
 
+fn syntax_config(modifiers: Modifiers) -> syntax::Config {
+    syntax::Config::new()
+        .octal(false)
+        .unicode(false)
+        .utf8(false)
+        .multi_line(false)
+        .case_insensitive(modifiers.nocase)
+        .dot_matches_new_line(modifiers.dot_all)
+}
+
 fn build_dfa(
     expr1: &str,
     expr2: &str,
@@ -308,15 +451,7 @@ fn build_dfa(
                 .reverse(reverse)
                 .nfa_size_limit(Some(10 * (1 << 20))),
         )
-        .syntax(
-            syntax::Config::new()
-                .octal(false)
-                .unicode(false)
-                .utf8(false)
-                .multi_line(false)
-                .case_insensitive(modifiers.nocase)
-                .dot_matches_new_line(modifiers.dot_all),
-        );
+        .syntax(syntax_config(modifiers));
 
     if expr2.is_empty() {
         builder.build(expr1)
@@ -328,14 +463,13 @@ fn build_dfa(
 
 #[cfg(feature = "serialize")]
 mod wire {
-    use std::{io, sync::Arc};
+    use std::{io, sync::OnceLock};
 
     use crate::wire::{Deserialize, Serialize};
-    use regex_automata::util::pool::Pool;
 
     use crate::matcher::Modifiers;
 
-    use super::{DfaValidator, PoolCreateFn, build_dfa};
+    use super::DfaValidator;
 
     impl Serialize for DfaValidator {
         fn serialize<W: io::Write>(&self, writer: &mut W) -> io::Result<()> {
@@ -355,29 +489,25 @@ mod wire {
         let expr2 = String::deserialize_reader(reader)?;
         let use_custom_wide_runner = bool::deserialize_reader(reader)?;
 
-        let dfa = Arc::new(
-            build_dfa(&expr1, &expr2, modifiers, reverse).map_err(|err| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "unable to compile dfa with expressions \
-                            `{expr1}`, `{expr2}`: {err:?}",
-                    ),
-                )
-            })?,
-        );
-        let pool = {
-            let dfa = Arc::clone(&dfa);
-            let create: PoolCreateFn = Box::new(move || dfa.create_cache());
-            Pool::new(create)
-        };
-
-        Ok(DfaValidator {
-            dfa,
-            pool,
+        let mut validator = DfaValidator {
+            built: OnceLock::new(),
             use_custom_wide_runner,
             exprs: [expr1.into_boxed_str(), expr2.into_boxed_str()],
-        })
+            modifiers,
+            reverse,
+        };
+        let built = validator.build().map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "unable to compile dfa with expressions \
+                        `{}`, `{}`: {err:?}",
+                    validator.exprs[0], validator.exprs[1]
+                ),
+            )
+        })?;
+        validator.built = OnceLock::from(built);
+        Ok(validator)
     }
 
     #[cfg(test)]

@@ -334,7 +334,14 @@ impl AtomScanner {
                 }
             }
 
-            let res = matcher.process_literal_match(region.mem, m, start_position, match_type);
+            let res = matcher.process_literal_match(
+                &mut scan_data.validator_caches,
+                matcher_index,
+                region.mem,
+                m,
+                start_position,
+                match_type,
+            );
 
             #[cfg(feature = "profiling")]
             {
