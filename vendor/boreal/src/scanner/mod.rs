@@ -265,7 +265,40 @@ impl Scanner {
             &self.external_symbols_values,
             &self.module_user_data,
             self.scan_params.get_process_memory(),
+            None,
         )
+    }
+
+    /// zt: like [`Scanner::scan_mem`], with the rules of some namespaces only: `enabled`
+    /// says which, by namespace index (the order of [`Scanner::namespace_names`]; a missing
+    /// index is disabled). The rules of a disabled namespace are not evaluated and do not
+    /// appear in the result, and their strings are neither validated nor searched: a caller
+    /// that applies each rule file to some files only (GuardDog's `path_include`) saves the
+    /// work of the others, which on a package's source files was most of a scan (a string
+    /// for JavaScript, `/[ ]{400,}\S/`, checked at every run of spaces of every Python file).
+    ///
+    /// # Errors
+    ///
+    /// As [`Scanner::scan_mem`].
+    pub fn scan_mem_in_namespaces<'scanner>(
+        &'scanner self,
+        mem: &[u8],
+        enabled: &[bool],
+    ) -> Result<ScanResult<'scanner>, (ScanError, ScanResult<'scanner>)> {
+        self.inner.scan(
+            Memory::Direct(mem),
+            &self.scan_params,
+            &self.external_symbols_values,
+            &self.module_user_data,
+            self.scan_params.get_process_memory(),
+            Some(enabled),
+        )
+    }
+
+    /// zt: the names of the namespaces, by index (see [`Scanner::scan_mem_in_namespaces`]).
+    #[doc(hidden)]
+    pub fn namespace_names(&self) -> &[Box<str>] {
+        &self.inner.namespaces
     }
 
     /// Scan a byte slice, getting results through a callback.
@@ -440,6 +473,7 @@ impl Scanner {
                 &self.external_symbols_values,
                 &self.module_user_data,
                 true,
+                None,
             ),
             Err(err) => Err((err, ScanResult::default())),
         }
@@ -506,6 +540,7 @@ impl Scanner {
             &self.external_symbols_values,
             &self.module_user_data,
             self.scan_params.get_process_memory(),
+            None,
         )
     }
 
@@ -822,6 +857,25 @@ struct Inner {
 }
 
 impl Inner {
+    /// zt: the variables and namespaces a scan limited to `enabled` namespaces leaves out.
+    fn disabled(&self, enabled: &[bool]) -> Disabled {
+        let namespaces: Box<[bool]> = (0..self.namespaces.len())
+            .map(|i| !enabled.get(i).copied().unwrap_or(false))
+            .collect();
+        // the variables in the order of `matchers`: the global rules', then the others'
+        // (as `EvalContext` walks them)
+        let mut matchers = Vec::with_capacity(self.matchers.len());
+        for rule in self.global_rules.iter().chain(self.rules.iter()) {
+            let off = namespaces.get(rule.namespace_index).copied().unwrap_or(true);
+            matchers.extend(std::iter::repeat_n(off, rule.variables.len()));
+        }
+        matchers.resize(self.matchers.len(), false);
+        Disabled {
+            namespaces,
+            matchers: matchers.into_boxed_slice(),
+        }
+    }
+
     fn scan<'scanner>(
         &'scanner self,
         mem: Memory,
@@ -829,7 +883,9 @@ impl Inner {
         external_symbols_values: &'scanner [ExternalValue],
         module_user_data: &'scanner ModuleUserData,
         process_memory: bool,
+        enabled_namespaces: Option<&[bool]>,
     ) -> Result<ScanResult<'scanner>, (ScanError, ScanResult<'scanner>)> {
+        let disabled = enabled_namespaces.map(|enabled| self.disabled(enabled));
         let mut scan_data = ScanData {
             external_symbols_values,
             rules: Vec::new(),
@@ -847,6 +903,7 @@ impl Inner {
             callback: None,
             string_reached_match_limit: HashSet::new(),
             validator_caches: Default::default(),
+            disabled,
         };
 
         let res = self.do_scan(mem, &mut scan_data);
@@ -888,6 +945,7 @@ impl Inner {
             callback: Some(callback),
             string_reached_match_limit: HashSet::new(),
             validator_caches: Default::default(),
+            disabled: None,
         };
 
         let res = self.do_scan(mem, &mut scan_data);
@@ -961,6 +1019,7 @@ impl Inner {
         let var_matches = self.do_memory_scan(&mut mem, scan_data)?;
 
         let mut eval_ctx = EvalContext::new(Some(var_matches), self.namespaces.len());
+        scan_data.disable_namespaces(&mut eval_ctx.namespace_disabled);
 
         #[cfg(feature = "profiling")]
         let start = scan_data
@@ -1037,6 +1096,7 @@ impl Inner {
         scan_data: &mut ScanData<'scanner, '_>,
     ) -> Result<(), EvalError> {
         let mut eval_ctx = EvalContext::new(None, self.namespaces.len());
+        scan_data.disable_namespaces(&mut eval_ctx.namespace_disabled);
 
         // First, check global rules
         let mut has_unknown_globals = false;
@@ -1303,6 +1363,15 @@ fn can_use_no_scan_optimization(mem: &Memory, scan_data: &ScanData) -> bool {
 type ScanCallback<'scanner, 'cb> =
     Box<dyn for<'a> FnMut(ScanEvent<'scanner, 'a>) -> ScanCallbackResult + Send + Sync + 'cb>;
 
+/// zt: what a scan limited to some namespaces leaves out.
+#[derive(Debug)]
+pub(crate) struct Disabled {
+    /// By namespace index.
+    pub(crate) namespaces: Box<[bool]>,
+    /// By variable (matcher) index.
+    pub(crate) matchers: Box<[bool]>,
+}
+
 pub(crate) struct ScanData<'scanner, 'cb> {
     /// Values of external symbols.
     pub(crate) external_symbols_values: &'scanner [ExternalValue],
@@ -1354,6 +1423,10 @@ pub(crate) struct ScanData<'scanner, 'cb> {
     /// zt: the search caches of the DFA validators this scan used, given back to their
     /// pools when the scan ends.
     pub(crate) validator_caches: crate::matcher::ValidatorCaches<'scanner>,
+
+    /// zt: the namespaces and variables this scan leaves out
+    /// ([`Scanner::scan_mem_in_namespaces`]).
+    pub(crate) disabled: Option<Disabled>,
 }
 
 impl std::fmt::Debug for ScanData<'_, '_> {
@@ -1383,6 +1456,22 @@ impl std::fmt::Debug for ScanData<'_, '_> {
 }
 
 impl ScanData<'_, '_> {
+    /// zt: whether the scan leaves out the variable of matcher `index`.
+    pub(crate) fn matcher_disabled(&self, index: usize) -> bool {
+        self.disabled
+            .as_ref()
+            .is_some_and(|d| d.matchers.get(index).copied().unwrap_or(false))
+    }
+
+    /// zt: marks the namespaces the scan leaves out as disabled in an evaluation.
+    fn disable_namespaces(&self, namespace_disabled: &mut [bool]) {
+        if let Some(d) = &self.disabled {
+            for (n, off) in namespace_disabled.iter_mut().zip(d.namespaces.iter()) {
+                *n |= *off;
+            }
+        }
+    }
+
     pub(crate) fn check_timeout(&mut self) -> bool {
         self.timeout_checker
             .as_mut()
@@ -2060,6 +2149,7 @@ mod tests {
             callback: None,
             string_reached_match_limit: HashSet::new(),
             validator_caches: Default::default(),
+            disabled: None,
         };
         let mut matched_dependency_rules = MatchedDependencyRules::default();
         let rules = &scanner.inner.rules;
@@ -2619,6 +2709,7 @@ mod tests {
             callback: Some(Box::new(|_evt| ScanCallbackResult::Continue)),
             string_reached_match_limit: HashSet::new(),
             validator_caches: Default::default(),
+            disabled: None,
         });
         test_type_traits_non_clonable(RulesIter {
             global_rules: [].iter(),

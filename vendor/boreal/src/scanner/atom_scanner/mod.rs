@@ -228,6 +228,9 @@ impl AtomScanner {
 
             // For every "raw" matcher, scan the memory for this matcher.
             for matcher_index in &self.non_handled_var_indexes {
+                if scan_data.matcher_disabled(*matcher_index) {
+                    continue;
+                }
                 let matcher = &scanner.matchers[*matcher_index];
 
                 scan_single_matcher(region, matcher, scan_data, &mut all_matches[*matcher_index]);
@@ -271,6 +274,11 @@ impl AtomScanner {
                 .statistics
                 .as_ref()
                 .map(|_| std::time::Instant::now());
+
+            // zt: a variable of a namespace this scan leaves out is not looked at
+            if scan_data.matcher_disabled(matcher_index) {
+                continue;
+            }
 
             // Upscale to the original literal shape before feeding it to the matcher verification
             // function.
