@@ -1196,20 +1196,48 @@ impl<'a> Ctx<'a> {
 /// Python's `fnmatch.fnmatch` on POSIX: `*` matches any run (slashes included), `?` one
 /// character, `[…]` / `[!…]` a class; case-sensitive.
 pub fn fnmatch(pattern: &str, name: &str) -> bool {
+    // ASCII, the usual case, byte by byte (for ASCII the same as character by character);
+    // a rule file's globs are tried against every file of a package, and collecting the
+    // characters of both was 3 % of a large package's intake
+    if pattern.is_ascii() && name.is_ascii() {
+        return fnmatch_units(pattern.as_bytes(), name.as_bytes());
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
+    fnmatch_units(&p, &n)
+}
+
+/// A character of [`fnmatch`]'s pattern and name: a byte of ASCII text, or a `char`.
+trait Unit: Copy + PartialEq + PartialOrd + Default {
+    fn of(b: u8) -> Self;
+}
+
+impl Unit for u8 {
+    fn of(b: u8) -> Self {
+        b
+    }
+}
+
+impl Unit for char {
+    fn of(b: u8) -> Self {
+        char::from(b)
+    }
+}
+
+fn fnmatch_units<U: Unit>(p: &[U], n: &[U]) -> bool {
+    let (star_u, any, open) = (U::of(b'*'), U::of(b'?'), U::of(b'['));
     let (mut pi, mut ni) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ni < n.len() {
         let c = n.get(ni).copied().unwrap_or_default();
         let step = match p.get(pi) {
-            Some('*') => {
+            Some(x) if *x == star_u => {
                 star = Some((pi, ni));
                 pi += 1;
                 continue;
             }
-            Some('?') => Some(pi + 1),
-            Some('[') => class(&p, pi, c),
+            Some(x) if *x == any => Some(pi + 1),
+            Some(x) if *x == open => class(p, pi, c),
             Some(x) if *x == c => Some(pi + 1),
             _ => None,
         };
@@ -1229,33 +1257,34 @@ pub fn fnmatch(pattern: &str, name: &str) -> bool {
         }
     }
     p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+        .is_some_and(|rest| rest.iter().all(|c| *c == star_u))
 }
 
 /// Matches `c` against the class starting at `p[at] == '['`: the index after it, or none.
-fn class(p: &[char], at: usize, c: char) -> Option<usize> {
+fn class<U: Unit>(p: &[U], at: usize, c: U) -> Option<usize> {
+    let (bang, close, dash) = (U::of(b'!'), U::of(b']'), U::of(b'-'));
     let mut i = at + 1;
-    let negate = matches!(p.get(i), Some('!'));
+    let negate = p.get(i) == Some(&bang);
     if negate {
         i += 1;
     }
     let mut hit = false;
     let mut first = true;
     while let Some(&x) = p.get(i) {
-        if x == ']' && !first {
+        if x == close && !first {
             return (hit != negate).then_some(i + 1);
         }
         first = false;
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|e| *e != ']') {
+        if p.get(i + 1) == Some(&dash) && p.get(i + 2).is_some_and(|e| *e != close) {
             let hi = p.get(i + 2).copied().unwrap_or(x);
-            hit |= (x..=hi).contains(&c);
+            hit |= x <= c && c <= hi;
             i += 3;
         } else {
             hit |= x == c;
             i += 1;
         }
     }
-    (c == '[').then_some(at + 1)
+    (c == U::of(b'[')).then_some(at + 1)
 }
 
 /// A word the pre-filter looks for in a file's text; `nocase`: in any ASCII case (`text`
@@ -1368,6 +1397,44 @@ impl Formula {
                 | Clause::MvPattern(_, f) => f.has_patterns(),
                 _ => false,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod fnmatch_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// On ASCII text the byte-wise match is the character-wise one.
+        #[test]
+        fn fnmatch_on_bytes_is_fnmatch_on_characters(
+            pattern in "[ab*?\\[\\]!\\-/.]{0,10}",
+            name in "[ab\\[\\]!\\-/.]{0,10}",
+        ) {
+            let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+            prop_assert_eq!(
+                super::fnmatch_units(pattern.as_bytes(), name.as_bytes()),
+                super::fnmatch_units(&p, &n)
+            );
+        }
+    }
+
+    #[test]
+    fn fnmatch_matches_as_pythons_does() {
+        for (p, n, want) in [
+            ("*.js", "package/a.js", true),
+            ("*.js", "package/a.jsx", false),
+            ("[!a]b", "cb", true),
+            ("[!a]b", "ab", false),
+            ("[a-c]?", "bz", true),
+            ("[", "[", true),
+            ("é*", "éa", true),
+            ("?", "é", true),
+            ("[é-ï]", "ë", true),
+            ("[é-ï]", "è", false),
+        ] {
+            assert_eq!(super::fnmatch(p, n), want, "{p} {n}");
         }
     }
 }
