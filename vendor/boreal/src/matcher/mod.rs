@@ -312,11 +312,13 @@ impl Matcher {
         }
     }
 
-    /// zt: builds the validator now if it is built lazily.
+    /// zt: builds the validator, or the regex of a variable without a literal, now if it is
+    /// built lazily.
     pub(crate) fn build_validators(&self) -> Result<(), crate::regex::Error> {
         match &self.kind {
             MatcherKind::Atomized(validator) => validator.build_now(),
-            MatcherKind::Literals | MatcherKind::Raw(_) => Ok(()),
+            MatcherKind::Raw(raw) => raw.build_now(),
+            MatcherKind::Literals => Ok(()),
         }
     }
 

@@ -1,4 +1,5 @@
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use regex_automata::Input;
 
@@ -10,7 +11,13 @@ use super::{MatchType, Modifiers};
 
 #[derive(Debug)]
 pub(super) struct RawMatcher {
-    regex: regex_automata::meta::Regex,
+    /// zt: built on first use when the regex is small, as a DFA validator is
+    /// (`validator::dfa::LAZY_MAX_POSITIONS`): a regex without a literal runs over every file
+    /// of its rules' namespaces, and a scan limited to other namespaces never needs it.
+    regex: OnceLock<regex_automata::meta::Regex>,
+    /// zt: what the regex is built from.
+    nocase: bool,
+    dot_all: bool,
 
     /// Regex of the non wide version of the regex.
     ///
@@ -20,10 +27,7 @@ pub(super) struct RawMatcher {
     /// check matches.
     non_wide_regex: Option<Regex>,
 
-    /// Saved expressions of the regex.
-    ///
-    /// Only used for serialization.
-    #[cfg(feature = "serialize")]
+    /// Saved expressions of the regex: to build it (zt: lazily) and to serialize it.
     exprs: [Box<str>; 2],
 }
 
@@ -51,8 +55,6 @@ impl RawMatcher {
             None
         };
 
-        let builder = Regex::builder(modifiers.nocase, modifiers.dot_all);
-
         let (expr1, expr2) = match (modifiers.ascii, modifiers.wide) {
             (true, true) => {
                 // Build a regex with 2 patterns: one for the ascii version,
@@ -68,18 +70,51 @@ impl RawMatcher {
             }
             _ => (regex_hir_to_string(hir), String::new()),
         };
-        let regex = if expr2.is_empty() {
-            builder.build(&expr1)
-        } else {
-            builder.build_many(&[&expr1, &expr2])
-        }
-        .map_err(crate::regex::Error::from)?;
-
-        Ok(Self {
-            regex,
-            #[cfg(feature = "serialize")]
+        let mut matcher = Self {
+            regex: OnceLock::new(),
+            nocase: modifiers.nocase,
+            dot_all: modifiers.dot_all,
             exprs: [expr1.into_boxed_str(), expr2.into_boxed_str()],
             non_wide_regex,
+        };
+        let positions =
+            super::validator::size_bound(hir).saturating_mul(if modifiers.wide { 2 } else { 1 });
+        if positions > super::validator::LAZY_MAX_POSITIONS {
+            matcher.regex = OnceLock::from(matcher.build()?);
+        }
+        Ok(matcher)
+    }
+
+    fn build(&self) -> Result<regex_automata::meta::Regex, crate::regex::Error> {
+        let builder = Regex::builder(self.nocase, self.dot_all);
+        if self.exprs[1].is_empty() {
+            builder.build(&self.exprs[0])
+        } else {
+            builder.build_many(&[&*self.exprs[0], &*self.exprs[1]])
+        }
+        .map_err(crate::regex::Error::from)
+    }
+
+    /// zt: builds the regex now if it was not yet.
+    pub(super) fn build_now(&self) -> Result<(), crate::regex::Error> {
+        if self.regex.get().is_none() {
+            let regex = self.build()?;
+            let _regex: &regex_automata::meta::Regex = self.regex.get_or_init(|| regex);
+        }
+        Ok(())
+    }
+
+    /// The regex, built now if it was not yet.
+    fn regex(&self) -> &regex_automata::meta::Regex {
+        self.regex.get_or_init(|| match self.build() {
+            Ok(regex) => regex,
+            // as for a DFA validator (`validator::dfa::DfaValidator::built`): `new` bounded
+            // the regex's size, and its expressions are this crate's rendering of a regex
+            // its parser accepted
+            Err(e) => panic!(
+                "boreal: the regex `{}` was checked when the rules were compiled, but does not build: {e:?}",
+                self.exprs[0]
+            ),
         })
     }
 
@@ -90,7 +125,7 @@ impl RawMatcher {
         modifiers: Modifiers,
     ) -> Option<(Range<usize>, MatchType)> {
         loop {
-            let m = self.regex.find(Input::new(mem).span(offset..mem.len()))?;
+            let m = self.regex().find(Input::new(mem).span(offset..mem.len()))?;
             let mat = m.range();
 
             let match_type = match (modifiers.ascii, modifiers.wide, m.pattern().as_u32()) {
@@ -229,14 +264,16 @@ mod wire {
         } else {
             builder.build_many(&[&expr1, &expr2])
         };
-        let regex = res.map_err(|err| {
+        let regex = std::sync::OnceLock::from(res.map_err(|err| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("unable to compile regex with expression {expr1}, {expr2}: {err:?}"),
             )
-        })?;
+        })?);
         Ok(RawMatcher {
             regex,
+            nocase: modifiers.nocase,
+            dot_all: modifiers.dot_all,
             exprs: [expr1.into_boxed_str(), expr2.into_boxed_str()],
             non_wide_regex,
         })

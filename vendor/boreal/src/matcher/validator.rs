@@ -9,7 +9,7 @@ use super::{MatchType, Matches, Modifiers};
 mod dfa;
 mod simple;
 
-pub(crate) use dfa::ValidatorCaches;
+pub(crate) use dfa::{LAZY_MAX_POSITIONS, ValidatorCaches};
 
 /// zt: an upper bound of the positions of `hir` — bytes, classes, masks and assertions, a
 /// bounded repetition counted as its maximum number of copies and an unbounded one as its

@@ -22,7 +22,7 @@ type PoolCreateFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwind
 /// rendering of a regex its parser accepted (what the eager build parsed too).
 /// [`crate::Scanner::build_validators`] builds them all, for a test of a rule set. Larger
 /// ones are built at compile time, as before, so that their errors are compile errors.
-const LAZY_MAX_POSITIONS: usize = 2048;
+pub(crate) const LAZY_MAX_POSITIONS: usize = 2048;
 
 /// The built automaton, and the pool of its search caches.
 struct Built {
